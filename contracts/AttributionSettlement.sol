@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {InferenceEscrow} from "./InferenceEscrow.sol";
+import {Staking} from "./Staking.sol";
+
+/// @title Epoch settlement of attributed inference fees
+/// @notice Each epoch, an active operator draws what consumers authorised from the escrow and posts
+///         the Merkle root of every payee's *cumulative* earnings since genesis. During the challenge
+///         window anyone may dispute the root (with a bond; an arbiter decides) or prove on chain
+///         that it lowered a payee's earnings; an upheld dispute reverts the root and slashes the
+///         operator. After the window the root is final and each payee claims the difference
+///         between its cumulative earnings and what it already claimed, with one proof.
+///         The fee split, the attribution threshold and the signal weights live here and belong to
+///         governance (DEFAULT_ADMIN_ROLE, the timelock); the node reads them from chain.
+/// @dev Leaves are OpenZeppelin merkle-tree "standard" leaves of (address payee, uint256 cumulative).
+contract AttributionSettlement is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role that decides bonded disputes.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    /// @notice Basis-point denominator.
+    uint16 public constant BPS = 10_000;
+
+    /// @notice Shares of an inference fee, in basis points summing to 10,000.
+    struct FeeSplit {
+        uint16 modelOwnerBps;
+        uint16 datanetOwnersBps;
+        uint16 contributorsBps;
+        uint16 stakersBps;
+    }
+
+    /// @notice Life of an epoch root.
+    enum EpochStatus {
+        None,
+        Pending,
+        Disputed,
+        Finalized,
+        Reverted
+    }
+
+    /// @notice One posted epoch.
+    struct Epoch {
+        bytes32 root;
+        uint256 cumulativeTotal;
+        uint256 funded;
+        address operator;
+        uint64 postedAt;
+        EpochStatus status;
+        bytes32 inputsHash;
+        address challenger;
+    }
+
+    IERC20 public immutable token;
+    InferenceEscrow public immutable escrow;
+    Staking public immutable staking;
+
+    /// @notice Seconds after posting during which a root can be disputed.
+    uint64 public challengeWindow;
+    /// @notice OPEN a challenger bonds to open a dispute.
+    uint256 public disputeBond;
+    /// @notice OPEN slashed from an operator whose root is reverted (capped at its stake).
+    uint256 public operatorSlashAmount;
+    /// @notice The fee split in force.
+    FeeSplit public feeSplit;
+    /// @notice Contributions whose share of an inference's attribution is below this (parts per
+    ///         million) get nothing, and the rest are renormalised.
+    uint32 public attributionThresholdPpm;
+    /// @notice Weight of span attribution in the combined score (bps); gradient influence gets the rest.
+    uint16 public spanWeightBps;
+
+    /// @notice Number of the last posted epoch (reverted ones included).
+    uint256 public lastEpoch;
+    /// @notice Epoch awaiting finalization (0 if none).
+    uint256 public pendingEpoch;
+    /// @notice Last finalized epoch and its root and total.
+    uint256 public finalizedEpoch;
+    bytes32 public finalizedRoot;
+    uint256 public finalizedTotal;
+    /// @notice OPEN drawn from the escrow, in total.
+    uint256 public totalFunded;
+    /// @notice OPEN claimed, in total.
+    uint256 public totalClaimed;
+    /// @notice Cumulative amount claimed by each payee.
+    mapping(address => uint256) public claimed;
+
+    mapping(uint256 => Epoch) private _epochs;
+    mapping(uint256 => uint256) private _disputeBonds;
+
+    event EpochPosted(uint256 indexed epoch, address indexed operator, bytes32 root, uint256 cumulativeTotal, uint256 funded, bytes32 inputsHash, string inputsURI);
+    event EpochFinalized(uint256 indexed epoch, bytes32 root, uint256 cumulativeTotal);
+    event EpochDisputed(uint256 indexed epoch, address indexed challenger, bytes32 evidenceHash, string evidenceURI);
+    event DisputeResolved(uint256 indexed epoch, bool upheld, address arbiter);
+    event EpochReverted(uint256 indexed epoch, address indexed operator, uint256 slashed);
+    event Claimed(address indexed payee, uint256 amount, uint256 cumulativeAmount, uint256 epoch);
+    event FeeSplitSet(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
+    event AttributionThresholdSet(uint32 thresholdPpm);
+    event SpanWeightSet(uint16 spanWeightBps);
+    event ChallengeWindowSet(uint64 window);
+    event DisputeBondSet(uint256 bond);
+    event OperatorSlashAmountSet(uint256 amount);
+
+    error ZeroAddress();
+    error NotOperator(address caller);
+    error EpochOutOfOrder(uint256 expected, uint256 given);
+    error EpochPending(uint256 epoch);
+    error EmptyRoot();
+    error LengthMismatch();
+    error TotalDecreased(uint256 previousTotal, uint256 newTotal);
+    error RootExceedsFunding(uint256 cumulativeTotal, uint256 totalFunded);
+    error NotPending(uint256 epoch);
+    error NotDisputed(uint256 epoch);
+    error ChallengeWindowClosed(uint256 epoch);
+    error NoFinalizedRoot();
+    error InvalidProof();
+    error NothingToClaim(address payee);
+    error ClaimsExceedFunding();
+    error NotADecrease(uint256 previousAmount, uint256 newAmount);
+    error InvalidFeeSplit();
+    error InvalidParameter();
+
+    /// @param token_ The OPEN token.
+    /// @param escrow_ The escrow drawn from.
+    /// @param staking_ Where operators are staked (this contract needs its SLASHER_ROLE).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
+    /// @param challengeWindow_ Initial challenge window in seconds.
+    /// @param split Initial fee split.
+    /// @param thresholdPpm Initial attribution threshold.
+    constructor(
+        IERC20 token_,
+        InferenceEscrow escrow_,
+        Staking staking_,
+        address admin,
+        uint64 challengeWindow_,
+        FeeSplit memory split,
+        uint32 thresholdPpm
+    ) {
+        if (address(token_) == address(0) || address(escrow_) == address(0) || address(staking_) == address(0) || admin == address(0)) {
+            revert ZeroAddress();
+        }
+        token = token_;
+        escrow = escrow_;
+        staking = staking_;
+        challengeWindow = challengeWindow_;
+        _setFeeSplit(split);
+        _setAttributionThreshold(thresholdPpm);
+        spanWeightBps = BPS / 2;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------ epochs
+
+    /// @notice Draw the given authorizations from the escrow and post epoch `epoch`'s root.
+    /// @dev Caller must be an active operator. A previous pending epoch must be final first (this
+    ///      call finalizes it if its window has passed).
+    /// @param epoch Must be `lastEpoch + 1`.
+    /// @param root Merkle root of (payee, cumulative earnings).
+    /// @param cumulativeTotal Sum of all cumulative earnings in the tree.
+    /// @param inputsHash Hash of the epoch's inputs (its receipts), for recomputation.
+    /// @param inputsURI Where the inputs can be fetched.
+    /// @param auths Consumers' spend authorizations for this operator.
+    /// @param signatures Their signatures, in the same order.
+    function postEpoch(
+        uint256 epoch,
+        bytes32 root,
+        uint256 cumulativeTotal,
+        bytes32 inputsHash,
+        string calldata inputsURI,
+        InferenceEscrow.SpendAuthorization[] calldata auths,
+        bytes[] calldata signatures
+    ) external nonReentrant {
+        if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
+        _tryFinalize();
+        if (pendingEpoch != 0) revert EpochPending(pendingEpoch);
+        if (epoch != lastEpoch + 1) revert EpochOutOfOrder(lastEpoch + 1, epoch);
+        if (root == bytes32(0)) revert EmptyRoot();
+        if (auths.length != signatures.length) revert LengthMismatch();
+        if (cumulativeTotal < finalizedTotal) revert TotalDecreased(finalizedTotal, cumulativeTotal);
+
+        uint256 funded;
+        for (uint256 i = 0; i < auths.length; i++) {
+            funded += escrow.draw(auths[i], signatures[i], msg.sender);
+        }
+        uint256 newTotalFunded = totalFunded + funded;
+        if (cumulativeTotal > newTotalFunded) revert RootExceedsFunding(cumulativeTotal, newTotalFunded);
+
+        totalFunded = newTotalFunded;
+        lastEpoch = epoch;
+        pendingEpoch = epoch;
+        _epochs[epoch] = Epoch(root, cumulativeTotal, funded, msg.sender, uint64(block.timestamp), EpochStatus.Pending, inputsHash, address(0));
+        emit EpochPosted(epoch, msg.sender, root, cumulativeTotal, funded, inputsHash, inputsURI);
+    }
+
+    /// @notice Finalize the pending epoch if its challenge window has passed undisputed.
+    /// @return True if an epoch was finalized.
+    function finalizeEpoch() external returns (bool) {
+        return _tryFinalize();
+    }
+
+    /// @notice Dispute the pending epoch's root during its window, bonding `disputeBond` OPEN.
+    /// @param epoch The pending epoch.
+    /// @param evidenceHash Hash of the evidence (e.g. a receipt whose recomputation differs).
+    /// @param evidenceURI Where the evidence can be fetched.
+    function dispute(uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
+        Epoch storage e = _epochs[epoch];
+        if (e.status != EpochStatus.Pending) revert NotPending(epoch);
+        if (block.timestamp >= e.postedAt + challengeWindow) revert ChallengeWindowClosed(epoch);
+        e.status = EpochStatus.Disputed;
+        e.challenger = msg.sender;
+        uint256 bond = disputeBond;
+        _disputeBonds[epoch] = bond;
+        emit EpochDisputed(epoch, msg.sender, evidenceHash, evidenceURI);
+        if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @notice Decide a bonded dispute (arbiter only). Upheld: the root is reverted, the operator
+    ///         slashed and the bond returned. Rejected: the bond goes to the operator and the epoch
+    ///         is pending again (final once its original window has passed).
+    /// @param epoch The disputed epoch.
+    /// @param upheld The decision.
+    function resolveDispute(uint256 epoch, bool upheld) external onlyRole(ARBITER_ROLE) nonReentrant {
+        Epoch storage e = _epochs[epoch];
+        if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
+        uint256 bond = _disputeBonds[epoch];
+        delete _disputeBonds[epoch];
+        emit DisputeResolved(epoch, upheld, msg.sender);
+        if (upheld) {
+            _revert(epoch, e);
+            if (bond > 0) token.safeTransfer(e.challenger, bond);
+        } else {
+            e.status = EpochStatus.Pending;
+            if (bond > 0) token.safeTransfer(e.operator, bond);
+        }
+    }
+
+    /// @notice Prove that the pending root gives `payee` less than the last final root did; cumulative
+    ///         earnings never decrease, so the root is reverted and the operator slashed at once.
+    /// @param epoch The pending (or disputed) epoch.
+    /// @param payee The payee.
+    /// @param previousAmount Its cumulative earnings in the last final root.
+    /// @param previousProof Proof of that against `finalizedRoot`.
+    /// @param newAmount Its cumulative earnings in the challenged root.
+    /// @param newProof Proof of that against the challenged root.
+    function proveDecrease(
+        uint256 epoch,
+        address payee,
+        uint256 previousAmount,
+        bytes32[] calldata previousProof,
+        uint256 newAmount,
+        bytes32[] calldata newProof
+    ) external nonReentrant {
+        Epoch storage e = _epochs[epoch];
+        if (e.status != EpochStatus.Pending && e.status != EpochStatus.Disputed) revert NotPending(epoch);
+        if (block.timestamp >= e.postedAt + challengeWindow && e.status == EpochStatus.Pending) revert ChallengeWindowClosed(epoch);
+        if (newAmount >= previousAmount) revert NotADecrease(previousAmount, newAmount);
+        if (!MerkleProof.verifyCalldata(previousProof, finalizedRoot, _leaf(payee, previousAmount))) revert InvalidProof();
+        if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert InvalidProof();
+        uint256 bond = _disputeBonds[epoch];
+        delete _disputeBonds[epoch];
+        _revert(epoch, e);
+        if (bond > 0) token.safeTransfer(e.challenger, bond);
+    }
+
+    // ------------------------------------------------------------------ claims
+
+    /// @notice Pay `payee` its cumulative earnings in the final root minus what it already claimed.
+    /// @dev Anyone may call; the OPEN goes to `payee`.
+    /// @param payee The payee.
+    /// @param cumulativeAmount Its cumulative earnings in the final root.
+    /// @param proof Merkle proof from @openzeppelin/merkle-tree.
+    /// @return amount OPEN paid.
+    function claim(address payee, uint256 cumulativeAmount, bytes32[] calldata proof) external nonReentrant returns (uint256 amount) {
+        _tryFinalize();
+        bytes32 root = finalizedRoot;
+        if (root == bytes32(0)) revert NoFinalizedRoot();
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(payee, cumulativeAmount))) revert InvalidProof();
+        uint256 already = claimed[payee];
+        if (cumulativeAmount <= already) revert NothingToClaim(payee);
+        amount = cumulativeAmount - already;
+        uint256 newTotalClaimed = totalClaimed + amount;
+        if (newTotalClaimed > totalFunded) revert ClaimsExceedFunding();
+        claimed[payee] = cumulativeAmount;
+        totalClaimed = newTotalClaimed;
+        emit Claimed(payee, amount, cumulativeAmount, finalizedEpoch);
+        token.safeTransfer(payee, amount);
+    }
+
+    // -------------------------------------------------------------- governance
+
+    /// @notice Set the fee split (governance); the shares must sum to 10,000 bps.
+    /// @param split The new split.
+    function setFeeSplit(FeeSplit calldata split) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFeeSplit(split);
+    }
+
+    /// @notice Set the attribution threshold (governance), at most 1,000,000 ppm.
+    /// @param thresholdPpm Parts per million.
+    function setAttributionThreshold(uint32 thresholdPpm) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setAttributionThreshold(thresholdPpm);
+    }
+
+    /// @notice Set the weight of span attribution in the combined score (governance).
+    /// @param weightBps At most 10,000; gradient influence gets `10,000 - weightBps`.
+    function setSpanWeight(uint16 weightBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (weightBps > BPS) revert InvalidParameter();
+        spanWeightBps = weightBps;
+        emit SpanWeightSet(weightBps);
+    }
+
+    /// @notice Set the challenge window (governance).
+    /// @param window Seconds, non-zero.
+    function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (window == 0) revert InvalidParameter();
+        challengeWindow = window;
+        emit ChallengeWindowSet(window);
+    }
+
+    /// @notice Set the dispute bond (governance).
+    /// @param bond OPEN in wei.
+    function setDisputeBond(uint256 bond) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        disputeBond = bond;
+        emit DisputeBondSet(bond);
+    }
+
+    /// @notice Set how much an operator is slashed when its root is reverted (governance).
+    /// @param amount OPEN in wei.
+    function setOperatorSlashAmount(uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        operatorSlashAmount = amount;
+        emit OperatorSlashAmountSet(amount);
+    }
+
+    // ------------------------------------------------------------------- views
+
+    /// @notice A posted epoch.
+    /// @param epoch Its number.
+    /// @return The epoch's record.
+    function getEpoch(uint256 epoch) external view returns (Epoch memory) {
+        return _epochs[epoch];
+    }
+
+    /// @notice What `payee` could claim now with a proof of `cumulativeAmount` in the final root.
+    /// @param payee The payee.
+    /// @param cumulativeAmount Its cumulative earnings in the final root.
+    /// @return The claimable amount.
+    function claimable(address payee, uint256 cumulativeAmount) external view returns (uint256) {
+        uint256 already = claimed[payee];
+        return cumulativeAmount > already ? cumulativeAmount - already : 0;
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _tryFinalize() private returns (bool) {
+        uint256 epoch = pendingEpoch;
+        if (epoch == 0) return false;
+        Epoch storage e = _epochs[epoch];
+        if (e.status != EpochStatus.Pending || block.timestamp < e.postedAt + challengeWindow) return false;
+        e.status = EpochStatus.Finalized;
+        pendingEpoch = 0;
+        finalizedEpoch = epoch;
+        finalizedRoot = e.root;
+        finalizedTotal = e.cumulativeTotal;
+        emit EpochFinalized(epoch, e.root, e.cumulativeTotal);
+        return true;
+    }
+
+    function _revert(uint256 epoch, Epoch storage e) private {
+        e.status = EpochStatus.Reverted;
+        pendingEpoch = 0;
+        Staking.Position memory p = staking.positionOf(e.operator, Staking.Role.Operator);
+        uint256 stake = p.bonded + p.unbonding;
+        uint256 amount = operatorSlashAmount < stake ? operatorSlashAmount : stake;
+        emit EpochReverted(epoch, e.operator, amount);
+        if (amount > 0) staking.slash(e.operator, Staking.Role.Operator, amount, bytes32(epoch));
+    }
+
+    function _setFeeSplit(FeeSplit memory split) private {
+        if (uint256(split.modelOwnerBps) + split.datanetOwnersBps + split.contributorsBps + split.stakersBps != BPS) {
+            revert InvalidFeeSplit();
+        }
+        feeSplit = split;
+        emit FeeSplitSet(split.modelOwnerBps, split.datanetOwnersBps, split.contributorsBps, split.stakersBps);
+    }
+
+    function _setAttributionThreshold(uint32 thresholdPpm) private {
+        if (thresholdPpm > 1_000_000) revert InvalidParameter();
+        attributionThresholdPpm = thresholdPpm;
+        emit AttributionThresholdSet(thresholdPpm);
+    }
+
+    function _leaf(address payee, uint256 amount) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(payee, amount))));
+    }
+}

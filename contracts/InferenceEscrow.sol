@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+/// @title Consumers' deposits that pay for inference
+/// @notice Consumers deposit OPEN. A node meters each call off chain and collects, from the
+///         consumer, an EIP-712 SpendAuthorization: the cumulative amount the consumer allows that
+///         operator to draw, a nonce that grows with every authorization, and an expiry. The
+///         settlement contract draws, for its operator, the difference between the latest
+///         authorization's cumulative amount and what was drawn before, so an operator can never
+///         take more than the consumer signed. Withdrawals wait `withdrawalDelay` so an operator
+///         can draw what it already served.
+contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role of the settlement contract, the only caller of `draw`.
+    bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+
+    /// @notice EIP-712 type hash of SpendAuthorization.
+    bytes32 public constant SPEND_AUTHORIZATION_TYPEHASH = keccak256(
+        "SpendAuthorization(address consumer,address operator,uint256 cumulativeAmount,uint256 nonce,uint256 expiry)"
+    );
+
+    /// @notice What a consumer signs: `operator` may have drawn up to `cumulativeAmount` in total.
+    struct SpendAuthorization {
+        address consumer;
+        address operator;
+        uint256 cumulativeAmount;
+        uint256 nonce;
+        uint256 expiry;
+    }
+
+    /// @notice A pending withdrawal.
+    struct Withdrawal {
+        uint256 amount;
+        uint64 unlockAt;
+    }
+
+    /// @notice The deposited token (OPEN).
+    IERC20 public immutable token;
+    /// @notice Seconds between a withdrawal request and the withdrawal.
+    uint64 public withdrawalDelay;
+    /// @notice Sum of all balances.
+    uint256 public totalDeposits;
+    /// @notice Deposit of each consumer.
+    mapping(address => uint256) public balanceOf;
+    /// @notice Cumulative amount drawn, by consumer then operator.
+    mapping(address => mapping(address => uint256)) public drawn;
+    /// @notice Highest authorization nonce used, by consumer then operator.
+    mapping(address => mapping(address => uint256)) public lastNonce;
+
+    mapping(address => Withdrawal) private _withdrawals;
+
+    event Deposited(address indexed consumer, address indexed from, uint256 amount);
+    event WithdrawalRequested(address indexed consumer, uint256 amount, uint64 unlockAt);
+    event WithdrawalCancelled(address indexed consumer);
+    event Withdrawn(address indexed consumer, uint256 amount);
+    event Drawn(address indexed consumer, address indexed operator, uint256 amount, uint256 cumulativeAmount, uint256 nonce);
+    event WithdrawalDelaySet(uint64 delay);
+
+    error ZeroAmount();
+    error ZeroAddress();
+    error NoWithdrawalPending();
+    error WithdrawalLocked(uint64 unlockAt);
+    error InsufficientDeposit(uint256 balance, uint256 requested);
+    error WrongOperator(address expected, address actual);
+    error AuthorizationExpired(uint256 expiry);
+    error AuthorizationReplayed(uint256 nonce, uint256 lastNonce);
+    error CumulativeBelowDrawn(uint256 cumulativeAmount, uint256 alreadyDrawn);
+    error InvalidSignature();
+
+    /// @param token_ The OPEN token.
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
+    /// @param withdrawalDelay_ Initial withdrawal delay in seconds.
+    constructor(IERC20 token_, address admin, uint64 withdrawalDelay_) EIP712("OpenLedger InferenceEscrow", "1") {
+        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+        token = token_;
+        withdrawalDelay = withdrawalDelay_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @notice Deposit `amount` OPEN for `consumer` (the caller must have approved this contract).
+    /// @param consumer Whose balance is credited.
+    /// @param amount OPEN in wei.
+    function deposit(address consumer, uint256 amount) public nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        if (consumer == address(0)) revert ZeroAddress();
+        balanceOf[consumer] += amount;
+        totalDeposits += amount;
+        emit Deposited(consumer, msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Deposit for the caller with an EIP-2612 permit instead of a prior approval.
+    /// @param amount OPEN in wei.
+    /// @param deadline Permit deadline.
+    /// @param v Permit signature v.
+    /// @param r Permit signature r.
+    /// @param s Permit signature s.
+    function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        // A front-run permit leaves the allowance in place, so a failed permit is not fatal.
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        deposit(msg.sender, amount);
+    }
+
+    /// @notice Ask to withdraw `amount`; it stays drawable by operators until withdrawn.
+    /// @dev Replaces any pending request and restarts the delay.
+    /// @param amount OPEN in wei.
+    function requestWithdrawal(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 balance = balanceOf[msg.sender];
+        if (balance < amount) revert InsufficientDeposit(balance, amount);
+        uint64 unlockAt = uint64(block.timestamp) + withdrawalDelay;
+        _withdrawals[msg.sender] = Withdrawal(amount, unlockAt);
+        emit WithdrawalRequested(msg.sender, amount, unlockAt);
+    }
+
+    /// @notice Cancel the caller's pending withdrawal.
+    function cancelWithdrawal() external {
+        if (_withdrawals[msg.sender].amount == 0) revert NoWithdrawalPending();
+        delete _withdrawals[msg.sender];
+        emit WithdrawalCancelled(msg.sender);
+    }
+
+    /// @notice Withdraw the pending amount once unlocked (or the whole balance if draws left less).
+    function withdraw() external nonReentrant {
+        Withdrawal memory w = _withdrawals[msg.sender];
+        if (w.amount == 0) revert NoWithdrawalPending();
+        if (block.timestamp < w.unlockAt) revert WithdrawalLocked(w.unlockAt);
+        uint256 balance = balanceOf[msg.sender];
+        uint256 amount = w.amount < balance ? w.amount : balance;
+        delete _withdrawals[msg.sender];
+        balanceOf[msg.sender] = balance - amount;
+        totalDeposits -= amount;
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Draw for `operator` what `auth` allows beyond what was drawn before; pays the caller.
+    /// @dev Only SETTLEMENT_ROLE, which passes the operator who posts the epoch.
+    /// @param auth The consumer's authorization.
+    /// @param signature The consumer's EIP-712 signature of `auth` (EOA or ERC-1271 wallet).
+    /// @param operator The operator drawing; must be `auth.operator`.
+    /// @return amount OPEN drawn.
+    function draw(SpendAuthorization calldata auth, bytes calldata signature, address operator)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+        returns (uint256 amount)
+    {
+        if (auth.operator != operator) revert WrongOperator(auth.operator, operator);
+        if (block.timestamp > auth.expiry) revert AuthorizationExpired(auth.expiry);
+        uint256 previousNonce = lastNonce[auth.consumer][operator];
+        if (auth.nonce <= previousNonce) revert AuthorizationReplayed(auth.nonce, previousNonce);
+        if (!SignatureChecker.isValidSignatureNow(auth.consumer, hashAuthorization(auth), signature)) {
+            revert InvalidSignature();
+        }
+        uint256 alreadyDrawn = drawn[auth.consumer][operator];
+        if (auth.cumulativeAmount < alreadyDrawn) revert CumulativeBelowDrawn(auth.cumulativeAmount, alreadyDrawn);
+        amount = auth.cumulativeAmount - alreadyDrawn;
+        uint256 balance = balanceOf[auth.consumer];
+        if (balance < amount) revert InsufficientDeposit(balance, amount);
+
+        lastNonce[auth.consumer][operator] = auth.nonce;
+        drawn[auth.consumer][operator] = auth.cumulativeAmount;
+        balanceOf[auth.consumer] = balance - amount;
+        totalDeposits -= amount;
+        emit Drawn(auth.consumer, operator, amount, auth.cumulativeAmount, auth.nonce);
+        if (amount > 0) token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Set the withdrawal delay (governance).
+    /// @param delay Seconds.
+    function setWithdrawalDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        withdrawalDelay = delay;
+        emit WithdrawalDelaySet(delay);
+    }
+
+    /// @notice A consumer's pending withdrawal.
+    /// @param consumer The consumer.
+    /// @return The amount and unlock time (zero if none).
+    function withdrawalOf(address consumer) external view returns (Withdrawal memory) {
+        return _withdrawals[consumer];
+    }
+
+    /// @notice The EIP-712 digest a consumer signs for `auth`.
+    /// @param auth The authorization.
+    /// @return The digest.
+    function hashAuthorization(SpendAuthorization calldata auth) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    SPEND_AUTHORIZATION_TYPEHASH, auth.consumer, auth.operator, auth.cumulativeAmount, auth.nonce, auth.expiry
+                )
+            )
+        );
+    }
+}

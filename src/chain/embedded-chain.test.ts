@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createPublicClient, createWalletClient, http, parseEther } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { startEmbeddedChain } from './embedded-chain.ts';
+import { openTokenAbi, openTokenBytecode } from './generated/index.ts';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir() {
+  const d = mkdtempSync(join(tmpdir(), 'openledger-chain-'));
+  dirs.push(d);
+  return d;
+}
+
+function clients(url: string, mnemonic: string) {
+  const account = mnemonicToAccount(mnemonic);
+  const transport = http(url);
+  const chain = { id: 31337, name: 'dev', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [url] } } } as const;
+  return {
+    account,
+    pub: createPublicClient({ chain, transport }),
+    wallet: createWalletClient({ account, chain, transport }),
+  };
+}
+
+test('state survives a clean restart, including contract storage', async () => {
+  const dir = tempDir();
+  let chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
+  let c = clients(chain.url, chain.mnemonic);
+  const hash = await c.wallet.deployContract({ abi: openTokenAbi, bytecode: openTokenBytecode, args: [c.account.address, parseEther('1000')] });
+  const token = (await c.pub.waitForTransactionReceipt({ hash })).contractAddress!;
+  const recipient = '0x00000000000000000000000000000000000000aa';
+  await c.pub.waitForTransactionReceipt({
+    hash: await c.wallet.writeContract({ address: token, abi: openTokenAbi, functionName: 'transfer', args: [recipient, 123n] }),
+  });
+  await c.pub.waitForTransactionReceipt({ hash: await c.wallet.sendTransaction({ to: recipient, value: 7n }) });
+  const block = await c.pub.getBlock();
+  await chain.stop();
+
+  chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
+  c = clients(chain.url, chain.mnemonic);
+  assert.equal(await c.pub.readContract({ address: token, abi: openTokenAbi, functionName: 'balanceOf', args: [recipient] }), 123n);
+  assert.equal(await c.pub.getBalance({ address: recipient }), 7n);
+  const again = await c.pub.getBlock();
+  assert.equal(again.number, block.number);
+  assert.equal(again.hash, block.hash);
+  // and it keeps going
+  await c.pub.waitForTransactionReceipt({ hash: await c.wallet.sendTransaction({ to: recipient, value: 1n }) });
+  assert.equal(await c.pub.getBalance({ address: recipient }), 8n);
+  await chain.stop();
+});
+
+test('acknowledged transactions survive kill -9 (journal replay)', async () => {
+  const dir = tempDir();
+  // Run the chain in a child process, send transactions, then SIGKILL the child.
+  const script = `
+    import { startEmbeddedChain } from ${JSON.stringify(new URL('./embedded-chain.ts', import.meta.url).href)};
+    const chain = await startEmbeddedChain({ dataDir: ${JSON.stringify(dir)}, port: 0, snapshotEvery: 3 });
+    process.stdout.write(JSON.stringify({ url: chain.url, mnemonic: chain.mnemonic }) + '\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const info = await new Promise<{ url: string; mnemonic: string }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+  });
+  const c = clients(info.url, info.mnemonic);
+  const recipient = '0x00000000000000000000000000000000000000bb';
+  for (let i = 1; i <= 5; i++) {
+    // 5 acknowledged transactions: a snapshot after the 3rd, the last two only in the journal
+    await c.pub.waitForTransactionReceipt({ hash: await c.wallet.sendTransaction({ to: recipient, value: BigInt(i) }) });
+  }
+  const block = await c.pub.getBlock();
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
+  const d = clients(chain.url, chain.mnemonic);
+  assert.equal(chain.replayed, 2);
+  assert.equal(await d.pub.getBalance({ address: recipient }), 15n);
+  const again = await d.pub.getBlock();
+  assert.equal(again.number, block.number);
+  assert.equal(again.hash, block.hash);
+  await chain.stop();
+});
+
+test('refuses calls that would fork the persisted history', async () => {
+  const chain = await startEmbeddedChain({ dataDir: tempDir(), port: 0 });
+  const res = await fetch(chain.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'evm_snapshot', params: [] }, { jsonrpc: '2.0', id: 2, method: 'eth_chainId', params: [] }]),
+  });
+  const [refused, ok] = (await res.json()) as { error?: { code: number; message: string }; result?: string }[];
+  assert.equal(refused?.error?.code, -32601);
+  assert.match(refused?.error?.message ?? '', /not available on the persistent embedded chain/);
+  assert.equal(ok?.result, '0x7a69');
+  await chain.stop();
+});

@@ -1,0 +1,257 @@
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { english, generateMnemonic } from 'viem/accounts';
+import writeFileAtomic from 'write-file-atomic';
+import { startAnvil, type AnvilProcess } from './anvil.ts';
+import { JournalReplayError } from './errors.ts';
+import { openJournal, type Journal, type JournalEntry } from './journal.ts';
+import { callJsonRpc, postJsonRpc, type JsonRpcRequest, type JsonRpcResponse } from './json-rpc.ts';
+
+/** Calls that change chain state: each is journaled before it is acknowledged. */
+const JOURNALED = new Set([
+  'eth_sendRawTransaction', 'eth_sendTransaction',
+  'evm_mine', 'anvil_mine', 'hardhat_mine',
+  'evm_increaseTime', 'anvil_increaseTime', 'evm_setNextBlockTimestamp', 'anvil_setNextBlockTimestamp',
+  'anvil_setBalance', 'hardhat_setBalance', 'anvil_setCode', 'hardhat_setCode',
+  'anvil_setNonce', 'hardhat_setNonce', 'anvil_setStorageAt', 'hardhat_setStorageAt',
+  'anvil_impersonateAccount', 'hardhat_impersonateAccount',
+  'anvil_stopImpersonatingAccount', 'hardhat_stopImpersonatingAccount', 'anvil_autoImpersonateAccount',
+  'anvil_setNextBlockBaseFeePerGas', 'anvil_setMinGasPrice', 'anvil_setCoinbase', 'evm_setBlockGasLimit',
+]);
+const READ_PREFIXES = ['eth_', 'net_', 'web3_', 'debug_', 'trace_', 'txpool_', 'ots_'];
+const READ_METHODS = new Set(['anvil_nodeInfo', 'anvil_metadata']);
+
+function isReadOnly(method: string): boolean {
+  return READ_METHODS.has(method) || (READ_PREFIXES.some((p) => method.startsWith(p)) && !JOURNALED.has(method) && method !== 'eth_subscribe');
+}
+
+/** Options of {@link startEmbeddedChain}. */
+export interface EmbeddedChainOptions {
+  /** Directory of the chain's state (snapshot, journal, mnemonic). */
+  dataDir: string;
+  /** Port of the public JSON-RPC endpoint (default 8545; 0 picks a free one). */
+  port?: number;
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  chainId?: number;
+  /** Take a snapshot after this many journal entries (default 500). */
+  snapshotEvery?: number;
+  /** Called with progress messages (replay, snapshots). */
+  log?: (message: string) => void;
+}
+
+/** A running embedded chain. */
+export interface EmbeddedChain {
+  /** Public JSON-RPC URL (any wallet, viem or ethers client can use it). */
+  url: string;
+  chainId: number;
+  /** Mnemonic of the funded dev accounts (kept in the data directory, mode 0600). */
+  mnemonic: string;
+  /** Entries replayed at start-up from the journal. */
+  replayed: number;
+  /** Writes a snapshot now and empties the journal. */
+  snapshot(): Promise<void>;
+  /** Snapshots, then stops the endpoint and the EVM. */
+  stop(): Promise<void>;
+}
+
+interface Snapshot {
+  /** Sequence number of the last journal entry the snapshot includes. */
+  seq: number;
+  blockNumber: number;
+  blockHash: string;
+  state: string;
+}
+
+interface SequencedEntry extends JournalEntry {
+  seq: number;
+}
+
+interface Block {
+  number: string;
+  hash: string;
+  timestamp: string;
+}
+
+/**
+ * Starts the embedded development chain: an anvil EVM (OP Stack chain type) behind a JSON-RPC
+ * endpoint that journals every state-changing call (fsync) before answering it. State survives a
+ * restart, including after `kill -9`: start-up loads the last snapshot and replays the journal,
+ * setting each block's recorded timestamp, and checks that the replayed blocks have the recorded
+ * hashes.
+ *
+ * @example
+ * const chain = await startEmbeddedChain({ dataDir: '.openledger/chain' });
+ * const client = createPublicClient({ transport: http(chain.url) });
+ * await chain.stop();
+ */
+export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise<EmbeddedChain> {
+  const log = options.log ?? (() => {});
+  const dir = options.dataDir;
+  mkdirSync(dir, { recursive: true });
+  const chainId = options.chainId ?? 31337;
+  const mnemonic = loadOrCreateMnemonic(join(dir, 'mnemonic'));
+  stopOrphan(join(dir, 'anvil.pid'));
+
+  const anvil = await startAnvil({ chainId, mnemonic });
+  writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
+  const snapshotPath = join(dir, 'snapshot.json');
+  const journal = openJournal(join(dir, 'journal.jsonl'));
+  let seq = 0;
+  let replayed = 0;
+  try {
+    const snap = existsSync(snapshotPath) ? (JSON.parse(readFileSync(snapshotPath, 'utf8')) as Snapshot) : undefined;
+    if (snap) {
+      await callJsonRpc(anvil.url, 'anvil_loadState', [snap.state]);
+      seq = snap.seq;
+      log(`chain: loaded snapshot at block ${snap.blockNumber}`);
+    }
+    const pending = (journal.read() as SequencedEntry[]).filter((e) => e.seq > seq);
+    for (const entry of pending) {
+      await replay(anvil.url, entry);
+      seq = entry.seq;
+      replayed++;
+    }
+    if (replayed > 0) log(`chain: replayed ${replayed} journaled calls`);
+  } catch (err) {
+    journal.close();
+    await anvil.stop();
+    throw err;
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+  let sinceSnapshot = 0;
+  const snapshotEvery = options.snapshotEvery ?? 500;
+
+  const writeSnapshot = async () => {
+    const [state, block] = await Promise.all([
+      callJsonRpc<string>(anvil.url, 'anvil_dumpState'),
+      callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', ['latest', false]),
+    ]);
+    const snap: Snapshot = { seq, blockNumber: Number(block.number), blockHash: block.hash, state };
+    await writeFileAtomic(snapshotPath, JSON.stringify(snap));
+    journal.clear();
+    sinceSnapshot = 0;
+    log(`chain: snapshot at block ${snap.blockNumber}`);
+  };
+
+  const handleWrite = (req: JsonRpcRequest) =>
+    serialize(async () => {
+      const before = await callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', ['latest', false]);
+      const res = await postJsonRpc(anvil.url, req);
+      const after = await callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', ['latest', false]);
+      const mined = Number(after.number) > Number(before.number);
+      if (!res.error || mined) {
+        const entry: SequencedEntry = {
+          seq: seq + 1,
+          method: req.method,
+          params: req.params ?? [],
+          blockBefore: Number(before.number),
+          blockAfter: Number(after.number),
+        };
+        if (mined) {
+          const first =
+            Number(after.number) === Number(before.number) + 1
+              ? after
+              : await callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', [`0x${(Number(before.number) + 1).toString(16)}`, false]);
+          entry.firstTimestamp = first.timestamp;
+          entry.blockHash = after.hash;
+        }
+        journal.append(entry);
+        seq = entry.seq;
+        if (++sinceSnapshot >= snapshotEvery) await writeSnapshot();
+      }
+      return res;
+    });
+
+  const handle = async (req: JsonRpcRequest): Promise<JsonRpcResponse> => {
+    if (typeof req?.method !== 'string') {
+      return { jsonrpc: '2.0', id: req?.id ?? null, error: { code: -32600, message: 'invalid request: no method' } };
+    }
+    if (JOURNALED.has(req.method)) return handleWrite(req);
+    if (isReadOnly(req.method)) return postJsonRpc(anvil.url, req);
+    return {
+      jsonrpc: '2.0',
+      id: req.id ?? null,
+      error: { code: -32601, message: `${req.method} is not available on the persistent embedded chain` },
+    };
+  };
+
+  const server: FastifyInstance = Fastify({ bodyLimit: 16 * 1024 * 1024 });
+  server.post('/', async (request) => {
+    const body = request.body as JsonRpcRequest | JsonRpcRequest[];
+    if (Array.isArray(body)) {
+      const out: JsonRpcResponse[] = [];
+      for (const r of body) out.push(await handle(r));
+      return out;
+    }
+    return handle(body);
+  });
+  const host = options.host ?? '127.0.0.1';
+  let address: string;
+  try {
+    address = await server.listen({ port: options.port ?? 8545, host });
+  } catch (err) {
+    journal.close();
+    await anvil.stop();
+    throw err;
+  }
+
+  let stopped = false;
+  return {
+    url: address,
+    chainId,
+    mnemonic,
+    replayed,
+    snapshot: () => serialize(writeSnapshot),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+      await serialize(writeSnapshot);
+      journal.close();
+      await anvil.stop();
+      unlinkSync(join(dir, 'anvil.pid'));
+    },
+  };
+}
+
+async function replay(url: string, entry: SequencedEntry): Promise<void> {
+  if (entry.firstTimestamp) await callJsonRpc(url, 'evm_setNextBlockTimestamp', [entry.firstTimestamp]);
+  const res = await postJsonRpc(url, { jsonrpc: '2.0', id: entry.seq, method: entry.method, params: entry.params });
+  if (entry.blockHash) {
+    const block = await callJsonRpc<Block>(url, 'eth_getBlockByNumber', ['latest', false]);
+    if (block.hash !== entry.blockHash || Number(block.number) !== entry.blockAfter) {
+      throw new JournalReplayError(
+        `replaying journal entry ${entry.seq} (${entry.method}) gave block ${Number(block.number)} ${block.hash}, ` +
+          `but block ${entry.blockAfter} ${entry.blockHash} was recorded${res.error ? `; the call failed: ${res.error.message}` : ''}`,
+      );
+    }
+  }
+}
+
+function loadOrCreateMnemonic(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const mnemonic = generateMnemonic(english, 128);
+  writeFileSync(path, `${mnemonic}\n`, { mode: 0o600 });
+  return mnemonic;
+}
+
+/** Stops an anvil left running by a previous process that was killed before it could stop it. */
+function stopOrphan(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmdline.includes('anvil')) process.kill(pid, 'SIGKILL');
+  } catch {
+    // not running (or no /proc): nothing to stop
+  }
+  unlinkSync(pidFile);
+}
