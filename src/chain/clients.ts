@@ -1,0 +1,35 @@
+import { createPublicClient, createWalletClient, defineChain, http, type Account, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem';
+import { callJsonRpc } from './json-rpc.ts';
+
+/** A public and a wallet client on one chain, signing as one account. */
+export interface ChainClients {
+  chain: Chain;
+  account: Account;
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, Account>;
+}
+
+/**
+ * Connects to any EVM JSON-RPC URL, reading its chain id, and returns viem clients that sign as
+ * `account` (a private-key or mnemonic account from `viem/accounts`).
+ *
+ * @example
+ * const { publicClient, walletClient } = await connectChain('http://127.0.0.1:8545', privateKeyToAccount(key));
+ */
+export async function connectChain(rpcUrl: string, account: Account, options: { pollingInterval?: number } = {}): Promise<ChainClients> {
+  const chainId = Number(await callJsonRpc<string>(rpcUrl, 'eth_chainId'));
+  const chain = defineChain({
+    id: chainId,
+    name: `openledger-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  const transport = http(rpcUrl, { batch: false, retryCount: 0 });
+  const pollingInterval = options.pollingInterval ?? 250;
+  return {
+    chain,
+    account,
+    publicClient: createPublicClient({ chain, transport, pollingInterval }),
+    walletClient: createWalletClient({ account, chain, transport, pollingInterval }),
+  };
+}

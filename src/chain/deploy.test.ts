@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { keccak256, toBytes, zeroHash } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { startAnvil } from './anvil.ts';
+import { connectChain } from './clients.ts';
+import { defaultProtocolParams, deployProtocol, memoryRecorder } from './deploy.ts';
+import { protocolContracts } from './protocol.ts';
+import { TEST_MNEMONIC } from './test-chain.ts';
+
+test('deploys, wires and hands every admin role to the timelock; a rerun deploys nothing', async (t) => {
+  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
+  t.after(() => anvil.stop());
+  const account = mnemonicToAccount(TEST_MNEMONIC);
+  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  const recorder = memoryRecorder();
+  const params = defaultProtocolParams(account.address);
+  const addresses = await deployProtocol(clients, params, recorder);
+  const p = protocolContracts(clients, addresses);
+
+  assert.equal(await p.openToken.read.totalSupply(), params.genesisSupply);
+  assert.equal(await p.openToken.read.balanceOf([account.address]), params.genesisSupply);
+  for (const c of [p.staking, p.datanetRegistry, p.inferenceEscrow, p.attributionSettlement]) {
+    assert.equal(await c.read.hasRole([zeroHash, addresses.timelock]), true);
+    assert.equal(await c.read.hasRole([zeroHash, account.address]), false);
+  }
+  assert.equal(await p.timelock.read.hasRole([zeroHash, account.address]), false);
+  assert.equal(await p.timelock.read.hasRole([keccak256(toBytes('PROPOSER_ROLE')), addresses.governor]), true);
+  assert.equal(await p.staking.read.hasRole([keccak256(toBytes('SLASHER_ROLE')), addresses.attributionSettlement]), true);
+  assert.equal(await p.inferenceEscrow.read.hasRole([keccak256(toBytes('SETTLEMENT_ROLE')), addresses.attributionSettlement]), true);
+  assert.deepEqual(await p.attributionSettlement.read.feeSplit(), [3000, 1000, 5000, 1000]);
+
+  const blockBefore = await clients.publicClient.getBlockNumber();
+  const again = await deployProtocol(clients, params, recorder);
+  assert.deepEqual(again, addresses);
+  assert.equal(await clients.publicClient.getBlockNumber(), blockBefore, 'a rerun sends no transaction');
+});
+
+test('a deployment interrupted after sending a contract adopts it instead of deploying twice', async (t) => {
+  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
+  t.after(() => anvil.stop());
+  const account = mnemonicToAccount(TEST_MNEMONIC);
+  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  const inner = memoryRecorder();
+  // Crash after the timelock's deployment was mined but before it was recorded as done.
+  let crash = true;
+  const recorder = {
+    ...inner,
+    async save(chainId: number, step: Parameters<typeof inner.save>[1]) {
+      if (crash && step.name === 'timelock' && step.status === 'done') {
+        crash = false;
+        throw new Error('simulated crash');
+      }
+      return inner.save(chainId, step);
+    },
+  };
+  const params = defaultProtocolParams(account.address);
+  await assert.rejects(deployProtocol(clients, params, recorder), /simulated crash/);
+  const pending = (await inner.load(clients.chain.id)).timelock;
+  assert.equal(pending?.status, 'pending');
+  const nonceAfterCrash = await clients.publicClient.getTransactionCount({ address: account.address });
+
+  const addresses = await deployProtocol(clients, params, recorder);
+  assert.equal(addresses.timelock, pending?.address, 'the sent timelock is adopted');
+  const p = protocolContracts(clients, addresses);
+  assert.equal(await p.governor.read.timelock(), addresses.timelock);
+  // Every transaction after the crash is a recorded step (the token's was sent before it): no second timelock.
+  const steps = await inner.load(clients.chain.id);
+  const sent = Object.values(steps).filter((s) => s.txHash).length;
+  const nonceNow = await clients.publicClient.getTransactionCount({ address: account.address });
+  assert.equal(nonceNow - nonceAfterCrash, sent - 1, 'only the steps after the crash sent transactions');
+});

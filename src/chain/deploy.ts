@@ -1,0 +1,231 @@
+import { encodeFunctionData, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
+import type { ChainClients } from './clients.ts';
+import { ChainError } from './errors.ts';
+import {
+  attributionSettlementAbi,
+  attributionSettlementBytecode,
+  datanetRegistryAbi,
+  datanetRegistryBytecode,
+  inferenceEscrowAbi,
+  inferenceEscrowBytecode,
+  modelRegistryAbi,
+  modelRegistryBytecode,
+  openGovernorAbi,
+  openGovernorBytecode,
+  openTimelockAbi,
+  openTimelockBytecode,
+  openTokenAbi,
+  openTokenBytecode,
+  stakingAbi,
+  stakingBytecode,
+} from './generated/index.ts';
+import type { ProtocolAddresses } from './protocol.ts';
+
+/** Parameters of a deployment; {@link defaultProtocolParams} gives production-like values. */
+export interface ProtocolParams {
+  /** Receives the genesis supply and slashed stakes. */
+  treasury: Address;
+  genesisSupply: bigint;
+  /** Seconds; operators' and validators' unbonding. */
+  unbondingDelay: bigint;
+  /** Seconds; contributors' stake release. */
+  stakeReleaseDelay: bigint;
+  /** Seconds; consumers' escrow withdrawals. */
+  withdrawalDelay: bigint;
+  /** Seconds during which an epoch root can be disputed. */
+  challengeWindow: bigint;
+  feeSplit: { modelOwnerBps: number; datanetOwnersBps: number; contributorsBps: number; stakersBps: number };
+  attributionThresholdPpm: number;
+  disputeBond: bigint;
+  operatorSlashAmount: bigint;
+  minimumOperatorStake: bigint;
+  /** Seconds between queueing and executing a proposal. */
+  timelockDelay: bigint;
+  /** Blocks. */
+  votingDelay: number;
+  /** Blocks. */
+  votingPeriod: number;
+  proposalThreshold: bigint;
+  quorumPercent: bigint;
+  /** Accounts, besides the timelock, allowed to decide bonded disputes. */
+  arbiters: Address[];
+  /** Hand every admin role to the timelock and drop the deployer's (default true). */
+  handOverToTimelock: boolean;
+}
+
+/**
+ * Production-like parameters: 1 billion OPEN to `treasury`, a week of unbonding, a day's escrow
+ * withdrawal delay, an hour's challenge window, a 1% attribution threshold, and a fee split of
+ * 30% model owner / 10% datanet owners / 50% contributors / 10% stakers.
+ */
+export function defaultProtocolParams(treasury: Address): ProtocolParams {
+  return {
+    treasury,
+    genesisSupply: parseEther('1000000000'),
+    unbondingDelay: 7n * 86400n,
+    stakeReleaseDelay: 3n * 86400n,
+    withdrawalDelay: 86400n,
+    challengeWindow: 3600n,
+    feeSplit: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 },
+    attributionThresholdPpm: 10_000,
+    disputeBond: parseEther('100'),
+    operatorSlashAmount: parseEther('1000'),
+    minimumOperatorStake: parseEther('1000'),
+    timelockDelay: 2n * 86400n,
+    votingDelay: 1,
+    votingPeriod: 50_400,
+    proposalThreshold: 0n,
+    quorumPercent: 4n,
+    arbiters: [],
+    handOverToTimelock: true,
+  };
+}
+
+/** One recorded step of a deployment. */
+export interface DeploymentStep {
+  name: string;
+  status: 'pending' | 'done';
+  address?: Address;
+  txHash?: Hex;
+}
+
+/** Where a deployment records its progress, so that a rerun resumes instead of redeploying. */
+export interface DeploymentRecorder {
+  load(chainId: number): Promise<Record<string, DeploymentStep>>;
+  save(chainId: number, step: DeploymentStep): Promise<void>;
+  reset(chainId: number): Promise<void>;
+}
+
+/** A recorder that keeps steps in memory (tests, one-off deployments). */
+export function memoryRecorder(): DeploymentRecorder {
+  const byChain = new Map<number, Record<string, DeploymentStep>>();
+  return {
+    async load(chainId) {
+      return { ...(byChain.get(chainId) ?? {}) };
+    },
+    async save(chainId, step) {
+      byChain.set(chainId, { ...(byChain.get(chainId) ?? {}), [step.name]: step });
+    },
+    async reset(chainId) {
+      byChain.delete(chainId);
+    },
+  };
+}
+
+/** A deployment that could not complete. */
+export class DeploymentError extends ChainError {
+  override name = 'DeploymentError';
+}
+
+const role = (name: string) => keccak256(toBytes(name));
+const DEFAULT_ADMIN_ROLE = `0x${'00'.repeat(32)}` as Hex;
+
+/**
+ * Deploys and wires the whole protocol, idempotently: every step is recorded before and after it
+ * runs, so a rerun (after a crash, or on every `openledger up`) skips what is done, adopts a
+ * contract whose deployment was sent but not recorded, and redeploys everything if the chain no
+ * longer has the recorded contracts (a fresh chain with the same id).
+ *
+ * @example
+ * const addresses = await deployProtocol(clients, defaultProtocolParams(treasury), memoryRecorder());
+ */
+export async function deployProtocol(
+  clients: ChainClients,
+  params: ProtocolParams,
+  recorder: DeploymentRecorder,
+  onStep: (name: string, done: boolean) => void = () => {},
+): Promise<ProtocolAddresses> {
+  const { publicClient, walletClient, account, chain } = clients;
+  const chainId = chain.id;
+  let steps = await recorder.load(chainId);
+  const token = steps.openToken;
+  if (token?.status === 'done' && token.address && !(await publicClient.getCode({ address: token.address }))) {
+    await recorder.reset(chainId);
+    steps = {};
+  }
+
+  const nextNonce = () => publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
+
+  async function deploy(name: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
+    const rec = steps[name];
+    if (rec?.status === 'done' && rec.address) return rec.address;
+    if (rec?.status === 'pending' && rec.address && (await publicClient.getCode({ address: rec.address }))) {
+      const done: DeploymentStep = { name, status: 'done', address: rec.address };
+      await recorder.save(chainId, done);
+      steps[name] = done;
+      onStep(name, true);
+      return rec.address;
+    }
+    const nonce = await nextNonce();
+    const predicted = getContractAddress({ from: account.address, nonce: BigInt(nonce) });
+    await recorder.save(chainId, { name, status: 'pending', address: predicted });
+    onStep(name, false);
+    const hash = await walletClient.deployContract({ abi, bytecode, args, nonce } as never);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success' || !receipt.contractAddress) throw new DeploymentError(`deploying ${name} failed (tx ${hash})`);
+    const done: DeploymentStep = { name, status: 'done', address: receipt.contractAddress, txHash: hash };
+    await recorder.save(chainId, done);
+    steps[name] = done;
+    onStep(name, true);
+    return receipt.contractAddress;
+  }
+
+  async function call(name: string, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<void> {
+    if (steps[name]?.status === 'done') return;
+    onStep(name, false);
+    const hash = await walletClient.sendTransaction({ to: address, data: encodeFunctionData({ abi, functionName, args } as never) });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success') throw new DeploymentError(`${name} failed (tx ${hash})`);
+    const done: DeploymentStep = { name, status: 'done', txHash: hash };
+    await recorder.save(chainId, done);
+    steps[name] = done;
+    onStep(name, true);
+  }
+
+  const me = account.address;
+  const p = params;
+  const openToken = await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
+  const timelock = await deploy('timelock', openTimelockAbi, openTimelockBytecode, [p.timelockDelay, [], [zeroAddress], me]);
+  const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [
+    openToken, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, p.quorumPercent,
+  ]);
+  const staking = await deploy('staking', stakingAbi, stakingBytecode, [openToken, me, p.unbondingDelay, p.treasury]);
+  const datanetRegistry = await deploy('datanetRegistry', datanetRegistryAbi, datanetRegistryBytecode, [
+    openToken, me, p.stakeReleaseDelay, p.treasury,
+  ]);
+  const modelRegistry = await deploy('modelRegistry', modelRegistryAbi, modelRegistryBytecode, [datanetRegistry]);
+  const inferenceEscrow = await deploy('inferenceEscrow', inferenceEscrowAbi, inferenceEscrowBytecode, [openToken, me, p.withdrawalDelay]);
+  const attributionSettlement = await deploy('attributionSettlement', attributionSettlementAbi, attributionSettlementBytecode, [
+    openToken, inferenceEscrow, staking, me, p.challengeWindow, p.feeSplit, p.attributionThresholdPpm,
+  ]);
+
+  await call('staking.grantSlasher', staking, stakingAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
+  await call('escrow.grantSettlement', inferenceEscrow, inferenceEscrowAbi, 'grantRole', [role('SETTLEMENT_ROLE'), attributionSettlement]);
+  await call('staking.setMinimumOperatorStake', staking, stakingAbi, 'setMinimumStake', [0, p.minimumOperatorStake]);
+  await call('settlement.setDisputeBond', attributionSettlement, attributionSettlementAbi, 'setDisputeBond', [p.disputeBond]);
+  await call('settlement.setOperatorSlashAmount', attributionSettlement, attributionSettlementAbi, 'setOperatorSlashAmount', [p.operatorSlashAmount]);
+  await call('settlement.grantArbiter.timelock', attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), timelock]);
+  for (const arbiter of p.arbiters) {
+    await call(`settlement.grantArbiter.${arbiter}`, attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), arbiter]);
+  }
+  await call('timelock.grantProposer', timelock, openTimelockAbi, 'grantRole', [role('PROPOSER_ROLE'), governor]);
+  await call('timelock.grantCanceller', timelock, openTimelockAbi, 'grantRole', [role('CANCELLER_ROLE'), governor]);
+
+  const administered: [string, Address, Abi][] = [
+    ['staking', staking, stakingAbi],
+    ['datanetRegistry', datanetRegistry, datanetRegistryAbi],
+    ['inferenceEscrow', inferenceEscrow, inferenceEscrowAbi],
+    ['attributionSettlement', attributionSettlement, attributionSettlementAbi],
+  ];
+  for (const [name, address, abi] of administered) {
+    await call(`${name}.grantAdmin.timelock`, address, abi, 'grantRole', [DEFAULT_ADMIN_ROLE, timelock]);
+  }
+  if (p.handOverToTimelock) {
+    for (const [name, address, abi] of administered) {
+      await call(`${name}.renounceAdmin`, address, abi, 'renounceRole', [DEFAULT_ADMIN_ROLE, me]);
+    }
+    await call('timelock.renounceAdmin', timelock, openTimelockAbi, 'renounceRole', [DEFAULT_ADMIN_ROLE, me]);
+  }
+
+  return { openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement };
+}
