@@ -17,6 +17,8 @@ export interface AnvilOptions {
   accounts?: number;
   /** ETH balance of each dev account (default 10000). */
   balance?: number;
+  /** Timestamp (seconds) of the genesis block; default: now. */
+  genesisTimestamp?: number;
   /** Run with the OP Stack chain type (default true). */
   optimism?: boolean;
 }
@@ -66,6 +68,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProce
     '--balance', String(options.balance ?? 10000),
   ];
   if (options.mnemonic) args.push('--mnemonic', options.mnemonic);
+  if (options.genesisTimestamp !== undefined) args.push('--timestamp', String(options.genesisTimestamp));
   if (options.optimism ?? true) args.push('--optimism');
 
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -55,12 +55,13 @@ test('state survives a clean restart, including contract storage', async () => {
   await chain.stop();
 });
 
-test('acknowledged transactions survive kill -9 (journal replay)', async () => {
+for (const [snapshotEvery, replayed] of [[3, 2], [500, 5]] as const) {
+test(`acknowledged transactions survive kill -9 (snapshot every ${snapshotEvery}: ${replayed} replayed)`, async () => {
   const dir = tempDir();
   // Run the chain in a child process, send transactions, then SIGKILL the child.
   const script = `
     import { startEmbeddedChain } from ${JSON.stringify(new URL('./embedded-chain.ts', import.meta.url).href)};
-    const chain = await startEmbeddedChain({ dataDir: ${JSON.stringify(dir)}, port: 0, snapshotEvery: 3 });
+    const chain = await startEmbeddedChain({ dataDir: ${JSON.stringify(dir)}, port: 0, snapshotEvery: ${snapshotEvery} });
     process.stdout.write(JSON.stringify({ url: chain.url, mnemonic: chain.mnemonic }) + '\\n');
     setInterval(() => {}, 1000);
   `;
@@ -77,7 +78,7 @@ test('acknowledged transactions survive kill -9 (journal replay)', async () => {
   const c = clients(info.url, info.mnemonic);
   const recipient = '0x00000000000000000000000000000000000000bb';
   for (let i = 1; i <= 5; i++) {
-    // 5 acknowledged transactions: a snapshot after the 3rd, the last two only in the journal
+    // 5 acknowledged transactions: with snapshotEvery 3 the last two are only in the journal
     await c.pub.waitForTransactionReceipt({ hash: await c.wallet.sendTransaction({ to: recipient, value: BigInt(i) }) });
   }
   const block = await c.pub.getBlock();
@@ -86,13 +87,14 @@ test('acknowledged transactions survive kill -9 (journal replay)', async () => {
 
   const chain = await startEmbeddedChain({ dataDir: dir, port: 0 });
   const d = clients(chain.url, chain.mnemonic);
-  assert.equal(chain.replayed, 2);
+  assert.equal(chain.replayed, replayed);
   assert.equal(await d.pub.getBalance({ address: recipient }), 15n);
   const again = await d.pub.getBlock();
   assert.equal(again.number, block.number);
   assert.equal(again.hash, block.hash);
   await chain.stop();
 });
+}
 
 test('refuses calls that would fork the persisted history', async () => {
   const chain = await startEmbeddedChain({ dataDir: tempDir(), port: 0 });

@@ -92,9 +92,10 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   mkdirSync(dir, { recursive: true });
   const chainId = options.chainId ?? 31337;
   const mnemonic = loadOrCreateMnemonic(join(dir, 'mnemonic'));
+  const genesisTimestamp = loadOrCreateGenesisTimestamp(join(dir, 'genesis-timestamp'));
   stopOrphan(join(dir, 'anvil.pid'));
 
-  const anvil = await startAnvil({ chainId, mnemonic });
+  const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp });
   writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
   const snapshotPath = join(dir, 'snapshot.json');
   const journal = openJournal(join(dir, 'journal.jsonl'));
@@ -145,6 +146,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     serialize(async () => {
       const before = await callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', ['latest', false]);
       const res = await postJsonRpc(anvil.url, req);
+      await waitMined(anvil.url, req.method, res);
       const after = await callJsonRpc<Block>(anvil.url, 'eth_getBlockByNumber', ['latest', false]);
       const mined = Number(after.number) > Number(before.number);
       if (!res.error || mined) {
@@ -225,6 +227,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
 async function replay(url: string, entry: SequencedEntry): Promise<void> {
   if (entry.firstTimestamp) await callJsonRpc(url, 'evm_setNextBlockTimestamp', [entry.firstTimestamp]);
   const res = await postJsonRpc(url, { jsonrpc: '2.0', id: entry.seq, method: entry.method, params: entry.params });
+  await waitMined(url, entry.method, res);
   if (entry.blockHash) {
     const block = await callJsonRpc<Block>(url, 'eth_getBlockByNumber', ['latest', false]);
     if (block.hash !== entry.blockHash || Number(block.number) !== entry.blockAfter) {
@@ -234,6 +237,27 @@ async function replay(url: string, entry: SequencedEntry): Promise<void> {
       );
     }
   }
+}
+
+/**
+ * Anvil answers a transaction with its hash as soon as the transaction is in its pool; automine
+ * then mines it. Waits for the receipt so that the block it lands in is known.
+ */
+async function waitMined(url: string, method: string, res: JsonRpcResponse): Promise<void> {
+  if (res.error || (method !== 'eth_sendRawTransaction' && method !== 'eth_sendTransaction')) return;
+  const deadline = Date.now() + 30_000;
+  while (!(await callJsonRpc<unknown>(url, 'eth_getTransactionReceipt', [res.result]))) {
+    if (Date.now() > deadline) throw new Error(`transaction ${String(res.result)} was not mined within 30 s`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** The genesis block's timestamp, fixed on first start so that every start has the same genesis. */
+function loadOrCreateGenesisTimestamp(path: string): number {
+  if (existsSync(path)) return Number(readFileSync(path, 'utf8'));
+  const ts = Math.floor(Date.now() / 1000);
+  writeFileSync(path, `${ts}\n`);
+  return ts;
 }
 
 function loadOrCreateMnemonic(path: string): string {

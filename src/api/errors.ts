@@ -1,0 +1,38 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+
+/** An error with an HTTP status and a machine-readable code, sent to the client as JSON. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Installs the JSON error format: `{ error: code, message, issues? }` with a 4xx/5xx status. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | HttpError | ZodError, request, reply) => {
+    if (err instanceof ZodError) {
+      const issues = err.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+      return reply.status(400).send({
+        error: 'bad_request',
+        message: issues.map((i) => `${i.field || 'input'}: ${i.message}`).join('; '),
+        issues,
+      });
+    }
+    if (err instanceof HttpError) return reply.status(err.status).send({ error: err.code, message: err.message });
+    const status = (err as FastifyError).statusCode ?? 500;
+    if (status >= 500) request.log.error(err);
+    return reply.status(status).send({
+      error: status >= 500 ? 'internal_error' : ((err as FastifyError).code ?? 'bad_request').toLowerCase(),
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }),
+  );
+}

@@ -1,0 +1,84 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Address, PublicClient } from 'viem';
+import { z } from 'zod';
+import type { ProtocolAddresses } from '../chain/protocol.ts';
+import { chainEventSink, listChainEvents } from '../store/chain-events.ts';
+import type { Database } from '../store/database.ts';
+import { installErrorHandler } from './errors.ts';
+
+/** What the API serves from. */
+export interface ApiContext {
+  db: Database;
+  publicClient: PublicClient;
+  chainId: number;
+  rpcUrl: string;
+  embeddedChain: boolean;
+  addresses: ProtocolAddresses;
+  /** The node's own account (deployer and operator on the embedded chain). */
+  nodeAccount: Address;
+  version: string;
+  logLevel?: string;
+}
+
+const eventsQuery = z.object({
+  contract: z.string().max(64).optional(),
+  event: z.string().max(64).optional(),
+  before: z.coerce.bigint().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/**
+ * Builds the HTTP API (Fastify): health, node status, indexed protocol events and Prometheus
+ * metrics. Later capabilities add their routes here; every input is validated with zod and a
+ * failure becomes a 400 naming the field (see {@link installErrorHandler}).
+ *
+ * @example
+ * const app = buildApi(context);
+ * await app.listen({ port: 8080 });
+ */
+export function buildApi(ctx: ApiContext): FastifyInstance {
+  const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 });
+  installErrorHandler(app);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'openledger_' });
+  const requests = new Counter({
+    name: 'openledger_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  const sink = chainEventSink(ctx.db);
+
+  app.get('/health', async () => ({ ok: true }));
+
+  app.get('/status', async () => {
+    const [blockNumber, cursor] = await Promise.all([ctx.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(ctx.chainId)]);
+    return {
+      version: ctx.version,
+      chain: { id: ctx.chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, blockNumber: blockNumber.toString() },
+      store: { kind: ctx.db.kind },
+      indexer: { blockNumber: cursor?.blockNumber.toString() ?? null },
+      nodeAccount: ctx.nodeAccount,
+      contracts: ctx.addresses,
+    };
+  });
+
+  app.get('/chain/events', async (request) => {
+    const q = eventsQuery.parse(request.query);
+    const events = await listChainEvents(ctx.db, { chainId: ctx.chainId, ...q });
+    return { events, next: events.length === q.limit ? events.at(-1)?.id : null };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  return app;
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
+import { startNode, VERSION } from './node.ts';
+
+function portArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function urlArg(value: string): string {
+  try {
+    return new URL(value).toString().replace(/\/$/, '');
+  } catch {
+    throw new InvalidArgumentError('must be a URL, e.g. http://127.0.0.1:8080');
+  }
+}
+
+/** Builds the `openledger` command; exported so tests can run it in process. */
+export function buildProgram(): Command {
+  const program = new Command('openledger')
+    .description('Payable AI, self-hosted: datanets, LoRA fine-tuning, multi-adapter serving, proof of attribution, OPEN settlement.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('up')
+    .description('start a node: the embedded chain (or --rpc-url), the store, the protocol contracts, the indexer and the HTTP API')
+    .addOption(new Option('--data-dir <dir>', 'where the store, the chain and the blobs live').env('OPENLEDGER_DATA_DIR'))
+    .addOption(new Option('--host <host>', 'interface of the HTTP API').env('OPENLEDGER_HOST'))
+    .addOption(new Option('--port <port>', 'port of the HTTP API (0 picks one)').argParser(portArg).env('OPENLEDGER_PORT'))
+    .addOption(new Option('--rpc-host <host>', 'interface of the embedded chain').env('OPENLEDGER_RPC_HOST'))
+    .addOption(new Option('--rpc-port <port>', 'port of the embedded chain (0 picks one)').argParser(portArg).env('OPENLEDGER_RPC_PORT'))
+    .addOption(new Option('--chain-id <id>', 'chain id of the embedded chain').env('OPENLEDGER_CHAIN_ID'))
+    .addOption(new Option('--rpc-url <url>', 'use this EVM JSON-RPC endpoint instead of the embedded chain').argParser(urlArg).env('OPENLEDGER_RPC_URL'))
+    .addOption(new Option('--database-url <url>', 'use this Postgres server instead of the embedded PGlite').env('DATABASE_URL'))
+    .addOption(new Option('--log-level <level>', 'HTTP log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('OPENLEDGER_LOG_LEVEL'))
+    .action(async (opts: ConfigInput) => {
+      const config = loadConfig(opts);
+      const started = Date.now();
+      const node = await startNode(config, (m) => console.log(`  ${m}`));
+      console.log(`\nopenledger ${VERSION} is up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(`  API        ${node.apiUrl}   (GET /status, /chain/events, /metrics)`);
+      console.log(`  chain      ${node.rpcUrl}   chain id ${node.chainId}${node.embeddedChain ? ', embedded' : ''}`);
+      console.log(`  account    ${node.account.address}   (deployer, treasury and operator)`);
+      if (node.embeddedChain) console.log(`  mnemonic   in ${config.dataDir}/chain/mnemonic`);
+      console.log(`  OPEN       ${node.addresses.openToken}`);
+      console.log('Press Ctrl+C to stop.');
+      await new Promise<void>((resolve) => {
+        const stop = async (signal: string) => {
+          console.log(`\n${signal}: stopping…`);
+          await node.stop();
+          resolve();
+        };
+        process.once('SIGINT', () => void stop('SIGINT'));
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+      });
+    });
+
+  program
+    .command('status')
+    .description("show a running node's chain, store, indexer and contracts")
+    .addOption(new Option('--api <url>', 'the node to ask').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { api: string; json?: boolean }) => {
+      let res: Response;
+      try {
+        res = await fetch(`${opts.api}/status`);
+      } catch (err) {
+        throw new CliError(`no node answers at ${opts.api} (${(err as Error).cause ?? (err as Error).message}); start one with \`openledger up\``);
+      }
+      if (!res.ok) throw new CliError(`${opts.api}/status answered ${res.status}: ${await res.text()}`);
+      const s = (await res.json()) as {
+        version: string;
+        chain: { id: number; rpcUrl: string; embedded: boolean; blockNumber: string };
+        store: { kind: string };
+        indexer: { blockNumber: string | null };
+        nodeAccount: string;
+        contracts: Record<string, string>;
+      };
+      if (opts.json) {
+        console.log(JSON.stringify(s, null, 2));
+        return;
+      }
+      console.log(`openledger ${s.version} at ${opts.api}`);
+      console.log(`  chain     ${s.chain.id} ${s.chain.embedded ? '(embedded) ' : ''}${s.chain.rpcUrl}, block ${s.chain.blockNumber}`);
+      console.log(`  store     ${s.store.kind}`);
+      console.log(`  indexer   block ${s.indexer.blockNumber ?? 'none yet'}`);
+      console.log(`  account   ${s.nodeAccount}`);
+      for (const [name, address] of Object.entries(s.contracts)) console.log(`  ${name.padEnd(22)} ${address}`);
+    });
+
+  return program;
+}
+
+/** An error whose message is all the user needs. */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** Runs the CLI with `argv`; returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed the message
+    if (err instanceof ConfigError || err instanceof CliError) {
+      console.error(`openledger: ${err.message}`);
+      return 2;
+    }
+    console.error(`openledger: ${(err as Error).stack ?? err}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await runCli(process.argv.slice(2));

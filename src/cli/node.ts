@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Account } from 'viem';
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { buildApi } from '../api/server.ts';
+import { connectChain, type ChainClients } from '../chain/clients.ts';
+import { defaultProtocolParams, deployProtocol } from '../chain/deploy.ts';
+import { startEmbeddedChain, type EmbeddedChain } from '../chain/embedded-chain.ts';
+import { createIndexer, type Indexer } from '../chain/indexer.ts';
+import { protocolAbis, type ProtocolAddresses } from '../chain/protocol.ts';
+import type { Config } from '../config.ts';
+import { chainEventSink } from '../store/chain-events.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import { deploymentRecorder } from '../store/deployment-steps.ts';
+import { migrate } from '../store/migrate.ts';
+
+/** The project's version, from package.json. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** A running openledger node. */
+export interface RunningNode {
+  apiUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  embeddedChain: boolean;
+  account: Account;
+  addresses: ProtocolAddresses;
+  clients: ChainClients;
+  db: Database;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a node: opens and migrates the store, starts the embedded chain (or connects to
+ * `config.rpcUrl`), deploys the protocol if it is not deployed yet, starts the event indexer and
+ * the HTTP API. Each step reports through `progress`. `stop()` shuts them down in reverse order.
+ *
+ * @example
+ * const node = await startNode(loadConfig({ port: 0, rpcPort: 0, dataDir: tmp }));
+ * await node.stop();
+ */
+export async function startNode(config: Config, progress: (message: string) => void = () => {}): Promise<RunningNode> {
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch(() => {});
+    cleanup.length = 0;
+  };
+  try {
+    progress(config.databaseUrl ? 'store: connecting to Postgres server' : `store: PGlite in ${join(config.dataDir, 'db')}`);
+    const db = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: join(config.dataDir, 'db') });
+    cleanup.push(() => db.close());
+    const applied = await migrate(db);
+    if (applied.length > 0) progress(`store: applied migrations ${applied.join(', ')}`);
+
+    let chain: EmbeddedChain | undefined;
+    let rpcUrl: string;
+    let account: Account;
+    if (config.rpcUrl) {
+      rpcUrl = config.rpcUrl;
+      account = privateKeyToAccount(config.deployerKey as `0x${string}`);
+      progress(`chain: using ${rpcUrl}`);
+    } else {
+      progress('chain: starting the embedded chain');
+      chain = await startEmbeddedChain({
+        dataDir: join(config.dataDir, 'chain'),
+        host: config.rpcHost,
+        port: config.rpcPort,
+        chainId: config.chainId,
+        log: progress,
+      });
+      cleanup.push(() => chain!.stop());
+      rpcUrl = chain.url;
+      account = mnemonicToAccount(chain.mnemonic);
+    }
+    const clients = await connectChain(rpcUrl, account);
+    const chainId = clients.chain.id;
+
+    const addresses = await deployProtocol(clients, defaultProtocolParams(account.address), deploymentRecorder(db), (name, done) => {
+      if (done) progress(`deploy: ${name}`);
+    });
+
+    const contracts = Object.fromEntries(
+      (Object.keys(protocolAbis) as (keyof ProtocolAddresses)[]).map((n) => [n, { address: addresses[n], abi: protocolAbis[n] }]),
+    );
+    const indexer: Indexer = createIndexer({
+      client: clients.publicClient,
+      chainId,
+      contracts,
+      sink: chainEventSink(db),
+      confirmations: config.confirmations ?? (chain ? 0 : 2),
+      onError: (err) => progress(`indexer: ${(err as Error).message}`),
+    });
+    await indexer.runOnce();
+    indexer.start();
+    cleanup.push(() => indexer.stop());
+
+    const app: FastifyInstance = buildApi({
+      db,
+      publicClient: clients.publicClient,
+      chainId,
+      rpcUrl,
+      embeddedChain: chain !== undefined,
+      addresses,
+      nodeAccount: account.address,
+      version: VERSION,
+      logLevel: config.logLevel,
+    });
+    const apiUrl = await app.listen({ host: config.host, port: config.port });
+    cleanup.push(() => app.close());
+
+    return { apiUrl, rpcUrl, chainId, embeddedChain: chain !== undefined, account, addresses, clients, db, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Configuration errors carry a message meant for the person starting the node. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex private key (0x + 64 hex digits)');
+
+const schema = z
+  .object({
+    dataDir: z.string().min(1),
+    host: z.string().min(1),
+    port,
+    rpcHost: z.string().min(1),
+    rpcPort: port,
+    chainId: z.coerce.number().int().positive(),
+    rpcUrl: z.string().url().optional(),
+    deployerKey: hexKey.optional(),
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    confirmations: z.coerce.number().int().min(0).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  })
+  .refine((c) => !c.rpcUrl || c.deployerKey, {
+    message: 'an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs a deployer key (OPENLEDGER_DEPLOYER_KEY)',
+    path: ['deployerKey'],
+  });
+
+/** The node's configuration, after defaults and validation. */
+export type Config = z.infer<typeof schema>;
+
+/** Values given on the command line; anything missing comes from the environment, then defaults. */
+export type ConfigInput = Partial<Record<keyof Config, string | number | undefined>>;
+
+/**
+ * Resolves the configuration: command-line values, then `OPENLEDGER_*` environment variables (and
+ * `DATABASE_URL`), then defaults (data in `./.openledger`, API on 127.0.0.1:8080, embedded chain
+ * on 127.0.0.1:8545 with chain id 31337, embedded PGlite store). Throws {@link ConfigError} naming
+ * the bad setting.
+ *
+ * @example
+ * const config = loadConfig({ port: 9000 });
+ */
+export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = (key: keyof Config, envName: string, fallback?: string | number) => input[key] ?? env[envName] ?? fallback;
+  const raw = {
+    dataDir: pick('dataDir', 'OPENLEDGER_DATA_DIR', '.openledger'),
+    host: pick('host', 'OPENLEDGER_HOST', '127.0.0.1'),
+    port: pick('port', 'OPENLEDGER_PORT', 8080),
+    rpcHost: pick('rpcHost', 'OPENLEDGER_RPC_HOST', '127.0.0.1'),
+    rpcPort: pick('rpcPort', 'OPENLEDGER_RPC_PORT', 8545),
+    chainId: pick('chainId', 'OPENLEDGER_CHAIN_ID', 31337),
+    rpcUrl: pick('rpcUrl', 'OPENLEDGER_RPC_URL') || undefined,
+    deployerKey: pick('deployerKey', 'OPENLEDGER_DEPLOYER_KEY') || undefined,
+    databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
+    confirmations: pick('confirmations', 'OPENLEDGER_CONFIRMATIONS'),
+    logLevel: pick('logLevel', 'OPENLEDGER_LOG_LEVEL', 'warn'),
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
+}

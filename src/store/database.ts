@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import pg from 'pg';
+
+/** Something that runs SQL: the database itself or a transaction on it. */
+export interface Queryable {
+  /** Runs one statement with `$1…` parameters and returns its rows. */
+  query<T extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** The project's Postgres database: embedded PGlite by default, a server when a URL is given. */
+export interface Database extends Queryable {
+  kind: 'pglite' | 'postgres';
+  /** Runs `fn` in a transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Where the database lives. */
+export type DatabaseLocation = { url: string } | { dataDir: string } | { memory: true };
+
+/**
+ * Opens the database through node-postgres: PGlite (real Postgres compiled to WebAssembly, in
+ * process, files in `dataDir`) by default, or a Postgres server at `url` (`DATABASE_URL`). Both go
+ * through the same `pg` driver, so queries, type parsing and transactions behave the same.
+ *
+ * @example
+ * const db = await openDatabase({ dataDir: '.openledger/db' });
+ * const [row] = await db.query<{ now: string }>('select now()::text as now');
+ */
+export async function openDatabase(location: DatabaseLocation): Promise<Database> {
+  let pool: pg.Pool;
+  let pglite: PGlite | undefined;
+  if ('url' in location) {
+    pool = new pg.Pool({ connectionString: location.url, max: 10 });
+  } else {
+    if ('dataDir' in location) mkdirSync(location.dataDir, { recursive: true });
+    pglite = await PGlite.create('dataDir' in location ? location.dataDir : 'memory://');
+    pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
+  }
+  const query = async <T extends object>(runner: pg.Pool | pg.PoolClient, text: string, params?: unknown[]) =>
+    (await runner.query(text, params)).rows as T[];
+
+  return {
+    kind: pglite ? 'pglite' : 'postgres',
+    query: (text, params) => query(pool, text, params),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ query: (text, params) => query(client, text, params) });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+      await pglite?.close();
+    },
+  };
+}
