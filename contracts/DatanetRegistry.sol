@@ -262,7 +262,8 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     }
 
     /// @notice Slash a contributor whose contribution a curator rejected as spam (owner or curator).
-    /// @dev Takes the datanet's contribution stake, or what is left if less. One slash per contribution.
+    /// @dev Takes the datanet's contribution stake, or what is left if less; a datanet without a
+    ///      contribution stake has nothing to slash. One slash per contribution.
     /// @param datanetId The datanet.
     /// @param contributor The contributor.
     /// @param contentHash Hash of the rejected content; with `contributor` it gives the contribution id.
@@ -276,7 +277,8 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
         ContributorStake storage s = _stakes[datanetId][contributor];
         if (s.amount == 0) revert NoStake(datanetId, contributor);
         uint256 perSlash = _datanets[datanetId].contributionStake;
-        uint256 amount = perSlash == 0 || perSlash > s.amount ? s.amount : perSlash;
+        uint256 amount = perSlash < s.amount ? perSlash : s.amount;
+        if (amount == 0) revert NoStake(datanetId, contributor);
         _slashedContributions[datanetId][id] = true;
         s.amount -= amount;
         address destination = slashDestination;

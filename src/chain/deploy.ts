@@ -1,4 +1,4 @@
-import { encodeFunctionData, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
+import { encodeFunctionData, getAddress, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
 import type { ChainClients } from './clients.ts';
 import { ChainError } from './errors.ts';
 import {
@@ -163,11 +163,12 @@ export async function deployProtocol(
     const hash = await walletClient.deployContract({ abi, bytecode, args, nonce } as never);
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new DeploymentError(`deploying ${name} failed (tx ${hash})`);
-    const done: DeploymentStep = { name, status: 'done', address: receipt.contractAddress, txHash: hash };
+    const address = getAddress(receipt.contractAddress);
+    const done: DeploymentStep = { name, status: 'done', address, txHash: hash };
     await recorder.save(chainId, done);
     steps[name] = done;
     onStep(name, true);
-    return receipt.contractAddress;
+    return address;
   }
 
   async function call(name: string, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<void> {

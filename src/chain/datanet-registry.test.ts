@@ -1,0 +1,519 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  encodeAbiParameters,
+  getAddress,
+  keccak256,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+  zeroHash,
+  type Address,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem';
+import { callJsonRpc } from './json-rpc.ts';
+import { datanetRegistryAbi, openTokenAbi } from './generated/index.ts';
+import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+
+/**
+ * Asserts that `p` reverts with the custom error `errorName` (and, if given, these arguments).
+ * Errors bubbling up from the token (not in the registry's ABI) are decoded with the token's ABI.
+ */
+async function expectRevert(p: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
+    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    assert.ok(revert instanceof ContractFunctionRevertedError, `expected a contract revert, got: ${err.shortMessage}`);
+    const decoded = revert.data ?? (revert.raw ? decodeErrorResult({ abi: openTokenAbi, data: revert.raw }) : undefined);
+    assert.equal(decoded?.errorName, errorName, `expected ${errorName}, got: ${revert.shortMessage}`);
+    if (args) assert.deepEqual(decoded?.args, args);
+    return true;
+  });
+}
+
+let t: TestProtocol;
+const addr = (i: number): Address => t.accounts[i]!.address;
+const OWNER = 1;
+const CURATOR = 2;
+const OUTSIDER = 3;
+const CONTRIBUTOR = 4;
+const STAKE = 100n;
+
+async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
+  const { publicClient } = await t.clients(0);
+  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
+  assert.equal(receipt.status, 'success');
+  return receipt;
+}
+
+async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
+  const { publicClient } = await t.clients(0);
+  return (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+}
+
+const events = <N extends 'DatanetCreated' | 'CuratorSet' | 'BatchAnchored' | 'SnapshotRecorded' | 'ContributorSlashed' | 'DatanetOwnershipTransferred' | 'DatanetUpdated' | 'ContributorStaked' | 'ContributorStakeReleaseRequested' | 'ContributorStakeWithdrawn'>(
+  receipt: TransactionReceipt,
+  eventName: N,
+) => parseEventLogs({ abi: datanetRegistryAbi, logs: receipt.logs, eventName });
+
+const balance = async (a: Address) => (await t.as(0)).openToken.read.balanceOf([a]);
+const reg = async (i: number) => (await t.as(i)).datanetRegistry;
+const hashOf = (s: string): Hex => keccak256(toHex(s));
+const idOf = (contentHash: Hex, contributor: Address): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'address' }], [contentHash, contributor]));
+
+/** Creates a datanet owned by OWNER with CURATOR as curator; returns its id. */
+async function createDatanet(stake = STAKE, curators: Address[] = [addr(CURATOR)]): Promise<bigint> {
+  const r = await reg(OWNER);
+  const receipt = await mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', stake, curators]));
+  const [ev] = events(receipt, 'DatanetCreated');
+  assert.ok(ev);
+  return ev.args.datanetId;
+}
+
+/** Gives account `i` `amount` OPEN and lets the registry pull it. */
+async function fund(i: number, amount: bigint): Promise<void> {
+  await mined((await t.as(0)).openToken.write.transfer([addr(i), amount]));
+  const p = await t.as(i);
+  const allowance = await p.openToken.read.allowance([addr(i), t.addresses.datanetRegistry]);
+  await mined(p.openToken.write.approve([t.addresses.datanetRegistry, allowance + amount]));
+}
+
+function treeOf(ids: Hex[]) {
+  return StandardMerkleTree.of(
+    ids.map((id) => [id]),
+    ['bytes32'],
+  );
+}
+const proofOf = (tree: ReturnType<typeof treeOf>, i: number) => tree.getProof(i) as Hex[];
+
+let snapshot: Hex;
+before(async () => {
+  t = await startTestProtocol();
+  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+});
+after(() => t.stop());
+
+/** Every test starts from the freshly deployed protocol. */
+async function fresh(): Promise<void> {
+  assert.equal(await callJsonRpc<boolean>(t.anvil.url, 'evm_revert', [snapshot]), true);
+  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+}
+
+describe('DatanetRegistry: datanets', () => {
+  test('createDatanet numbers datanets from 1, records them and their curators, and emits events', async () => {
+    await fresh();
+    const r = await reg(OWNER);
+    assert.equal(await r.read.datanetCount(), 0n);
+    const receipt = await mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', STAKE, [addr(CURATOR), addr(5)]]));
+    const [created] = events(receipt, 'DatanetCreated');
+    assert.deepEqual(created?.args, {
+      datanetId: 1n,
+      owner: addr(OWNER),
+      metadataURI: 'blob://meta',
+      licence: 'CC-BY-4.0',
+      contributionStake: STAKE,
+    });
+    assert.deepEqual(
+      events(receipt, 'CuratorSet').map((e) => e.args),
+      [
+        { datanetId: 1n, curator: addr(CURATOR), enabled: true },
+        { datanetId: 1n, curator: addr(5), enabled: true },
+      ],
+    );
+    assert.deepEqual(await r.read.getDatanet([1n]), {
+      owner: addr(OWNER),
+      contributionStake: STAKE,
+      metadataURI: 'blob://meta',
+      licence: 'CC-BY-4.0',
+      createdAt: await blockTime(receipt),
+      batchCount: 0,
+      snapshotCount: 0,
+    });
+    assert.equal(await r.read.isCurator([1n, addr(CURATOR)]), true);
+    assert.equal(await r.read.isCurator([1n, addr(5)]), true);
+    assert.equal(await r.read.isCurator([1n, addr(OWNER)]), false, 'the owner is not listed as a curator');
+    assert.equal(await r.read.isCurator([1n, addr(OUTSIDER)]), false);
+
+    // Anyone can create one; ids keep counting.
+    const other = await mined((await reg(OUTSIDER)).write.createDatanet(['', '', 0n, []]));
+    assert.equal(events(other, 'DatanetCreated')[0]?.args.datanetId, 2n);
+    assert.equal(await r.read.datanetCount(), 2n);
+    assert.equal((await r.read.getDatanet([2n])).owner, addr(OUTSIDER));
+    assert.equal(await r.read.isCurator([2n, addr(CURATOR)]), false, 'curators are per datanet');
+
+    await expectRevert(r.write.createDatanet(['m', 'l', 0n, [addr(CURATOR), zeroAddress]]), 'ZeroAddress');
+    assert.equal(await r.read.datanetCount(), 2n);
+  });
+
+  test('unknown datanets are refused with UnknownDatanet', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const r = await reg(OWNER);
+    for (const bad of [0n, id + 1n]) {
+      await expectRevert(r.read.getDatanet([bad]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.read.canContribute([bad, addr(CONTRIBUTOR)]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.updateDatanet([bad, 'm', 'l', 0n]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.setCurator([bad, addr(CURATOR), true]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.transferDatanetOwnership([bad, addr(CURATOR)]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.recordSnapshot([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x')]), 'UnknownDatanet', [bad]);
+      await expectRevert((await reg(CONTRIBUTOR)).write.stakeAsContributor([bad, 1n]), 'UnknownDatanet', [bad]);
+    }
+  });
+
+  test('updateDatanet, setCurator and transferDatanetOwnership are owner-only (NotDatanetOwner)', async () => {
+    await fresh();
+    const id = await createDatanet();
+    for (const i of [CURATOR, OUTSIDER]) {
+      const r = await reg(i);
+      await expectRevert(r.write.updateDatanet([id, 'm', 'l', 1n]), 'NotDatanetOwner', [id, addr(i)]);
+      await expectRevert(r.write.setCurator([id, addr(i), true]), 'NotDatanetOwner', [id, addr(i)]);
+      await expectRevert(r.write.transferDatanetOwnership([id, addr(i)]), 'NotDatanetOwner', [id, addr(i)]);
+    }
+
+    const owner = await reg(OWNER);
+    const updated = await mined(owner.write.updateDatanet([id, 'blob://meta2', 'MIT', 7n]));
+    assert.deepEqual(events(updated, 'DatanetUpdated')[0]?.args, { datanetId: id, metadataURI: 'blob://meta2', licence: 'MIT', contributionStake: 7n });
+    const d = await owner.read.getDatanet([id]);
+    assert.equal(d.metadataURI, 'blob://meta2');
+    assert.equal(d.licence, 'MIT');
+    assert.equal(d.contributionStake, 7n);
+    assert.equal(d.owner, addr(OWNER));
+
+    await expectRevert(owner.write.setCurator([id, zeroAddress, true]), 'ZeroAddress');
+    const added = await mined(owner.write.setCurator([id, addr(OUTSIDER), true]));
+    assert.deepEqual(events(added, 'CuratorSet')[0]?.args, { datanetId: id, curator: addr(OUTSIDER), enabled: true });
+    assert.equal(await owner.read.isCurator([id, addr(OUTSIDER)]), true);
+    await mined(owner.write.setCurator([id, addr(CURATOR), false]));
+    assert.equal(await owner.read.isCurator([id, addr(CURATOR)]), false);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(CURATOR)]);
+
+    await expectRevert(owner.write.transferDatanetOwnership([id, zeroAddress]), 'ZeroAddress');
+    const moved = await mined(owner.write.transferDatanetOwnership([id, addr(5)]));
+    assert.deepEqual(events(moved, 'DatanetOwnershipTransferred')[0]?.args, { datanetId: id, previousOwner: addr(OWNER), newOwner: addr(5) });
+    assert.equal((await owner.read.getDatanet([id])).owner, addr(5));
+    // The previous owner lost every owner right, including anchoring; the new owner has them.
+    await expectRevert(owner.write.updateDatanet([id, 'm', 'l', 1n]), 'NotDatanetOwner', [id, addr(OWNER)]);
+    await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(OWNER)]);
+    await mined((await reg(5)).write.setCurator([id, addr(6), true]));
+    await mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '']));
+    // Curators survive the transfer.
+    await mined((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('c'), 1n, '']));
+  });
+});
+
+describe('DatanetRegistry: batches', () => {
+  test('anchorBatch by the owner or a curator only; indexes count per datanet; events and records', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const other = await createDatanet(0n, []);
+    await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u']), 'NotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u']), 'NotCurator', [other, addr(CURATOR)]);
+
+    const byOwner = await mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a']));
+    assert.deepEqual(events(byOwner, 'BatchAnchored')[0]?.args, { datanetId: id, batchIndex: 0n, root: hashOf('a'), count: 3n, uri: 'blob://a' });
+    const byCurator = await mined((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 5n, 'blob://b']));
+    assert.equal(events(byCurator, 'BatchAnchored')[0]?.args.batchIndex, 1n);
+
+    const r = await reg(OUTSIDER);
+    assert.deepEqual(await r.read.getBatch([id, 0n]), { root: hashOf('a'), count: 3n, recordedAt: await blockTime(byOwner), uri: 'blob://a' });
+    assert.deepEqual(await r.read.getBatch([id, 1n]), { root: hashOf('b'), count: 5n, recordedAt: await blockTime(byCurator), uri: 'blob://b' });
+    assert.deepEqual(await r.read.getBatch([id, 2n]), { root: zeroHash, count: 0n, recordedAt: 0n, uri: '' });
+    assert.equal((await r.read.getDatanet([id])).batchCount, 2);
+
+    // The same root in another datanet is a different anchoring.
+    const elsewhere = await mined((await reg(OWNER)).write.anchorBatch([other, hashOf('a'), 3n, '']));
+    assert.equal(events(elsewhere, 'BatchAnchored')[0]?.args.batchIndex, 0n);
+  });
+
+  test('EmptyRoot, EmptyBatch and RootAlreadyAnchored', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const r = await reg(CURATOR);
+    await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '']), 'EmptyRoot');
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '']), 'EmptyBatch');
+    await mined(r.write.anchorBatch([id, hashOf('a'), 1n, '']));
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other']), 'RootAlreadyAnchored', [id, hashOf('a')]);
+    await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '']), 'RootAlreadyAnchored', [id, hashOf('a')]);
+    assert.equal((await r.read.getDatanet([id])).batchCount, 1);
+  });
+
+  test('verifyContribution accepts proofs from StandardMerkleTree and nothing else', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const ids = Array.from({ length: 7 }, (_, i) => idOf(hashOf(`record ${i}`), addr(CONTRIBUTOR + (i % 3))));
+    const tree = treeOf(ids);
+    const r = await reg(CURATOR);
+    await mined(r.write.anchorBatch([id, tree.root as Hex, BigInt(ids.length), 'blob://batch0']));
+    const single = treeOf([ids[0]!]);
+    await mined(r.write.anchorBatch([id, single.root as Hex, 1n, 'blob://batch1']));
+
+    for (let i = 0; i < ids.length; i++) {
+      assert.equal(await r.read.verifyContribution([id, 0n, ids[i]!, proofOf(tree, i)]), true, `id ${i}`);
+    }
+    // A one-leaf tree: empty proof.
+    assert.deepEqual(proofOf(single, 0), []);
+    assert.equal(await r.read.verifyContribution([id, 1n, ids[0]!, []]), true);
+
+    const stranger = idOf(hashOf('not in the batch'), addr(CONTRIBUTOR));
+    assert.equal(await r.read.verifyContribution([id, 0n, stranger, proofOf(tree, 0)]), false, 'wrong id');
+    assert.equal(await r.read.verifyContribution([id, 0n, ids[1]!, proofOf(tree, 0)]), false, "another leaf's proof");
+    assert.equal(await r.read.verifyContribution([id, 1n, ids[1]!, proofOf(tree, 1)]), false, 'wrong batch');
+    assert.equal(await r.read.verifyContribution([id, 2n, ids[0]!, proofOf(tree, 0)]), false, 'no such batch');
+    assert.equal(await r.read.verifyContribution([id + 1n, 0n, ids[0]!, proofOf(tree, 0)]), false, 'no such datanet');
+    // The root itself, or the raw (single-hashed) leaf, is not a member.
+    assert.equal(await r.read.verifyContribution([id, 0n, tree.root as Hex, []]), false);
+    assert.equal(await r.read.verifyContribution([id, 1n, single.root as Hex, []]), false);
+    // A truncated proof fails.
+    assert.equal(await r.read.verifyContribution([id, 0n, ids[0]!, proofOf(tree, 0).slice(1)]), false);
+    // Never true for a zero root, even with a zero id and an empty proof.
+    assert.equal(await r.read.verifyContribution([id, 9n, zeroHash, []]), false);
+  });
+});
+
+describe('DatanetRegistry: snapshots', () => {
+  test('recordSnapshot (owner or curator), verifySnapshotMember, SnapshotAlreadyRecorded across datanets', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const other = await createDatanet(0n, [addr(CURATOR)]);
+    const ids = Array.from({ length: 5 }, (_, i) => idOf(hashOf(`snap ${i}`), addr(CONTRIBUTOR)));
+    const tree = treeOf(ids);
+    const root = tree.root as Hex;
+    const r = await reg(CURATOR);
+    assert.equal(await r.read.snapshotDatanet([root]), 0n);
+
+    await expectRevert((await reg(OUTSIDER)).write.recordSnapshot([id, root, 5n, '']), 'NotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert(r.write.recordSnapshot([id, zeroHash, 5n, '']), 'EmptyRoot');
+    await expectRevert(r.write.recordSnapshot([id, root, 0n, '']), 'EmptyBatch');
+
+    const receipt = await mined(r.write.recordSnapshot([id, root, 5n, 'blob://snap0']));
+    assert.deepEqual(events(receipt, 'SnapshotRecorded')[0]?.args, { datanetId: id, snapshotIndex: 0n, root, count: 5n, uri: 'blob://snap0' });
+    assert.equal(await r.read.snapshotDatanet([root]), id);
+    assert.deepEqual(await r.read.getSnapshot([id, 0n]), { root, count: 5n, recordedAt: await blockTime(receipt), uri: 'blob://snap0' });
+    assert.equal((await r.read.getDatanet([id])).snapshotCount, 1);
+
+    for (let i = 0; i < ids.length; i++) {
+      assert.equal(await r.read.verifySnapshotMember([id, 0n, ids[i]!, proofOf(tree, i)]), true);
+    }
+    assert.equal(await r.read.verifySnapshotMember([id, 0n, hashOf('nope'), proofOf(tree, 0)]), false);
+    assert.equal(await r.read.verifySnapshotMember([id, 1n, ids[0]!, proofOf(tree, 0)]), false);
+    // Snapshots and batches are separate: a snapshot proof is not a batch proof.
+    assert.equal(await r.read.verifyContribution([id, 0n, ids[0]!, proofOf(tree, 0)]), false);
+
+    // A root is recorded once, globally: not again here, nor in another datanet.
+    await expectRevert((await reg(OWNER)).write.recordSnapshot([id, root, 5n, '']), 'SnapshotAlreadyRecorded', [root]);
+    await expectRevert(r.write.recordSnapshot([other, root, 5n, '']), 'SnapshotAlreadyRecorded', [root]);
+
+    // The owner records the next one; indexes increase.
+    const next = treeOf([...ids, idOf(hashOf('snap 5'), addr(CONTRIBUTOR))]);
+    const second = await mined((await reg(OWNER)).write.recordSnapshot([id, next.root as Hex, 6n, 'blob://snap1']));
+    assert.equal(events(second, 'SnapshotRecorded')[0]?.args.snapshotIndex, 1n);
+    assert.equal(await r.read.verifySnapshotMember([id, 1n, ids[0]!, proofOf(next, 0)]), true);
+    // An anchored batch root may also become a snapshot root (separate namespaces).
+    await mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '']));
+    await mined(r.write.recordSnapshot([other, hashOf('batch'), 1n, '']));
+    assert.equal(await r.read.snapshotDatanet([hashOf('batch')]), other);
+  });
+
+  test('contributionId is keccak256(abi.encode(contentHash, contributor))', async () => {
+    await fresh();
+    const r = await reg(OUTSIDER);
+    for (const [content, who] of [
+      ['hello', CONTRIBUTOR],
+      ['hello', OUTSIDER],
+      ['', 0],
+    ] as const) {
+      const contentHash = hashOf(content);
+      assert.equal(await r.read.contributionId([contentHash, addr(who)]), idOf(contentHash, addr(who)));
+    }
+    assert.equal(await r.read.contributionId([zeroHash, zeroAddress]), idOf(zeroHash, zeroAddress));
+    assert.notEqual(idOf(hashOf('hello'), addr(CONTRIBUTOR)), idOf(hashOf('hello'), addr(OUTSIDER)));
+  });
+});
+
+describe('DatanetRegistry: contributor stakes', () => {
+  test('stakeAsContributor bonds OPEN; canContribute compares it with the contribution stake', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const free = await createDatanet(0n, []);
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    assert.equal(await c.read.canContribute([free, addr(CONTRIBUTOR)]), true, 'no stake needed where it is 0');
+
+    await expectRevert(c.write.stakeAsContributor([id, 0n]), 'ZeroAmount');
+    const receipt = await mined(c.write.stakeAsContributor([id, STAKE - 1n]));
+    assert.deepEqual(events(receipt, 'ContributorStaked')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: STAKE - 1n });
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    await mined(c.write.stakeAsContributor([id, 1n]));
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE, releaseAt: 0n });
+    assert.equal(await balance(t.addresses.datanetRegistry), STAKE);
+    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
+    // Stakes are per datanet.
+    assert.deepEqual(await c.read.stakeOf([free, addr(CONTRIBUTOR)]), { amount: 0n, releaseAt: 0n });
+
+    // Raising the datanet's stake makes the same bond insufficient.
+    await mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', STAKE + 1n]));
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+
+    // Without allowance, the token's error bubbles up.
+    await expectRevert((await reg(OUTSIDER)).write.stakeAsContributor([id, 1n]), 'ERC20InsufficientAllowance', [
+      getAddress(t.addresses.datanetRegistry),
+      0n,
+      1n,
+    ]);
+  });
+
+  test('requestStakeRelease, withdrawStake: NoStake, ReleaseNotRequested, StillLocked, then the withdrawal', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await mined(c.write.stakeAsContributor([id, 250n]));
+    await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
+
+    const request = await mined(c.write.requestStakeRelease([id]));
+    const releaseAt = (await blockTime(request)) + t.params.stakeReleaseDelay;
+    assert.deepEqual(events(request, 'ContributorStakeReleaseRequested')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), releaseAt });
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: 250n, releaseAt });
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false, 'a pending release stops contributing');
+    await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
+    await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt - 1n)]);
+    await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
+
+    await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt)]);
+    const withdrawn = await mined(c.write.withdrawStake([id]));
+    assert.deepEqual(events(withdrawn, 'ContributorStakeWithdrawn')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: 250n });
+    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n);
+    assert.equal(await balance(t.addresses.datanetRegistry), 0n);
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: 0n, releaseAt: 0n });
+    await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+  });
+
+  test('staking again cancels a pending release', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await mined(c.write.stakeAsContributor([id, STAKE]));
+    await mined(c.write.requestStakeRelease([id]));
+    await t.increaseTime(t.params.stakeReleaseDelay);
+    await mined(c.write.stakeAsContributor([id, 1n]));
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE + 1n, releaseAt: 0n });
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
+    await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
+  });
+});
+
+describe('DatanetRegistry: slashing contributors', () => {
+  test('a curator slashes the contribution stake to slashDestination, once per contribution', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await mined(c.write.stakeAsContributor([id, 2n * STAKE + STAKE / 2n]));
+    const curator = await reg(CURATOR);
+    const spam = hashOf('spam 1');
+    const spamId = idOf(spam, addr(CONTRIBUTOR));
+    const destination = await curator.read.slashDestination();
+    assert.equal(destination, t.params.treasury);
+    const before = await balance(destination);
+
+    await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(CONTRIBUTOR)]);
+
+    const receipt = await mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]));
+    assert.deepEqual(events(receipt, 'ContributorSlashed')[0]?.args, {
+      datanetId: id,
+      contributor: addr(CONTRIBUTOR),
+      contributionId: spamId,
+      curator: addr(CURATOR),
+      amount: STAKE,
+    });
+    assert.equal(await balance(destination), before + STAKE);
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE + STAKE / 2n, releaseAt: 0n });
+
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
+    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
+
+    // The owner can slash too; another contribution takes another contribution stake.
+    await mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2')]));
+    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE / 2n, releaseAt: 0n });
+    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+
+    // Less than a contribution stake left: takes what is left.
+    const last = await mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3')]));
+    assert.equal(events(last, 'ContributorSlashed')[0]?.args.amount, STAKE / 2n);
+    assert.equal(await balance(destination), before + 2n * STAKE + STAKE / 2n);
+    assert.equal(await balance(t.addresses.datanetRegistry), 0n);
+
+    // Nothing left.
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1')]), 'NoStake', [id, addr(OUTSIDER)]);
+    await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+  });
+
+  test('a stake is slashable while its release is pending; the rest withdraws after the delay', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await mined(c.write.stakeAsContributor([id, 3n * STAKE]));
+    await mined(c.write.requestStakeRelease([id]));
+    await t.increaseTime(t.params.stakeReleaseDelay); // released, but not withdrawn yet
+    await mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam')]));
+    await mined(c.write.withdrawStake([id]));
+    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
+  });
+
+  test('a datanet without a contribution stake has nothing to slash, even from a voluntary stake', async () => {
+    await fresh();
+    const id = await createDatanet(0n);
+    await fund(CONTRIBUTOR, 1000n);
+    await mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    assert.equal((await (await reg(0)).read.stakeOf([id, addr(CONTRIBUTOR)])).amount, STAKE);
+  });
+
+  test('a removed curator can no longer slash; slashed OPEN follows a new slashDestination', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    await mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
+    await mined((await reg(OWNER)).write.setCurator([id, addr(CURATOR), false]));
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NotCurator', [id, addr(CURATOR)]);
+
+    await mined((await reg(0)).write.setSlashDestination([addr(9)]));
+    await mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]));
+    assert.equal(await balance(addr(9)), STAKE);
+  });
+});
+
+describe('DatanetRegistry: governance', () => {
+  test('setStakeReleaseDelay and setSlashDestination are admin-only', async () => {
+    await fresh();
+    const admin = await reg(0);
+    const outsider = await reg(OUTSIDER);
+    await expectRevert(outsider.write.setStakeReleaseDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(OUTSIDER), zeroHash]);
+    await expectRevert(outsider.write.setSlashDestination([addr(OUTSIDER)]), 'AccessControlUnauthorizedAccount', [addr(OUTSIDER), zeroHash]);
+    // A datanet owner is not a protocol admin.
+    await createDatanet();
+    await expectRevert((await reg(OWNER)).write.setStakeReleaseDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(OWNER), zeroHash]);
+
+    await mined(admin.write.setStakeReleaseDelay([5n]));
+    assert.equal(await admin.read.stakeReleaseDelay(), 5n);
+    await expectRevert(admin.write.setSlashDestination([zeroAddress]), 'ZeroAddress');
+    await mined(admin.write.setSlashDestination([addr(8)]));
+    assert.equal(await admin.read.slashDestination(), addr(8));
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openDatabase, type Database } from './database.ts';
+import { deploymentRecorder } from './deployment-steps.ts';
+import { listMigrations, migrate } from './migrate.ts';
+import { startPostgresServer } from './test-postgres.ts';
+
+async function checkMigrations(db: Database) {
+  const all = listMigrations().map((m) => m.version);
+  assert.deepEqual(await migrate(db), all, 'a new database gets every migration');
+  assert.deepEqual(await migrate(db), [], 'a second run applies nothing');
+  const tables = (await db.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' order by 1`)).map(
+    (r) => r.table_name,
+  );
+  for (const t of ['chain_events', 'deployment_steps', 'indexer_cursors', 'schema_migrations']) assert.ok(tables.includes(t), t);
+
+  // A transaction that throws leaves nothing behind.
+  const rec = deploymentRecorder(db);
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      await tx.query(`insert into deployment_steps (chain_id, name, status) values (1, 'x', 'done')`);
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  assert.deepEqual(await rec.load(1), {});
+  await rec.save(1, { name: 'openToken', status: 'done', address: '0x0000000000000000000000000000000000000001' });
+  assert.equal((await rec.load(1)).openToken?.address, '0x0000000000000000000000000000000000000001');
+}
+
+test('migrations apply once on embedded PGlite', async () => {
+  const db = await openDatabase({ memory: true });
+  try {
+    assert.equal(db.kind, 'pglite');
+    await checkMigrations(db);
+  } finally {
+    await db.close();
+  }
+});
+
+test('the same migrations apply once on a Postgres server, also when two processes race', async (t) => {
+  const server = await startPostgresServer();
+  if (typeof server === 'string') return t.skip(server);
+  try {
+    const [a, b] = await Promise.all([openDatabase({ url: server.url }), openDatabase({ url: server.url })]);
+    try {
+      assert.equal(a.kind, 'postgres');
+      const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
+      assert.deepEqual([...ra, ...rb].sort(), listMigrations().map((m) => m.version), 'each migration applied by exactly one');
+      await a.query('drop table chain_events, deployment_steps, indexer_cursors, schema_migrations');
+      await checkMigrations(a);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  } finally {
+    server.stop();
+  }
+});
