@@ -1,0 +1,686 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  keccak256,
+  parseEther,
+  toBytes,
+  zeroAddress,
+  zeroHash,
+  type Abi,
+  type Address,
+  type Hex,
+} from 'viem';
+import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
+import { callJsonRpc } from './json-rpc.ts';
+import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+
+// Accounts: 0 deployer/treasury/admin (and slash destination), 1 operator, 2 a second operator
+// (unstaked until a test stakes it), 3 the consumer, 4 and 5 payees (they start with no OPEN),
+// 6 a challenger, 7 a stranger, 9 the arbiter.
+const OPERATOR = 1;
+const SECOND_OPERATOR = 2;
+const CONSUMER = 3;
+const PAYEE_A = 4;
+const PAYEE_B = 5;
+const CHALLENGER = 6;
+const STRANGER = 7;
+const ARBITER = 9;
+const WINDOW = 100;
+const BOND = parseEther('10');
+const SLASH = parseEther('500');
+const MIN_STAKE = parseEther('1000');
+const OPERATOR_ROLE = 0;
+
+const Status = { None: 0, Pending: 1, Disputed: 2, Finalized: 3, Reverted: 4 } as const;
+
+/** Errors of every contract a call may bubble up through, so nested reverts decode by name. */
+const errorAbi = [...attributionSettlementAbi, ...inferenceEscrowAbi, ...stakingAbi, ...openTokenAbi].filter(
+  (item) => item.type === 'error',
+) as Abi;
+
+/** The custom error a failed contract call reverted with, decoded against {@link errorAbi}. */
+function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
+  if (!(err instanceof BaseError)) return undefined;
+  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!(reverted instanceof ContractFunctionRevertedError) || !reverted.raw) return undefined;
+  const decoded = decodeErrorResult({ abi: errorAbi, data: reverted.raw });
+  return { errorName: decoded.errorName, args: decoded.args ?? [] };
+}
+
+/** Asserts that `promise` rejects with the custom error `errorName` (and `args`, if given). */
+async function expectRevert(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    const decoded = revertOf(err);
+    assert.ok(decoded, `expected a revert with ${errorName}, got: ${String(err)}`);
+    assert.equal(decoded.errorName, errorName, `expected ${errorName}, got ${decoded.errorName}(${decoded.args.join(', ')})`);
+    if (args) assert.deepEqual(decoded.args, args);
+    return true;
+  });
+}
+
+type Leaf = [Address, bigint];
+type Tree = StandardMerkleTree<Leaf>;
+
+let t: TestProtocol;
+let snapshot: Hex;
+
+const addr = (i: number): Address => t.accounts[i]!.address;
+
+function treeOf(leaves: Leaf[]): Tree {
+  return StandardMerkleTree.of(leaves, ['address', 'uint256']);
+}
+
+function proofOf(tree: Tree, payee: Address): Hex[] {
+  for (const [i, [who]] of tree.entries()) if (who === payee) return tree.getProof(i) as Hex[];
+  throw new Error(`${payee} is not in the tree`);
+}
+
+function amountOf(tree: Tree, payee: Address): bigint {
+  for (const [, [who, amount]] of tree.entries()) if (who === payee) return amount;
+  throw new Error(`${payee} is not in the tree`);
+}
+
+function totalOf(tree: Tree): bigint {
+  let sum = 0n;
+  for (const [, [, amount]] of tree.entries()) sum += amount;
+  return sum;
+}
+
+async function now(): Promise<bigint> {
+  return (await (await t.clients(0)).publicClient.getBlock()).timestamp;
+}
+
+/** Waits for a write's receipt and asserts it succeeded. */
+async function mined(hash: Promise<Hex>) {
+  const receipt = await (await t.clients(0)).publicClient.waitForTransactionReceipt({ hash: await hash });
+  assert.equal(receipt.status, 'success');
+  return receipt;
+}
+
+/** The consumer's next authorization letting `operator` draw `amount` more. */
+async function nextAuth(operator: number, amount: bigint) {
+  const escrow = (await t.as(0)).inferenceEscrow;
+  const drawn = await escrow.read.drawn([addr(CONSUMER), addr(operator)]);
+  const nonce = (await escrow.read.lastNonce([addr(CONSUMER), addr(operator)])) + 1n;
+  const auth = { consumer: addr(CONSUMER), operator: addr(operator), cumulativeAmount: drawn + amount, nonce, expiry: (await now()) + 86_400n };
+  const signature = await t.accounts[CONSUMER]!.signTypedData({
+    domain: { name: 'OpenLedger InferenceEscrow', version: '1', chainId: 31337, verifyingContract: t.addresses.inferenceEscrow },
+    types: {
+      SpendAuthorization: [
+        { name: 'consumer', type: 'address' },
+        { name: 'operator', type: 'address' },
+        { name: 'cumulativeAmount', type: 'uint256' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'expiry', type: 'uint256' },
+      ],
+    },
+    primaryType: 'SpendAuthorization',
+    message: auth,
+  });
+  return { auth, signature };
+}
+
+interface PostOptions {
+  operator?: number;
+  epoch?: bigint;
+  /** cumulativeTotal to declare; default the sum of the tree's leaves. */
+  total?: bigint;
+  /** OPEN to draw from the consumer; default just enough to fund `total`. */
+  fund?: bigint;
+}
+
+/** Posts `tree` as the next epoch, drawing the funds it needs from the consumer's deposit. */
+async function post(tree: Tree, options: PostOptions = {}): Promise<Hex> {
+  const operator = options.operator ?? OPERATOR;
+  const settlement = (await t.as(operator)).attributionSettlement;
+  const total = options.total ?? totalOf(tree);
+  const funded = await settlement.read.totalFunded();
+  const fund = options.fund ?? (total > funded ? total - funded : 0n);
+  const signed = fund > 0n ? [await nextAuth(operator, fund)] : [];
+  const epoch = options.epoch ?? (await settlement.read.lastEpoch()) + 1n;
+  return settlement.write.postEpoch([
+    epoch,
+    tree.root as Hex,
+    total,
+    keccak256(toBytes(`inputs of epoch ${epoch}`)),
+    `ipfs://epoch-${epoch}`,
+    signed.map((s) => s.auth),
+    signed.map((s) => s.signature),
+  ]);
+}
+
+async function claim(caller: number, tree: Tree, payee: Address): Promise<Hex> {
+  return (await t.as(caller)).attributionSettlement.write.claim([payee, amountOf(tree, payee), proofOf(tree, payee)]);
+}
+
+async function balance(who: Address): Promise<bigint> {
+  return (await t.as(0)).openToken.read.balanceOf([who]);
+}
+
+async function operatorStake(operator: number): Promise<bigint> {
+  const p = await (await t.as(0)).staking.read.positionOf([addr(operator), OPERATOR_ROLE]);
+  return p.bonded + p.unbonding;
+}
+
+async function stake(account: number, amount: bigint): Promise<void> {
+  const c = await t.as(account);
+  await mined(c.openToken.write.approve([t.addresses.staking, amount]));
+  await mined(c.staking.write.stake([OPERATOR_ROLE, amount]));
+}
+
+async function openDispute(epoch: bigint): Promise<void> {
+  const c = await t.as(CHALLENGER);
+  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
+  await mined(c.attributionSettlement.write.dispute([epoch, keccak256(toBytes('receipt 42')), 'ipfs://evidence']));
+}
+
+before(async () => {
+  t = await startTestProtocol();
+  const admin = await t.as(0);
+  for (const i of [OPERATOR, SECOND_OPERATOR, CONSUMER, CHALLENGER, STRANGER]) {
+    await mined(admin.openToken.write.transfer([addr(i), parseEther('10000')]));
+  }
+  await mined(admin.attributionSettlement.write.grantRole([await admin.attributionSettlement.read.ARBITER_ROLE(), addr(ARBITER)]));
+  await stake(OPERATOR, MIN_STAKE);
+  const consumer = await t.as(CONSUMER);
+  await mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('10000')]));
+  await mined(consumer.inferenceEscrow.write.deposit([addr(CONSUMER), parseEther('10000')]));
+});
+
+after(async () => {
+  await t?.stop();
+});
+
+beforeEach(async () => {
+  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+});
+
+afterEach(async () => {
+  await callJsonRpc(t.anvil.url, 'evm_revert', [snapshot]);
+});
+
+test('only an operator staked at least the minimum may post (NotOperator)', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+  await stake(SECOND_OPERATOR, MIN_STAKE - 1n);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+  await stake(SECOND_OPERATOR, 1n);
+  await mined(post(tree, { operator: SECOND_OPERATOR }));
+
+  // Unbonding below the minimum makes an operator inactive again.
+  await t.increaseTime(WINDOW);
+  await mined((await t.as(SECOND_OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 1n]));
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+});
+
+test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after finalizeEpoch; a second claim has nothing', async () => {
+  const tree = treeOf([
+    [addr(PAYEE_A), parseEther('60')],
+    [addr(PAYEE_B), parseEther('40')],
+  ]);
+  const operator = await t.as(OPERATOR);
+  const settlement = operator.attributionSettlement;
+  const receipt = await mined(post(tree));
+  const postedAt = (await (await t.clients(0)).publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+
+  const epoch = await settlement.read.getEpoch([1n]);
+  assert.equal(epoch.root, tree.root);
+  assert.equal(epoch.cumulativeTotal, parseEther('100'));
+  assert.equal(epoch.funded, parseEther('100'));
+  assert.equal(epoch.operator, addr(OPERATOR));
+  assert.equal(epoch.postedAt, postedAt);
+  assert.equal(epoch.status, Status.Pending);
+  assert.equal(epoch.inputsHash, keccak256(toBytes('inputs of epoch 1')));
+  assert.equal(epoch.challenger, zeroAddress);
+  assert.equal(await settlement.read.lastEpoch(), 1n);
+  assert.equal(await settlement.read.pendingEpoch(), 1n);
+  assert.equal(await settlement.read.totalFunded(), parseEther('100'));
+  assert.equal(await balance(t.addresses.attributionSettlement), parseEther('100'));
+
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await t.increaseTime(WINDOW / 2);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  assert.equal(await settlement.read.finalizedEpoch(), 0n);
+
+  await t.increaseTime(WINDOW / 2);
+  await mined(settlement.write.finalizeEpoch());
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
+  assert.equal(await settlement.read.finalizedEpoch(), 1n);
+  assert.equal(await settlement.read.finalizedRoot(), tree.root);
+  assert.equal(await settlement.read.finalizedTotal(), parseEther('100'));
+  assert.equal(await settlement.read.pendingEpoch(), 0n);
+
+  assert.equal(await settlement.read.claimable([addr(PAYEE_A), parseEther('60')]), parseEther('60'));
+  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  assert.equal(await balance(addr(PAYEE_A)), parseEther('60'));
+  assert.equal(await settlement.read.claimed([addr(PAYEE_A)]), parseEther('60'));
+  assert.equal(await settlement.read.totalClaimed(), parseEther('60'));
+  assert.equal(await settlement.read.claimable([addr(PAYEE_A), parseEther('60')]), 0n);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NothingToClaim', [addr(PAYEE_A)]);
+  // Anyone may claim for a payee; the OPEN goes to the payee.
+  await mined(claim(STRANGER, tree, addr(PAYEE_B)));
+  assert.equal(await balance(addr(PAYEE_B)), parseEther('40'));
+  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'NothingToClaim', [addr(PAYEE_B)]);
+  assert.equal(await balance(t.addresses.attributionSettlement), 0n);
+});
+
+test('claim finalizes a root whose window has passed on its own', async () => {
+  const tree = treeOf([
+    [addr(PAYEE_A), parseEther('7')],
+    [addr(PAYEE_B), parseEther('3')],
+  ]);
+  await mined(post(tree));
+  await t.increaseTime(WINDOW);
+  const settlement = (await t.as(0)).attributionSettlement;
+  assert.equal(await settlement.read.finalizedEpoch(), 0n);
+  await mined(claim(PAYEE_B, tree, addr(PAYEE_B)));
+  assert.equal(await settlement.read.finalizedEpoch(), 1n);
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
+  assert.equal(await balance(addr(PAYEE_B)), parseEther('3'));
+});
+
+test('a claim with a bad proof fails (InvalidProof)', async () => {
+  const tree = treeOf([
+    [addr(PAYEE_A), parseEther('60')],
+    [addr(PAYEE_B), parseEther('40')],
+  ]);
+  await mined(post(tree));
+  await t.increaseTime(WINDOW);
+  const settlement = (await t.as(PAYEE_A)).attributionSettlement;
+  // More than the leaf says.
+  await expectRevert(settlement.write.claim([addr(PAYEE_A), parseEther('61'), proofOf(tree, addr(PAYEE_A))]), 'InvalidProof');
+  // B's leaf amount with A's address, and A's proof for B.
+  await expectRevert(settlement.write.claim([addr(PAYEE_A), parseEther('40'), proofOf(tree, addr(PAYEE_B))]), 'InvalidProof');
+  await expectRevert(settlement.write.claim([addr(PAYEE_B), parseEther('40'), proofOf(tree, addr(PAYEE_A))]), 'InvalidProof');
+  // Not in the tree at all, with an empty proof.
+  await expectRevert(settlement.write.claim([addr(STRANGER), parseEther('1'), []]), 'InvalidProof');
+  assert.equal(await settlement.read.totalClaimed(), 0n);
+});
+
+test('a root may not declare more than was ever funded (RootExceedsFunding)', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('100')]]);
+  await expectRevert(post(tree, { fund: parseEther('99') }), 'RootExceedsFunding', [parseEther('100'), parseEther('99')]);
+  await expectRevert(post(tree, { fund: parseEther('100') - 1n }), 'RootExceedsFunding', [parseEther('100'), parseEther('100') - 1n]);
+  await mined(post(tree, { fund: parseEther('100') }));
+  await t.increaseTime(WINDOW);
+  // Epoch 2 may use what epoch 1 drew: totalFunded is cumulative.
+  const tree2 = treeOf([[addr(PAYEE_A), parseEther('130')]]);
+  await expectRevert(post(tree2, { fund: parseEther('29') }), 'RootExceedsFunding', [parseEther('130'), parseEther('129')]);
+  await mined(post(tree2, { fund: parseEther('30') }));
+});
+
+test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot) and matching signatures (LengthMismatch)', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('1')]]);
+  await expectRevert(post(tree, { epoch: 2n }), 'EpochOutOfOrder', [1n, 2n]);
+  await expectRevert(post(tree, { epoch: 0n }), 'EpochOutOfOrder', [1n, 0n]);
+  const settlement = (await t.as(OPERATOR)).attributionSettlement;
+  await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', [], []]), 'EmptyRoot');
+  const signed = await nextAuth(OPERATOR, parseEther('1'));
+  await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [signed.auth], []]), 'LengthMismatch');
+  await mined(post(tree, { epoch: 1n }));
+  await t.increaseTime(WINDOW);
+  await expectRevert(post(tree, { epoch: 1n }), 'EpochOutOfOrder', [2n, 1n]);
+  await expectRevert(post(tree, { epoch: 3n }), 'EpochOutOfOrder', [2n, 3n]);
+  await mined(post(tree, { epoch: 2n }));
+});
+
+test('a second epoch cannot be posted while one is pending (EpochPending); after the window it finalizes the first', async () => {
+  const tree1 = treeOf([[addr(PAYEE_A), parseEther('10')]]);
+  const tree2 = treeOf([[addr(PAYEE_A), parseEther('20')]]);
+  await mined(post(tree1));
+  await expectRevert(post(tree2), 'EpochPending', [1n]);
+  await t.increaseTime(WINDOW / 2);
+  await expectRevert(post(tree2), 'EpochPending', [1n]);
+  await t.increaseTime(WINDOW / 2);
+  await mined(post(tree2));
+  const settlement = (await t.as(0)).attributionSettlement;
+  assert.equal(await settlement.read.finalizedEpoch(), 1n);
+  assert.equal(await settlement.read.finalizedRoot(), tree1.root);
+  assert.equal(await settlement.read.pendingEpoch(), 2n);
+});
+
+test('the cumulative total may not fall below the finalized one (TotalDecreased)', async () => {
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
+  await t.increaseTime(WINDOW);
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('90')]])), 'TotalDecreased', [parseEther('100'), parseEther('90')]);
+  // Equal is fine (an epoch with no new earnings).
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
+});
+
+test('epoch 2 carries cumulative amounts: a payee claims only the difference', async () => {
+  const tree1 = treeOf([
+    [addr(PAYEE_A), parseEther('60')],
+    [addr(PAYEE_B), parseEther('40')],
+  ]);
+  await mined(post(tree1));
+  await t.increaseTime(WINDOW);
+  await mined(claim(PAYEE_A, tree1, addr(PAYEE_A)));
+
+  const tree2 = treeOf([
+    [addr(PAYEE_A), parseEther('100')],
+    [addr(PAYEE_B), parseEther('65')],
+  ]);
+  await mined(post(tree2));
+  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([2n])).funded, parseEther('65'));
+  // Until epoch 2 is final, epoch 1's root is the one claims are checked against.
+  await mined(claim(PAYEE_B, tree1, addr(PAYEE_B)));
+  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'InvalidProof');
+  await t.increaseTime(WINDOW);
+
+  await mined(claim(PAYEE_A, tree2, addr(PAYEE_A)));
+  await mined(claim(PAYEE_B, tree2, addr(PAYEE_B)));
+  assert.equal(await balance(addr(PAYEE_A)), parseEther('100'));
+  assert.equal(await balance(addr(PAYEE_B)), parseEther('65'));
+  const settlement = (await t.as(0)).attributionSettlement;
+  assert.equal(await settlement.read.totalClaimed(), parseEther('165'));
+  assert.equal(await settlement.read.totalFunded(), parseEther('165'));
+  // The old root's proof no longer works; claiming again has nothing.
+  await expectRevert(claim(PAYEE_A, tree1, addr(PAYEE_A)), 'InvalidProof');
+  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'NothingToClaim', [addr(PAYEE_A)]);
+});
+
+test('claims can never exceed what was funded, even from a root whose leaves overstate its total (ClaimsExceedFunding)', async () => {
+  // A lying operator: leaves sum to 200 but the declared (and funded) total is 100.
+  const tree = treeOf([
+    [addr(PAYEE_A), parseEther('100')],
+    [addr(PAYEE_B), parseEther('100')],
+  ]);
+  await mined(post(tree, { total: parseEther('100') }));
+  await t.increaseTime(WINDOW);
+  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'ClaimsExceedFunding');
+  assert.equal(await balance(t.addresses.attributionSettlement), 0n);
+});
+
+test('a dispute during the window takes the bond and freezes the epoch; after the window it is ChallengeWindowClosed', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
+  await mined(post(tree));
+  const settlement = (await t.as(0)).attributionSettlement;
+  const before = await balance(addr(CHALLENGER));
+  await openDispute(1n);
+  const epoch = await settlement.read.getEpoch([1n]);
+  assert.equal(epoch.status, Status.Disputed);
+  assert.equal(epoch.challenger, addr(CHALLENGER));
+  assert.equal(await balance(addr(CHALLENGER)), before - BOND);
+  assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10') + BOND);
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.dispute([1n, zeroHash, '']), 'NotPending', [1n]);
+
+  // A disputed root never finalizes on its own, however long it waits.
+  await t.increaseTime(WINDOW * 3);
+  await mined(settlement.write.finalizeEpoch());
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Disputed);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'EpochPending', [1n]);
+
+  // Rejected; then epoch 2 comes and its window runs out before anyone disputes it.
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
+  await t.increaseTime(WINDOW);
+  const c = await t.as(CHALLENGER);
+  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
+  await expectRevert(c.attributionSettlement.write.dispute([2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
+  await expectRevert(c.attributionSettlement.write.dispute([3n, zeroHash, '']), 'NotPending', [3n]);
+});
+
+test('the window is half-open: a dispute one second before its end succeeds; at its end it fails and the root finalizes', async () => {
+  const settlement = (await t.as(0)).attributionSettlement;
+  const c = await t.as(CHALLENGER);
+  const publicClient = (await t.clients(0)).publicClient;
+  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND * 2n]));
+  // Explicit gas skips estimation, so each transaction runs in a block at exactly the set time.
+  const gas = 300_000n;
+
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  const postedAt1 = (await settlement.read.getEpoch([1n])).postedAt;
+  await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt1) + WINDOW - 1]);
+  await mined(c.attributionSettlement.write.dispute([1n, zeroHash, ''], { gas }));
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Disputed);
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await t.increaseTime(WINDOW);
+
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
+  const postedAt2 = (await settlement.read.getEpoch([2n])).postedAt;
+  await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt2) + WINDOW]);
+  const late = await publicClient.waitForTransactionReceipt({
+    hash: await c.attributionSettlement.write.dispute([2n, zeroHash, ''], { gas }),
+  });
+  assert.equal(late.status, 'reverted');
+  assert.equal((await publicClient.getBlock({ blockNumber: late.blockNumber })).timestamp, postedAt2 + BigInt(WINDOW));
+  assert.equal((await settlement.read.getEpoch([2n])).status, Status.Pending);
+  await expectRevert(c.attributionSettlement.write.dispute([2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
+  await mined(settlement.write.finalizeEpoch());
+  assert.equal((await settlement.read.getEpoch([2n])).status, Status.Finalized);
+});
+
+test('an upheld dispute reverts the root, slashes the operator to the slash destination and returns the bond', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
+  await mined(post(tree));
+  const challengerBefore = await balance(addr(CHALLENGER));
+  await openDispute(1n);
+  const admin = await t.as(0);
+  const destination = await admin.staking.read.slashDestination();
+  assert.equal(destination, addr(0));
+  const destinationBefore = await balance(destination);
+  const stakingBefore = await balance(t.addresses.staking);
+
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
+  const settlement = admin.attributionSettlement;
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Reverted);
+  assert.equal(await settlement.read.pendingEpoch(), 0n);
+  assert.equal(await settlement.read.finalizedEpoch(), 0n);
+  assert.equal(await settlement.read.finalizedRoot(), zeroHash);
+  assert.equal(await operatorStake(OPERATOR), MIN_STAKE - SLASH);
+  assert.equal(await balance(destination), destinationBefore + SLASH);
+  assert.equal(await balance(t.addresses.staking), stakingBefore - SLASH);
+  assert.equal(await balance(addr(CHALLENGER)), challengerBefore, 'bond returned');
+  assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10'), 'the drawn funds stay');
+  await expectRevert((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]), 'NotDisputed', [1n]);
+
+  // The reverted root can never be claimed, even after its window.
+  await t.increaseTime(WINDOW);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  // The slashed operator is below the minimum; another operator posts epoch 2 on the funds already drawn.
+  await expectRevert(post(tree), 'NotOperator', [addr(OPERATOR)]);
+  await stake(SECOND_OPERATOR, MIN_STAKE);
+  await mined(post(tree, { operator: SECOND_OPERATOR, fund: 0n }));
+  assert.equal(await settlement.read.lastEpoch(), 2n);
+  await t.increaseTime(WINDOW);
+  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  assert.equal(await balance(addr(PAYEE_A)), parseEther('10'));
+});
+
+test('the slash is capped at the stake, unbonding stake included', async () => {
+  await mined((await t.as(0)).attributionSettlement.write.setOperatorSlashAmount([parseEther('5000')]));
+  await stake(OPERATOR, parseEther('200'));
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  // The operator tries to walk away with its stake right after posting.
+  await mined((await t.as(OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, parseEther('1200')]));
+  await openDispute(1n);
+  const destinationBefore = await balance(addr(0));
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
+  assert.equal(await operatorStake(OPERATOR), 0n);
+  assert.equal(await balance(addr(0)), destinationBefore + parseEther('1200'));
+  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([1n])).status, Status.Reverted);
+});
+
+test('a rejected dispute pays the bond to the operator; the epoch finalizes once its original window has passed', async () => {
+  const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
+  await mined(post(tree));
+  const postedAt = (await (await t.as(0)).attributionSettlement.read.getEpoch([1n])).postedAt;
+  const challengerBefore = await balance(addr(CHALLENGER));
+  await openDispute(1n);
+  await t.increaseTime(WINDOW / 4);
+  const operatorBefore = await balance(addr(OPERATOR));
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  const settlement = (await t.as(0)).attributionSettlement;
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Pending);
+  assert.equal(await balance(addr(OPERATOR)), operatorBefore + BOND);
+  assert.equal(await balance(addr(CHALLENGER)), challengerBefore - BOND);
+  assert.equal(await operatorStake(OPERATOR), MIN_STAKE, 'no slash');
+  assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10'));
+
+  await mined(settlement.write.finalizeEpoch());
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Pending, 'not before the window ends');
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt) + WINDOW]);
+  await callJsonRpc(t.anvil.url, 'evm_mine');
+  await mined(settlement.write.finalizeEpoch());
+  assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
+  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  assert.equal(await balance(addr(PAYEE_A)), parseEther('10'));
+});
+
+test('only an arbiter can resolve a dispute (AccessControlUnauthorizedAccount)', async () => {
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await openDispute(1n);
+  const arbiterRole = await (await t.as(0)).attributionSettlement.read.ARBITER_ROLE();
+  for (const caller of [0, OPERATOR, CHALLENGER]) {
+    await expectRevert(
+      (await t.as(caller)).attributionSettlement.write.resolveDispute([1n, true]),
+      'AccessControlUnauthorizedAccount',
+      [addr(caller), arbiterRole],
+    );
+  }
+  await expectRevert((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([2n, true]), 'NotDisputed', [2n]);
+  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([1n])).status, Status.Disputed);
+});
+
+/** Epoch 1 final with A=100, B=50; epoch 2 pending with A=40 (a decrease), B=200. */
+async function decreasingEpochs() {
+  const tree1 = treeOf([
+    [addr(PAYEE_A), parseEther('100')],
+    [addr(PAYEE_B), parseEther('50')],
+  ]);
+  await mined(post(tree1));
+  await t.increaseTime(WINDOW);
+  const tree2 = treeOf([
+    [addr(PAYEE_A), parseEther('40')],
+    [addr(PAYEE_B), parseEther('200')],
+  ]);
+  await mined(post(tree2));
+  return { tree1, tree2 };
+}
+
+test('proveDecrease with two real proofs reverts the root and slashes at once', async () => {
+  const { tree1, tree2 } = await decreasingEpochs();
+  const A = addr(PAYEE_A);
+  const destinationBefore = await balance(addr(0));
+  const stranger = (await t.as(STRANGER)).attributionSettlement;
+  await mined(stranger.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]));
+
+  const settlement = (await t.as(0)).attributionSettlement;
+  assert.equal((await settlement.read.getEpoch([2n])).status, Status.Reverted);
+  assert.equal(await settlement.read.pendingEpoch(), 0n);
+  assert.equal(await settlement.read.finalizedEpoch(), 1n);
+  assert.equal(await settlement.read.finalizedRoot(), tree1.root);
+  assert.equal(await operatorStake(OPERATOR), MIN_STAKE - SLASH);
+  assert.equal(await balance(addr(0)), destinationBefore + SLASH);
+  // Payees keep claiming against epoch 1.
+  await t.increaseTime(WINDOW);
+  await mined(claim(PAYEE_A, tree1, A));
+  assert.equal(await balance(A), parseEther('100'));
+  await expectRevert(
+    stranger.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
+    'NotPending',
+    [2n],
+  );
+});
+
+test('proveDecrease on a disputed epoch returns the challenger its bond', async () => {
+  const { tree1, tree2 } = await decreasingEpochs();
+  const challengerBefore = await balance(addr(CHALLENGER));
+  await openDispute(2n);
+  const A = addr(PAYEE_A);
+  await mined(
+    (await t.as(STRANGER)).attributionSettlement.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
+  );
+  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([2n])).status, Status.Reverted);
+  assert.equal(await balance(addr(CHALLENGER)), challengerBefore);
+  assert.equal(await operatorStake(OPERATOR), MIN_STAKE - SLASH);
+});
+
+test('proveDecrease rejects a non-decrease (NotADecrease), bad proofs (InvalidProof) and a closed window', async () => {
+  const { tree1, tree2 } = await decreasingEpochs();
+  const settlement = (await t.as(STRANGER)).attributionSettlement;
+  const A = addr(PAYEE_A);
+  const B = addr(PAYEE_B);
+  await expectRevert(
+    settlement.write.proveDecrease([2n, B, parseEther('50'), proofOf(tree1, B), parseEther('200'), proofOf(tree2, B)]),
+    'NotADecrease',
+    [parseEther('50'), parseEther('200')],
+  );
+  // Claimed amounts that are not in the roots.
+  await expectRevert(
+    settlement.write.proveDecrease([2n, A, parseEther('101'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
+    'InvalidProof',
+  );
+  await expectRevert(
+    settlement.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('39'), proofOf(tree2, A)]),
+    'InvalidProof',
+  );
+  // Proofs swapped between the roots.
+  await expectRevert(
+    settlement.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree2, A), parseEther('40'), proofOf(tree1, A)]),
+    'InvalidProof',
+  );
+  await expectRevert(
+    settlement.write.proveDecrease([3n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
+    'NotPending',
+    [3n],
+  );
+  await t.increaseTime(WINDOW);
+  await expectRevert(
+    settlement.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
+    'ChallengeWindowClosed',
+    [2n],
+  );
+  assert.equal(await operatorStake(OPERATOR), MIN_STAKE);
+});
+
+test('the fee split must sum to 10,000 bps (InvalidFeeSplit); other parameters are range-checked', async () => {
+  const settlement = (await t.as(0)).attributionSettlement;
+  const split = (m: number, d: number, c: number, s: number) => ({ modelOwnerBps: m, datanetOwnersBps: d, contributorsBps: c, stakersBps: s });
+  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 999)]), 'InvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 1001)]), 'InvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(65535, 65535, 0, 0)]), 'InvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(0, 0, 0, 0)]), 'InvalidFeeSplit');
+  await mined(settlement.write.setFeeSplit([split(2500, 2500, 4000, 1000)]));
+  assert.deepEqual(await settlement.read.feeSplit(), [2500, 2500, 4000, 1000]);
+  await mined(settlement.write.setFeeSplit([split(0, 0, 10000, 0)]));
+  assert.deepEqual(await settlement.read.feeSplit(), [0, 0, 10000, 0]);
+
+  await expectRevert(settlement.write.setAttributionThreshold([1_000_001]), 'InvalidParameter');
+  await mined(settlement.write.setAttributionThreshold([1_000_000]));
+  assert.equal(await settlement.read.attributionThresholdPpm(), 1_000_000);
+  await expectRevert(settlement.write.setSpanWeight([10_001]), 'InvalidParameter');
+  await mined(settlement.write.setSpanWeight([7_000]));
+  assert.equal(await settlement.read.spanWeightBps(), 7_000);
+  await expectRevert(settlement.write.setChallengeWindow([0n]), 'InvalidParameter');
+  await mined(settlement.write.setChallengeWindow([7200n]));
+  assert.equal(await settlement.read.challengeWindow(), 7200n);
+  await mined(settlement.write.setDisputeBond([parseEther('1')]));
+  assert.equal(await settlement.read.disputeBond(), parseEther('1'));
+  await mined(settlement.write.setOperatorSlashAmount([parseEther('2')]));
+  assert.equal(await settlement.read.operatorSlashAmount(), parseEther('2'));
+});
+
+test('every setter is governance only (AccessControlUnauthorizedAccount)', async () => {
+  const s = (await t.as(OPERATOR)).attributionSettlement;
+  const calls: Array<() => Promise<Hex>> = [
+    () => s.write.setFeeSplit([{ modelOwnerBps: 2500, datanetOwnersBps: 2500, contributorsBps: 4000, stakersBps: 1000 }]),
+    () => s.write.setAttributionThreshold([1]),
+    () => s.write.setSpanWeight([1]),
+    () => s.write.setChallengeWindow([1n]),
+    () => s.write.setDisputeBond([0n]),
+    () => s.write.setOperatorSlashAmount([0n]),
+    () => s.write.grantRole([keccak256(toBytes('ARBITER_ROLE')), addr(OPERATOR)]),
+  ];
+  for (const call of calls) await expectRevert(call(), 'AccessControlUnauthorizedAccount', [addr(OPERATOR), zeroHash]);
+  assert.equal(await s.read.disputeBond(), BOND);
+  assert.equal(await s.read.operatorSlashAmount(), SLASH);
+  assert.equal(await s.read.challengeWindow(), BigInt(WINDOW));
+});
