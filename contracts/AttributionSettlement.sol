@@ -18,6 +18,9 @@ import {Staking} from "./Staking.sol";
 ///         between its cumulative earnings and what it already claimed, with one proof.
 ///         The fee split, the attribution threshold and the signal weights live here and belong to
 ///         governance (DEFAULT_ADMIN_ROLE, the timelock); the node reads them from chain.
+///         The contract cannot check that a root's leaves sum to its declared total, nor prove that a
+///         payee was left out: those frauds are for the bonded dispute. Claims can never exceed
+///         what was drawn from the escrow.
 /// @dev Leaves are OpenZeppelin merkle-tree "standard" leaves of (address payee, uint256 cumulative).
 contract AttributionSettlement is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -51,6 +54,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 funded;
         address operator;
         uint64 postedAt;
+        uint64 challengeEndsAt;
         EpochStatus status;
         bytes32 inputsHash;
         address challenger;
@@ -66,6 +70,10 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     uint256 public disputeBond;
     /// @notice OPEN slashed from an operator whose root is reverted (capped at its stake).
     uint256 public operatorSlashAmount;
+    /// @notice Seconds after an epoch's challenge window within which an arbiter must decide its
+    ///         dispute; after it, anyone may expire the dispute (the root is dropped unslashed and the
+    ///         bond goes to the operator).
+    uint64 public disputeTimeout = 7 days;
     /// @notice The fee split in force.
     FeeSplit public feeSplit;
     /// @notice Contributions whose share of an inference's attribution is below this (parts per
@@ -97,6 +105,9 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     event EpochDisputed(uint256 indexed epoch, address indexed challenger, bytes32 evidenceHash, string evidenceURI);
     event DisputeResolved(uint256 indexed epoch, bool upheld, address arbiter);
     event EpochReverted(uint256 indexed epoch, address indexed operator, uint256 slashed);
+    event DisputeExpired(uint256 indexed epoch);
+    event Funded(address indexed operator, uint256 amount);
+    event DisputeTimeoutSet(uint64 timeout);
     event Claimed(address indexed payee, uint256 amount, uint256 cumulativeAmount, uint256 epoch);
     event FeeSplitSet(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
     event AttributionThresholdSet(uint32 thresholdPpm);
@@ -110,12 +121,12 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     error EpochOutOfOrder(uint256 expected, uint256 given);
     error EpochPending(uint256 epoch);
     error EmptyRoot();
-    error LengthMismatch();
     error TotalDecreased(uint256 previousTotal, uint256 newTotal);
     error RootExceedsFunding(uint256 cumulativeTotal, uint256 totalFunded);
     error NotPending(uint256 epoch);
     error NotDisputed(uint256 epoch);
     error ChallengeWindowClosed(uint256 epoch);
+    error DisputeNotExpired(uint256 epoch, uint64 expiresAt);
     error NoFinalizedRoot();
     error InvalidProof();
     error NothingToClaim(address payee);
@@ -157,7 +168,8 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
 
     /// @notice Draw the given authorizations from the escrow and post epoch `epoch`'s root.
     /// @dev Caller must be an active operator. A previous pending epoch must be final first (this
-    ///      call finalizes it if its window has passed).
+    ///      call finalizes it if its window has passed). The escrow is a trusted protocol contract
+    ///      called under the reentrancy guard; its draw must precede the funding check.
     /// @param epoch Must be `lastEpoch + 1`.
     /// @param root Merkle root of (payee, cumulative earnings).
     /// @param cumulativeTotal Sum of all cumulative earnings in the tree.
@@ -179,21 +191,43 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         if (pendingEpoch != 0) revert EpochPending(pendingEpoch);
         if (epoch != lastEpoch + 1) revert EpochOutOfOrder(lastEpoch + 1, epoch);
         if (root == bytes32(0)) revert EmptyRoot();
-        if (auths.length != signatures.length) revert LengthMismatch();
         if (cumulativeTotal < finalizedTotal) revert TotalDecreased(finalizedTotal, cumulativeTotal);
 
-        uint256 funded;
-        for (uint256 i = 0; i < auths.length; i++) {
-            funded += escrow.draw(auths[i], signatures[i], msg.sender);
-        }
+        uint256 funded = auths.length > 0 ? escrow.draw(auths, signatures, msg.sender) : 0;
         uint256 newTotalFunded = totalFunded + funded;
         if (cumulativeTotal > newTotalFunded) revert RootExceedsFunding(cumulativeTotal, newTotalFunded);
 
         totalFunded = newTotalFunded;
         lastEpoch = epoch;
         pendingEpoch = epoch;
-        _epochs[epoch] = Epoch(root, cumulativeTotal, funded, msg.sender, uint64(block.timestamp), EpochStatus.Pending, inputsHash, address(0));
+        _epochs[epoch] = Epoch(
+            root,
+            cumulativeTotal,
+            funded,
+            msg.sender,
+            uint64(block.timestamp),
+            uint64(block.timestamp) + challengeWindow,
+            EpochStatus.Pending,
+            inputsHash,
+            address(0)
+        );
         emit EpochPosted(epoch, msg.sender, root, cumulativeTotal, funded, inputsHash, inputsURI);
+    }
+
+    /// @notice Draw authorised spend into the settlement pool without posting an epoch, e.g. when a
+    ///         consumer asks to withdraw while an epoch is pending or disputed.
+    /// @param auths Consumers' spend authorizations for the caller (an active operator).
+    /// @param signatures Their signatures, in the same order.
+    /// @return funded OPEN drawn.
+    function fund(InferenceEscrow.SpendAuthorization[] calldata auths, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (uint256 funded)
+    {
+        if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
+        funded = escrow.draw(auths, signatures, msg.sender);
+        totalFunded += funded;
+        emit Funded(msg.sender, funded);
     }
 
     /// @notice Finalize the pending epoch if its challenge window has passed undisputed.
@@ -202,19 +236,21 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         return _tryFinalize();
     }
 
-    /// @notice Dispute the pending epoch's root during its window, bonding `disputeBond` OPEN.
+    /// @notice Dispute the pending epoch's root during its window, bonding `disputeBond` OPEN. The
+    ///         operator's stake is frozen until the dispute ends.
     /// @param epoch The pending epoch.
     /// @param evidenceHash Hash of the evidence (e.g. a receipt whose recomputation differs).
     /// @param evidenceURI Where the evidence can be fetched.
     function dispute(uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
         Epoch storage e = _epochs[epoch];
         if (e.status != EpochStatus.Pending) revert NotPending(epoch);
-        if (block.timestamp >= e.postedAt + challengeWindow) revert ChallengeWindowClosed(epoch);
+        if (block.timestamp >= e.challengeEndsAt) revert ChallengeWindowClosed(epoch);
         e.status = EpochStatus.Disputed;
         e.challenger = msg.sender;
         uint256 bond = disputeBond;
         _disputeBonds[epoch] = bond;
         emit EpochDisputed(epoch, msg.sender, evidenceHash, evidenceURI);
+        staking.freeze(e.operator);
         if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
@@ -229,6 +265,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 bond = _disputeBonds[epoch];
         delete _disputeBonds[epoch];
         emit DisputeResolved(epoch, upheld, msg.sender);
+        staking.unfreeze(e.operator);
         if (upheld) {
             _revert(epoch, e);
             if (bond > 0) token.safeTransfer(e.challenger, bond);
@@ -236,6 +273,25 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
             e.status = EpochStatus.Pending;
             if (bond > 0) token.safeTransfer(e.operator, bond);
         }
+    }
+
+    /// @notice Drop a disputed epoch whose arbiter did not decide within `disputeTimeout` after its
+    ///         window: the root is reverted without slashing and the bond goes to the operator, so
+    ///         settlement moves on and a frivolous challenger pays for the delay.
+    /// @param epoch The disputed epoch.
+    function expireDispute(uint256 epoch) external nonReentrant {
+        Epoch storage e = _epochs[epoch];
+        if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
+        uint64 expiresAt = e.challengeEndsAt + disputeTimeout;
+        if (block.timestamp < expiresAt) revert DisputeNotExpired(epoch, expiresAt);
+        uint256 bond = _disputeBonds[epoch];
+        delete _disputeBonds[epoch];
+        e.status = EpochStatus.Reverted;
+        pendingEpoch = 0;
+        emit DisputeExpired(epoch);
+        emit EpochReverted(epoch, e.operator, 0);
+        staking.unfreeze(e.operator);
+        if (bond > 0) token.safeTransfer(e.operator, bond);
     }
 
     /// @notice Prove that the pending root gives `payee` less than the last final root did; cumulative
@@ -256,12 +312,13 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     ) external nonReentrant {
         Epoch storage e = _epochs[epoch];
         if (e.status != EpochStatus.Pending && e.status != EpochStatus.Disputed) revert NotPending(epoch);
-        if (block.timestamp >= e.postedAt + challengeWindow && e.status == EpochStatus.Pending) revert ChallengeWindowClosed(epoch);
+        if (block.timestamp >= e.challengeEndsAt && e.status == EpochStatus.Pending) revert ChallengeWindowClosed(epoch);
         if (newAmount >= previousAmount) revert NotADecrease(previousAmount, newAmount);
         if (!MerkleProof.verifyCalldata(previousProof, finalizedRoot, _leaf(payee, previousAmount))) revert InvalidProof();
         if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert InvalidProof();
         uint256 bond = _disputeBonds[epoch];
         delete _disputeBonds[epoch];
+        if (e.status == EpochStatus.Disputed) staking.unfreeze(e.operator);
         _revert(epoch, e);
         if (bond > 0) token.safeTransfer(e.challenger, bond);
     }
@@ -312,12 +369,20 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         emit SpanWeightSet(weightBps);
     }
 
-    /// @notice Set the challenge window (governance).
+    /// @notice Set the challenge window (governance); epochs already posted keep theirs.
     /// @param window Seconds, non-zero.
     function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (window == 0) revert InvalidParameter();
         challengeWindow = window;
         emit ChallengeWindowSet(window);
+    }
+
+    /// @notice Set the dispute timeout (governance).
+    /// @param timeout Seconds, non-zero.
+    function setDisputeTimeout(uint64 timeout) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (timeout == 0) revert InvalidParameter();
+        disputeTimeout = timeout;
+        emit DisputeTimeoutSet(timeout);
     }
 
     /// @notice Set the dispute bond (governance).
@@ -358,7 +423,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 epoch = pendingEpoch;
         if (epoch == 0) return false;
         Epoch storage e = _epochs[epoch];
-        if (e.status != EpochStatus.Pending || block.timestamp < e.postedAt + challengeWindow) return false;
+        if (e.status != EpochStatus.Pending || block.timestamp < e.challengeEndsAt) return false;
         e.status = EpochStatus.Finalized;
         pendingEpoch = 0;
         finalizedEpoch = epoch;

@@ -16,7 +16,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 ///         settlement contract draws, for its operator, the difference between the latest
 ///         authorization's cumulative amount and what was drawn before, so an operator can never
 ///         take more than the consumer signed. Withdrawals wait `withdrawalDelay` so an operator
-///         can draw what it already served.
+///         can draw what it already served (governance keeps it longer than an epoch).
 contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -75,6 +75,7 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     error AuthorizationReplayed(uint256 nonce, uint256 lastNonce);
     error CumulativeBelowDrawn(uint256 cumulativeAmount, uint256 alreadyDrawn);
     error InvalidSignature();
+    error LengthMismatch();
 
     /// @param token_ The OPEN token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
@@ -143,18 +144,29 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
         token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Draw for `operator` what `auth` allows beyond what was drawn before; pays the caller.
-    /// @dev Only SETTLEMENT_ROLE, which passes the operator who posts the epoch.
-    /// @param auth The consumer's authorization.
-    /// @param signature The consumer's EIP-712 signature of `auth` (EOA or ERC-1271 wallet).
-    /// @param operator The operator drawing; must be `auth.operator`.
-    /// @return amount OPEN drawn.
-    function draw(SpendAuthorization calldata auth, bytes calldata signature, address operator)
+    /// @notice Draw for `operator`, from each authorization, what it allows beyond what was drawn
+    ///         before, and pay the total to the caller in one transfer.
+    /// @dev Only SETTLEMENT_ROLE, which passes the operator who posts or funds the epoch. Any
+    ///      failing authorization reverts the whole batch.
+    /// @param auths The consumers' authorizations, each naming `operator`.
+    /// @param signatures The consumers' EIP-712 signatures (EOA or ERC-1271 wallet), in order.
+    /// @param operator The operator drawing.
+    /// @return total OPEN drawn.
+    function draw(SpendAuthorization[] calldata auths, bytes[] calldata signatures, address operator)
         external
         onlyRole(SETTLEMENT_ROLE)
         nonReentrant
-        returns (uint256 amount)
+        returns (uint256 total)
     {
+        if (auths.length != signatures.length) revert LengthMismatch();
+        for (uint256 i = 0; i < auths.length; i++) {
+            total += _draw(auths[i], signatures[i], operator);
+        }
+        totalDeposits -= total;
+        if (total > 0) token.safeTransfer(msg.sender, total);
+    }
+
+    function _draw(SpendAuthorization calldata auth, bytes calldata signature, address operator) private returns (uint256 amount) {
         if (auth.operator != operator) revert WrongOperator(auth.operator, operator);
         if (block.timestamp > auth.expiry) revert AuthorizationExpired(auth.expiry);
         uint256 previousNonce = lastNonce[auth.consumer][operator];
@@ -171,9 +183,7 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
         lastNonce[auth.consumer][operator] = auth.nonce;
         drawn[auth.consumer][operator] = auth.cumulativeAmount;
         balanceOf[auth.consumer] = balance - amount;
-        totalDeposits -= amount;
         emit Drawn(auth.consumer, operator, amount, auth.cumulativeAmount, auth.nonce);
-        if (amount > 0) token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Set the withdrawal delay (governance).

@@ -8,7 +8,8 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 
 /// @title Staking of OPEN by node operators and validators
 /// @notice Stake is bonded per role. Unbonding starts a delay during which the stake can still be
-///         slashed; after it, the staker withdraws. Slashing is done by holders of SLASHER_ROLE (the
+///         slashed; after it, the staker withdraws, unless a dispute has frozen it. Governance keeps
+///         the unbonding delay longer than the settlement's challenge window. Slashing is done by holders of SLASHER_ROLE (the
 ///         settlement contract) and the slashed OPEN goes to `slashDestination`.
 ///         Parameters belong to DEFAULT_ADMIN_ROLE (the governance timelock).
 contract Staking is AccessControl, ReentrancyGuard {
@@ -41,6 +42,9 @@ contract Staking is AccessControl, ReentrancyGuard {
     /// @notice Total bonded plus unbonding, by role.
     mapping(Role => uint256) public totalStaked;
 
+    /// @notice Open freezes of each staker's withdrawals (a disputed epoch freezes its operator).
+    mapping(address => uint256) public freezes;
+
     mapping(address => mapping(Role => Position)) private _positions;
 
     event Staked(address indexed staker, Role indexed role, uint256 amount);
@@ -50,6 +54,8 @@ contract Staking is AccessControl, ReentrancyGuard {
     event UnbondingDelaySet(uint64 delay);
     event SlashDestinationSet(address destination);
     event MinimumStakeSet(Role indexed role, uint256 amount);
+    event Frozen(address indexed staker, uint256 freezes);
+    event Unfrozen(address indexed staker, uint256 freezes);
 
     error ZeroAmount();
     error ZeroAddress();
@@ -57,6 +63,8 @@ contract Staking is AccessControl, ReentrancyGuard {
     error NothingToWithdraw();
     error StillUnbonding(uint64 releaseAt);
     error SlashExceedsStake(uint256 stake, uint256 requested);
+    error StakeFrozen(address staker);
+    error NotFrozen(address staker);
 
     /// @param token_ The OPEN token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
@@ -104,6 +112,7 @@ contract Staking is AccessControl, ReentrancyGuard {
         uint256 amount = p.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.timestamp < p.releaseAt) revert StillUnbonding(p.releaseAt);
+        if (freezes[msg.sender] > 0) revert StakeFrozen(msg.sender);
         p.unbonding = 0;
         totalStaked[role] -= amount;
         emit Withdrawn(msg.sender, role, amount);
@@ -128,6 +137,23 @@ contract Staking is AccessControl, ReentrancyGuard {
         address destination = slashDestination;
         emit Slashed(staker, role, amount, destination, reason);
         token.safeTransfer(destination, amount);
+    }
+
+    /// @notice Stop `staker` from withdrawing until a matching {unfreeze} (e.g. while a dispute
+    ///         that may slash it is open). Only SLASHER_ROLE; freezes nest.
+    /// @param staker Whose withdrawals to stop.
+    function freeze(address staker) external onlyRole(SLASHER_ROLE) {
+        uint256 n = ++freezes[staker];
+        emit Frozen(staker, n);
+    }
+
+    /// @notice Undo one {freeze} of `staker`. Only SLASHER_ROLE.
+    /// @param staker Whose freeze to lift.
+    function unfreeze(address staker) external onlyRole(SLASHER_ROLE) {
+        uint256 n = freezes[staker];
+        if (n == 0) revert NotFrozen(staker);
+        freezes[staker] = n - 1;
+        emit Unfrozen(staker, n - 1);
     }
 
     /// @notice Set the unbonding delay (governance).

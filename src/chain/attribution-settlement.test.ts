@@ -677,10 +677,72 @@ test('every setter is governance only (AccessControlUnauthorizedAccount)', async
     () => s.write.setChallengeWindow([1n]),
     () => s.write.setDisputeBond([0n]),
     () => s.write.setOperatorSlashAmount([0n]),
+    () => s.write.setDisputeTimeout([1n]),
     () => s.write.grantRole([keccak256(toBytes('ARBITER_ROLE')), addr(OPERATOR)]),
   ];
   for (const call of calls) await expectRevert(call(), 'AccessControlUnauthorizedAccount', [addr(OPERATOR), zeroHash]);
   assert.equal(await s.read.disputeBond(), BOND);
   assert.equal(await s.read.operatorSlashAmount(), SLASH);
   assert.equal(await s.read.challengeWindow(), BigInt(WINDOW));
+});
+
+test('fund draws authorised spend without posting, also while an epoch is disputed', async () => {
+  const settlement = (await t.as(OPERATOR)).attributionSettlement;
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await openDispute(1n);
+  const signed = await nextAuth(OPERATOR, parseEther('3'));
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([[signed.auth], [signed.signature]]), 'NotOperator', [addr(STRANGER)]);
+  const before = await settlement.read.totalFunded();
+  await mined(settlement.write.fund([[signed.auth], [signed.signature]]));
+  assert.equal(await settlement.read.totalFunded(), before + parseEther('3'));
+  await expectRevert(settlement.write.fund([[signed.auth], [signed.signature]]), 'AuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
+});
+
+test("a dispute freezes the operator's stake until it is decided (StakeFrozen)", async () => {
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  const op = await t.as(OPERATOR);
+  await mined(op.staking.write.requestUnbond([OPERATOR_ROLE, MIN_STAKE]));
+  await openDispute(1n);
+  await t.increaseTime(t.params.unbondingDelay);
+  await expectRevert(op.staking.write.withdraw([OPERATOR_ROLE]), 'StakeFrozen', [addr(OPERATOR)]);
+  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await mined(op.staking.write.withdraw([OPERATOR_ROLE]));
+  assert.equal(await operatorStake(OPERATOR), 0n);
+});
+
+test('an undecided dispute expires after the timeout: root dropped unslashed, bond to the operator, settlement moves on', async () => {
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await openDispute(1n);
+  const e = await (await t.as(0)).attributionSettlement.read.getEpoch([1n]);
+  const expiresAt = e.challengeEndsAt + t.params.disputeTimeout;
+  const anyone = (await t.as(STRANGER)).attributionSettlement;
+  await expectRevert(anyone.write.expireDispute([1n]), 'DisputeNotExpired', [1n, expiresAt]);
+  await t.increaseTime(BigInt(WINDOW) + t.params.disputeTimeout);
+  const operatorBefore = await balance(addr(OPERATOR));
+  const stakeBefore = await operatorStake(OPERATOR);
+  await mined(anyone.write.expireDispute([1n]));
+  assert.equal((await anyone.read.getEpoch([1n])).status, Status.Reverted);
+  assert.equal(await operatorStake(OPERATOR), stakeBefore, 'not slashed');
+  assert.equal(await balance(addr(OPERATOR)), operatorBefore + BOND);
+  assert.equal(await (await t.as(0)).staking.read.freezes([addr(OPERATOR)]), 0n);
+  await expectRevert(anyone.write.expireDispute([1n]), 'NotDisputed', [1n]);
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]]), { epoch: 2n }));
+});
+
+test("a new challenge window applies to later epochs, not to one already posted", async () => {
+  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  const admin = (await t.as(0)).attributionSettlement;
+  const posted = await admin.read.getEpoch([1n]);
+  await mined(admin.write.setChallengeWindow([10_000n]));
+  assert.equal((await admin.read.getEpoch([1n])).challengeEndsAt, posted.challengeEndsAt);
+  await t.increaseTime(WINDOW);
+  await mined(admin.write.finalizeEpoch());
+  assert.equal((await admin.read.getEpoch([1n])).status, Status.Finalized);
+});
+
+test('only the settlement (SLASHER_ROLE) freezes and unfreezes stakes', async () => {
+  const staking = (await t.as(STRANGER)).staking;
+  const role = await staking.read.SLASHER_ROLE();
+  await expectRevert(staking.write.freeze([addr(OPERATOR)]), 'AccessControlUnauthorizedAccount', [addr(STRANGER), role]);
+  await expectRevert(staking.write.unfreeze([addr(OPERATOR)]), 'AccessControlUnauthorizedAccount', [addr(STRANGER), role]);
 });

@@ -26,7 +26,8 @@ export interface ProtocolParams {
   /** Receives the genesis supply and slashed stakes. */
   treasury: Address;
   genesisSupply: bigint;
-  /** Seconds; operators' and validators' unbonding. */
+  /** Seconds; operators' and validators' unbonding. Must exceed `challengeWindow`, or an operator
+   *  could withdraw before its epoch can be disputed. */
   unbondingDelay: bigint;
   /** Seconds; contributors' stake release. */
   stakeReleaseDelay: bigint;
@@ -37,6 +38,8 @@ export interface ProtocolParams {
   feeSplit: { modelOwnerBps: number; datanetOwnersBps: number; contributorsBps: number; stakersBps: number };
   attributionThresholdPpm: number;
   disputeBond: bigint;
+  /** Seconds after a challenge window within which an arbiter must decide a dispute. */
+  disputeTimeout: bigint;
   operatorSlashAmount: bigint;
   minimumOperatorStake: bigint;
   /** Seconds between queueing and executing a proposal. */
@@ -69,6 +72,7 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
     feeSplit: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 },
     attributionThresholdPpm: 10_000,
     disputeBond: parseEther('100'),
+    disputeTimeout: 7n * 86400n,
     operatorSlashAmount: parseEther('1000'),
     minimumOperatorStake: parseEther('1000'),
     timelockDelay: 2n * 86400n,
@@ -185,6 +189,9 @@ export async function deployProtocol(
 
   const me = account.address;
   const p = params;
+  if (p.unbondingDelay <= p.challengeWindow) {
+    throw new DeploymentError(`unbondingDelay (${p.unbondingDelay} s) must exceed challengeWindow (${p.challengeWindow} s)`);
+  }
   const openToken = await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
   const timelock = await deploy('timelock', openTimelockAbi, openTimelockBytecode, [p.timelockDelay, [], [zeroAddress], me]);
   const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [
@@ -204,6 +211,7 @@ export async function deployProtocol(
   await call('escrow.grantSettlement', inferenceEscrow, inferenceEscrowAbi, 'grantRole', [role('SETTLEMENT_ROLE'), attributionSettlement]);
   await call('staking.setMinimumOperatorStake', staking, stakingAbi, 'setMinimumStake', [0, p.minimumOperatorStake]);
   await call('settlement.setDisputeBond', attributionSettlement, attributionSettlementAbi, 'setDisputeBond', [p.disputeBond]);
+  await call('settlement.setDisputeTimeout', attributionSettlement, attributionSettlementAbi, 'setDisputeTimeout', [p.disputeTimeout]);
   await call('settlement.setOperatorSlashAmount', attributionSettlement, attributionSettlementAbi, 'setOperatorSlashAmount', [p.operatorSlashAmount]);
   await call('settlement.grantArbiter.timelock', attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), timelock]);
   for (const arbiter of p.arbiters) {

@@ -14,10 +14,11 @@ import {
   type Address,
   type Hex,
   type TypedDataDomain,
+  zeroAddress,
 } from 'viem';
 import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+import { startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
 
 // Accounts: 0 deployer/treasury/admin, 1 operator, 2 another operator, 3 and 4 consumers, 5 a stranger.
 const OPERATOR = 1;
@@ -25,8 +26,8 @@ const OTHER_OPERATOR = 2;
 const ALICE = 3;
 const BOB = 4;
 const STRANGER = 5;
-const WINDOW = 100;
-const DELAY = 100;
+const WINDOW = Number(testProtocolParams(zeroAddress).challengeWindow);
+const DELAY = Number(testProtocolParams(zeroAddress).withdrawalDelay);
 const ROOT: Hex = keccak256(toBytes('some epoch root'));
 
 /** Errors of every contract a call may bubble up through, so nested reverts decode by name. */
@@ -419,7 +420,7 @@ test('only the settlement contract can draw directly (AccessControlUnauthorizedA
   const settlementRole = await (await t.as(0)).inferenceEscrow.read.SETTLEMENT_ROLE();
   for (const caller of [OPERATOR, ALICE, 0]) {
     await expectRevert(
-      (await t.as(caller)).inferenceEscrow.write.draw([signed.auth, signed.signature, addr(OPERATOR)]),
+      (await t.as(caller)).inferenceEscrow.write.draw([[signed.auth], [signed.signature], addr(OPERATOR)]),
       'AccessControlUnauthorizedAccount',
       [addr(caller), settlementRole],
     );

@@ -1,4 +1,4 @@
-import { getContract, type Address } from 'viem';
+import { getContract, type Abi, type Address } from 'viem';
 import type { ChainClients } from './clients.ts';
 import {
   attributionSettlementAbi,
@@ -23,16 +23,33 @@ export interface ProtocolAddresses {
   attributionSettlement: Address;
 }
 
-/** The ABI of each protocol contract, by its name in {@link ProtocolAddresses}. */
+/**
+ * Adds to `abi` the custom errors of the contracts it calls, so that a revert that bubbles up from
+ * them (an escrow error raised through `postEpoch`, a token error raised through `stake`) is decoded
+ * by name instead of showing as a bare selector.
+ */
+function withErrorsOf<A extends Abi>(abi: A, ...callees: Abi[]): A {
+  const seen = new Set(abi.flatMap((item) => (item.type === 'error' ? [item.name] : [])));
+  const extra: Abi[number][] = [];
+  for (const item of callees.flat()) {
+    if (item.type === 'error' && !seen.has(item.name)) {
+      seen.add(item.name);
+      extra.push(item);
+    }
+  }
+  return [...abi, ...extra] as unknown as A; // the extra errors decode at run time; the type keeps the contract's own
+}
+
+/** The ABI of each protocol contract, by its name in {@link ProtocolAddresses}, with the errors of its callees. */
 export const protocolAbis = {
   openToken: openTokenAbi,
   timelock: openTimelockAbi,
-  governor: openGovernorAbi,
-  staking: stakingAbi,
-  datanetRegistry: datanetRegistryAbi,
+  governor: withErrorsOf(openGovernorAbi, openTimelockAbi),
+  staking: withErrorsOf(stakingAbi, openTokenAbi),
+  datanetRegistry: withErrorsOf(datanetRegistryAbi, openTokenAbi),
   modelRegistry: modelRegistryAbi,
-  inferenceEscrow: inferenceEscrowAbi,
-  attributionSettlement: attributionSettlementAbi,
+  inferenceEscrow: withErrorsOf(inferenceEscrowAbi, openTokenAbi),
+  attributionSettlement: withErrorsOf(attributionSettlementAbi, inferenceEscrowAbi, stakingAbi, openTokenAbi),
 } as const;
 
 export type ProtocolContractName = keyof typeof protocolAbis;
@@ -50,12 +67,12 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
   return {
     openToken: getContract({ address: addresses.openToken, abi: openTokenAbi, client }),
     timelock: getContract({ address: addresses.timelock, abi: openTimelockAbi, client }),
-    governor: getContract({ address: addresses.governor, abi: openGovernorAbi, client }),
-    staking: getContract({ address: addresses.staking, abi: stakingAbi, client }),
-    datanetRegistry: getContract({ address: addresses.datanetRegistry, abi: datanetRegistryAbi, client }),
+    governor: getContract({ address: addresses.governor, abi: protocolAbis.governor, client }),
+    staking: getContract({ address: addresses.staking, abi: protocolAbis.staking, client }),
+    datanetRegistry: getContract({ address: addresses.datanetRegistry, abi: protocolAbis.datanetRegistry, client }),
     modelRegistry: getContract({ address: addresses.modelRegistry, abi: modelRegistryAbi, client }),
-    inferenceEscrow: getContract({ address: addresses.inferenceEscrow, abi: inferenceEscrowAbi, client }),
-    attributionSettlement: getContract({ address: addresses.attributionSettlement, abi: attributionSettlementAbi, client }),
+    inferenceEscrow: getContract({ address: addresses.inferenceEscrow, abi: protocolAbis.inferenceEscrow, client }),
+    attributionSettlement: getContract({ address: addresses.attributionSettlement, abi: protocolAbis.attributionSettlement, client }),
   };
 }
 

@@ -13,10 +13,11 @@ import {
   type Abi,
   type Address,
   type Hex,
+  zeroAddress,
 } from 'viem';
 import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+import { startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
 
 /*
  * Model-based property test of escrow + settlement: random sequences of deposits, consumer-signed
@@ -32,8 +33,8 @@ const CONSUMERS = [1, 2, 3] as const;
 const OPERATOR = 4;
 const PAYEES = [5, 6, 7, 8] as const;
 const KEEPER = 9;
-const WINDOW = 100n;
-const DELAY = 100n;
+const WINDOW = testProtocolParams(zeroAddress).challengeWindow;
+const DELAY = testProtocolParams(zeroAddress).withdrawalDelay;
 const CONSUMER_FUNDS = parseEther('10000');
 const INITIAL_DEPOSIT = parseEther('50');
 const NUM_RUNS = 25;

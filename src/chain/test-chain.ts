@@ -13,11 +13,12 @@ export const TEST_MNEMONIC = 'test test test test test test test test test test 
 export function testProtocolParams(treasury: Address): ProtocolParams {
   return {
     ...defaultProtocolParams(treasury),
-    unbondingDelay: 100n,
+    unbondingDelay: 300n,
     stakeReleaseDelay: 100n,
-    withdrawalDelay: 100n,
+    withdrawalDelay: 200n,
     challengeWindow: 100n,
     disputeBond: parseEther('10'),
+    disputeTimeout: 1000n,
     operatorSlashAmount: parseEther('500'),
     minimumOperatorStake: parseEther('1000'),
     timelockDelay: 10n,
