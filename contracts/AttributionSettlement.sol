@@ -265,14 +265,13 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 bond = _disputeBonds[epoch];
         delete _disputeBonds[epoch];
         emit DisputeResolved(epoch, upheld, msg.sender);
-        staking.unfreeze(e.operator);
         if (upheld) {
             _revert(epoch, e);
-            if (bond > 0) token.safeTransfer(e.challenger, bond);
         } else {
             e.status = EpochStatus.Pending;
-            if (bond > 0) token.safeTransfer(e.operator, bond);
         }
+        staking.unfreeze(e.operator);
+        if (bond > 0) token.safeTransfer(upheld ? e.challenger : e.operator, bond);
     }
 
     /// @notice Drop a disputed epoch whose arbiter did not decide within `disputeTimeout` after its
@@ -318,8 +317,9 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert InvalidProof();
         uint256 bond = _disputeBonds[epoch];
         delete _disputeBonds[epoch];
-        if (e.status == EpochStatus.Disputed) staking.unfreeze(e.operator);
+        bool wasDisputed = e.status == EpochStatus.Disputed;
         _revert(epoch, e);
+        if (wasDisputed) staking.unfreeze(e.operator);
         if (bond > 0) token.safeTransfer(e.challenger, bond);
     }
 
