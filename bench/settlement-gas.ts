@@ -31,6 +31,7 @@ import { privateKeyToAccount, type LocalAccount } from 'viem/accounts';
 import { anvilBinary } from '../src/chain/anvil.ts';
 import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi } from '../src/chain/generated/index.ts';
 import { callJsonRpc } from '../src/chain/json-rpc.ts';
+import { signSpendAuthorization, type SpendAuthorization } from '../src/chain/spend-authorization.ts';
 import { startTestProtocol, type TestProtocol } from '../src/chain/test-chain.ts';
 
 // ------------------------------------------------------------------ options
@@ -266,19 +267,7 @@ try {
   const [m, d, c, s] = await p.attributionSettlement.read.feeSplit();
   const split: Split = { modelOwnerBps: BigInt(m), datanetOwnersBps: BigInt(d), contributorsBps: BigInt(c), stakersBps: BigInt(s) };
   const chainId = await publicClient.getChainId();
-  const escrowDomain = { name: 'OpenLedger InferenceEscrow', version: '1', chainId, verifyingContract: addr.inferenceEscrow } as const;
-  const authTypes = {
-    SpendAuthorization: [
-      { name: 'consumer', type: 'address' },
-      { name: 'operator', type: 'address' },
-      { name: 'cumulativeAmount', type: 'uint256' },
-      { name: 'nonce', type: 'uint256' },
-      { name: 'expiry', type: 'uint256' },
-    ],
-  } as const;
-  type Auth = { consumer: Address; operator: Address; cumulativeAmount: bigint; nonce: bigint; expiry: bigint };
-  const sign = (consumer: LocalAccount, message: Auth) =>
-    consumer.signTypedData({ domain: escrowDomain, types: authTypes, primaryType: 'SpendAuthorization', message });
+  const sign = (consumer: LocalAccount, auth: SpendAuthorization) => signSpendAuthorization(consumer, { chainId, escrow: addr.inferenceEscrow }, auth);
 
   // --- context
   const require = createRequire(import.meta.url);
@@ -320,7 +309,7 @@ try {
   const window = chain.params.challengeWindow;
 
   /** Posts the next epoch as the operator with these authorizations; returns its gas. */
-  const postEpoch = async (root: Hex, total: bigint, auths: Auth[], signatures: Hex[]) => {
+  const postEpoch = async (root: Hex, total: bigint, auths: SpendAuthorization[], signatures: Hex[]) => {
     epoch += 1n;
     const data = encodeFunctionData({
       abi: attributionSettlementAbi,
@@ -335,7 +324,7 @@ try {
   let probeCumulative = 0n;
   for (let r = 0; r <= REPEATS; r++) {
     probeCumulative += parseEther('0.5');
-    const auth: Auth = { consumer: probeConsumer.address, operator: operator.address, cumulativeAmount: probeCumulative, nonce: BigInt(r + 1), expiry };
+    const auth: SpendAuthorization = { consumer: probeConsumer.address, operator: operator.address, cumulativeAmount: probeCumulative, nonce: BigInt(r + 1), expiry };
     const { tree } = buildTree(new Map([[probePayee, probeCumulative]]));
     if (r > 0) await chain.increaseTime(window + 1n);
     onePost.push(await postEpoch(tree.root as Hex, probeCumulative, [auth], [await sign(probeConsumer, auth)]));
@@ -349,11 +338,11 @@ try {
   accrue(scenario, split, earnings, spend);
   const first = buildTree(earnings);
   const signAll = async (nonce: bigint) => {
-    const auths: Auth[] = [];
+    const auths: SpendAuthorization[] = [];
     const sigs: Hex[] = [];
     for (const [i, cons] of consumers.entries()) {
       if (spend[i] === 0n) continue;
-      const auth: Auth = { consumer: cons.address, operator: operator.address, cumulativeAmount: spend[i]!, nonce, expiry };
+      const auth: SpendAuthorization = { consumer: cons.address, operator: operator.address, cumulativeAmount: spend[i]!, nonce, expiry };
       auths.push(auth);
       sigs.push(await sign(cons, auth));
     }

@@ -2,21 +2,17 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   keccak256,
   parseEther,
   toBytes,
   zeroAddress,
   zeroHash,
-  type Abi,
   type Address,
   type Hex,
 } from 'viem';
-import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+import { signSpendAuthorization, type SpendAuthorization } from './spend-authorization.ts';
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 // Accounts: 0 deployer/treasury/admin (and slash destination), 1 operator, 2 a second operator
 // (unstaked until a test stakes it), 3 the consumer, 4 and 5 payees (they start with no OPEN),
@@ -36,31 +32,6 @@ const MIN_STAKE = parseEther('1000');
 const OPERATOR_ROLE = 0;
 
 const Status = { None: 0, Pending: 1, Disputed: 2, Finalized: 3, Reverted: 4 } as const;
-
-/** Errors of every contract a call may bubble up through, so nested reverts decode by name. */
-const errorAbi = [...attributionSettlementAbi, ...inferenceEscrowAbi, ...stakingAbi, ...openTokenAbi].filter(
-  (item) => item.type === 'error',
-) as Abi;
-
-/** The custom error a failed contract call reverted with, decoded against {@link errorAbi}. */
-function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
-  if (!(err instanceof BaseError)) return undefined;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError) || !reverted.raw) return undefined;
-  const decoded = decodeErrorResult({ abi: errorAbi, data: reverted.raw });
-  return { errorName: decoded.errorName, args: decoded.args ?? [] };
-}
-
-/** Asserts that `promise` rejects with the custom error `errorName` (and `args`, if given). */
-async function expectRevert(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    const decoded = revertOf(err);
-    assert.ok(decoded, `expected a revert with ${errorName}, got: ${String(err)}`);
-    assert.equal(decoded.errorName, errorName, `expected ${errorName}, got ${decoded.errorName}(${decoded.args.join(', ')})`);
-    if (args) assert.deepEqual(decoded.args, args);
-    return true;
-  });
-}
 
 type Leaf = [Address, bigint];
 type Tree = StandardMerkleTree<Leaf>;
@@ -94,33 +65,13 @@ async function now(): Promise<bigint> {
   return (await (await t.clients(0)).publicClient.getBlock()).timestamp;
 }
 
-/** Waits for a write's receipt and asserts it succeeded. */
-async function mined(hash: Promise<Hex>) {
-  const receipt = await (await t.clients(0)).publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
-
 /** The consumer's next authorization letting `operator` draw `amount` more. */
 async function nextAuth(operator: number, amount: bigint) {
   const escrow = (await t.as(0)).inferenceEscrow;
   const drawn = await escrow.read.drawn([addr(CONSUMER), addr(operator)]);
   const nonce = (await escrow.read.lastNonce([addr(CONSUMER), addr(operator)])) + 1n;
-  const auth = { consumer: addr(CONSUMER), operator: addr(operator), cumulativeAmount: drawn + amount, nonce, expiry: (await now()) + 86_400n };
-  const signature = await t.accounts[CONSUMER]!.signTypedData({
-    domain: { name: 'OpenLedger InferenceEscrow', version: '1', chainId: 31337, verifyingContract: t.addresses.inferenceEscrow },
-    types: {
-      SpendAuthorization: [
-        { name: 'consumer', type: 'address' },
-        { name: 'operator', type: 'address' },
-        { name: 'cumulativeAmount', type: 'uint256' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'expiry', type: 'uint256' },
-      ],
-    },
-    primaryType: 'SpendAuthorization',
-    message: auth,
-  });
+  const auth: SpendAuthorization = { consumer: addr(CONSUMER), operator: addr(operator), cumulativeAmount: drawn + amount, nonce, expiry: (await now()) + 86_400n };
+  const signature = await signSpendAuthorization(t.accounts[CONSUMER]!, { chainId: 31337, escrow: t.addresses.inferenceEscrow }, auth);
   return { auth, signature };
 }
 
@@ -168,27 +119,27 @@ async function operatorStake(operator: number): Promise<bigint> {
 
 async function stake(account: number, amount: bigint): Promise<void> {
   const c = await t.as(account);
-  await mined(c.openToken.write.approve([t.addresses.staking, amount]));
-  await mined(c.staking.write.stake([OPERATOR_ROLE, amount]));
+  await t.mined(c.openToken.write.approve([t.addresses.staking, amount]));
+  await t.mined(c.staking.write.stake([OPERATOR_ROLE, amount]));
 }
 
 async function openDispute(epoch: bigint): Promise<void> {
   const c = await t.as(CHALLENGER);
-  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
-  await mined(c.attributionSettlement.write.dispute([epoch, keccak256(toBytes('receipt 42')), 'ipfs://evidence']));
+  await t.mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
+  await t.mined(c.attributionSettlement.write.dispute([epoch, keccak256(toBytes('receipt 42')), 'ipfs://evidence']));
 }
 
 before(async () => {
   t = await startTestProtocol();
   const admin = await t.as(0);
   for (const i of [OPERATOR, SECOND_OPERATOR, CONSUMER, CHALLENGER, STRANGER]) {
-    await mined(admin.openToken.write.transfer([addr(i), parseEther('10000')]));
+    await t.mined(admin.openToken.write.transfer([addr(i), parseEther('10000')]));
   }
-  await mined(admin.attributionSettlement.write.grantRole([await admin.attributionSettlement.read.ARBITER_ROLE(), addr(ARBITER)]));
+  await t.mined(admin.attributionSettlement.write.grantRole([await admin.attributionSettlement.read.ARBITER_ROLE(), addr(ARBITER)]));
   await stake(OPERATOR, MIN_STAKE);
   const consumer = await t.as(CONSUMER);
-  await mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('10000')]));
-  await mined(consumer.inferenceEscrow.write.deposit([addr(CONSUMER), parseEther('10000')]));
+  await t.mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('10000')]));
+  await t.mined(consumer.inferenceEscrow.write.deposit([addr(CONSUMER), parseEther('10000')]));
 });
 
 after(async () => {
@@ -209,11 +160,11 @@ test('only an operator staked at least the minimum may post (NotOperator)', asyn
   await stake(SECOND_OPERATOR, MIN_STAKE - 1n);
   await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
   await stake(SECOND_OPERATOR, 1n);
-  await mined(post(tree, { operator: SECOND_OPERATOR }));
+  await t.mined(post(tree, { operator: SECOND_OPERATOR }));
 
   // Unbonding below the minimum makes an operator inactive again.
   await t.increaseTime(WINDOW);
-  await mined((await t.as(SECOND_OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 1n]));
+  await t.mined((await t.as(SECOND_OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 1n]));
   await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
 });
 
@@ -224,7 +175,7 @@ test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after
   ]);
   const operator = await t.as(OPERATOR);
   const settlement = operator.attributionSettlement;
-  const receipt = await mined(post(tree));
+  const receipt = await t.mined(post(tree));
   const postedAt = (await (await t.clients(0)).publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
 
   const epoch = await settlement.read.getEpoch([1n]);
@@ -247,7 +198,7 @@ test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after
   assert.equal(await settlement.read.finalizedEpoch(), 0n);
 
   await t.increaseTime(WINDOW / 2);
-  await mined(settlement.write.finalizeEpoch());
+  await t.mined(settlement.write.finalizeEpoch());
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
   assert.equal(await settlement.read.finalizedEpoch(), 1n);
   assert.equal(await settlement.read.finalizedRoot(), tree.root);
@@ -255,14 +206,14 @@ test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after
   assert.equal(await settlement.read.pendingEpoch(), 0n);
 
   assert.equal(await settlement.read.claimable([addr(PAYEE_A), parseEther('60')]), parseEther('60'));
-  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
   assert.equal(await balance(addr(PAYEE_A)), parseEther('60'));
   assert.equal(await settlement.read.claimed([addr(PAYEE_A)]), parseEther('60'));
   assert.equal(await settlement.read.totalClaimed(), parseEther('60'));
   assert.equal(await settlement.read.claimable([addr(PAYEE_A), parseEther('60')]), 0n);
   await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NothingToClaim', [addr(PAYEE_A)]);
   // Anyone may claim for a payee; the OPEN goes to the payee.
-  await mined(claim(STRANGER, tree, addr(PAYEE_B)));
+  await t.mined(claim(STRANGER, tree, addr(PAYEE_B)));
   assert.equal(await balance(addr(PAYEE_B)), parseEther('40'));
   await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'NothingToClaim', [addr(PAYEE_B)]);
   assert.equal(await balance(t.addresses.attributionSettlement), 0n);
@@ -273,11 +224,11 @@ test('claim finalizes a root whose window has passed on its own', async () => {
     [addr(PAYEE_A), parseEther('7')],
     [addr(PAYEE_B), parseEther('3')],
   ]);
-  await mined(post(tree));
+  await t.mined(post(tree));
   await t.increaseTime(WINDOW);
   const settlement = (await t.as(0)).attributionSettlement;
   assert.equal(await settlement.read.finalizedEpoch(), 0n);
-  await mined(claim(PAYEE_B, tree, addr(PAYEE_B)));
+  await t.mined(claim(PAYEE_B, tree, addr(PAYEE_B)));
   assert.equal(await settlement.read.finalizedEpoch(), 1n);
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
   assert.equal(await balance(addr(PAYEE_B)), parseEther('3'));
@@ -288,7 +239,7 @@ test('a claim with a bad proof fails (InvalidProof)', async () => {
     [addr(PAYEE_A), parseEther('60')],
     [addr(PAYEE_B), parseEther('40')],
   ]);
-  await mined(post(tree));
+  await t.mined(post(tree));
   await t.increaseTime(WINDOW);
   const settlement = (await t.as(PAYEE_A)).attributionSettlement;
   // More than the leaf says.
@@ -305,12 +256,12 @@ test('a root may not declare more than was ever funded (RootExceedsFunding)', as
   const tree = treeOf([[addr(PAYEE_A), parseEther('100')]]);
   await expectRevert(post(tree, { fund: parseEther('99') }), 'RootExceedsFunding', [parseEther('100'), parseEther('99')]);
   await expectRevert(post(tree, { fund: parseEther('100') - 1n }), 'RootExceedsFunding', [parseEther('100'), parseEther('100') - 1n]);
-  await mined(post(tree, { fund: parseEther('100') }));
+  await t.mined(post(tree, { fund: parseEther('100') }));
   await t.increaseTime(WINDOW);
   // Epoch 2 may use what epoch 1 drew: totalFunded is cumulative.
   const tree2 = treeOf([[addr(PAYEE_A), parseEther('130')]]);
   await expectRevert(post(tree2, { fund: parseEther('29') }), 'RootExceedsFunding', [parseEther('130'), parseEther('129')]);
-  await mined(post(tree2, { fund: parseEther('30') }));
+  await t.mined(post(tree2, { fund: parseEther('30') }));
 });
 
 test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot) and matching signatures (LengthMismatch)', async () => {
@@ -321,22 +272,22 @@ test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot) and ma
   await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', [], []]), 'EmptyRoot');
   const signed = await nextAuth(OPERATOR, parseEther('1'));
   await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [signed.auth], []]), 'LengthMismatch');
-  await mined(post(tree, { epoch: 1n }));
+  await t.mined(post(tree, { epoch: 1n }));
   await t.increaseTime(WINDOW);
   await expectRevert(post(tree, { epoch: 1n }), 'EpochOutOfOrder', [2n, 1n]);
   await expectRevert(post(tree, { epoch: 3n }), 'EpochOutOfOrder', [2n, 3n]);
-  await mined(post(tree, { epoch: 2n }));
+  await t.mined(post(tree, { epoch: 2n }));
 });
 
 test('a second epoch cannot be posted while one is pending (EpochPending); after the window it finalizes the first', async () => {
   const tree1 = treeOf([[addr(PAYEE_A), parseEther('10')]]);
   const tree2 = treeOf([[addr(PAYEE_A), parseEther('20')]]);
-  await mined(post(tree1));
+  await t.mined(post(tree1));
   await expectRevert(post(tree2), 'EpochPending', [1n]);
   await t.increaseTime(WINDOW / 2);
   await expectRevert(post(tree2), 'EpochPending', [1n]);
   await t.increaseTime(WINDOW / 2);
-  await mined(post(tree2));
+  await t.mined(post(tree2));
   const settlement = (await t.as(0)).attributionSettlement;
   assert.equal(await settlement.read.finalizedEpoch(), 1n);
   assert.equal(await settlement.read.finalizedRoot(), tree1.root);
@@ -344,11 +295,11 @@ test('a second epoch cannot be posted while one is pending (EpochPending); after
 });
 
 test('the cumulative total may not fall below the finalized one (TotalDecreased)', async () => {
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
   await t.increaseTime(WINDOW);
   await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('90')]])), 'TotalDecreased', [parseEther('100'), parseEther('90')]);
   // Equal is fine (an epoch with no new earnings).
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
 });
 
 test('epoch 2 carries cumulative amounts: a payee claims only the difference', async () => {
@@ -356,23 +307,23 @@ test('epoch 2 carries cumulative amounts: a payee claims only the difference', a
     [addr(PAYEE_A), parseEther('60')],
     [addr(PAYEE_B), parseEther('40')],
   ]);
-  await mined(post(tree1));
+  await t.mined(post(tree1));
   await t.increaseTime(WINDOW);
-  await mined(claim(PAYEE_A, tree1, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_A, tree1, addr(PAYEE_A)));
 
   const tree2 = treeOf([
     [addr(PAYEE_A), parseEther('100')],
     [addr(PAYEE_B), parseEther('65')],
   ]);
-  await mined(post(tree2));
+  await t.mined(post(tree2));
   assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([2n])).funded, parseEther('65'));
   // Until epoch 2 is final, epoch 1's root is the one claims are checked against.
-  await mined(claim(PAYEE_B, tree1, addr(PAYEE_B)));
+  await t.mined(claim(PAYEE_B, tree1, addr(PAYEE_B)));
   await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'InvalidProof');
   await t.increaseTime(WINDOW);
 
-  await mined(claim(PAYEE_A, tree2, addr(PAYEE_A)));
-  await mined(claim(PAYEE_B, tree2, addr(PAYEE_B)));
+  await t.mined(claim(PAYEE_A, tree2, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_B, tree2, addr(PAYEE_B)));
   assert.equal(await balance(addr(PAYEE_A)), parseEther('100'));
   assert.equal(await balance(addr(PAYEE_B)), parseEther('65'));
   const settlement = (await t.as(0)).attributionSettlement;
@@ -389,16 +340,16 @@ test('claims can never exceed what was funded, even from a root whose leaves ove
     [addr(PAYEE_A), parseEther('100')],
     [addr(PAYEE_B), parseEther('100')],
   ]);
-  await mined(post(tree, { total: parseEther('100') }));
+  await t.mined(post(tree, { total: parseEther('100') }));
   await t.increaseTime(WINDOW);
-  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
   await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'ClaimsExceedFunding');
   assert.equal(await balance(t.addresses.attributionSettlement), 0n);
 });
 
 test('a dispute during the window takes the bond and freezes the epoch; after the window it is ChallengeWindowClosed', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
-  await mined(post(tree));
+  await t.mined(post(tree));
   const settlement = (await t.as(0)).attributionSettlement;
   const before = await balance(addr(CHALLENGER));
   await openDispute(1n);
@@ -411,17 +362,17 @@ test('a dispute during the window takes the bond and freezes the epoch; after th
 
   // A disputed root never finalizes on its own, however long it waits.
   await t.increaseTime(WINDOW * 3);
-  await mined(settlement.write.finalizeEpoch());
+  await t.mined(settlement.write.finalizeEpoch());
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Disputed);
   await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
   await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'EpochPending', [1n]);
 
   // Rejected; then epoch 2 comes and its window runs out before anyone disputes it.
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
   await t.increaseTime(WINDOW);
   const c = await t.as(CHALLENGER);
-  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
+  await t.mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
   await expectRevert(c.attributionSettlement.write.dispute([2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
   await expectRevert(c.attributionSettlement.write.dispute([3n, zeroHash, '']), 'NotPending', [3n]);
 });
@@ -430,19 +381,19 @@ test('the window is half-open: a dispute one second before its end succeeds; at 
   const settlement = (await t.as(0)).attributionSettlement;
   const c = await t.as(CHALLENGER);
   const publicClient = (await t.clients(0)).publicClient;
-  await mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND * 2n]));
+  await t.mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND * 2n]));
   // Explicit gas skips estimation, so each transaction runs in a block at exactly the set time.
   const gas = 300_000n;
 
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   const postedAt1 = (await settlement.read.getEpoch([1n])).postedAt;
   await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt1) + WINDOW - 1]);
-  await mined(c.attributionSettlement.write.dispute([1n, zeroHash, ''], { gas }));
+  await t.mined(c.attributionSettlement.write.dispute([1n, zeroHash, ''], { gas }));
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Disputed);
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
   await t.increaseTime(WINDOW);
 
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('20')]])));
   const postedAt2 = (await settlement.read.getEpoch([2n])).postedAt;
   await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt2) + WINDOW]);
   const late = await publicClient.waitForTransactionReceipt({
@@ -452,13 +403,13 @@ test('the window is half-open: a dispute one second before its end succeeds; at 
   assert.equal((await publicClient.getBlock({ blockNumber: late.blockNumber })).timestamp, postedAt2 + BigInt(WINDOW));
   assert.equal((await settlement.read.getEpoch([2n])).status, Status.Pending);
   await expectRevert(c.attributionSettlement.write.dispute([2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
-  await mined(settlement.write.finalizeEpoch());
+  await t.mined(settlement.write.finalizeEpoch());
   assert.equal((await settlement.read.getEpoch([2n])).status, Status.Finalized);
 });
 
 test('an upheld dispute reverts the root, slashes the operator to the slash destination and returns the bond', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
-  await mined(post(tree));
+  await t.mined(post(tree));
   const challengerBefore = await balance(addr(CHALLENGER));
   await openDispute(1n);
   const admin = await t.as(0);
@@ -467,7 +418,7 @@ test('an upheld dispute reverts the root, slashes the operator to the slash dest
   const destinationBefore = await balance(destination);
   const stakingBefore = await balance(t.addresses.staking);
 
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
   const settlement = admin.attributionSettlement;
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Reverted);
   assert.equal(await settlement.read.pendingEpoch(), 0n);
@@ -486,22 +437,22 @@ test('an upheld dispute reverts the root, slashes the operator to the slash dest
   // The slashed operator is below the minimum; another operator posts epoch 2 on the funds already drawn.
   await expectRevert(post(tree), 'NotOperator', [addr(OPERATOR)]);
   await stake(SECOND_OPERATOR, MIN_STAKE);
-  await mined(post(tree, { operator: SECOND_OPERATOR, fund: 0n }));
+  await t.mined(post(tree, { operator: SECOND_OPERATOR, fund: 0n }));
   assert.equal(await settlement.read.lastEpoch(), 2n);
   await t.increaseTime(WINDOW);
-  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
   assert.equal(await balance(addr(PAYEE_A)), parseEther('10'));
 });
 
 test('the slash is capped at the stake, unbonding stake included', async () => {
-  await mined((await t.as(0)).attributionSettlement.write.setOperatorSlashAmount([parseEther('5000')]));
+  await t.mined((await t.as(0)).attributionSettlement.write.setOperatorSlashAmount([parseEther('5000')]));
   await stake(OPERATOR, parseEther('200'));
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   // The operator tries to walk away with its stake right after posting.
-  await mined((await t.as(OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, parseEther('1200')]));
+  await t.mined((await t.as(OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, parseEther('1200')]));
   await openDispute(1n);
   const destinationBefore = await balance(addr(0));
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, true]));
   assert.equal(await operatorStake(OPERATOR), 0n);
   assert.equal(await balance(addr(0)), destinationBefore + parseEther('1200'));
   assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([1n])).status, Status.Reverted);
@@ -509,13 +460,13 @@ test('the slash is capped at the stake, unbonding stake included', async () => {
 
 test('a rejected dispute pays the bond to the operator; the epoch finalizes once its original window has passed', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
-  await mined(post(tree));
+  await t.mined(post(tree));
   const postedAt = (await (await t.as(0)).attributionSettlement.read.getEpoch([1n])).postedAt;
   const challengerBefore = await balance(addr(CHALLENGER));
   await openDispute(1n);
   await t.increaseTime(WINDOW / 4);
   const operatorBefore = await balance(addr(OPERATOR));
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
   const settlement = (await t.as(0)).attributionSettlement;
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Pending);
   assert.equal(await balance(addr(OPERATOR)), operatorBefore + BOND);
@@ -523,19 +474,19 @@ test('a rejected dispute pays the bond to the operator; the epoch finalizes once
   assert.equal(await operatorStake(OPERATOR), MIN_STAKE, 'no slash');
   assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10'));
 
-  await mined(settlement.write.finalizeEpoch());
+  await t.mined(settlement.write.finalizeEpoch());
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Pending, 'not before the window ends');
   await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
   await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt) + WINDOW]);
   await callJsonRpc(t.anvil.url, 'evm_mine');
-  await mined(settlement.write.finalizeEpoch());
+  await t.mined(settlement.write.finalizeEpoch());
   assert.equal((await settlement.read.getEpoch([1n])).status, Status.Finalized);
-  await mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
+  await t.mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
   assert.equal(await balance(addr(PAYEE_A)), parseEther('10'));
 });
 
 test('only an arbiter can resolve a dispute (AccessControlUnauthorizedAccount)', async () => {
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   await openDispute(1n);
   const arbiterRole = await (await t.as(0)).attributionSettlement.read.ARBITER_ROLE();
   for (const caller of [0, OPERATOR, CHALLENGER]) {
@@ -555,13 +506,13 @@ async function decreasingEpochs() {
     [addr(PAYEE_A), parseEther('100')],
     [addr(PAYEE_B), parseEther('50')],
   ]);
-  await mined(post(tree1));
+  await t.mined(post(tree1));
   await t.increaseTime(WINDOW);
   const tree2 = treeOf([
     [addr(PAYEE_A), parseEther('40')],
     [addr(PAYEE_B), parseEther('200')],
   ]);
-  await mined(post(tree2));
+  await t.mined(post(tree2));
   return { tree1, tree2 };
 }
 
@@ -570,7 +521,7 @@ test('proveDecrease with two real proofs reverts the root and slashes at once', 
   const A = addr(PAYEE_A);
   const destinationBefore = await balance(addr(0));
   const stranger = (await t.as(STRANGER)).attributionSettlement;
-  await mined(stranger.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]));
+  await t.mined(stranger.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]));
 
   const settlement = (await t.as(0)).attributionSettlement;
   assert.equal((await settlement.read.getEpoch([2n])).status, Status.Reverted);
@@ -581,7 +532,7 @@ test('proveDecrease with two real proofs reverts the root and slashes at once', 
   assert.equal(await balance(addr(0)), destinationBefore + SLASH);
   // Payees keep claiming against epoch 1.
   await t.increaseTime(WINDOW);
-  await mined(claim(PAYEE_A, tree1, A));
+  await t.mined(claim(PAYEE_A, tree1, A));
   assert.equal(await balance(A), parseEther('100'));
   await expectRevert(
     stranger.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
@@ -595,7 +546,7 @@ test('proveDecrease on a disputed epoch returns the challenger its bond', async 
   const challengerBefore = await balance(addr(CHALLENGER));
   await openDispute(2n);
   const A = addr(PAYEE_A);
-  await mined(
+  await t.mined(
     (await t.as(STRANGER)).attributionSettlement.write.proveDecrease([2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
   );
   assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([2n])).status, Status.Reverted);
@@ -648,23 +599,23 @@ test('the fee split must sum to 10,000 bps (InvalidFeeSplit); other parameters a
   await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 1001)]), 'InvalidFeeSplit');
   await expectRevert(settlement.write.setFeeSplit([split(65535, 65535, 0, 0)]), 'InvalidFeeSplit');
   await expectRevert(settlement.write.setFeeSplit([split(0, 0, 0, 0)]), 'InvalidFeeSplit');
-  await mined(settlement.write.setFeeSplit([split(2500, 2500, 4000, 1000)]));
+  await t.mined(settlement.write.setFeeSplit([split(2500, 2500, 4000, 1000)]));
   assert.deepEqual(await settlement.read.feeSplit(), [2500, 2500, 4000, 1000]);
-  await mined(settlement.write.setFeeSplit([split(0, 0, 10000, 0)]));
+  await t.mined(settlement.write.setFeeSplit([split(0, 0, 10000, 0)]));
   assert.deepEqual(await settlement.read.feeSplit(), [0, 0, 10000, 0]);
 
   await expectRevert(settlement.write.setAttributionThreshold([1_000_001]), 'InvalidParameter');
-  await mined(settlement.write.setAttributionThreshold([1_000_000]));
+  await t.mined(settlement.write.setAttributionThreshold([1_000_000]));
   assert.equal(await settlement.read.attributionThresholdPpm(), 1_000_000);
   await expectRevert(settlement.write.setSpanWeight([10_001]), 'InvalidParameter');
-  await mined(settlement.write.setSpanWeight([7_000]));
+  await t.mined(settlement.write.setSpanWeight([7_000]));
   assert.equal(await settlement.read.spanWeightBps(), 7_000);
   await expectRevert(settlement.write.setChallengeWindow([0n]), 'InvalidParameter');
-  await mined(settlement.write.setChallengeWindow([7200n]));
+  await t.mined(settlement.write.setChallengeWindow([7200n]));
   assert.equal(await settlement.read.challengeWindow(), 7200n);
-  await mined(settlement.write.setDisputeBond([parseEther('1')]));
+  await t.mined(settlement.write.setDisputeBond([parseEther('1')]));
   assert.equal(await settlement.read.disputeBond(), parseEther('1'));
-  await mined(settlement.write.setOperatorSlashAmount([parseEther('2')]));
+  await t.mined(settlement.write.setOperatorSlashAmount([parseEther('2')]));
   assert.equal(await settlement.read.operatorSlashAmount(), parseEther('2'));
 });
 
@@ -688,30 +639,30 @@ test('every setter is governance only (AccessControlUnauthorizedAccount)', async
 
 test('fund draws authorised spend without posting, also while an epoch is disputed', async () => {
   const settlement = (await t.as(OPERATOR)).attributionSettlement;
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   await openDispute(1n);
   const signed = await nextAuth(OPERATOR, parseEther('3'));
   await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([[signed.auth], [signed.signature]]), 'NotOperator', [addr(STRANGER)]);
   const before = await settlement.read.totalFunded();
-  await mined(settlement.write.fund([[signed.auth], [signed.signature]]));
+  await t.mined(settlement.write.fund([[signed.auth], [signed.signature]]));
   assert.equal(await settlement.read.totalFunded(), before + parseEther('3'));
   await expectRevert(settlement.write.fund([[signed.auth], [signed.signature]]), 'AuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
 });
 
 test("a dispute freezes the operator's stake until it is decided (StakeFrozen)", async () => {
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   const op = await t.as(OPERATOR);
-  await mined(op.staking.write.requestUnbond([OPERATOR_ROLE, MIN_STAKE]));
+  await t.mined(op.staking.write.requestUnbond([OPERATOR_ROLE, MIN_STAKE]));
   await openDispute(1n);
   await t.increaseTime(t.params.unbondingDelay);
   await expectRevert(op.staking.write.withdraw([OPERATOR_ROLE]), 'StakeFrozen', [addr(OPERATOR)]);
-  await mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
-  await mined(op.staking.write.withdraw([OPERATOR_ROLE]));
+  await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([1n, false]));
+  await t.mined(op.staking.write.withdraw([OPERATOR_ROLE]));
   assert.equal(await operatorStake(OPERATOR), 0n);
 });
 
 test('an undecided dispute expires after the timeout: root dropped unslashed, bond to the operator, settlement moves on', async () => {
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   await openDispute(1n);
   const e = await (await t.as(0)).attributionSettlement.read.getEpoch([1n]);
   const expiresAt = e.challengeEndsAt + t.params.disputeTimeout;
@@ -720,23 +671,23 @@ test('an undecided dispute expires after the timeout: root dropped unslashed, bo
   await t.increaseTime(BigInt(WINDOW) + t.params.disputeTimeout);
   const operatorBefore = await balance(addr(OPERATOR));
   const stakeBefore = await operatorStake(OPERATOR);
-  await mined(anyone.write.expireDispute([1n]));
+  await t.mined(anyone.write.expireDispute([1n]));
   assert.equal((await anyone.read.getEpoch([1n])).status, Status.Reverted);
   assert.equal(await operatorStake(OPERATOR), stakeBefore, 'not slashed');
   assert.equal(await balance(addr(OPERATOR)), operatorBefore + BOND);
   assert.equal(await (await t.as(0)).staking.read.freezes([addr(OPERATOR)]), 0n);
   await expectRevert(anyone.write.expireDispute([1n]), 'NotDisputed', [1n]);
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]]), { epoch: 2n }));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]]), { epoch: 2n }));
 });
 
 test("a new challenge window applies to later epochs, not to one already posted", async () => {
-  await mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
+  await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   const admin = (await t.as(0)).attributionSettlement;
   const posted = await admin.read.getEpoch([1n]);
-  await mined(admin.write.setChallengeWindow([10_000n]));
+  await t.mined(admin.write.setChallengeWindow([10_000n]));
   assert.equal((await admin.read.getEpoch([1n])).challengeEndsAt, posted.challengeEndsAt);
   await t.increaseTime(WINDOW);
-  await mined(admin.write.finalizeEpoch());
+  await t.mined(admin.write.finalizeEpoch());
   assert.equal((await admin.read.getEpoch([1n])).status, Status.Finalized);
 });
 

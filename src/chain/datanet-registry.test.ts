@@ -2,9 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   encodeAbiParameters,
   getAddress,
   keccak256,
@@ -17,24 +14,8 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { callJsonRpc } from './json-rpc.ts';
-import { datanetRegistryAbi, openTokenAbi } from './generated/index.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
-
-/**
- * Asserts that `p` reverts with the custom error `errorName` (and, if given, these arguments).
- * Errors bubbling up from the token (not in the registry's ABI) are decoded with the token's ABI.
- */
-async function expectRevert(p: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
-    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-    assert.ok(revert instanceof ContractFunctionRevertedError, `expected a contract revert, got: ${err.shortMessage}`);
-    const decoded = revert.data ?? (revert.raw ? decodeErrorResult({ abi: openTokenAbi, data: revert.raw }) : undefined);
-    assert.equal(decoded?.errorName, errorName, `expected ${errorName}, got: ${revert.shortMessage}`);
-    if (args) assert.deepEqual(decoded?.args, args);
-    return true;
-  });
-}
+import { datanetRegistryAbi } from './generated/index.ts';
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 let t: TestProtocol;
 const addr = (i: number): Address => t.accounts[i]!.address;
@@ -43,13 +24,6 @@ const CURATOR = 2;
 const OUTSIDER = 3;
 const CONTRIBUTOR = 4;
 const STAKE = 100n;
-
-async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
-  const { publicClient } = await t.clients(0);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
 
 async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
   const { publicClient } = await t.clients(0);
@@ -70,7 +44,7 @@ const idOf = (contentHash: Hex, contributor: Address): Hex =>
 /** Creates a datanet owned by OWNER with CURATOR as curator; returns its id. */
 async function createDatanet(stake = STAKE, curators: Address[] = [addr(CURATOR)]): Promise<bigint> {
   const r = await reg(OWNER);
-  const receipt = await mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', stake, curators]));
+  const receipt = await t.mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', stake, curators]));
   const [ev] = events(receipt, 'DatanetCreated');
   assert.ok(ev);
   return ev.args.datanetId;
@@ -78,10 +52,10 @@ async function createDatanet(stake = STAKE, curators: Address[] = [addr(CURATOR)
 
 /** Gives account `i` `amount` OPEN and lets the registry pull it. */
 async function fund(i: number, amount: bigint): Promise<void> {
-  await mined((await t.as(0)).openToken.write.transfer([addr(i), amount]));
+  await t.mined((await t.as(0)).openToken.write.transfer([addr(i), amount]));
   const p = await t.as(i);
   const allowance = await p.openToken.read.allowance([addr(i), t.addresses.datanetRegistry]);
-  await mined(p.openToken.write.approve([t.addresses.datanetRegistry, allowance + amount]));
+  await t.mined(p.openToken.write.approve([t.addresses.datanetRegistry, allowance + amount]));
 }
 
 function treeOf(ids: Hex[]) {
@@ -110,7 +84,7 @@ describe('DatanetRegistry: datanets', () => {
     await fresh();
     const r = await reg(OWNER);
     assert.equal(await r.read.datanetCount(), 0n);
-    const receipt = await mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', STAKE, [addr(CURATOR), addr(5)]]));
+    const receipt = await t.mined(r.write.createDatanet(['blob://meta', 'CC-BY-4.0', STAKE, [addr(CURATOR), addr(5)]]));
     const [created] = events(receipt, 'DatanetCreated');
     assert.deepEqual(created?.args, {
       datanetId: 1n,
@@ -141,7 +115,7 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal(await r.read.isCurator([1n, addr(OUTSIDER)]), false);
 
     // Anyone can create one; ids keep counting.
-    const other = await mined((await reg(OUTSIDER)).write.createDatanet(['', '', 0n, []]));
+    const other = await t.mined((await reg(OUTSIDER)).write.createDatanet(['', '', 0n, []]));
     assert.equal(events(other, 'DatanetCreated')[0]?.args.datanetId, 2n);
     assert.equal(await r.read.datanetCount(), 2n);
     assert.equal((await r.read.getDatanet([2n])).owner, addr(OUTSIDER));
@@ -179,7 +153,7 @@ describe('DatanetRegistry: datanets', () => {
     }
 
     const owner = await reg(OWNER);
-    const updated = await mined(owner.write.updateDatanet([id, 'blob://meta2', 'MIT', 7n]));
+    const updated = await t.mined(owner.write.updateDatanet([id, 'blob://meta2', 'MIT', 7n]));
     assert.deepEqual(events(updated, 'DatanetUpdated')[0]?.args, { datanetId: id, metadataURI: 'blob://meta2', licence: 'MIT', contributionStake: 7n });
     const d = await owner.read.getDatanet([id]);
     assert.equal(d.metadataURI, 'blob://meta2');
@@ -188,24 +162,24 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal(d.owner, addr(OWNER));
 
     await expectRevert(owner.write.setCurator([id, zeroAddress, true]), 'ZeroAddress');
-    const added = await mined(owner.write.setCurator([id, addr(OUTSIDER), true]));
+    const added = await t.mined(owner.write.setCurator([id, addr(OUTSIDER), true]));
     assert.deepEqual(events(added, 'CuratorSet')[0]?.args, { datanetId: id, curator: addr(OUTSIDER), enabled: true });
     assert.equal(await owner.read.isCurator([id, addr(OUTSIDER)]), true);
-    await mined(owner.write.setCurator([id, addr(CURATOR), false]));
+    await t.mined(owner.write.setCurator([id, addr(CURATOR), false]));
     assert.equal(await owner.read.isCurator([id, addr(CURATOR)]), false);
     await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(CURATOR)]);
 
     await expectRevert(owner.write.transferDatanetOwnership([id, zeroAddress]), 'ZeroAddress');
-    const moved = await mined(owner.write.transferDatanetOwnership([id, addr(5)]));
+    const moved = await t.mined(owner.write.transferDatanetOwnership([id, addr(5)]));
     assert.deepEqual(events(moved, 'DatanetOwnershipTransferred')[0]?.args, { datanetId: id, previousOwner: addr(OWNER), newOwner: addr(5) });
     assert.equal((await owner.read.getDatanet([id])).owner, addr(5));
     // The previous owner lost every owner right, including anchoring; the new owner has them.
     await expectRevert(owner.write.updateDatanet([id, 'm', 'l', 1n]), 'NotDatanetOwner', [id, addr(OWNER)]);
     await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(OWNER)]);
-    await mined((await reg(5)).write.setCurator([id, addr(6), true]));
-    await mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '']));
+    await t.mined((await reg(5)).write.setCurator([id, addr(6), true]));
+    await t.mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '']));
     // Curators survive the transfer.
-    await mined((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('c'), 1n, '']));
+    await t.mined((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('c'), 1n, '']));
   });
 });
 
@@ -217,9 +191,9 @@ describe('DatanetRegistry: batches', () => {
     await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u']), 'NotCurator', [id, addr(OUTSIDER)]);
     await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u']), 'NotCurator', [other, addr(CURATOR)]);
 
-    const byOwner = await mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a']));
+    const byOwner = await t.mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a']));
     assert.deepEqual(events(byOwner, 'BatchAnchored')[0]?.args, { datanetId: id, batchIndex: 0n, root: hashOf('a'), count: 3n, uri: 'blob://a' });
-    const byCurator = await mined((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 5n, 'blob://b']));
+    const byCurator = await t.mined((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 5n, 'blob://b']));
     assert.equal(events(byCurator, 'BatchAnchored')[0]?.args.batchIndex, 1n);
 
     const r = await reg(OUTSIDER);
@@ -229,7 +203,7 @@ describe('DatanetRegistry: batches', () => {
     assert.equal((await r.read.getDatanet([id])).batchCount, 2);
 
     // The same root in another datanet is a different anchoring.
-    const elsewhere = await mined((await reg(OWNER)).write.anchorBatch([other, hashOf('a'), 3n, '']));
+    const elsewhere = await t.mined((await reg(OWNER)).write.anchorBatch([other, hashOf('a'), 3n, '']));
     assert.equal(events(elsewhere, 'BatchAnchored')[0]?.args.batchIndex, 0n);
   });
 
@@ -239,7 +213,7 @@ describe('DatanetRegistry: batches', () => {
     const r = await reg(CURATOR);
     await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '']), 'EmptyRoot');
     await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '']), 'EmptyBatch');
-    await mined(r.write.anchorBatch([id, hashOf('a'), 1n, '']));
+    await t.mined(r.write.anchorBatch([id, hashOf('a'), 1n, '']));
     await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other']), 'RootAlreadyAnchored', [id, hashOf('a')]);
     await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '']), 'RootAlreadyAnchored', [id, hashOf('a')]);
     assert.equal((await r.read.getDatanet([id])).batchCount, 1);
@@ -251,9 +225,9 @@ describe('DatanetRegistry: batches', () => {
     const ids = Array.from({ length: 7 }, (_, i) => idOf(hashOf(`record ${i}`), addr(CONTRIBUTOR + (i % 3))));
     const tree = treeOf(ids);
     const r = await reg(CURATOR);
-    await mined(r.write.anchorBatch([id, tree.root as Hex, BigInt(ids.length), 'blob://batch0']));
+    await t.mined(r.write.anchorBatch([id, tree.root as Hex, BigInt(ids.length), 'blob://batch0']));
     const single = treeOf([ids[0]!]);
-    await mined(r.write.anchorBatch([id, single.root as Hex, 1n, 'blob://batch1']));
+    await t.mined(r.write.anchorBatch([id, single.root as Hex, 1n, 'blob://batch1']));
 
     for (let i = 0; i < ids.length; i++) {
       assert.equal(await r.read.verifyContribution([id, 0n, ids[i]!, proofOf(tree, i)]), true, `id ${i}`);
@@ -293,7 +267,7 @@ describe('DatanetRegistry: snapshots', () => {
     await expectRevert(r.write.recordSnapshot([id, zeroHash, 5n, '']), 'EmptyRoot');
     await expectRevert(r.write.recordSnapshot([id, root, 0n, '']), 'EmptyBatch');
 
-    const receipt = await mined(r.write.recordSnapshot([id, root, 5n, 'blob://snap0']));
+    const receipt = await t.mined(r.write.recordSnapshot([id, root, 5n, 'blob://snap0']));
     assert.deepEqual(events(receipt, 'SnapshotRecorded')[0]?.args, { datanetId: id, snapshotIndex: 0n, root, count: 5n, uri: 'blob://snap0' });
     assert.equal(await r.read.snapshotDatanet([root]), id);
     assert.deepEqual(await r.read.getSnapshot([id, 0n]), { root, count: 5n, recordedAt: await blockTime(receipt), uri: 'blob://snap0' });
@@ -313,12 +287,12 @@ describe('DatanetRegistry: snapshots', () => {
 
     // The owner records the next one; indexes increase.
     const next = treeOf([...ids, idOf(hashOf('snap 5'), addr(CONTRIBUTOR))]);
-    const second = await mined((await reg(OWNER)).write.recordSnapshot([id, next.root as Hex, 6n, 'blob://snap1']));
+    const second = await t.mined((await reg(OWNER)).write.recordSnapshot([id, next.root as Hex, 6n, 'blob://snap1']));
     assert.equal(events(second, 'SnapshotRecorded')[0]?.args.snapshotIndex, 1n);
     assert.equal(await r.read.verifySnapshotMember([id, 1n, ids[0]!, proofOf(next, 0)]), true);
     // An anchored batch root may also become a snapshot root (separate namespaces).
-    await mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '']));
-    await mined(r.write.recordSnapshot([other, hashOf('batch'), 1n, '']));
+    await t.mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '']));
+    await t.mined(r.write.recordSnapshot([other, hashOf('batch'), 1n, '']));
     assert.equal(await r.read.snapshotDatanet([hashOf('batch')]), other);
   });
 
@@ -349,10 +323,10 @@ describe('DatanetRegistry: contributor stakes', () => {
     assert.equal(await c.read.canContribute([free, addr(CONTRIBUTOR)]), true, 'no stake needed where it is 0');
 
     await expectRevert(c.write.stakeAsContributor([id, 0n]), 'ZeroAmount');
-    const receipt = await mined(c.write.stakeAsContributor([id, STAKE - 1n]));
+    const receipt = await t.mined(c.write.stakeAsContributor([id, STAKE - 1n]));
     assert.deepEqual(events(receipt, 'ContributorStaked')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: STAKE - 1n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
-    await mined(c.write.stakeAsContributor([id, 1n]));
+    await t.mined(c.write.stakeAsContributor([id, 1n]));
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
     assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE, releaseAt: 0n });
     assert.equal(await balance(t.addresses.datanetRegistry), STAKE);
@@ -361,7 +335,7 @@ describe('DatanetRegistry: contributor stakes', () => {
     assert.deepEqual(await c.read.stakeOf([free, addr(CONTRIBUTOR)]), { amount: 0n, releaseAt: 0n });
 
     // Raising the datanet's stake makes the same bond insufficient.
-    await mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', STAKE + 1n]));
+    await t.mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', STAKE + 1n]));
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Without allowance, the token's error bubbles up.
@@ -379,10 +353,10 @@ describe('DatanetRegistry: contributor stakes', () => {
     const c = await reg(CONTRIBUTOR);
     await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
     await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    await mined(c.write.stakeAsContributor([id, 250n]));
+    await t.mined(c.write.stakeAsContributor([id, 250n]));
     await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
 
-    const request = await mined(c.write.requestStakeRelease([id]));
+    const request = await t.mined(c.write.requestStakeRelease([id]));
     const releaseAt = (await blockTime(request)) + t.params.stakeReleaseDelay;
     assert.deepEqual(events(request, 'ContributorStakeReleaseRequested')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), releaseAt });
     assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: 250n, releaseAt });
@@ -392,7 +366,7 @@ describe('DatanetRegistry: contributor stakes', () => {
     await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
 
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt)]);
-    const withdrawn = await mined(c.write.withdrawStake([id]));
+    const withdrawn = await t.mined(c.write.withdrawStake([id]));
     assert.deepEqual(events(withdrawn, 'ContributorStakeWithdrawn')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: 250n });
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n);
     assert.equal(await balance(t.addresses.datanetRegistry), 0n);
@@ -405,10 +379,10 @@ describe('DatanetRegistry: contributor stakes', () => {
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
     const c = await reg(CONTRIBUTOR);
-    await mined(c.write.stakeAsContributor([id, STAKE]));
-    await mined(c.write.requestStakeRelease([id]));
+    await t.mined(c.write.stakeAsContributor([id, STAKE]));
+    await t.mined(c.write.requestStakeRelease([id]));
     await t.increaseTime(t.params.stakeReleaseDelay);
-    await mined(c.write.stakeAsContributor([id, 1n]));
+    await t.mined(c.write.stakeAsContributor([id, 1n]));
     assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE + 1n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
     await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
@@ -421,7 +395,7 @@ describe('DatanetRegistry: slashing contributors', () => {
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
     const c = await reg(CONTRIBUTOR);
-    await mined(c.write.stakeAsContributor([id, 2n * STAKE + STAKE / 2n]));
+    await t.mined(c.write.stakeAsContributor([id, 2n * STAKE + STAKE / 2n]));
     const curator = await reg(CURATOR);
     const spam = hashOf('spam 1');
     const spamId = idOf(spam, addr(CONTRIBUTOR));
@@ -432,7 +406,7 @@ describe('DatanetRegistry: slashing contributors', () => {
     await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(OUTSIDER)]);
     await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(CONTRIBUTOR)]);
 
-    const receipt = await mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]));
+    const receipt = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]));
     assert.deepEqual(events(receipt, 'ContributorSlashed')[0]?.args, {
       datanetId: id,
       contributor: addr(CONTRIBUTOR),
@@ -447,12 +421,12 @@ describe('DatanetRegistry: slashing contributors', () => {
     await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
 
     // The owner can slash too; another contribution takes another contribution stake.
-    await mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2')]));
+    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2')]));
     assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE / 2n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Less than a contribution stake left: takes what is left.
-    const last = await mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3')]));
+    const last = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3')]));
     assert.equal(events(last, 'ContributorSlashed')[0]?.args.amount, STAKE / 2n);
     assert.equal(await balance(destination), before + 2n * STAKE + STAKE / 2n);
     assert.equal(await balance(t.addresses.datanetRegistry), 0n);
@@ -468,11 +442,11 @@ describe('DatanetRegistry: slashing contributors', () => {
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
     const c = await reg(CONTRIBUTOR);
-    await mined(c.write.stakeAsContributor([id, 3n * STAKE]));
-    await mined(c.write.requestStakeRelease([id]));
+    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
+    await t.mined(c.write.requestStakeRelease([id]));
     await t.increaseTime(t.params.stakeReleaseDelay); // released, but not withdrawn yet
-    await mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam')]));
-    await mined(c.write.withdrawStake([id]));
+    await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam')]));
+    await t.mined(c.write.withdrawStake([id]));
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
   });
 
@@ -480,7 +454,7 @@ describe('DatanetRegistry: slashing contributors', () => {
     await fresh();
     const id = await createDatanet(0n);
     await fund(CONTRIBUTOR, 1000n);
-    await mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
+    await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
     await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
     assert.equal((await (await reg(0)).read.stakeOf([id, addr(CONTRIBUTOR)])).amount, STAKE);
   });
@@ -489,12 +463,12 @@ describe('DatanetRegistry: slashing contributors', () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    await mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
-    await mined((await reg(OWNER)).write.setCurator([id, addr(CURATOR), false]));
+    await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
+    await t.mined((await reg(OWNER)).write.setCurator([id, addr(CURATOR), false]));
     await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NotCurator', [id, addr(CURATOR)]);
 
-    await mined((await reg(0)).write.setSlashDestination([addr(9)]));
-    await mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]));
+    await t.mined((await reg(0)).write.setSlashDestination([addr(9)]));
+    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]));
     assert.equal(await balance(addr(9)), STAKE);
   });
 });
@@ -510,10 +484,10 @@ describe('DatanetRegistry: governance', () => {
     await createDatanet();
     await expectRevert((await reg(OWNER)).write.setStakeReleaseDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(OWNER), zeroHash]);
 
-    await mined(admin.write.setStakeReleaseDelay([5n]));
+    await t.mined(admin.write.setStakeReleaseDelay([5n]));
     assert.equal(await admin.read.stakeReleaseDelay(), 5n);
     await expectRevert(admin.write.setSlashDestination([zeroAddress]), 'ZeroAddress');
-    await mined(admin.write.setSlashDestination([addr(8)]));
+    await t.mined(admin.write.setSlashDestination([addr(8)]));
     assert.equal(await admin.read.slashDestination(), addr(8));
   });
 });

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   encodeFunctionData,
   keccak256,
   toBytes,
   type Address,
-  type Hash,
   type Hex,
 } from 'viem';
-import { attributionSettlementAbi, openTimelockAbi } from './generated/index.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
+import { attributionSettlementAbi } from './generated/index.ts';
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 // Governor states (OpenZeppelin IGovernor.ProposalState).
 const State = { Pending: 0, Active: 1, Canceled: 2, Defeated: 3, Succeeded: 4, Queued: 5, Expired: 6, Executed: 7 } as const;
@@ -27,25 +23,6 @@ before(async () => {
 after(async () => {
   await t?.stop();
 });
-
-/** Waits for a sent transaction and asserts it succeeded. */
-async function mined(hash: Promise<Hash>) {
-  const { publicClient } = await t.clients(0);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
-
-/** The name of the custom error a rejected write reverted with, decoded with the given ABIs. */
-function revertName(err: unknown, extraAbi: readonly unknown[] = []): string {
-  assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  assert.ok(reverted instanceof ContractFunctionRevertedError, `expected a revert, got ${err.message}`);
-  if (reverted.data?.errorName) return reverted.data.errorName;
-  const raw = reverted.raw;
-  assert.ok(raw, `revert without data: ${err.message}`);
-  return decodeErrorResult({ abi: extraAbi as never, data: raw }).errorName;
-}
 
 /** A governance proposal; the description makes its id unique. */
 interface Proposal {
@@ -71,7 +48,7 @@ function settlementProposal(description: string, split: { modelOwnerBps: number;
 /** Proposes as account `i` and returns the proposal id. */
 async function propose(i: number, p: Proposal): Promise<bigint> {
   const gov = (await t.as(i)).governor;
-  await mined(gov.write.propose([p.targets, p.values, p.calldatas, p.description]));
+  await t.mined(gov.write.propose([p.targets, p.values, p.calldatas, p.description]));
   const id = await gov.read.hashProposal([p.targets, p.values, p.calldatas, keccak256(toBytes(p.description))]);
   assert.equal(await gov.read.state([id]), State.Pending);
   return id;
@@ -101,7 +78,7 @@ async function waitVotingPeriod(id: bigint) {
 async function passVote(p: Proposal, voters: number[]): Promise<bigint> {
   const id = await propose(0, p);
   await waitVotingDelay(id);
-  for (const v of voters) await mined((await t.as(v)).governor.write.castVote([id, For]));
+  for (const v of voters) await t.mined((await t.as(v)).governor.write.castVote([id, For]));
   await waitVotingPeriod(id);
   return id;
 }
@@ -112,19 +89,16 @@ const descriptionHash = (p: Proposal) => keccak256(toBytes(p.description));
 async function ensureDelegated(i: number) {
   const token = (await t.as(i)).openToken;
   const me = t.accounts[i]!.address;
-  if ((await token.read.delegates([me])) !== me) await mined(token.write.delegate([me]));
+  if ((await token.read.delegates([me])) !== me) await t.mined(token.write.delegate([me]));
 }
 
 test('the deployer no longer administers the contracts: setFeeSplit reverts with AccessControlUnauthorizedAccount', async () => {
   const settlement = (await t.as(0)).attributionSettlement;
-  await assert.rejects(
+  await expectRevert(
     settlement.write.setFeeSplit([{ modelOwnerBps: 2500, datanetOwnersBps: 1500, contributorsBps: 5000, stakersBps: 1000 }]),
-    (err) => revertName(err) === 'AccessControlUnauthorizedAccount',
+    'AccessControlUnauthorizedAccount',
   );
-  await assert.rejects(
-    settlement.write.setAttributionThreshold([1]),
-    (err) => revertName(err) === 'AccessControlUnauthorizedAccount',
-  );
+  await expectRevert(settlement.write.setAttributionThreshold([1]), 'AccessControlUnauthorizedAccount');
   assert.deepEqual(await settlement.read.feeSplit(), [3000, 1000, 5000, 1000]);
 });
 
@@ -133,7 +107,7 @@ test('delegated OPEN votes change the fee split and the attribution threshold th
   const treasury = t.accounts[0]!.address;
   // Votes count only once delegated (ERC-5805); self-delegate the treasury's genesis supply.
   assert.equal(await p.openToken.read.getVotes([treasury]), 0n);
-  await mined(p.openToken.write.delegate([treasury]));
+  await t.mined(p.openToken.write.delegate([treasury]));
   assert.equal(await p.openToken.read.getVotes([treasury]), t.params.genesisSupply);
 
   const newSplit = { modelOwnerBps: 2500, datanetOwnersBps: 1500, contributorsBps: 4500, stakersBps: 1500 };
@@ -145,10 +119,10 @@ test('delegated OPEN votes change the fee split and the attribution threshold th
   assert.equal(abstain, 0n);
   assert.equal(await p.governor.read.state([id]), State.Succeeded);
 
-  await mined(p.governor.write.queue([proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal)]));
+  await t.mined(p.governor.write.queue([proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal)]));
   assert.equal(await p.governor.read.state([id]), State.Queued);
   await t.increaseTime(t.params.timelockDelay + 1n);
-  await mined(p.governor.write.execute([proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal)]));
+  await t.mined(p.governor.write.execute([proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal)]));
   assert.equal(await p.governor.read.state([id]), State.Executed);
 
   assert.deepEqual(await p.attributionSettlement.read.feeSplit(), [2500, 1500, 4500, 1500]);
@@ -159,22 +133,22 @@ test('a proposal whose votes fall short of quorum is Defeated and cannot be queu
   const p = await t.as(0);
   const small = t.accounts[1]!;
   // 1% of the supply, below the 4% quorum, votes For; nobody else votes.
-  await mined(p.openToken.write.transfer([small.address, t.params.genesisSupply / 100n]));
-  await mined((await t.as(1)).openToken.write.delegate([small.address]));
+  await t.mined(p.openToken.write.transfer([small.address, t.params.genesisSupply / 100n]));
+  await t.mined((await t.as(1)).openToken.write.delegate([small.address]));
 
   const proposal = settlementProposal('A change too few holders care about', { modelOwnerBps: 1000, datanetOwnersBps: 1000, contributorsBps: 7000, stakersBps: 1000 }, 1);
   const id = await propose(1, proposal);
   await waitVotingDelay(id);
-  await mined((await t.as(1)).governor.write.castVote([id, For]));
+  await t.mined((await t.as(1)).governor.write.castVote([id, For]));
   await waitVotingPeriod(id);
 
   const snapshot = await p.governor.read.proposalSnapshot([id]);
   const [, forVotes] = await p.governor.read.proposalVotes([id]);
   assert.ok(forVotes < (await p.governor.read.quorum([snapshot])), 'the For votes are below quorum');
   assert.equal(await p.governor.read.state([id]), State.Defeated);
-  await assert.rejects(
+  await expectRevert(
     p.governor.write.queue([proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal)]),
-    (err) => revertName(err) === 'GovernorUnexpectedProposalState',
+    'GovernorUnexpectedProposalState',
   );
   assert.notEqual(await p.attributionSettlement.read.attributionThresholdPpm(), 1);
 });
@@ -185,20 +159,20 @@ test('a queued proposal cannot be executed before the timelock delay, and can af
   const proposal = settlementProposal('Raise the attribution threshold to 2%', { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 }, 20_000);
   const id = await passVote(proposal, [0]);
   const hash = descriptionHash(proposal);
-  await mined(p.governor.write.queue([proposal.targets, proposal.values, proposal.calldatas, hash]));
+  await t.mined(p.governor.write.queue([proposal.targets, proposal.values, proposal.calldatas, hash]));
   const eta = await p.governor.read.proposalEta([id]);
   const { publicClient } = await t.clients(0);
   assert.ok((await publicClient.getBlock()).timestamp < eta, 'still before the eta');
 
-  await assert.rejects(
+  await expectRevert(
     p.governor.write.execute([proposal.targets, proposal.values, proposal.calldatas, hash]),
-    (err) => revertName(err, openTimelockAbi) === 'TimelockUnexpectedOperationState',
+    'TimelockUnexpectedOperationState',
   );
   assert.equal(await p.governor.read.state([id]), State.Queued);
   assert.notEqual(await p.attributionSettlement.read.attributionThresholdPpm(), 20_000);
 
   await t.increaseTime(t.params.timelockDelay);
-  await mined(p.governor.write.execute([proposal.targets, proposal.values, proposal.calldatas, hash]));
+  await t.mined(p.governor.write.execute([proposal.targets, proposal.values, proposal.calldatas, hash]));
   assert.equal(await p.governor.read.state([id]), State.Executed);
   assert.equal(await p.attributionSettlement.read.attributionThresholdPpm(), 20_000);
 });

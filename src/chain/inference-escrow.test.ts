@@ -1,24 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   hashTypedData,
   keccak256,
   parseEther,
   parseSignature,
   toBytes,
   zeroHash,
-  type Abi,
   type Address,
   type Hex,
-  type TypedDataDomain,
   zeroAddress,
 } from 'viem';
-import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
+import {
+  signSpendAuthorization,
+  spendAuthorizationDomain,
+  spendAuthorizationTypes,
+  type EscrowDeployment,
+  type SpendAuthorization,
+} from './spend-authorization.ts';
+import { expectRevert, startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
 
 // Accounts: 0 deployer/treasury/admin, 1 operator, 2 another operator, 3 and 4 consumers, 5 a stranger.
 const OPERATOR = 1;
@@ -30,72 +31,23 @@ const WINDOW = Number(testProtocolParams(zeroAddress).challengeWindow);
 const DELAY = Number(testProtocolParams(zeroAddress).withdrawalDelay);
 const ROOT: Hex = keccak256(toBytes('some epoch root'));
 
-/** Errors of every contract a call may bubble up through, so nested reverts decode by name. */
-const errorAbi = [...inferenceEscrowAbi, ...attributionSettlementAbi, ...stakingAbi, ...openTokenAbi].filter(
-  (item) => item.type === 'error',
-) as Abi;
-
-/** The custom error a failed contract call reverted with, decoded against {@link errorAbi}. */
-function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
-  if (!(err instanceof BaseError)) return undefined;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError) || !reverted.raw) return undefined;
-  const decoded = decodeErrorResult({ abi: errorAbi, data: reverted.raw });
-  return { errorName: decoded.errorName, args: decoded.args ?? [] };
-}
-
-/** Asserts that `promise` rejects with the custom error `errorName` (and `args`, if given). */
-async function expectRevert(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    const decoded = revertOf(err);
-    assert.ok(decoded, `expected a revert with ${errorName}, got: ${String(err)}`);
-    assert.equal(decoded.errorName, errorName, `expected ${errorName}, got ${decoded.errorName}(${decoded.args.join(', ')})`);
-    if (args) assert.deepEqual(decoded.args, args);
-    return true;
-  });
-}
-
-interface SpendAuthorization {
-  consumer: Address;
-  operator: Address;
-  cumulativeAmount: bigint;
-  nonce: bigint;
-  expiry: bigint;
-}
-
 interface Signed {
   auth: SpendAuthorization;
   signature: Hex;
 }
-
-const spendTypes = {
-  SpendAuthorization: [
-    { name: 'consumer', type: 'address' },
-    { name: 'operator', type: 'address' },
-    { name: 'cumulativeAmount', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'expiry', type: 'uint256' },
-  ],
-} as const;
 
 let t: TestProtocol;
 let snapshot: Hex;
 
 const addr = (i: number): Address => t.accounts[i]!.address;
 
-function escrowDomain(overrides: Partial<TypedDataDomain> = {}): TypedDataDomain {
-  return { name: 'OpenLedger InferenceEscrow', version: '1', chainId: 31337, verifyingContract: t.addresses.inferenceEscrow, ...overrides };
+/** The deployed escrow on the test chain, or (to sign for the wrong one) another chain or contract. */
+function escrowDeployment(overrides: Partial<EscrowDeployment> = {}): EscrowDeployment {
+  return { chainId: 31337, escrow: t.addresses.inferenceEscrow, ...overrides };
 }
 
 async function now(): Promise<bigint> {
   return (await (await t.clients(0)).publicClient.getBlock()).timestamp;
-}
-
-/** Waits for a write's receipt and asserts it succeeded. */
-async function mined(hash: Promise<Hex>) {
-  const receipt = await (await t.clients(0)).publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
 }
 
 /** `consumer` signs an authorization for `operator` (an account index) up to `cumulativeAmount`. */
@@ -104,7 +56,7 @@ async function authorize(
   operator: number,
   cumulativeAmount: bigint,
   nonce: bigint,
-  options: { expiry?: bigint; signer?: number; domain?: Partial<TypedDataDomain> } = {},
+  options: { expiry?: bigint; signer?: number; domain?: Partial<EscrowDeployment> } = {},
 ): Promise<Signed> {
   const auth: SpendAuthorization = {
     consumer: addr(consumer),
@@ -113,12 +65,7 @@ async function authorize(
     nonce,
     expiry: options.expiry ?? (await now()) + 3600n,
   };
-  const signature = await t.accounts[options.signer ?? consumer]!.signTypedData({
-    domain: escrowDomain(options.domain),
-    types: spendTypes,
-    primaryType: 'SpendAuthorization',
-    message: auth,
-  });
+  const signature = await signSpendAuthorization(t.accounts[options.signer ?? consumer]!, escrowDeployment(options.domain), auth);
   return { auth, signature };
 }
 
@@ -140,20 +87,20 @@ async function postDraws(operator: number, signed: Signed[]): Promise<Hex> {
 
 async function deposit(consumer: number, amount: bigint): Promise<void> {
   const c = await t.as(consumer);
-  await mined(c.openToken.write.approve([t.addresses.inferenceEscrow, amount]));
-  await mined(c.inferenceEscrow.write.deposit([addr(consumer), amount]));
+  await t.mined(c.openToken.write.approve([t.addresses.inferenceEscrow, amount]));
+  await t.mined(c.inferenceEscrow.write.deposit([addr(consumer), amount]));
 }
 
 before(async () => {
   t = await startTestProtocol();
   const treasury = await t.as(0);
   for (const i of [OPERATOR, OTHER_OPERATOR, ALICE, BOB, STRANGER]) {
-    await mined(treasury.openToken.write.transfer([addr(i), parseEther('10000')]));
+    await t.mined(treasury.openToken.write.transfer([addr(i), parseEther('10000')]));
   }
   for (const i of [OPERATOR, OTHER_OPERATOR]) {
     const op = await t.as(i);
-    await mined(op.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
-    await mined(op.staking.write.stake([0, parseEther('1000')]));
+    await t.mined(op.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
+    await t.mined(op.staking.write.stake([0, parseEther('1000')]));
   }
 });
 
@@ -172,10 +119,10 @@ afterEach(async () => {
 test('deposit credits the named consumer, moves the tokens and rejects zero', async () => {
   const alice = await t.as(ALICE);
   const amount = parseEther('100');
-  await mined(alice.openToken.write.approve([t.addresses.inferenceEscrow, amount * 2n]));
-  await mined(alice.inferenceEscrow.write.deposit([addr(ALICE), amount]));
+  await t.mined(alice.openToken.write.approve([t.addresses.inferenceEscrow, amount * 2n]));
+  await t.mined(alice.inferenceEscrow.write.deposit([addr(ALICE), amount]));
   // Anyone may top up someone else's deposit.
-  await mined(alice.inferenceEscrow.write.deposit([addr(BOB), amount]));
+  await t.mined(alice.inferenceEscrow.write.deposit([addr(BOB), amount]));
 
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), amount);
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(BOB)]), amount);
@@ -214,7 +161,7 @@ test('depositWithPermit deposits without a prior approval', async () => {
   assert.equal(await alice.openToken.read.allowance([addr(ALICE), t.addresses.inferenceEscrow]), 0n);
   const deadline = (await now()) + 600n;
   const { r, s, v } = await signPermit(ALICE, amount, deadline);
-  await mined(alice.inferenceEscrow.write.depositWithPermit([amount, deadline, v, r, s]));
+  await t.mined(alice.inferenceEscrow.write.depositWithPermit([amount, deadline, v, r, s]));
 
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), amount);
   assert.equal(await alice.inferenceEscrow.read.totalDeposits(), amount);
@@ -229,8 +176,8 @@ test('depositWithPermit survives a front-run permit, and fails without one or an
   const deadline = (await now()) + 600n;
   const { r, s, v } = await signPermit(ALICE, amount, deadline);
   // Someone submits Alice's permit first; her deposit must still go through on the allowance it left.
-  await mined(stranger.openToken.write.permit([addr(ALICE), t.addresses.inferenceEscrow, amount, deadline, v, r, s]));
-  await mined(alice.inferenceEscrow.write.depositWithPermit([amount, deadline, v, r, s]));
+  await t.mined(stranger.openToken.write.permit([addr(ALICE), t.addresses.inferenceEscrow, amount, deadline, v, r, s]));
+  await t.mined(alice.inferenceEscrow.write.depositWithPermit([amount, deadline, v, r, s]));
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), amount);
 
   // The same (now used) permit with no allowance left: the deposit itself fails.
@@ -253,7 +200,7 @@ test('withdrawals: NoWithdrawalPending, InsufficientDeposit, WithdrawalLocked be
   await expectRevert(alice.write.requestWithdrawal([parseEther('101')]), 'InsufficientDeposit', [parseEther('100'), parseEther('101')]);
   await expectRevert(alice.write.requestWithdrawal([0n]), 'ZeroAmount');
 
-  await mined(alice.write.requestWithdrawal([parseEther('30')]));
+  await t.mined(alice.write.requestWithdrawal([parseEther('30')]));
   const pending = await alice.read.withdrawalOf([addr(ALICE)]);
   assert.equal(pending.amount, parseEther('30'));
   assert.equal(BigInt(pending.unlockAt), (await now()) + BigInt(DELAY));
@@ -263,7 +210,7 @@ test('withdrawals: NoWithdrawalPending, InsufficientDeposit, WithdrawalLocked be
 
   await t.increaseTime(DELAY / 2);
   const before = await token.read.balanceOf([addr(ALICE)]);
-  await mined(alice.write.withdraw());
+  await t.mined(alice.write.withdraw());
   assert.equal(await token.read.balanceOf([addr(ALICE)]), before + parseEther('30'));
   assert.equal(await alice.read.balanceOf([addr(ALICE)]), parseEther('70'));
   assert.equal(await alice.read.totalDeposits(), parseEther('70'));
@@ -275,29 +222,30 @@ test('withdrawals: NoWithdrawalPending, InsufficientDeposit, WithdrawalLocked be
 test('cancelWithdrawal drops the request; a new request replaces the old one and restarts the delay', async () => {
   const alice = (await t.as(ALICE)).inferenceEscrow;
   await deposit(ALICE, parseEther('100'));
-  await mined(alice.write.requestWithdrawal([parseEther('10')]));
-  await mined(alice.write.cancelWithdrawal());
+  await t.mined(alice.write.requestWithdrawal([parseEther('10')]));
+  await t.mined(alice.write.cancelWithdrawal());
   assert.equal((await alice.read.withdrawalOf([addr(ALICE)])).amount, 0n);
   await expectRevert(alice.write.cancelWithdrawal(), 'NoWithdrawalPending');
   await t.increaseTime(DELAY);
   await expectRevert(alice.write.withdraw(), 'NoWithdrawalPending');
 
-  await mined(alice.write.requestWithdrawal([parseEther('10')]));
+  await t.mined(alice.write.requestWithdrawal([parseEther('10')]));
   await t.increaseTime(DELAY - 10);
-  await mined(alice.write.requestWithdrawal([parseEther('20')]));
+  await t.mined(alice.write.requestWithdrawal([parseEther('20')]));
   const replaced = await alice.read.withdrawalOf([addr(ALICE)]);
   assert.equal(replaced.amount, parseEther('20'));
   await t.increaseTime(20);
   await expectRevert(alice.write.withdraw(), 'WithdrawalLocked', [replaced.unlockAt]);
   await t.increaseTime(DELAY);
-  await mined(alice.write.withdraw());
+  await t.mined(alice.write.withdraw());
   assert.equal(await alice.read.balanceOf([addr(ALICE)]), parseEther('80'));
 });
 
 test('hashAuthorization is the EIP-712 digest viem signs', async () => {
   const { auth } = await authorize(ALICE, OPERATOR, 123n, 7n);
   const escrow = (await t.as(0)).inferenceEscrow;
-  const digest = hashTypedData({ domain: escrowDomain(), types: spendTypes, primaryType: 'SpendAuthorization', message: auth });
+  const domain = spendAuthorizationDomain(31337, t.addresses.inferenceEscrow);
+  const digest = hashTypedData({ domain, types: spendAuthorizationTypes, primaryType: 'SpendAuthorization', message: auth });
   assert.equal(await escrow.read.hashAuthorization([auth]), digest);
 });
 
@@ -308,7 +256,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
   const settlement = (await t.as(0)).attributionSettlement;
 
   const first = await authorize(ALICE, OPERATOR, parseEther('30'), 1n);
-  await mined(postDraws(OPERATOR, [first]));
+  await t.mined(postDraws(OPERATOR, [first]));
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('70'));
   assert.equal(await escrow.read.drawn([addr(ALICE), addr(OPERATOR)]), parseEther('30'));
   assert.equal(await escrow.read.lastNonce([addr(ALICE), addr(OPERATOR)]), 1n);
@@ -319,7 +267,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
 
   // Nonces need only grow; they may skip.
   const second = await authorize(ALICE, OPERATOR, parseEther('45'), 5n);
-  await mined(postDraws(OPERATOR, [second]));
+  await t.mined(postDraws(OPERATOR, [second]));
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('55'));
   assert.equal(await escrow.read.drawn([addr(ALICE), addr(OPERATOR)]), parseEther('45'));
   assert.equal(await escrow.read.lastNonce([addr(ALICE), addr(OPERATOR)]), 5n);
@@ -328,7 +276,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
 
   // Nonces and drawn amounts are per (consumer, operator): another operator starts from zero.
   const other = await authorize(ALICE, OTHER_OPERATOR, parseEther('5'), 1n);
-  await mined(postDraws(OTHER_OPERATOR, [other]));
+  await t.mined(postDraws(OTHER_OPERATOR, [other]));
   assert.equal(await escrow.read.drawn([addr(ALICE), addr(OTHER_OPERATOR)]), parseEther('5'));
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('50'));
 });
@@ -336,7 +284,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
 test('a replayed authorization is rejected (AuthorizationReplayed), as is an older nonce', async () => {
   await deposit(ALICE, parseEther('100'));
   const a5 = await authorize(ALICE, OPERATOR, parseEther('10'), 5n);
-  await mined(postDraws(OPERATOR, [a5]));
+  await t.mined(postDraws(OPERATOR, [a5]));
   await expectRevert(postDraws(OPERATOR, [a5]), 'AuthorizationReplayed', [5n, 5n]);
   const a3 = await authorize(ALICE, OPERATOR, parseEther('20'), 3n);
   await expectRevert(postDraws(OPERATOR, [a3]), 'AuthorizationReplayed', [3n, 5n]);
@@ -359,7 +307,7 @@ test('an authorization naming another operator is rejected (WrongOperator)', asy
   const forOther = await authorize(ALICE, OTHER_OPERATOR, parseEther('10'), 1n);
   await expectRevert(postDraws(OPERATOR, [forOther]), 'WrongOperator', [addr(OTHER_OPERATOR), addr(OPERATOR)]);
   // The operator it names can draw it.
-  await mined(postDraws(OTHER_OPERATOR, [forOther]));
+  await t.mined(postDraws(OTHER_OPERATOR, [forOther]));
   assert.equal(await (await t.as(0)).inferenceEscrow.read.drawn([addr(ALICE), addr(OTHER_OPERATOR)]), parseEther('10'));
 });
 
@@ -373,7 +321,7 @@ test('a forged or tampered signature is rejected (InvalidSignature)', async () =
   const tampered = { ...genuine, auth: { ...genuine.auth, cumulativeAmount: parseEther('100') } };
   await expectRevert(postDraws(OPERATOR, [tampered]), 'InvalidSignature');
   // Signed for another deployment (verifying contract) or another chain.
-  const otherContract = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { domain: { verifyingContract: t.addresses.staking } });
+  const otherContract = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { domain: { escrow: t.addresses.staking } });
   await expectRevert(postDraws(OPERATOR, [otherContract]), 'InvalidSignature');
   const otherChain = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { domain: { chainId: 1 } });
   await expectRevert(postDraws(OPERATOR, [otherChain]), 'InvalidSignature');
@@ -384,13 +332,13 @@ test('a forged or tampered signature is rejected (InvalidSignature)', async () =
 
 test('a cumulative amount below what was drawn is rejected; an equal one draws nothing', async () => {
   await deposit(ALICE, parseEther('100'));
-  await mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 1n)]));
+  await t.mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 1n)]));
   await expectRevert(
     postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('29'), 2n)]),
     'CumulativeBelowDrawn',
     [parseEther('29'), parseEther('30')],
   );
-  await mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 2n)]));
+  await t.mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 2n)]));
   const escrow = (await t.as(0)).inferenceEscrow;
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('70'));
   assert.equal(await escrow.read.lastNonce([addr(ALICE), addr(OPERATOR)]), 2n);
@@ -409,7 +357,7 @@ test('a draw beyond the deposit is rejected (InsufficientDeposit) and the whole 
   assert.equal(await (await t.as(0)).attributionSettlement.read.lastEpoch(), 0n);
   // Exactly the balance is fine.
   const aliceAll = await authorize(ALICE, OPERATOR, parseEther('100'), 1n);
-  await mined(postDraws(OPERATOR, [bobOk, aliceAll]));
+  await t.mined(postDraws(OPERATOR, [bobOk, aliceAll]));
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), 0n);
   assert.equal(await escrow.read.totalDeposits(), parseEther('30'));
 });
@@ -433,18 +381,18 @@ test('a withdrawal requested after usage cannot strand the usage: the operator d
   const alice = await t.as(ALICE);
   // Alice uses 60 OPEN of inference, then asks for her whole deposit back.
   const usage = await authorize(ALICE, OPERATOR, parseEther('60'), 1n);
-  await mined(alice.inferenceEscrow.write.requestWithdrawal([parseEther('100')]));
+  await t.mined(alice.inferenceEscrow.write.requestWithdrawal([parseEther('100')]));
   const { unlockAt } = await alice.inferenceEscrow.read.withdrawalOf([addr(ALICE)]);
   await t.increaseTime(DELAY / 2);
   await expectRevert(alice.inferenceEscrow.write.withdraw(), 'WithdrawalLocked', [unlockAt]);
 
   // The node draws what it served before the delay runs out.
-  await mined(postDraws(OPERATOR, [usage]));
+  await t.mined(postDraws(OPERATOR, [usage]));
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), parseEther('40'));
 
   await t.increaseTime(DELAY);
   const before = await alice.openToken.read.balanceOf([addr(ALICE)]);
-  await mined(alice.inferenceEscrow.write.withdraw());
+  await t.mined(alice.inferenceEscrow.write.withdraw());
   assert.equal(await alice.openToken.read.balanceOf([addr(ALICE)]), before + parseEther('40'), 'only what is left');
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), 0n);
   assert.equal(await alice.inferenceEscrow.read.totalDeposits(), 0n);
@@ -456,11 +404,11 @@ test('after the delay, a draw still lands first if it comes before the withdrawa
   await deposit(ALICE, parseEther('100'));
   const alice = await t.as(ALICE);
   const usage = await authorize(ALICE, OPERATOR, parseEther('75'), 1n);
-  await mined(alice.inferenceEscrow.write.requestWithdrawal([parseEther('50')]));
+  await t.mined(alice.inferenceEscrow.write.requestWithdrawal([parseEther('50')]));
   await t.increaseTime(DELAY + 1);
-  await mined(postDraws(OPERATOR, [usage]));
+  await t.mined(postDraws(OPERATOR, [usage]));
   const before = await alice.openToken.read.balanceOf([addr(ALICE)]);
-  await mined(alice.inferenceEscrow.write.withdraw());
+  await t.mined(alice.inferenceEscrow.write.withdraw());
   // 50 requested, 25 left: the consumer gets 25 and the draw of 75 stands.
   assert.equal(await alice.openToken.read.balanceOf([addr(ALICE)]), before + parseEther('25'));
   assert.equal(await alice.inferenceEscrow.read.balanceOf([addr(ALICE)]), 0n);
@@ -469,6 +417,6 @@ test('after the delay, a draw still lands first if it comes before the withdrawa
 test('setWithdrawalDelay is governance only', async () => {
   const escrow = (await t.as(STRANGER)).inferenceEscrow;
   await expectRevert(escrow.write.setWithdrawalDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(STRANGER), zeroHash]);
-  await mined((await t.as(0)).inferenceEscrow.write.setWithdrawalDelay([500n]));
+  await t.mined((await t.as(0)).inferenceEscrow.write.setWithdrawalDelay([500n]));
   assert.equal(await escrow.read.withdrawalDelay(), 500n);
 });

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
   getAddress,
   keccak256,
   parseEther,
@@ -17,19 +15,7 @@ import {
 } from 'viem';
 import { callJsonRpc } from './json-rpc.ts';
 import { modelRegistryAbi } from './generated/index.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
-
-/** Asserts that `p` reverts with the custom error `errorName` (and, if given, these arguments). */
-async function expectRevert(p: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
-    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-    assert.ok(revert instanceof ContractFunctionRevertedError, `expected a contract revert, got: ${err.shortMessage}`);
-    assert.equal(revert.data?.errorName, errorName, `expected ${errorName}, got: ${revert.shortMessage}`);
-    if (args) assert.deepEqual(revert.data?.args, args);
-    return true;
-  });
-}
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 let t: TestProtocol;
 const addr = (i: number): Address => t.accounts[i]!.address;
@@ -44,13 +30,6 @@ const ADAPTER = hashOf('adapter v1');
 const CONFIG = hashOf('training config v1');
 const PRICE = parseEther('0.002');
 
-async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
-  const { publicClient } = await t.clients(0);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
-
 async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
   const { publicClient } = await t.clients(0);
   return (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
@@ -61,14 +40,14 @@ const models = async (i: number) => (await t.as(i)).modelRegistry;
 /** Creates a datanet and records a snapshot of `n` contribution ids in it; returns the snapshot root. */
 async function recordedSnapshot(label: string, n = 3): Promise<Hex> {
   const reg = (await t.as(DATANET_OWNER)).datanetRegistry;
-  await mined(reg.write.createDatanet([`blob://${label}`, 'CC-BY-4.0', 0n, []]));
+  await t.mined(reg.write.createDatanet([`blob://${label}`, 'CC-BY-4.0', 0n, []]));
   const id = await reg.read.datanetCount();
   const tree = StandardMerkleTree.of(
     Array.from({ length: n }, (_, i) => [hashOf(`${label} ${i}`)]),
     ['bytes32'],
   );
   const root = tree.root as Hex;
-  await mined(reg.write.recordSnapshot([id, root, BigInt(n), `blob://${label}/snapshot`]));
+  await t.mined(reg.write.recordSnapshot([id, root, BigInt(n), `blob://${label}/snapshot`]));
   assert.equal(await reg.read.snapshotDatanet([root]), id);
   return root;
 }
@@ -76,7 +55,7 @@ async function recordedSnapshot(label: string, n = 3): Promise<Hex> {
 /** Registers a model as BUILDER trained on `roots`; returns its id. */
 async function register(name: string, roots: Hex[]): Promise<bigint> {
   const m = await models(BUILDER);
-  const receipt = await mined(m.write.registerModel([name, `blob://${name}`, PRICE, BASE, ADAPTER, CONFIG, roots]));
+  const receipt = await t.mined(m.write.registerModel([name, `blob://${name}`, PRICE, BASE, ADAPTER, CONFIG, roots]));
   const [ev] = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'ModelRegistered' });
   assert.ok(ev);
   return ev.args.modelId;
@@ -106,7 +85,7 @@ describe('ModelRegistry: registration', () => {
     assert.equal(await m.read.datanets(), getAddress(t.addresses.datanetRegistry));
     assert.equal(await m.read.modelCount(), 0n);
 
-    const receipt = await mined(m.write.registerModel(['legal-llama', 'blob://legal-llama', PRICE, BASE, ADAPTER, CONFIG, [rootA, rootB]]));
+    const receipt = await t.mined(m.write.registerModel(['legal-llama', 'blob://legal-llama', PRICE, BASE, ADAPTER, CONFIG, [rootA, rootB]]));
     const registered = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'ModelRegistered' });
     assert.deepEqual(registered[0]?.args, {
       modelId: 1n,
@@ -153,7 +132,7 @@ describe('ModelRegistry: registration', () => {
     }
 
     // A second model gets the next id; a free price is allowed.
-    const second = await mined((await models(OUTSIDER)).write.registerModel(['medical-llama', '', 0n, BASE, hashOf('a2'), CONFIG, [rootB]]));
+    const second = await t.mined((await models(OUTSIDER)).write.registerModel(['medical-llama', '', 0n, BASE, hashOf('a2'), CONFIG, [rootB]]));
     assert.equal(parseEventLogs({ abi: modelRegistryAbi, logs: second.logs, eventName: 'ModelRegistered' })[0]?.args.modelId, 2n);
     assert.equal((await m.read.getModel([2n])).owner, addr(OUTSIDER));
   });
@@ -166,7 +145,7 @@ describe('ModelRegistry: registration', () => {
     await expectRevert((await models(BUILDER)).write.registerModel(['legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'NameTaken', ['legal-llama']);
     await expectRevert(other.write.registerModel(['', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'EmptyName');
     // Names are compared byte for byte.
-    await mined(other.write.registerModel(['Legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]));
+    await t.mined(other.write.registerModel(['Legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]));
     assert.equal(await other.read.modelIdByName(['Legal-llama']), 2n);
     assert.equal(await other.read.modelCount(), 2n);
   });
@@ -188,13 +167,13 @@ describe('ModelRegistry: registration', () => {
     // An anchored batch root is not a snapshot.
     const datanets = (await t.as(DATANET_OWNER)).datanetRegistry;
     const batchRoot = hashOf('a batch, not a snapshot');
-    await mined(datanets.write.anchorBatch([1n, batchRoot, 1n, '']));
+    await t.mined(datanets.write.anchorBatch([1n, batchRoot, 1n, '']));
     await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [batchRoot]), 'UnknownSnapshot', [batchRoot]);
 
     // Failed registrations left nothing behind: the name is still free and ids did not move.
     assert.equal(await m.read.modelCount(), 0n);
     assert.equal(await m.read.modelIdByName(['m']), 0n);
-    const receipt = await mined(reg('m', BASE, ADAPTER, CONFIG, [rootA]));
+    const receipt = await t.mined(reg('m', BASE, ADAPTER, CONFIG, [rootA]));
     assert.equal(parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'ModelRegistered' })[0]?.args.modelId, 1n);
   });
 
@@ -204,8 +183,8 @@ describe('ModelRegistry: registration', () => {
     const later = StandardMerkleTree.of([[hashOf('later 0')], [hashOf('later 1')]], ['bytes32']);
     const root = later.root as Hex;
     await expectRevert(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]), 'UnknownSnapshot', [root]);
-    await mined((await t.as(DATANET_OWNER)).datanetRegistry.write.recordSnapshot([1n, root, 2n, '']));
-    await mined(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]));
+    await t.mined((await t.as(DATANET_OWNER)).datanetRegistry.write.recordSnapshot([1n, root, 2n, '']));
+    await t.mined(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]));
     assert.deepEqual((await m.read.getVersion([1n, 1n])).snapshotRoots, [root]);
   });
 });
@@ -217,10 +196,10 @@ describe('ModelRegistry: versions', () => {
     const m = await models(BUILDER);
     const adapter2 = hashOf('adapter v2');
     const config2 = hashOf('training config v2');
-    const receipt = await mined(m.write.publishVersion([id, BASE, adapter2, config2, [rootA, rootB]]));
+    const receipt = await t.mined(m.write.publishVersion([id, BASE, adapter2, config2, [rootA, rootB]]));
     const [ev] = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'VersionPublished' });
     assert.deepEqual(ev?.args, { modelId: id, version: 2n, baseModelHash: BASE, adapterHash: adapter2, trainingConfigHash: config2, snapshotRoots: [rootA, rootB] });
-    const third = await mined(m.write.publishVersion([id, hashOf('base 2'), hashOf('adapter v3'), config2, [rootB]]));
+    const third = await t.mined(m.write.publishVersion([id, hashOf('base 2'), hashOf('adapter v3'), config2, [rootB]]));
     assert.equal(parseEventLogs({ abi: modelRegistryAbi, logs: third.logs, eventName: 'VersionPublished' })[0]?.args.version, 3n);
 
     assert.equal((await m.read.getModel([id])).versionCount, 3);
@@ -271,12 +250,12 @@ describe('ModelRegistry: owner controls', () => {
     await expectRevert(outsider.write.transferModelOwnership([id + 1n, addr(OUTSIDER)]), 'UnknownModel', [id + 1n]);
 
     const owner = await models(BUILDER);
-    const priced = await mined(owner.write.setPrice([id, 5n]));
+    const priced = await t.mined(owner.write.setPrice([id, 5n]));
     assert.deepEqual(parseEventLogs({ abi: modelRegistryAbi, logs: priced.logs, eventName: 'PriceSet' })[0]?.args, { modelId: id, pricePer1kTokens: 5n });
     assert.equal((await owner.read.getModel([id])).pricePer1kTokens, 5n);
 
     await expectRevert(owner.write.transferModelOwnership([id, zeroAddress]), 'ZeroAddress');
-    const moved = await mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
+    const moved = await t.mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
     assert.deepEqual(parseEventLogs({ abi: modelRegistryAbi, logs: moved.logs, eventName: 'ModelOwnershipTransferred' })[0]?.args, {
       modelId: id,
       previousOwner: addr(BUILDER),
@@ -288,8 +267,8 @@ describe('ModelRegistry: owner controls', () => {
     await expectRevert(owner.write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'NotModelOwner', [id, addr(BUILDER)]);
     await expectRevert(owner.write.deactivate([id]), 'NotModelOwner', [id, addr(BUILDER)]);
     const buyer = await models(BUYER);
-    await mined(buyer.write.setPrice([id, 6n]));
-    await mined(buyer.write.publishVersion([id, BASE, hashOf('buyer adapter'), CONFIG, [rootB]]));
+    await t.mined(buyer.write.setPrice([id, 6n]));
+    await t.mined(buyer.write.publishVersion([id, BASE, hashOf('buyer adapter'), CONFIG, [rootB]]));
     assert.equal((await buyer.read.getModel([id])).versionCount, 2);
     // The name still points to the same model.
     assert.equal(await buyer.read.modelIdByName(['legal-llama']), id);
@@ -300,7 +279,7 @@ describe('ModelRegistry: owner controls', () => {
     const id = await register('legal-llama', [rootA]);
     const keep = await register('other-model', [rootB]);
     const owner = await models(BUILDER);
-    const receipt = await mined(owner.write.deactivate([id]));
+    const receipt = await t.mined(owner.write.deactivate([id]));
     assert.deepEqual(parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'ModelDeactivated' })[0]?.args, { modelId: id });
     const model = await owner.read.getModel([id]);
     assert.equal(model.active, false);
@@ -315,9 +294,9 @@ describe('ModelRegistry: owner controls', () => {
     await expectRevert((await models(OUTSIDER)).write.deactivate([id]), 'NotModelOwner', [id, addr(OUTSIDER)]);
     // Other models are untouched.
     assert.equal((await owner.read.getModel([keep])).active, true);
-    await mined(owner.write.publishVersion([keep, BASE, ADAPTER, CONFIG, [rootB]]));
+    await t.mined(owner.write.publishVersion([keep, BASE, ADAPTER, CONFIG, [rootB]]));
     // Ownership of an inactive model can still move, and it stays inactive.
-    await mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
+    await t.mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
     await expectRevert((await models(BUYER)).write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelInactive', [id]);
   });
 });

@@ -2,9 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   encodeDeployData,
   getAddress,
   maxUint256,
@@ -14,35 +11,15 @@ import {
   zeroAddress,
   type Address,
   type Hex,
-  type TransactionReceipt,
 } from 'viem';
 import type { HDAccount } from 'viem/accounts';
 import { callJsonRpc } from './json-rpc.ts';
 import { openTokenAbi, openTokenBytecode } from './generated/index.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
-
-/** Asserts that `p` reverts with the custom error `errorName` (and, if given, these arguments). */
-async function expectRevert(p: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
-    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-    assert.ok(revert instanceof ContractFunctionRevertedError, `expected a contract revert, got: ${err.shortMessage}`);
-    assert.equal(revert.data?.errorName, errorName, `expected ${errorName}, got: ${revert.shortMessage}`);
-    if (args) assert.deepEqual(revert.data?.args, args);
-    return true;
-  });
-}
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 let t: TestProtocol;
 let treasury: Address;
 const addr = (i: number): Address => t.accounts[i]!.address;
-
-async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
-  const { publicClient } = await t.clients(0);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
 
 async function latestTimestamp(): Promise<bigint> {
   const { publicClient } = await t.clients(0);
@@ -94,13 +71,7 @@ describe('OpenToken genesis', () => {
   test('a zero treasury is refused with ZeroTreasury; any other treasury gets the supply', async () => {
     const { publicClient, walletClient } = await t.clients(1);
     const data = encodeDeployData({ abi: openTokenAbi, bytecode: openTokenBytecode, args: [zeroAddress, 1000n] });
-    await assert.rejects(publicClient.call({ data }), (err: unknown) => {
-      assert.ok(err instanceof BaseError);
-      const raw = err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null;
-      assert.ok(raw?.data, `no revert data in: ${err.shortMessage}`);
-      assert.equal(decodeErrorResult({ abi: openTokenAbi, data: raw.data }).errorName, 'ZeroTreasury');
-      return true;
-    });
+    await expectRevert(publicClient.call({ data }), 'ZeroTreasury');
 
     const hash = await walletClient.deployContract({ abi: openTokenAbi, bytecode: openTokenBytecode, args: [addr(7), 1234n] });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -118,7 +89,7 @@ describe('OpenToken transfers and allowances', () => {
   test('transfer moves balances and emits Transfer; over-balance and zero receiver revert', async () => {
     const p0 = await t.as(0);
     const p1 = await t.as(1);
-    const receipt = await mined(p0.openToken.write.transfer([addr(1), parseEther('100')]));
+    const receipt = await t.mined(p0.openToken.write.transfer([addr(1), parseEther('100')]));
     const [ev] = parseEventLogs({ abi: openTokenAbi, logs: receipt.logs, eventName: 'Transfer' });
     assert.deepEqual(ev?.args, { from: treasury, to: addr(1), value: parseEther('100') });
     assert.equal(await p1.openToken.read.balanceOf([addr(1)]), parseEther('100'));
@@ -131,7 +102,7 @@ describe('OpenToken transfers and allowances', () => {
     ]);
     await expectRevert(p1.openToken.write.transfer([zeroAddress, 1n]), 'ERC20InvalidReceiver', [zeroAddress]);
 
-    await mined(p1.openToken.write.transfer([addr(2), parseEther('40')]));
+    await t.mined(p1.openToken.write.transfer([addr(2), parseEther('40')]));
     assert.equal(await p1.openToken.read.balanceOf([addr(1)]), parseEther('60'));
     assert.equal(await p1.openToken.read.balanceOf([addr(2)]), parseEther('40'));
     assert.equal(await p1.openToken.read.totalSupply(), t.params.genesisSupply);
@@ -140,20 +111,20 @@ describe('OpenToken transfers and allowances', () => {
   test('approve + transferFrom spends the allowance; beyond it reverts; an infinite allowance is not spent', async () => {
     const p0 = await t.as(0);
     const p3 = await t.as(3);
-    const receipt = await mined(p0.openToken.write.approve([addr(3), 50n]));
+    const receipt = await t.mined(p0.openToken.write.approve([addr(3), 50n]));
     const [ev] = parseEventLogs({ abi: openTokenAbi, logs: receipt.logs, eventName: 'Approval' });
     assert.deepEqual(ev?.args, { owner: treasury, spender: addr(3), value: 50n });
     assert.equal(await p3.openToken.read.allowance([treasury, addr(3)]), 50n);
 
-    await mined(p3.openToken.write.transferFrom([treasury, addr(4), 30n]));
+    await t.mined(p3.openToken.write.transferFrom([treasury, addr(4), 30n]));
     assert.equal(await p3.openToken.read.allowance([treasury, addr(3)]), 20n);
     assert.equal(await p3.openToken.read.balanceOf([addr(4)]), 30n);
     await expectRevert(p3.openToken.write.transferFrom([treasury, addr(4), 21n]), 'ERC20InsufficientAllowance', [addr(3), 20n, 21n]);
     // The spender's own balance does not matter, only the allowance.
     await expectRevert(p3.openToken.write.transferFrom([addr(4), addr(3), 1n]), 'ERC20InsufficientAllowance', [addr(3), 0n, 1n]);
 
-    await mined(p0.openToken.write.approve([addr(3), maxUint256]));
-    await mined(p3.openToken.write.transferFrom([treasury, addr(4), 5n]));
+    await t.mined(p0.openToken.write.approve([addr(3), maxUint256]));
+    await t.mined(p3.openToken.write.transferFrom([treasury, addr(4), 5n]));
     assert.equal(await p3.openToken.read.allowance([treasury, addr(3)]), maxUint256);
     await expectRevert(p0.openToken.write.approve([zeroAddress, 1n]), 'ERC20InvalidSpender', [zeroAddress]);
   });
@@ -175,13 +146,13 @@ describe('OpenToken permit (EIP-2612)', () => {
     const spender = addr(6);
     const relayer = await t.as(7);
     const p0 = await t.as(0);
-    await mined(p0.openToken.write.transfer([owner.address, 1000n]));
+    await t.mined(p0.openToken.write.transfer([owner.address, 1000n]));
     const nonce = await relayer.openToken.read.nonces([owner.address]);
     assert.equal(nonce, 0n);
     const deadline = (await latestTimestamp()) + 3600n;
     const args = await signPermit(owner, spender, 600n, nonce, deadline);
 
-    const receipt = await mined(relayer.openToken.write.permit(args));
+    const receipt = await t.mined(relayer.openToken.write.permit(args));
     const [ev] = parseEventLogs({ abi: openTokenAbi, logs: receipt.logs, eventName: 'Approval' });
     assert.deepEqual(ev?.args, { owner: owner.address, spender, value: 600n });
     assert.equal(await relayer.openToken.read.allowance([owner.address, spender]), 600n);
@@ -192,7 +163,7 @@ describe('OpenToken permit (EIP-2612)', () => {
 
     // The spender uses the allowance.
     const ps = await t.as(6);
-    await mined(ps.openToken.write.transferFrom([owner.address, spender, 600n]));
+    await t.mined(ps.openToken.write.transferFrom([owner.address, spender, 600n]));
     assert.equal(await ps.openToken.read.balanceOf([spender]), 600n);
     assert.equal(await ps.openToken.read.allowance([owner.address, spender]), 0n);
   });
@@ -221,7 +192,7 @@ describe('OpenToken permit (EIP-2612)', () => {
     await expectRevert(relayer.openToken.write.permit(future), 'ERC2612InvalidSigner');
 
     assert.equal(await relayer.openToken.read.nonces([owner.address]), nonce, 'failed permits use no nonce');
-    await mined(relayer.openToken.write.permit(good));
+    await t.mined(relayer.openToken.write.permit(good));
     assert.equal(await relayer.openToken.read.allowance([owner.address, addr(6)]), 10n);
   });
 });
@@ -235,12 +206,12 @@ describe('OpenToken votes (ERC-5805)', () => {
     const { publicClient } = await t.clients(0);
     assert.equal(await pv.openToken.read.CLOCK_MODE(), 'mode=blocknumber&from=default');
 
-    const funded = await mined(p0.openToken.write.transfer([voter.address, 1000n]));
+    const funded = await t.mined(p0.openToken.write.transfer([voter.address, 1000n]));
     const balance = await pv.openToken.read.balanceOf([voter.address]);
     assert.equal(await pv.openToken.read.getVotes([voter.address]), 0n);
     assert.equal(await pv.openToken.read.delegates([voter.address]), zeroAddress);
 
-    const selfDelegated = await mined(pv.openToken.write.delegate([voter.address]));
+    const selfDelegated = await t.mined(pv.openToken.write.delegate([voter.address]));
     const [dc] = parseEventLogs({ abi: openTokenAbi, logs: selfDelegated.logs, eventName: 'DelegateChanged' });
     assert.deepEqual(dc?.args, { delegator: voter.address, fromDelegate: zeroAddress, toDelegate: voter.address });
     assert.equal(await pv.openToken.read.getVotes([voter.address]), balance);
@@ -254,13 +225,13 @@ describe('OpenToken votes (ERC-5805)', () => {
     assert.equal(await pv.openToken.read.getPastVotes([voter.address, funded.blockNumber]), 0n);
 
     // Receiving tokens adds votes to the delegate; sending them removes them.
-    const more = await mined(p0.openToken.write.transfer([voter.address, 500n]));
+    const more = await t.mined(p0.openToken.write.transfer([voter.address, 500n]));
     assert.equal(await pv.openToken.read.getVotes([voter.address]), balance + 500n);
-    const sent = await mined(pv.openToken.write.transfer([addr(4), 300n]));
+    const sent = await t.mined(pv.openToken.write.transfer([addr(4), 300n]));
     assert.equal(await pv.openToken.read.getVotes([voter.address]), balance + 200n);
 
     // Moving the delegation moves all the votes.
-    const moved = await mined(pv.openToken.write.delegate([delegatee]));
+    const moved = await t.mined(pv.openToken.write.delegate([delegatee]));
     assert.equal(await pv.openToken.read.getVotes([voter.address]), 0n);
     assert.equal(await pv.openToken.read.getVotes([delegatee]), balance + 200n);
     await t.mine(1);
@@ -277,7 +248,7 @@ describe('OpenToken votes (ERC-5805)', () => {
     const p0 = await t.as(0);
     const relayer = await t.as(7);
     const { walletClient, chain } = await t.clients(9);
-    await mined(p0.openToken.write.transfer([signer.address, 77n]));
+    await t.mined(p0.openToken.write.transfer([signer.address, 77n]));
     const nonce = await relayer.openToken.read.nonces([signer.address]);
     const expiry = (await latestTimestamp()) + 3600n;
     const signature = await walletClient.signTypedData({
@@ -296,7 +267,7 @@ describe('OpenToken votes (ERC-5805)', () => {
     const { r, s, v } = parseSignature(signature);
     const args = [addr(1), nonce, expiry, Number(v), r, s] as const;
     const before = await relayer.openToken.read.getVotes([addr(1)]);
-    await mined(relayer.openToken.write.delegateBySig(args));
+    await t.mined(relayer.openToken.write.delegateBySig(args));
     assert.equal(await relayer.openToken.read.delegates([signer.address]), addr(1));
     assert.equal(await relayer.openToken.read.getVotes([addr(1)]), before + 77n);
     await expectRevert(relayer.openToken.write.delegateBySig(args), 'InvalidAccountNonce', [signer.address, nonce + 1n]);
@@ -332,8 +303,8 @@ describe('OpenToken conservation (property)', () => {
     // Give every holder exactly START; each run starts from this state (restored by evm_revert).
     for (const i of holders) {
       const bal = await p0.openToken.read.balanceOf([addr(i)]);
-      if (bal > START) await mined((await t.as(i)).openToken.write.transfer([treasury, bal - START]));
-      else if (bal < START) await mined(p0.openToken.write.transfer([addr(i), START - bal]));
+      if (bal > START) await t.mined((await t.as(i)).openToken.write.transfer([treasury, bal - START]));
+      else if (bal < START) await t.mined(p0.openToken.write.transfer([addr(i), START - bal]));
     }
     // Every OPEN is held by a dev account or a protocol contract; nothing else was ever touched.
     const holdersOfRecord = [...t.accounts.map((a) => a.address), ...Object.values(t.addresses)];
@@ -369,15 +340,15 @@ describe('OpenToken conservation (property)', () => {
               if (o.amount > have) {
                 await expectRevert(h(o.from).openToken.write.transfer([addr(o.to), o.amount]), 'ERC20InsufficientBalance');
               } else {
-                await mined(h(o.from).openToken.write.transfer([addr(o.to), o.amount]));
+                await t.mined(h(o.from).openToken.write.transfer([addr(o.to), o.amount]));
                 move(o.from, o.to, o.amount);
               }
             } else if (o.kind === 'approve') {
-              await mined(h(o.owner).openToken.write.approve([addr(o.spender), o.amount]));
+              await t.mined(h(o.owner).openToken.write.approve([addr(o.spender), o.amount]));
               allowances.set(allowanceKey(o.owner, o.spender), o.amount);
             } else if (o.kind === 'transferFrom' || o.kind === 'approveAndTransferFrom') {
               if (o.kind === 'approveAndTransferFrom') {
-                await mined(h(o.from).openToken.write.approve([addr(o.spender), o.allowance]));
+                await t.mined(h(o.from).openToken.write.approve([addr(o.spender), o.allowance]));
                 allowances.set(allowanceKey(o.from, o.spender), o.allowance);
               }
               const allowed = allowances.get(allowanceKey(o.from, o.spender)) ?? 0n;
@@ -386,7 +357,7 @@ describe('OpenToken conservation (property)', () => {
               if (o.amount > allowed) await expectRevert(call, 'ERC20InsufficientAllowance');
               else if (o.amount > have) await expectRevert(call, 'ERC20InsufficientBalance');
               else {
-                await mined(call);
+                await t.mined(call);
                 allowances.set(allowanceKey(o.from, o.spender), allowed - o.amount);
                 move(o.from, o.to, o.amount);
               }
@@ -394,7 +365,7 @@ describe('OpenToken conservation (property)', () => {
               const nonce = nonces.get(o.owner)!;
               const deadline = (await latestTimestamp()) + 3600n;
               lastPermit = await signPermit(t.accounts[o.owner]!, addr(o.spender), o.amount, nonce, deadline);
-              await mined(h(o.relayer).openToken.write.permit(lastPermit));
+              await t.mined(h(o.relayer).openToken.write.permit(lastPermit));
               nonces.set(o.owner, nonce + 1n);
               allowances.set(allowanceKey(o.owner, o.spender), o.amount);
             } else if (lastPermit) {

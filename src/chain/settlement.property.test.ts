@@ -3,21 +3,17 @@ import { after, before, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import fc from 'fast-check';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   keccak256,
   maxUint256,
   parseEther,
   toBytes,
-  type Abi,
   type Address,
   type Hex,
   zeroAddress,
 } from 'viem';
-import { attributionSettlementAbi, inferenceEscrowAbi, openTokenAbi, stakingAbi } from './generated/index.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
+import { signSpendAuthorization, type SpendAuthorization } from './spend-authorization.ts';
+import { expectRevert, startTestProtocol, testProtocolParams, type TestProtocol } from './test-chain.ts';
 
 /*
  * Model-based property test of escrow + settlement: random sequences of deposits, consumer-signed
@@ -39,38 +35,8 @@ const CONSUMER_FUNDS = parseEther('10000');
 const INITIAL_DEPOSIT = parseEther('50');
 const NUM_RUNS = 25;
 
-const errorAbi = [...attributionSettlementAbi, ...inferenceEscrowAbi, ...stakingAbi, ...openTokenAbi].filter(
-  (item) => item.type === 'error',
-) as Abi;
-
-function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
-  if (!(err instanceof BaseError)) return undefined;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError) || !reverted.raw) return undefined;
-  const decoded = decodeErrorResult({ abi: errorAbi, data: reverted.raw });
-  return { errorName: decoded.errorName, args: decoded.args ?? [] };
-}
-
-async function expectRevert(promise: Promise<unknown>, errorName: string, args: readonly unknown[]): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    const decoded = revertOf(err);
-    assert.ok(decoded, `expected a revert with ${errorName}, got: ${String(err)}`);
-    assert.equal(decoded.errorName, errorName, `expected ${errorName}, got ${decoded.errorName}(${decoded.args.join(', ')})`);
-    assert.deepEqual(decoded.args, args);
-    return true;
-  });
-}
-
 type Leaf = [Address, bigint];
 type Tree = StandardMerkleTree<Leaf>;
-
-interface SpendAuthorization {
-  consumer: Address;
-  operator: Address;
-  cumulativeAmount: bigint;
-  nonce: bigint;
-  expiry: bigint;
-}
 
 type Action =
   | { kind: 'deposit'; consumer: number; amount: bigint }
@@ -184,12 +150,6 @@ async function latestTimestamp(): Promise<bigint> {
   return (await (await t.clients(0)).publicClient.getBlock()).timestamp;
 }
 
-async function mined(hash: Promise<Hex>) {
-  const receipt = await (await t.clients(0)).publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
-
 async function blockTime(blockNumber: bigint): Promise<bigint> {
   return (await (await t.clients(0)).publicClient.getBlock({ blockNumber })).timestamp;
 }
@@ -218,7 +178,7 @@ async function step(m: Model, action: Action): Promise<void> {
     case 'deposit': {
       const c = m.consumers[action.consumer]!;
       const p = await t.as(CONSUMERS[action.consumer]!);
-      await mined(p.inferenceEscrow.write.deposit([consumer(action.consumer), action.amount]));
+      await t.mined(p.inferenceEscrow.write.deposit([consumer(action.consumer), action.amount]));
       c.wallet -= action.amount;
       c.escrow += action.amount;
       count('deposit');
@@ -233,20 +193,8 @@ async function step(m: Model, action: Action): Promise<void> {
         nonce: c.nextNonce,
         expiry: action.shortExpiry ? ts + 30n : ts + 1_000_000n,
       };
-      const signature = await t.accounts[CONSUMERS[action.consumer]!]!.signTypedData({
-        domain: { name: 'OpenLedger InferenceEscrow', version: '1', chainId: 31337, verifyingContract: t.addresses.inferenceEscrow },
-        types: {
-          SpendAuthorization: [
-            { name: 'consumer', type: 'address' },
-            { name: 'operator', type: 'address' },
-            { name: 'cumulativeAmount', type: 'uint256' },
-            { name: 'nonce', type: 'uint256' },
-            { name: 'expiry', type: 'uint256' },
-          ],
-        },
-        primaryType: 'SpendAuthorization',
-        message: auth,
-      });
+      const signer = t.accounts[CONSUMERS[action.consumer]!]!;
+      const signature = await signSpendAuthorization(signer, { chainId: 31337, escrow: t.addresses.inferenceEscrow }, auth);
       c.signed = auth.cumulativeAmount;
       c.nextNonce += 1n;
       c.latest = { auth, signature };
@@ -296,7 +244,7 @@ async function step(m: Model, action: Action): Promise<void> {
         count(`post: ${expected[0]}`);
         return;
       }
-      const receipt = await mined(send);
+      const receipt = await t.mined(send);
       assert.equal(await blockTime(receipt.blockNumber), ts, 'block times are deterministic');
       Object.assign(m, fin);
       included.forEach((i, k) => {
@@ -362,7 +310,7 @@ async function step(m: Model, action: Action): Promise<void> {
         count('claim: NothingToClaim');
         return;
       }
-      await mined(send);
+      await t.mined(send);
       Object.assign(m, fin);
       m.totalClaimed += amount - m.claimed[action.payee]!;
       m.claimed[action.payee] = amount;
@@ -371,7 +319,7 @@ async function step(m: Model, action: Action): Promise<void> {
     }
     case 'finalize': {
       const fin = finalizationAt(m, ts);
-      await mined((await t.as(KEEPER)).attributionSettlement.write.finalizeEpoch());
+      await t.mined((await t.as(KEEPER)).attributionSettlement.write.finalizeEpoch());
       if (fin.finalizedEpoch !== m.finalizedEpoch) count('finalize: finalized');
       Object.assign(m, fin);
       return;
@@ -386,7 +334,7 @@ async function step(m: Model, action: Action): Promise<void> {
         count('requestWithdrawal: InsufficientDeposit');
         return;
       }
-      await mined(escrow.write.requestWithdrawal([amount]));
+      await t.mined(escrow.write.requestWithdrawal([amount]));
       c.withdrawal = { amount, unlockAt: ts + DELAY };
       count('requestWithdrawal');
       return;
@@ -401,7 +349,7 @@ async function step(m: Model, action: Action): Promise<void> {
         await expectRevert(escrow.write.withdraw(), 'WithdrawalLocked', [c.withdrawal.unlockAt]);
         count('withdraw: WithdrawalLocked');
       } else {
-        await mined(escrow.write.withdraw());
+        await t.mined(escrow.write.withdraw());
         const requested = c.withdrawal.amount;
         const amount = requested < c.escrow ? requested : c.escrow;
         c.escrow -= amount;
@@ -417,7 +365,7 @@ async function step(m: Model, action: Action): Promise<void> {
       if (!c.withdrawal) {
         await expectRevert(escrow.write.cancelWithdrawal(), 'NoWithdrawalPending', []);
       } else {
-        await mined(escrow.write.cancelWithdrawal());
+        await t.mined(escrow.write.cancelWithdrawal());
         c.withdrawal = undefined;
       }
       count('cancelWithdrawal');
@@ -498,15 +446,15 @@ before(async () => {
   t = await startTestProtocol();
   const treasury = await t.as(0);
   genesisSupply = await treasury.openToken.read.totalSupply();
-  await mined(treasury.openToken.write.transfer([addr(OPERATOR), parseEther('1000')]));
+  await t.mined(treasury.openToken.write.transfer([addr(OPERATOR), parseEther('1000')]));
   const operator = await t.as(OPERATOR);
-  await mined(operator.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
-  await mined(operator.staking.write.stake([0, parseEther('1000')]));
+  await t.mined(operator.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
+  await t.mined(operator.staking.write.stake([0, parseEther('1000')]));
   for (const i of CONSUMERS) {
-    await mined(treasury.openToken.write.transfer([addr(i), CONSUMER_FUNDS]));
+    await t.mined(treasury.openToken.write.transfer([addr(i), CONSUMER_FUNDS]));
     const c = await t.as(i);
-    await mined(c.openToken.write.approve([t.addresses.inferenceEscrow, maxUint256]));
-    await mined(c.inferenceEscrow.write.deposit([addr(i), INITIAL_DEPOSIT]));
+    await t.mined(c.openToken.write.approve([t.addresses.inferenceEscrow, maxUint256]));
+    await t.mined(c.inferenceEscrow.write.deposit([addr(i), INITIAL_DEPOSIT]));
   }
   for (const i of PAYEES) assert.equal(await treasury.openToken.read.balanceOf([addr(i)]), 0n);
   // Every block one second after the last, whatever the wall clock says.

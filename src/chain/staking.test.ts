@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   getAddress,
   keccak256,
   parseEther,
@@ -17,24 +14,8 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { callJsonRpc } from './json-rpc.ts';
-import { openTokenAbi, stakingAbi } from './generated/index.ts';
-import { startTestProtocol, type TestProtocol } from './test-chain.ts';
-
-/**
- * Asserts that `p` reverts with the custom error `errorName` (and, if given, these arguments).
- * Errors bubbling up from the token (not in the staking ABI) are decoded with the token's ABI.
- */
-async function expectRevert(p: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof BaseError, `expected a viem error, got ${String(err)}`);
-    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-    assert.ok(revert instanceof ContractFunctionRevertedError, `expected a contract revert, got: ${err.shortMessage}`);
-    const decoded = revert.data ?? (revert.raw ? decodeErrorResult({ abi: openTokenAbi, data: revert.raw }) : undefined);
-    assert.equal(decoded?.errorName, errorName, `expected ${errorName}, got: ${revert.shortMessage}`);
-    if (args) assert.deepEqual(decoded?.args, args);
-    return true;
-  });
-}
+import { stakingAbi } from './generated/index.ts';
+import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 const OPERATOR = 0;
 const VALIDATOR = 1;
@@ -43,13 +24,6 @@ const ADMIN_ROLE = zeroHash;
 
 let t: TestProtocol;
 const addr = (i: number): Address => t.accounts[i]!.address;
-
-async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
-  const { publicClient } = await t.clients(0);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
-  assert.equal(receipt.status, 'success');
-  return receipt;
-}
 
 async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
   const { publicClient } = await t.clients(0);
@@ -61,10 +35,10 @@ const balance = async (a: Address) => (await t.as(0)).openToken.read.balanceOf([
 /** Sends `amount` OPEN from the treasury to account `i` and lets the staking contract pull it. */
 async function fund(i: number, amount: bigint): Promise<void> {
   const p0 = await t.as(0);
-  await mined(p0.openToken.write.transfer([addr(i), amount]));
+  await t.mined(p0.openToken.write.transfer([addr(i), amount]));
   const pi = await t.as(i);
   const allowance = await pi.openToken.read.allowance([addr(i), t.addresses.staking]);
-  await mined(pi.openToken.write.approve([t.addresses.staking, allowance + amount]));
+  await t.mined(pi.openToken.write.approve([t.addresses.staking, allowance + amount]));
 }
 
 let snapshot: Hex;
@@ -102,11 +76,11 @@ describe('Staking: stake, unbond, withdraw', () => {
     const p = await t.as(1);
     await expectRevert(p.staking.write.stake([OPERATOR, 0n]), 'ZeroAmount');
 
-    const receipt = await mined(p.staking.write.stake([OPERATOR, parseEther('200')]));
+    const receipt = await t.mined(p.staking.write.stake([OPERATOR, parseEther('200')]));
     const [ev] = parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: 'Staked' });
     assert.deepEqual(ev?.args, { staker: addr(1), role: OPERATOR, amount: parseEther('200') });
-    await mined(p.staking.write.stake([VALIDATOR, parseEther('60')]));
-    await mined(p.staking.write.stake([OPERATOR, parseEther('40')]));
+    await t.mined(p.staking.write.stake([VALIDATOR, parseEther('60')]));
+    await t.mined(p.staking.write.stake([OPERATOR, parseEther('40')]));
 
     assert.deepEqual(await p.staking.read.positionOf([addr(1), OPERATOR]), { bonded: parseEther('240'), unbonding: 0n, releaseAt: 0n });
     assert.deepEqual(await p.staking.read.positionOf([addr(1), VALIDATOR]), { bonded: parseEther('60'), unbonding: 0n, releaseAt: 0n });
@@ -119,11 +93,11 @@ describe('Staking: stake, unbond, withdraw', () => {
   test('stake without enough allowance or balance fails and changes nothing', async () => {
     await fresh();
     const p0 = await t.as(0);
-    await mined(p0.openToken.write.transfer([addr(2), 100n]));
+    await t.mined(p0.openToken.write.transfer([addr(2), 100n]));
     const p = await t.as(2);
     // The token's errors bubble up through the staking contract.
     await expectRevert(p.staking.write.stake([OPERATOR, 100n]), 'ERC20InsufficientAllowance', [getAddress(t.addresses.staking), 0n, 100n]);
-    await mined(p.openToken.write.approve([t.addresses.staking, 1000n]));
+    await t.mined(p.openToken.write.approve([t.addresses.staking, 1000n]));
     await expectRevert(p.staking.write.stake([OPERATOR, 101n]), 'ERC20InsufficientBalance', [addr(2), 100n, 101n]);
     assert.deepEqual(await p.staking.read.positionOf([addr(2), OPERATOR]), { bonded: 0n, unbonding: 0n, releaseAt: 0n });
     assert.equal(await p.staking.read.totalStaked([OPERATOR]), 0n);
@@ -133,12 +107,12 @@ describe('Staking: stake, unbond, withdraw', () => {
     await fresh();
     await fund(1, 1000n);
     const p = await t.as(1);
-    await mined(p.staking.write.stake([OPERATOR, 1000n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 1000n]));
     await expectRevert(p.staking.write.requestUnbond([OPERATOR, 0n]), 'ZeroAmount');
     await expectRevert(p.staking.write.requestUnbond([OPERATOR, 1001n]), 'InsufficientBonded', [1000n, 1001n]);
     await expectRevert(p.staking.write.requestUnbond([VALIDATOR, 1n]), 'InsufficientBonded', [0n, 1n]);
 
-    const receipt = await mined(p.staking.write.requestUnbond([OPERATOR, 400n]));
+    const receipt = await t.mined(p.staking.write.requestUnbond([OPERATOR, 400n]));
     const releaseAt = (await blockTime(receipt)) + t.params.unbondingDelay;
     const [ev] = parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: 'UnbondRequested' });
     assert.deepEqual(ev?.args, { staker: addr(1), role: OPERATOR, amount: 400n, releaseAt });
@@ -153,17 +127,17 @@ describe('Staking: stake, unbond, withdraw', () => {
     await fund(1, 1000n);
     const p = await t.as(1);
     await expectRevert(p.staking.write.withdraw([OPERATOR]), 'NothingToWithdraw');
-    await mined(p.staking.write.stake([OPERATOR, 1000n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 1000n]));
     await expectRevert(p.staking.write.withdraw([OPERATOR]), 'NothingToWithdraw');
 
-    const receipt = await mined(p.staking.write.requestUnbond([OPERATOR, 300n]));
+    const receipt = await t.mined(p.staking.write.requestUnbond([OPERATOR, 300n]));
     const releaseAt = (await blockTime(receipt)) + t.params.unbondingDelay;
     await expectRevert(p.staking.write.withdraw([OPERATOR]), 'StillUnbonding', [releaseAt]);
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt - 1n)]);
     await expectRevert(p.staking.write.withdraw([OPERATOR]), 'StillUnbonding', [releaseAt]);
 
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt)]);
-    const done = await mined(p.staking.write.withdraw([OPERATOR]));
+    const done = await t.mined(p.staking.write.withdraw([OPERATOR]));
     const [ev] = parseEventLogs({ abi: stakingAbi, logs: done.logs, eventName: 'Withdrawn' });
     assert.deepEqual(ev?.args, { staker: addr(1), role: OPERATOR, amount: 300n });
     assert.equal(await balance(addr(1)), 300n);
@@ -177,23 +151,23 @@ describe('Staking: stake, unbond, withdraw', () => {
     await fresh();
     await fund(1, 1000n);
     const p = await t.as(1);
-    await mined(p.staking.write.stake([OPERATOR, 500n]));
-    await mined(p.staking.write.stake([VALIDATOR, 500n]));
-    await mined(p.staking.write.requestUnbond([OPERATOR, 100n]));
-    const validatorUnbond = await mined(p.staking.write.requestUnbond([VALIDATOR, 50n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 500n]));
+    await t.mined(p.staking.write.stake([VALIDATOR, 500n]));
+    await t.mined(p.staking.write.requestUnbond([OPERATOR, 100n]));
+    const validatorUnbond = await t.mined(p.staking.write.requestUnbond([VALIDATOR, 50n]));
     const validatorRelease = (await blockTime(validatorUnbond)) + t.params.unbondingDelay;
     await t.increaseTime(60);
-    const second = await mined(p.staking.write.requestUnbond([OPERATOR, 100n]));
+    const second = await t.mined(p.staking.write.requestUnbond([OPERATOR, 100n]));
     const releaseAt = (await blockTime(second)) + t.params.unbondingDelay;
     assert.deepEqual(await p.staking.read.positionOf([addr(1), OPERATOR]), { bonded: 300n, unbonding: 200n, releaseAt });
     await t.increaseTime(t.params.unbondingDelay - 50n); // past the first request's delay, not the second's
     await expectRevert(p.staking.write.withdraw([OPERATOR]), 'StillUnbonding', [releaseAt]);
     // The validator position kept its own clock.
-    await mined(p.staking.write.withdraw([VALIDATOR]));
+    await t.mined(p.staking.write.withdraw([VALIDATOR]));
     assert.equal(await balance(addr(1)), 50n);
     assert.ok(validatorRelease < releaseAt);
     await t.increaseTime(t.params.unbondingDelay);
-    await mined(p.staking.write.withdraw([OPERATOR]));
+    await t.mined(p.staking.write.withdraw([OPERATOR]));
     assert.equal(await balance(addr(1)), 250n);
   });
 });
@@ -202,18 +176,18 @@ describe('Staking: slashing', () => {
   test('only SLASHER_ROLE slashes; the admin can grant the role', async () => {
     await fresh();
     await fund(1, 1000n);
-    await mined((await t.as(1)).staking.write.stake([OPERATOR, 1000n]));
+    await t.mined((await t.as(1)).staking.write.stake([OPERATOR, 1000n]));
     for (const i of [0, 1, 5]) {
       const p = await t.as(i);
       await expectRevert(p.staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]), 'AccessControlUnauthorizedAccount', [addr(i), SLASHER_ROLE]);
     }
     // A non-admin cannot grant it.
     await expectRevert((await t.as(5)).staking.write.grantRole([SLASHER_ROLE, addr(5)]), 'AccessControlUnauthorizedAccount', [addr(5), ADMIN_ROLE]);
-    await mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
+    await t.mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
     assert.equal(await (await t.as(0)).staking.read.hasRole([SLASHER_ROLE, addr(5)]), true);
-    await mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]));
+    await t.mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]));
     // And revoke it.
-    await mined((await t.as(0)).staking.write.revokeRole([SLASHER_ROLE, addr(5)]));
+    await t.mined((await t.as(0)).staking.write.revokeRole([SLASHER_ROLE, addr(5)]));
     await expectRevert((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]), 'AccessControlUnauthorizedAccount', [addr(5), SLASHER_ROLE]);
   });
 
@@ -221,10 +195,10 @@ describe('Staking: slashing', () => {
     await fresh();
     await fund(1, 1000n);
     const p = await t.as(1);
-    await mined(p.staking.write.stake([OPERATOR, 1000n]));
-    const unbond = await mined(p.staking.write.requestUnbond([OPERATOR, 400n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 1000n]));
+    const unbond = await t.mined(p.staking.write.requestUnbond([OPERATOR, 400n]));
     const releaseAt = (await blockTime(unbond)) + t.params.unbondingDelay;
-    await mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
+    await t.mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
     const slasher = await t.as(5);
     const treasuryBefore = await balance(t.params.treasury);
     const reason = toHex('epoch 7', { size: 32 });
@@ -232,13 +206,13 @@ describe('Staking: slashing', () => {
     await expectRevert(slasher.staking.write.slash([addr(1), OPERATOR, 0n, reason]), 'ZeroAmount');
 
     // 600 bonded + 400 unbonding: 250 comes out of bonded only.
-    const first = await mined(slasher.staking.write.slash([addr(1), OPERATOR, 250n, reason]));
+    const first = await t.mined(slasher.staking.write.slash([addr(1), OPERATOR, 250n, reason]));
     const [ev] = parseEventLogs({ abi: stakingAbi, logs: first.logs, eventName: 'Slashed' });
     assert.deepEqual(ev?.args, { staker: addr(1), role: OPERATOR, amount: 250n, destination: t.params.treasury, reason });
     assert.deepEqual(await p.staking.read.positionOf([addr(1), OPERATOR]), { bonded: 350n, unbonding: 400n, releaseAt });
 
     // 350 bonded + 400 unbonding: 500 empties bonded and takes 150 of unbonding.
-    await mined(slasher.staking.write.slash([addr(1), OPERATOR, 500n, reason]));
+    await t.mined(slasher.staking.write.slash([addr(1), OPERATOR, 500n, reason]));
     assert.deepEqual(await p.staking.read.positionOf([addr(1), OPERATOR]), { bonded: 0n, unbonding: 250n, releaseAt });
     assert.equal(await p.staking.read.totalStaked([OPERATOR]), 250n);
     assert.equal(await balance(t.params.treasury), treasuryBefore + 750n);
@@ -249,7 +223,7 @@ describe('Staking: slashing', () => {
 
     // What is left still withdraws after the delay.
     await t.increaseTime(t.params.unbondingDelay);
-    await mined(p.staking.write.withdraw([OPERATOR]));
+    await t.mined(p.staking.write.withdraw([OPERATOR]));
     assert.equal(await balance(addr(1)), 250n);
     assert.equal(await p.staking.read.totalStaked([OPERATOR]), 0n);
   });
@@ -258,11 +232,11 @@ describe('Staking: slashing', () => {
     await fresh();
     await fund(2, 100n);
     const p = await t.as(2);
-    await mined(p.staking.write.stake([VALIDATOR, 100n]));
-    await mined(p.staking.write.requestUnbond([VALIDATOR, 100n]));
-    await mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
+    await t.mined(p.staking.write.stake([VALIDATOR, 100n]));
+    await t.mined(p.staking.write.requestUnbond([VALIDATOR, 100n]));
+    await t.mined((await t.as(0)).staking.write.grantRole([SLASHER_ROLE, addr(5)]));
     await expectRevert((await t.as(5)).staking.write.slash([addr(2), VALIDATOR, 101n, zeroHash]), 'SlashExceedsStake', [100n, 101n]);
-    await mined((await t.as(5)).staking.write.slash([addr(2), VALIDATOR, 100n, zeroHash]));
+    await t.mined((await t.as(5)).staking.write.slash([addr(2), VALIDATOR, 100n, zeroHash]));
     await t.increaseTime(t.params.unbondingDelay);
     await expectRevert(p.staking.write.withdraw([VALIDATOR]), 'NothingToWithdraw');
     assert.equal(await p.staking.read.totalStaked([VALIDATOR]), 0n);
@@ -272,12 +246,12 @@ describe('Staking: slashing', () => {
   test('slashed OPEN follows a new slashDestination', async () => {
     await fresh();
     await fund(1, 1000n);
-    await mined((await t.as(1)).staking.write.stake([OPERATOR, 1000n]));
+    await t.mined((await t.as(1)).staking.write.stake([OPERATOR, 1000n]));
     const admin = await t.as(0);
-    await mined(admin.staking.write.grantRole([SLASHER_ROLE, addr(5)]));
-    await mined(admin.staking.write.setSlashDestination([addr(7)]));
+    await t.mined(admin.staking.write.grantRole([SLASHER_ROLE, addr(5)]));
+    await t.mined(admin.staking.write.setSlashDestination([addr(7)]));
     const treasuryBefore = await balance(t.params.treasury);
-    const receipt = await mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 123n, zeroHash]));
+    const receipt = await t.mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 123n, zeroHash]));
     const [ev] = parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: 'Slashed' });
     assert.equal(ev?.args.destination, addr(7));
     assert.equal(await balance(addr(7)), 123n);
@@ -292,28 +266,28 @@ describe('Staking: isActive', () => {
     await fund(1, min + 10n);
     const p = await t.as(1);
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), false);
-    await mined(p.staking.write.stake([OPERATOR, min - 1n]));
+    await t.mined(p.staking.write.stake([OPERATOR, min - 1n]));
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), false);
-    await mined(p.staking.write.stake([OPERATOR, 1n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 1n]));
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), true);
-    await mined(p.staking.write.requestUnbond([OPERATOR, 1n]));
+    await t.mined(p.staking.write.requestUnbond([OPERATOR, 1n]));
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), false, 'unbonding stake does not count');
 
     // The validator minimum is 0: any non-zero bonded stake is active, zero is not.
     assert.equal(await p.staking.read.isActive([addr(1), VALIDATOR]), false);
-    await mined(p.staking.write.stake([VALIDATOR, 1n]));
+    await t.mined(p.staking.write.stake([VALIDATOR, 1n]));
     assert.equal(await p.staking.read.isActive([addr(1), VALIDATOR]), true);
 
     // Raising the minimum deactivates; lowering reactivates.
     const admin = await t.as(0);
-    await mined(admin.staking.write.setMinimumStake([VALIDATOR, 2n]));
+    await t.mined(admin.staking.write.setMinimumStake([VALIDATOR, 2n]));
     assert.equal(await p.staking.read.isActive([addr(1), VALIDATOR]), false);
-    await mined(admin.staking.write.setMinimumStake([OPERATOR, min - 1n]));
+    await t.mined(admin.staking.write.setMinimumStake([OPERATOR, min - 1n]));
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), true);
 
     // Slashing below the minimum deactivates.
-    await mined(admin.staking.write.grantRole([SLASHER_ROLE, addr(5)]));
-    await mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]));
+    await t.mined(admin.staking.write.grantRole([SLASHER_ROLE, addr(5)]));
+    await t.mined((await t.as(5)).staking.write.slash([addr(1), OPERATOR, 1n, zeroHash]));
     assert.equal(await p.staking.read.isActive([addr(1), OPERATOR]), false);
   });
 });
@@ -327,34 +301,34 @@ describe('Staking: governance', () => {
     await expectRevert(outsider.staking.write.setMinimumStake([OPERATOR, 0n]), 'AccessControlUnauthorizedAccount', [addr(3), ADMIN_ROLE]);
     // Even the slasher is not an admin.
     const settlementSlasher = await t.as(0);
-    await mined(settlementSlasher.staking.write.grantRole([SLASHER_ROLE, addr(3)]));
+    await t.mined(settlementSlasher.staking.write.grantRole([SLASHER_ROLE, addr(3)]));
     await expectRevert(outsider.staking.write.setUnbondingDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(3), ADMIN_ROLE]);
 
     const admin = await t.as(0);
-    let r = await mined(admin.staking.write.setUnbondingDelay([42n]));
+    let r = await t.mined(admin.staking.write.setUnbondingDelay([42n]));
     assert.deepEqual(parseEventLogs({ abi: stakingAbi, logs: r.logs, eventName: 'UnbondingDelaySet' })[0]?.args, { delay: 42n });
     assert.equal(await admin.staking.read.unbondingDelay(), 42n);
 
     await expectRevert(admin.staking.write.setSlashDestination([zeroAddress]), 'ZeroAddress');
-    r = await mined(admin.staking.write.setSlashDestination([addr(8)]));
+    r = await t.mined(admin.staking.write.setSlashDestination([addr(8)]));
     assert.deepEqual(parseEventLogs({ abi: stakingAbi, logs: r.logs, eventName: 'SlashDestinationSet' })[0]?.args, { destination: addr(8) });
     assert.equal(await admin.staking.read.slashDestination(), addr(8));
 
-    r = await mined(admin.staking.write.setMinimumStake([VALIDATOR, 5n]));
+    r = await t.mined(admin.staking.write.setMinimumStake([VALIDATOR, 5n]));
     assert.deepEqual(parseEventLogs({ abi: stakingAbi, logs: r.logs, eventName: 'MinimumStakeSet' })[0]?.args, { role: VALIDATOR, amount: 5n });
     assert.equal(await admin.staking.read.minimumStake([VALIDATOR]), 5n);
 
     // A new delay applies to the next unbond request.
     await fund(1, 10n);
     const p = await t.as(1);
-    await mined(p.staking.write.stake([OPERATOR, 10n]));
-    const unbond = await mined(p.staking.write.requestUnbond([OPERATOR, 10n]));
+    await t.mined(p.staking.write.stake([OPERATOR, 10n]));
+    const unbond = await t.mined(p.staking.write.requestUnbond([OPERATOR, 10n]));
     assert.equal((await p.staking.read.positionOf([addr(1), OPERATOR])).releaseAt, (await blockTime(unbond)) + 42n);
 
     // An admin who hands the role over loses the setters.
-    await mined(admin.staking.write.grantRole([ADMIN_ROLE, addr(4)]));
-    await mined(admin.staking.write.renounceRole([ADMIN_ROLE, addr(0)]));
+    await t.mined(admin.staking.write.grantRole([ADMIN_ROLE, addr(4)]));
+    await t.mined(admin.staking.write.renounceRole([ADMIN_ROLE, addr(0)]));
     await expectRevert(admin.staking.write.setUnbondingDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(0), ADMIN_ROLE]);
-    await mined((await t.as(4)).staking.write.setUnbondingDelay([1n]));
+    await t.mined((await t.as(4)).staking.write.setUnbondingDelay([1n]));
   });
 });

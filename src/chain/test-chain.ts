@@ -1,10 +1,23 @@
-import { parseEther, type Address } from 'viem';
+import assert from 'node:assert/strict';
+import type { AbiError } from 'abitype';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  parseEther,
+  type Abi,
+  type Address,
+  type Hash,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem';
 import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
+import { formatAbiItem } from 'viem/utils';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
 import { connectChain, type ChainClients } from './clients.ts';
 import { callJsonRpc } from './json-rpc.ts';
 import { defaultProtocolParams, deployProtocol, memoryRecorder, type ProtocolParams } from './deploy.ts';
-import { protocolContracts, type ProtocolAddresses, type ProtocolContracts } from './protocol.ts';
+import { protocolAbis, protocolContracts, type ProtocolAddresses, type ProtocolContracts } from './protocol.ts';
 
 /** The well-known development mnemonic; its keys are public, so only for throw-away test chains. */
 export const TEST_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -43,6 +56,8 @@ export interface TestProtocol {
   increaseTime(seconds: number | bigint): Promise<void>;
   /** Mines `blocks` empty blocks. */
   mine(blocks?: number): Promise<void>;
+  /** Waits for a sent transaction's receipt and asserts that it succeeded. */
+  mined(hash: Hash | Promise<Hash>): Promise<TransactionReceipt>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +87,8 @@ export async function startTestProtocol(overrides: Partial<ProtocolParams> = {})
       }
       return c;
     };
-    const addresses = await deployProtocol(await clients(0), params, memoryRecorder());
+    const admin = await clients(0);
+    const addresses = await deployProtocol(admin, params, memoryRecorder());
     return {
       anvil,
       accounts,
@@ -89,10 +105,84 @@ export async function startTestProtocol(overrides: Partial<ProtocolParams> = {})
       async mine(blocks = 1) {
         await callJsonRpc(anvil.url, 'anvil_mine', [`0x${blocks.toString(16)}`]);
       },
+      async mined(hash) {
+        const receipt = await admin.publicClient.waitForTransactionReceipt({ hash: await hash });
+        assert.equal(receipt.status, 'success');
+        return receipt;
+      },
       stop: () => anvil.stop(),
     };
   } catch (err) {
     await anvil.stop();
     throw err;
   }
+}
+
+/**
+ * The custom errors of every protocol contract, each selector once, so that a revert decodes by name
+ * however deep in a call it was raised (a token error raised through `stake`, an escrow error raised
+ * through `postEpoch`).
+ */
+export const protocolErrorAbi: readonly AbiError[] = (() => {
+  const bySignature = new Map<string, AbiError>();
+  for (const item of Object.values(protocolAbis).flat() as Abi) {
+    if (item.type === 'error') {
+      const signature = formatAbiItem(item);
+      if (!bySignature.has(signature)) bySignature.set(signature, item);
+    }
+  }
+  return [...bySignature.values()];
+})();
+
+/** A custom error a call reverted with: its name and decoded arguments (empty when it has none). */
+export interface DecodedRevert {
+  errorName: string;
+  args: readonly unknown[];
+}
+
+/**
+ * The custom error (or `Error(string)` / `Panic(uint256)`) that a failed call reverted with, decoded
+ * against {@link protocolErrorAbi}; `undefined` if `err` is no revert with data, or its selector is
+ * unknown. Reads a contract function's revert (`ContractFunctionRevertedError`) and also the raw
+ * revert data of a plain `eth_call`, such as a constructor's revert in a simulated deployment.
+ *
+ * @example
+ * const decoded = await token.write.transfer([zeroAddress, 1n]).then(() => undefined, revertOf);
+ * // { errorName: 'ERC20InvalidReceiver', args: ['0x0000000000000000000000000000000000000000'] }
+ */
+export function revertOf(err: unknown): DecodedRevert | undefined {
+  if (!(err instanceof BaseError)) return undefined;
+  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  let data: Hex | undefined;
+  if (reverted instanceof ContractFunctionRevertedError) data = reverted.raw;
+  else {
+    // A plain call (no ABI to decode with): the innermost error that carries the revert data as hex.
+    const raw = err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null;
+    data = raw?.data;
+  }
+  if (!data || data === '0x') return undefined;
+  try {
+    const decoded = decodeErrorResult({ abi: protocolErrorAbi, data });
+    return { errorName: decoded.errorName, args: decoded.args ?? [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asserts that `promise` rejects with the custom error `errorName` (see {@link revertOf}) and, if
+ * `args` is given, with exactly these arguments.
+ *
+ * @example
+ * await expectRevert(escrow.write.deposit([consumer, 0n]), 'ZeroAmount');
+ * await expectRevert(escrow.write.withdraw(), 'WithdrawalLocked', [unlockAt]);
+ */
+export async function expectRevert(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    const decoded = revertOf(err);
+    assert.ok(decoded, `expected a revert with ${errorName}, got: ${String(err)}`);
+    assert.equal(decoded.errorName, errorName, `expected ${errorName}, got ${decoded.errorName}(${decoded.args.join(', ')})`);
+    if (args) assert.deepEqual(decoded.args, args);
+    return true;
+  });
 }

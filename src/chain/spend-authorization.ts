@@ -1,0 +1,83 @@
+import { recoverTypedDataAddress, type Address, type Hex, type LocalAccount } from 'viem';
+
+/**
+ * A consumer's signed consent that `operator` may draw OPEN from the consumer's InferenceEscrow
+ * deposit, up to `cumulativeAmount` in total over all draws, as long as `nonce` is above the last one
+ * drawn and the block time is at most `expiry` (unix seconds). The EIP-712 struct
+ * `InferenceEscrow.SpendAuthorization`.
+ */
+export type SpendAuthorization = {
+  consumer: Address;
+  operator: Address;
+  cumulativeAmount: bigint;
+  nonce: bigint;
+  expiry: bigint;
+};
+
+/** Which InferenceEscrow a spend authorization is for: the chain and the contract's address. */
+export type EscrowDeployment = {
+  chainId: number;
+  escrow: Address;
+};
+
+/** The EIP-712 types of a {@link SpendAuthorization}, as the InferenceEscrow contract hashes it. */
+export const spendAuthorizationTypes = {
+  SpendAuthorization: [
+    { name: 'consumer', type: 'address' },
+    { name: 'operator', type: 'address' },
+    { name: 'cumulativeAmount', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'expiry', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * The EIP-712 domain of the InferenceEscrow at `escrowAddress` on chain `chainId`.
+ *
+ * @example
+ * const domain = spendAuthorizationDomain(31337, addresses.inferenceEscrow);
+ * // { name: 'OpenLedger InferenceEscrow', version: '1', chainId: 31337, verifyingContract: '0x…' }
+ */
+export function spendAuthorizationDomain(chainId: number, escrowAddress: Address) {
+  return { name: 'OpenLedger InferenceEscrow', version: '1', chainId, verifyingContract: escrowAddress } as const;
+}
+
+/**
+ * Signs `auth` as `account` (the consumer) for the escrow `escrow` on chain `chainId`, with EIP-712.
+ *
+ * @example
+ * const signature = await signSpendAuthorization(consumer, { chainId: 31337, escrow: addresses.inferenceEscrow }, {
+ *   consumer: consumer.address,
+ *   operator,
+ *   cumulativeAmount: parseEther('10'),
+ *   nonce: 1n,
+ *   expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
+ * });
+ */
+export function signSpendAuthorization(account: LocalAccount, { chainId, escrow }: EscrowDeployment, auth: SpendAuthorization): Promise<Hex> {
+  return account.signTypedData({
+    domain: spendAuthorizationDomain(chainId, escrow),
+    types: spendAuthorizationTypes,
+    primaryType: 'SpendAuthorization',
+    message: auth,
+  });
+}
+
+/**
+ * The address that signed `auth` with `signature` for the escrow `escrow` on chain `chainId`
+ * (checksummed), so that a node can check off chain that a consumer's authorization is genuine
+ * before serving it. The escrow accepts an EOA consumer's signature only if this is `auth.consumer`.
+ *
+ * @example
+ * const signer = await recoverSpendAuthorizationSigner({ chainId: 31337, escrow: addresses.inferenceEscrow }, auth, signature);
+ * if (!isAddressEqual(signer, auth.consumer)) throw new Error('not signed by the consumer');
+ */
+export function recoverSpendAuthorizationSigner({ chainId, escrow }: EscrowDeployment, auth: SpendAuthorization, signature: Hex): Promise<Address> {
+  return recoverTypedDataAddress({
+    domain: spendAuthorizationDomain(chainId, escrow),
+    types: spendAuthorizationTypes,
+    primaryType: 'SpendAuthorization',
+    message: auth,
+    signature,
+  });
+}
