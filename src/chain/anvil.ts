@@ -70,6 +70,9 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProce
   if (options.mnemonic) args.push('--mnemonic', options.mnemonic);
   if (options.genesisTimestamp !== undefined) args.push('--timestamp', String(options.genesisTimestamp));
   if (options.optimism ?? true) args.push('--optimism');
+  // Keep recent states in memory only: by default anvil writes every block's state under
+  // ~/.foundry/anvil/tmp (gigabytes for a few thousand blocks) and runs slower as it grows.
+  args.push('--prune-history', '256');
 
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
