@@ -1,0 +1,86 @@
+import { parquetMetadataAsync, parquetReadObjects, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { jsonObjectOf } from './parquet-values.ts';
+import { openSlices, spool } from './spool.ts';
+import { resolveLimits, type ByteSource, type IntakeLimits, type ParsedRecord } from './types.ts';
+
+/** Options of the Parquet reader. */
+export interface ParquetOptions {
+  limits?: IntakeLimits;
+  /** Folder for the temporary copy of the upload (default: the system's temporary folder). */
+  tmpDir?: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Dates and timestamps as ISO 8601 strings rather than `Date` objects. */
+const parsers: Partial<ParquetParsers> = {
+  dateFromDays: (days: number) => isoOrNull(days * DAY_MS)?.slice(0, 10) ?? null,
+  timestampFromMilliseconds: (ms: bigint) => isoOrNull(Number(ms)),
+  timestampFromMicroseconds: (us: bigint) => isoOrNull(Number(us / 1000n)),
+  timestampFromNanoseconds: (ns: bigint) => isoOrNull(Number(ns / 1_000_000n)),
+};
+
+/**
+ * Reads a Parquet file (with `hyparquet`; SNAPPY, GZIP, ZSTD, BROTLI, LZ4 and LZ4_RAW through
+ * `hyparquet-compressors`): each row is a record, an object from column names to JSON values
+ * (see `parquet-values.ts`: INT64 becomes a number when safe, else a decimal string). Parquet's
+ * footer is at its end, so the upload is first written to a temporary file (removed when the
+ * iteration ends or is abandoned with `return`); then rows are read one row group at a time, so
+ * memory holds one row group, not the file. A row whose JSON is over `maxRecordBytes` is
+ * `line_too_long`. A file that cannot be read is a `fatal` `malformed_parquet` item, after the
+ * rows of the row groups read before the damage.
+ *
+ * @example
+ * for await (const item of parseParquet(createReadStream('train.parquet'))) console.log(item);
+ * // { index: 0, record: { question: 'why?', answer: 'because', id: 1 }, bytes: 45 }
+ */
+export async function* parseParquet(source: ByteSource, options: ParquetOptions = {}): AsyncGenerator<ParsedRecord> {
+  const limits = resolveLimits(options.limits);
+  const spooled = await spool(source, options.tmpDir);
+  try {
+    const file = await openSlices(spooled.path);
+    try {
+      let metadata: FileMetaData;
+      try {
+        metadata = await parquetMetadataAsync(file, { parsers });
+      } catch (err) {
+        yield malformed(0, `the file is not Parquet or its footer is damaged: ${(err as Error).message}`);
+        return;
+      }
+      let rowStart = 0;
+      for (const [group, rowGroup] of metadata.row_groups.entries()) {
+        const rowEnd = rowStart + Number(rowGroup.num_rows);
+        let rows: Record<string, unknown>[];
+        try {
+          rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors, parsers });
+        } catch (err) {
+          yield malformed(rowStart, `row group ${group} (rows ${rowStart} to ${rowEnd - 1}) cannot be read: ${(err as Error).message}`);
+          return;
+        }
+        for (const [i, row] of rows.entries()) {
+          const index = rowStart + i;
+          const record = jsonObjectOf(row);
+          const bytes = Buffer.byteLength(JSON.stringify(record));
+          yield bytes > limits.maxRecordBytes
+            ? { index, error: { code: 'line_too_long', message: `row ${index} has ${bytes} bytes as JSON, more than the limit of ${limits.maxRecordBytes}` } }
+            : { index, record, bytes };
+        }
+        rowStart = rowEnd;
+      }
+    } finally {
+      await file.close();
+    }
+  } finally {
+    await spooled.remove();
+  }
+}
+
+function malformed(index: number, message: string): ParsedRecord {
+  return { index, error: { code: 'malformed_parquet', message }, fatal: true };
+}
+
+function isoOrNull(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
