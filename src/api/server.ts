@@ -1,22 +1,18 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Address, PublicClient } from 'viem';
 import { z } from 'zod';
 import type { ProtocolAddresses } from '../chain/protocol.ts';
 import { chainEventSink, listChainEvents } from '../store/chain-events.ts';
-import type { Database } from '../store/database.ts';
+import type { DatanetContext } from '../datanet/context.ts';
+import { keepRawJsonBodies } from './authenticate.ts';
 import { installErrorHandler } from './errors.ts';
+import { datanetRoutes } from './routes/datanets.ts';
 
-/** What the API serves from. */
-export interface ApiContext {
-  db: Database;
-  publicClient: PublicClient;
-  chainId: number;
+/** What the API serves from: the modules' contexts and facts about the node. */
+export interface ApiContext extends DatanetContext {
   rpcUrl: string;
   embeddedChain: boolean;
   addresses: ProtocolAddresses;
-  /** The node's own account (deployer and operator on the embedded chain). */
-  nodeAccount: Address;
   version: string;
   logLevel?: string;
 }
@@ -29,8 +25,9 @@ const eventsQuery = z.object({
 });
 
 /**
- * Builds the HTTP API (Fastify): health, node status, indexed protocol events and Prometheus
- * metrics. Later capabilities add their routes here; every input is validated with zod and a
+ * Builds the HTTP API (Fastify): health, node status, indexed protocol events, datanets
+ * (routes/datanets.ts) and Prometheus metrics. State-changing routes are signed by the acting
+ * wallet (authenticate.ts); every input is validated with zod and a
  * failure becomes a 400 naming the field (see {@link installErrorHandler}).
  *
  * @example
@@ -40,6 +37,8 @@ const eventsQuery = z.object({
 export function buildApi(ctx: ApiContext): FastifyInstance {
   const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 });
   installErrorHandler(app);
+  keepRawJsonBodies(app);
+  const chainId = ctx.clients.chain.id;
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'openledger_' });
@@ -58,22 +57,24 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get('/health', async () => ({ ok: true }));
 
   app.get('/status', async () => {
-    const [blockNumber, cursor] = await Promise.all([ctx.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(ctx.chainId)]);
+    const [blockNumber, cursor] = await Promise.all([ctx.clients.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(chainId)]);
     return {
       version: ctx.version,
-      chain: { id: ctx.chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, blockNumber: blockNumber.toString() },
+      chain: { id: chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, blockNumber: blockNumber.toString() },
       store: { kind: ctx.db.kind },
       indexer: { blockNumber: cursor?.blockNumber.toString() ?? null },
-      nodeAccount: ctx.nodeAccount,
+      nodeAccount: ctx.clients.account.address,
       contracts: ctx.addresses,
     };
   });
 
   app.get('/chain/events', async (request) => {
     const q = eventsQuery.parse(request.query);
-    const events = await listChainEvents(ctx.db, { chainId: ctx.chainId, ...q });
+    const events = await listChainEvents(ctx.db, { chainId, ...q });
     return { events, next: events.length === q.limit ? events.at(-1)?.id : null };
   });
+
+  datanetRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

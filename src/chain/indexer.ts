@@ -1,4 +1,5 @@
 import { decodeEventLog, type Abi, type Address, type Hex, type Log, type PublicClient } from 'viem';
+import { repeat, type Repeater } from '../util/repeat.ts';
 
 /** A decoded protocol event. */
 export interface IndexedEvent {
@@ -47,12 +48,9 @@ export interface IndexerOptions {
 }
 
 /** A running or runnable indexer. */
-export interface Indexer {
+export interface Indexer extends Repeater {
   /** Indexes up to the current head; returns the number of events stored. */
   runOnce(): Promise<number>;
-  /** Polls in the background until {@link Indexer.stop}. */
-  start(): void;
-  stop(): Promise<void>;
 }
 
 /**
@@ -120,27 +118,6 @@ export function createIndexer(options: IndexerOptions): Indexer {
     return stored;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = true;
-  const tick = () => {
-    running = runOnce()
-      .catch((err) => options.onError?.(err))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.pollMs ?? 1000);
-      });
-  };
-  return {
-    runOnce,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      tick();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = repeat(runOnce, options.pollMs ?? 1000, (err) => options.onError?.(err));
+  return { runOnce, start: loop.start, stop: loop.stop };
 }

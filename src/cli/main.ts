@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
+import { callApi, CliError } from './api-client.ts';
+import { datanetCommands } from './datanet-commands.ts';
 import { startNode, VERSION } from './node.ts';
 
 function portArg(value: string): number {
@@ -65,21 +67,14 @@ export function buildProgram(): Command {
     .addOption(new Option('--api <url>', 'the node to ask').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
     .option('--json', 'print the raw JSON')
     .action(async (opts: { api: string; json?: boolean }) => {
-      let res: Response;
-      try {
-        res = await fetch(`${opts.api}/status`);
-      } catch (err) {
-        throw new CliError(`no node answers at ${opts.api} (${(err as Error).cause ?? (err as Error).message}); start one with \`openledger up\``);
-      }
-      if (!res.ok) throw new CliError(`${opts.api}/status answered ${res.status}: ${await res.text()}`);
-      const s = (await res.json()) as {
+      const s = await callApi<{
         version: string;
         chain: { id: number; rpcUrl: string; embedded: boolean; blockNumber: string };
         store: { kind: string };
         indexer: { blockNumber: string | null };
         nodeAccount: string;
         contracts: Record<string, string>;
-      };
+      }>(opts.api, 'GET', '/status');
       if (opts.json) {
         console.log(JSON.stringify(s, null, 2));
         return;
@@ -92,12 +87,8 @@ export function buildProgram(): Command {
       for (const [name, address] of Object.entries(s.contracts)) console.log(`  ${name.padEnd(22)} ${address}`);
     });
 
+  datanetCommands(program, urlArg);
   return program;
-}
-
-/** An error whose message is all the user needs. */
-export class CliError extends Error {
-  override name = 'CliError';
 }
 
 /** Runs the CLI with `argv`; returns the exit code. */

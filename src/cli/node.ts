@@ -8,8 +8,11 @@ import { connectChain, type ChainClients } from '../chain/clients.ts';
 import { defaultProtocolParams, deployProtocol } from '../chain/deploy.ts';
 import { startEmbeddedChain, type EmbeddedChain } from '../chain/embedded-chain.ts';
 import { createIndexer, type Indexer } from '../chain/indexer.ts';
-import { protocolAbis, type ProtocolAddresses } from '../chain/protocol.ts';
+import { protocolAbis, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
+import type { DatanetContext } from '../datanet/context.ts';
+import { createDatanetWorker } from '../datanet/worker.ts';
 import type { Config } from '../config.ts';
+import { openBlobStore } from '../store/blobs.ts';
 import { chainEventSink } from '../store/chain-events.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { deploymentRecorder } from '../store/deployment-steps.ts';
@@ -95,14 +98,22 @@ export async function startNode(config: Config, progress: (message: string) => v
     indexer.start();
     cleanup.push(() => indexer.stop());
 
-    const app: FastifyInstance = buildApi({
+    const datanets: DatanetContext = {
       db,
-      publicClient: clients.publicClient,
-      chainId,
+      blobs: await openBlobStore({ dataDir: join(config.dataDir, 'blobs') }),
+      clients,
+      contracts: protocolContracts(clients, addresses),
+    };
+    const worker = createDatanetWorker(datanets, { log: progress });
+    await worker.runOnce();
+    worker.start();
+    cleanup.push(() => worker.stop());
+
+    const app: FastifyInstance = buildApi({
+      ...datanets,
       rpcUrl,
       embeddedChain: chain !== undefined,
       addresses,
-      nodeAccount: account.address,
       version: VERSION,
       logLevel: config.logLevel,
     });

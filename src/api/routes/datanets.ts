@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import { getAddress, isAddress, type Hex } from 'viem';
+import { z } from 'zod';
+import { anchorContributions, contributionProof } from '../../datanet/anchor-batches.ts';
+import type { DatanetContext } from '../../datanet/context.ts';
+import { getContribution, listContributions } from '../../datanet/contributions.ts';
+import { createDatanet } from '../../datanet/create-datanet.ts';
+import { decideContribution } from '../../datanet/curate.ts';
+import { canCurate, getDatanet, listDatanets } from '../../datanet/datanets.ts';
+import { parseDefinition } from '../../datanet/definition.ts';
+import { ingestRecords } from '../../datanet/ingest-records.ts';
+import { createSnapshot, getSnapshot, listSnapshots } from '../../datanet/snapshots.ts';
+import { authenticate, forbidden } from '../authenticate.ts';
+
+const id = z.coerce.number().int().positive();
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex').transform((s) => s.toLowerCase() as Hex);
+const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
+const limit = z.coerce.number().int().min(1).max(500).default(50);
+const status = z.enum(['pending', 'accepted', 'rejected']);
+/** Most records in one JSON submission; larger sets go through an upload. */
+export const MAX_RECORDS_PER_REQUEST = 1000;
+
+const record = z.union([z.string(), z.record(z.string(), z.unknown())]);
+const contributeBody = z.object({ records: z.array(record).min(1).max(MAX_RECORDS_PER_REQUEST) }).strict();
+const decisionBody = z.discriminatedUnion('approve', [
+  z.object({ approve: z.literal(true) }).strict(),
+  z.object({ approve: z.literal(false), reason: z.string().min(1).max(500), spam: z.boolean().default(false) }).strict(),
+]);
+
+/**
+ * Datanet routes: create and browse datanets, contribute records, curate, anchor, prove and
+ * snapshot. Every state-changing route is signed by the acting wallet (see request-signature.ts);
+ * the signer must be the datanet's owner or a curator where the route says so.
+ */
+export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
+  const chainId = ctx.clients.chain.id;
+  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, chainId, request);
+
+  app.post('/datanets', async (request, reply) => {
+    const owner = await signer(request);
+    const datanet = await createDatanet(ctx, owner, parseDefinition(request.body));
+    return reply.status(201).send(datanet);
+  });
+
+  app.get('/datanets', async (request) => {
+    const q = z.object({ q: z.string().max(200).optional(), owner: address.optional(), before: id.optional(), limit }).parse(request.query);
+    const datanets = await listDatanets(ctx.db, q);
+    return { datanets, next: datanets.length === q.limit ? datanets.at(-1)?.id : null };
+  });
+
+  app.get('/datanets/:id', async (request) => getDatanet(ctx.db, z.object({ id }).parse(request.params).id));
+
+  app.post('/datanets/:id/contributions', async (request) => {
+    const contributor = await signer(request);
+    const { id: datanetId } = z.object({ id }).parse(request.params);
+    const { records } = contributeBody.parse(request.body);
+    const datanet = await getDatanet(ctx.db, datanetId);
+    const { results, ...summary } = await ingestRecords(
+      ctx,
+      datanet,
+      contributor,
+      records.map((r, index) => ({ index, record: r })),
+    );
+    return { ...summary, results };
+  });
+
+  app.get('/datanets/:id/contributions', async (request) => {
+    const { id: datanetId } = z.object({ id }).parse(request.params);
+    const q = z.object({ status: status.optional(), contributor: address.optional(), before: z.string().max(200).optional(), limit }).parse(request.query);
+    return listContributions(ctx.db, { datanetId, ...q });
+  });
+
+  app.get('/contributors/:address/contributions', async (request) => {
+    const { address: contributor } = z.object({ address }).parse(request.params);
+    const q = z.object({ status: status.optional(), datanet: id.optional(), before: z.string().max(200).optional(), limit }).parse(request.query);
+    return listContributions(ctx.db, { contributor, status: q.status, datanetId: q.datanet, before: q.before, limit: q.limit });
+  });
+
+  app.get('/contributions/:id', async (request) => getContribution(ctx.db, z.object({ id: hex32 }).parse(request.params).id));
+
+  app.get('/contributions/:id/proof', async (request) => contributionProof(ctx, z.object({ id: hex32 }).parse(request.params).id));
+
+  app.post('/datanets/:id/contributions/:contribution/decision', async (request) => {
+    const curator = await signer(request);
+    const params = z.object({ id, contribution: hex32 }).parse(request.params);
+    const decision = decisionBody.parse(request.body);
+    return decideContribution(ctx, await getDatanet(ctx.db, params.id), params.contribution, curator, decision);
+  });
+
+  app.post('/datanets/:id/anchor', async (request) => {
+    const caller = await signer(request);
+    const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
+    if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
+    return { batches: await anchorContributions(ctx, datanet.id!) };
+  });
+
+  app.post('/datanets/:id/snapshots', async (request, reply) => {
+    const caller = await signer(request);
+    const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
+    if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
+    const { snapshot, created } = await createSnapshot(ctx, datanet, caller);
+    return reply.status(created ? 201 : 200).send(snapshot);
+  });
+
+  app.get('/datanets/:id/snapshots', async (request) => ({ snapshots: await listSnapshots(ctx.db, z.object({ id }).parse(request.params).id) }));
+
+  app.get('/snapshots/:id', async (request) => getSnapshot(ctx.db, z.object({ id }).parse(request.params).id));
+
+  app.get('/snapshots/:id/contributions', async (request) => {
+    const { id: snapshotId } = z.object({ id }).parse(request.params);
+    await getSnapshot(ctx.db, snapshotId);
+    const q = z.object({ before: z.string().max(200).optional(), limit }).parse(request.query);
+    return listContributions(ctx.db, { snapshotId, ...q });
+  });
+}
+

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LocalAccount } from 'viem';
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { bodyHashOf, signRequest } from '../api/request-signature.ts';
+
+/** An error whose message is all the user needs. */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** Options every command that talks to a node takes. */
+export interface NodeOptions {
+  api: string;
+  key?: string;
+  account?: string;
+  dataDir?: string;
+}
+
+/**
+ * The account a command signs with: `--key` (or `OPENLEDGER_KEY`), else dev account `--account`
+ * (default 0) of the embedded chain's mnemonic in `--data-dir`.
+ */
+export function signingAccount(opts: NodeOptions): LocalAccount {
+  if (opts.key) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(opts.key)) throw new CliError('--key must be a 32-byte hex private key (0x + 64 hex digits)');
+    return privateKeyToAccount(opts.key as `0x${string}`);
+  }
+  const index = Number(opts.account ?? 0);
+  if (!Number.isInteger(index) || index < 0) throw new CliError('--account must be a dev account number (0, 1, 2, …)');
+  const file = join(opts.dataDir ?? '.openledger', 'chain', 'mnemonic');
+  let mnemonic: string;
+  try {
+    mnemonic = readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new CliError(`no signing key: pass --key (or set OPENLEDGER_KEY), or --data-dir of an embedded chain (${file} not found)`);
+  }
+  return mnemonicToAccount(mnemonic, { addressIndex: index });
+}
+
+let chainIdCache: number | undefined;
+
+/**
+ * Calls the node's HTTP API and returns the parsed JSON, signing the request with `account` when
+ * given. A 4xx/5xx answer becomes a {@link CliError} carrying the server's message.
+ *
+ * @example
+ * const datanet = await callApi(opts.api, 'POST', '/datanets', { body: definition, account });
+ */
+export async function callApi<T>(api: string, method: string, path: string, options: { body?: unknown; account?: LocalAccount } = {}): Promise<T> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (options.account) {
+    chainIdCache ??= (await callApi<{ chain: { id: number } }>(api, 'GET', '/status')).chain.id;
+    Object.assign(headers, await signRequest(options.account, { chainId: chainIdCache, method, path, bodyHash: bodyHashOf(body) }));
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${api}${path}`, { method, headers, body });
+  } catch (err) {
+    throw new CliError(`no node answers at ${api} (${(err as Error).cause ?? (err as Error).message}); start one with \`openledger up\``);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const message = (json as { message?: string } | undefined)?.message ?? text;
+    throw new CliError(`${method} ${path}: ${res.status} ${message}`);
+  }
+  return json as T;
+}

@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatEther, parseEther } from 'viem';
+import { connectChain } from '../chain/clients.ts';
+import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
+import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+
+function openArg(value: string): bigint {
+  try {
+    return parseEther(value);
+  } catch {
+    throw new InvalidArgumentError('must be an amount of OPEN, e.g. 100 or 0.5');
+  }
+}
+
+function idArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a datanet id (1, 2, …)');
+  return n;
+}
+
+function contributionArg(value: string): string {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('must be a contribution id (0x + 64 hex digits)');
+  return value;
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read ${what} from ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Adds the options shared by commands that talk to a node and sign. */
+function nodeOptions(cmd: Command, urlArg: (v: string) => string): Command {
+  return cmd
+    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(new Option('--key <hex>', 'private key to sign with').env('OPENLEDGER_KEY'))
+    .addOption(new Option('--account <n>', "dev account of the embedded chain's mnemonic to sign with").default('0'))
+    .addOption(new Option('--data-dir <dir>', 'data directory of the embedded chain (for --account)').env('OPENLEDGER_DATA_DIR'));
+}
+
+interface Datanet {
+  id: number;
+  name: string;
+  owner: string;
+  description: string;
+  licence: string;
+  contributionStake: string;
+  curators: string[];
+  curation: string;
+  status: string;
+}
+
+function printDatanet(d: Datanet): void {
+  console.log(`datanet ${d.id}  ${d.name}  (${d.curation} curation, licence ${d.licence})`);
+  if (d.description) console.log(`  ${d.description}`);
+  console.log(`  owner     ${d.owner}`);
+  console.log(`  stake     ${formatEther(BigInt(d.contributionStake))} OPEN per contributor`);
+  if (d.curators.length) console.log(`  curators  ${d.curators.join(', ')}`);
+}
+
+/** `openledger datanet …`, `contribute`, `curate`, `snapshot`, `proof`. */
+export function datanetCommands(program: Command, urlArg: (v: string) => string): void {
+  const datanet = program.command('datanet').description('create, list and show datanets; bond a contributor stake');
+
+  nodeOptions(datanet.command('create').description('create a datanet (signed by its owner) and register it on chain'), urlArg)
+    .requiredOption('--name <name>', 'lowercase name, e.g. medical-qa')
+    .requiredOption('--licence <licence>', 'licence of the data, e.g. CC-BY-4.0')
+    .option('--description <text>', 'what the datanet is for', '')
+    .option('--schema <file>', 'JSON Schema every record must match (omit for free text)')
+    .addOption(new Option('--stake <OPEN>', 'stake a contributor must bond').argParser(openArg).default(0n, '0'))
+    .option('--curator <address...>', 'curators besides the owner')
+    .option('--manual', 'records wait for a curator instead of being accepted when valid')
+    .option('--threshold <jaccard>', 'near-duplicate similarity threshold', '0.8')
+    .option('--min-chars <n>', 'fewest characters per record')
+    .option('--max-chars <n>', 'most characters per record')
+    .option('--forbid <regex...>', 'patterns no record may match')
+    .action(async (o: NodeOptions & { name: string; licence: string; description: string; schema?: string; stake: bigint; curator?: string[];
+      manual?: boolean; threshold: string; minChars?: string; maxChars?: string; forbid?: string[] }) => {
+      const rules: Record<string, unknown> = {};
+      if (o.minChars !== undefined) rules.minChars = Number(o.minChars);
+      if (o.maxChars !== undefined) rules.maxChars = Number(o.maxChars);
+      if (o.forbid) rules.forbiddenPatterns = o.forbid;
+      const body = {
+        name: o.name,
+        description: o.description,
+        licence: o.licence,
+        ...(o.schema ? { recordSchema: readJson(o.schema, 'the record schema') } : {}),
+        contributionStake: o.stake.toString(),
+        curators: o.curator ?? [],
+        curation: o.manual ? 'manual' : 'auto',
+        nearDuplicateThreshold: Number(o.threshold),
+        rules,
+      };
+      const d = await callApi<Datanet>(o.api, 'POST', '/datanets', { body, account: signingAccount(o) });
+      printDatanet(d);
+    });
+
+  datanet
+    .command('list')
+    .description('list datanets, newest first')
+    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .option('--search <words>', 'find in names and descriptions')
+    .option('--owner <address>', 'only this owner’s')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (o: { api: string; search?: string; owner?: string; limit: string }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.search) q.set('q', o.search);
+      if (o.owner) q.set('owner', o.owner);
+      const { datanets } = await callApi<{ datanets: Datanet[] }>(o.api, 'GET', `/datanets?${q}`);
+      if (datanets.length === 0) console.log('no datanets');
+      for (const d of datanets) console.log(`${String(d.id).padStart(4)}  ${d.name.padEnd(24)} ${d.curation.padEnd(6)} ${d.licence}`);
+    });
+
+  datanet
+    .command('show')
+    .description('show a datanet')
+    .argument('<id>', 'datanet id', idArg)
+    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .action(async (id: number, o: { api: string }) => printDatanet(await callApi<Datanet>(o.api, 'GET', `/datanets/${id}`)));
+
+  nodeOptions(datanet.command('stake').description("bond OPEN as a contributor of a datanet (an on-chain transaction from your account)"), urlArg)
+    .argument('<id>', 'datanet id', idArg)
+    .argument('<amount>', 'OPEN to bond', openArg)
+    .action(async (id: number, amount: bigint, o: NodeOptions) => {
+      const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
+      const account = signingAccount(o);
+      const clients = await connectChain(status.chain.rpcUrl, account);
+      const p = protocolContracts(clients, status.contracts);
+      const balance = await p.openToken.read.balanceOf([account.address]);
+      if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([status.contracts.datanetRegistry, amount]) });
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.datanetRegistry.write.stakeAsContributor([BigInt(id), amount]) });
+      const s = await p.datanetRegistry.read.stakeOf([BigInt(id), account.address]);
+      console.log(`${account.address} has ${formatEther(s.amount)} OPEN bonded in datanet ${id}`);
+    });
+
+  nodeOptions(program.command('contribute').description('contribute records to a datanet (signed by the contributor)'), urlArg)
+    .argument('<datanet>', 'datanet id', idArg)
+    .option('--record <json...>', 'a record as JSON (an object, or a "string" for text)')
+    .option('--text <text...>', 'a text record')
+    .action(async (id: number, o: NodeOptions & { record?: string[]; text?: string[] }) => {
+      const records: unknown[] = [...(o.text ?? [])];
+      for (const r of o.record ?? []) {
+        try {
+          records.push(JSON.parse(r));
+        } catch {
+          throw new CliError(`--record ${r.slice(0, 40)}: not JSON`);
+        }
+      }
+      if (records.length === 0) throw new CliError('nothing to contribute: pass --record or --text');
+      const res = await callApi<{ accepted: number; pending: number; rejected: number; results: { index: number; status: string; id?: string; reason?: string; detail?: string }[] }>(
+        o.api, 'POST', `/datanets/${id}/contributions`, { body: { records }, account: signingAccount(o) },
+      );
+      for (const r of res.results) {
+        console.log(r.status === 'rejected' ? `#${r.index} rejected: ${r.reason} (${r.detail})` : `#${r.index} ${r.status} ${r.id}`);
+      }
+      console.log(`${res.accepted} accepted, ${res.pending} pending, ${res.rejected} rejected`);
+    });
+
+  nodeOptions(program.command('curate').description('approve or reject a pending contribution (signed by a curator)'), urlArg)
+    .argument('<datanet>', 'datanet id', idArg)
+    .argument('<contribution>', 'contribution id', contributionArg)
+    .option('--approve', 'accept it')
+    .option('--reject <reason>', 'reject it, saying why')
+    .option('--spam', 'the rejection is for spam: slash the contributor’s stake')
+    .action(async (id: number, contribution: string, o: NodeOptions & { approve?: boolean; reject?: string; spam?: boolean }) => {
+      if (Boolean(o.approve) === Boolean(o.reject)) throw new CliError('pass exactly one of --approve or --reject <reason>');
+      const body = o.approve ? { approve: true } : { approve: false, reason: o.reject, spam: Boolean(o.spam) };
+      const c = await callApi<{ id: string; status: string }>(o.api, 'POST', `/datanets/${id}/contributions/${contribution}/decision`, {
+        body,
+        account: signingAccount(o),
+      });
+      console.log(`${c.id} ${c.status}${o.spam ? ' (stake slashed)' : ''}`);
+    });
+
+  nodeOptions(program.command('snapshot').description('freeze a datanet’s accepted contributions into a snapshot recorded on chain'), urlArg)
+    .argument('<datanet>', 'datanet id', idArg)
+    .action(async (id: number, o: NodeOptions) => {
+      const s = await callApi<{ id: number; root: string; count: number; snapshotIndex: number; txHash: string }>(o.api, 'POST', `/datanets/${id}/snapshots`, {
+        body: {},
+        account: signingAccount(o),
+      });
+      console.log(`snapshot ${s.id}: ${s.count} contributions, root ${s.root}, index ${s.snapshotIndex} on chain (tx ${s.txHash})`);
+    });
+
+  program
+    .command('proof')
+    .description('the Merkle proof that a contribution is in an anchored batch')
+    .argument('<contribution>', 'contribution id', contributionArg)
+    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .action(async (contribution: string, o: { api: string }) => {
+      console.log(JSON.stringify(await callApi(o.api, 'GET', `/contributions/${contribution}/proof`), null, 2));
+    });
+}

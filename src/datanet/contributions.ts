@@ -1,0 +1,130 @@
+import type { Address, Hex } from 'viem';
+import type { Queryable } from '../store/database.ts';
+import type { ContributionRecord } from './contribution-id.ts';
+import { DatanetError, notFound } from './errors.ts';
+
+/** A stored contribution. */
+export interface Contribution {
+  id: Hex;
+  datanetId: number;
+  contributor: Address;
+  contentHash: Hex;
+  record: ContributionRecord;
+  size: number;
+  status: 'pending' | 'accepted' | 'rejected';
+  /** Why a curator rejected it, and whether as spam. */
+  reason: string | null;
+  spam: boolean;
+  uploadId: string | null;
+  recordIndex: number | null;
+  /** The anchored batch it is in (node-local id), once anchored. */
+  batchId: number | null;
+  decidedBy: Address | null;
+  createdAt: string;
+}
+
+/** The record a stored row holds: canonical JSON for objects, the text itself for text. */
+export function storedRecord(row: { kind: 'object' | 'text'; content: string }): ContributionRecord {
+  return row.kind === 'object' ? (JSON.parse(row.content) as Record<string, unknown>) : row.content;
+}
+
+interface Row {
+  id: string;
+  datanet_id: string;
+  contributor: string;
+  content_hash: string;
+  kind: 'object' | 'text';
+  content: string;
+  size: number;
+  status: Contribution['status'];
+  reason: string | null;
+  spam: boolean;
+  upload_id: string | null;
+  record_index: number | null;
+  batch_id: string | null;
+  decided_by: string | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, datanet_id, contributor, content_hash, kind, content, size, status, reason, spam, upload_id, record_index, batch_id, decided_by, created_at';
+
+function toContribution(r: Row): Contribution {
+  return {
+    id: r.id as Hex,
+    datanetId: Number(r.datanet_id),
+    contributor: r.contributor as Address,
+    contentHash: r.content_hash as Hex,
+    record: storedRecord(r),
+    size: r.size,
+    status: r.status,
+    reason: r.reason,
+    spam: r.spam,
+    uploadId: r.upload_id,
+    recordIndex: r.record_index,
+    batchId: r.batch_id === null ? null : Number(r.batch_id),
+    decidedBy: r.decided_by as Address | null,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+/**
+ * A contribution by id; a 404 {@link DatanetError} if there is none.
+ *
+ * @example
+ * const c = await getContribution(db, '0x…');
+ */
+export async function getContribution(db: Queryable, id: Hex): Promise<Contribution> {
+  const [row] = await db.query<Row>(`select ${COLUMNS} from contributions where id = $1`, [id.toLowerCase()]);
+  if (!row) throw notFound(`contribution ${id}`);
+  return toContribution(row);
+}
+
+/** Filters and page of {@link listContributions}. */
+export interface ContributionQuery {
+  datanetId?: number;
+  contributor?: Address;
+  status?: Contribution['status'];
+  /** Node-local snapshot id. */
+  snapshotId?: number;
+  /** Return contributions created before this cursor (from the previous page's `next`). */
+  before?: string;
+  limit: number;
+}
+
+/**
+ * Lists contributions, newest first, filtered by datanet, contributor, status or snapshot, with a
+ * keyset cursor (`next` of a page is the `before` of the next one).
+ *
+ * @example
+ * const { contributions, next } = await listContributions(db, { datanetId: 1, status: 'pending', limit: 50 });
+ */
+export async function listContributions(db: Queryable, q: ContributionQuery): Promise<{ contributions: Contribution[]; next: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.datanetId !== undefined) where.push(`datanet_id = $${params.push(q.datanetId)}`);
+  if (q.contributor) where.push(`lower(contributor) = lower($${params.push(q.contributor)})`);
+  if (q.status) where.push(`status = $${params.push(q.status)}`);
+  if (q.snapshotId !== undefined) where.push(`id in (select contribution_id from snapshot_members where snapshot_id = $${params.push(q.snapshotId)})`);
+  if (q.before) {
+    const [at, id] = decodeCursor(q.before);
+    where.push(`(created_at, id) < ($${params.push(at)}::timestamptz, $${params.push(id)})`);
+  }
+  const rows = await db.query<Row>(
+    `select ${COLUMNS} from contributions ${where.length ? `where ${where.join(' and ')}` : ''}
+     order by created_at desc, id desc limit $${params.push(q.limit)}`,
+    params,
+  );
+  const contributions = rows.map(toContribution);
+  const last = rows.at(-1);
+  return { contributions, next: rows.length === q.limit && last ? encodeCursor(last.created_at, last.id) : null };
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!at || !id || Number.isNaN(Date.parse(at))) throw new DatanetError('bad_cursor', 'the cursor is malformed; pass the `next` of the previous page');
+  return [at, id];
+}

@@ -1,0 +1,59 @@
+import { parseEventLogs } from 'viem';
+import { protocolAbis } from '../chain/protocol.ts';
+import type { DatanetContext } from './context.ts';
+import { getDatanetByKey, type Datanet } from './datanets.ts';
+
+/**
+ * Brings a datanet's on-chain registration to completion, from whatever step it stopped at:
+ * the node creates it in the DatanetRegistry with itself among the curators (so it can anchor
+ * batches and record snapshots), then hands ownership to the datanet's owner. Every step is
+ * idempotent: a creation sent before a crash is found again by its metadata URI in the registry's
+ * events from the block recorded before sending, so it is never created twice.
+ *
+ * @example
+ * const active = await registerDatanet(ctx, datanet);
+ */
+export async function registerDatanet(ctx: DatanetContext, datanet: Datanet): Promise<Datanet> {
+  const { db, clients, contracts } = ctx;
+  const { publicClient } = clients;
+  const node = clients.account.address;
+  let d = datanet;
+
+  if (d.status === 'creating') {
+    let id = d.sentFromBlock === null ? undefined : await findCreated(ctx, d);
+    if (id === undefined) {
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+      await db.query('update datanets set sent_from_block = $2 where key = $1', [d.key, head.toString()]);
+      const curators = [node, ...d.curators.filter((c) => c.toLowerCase() !== node.toLowerCase())];
+      const hash = await contracts.datanetRegistry.write.createDatanet([d.metadataURI, d.licence, BigInt(d.contributionStake), curators]);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      const [created] = parseEventLogs({ abi: protocolAbis.datanetRegistry, eventName: 'DatanetCreated', logs: receipt.logs });
+      if (!created) throw new Error(`createDatanet ${hash} emitted no DatanetCreated`);
+      id = created.args.datanetId;
+    }
+    await db.query(`update datanets set id = $2, status = 'transferring' where key = $1`, [d.key, id.toString()]);
+    d = await getDatanetByKey(db, d.key);
+  }
+
+  if (d.status === 'transferring') {
+    const onChain = await contracts.datanetRegistry.read.getDatanet([BigInt(d.id!)]);
+    if (onChain.owner.toLowerCase() !== d.owner.toLowerCase()) {
+      const hash = await contracts.datanetRegistry.write.transferDatanetOwnership([BigInt(d.id!), d.owner]);
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
+    await db.query(`update datanets set status = 'active' where key = $1`, [d.key]);
+    d = await getDatanetByKey(db, d.key);
+  }
+  return d;
+}
+
+async function findCreated(ctx: DatanetContext, d: Datanet): Promise<bigint | undefined> {
+  const events = await ctx.clients.publicClient.getContractEvents({
+    address: ctx.contracts.datanetRegistry.address,
+    abi: protocolAbis.datanetRegistry,
+    eventName: 'DatanetCreated',
+    args: { owner: ctx.clients.account.address },
+    fromBlock: d.sentFromBlock!,
+  });
+  return events.find((e) => e.args.metadataURI === d.metadataURI)?.args.datanetId;
+}
