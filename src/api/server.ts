@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { ProtocolAddresses } from '../chain/protocol.ts';
-import { chainEventSink, listChainEvents } from '../store/chain-events.ts';
+import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.ts';
 import type { DatanetContext } from '../datanet/context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
 import { installErrorHandler } from './errors.ts';
@@ -38,6 +38,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 });
   installErrorHandler(app);
   keepRawJsonBodies(app);
+  app.setReplySerializer((payload) => toJson(payload)); // bigints (wei, block numbers) as decimal strings
   const chainId = ctx.clients.chain.id;
 
   const registry = new Registry();

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { LocalAccount } from 'viem';
+import { createReadStream, openAsBlob, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createBlobHasher } from '../store/blobs.ts';
+import type { Hex, LocalAccount } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { bodyHashOf, signRequest } from '../api/request-signature.ts';
 
@@ -47,12 +48,18 @@ let chainIdCache: number | undefined;
  * @example
  * const datanet = await callApi(opts.api, 'POST', '/datanets', { body: definition, account });
  */
-export async function callApi<T>(api: string, method: string, path: string, options: { body?: unknown; account?: LocalAccount } = {}): Promise<T> {
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+export async function callApi<T>(
+  api: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; account?: LocalAccount; form?: FormData; bodyHash?: Hex; headers?: Record<string, string> } = {},
+): Promise<T> {
+  const body = options.form ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...options.headers };
   if (options.account) {
     chainIdCache ??= (await callApi<{ chain: { id: number } }>(api, 'GET', '/status')).chain.id;
-    Object.assign(headers, await signRequest(options.account, { chainId: chainIdCache, method, path, bodyHash: bodyHashOf(body) }));
+    const bodyHash = options.bodyHash ?? bodyHashOf(typeof body === 'string' ? body : undefined);
+    Object.assign(headers, await signRequest(options.account, { chainId: chainIdCache, method, path, bodyHash }));
   }
   let res: Response;
   try {
@@ -72,4 +79,26 @@ export async function callApi<T>(api: string, method: string, path: string, opti
     throw new CliError(`${method} ${path}: ${res.status} ${message}`);
   }
   return json as T;
+}
+
+/**
+ * Uploads a file of records to a datanet, signed by `account`: hashes the file (keccak256, streamed),
+ * declares the hash in `x-openledger-content-hash`, signs it as the body hash, and streams the file
+ * as multipart/form-data.
+ *
+ * @example
+ * const { upload, rejections } = await uploadFile(api, 1, 'qa.jsonl', account);
+ */
+export async function uploadFile<T>(api: string, datanetId: number, file: string, account: LocalAccount, format?: string): Promise<T> {
+  const hasher = await createBlobHasher();
+  try {
+    for await (const chunk of createReadStream(file)) hasher.update(chunk as Uint8Array);
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const hash = hasher.digest();
+  const form = new FormData();
+  form.append('file', await openAsBlob(file), basename(file));
+  const path = `/datanets/${datanetId}/uploads${format ? `?format=${encodeURIComponent(format)}` : ''}`;
+  return callApi<T>(api, 'POST', path, { form, account, bodyHash: hash, headers: { 'x-openledger-content-hash': hash } });
 }

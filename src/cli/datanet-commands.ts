@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatEther, parseEther } from 'viem';
+import { formatEther, isAddress, parseEther } from 'viem';
 import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
-import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { callApi, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 
 function openArg(value: string): bigint {
   try {
@@ -137,11 +137,42 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
       console.log(`${account.address} has ${formatEther(s.amount)} OPEN bonded in datanet ${id}`);
     });
 
-  nodeOptions(program.command('contribute').description('contribute records to a datanet (signed by the contributor)'), urlArg)
+  nodeOptions(program.command('transfer').description('send OPEN from your account (an on-chain transaction)'), urlArg)
+    .argument('<to>', 'recipient address')
+    .argument('<amount>', 'OPEN to send', openArg)
+    .action(async (to: string, amount: bigint, o: NodeOptions) => {
+      if (!isAddress(to)) throw new CliError(`${to} is not an address`);
+      const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
+      const account = signingAccount(o);
+      const clients = await connectChain(status.chain.rpcUrl, account);
+      const p = protocolContracts(clients, status.contracts);
+      const balance = await p.openToken.read.balanceOf([account.address]);
+      if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([to, amount]) });
+      console.log(`sent ${formatEther(amount)} OPEN to ${to}`);
+    });
+
+  nodeOptions(program.command('contribute').description('contribute records to a datanet (signed by the contributor): a file, or records on the command line'), urlArg)
     .argument('<datanet>', 'datanet id', idArg)
+    .argument('[file]', 'a JSONL, CSV, TSV, text or Parquet file of records')
+    .option('--format <format>', 'the file’s format when its name does not say (jsonl, csv, tsv, text, parquet)')
     .option('--record <json...>', 'a record as JSON (an object, or a "string" for text)')
     .option('--text <text...>', 'a text record')
-    .action(async (id: number, o: NodeOptions & { record?: string[]; text?: string[] }) => {
+    .action(async (id: number, file: string | undefined, o: NodeOptions & { format?: string; record?: string[]; text?: string[] }) => {
+      if (file) {
+        console.log(`uploading ${file}…`);
+        const started = Date.now();
+        const res = await uploadFile<{
+          upload: { id: string; records: number; accepted: number; pending: number; rejected: number; bytes: number; status: string; error: string | null };
+          rejections: { index: number; reason: string; detail: string }[];
+        }>(o.api, id, file, signingAccount(o), o.format);
+        const u = res.upload;
+        for (const r of res.rejections.slice(0, 50)) console.log(`#${r.index} rejected: ${r.reason} (${r.detail})`);
+        if (res.rejections.length > 50) console.log(`… ${u.rejected - 50} more: GET /uploads/${u.id}/records?status=rejected`);
+        if (u.status === 'failed') throw new CliError(`upload ${u.id} failed: ${u.error}`);
+        console.log(`upload ${u.id}: ${u.records} records (${(u.bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s — ${u.accepted} accepted, ${u.pending} pending, ${u.rejected} rejected`);
+        return;
+      }
       const records: unknown[] = [...(o.text ?? [])];
       for (const r of o.record ?? []) {
         try {

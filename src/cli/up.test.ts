@@ -1,49 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseEther, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
+import { runCli, up } from './test-node.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/openledger.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'openledger-up-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
-
-interface Up {
-  child: ChildProcess;
-  apiUrl: string;
-  rpcUrl: string;
-  output: () => string;
-}
-
-async function up(): Promise<Up> {
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no 'is up' within 60 s:\n${out}`)), 60_000);
-    const check = () => {
-      if (/Press Ctrl\+C/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`openledger up exited ${code}:\n${out}`));
-    });
-  });
-  const apiUrl = /API\s+(http:\/\/\S+)/.exec(out)![1]!;
-  const rpcUrl = /chain\s+(http:\/\/\S+)/.exec(out)![1]!;
-  return { child, apiUrl, rpcUrl, output: () => out };
-}
 
 async function status(apiUrl: string) {
   return (await (await fetch(`${apiUrl}/status`)).json()) as { chain: { blockNumber: string }; contracts: ProtocolAddresses; indexer: { blockNumber: string } };
@@ -51,7 +18,7 @@ async function status(apiUrl: string) {
 
 test('openledger up: deploys once, keeps state across kill -9 and a clean stop', { timeout: 180_000 }, async () => {
   // First start: deploys the protocol.
-  let node = await up();
+  let node = await up(dataDir);
   assert.match(node.output(), /deploy: attributionSettlement/);
   const first = await status(node.apiUrl);
   const account = mnemonicToAccount(readFileSync(join(dataDir, 'chain', 'mnemonic'), 'utf8').trim());
@@ -64,7 +31,7 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
   node.child.kill('SIGKILL');
   await new Promise((r) => node.child.once('exit', r));
 
-  node = await up();
+  node = await up(dataDir);
   assert.doesNotMatch(node.output(), /deploy:/, 'a restart does not redeploy');
   const second = await status(node.apiUrl);
   assert.deepEqual(second.contracts, first.contracts);
@@ -82,7 +49,7 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
   node.child.kill('SIGTERM');
   const code = await new Promise((r) => node.child.once('exit', r));
   assert.equal(code, 0);
-  node = await up();
+  node = await up(dataDir);
   clients = await connectChain(node.rpcUrl, account);
   p = protocolContracts(clients, first.contracts);
   assert.equal(await p.openToken.read.balanceOf([friend]), parseEther('42'));
@@ -91,14 +58,7 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
 });
 
 test('bad input exits non-zero with a clear message', async () => {
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('exit', (code) => resolve({ code, out }));
-    });
+  const run = (args: string[]) => runCli(args);
   const badPort = await run(['up', '--port', 'http']);
   assert.notEqual(badPort.code, 0);
   assert.match(badPort.out, /--port.*must be a port number/);

@@ -5,6 +5,7 @@ import { slashContributor } from './curate.ts';
 import { unfinishedDatanets } from './datanets.ts';
 import { registerDatanet } from './register-datanet.ts';
 import { recordSnapshot, unrecordedSnapshots } from './snapshots.ts';
+import { processUpload, unfinishedUploads } from './uploads.ts';
 import { repeat, type Repeater } from '../util/repeat.ts';
 
 /** What one pass of the worker did. */
@@ -12,6 +13,7 @@ export interface WorkerPass {
   registered: number;
   snapshots: number;
   slashes: number;
+  uploads: number;
   batches: number;
 }
 
@@ -22,7 +24,7 @@ export interface DatanetWorker extends Repeater {
 
 /**
  * Creates the background worker of the datanet module. Each pass: finishes datanet registrations,
- * snapshot recordings and spam slashes that a crash left half done, then anchors every datanet's
+ * snapshot recordings, spam slashes and uploads that a crash left half done, then anchors every datanet's
  * accepted, unanchored contributions in batches (one Merkle root per batch). Runs once at start-up
  * and then every `intervalMs` (default 10 s).
  *
@@ -34,7 +36,7 @@ export interface DatanetWorker extends Repeater {
 export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?: number; log?: (m: string) => void } = {}): DatanetWorker {
   const log = options.log ?? (() => {});
   async function runOnce(): Promise<WorkerPass> {
-    const pass: WorkerPass = { registered: 0, snapshots: 0, slashes: 0, batches: 0 };
+    const pass: WorkerPass = { registered: 0, snapshots: 0, slashes: 0, uploads: 0, batches: 0 };
     for (const d of await unfinishedDatanets(ctx.db)) {
       await registerDatanet(ctx, d);
       pass.registered++;
@@ -50,13 +52,17 @@ export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?:
       await slashContributor(ctx, { id: s.id as Hex, datanetId: Number(s.datanet_id), contributor: s.contributor as Hex, contentHash: s.content_hash as Hex });
       pass.slashes++;
     }
+    for (const id of await unfinishedUploads(ctx.db)) {
+      await processUpload(ctx, id);
+      pass.uploads++;
+    }
     const waiting = await ctx.db.query<{ datanet_id: string }>(
       `select distinct datanet_id from contributions where status = 'accepted' and batch_id is null
        union select distinct datanet_id from anchor_batches where status = 'open'`,
     );
     for (const w of waiting) pass.batches += (await anchorContributions(ctx, Number(w.datanet_id))).length;
-    if (pass.registered + pass.snapshots + pass.slashes + pass.batches > 0) {
-      log(`datanets: ${pass.registered} registered, ${pass.snapshots} snapshots recorded, ${pass.slashes} slashes, ${pass.batches} batches anchored`);
+    if (pass.registered + pass.snapshots + pass.slashes + pass.uploads + pass.batches > 0) {
+      log(`datanets: ${pass.registered} registered, ${pass.snapshots} snapshots recorded, ${pass.slashes} slashes, ${pass.uploads} uploads processed, ${pass.batches} batches anchored`);
     }
     return pass;
   }

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { getAddress, isAddress, type Hex } from 'viem';
 import { z } from 'zod';
@@ -10,7 +11,15 @@ import { canCurate, getDatanet, listDatanets } from '../../datanet/datanets.ts';
 import { parseDefinition } from '../../datanet/definition.ts';
 import { ingestRecords } from '../../datanet/ingest-records.ts';
 import { createSnapshot, getSnapshot, listSnapshots } from '../../datanet/snapshots.ts';
+import { getUpload, processUpload, recordUpload, uploadResults } from '../../datanet/uploads.ts';
+import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
+import { HttpError } from '../errors.ts';
+
+/** Largest uploaded file (bytes). */
+export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+/** The header carrying an upload's keccak256, which its signature covers as the body hash. */
+export const CONTENT_HASH_HEADER = 'x-openledger-content-hash';
 
 const id = z.coerce.number().int().positive();
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex').transform((s) => s.toLowerCase() as Hex);
@@ -34,7 +43,7 @@ const decisionBody = z.discriminatedUnion('approve', [
  */
 export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
   const chainId = ctx.clients.chain.id;
-  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, chainId, request);
+  const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, chainId, request, bodyHash);
 
   app.post('/datanets', async (request, reply) => {
     const owner = await signer(request);
@@ -62,6 +71,51 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
       records.map((r, index) => ({ index, record: r })),
     );
     return { ...summary, results };
+  });
+
+  void app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 } });
+
+  // A file of records (JSONL, CSV, TSV, text, Parquet), streamed into the blob store. The client
+  // declares the file's keccak256 in a header and signs it as the body hash, so the signature is
+  // checked before the file is read, and a file that does not match is not kept.
+  app.post('/datanets/:id/uploads', async (request, reply) => {
+    const { id: datanetId } = z.object({ id }).parse(request.params);
+    const q = z.object({ format: z.enum(['jsonl', 'csv', 'tsv', 'text', 'parquet']).optional() }).parse(request.query);
+    const declared = z.object({ [CONTENT_HASH_HEADER]: hex32 }).parse(request.headers)[CONTENT_HASH_HEADER];
+    const contributor = await signer(request, declared);
+    const datanet = await getDatanet(ctx.db, datanetId);
+    if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the file as multipart/form-data');
+    const part = await request.file();
+    if (!part) throw new HttpError(400, 'no_file', 'the request has no file part');
+    let stored;
+    try {
+      stored = await ctx.blobs.put(part.file, { expectedHash: declared, maxSize: MAX_UPLOAD_BYTES });
+    } catch (err) {
+      if (err instanceof BlobHashMismatchError) throw new HttpError(400, 'content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
+      if (err instanceof BlobTooLargeError) throw new HttpError(413, 'file_too_large', `files are limited to ${MAX_UPLOAD_BYTES} bytes`);
+      throw err;
+    }
+    const uploadId = await recordUpload(ctx.db, {
+      datanetId: datanet.id!,
+      contributor,
+      blobHash: stored.hash,
+      bytes: stored.size,
+      filename: part.filename,
+      ...(q.format ? { format: q.format } : {}),
+    });
+    const upload = await processUpload(ctx, uploadId);
+    const rejections = await uploadResults(ctx.db, uploadId, { from: 0, limit: 1000, status: 'rejected' });
+    return reply.status(201).send({ upload, rejections });
+  });
+
+  app.get('/uploads/:id', async (request) => getUpload(ctx.db, z.object({ id: z.string().uuid() }).parse(request.params).id));
+
+  app.get('/uploads/:id/records', async (request) => {
+    const { id: uploadId } = z.object({ id: z.string().uuid() }).parse(request.params);
+    await getUpload(ctx.db, uploadId);
+    const q = z.object({ from: z.coerce.number().int().min(0).default(0), limit, status: status.optional() }).parse(request.query);
+    const records = await uploadResults(ctx.db, uploadId, q);
+    return { records, next: records.length === q.limit ? records.at(-1)!.index + 1 : null };
   });
 
   app.get('/datanets/:id/contributions', async (request) => {

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI's entry point. */
+export const BIN = fileURLToPath(new URL('../../bin/openledger.js', import.meta.url));
+
+export interface Up {
+  child: ChildProcess;
+  apiUrl: string;
+  rpcUrl: string;
+  output: () => string;
+}
+
+/** Starts `openledger up` on `dataDir` with free ports and waits until it is up. */
+export async function up(dataDir: string): Promise<Up> {
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no 'is up' within 60 s:\n${out}`)), 60_000);
+    const check = () => {
+      if (/Press Ctrl\+C/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`openledger up exited ${code}:\n${out}`));
+    });
+  });
+  const apiUrl = /API\s+(http:\/\/\S+)/.exec(out)![1]!;
+  const rpcUrl = /chain\s+(http:\/\/\S+)/.exec(out)![1]!;
+  return { child, apiUrl, rpcUrl, output: () => out };
+}
+
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}

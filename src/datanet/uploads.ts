@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { Address, Hex } from 'viem';
+import type { Queryable } from '../store/database.ts';
+import type { DatanetContext } from './context.ts';
+import { getDatanet } from './datanets.ts';
+import { notFound } from './errors.ts';
+import { ingestRecords, type IngestResult, type IngestSummary } from './ingest-records.ts';
+import { parseUpload } from './intake/parse-upload.ts';
+
+/** A file contributed to a datanet, and what became of its records. */
+export interface Upload extends IngestSummary {
+  id: string;
+  datanetId: number;
+  contributor: Address;
+  filename: string | null;
+  format: string | null;
+  blobHash: Hex;
+  bytes: number;
+  status: 'received' | 'processing' | 'done' | 'failed';
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+interface Row {
+  id: string;
+  datanet_id: string;
+  contributor: string;
+  filename: string | null;
+  format: string | null;
+  blob_hash: string;
+  status: Upload['status'];
+  bytes: string;
+  records: number;
+  accepted: number;
+  pending: number;
+  rejected: number;
+  error: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const toUpload = (r: Row): Upload => ({
+  id: r.id,
+  datanetId: Number(r.datanet_id),
+  contributor: r.contributor as Address,
+  filename: r.filename,
+  format: r.format,
+  blobHash: r.blob_hash as Hex,
+  bytes: Number(r.bytes),
+  status: r.status,
+  records: r.records,
+  accepted: r.accepted,
+  pending: r.pending,
+  rejected: r.rejected,
+  error: r.error,
+  createdAt: r.created_at.toISOString(),
+  finishedAt: r.finished_at?.toISOString() ?? null,
+});
+
+/**
+ * Records an uploaded file, already stored as a blob, as an upload of `contributor` to the datanet.
+ * From here on the upload is durable: if the node dies before it is processed, the worker
+ * processes it on restart.
+ *
+ * @example
+ * const id = await recordUpload(db, { datanetId: 1, contributor, blobHash, bytes, filename: 'qa.jsonl' });
+ */
+export async function recordUpload(
+  db: Queryable,
+  u: { datanetId: number; contributor: Address; blobHash: Hex; bytes: number; filename?: string; format?: string },
+): Promise<string> {
+  const id = randomUUID();
+  await db.query(
+    `insert into uploads (id, datanet_id, contributor, filename, format, blob_hash, status, bytes) values ($1, $2, $3, $4, $5, $6, 'received', $7)`,
+    [id, u.datanetId, u.contributor, u.filename ?? null, u.format ?? null, u.blobHash, u.bytes],
+  );
+  return id;
+}
+
+/**
+ * Parses an upload's file from the blob store (JSONL, CSV, TSV, text or Parquet, by its format or
+ * file name) and ingests its records ({@link ingestRecords}), recording the counts. Running it again
+ * on an upload that a crash interrupted continues where it stopped and stores nothing twice; on a
+ * finished upload it does nothing. A file that cannot be read at all marks the upload failed.
+ *
+ * @example
+ * const upload = await processUpload(ctx, id);
+ */
+export async function processUpload(ctx: DatanetContext, uploadId: string, onProgress?: (s: IngestSummary) => void): Promise<Upload> {
+  const upload = await getUpload(ctx.db, uploadId);
+  if (upload.status === 'done' || upload.status === 'failed') return upload;
+  await ctx.db.query(`update uploads set status = 'processing' where id = $1`, [uploadId]);
+  const datanet = await getDatanet(ctx.db, upload.datanetId);
+  try {
+    const parsed = parseUpload({
+      stream: await ctx.blobs.open(upload.blobHash),
+      ...(upload.format ? { format: upload.format } : {}),
+      ...(upload.filename ? { filename: upload.filename } : {}),
+    });
+    const summary = await ingestRecords(ctx, datanet, upload.contributor, parsed, { uploadId, ...(onProgress ? { onProgress } : {}) });
+    await ctx.db.query(
+      `update uploads set status = 'done', format = $2, records = $3, accepted = $4, pending = $5, rejected = $6, finished_at = now() where id = $1`,
+      [uploadId, parsed.format, summary.records, summary.accepted, summary.pending, summary.rejected],
+    );
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'unsupported_format') throw err; // transient (store, chain): the worker retries
+    await ctx.db.query(`update uploads set status = 'failed', error = $2, finished_at = now() where id = $1`, [uploadId, (err as Error).message]);
+  }
+  return getUpload(ctx.db, uploadId);
+}
+
+/** An upload by id; 404 if none. */
+export async function getUpload(db: Queryable, id: string): Promise<Upload> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound(`upload ${id}`);
+  const [row] = await db.query<Row>('select * from uploads where id = $1', [id]);
+  if (!row) throw notFound(`upload ${id}`);
+  return toUpload(row);
+}
+
+/** Uploads a crash left unprocessed. */
+export async function unfinishedUploads(db: Queryable): Promise<string[]> {
+  return (await db.query<{ id: string }>(`select id from uploads where status in ('received', 'processing') order by created_at`)).map((r) => r.id);
+}
+
+/**
+ * What became of each record of an upload, in file order, from record `from` on: accepted or
+ * pending ones with their contribution id, rejected ones with the reason.
+ *
+ * @example
+ * const page = await uploadResults(db, id, { from: 0, limit: 100, status: 'rejected' });
+ */
+export async function uploadResults(
+  db: Queryable,
+  uploadId: string,
+  q: { from: number; limit: number; status?: 'accepted' | 'pending' | 'rejected' },
+): Promise<IngestResult[]> {
+  const rows = await db.query<{ record_index: number; status: string; id: string | null; reason: string | null; detail: string | null; duplicate_of: string | null }>(
+    `select * from (
+       select record_index, status, id, case when status = 'rejected' then 'rejected_by_curator' end as reason, reason as detail, id as duplicate_of from contributions where upload_id = $1
+       union all
+       select record_index, 'rejected', null, reason, detail, duplicate_of from upload_rejections where upload_id = $1
+     ) r where record_index >= $2 and ($4::text is null or status = $4) order by record_index limit $3`,
+    [uploadId, q.from, q.limit, q.status ?? null],
+  );
+  return rows.map((r) =>
+    r.reason === null
+      ? { index: r.record_index, status: r.status as 'accepted' | 'pending', id: r.id as Hex }
+      : { index: r.record_index, status: 'rejected', reason: r.reason, detail: r.detail ?? '', ...(r.duplicate_of ? { duplicateOf: r.duplicate_of as Hex } : {}) },
+  );
+}
