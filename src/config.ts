@@ -21,6 +21,10 @@ const schema = z
     deployerKey: hexKey.optional(),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     confirmations: z.coerce.number().int().min(0).optional(),
+    s3Bucket: z.string().min(3).max(63).optional(),
+    s3Endpoint: z.string().url().optional(),
+    s3Region: z.string().min(1).optional(),
+    s3Prefix: z.string().max(200).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .refine((c) => !c.rpcUrl || c.deployerKey, {
@@ -37,7 +41,8 @@ export type ConfigInput = Partial<Record<keyof Config, string | number | undefin
 /**
  * Resolves the configuration: command-line values, then `OPENLEDGER_*` environment variables (and
  * `DATABASE_URL`), then defaults (data in `./.openledger`, API on 127.0.0.1:8080, embedded chain
- * on 127.0.0.1:8545 with chain id 31337, embedded PGlite store). Throws {@link ConfigError} naming
+ * on 127.0.0.1:8545 with chain id 31337, embedded PGlite store, blobs on disk; an S3 bucket when
+ * `OPENLEDGER_S3_BUCKET` is set, with the AWS SDK's usual credentials). Throws {@link ConfigError} naming
  * the bad setting.
  *
  * @example
@@ -56,6 +61,10 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     deployerKey: pick('deployerKey', 'OPENLEDGER_DEPLOYER_KEY') || undefined,
     databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
     confirmations: pick('confirmations', 'OPENLEDGER_CONFIRMATIONS'),
+    s3Bucket: pick('s3Bucket', 'OPENLEDGER_S3_BUCKET') || undefined,
+    s3Endpoint: pick('s3Endpoint', 'OPENLEDGER_S3_ENDPOINT') || undefined,
+    s3Region: pick('s3Region', 'OPENLEDGER_S3_REGION') || undefined,
+    s3Prefix: pick('s3Prefix', 'OPENLEDGER_S3_PREFIX') || undefined,
     logLevel: pick('logLevel', 'OPENLEDGER_LOG_LEVEL', 'warn'),
   };
   const parsed = schema.safeParse(raw);

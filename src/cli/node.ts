@@ -100,10 +100,22 @@ export async function startNode(config: Config, progress: (message: string) => v
 
     const datanets: DatanetContext = {
       db,
-      blobs: await openBlobStore({ dataDir: join(config.dataDir, 'blobs') }),
+      blobs: await openBlobStore(
+        config.s3Bucket
+          ? {
+              s3: {
+                bucket: config.s3Bucket,
+                ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+                ...(config.s3Region ? { region: config.s3Region } : {}),
+                ...(config.s3Prefix ? { prefix: config.s3Prefix } : {}),
+              },
+            }
+          : { dataDir: join(config.dataDir, 'blobs') },
+      ),
       clients,
       contracts: protocolContracts(clients, addresses),
     };
+    progress(config.s3Bucket ? `blobs: S3 bucket ${config.s3Bucket}` : `blobs: ${join(config.dataDir, 'blobs')}`);
     const worker = createDatanetWorker(datanets, { log: progress });
     await worker.runOnce();
     worker.start();
