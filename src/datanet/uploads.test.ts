@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Address } from 'viem';
+import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
+import { openBlobStore } from '../store/blobs.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
+import type { DatanetContext } from './context.ts';
+import { createDatanet } from './create-datanet.ts';
+import type { Datanet } from './datanets.ts';
+import { parseDefinition } from './definition.ts';
+import { getUpload, processUpload, recordUpload, uploadResults } from './uploads.ts';
+import { createDatanetWorker } from './worker.ts';
+
+let t: TestProtocol;
+let db: Database;
+let ctx: DatanetContext;
+let dir: string;
+let datanet: Datanet;
+let contributor: Address;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'openledger-uploads-'));
+  [t, db] = await Promise.all([startTestProtocol(), openDatabase({ memory: true })]);
+  await migrate(db);
+  ctx = { db, blobs: await openBlobStore({ dataDir: join(dir, 'blobs') }), clients: await t.clients(0), contracts: await t.as(0) };
+  datanet = await createDatanet(ctx, t.accounts[1]!.address, parseDefinition({ name: 'lines', licence: 'MIT', nearDuplicateThreshold: 0.95 }));
+  contributor = t.accounts[2]!.address;
+});
+
+after(async () => {
+  await Promise.all([t?.stop(), db?.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** 1,500 distinct records, a few bad lines and duplicates among them. */
+function file(): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 1500; i++) {
+    if (i % 500 === 7) lines.push('{"text": "unterminated');
+    else if (i % 500 === 9) lines.push(JSON.stringify({ text: `record number ${i - 4} about topic ${(i - 4) * 7919} with details ${(i - 4) ** 2}` }));
+    else lines.push(JSON.stringify({ text: `record number ${i} about topic ${i * 7919} with details ${i ** 2}` }));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+test('an upload interrupted mid-way is finished by the worker: every record stored once, every outcome kept', async () => {
+  const bytes = new TextEncoder().encode(file());
+  const { hash, size } = await ctx.blobs.put(bytes);
+  const id = await recordUpload(db, { datanetId: datanet.id!, contributor, blobHash: hash, bytes: size, filename: 'records.jsonl' });
+
+  // The node "dies" while processing: the blob store fails after the first chunk has been stored.
+  const crashing: DatanetContext = {
+    ...ctx,
+    blobs: {
+      ...ctx.blobs,
+      async open() {
+        async function* cut() {
+          yield bytes.subarray(0, Math.floor(bytes.length * 0.6));
+          throw new Error('killed');
+        }
+        return cut() as never;
+      },
+    },
+  };
+  await assert.rejects(processUpload(crashing, id), /killed/);
+  assert.equal((await getUpload(db, id)).status, 'processing');
+  const storedBefore = await db.query<{ n: string }>('select count(*) as n from contributions where upload_id = $1', [id]);
+  assert.ok(Number(storedBefore[0]!.n) > 0, 'the first chunk was stored before the crash');
+
+  const pass = await createDatanetWorker(ctx).runOnce();
+  assert.equal(pass.uploads, 1);
+  const upload = await getUpload(db, id);
+  assert.equal(upload.status, 'done');
+  assert.equal(upload.records, 1500);
+  assert.equal(upload.rejected, 6, '3 malformed lines and 3 duplicates');
+  assert.equal(upload.accepted, 1494);
+  const [{ n } = { n: '' }] = await db.query<{ n: string }>('select count(*) as n from contributions where upload_id = $1', [id]);
+  assert.equal(Number(n), 1494, 'no record stored twice');
+  const rejected = await uploadResults(db, id, { from: 0, limit: 100, status: 'rejected' });
+  assert.deepEqual(
+    rejected.map((r) => [r.index, r.status === 'rejected' ? r.reason : '']),
+    [[7, 'malformed_json'], [9, 'duplicate'], [507, 'malformed_json'], [509, 'duplicate'], [1007, 'malformed_json'], [1009, 'duplicate']],
+  );
+  const all = await uploadResults(db, id, { from: 0, limit: 2000 });
+  assert.deepEqual(all.map((r) => r.index), Array.from({ length: 1500 }, (_, i) => i), 'one outcome per record, in file order');
+
+  // Processing a finished upload again changes nothing.
+  assert.equal((await processUpload(ctx, id)).accepted, 1494);
+});
