@@ -132,7 +132,8 @@ export async function openDiskBlobStore(options: DiskBlobStoreOptions): Promise<
       const file = await openBlob(pathOf(h), h);
       try {
         const { size } = await file.stat();
-        const bytes = new Uint8Array(size);
+        const buffer = Buffer.allocUnsafeSlow(size); // not zero-filled: every byte is read over, or the hash fails
+        const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, size);
         const hasher = await createBlobHasher();
         let offset = 0;
         let reading = size > 0 ? file.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : undefined;

@@ -32,6 +32,18 @@ describe('blob hash', () => {
     );
   });
 
+  it('keeps concurrent hashers apart (puts running at once interleave their updates)', async () => {
+    const [a, b] = await Promise.all([createBlobHasher(), createBlobHasher()]);
+    const x = new Uint8Array(5000).fill(1);
+    const y = new Uint8Array(5000).fill(2);
+    for (let i = 0; i < 5000; i += 500) {
+      a.update(x.subarray(i, i + 500));
+      b.update(y.subarray(i, i + 500));
+    }
+    assert.equal(a.digest(), keccak256(x));
+    assert.equal(b.digest(), keccak256(y));
+  });
+
   it('accepts 0x + 64 hex digits in either case, returning them in lowercase', () => {
     const lower = `0x${'ab'.repeat(32)}`;
     assert.equal(isBlobHash(lower), true);

@@ -201,9 +201,9 @@ export function blobStoreSuite(name: string, make: () => Promise<BlobStoreFixtur
 
     it('detects a flipped byte: get throws BlobCorruptError, open errors the stream at its end', async () => {
       const { fixture, store } = await setup();
-      const content = randomBytes(3 * MiB);
+      const content = randomBytes(6 * MiB + 5); // more than one S3 part
       const { hash } = await store.put(content);
-      await fixture.corrupt(hash, 1_234_567);
+      await fixture.corrupt(hash, 5_555_555);
       const err = await store.get(hash).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof BlobCorruptError, `expected BlobCorruptError, got ${err}`);
       assert.equal(err.hash, hash);

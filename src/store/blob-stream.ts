@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import { BlobCorruptError, BlobHashMismatchError, BlobTooLargeError } from './blob-errors.ts';
-import { createBlobHasher, hashBlob, toBlobHash, type BlobHash, type BlobHasher } from './blob-hash.ts';
+import { createBlobHasher, toBlobHash, type BlobHash, type BlobHasher } from './blob-hash.ts';
 import type { BlobSource, PutOptions } from './blob-store.ts';
 
 const encoder = new TextEncoder();
@@ -62,17 +62,6 @@ export async function createBlobMeter(options: PutOptions = {}): Promise<BlobMet
       return { hash, size };
     },
   };
-}
-
-/**
- * Throws {@link BlobCorruptError} unless `bytes` hash to `hash`.
- *
- * @example
- * await verifyBlob(hash, await readFile(path));
- */
-export async function verifyBlob(hash: BlobHash, bytes: Uint8Array): Promise<void> {
-  const actual = await hashBlob(bytes);
-  if (actual !== hash) throw new BlobCorruptError(hash, actual, bytes.byteLength);
 }
 
 /**
