@@ -38,6 +38,9 @@ export function keepRawJsonBodies(app: FastifyInstance): void {
  * const signer = await authenticate(db, chainId, request);
  */
 export async function authenticate(db: Database, chainId: number, request: FastifyRequest, bodyHash?: Hex): Promise<Address> {
+  if (bodyHash === undefined && request.body !== undefined && request.rawBody === undefined) {
+    throw new HttpError(415, 'unsupported_media_type', 'signed requests send their body as application/json');
+  }
   const signed = await verifyRequestSignature(request.headers, {
     chainId,
     method: request.method,

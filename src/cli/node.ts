@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Account } from 'viem';
+import { nonceManager, type Account } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { buildApi } from '../api/server.ts';
 import { connectChain, type ChainClients } from '../chain/clients.ts';
@@ -61,7 +61,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     let account: Account;
     if (config.rpcUrl) {
       rpcUrl = config.rpcUrl;
-      account = privateKeyToAccount(config.deployerKey as `0x${string}`);
+      account = privateKeyToAccount(config.deployerKey as `0x${string}`, { nonceManager });
       progress(`chain: using ${rpcUrl}`);
     } else {
       progress('chain: starting the embedded chain');
@@ -74,7 +74,7 @@ export async function startNode(config: Config, progress: (message: string) => v
       });
       cleanup.push(() => chain!.stop());
       rpcUrl = chain.url;
-      account = mnemonicToAccount(chain.mnemonic);
+      account = mnemonicToAccount(chain.mnemonic, { nonceManager });
     }
     const clients = await connectChain(rpcUrl, account);
     const chainId = clients.chain.id;

@@ -109,18 +109,19 @@ export async function listContributions(db: Queryable, q: ContributionQuery): Pr
     const [at, id] = decodeCursor(q.before);
     where.push(`(created_at, id) < ($${params.push(at)}::timestamptz, $${params.push(id)})`);
   }
-  const rows = await db.query<Row>(
-    `select ${COLUMNS} from contributions ${where.length ? `where ${where.join(' and ')}` : ''}
+  const rows = await db.query<Row & { cursor_at: string }>(
+    `select ${COLUMNS}, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at from contributions ${where.length ? `where ${where.join(' and ')}` : ''}
      order by created_at desc, id desc limit $${params.push(q.limit)}`,
     params,
   );
   const contributions = rows.map(toContribution);
   const last = rows.at(-1);
-  return { contributions, next: rows.length === q.limit && last ? encodeCursor(last.created_at, last.id) : null };
+  return { contributions, next: rows.length === q.limit && last ? encodeCursor(last.cursor_at, last.id) : null };
 }
 
-function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
+/** The cursor keeps the timestamp at Postgres's microsecond precision (a JS Date would cut it to ms). */
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(`${at}|${id}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string): [string, string] {

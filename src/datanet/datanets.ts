@@ -110,7 +110,10 @@ export interface DatanetQuery {
 export async function listDatanets(db: Queryable, query: DatanetQuery): Promise<Datanet[]> {
   const where = [`d.status = 'active'`];
   const params: unknown[] = [];
-  if (query.q) where.push(`(d.name ilike $${params.push(`%${query.q}%`)} or d.description ilike $${params.length})`);
+  if (query.q) {
+    const pattern = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(`(d.name ilike $${params.push(pattern)} or d.description ilike $${params.length})`);
+  }
   if (query.owner) where.push(`lower(d.owner) = lower($${params.push(query.owner)})`);
   if (query.before !== undefined) where.push(`d.id < $${params.push(query.before)}`);
   const rows = await db.query<Row>(`${SELECT} where ${where.join(' and ')} order by d.id desc limit $${params.push(query.limit)}`, params);

@@ -3,6 +3,7 @@ import { protocolAbis } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import { blobURI } from './create-datanet.ts';
+import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet } from './datanets.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
@@ -59,7 +60,11 @@ const toSnapshot = (r: Row): Snapshot => ({
  * @example
  * const { snapshot } = await createSnapshot(ctx, datanet, owner);
  */
-export async function createSnapshot(ctx: DatanetContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
+export function createSnapshot(ctx: DatanetContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
+  return withDatanetLock(datanet.id!, () => snapshotUnderLock(ctx, datanet, requestedBy));
+}
+
+async function snapshotUnderLock(ctx: DatanetContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
   const ids = (
     await ctx.db.query<{ id: string }>(`select id from contributions where datanet_id = $1 and status = 'accepted' order by id`, [datanet.id])
   ).map((r) => r.id as Hex);

@@ -23,10 +23,10 @@ export interface DatanetWorker extends Repeater {
 }
 
 /**
- * Creates the background worker of the datanet module. Each pass: finishes datanet registrations,
- * snapshot recordings, spam slashes and uploads that a crash left half done, then anchors every datanet's
- * accepted, unanchored contributions in batches (one Merkle root per batch). Runs once at start-up
- * and then every `intervalMs` (default 10 s).
+ * Creates the background worker of the datanet module. Its first pass (at start-up, before the API
+ * serves) finishes the datanet registrations, snapshot recordings, spam slashes and uploads that a
+ * crash left half done; every pass anchors every datanet's accepted, unanchored contributions in
+ * batches (one Merkle root per batch). Passes repeat every `intervalMs` (default 10 s).
  *
  * @example
  * const worker = createDatanetWorker(ctx, { log: console.log });
@@ -35,8 +35,25 @@ export interface DatanetWorker extends Repeater {
  */
 export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?: number; log?: (m: string) => void } = {}): DatanetWorker {
   const log = options.log ?? (() => {});
+  // Recovery runs once, before the API serves: later, a datanet in 'creating' or a snapshot in
+  // 'building' may be a request in flight, and finishing it from here too would race with it.
+  let recovered = false;
   async function runOnce(): Promise<WorkerPass> {
     const pass: WorkerPass = { registered: 0, snapshots: 0, slashes: 0, uploads: 0, batches: 0 };
+    if (!recovered) await recover(pass);
+    recovered = true;
+    const waiting = await ctx.db.query<{ datanet_id: string }>(
+      `select distinct datanet_id from contributions where status = 'accepted' and batch_id is null
+       union select distinct datanet_id from anchor_batches where status = 'open'`,
+    );
+    for (const w of waiting) pass.batches += (await anchorContributions(ctx, Number(w.datanet_id))).length;
+    if (pass.registered + pass.snapshots + pass.slashes + pass.uploads + pass.batches > 0) {
+      log(`datanets: ${pass.registered} registered, ${pass.snapshots} snapshots recorded, ${pass.slashes} slashes, ${pass.uploads} uploads processed, ${pass.batches} batches anchored`);
+    }
+    return pass;
+  }
+
+  async function recover(pass: WorkerPass): Promise<void> {
     for (const d of await unfinishedDatanets(ctx.db)) {
       await registerDatanet(ctx, d);
       pass.registered++;
@@ -56,15 +73,6 @@ export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?:
       await processUpload(ctx, id);
       pass.uploads++;
     }
-    const waiting = await ctx.db.query<{ datanet_id: string }>(
-      `select distinct datanet_id from contributions where status = 'accepted' and batch_id is null
-       union select distinct datanet_id from anchor_batches where status = 'open'`,
-    );
-    for (const w of waiting) pass.batches += (await anchorContributions(ctx, Number(w.datanet_id))).length;
-    if (pass.registered + pass.snapshots + pass.slashes + pass.uploads + pass.batches > 0) {
-      log(`datanets: ${pass.registered} registered, ${pass.snapshots} snapshots recorded, ${pass.slashes} slashes, ${pass.uploads} uploads processed, ${pass.batches} batches anchored`);
-    }
-    return pass;
   }
 
   const loop = repeat(runOnce, options.intervalMs ?? 10_000, (err) => log(`datanets: worker pass failed: ${(err as Error).message}`));
