@@ -1,5 +1,5 @@
-import type { Address, Hex } from 'viem';
-import { canonicalBytes, contentHashOf, contributionIdOf, type ContributionRecord } from './contribution-id.ts';
+import { keccak256, type Address, type Hex } from 'viem';
+import { canonicalBytes, contributionIdOf, type ContributionRecord } from './contribution-id.ts';
 import type { DatanetContext } from './context.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet } from './datanets.ts';
@@ -97,7 +97,7 @@ export async function ingestRecords(
           decided.set(item.index, { index: item.index, status: 'rejected', ...rejection });
           continue;
         }
-        const contentHash = contentHashOf(item.record);
+        const contentHash = keccak256(bytes); // = contentHashOf(record), without canonicalising twice
         candidates.push({
           index: item.index,
           record: item.record,
