@@ -32,6 +32,20 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+/**
+ * Connects to the node's chain as the signing account, with the protocol's contracts, after
+ * checking that the account holds `amount` OPEN.
+ */
+async function spendingOpen(o: NodeOptions, amount: bigint) {
+  const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
+  const account = signingAccount(o);
+  const clients = await connectChain(status.chain.rpcUrl, account);
+  const p = protocolContracts(clients, status.contracts);
+  const balance = await p.openToken.read.balanceOf([account.address]);
+  if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
+  return { account, clients, p, addresses: status.contracts };
+}
+
 /** Adds the options shared by commands that talk to a node and sign. */
 function nodeOptions(cmd: Command, urlArg: (v: string) => string): Command {
   return cmd
@@ -125,13 +139,8 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<id>', 'datanet id', idArg)
     .argument('<amount>', 'OPEN to bond', openArg)
     .action(async (id: number, amount: bigint, o: NodeOptions) => {
-      const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
-      const account = signingAccount(o);
-      const clients = await connectChain(status.chain.rpcUrl, account);
-      const p = protocolContracts(clients, status.contracts);
-      const balance = await p.openToken.read.balanceOf([account.address]);
-      if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([status.contracts.datanetRegistry, amount]) });
+      const { account, clients, p, addresses } = await spendingOpen(o, amount);
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([addresses.datanetRegistry, amount]) });
       await clients.publicClient.waitForTransactionReceipt({ hash: await p.datanetRegistry.write.stakeAsContributor([BigInt(id), amount]) });
       const s = await p.datanetRegistry.read.stakeOf([BigInt(id), account.address]);
       console.log(`${account.address} has ${formatEther(s.amount)} OPEN bonded in datanet ${id}`);
@@ -142,12 +151,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<amount>', 'OPEN to send', openArg)
     .action(async (to: string, amount: bigint, o: NodeOptions) => {
       if (!isAddress(to)) throw new CliError(`${to} is not an address`);
-      const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
-      const account = signingAccount(o);
-      const clients = await connectChain(status.chain.rpcUrl, account);
-      const p = protocolContracts(clients, status.contracts);
-      const balance = await p.openToken.read.balanceOf([account.address]);
-      if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
+      const { account, clients, p, addresses } = await spendingOpen(o, amount);
       await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([to, amount]) });
       console.log(`sent ${formatEther(amount)} OPEN to ${to}`);
     });
