@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import {
   keccak256,
@@ -37,7 +37,7 @@ type Leaf = [Address, bigint];
 type Tree = StandardMerkleTree<Leaf>;
 
 let t: TestProtocol;
-let snapshot: Hex;
+let restore: () => Promise<void>;
 
 const addr = (i: number): Address => t.accounts[i]!.address;
 
@@ -140,18 +140,15 @@ before(async () => {
   const consumer = await t.as(CONSUMER);
   await t.mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('10000')]));
   await t.mined(consumer.inferenceEscrow.write.deposit([addr(CONSUMER), parseEther('10000')]));
+  restore = await t.checkpoint();
 });
 
 after(async () => {
   await t?.stop();
 });
 
-beforeEach(async () => {
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
-});
-
 afterEach(async () => {
-  await callJsonRpc(t.anvil.url, 'evm_revert', [snapshot]);
+  await restore(); // every test starts from the state the before hook set up
 });
 
 test('only an operator staked at least the minimum may post (NotOperator)', async () => {

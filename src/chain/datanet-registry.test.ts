@@ -66,18 +66,13 @@ function treeOf(ids: Hex[]) {
 }
 const proofOf = (tree: ReturnType<typeof treeOf>, i: number) => tree.getProof(i) as Hex[];
 
-let snapshot: Hex;
+let fresh: () => Promise<void>;
 before(async () => {
   t = await startTestProtocol();
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+  fresh = await t.checkpoint();
 });
 after(() => t.stop());
 
-/** Every test starts from the freshly deployed protocol. */
-async function fresh(): Promise<void> {
-  assert.equal(await callJsonRpc<boolean>(t.anvil.url, 'evm_revert', [snapshot]), true);
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
-}
 
 describe('DatanetRegistry: datanets', () => {
   test('createDatanet numbers datanets from 1, records them and their curators, and emits events', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import {
   hashTypedData,
   keccak256,
@@ -11,7 +11,6 @@ import {
   type Hex,
   zeroAddress,
 } from 'viem';
-import { callJsonRpc } from './json-rpc.ts';
 import {
   signSpendAuthorization,
   spendAuthorizationDomain,
@@ -37,7 +36,7 @@ interface Signed {
 }
 
 let t: TestProtocol;
-let snapshot: Hex;
+let restore: () => Promise<void>;
 
 const addr = (i: number): Address => t.accounts[i]!.address;
 
@@ -102,18 +101,15 @@ before(async () => {
     await t.mined(op.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
     await t.mined(op.staking.write.stake([0, parseEther('1000')]));
   }
+  restore = await t.checkpoint();
 });
 
 after(async () => {
   await t?.stop();
 });
 
-beforeEach(async () => {
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
-});
-
 afterEach(async () => {
-  await callJsonRpc(t.anvil.url, 'evm_revert', [snapshot]);
+  await restore(); // every test starts from the state the before hook set up
 });
 
 test('deposit credits the named consumer, moves the tokens and rejects zero', async () => {

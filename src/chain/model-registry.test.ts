@@ -13,7 +13,6 @@ import {
   type Hex,
   type TransactionReceipt,
 } from 'viem';
-import { callJsonRpc } from './json-rpc.ts';
 import { modelRegistryAbi } from './generated/index.ts';
 import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
@@ -61,22 +60,17 @@ async function register(name: string, roots: Hex[]): Promise<bigint> {
   return ev.args.modelId;
 }
 
-let snapshot: Hex;
+let fresh: () => Promise<void>;
 let rootA: Hex;
 let rootB: Hex;
 before(async () => {
   t = await startTestProtocol();
   rootA = await recordedSnapshot('legal');
   rootB = await recordedSnapshot('medical', 4);
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+  fresh = await t.checkpoint();
 });
 after(() => t.stop());
 
-/** Every test starts with the protocol deployed and two recorded snapshots (rootA, rootB). */
-async function fresh(): Promise<void> {
-  assert.equal(await callJsonRpc<boolean>(t.anvil.url, 'evm_revert', [snapshot]), true);
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
-}
 
 describe('ModelRegistry: registration', () => {
   test('registerModel records the model and its first version with the snapshot provenance', async () => {

@@ -137,7 +137,7 @@ function freshModel(): Model {
 }
 
 let t: TestProtocol;
-let snapshot: Hex;
+let restore: () => Promise<void>;
 let genesisSupply: bigint;
 const stats = new Map<string, number>();
 const count = (what: string) => stats.set(what, (stats.get(what) ?? 0) + 1);
@@ -459,7 +459,7 @@ before(async () => {
   for (const i of PAYEES) assert.equal(await treasury.openToken.read.balanceOf([addr(i)]), 0n);
   // Every block one second after the last, whatever the wall clock says.
   await callJsonRpc(t.anvil.url, 'anvil_setBlockTimestampInterval', [1]);
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+  restore = await t.checkpoint();
 });
 
 after(async () => {
@@ -469,8 +469,7 @@ after(async () => {
 test('escrow and settlement keep their invariants over random sequences of actions', async (ctx) => {
   await fc.assert(
     fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 60, size: 'max' }), async (actions) => {
-      await callJsonRpc(t.anvil.url, 'evm_revert', [snapshot]);
-      snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+      await restore();
       const m = freshModel();
       await checkInvariants(m);
       for (const action of actions) {

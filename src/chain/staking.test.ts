@@ -10,7 +10,6 @@ import {
   zeroAddress,
   zeroHash,
   type Address,
-  type Hex,
   type TransactionReceipt,
 } from 'viem';
 import { callJsonRpc } from './json-rpc.ts';
@@ -41,18 +40,13 @@ async function fund(i: number, amount: bigint): Promise<void> {
   await t.mined(pi.openToken.write.approve([t.addresses.staking, allowance + amount]));
 }
 
-let snapshot: Hex;
+let fresh: () => Promise<void>;
 before(async () => {
   t = await startTestProtocol();
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
+  fresh = await t.checkpoint();
 });
 after(() => t.stop());
 
-/** Every test starts from the freshly deployed protocol. */
-async function fresh(): Promise<void> {
-  assert.equal(await callJsonRpc<boolean>(t.anvil.url, 'evm_revert', [snapshot]), true);
-  snapshot = await callJsonRpc<Hex>(t.anvil.url, 'evm_snapshot');
-}
 
 describe('Staking: deployment', () => {
   test('is wired to OPEN, the treasury, the test delays and the settlement slasher', async () => {

@@ -56,6 +56,11 @@ export interface TestProtocol {
   increaseTime(seconds: number | bigint): Promise<void>;
   /** Mines `blocks` empty blocks. */
   mine(blocks?: number): Promise<void>;
+  /**
+   * Saves the chain's state now and returns a function that puts it back (and keeps the saved state
+   * for the next call): each test or property run starts from the same state.
+   */
+  checkpoint(): Promise<() => Promise<void>>;
   /** Waits for a sent transaction's receipt and asserts that it succeeded. */
   mined(hash: Hash | Promise<Hash>): Promise<TransactionReceipt>;
   stop(): Promise<void>;
@@ -104,6 +109,13 @@ export async function startTestProtocol(overrides: Partial<ProtocolParams> = {})
       },
       async mine(blocks = 1) {
         await callJsonRpc(anvil.url, 'anvil_mine', [`0x${blocks.toString(16)}`]);
+      },
+      async checkpoint() {
+        let id = await callJsonRpc<string>(anvil.url, 'evm_snapshot');
+        return async () => {
+          if (!(await callJsonRpc<boolean>(anvil.url, 'evm_revert', [id]))) throw new Error(`evm_revert to ${id} failed`);
+          id = await callJsonRpc<string>(anvil.url, 'evm_snapshot'); // a revert consumes the snapshot
+        };
       },
       async mined(hash) {
         const receipt = await admin.publicClient.waitForTransactionReceipt({ hash: await hash });
