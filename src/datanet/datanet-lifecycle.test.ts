@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseEther, type Address, type Hex } from 'viem';
-import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
-import { openBlobStore } from '../store/blobs.ts';
-import { openDatabase, type Database } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import type { TestProtocol } from '../chain/test-chain.ts';
+import type { Database } from '../store/database.ts';
 import { contributionProof } from './anchor-batches.ts';
 import type { DatanetContext } from './context.ts';
 import { contentHashOf, contributionIdOf } from './contribution-id.ts';
@@ -20,6 +15,7 @@ import { ingestRecords, type IngestResult } from './ingest-records.ts';
 import { contributionTree } from './merkle.ts';
 import { createSnapshot } from './snapshots.ts';
 import { createDatanetWorker } from './worker.ts';
+import { startDatanetTestContext } from './test-context.ts';
 
 // Accounts: 0 the node (deployer, treasury), 1 datanet owner, 2 curator, 3 and 4 contributors, 5 stranger.
 const OWNER = 1;
@@ -32,22 +28,15 @@ const STAKE = parseEther('100');
 let t: TestProtocol;
 let db: Database;
 let ctx: DatanetContext;
-let dir: string;
+let stop: () => Promise<void>;
 const addr = (i: number): Address => t.accounts[i]!.address;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'openledger-datanet-'));
-  [t, db] = await Promise.all([startTestProtocol(), openDatabase({ memory: true })]);
-  await migrate(db);
-  const clients = await t.clients(0);
-  ctx = { db, blobs: await openBlobStore({ dataDir: join(dir, 'blobs') }), clients, contracts: await t.as(0) };
+  ({ t, db, ctx, stop } = await startDatanetTestContext());
   for (const i of [ALICE, BOB]) await t.mined((await t.as(0)).openToken.write.transfer([addr(i), parseEther('1000')]));
 });
 
-after(async () => {
-  await Promise.all([t?.stop(), db?.close()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stop?.());
 
 async function stake(i: number, datanet: Datanet, amount = STAKE) {
   const p = await t.as(i);

@@ -1,40 +1,30 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Address } from 'viem';
-import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
-import { openBlobStore } from '../store/blobs.ts';
-import { openDatabase, type Database } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import type { TestProtocol } from '../chain/test-chain.ts';
+import type { Database } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import { createDatanet } from './create-datanet.ts';
 import type { Datanet } from './datanets.ts';
 import { parseDefinition } from './definition.ts';
 import { getUpload, processUpload, recordUpload, uploadResults } from './uploads.ts';
 import { createDatanetWorker } from './worker.ts';
+import { startDatanetTestContext } from './test-context.ts';
 
 let t: TestProtocol;
 let db: Database;
 let ctx: DatanetContext;
-let dir: string;
+let stop: () => Promise<void>;
 let datanet: Datanet;
 let contributor: Address;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'openledger-uploads-'));
-  [t, db] = await Promise.all([startTestProtocol(), openDatabase({ memory: true })]);
-  await migrate(db);
-  ctx = { db, blobs: await openBlobStore({ dataDir: join(dir, 'blobs') }), clients: await t.clients(0), contracts: await t.as(0) };
+  ({ t, db, ctx, stop } = await startDatanetTestContext());
   datanet = await createDatanet(ctx, t.accounts[1]!.address, parseDefinition({ name: 'lines', licence: 'MIT', nearDuplicateThreshold: 0.95 }));
   contributor = t.accounts[2]!.address;
 });
 
-after(async () => {
-  await Promise.all([t?.stop(), db?.close()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stop?.());
 
 /** 1,500 distinct records, a few bad lines and duplicates among them. */
 function file(): string {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { parseEther, type Address, type Hex } from 'viem';
-import { startTestProtocol, type TestProtocol } from '../../chain/test-chain.ts';
+import type { TestProtocol } from '../../chain/test-chain.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
 import type { Contribution } from '../../datanet/contributions.ts';
 import type { Datanet } from '../../datanet/datanets.ts';
@@ -13,12 +10,11 @@ import type { DatanetDefinitionInput } from '../../datanet/definition.ts';
 import type { IngestResult, IngestSummary } from '../../datanet/ingest-records.ts';
 import type { ContributionProof, AnchorBatch } from '../../datanet/anchor-batches.ts';
 import type { Snapshot } from '../../datanet/snapshots.ts';
-import { openBlobStore } from '../../store/blobs.ts';
-import { openDatabase, type Database } from '../../store/database.ts';
-import { migrate } from '../../store/migrate.ts';
+import type { Database } from '../../store/database.ts';
 import { bodyHashOf, SIGNATURE_HEADERS, signRequest } from '../request-signature.ts';
 import { buildApi } from '../server.ts';
 import { MAX_RECORDS_PER_REQUEST } from './datanets.ts';
+import { startDatanetTestContext } from '../../datanet/test-context.ts';
 
 // The real API over real HTTP: buildApi on a fresh chain (anvil) and an in-memory store, listening on
 // an ephemeral port, called with fetch and EIP-712 signed headers.
@@ -37,16 +33,12 @@ let ctx: DatanetContext;
 let app: FastifyInstance;
 let api: string;
 let chainId: number;
-let dir: string;
+let stop: () => Promise<void>;
 const addr = (i: number): Address => t.accounts[i]!.address;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'openledger-api-'));
-  [t, db] = await Promise.all([startTestProtocol(), openDatabase({ memory: true })]);
-  await migrate(db);
-  const clients = await t.clients(NODE);
-  chainId = clients.chain.id;
-  ctx = { db, blobs: await openBlobStore({ dataDir: join(dir, 'blobs') }), clients, contracts: await t.as(NODE) };
+  ({ t, db, ctx, stop } = await startDatanetTestContext()); // the node is account 0 (NODE)
+  chainId = ctx.clients.chain.id;
   for (const i of [ALICE, BOB]) await t.mined((await t.as(NODE)).openToken.write.transfer([addr(i), parseEther('1000')]));
   // API_LOG=error shows the server's log (a 500's cause); silent otherwise.
   app = buildApi({ ...ctx, rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
@@ -55,8 +47,7 @@ before(async () => {
 
 after(async () => {
   await app?.close();
-  await Promise.all([t?.stop(), db?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stop?.();
 });
 
 // ---------------------------------------------------------------------------------------------
