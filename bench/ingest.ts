@@ -39,6 +39,7 @@ import type { DatanetDefinitionInput } from '../src/datanet/definition.ts';
 import type { IngestItem, IngestResult } from '../src/datanet/ingest-records.ts';
 import type { ParsedRecord } from '../src/datanet/intake/types.ts';
 import type { Database } from '../src/store/database.ts';
+import { generator } from './_random.ts';
 // Each stage runs in its own process and imports only what it uses (dynamically, before its
 // clock starts), so that its peak RSS is its own.
 
@@ -91,17 +92,6 @@ const definition = (name: string, stake: bigint): DatanetDefinitionInput => ({
 
 // ------------------------------------------------------------------ the generated upload
 
-/** splitmix32: a small seeded generator of uniform floats in [0, 1). */
-function generator(seed: number) {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** What a line of the file was made to be; the expected outcome is in brackets in `PLANTED`. */
 type Planted = 'clean' | 'exact_duplicate' | 'near_duplicate' | 'malformed_json' | 'not_an_object' | 'schema_mismatch' | 'too_short' | 'spam' | 'too_large';

@@ -32,6 +32,7 @@ import { createLshIndex } from '../src/datanet/lsh-index.ts';
 import { createMinHasher } from '../src/datanet/minhash.ts';
 import { createNearDuplicateIndex } from '../src/datanet/near-duplicates.ts';
 import { exactJaccard, shingleHashes, shingleSet } from '../src/datanet/shingles.ts';
+import { generator } from './_random.ts';
 
 // ------------------------------------------------------------------ options
 
@@ -59,17 +60,6 @@ const SEED = Number(opt.seed);
 
 // ------------------------------------------------------------------ corpus
 
-/** splitmix32: a small seeded generator of uniform floats in [0, 1). */
-function generator(seed: number) {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Doc {
   text: string;
