@@ -1,10 +1,10 @@
-import { parseEventLogs, type Hex } from 'viem';
-import { protocolAbis } from '../chain/protocol.ts';
+import type { Hex } from 'viem';
 import type { DatanetContext } from './context.ts';
 import { blobURI } from './create-datanet.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
+import { sendOnce } from './send-once.ts';
 
 /** One batch of accepted contributions, anchored on chain as a Merkle root. */
 export interface AnchorBatch {
@@ -79,29 +79,18 @@ async function anchorUnderLock(ctx: DatanetContext, datanetId: number, maxBatch:
 }
 
 async function sendBatch(ctx: DatanetContext, batch: AnchorBatch, sentFromBlock: string | null): Promise<AnchorBatch> {
-  const { publicClient } = ctx.clients;
-  const registry = ctx.contracts.datanetRegistry;
-  const find = async (fromBlock: bigint) =>
-    (
-      await publicClient.getContractEvents({
-        address: registry.address,
-        abi: protocolAbis.datanetRegistry,
-        eventName: 'BatchAnchored',
-        args: { datanetId: BigInt(batch.datanetId) },
-        fromBlock,
-      })
-    ).find((e) => e.args.root === batch.root);
-  let event = sentFromBlock === null ? undefined : await find(BigInt(sentFromBlock));
-  if (!event) {
-    const members = await ctx.db.query<{ id: string }>('select id from contributions where batch_id = $1 order by id', [batch.id]);
-    const list = await ctx.blobs.put(new TextEncoder().encode(JSON.stringify(members.map((m) => m.id))));
-    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-    await ctx.db.query('update anchor_batches set sent_from_block = $2 where id = $1', [batch.id, head.toString()]);
-    const hash = await registry.write.anchorBatch([BigInt(batch.datanetId), batch.root, BigInt(batch.count), blobURI(list.hash)]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    [event] = parseEventLogs({ abi: protocolAbis.datanetRegistry, eventName: 'BatchAnchored', logs: receipt.logs });
-  }
-  if (!event) throw new Error(`batch ${batch.id} was not anchored`);
+  const event = await sendOnce(ctx, {
+    eventName: 'BatchAnchored',
+    filter: { datanetId: BigInt(batch.datanetId) },
+    matches: (args) => args.root === batch.root,
+    sentFromBlock: sentFromBlock === null ? null : BigInt(sentFromBlock),
+    recordHead: async (head) => void (await ctx.db.query('update anchor_batches set sent_from_block = $2 where id = $1', [batch.id, head.toString()])),
+    send: async () => {
+      const members = await ctx.db.query<{ id: string }>('select id from contributions where batch_id = $1 order by id', [batch.id]);
+      const list = await ctx.blobs.put(new TextEncoder().encode(JSON.stringify(members.map((m) => m.id))));
+      return ctx.contracts.datanetRegistry.write.anchorBatch([BigInt(batch.datanetId), batch.root, BigInt(batch.count), blobURI(list.hash)]);
+    },
+  });
   const [row] = await ctx.db.query<BatchRow>(
     `update anchor_batches set status = 'anchored', batch_index = $2, tx_hash = $3, anchored_at = now() where id = $1 returning *`,
     [batch.id, String(event.args.batchIndex), event.transactionHash],

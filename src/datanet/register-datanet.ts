@@ -1,7 +1,6 @@
-import { parseEventLogs } from 'viem';
-import { protocolAbis } from '../chain/protocol.ts';
 import type { DatanetContext } from './context.ts';
 import { getDatanetByKey, type Datanet } from './datanets.ts';
+import { sendOnce } from './send-once.ts';
 
 /**
  * Brings a datanet's on-chain registration to completion, from whatever step it stopped at:
@@ -20,17 +19,16 @@ export async function registerDatanet(ctx: DatanetContext, datanet: Datanet): Pr
   let d = datanet;
 
   if (d.status === 'creating') {
-    let id = d.sentFromBlock === null ? undefined : await findCreated(ctx, d);
-    if (id === undefined) {
-      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-      await db.query('update datanets set sent_from_block = $2 where key = $1', [d.key, head.toString()]);
-      const curators = [node, ...d.curators.filter((c) => c.toLowerCase() !== node.toLowerCase())];
-      const hash = await contracts.datanetRegistry.write.createDatanet([d.metadataURI, d.licence, BigInt(d.contributionStake), curators]);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash });
-      const [created] = parseEventLogs({ abi: protocolAbis.datanetRegistry, eventName: 'DatanetCreated', logs: receipt.logs });
-      if (!created) throw new Error(`createDatanet ${hash} emitted no DatanetCreated`);
-      id = created.args.datanetId;
-    }
+    const curators = [node, ...d.curators.filter((c) => c.toLowerCase() !== node.toLowerCase())];
+    const created = await sendOnce(ctx, {
+      eventName: 'DatanetCreated',
+      filter: { owner: node },
+      matches: (args) => args.metadataURI === d.metadataURI,
+      sentFromBlock: d.sentFromBlock,
+      recordHead: async (head) => void (await db.query('update datanets set sent_from_block = $2 where key = $1', [d.key, head.toString()])),
+      send: () => contracts.datanetRegistry.write.createDatanet([d.metadataURI, d.licence, BigInt(d.contributionStake), curators]),
+    });
+    const id = created.args.datanetId as bigint;
     await db.query(`update datanets set id = $2, status = 'transferring' where key = $1`, [d.key, id.toString()]);
     d = await getDatanetByKey(db, d.key);
   }
@@ -45,15 +43,4 @@ export async function registerDatanet(ctx: DatanetContext, datanet: Datanet): Pr
     d = await getDatanetByKey(db, d.key);
   }
   return d;
-}
-
-async function findCreated(ctx: DatanetContext, d: Datanet): Promise<bigint | undefined> {
-  const events = await ctx.clients.publicClient.getContractEvents({
-    address: ctx.contracts.datanetRegistry.address,
-    abi: protocolAbis.datanetRegistry,
-    eventName: 'DatanetCreated',
-    args: { owner: ctx.clients.account.address },
-    fromBlock: d.sentFromBlock!,
-  });
-  return events.find((e) => e.args.metadataURI === d.metadataURI)?.args.datanetId;
 }

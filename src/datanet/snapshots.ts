@@ -1,5 +1,4 @@
-import { parseEventLogs, type Address, type Hex } from 'viem';
-import { protocolAbis } from '../chain/protocol.ts';
+import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import { blobURI } from './create-datanet.ts';
@@ -7,6 +6,7 @@ import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet } from './datanets.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
+import { sendOnce } from './send-once.ts';
 
 /** A frozen set of accepted contributions, recorded on chain by its Merkle root. */
 export interface Snapshot {
@@ -90,28 +90,14 @@ async function snapshotUnderLock(ctx: DatanetContext, datanet: Datanet, requeste
  */
 export async function recordSnapshot(ctx: DatanetContext, snapshot: Snapshot, sentFromBlock: string | null): Promise<Snapshot> {
   if (snapshot.status === 'recorded') return snapshot;
-  const { publicClient } = ctx.clients;
-  const registry = ctx.contracts.datanetRegistry;
-  let event =
-    sentFromBlock === null
-      ? undefined
-      : (
-          await publicClient.getContractEvents({
-            address: registry.address,
-            abi: protocolAbis.datanetRegistry,
-            eventName: 'SnapshotRecorded',
-            args: { datanetId: BigInt(snapshot.datanetId) },
-            fromBlock: BigInt(sentFromBlock),
-          })
-        ).find((e) => e.args.root === snapshot.root);
-  if (!event) {
-    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-    await ctx.db.query('update snapshots set sent_from_block = $2 where id = $1', [snapshot.id, head.toString()]);
-    const hash = await registry.write.recordSnapshot([BigInt(snapshot.datanetId), snapshot.root, BigInt(snapshot.count), snapshot.listURI]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    [event] = parseEventLogs({ abi: protocolAbis.datanetRegistry, eventName: 'SnapshotRecorded', logs: receipt.logs });
-  }
-  if (!event) throw new Error(`snapshot ${snapshot.id} was not recorded`);
+  const event = await sendOnce(ctx, {
+    eventName: 'SnapshotRecorded',
+    filter: { datanetId: BigInt(snapshot.datanetId) },
+    matches: (args) => args.root === snapshot.root,
+    sentFromBlock: sentFromBlock === null ? null : BigInt(sentFromBlock),
+    recordHead: async (head) => void (await ctx.db.query('update snapshots set sent_from_block = $2 where id = $1', [snapshot.id, head.toString()])),
+    send: () => ctx.contracts.datanetRegistry.write.recordSnapshot([BigInt(snapshot.datanetId), snapshot.root, BigInt(snapshot.count), snapshot.listURI]),
+  });
   const [row] = await ctx.db.query<Row>(
     `update snapshots set status = 'recorded', snapshot_index = $2, tx_hash = $3, recorded_at = now() where id = $1 returning *`,
     [snapshot.id, String(event.args.snapshotIndex), event.transactionHash],
