@@ -46,10 +46,15 @@ async function spendingOpen(o: NodeOptions, amount: bigint) {
   return { account, clients, p, addresses: status.contracts };
 }
 
+/** `--api <url>`: the node a command talks to. */
+export function apiOption(urlArg: (v: string) => string): Option {
+  return new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API');
+}
+
 /** Adds the options shared by commands that talk to a node and sign. */
 function nodeOptions(cmd: Command, urlArg: (v: string) => string): Command {
   return cmd
-    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(apiOption(urlArg))
     .addOption(new Option('--key <hex>', 'private key to sign with').env('OPENLEDGER_KEY'))
     .addOption(new Option('--account <n>', "dev account of the embedded chain's mnemonic to sign with").default('0'))
     .addOption(new Option('--data-dir <dir>', 'data directory of the embedded chain (for --account)').env('OPENLEDGER_DATA_DIR'));
@@ -115,7 +120,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
   datanet
     .command('list')
     .description('list datanets, newest first')
-    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(apiOption(urlArg))
     .option('--search <words>', 'find in names and descriptions')
     .option('--owner <address>', 'only this owner’s')
     .option('--limit <n>', 'how many', '50')
@@ -132,7 +137,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .command('show')
     .description('show a datanet')
     .argument('<id>', 'datanet id', idArg)
-    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(apiOption(urlArg))
     .action(async (id: number, o: { api: string }) => printDatanet(await callApi<Datanet>(o.api, 'GET', `/datanets/${id}`)));
 
   nodeOptions(datanet.command('stake').description("bond OPEN as a contributor of a datanet (an on-chain transaction from your account)"), urlArg)
@@ -225,7 +230,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .command('proof')
     .description('the Merkle proof that a contribution is in an anchored batch')
     .argument('<contribution>', 'contribution id', contributionArg)
-    .addOption(new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(apiOption(urlArg))
     .action(async (contribution: string, o: { api: string }) => {
       console.log(JSON.stringify(await callApi(o.api, 'GET', `/contributions/${contribution}/proof`), null, 2));
     });

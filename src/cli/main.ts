@@ -2,7 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
 import { callApi, CliError } from './api-client.ts';
-import { datanetCommands } from './datanet-commands.ts';
+import { apiOption, datanetCommands } from './datanet-commands.ts';
 import { startNode, VERSION } from './node.ts';
 
 function portArg(value: string): number {
@@ -64,7 +64,7 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description("show a running node's chain, store, indexer and contracts")
-    .addOption(new Option('--api <url>', 'the node to ask').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API'))
+    .addOption(apiOption(urlArg))
     .option('--json', 'print the raw JSON')
     .action(async (opts: { api: string; json?: boolean }) => {
       const s = await callApi<{
