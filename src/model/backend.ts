@@ -1,0 +1,98 @@
+/**
+ * The engine's compute interface. The model (llama.ts) expresses its forward and backward passes
+ * only through these operations on opaque tensors, so a backend may keep tensors wherever it
+ * computes (typed arrays for the CPU backend, GPU buffers for a GPU backend).
+ *
+ * Operations are enqueued in call order and may run asynchronously; only `read` waits for them.
+ * Shapes are row-major; `T` is the number of token rows (batch × sequence), `B`/`S` the batch size
+ * and sequence length, `nH`/`nKV`/`hd` the query heads, key-value heads and head width.
+ */
+export interface Tensor {
+  /** Number of elements. */
+  readonly length: number;
+  readonly dtype: 'f32' | 'i32';
+}
+
+/** How `matmul` reads its operands: `nt` multiplies by B transposed (B stored as [n, k]). */
+export type MatmulLayout = 'nn' | 'nt' | 'tn';
+
+export interface Backend {
+  readonly name: string;
+
+  /** A new f32 tensor of `length` zeros. */
+  zeros(length: number): Tensor;
+  /** A new tensor holding a copy of `data`. */
+  upload(data: Float32Array | Int32Array): Tensor;
+  /** Overwrites `t` (from element `offset`) with `data`. */
+  write(t: Tensor, data: Float32Array | Int32Array, offset?: number): void;
+  /** The tensor's contents once every enqueued operation has run. */
+  read(t: Tensor): Promise<Float32Array>;
+  /** Releases a tensor's memory; it must not be used again. */
+  free(t: Tensor): void;
+  /** Releases everything the backend holds (worker threads, devices). */
+  dispose(): Promise<void>;
+
+  /** `t := 0`. */
+  fill(t: Tensor, value: number): void;
+  /** `dst[dstOffset..] := src[srcOffset..srcOffset+length]`. */
+  copy(dst: Tensor, src: Tensor, length?: number, dstOffset?: number, srcOffset?: number): void;
+  /** `y += alpha · x` (elementwise, over `x.length` elements). */
+  axpy(y: Tensor, x: Tensor, alpha: number): void;
+  /** `t *= alpha`. */
+  scale(t: Tensor, alpha: number): void;
+
+  /**
+   * `C[m×n] (+)= alpha · op(A) · op(B)`: `nn` A[m×k]·B[k×n]; `nt` A[m×k]·B[n×k]ᵀ; `tn` A[k×m]ᵀ·B[k×n].
+   * With `accumulate` the product is added to C.
+   */
+  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, k: number, n: number, layout: MatmulLayout, accumulate?: boolean, alpha?: number): void;
+  /** `out[t, :] := table[ids[t], :]` for T rows of width d. */
+  embed(out: Tensor, ids: Tensor, table: Tensor, T: number, d: number): void;
+  /** `dTable[ids[t], :] += dOut[t, :]`. */
+  embedBackward(dTable: Tensor, ids: Tensor, dOut: Tensor, T: number, d: number): void;
+  /** RMSNorm over rows: `out = x / rms(x) · w`; stores 1/rms per row in `rstd` for the backward pass. */
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, T: number, d: number, eps: number): void;
+  /** Backward of rmsnorm: `dx += …`; `dw += …` when `dw` is given. */
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dOut: Tensor, x: Tensor, w: Tensor, rstd: Tensor, T: number, d: number): void;
+  /**
+   * Rotary embeddings in place on x[B·S, nHeads·hd], position of row (b, s) = `positionOffset + s`,
+   * rotate-half pairing (i, i + hd/2) as in Hugging Face Llama. `inverse` rotates back (the backward pass).
+   */
+  rope(x: Tensor, B: number, S: number, nHeads: number, hd: number, theta: number, positionOffset: number, inverse: boolean): void;
+  /**
+   * Causal self-attention with grouped-query heads: q[B·S, nH·hd], k and v [B·S, nKV·hd],
+   * out[B·S, nH·hd], softmax probabilities kept in probs[B, nH, S, S] for the backward pass.
+   */
+  attention(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, B: number, S: number, nH: number, nKV: number, hd: number): void;
+  /** Backward of attention: writes dq, dk, dv (overwritten, not accumulated). */
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, B: number, S: number, nH: number, nKV: number, hd: number): void;
+  /** `out = silu(gate) · up` over the first n elements. */
+  swiglu(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** Backward of swiglu over the first n elements: writes dGate and dUp. */
+  swigluBackward(dGate: Tensor, dUp: Tensor, dOut: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** `out[t, :] += bias` over T rows of width n. */
+  addBias(out: Tensor, bias: Tensor, T: number, n: number): void;
+  /** `dBias += Σ_t dOut[t, :]`. */
+  biasBackward(dBias: Tensor, dOut: Tensor, T: number, n: number): void;
+  /**
+   * Softmax cross-entropy per row of logits[T×V] against `targets` (−1 = ignored row, loss 0).
+   * Writes each row's loss to `losses`; when `dLogits` is given writes `gradScale · (softmax − onehot)`
+   * (zero on ignored rows). `dLogits` may be `logits` itself.
+   */
+  crossEntropy(losses: Tensor, dLogits: Tensor | null, logits: Tensor, targets: Tensor, T: number, V: number, gradScale: number): void;
+  /** Σ x² over all given tensors (for gradient clipping). */
+  sumOfSquares(ts: readonly Tensor[]): Promise<number>;
+  /** One decoupled-weight-decay Adam step; `gradScale` multiplies the gradient first (clipping). */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamwStep): void;
+}
+
+export interface AdamwStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number, for bias correction. */
+  step: number;
+  gradScale: number;
+}

@@ -1,0 +1,316 @@
+import type { AdamwStep, Backend, MatmulLayout, Tensor } from '../backend.ts';
+import { ropeTable } from './rope-table.ts';
+
+/** A CPU tensor: a typed array over shared memory, so worker threads can compute on it. */
+export class CpuTensor implements Tensor {
+  readonly data: Float32Array | Int32Array;
+  readonly dtype: 'f32' | 'i32';
+  constructor(data: Float32Array | Int32Array) {
+    this.data = data;
+    this.dtype = data instanceof Int32Array ? 'i32' : 'f32';
+  }
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+/** The matrix product the CPU backend delegates to (single thread or a worker pool). */
+export type MatmulFn = (c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: MatmulLayout, accumulate: boolean, alpha: number) => void;
+
+/** A tensor of the wrong kind for an operation (an engine bug, not user input). */
+export class TensorTypeError extends Error {
+  override name = 'TensorTypeError';
+}
+
+function f32(t: Tensor): Float32Array {
+  const data = (t as CpuTensor).data;
+  if (!(data instanceof Float32Array)) throw new TensorTypeError('expected an f32 CPU tensor');
+  return data;
+}
+
+function i32(t: Tensor): Int32Array {
+  const data = (t as CpuTensor).data;
+  if (!(data instanceof Int32Array)) throw new TensorTypeError('expected an i32 CPU tensor');
+  return data;
+}
+
+/** Options of {@link createCpuBackend}. */
+export interface CpuBackendOptions {
+  /** The matrix product; defaults to the single-threaded blocked kernel. */
+  matmul: MatmulFn;
+  /** Allocates the memory of new tensors (shared memory when a worker pool computes on them). */
+  allocate?: (bytes: number) => ArrayBufferLike;
+  /** Called by dispose (e.g. to stop the worker pool). */
+  onDispose?: () => Promise<void>;
+  name?: string;
+}
+
+/**
+ * The CPU backend: every operation of {@link Backend} over typed arrays, executed at once
+ * (so `read` never waits). Matrix products go to `options.matmul`.
+ *
+ * @example
+ * const backend = createCpuBackend({ matmul });
+ * const t = backend.upload(new Float32Array([1, 2, 3]));
+ * backend.scale(t, 2);
+ * await backend.read(t); // Float32Array [2, 4, 6]
+ */
+export function createCpuBackend(options: CpuBackendOptions): Backend {
+  const allocate = options.allocate ?? ((bytes: number) => new ArrayBuffer(bytes));
+  const matmul = options.matmul;
+  const newF32 = (length: number) => new Float32Array(allocate(length * 4), 0, length);
+
+  return {
+    name: options.name ?? 'cpu',
+
+    zeros: (length) => new CpuTensor(newF32(length)),
+    upload(data) {
+      const t = data instanceof Int32Array ? new Int32Array(allocate(data.length * 4), 0, data.length) : newF32(data.length);
+      t.set(data);
+      return new CpuTensor(t);
+    },
+    write(t, data, offset = 0) {
+      (t as CpuTensor).data.set(data, offset);
+    },
+    async read(t) {
+      const data = (t as CpuTensor).data;
+      return data instanceof Float32Array ? data.slice() : Float32Array.from(data);
+    },
+    free() {},
+    async dispose() {
+      await options.onDispose?.();
+    },
+
+    fill(t, value) {
+      (t as CpuTensor).data.fill(value);
+    },
+    copy(dst, src, length = src.length, dstOffset = 0, srcOffset = 0) {
+      f32(dst).set(f32(src).subarray(srcOffset, srcOffset + length), dstOffset);
+    },
+    axpy(yT, xT, alpha) {
+      const y = f32(yT), x = f32(xT);
+      for (let i = 0; i < x.length; i++) y[i]! += alpha * x[i]!;
+    },
+    scale(t, alpha) {
+      const x = f32(t);
+      for (let i = 0; i < x.length; i++) x[i]! *= alpha;
+    },
+
+    matmul(c, a, b, m, k, n, layout, accumulate = false, alpha = 1) {
+      matmul(f32(c), f32(a), f32(b), m, k, n, layout, accumulate, alpha);
+    },
+
+    embed(outT, idsT, tableT, T, d) {
+      const out = f32(outT), ids = i32(idsT), table = f32(tableT);
+      const rows = table.length / d;
+      for (let t = 0; t < T; t++) {
+        const id = ids[t]!;
+        if (id < 0 || id >= rows) throw new RangeError(`token id ${id} outside the vocabulary (0..${rows - 1})`);
+        out.set(table.subarray(id * d, id * d + d), t * d);
+      }
+    },
+    embedBackward(dTableT, idsT, dOutT, T, d) {
+      const dTable = f32(dTableT), ids = i32(idsT), dOut = f32(dOutT);
+      for (let t = 0; t < T; t++) {
+        const row = ids[t]! * d;
+        for (let i = 0; i < d; i++) dTable[row + i]! += dOut[t * d + i]!;
+      }
+    },
+
+    rmsnorm(outT, rstdT, xT, wT, T, d, eps) {
+      const out = f32(outT), rstd = f32(rstdT), x = f32(xT), w = f32(wT);
+      for (let t = 0; t < T; t++) {
+        const o = t * d;
+        let ss = 0;
+        for (let i = 0; i < d; i++) ss += x[o + i]! * x[o + i]!;
+        const r = 1 / Math.sqrt(ss / d + eps);
+        rstd[t] = r;
+        for (let i = 0; i < d; i++) out[o + i] = x[o + i]! * r * w[i]!;
+      }
+    },
+    rmsnormBackward(dxT, dwT, dOutT, xT, wT, rstdT, T, d) {
+      const dx = f32(dxT), dOut = f32(dOutT), x = f32(xT), w = f32(wT), rstd = f32(rstdT);
+      const dw = dwT ? f32(dwT) : null;
+      for (let t = 0; t < T; t++) {
+        const o = t * d, r = rstd[t]!;
+        // xhat = x·r; dxhat = dOut·w; dx = r·(dxhat − xhat·mean(dxhat·xhat))
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += dOut[o + i]! * w[i]! * x[o + i]! * r;
+        const mean = dot / d;
+        for (let i = 0; i < d; i++) {
+          const xhat = x[o + i]! * r;
+          dx[o + i]! += r * (dOut[o + i]! * w[i]! - xhat * mean);
+          if (dw) dw[i]! += dOut[o + i]! * xhat;
+        }
+      }
+    },
+
+    rope(xT, B, S, nHeads, hd, theta, positionOffset, inverse) {
+      const x = f32(xT);
+      const half = hd / 2;
+      const { cos, sin } = ropeTable(positionOffset + S, hd, theta);
+      const sign = inverse ? -1 : 1;
+      const width = nHeads * hd;
+      for (let b = 0; b < B; b++) {
+        for (let s = 0; s < S; s++) {
+          const row = (b * S + s) * width;
+          const p = (positionOffset + s) * half;
+          for (let h = 0; h < nHeads; h++) {
+            const o = row + h * hd;
+            for (let i = 0; i < half; i++) {
+              const c = cos[p + i]!, sn = sign * sin[p + i]!;
+              const x1 = x[o + i]!, x2 = x[o + i + half]!;
+              x[o + i] = x1 * c - x2 * sn;
+              x[o + i + half] = x2 * c + x1 * sn;
+            }
+          }
+        }
+      }
+    },
+
+    attention(outT, probsT, qT, kT, vT, B, S, nH, nKV, hd) {
+      const out = f32(outT), probs = f32(probsT), q = f32(qT), k = f32(kT), v = f32(vT);
+      const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < nH; h++) {
+          const kh = Math.floor(h / group);
+          for (let s = 0; s < S; s++) {
+            const qo = (b * S + s) * qw + h * hd;
+            const po = ((b * nH + h) * S + s) * S;
+            let max = -Infinity;
+            for (let t = 0; t <= s; t++) {
+              const ko = (b * S + t) * kw + kh * hd;
+              let dot = 0;
+              for (let i = 0; i < hd; i++) dot += q[qo + i]! * k[ko + i]!;
+              dot *= scale;
+              probs[po + t] = dot;
+              if (dot > max) max = dot;
+            }
+            let sum = 0;
+            for (let t = 0; t <= s; t++) {
+              const e = Math.exp(probs[po + t]! - max);
+              probs[po + t] = e;
+              sum += e;
+            }
+            const inv = 1 / sum;
+            for (let t = 0; t <= s; t++) probs[po + t]! *= inv;
+            for (let t = s + 1; t < S; t++) probs[po + t] = 0;
+            for (let i = 0; i < hd; i++) out[qo + i] = 0;
+            for (let t = 0; t <= s; t++) {
+              const p = probs[po + t]!;
+              const vo = (b * S + t) * kw + kh * hd;
+              for (let i = 0; i < hd; i++) out[qo + i]! += p * v[vo + i]!;
+            }
+          }
+        }
+      }
+    },
+    attentionBackward(dqT, dkT, dvT, dOutT, qT, kT, vT, probsT, B, S, nH, nKV, hd) {
+      const dq = f32(dqT), dk = f32(dkT), dv = f32(dvT), dOut = f32(dOutT);
+      const q = f32(qT), k = f32(kT), v = f32(vT), probs = f32(probsT);
+      const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
+      dq.fill(0, 0, B * S * qw);
+      dk.fill(0, 0, B * S * kw);
+      dv.fill(0, 0, B * S * kw);
+      const dp = new Float64Array(S);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < nH; h++) {
+          const kh = Math.floor(h / group);
+          for (let s = 0; s < S; s++) {
+            const qo = (b * S + s) * qw + h * hd;
+            const po = ((b * nH + h) * S + s) * S;
+            // dP[t] = dOut_s·v_t; dv_t += p·dOut_s; dScore = p·(dP − Σ p·dP)
+            let pdp = 0;
+            for (let t = 0; t <= s; t++) {
+              const vo = (b * S + t) * kw + kh * hd;
+              const p = probs[po + t]!;
+              let dot = 0;
+              for (let i = 0; i < hd; i++) {
+                dot += dOut[qo + i]! * v[vo + i]!;
+                dv[vo + i]! += p * dOut[qo + i]!;
+              }
+              dp[t] = dot;
+              pdp += p * dot;
+            }
+            for (let t = 0; t <= s; t++) {
+              const ds = probs[po + t]! * (dp[t]! - pdp) * scale;
+              if (ds === 0) continue;
+              const ko = (b * S + t) * kw + kh * hd;
+              for (let i = 0; i < hd; i++) {
+                dq[qo + i]! += ds * k[ko + i]!;
+                dk[ko + i]! += ds * q[qo + i]!;
+              }
+            }
+          }
+        }
+      }
+    },
+
+    swiglu(outT, gateT, upT, n) {
+      const out = f32(outT), g = f32(gateT), u = f32(upT);
+      for (let i = 0; i < n; i++) {
+        const x = g[i]!;
+        out[i] = (x / (1 + Math.exp(-x))) * u[i]!;
+      }
+    },
+    swigluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
+      const dg = f32(dGateT), du = f32(dUpT), dOut = f32(dOutT), g = f32(gateT), u = f32(upT);
+      for (let i = 0; i < n; i++) {
+        const x = g[i]!;
+        const sig = 1 / (1 + Math.exp(-x));
+        du[i] = dOut[i]! * x * sig;
+        dg[i] = dOut[i]! * u[i]! * sig * (1 + x * (1 - sig));
+      }
+    },
+    addBias(outT, biasT, T, n) {
+      const out = f32(outT), bias = f32(biasT);
+      for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) out[t * n + i]! += bias[i]!;
+    },
+    biasBackward(dBiasT, dOutT, T, n) {
+      const dBias = f32(dBiasT), dOut = f32(dOutT);
+      for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) dBias[i]! += dOut[t * n + i]!;
+    },
+
+    crossEntropy(lossesT, dLogitsT, logitsT, targetsT, T, V, gradScale) {
+      const losses = f32(lossesT), logits = f32(logitsT), targets = i32(targetsT);
+      const dLogits = dLogitsT ? f32(dLogitsT) : null;
+      for (let t = 0; t < T; t++) {
+        const o = t * V, target = targets[t]!;
+        if (target < 0) {
+          losses[t] = 0;
+          if (dLogits) dLogits.fill(0, o, o + V);
+          continue;
+        }
+        if (target >= V) throw new RangeError(`target id ${target} outside the vocabulary (0..${V - 1})`);
+        let max = -Infinity;
+        for (let i = 0; i < V; i++) if (logits[o + i]! > max) max = logits[o + i]!;
+        let sum = 0;
+        for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i]! - max);
+        const logSum = Math.log(sum) + max;
+        losses[t] = logSum - logits[o + target]!;
+        if (dLogits) {
+          for (let i = 0; i < V; i++) dLogits[o + i] = Math.exp(logits[o + i]! - logSum) * gradScale;
+          dLogits[o + target]! -= gradScale;
+        }
+      }
+    },
+    async sumOfSquares(ts) {
+      let sum = 0;
+      for (const t of ts) {
+        const x = f32(t);
+        for (let i = 0; i < x.length; i++) sum += x[i]! * x[i]!;
+      }
+      return sum;
+    },
+    adamw(paramT, gradT, mT, vT, o: AdamwStep) {
+      const p = f32(paramT), g = f32(gradT), m = f32(mT), v = f32(vT);
+      const c1 = 1 - o.beta1 ** o.step, c2 = 1 - o.beta2 ** o.step;
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i]! * o.gradScale;
+        m[i] = o.beta1 * m[i]! + (1 - o.beta1) * gi;
+        v[i] = o.beta2 * v[i]! + (1 - o.beta2) * gi * gi;
+        p[i]! -= o.lr * ((m[i]! / c1) / (Math.sqrt(v[i]! / c2) + o.eps) + o.weightDecay * p[i]!);
+      }
+    },
+  };
+}

@@ -1,0 +1,600 @@
+/**
+ * A Llama-architecture decoder, readable top to bottom: RMSNorm, rotary embeddings, grouped-query
+ * causal attention, SwiGLU, tied or untied embeddings, optional q/k/v biases (Qwen2), and LoRA on
+ * any of the q, k, v, o, gate, up and down projections.
+ *
+ * The forward pass keeps every activation the backward pass needs; the backward pass is written
+ * out by hand (no autograd), layer by layer in reverse. Gradients flow to the LoRA matrices and,
+ * for pre-training, to every base weight. All compute goes through a {@link Backend}.
+ */
+import type { Backend, Tensor } from './backend.ts';
+import { layerWeightNames, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
+import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
+import { seededRandom } from './random.ts';
+import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
+
+/** One decoder layer's weights, Hugging Face layout (a projection's weight is [out, in]). */
+export interface LayerWeights {
+  inputNorm: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  o: Tensor;
+  qBias: Tensor | null;
+  kBias: Tensor | null;
+  vBias: Tensor | null;
+  postNorm: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  down: Tensor;
+}
+
+export interface LlamaWeights {
+  embed: Tensor;
+  layers: LayerWeights[];
+  finalNorm: Tensor;
+  /** The output projection; the same tensor as `embed` when embeddings are tied. */
+  lmHead: Tensor;
+}
+
+/** A trainable tensor with its gradient; `decay` says whether AdamW's weight decay applies. */
+export interface Parameter {
+  name: string;
+  value: Tensor;
+  grad: Tensor;
+  decay: boolean;
+}
+
+/** A LoRA adapter living on a backend, with gradients when it is being trained. */
+export interface LoraAdapter {
+  config: LoraConfig;
+  /** `alpha / r`. */
+  scale: number;
+  layers: Array<Partial<Record<LoraTarget, { a: Tensor; b: Tensor; gradA: Tensor | null; gradB: Tensor | null }>>>;
+}
+
+/** Weights that do not fit the config: a missing tensor or a wrong shape. */
+export class WeightShapeError extends Error {
+  override name = 'WeightShapeError';
+}
+
+/** What a forward (and optionally backward) pass over a batch returns. */
+export interface LossResult {
+  /** Sum of the token losses (nats) over the targets that are not −1. */
+  lossSum: number;
+  /** Number of targets that are not −1. */
+  tokens: number;
+}
+
+export interface PassOptions {
+  lora?: LoraAdapter | null;
+  /** Multiplies every gradient (default 1 / tokens: the mean loss). */
+  gradScale?: number;
+}
+
+interface LayerActivations {
+  input: Tensor;
+  h1: Tensor;
+  rstd1: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  probs: Tensor;
+  att: Tensor;
+  x2: Tensor;
+  h2: Tensor;
+  rstd2: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  act: Tensor;
+  /** x·Aᵀ of each LoRA-adapted projection, kept for the backward pass. */
+  loraU: Map<LoraTarget, Tensor>;
+}
+
+interface Activations {
+  rows: number;
+  probsLength: number;
+  loraRank: number;
+  ids: Tensor;
+  targets: Tensor;
+  layers: LayerActivations[];
+  last: Tensor;
+  hf: Tensor;
+  rstdf: Tensor;
+  logits: Tensor;
+  losses: Tensor;
+  // backward scratch
+  dres: Tensor;
+  dh: Tensor;
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+  datt: Tensor;
+  dgate: Tensor;
+  dup: Tensor;
+  dact: Tensor;
+  dloraU: Tensor;
+}
+
+/**
+ * The decoder. Build one with {@link Llama.fromTensors} (a checkpoint) or {@link Llama.random}
+ * (pre-training from scratch).
+ *
+ * @example
+ * const model = Llama.fromTensors(backend, config, await readModelWeights(dir));
+ * const logits = await model.logits(Int32Array.from(ids), 1, ids.length);
+ */
+export class Llama {
+  readonly backend: Backend;
+  readonly config: ModelConfig;
+  readonly weights: LlamaWeights;
+  /** Gradients of every base weight, once {@link enableFullGradients} was called. */
+  grads: LlamaWeights | null = null;
+  private acts: Activations | null = null;
+
+  private constructor(backend: Backend, config: ModelConfig, weights: LlamaWeights) {
+    this.backend = backend;
+    this.config = config;
+    this.weights = weights;
+  }
+
+  /** Shapes of every weight by its Hugging Face name. */
+  static weightShapes(config: ModelConfig): Map<string, number[]> {
+    const { hiddenSize: d, vocabSize: V, intermediateSize: f, numHeads, numKvHeads, headDim } = config;
+    const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [V, d]], ['model.norm.weight', [d]]]);
+    if (!config.tieEmbeddings) shapes.set('lm_head.weight', [V, d]);
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      shapes.set(p + layerWeightNames.inputNorm, [d]);
+      shapes.set(p + layerWeightNames.q, [numHeads * headDim, d]);
+      shapes.set(p + layerWeightNames.k, [numKvHeads * headDim, d]);
+      shapes.set(p + layerWeightNames.v, [numKvHeads * headDim, d]);
+      shapes.set(p + layerWeightNames.o, [d, numHeads * headDim]);
+      if (config.attentionBias) {
+        shapes.set(p + 'self_attn.q_proj.bias', [numHeads * headDim]);
+        shapes.set(p + 'self_attn.k_proj.bias', [numKvHeads * headDim]);
+        shapes.set(p + 'self_attn.v_proj.bias', [numKvHeads * headDim]);
+      }
+      shapes.set(p + layerWeightNames.postNorm, [d]);
+      shapes.set(p + layerWeightNames.gate, [f, d]);
+      shapes.set(p + layerWeightNames.up, [f, d]);
+      shapes.set(p + layerWeightNames.down, [d, f]);
+    }
+    return shapes;
+  }
+
+  /**
+   * Loads weights named as in a Hugging Face checkpoint, checking every shape.
+   *
+   * @example
+   * const model = Llama.fromTensors(backend, parseModelConfig(configJson), readSafetensors(bytes));
+   */
+  static fromTensors(backend: Backend, config: ModelConfig, tensors: TensorMap): Llama {
+    const get = (name: string): Tensor => {
+      const shape = Llama.weightShapes(config).get(name)!;
+      const t = tensors.get(name);
+      if (!t) throw new WeightShapeError(`weight ${name} is missing`);
+      if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
+        throw new WeightShapeError(`weight ${name} has shape [${t.shape}], the config needs [${shape}]`);
+      }
+      return backend.upload(t.data);
+    };
+    return new Llama(backend, config, Llama.buildWeights(config, get));
+  }
+
+  /**
+   * A freshly initialised model for pre-training: normal(0, 0.02) weights, the residual output
+   * projections scaled by 1/√(2·layers), norms at one.
+   *
+   * @example
+   * const model = Llama.random(backend, config, 1);
+   */
+  static random(backend: Backend, config: ModelConfig, seed: number): Llama {
+    const rng = seededRandom(seed);
+    const shapes = Llama.weightShapes(config);
+    const residualScale = 1 / Math.sqrt(2 * config.numLayers);
+    const get = (name: string): Tensor => {
+      const shape = shapes.get(name)!;
+      const data = new Float32Array(elementCount(shape));
+      if (name.endsWith('norm.weight')) data.fill(1);
+      else if (!name.endsWith('.bias')) {
+        const std = 0.02 * (name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight') ? residualScale : 1);
+        for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+      }
+      return backend.upload(data);
+    };
+    return new Llama(backend, config, Llama.buildWeights(config, get));
+  }
+
+  private static buildWeights(config: ModelConfig, get: (name: string) => Tensor): LlamaWeights {
+    const embed = get('model.embed_tokens.weight');
+    const layers: LayerWeights[] = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      layers.push({
+        inputNorm: get(p + layerWeightNames.inputNorm),
+        q: get(p + layerWeightNames.q),
+        k: get(p + layerWeightNames.k),
+        v: get(p + layerWeightNames.v),
+        o: get(p + layerWeightNames.o),
+        qBias: config.attentionBias ? get(p + 'self_attn.q_proj.bias') : null,
+        kBias: config.attentionBias ? get(p + 'self_attn.k_proj.bias') : null,
+        vBias: config.attentionBias ? get(p + 'self_attn.v_proj.bias') : null,
+        postNorm: get(p + layerWeightNames.postNorm),
+        gate: get(p + layerWeightNames.gate),
+        up: get(p + layerWeightNames.up),
+        down: get(p + layerWeightNames.down),
+      });
+    }
+    const finalNorm = get('model.norm.weight');
+    const lmHead = config.tieEmbeddings ? embed : get('lm_head.weight');
+    return { embed, layers, finalNorm, lmHead };
+  }
+
+  /** Every weight tensor with its Hugging Face name (the tied head appears once, as the embedding). */
+  namedWeights(weights: LlamaWeights = this.weights): Array<[string, Tensor]> {
+    const out: Array<[string, Tensor]> = [['model.embed_tokens.weight', weights.embed]];
+    weights.layers.forEach((w, l) => {
+      const p = `model.layers.${l}.`;
+      out.push(
+        [p + layerWeightNames.inputNorm, w.inputNorm],
+        [p + layerWeightNames.q, w.q],
+        [p + layerWeightNames.k, w.k],
+        [p + layerWeightNames.v, w.v],
+        [p + layerWeightNames.o, w.o],
+        [p + layerWeightNames.postNorm, w.postNorm],
+        [p + layerWeightNames.gate, w.gate],
+        [p + layerWeightNames.up, w.up],
+        [p + layerWeightNames.down, w.down],
+      );
+      if (w.qBias && w.kBias && w.vBias) {
+        out.push([p + 'self_attn.q_proj.bias', w.qBias], [p + 'self_attn.k_proj.bias', w.kBias], [p + 'self_attn.v_proj.bias', w.vBias]);
+      }
+    });
+    out.push(['model.norm.weight', weights.finalNorm]);
+    if (!this.config.tieEmbeddings) out.push(['lm_head.weight', weights.lmHead]);
+    return out;
+  }
+
+  /**
+   * Copies the weights back to host memory, named as in a Hugging Face checkpoint.
+   *
+   * @example
+   * await writeFile('model.safetensors', writeSafetensors(await model.toTensors()));
+   */
+  async toTensors(): Promise<TensorMap> {
+    const shapes = Llama.weightShapes(this.config);
+    const out: TensorMap = new Map();
+    for (const [name, t] of this.namedWeights()) out.set(name, { shape: shapes.get(name)!, data: await this.backend.read(t) });
+    return out;
+  }
+
+  /** Allocates a gradient for every base weight (pre-training); returns them as parameters. */
+  enableFullGradients(): Parameter[] {
+    if (!this.grads) {
+      const zerosLike = (t: Tensor) => this.backend.zeros(t.length);
+      const w = this.weights;
+      const embed = zerosLike(w.embed);
+      this.grads = {
+        embed,
+        layers: w.layers.map((l) => ({
+          inputNorm: zerosLike(l.inputNorm),
+          q: zerosLike(l.q),
+          k: zerosLike(l.k),
+          v: zerosLike(l.v),
+          o: zerosLike(l.o),
+          qBias: l.qBias && zerosLike(l.qBias),
+          kBias: l.kBias && zerosLike(l.kBias),
+          vBias: l.vBias && zerosLike(l.vBias),
+          postNorm: zerosLike(l.postNorm),
+          gate: zerosLike(l.gate),
+          up: zerosLike(l.up),
+          down: zerosLike(l.down),
+        })),
+        finalNorm: zerosLike(w.finalNorm),
+        lmHead: this.config.tieEmbeddings ? embed : zerosLike(w.lmHead),
+      };
+    }
+    const grads = new Map(this.namedWeights(this.grads));
+    return this.namedWeights().map(([name, value]) => ({
+      name,
+      value,
+      grad: grads.get(name)!,
+      decay: !name.endsWith('norm.weight') && !name.endsWith('.bias'),
+    }));
+  }
+
+  /**
+   * A new trainable LoRA adapter: A from PEFT's default (uniform ±1/√in), B zero, so training
+   * starts from the base model's exact outputs.
+   *
+   * @example
+   * const lora = model.createLora({ r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'], baseModel: '0x…' }, 7);
+   */
+  createLora(config: LoraConfig, seed: number): LoraAdapter {
+    const rng = seededRandom(seed);
+    const layers: LoraAdapterWeights['layers'] = [];
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const layer: Partial<Record<LoraTarget, LoraPair>> = {};
+      for (const target of config.targetModules) {
+        const shape = projectionShape(this.config, target);
+        const bound = 1 / Math.sqrt(shape.in);
+        const a = new Float32Array(config.r * shape.in);
+        for (let i = 0; i < a.length; i++) a[i] = (rng.next() * 2 - 1) * bound;
+        layer[target] = { a, b: new Float32Array(shape.out * config.r) };
+      }
+      layers.push(layer);
+    }
+    return this.loadLora({ config, layers }, true);
+  }
+
+  /**
+   * Puts an adapter's weights on the backend, checking shapes; `trainable` allocates gradients.
+   *
+   * @example
+   * const lora = model.loadLora(await loadPeftAdapter(dir, model.config));
+   */
+  loadLora(weights: LoraAdapterWeights, trainable = false): LoraAdapter {
+    const { r, alpha } = weights.config;
+    if (weights.layers.length !== this.config.numLayers) {
+      throw new WeightShapeError(`adapter has ${weights.layers.length} layers, the model ${this.config.numLayers}`);
+    }
+    const layers = weights.layers.map((layer, l) => {
+      const out: LoraAdapter['layers'][number] = {};
+      for (const [target, pair] of Object.entries(layer) as Array<[LoraTarget, LoraPair]>) {
+        const shape = projectionShape(this.config, target);
+        if (pair.a.length !== r * shape.in || pair.b.length !== shape.out * r) {
+          throw new WeightShapeError(`adapter layer ${l} ${target}: A must be [${r}, ${shape.in}] and B [${shape.out}, ${r}]`);
+        }
+        out[target] = {
+          a: this.backend.upload(pair.a),
+          b: this.backend.upload(pair.b),
+          gradA: trainable ? this.backend.zeros(pair.a.length) : null,
+          gradB: trainable ? this.backend.zeros(pair.b.length) : null,
+        };
+      }
+      return out;
+    });
+    return { config: weights.config, scale: alpha / r, layers };
+  }
+
+  /** The adapter's trainable tensors as optimizer parameters (PEFT names). */
+  loraParameters(lora: LoraAdapter): Parameter[] {
+    const params: Parameter[] = [];
+    lora.layers.forEach((layer, l) => {
+      for (const [target, t] of Object.entries(layer) as Array<[LoraTarget, NonNullable<LoraAdapter['layers'][number][LoraTarget]>]>) {
+        if (!t.gradA || !t.gradB) throw new WeightShapeError('adapter was loaded without gradients (trainable = false)');
+        const p = `base_model.model.model.layers.${l}.${targetModulePath(target)}`;
+        params.push({ name: `${p}.lora_A.weight`, value: t.a, grad: t.gradA, decay: true });
+        params.push({ name: `${p}.lora_B.weight`, value: t.b, grad: t.gradB, decay: true });
+      }
+    });
+    return params;
+  }
+
+  /**
+   * Copies an adapter back to host memory.
+   *
+   * @example
+   * await savePeftAdapter(dir, await model.readLora(lora));
+   */
+  async readLora(lora: LoraAdapter): Promise<LoraAdapterWeights> {
+    const layers: LoraAdapterWeights['layers'] = [];
+    for (const layer of lora.layers) {
+      const out: Partial<Record<LoraTarget, LoraPair>> = {};
+      for (const [target, t] of Object.entries(layer) as Array<[LoraTarget, { a: Tensor; b: Tensor }]>) {
+        out[target] = { a: await this.backend.read(t.a), b: await this.backend.read(t.b) };
+      }
+      layers.push(out);
+    }
+    return { config: lora.config, layers };
+  }
+
+  /** Frees an adapter's tensors. */
+  freeLora(lora: LoraAdapter): void {
+    for (const layer of lora.layers) {
+      for (const t of Object.values(layer)) {
+        if (!t) continue;
+        for (const x of [t.a, t.b, t.gradA, t.gradB]) if (x) this.backend.free(x);
+      }
+    }
+  }
+
+  /**
+   * Next-token logits for B sequences of S tokens each ([B·S, vocab], row-major).
+   *
+   * @example
+   * const logits = await model.logits(Int32Array.from([1, 2, 3]), 1, 3);
+   */
+  async logits(ids: Int32Array, B: number, S: number, lora: LoraAdapter | null = null): Promise<Float32Array> {
+    const a = this.forward(ids, B, S, lora);
+    const logits = await this.backend.read(a.logits);
+    return logits.subarray(0, B * S * this.config.vocabSize);
+  }
+
+  /**
+   * Mean-able cross-entropy of `targets` (−1 = ignore) given `ids`, both [B·S].
+   *
+   * @example
+   * const { lossSum, tokens } = await model.loss(ids, targets, 1, ids.length);
+   */
+  async loss(ids: Int32Array, targets: Int32Array, B: number, S: number, lora: LoraAdapter | null = null): Promise<LossResult> {
+    const a = this.forward(ids, B, S, lora);
+    const tokens = this.setTargets(a, targets, B * S);
+    this.backend.crossEntropy(a.losses, null, a.logits, a.targets, B * S, this.config.vocabSize, 0);
+    return { lossSum: sumPrefix(await this.backend.read(a.losses), B * S), tokens };
+  }
+
+  /**
+   * Forward and backward: returns the loss and adds `gradScale ·` its gradient to the LoRA
+   * gradients (when `lora` is given) or to every base weight's gradient (after
+   * {@link enableFullGradients}, when no adapter is given).
+   *
+   * @example
+   * const { lossSum, tokens } = await model.lossAndGradients(ids, targets, 1, ids.length, { lora });
+   */
+  async lossAndGradients(ids: Int32Array, targets: Int32Array, B: number, S: number, options: PassOptions = {}): Promise<LossResult> {
+    const lora = options.lora ?? null;
+    if (!lora && !this.grads) throw new Error('no adapter given and full gradients are not enabled');
+    const a = this.forward(ids, B, S, lora);
+    const T = B * S;
+    const tokens = this.setTargets(a, targets, T);
+    const gradScale = options.gradScale ?? (tokens > 0 ? 1 / tokens : 0);
+    this.backend.crossEntropy(a.losses, a.logits, a.logits, a.targets, T, this.config.vocabSize, gradScale);
+    this.backward(a, B, S, lora);
+    return { lossSum: sumPrefix(await this.backend.read(a.losses), T), tokens };
+  }
+
+  private setTargets(a: Activations, targets: Int32Array, T: number): number {
+    if (targets.length !== T) throw new RangeError(`targets has ${targets.length} entries, expected ${T}`);
+    this.backend.write(a.targets, targets);
+    let tokens = 0;
+    for (const t of targets) if (t >= 0) tokens++;
+    return tokens;
+  }
+
+  private forward(ids: Int32Array, B: number, S: number, lora: LoraAdapter | null): Activations {
+    const { backend: be, config: c, weights: w } = this;
+    const T = B * S;
+    if (ids.length !== T) throw new RangeError(`ids has ${ids.length} entries, expected B·S = ${T}`);
+    if (S > c.maxPositions) throw new RangeError(`sequence of ${S} tokens exceeds the model's ${c.maxPositions} positions`);
+    const a = this.activations(T, B * c.numHeads * S * S, lora?.config.r ?? 0);
+    const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
+    be.write(a.ids, ids);
+    be.embed(a.layers[0]!.input, a.ids, w.embed, T, d);
+
+    for (let l = 0; l < c.numLayers; l++) {
+      const lw = w.layers[l]!, la = a.layers[l]!;
+      const next = l + 1 < c.numLayers ? a.layers[l + 1]!.input : a.last;
+      const adapters = lora?.layers[l];
+      const linear = (y: Tensor, x: Tensor, W: Tensor, bias: Tensor | null, target: LoraTarget, inDim: number, outDim: number) => {
+        be.matmul(y, x, W, T, inDim, outDim, 'nt');
+        if (bias) be.addBias(y, bias, T, outDim);
+        const ad = adapters?.[target];
+        if (ad && lora) {
+          const u = la.loraU.get(target)!;
+          be.matmul(u, x, ad.a, T, inDim, lora.config.r, 'nt');
+          be.matmul(y, u, ad.b, T, lora.config.r, outDim, 'nt', true, lora.scale);
+        }
+      };
+      // attention block: x2 = x + o_proj(attention(rope(q), rope(k), v))
+      be.rmsnorm(la.h1, la.rstd1, la.input, lw.inputNorm, T, d, c.rmsNormEps);
+      linear(la.q, la.h1, lw.q, lw.qBias, 'q_proj', d, qd);
+      linear(la.k, la.h1, lw.k, lw.kBias, 'k_proj', d, kvd);
+      linear(la.v, la.h1, lw.v, lw.vBias, 'v_proj', d, kvd);
+      be.rope(la.q, B, S, c.numHeads, c.headDim, c.ropeTheta, 0, false);
+      be.rope(la.k, B, S, c.numKvHeads, c.headDim, c.ropeTheta, 0, false);
+      be.attention(la.att, la.probs, la.q, la.k, la.v, B, S, c.numHeads, c.numKvHeads, c.headDim);
+      linear(la.x2, la.att, lw.o, null, 'o_proj', qd, d);
+      be.axpy(la.x2, la.input, 1);
+      // MLP block: next = x2 + down(silu(gate(h2)) · up(h2))
+      be.rmsnorm(la.h2, la.rstd2, la.x2, lw.postNorm, T, d, c.rmsNormEps);
+      linear(la.gate, la.h2, lw.gate, null, 'gate_proj', d, f);
+      linear(la.up, la.h2, lw.up, null, 'up_proj', d, f);
+      be.swiglu(la.act, la.gate, la.up, T * f);
+      linear(next, la.act, lw.down, null, 'down_proj', f, d);
+      be.axpy(next, la.x2, 1);
+    }
+    be.rmsnorm(a.hf, a.rstdf, a.last, w.finalNorm, T, d, c.rmsNormEps);
+    be.matmul(a.logits, a.hf, w.lmHead, T, d, c.vocabSize, 'nt');
+    return a;
+  }
+
+  private backward(a: Activations, B: number, S: number, lora: LoraAdapter | null): void {
+    const { backend: be, config: c, weights: w } = this;
+    const g = lora ? null : this.grads;
+    const T = B * S;
+    const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim, V = c.vocabSize;
+
+    // logits = hf·lmHeadᵀ: dhf = dlogits·lmHead; dLmHead += dlogitsᵀ·hf
+    be.matmul(a.dh, a.logits, w.lmHead, T, V, d, 'nn');
+    if (g) be.matmul(g.lmHead, a.logits, a.hf, V, T, d, 'tn', true);
+    be.fill(a.dres, 0);
+    be.rmsnormBackward(a.dres, g?.finalNorm ?? null, a.dh, a.last, w.finalNorm, a.rstdf, T, d);
+
+    for (let l = c.numLayers - 1; l >= 0; l--) {
+      const lw = w.layers[l]!, la = a.layers[l]!, lg = g?.layers[l];
+      const adapters = lora?.layers[l];
+      // Backward of y = x·Wᵀ (+ b) (+ s·(x·Aᵀ)·Bᵀ): writes or adds dx, adds weight/adapter gradients.
+      const linear = (dx: Tensor, accumulate: boolean, dy: Tensor, x: Tensor, W: Tensor, dW: Tensor | undefined, dBias: Tensor | null | undefined, target: LoraTarget, inDim: number, outDim: number) => {
+        be.matmul(dx, dy, W, T, outDim, inDim, 'nn', accumulate);
+        if (dW) be.matmul(dW, dy, x, outDim, T, inDim, 'tn', true);
+        if (dBias) be.biasBackward(dBias, dy, T, outDim);
+        const ad = adapters?.[target];
+        if (ad && lora) {
+          const r = lora.config.r, u = la.loraU.get(target)!;
+          if (ad.gradB) be.matmul(ad.gradB, dy, u, outDim, T, r, 'tn', true, lora.scale);
+          be.matmul(a.dloraU, dy, ad.b, T, outDim, r, 'nn', false, lora.scale);
+          if (ad.gradA) be.matmul(ad.gradA, a.dloraU, x, r, T, inDim, 'tn', true);
+          be.matmul(dx, a.dloraU, ad.a, T, r, inDim, 'nn', true);
+        }
+      };
+      // a.dres holds d(next residual). MLP block:
+      linear(a.dact, false, a.dres, la.act, lw.down, lg?.down, null, 'down_proj', f, d);
+      be.swigluBackward(a.dgate, a.dup, a.dact, la.gate, la.up, T * f);
+      linear(a.dh, false, a.dgate, la.h2, lw.gate, lg?.gate, null, 'gate_proj', d, f);
+      linear(a.dh, true, a.dup, la.h2, lw.up, lg?.up, null, 'up_proj', d, f);
+      be.rmsnormBackward(a.dres, lg?.postNorm ?? null, a.dh, la.x2, lw.postNorm, la.rstd2, T, d);
+      // a.dres now holds d(x2). Attention block:
+      linear(a.datt, false, a.dres, la.att, lw.o, lg?.o, null, 'o_proj', qd, d);
+      be.attentionBackward(a.dq, a.dk, a.dv, a.datt, la.q, la.k, la.v, la.probs, B, S, c.numHeads, c.numKvHeads, c.headDim);
+      be.rope(a.dq, B, S, c.numHeads, c.headDim, c.ropeTheta, 0, true);
+      be.rope(a.dk, B, S, c.numKvHeads, c.headDim, c.ropeTheta, 0, true);
+      linear(a.dh, false, a.dq, la.h1, lw.q, lg?.q, lg?.qBias, 'q_proj', d, qd);
+      linear(a.dh, true, a.dk, la.h1, lw.k, lg?.k, lg?.kBias, 'k_proj', d, kvd);
+      linear(a.dh, true, a.dv, la.h1, lw.v, lg?.v, lg?.vBias, 'v_proj', d, kvd);
+      be.rmsnormBackward(a.dres, lg?.inputNorm ?? null, a.dh, la.input, lw.inputNorm, la.rstd1, T, d);
+      // a.dres now holds d(layer input)
+    }
+    if (g) be.embedBackward(g.embed, a.ids, a.dres, T, d);
+  }
+
+  /** Activation buffers sized exactly for T rows (reallocated when the batch shape changes). */
+  private activations(T: number, probsLength: number, loraRank: number): Activations {
+    const cur = this.acts;
+    if (cur && cur.rows === T && cur.probsLength === probsLength && cur.loraRank === loraRank) return cur;
+    if (cur) this.freeActivations(cur);
+    const be = this.backend, c = this.config;
+    const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
+    const z = (n: number) => be.zeros(n);
+    const layers: LayerActivations[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      const loraU = new Map<LoraTarget, Tensor>();
+      if (loraRank > 0) for (const target of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) loraU.set(target, z(T * loraRank));
+      layers.push({
+        input: z(T * d), h1: z(T * d), rstd1: z(T), q: z(T * qd), k: z(T * kvd), v: z(T * kvd), probs: z(probsLength),
+        att: z(T * qd), x2: z(T * d), h2: z(T * d), rstd2: z(T), gate: z(T * f), up: z(T * f), act: z(T * f), loraU,
+      });
+    }
+    this.acts = {
+      rows: T, probsLength, loraRank,
+      ids: be.upload(new Int32Array(T)), targets: be.upload(new Int32Array(T)),
+      layers, last: z(T * d), hf: z(T * d), rstdf: z(T), logits: z(T * c.vocabSize), losses: z(T),
+      dres: z(T * d), dh: z(T * d), dq: z(T * qd), dk: z(T * kvd), dv: z(T * kvd), datt: z(T * qd),
+      dgate: z(T * f), dup: z(T * f), dact: z(T * f), dloraU: z(T * Math.max(loraRank, 1)),
+    };
+    return this.acts;
+  }
+
+  private freeActivations(a: Activations): void {
+    for (const la of a.layers) {
+      for (const [key, t] of Object.entries(la)) if (key !== 'loraU') this.backend.free(t as Tensor);
+      for (const t of la.loraU.values()) this.backend.free(t);
+    }
+    for (const [key, t] of Object.entries(a)) if (key !== 'layers' && typeof t === 'object') this.backend.free(t as Tensor);
+  }
+
+  /** Releases the model's activation buffers (weights stay). */
+  releaseActivations(): void {
+    if (this.acts) this.freeActivations(this.acts);
+    this.acts = null;
+  }
+}
+
+function sumPrefix(x: Float32Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i]!;
+  return s;
+}
+
+export type { HostTensor };
