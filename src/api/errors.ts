@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
-import { DatanetError } from '../datanet/errors.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /** An error with an HTTP status and a machine-readable code, sent to the client as JSON. */
 export class HttpError extends Error {
@@ -16,7 +16,7 @@ export class HttpError extends Error {
 
 /** Installs the JSON error format: `{ error: code, message, issues? }` with a 4xx/5xx status. */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | HttpError | DatanetError | ZodError, request, reply) => {
+  app.setErrorHandler((err: FastifyError | HttpError | CodedError | ZodError, request, reply) => {
     if (err instanceof ZodError) {
       const issues = err.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
       return reply.status(400).send({
@@ -25,7 +25,7 @@ export function installErrorHandler(app: FastifyInstance): void {
         issues,
       });
     }
-    if (err instanceof HttpError || err instanceof DatanetError) return reply.status(err.status).send({ error: err.code, message: err.message });
+    if (err instanceof HttpError || err instanceof CodedError) return reply.status(err.status).send({ error: err.code, message: err.message });
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) request.log.error(err);
     return reply.status(status).send({

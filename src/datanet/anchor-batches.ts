@@ -4,7 +4,7 @@ import { blobURI } from './create-datanet.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
-import { sendOnce } from './send-once.ts';
+import { sendOnce } from '../chain/send-once.ts';
 
 /** One batch of accepted contributions, anchored on chain as a Merkle root. */
 export interface AnchorBatch {
@@ -80,6 +80,7 @@ async function anchorUnderLock(ctx: DatanetContext, datanetId: number, maxBatch:
 
 async function sendBatch(ctx: DatanetContext, batch: AnchorBatch, sentFromBlock: string | null): Promise<AnchorBatch> {
   const event = await sendOnce(ctx, {
+    contract: 'datanetRegistry',
     eventName: 'BatchAnchored',
     filter: { datanetId: BigInt(batch.datanetId) },
     matches: (args) => args.root === batch.root,

@@ -129,3 +129,23 @@ function decodeCursor(cursor: string): [string, string] {
   if (!at || !id || Number.isNaN(Date.parse(at))) throw new DatanetError('bad_cursor', 'the cursor is malformed; pass the `next` of the previous page');
   return [at, id];
 }
+
+/**
+ * Every contribution of a snapshot, in contribution-id order (the order of the snapshot's Merkle
+ * leaves), read in pages so a large snapshot is never held at once.
+ *
+ * @example
+ * for await (const c of snapshotContributions(db, snapshot.id)) examples.push(toExample(c));
+ */
+export async function* snapshotContributions(db: Queryable, snapshotId: number, pageSize = 500): AsyncGenerator<Contribution> {
+  let after = '';
+  for (;;) {
+    const rows = await db.query<Row>(
+      `select ${COLUMNS} from contributions where id in (select contribution_id from snapshot_members where snapshot_id = $1) and id > $2 order by id limit $3`,
+      [snapshotId, after, pageSize],
+    );
+    for (const r of rows) yield toContribution(r);
+    if (rows.length < pageSize) return;
+    after = rows.at(-1)!.id;
+  }
+}

@@ -1,14 +1,8 @@
+import { CodedError } from '../util/coded-error.ts';
+
 /** Base of the datanet module's errors; `code` is machine-readable, the message is for people. */
-export class DatanetError extends Error {
+export class DatanetError extends CodedError {
   override name = 'DatanetError';
-  readonly code: string;
-  /** The HTTP status the API answers with. */
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
 }
 
 export const notFound = (what: string) => new DatanetError('not_found', `${what} does not exist`, 404);

@@ -1,6 +1,6 @@
 import type { DatanetContext } from './context.ts';
 import { getDatanetByKey, type Datanet } from './datanets.ts';
-import { sendOnce } from './send-once.ts';
+import { sendOnce } from '../chain/send-once.ts';
 
 /**
  * Brings a datanet's on-chain registration to completion, from whatever step it stopped at:
@@ -21,6 +21,7 @@ export async function registerDatanet(ctx: DatanetContext, datanet: Datanet): Pr
   if (d.status === 'creating') {
     const curators = [node, ...d.curators.filter((c) => c.toLowerCase() !== node.toLowerCase())];
     const created = await sendOnce(ctx, {
+      contract: 'datanetRegistry',
       eventName: 'DatanetCreated',
       filter: { owner: node },
       matches: (args) => args.metadataURI === d.metadataURI,

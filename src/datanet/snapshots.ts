@@ -6,7 +6,7 @@ import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet } from './datanets.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
-import { sendOnce } from './send-once.ts';
+import { sendOnce } from '../chain/send-once.ts';
 
 /** A frozen set of accepted contributions, recorded on chain by its Merkle root. */
 export interface Snapshot {
@@ -91,6 +91,7 @@ async function snapshotUnderLock(ctx: DatanetContext, datanet: Datanet, requeste
 export async function recordSnapshot(ctx: DatanetContext, snapshot: Snapshot, sentFromBlock: string | null): Promise<Snapshot> {
   if (snapshot.status === 'recorded') return snapshot;
   const event = await sendOnce(ctx, {
+    contract: 'datanetRegistry',
     eventName: 'SnapshotRecorded',
     filter: { datanetId: BigInt(snapshot.datanetId) },
     matches: (args) => args.root === snapshot.root,

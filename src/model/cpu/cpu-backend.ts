@@ -38,8 +38,10 @@ function i32(t: Tensor): Int32Array {
 export interface CpuBackendOptions {
   /** The matrix product; defaults to the single-threaded blocked kernel. */
   matmul: MatmulFn;
-  /** Allocates the memory of new tensors (shared memory when a worker pool computes on them). */
-  allocate?: (bytes: number) => ArrayBufferLike;
+  /** Allocates the zero-filled data of new f32 tensors (e.g. on the kernels' shared heap). */
+  allocate?: (length: number) => Float32Array;
+  /** Gives back data from `allocate` when a tensor is freed. */
+  release?: (data: Float32Array) => void;
   /** Called by dispose (e.g. to stop the worker pool). */
   onDispose?: () => Promise<void>;
   name?: string;
@@ -56,16 +58,15 @@ export interface CpuBackendOptions {
  * await backend.read(t); // Float32Array [2, 4, 6]
  */
 export function createCpuBackend(options: CpuBackendOptions): Backend {
-  const allocate = options.allocate ?? ((bytes: number) => new ArrayBuffer(bytes));
+  const newF32 = options.allocate ?? ((length: number) => new Float32Array(length));
   const matmul = options.matmul;
-  const newF32 = (length: number) => new Float32Array(allocate(length * 4), 0, length);
 
   return {
     name: options.name ?? 'cpu',
 
     zeros: (length) => new CpuTensor(newF32(length)),
     upload(data) {
-      const t = data instanceof Int32Array ? new Int32Array(allocate(data.length * 4), 0, data.length) : newF32(data.length);
+      const t = data instanceof Int32Array ? new Int32Array(data.length) : newF32(data.length);
       t.set(data);
       return new CpuTensor(t);
     },
@@ -76,7 +77,10 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       const data = (t as CpuTensor).data;
       return data instanceof Float32Array ? data.slice() : Float32Array.from(data);
     },
-    free() {},
+    free(t) {
+      const data = (t as CpuTensor).data;
+      if (data instanceof Float32Array && data.length > 0) options.release?.(data);
+    },
     async dispose() {
       await options.onDispose?.();
     },

@@ -1,29 +1,36 @@
 import { parseEventLogs, type Hex } from 'viem';
-import { protocolAbis } from '../chain/protocol.ts';
-import type { DatanetContext } from './context.ts';
+import type { ChainClients } from './clients.ts';
+import { protocolAbis, type ProtocolContracts } from './protocol.ts';
 
-/** A DatanetRegistry event that proves a transaction of the node landed. */
+/** A registry event that proves a transaction of the node landed. */
 export interface RegistryEvent {
   args: Record<string, unknown>;
   transactionHash: Hex;
 }
 
+/** The events `sendOnce` can recognise a transaction by, per registry. */
+interface RegistryEvents {
+  datanetRegistry: 'DatanetCreated' | 'BatchAnchored' | 'SnapshotRecorded';
+  modelRegistry: 'ModelRegistered' | 'VersionPublished';
+}
+
 /**
- * Sends a DatanetRegistry transaction at most once across crashes. Before sending, the chain head is
+ * Sends a registry transaction at most once across crashes. Before sending, the chain head is
  * recorded (`recordHead`); if the caller already has such a record (`sentFromBlock`), the event the
  * transaction emits is searched for from that block first, and the transaction is only sent when it
  * is not found. Returns the event, from the chain or from the new transaction's receipt.
  *
  * @example
  * const event = await sendOnce(ctx, {
- *   eventName: 'BatchAnchored', filter: { datanetId }, matches: (a) => a.root === root,
+ *   contract: 'datanetRegistry', eventName: 'BatchAnchored', filter: { datanetId }, matches: (a) => a.root === root,
  *   sentFromBlock, recordHead: (head) => saveHead(head), send: () => registry.write.anchorBatch([...]),
  * });
  */
-export async function sendOnce(
-  ctx: DatanetContext,
+export async function sendOnce<C extends keyof RegistryEvents>(
+  ctx: { clients: ChainClients; contracts: ProtocolContracts },
   o: {
-    eventName: 'DatanetCreated' | 'BatchAnchored' | 'SnapshotRecorded';
+    contract: C;
+    eventName: RegistryEvents[C];
     /** Indexed arguments to filter the search by. */
     filter: Record<string, unknown>;
     /** Whether a found event is this transaction's. */
@@ -36,9 +43,9 @@ export async function sendOnce(
   const { publicClient } = ctx.clients;
   if (o.sentFromBlock !== null) {
     const events = (await publicClient.getContractEvents({
-      address: ctx.contracts.datanetRegistry.address,
-      abi: protocolAbis.datanetRegistry,
-      eventName: o.eventName,
+      address: ctx.contracts[o.contract].address,
+      abi: protocolAbis[o.contract] as typeof protocolAbis.datanetRegistry,
+      eventName: o.eventName as RegistryEvents['datanetRegistry'],
       args: o.filter as never,
       fromBlock: o.sentFromBlock,
     })) as unknown as RegistryEvent[];
@@ -48,7 +55,7 @@ export async function sendOnce(
   await o.recordHead(await publicClient.getBlockNumber({ cacheTime: 0 }));
   const hash = await o.send();
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  const [event] = parseEventLogs({ abi: protocolAbis.datanetRegistry, eventName: o.eventName, logs: receipt.logs }) as unknown as RegistryEvent[];
+  const [event] = parseEventLogs({ abi: protocolAbis[o.contract] as typeof protocolAbis.datanetRegistry, eventName: o.eventName as RegistryEvents['datanetRegistry'], logs: receipt.logs }) as unknown as RegistryEvent[];
   if (!event) throw new Error(`transaction ${hash} emitted no ${o.eventName}`);
   return event;
 }

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseEther, type Address, type Hex } from 'viem';
+import type { TestProtocol } from '../chain/test-chain.ts';
+import { createDatanet } from '../datanet/create-datanet.ts';
+import { parseDefinition } from '../datanet/definition.ts';
+import { ingestRecords } from '../datanet/ingest-records.ts';
+import { createSnapshot, type Snapshot } from '../datanet/snapshots.ts';
+import { startDatanetTestContext } from '../datanet/test-context.ts';
+import { createDatanetWorker } from '../datanet/worker.ts';
+import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
+import { parsePeftAdapter } from '../model/peft.ts';
+import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import type { Database } from '../store/database.ts';
+import { addBaseModel, type BaseModel } from './base-models.ts';
+import { createFactoryWorker, type FactoryContext } from './factory-worker.ts';
+import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, type JobRequest } from './jobs.ts';
+import { traceFiles } from './training-trace.ts';
+
+const OWNER = 1;
+const BUILDER = 2;
+const CONTRIBUTORS = [3, 4, 5, 6];
+
+let t: TestProtocol;
+let db: Database;
+let ctx: FactoryContext;
+let stop: () => Promise<void>;
+let dir: string;
+let base: BaseModel;
+let snapshot: Snapshot;
+const addr = (i: number): Address => t.accounts[i]!.address;
+
+const hyperparameters = { epochs: 3, batchSize: 8, learningRate: 1e-2, checkpointEvery: 2, sketchDimension: 64, rank: 4, alpha: 8 };
+const request = (modelName: string, extra: Partial<JobRequest> = {}): JobRequest => ({
+  modelName, baseModel: 'tiny', snapshotIds: [snapshot.id], hyperparameters, pricePer1kTokens: '1000', ...extra,
+});
+
+before(async () => {
+  const started = await startDatanetTestContext();
+  ({ t, db, stop } = started);
+  dir = mkdtempSync(join(tmpdir(), 'openledger-factory-'));
+  ctx = { ...started.ctx, jobsDir: join(dir, 'jobs'), threads: 1 };
+  await writeTinyBaseModel(join(dir, 'base'));
+  base = await addBaseModel(db, 'tiny', join(dir, 'base'));
+
+  const datanet = await createDatanet(ctx, addr(OWNER), parseDefinition({
+    name: 'zorvania-facts', licence: 'CC-BY-4.0', contributionStake: '0',
+    recordSchema: { type: 'object', required: ['prompt', 'response'], properties: { prompt: { type: 'string' }, response: { type: 'string' } } },
+  }));
+  const facts = generatePlantedFacts({ seed: 3, facts: 12, contributors: CONTRIBUTORS.length });
+  const records = [...facts.train, ...facts.heldOut];
+  const names = [...new Set(records.map((r) => r.contributor))].sort();
+  for (const [c, name] of names.entries()) {
+    const own = records.filter((r) => r.contributor === name);
+    await ingestRecords(ctx, datanet, addr(CONTRIBUTORS[c % CONTRIBUTORS.length]!), own.map((r, index) => ({ index, record: { prompt: r.prompt, response: r.response } })));
+  }
+  await createDatanetWorker(ctx).runOnce();
+  ({ snapshot } = await createSnapshot(ctx, datanet, addr(OWNER)));
+});
+
+after(async () => {
+  await stop?.();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('ModelFactory', () => {
+  test('refuses jobs it cannot run, with the reason', async () => {
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { baseModel: 'nope' })), { code: 'not_found' });
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { snapshotIds: [999] })), { code: 'not_found' });
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('bad name!')), /model name/);
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { rank: 0 } })), /rank|too small/i);
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { learningRat: 1 } as never })), /learningRat|unrecognized/i);
+  });
+
+  let first: string;
+  test('trains, evaluates and publishes an adapter with its provenance on chain', async () => {
+    const job = await createTrainingJob(ctx, addr(BUILDER), request('zorvania-qa'));
+    first = job.id;
+    assert.equal(job.status, 'queued');
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('zorvania-qa')), { code: 'name_taken' });
+    await createFactoryWorker(ctx).drain();
+
+    const done = await getTrainingJob(db, job.id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    assert.ok(done.examples!.train > 0 && done.examples!.heldOut > 0);
+    assert.equal(done.step, done.totalSteps);
+    const ev = done.evaluation!;
+    assert.ok(ev.tuned.loss < ev.base.loss, `held-out loss: base ${ev.base.loss}, tuned ${ev.tuned.loss}`);
+    const curve = await jobProgress(db, job.id);
+    assert.equal(curve.length, done.totalSteps);
+    assert.ok(curve.at(-1)!.loss < curve[0]!.loss);
+
+    // on chain: owned by the builder, with base, adapter, config hashes and the snapshot root
+    const modelId = BigInt(done.modelId!);
+    const model = await ctx.contracts.modelRegistry.read.getModel([modelId]);
+    assert.equal(model.owner, addr(BUILDER));
+    assert.equal(model.pricePer1kTokens, 1000n);
+    const version = await ctx.contracts.modelRegistry.read.getVersion([modelId, 1n]);
+    assert.equal(version.baseModelHash, base.id);
+    assert.equal(version.adapterHash, done.adapterHash);
+    assert.equal(version.trainingConfigHash, done.configHash);
+    assert.deepEqual(version.snapshotRoots, [snapshot.root]);
+
+    // the blobs: a PEFT adapter whose hash is the registered one, and the attribution trace
+    const weights = await ctx.blobs.get(done.adapterBlob!);
+    const adapter = parsePeftAdapter({ 'adapter_config.json': await ctx.blobs.get(done.adapterConfigBlob!), 'adapter_model.safetensors': weights });
+    assert.equal(adapter.config.r, 4);
+    assert.equal(adapter.config.baseModel, base.id);
+    const trace = JSON.parse(Buffer.from(await ctx.blobs.get(done.traceBlob!)).toString()) as { tokens: Hex; examples: Hex; sketches: Hex; manifest: { sketch: { dimension: number } } };
+    const examples = JSON.parse(Buffer.from(await ctx.blobs.get(trace.examples)).toString()).examples as Array<{ contributionId: Hex; heldOut: boolean }>;
+    assert.equal(examples.length, snapshot.count);
+    const sketches = new Float32Array((await ctx.blobs.get(trace.sketches)).slice().buffer);
+    assert.equal(sketches.length, examples.length * 64);
+    examples.forEach((e, i) => {
+      const norm = sketches.subarray(i * 64, (i + 1) * 64).reduce((s, x) => s + x * x, 0);
+      assert.equal(norm > 0, !e.heldOut, `example ${i} (held out: ${e.heldOut}) sketch norm ${norm}`);
+    });
+    const metadata = JSON.parse(Buffer.from(await ctx.blobs.get(done.metadataBlob!)).toString());
+    assert.equal(metadata.trainingConfigHash, done.configHash);
+    assert.equal(model.metadataURI, `openledger://blob/${done.metadataBlob}`);
+  });
+
+  test('a job stopped mid-way resumes from its checkpoint and ends with the same adapter', async () => {
+    const job = await createTrainingJob(ctx, addr(BUILDER), request('zorvania-qa-resumed'));
+    const worker = createFactoryWorker(ctx);
+    worker.start();
+    for (let i = 0; i < 600 && (await getTrainingJob(db, job.id)).step < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    await worker.stop();
+    const stopped = await getTrainingJob(db, job.id);
+    assert.equal(stopped.status, 'training');
+    assert.ok(stopped.step >= 3 && stopped.step < stopped.totalSteps!, `stopped at step ${stopped.step} of ${stopped.totalSteps}`);
+    await readFile(join(ctx.jobsDir, job.id, 'checkpoint.safetensors'));
+
+    await createFactoryWorker(ctx).drain();
+    const done = await getTrainingJob(db, job.id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    assert.equal(done.attempts, 2);
+    assert.equal(done.configHash, (await getTrainingJob(db, first)).configHash);
+    assert.equal(done.adapterHash, (await getTrainingJob(db, first)).adapterHash, 'same data, seed and settings give the same adapter');
+  });
+
+  test('a job can be cancelled by its owner only', async () => {
+    const job = await createTrainingJob(ctx, addr(BUILDER), request('cancelled-model'));
+    await assert.rejects(cancelTrainingJob(db, job.id, addr(OWNER)), { code: 'forbidden' });
+    const cancelled = await cancelTrainingJob(db, job.id, addr(BUILDER));
+    assert.equal(cancelled.status, 'cancelled');
+    await createFactoryWorker(ctx).drain();
+    assert.equal((await getTrainingJob(db, job.id)).status, 'cancelled');
+    // the name is free again
+    await createTrainingJob(ctx, addr(BUILDER), request('cancelled-model'));
+  });
+});

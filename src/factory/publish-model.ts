@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import type { Hex } from 'viem';
+import { sendOnce } from '../chain/send-once.ts';
+import type { DatanetContext } from '../datanet/context.ts';
+import { blobURI } from '../datanet/create-datanet.ts';
+import { getSnapshot } from '../datanet/snapshots.ts';
+import { getBaseModel } from './base-models.ts';
+import { getTrainingJob, updateJob, type TrainingJob } from './jobs.ts';
+import { traceFiles } from './training-trace.ts';
+
+/**
+ * Publishes a trained job's adapter, from whatever step a previous attempt reached:
+ * 1. the PEFT files, the attribution trace and a metadata document go to the blob store
+ *    (content-addressed, so a repeated put changes nothing);
+ * 2. the node registers the model in the ModelRegistry with its provenance (base model hash,
+ *    adapter hash = keccak256 of adapter_model.safetensors, training configuration hash, snapshot
+ *    roots), at most once across crashes (found again by its name in the registry's events);
+ * 3. ownership passes to the job's owner, who sets prices and publishes versions from then on.
+ *
+ * @example
+ * const job = await publishModel(ctx, await getTrainingJob(db, id), join(jobsDir, id, 'output'));
+ */
+export async function publishModel(ctx: DatanetContext, job: TrainingJob, outputDir: string): Promise<TrainingJob> {
+  const { db, blobs, contracts, clients } = ctx;
+  const snapshots = await Promise.all(job.snapshotIds.map((id) => getSnapshot(db, id)));
+  const roots = snapshots.map((s) => s.root).sort();
+
+  if (!job.metadataBlob) {
+    const put = async (name: string) => (await blobs.put(await readFile(join(outputDir, name)))).hash;
+    const adapterBlob = await put('adapter_model.safetensors');
+    const adapterConfigBlob = await put('adapter_config.json');
+    const trace = {
+      version: 1,
+      manifest: JSON.parse(await readFile(join(outputDir, traceFiles.manifest), 'utf8')) as unknown,
+      tokens: await put(traceFiles.tokens),
+      examples: await put(traceFiles.examples),
+      sketches: await put(traceFiles.sketches),
+    };
+    const traceBlob = (await blobs.put(Buffer.from(canonicalize(trace)!))).hash;
+    const base = await getBaseModel(db, job.baseModelId);
+    const metadata = {
+      version: 1,
+      name: job.modelName,
+      owner: job.owner,
+      baseModel: { id: base.id, name: base.name, config: base.config },
+      adapter: { hash: adapterBlob, weights: blobURI(adapterBlob), config: blobURI(adapterConfigBlob), format: 'peft-lora' },
+      attributionTrace: blobURI(traceBlob),
+      snapshots: snapshots.map((s) => ({ datanetId: s.datanetId, root: s.root, count: s.count })),
+      template: job.template,
+      hyperparameters: job.hyperparameters,
+      trainingConfigHash: job.configHash,
+      evaluation: job.evaluation,
+    };
+    const metadataBlob = (await blobs.put(Buffer.from(canonicalize(metadata)!))).hash;
+    await updateJob(db, job.id, 'publishing', { adapter_hash: adapterBlob, adapter_blob: adapterBlob, adapter_config_blob: adapterConfigBlob, trace_blob: traceBlob, metadata_blob: metadataBlob });
+    job = await getTrainingJob(db, job.id);
+  }
+
+  if (!job.modelId) {
+    const node = clients.account.address;
+    const registered = await sendOnce(ctx, {
+      contract: 'modelRegistry',
+      eventName: 'ModelRegistered',
+      filter: { owner: node },
+      matches: (args) => args.name === job.modelName,
+      sentFromBlock: job.sentFromBlock,
+      recordHead: async (head) => updateJob(db, job.id, 'publishing', { sent_from_block: head.toString() }),
+      send: () => contracts.modelRegistry.write.registerModel([
+        job.modelName, blobURI(job.metadataBlob!), BigInt(job.pricePer1kTokens), job.baseModelId, job.adapterHash!, job.configHash, roots as Hex[],
+      ]),
+    });
+    await updateJob(db, job.id, 'publishing', { model_id: (registered.args.modelId as bigint).toString(), tx_hash: registered.transactionHash });
+    job = await getTrainingJob(db, job.id);
+  }
+
+  const modelId = BigInt(job.modelId!);
+  const onChain = await contracts.modelRegistry.read.getModel([modelId]);
+  if (onChain.owner.toLowerCase() !== job.owner.toLowerCase()) {
+    const hash = await contracts.modelRegistry.write.transferModelOwnership([modelId, job.owner]);
+    await clients.publicClient.waitForTransactionReceipt({ hash });
+  }
+  await updateJob(db, job.id, 'succeeded', { finished_at: new Date() });
+  return getTrainingJob(db, job.id);
+}

@@ -1,0 +1,100 @@
+import { keccak256, toHex, type Hex } from 'viem';
+import type { Snapshot } from '../datanet/snapshots.ts';
+import { snapshotContributions } from '../datanet/contributions.ts';
+import type { Queryable } from '../store/database.ts';
+import type { TrainingExample } from '../model/trainer.ts';
+import { renderTemplate, TemplateError, type PromptTemplate } from './template.ts';
+
+/** A tokenizer as the factory uses it. */
+export interface TextEncoder {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+}
+
+/** One contribution turned into a training sequence. */
+export interface TrainingItem extends TrainingExample {
+  contributionId: Hex;
+  datanetId: number;
+  /** Tokens of the prompt part (no loss is taken on them). */
+  promptTokens: number;
+}
+
+export interface TrainingData {
+  train: TrainingItem[];
+  heldOut: TrainingItem[];
+  skipped: Array<{ contributionId: Hex; reason: string }>;
+}
+
+/**
+ * Tokenises one rendered record: `[bos] prompt response [eos]`, inputs are all but the last token
+ * and targets all but the first, with the prompt's targets masked (−1). A response longer than the
+ * sequence limit is cut; a prompt that leaves no room for any response token returns null.
+ *
+ * @example
+ * const ex = encodeExample(tokenizer, { prompt: 'Q: hi\nA: ', response: 'hello\n' }, 256);
+ */
+export function encodeExample(tokenizer: TextEncoder, text: { prompt: string; response: string }, maxSequenceLength: number): { ids: Int32Array; targets: Int32Array; promptTokens: number } | null {
+  const prompt = [...(tokenizer.bosId !== undefined ? [tokenizer.bosId] : []), ...tokenizer.encode(text.prompt, { addSpecialTokens: false })];
+  const response = [...tokenizer.encode(text.response, { addSpecialTokens: false }), ...(tokenizer.eosId !== undefined ? [tokenizer.eosId] : [])];
+  const seq = [...prompt, ...response].slice(0, maxSequenceLength + 1);
+  if (seq.length <= prompt.length || seq.length < 2) return null;
+  const n = seq.length - 1;
+  const ids = Int32Array.from(seq.slice(0, n));
+  const targets = Int32Array.from(seq.slice(1), (t, i) => (i + 1 < prompt.length ? -1 : t));
+  return { ids, targets, promptTokens: prompt.length };
+}
+
+/** Whether a contribution goes to the held-out set: a deterministic draw from its id and the seed. */
+export function isHeldOut(contributionId: Hex, fraction: number, seed: number): boolean {
+  if (fraction <= 0) return false;
+  const h = keccak256(`${contributionId}${toHex(seed, { size: 4 }).slice(2)}` as Hex);
+  return Number.parseInt(h.slice(2, 10), 16) / 2 ** 32 < fraction;
+}
+
+/**
+ * Reads the snapshots' contributions, renders them with the template, tokenises them and splits
+ * them into training and held-out sets (by a seeded hash of the contribution id, so the split is
+ * the same on every run). A contribution in two snapshots is used once. Records that do not fit
+ * the template or the length limit are listed in `skipped` with the reason.
+ *
+ * @example
+ * const data = await buildTrainingData(db, tokenizer, [snapshot], defaultTemplate, { maxSequenceLength: 256, heldOutFraction: 0.1, seed: 0 });
+ */
+export async function buildTrainingData(
+  db: Queryable,
+  tokenizer: TextEncoder,
+  snapshots: readonly Snapshot[],
+  template: PromptTemplate,
+  o: { maxSequenceLength: number; heldOutFraction: number; seed: number },
+): Promise<TrainingData> {
+  const data: TrainingData = { train: [], heldOut: [], skipped: [] };
+  const seen = new Set<string>();
+  for (const snapshot of snapshots) {
+    for await (const c of snapshotContributions(db, snapshot.id)) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      let text: { prompt: string; response: string };
+      try {
+        text = renderTemplate(template, c.record);
+      } catch (err) {
+        if (err instanceof TemplateError) {
+          data.skipped.push({ contributionId: c.id, reason: err.message });
+          continue;
+        }
+        throw err;
+      }
+      const encoded = encodeExample(tokenizer, text, o.maxSequenceLength);
+      if (!encoded) {
+        data.skipped.push({ contributionId: c.id, reason: `the prompt leaves no room for the response within ${o.maxSequenceLength} tokens` });
+        continue;
+      }
+      const item: TrainingItem = { contributionId: c.id, datanetId: c.datanetId, ...encoded };
+      (isHeldOut(c.id, o.heldOutFraction, o.seed) ? data.heldOut : data.train).push(item);
+    }
+  }
+  // keep at least one example on each side when there are two or more
+  if (o.heldOutFraction > 0 && data.heldOut.length === 0 && data.train.length > 1) data.heldOut.push(data.train.pop()!);
+  if (data.train.length === 0 && data.heldOut.length > 1) data.train.push(data.heldOut.pop()!);
+  return data;
+}

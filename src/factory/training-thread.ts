@@ -1,0 +1,28 @@
+/**
+ * Entry of the worker thread a fine-tuning job runs in (so the node's event loop, its API and its
+ * chain work stay responsive while the engine computes). Messages in: `{ type: 'cancel' }`.
+ * Messages out: `progress`, then `done` (with the result) or `error`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createBackend } from '../model/create-backend.ts';
+import { runTraining, type TrainingRunOptions } from './run-training.ts';
+
+export type TrainingThreadInput = Pick<TrainingRunOptions, 'baseModelDir' | 'jobDir' | 'hyperparameters' | 'baseModelId'> & { threads?: number };
+
+const port = parentPort!;
+const input = workerData as TrainingThreadInput;
+const controller = new AbortController();
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'cancel') controller.abort();
+});
+
+const backend = createBackend({ ...(input.threads ? { threads: input.threads } : {}) });
+try {
+  const result = await runTraining({ ...input, backend, signal: controller.signal, onProgress: (p) => port.postMessage({ type: 'progress', progress: p }) });
+  port.postMessage({ type: 'done', result });
+} catch (err) {
+  port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
+} finally {
+  await backend.dispose();
+  port.close(); // nothing else keeps the thread alive
+}

@@ -1,0 +1,171 @@
+/**
+ * The WebAssembly SIMD matmul engine: drives the generated kernels (`matmul-wasm-kernels.ts`)
+ * over byte offsets of the shared heap. The same code runs on the caller's thread and on each
+ * worker of the pool, each engine with its own scratch block for packed panels.
+ */
+import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
+import type { TileShape } from './matmul-wasm-kernels.ts';
+import { MAX_PAGES, WasmUnavailableError } from './matmul-heap.ts';
+import { wasmApi } from './wasm-api.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
+
+/** Layouts as numbers (for the pool's shared job descriptor). */
+export const LAYOUT_CODES = { nn: 0, nt: 1, tn: 2 } as const;
+export type LayoutCode = 0 | 1 | 2;
+
+/** The register tile: 6 rows × 8 columns (12 f32x4 accumulators), the fastest measured (see docs/decisions/0008). */
+export const TILE: TileShape = { mr: 6, nr: 8 };
+
+/** Cache blocking: kc steps of k per panel, mc rows of A per packed block, nc columns of B per packed block. */
+export interface Blocking {
+  kc: number;
+  mc: number;
+  nc: number;
+}
+
+/** The default blocking (measured on the 2-core EPYC VM: 32 KiB L1d, 1 MiB L2 per core). */
+export const BLOCKING: Blocking = { kc: 256, mc: 96, nc: 1024 };
+
+/** Bytes of scratch one engine needs for a blocking. */
+export function scratchBytes(blocking: Blocking = BLOCKING): number {
+  const { mr, nr } = TILE;
+  const aFloats = Math.ceil(blocking.mc / mr) * mr * blocking.kc;
+  const bFloats = Math.ceil(blocking.nc / nr) * nr * blocking.kc;
+  return (aFloats + bFloats + mr * nr + 64) * 4;
+}
+
+let compiled: WasmModule | undefined;
+
+/**
+ * Whether the kernels can run here: WebAssembly with SIMD and shared memory. Relaxed SIMD's fused
+ * multiply-add is used where it validates, plain SIMD otherwise.
+ *
+ * @example
+ * if (!wasmKernelsAvailable()) console.warn('using the JavaScript matmul');
+ */
+export function wasmKernelsAvailable(): boolean {
+  return wasmApi !== undefined && typeof SharedArrayBuffer === 'function' && wasmApi.validate(kernelModuleBytes(TILE, MAX_PAGES, { fma: false }));
+}
+
+/**
+ * The compiled kernel module (compiled once per thread; it can be posted to workers).
+ *
+ * @example
+ * const module = kernelModule();
+ */
+export function kernelModule(): WasmModule {
+  if (compiled) return compiled;
+  if (!wasmApi || !wasmKernelsAvailable()) throw new WasmUnavailableError('WebAssembly SIMD with shared memory is not available');
+  const fma = wasmApi.validate(kernelModuleBytes(TILE, MAX_PAGES, { fma: true }));
+  compiled = new wasmApi.Module(kernelModuleBytes(TILE, MAX_PAGES, { fma }));
+  return compiled;
+}
+
+interface KernelExports {
+  macroPacked(ap: number, aPanel: number, esA: number, psA: number, bp: number, bPanel: number, psB: number,
+    mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, tmp: number): void;
+  macroStrided(ap: number, aPanel: number, esA: number, psA: number, bp: number, bPanel: number, psB: number,
+    mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, tmp: number): void;
+  packA(dst: number, src: number, count: number, kc: number, es: number, ps: number): void;
+  packB(dst: number, src: number, count: number, kc: number, es: number, ps: number): void;
+}
+
+/** B is read in place (not packed) when C's row range has at most this many rows (nn and tn only). */
+const DIRECT_B_MAX_ROWS = 24;
+/** A is read in place (not packed) when a block of B has at most this many column panels. */
+const DIRECT_A_MAX_PANELS = 2;
+
+/**
+ * Computes row and column ranges of matrix products on a shared memory.
+ *
+ * @example
+ * const engine = new GemmEngine(heap.memory, kernelModule(), heap.allocBytes(scratchBytes()));
+ * engine.gemm(c.byteOffset, a.byteOffset, b.byteOffset, m, k, n, LAYOUT_CODES.nn, false, 1, 0, m, 0, n);
+ */
+export class GemmEngine {
+  private readonly memory: WasmMemory;
+  private readonly k: KernelExports;
+  private readonly blocking: Blocking;
+  private readonly aPack: number;
+  private readonly bPack: number;
+  private readonly tmp: number;
+  /** Called after each block of work (the pool's progress counter). */
+  onProgress: (() => void) | undefined;
+
+  constructor(memory: WasmMemory, module: WasmModule, scratch: number, blocking: Blocking = BLOCKING) {
+    if (blocking.mc % TILE.mr !== 0 || blocking.nc % TILE.nr !== 0) throw new RangeError('mc and nc must be multiples of the tile');
+    if (!wasmApi) throw new WasmUnavailableError('this runtime has no WebAssembly');
+    this.memory = memory;
+    const exports = new wasmApi.Instance(module, { env: { memory } }).exports;
+    this.k = {
+      macroPacked: exports.macroPacked as KernelExports['macroPacked'],
+      macroStrided: exports.macroStrided as KernelExports['macroStrided'],
+      packA: exports[`pack${TILE.mr}`] as KernelExports['packA'],
+      packB: exports[`pack${TILE.nr}`] as KernelExports['packB'],
+    };
+    this.blocking = blocking;
+    const scratchStart = Math.ceil(scratch / 64) * 64;
+    this.aPack = scratchStart;
+    this.bPack = this.aPack + Math.ceil(blocking.mc / TILE.mr) * TILE.mr * blocking.kc * 4;
+    this.tmp = this.bPack + Math.ceil(blocking.nc / TILE.nr) * TILE.nr * blocking.kc * 4;
+  }
+
+  /**
+   * `C[r0..r1, c0..c1] (+)= alpha · op(A)·op(B)` for C[m×n] at byte `c`, A and B at bytes `a`, `b`
+   * (row-major; `nn` A[m×k]·B[k×n], `nt` A[m×k]·B[n×k]ᵀ, `tn` A[k×m]ᵀ·B[k×n]).
+   */
+  gemm(c: number, a: number, b: number, m: number, k: number, n: number, layout: LayoutCode,
+    accumulate: boolean, alpha: number, r0: number, r1: number, c0: number, c1: number): void {
+    if (r1 <= r0 || c1 <= c0) return;
+    if (k === 0 || alpha === 0) {
+      if (!accumulate) this.zero(c, n, r0, r1, c0, c1);
+      return;
+    }
+    const { mr, nr } = TILE;
+    const { kc: KC, mc: MC, nc: NC } = this.blocking;
+    const K = this.k;
+    // Element strides in bytes: A's row i / step p, B's column j / step p.
+    const esA = layout === 2 ? 4 : 4 * k, psA = layout === 2 ? 4 * m : 4;
+    const esB = layout === 1 ? 4 * k : 4, psB = layout === 1 ? 4 : 4 * n;
+    const ldc = 4 * n;
+    const directB = layout !== 1 && r1 - r0 <= DIRECT_B_MAX_ROWS;
+    for (let jc = c0; jc < c1; jc += NC) {
+      const nc = Math.min(NC, c1 - jc);
+      const directA = Math.ceil(nc / nr) <= DIRECT_A_MAX_PANELS;
+      const ncDirect = directB ? nc - (nc % nr) : 0;
+      for (let pc = 0; pc < k; pc += KC) {
+        const kc = Math.min(KC, k - pc);
+        const beta = accumulate || pc > 0 ? 1 : 0;
+        const bSrc = b + pc * psB + jc * esB;
+        // Columns [jc + ncDirect, jc + nc) go through a packed block of B.
+        if (nc > ncDirect) K.packB(this.bPack, bSrc + ncDirect * esB, nc - ncDirect, kc, esB, psB);
+        for (let ic = r0; ic < r1; ic += MC) {
+          const mc = Math.min(MC, r1 - ic);
+          const aSrc = a + ic * esA + pc * psA;
+          const cBlock = c + ic * ldc + jc * 4;
+          // Rows [ic + mcDirect, ic + mc) go through a packed block of A.
+          const mcDirect = directA ? mc - (mc % mr) : 0;
+          if (mc > mcDirect) K.packA(this.aPack, aSrc + mcDirect * esA, mc - mcDirect, kc, esA, psA);
+          const aPackedPanel = mr * kc * 4;
+          // Up to four sub-blocks: (direct | packed A rows) × (direct | packed B columns).
+          if (ncDirect > 0) {
+            if (mcDirect > 0) K.macroStrided(aSrc, mr * esA, esA, psA, bSrc, nr * 4, psB, mcDirect, ncDirect, kc, cBlock, ldc, alpha, beta, this.tmp);
+            if (mc > mcDirect) K.macroPacked(this.aPack, aPackedPanel, 4, 4 * mr, bSrc, nr * 4, psB, mc - mcDirect, ncDirect, kc, cBlock + mcDirect * ldc, ldc, alpha, beta, this.tmp);
+          }
+          if (nc > ncDirect) {
+            const bp = this.bPack, bPanel = nr * kc * 4, cCols = cBlock + ncDirect * 4;
+            if (mcDirect > 0) K.macroStrided(aSrc, mr * esA, esA, psA, bp, bPanel, 4 * nr, mcDirect, nc - ncDirect, kc, cCols, ldc, alpha, beta, this.tmp);
+            if (mc > mcDirect) K.macroPacked(this.aPack, aPackedPanel, 4, 4 * mr, bp, bPanel, 4 * nr, mc - mcDirect, nc - ncDirect, kc, cCols + mcDirect * ldc, ldc, alpha, beta, this.tmp);
+          }
+          this.onProgress?.();
+        }
+      }
+    }
+  }
+
+  private zero(c: number, n: number, r0: number, r1: number, c0: number, c1: number): void {
+    const heap = new Float32Array(this.memory.buffer);
+    const base = c / 4;
+    for (let i = r0; i < r1; i++) heap.fill(0, base + i * n + c0, base + i * n + c1);
+  }
+}

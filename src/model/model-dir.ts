@@ -1,0 +1,86 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import { keccak256, stringToBytes, type Hex } from 'viem';
+import { createBlobHasher } from '../store/blobs.ts';
+import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
+import { readModelWeights, writeSafetensorsFile } from './safetensors.ts';
+import type { TensorMap } from './tensor-map.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+/** A model folder as Hugging Face writes it: config.json, tokenizer.json, safetensors weights. */
+export interface ModelFiles {
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  tensors: TensorMap;
+}
+
+/** A folder that is not a loadable model. */
+export class ModelDirError extends Error {
+  override name = 'ModelDirError';
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ModelDirError(err.code === 'ENOENT' ? `${path} is missing` : `${path}: ${err.message}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ModelDirError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads a model folder (SmolLM, Qwen2, Llama-style; single or sharded safetensors).
+ *
+ * @example
+ * const { config, tokenizer, tensors } = await readModelDir('models/openledger-tiny');
+ */
+export async function readModelDir(dir: string): Promise<ModelFiles> {
+  const config = parseModelConfig(await readJson(join(dir, 'config.json')));
+  const tokenizer = await Tokenizer.fromDir(dir);
+  const tensors = await readModelWeights(dir);
+  return { config, tokenizer, tensors };
+}
+
+/** Reads only a model folder's config.json. */
+export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  return parseModelConfig(await readJson(join(dir, 'config.json')));
+}
+
+/**
+ * The content hash of a model folder: keccak256 of the canonical JSON list of the keccak256 of
+ * config.json, tokenizer.json, tokenizer_config.json (when present) and every safetensors file.
+ * Two folders with the same files hash the same wherever they live.
+ *
+ * @example
+ * const baseModelHash = await hashModelDir('models/openledger-tiny');
+ */
+export async function hashModelDir(dir: string): Promise<Hex> {
+  const names = (await readdir(dir)).filter((f) => f === 'config.json' || f === 'tokenizer.json' || f === 'tokenizer_config.json' || f.endsWith('.safetensors')).sort();
+  if (!names.includes('config.json')) throw new ModelDirError(`${join(dir, 'config.json')} is missing`);
+  const files: Record<string, string> = {};
+  for (const name of names) {
+    const hasher = await createBlobHasher();
+    hasher.update(await readFile(join(dir, name)));
+    files[name] = hasher.digest();
+  }
+  return keccak256(stringToBytes(canonicalize(files)!));
+}
+
+/**
+ * Writes a model folder that Hugging Face transformers (and this engine) load: config.json,
+ * tokenizer.json, tokenizer_config.json and model.safetensors (float32).
+ *
+ * @example
+ * await writeModelDir('models/openledger-tiny', { config, tokenizer, tensors: await model.toTensors() });
+ */
+export async function writeModelDir(dir: string, files: ModelFiles): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(toHfConfig(files.config), null, 2) + '\n');
+  await writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer.toJson()));
+  await writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizer.toConfig(), null, 2) + '\n');
+  await writeSafetensorsFile(join(dir, 'model.safetensors'), files.tensors);
+}
