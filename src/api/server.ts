@@ -7,6 +7,7 @@ import type { DatanetContext } from '../datanet/context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
 import { installErrorHandler } from './errors.ts';
 import { datanetRoutes } from './routes/datanets.ts';
+import { factoryRoutes } from './routes/factory.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
 export interface ApiContext extends DatanetContext {
@@ -76,6 +77,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
 
   datanetRoutes(app, ctx);
+  factoryRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

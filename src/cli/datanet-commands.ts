@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther, isAddress, parseEther } from 'viem';
 import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { callApi, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
-
-function openArg(value: string): bigint {
-  try {
-    return parseEther(value);
-  } catch {
-    throw new InvalidArgumentError('must be an amount of OPEN, e.g. 100 or 0.5');
-  }
-}
+import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 
 function idArg(value: string): number {
   const n = Number(value);
@@ -22,14 +14,6 @@ function idArg(value: string): number {
 function contributionArg(value: string): string {
   if (!/^0x[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('must be a contribution id (0x + 64 hex digits)');
   return value;
-}
-
-function readJson(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new CliError(`cannot read ${what} from ${path}: ${(err as Error).message}`);
-  }
 }
 
 /**
@@ -44,20 +28,6 @@ async function spendingOpen(o: NodeOptions, amount: bigint) {
   const balance = await p.openToken.read.balanceOf([account.address]);
   if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
   return { account, clients, p, addresses: status.contracts };
-}
-
-/** `--api <url>`: the node a command talks to. */
-export function apiOption(urlArg: (v: string) => string): Option {
-  return new Option('--api <url>', 'the node').default('http://127.0.0.1:8080').argParser(urlArg).env('OPENLEDGER_API');
-}
-
-/** Adds the options shared by commands that talk to a node and sign. */
-function nodeOptions(cmd: Command, urlArg: (v: string) => string): Command {
-  return cmd
-    .addOption(apiOption(urlArg))
-    .addOption(new Option('--key <hex>', 'private key to sign with').env('OPENLEDGER_KEY'))
-    .addOption(new Option('--account <n>', "dev account of the embedded chain's mnemonic to sign with").default('0'))
-    .addOption(new Option('--data-dir <dir>', 'data directory of the embedded chain (for --account)').env('OPENLEDGER_DATA_DIR'));
 }
 
 interface Datanet {

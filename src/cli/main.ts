@@ -2,7 +2,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
 import { callApi, CliError } from './api-client.ts';
-import { apiOption, datanetCommands } from './datanet-commands.ts';
+import { datanetCommands } from './datanet-commands.ts';
+import { factoryCommands } from './factory-commands.ts';
+import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
 
 function portArg(value: string): number {
@@ -88,6 +90,7 @@ export function buildProgram(): Command {
     });
 
   datanetCommands(program, urlArg);
+  factoryCommands(program, urlArg);
   return program;
 }
 

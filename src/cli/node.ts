@@ -11,6 +11,8 @@ import { createIndexer, type Indexer } from '../chain/indexer.ts';
 import { protocolAbis, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import type { DatanetContext } from '../datanet/context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
+import { createFactoryWorker } from '../factory/factory-worker.ts';
+import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
 import { openBlobStore } from '../store/blobs.ts';
 import { chainEventSink } from '../store/chain-events.ts';
@@ -120,6 +122,12 @@ export async function startNode(config: Config, progress: (message: string) => v
     await worker.runOnce();
     worker.start();
     cleanup.push(() => worker.stop());
+
+    const shipped = await shippedBaseModel(db);
+    if (shipped) progress(`factory: base model ${shipped.name} (${shipped.parameters.toLocaleString('en')} parameters)`);
+    const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs') }, (err) => progress(`factory: ${(err as Error).message}`));
+    factory.start();
+    cleanup.push(() => factory.stop());
 
     const app: FastifyInstance = buildApi({
       ...datanets,

@@ -1,0 +1,142 @@
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatEther } from 'viem';
+import type { BaseModel } from '../factory/base-models.ts';
+import type { TrainingJob } from '../factory/jobs.ts';
+import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
+
+function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be ${what} (a positive integer)`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function printJob(j: TrainingJob): void {
+  console.log(`job ${j.id}  ${j.modelName}  ${j.status}${j.cancelRequested && j.status === 'training' ? ' (stopping)' : ''}`);
+  console.log(`  owner       ${j.owner}`);
+  console.log(`  base        ${j.baseModelId}`);
+  console.log(`  snapshots   ${j.snapshotIds.join(', ')}`);
+  console.log(`  price       ${formatEther(BigInt(j.pricePer1kTokens))} OPEN per 1,000 tokens`);
+  if (j.examples) console.log(`  examples    ${j.examples.train} training, ${j.examples.heldOut} held out, ${j.examples.skipped} skipped`);
+  if (j.totalSteps) console.log(`  step        ${j.step} of ${j.totalSteps}${j.progress ? `, loss ${j.progress.loss.toFixed(4)}, ${j.progress.tokensPerSecond.toFixed(0)} tokens/s` : ''}`);
+  if (j.evaluation) {
+    const e = j.evaluation;
+    console.log(`  held-out    loss ${e.base.loss.toFixed(4)} → ${e.tuned.loss.toFixed(4)}, perplexity ${e.base.perplexity.toFixed(2)} → ${e.tuned.perplexity.toFixed(2)} (${e.examples} examples, ${e.tokens} tokens)`);
+  }
+  if (j.adapterHash) console.log(`  adapter     ${j.adapterHash}`);
+  if (j.modelId) console.log(`  model       #${j.modelId} in the ModelRegistry (tx ${j.txHash})`);
+  if (j.error) console.log(`  error       ${j.error}`);
+}
+
+const finished = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Follows a job with a progress bar until it finishes; returns the final job. */
+async function follow(api: string, id: string): Promise<TrainingJob> {
+  const bar = new cliProgress.SingleBar(
+    { format: '  training |{bar}| {value}/{total} steps  loss {loss}  {speed} tok/s  ETA {eta_text}  {status}', hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let status = '';
+  for (;;) {
+    const job = await callApi<TrainingJob>(api, 'GET', `/factory/jobs/${id}`);
+    if (job.status !== status && !started) console.log(`  ${job.status}…`);
+    status = job.status;
+    if (job.totalSteps && !started) {
+      bar.start(job.totalSteps, 0, { loss: '-', speed: '-', eta_text: '?', status: '' });
+      started = true;
+    }
+    if (started) {
+      const p = job.progress;
+      bar.update(job.step, { loss: p ? p.loss.toFixed(4) : '-', speed: p ? p.tokensPerSecond.toFixed(0) : '-', eta_text: p ? duration(p.etaSeconds) : '?', status: job.status === 'training' ? '' : job.status });
+    }
+    if (finished.has(job.status)) {
+      if (started) bar.stop();
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** `openledger train`, `openledger job …`, `openledger base-model …`. */
+export function factoryCommands(program: Command, urlArg: (v: string) => string): void {
+  nodeOptions(program.command('train').description('fine-tune a LoRA adapter on datanet snapshots, then publish it in the ModelRegistry'), urlArg)
+    .requiredOption('--name <model>', 'the name the model is registered under')
+    .requiredOption('--snapshot <id...>', 'snapshot ids to train on (see `openledger snapshot`)')
+    .option('--base <name>', 'base model (see `openledger base-model list`)', 'openledger-tiny')
+    .addOption(new Option('--price <OPEN>', 'price per 1,000 tokens of use').argParser(openArg).default(0n, '0'))
+    .option('--prompt-template <text>', 'prompt of each example; {{field}} inserts a record field', '### Question: {{prompt}}\n### Answer:')
+    .option('--response-template <text>', 'response of each example (what the model learns)', ' {{response}}\n')
+    .option('--epochs <n>', 'passes over the data', positiveInt('a number of epochs'))
+    .option('--rank <r>', 'LoRA rank', positiveInt('a rank'))
+    .option('--alpha <a>', 'LoRA alpha (scale = alpha / rank)', positiveNumber)
+    .option('--lr <rate>', 'peak learning rate', positiveNumber)
+    .option('--batch-size <n>', 'examples per optimizer step', positiveInt('a batch size'))
+    .option('--max-length <tokens>', 'longest example in tokens', positiveInt('a length'))
+    .option('--targets <modules>', 'adapted projections, comma-separated (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)')
+    .option('--seed <n>', 'seed of the initialisation, data order and held-out split')
+    .option('--hyperparameters <file>', 'a JSON file of hyperparameters (flags win)')
+    .option('--detach', 'queue the job and return at once')
+    .action(async (o: NodeOptions & { name: string; snapshot: string[]; base: string; price: bigint; promptTemplate: string; responseTemplate: string; epochs?: number; rank?: number; alpha?: number;
+      lr?: number; batchSize?: number; maxLength?: number; targets?: string; seed?: string; hyperparameters?: string; detach?: boolean }) => {
+      const hyperparameters: Record<string, unknown> = o.hyperparameters ? (readJson(o.hyperparameters, 'hyperparameters') as Record<string, unknown>) : {};
+      const flags = { epochs: o.epochs, rank: o.rank, alpha: o.alpha, learningRate: o.lr, batchSize: o.batchSize, maxSequenceLength: o.maxLength, targetModules: o.targets?.split(',').map((t) => t.trim()), seed: o.seed === undefined ? undefined : Number(o.seed) };
+      for (const [k, v] of Object.entries(flags)) if (v !== undefined) hyperparameters[k] = v;
+      const snapshotIds = o.snapshot.map((s) => positiveInt('a snapshot id')(s));
+      const job = await callApi<TrainingJob>(o.api, 'POST', '/factory/jobs', {
+        account: signingAccount(o),
+        body: { modelName: o.name, baseModel: o.base, snapshotIds, pricePer1kTokens: o.price.toString(), template: { prompt: o.promptTemplate, response: o.responseTemplate }, hyperparameters },
+      });
+      console.log(`job ${job.id} queued: ${job.modelName} on ${o.base}, snapshots ${snapshotIds.join(', ')}`);
+      if (o.detach) return;
+      const done = await follow(o.api, job.id);
+      printJob(done);
+      if (done.status !== 'succeeded') throw new CliError(`job ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`);
+    });
+
+  const job = program.command('job').description('list, show, follow and cancel fine-tuning jobs');
+  job.command('list').description('recent jobs')
+    .addOption(apiOption(urlArg))
+    .option('--owner <address>', 'only this builder’s')
+    .option('--status <status>', 'only jobs in this state')
+    .action(async (o: { api: string; owner?: string; status?: string }) => {
+      const q = new URLSearchParams({ ...(o.owner ? { owner: o.owner } : {}), ...(o.status ? { status: o.status } : {}) });
+      const { jobs } = await callApi<{ jobs: TrainingJob[] }>(o.api, 'GET', `/factory/jobs?${q}`);
+      if (jobs.length === 0) console.log('no jobs');
+      for (const j of jobs) console.log(`${j.id}  ${j.status.padEnd(10)}  ${j.modelName}  step ${j.step}/${j.totalSteps ?? '?'}${j.modelId ? `  model #${j.modelId}` : ''}`);
+    });
+  job.command('show').description('one job').argument('<id>')
+    .addOption(apiOption(urlArg))
+    .option('--follow', 'show a progress bar until it finishes')
+    .action(async (id: string, o: { api: string; follow?: boolean }) => printJob(o.follow ? await follow(o.api, id) : await callApi<TrainingJob>(o.api, 'GET', `/factory/jobs/${id}`)));
+  nodeOptions(job.command('cancel').description('stop a job (its owner only); it checkpoints first').argument('<id>'), urlArg)
+    .action(async (id: string, o: NodeOptions) => printJob(await callApi<TrainingJob>(o.api, 'POST', `/factory/jobs/${id}/cancel`, { account: signingAccount(o), body: {} })));
+
+  const base = program.command('base-model').description('base models this node can fine-tune');
+  base.command('list').addOption(apiOption(urlArg)).action(async (o: { api: string }) => {
+    const { baseModels } = await callApi<{ baseModels: BaseModel[] }>(o.api, 'GET', '/factory/base-models');
+    for (const b of baseModels) console.log(`${b.name}  ${b.id}  ${b.parameters.toLocaleString('en')} parameters  ${b.config.numLayers} layers × ${b.config.hiddenSize}  ${b.path}`);
+  });
+  nodeOptions(base.command('add').description('add a Hugging Face model folder on the node’s disk (the node operator only)').argument('<dir>'), urlArg)
+    .requiredOption('--name <name>', 'what builders call it')
+    .action(async (dir: string, o: NodeOptions & { name: string }) => {
+      const b = await callApi<BaseModel>(o.api, 'POST', '/factory/base-models', { account: signingAccount(o), body: { name: o.name, path: resolve(dir) } });
+      console.log(`base model ${b.name}: ${b.id}, ${b.parameters.toLocaleString('en')} parameters`);
+    });
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
+import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import { runCli, up, type Up } from './test-node.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'openledger-cli-train-'));
+let node: Up | undefined;
+after(async () => {
+  if (node && node.child.exitCode === null) {
+    node.child.kill('SIGTERM');
+    await new Promise((r) => node!.child.once('exit', r));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Job { id: string; status: string; step: number; totalSteps: number | null; modelId: string | null }
+
+test('from a datanet snapshot to a published adapter through the CLI, across a kill -9 mid-training', { timeout: 300_000 }, async () => {
+  node = await up(dataDir);
+  const cli = async (...args: string[]) => {
+    const r = await runCli([...args, '--api', node!.apiUrl, '--data-dir', dataDir]);
+    assert.equal(r.code, 0, `openledger ${args.join(' ')} failed:\n${r.out}`);
+    return r.out;
+  };
+  const read = async (...args: string[]) => {
+    const r = await runCli([...args, '--api', node!.apiUrl]);
+    assert.equal(r.code, 0, `openledger ${args.join(' ')} failed:\n${r.out}`);
+    return r.out;
+  };
+  const job = async (id: string) => (await (await fetch(`${node!.apiUrl}/factory/jobs/${id}`)).json()) as Job;
+
+  // a base model on the node's disk, added by the operator (account 0) only
+  const baseDir = join(dataDir, 'tiny-base');
+  await writeTinyBaseModel(baseDir);
+  const refused = await runCli(['base-model', 'add', baseDir, '--name', 'tiny', '--account', '1', '--api', node.apiUrl, '--data-dir', dataDir]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.out, /403 .* is not this node's operator/);
+  assert.match(await cli('base-model', 'add', baseDir, '--name', 'tiny', '--account', '0'), /base model tiny: 0x[0-9a-f]{64}/);
+  assert.match(await read('base-model', 'list'), /tiny {2}0x/);
+
+  // a datanet of question/answer records, contributed from a file and frozen in a snapshot
+  await cli('datanet', 'create', '--account', '1', '--name', 'facts', '--licence', 'CC-BY-4.0');
+  const facts = generatePlantedFacts({ seed: 5, facts: 10 });
+  const file = join(dataDir, 'facts.jsonl');
+  writeFileSync(file, [...facts.train, ...facts.heldOut].map((r) => JSON.stringify({ prompt: r.prompt, response: r.response })).join('\n'));
+  assert.match(await cli('contribute', '1', file, '--account', '2'), / 50 accepted/);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.match(await cli('snapshot', '1', '--account', '1'), /snapshot 1: 50 contributions/);
+
+  // bad input is refused before anything is queued
+  const bad = await runCli(['train', '--name', 'x', '--snapshot', '1', '--base', 'tiny', '--rank', '0', '--api', node.apiUrl, '--data-dir', dataDir, '--account', '3']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.out, /rank/);
+
+  // a job long enough to be killed mid-way: queue it, wait for a few steps, kill -9 the node
+  const hp = join(dataDir, 'hp.json');
+  writeFileSync(hp, JSON.stringify({ epochs: 40, batchSize: 4, checkpointEvery: 2, learningRate: 0.01, sketchDimension: 64 }));
+  const queued = await cli('train', '--name', 'facts-qa', '--snapshot', '1', '--base', 'tiny', '--rank', '4', '--price', '0.001', '--hyperparameters', hp, '--detach', '--account', '3');
+  const id = /job ([0-9a-f-]{36}) queued/.exec(queued)![1]!;
+  for (let i = 0; i < 1200 && (await job(id)).step < 4; i++) await new Promise((r) => setTimeout(r, 50));
+  const before = await job(id);
+  assert.ok(before.step >= 4 && before.step < before.totalSteps!, `killed at step ${before.step} of ${before.totalSteps}`);
+  node.child.kill('SIGKILL');
+  await new Promise((r) => node!.child.once('exit', r));
+
+  node = await up(dataDir);
+  const shown = await read('job', 'show', id, '--follow');
+  assert.match(shown, /facts-qa {2}succeeded/);
+  assert.match(shown, /held-out {4}loss \d+\.\d+ → \d+\.\d+/);
+  assert.match(shown, /model {7}#1 in the ModelRegistry/);
+  const done = await job(id);
+  assert.equal(done.step, done.totalSteps);
+  assert.match(await read('job', 'list'), new RegExp(`${id} {2}succeeded`));
+
+  // the event stream of a finished job replays its curve and ends
+  const events = await (await fetch(`${node.apiUrl}/factory/jobs/${id}/events`)).text();
+  assert.equal(events.match(/^event: progress$/gm)?.length, done.totalSteps);
+  assert.match(events, /event: end\ndata: \{"status":"succeeded"\}/);
+});
