@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther } from 'viem';
@@ -125,6 +126,18 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
     .addOption(apiOption(urlArg))
     .option('--follow', 'show a progress bar until it finishes')
     .action(async (id: string, o: { api: string; follow?: boolean }) => printJob(o.follow ? await follow(o.api, id) : await callApi<TrainingJob>(o.api, 'GET', `/factory/jobs/${id}`)));
+  job.command('adapter').description('download a published job’s adapter as a PEFT folder (loads in PEFT and vLLM)').argument('<id>')
+    .addOption(apiOption(urlArg))
+    .requiredOption('--out <dir>', 'folder to write adapter_config.json and adapter_model.safetensors to')
+    .action(async (id: string, o: { api: string; out: string }) => {
+      await mkdir(o.out, { recursive: true });
+      for (const file of ['adapter_config.json', 'adapter_model.safetensors']) {
+        const res = await fetch(`${o.api}/factory/jobs/${id}/adapter/${file}`);
+        if (!res.ok) throw new CliError(`GET adapter ${file}: ${res.status} ${((await res.json().catch(() => ({}))) as { message?: string }).message ?? ''}`);
+        await writeFile(join(o.out, file), Buffer.from(await res.arrayBuffer()));
+      }
+      console.log(`adapter of job ${id} written to ${o.out}`);
+    });
   nodeOptions(job.command('cancel').description('stop a job (its owner only); it checkpoints first').argument('<id>'), urlArg)
     .action(async (id: string, o: NodeOptions) => printJob(await callApi<TrainingJob>(o.api, 'POST', `/factory/jobs/${id}/cancel`, { account: signingAccount(o), body: {} })));
 

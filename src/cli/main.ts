@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
 import { callApi, CliError } from './api-client.ts';
 import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
+import { modelCommands } from './model-commands.ts';
 import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
 
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
 
   datanetCommands(program, urlArg);
   factoryCommands(program, urlArg);
+  modelCommands(program);
   return program;
 }
 

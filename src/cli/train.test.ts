@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
+import { ggufValue, parseGguf } from '../model/gguf.ts';
+import { loadPeftAdapter } from '../model/peft.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
 import { runCli, up, type Up } from './test-node.ts';
 
@@ -75,6 +77,17 @@ test('from a datanet snapshot to a published adapter through the CLI, across a k
   const done = await job(id);
   assert.equal(done.step, done.totalSteps);
   assert.match(await read('job', 'list'), new RegExp(`${id} {2}succeeded`));
+
+  // the adapter comes back as a PEFT folder, and base + adapter convert to GGUF for llama.cpp
+  const peftDir = join(dataDir, 'adapter');
+  await read('job', 'adapter', id, '--out', peftDir);
+  const adapter = await loadPeftAdapter(peftDir);
+  assert.equal(adapter.config.r, 4);
+  const exported = await runCli(['export-gguf', baseDir, '--out', join(dataDir, 'base.gguf'), '--adapter', peftDir, '--adapter-out', join(dataDir, 'adapter.gguf')]);
+  assert.equal(exported.code, 0, exported.out);
+  const gguf = parseGguf(new Uint8Array(readFileSync(join(dataDir, 'adapter.gguf'))));
+  assert.equal(ggufValue(gguf.metadata, 'adapter.type'), 'lora');
+  assert.equal(gguf.tensors.length, 2 * 7 * 2);
 
   // the event stream of a finished job replays its curve and ends
   const events = await (await fetch(`${node.apiUrl}/factory/jobs/${id}/events`)).text();

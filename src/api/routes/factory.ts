@@ -5,6 +5,7 @@ import type { DatanetContext } from '../../datanet/context.ts';
 import { addBaseModel, getBaseModel, listBaseModels } from '../../factory/base-models.ts';
 import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest, type TrainingJob } from '../../factory/jobs.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
+import { HttpError } from '../errors.ts';
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
 const jobParams = z.object({ id: z.string().uuid('must be a job id') });
@@ -50,6 +51,15 @@ export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
     const { after } = z.object({ after: z.coerce.number().int().min(0).default(0) }).parse(request.query);
     await getTrainingJob(ctx.db, id);
     return { points: await jobProgress(ctx.db, id, after) };
+  });
+
+  // The published adapter's PEFT files (adapter_config.json, adapter_model.safetensors).
+  app.get('/factory/jobs/:id/adapter/:file', async (request, reply) => {
+    const { id, file } = jobParams.extend({ file: z.enum(['adapter_config.json', 'adapter_model.safetensors']) }).parse(request.params);
+    const job = await getTrainingJob(ctx.db, id);
+    const hash = file === 'adapter_config.json' ? job.adapterConfigBlob : job.adapterBlob;
+    if (!hash) throw new HttpError(404, 'not_published', `job ${id} has no published adapter yet (status ${job.status})`);
+    return reply.type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream').send(await ctx.blobs.open(hash));
   });
 
   app.post('/factory/jobs/:id/cancel', async (request) => {
