@@ -170,8 +170,9 @@ export class Llama {
    * const model = Llama.fromTensors(backend, parseModelConfig(configJson), readSafetensors(bytes));
    */
   static fromTensors(backend: Backend, config: ModelConfig, tensors: TensorMap): Llama {
+    const shapes = Llama.weightShapes(config);
     const get = (name: string): Tensor => {
-      const shape = Llama.weightShapes(config).get(name)!;
+      const shape = shapes.get(name)!;
       const t = tensors.get(name);
       if (!t) throw new WeightShapeError(`weight ${name} is missing`);
       if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {

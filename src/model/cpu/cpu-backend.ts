@@ -14,6 +14,19 @@ export class CpuTensor implements Tensor {
   }
 }
 
+/** Copies columns [col, col + hd) of the S rows of sequence b (row width w) into dst [S, hd]. */
+function gather(dst: Float32Array, x: Float32Array, b: number, S: number, w: number, col: number, hd: number): void {
+  for (let s = 0; s < S; s++) {
+    const o = (b * S + s) * w + col;
+    dst.set(x.subarray(o, o + hd), s * hd);
+  }
+}
+
+/** The inverse of {@link gather}: writes src [S, hd] into columns [col, col + hd) of sequence b's rows. */
+function scatter(x: Float32Array, src: Float32Array, b: number, S: number, w: number, col: number, hd: number): void {
+  for (let s = 0; s < S; s++) x.set(src.subarray(s * hd, s * hd + hd), (b * S + s) * w + col);
+}
+
 /** The matrix product the CPU backend delegates to (single thread or a worker pool). */
 export type MatmulFn = (c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: MatmulLayout, accumulate: boolean, alpha: number) => void;
 
@@ -60,6 +73,17 @@ export interface CpuBackendOptions {
 export function createCpuBackend(options: CpuBackendOptions): Backend {
   const newF32 = options.allocate ?? ((length: number) => new Float32Array(length));
   const matmul = options.matmul;
+  // scratch panels of the attention kernels, grown on demand and reused
+  const panels = new Map<string, Float32Array>();
+  const panel = (name: string, length: number): Float32Array => {
+    let p = panels.get(name);
+    if (!p || p.length < length) {
+      if (p) options.release?.(p);
+      p = newF32(length);
+      panels.set(name, p);
+    }
+    return p;
+  };
 
   return {
     name: options.name ?? 'cpu',
@@ -82,6 +106,8 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       if (data instanceof Float32Array && data.length > 0) options.release?.(data);
     },
     async dispose() {
+      for (const p of panels.values()) options.release?.(p);
+      panels.clear();
       await options.onDispose?.();
     },
 
@@ -172,39 +198,37 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
 
+    // Attention runs per (sequence, head) on contiguous panels gathered from the [T, heads·hd]
+    // activations, so its four products go through the matrix kernels; softmax and its backward
+    // stay in plain loops (O(S²) per head against the products' O(S²·hd)).
     attention(outT, probsT, qT, kT, vT, B, S, nH, nKV, hd) {
       const out = f32(outT), probs = f32(probsT), q = f32(qT), k = f32(kT), v = f32(vT);
       const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
+      const Qh = panel('q', S * hd), Kg = panel('k', S * hd), Vg = panel('v', S * hd), Oh = panel('o', S * hd);
       for (let b = 0; b < B; b++) {
-        for (let h = 0; h < nH; h++) {
-          const kh = Math.floor(h / group);
-          for (let s = 0; s < S; s++) {
-            const qo = (b * S + s) * qw + h * hd;
-            const po = ((b * nH + h) * S + s) * S;
-            let max = -Infinity;
-            for (let t = 0; t <= s; t++) {
-              const ko = (b * S + t) * kw + kh * hd;
-              let dot = 0;
-              for (let i = 0; i < hd; i++) dot += q[qo + i]! * k[ko + i]!;
-              dot *= scale;
-              probs[po + t] = dot;
-              if (dot > max) max = dot;
+        for (let g = 0; g < nKV; g++) {
+          gather(Kg, k, b, S, kw, g * hd, hd);
+          gather(Vg, v, b, S, kw, g * hd, hd);
+          for (let h = g * group; h < (g + 1) * group; h++) {
+            gather(Qh, q, b, S, qw, h * hd, hd);
+            const P = probs.subarray((b * nH + h) * S * S, (b * nH + h + 1) * S * S);
+            matmul(P, Qh, Kg, S, hd, S, 'nt', false, scale);
+            for (let s = 0; s < S; s++) {
+              const row = s * S;
+              let max = -Infinity;
+              for (let t = 0; t <= s; t++) if (P[row + t]! > max) max = P[row + t]!;
+              let sum = 0;
+              for (let t = 0; t <= s; t++) {
+                const e = Math.exp(P[row + t]! - max);
+                P[row + t] = e;
+                sum += e;
+              }
+              const inv = 1 / sum;
+              for (let t = 0; t <= s; t++) P[row + t]! *= inv;
+              P.fill(0, row + s + 1, row + S);
             }
-            let sum = 0;
-            for (let t = 0; t <= s; t++) {
-              const e = Math.exp(probs[po + t]! - max);
-              probs[po + t] = e;
-              sum += e;
-            }
-            const inv = 1 / sum;
-            for (let t = 0; t <= s; t++) probs[po + t]! *= inv;
-            for (let t = s + 1; t < S; t++) probs[po + t] = 0;
-            for (let i = 0; i < hd; i++) out[qo + i] = 0;
-            for (let t = 0; t <= s; t++) {
-              const p = probs[po + t]!;
-              const vo = (b * S + t) * kw + kh * hd;
-              for (let i = 0; i < hd; i++) out[qo + i]! += p * v[vo + i]!;
-            }
+            matmul(Oh, P, Vg, S, S, hd, 'nn', false, 1);
+            scatter(out, Oh, b, S, qw, h * hd, hd);
           }
         }
       }
@@ -213,39 +237,35 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       const dq = f32(dqT), dk = f32(dkT), dv = f32(dvT), dOut = f32(dOutT);
       const q = f32(qT), k = f32(kT), v = f32(vT), probs = f32(probsT);
       const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
-      dq.fill(0, 0, B * S * qw);
-      dk.fill(0, 0, B * S * kw);
-      dv.fill(0, 0, B * S * kw);
-      const dp = new Float64Array(S);
+      const Qh = panel('q', S * hd), Kg = panel('k', S * hd), Vg = panel('v', S * hd), dOh = panel('o', S * hd);
+      const dQh = panel('dq', S * hd), dKg = panel('dk', S * hd), dVg = panel('dv', S * hd), dP = panel('dp', S * S);
       for (let b = 0; b < B; b++) {
-        for (let h = 0; h < nH; h++) {
-          const kh = Math.floor(h / group);
-          for (let s = 0; s < S; s++) {
-            const qo = (b * S + s) * qw + h * hd;
-            const po = ((b * nH + h) * S + s) * S;
-            // dP[t] = dOut_s·v_t; dv_t += p·dOut_s; dScore = p·(dP − Σ p·dP)
-            let pdp = 0;
-            for (let t = 0; t <= s; t++) {
-              const vo = (b * S + t) * kw + kh * hd;
-              const p = probs[po + t]!;
-              let dot = 0;
-              for (let i = 0; i < hd; i++) {
-                dot += dOut[qo + i]! * v[vo + i]!;
-                dv[vo + i]! += p * dOut[qo + i]!;
-              }
-              dp[t] = dot;
-              pdp += p * dot;
+        for (let g = 0; g < nKV; g++) {
+          gather(Kg, k, b, S, kw, g * hd, hd);
+          gather(Vg, v, b, S, kw, g * hd, hd);
+          dKg.fill(0, 0, S * hd);
+          dVg.fill(0, 0, S * hd);
+          for (let h = g * group; h < (g + 1) * group; h++) {
+            gather(Qh, q, b, S, qw, h * hd, hd);
+            gather(dOh, dOut, b, S, qw, h * hd, hd);
+            const P = probs.subarray((b * nH + h) * S * S, (b * nH + h + 1) * S * S);
+            // dP = dO·Vᵀ; dV += Pᵀ·dO; dScores = P ⊙ (dP − rowsum(P ⊙ dP)) · scale
+            matmul(dP, dOh, Vg, S, hd, S, 'nt', false, 1);
+            matmul(dVg, P, dOh, S, S, hd, 'tn', true, 1);
+            for (let s = 0; s < S; s++) {
+              const row = s * S;
+              let pdp = 0;
+              for (let t = 0; t <= s; t++) pdp += P[row + t]! * dP[row + t]!;
+              for (let t = 0; t <= s; t++) dP[row + t] = P[row + t]! * (dP[row + t]! - pdp) * scale;
+              dP.fill(0, row + s + 1, row + S);
             }
-            for (let t = 0; t <= s; t++) {
-              const ds = probs[po + t]! * (dp[t]! - pdp) * scale;
-              if (ds === 0) continue;
-              const ko = (b * S + t) * kw + kh * hd;
-              for (let i = 0; i < hd; i++) {
-                dq[qo + i]! += ds * k[ko + i]!;
-                dk[ko + i]! += ds * q[qo + i]!;
-              }
-            }
+            // dQ = dScores·K; dK += dScoresᵀ·Q
+            matmul(dQh, dP, Kg, S, S, hd, 'nn', false, 1);
+            scatter(dq, dQh, b, S, qw, h * hd, hd);
+            matmul(dKg, dP, Qh, S, S, hd, 'tn', true, 1);
           }
+          scatter(dk, dKg, b, S, kw, g * hd, hd);
+          scatter(dv, dVg, b, S, kw, g * hd, hd);
         }
       }
     },
@@ -288,14 +308,22 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         if (target >= V) throw new RangeError(`target id ${target} outside the vocabulary (0..${V - 1})`);
         let max = -Infinity;
         for (let i = 0; i < V; i++) if (logits[o + i]! > max) max = logits[o + i]!;
+        const targetLogit = logits[o + target]!;
+        // exp once: into the gradient row when there is one (it may alias the logits)
         let sum = 0;
-        for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i]! - max);
-        const logSum = Math.log(sum) + max;
-        losses[t] = logSum - logits[o + target]!;
         if (dLogits) {
-          for (let i = 0; i < V; i++) dLogits[o + i] = Math.exp(logits[o + i]! - logSum) * gradScale;
+          for (let i = 0; i < V; i++) {
+            const e = Math.exp(logits[o + i]! - max);
+            dLogits[o + i] = e;
+            sum += e;
+          }
+          const k = gradScale / sum;
+          for (let i = 0; i < V; i++) dLogits[o + i]! *= k;
           dLogits[o + target]! -= gradScale;
+        } else {
+          for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i]! - max);
         }
+        losses[t] = Math.log(sum) + max - targetLogit;
       }
     },
     async sumOfSquares(ts) {
