@@ -42,9 +42,24 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
   const query = async <T extends object>(runner: pg.Pool | pg.PoolClient, text: string, params?: unknown[]) =>
     (await runner.query(text, params)).rows as T[];
 
+  // PGlite's node-postgres adapter hands every client the same in-process connection. pool.query
+  // destroys the client on an SQL error, which leaves that shared connection out of step: the next
+  // answers go to the wrong queries. So on PGlite a query checks the client out and always gives
+  // it back intact; an SQL error leaves the connection usable (as it does on a server).
+  const run = pglite
+    ? async <T extends object>(text: string, params?: unknown[]) => {
+        const client = await pool.connect();
+        try {
+          return await query<T>(client, text, params);
+        } finally {
+          client.release();
+        }
+      }
+    : <T extends object>(text: string, params?: unknown[]) => query<T>(pool, text, params);
+
   return {
     kind: pglite ? 'pglite' : 'postgres',
-    query: (text, params) => query(pool, text, params),
+    query: run,
     async transaction(fn) {
       const client = await pool.connect();
       try {
