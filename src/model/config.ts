@@ -164,5 +164,5 @@ export function projectionShape(config: ModelConfig, target: LoraTarget): { in: 
 
 /** The module path of a target inside layer `i` (`self_attn.q_proj` / `mlp.up_proj`). */
 export function targetModulePath(target: LoraTarget): string {
-  return target.endsWith('_proj') && ['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(target) ? `self_attn.${target}` : `mlp.${target}`;
+  return target === 'gate_proj' || target === 'up_proj' || target === 'down_proj' ? `mlp.${target}` : `self_attn.${target}`;
 }
