@@ -58,7 +58,8 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
     const tokenizer = await Tokenizer.fromDir(base.path);
     const snapshots = await Promise.all(job.snapshotIds.map((id) => getSnapshot(ctx.db, id)));
     const hp = job.hyperparameters;
-    const data = await buildTrainingData(ctx.db, tokenizer, snapshots, job.template, { maxSequenceLength: hp.maxSequenceLength, heldOutFraction: hp.heldOutFraction, seed: hp.seed });
+    const maxSequenceLength = Math.min(hp.maxSequenceLength, base.config.maxPositions);
+    const data = await buildTrainingData(ctx.db, tokenizer, snapshots, job.template, { maxSequenceLength, heldOutFraction: hp.heldOutFraction, seed: hp.seed });
     const examples = { train: data.train.length, heldOut: data.heldOut.length, skipped: data.skipped.length };
     if (data.train.length === 0) {
       const why = data.skipped[0] ? ` (e.g. ${data.skipped[0].contributionId}: ${data.skipped[0].reason})` : '';

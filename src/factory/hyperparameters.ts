@@ -13,7 +13,8 @@ export const hyperparametersSchema = z.object({
   minLrRatio: z.number().min(0).max(1).default(0.1),
   weightDecay: z.number().min(0).max(1).default(0),
   maxGradNorm: z.number().min(0).default(1),
-  maxSequenceLength: z.number().int().min(8).max(8192).default(256),
+  // attention keeps an S×S probability matrix per head and layer for the backward pass
+  maxSequenceLength: z.number().int().min(8).max(2048).default(256),
   heldOutFraction: z.number().min(0).max(0.5).default(0.1),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
   /** Optimizer steps between checkpoints (a restart resumes from the last one). */
