@@ -80,6 +80,6 @@ for (let s = 0; s < totalSteps; s++) {
   }
 }
 await writeModelDir(values.out!, { config, tokenizer, tensors: await fresh.toTensors() });
-await writeFile(join(values.out!, 'TRAINING.log'), log.join('\n') + '\n');
+await writeFile(join(values.out!, 'training-log.txt'), log.join('\n') + '\n');
 await backend.dispose();
 console.log(`wrote ${values.out} in ${((performance.now() - t) / 60000).toFixed(1)} min`);

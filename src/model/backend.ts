@@ -36,8 +36,8 @@ export interface Backend {
   fill(t: Tensor, value: number): void;
   /** `dst[dstOffset..] := src[srcOffset..srcOffset+length]`. */
   copy(dst: Tensor, src: Tensor, length?: number, dstOffset?: number, srcOffset?: number): void;
-  /** `y += alpha · x` (elementwise, over `x.length` elements). */
-  axpy(y: Tensor, x: Tensor, alpha: number): void;
+  /** `y += alpha · x` over the first `n` elements (default: all of x). */
+  axpy(y: Tensor, x: Tensor, alpha: number, n?: number): void;
   /** `t *= alpha`. */
   scale(t: Tensor, alpha: number): void;
 

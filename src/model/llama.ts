@@ -487,14 +487,14 @@ export class Llama {
       be.rope(la.k, B, S, c.numKvHeads, c.headDim, c.ropeTheta, 0, false);
       be.attention(la.att, la.probs, la.q, la.k, la.v, B, S, c.numHeads, c.numKvHeads, c.headDim);
       linear(la.x2, la.att, lw.o, null, 'o_proj', qd, d);
-      be.axpy(la.x2, la.input, 1);
+      be.axpy(la.x2, la.input, 1, T * d);
       // MLP block: next = x2 + down(silu(gate(h2)) · up(h2))
       be.rmsnorm(la.h2, la.rstd2, la.x2, lw.postNorm, T, d, c.rmsNormEps);
       linear(la.gate, la.h2, lw.gate, null, 'gate_proj', d, f);
       linear(la.up, la.h2, lw.up, null, 'up_proj', d, f);
       be.swiglu(la.act, la.gate, la.up, T * f);
       linear(next, la.act, lw.down, null, 'down_proj', f, d);
-      be.axpy(next, la.x2, 1);
+      be.axpy(next, la.x2, 1, T * d);
     }
     be.rmsnorm(a.hf, a.rstdf, a.last, w.finalNorm, T, d, c.rmsNormEps);
     be.matmul(a.logits, a.hf, w.lmHead, T, d, c.vocabSize, 'nt');
@@ -550,11 +550,16 @@ export class Llama {
     if (g) be.embedBackward(g.embed, a.ids, a.dres, T, d);
   }
 
-  /** Activation buffers sized exactly for T rows (reallocated when the batch shape changes). */
-  private activations(T: number, probsLength: number, loraRank: number): Activations {
+  /**
+   * Activation buffers for at least T rows: kept while batches fit (every operation is given its
+   * row count, so rows beyond T are never read), grown with headroom when one does not.
+   */
+  private activations(needRows: number, needProbs: number, loraRank: number): Activations {
     const cur = this.acts;
-    if (cur && cur.rows === T && cur.probsLength === probsLength && cur.loraRank === loraRank) return cur;
+    if (cur && cur.rows >= needRows && cur.probsLength >= needProbs && cur.loraRank === loraRank) return cur;
     if (cur) this.freeActivations(cur);
+    const T = Math.max(needRows, Math.ceil((cur?.rows ?? 0) * 1.25), 64);
+    const probsLength = Math.max(needProbs, Math.ceil((cur?.probsLength ?? 0) * 1.5));
     const be = this.backend, c = this.config;
     const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     const z = (n: number) => be.zeros(n);

@@ -117,9 +117,9 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     copy(dst, src, length = src.length, dstOffset = 0, srcOffset = 0) {
       f32(dst).set(f32(src).subarray(srcOffset, srcOffset + length), dstOffset);
     },
-    axpy(yT, xT, alpha) {
+    axpy(yT, xT, alpha, n = xT.length) {
       const y = f32(yT), x = f32(xT);
-      for (let i = 0; i < x.length; i++) y[i]! += alpha * x[i]!;
+      for (let i = 0; i < n; i++) y[i]! += alpha * x[i]!;
     },
     scale(t, alpha) {
       const x = f32(t);
