@@ -17,7 +17,7 @@ import { createBackend } from '../src/model/create-backend.ts';
 import { createCpuBackend } from '../src/model/cpu/cpu-backend.ts';
 import { Llama } from '../src/model/llama.ts';
 import { Trainer, type TrainingExample } from '../src/model/trainer.ts';
-import { naiveMatmul } from '../src/model/test-models.test-util.ts';
+import { naiveMatmul } from '../src/model/cpu/naive-matmul.ts';
 import { generator } from './_random.ts';
 
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;

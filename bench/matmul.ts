@@ -9,6 +9,7 @@
  */
 import type { MatmulLayout } from '../src/model/backend.ts';
 import { matmul } from '../src/model/cpu/matmul.ts';
+import { naiveMatmul as naive } from '../src/model/cpu/naive-matmul.ts';
 import { matmulRowsJs } from '../src/model/cpu/matmul-js.ts';
 import { MatmulPool, allocShared, defaultThreadCount, freeShared } from '../src/model/cpu/matmul-pool.ts';
 import { BLOCKING, TILE } from '../src/model/cpu/matmul-wasm.ts';
@@ -36,19 +37,6 @@ function timed(fn: () => void, runs = repeats, minRunS = 0.05): number {
     times.push((performance.now() - t0) / 1000 / reps);
   }
   return median(times);
-}
-
-/** The baseline: the textbook triple loop over the layout's indexing, accumulating in a double. */
-function naive(c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: MatmulLayout): void {
-  const esA = layout === 'tn' ? 1 : k, psA = layout === 'tn' ? m : 1;
-  const esB = layout === 'nt' ? k : 1, psB = layout === 'nt' ? 1 : n;
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[i * esA + p * psA]! * b[j * esB + p * psB]!;
-      c[i * n + j] = s;
-    }
-  }
 }
 
 interface Shape {

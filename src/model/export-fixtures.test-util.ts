@@ -6,20 +6,8 @@
 import { projectionShape } from './config.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraPair } from './lora-weights.ts';
+import { seededRandom } from './random.ts';
 import type { TensorMap } from './tensor-map.ts';
-
-/** A seeded generator of standard normal samples (mulberry32 + Box–Muller). */
-export function normalSampler(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 /**
  * Random weights for `config`, every tensor a Llama checkpoint has (biases when `attentionBias`,
@@ -29,7 +17,7 @@ export function normalSampler(seed: number): () => number {
  * const weights = tinyRandomWeights(config, 1);
  */
 export function tinyRandomWeights(config: ModelConfig, seed: number): TensorMap {
-  const normal = normalSampler(seed);
+  const normal = ((rng) => () => rng.normal())(seededRandom(seed));
   const { hiddenSize: d, numHeads: nH, numKvHeads: nKV, headDim: hd, intermediateSize: f, vocabSize: V } = config;
   const weights: TensorMap = new Map();
   const add = (name: string, shape: number[], make: () => number) => {
@@ -69,7 +57,7 @@ export function tinyRandomWeights(config: ModelConfig, seed: number): TensorMap 
  * const adapter = tinyRandomAdapter(config, { r: 4, alpha: 8, targets: ['q_proj', 'v_proj'], seed: 2 });
  */
 export function tinyRandomAdapter(config: ModelConfig, options: { r: number; alpha: number; targets: LoraTarget[]; seed: number }): LoraAdapterWeights {
-  const normal = normalSampler(options.seed);
+  const normal = ((rng) => () => rng.normal())(seededRandom(options.seed));
   const { r } = options;
   const layers = Array.from({ length: config.numLayers }, () => {
     const layer: Partial<Record<LoraTarget, LoraPair>> = {};
