@@ -8,9 +8,13 @@ import { keepRawJsonBodies } from './authenticate.ts';
 import { installErrorHandler } from './errors.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
+import { attributionRoutes } from './routes/attribution.ts';
+import type { ModelLoader } from '../attribution/published-models.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
 export interface ApiContext extends DatanetContext {
+  /** Published models, loaded on first use, for inference and attribution. */
+  models: ModelLoader;
   rpcUrl: string;
   embeddedChain: boolean;
   addresses: ProtocolAddresses;
@@ -78,6 +82,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   datanetRoutes(app, ctx);
   factoryRoutes(app, ctx);
+  attributionRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

@@ -12,6 +12,8 @@ import { protocolAbis, protocolContracts, type ProtocolAddresses } from '../chai
 import type { DatanetContext } from '../datanet/context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
+import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
+import { createBackend } from '../model/create-backend.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
 import { openBlobStore } from '../store/blobs.ts';
@@ -129,8 +131,12 @@ export async function startNode(config: Config, progress: (message: string) => v
     factory.start();
     cleanup.push(() => factory.stop());
 
+    const engine = createBackend();
+    cleanup.push(() => engine.dispose());
+    const models = createModelLoader({ source: storeModelSource(db, datanets.blobs), backend: engine, cacheDir: join(config.dataDir, 'attribution') });
     const app: FastifyInstance = buildApi({
       ...datanets,
+      models,
       rpcUrl,
       embeddedChain: chain !== undefined,
       addresses,

@@ -1,38 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseEther, type Address, type Hex } from 'viem';
-import type { TestProtocol } from '../chain/test-chain.ts';
-import { createDatanet } from '../datanet/create-datanet.ts';
-import { parseDefinition } from '../datanet/definition.ts';
-import { ingestRecords } from '../datanet/ingest-records.ts';
-import { createSnapshot, type Snapshot } from '../datanet/snapshots.ts';
-import { startDatanetTestContext } from '../datanet/test-context.ts';
-import { createDatanetWorker } from '../datanet/worker.ts';
-import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
+import type { Snapshot } from '../datanet/snapshots.ts';
 import { parsePeftAdapter } from '../model/peft.ts';
-import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
 import type { Database } from '../store/database.ts';
-import { addBaseModel, type BaseModel } from './base-models.ts';
+import type { BaseModel } from './base-models.ts';
+import { BUILDER, OWNER, startFactoryTestContext } from './test-context.ts';
 import { createFactoryWorker, type FactoryContext } from './factory-worker.ts';
 import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, type JobRequest } from './jobs.ts';
 import { traceFiles } from './training-trace.ts';
 
-const OWNER = 1;
-const BUILDER = 2;
-const CONTRIBUTORS = [3, 4, 5, 6];
-
-let t: TestProtocol;
 let db: Database;
 let ctx: FactoryContext;
 let stop: () => Promise<void>;
-let dir: string;
 let base: BaseModel;
 let snapshot: Snapshot;
-const addr = (i: number): Address => t.accounts[i]!.address;
+let addr: (i: number) => Address;
 
 const hyperparameters = { epochs: 3, batchSize: 8, learningRate: 1e-2, checkpointEvery: 2, sketchDimension: 64, rank: 4, alpha: 8 };
 const request = (modelName: string, extra: Partial<JobRequest> = {}): JobRequest => ({
@@ -40,32 +25,10 @@ const request = (modelName: string, extra: Partial<JobRequest> = {}): JobRequest
 });
 
 before(async () => {
-  const started = await startDatanetTestContext();
-  ({ t, db, stop } = started);
-  dir = mkdtempSync(join(tmpdir(), 'openledger-factory-'));
-  ctx = { ...started.ctx, jobsDir: join(dir, 'jobs'), threads: 1 };
-  await writeTinyBaseModel(join(dir, 'base'));
-  base = await addBaseModel(db, 'tiny', join(dir, 'base'));
-
-  const datanet = await createDatanet(ctx, addr(OWNER), parseDefinition({
-    name: 'zorvania-facts', licence: 'CC-BY-4.0', contributionStake: '0',
-    recordSchema: { type: 'object', required: ['prompt', 'response'], properties: { prompt: { type: 'string' }, response: { type: 'string' } } },
-  }));
-  const facts = generatePlantedFacts({ seed: 3, facts: 12, contributors: CONTRIBUTORS.length });
-  const records = [...facts.train, ...facts.heldOut];
-  const names = [...new Set(records.map((r) => r.contributor))].sort();
-  for (const [c, name] of names.entries()) {
-    const own = records.filter((r) => r.contributor === name);
-    await ingestRecords(ctx, datanet, addr(CONTRIBUTORS[c % CONTRIBUTORS.length]!), own.map((r, index) => ({ index, record: { prompt: r.prompt, response: r.response } })));
-  }
-  await createDatanetWorker(ctx).runOnce();
-  ({ snapshot } = await createSnapshot(ctx, datanet, addr(OWNER)));
+  ({ db, ctx, stop, base, snapshot, addr } = await startFactoryTestContext());
 });
 
-after(async () => {
-  await stop?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stop?.());
 
 describe('ModelFactory', () => {
   test('refuses jobs it cannot run, with the reason', async () => {

@@ -20,7 +20,9 @@ export const hyperparametersSchema = z.object({
   /** Optimizer steps between checkpoints (a restart resumes from the last one). */
   checkpointEvery: z.number().int().min(1).default(10),
   /** Dimension of the projected per-example gradients kept for attribution. */
-  sketchDimension: z.number().int().min(16).max(16384).default(1024),
+  sketchDimension: z.number().int().min(16).max(16384).default(4096),
+  /** Checkpoints (evenly spaced epoch ends, the last included) at which every example's gradient is sketched. */
+  traceCheckpoints: z.number().int().min(1).max(10).default(3),
 }).strict();
 
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;

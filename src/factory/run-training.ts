@@ -91,8 +91,9 @@ export async function meanLoss(model: Llama, examples: readonly TrainingExample[
  * there is one: AdamW over shuffled batches for the given epochs, a checkpoint (adapter, optimizer
  * state, gradient sketches) every `checkpointEvery` steps and when cancelled, then the held-out
  * evaluation against the base model and the outputs: the PEFT adapter files and, for attribution,
- * each training example's gradient sketch (its LoRA gradient, projected, summed over the steps
- * that used it and weighted by their learning rate: TracIn).
+ * each training example's gradient sketch: its LoRA gradient, projected and scaled to unit length,
+ * at `traceCheckpoints` evenly spaced epoch ends (the last one included), summed (TracIn over a
+ * few checkpoints).
  *
  * @example
  * const result = await runTraining({ baseModelDir, jobDir, hyperparameters, baseModelId, backend, onProgress: console.log });
@@ -116,6 +117,10 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   const sketch = createGradientSketch(inputLength, hp.sketchDimension, hp.seed);
   const sketches = new Float32Array(set.examples.length * hp.sketchDimension);
 
+  // the epochs after which every training example's gradient is sketched (evenly spaced, the last one included)
+  const traceEpochs = [...new Set(Array.from({ length: hp.traceCheckpoints }, (_, k) => Math.max(1, Math.round((hp.epochs * (k + 1)) / hp.traceCheckpoints))))];
+  let passesDone = 0;
+
   const checkpointPath = join(o.jobDir, CHECKPOINT);
   const saved = await readFile(checkpointPath).catch(() => null);
   if (saved) {
@@ -123,11 +128,42 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     trainer.loadState(state);
     const s = state.get('trace.sketches');
     if (s && s.data.length === sketches.length) sketches.set(s.data);
+    passesDone = state.get('trace.passes')?.data[0] ?? 0;
   }
   const checkpoint = async () => {
     const state: TensorMap = await trainer.saveState();
     state.set('trace.sketches', { shape: [set.examples.length, hp.sketchDimension], data: sketches });
+    state.set('trace.passes', { shape: [1], data: Float32Array.of(passesDone) });
     await writeSafetensorsFile(checkpointPath, state);
+  };
+
+  /**
+   * At each trace epoch: every training example's mean-loss gradient at the current weights,
+   * sketched, scaled to unit length (so no example weighs more for having a larger loss) and added
+   * to its row. Returns whether a pass ran (the caller checkpoints it).
+   */
+  const tracePassesDue = async (): Promise<boolean> => {
+    let ran = false;
+    const completedEpochs = Math.floor(trainer.stepsDone / stepsPerEpoch);
+    const row = new Float32Array(hp.sketchDimension);
+    while (passesDone < traceEpochs.length && traceEpochs[passesDone]! <= completedEpochs) {
+      for (const e of train) {
+        for (const p of trainer.params) o.backend.fill(p.grad, 0);
+        const r = await model.lossAndGradients(e.ids, e.targets, 1, e.ids.length, { lora });
+        if (r.tokens === 0) continue;
+        row.fill(0);
+        sketch.project(await Promise.all(trainer.params.map((p) => o.backend.read(p.grad))), row);
+        let norm = 0;
+        for (const x of row) norm += x * x;
+        norm = Math.sqrt(norm);
+        if (norm === 0) continue;
+        const out = sketches.subarray(e.index * hp.sketchDimension, (e.index + 1) * hp.sketchDimension);
+        for (let i = 0; i < row.length; i++) out[i]! += row[i]! / norm;
+      }
+      passesDone++;
+      ran = true;
+    }
+    return ran;
   };
 
   const started = performance.now();
@@ -143,16 +179,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     const order = epochOrder(train.length, hp.seed, epoch);
     const from = (stepIndex % stepsPerEpoch) * hp.batchSize;
     const batch = Array.from(order.subarray(from, Math.min(from + hp.batchSize, train.length)), (i) => train[i]!);
-    const pieces: Float32Array[] = [];
-    const result = await trainer.step(batch, async (i, params, info) => {
-      if (info.tokens === 0) return;
-      pieces.length = 0;
-      for (const p of params) pieces.push(await o.backend.read(p.grad));
-      const example = batch[i]!;
-      const row = sketches.subarray(example.index * hp.sketchDimension, (example.index + 1) * hp.sketchDimension);
-      // the example's own mean-loss gradient, weighted by the step's learning rate
-      sketch.project(pieces, row, info.lr / (info.gradScale * info.tokens));
-    });
+    const result = await trainer.step(batch);
     tokensSeen += result.tokens;
     const elapsed = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensSeen / Math.max(elapsed, 1e-9);
@@ -161,8 +188,10 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       step: trainer.stepsDone, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, tokens: result.tokens,
       tokensPerSecond, etaSeconds: (stepsLeft * elapsed) / Math.max(1, trainer.stepsDone - firstStep),
     });
-    if (trainer.stepsDone % hp.checkpointEvery === 0 && trainer.stepsDone < totalSteps) await checkpoint();
+    if (await tracePassesDue()) await checkpoint();
+    else if (trainer.stepsDone % hp.checkpointEvery === 0 && trainer.stepsDone < totalSteps) await checkpoint();
   }
+  await tracePassesDue();
   await checkpoint();
 
   const baseLoss = await meanLoss(model, heldOut, null);

@@ -6,8 +6,9 @@
  * - `examples.json`: for each example its contribution id, datanet, offset and length in
  *   `tokens.i32`, prompt length, and whether it was held out of training.
  * - `sketches.f32` (after training): one row of `dimension` float32 per example, the CountSketch
- *   (seed and parameter order in `trace.json`) of its LoRA gradient summed over the steps that
- *   used it, each weighted by the step's learning rate (TracIn). Held-out rows are zero.
+ *   (seed and parameter order in `trace.json`) of its mean-loss LoRA gradient at a few checkpoints
+ *   (evenly spaced epoch ends, the last included), each scaled to unit length, summed (TracIn over
+ *   checkpoints). Held-out rows are zero.
  *
  * The attribution module reads these files; the factory only writes them.
  */

@@ -8,7 +8,7 @@
  * for pre-training, to every base weight. All compute goes through a {@link Backend}.
  */
 import type { Backend, Tensor } from './backend.ts';
-import { layerWeightNames, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
+import { layerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
 import { seededRandom } from './random.ts';
 import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
@@ -359,11 +359,14 @@ export class Llama {
     return { config: weights.config, scale: alpha / r, layers };
   }
 
-  /** The adapter's trainable tensors as optimizer parameters (PEFT names). */
+  /** The adapter's trainable tensors as optimizer parameters (PEFT names), layer by layer in the order q, k, v, o, gate, up, down. */
   loraParameters(lora: LoraAdapter): Parameter[] {
     const params: Parameter[] = [];
     lora.layers.forEach((layer, l) => {
-      for (const [target, t] of Object.entries(layer) as Array<[LoraTarget, NonNullable<LoraAdapter['layers'][number][LoraTarget]>]>) {
+      // canonical order (q, k, v, o, gate, up, down), whatever order the adapter was built or read in
+      for (const target of loraTargets) {
+        const t = layer[target];
+        if (!t) continue;
         if (!t.gradA || !t.gradB) throw new WeightShapeError('adapter was loaded without gradients (trainable = false)');
         const p = `base_model.model.model.layers.${l}.${targetModulePath(target)}`;
         params.push({ name: `${p}.lora_A.weight`, value: t.a, grad: t.gradA, decay: true });

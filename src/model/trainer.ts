@@ -62,14 +62,10 @@ export interface StepResult {
   lr: number;
 }
 
-/** Called after each example's backward pass with the gradient of that example alone in `params[i].grad`. */
-export type ExampleGradientHook = (exampleIndex: number, params: readonly Parameter[], info: { tokens: number; lossSum: number; gradScale: number; lr: number }) => Promise<void>;
-
 /**
  * AdamW with a cosine schedule and global-norm clipping over a model's trainable parameters
  * (a LoRA adapter's, or every base weight for pre-training). Each step runs forward and backward
- * one example at a time and accumulates, so sequences of any length train without padding and a
- * hook can see each example's own gradient (what gradient-influence attribution records).
+ * one example at a time and accumulates, so sequences of any length train without padding.
  *
  * @example
  * const lora = model.createLora(loraConfig, seed);
@@ -85,7 +81,6 @@ export class Trainer {
   stepsDone = 0;
   private readonly m: Tensor[];
   private readonly v: Tensor[];
-  private accum: Tensor[] | null = null;
 
   constructor(model: Llama, lora: LoraAdapter | null, options: OptimizerOptions) {
     this.model = model;
@@ -107,28 +102,20 @@ export class Trainer {
    * @example
    * const { step, loss, gradNorm } = await trainer.step(batch);
    */
-  async step(examples: readonly TrainingExample[], onExampleGradient?: ExampleGradientHook): Promise<StepResult> {
+  async step(examples: readonly TrainingExample[]): Promise<StepResult> {
     const be = this.backend;
     const tokens = examples.reduce((n, e) => n + e.targets.reduce((c, t) => c + (t >= 0 ? 1 : 0), 0), 0);
     const gradScale = tokens > 0 ? 1 / tokens : 0;
     const lr = cosineLearningRate(this.stepsDone, this.options);
-    if (onExampleGradient && !this.accum) this.accum = this.params.map((p) => be.zeros(p.value.length));
     for (const p of this.params) be.fill(p.grad, 0);
-    if (this.accum) for (const t of this.accum) be.fill(t, 0);
 
     let lossSum = 0;
     for (let i = 0; i < examples.length; i++) {
       const e = examples[i]!;
       if (e.ids.length !== e.targets.length || e.ids.length === 0) throw new RangeError(`example ${i}: ids and targets must be non-empty and of equal length`);
-      if (onExampleGradient) for (const p of this.params) be.fill(p.grad, 0);
       const r = await this.model.lossAndGradients(e.ids, e.targets, 1, e.ids.length, { lora: this.lora, gradScale });
       lossSum += r.lossSum;
-      if (onExampleGradient) {
-        await onExampleGradient(i, this.params, { tokens: r.tokens, lossSum: r.lossSum, gradScale, lr });
-        this.params.forEach((p, j) => be.axpy(this.accum![j]!, p.grad, 1));
-      }
     }
-    if (onExampleGradient) this.params.forEach((p, j) => be.copy(p.grad, this.accum![j]!));
 
     const gradNorm = Math.sqrt(await be.sumOfSquares(this.params.map((p) => p.grad)));
     const clip = this.options.maxGradNorm > 0 && gradNorm > this.options.maxGradNorm ? this.options.maxGradNorm / gradNorm : 1;
@@ -182,6 +169,6 @@ export class Trainer {
 
   /** Frees the optimizer's moment buffers. */
   dispose(): void {
-    for (const t of [...this.m, ...this.v, ...(this.accum ?? [])]) this.backend.free(t);
+    for (const t of [...this.m, ...this.v]) this.backend.free(t);
   }
 }

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
+import { referenceBackend } from '../../model/test-models.test-util.ts';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { parseEther, type Address, type Hex } from 'viem';
@@ -41,7 +45,8 @@ before(async () => {
   chainId = ctx.clients.chain.id;
   for (const i of [ALICE, BOB]) await t.mined((await t.as(NODE)).openToken.write.transfer([addr(i), parseEther('1000')]));
   // API_LOG=error shows the server's log (a 500's cause); silent otherwise.
-  app = buildApi({ ...ctx, rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  const models = createModelLoader({ source: storeModelSource(db, ctx.blobs), backend: referenceBackend(), cacheDir: join(tmpdir(), 'openledger-api-models') });
+  app = buildApi({ ...ctx, models, rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 

@@ -1,0 +1,108 @@
+import type { Address, LocalAccount } from 'viem';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+import { attribute, type AttributedSpan } from './attribute.ts';
+import type { LoadedModel } from './published-models.ts';
+import { ReceiptError, signReceipt, textHash, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';
+
+/** Node-level attribution settings (the span weight and the threshold come from governance, on chain). */
+export interface AttributionSettings {
+  minSpanLength: number;
+  commonTokenCount: number;
+}
+
+export const defaultAttributionSettings: AttributionSettings = { minSpanLength: 4, commonTokenCount: 50 };
+
+/**
+ * The token ids attribution works on: `[bos] prompt` and the output, both encoded from their
+ * text, so anyone holding the texts recomputes the same attribution.
+ */
+export function attributionTokens(m: LoadedModel, prompt: string, output: string): { promptIds: number[]; outputIds: number[] } {
+  const bos = m.tokenizer.bosId;
+  return {
+    promptIds: [...(bos !== undefined ? [bos] : []), ...m.tokenizer.encode(prompt, { addSpecialTokens: false })],
+    outputIds: m.tokenizer.encode(output, { addSpecialTokens: false }),
+  };
+}
+
+/** The fee of an inference: the model's price per 1,000 tokens times the tokens used, rounded up. */
+export function inferenceFee(pricePer1kTokens: string, tokens: number): bigint {
+  return (BigInt(pricePer1kTokens) * BigInt(tokens) + 999n) / 1000n;
+}
+
+/** The governance parameters attribution uses, read from the AttributionSettlement contract. */
+export async function governanceParameters(contracts: ProtocolContracts): Promise<{ spanWeightBps: number; thresholdPpm: number }> {
+  const [spanWeightBps, thresholdPpm] = await Promise.all([
+    contracts.attributionSettlement.read.spanWeightBps(),
+    contracts.attributionSettlement.read.attributionThresholdPpm(),
+  ]);
+  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm) };
+}
+
+/**
+ * Attributes one inference and signs its receipt: the model and its version, hashes and token
+ * counts of the prompt and the output, the fee, the parameters in force and every credited
+ * contribution with its share and evidence. The caller stores it before answering.
+ *
+ * @example
+ * const { receipt, spans } = await attributeInference(node, loaded, prompt, output, { consumer });
+ */
+export async function attributeInference(
+  node: { account: LocalAccount; chainId: number; contracts: ProtocolContracts; settings?: AttributionSettings },
+  m: LoadedModel,
+  prompt: string,
+  output: string,
+  o: { consumer: Address | null; createdAt?: Date },
+): Promise<{ receipt: Receipt; spans: AttributedSpan[] }> {
+  const governance = await governanceParameters(node.contracts);
+  const settings = node.settings ?? defaultAttributionSettings;
+  const { promptIds, outputIds } = attributionTokens(m, prompt, output);
+  const result = await attribute(m.attribution, promptIds, outputIds, { ...governance, ...settings });
+  const p = m.published;
+  const body: ReceiptBody = {
+    version: 1,
+    node: node.account.address,
+    chainId: node.chainId,
+    model: { id: p.modelId, name: p.name, version: 1, baseModel: p.baseModelId, adapter: p.adapterHash, trace: p.traceBlob },
+    input: { hash: textHash(prompt), tokens: promptIds.length },
+    output: { hash: textHash(output), tokens: outputIds.length },
+    fee: { pricePer1kTokens: p.pricePer1kTokens, amount: inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length).toString() },
+    parameters: { ...governance, ...settings, sketchDimension: m.attribution.trace.sketch.dimension, sketchSeed: m.attribution.trace.sketch.seed },
+    contributions: result.contributions,
+    createdAt: (o.createdAt ?? new Date()).toISOString(),
+  };
+  return { receipt: await signReceipt(node.account, body), spans: result.spans };
+}
+
+/** One way a recomputed attribution differs from a receipt. */
+export interface ReceiptDifference {
+  contributionId: string;
+  receiptPpm: number;
+  recomputedPpm: number;
+}
+
+/**
+ * Recomputes a receipt's attribution from its prompt and output with the parameters it names, and
+ * lists every contribution whose share differs by more than `tolerancePpm` (floating-point results
+ * may differ in the last bits between machines; the default tolerance is 0.1 %).
+ *
+ * @example
+ * const diffs = await recomputeReceipt(loaded, stored);
+ * if (diffs.length) console.log('the receipt does not match its recomputation');
+ */
+export async function recomputeReceipt(m: LoadedModel, r: { body: ReceiptBody; prompt: string; output: string }, tolerancePpm = 1000): Promise<ReceiptDifference[]> {
+  const b = r.body;
+  if (b.model.adapter !== m.published.adapterHash || b.model.trace !== m.published.traceBlob) {
+    throw new ReceiptError('model_mismatch', `the receipt names adapter ${b.model.adapter} and trace ${b.model.trace}; the loaded model has ${m.published.adapterHash} and ${m.published.traceBlob}`, 409);
+  }
+  const { promptIds, outputIds } = attributionTokens(m, r.prompt, r.output);
+  const mismatch: ReceiptDifference[] = [];
+  if (textHash(r.prompt) !== b.input.hash || textHash(r.output) !== b.output.hash) mismatch.push({ contributionId: '(texts do not match the receipt hashes)', receiptPpm: 0, recomputedPpm: 0 });
+  const fresh = await attribute(m.attribution, promptIds, outputIds, { spanWeightBps: b.parameters.spanWeightBps, thresholdPpm: b.parameters.thresholdPpm, minSpanLength: b.parameters.minSpanLength, commonTokenCount: b.parameters.commonTokenCount });
+  const mine = new Map(fresh.contributions.map((c) => [c.contributionId, c.sharePpm]));
+  const theirs = new Map(b.contributions.map((c: ReceiptContribution) => [c.contributionId, c.sharePpm]));
+  for (const id of new Set([...mine.keys(), ...theirs.keys()])) {
+    const a = theirs.get(id) ?? 0, c = mine.get(id) ?? 0;
+    if (Math.abs(a - c) > tolerancePpm) mismatch.push({ contributionId: id, receiptPpm: a, recomputedPpm: c });
+  }
+  return mismatch;
+}

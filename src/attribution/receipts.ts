@@ -1,0 +1,120 @@
+import canonicalize from 'canonicalize';
+import { getAddress, keccak256, recoverMessageAddress, stringToBytes, type Address, type Hex, type LocalAccount } from 'viem';
+import type { Queryable } from '../store/database.ts';
+import { CodedError } from '../util/coded-error.ts';
+
+/** A credited contribution in a receipt: its share of the contributors' part of the fee and the evidence. */
+export interface ReceiptContribution {
+  contributionId: Hex;
+  datanetId: number;
+  /** Parts per million; a receipt's shares sum to 1,000,000 (or it credits nobody). */
+  sharePpm: number;
+  /** The normalised span and gradient scores the share was combined from. */
+  span: number;
+  gradient: number;
+  /** Character ranges [start, end) of the output that occur verbatim in this contribution. */
+  spans: Array<[number, number]>;
+}
+
+/** What the node signs for every inference. */
+export interface ReceiptBody {
+  version: 1;
+  node: Address;
+  chainId: number;
+  model: { id: string | null; name: string; version: number; baseModel: Hex; adapter: Hex; trace: Hex };
+  input: { hash: Hex; tokens: number };
+  output: { hash: Hex; tokens: number };
+  fee: { pricePer1kTokens: string; amount: string };
+  /** Everything the attribution depended on besides the model and its trace. */
+  parameters: { spanWeightBps: number; thresholdPpm: number; minSpanLength: number; commonTokenCount: number; sketchDimension: number; sketchSeed: number };
+  contributions: ReceiptContribution[];
+  createdAt: string;
+}
+
+export interface Receipt {
+  id: Hex;
+  body: ReceiptBody;
+  signature: Hex;
+}
+
+/** A receipt that does not check out (id or signature), or that does not exist. */
+export class ReceiptError extends CodedError {
+  override name = 'ReceiptError';
+}
+
+/** keccak256 of the UTF-8 text: how receipts identify a prompt and an output. */
+export const textHash = (text: string): Hex => keccak256(stringToBytes(text));
+
+/** A receipt's id: keccak256 of its body's canonical JSON (RFC 8785). */
+export function receiptId(body: ReceiptBody): Hex {
+  return keccak256(stringToBytes(canonicalize(body)!));
+}
+
+/**
+ * Signs a receipt body with the node's account (EIP-191 over the id).
+ *
+ * @example
+ * const receipt = await signReceipt(account, body);
+ */
+export async function signReceipt(account: LocalAccount, body: ReceiptBody): Promise<Receipt> {
+  const id = receiptId(body);
+  return { id, body, signature: await account.signMessage({ message: { raw: id } }) };
+}
+
+/**
+ * Checks that a receipt's id is its body's hash and that the node named in it signed it.
+ *
+ * @example
+ * await checkReceiptSignature(receipt); // throws ReceiptError when tampered with
+ */
+export async function checkReceiptSignature(receipt: Receipt): Promise<void> {
+  const id = receiptId(receipt.body);
+  if (id !== receipt.id) throw new ReceiptError('bad_receipt', `the receipt's id ${receipt.id} is not the hash of its body (${id})`);
+  const signer = await recoverMessageAddress({ message: { raw: id }, signature: receipt.signature });
+  if (getAddress(signer) !== getAddress(receipt.body.node)) throw new ReceiptError('bad_signature', `the receipt is signed by ${signer}, not by the node ${receipt.body.node}`);
+}
+
+/**
+ * Stores a receipt with its prompt and output texts and the contributions it credits, in one
+ * transaction (the caller answers only after this resolves). Storing the same receipt twice is a no-op.
+ *
+ * @example
+ * await storeReceipt(db, receipt, { prompt, output, consumer });
+ */
+export async function storeReceipt(db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, receipt: Receipt, o: { prompt: string; output: string; consumer: Address | null }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const inserted = await tx.query(
+      `insert into attribution_receipts (id, model_id, model_name, consumer, prompt, output, body, signature) values ($1, $2, $3, $4, $5, $6, $7, $8)
+       on conflict (id) do nothing returning id`,
+      [receipt.id, receipt.body.model.id, receipt.body.model.name, o.consumer, o.prompt, o.output, JSON.stringify(receipt.body), receipt.signature],
+    );
+    if (inserted.length === 0) return;
+    for (const c of receipt.body.contributions) {
+      await tx.query('insert into receipt_contributions (receipt_id, contribution_id, datanet_id, share_ppm) values ($1, $2, $3, $4)', [receipt.id, c.contributionId, c.datanetId, c.sharePpm]);
+    }
+  });
+}
+
+/** A stored receipt with the texts it was computed from. */
+export interface StoredReceipt extends Receipt {
+  prompt: string;
+  output: string;
+  consumer: Address | null;
+}
+
+/**
+ * A receipt by id, with its prompt and output (what `attribution verify` recomputes from).
+ *
+ * @example
+ * const { body, prompt, output } = await getReceipt(db, id);
+ */
+export async function getReceipt(db: Queryable, id: string): Promise<StoredReceipt> {
+  const notFound = () => new ReceiptError('not_found', `no receipt ${id}`, 404);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw notFound();
+  const [row] = await db.query<{ id: string; body: ReceiptBody; signature: string; prompt: string; output: string; consumer: string | null }>(
+    'select id, body, signature, prompt, output, consumer from attribution_receipts where id = $1',
+    [id.toLowerCase()],
+  );
+  if (!row) throw notFound();
+  return { id: row.id as Hex, body: row.body, signature: row.signature as Hex, prompt: row.prompt, output: row.output, consumer: row.consumer as Address | null };
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatEther, type Hex } from 'viem';
+import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import { createModelLoader, type ModelSource, type PublishedModel } from '../attribution/published-models.ts';
+import { checkReceiptSignature, type StoredReceipt } from '../attribution/receipts.ts';
+import type { BaseModel } from '../factory/base-models.ts';
+import { createBackend } from '../model/create-backend.ts';
+import { hashModelDir } from '../model/model-dir.ts';
+import { hashBlob } from '../store/blobs.ts';
+import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { apiOption, nodeOptions } from './options.ts';
+
+interface InferenceAnswer {
+  output: string;
+  finishReason: string;
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  fee: { amount: string };
+  receiptId: Hex;
+  attribution: { contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }> };
+}
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** A node's API as a {@link ModelSource}: blobs are checked against their hash as they arrive. */
+function apiModelSource(api: string, baseDir: string | undefined): ModelSource {
+  return {
+    published: (name) => callApi<PublishedModel>(api, 'GET', `/models/${encodeURIComponent(name)}`),
+    async baseModelDir(id) {
+      const dir = baseDir ?? (await callApi<BaseModel>(api, 'GET', `/factory/base-models/${id}`)).path;
+      if (!existsSync(join(dir, 'config.json'))) throw new CliError(`base model ${id} is not on this machine (${dir}); pass --base-dir`);
+      const hash = await hashModelDir(dir);
+      if (hash !== id) throw new CliError(`${dir} hashes to ${hash}, not to the receipt's base model ${id}`);
+      return dir;
+    },
+    async blob(hash) {
+      const res = await fetch(`${api}/blobs/${hash}`);
+      if (!res.ok) throw new CliError(`GET /blobs/${hash}: ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if ((await hashBlob(bytes)) !== hash.toLowerCase()) throw new CliError(`blob ${hash} arrived with different content`);
+      return bytes;
+    },
+  };
+}
+
+/** `openledger infer`, `openledger attribution show|verify`. */
+export function attributionCommands(program: Command, urlArg: (v: string) => string): void {
+  nodeOptions(program.command('infer').description('run a published model on a prompt; prints the answer, its fee and who it is attributed to'), urlArg)
+    .requiredOption('--model <name>', 'a published model')
+    .requiredOption('--prompt <text>', 'the prompt, e.g. "### Question: …\\n### Answer:"')
+    .addOption(new Option('--max-tokens <n>', 'longest answer').argParser(intArg).default(64))
+    .option('--json', 'print the whole answer as JSON')
+    .action(async (o: NodeOptions & { model: string; prompt: string; maxTokens: number; json?: boolean }) => {
+      const a = await callApi<InferenceAnswer>(o.api, 'POST', '/inference', { account: signingAccount(o), body: { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens } });
+      if (o.json) return console.log(JSON.stringify(a, null, 2));
+      console.log(a.output);
+      console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens, fee ${formatEther(BigInt(a.fee.amount))} OPEN, receipt ${a.receiptId}`);
+      for (const c of a.attribution.contributions) {
+        const quotes = c.spans.map(([s, e]) => JSON.stringify(a.output.slice(s, e))).join(', ');
+        console.log(`  ${(c.sharePpm / 10_000).toFixed(2).padStart(6)} %  ${c.contributionId}  datanet ${c.datanetId}${quotes ? `  ${quotes}` : ''}`);
+      }
+    });
+
+  const attribution = program.command('attribution').description('inspect and verify attribution receipts');
+  attribution.command('show').argument('<receipt>').addOption(apiOption(urlArg)).action(async (id: string, o: { api: string }) => {
+    console.log(JSON.stringify(await callApi<StoredReceipt>(o.api, 'GET', `/attribution/${id}`), null, 2));
+  });
+  attribution.command('verify')
+    .description('check a receipt’s signature and recompute its attribution from the model, its training trace and the texts; non-zero exit on any difference')
+    .argument('<receipt>')
+    .addOption(apiOption(urlArg))
+    .option('--base-dir <dir>', 'the base model folder (default: the node’s, when it is on this machine)')
+    .option('--cache-dir <dir>', 'where the trace and its span index are unpacked', join(tmpdir(), 'openledger-verify'))
+    .action(async (id: string, o: { api: string; baseDir?: string; cacheDir: string }) => {
+      const stored = await callApi<StoredReceipt>(o.api, 'GET', `/attribution/${id}`);
+      await checkReceiptSignature(stored);
+      console.log(`receipt ${stored.id}: signed by the node ${stored.body.node}`);
+      const backend = createBackend();
+      try {
+        const loader = createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: o.cacheDir });
+        const differences = await recomputeReceipt(await loader.load(stored.body.model.name), stored);
+        if (differences.length === 0) {
+          console.log(`recomputed: ${stored.body.contributions.length} contributions, every share matches (model ${stored.body.model.name}, trace ${stored.body.model.trace})`);
+          return;
+        }
+        for (const d of differences) console.log(`  ${d.contributionId}: receipt ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm} ppm`);
+        throw new CliError(`the receipt does not match its recomputation (${differences.length} difference${differences.length === 1 ? '' : 's'})`);
+      } finally {
+        await backend.dispose();
+      }
+    });
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Address } from 'viem';
+import type { TestProtocol } from '../chain/test-chain.ts';
+import { createDatanet } from '../datanet/create-datanet.ts';
+import { parseDefinition } from '../datanet/definition.ts';
+import { ingestRecords } from '../datanet/ingest-records.ts';
+import { createSnapshot, type Snapshot } from '../datanet/snapshots.ts';
+import { startDatanetTestContext } from '../datanet/test-context.ts';
+import { createDatanetWorker } from '../datanet/worker.ts';
+import { generatePlantedFacts, type PlantedDataset } from '../model/corpus/planted-facts.ts';
+import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import type { Database } from '../store/database.ts';
+import { addBaseModel, type BaseModel } from './base-models.ts';
+import type { FactoryContext } from './factory-worker.ts';
+
+/** Accounts of the factory tests: 0 the node, 1 the datanet owner, 2 the model builder, 3–6 contributors. */
+export const OWNER = 1, BUILDER = 2, CONTRIBUTORS = [3, 4, 5, 6];
+
+export interface FactoryTestContext {
+  t: TestProtocol;
+  db: Database;
+  ctx: FactoryContext;
+  dir: string;
+  base: BaseModel;
+  snapshot: Snapshot;
+  facts: PlantedDataset;
+  addr(i: number): Address;
+  stop(): Promise<void>;
+}
+
+/**
+ * A chain, store and blobs (startDatanetTestContext) plus what fine-tuning needs: a tiny random
+ * base model on disk ("tiny"), and a datanet of planted facts (train and held-out records, spread
+ * over four contributors) frozen in a recorded snapshot.
+ *
+ * @example
+ * const f = await startFactoryTestContext();
+ * after(f.stop);
+ */
+export async function startFactoryTestContext(): Promise<FactoryTestContext> {
+  const started = await startDatanetTestContext();
+  const { t, db } = started;
+  const addr = (i: number): Address => t.accounts[i]!.address;
+  const dir = mkdtempSync(join(tmpdir(), 'openledger-factory-'));
+  const ctx: FactoryContext = { ...started.ctx, jobsDir: join(dir, 'jobs'), threads: 1 };
+  await writeTinyBaseModel(join(dir, 'base'));
+  const base = await addBaseModel(db, 'tiny', join(dir, 'base'));
+
+  const datanet = await createDatanet(ctx, addr(OWNER), parseDefinition({
+    name: 'zorvania-facts', licence: 'CC-BY-4.0', contributionStake: '0',
+    recordSchema: { type: 'object', required: ['prompt', 'response'], properties: { prompt: { type: 'string' }, response: { type: 'string' } } },
+  }));
+  const facts = generatePlantedFacts({ seed: 3, facts: 12, contributors: CONTRIBUTORS.length });
+  const records = [...facts.train, ...facts.heldOut];
+  const names = [...new Set(records.map((r) => r.contributor))].sort();
+  for (const [c, name] of names.entries()) {
+    const own = records.filter((r) => r.contributor === name);
+    await ingestRecords(ctx, datanet, addr(CONTRIBUTORS[c % CONTRIBUTORS.length]!), own.map((r, index) => ({ index, record: { prompt: r.prompt, response: r.response } })));
+  }
+  await createDatanetWorker(ctx).runOnce();
+  const { snapshot } = await createSnapshot(ctx, datanet, addr(OWNER));
+  return {
+    t, db, ctx, dir, base, snapshot, facts, addr,
+    async stop() {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
