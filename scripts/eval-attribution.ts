@@ -13,7 +13,7 @@
  *    contributions (those planting the fact and others), measure the change of the loss of the
  *    fact's answer, and correlate it (Spearman) with the contribution's influence score.
  *
- * Options: --facts=40 --epochs=20 --lr=0.005 --rank=16 --seed=1 --loo-queries=3 --loo-candidates=8 --no-loo --verbose
+ * Options: --facts=40 --epochs=20 --lr=0.005 --rank=16 --seed=1 --sketch=4096 --trace-checkpoints=3 --loo-queries=2 --loo-candidates=6 --no-loo --verbose
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -98,7 +98,7 @@ try {
   }
 
   if (!process.argv.includes('--no-loo')) {
-    const queries = Number(arg('loo-queries', '3')), candidates = Number(arg('loo-candidates', '8'));
+    const queries = Number(arg('loo-queries', '2')), candidates = Number(arg('loo-candidates', '6'));
     const rng = seededRandom(seed + 7);
     const rank = (xs: number[]) => {
       const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);

@@ -97,7 +97,7 @@ export async function recomputeReceipt(m: LoadedModel, r: { body: ReceiptBody; p
   const { promptIds, outputIds } = attributionTokens(m, r.prompt, r.output);
   const mismatch: ReceiptDifference[] = [];
   if (textHash(r.prompt) !== b.input.hash || textHash(r.output) !== b.output.hash) mismatch.push({ contributionId: '(texts do not match the receipt hashes)', receiptPpm: 0, recomputedPpm: 0 });
-  const fresh = await attribute(m.attribution, promptIds, outputIds, { spanWeightBps: b.parameters.spanWeightBps, thresholdPpm: b.parameters.thresholdPpm, minSpanLength: b.parameters.minSpanLength, commonTokenCount: b.parameters.commonTokenCount });
+  const fresh = await m.exclusive(() => attribute(m.attribution, promptIds, outputIds, { spanWeightBps: b.parameters.spanWeightBps, thresholdPpm: b.parameters.thresholdPpm, minSpanLength: b.parameters.minSpanLength, commonTokenCount: b.parameters.commonTokenCount }));
   const mine = new Map(fresh.contributions.map((c) => [c.contributionId, c.sharePpm]));
   const theirs = new Map(b.contributions.map((c: ReceiptContribution) => [c.contributionId, c.sharePpm]));
   for (const id of new Set([...mine.keys(), ...theirs.keys()])) {

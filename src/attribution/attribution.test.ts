@@ -11,6 +11,7 @@ import { BUILDER, startFactoryTestContext, type FactoryTestContext } from '../fa
 import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
 import { recomputeReceipt } from './attribute-inference.ts';
+import { outputGradientSketch } from './gradient-influence.ts';
 import { createModelLoader, storeModelSource, type ModelLoader } from './published-models.ts';
 import { checkReceiptSignature, getReceipt, type StoredReceipt } from './receipts.ts';
 
@@ -93,6 +94,19 @@ describe('Proof of Attribution through the API', () => {
     await assert.rejects(checkReceiptSignature(inflated), { code: 'bad_receipt' });
     const diffs = await recomputeReceipt(await models.load('facts-qa'), inflated);
     assert.equal(diffs[0]?.contributionId, first!.contributionId);
+  });
+
+  test('computations on one model run one at a time (they share its buffers)', async () => {
+    const m = await models.load('facts-qa');
+    const ids = (text: string) => m.tokenizer.encode(text, { addSpecialTokens: false });
+    const [pa, oa, pb, ob] = [ids('### Question: a\n### Answer:'), ids(' one two three'), ids('### Question: b\n### Answer:'), ids(' four five six seven')];
+    const sketch = (p: number[], o: number[]) => outputGradientSketch(m.model, m.lora, m.attribution.trace, p, o);
+    const a = await sketch(pa, oa), b = await sketch(pb, ob);
+    const locked = await Promise.all([m.exclusive(() => sketch(pa, oa)), m.exclusive(() => sketch(pb, ob))]);
+    assert.deepEqual(locked, [a, b]);
+    // without the lock the second computation overwrites the first one's gradients while it awaits
+    const unlocked = await Promise.all([sketch(pa, oa), sketch(pb, ob)]);
+    assert.notDeepEqual(unlocked[0], a);
   });
 
   test('bad requests are refused with the reason', async () => {

@@ -63,6 +63,22 @@ export interface LoadedModel {
   model: Llama;
   lora: LoraAdapter;
   attribution: AttributionModel;
+  /**
+   * Runs `fn` alone on this model's base: the base's activation buffers and the adapter's
+   * gradients are shared, and a computation that awaits (reading results) must not interleave
+   * with another one on the same base.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A FIFO lock: each call runs after the previous one settled. */
+function createLock(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => {});
+    return run;
+  };
 }
 
 export interface ModelLoader {
@@ -101,7 +117,7 @@ export function storeModelSource(db: Queryable, blobs: BlobStore): ModelSource {
  * const { model, lora, attribution } = await models.load('zorvania-qa');
  */
 export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string }): ModelLoader {
-  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer }>>();
+  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T> }>>();
   const loaded = new Map<string, Promise<LoadedModel>>();
 
   const base = (id: Hex) => {
@@ -109,7 +125,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     if (!b) {
       b = (async () => {
         const files = await readModelDir(await o.source.baseModelDir(id));
-        return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer };
+        return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer, exclusive: createLock() };
       })();
       b.catch(() => bases.delete(id));
       bases.set(id, b);
@@ -118,7 +134,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
   };
 
   const loadOne = async (published: PublishedModel): Promise<LoadedModel> => {
-    const { model, tokenizer } = await base(published.baseModelId);
+    const { model, tokenizer, exclusive } = await base(published.baseModelId);
     const adapter = parsePeftAdapter({
       'adapter_config.json': await o.source.blob(published.adapterConfigBlob),
       'adapter_model.safetensors': await o.source.blob(published.adapterHash),
@@ -131,7 +147,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     for (const key of ['tokens', 'examples', 'sketches'] as const) await writeFile(join(dir, traceFiles[key]), await o.source.blob(pointers[key]));
     const trace = await readTrace(dir);
     const spans = await openTraceSpans(join(dir, 'index'), trace, model.config.vocabSize);
-    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans } };
+    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive };
   };
 
   return {

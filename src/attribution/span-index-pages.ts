@@ -3,6 +3,7 @@
  * (second-chance eviction, close to LRU), or held whole in memory: the span index's searches
  * read single entries through this, so an index larger than memory can be queried.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SpanIndexError } from './span-index-format.ts';
 
@@ -10,11 +11,15 @@ import { SpanIndexError } from './span-index-format.ts';
  * An int32 array: `at(i)` answers without I/O when it can (in memory, or its page is cached),
  * else `undefined`, and `load(i)` reads it. Searches use
  * `let v = a.at(i); if (v === undefined) v = await a.load(i);` so cached reads never yield.
+ * `chunk(i)` is the cached run of entries holding i (a page, or the whole array), starting at
+ * entry `chunkStart(i)`, for scanning consecutive entries without a lookup each.
  */
 export interface Int32Source {
   readonly length: number;
   at(i: number): number | undefined;
   load(i: number): Promise<number>;
+  chunk(i: number): Int32Array | undefined;
+  chunkStart(i: number): number;
 }
 
 /** An Int32Source over an array in memory. */
@@ -29,6 +34,12 @@ export class MemoryInt32 implements Int32Source {
   }
   at(i: number): number | undefined {
     return this.data[i];
+  }
+  chunk(i: number): Int32Array | undefined {
+    return i >= 0 && i < this.length ? this.data : undefined;
+  }
+  chunkStart(): number {
+    return 0;
   }
   load(i: number): Promise<number> {
     return Promise.reject(new SpanIndexError('span_index_corrupt', `${this.what}: read at ${i}, past its ${this.length} entries (corrupt index)`, 500));
@@ -94,9 +105,12 @@ export class PagedInt32 implements Int32Source {
   private readonly base: number;
   private readonly mask: number;
   private readonly path: string;
+  private readonly sync: boolean;
 
-  constructor(fh: FileHandle, length: number, cache: PageCache, path: string) {
+  /** `sync`: read missing pages at once with a blocking pread in `at` (see OpenSpanIndexOptions.io). */
+  constructor(fh: FileHandle, length: number, cache: PageCache, path: string, sync = false) {
     this.fh = fh;
+    this.sync = sync;
     this.length = length;
     this.cache = cache;
     this.base = cache.newFile();
@@ -105,8 +119,17 @@ export class PagedInt32 implements Int32Source {
   }
 
   at(i: number): number | undefined {
+    return this.chunk(i)?.[i & this.mask];
+  }
+
+  chunk(i: number): Int32Array | undefined {
     if (!(i >= 0 && i < this.length)) return undefined;
-    return this.cache.get(this.base + (i >>> this.cache.shift))?.[i & this.mask];
+    const n = i >>> this.cache.shift;
+    return this.cache.get(this.base + n) ?? (this.sync ? this.readNow(n) : undefined);
+  }
+
+  chunkStart(i: number): number {
+    return i - (i & this.mask);
   }
 
   async load(i: number): Promise<number> {
@@ -133,10 +156,30 @@ export class PagedInt32 implements Int32Source {
     try {
       ({ bytesRead } = await this.fh.read(new Uint8Array(data.buffer), 0, data.byteLength, start * 4));
     } catch (e) {
-      throw new SpanIndexError('span_index_unreadable', `${this.path}: cannot read (${(e as Error).message})`, 500);
+      throw this.unreadable(e);
     }
+    return this.keep(n, data, bytesRead);
+  }
+
+  private readNow(n: number): Int32Array {
+    const start = n * this.cache.pageInts;
+    const data = new Int32Array(Math.min(this.cache.pageInts, this.length - start));
+    let bytesRead: number;
+    try {
+      bytesRead = readSync(this.fh.fd, new Uint8Array(data.buffer), 0, data.byteLength, start * 4);
+    } catch (e) {
+      throw this.unreadable(e);
+    }
+    return this.keep(n, data, bytesRead);
+  }
+
+  private unreadable(e: unknown): SpanIndexError {
+    return new SpanIndexError('span_index_unreadable', `${this.path}: cannot read (${(e as Error).message})`, 500);
+  }
+
+  private keep(n: number, data: Int32Array, bytesRead: number): Int32Array {
     if (bytesRead !== data.byteLength) {
-      throw new SpanIndexError('span_index_corrupt', `${this.path} is truncated: ${bytesRead} of ${data.byteLength} bytes at offset ${start * 4}`, 500);
+      throw new SpanIndexError('span_index_corrupt', `${this.path} is truncated: ${bytesRead} of ${data.byteLength} bytes at offset ${n * this.cache.pageInts * 4}`, 500);
     }
     this.cache.put(this.base + n, data);
     return data;

@@ -38,28 +38,59 @@ export class ShardSearch {
     return this.sa.length;
   }
 
+  private corruptEntry(x: number, p: number): SpanIndexError {
+    return new SpanIndexError('span_index_corrupt', `${this.name}: suffix array entry ${x} is ${p}, outside the shard's ${this.tokens.length} tokens (corrupt index)`, 500);
+  }
+
   private async suffix(x: number): Promise<number> {
     let p = this.sa.at(x);
     if (p === undefined) p = await this.sa.load(x);
-    if (p < 0 || p >= this.tokens.length) throw new SpanIndexError('span_index_corrupt', `${this.name}: suffix array entry ${x} is ${p}, outside the shard's ${this.tokens.length} tokens (corrupt index)`, 500);
+    if (p < 0 || p >= this.tokens.length) throw this.corruptEntry(x, p);
     return p;
   }
 
   /**
    * Compares pattern[from + d, from + len) with the suffix at p from depth d (the first d tokens
-   * are known equal). Returns 2 × the common prefix length, + 1 when the suffix is the greater at
-   * the first difference. The suffix always differs before the shard ends: every document is
-   * followed by a separator, which no pattern token equals.
+   * are known equal), over cached tokens only. Returns 2 × the common prefix length, + 1 when the
+   * suffix is the greater at the first difference; or -(d + 1) when the token at depth d must be
+   * read first. The suffix always differs before the shard ends: every document is followed by a
+   * separator, which no pattern token equals.
    */
-  private async compare(p: number, pattern: Int32Array, from: number, len: number, d: number): Promise<number> {
+  private compareCached(p: number, pattern: Int32Array, from: number, len: number, d: number): number {
     const tokens = this.tokens;
-    for (; d < len; d++) {
-      let c = tokens.at(p + d);
-      if (c === undefined) c = await tokens.load(p + d);
-      const q = pattern[from + d]!;
-      if (c !== q) return 2 * d + (c > q ? 1 : 0);
+    while (d < len) {
+      const i = p + d;
+      const chunk = tokens.chunk(i);
+      if (chunk === undefined) return -(d + 1);
+      for (let k = i - tokens.chunkStart(i); d < len && k < chunk.length; d++, k++) {
+        const c = chunk[k]!, q = pattern[from + d]!;
+        if (c !== q) return 2 * d + (c > q ? 1 : 0);
+      }
     }
     return 2 * len;
+  }
+
+  /** {@link compareCached}, reading the tokens it lacks. */
+  private async compare(p: number, pattern: Int32Array, from: number, len: number, d: number): Promise<number> {
+    let r = this.compareCached(p, pattern, from, len, d);
+    while (r < 0) {
+      const depth = -r - 1;
+      await this.tokens.load(p + depth);
+      r = this.compareCached(p, pattern, from, len, depth);
+    }
+    return r;
+  }
+
+  /**
+   * One probe of a binary search: the SA entry at x compared with the pattern from depth d.
+   * Synchronous when everything it needs is cached; else a promise.
+   */
+  private probe(x: number, pattern: Int32Array, from: number, len: number, d: number): number | Promise<number> {
+    const p = this.sa.at(x);
+    if (p === undefined) return this.suffix(x).then((q) => this.compare(q, pattern, from, len, d));
+    if (p < 0 || p >= this.tokens.length) throw this.corruptEntry(x, p);
+    const r = this.compareCached(p, pattern, from, len, d);
+    return r >= 0 ? r : this.compare(p, pattern, from, len, -r - 1);
   }
 
   /**
@@ -71,7 +102,8 @@ export class ShardSearch {
     let lcpLo = depth, lcpHi = depth;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const r = await this.compare(await this.suffix(mid), pattern, from, len, Math.min(lcpLo, lcpHi));
+      let r = this.probe(mid, pattern, from, len, Math.min(lcpLo, lcpHi));
+      if (typeof r !== 'number') r = await r;
       const lcp = r >>> 1;
       if ((lcp === len && upper) || (lcp < len && (r & 1) === 0)) {
         lo = mid + 1;
@@ -120,7 +152,8 @@ export class ShardSearch {
     let lcpLo = 1, lcpHi = 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const r = await this.compare(await this.suffix(mid), pattern, from, len, Math.min(lcpLo, lcpHi));
+      let r = this.probe(mid, pattern, from, len, Math.min(lcpLo, lcpHi));
+      if (typeof r !== 'number') r = await r;
       const lcp = r >>> 1;
       if (lcp === len) return len;
       if ((r & 1) === 0) {

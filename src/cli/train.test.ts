@@ -89,6 +89,14 @@ test('from a datanet snapshot to a published adapter through the CLI, across a k
   assert.equal(ggufValue(gguf.metadata, 'adapter.type'), 'lora');
   assert.equal(gguf.tensors.length, 2 * 7 * 2);
 
+  // an inference with the published model is attributed, and anyone can verify its receipt
+  const answer = await cli('infer', '--model', 'facts-qa', '--prompt', `### Question: ${facts.train[0]!.prompt}\n### Answer:`, '--max-tokens', '16', '--account', '4');
+  const receipt = /receipt (0x[0-9a-f]{64})/.exec(answer)![1]!;
+  assert.match(answer, /tokens, fee \d/);
+  const verified = await read('attribution', 'verify', receipt, '--cache-dir', join(dataDir, 'verify-cache'));
+  assert.match(verified, /signed by the node 0x/);
+  assert.match(verified, /every share matches/);
+
   // the event stream of a finished job replays its curve and ends
   const events = await (await fetch(`${node.apiUrl}/factory/jobs/${id}/events`)).text();
   assert.equal(events.match(/^event: progress$/gm)?.length, done.totalSteps);

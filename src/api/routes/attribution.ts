@@ -42,12 +42,14 @@ export function attributionRoutes(app: FastifyInstance, ctx: AttributionRouteCon
     const body = inferenceBody.parse(request.body);
     const m = await ctx.models.load(body.model);
     const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(body.prompt, { addSpecialTokens: false })];
-    const generated = await generate(m.model, m.lora, promptIds, {
-      maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed,
-      stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
+    const { generated, output, receipt, spans } = await m.exclusive(async () => {
+      const generated = await generate(m.model, m.lora, promptIds, {
+        maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed,
+        stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
+      });
+      const output = m.tokenizer.decode(generated.tokens, { skipSpecialTokens: true });
+      return { generated, output, ...(await attributeInference({ account: ctx.clients.account as LocalAccount, chainId, contracts: ctx.contracts }, m, body.prompt, output, { consumer })) };
     });
-    const output = m.tokenizer.decode(generated.tokens, { skipSpecialTokens: true });
-    const { receipt, spans } = await attributeInference({ account: ctx.clients.account as LocalAccount, chainId, contracts: ctx.contracts }, m, body.prompt, output, { consumer });
     await storeReceipt(ctx.db, receipt, { prompt: body.prompt, output, consumer });
     const b = receipt.body;
     return {
