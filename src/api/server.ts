@@ -9,6 +9,8 @@ import { installErrorHandler } from './errors.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
 import { attributionRoutes } from './routes/attribution.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { openAiRoutes } from './routes/openai.ts';
 import type { ModelLoader } from '../attribution/published-models.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
@@ -83,6 +85,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   datanetRoutes(app, ctx);
   factoryRoutes(app, ctx);
   attributionRoutes(app, ctx);
+  apiKeyRoutes(app, ctx);
+  openAiRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

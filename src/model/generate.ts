@@ -10,10 +10,14 @@ export interface GenerateOptions {
   seed?: number;
   /** Token ids that end the output (not included in it), e.g. end-of-text. */
   stopTokens?: readonly number[];
+  /** Called with each token as it is chosen; returning true stops generation (e.g. a stop string was produced). */
+  onToken?: (token: number) => boolean | void | Promise<boolean | void>;
+  /** Stops generation between tokens (e.g. the client went away). */
+  signal?: AbortSignal;
 }
 
 /** Why generation ended. */
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 /**
  * Picks the next token from logits: argmax at temperature 0, else a seeded draw from the
@@ -64,11 +68,13 @@ export async function generate(model: Llama, lora: LoraAdapter | null, prompt: r
   const out: number[] = [];
   const stop = new Set(o.stopTokens ?? []);
   while (out.length < o.maxTokens && seq.length < model.config.maxPositions) {
+    if (o.signal?.aborted) return { tokens: out, finishReason: 'cancelled' };
     const logits = await model.logits(Int32Array.from(seq), 1, seq.length, lora);
     const next = sampleToken(logits.subarray((seq.length - 1) * V, seq.length * V), o, rng.next);
     if (stop.has(next)) return { tokens: out, finishReason: 'stop' };
     out.push(next);
     seq.push(next);
+    if (await o.onToken?.(next)) return { tokens: out, finishReason: 'stop' };
   }
   return { tokens: out, finishReason: 'length' };
 }

@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { LocalAccount } from 'viem';
 import { z } from 'zod';
-import { attributeInference } from '../../attribution/attribute-inference.ts';
+import type { AttributedSpan } from '../../attribution/attribute.ts';
+import { runAttributedInference, type InferenceNode, type Meter } from '../../attribution/attributed-inference.ts';
 import { getPublishedModel, listPublishedModels, type ModelLoader } from '../../attribution/published-models.ts';
-import { getReceipt, storeReceipt } from '../../attribution/receipts.ts';
+import { getReceipt, type Receipt } from '../../attribution/receipts.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
-import { generate } from '../../model/generate.ts';
 import { BlobNotFoundError, toBlobHash } from '../../store/blobs.ts';
 import { authenticate } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
 
 export interface AttributionRouteContext extends DatanetContext {
   models: ModelLoader;
+  meter?: Meter;
 }
 
 const inferenceBody = z.object({
@@ -25,6 +26,19 @@ const inferenceBody = z.object({
 
 /** How many credited contributions an inference answer lists (the receipt has them all). */
 const TOP_CONTRIBUTIONS = 10;
+
+/** The node as inference needs it. */
+export function inferenceNode(ctx: AttributionRouteContext): InferenceNode {
+  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, ...(ctx.meter ? { meter: ctx.meter } : {}) };
+}
+
+/** What an answer says about its attribution: the top contributions with their spans, and every span. */
+export function attributionSummary(receipt: Receipt, spans: AttributedSpan[]) {
+  return {
+    contributions: receipt.body.contributions.slice(0, TOP_CONTRIBUTIONS).map(({ contributionId, datanetId, sharePpm, spans: ranges }) => ({ contributionId, datanetId, sharePpm, spans: ranges })),
+    spans: spans.map((s) => ({ start: s.chars[0], end: s.chars[1], count: s.count, contributions: s.contributions })),
+  };
+}
 
 /**
  * Inference with Proof of Attribution, receipts, published models and public blobs.
@@ -40,30 +54,17 @@ export function attributionRoutes(app: FastifyInstance, ctx: AttributionRouteCon
   app.post('/inference', async (request) => {
     const consumer = await authenticate(ctx.db, chainId, request);
     const body = inferenceBody.parse(request.body);
-    const m = await ctx.models.load(body.model);
-    const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(body.prompt, { addSpecialTokens: false })];
-    const { generated, output, receipt, spans } = await m.exclusive(async () => {
-      const generated = await generate(m.model, m.lora, promptIds, {
-        maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed,
-        stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
-      });
-      const output = m.tokenizer.decode(generated.tokens, { skipSpecialTokens: true });
-      return { generated, output, ...(await attributeInference({ account: ctx.clients.account as LocalAccount, chainId, contracts: ctx.contracts }, m, body.prompt, output, { consumer })) };
-    });
-    await storeReceipt(ctx.db, receipt, { prompt: body.prompt, output, consumer });
+    const { output, finishReason, receipt, spans } = await runAttributedInference(inferenceNode(ctx), { ...body, consumer });
     const b = receipt.body;
     return {
       model: body.model,
       modelId: b.model.id,
       output,
-      finishReason: generated.finishReason,
+      finishReason,
       usage: { promptTokens: b.input.tokens, completionTokens: b.output.tokens, totalTokens: b.input.tokens + b.output.tokens },
       fee: b.fee,
       receiptId: receipt.id,
-      attribution: {
-        contributions: b.contributions.slice(0, TOP_CONTRIBUTIONS).map(({ contributionId, datanetId, sharePpm, spans: ranges }) => ({ contributionId, datanetId, sharePpm, spans: ranges })),
-        spans: spans.map((s) => ({ start: s.chars[0], end: s.chars[1], count: s.count, contributions: s.contributions })),
-      },
+      attribution: attributionSummary(receipt, spans),
     };
   });
 

@@ -1,0 +1,147 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Address } from 'viem';
+import { z, ZodError } from 'zod';
+import { runAttributedInference, type InferenceResult } from '../../attribution/attributed-inference.ts';
+import { listPublishedModels } from '../../attribution/published-models.ts';
+import { accountOfApiKey } from '../../serve/api-keys.ts';
+import { chatMessageSchema, chatPrompt } from '../../serve/chat-template.ts';
+import { CodedError } from '../../util/coded-error.ts';
+import { authenticate } from '../authenticate.ts';
+import { HttpError } from '../errors.ts';
+import { attributionSummary, inferenceNode, type AttributionRouteContext } from './attribution.ts';
+
+const stop = z.union([z.string().max(100), z.array(z.string().max(100)).max(4)]).optional().transform((s) => (s === undefined ? [] : typeof s === 'string' ? [s] : s));
+const sampling = {
+  model: z.string().min(1).max(64),
+  max_tokens: z.number().int().min(1).max(512).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).nullish(),
+  stop,
+  stream: z.boolean().nullish(),
+  // usage is always in the last chunk of a stream, asked for or not
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  user: z.string().max(256).optional(),
+};
+// Unknown fields are ignored (clients send more than any server uses); known ones are checked.
+const completionBody = z.object({ ...sampling, prompt: z.union([z.string().min(1).max(32_000), z.array(z.string().min(1).max(32_000)).length(1, 'one prompt per request')]) });
+const chatBody = z.object({ ...sampling, max_completion_tokens: z.number().int().min(1).max(512).nullish(), messages: z.array(chatMessageSchema).min(1).max(256) });
+
+/** OpenAI's error body: `{ error: { message, type, param, code } }`. */
+function openAiError(err: unknown): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
+  if (err instanceof ZodError) {
+    const issue = err.issues[0]!;
+    const param = issue.path.join('.') || null;
+    return { status: 400, body: { error: { message: `${param ?? 'input'}: ${issue.message}`, type: 'invalid_request_error', param, code: null } } };
+  }
+  if (err instanceof HttpError || err instanceof CodedError) {
+    const type = err.status === 401 ? 'authentication_error' : err.status === 402 ? 'insufficient_funds' : err.status === 404 ? 'not_found_error' : err.status === 429 ? 'rate_limit_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
+    return { status: err.status, body: { error: { message: err.message, type, param: null, code: err.code } } };
+  }
+  const status = (err as { statusCode?: number }).statusCode ?? 500;
+  return { status, body: { error: { message: status >= 500 ? 'internal error' : (err as Error).message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null } } };
+}
+
+/**
+ * The OpenAI-compatible API under `/v1`: `GET /v1/models`, `POST /v1/completions` and
+ * `POST /v1/chat/completions`, with `stream: true` as server-sent events. The `model` field names a
+ * published model (an adapter on its base). Callers authenticate with `Authorization: Bearer
+ * <API key>` (keys are bound to an account: `POST /api-keys`) or a signed request. Every answer is
+ * attributed; its receipt id, fee and top contributions travel in an `openledger` field (the last
+ * chunk when streaming), which OpenAI clients ignore.
+ */
+export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext): void {
+  void app.register(async (v1) => {
+    v1.setErrorHandler((err, request, reply) => {
+      const { status, body } = openAiError(err);
+      if (status >= 500) request.log.error(err);
+      return reply.status(status).send(body);
+    });
+
+    const consumerOf = async (request: FastifyRequest): Promise<Address> => {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (bearer) return accountOfApiKey(ctx.db, bearer);
+      if (request.headers['x-openledger-signature']) return authenticate(ctx.db, ctx.clients.chain.id, request);
+      throw new HttpError(401, 'unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
+    };
+
+    v1.get('/models', async () => ({
+      object: 'list',
+      data: (await listPublishedModels(ctx.db)).map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner, openledger: { modelId: m.modelId, baseModel: m.baseModelId, adapter: m.adapterHash, pricePer1kTokens: m.pricePer1kTokens } })),
+    }));
+
+    /** Runs one request, as JSON or as a server-sent-event stream of chunks built by `chunk`. */
+    const serve = async (
+      request: FastifyRequest, reply: FastifyReply,
+      o: { model: string; prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; stop: string[]; stream: boolean },
+      shape: { id: string; object: string; chunkObject: string; full(r: InferenceResult, finish: string): unknown; chunk(delta: string | null, finish: string | null): unknown },
+    ) => {
+      const consumer = await consumerOf(request);
+      const created = Math.floor(Date.now() / 1000);
+      const extras = (r: InferenceResult) => ({
+        usage: { prompt_tokens: r.receipt.body.input.tokens, completion_tokens: r.receipt.body.output.tokens, total_tokens: r.receipt.body.input.tokens + r.receipt.body.output.tokens },
+        openledger: { receipt_id: r.receipt.id, fee: r.receipt.body.fee, attribution: attributionSummary(r.receipt, r.spans) },
+      });
+      const finish = (r: InferenceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
+      const inference = { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
+      if (!o.stream) {
+        const r = await runAttributedInference(inferenceNode(ctx), inference);
+        return { id: `${shape.id}-${r.receipt.id.slice(2, 26)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };
+      }
+      // streaming: the head is sent with the first piece of text, so an error before any output is a plain JSON error
+      const controller = new AbortController();
+      request.raw.on('close', () => controller.abort());
+      const id = `${shape.id}-${Date.now().toString(16)}`;
+      let started = false;
+      const send = (data: unknown) => {
+        if (!started) {
+          reply.hijack();
+          reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+          started = true;
+        }
+        reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+      };
+      const base = { id, object: shape.chunkObject, created, model: o.model };
+      try {
+        const r = await runAttributedInference(inferenceNode(ctx), { ...inference, signal: controller.signal, onText: (delta) => send({ ...base, ...(shape.chunk(delta, null) as object) }) });
+        send({ ...base, ...(shape.chunk(null, finish(r)) as object), ...extras(r) });
+      } catch (err) {
+        if (!started) throw err;
+        send(openAiError(err).body);
+      }
+      reply.raw.write('data: [DONE]\n\n');
+      reply.raw.end();
+    };
+
+    v1.post('/completions', async (request, reply) => {
+      const b = completionBody.parse(request.body);
+      return serve(request, reply, {
+        model: b.model, prompt: typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!, maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1,
+        seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
+      }, {
+        id: 'cmpl', object: 'text_completion', chunkObject: 'text_completion',
+        full: (r, finish) => ({ choices: [{ index: 0, text: r.output, finish_reason: finish, logprobs: null }] }),
+        chunk: (delta, finish) => ({ choices: [{ index: 0, text: delta ?? '', finish_reason: finish, logprobs: null }] }),
+      });
+    });
+
+    v1.post('/chat/completions', async (request, reply) => {
+      const b = chatBody.parse(request.body);
+      const m = await ctx.models.load(b.model);
+      let first = true;
+      return serve(request, reply, {
+        model: b.model, prompt: chatPrompt(m.tokenizer.toConfig(), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
+        topP: b.top_p ?? 1, seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
+      }, {
+        id: 'chatcmpl', object: 'chat.completion', chunkObject: 'chat.completion.chunk',
+        full: (r, finish) => ({ choices: [{ index: 0, message: { role: 'assistant', content: r.output, refusal: null }, finish_reason: finish, logprobs: null }] }),
+        chunk: (delta, finish) => {
+          const d = delta === null ? {} : first ? { role: 'assistant', content: delta } : { content: delta };
+          if (delta !== null) first = false;
+          return { choices: [{ index: 0, delta: d, finish_reason: finish, logprobs: null }] };
+        },
+      });
+    });
+  }, { prefix: '/v1' });
+}
