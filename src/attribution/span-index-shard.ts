@@ -4,7 +4,7 @@
  * tokens outside the vocabulary are -1, which matches nothing.
  */
 import { SpanIndexError } from './span-index-format.ts';
-import type { Int32Source } from './span-index-pages.ts';
+import { cachedAt, type Int32Source } from './span-index-pages.ts';
 
 /** Where an occurrence is: document number, position in it, and position in the corpus. */
 export interface Occurrence {
@@ -43,8 +43,8 @@ export class ShardSearch {
   }
 
   private async suffix(x: number): Promise<number> {
-    let p = this.sa.at(x);
-    if (p === undefined) p = await this.sa.load(x);
+    const k = this.sa.locate(x);
+    const p = k >= 0 ? this.sa.buffer[k]! : await this.sa.load(x);
     if (p < 0 || p >= this.tokens.length) throw this.corruptEntry(x, p);
     return p;
   }
@@ -58,25 +58,27 @@ export class ShardSearch {
    */
   private compareCached(p: number, pattern: Int32Array, from: number, len: number, d: number): number {
     const tokens = this.tokens;
+    const buffer = tokens.buffer;
     while (d < len) {
       const i = p + d;
-      const chunk = tokens.chunk(i);
-      if (chunk === undefined) return -(d + 1);
-      for (let k = i - tokens.chunkStart(i); d < len && k < chunk.length; d++, k++) {
-        const c = chunk[k]!, q = pattern[from + d]!;
+      let k = tokens.locate(i);
+      if (k < 0) return -(d + 1);
+      for (const stop = Math.min(len, d + tokens.runLength(i)); d < stop; d++, k++) {
+        const c = buffer[k]!, q = pattern[from + d]!;
         if (c !== q) return 2 * d + (c > q ? 1 : 0);
       }
     }
     return 2 * len;
   }
 
-  /** {@link compareCached}, reading the tokens it lacks. */
+  /** {@link compareCached}, reading the tokens it lacks (each read settles at least one token). */
   private async compare(p: number, pattern: Int32Array, from: number, len: number, d: number): Promise<number> {
     let r = this.compareCached(p, pattern, from, len, d);
     while (r < 0) {
       const depth = -r - 1;
-      await this.tokens.load(p + depth);
-      r = this.compareCached(p, pattern, from, len, depth);
+      const c = await this.tokens.load(p + depth), q = pattern[from + depth]!;
+      if (c !== q) return 2 * depth + (c > q ? 1 : 0);
+      r = this.compareCached(p, pattern, from, len, depth + 1);
     }
     return r;
   }
@@ -86,8 +88,9 @@ export class ShardSearch {
    * Synchronous when everything it needs is cached; else a promise.
    */
   private probe(x: number, pattern: Int32Array, from: number, len: number, d: number): number | Promise<number> {
-    const p = this.sa.at(x);
-    if (p === undefined) return this.suffix(x).then((q) => this.compare(q, pattern, from, len, d));
+    const k = this.sa.locate(x);
+    if (k < 0) return this.suffix(x).then((q) => this.compare(q, pattern, from, len, d));
+    const p = this.sa.buffer[k]!;
     if (p < 0 || p >= this.tokens.length) throw this.corruptEntry(x, p);
     const r = this.compareCached(p, pattern, from, len, d);
     return r >= 0 ? r : this.compare(p, pattern, from, len, -r - 1);
@@ -179,14 +182,14 @@ export class ShardSearch {
     let lo = 0, hi = this.documents - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      let start = docs.at(2 * mid);
+      let start = cachedAt(docs, 2 * mid);
       if (start === undefined) start = await docs.load(2 * mid);
       if (start <= p) lo = mid;
       else hi = mid - 1;
     }
-    let start = docs.at(2 * lo);
+    let start = cachedAt(docs, 2 * lo);
     if (start === undefined) start = await docs.load(2 * lo);
-    let corpusStart = docs.at(2 * lo + 1);
+    let corpusStart = cachedAt(docs, 2 * lo + 1);
     if (corpusStart === undefined) corpusStart = await docs.load(2 * lo + 1);
     if (start > p) throw new SpanIndexError('span_index_corrupt', `${this.name}: no document holds position ${p} (corrupt index)`, 500);
     return { document: this.firstDocument + lo, offset: p - start, position: corpusStart + p - start };

@@ -75,7 +75,7 @@ const corpusArb = vocabArb.chain((vocab) =>
     docs: fc.array(fc.array(fc.integer({ min: 0, max: vocab - 1 }), { maxLength: 25, size: 'max' }), { maxLength: 8, size: 'max' }),
     excludedSeed: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
     shardTokens: fc.integer({ min: 2, max: 90 }),
-    mode: fc.constantFrom<OpenSpanIndexOptions>({ loadShardsUpTo: Infinity }, { pageBytes: 16, cacheBytes: 64, concurrency: 3 }, { pageBytes: 64, cacheBytes: 0 }),
+    mode: fc.constantFrom<OpenSpanIndexOptions>({ loadShardsUpTo: Infinity }, { pageBytes: 16, cacheBytes: 64, concurrency: 3 }, { pageBytes: 64, cacheBytes: 0 }, { pageBytes: 16, cacheBytes: 48, io: 'sync' }),
     // Queries: pieces of documents (hits), random tokens, tokens outside the vocabulary.
     queries: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat({ max: 8 }), fc.array(fc.integer({ min: -1, max: vocab }), { maxLength: 4 })), { minLength: 1, maxLength: 6 }),
   }),
@@ -263,7 +263,30 @@ describe('span index', () => {
     await assert.rejects(openSpanIndex(dir), code('span_index_corrupt', /sa\.i32 has 28 bytes, the manifest says 32/));
     await rm(sa);
     await assert.rejects(openSpanIndex(dir), code('span_index_corrupt', /sa\.i32: missing/));
+    await writeFile(sa, original);
     await assert.rejects(openSpanIndex(dir, { pageBytes: 100 }), code('invalid_option', /pageBytes/));
+    await assert.rejects(openSpanIndex(dir, { io: 'mmap' as 'sync' }), code('invalid_option', /io must be/));
+
+    // A tokens file whose last separator became a token: a comparison runs off its end.
+    const tokens = join(dir, 'shard-00000.tokens.i32');
+    const text = await readFile(tokens);
+    const overrun = Buffer.from(text);
+    overrun.writeInt32LE(2, text.length - 4);
+    await writeFile(tokens, overrun);
+    for (const mode of [{}, { io: 'sync' as const }, { loadShardsUpTo: Infinity }]) {
+      const index = await openSpanIndex(dir, mode);
+      await assert.rejects(index.count([3, 1, 2, 0]), code('span_index_corrupt', /past its 10 entries/));
+      await index.close();
+    }
+    // Files cut short while open.
+    await writeFile(tokens, text);
+    for (const mode of [{ pageBytes: 16 }, { pageBytes: 16, io: 'sync' as const }]) {
+      const index = await openSpanIndex(dir, mode);
+      await truncate(tokens, 8);
+      await assert.rejects(index.count([3, 3, 1]), code('span_index_corrupt', /tokens\.i32 is truncated: 0 of \d+ bytes/));
+      await index.close();
+      await writeFile(tokens, text);
+    }
   });
 
   it('accepts odd query tokens and rejects bad arguments', async () => {

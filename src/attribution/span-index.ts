@@ -7,7 +7,8 @@
  * Opening reads only the manifest and the per-shard unigram counts: queries binary-search the
  * suffix arrays on disk, reading SA entries and suffix tokens by pages through a bounded cache
  * (span-index-pages.ts), so an index larger than memory can be queried; shards up to
- * `loadShardsUpTo` bytes are read into memory instead. Results merge every shard.
+ * `loadShardsUpTo` bytes are read into memory instead. Results merge every shard. See
+ * docs/decisions/0012-span-index.md.
  *
  * Document boundaries: every document is stored followed by a separator token (vocabSize) that
  * no query token equals, so a match can never run from one document into the next.
@@ -36,7 +37,7 @@ export interface OpenSpanIndexOptions {
   cacheBytes?: number;
   /** Page size, a power of two (default 4096). */
   pageBytes?: number;
-  /** Searches in flight at once in `maximalSpans` and `occurrences`, so reads overlap (default 16). */
+  /** Searches in flight at once when counting the spans `maximalSpans` found and locating `occurrences`, so reads overlap (default 16); shards are always searched side by side. */
   concurrency?: number;
   /**
    * How pages missing from the cache are read: `'async'` (default) through the FileHandle, never
@@ -182,8 +183,7 @@ export class SpanIndex {
     this.check();
     if (!Number.isInteger(start) || start < 0 || start > tokens.length) throw new SpanIndexError('invalid_query', `start must be an integer in [0, ${tokens.length}], got ${start}`);
     const pattern = toPattern(tokens, this.vocabSize);
-    let length = 0;
-    for (const s of this.shards) length = Math.max(length, await s.longestPrefix(pattern, start, pattern.length));
+    const length = await this.longestAt(pattern, start, pattern.length);
     return { length, count: length === 0 ? 0 : await this.rangeCount(pattern, start, length) };
   }
 
@@ -202,6 +202,49 @@ export class SpanIndex {
     }
     this.commonCache = { key, flags };
     return flags;
+  }
+
+  /** The longest prefix of pattern[from, end) found in any shard (shards searched side by side). */
+  private async longestAt(pattern: Int32Array, from: number, end: number): Promise<number> {
+    const lengths = await Promise.all(this.shards.map((s) => s.longestPrefix(pattern, from, end)));
+    return lengths.reduce((a, b) => Math.max(a, b), 0);
+  }
+
+  /**
+   * The maximal matches of a pattern: [start, end) for every position whose longest match ends
+   * past every earlier position's. Not every position is searched: after a match [i, e), the
+   * positions j in (i, e] whose match reaches past e (where pattern[j, e + 1) occurs) form an
+   * upward-closed set (a suffix of an occurring string occurs), so the next maximal match starts
+   * at the least such j, found by binary search: ~log2(e - i) longest-match searches instead of
+   * e - i (the same for short matches, far fewer inside long ones).
+   */
+  private async maximalMatches(pattern: Int32Array): Promise<Array<[number, number]>> {
+    const n = pattern.length;
+    const out: Array<[number, number]> = [];
+    const memo = new Map<number, number>();
+    const longest = async (j: number) => {
+      let length = memo.get(j);
+      if (length === undefined) memo.set(j, (length = await this.longestAt(pattern, j, n)));
+      return length;
+    };
+    for (let i = 0; i < n;) {
+      const length = await longest(i);
+      if (length === 0) {
+        i++;
+        continue;
+      }
+      const e = i + length;
+      out.push([i, e]);
+      if (e === n) break;
+      let lo = i + 1, hi = e + 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (mid + (await longest(mid)) > e) hi = mid;
+        else lo = mid + 1;
+      }
+      i = lo;
+    }
+    return out;
   }
 
   /**
@@ -226,28 +269,17 @@ export class SpanIndex {
     if (o.maxOccurrences !== undefined && !(o.maxOccurrences >= 0)) throw bad('maxOccurrences must be ≥ 0', o.maxOccurrences);
 
     const pattern = toPattern(tokens, this.vocabSize);
-    const n = pattern.length;
-    const longest = new Int32Array(n);
-    await this.forEach(n, async (i) => {
-      let best = 0;
-      for (const s of this.shards) best = Math.max(best, await s.longestPrefix(pattern, i, n));
-      longest[i] = best;
-    });
-
     const common = this.commonTokens(o);
     const candidates: Array<{ start: number; end: number }> = [];
-    for (let i = 0, maxEnd = 0; i < n; i++) {
-      const end = i + longest[i]!;
-      if (end === i || end <= maxEnd) continue;
-      maxEnd = end;
-      const len = end - i;
+    for (const [start, end] of await this.maximalMatches(pattern)) {
+      const len = end - start;
       if (len < o.minLength) continue;
       if (common !== undefined) {
         let k = 0;
-        for (let j = i; j < end; j++) k += common[pattern[j]!]!;
+        for (let j = start; j < end; j++) k += common[pattern[j]!]!;
         if (o.maxCommonTokenFraction === undefined ? k === len : k > o.maxCommonTokenFraction * len) continue;
       }
-      candidates.push({ start: i, end });
+      candidates.push({ start, end });
     }
     const counts = new Array<number>(candidates.length);
     await this.forEach(candidates.length, async (i) => {
