@@ -26,6 +26,8 @@ const schema = z
     s3Region: z.string().min(1).optional(),
     s3Prefix: z.string().max(200).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    inferenceConcurrency: z.coerce.number().int().min(1).max(1024),
+    inferenceQueue: z.coerce.number().int().min(0).max(100_000),
   })
   .refine((c) => !c.rpcUrl || c.deployerKey, {
     message: 'an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs a deployer key (OPENLEDGER_DEPLOYER_KEY)',
@@ -66,6 +68,8 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     s3Region: pick('s3Region', 'OPENLEDGER_S3_REGION') || undefined,
     s3Prefix: pick('s3Prefix', 'OPENLEDGER_S3_PREFIX') || undefined,
     logLevel: pick('logLevel', 'OPENLEDGER_LOG_LEVEL', 'warn'),
+    inferenceConcurrency: pick('inferenceConcurrency', 'OPENLEDGER_INFERENCE_CONCURRENCY', 1),
+    inferenceQueue: pick('inferenceQueue', 'OPENLEDGER_INFERENCE_QUEUE', 64),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -25,7 +25,10 @@ export function installErrorHandler(app: FastifyInstance): void {
         issues,
       });
     }
-    if (err instanceof HttpError || err instanceof CodedError) return reply.status(err.status).send({ error: err.code, message: err.message });
+    if (err instanceof HttpError || err instanceof CodedError) {
+      if ('retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.status(err.status).send({ error: err.code, message: err.message });
+    }
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) request.log.error(err);
     return reply.status(status).send({

@@ -4,6 +4,7 @@ import { generate, type FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
 import { attributeInference } from './attribute-inference.ts';
 import type { AttributedSpan } from './attribute.ts';
+import type { Admission } from '../serve/admission.ts';
 import type { ModelLoader } from './published-models.ts';
 import { storeReceipt, type Receipt } from './receipts.ts';
 
@@ -47,6 +48,8 @@ export interface InferenceNode {
   db: Database;
   models: ModelLoader;
   meter?: Meter;
+  /** Back-pressure: bounded concurrency and queue (429 beyond). */
+  admission?: Admission;
 }
 
 /** The longest suffix of `text` that is a proper prefix of one of `stops` (held back while streaming). */
@@ -66,6 +69,10 @@ function pendingStopPrefix(text: string, stops: readonly string[]): number {
  * const { output, receipt } = await runAttributedInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
  */
 export async function runAttributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
+  return node.admission ? node.admission.run(() => attributedInference(node, r), r.signal) : attributedInference(node, r);
+}
+
+async function attributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
   const m = await node.models.load(r.model);
   await node.meter?.authorize(r.consumer, r.model, r.maxTokens);
   const stops = (r.stop ?? []).filter((s) => s.length > 0);

@@ -14,6 +14,7 @@ import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { createBackend } from '../model/create-backend.ts';
+import { createAdmission } from '../serve/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
 import { openBlobStore } from '../store/blobs.ts';
@@ -137,6 +138,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     const app: FastifyInstance = buildApi({
       ...datanets,
       models,
+      admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,
       addresses,

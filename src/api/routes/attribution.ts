@@ -5,6 +5,7 @@ import type { AttributedSpan } from '../../attribution/attribute.ts';
 import { runAttributedInference, type InferenceNode, type Meter } from '../../attribution/attributed-inference.ts';
 import { getPublishedModel, listPublishedModels, type ModelLoader } from '../../attribution/published-models.ts';
 import { getReceipt, type Receipt } from '../../attribution/receipts.ts';
+import type { Admission } from '../../serve/admission.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
 import { BlobNotFoundError, toBlobHash } from '../../store/blobs.ts';
 import { authenticate } from '../authenticate.ts';
@@ -13,6 +14,7 @@ import { HttpError } from '../errors.ts';
 export interface AttributionRouteContext extends DatanetContext {
   models: ModelLoader;
   meter?: Meter;
+  admission?: Admission;
 }
 
 const inferenceBody = z.object({
@@ -29,7 +31,7 @@ const TOP_CONTRIBUTIONS = 10;
 
 /** The node as inference needs it. */
 export function inferenceNode(ctx: AttributionRouteContext): InferenceNode {
-  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, ...(ctx.meter ? { meter: ctx.meter } : {}) };
+  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, ...(ctx.meter ? { meter: ctx.meter } : {}), ...(ctx.admission ? { admission: ctx.admission } : {}) };
 }
 
 /** What an answer says about its attribution: the top contributions with their spans, and every span. */

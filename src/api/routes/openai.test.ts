@@ -10,6 +10,7 @@ import { createTrainingJob } from '../../factory/jobs.ts';
 import { BUILDER, startFactoryTestContext, type FactoryTestContext } from '../../factory/test-context.ts';
 import type { Backend } from '../../model/backend.ts';
 import { createBackend } from '../../model/create-backend.ts';
+import { createAdmission } from '../../serve/admission.ts';
 import { createApiKey, revokeApiKey } from '../../serve/api-keys.ts';
 import { buildApi } from '../server.ts';
 
@@ -30,7 +31,7 @@ before(async () => {
   await createFactoryWorker(f.ctx).drain();
   backend = createBackend({ threads: 1 });
   const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  app = buildApi({ ...f.ctx, models, rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...f.ctx, models, admission: createAdmission({ concurrency: 1, queue: 1, retryAfterSeconds: 2 }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
   baseURL = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`;
   const { key } = await createApiKey(f.db, f.addr(CONSUMER), 'test');
   client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
@@ -91,6 +92,18 @@ describe('the OpenAI-compatible API, through the official openai client', () => 
     const a = await client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 1, seed: 5 });
     const b = await client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 1, seed: 5 });
     assert.equal(a.choices[0]!.text, b.choices[0]!.text);
+  });
+
+  test('beyond its queue the node answers 429 with Retry-After, and the admitted requests complete', async () => {
+    const prompt = `### Question: ${question}\n### Answer:`;
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => client.completions.create({ model: 'facts-qa', prompt, max_tokens: 48, temperature: 0 })));
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    assert.ok(refused.length >= 1 && refused.length <= 2, `${refused.length} refused`);
+    for (const e of refused) {
+      assert.ok(e instanceof OpenAI.RateLimitError, String(e));
+      assert.equal(e.headers.get('retry-after'), '2');
+    }
+    assert.ok(results.filter((r) => r.status === 'fulfilled').length >= 2);
   });
 
   test('answers bad requests the way OpenAI clients expect', async () => {

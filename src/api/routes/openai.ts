@@ -56,6 +56,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
     v1.setErrorHandler((err, request, reply) => {
       const { status, body } = openAiError(err);
       if (status >= 500) request.log.error(err);
+      if (err instanceof CodedError && 'retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds));
       return reply.status(status).send(body);
     });
 
