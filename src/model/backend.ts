@@ -80,6 +80,22 @@ export interface Backend {
    * (zero on ignored rows). `dLogits` may be `logits` itself.
    */
   crossEntropy(losses: Tensor, dLogits: Tensor | null, logits: Tensor, targets: Tensor, T: number, V: number, gradScale: number): void;
+  // ── Serving: rows of different sequences, each at its own position, with its own adapter ──
+  /** Rotary embeddings in place on x[rows, nHeads·hd], row i at position `positions[i]`. */
+  ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, theta: number): void;
+  /**
+   * Per-row LoRA (BGMV): `y[i] += scale[i] · B_i · (A_i · x[i])` for each row whose adapter is
+   * given (A_i [r_i, in], B_i [out, r_i]); rows with `null` are left alone.
+   */
+  loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number } | null>, inDim: number, outDim: number): void;
+  /** Writes row i of k and v ([rows, kvd]) into cache slot `slots[i]` of kCache and vCache ([slots, kvd]). */
+  kvWrite(kCache: Tensor, vCache: Tensor, k: Tensor, v: Tensor, slots: Tensor, rows: number, kvd: number): void;
+  /**
+   * Attention of each query row over its sequence's cached keys and values (paged): row i attends
+   * to positions 0 … lengths[i]−1, position p in slot `blockTables[i·maxBlocks + ⌊p / blockSize⌋]·blockSize + p mod blockSize`.
+   */
+  pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, blockTables: Tensor, lengths: Tensor, rows: number, nH: number, nKV: number, hd: number, blockSize: number, maxBlocks: number): void;
+
   /** Σ x² over all given tensors (for gradient clipping). */
   sumOfSquares(ts: readonly Tensor[]): Promise<number>;
   /** One decoupled-weight-decay Adam step; `gradScale` multiplies the gradient first (clipping). */

@@ -326,6 +326,88 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         losses[t] = Math.log(sum) + max - targetLogit;
       }
     },
+    ropeRows(xT, positionsT, rows, nHeads, hd, theta) {
+      const x = f32(xT), positions = i32(positionsT);
+      const half = hd / 2, width = nHeads * hd;
+      let maxPosition = 0;
+      for (let i = 0; i < rows; i++) maxPosition = Math.max(maxPosition, positions[i]!);
+      const { cos, sin } = ropeTable(maxPosition + 1, hd, theta);
+      for (let i = 0; i < rows; i++) {
+        const p = positions[i]! * half;
+        for (let h = 0; h < nHeads; h++) {
+          const o = i * width + h * hd;
+          for (let j = 0; j < half; j++) {
+            const c = cos[p + j]!, sn = sin[p + j]!;
+            const x1 = x[o + j]!, x2 = x[o + j + half]!;
+            x[o + j] = x1 * c - x2 * sn;
+            x[o + j + half] = x2 * c + x1 * sn;
+          }
+        }
+      }
+    },
+    loraRows(yT, xT, adapters, inDim, outDim) {
+      const y = f32(yT), x = f32(xT);
+      let u = new Float64Array(0);
+      adapters.forEach((ad, i) => {
+        if (!ad) return;
+        const A = f32(ad.a), B = f32(ad.b), r = ad.r;
+        if (u.length < r) u = new Float64Array(r);
+        const xo = i * inDim, yo = i * outDim;
+        for (let k = 0; k < r; k++) {
+          let s = 0;
+          const ao = k * inDim;
+          for (let j = 0; j < inDim; j++) s += A[ao + j]! * x[xo + j]!;
+          u[k] = s * ad.scale;
+        }
+        for (let o = 0; o < outDim; o++) {
+          let s = 0;
+          const bo = o * r;
+          for (let k = 0; k < r; k++) s += B[bo + k]! * u[k]!;
+          y[yo + o]! += s;
+        }
+      });
+    },
+    kvWrite(kCacheT, vCacheT, kT, vT, slotsT, rows, kvd) {
+      const kc = f32(kCacheT), vc = f32(vCacheT), k = f32(kT), v = f32(vT), slots = i32(slotsT);
+      for (let i = 0; i < rows; i++) {
+        const slot = slots[i]!;
+        if (slot < 0 || (slot + 1) * kvd > kc.length) throw new RangeError(`KV slot ${slot} outside the cache`);
+        kc.set(k.subarray(i * kvd, (i + 1) * kvd), slot * kvd);
+        vc.set(v.subarray(i * kvd, (i + 1) * kvd), slot * kvd);
+      }
+    },
+    pagedAttention(outT, qT, kCacheT, vCacheT, tablesT, lengthsT, rows, nH, nKV, hd, blockSize, maxBlocks) {
+      const out = f32(outT), q = f32(qT), kc = f32(kCacheT), vc = f32(vCacheT), tables = i32(tablesT), lengths = i32(lengthsT);
+      const group = nH / nKV, qw = nH * hd, kvd = nKV * hd, scale = 1 / Math.sqrt(hd);
+      let scores = new Float64Array(0);
+      for (let i = 0; i < rows; i++) {
+        const n = lengths[i]!;
+        if (n > maxBlocks * blockSize) throw new RangeError(`sequence of ${n} tokens exceeds its block table`);
+        if (scores.length < n) scores = new Float64Array(Math.max(n, scores.length * 2));
+        const slotOf = (p: number) => tables[i * maxBlocks + Math.floor(p / blockSize)]! * blockSize + (p % blockSize);
+        for (let h = 0; h < nH; h++) {
+          const qo = i * qw + h * hd, ko = Math.floor(h / group) * hd;
+          let max = -Infinity;
+          for (let p = 0; p < n; p++) {
+            const so = slotOf(p) * kvd + ko;
+            let dot = 0;
+            for (let j = 0; j < hd; j++) dot += q[qo + j]! * kc[so + j]!;
+            scores[p] = dot * scale;
+            if (scores[p]! > max) max = scores[p]!;
+          }
+          let sum = 0;
+          for (let p = 0; p < n; p++) {
+            scores[p] = Math.exp(scores[p]! - max);
+            sum += scores[p]!;
+          }
+          out.fill(0, qo, qo + hd);
+          for (let p = 0; p < n; p++) {
+            const w = scores[p]! / sum, so = slotOf(p) * kvd + ko;
+            for (let j = 0; j < hd; j++) out[qo + j]! += w * vc[so + j]!;
+          }
+        }
+      }
+    },
     async sumOfSquares(ts) {
       let sum = 0;
       for (const t of ts) {

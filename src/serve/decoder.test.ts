@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createBackend } from '../model/create-backend.ts';
+import { tinyRandomAdapter, tinyRandomWeights } from '../model/export-fixtures.test-util.ts';
+import { Llama, type LoraAdapter } from '../model/llama.ts';
+import { seededRandom } from '../model/random.ts';
+import { tinyConfig } from '../model/test-models.test-util.ts';
+import { Decoder } from './decoder.ts';
+import { KvCacheFullError, PagedKvCache } from './kv-cache.ts';
+
+const backend = createBackend({ threads: 1 });
+after(() => backend.dispose());
+const all = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+function close(a: Float32Array, b: Float32Array, what: string) {
+  let max = 0, scale = 1;
+  for (let i = 0; i < a.length; i++) {
+    max = Math.max(max, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  assert.ok(max <= 1e-4 * scale, `${what}: max |Δ| ${max}`);
+}
+
+describe('Decoder (paged KV cache, one adapter per row)', () => {
+  for (const [label, overrides] of [['grouped-query, untied', {}], ['tied, q/k/v biases', { tieEmbeddings: true, attentionBias: true, numKvHeads: 4 }]] as const) {
+    it(`gives the logits of the full forward pass, prefill and decode mixed across adapters (${label})`, async () => {
+      const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8, ...overrides });
+      const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 3));
+      const adapters: Array<LoraAdapter | null> = [
+        model.loadLora(tinyRandomAdapter(config, { r: 4, alpha: 8, targets: [...all], seed: 1 })),
+        model.loadLora(tinyRandomAdapter(config, { r: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'], seed: 2 })),
+        null,
+      ];
+      const cache = new PagedKvCache(backend, config, { numBlocks: 16, blockSize: 4 });
+      const decoder = new Decoder(model, cache);
+      const rng = seededRandom(9);
+      const seqs = [7, 3, 5].map((n) => Array.from({ length: n }, () => rng.int(config.vocabSize)));
+      const expectLast = async (i: number, logits: Float32Array, row: number) => {
+        const full = await model.logits(Int32Array.from(seqs[i]!), 1, seqs[i]!.length, adapters[i]);
+        const V = config.vocabSize;
+        close(logits.subarray(row * V, (row + 1) * V), full.subarray((seqs[i]!.length - 1) * V), `sequence ${i} at length ${seqs[i]!.length}`);
+      };
+      // one step prefills all three prompts
+      const rows = seqs.flatMap((s, i) => s.map((token, position) => ({ sequence: `s${i}`, token, position, adapter: adapters[i]! })));
+      const logits = await decoder.step(rows);
+      let row = -1;
+      for (let i = 0; i < 3; i++) await expectLast(i, logits, (row += seqs[i]!.length));
+      // then decode steps, all sequences together, each one token
+      for (let stepNo = 0; stepNo < 6; stepNo++) {
+        for (const s of seqs) s.push(rng.int(config.vocabSize));
+        const out = await decoder.step(seqs.map((s, i) => ({ sequence: `s${i}`, token: s.at(-1)!, position: s.length - 1, adapter: adapters[i]! })));
+        for (let i = 0; i < 3; i++) await expectLast(i, out, i);
+      }
+      cache.release('s0');
+      assert.equal(cache.freeBlocks, 16 - cache.blockTable('s1').length - cache.blockTable('s2').length);
+    });
+  }
+
+  it('runs out of blocks with a clear error and reuses released ones', () => {
+    const config = tinyConfig();
+    const cache = new PagedKvCache(backend, config, { numBlocks: 3, blockSize: 4 });
+    cache.reserve('a', 8);
+    assert.throws(() => cache.reserve('b', 5), KvCacheFullError);
+    cache.release('a');
+    cache.reserve('b', 12);
+    assert.equal(cache.freeBlocks, 0);
+    assert.equal(cache.slot('b', 5) % 4, 1);
+  });
+});
