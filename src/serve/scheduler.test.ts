@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createBackend } from '../model/create-backend.ts';
+import { tinyRandomAdapter, tinyRandomWeights } from '../model/export-fixtures.test-util.ts';
+import { generate } from '../model/generate.ts';
+import { Llama, type LoraAdapter } from '../model/llama.ts';
+import { seededRandom } from '../model/random.ts';
+import { tinyConfig } from '../model/test-models.test-util.ts';
+import { Decoder } from './decoder.ts';
+import { PagedKvCache } from './kv-cache.ts';
+import { Scheduler } from './scheduler.ts';
+
+const backend = createBackend({ threads: 1 });
+after(() => backend.dispose());
+
+describe('Scheduler (continuous batching across adapters)', () => {
+  const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8, maxPositions: 128 });
+  const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 5));
+  const adapters: Array<LoraAdapter | null> = [1, 2, 3].map((seed) => model.loadLora(tinyRandomAdapter(config, { r: 4, alpha: 8, targets: ['q_proj', 'v_proj', 'up_proj'], seed })));
+  adapters.push(null);
+  const rng = seededRandom(3);
+  const requests = Array.from({ length: 7 }, (_, i) => ({
+    adapter: adapters[i % adapters.length]!,
+    prompt: Array.from({ length: 3 + rng.int(9) }, () => rng.int(config.vocabSize)),
+    maxTokens: 4 + rng.int(8),
+  }));
+
+  it('gives every request what it would get alone, while requests join, share steps and leave', async () => {
+    const alone = [];
+    for (const r of requests) alone.push((await generate(model, r.adapter, r.prompt, { maxTokens: r.maxTokens })).tokens);
+    // few sequences, a small token budget (prompts prefill in chunks) and a cache too small for all at once
+    const cache = new PagedKvCache(backend, config, { numBlocks: 10, blockSize: 4 });
+    const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: 3, maxBatchTokens: 8 });
+    const together = await Promise.all(requests.map((r) => scheduler.generate(r)));
+    assert.deepEqual(together.map((r) => r.tokens), alone);
+    assert.ok(together.every((r) => r.finishReason === 'length'));
+    assert.equal(cache.freeBlocks, 10, 'every block is back');
+  });
+
+  it('a cancelled request leaves without disturbing the others; stop tokens end a sequence', async () => {
+    const cache = new PagedKvCache(backend, config, { numBlocks: 32, blockSize: 4 });
+    const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: 8, maxBatchTokens: 64 });
+    const controller = new AbortController();
+    let seen = 0;
+    const cancelled = scheduler.generate({ ...requests[0]!, maxTokens: 50, signal: controller.signal, onToken: () => void (++seen === 2 && controller.abort()) });
+    const others = requests.slice(1, 4).map((r) => scheduler.generate(r));
+    const first = (await generate(model, requests[1]!.adapter, requests[1]!.prompt, { maxTokens: 1 })).tokens[0]!;
+    const stopped = scheduler.generate({ ...requests[1]!, stopTokens: [first] });
+    assert.equal((await cancelled).finishReason, 'cancelled');
+    assert.ok((await cancelled).tokens.length <= 3);
+    for (const [i, r] of (await Promise.all(others)).entries()) {
+      assert.deepEqual(r.tokens, (await generate(model, requests[i + 1]!.adapter, requests[i + 1]!.prompt, { maxTokens: requests[i + 1]!.maxTokens })).tokens);
+    }
+    assert.deepEqual(await stopped, { tokens: [], finishReason: 'stop' });
+    assert.equal(cache.freeBlocks, 32);
+  });
+});

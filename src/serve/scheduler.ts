@@ -1,0 +1,155 @@
+import { sampleToken, type FinishReason } from '../model/generate.ts';
+import type { LoraAdapter } from '../model/llama.ts';
+import { seededRandom } from '../model/random.ts';
+import type { Decoder, DecodeRow } from './decoder.ts';
+import { KvCacheFullError } from './kv-cache.ts';
+
+export interface GenerationRequest {
+  adapter: LoraAdapter | null;
+  prompt: readonly number[];
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stopTokens?: readonly number[];
+  /** Each token as chosen; returning true ends the sequence (e.g. a stop string). */
+  onToken?: (token: number) => boolean | void;
+  signal?: AbortSignal;
+}
+
+export interface GenerationResult {
+  tokens: number[];
+  finishReason: FinishReason;
+}
+
+interface Sequence {
+  id: string;
+  request: GenerationRequest;
+  /** Tokens whose keys and values are in the cache. */
+  cached: number;
+  /** Prompt followed by the generated tokens. */
+  tokens: number[];
+  generated: number[];
+  next: () => number;
+  resolve: (r: GenerationResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface SchedulerOptions {
+  /** Most sequences decoding at once. */
+  maxSequences: number;
+  /** Most rows (prompt tokens being prefilled + one per decoding sequence) in one step. */
+  maxBatchTokens: number;
+}
+
+/**
+ * Continuous batching over one decoder: every step runs one token of each running sequence plus
+ * as much of the waiting prompts as the token budget allows (chunked prefill); a sequence that
+ * finishes (end token, stop, length, cancelled) leaves at once and frees its KV blocks, and a new
+ * one joins at the next step. Sequences with different adapters share every step.
+ *
+ * @example
+ * const scheduler = new Scheduler(decoder, { maxSequences: 64, maxBatchTokens: 512 });
+ * const { tokens } = await scheduler.generate({ adapter, prompt, maxTokens: 32 });
+ */
+export class Scheduler {
+  readonly decoder: Decoder;
+  readonly options: SchedulerOptions;
+  private readonly waiting: Sequence[] = [];
+  private readonly running: Sequence[] = [];
+  private loop: Promise<void> | null = null;
+  private counter = 0;
+
+  constructor(decoder: Decoder, options: SchedulerOptions) {
+    this.decoder = decoder;
+    this.options = options;
+  }
+
+  /** Sequences decoding and waiting. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running.length, waiting: this.waiting.length };
+  }
+
+  /** Queues a generation; it joins the running batch at the next step with room. */
+  generate(request: GenerationRequest): Promise<GenerationResult> {
+    if (request.prompt.length === 0) return Promise.reject(new RangeError('the prompt is empty'));
+    return new Promise((resolve, reject) => {
+      const rng = seededRandom(request.seed ?? 0);
+      this.waiting.push({ id: `seq-${++this.counter}`, request, cached: 0, tokens: [...request.prompt], generated: [], next: rng.next, resolve, reject });
+      this.loop ??= this.run().finally(() => (this.loop = null));
+    });
+  }
+
+  private finish(s: Sequence, finishReason: FinishReason): void {
+    this.decoder.cache.release(s.id);
+    const i = this.running.indexOf(s);
+    if (i >= 0) this.running.splice(i, 1);
+    s.resolve({ tokens: s.generated, finishReason });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running.length > 0 || this.waiting.length > 0) {
+      // leave: cancelled sequences free their slot and blocks before the step
+      for (const s of [...this.running]) if (s.request.signal?.aborted) this.finish(s, 'cancelled');
+      for (const s of [...this.waiting]) {
+        if (s.request.signal?.aborted) {
+          this.waiting.splice(this.waiting.indexOf(s), 1);
+          s.resolve({ tokens: [], finishReason: 'cancelled' });
+        }
+      }
+      // join: waiting sequences move in while there is room
+      while (this.waiting.length > 0 && this.running.length < this.options.maxSequences) this.running.push(this.waiting.shift()!);
+      if (this.running.length === 0) break;
+
+      // one row per decoding sequence, then prompt chunks within the token budget
+      let budget = this.options.maxBatchTokens;
+      const rows: DecodeRow[] = [];
+      const last = new Map<Sequence, number>();
+      const fed = new Map<Sequence, number>();
+      for (const s of this.running) {
+        const todo = s.tokens.length - s.cached;
+        if (budget <= 0) break;
+        const take = Math.min(todo, budget);
+        for (let p = s.cached; p < s.cached + take; p++) rows.push({ sequence: s.id, token: s.tokens[p]!, position: p, adapter: s.request.adapter });
+        budget -= take;
+        fed.set(s, take);
+        if (s.cached + take === s.tokens.length) last.set(s, rows.length - 1);
+      }
+      let logits: Float32Array;
+      try {
+        logits = await this.decoder.step(rows);
+      } catch (err) {
+        if (!(err instanceof KvCacheFullError) || this.running.length === 1) {
+          for (const s of [...this.running]) {
+            this.decoder.cache.release(s.id);
+            s.reject(err);
+          }
+          this.running.length = 0;
+          continue;
+        }
+        // out of KV blocks: the newest sequence goes back to the queue (recomputed later)
+        const s = this.running.pop()!;
+        this.decoder.cache.release(s.id);
+        s.cached = 0;
+        this.waiting.unshift(s);
+        continue;
+      }
+      const V = this.decoder.model.config.vocabSize;
+      for (const s of [...this.running]) {
+        s.cached += fed.get(s) ?? 0;
+        const row = last.get(s);
+        if (row === undefined) continue; // its prompt is still being prefilled
+        const token = sampleToken(logits.subarray(row * V, (row + 1) * V), s.request, s.next);
+        if (s.request.stopTokens?.includes(token)) {
+          this.finish(s, 'stop');
+          continue;
+        }
+        s.generated.push(token);
+        s.tokens.push(token);
+        if (s.request.onToken?.(token)) this.finish(s, 'stop');
+        else if (s.generated.length >= s.request.maxTokens || s.tokens.length >= this.decoder.model.config.maxPositions) this.finish(s, 'length');
+      }
+      await new Promise((r) => setImmediate(r)); // let the server breathe between steps
+    }
+  }
+}
