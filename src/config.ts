@@ -68,7 +68,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     s3Region: pick('s3Region', 'OPENLEDGER_S3_REGION') || undefined,
     s3Prefix: pick('s3Prefix', 'OPENLEDGER_S3_PREFIX') || undefined,
     logLevel: pick('logLevel', 'OPENLEDGER_LOG_LEVEL', 'warn'),
-    inferenceConcurrency: pick('inferenceConcurrency', 'OPENLEDGER_INFERENCE_CONCURRENCY', 1),
+    inferenceConcurrency: pick('inferenceConcurrency', 'OPENLEDGER_INFERENCE_CONCURRENCY', 16),
     inferenceQueue: pick('inferenceQueue', 'OPENLEDGER_INFERENCE_QUEUE', 64),
   };
   const parsed = schema.safeParse(raw);

@@ -1,6 +1,6 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
-import { generate, type FinishReason } from '../model/generate.ts';
+import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
 import { attributeInference } from './attribute-inference.ts';
 import type { AttributedSpan } from './attribute.ts';
@@ -60,10 +60,10 @@ function pendingStopPrefix(text: string, stops: readonly string[]): number {
 }
 
 /**
- * One inference with Proof of Attribution: generates with a published model (stopping at its
- * end-of-text token, a stop string, `maxTokens` or cancellation), streams the text as it comes,
- * attributes the output, signs the receipt and stores it before returning. The model is used
- * alone meanwhile (its buffers are shared).
+ * One inference with Proof of Attribution: generates with a published model in its base's
+ * continuous batch (stopping at its end-of-text token, a stop string, `maxTokens` or
+ * cancellation), streams the text as it comes, attributes the output (alone on the base: the
+ * attribution buffers are shared), signs the receipt and stores it before returning.
  *
  * @example
  * const { output, receipt } = await runAttributedInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
@@ -76,36 +76,36 @@ async function attributedInference(node: InferenceNode, r: InferenceRequest): Pr
   const m = await node.models.load(r.model);
   await node.meter?.authorize(r.consumer, r.model, r.maxTokens);
   const stops = (r.stop ?? []).filter((s) => s.length > 0);
-  const result = await m.exclusive(async () => {
-    const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(r.prompt, { addSpecialTokens: false })];
-    const tokens: number[] = [];
-    let text = '', emitted = 0, stoppedAt = -1;
-    const generated = await generate(m.model, m.lora, promptIds, {
-      maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed,
-      stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
-      ...(r.signal ? { signal: r.signal } : {}),
-      onToken: (t) => {
-        tokens.push(t);
-        text = m.tokenizer.decode(tokens, { skipSpecialTokens: true });
-        for (const s of stops) {
-          const at = text.indexOf(s);
-          if (at >= 0 && (stoppedAt < 0 || at < stoppedAt)) stoppedAt = at;
-        }
-        if (stoppedAt >= 0) return true;
-        // hold back an unfinished character and what could still become a stop string
-        let ready = text.length - pendingStopPrefix(text, stops);
-        while (ready > emitted && text.charCodeAt(ready - 1) === 0xfffd) ready--;
-        if (ready > emitted) {
-          r.onText?.(text.slice(emitted, ready));
-          emitted = ready;
-        }
-      },
-    });
-    const output = stoppedAt >= 0 ? text.slice(0, stoppedAt) : text;
-    if (output.length > emitted) r.onText?.(output.slice(emitted));
-    const { receipt, spans } = await attributeInference(node, m, r.prompt, output, { consumer: r.consumer });
-    return { output, finishReason: generated.finishReason, receipt, spans };
+  const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(r.prompt, { addSpecialTokens: false })];
+  const tokens: number[] = [];
+  let text = '', emitted = 0, stoppedAt = -1;
+  // generation joins the base model's continuous batch (other requests, other adapters)
+  const generated = await m.scheduler.generate({
+    adapter: m.lora, prompt: promptIds, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed,
+    stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
+    ...(r.signal ? { signal: r.signal } : {}),
+    onToken: (t) => {
+      tokens.push(t);
+      text = m.tokenizer.decode(tokens, { skipSpecialTokens: true });
+      for (const s of stops) {
+        const at = text.indexOf(s);
+        if (at >= 0 && (stoppedAt < 0 || at < stoppedAt)) stoppedAt = at;
+      }
+      if (stoppedAt >= 0) return true;
+      // hold back an unfinished character and what could still become a stop string
+      let ready = text.length - pendingStopPrefix(text, stops);
+      while (ready > emitted && text.charCodeAt(ready - 1) === 0xfffd) ready--;
+      if (ready > emitted) {
+        r.onText?.(text.slice(emitted, ready));
+        emitted = ready;
+      }
+    },
   });
+  const output = stoppedAt >= 0 ? text.slice(0, stoppedAt) : text;
+  if (output.length > emitted) r.onText?.(output.slice(emitted));
+  // attribution uses the model's training buffers: one at a time per base model
+  const { receipt, spans } = await m.exclusive(() => attributeInference(node, m, r.prompt, output, { consumer: r.consumer }));
+  const result = { output, finishReason: generated.finishReason, receipt, spans };
   await storeReceipt(node.db, result.receipt, { prompt: r.prompt, output: result.output, consumer: r.consumer });
   await node.meter?.record(result.receipt);
   return result;

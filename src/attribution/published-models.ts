@@ -12,6 +12,9 @@ import type { BlobHash, BlobStore } from '../store/blobs.ts';
 import type { Queryable } from '../store/database.ts';
 import type { AttributionModel } from './attribute.ts';
 import { ReceiptError } from './receipts.ts';
+import { Decoder } from '../serve/decoder.ts';
+import { PagedKvCache } from '../serve/kv-cache.ts';
+import { Scheduler } from '../serve/scheduler.ts';
 import { openTraceSpans } from './trace-spans.ts';
 import { readTrace } from './trace.ts';
 
@@ -69,6 +72,8 @@ export interface LoadedModel {
    * with another one on the same base.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** The base model's continuous-batching generator, shared by every adapter on it. */
+  scheduler: Scheduler;
 }
 
 /** A FIFO lock: each call runs after the previous one settled. */
@@ -116,8 +121,8 @@ export function storeModelSource(db: Queryable, blobs: BlobStore): ModelSource {
  * const models = createModelLoader({ source: storeModelSource(db, blobs), backend, cacheDir: join(dataDir, 'attribution') });
  * const { model, lora, attribution } = await models.load('zorvania-qa');
  */
-export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string }): ModelLoader {
-  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T> }>>();
+export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; serving?: { kvBlocks?: number; maxSequences?: number; maxBatchTokens?: number } }): ModelLoader {
+  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T>; scheduler: Scheduler }>>();
   const loaded = new Map<string, Promise<LoadedModel>>();
 
   const base = (id: Hex) => {
@@ -125,7 +130,10 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     if (!b) {
       b = (async () => {
         const files = await readModelDir(await o.source.baseModelDir(id));
-        return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer, exclusive: createLock() };
+        const model = Llama.fromTensors(o.backend, files.config, files.tensors);
+        const cache = new PagedKvCache(o.backend, files.config, { numBlocks: o.serving?.kvBlocks ?? 512, blockSize: 16 });
+        const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: o.serving?.maxSequences ?? 64, maxBatchTokens: o.serving?.maxBatchTokens ?? 512 });
+        return { model, tokenizer: files.tokenizer, exclusive: createLock(), scheduler };
       })();
       b.catch(() => bases.delete(id));
       bases.set(id, b);
@@ -134,7 +142,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
   };
 
   const loadOne = async (published: PublishedModel): Promise<LoadedModel> => {
-    const { model, tokenizer, exclusive } = await base(published.baseModelId);
+    const { model, tokenizer, exclusive, scheduler } = await base(published.baseModelId);
     const adapter = parsePeftAdapter({
       'adapter_config.json': await o.source.blob(published.adapterConfigBlob),
       'adapter_model.safetensors': await o.source.blob(published.adapterHash),
@@ -147,7 +155,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     for (const key of ['tokens', 'examples', 'sketches'] as const) await writeFile(join(dir, traceFiles[key]), await o.source.blob(pointers[key]));
     const trace = await readTrace(dir);
     const spans = await openTraceSpans(join(dir, 'index'), trace, model.config.vocabSize);
-    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive };
+    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive, scheduler };
   };
 
   return {
