@@ -10,13 +10,9 @@ export interface GenerateOptions {
   seed?: number;
   /** Token ids that end the output (not included in it), e.g. end-of-text. */
   stopTokens?: readonly number[];
-  /** Called with each token as it is chosen; returning true stops generation (e.g. a stop string was produced). */
-  onToken?: (token: number) => boolean | void | Promise<boolean | void>;
-  /** Stops generation between tokens (e.g. the client went away). */
-  signal?: AbortSignal;
 }
 
-/** Why generation ended. */
+/** Why generation ended (`cancelled`: the client went away; serving only). */
 export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 /**
@@ -54,8 +50,8 @@ export function sampleToken(logits: Float32Array, o: { temperature?: number; top
 
 /**
  * Generates up to `maxTokens` tokens after `prompt` (token ids), with or without an adapter.
- * Each step runs the whole sequence again (no KV cache): meant for short outputs (evaluation,
- * attribution checks); the serving engine has its own cached decoder.
+ * Each step runs the whole sequence again (no KV cache): the reference the serving scheduler is
+ * checked against, and enough for short outputs (evaluation); serving uses serve/scheduler.ts.
  *
  * @example
  * const { tokens } = await generate(model, lora, promptIds, { maxTokens: 32, stopTokens: [eos] });
@@ -68,13 +64,11 @@ export async function generate(model: Llama, lora: LoraAdapter | null, prompt: r
   const out: number[] = [];
   const stop = new Set(o.stopTokens ?? []);
   while (out.length < o.maxTokens && seq.length < model.config.maxPositions) {
-    if (o.signal?.aborted) return { tokens: out, finishReason: 'cancelled' };
     const logits = await model.logits(Int32Array.from(seq), 1, seq.length, lora);
     const next = sampleToken(logits.subarray((seq.length - 1) * V, seq.length * V), o, rng.next);
     if (stop.has(next)) return { tokens: out, finishReason: 'stop' };
     out.push(next);
     seq.push(next);
-    if (await o.onToken?.(next)) return { tokens: out, finishReason: 'stop' };
   }
   return { tokens: out, finishReason: 'length' };
 }
