@@ -79,9 +79,11 @@ async function attributedInference(node: InferenceNode, r: InferenceRequest): Pr
   const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(r.prompt, { addSpecialTokens: false })];
   const tokens: number[] = [];
   let text = '', emitted = 0, stoppedAt = -1;
-  // generation joins the base model's continuous batch (other requests, other adapters)
+  // generation joins the base model's continuous batch (other requests, other adapters), its
+  // adapter pinned in the engine tier meanwhile
+  const adapter = await m.adapters.acquire(m.adapterKey);
   const generated = await m.scheduler.generate({
-    adapter: m.lora, prompt: promptIds, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed,
+    adapter, prompt: promptIds, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed,
     stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
     ...(r.signal ? { signal: r.signal } : {}),
     onToken: (t) => {
@@ -100,7 +102,7 @@ async function attributedInference(node: InferenceNode, r: InferenceRequest): Pr
         emitted = ready;
       }
     },
-  });
+  }).finally(() => m.adapters.release(m.adapterKey));
   const output = stoppedAt >= 0 ? text.slice(0, stoppedAt) : text;
   if (output.length > emitted) r.onText?.(output.slice(emitted));
   // attribution uses the model's training buffers: one at a time per base model

@@ -12,6 +12,7 @@ import type { BlobHash, BlobStore } from '../store/blobs.ts';
 import type { Queryable } from '../store/database.ts';
 import type { AttributionModel } from './attribute.ts';
 import { ReceiptError } from './receipts.ts';
+import { AdapterCache } from '../serve/adapter-cache.ts';
 import { Decoder } from '../serve/decoder.ts';
 import { PagedKvCache } from '../serve/kv-cache.ts';
 import { Scheduler } from '../serve/scheduler.ts';
@@ -74,6 +75,9 @@ export interface LoadedModel {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** The base model's continuous-batching generator, shared by every adapter on it. */
   scheduler: Scheduler;
+  /** The base model's serving adapters (engine / host / store tiers); this model's key in it. */
+  adapters: AdapterCache;
+  adapterKey: string;
 }
 
 /** A FIFO lock: each call runs after the previous one settled. */
@@ -121,8 +125,13 @@ export function storeModelSource(db: Queryable, blobs: BlobStore): ModelSource {
  * const models = createModelLoader({ source: storeModelSource(db, blobs), backend, cacheDir: join(dataDir, 'attribution') });
  * const { model, lora, attribution } = await models.load('zorvania-qa');
  */
-export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; serving?: { kvBlocks?: number; maxSequences?: number; maxBatchTokens?: number } }): ModelLoader {
-  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T>; scheduler: Scheduler }>>();
+export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; serving?: { kvBlocks?: number; maxSequences?: number; maxBatchTokens?: number; engineAdapterBytes?: number; hostAdapterBytes?: number } }): ModelLoader {
+  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T>; scheduler: Scheduler; adapters: AdapterCache }>>();
+  // serving adapters are keyed by their two blobs: weights and config
+  const loadAdapter = async (key: string, config: Llama['config']) => {
+    const [weights, adapterConfig] = key.split(':') as [Hex, Hex];
+    return parsePeftAdapter({ 'adapter_config.json': await o.source.blob(adapterConfig), 'adapter_model.safetensors': await o.source.blob(weights) }, { config });
+  };
   const loaded = new Map<string, Promise<LoadedModel>>();
 
   const base = (id: Hex) => {
@@ -133,7 +142,11 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
         const model = Llama.fromTensors(o.backend, files.config, files.tensors);
         const cache = new PagedKvCache(o.backend, files.config, { numBlocks: o.serving?.kvBlocks ?? 512, blockSize: 16 });
         const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: o.serving?.maxSequences ?? 64, maxBatchTokens: o.serving?.maxBatchTokens ?? 512 });
-        return { model, tokenizer: files.tokenizer, exclusive: createLock(), scheduler };
+        const adapters = new AdapterCache(model, {
+          engineBytes: o.serving?.engineAdapterBytes ?? 256 * 2 ** 20, hostBytes: o.serving?.hostAdapterBytes ?? 2 ** 30,
+          load: (key) => loadAdapter(key, files.config),
+        });
+        return { model, tokenizer: files.tokenizer, exclusive: createLock(), scheduler, adapters };
       })();
       b.catch(() => bases.delete(id));
       bases.set(id, b);
@@ -142,12 +155,10 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
   };
 
   const loadOne = async (published: PublishedModel): Promise<LoadedModel> => {
-    const { model, tokenizer, exclusive, scheduler } = await base(published.baseModelId);
-    const adapter = parsePeftAdapter({
-      'adapter_config.json': await o.source.blob(published.adapterConfigBlob),
-      'adapter_model.safetensors': await o.source.blob(published.adapterHash),
-    }, { config: model.config });
-    const lora = model.loadLora(adapter, true);
+    const { model, tokenizer, exclusive, scheduler, adapters } = await base(published.baseModelId);
+    const adapterKey = `${published.adapterHash}:${published.adapterConfigBlob}`;
+    // attribution's own copy, with gradients (the serving copy lives in the adapter cache)
+    const lora = model.loadLora(await loadAdapter(adapterKey, model.config), true);
     const dir = join(o.cacheDir, published.traceBlob);
     await mkdir(dir, { recursive: true });
     const pointers = JSON.parse(Buffer.from(await o.source.blob(published.traceBlob)).toString()) as { manifest: unknown; tokens: Hex; examples: Hex; sketches: Hex };
@@ -155,7 +166,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     for (const key of ['tokens', 'examples', 'sketches'] as const) await writeFile(join(dir, traceFiles[key]), await o.source.blob(pointers[key]));
     const trace = await readTrace(dir);
     const spans = await openTraceSpans(join(dir, 'index'), trace, model.config.vocabSize);
-    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive, scheduler };
+    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive, scheduler, adapters, adapterKey };
   };
 
   return {
