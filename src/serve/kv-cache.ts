@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Backend, Tensor } from '../model/backend.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { CodedError } from '../util/coded-error.ts';
@@ -15,6 +16,11 @@ export class KvCacheFullError extends CodedError {
  * to sequences a block at a time, so sequences of any length share the memory without
  * fragmentation and a finished sequence's blocks are reused at once.
  *
+ * Prefix reuse: a full block of prompt tokens is registered under a hash of everything before and
+ * in it (and of the adapter, whose k/v projections it depends on); a later sequence with the same
+ * prefix adopts those blocks instead of computing them. A released block that holds a registered
+ * prefix stays reusable until its memory is needed (least recently released first).
+ *
  * @example
  * const cache = new PagedKvCache(backend, config, { numBlocks: 256, blockSize: 16 });
  * cache.reserve('req-1', promptLength);
@@ -27,6 +33,13 @@ export class PagedKvCache {
   readonly v: Tensor[];
   private readonly free: number[];
   private readonly tables = new Map<string, number[]>();
+  private readonly refs: Int32Array;
+  private readonly byHash = new Map<string, number>();
+  private readonly hashOf = new Map<number, string>();
+  /** Registered blocks no sequence uses, least recently released first. */
+  private readonly reusable = new Set<number>();
+  /** Prompt tokens that were adopted from earlier sequences instead of being computed. */
+  prefixTokensReused = 0;
 
   constructor(backend: Backend, config: ModelConfig, o: { numBlocks: number; blockSize: number }) {
     if (!Number.isInteger(o.numBlocks) || o.numBlocks < 1 || !Number.isInteger(o.blockSize) || o.blockSize < 1) throw new RangeError('numBlocks and blockSize must be positive integers');
@@ -36,10 +49,61 @@ export class PagedKvCache {
     this.k = Array.from({ length: config.numLayers }, () => backend.zeros(slots));
     this.v = Array.from({ length: config.numLayers }, () => backend.zeros(slots));
     this.free = Array.from({ length: o.numBlocks }, (_, i) => o.numBlocks - 1 - i);
+    this.refs = new Int32Array(o.numBlocks);
   }
 
+  /** Blocks a sequence could get now (free, or holding a reusable prefix no one uses). */
   get freeBlocks(): number {
-    return this.free.length;
+    return this.free.length + this.reusable.size;
+  }
+
+  private takeBlock(): number {
+    const block = this.free.pop();
+    if (block !== undefined) return block;
+    const [oldest] = this.reusable;
+    this.reusable.delete(oldest!);
+    this.byHash.delete(this.hashOf.get(oldest!)!);
+    this.hashOf.delete(oldest!);
+    return oldest!;
+  }
+
+  private blockHash(previous: string, prefixKey: string, tokens: readonly number[]): string {
+    return createHash('sha256').update(previous).update(prefixKey).update(Int32Array.from(tokens)).digest('hex');
+  }
+
+  /**
+   * Gives a new sequence the registered blocks of its longest cached prefix (whole blocks, always
+   * leaving its last token to compute); returns how many tokens it need not compute.
+   */
+  adoptPrefix(sequence: string, prefixKey: string, tokens: readonly number[]): number {
+    if (this.tables.has(sequence)) return 0;
+    const table: number[] = [];
+    let hash = '';
+    for (let i = 0; (i + 1) * this.blockSize < tokens.length; i++) {
+      hash = this.blockHash(hash, prefixKey, tokens.slice(i * this.blockSize, (i + 1) * this.blockSize));
+      const block = this.byHash.get(hash);
+      if (block === undefined) break;
+      this.reusable.delete(block);
+      this.refs[block]!++;
+      table.push(block);
+    }
+    if (table.length > 0) this.tables.set(sequence, table);
+    this.prefixTokensReused += table.length * this.blockSize;
+    return table.length * this.blockSize;
+  }
+
+  /** Registers a sequence's full blocks among its first `computed` tokens, for later sequences to adopt. */
+  publishPrefix(sequence: string, prefixKey: string, tokens: readonly number[], computed: number): void {
+    const table = this.tables.get(sequence) ?? [];
+    let hash = '';
+    for (let i = 0; (i + 1) * this.blockSize <= computed && i < table.length; i++) {
+      hash = this.blockHash(hash, prefixKey, tokens.slice(i * this.blockSize, (i + 1) * this.blockSize));
+      const block = table[i]!;
+      if (this.hashOf.has(block)) continue;
+      if (this.byHash.has(hash)) continue; // the same prefix is already kept in another block
+      this.byHash.set(hash, block);
+      this.hashOf.set(block, hash);
+    }
   }
 
   /** Blocks a sequence of `length` tokens needs. */
@@ -52,8 +116,12 @@ export class PagedKvCache {
     const table = this.tables.get(sequence) ?? [];
     const needed = this.blocksFor(length) - table.length;
     if (needed <= 0) return;
-    if (needed > this.free.length) throw new KvCacheFullError(needed, this.free.length);
-    for (let i = 0; i < needed; i++) table.push(this.free.pop()!);
+    if (needed > this.freeBlocks) throw new KvCacheFullError(needed, this.freeBlocks);
+    for (let i = 0; i < needed; i++) {
+      const block = this.takeBlock();
+      this.refs[block] = 1;
+      table.push(block);
+    }
     this.tables.set(sequence, table);
   }
 
@@ -73,7 +141,11 @@ export class PagedKvCache {
   release(sequence: string): void {
     const table = this.tables.get(sequence);
     if (!table) return;
-    for (const b of table) this.free.push(b);
+    for (const b of table) {
+      if (--this.refs[b]! > 0) continue;
+      if (this.hashOf.has(b)) this.reusable.add(b);
+      else this.free.push(b);
+    }
     this.tables.delete(sequence);
   }
 }

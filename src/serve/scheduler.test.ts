@@ -54,4 +54,25 @@ describe('Scheduler (continuous batching across adapters)', () => {
     assert.deepEqual(await stopped, { tokens: [], finishReason: 'stop' });
     assert.equal(cache.freeBlocks, 32);
   });
+
+  it('reuses the cached keys and values of a shared prompt prefix, per adapter, with the same results', async () => {
+    const cache = new PagedKvCache(backend, config, { numBlocks: 24, blockSize: 4 });
+    const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: 4, maxBatchTokens: 64 });
+    const prefix = Array.from({ length: 17 }, (_, i) => (i * 7) % config.vocabSize);
+    const ask = (adapter: LoraAdapter | null, tail: number) => ({ adapter, prompt: [...prefix, tail], maxTokens: 5 });
+    const expect = async (r: ReturnType<typeof ask>) => (await generate(model, r.adapter, r.prompt, { maxTokens: r.maxTokens })).tokens;
+    const first = ask(adapters[0]!, 1);
+    assert.deepEqual((await scheduler.generate(first)).tokens, await expect(first));
+    assert.equal(cache.prefixTokensReused, 0);
+    const second = ask(adapters[0]!, 2);
+    assert.deepEqual((await scheduler.generate(second)).tokens, await expect(second));
+    assert.equal(cache.prefixTokensReused, 16, 'four full blocks of the shared prompt were adopted');
+    const other = ask(adapters[1]!, 2);
+    assert.deepEqual((await scheduler.generate(other)).tokens, await expect(other));
+    assert.equal(cache.prefixTokensReused, 16, 'another adapter computes its own keys and values');
+    // running out of free blocks takes back the unused cached prefixes
+    const many = Array.from({ length: 4 }, (_, i) => scheduler.generate({ adapter: adapters[2]!, prompt: Array.from({ length: 18 }, (_, j) => (i * 31 + j) % config.vocabSize), maxTokens: 3 }));
+    await Promise.all(many);
+    assert.equal(cache.freeBlocks, 24);
+  });
 });

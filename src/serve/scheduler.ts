@@ -59,6 +59,15 @@ export class Scheduler {
   private readonly running: Sequence[] = [];
   private loop: Promise<void> | null = null;
   private counter = 0;
+  private readonly adapterIds = new WeakMap<LoraAdapter, string>();
+
+  /** What a sequence's keys and values depend on besides its tokens: its adapter. */
+  private prefixKey(adapter: LoraAdapter | null): string {
+    if (!adapter) return 'base';
+    let id = this.adapterIds.get(adapter);
+    if (!id) this.adapterIds.set(adapter, (id = `adapter-${++this.counter}`));
+    return id;
+  }
 
   constructor(decoder: Decoder, options: SchedulerOptions) {
     this.decoder = decoder;
@@ -98,7 +107,11 @@ export class Scheduler {
         }
       }
       // join: waiting sequences move in while there is room
-      while (this.waiting.length > 0 && this.running.length < this.options.maxSequences) this.running.push(this.waiting.shift()!);
+      while (this.waiting.length > 0 && this.running.length < this.options.maxSequences) {
+        const s = this.waiting.shift()!;
+        s.cached = this.decoder.cache.adoptPrefix(s.id, this.prefixKey(s.request.adapter), s.tokens);
+        this.running.push(s);
+      }
       if (this.running.length === 0) break;
 
       // one row per decoding sequence, then prompt chunks within the token budget
@@ -137,6 +150,7 @@ export class Scheduler {
       const V = this.decoder.model.config.vocabSize;
       for (const s of [...this.running]) {
         s.cached += fed.get(s) ?? 0;
+        if (fed.get(s)) this.decoder.cache.publishPrefix(s.id, this.prefixKey(s.request.adapter), s.tokens, s.cached);
         const row = last.get(s);
         if (row === undefined) continue; // its prompt is still being prefilled
         const token = sampleToken(logits.subarray(row * V, (row + 1) * V), s.request, s.next);
