@@ -9,10 +9,7 @@ import { runCli, up, type Up } from './test-node.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'openledger-cli-datanet-'));
 let node: Up | undefined;
 after(async () => {
-  if (node && node.child.exitCode === null) {
-    node.child.kill('SIGTERM');
-    await new Promise((r) => node!.child.once('exit', r));
-  }
+  await node?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -49,8 +46,7 @@ test('from a file on disk to accepted, anchored, provable contributions in a sna
   assert.match(out, /5 records .* 3 accepted, 0 pending, 2 rejected/);
 
   // The node dies before its worker anchors the batch; the restart anchors it.
-  node.child.kill('SIGKILL');
-  await new Promise((r) => node!.child.once('exit', r));
+  await node.stop('SIGKILL');
   node = await up(dataDir);
   const list = await (await fetch(`${node.apiUrl}/datanets/1/contributions?status=accepted`)).json() as { contributions: { id: string }[] };
   assert.equal(list.contributions.length, 3, 'acknowledged contributions survive kill -9');

@@ -9,6 +9,8 @@ export interface Up {
   apiUrl: string;
   rpcUrl: string;
   output: () => string;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once the node has exited; at once if it already has. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Starts `openledger up` on `dataDir` with free ports and waits until it is up. */
@@ -33,7 +35,12 @@ export async function up(dataDir: string): Promise<Up> {
   });
   const apiUrl = /API\s+(http:\/\/\S+)/.exec(out)![1]!;
   const rpcUrl = /chain\s+(http:\/\/\S+)/.exec(out)![1]!;
-  return { child, apiUrl, rpcUrl, output: () => out };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return { child, apiUrl, rpcUrl, output: () => out, stop };
 }
 
 

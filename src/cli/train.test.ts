@@ -12,10 +12,7 @@ import { runCli, up, type Up } from './test-node.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'openledger-cli-train-'));
 let node: Up | undefined;
 after(async () => {
-  if (node && node.child.exitCode === null) {
-    node.child.kill('SIGTERM');
-    await new Promise((r) => node!.child.once('exit', r));
-  }
+  await node?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -66,8 +63,7 @@ test('from a datanet snapshot to a published adapter through the CLI, across a k
   for (let i = 0; i < 1200 && (await job(id)).step < 4; i++) await new Promise((r) => setTimeout(r, 50));
   const before = await job(id);
   assert.ok(before.step >= 4 && before.step < before.totalSteps!, `killed at step ${before.step} of ${before.totalSteps}`);
-  node.child.kill('SIGKILL');
-  await new Promise((r) => node!.child.once('exit', r));
+  await node.stop('SIGKILL');
 
   node = await up(dataDir);
   const shown = await read('job', 'show', id, '--follow');

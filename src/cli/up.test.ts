@@ -28,8 +28,7 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
   await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([friend, parseEther('42')]) });
 
   // kill -9: nothing acknowledged may be lost.
-  node.child.kill('SIGKILL');
-  await new Promise((r) => node.child.once('exit', r));
+  await node.stop('SIGKILL');
 
   node = await up(dataDir);
   assert.doesNotMatch(node.output(), /deploy:/, 'a restart does not redeploy');
@@ -46,15 +45,12 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
   assert.ok(events.events.some((e) => e.args.to.toLowerCase() === friend && e.args.value === parseEther('42').toString()));
 
   // A clean stop exits 0, and state is still there after it.
-  node.child.kill('SIGTERM');
-  const code = await new Promise((r) => node.child.once('exit', r));
-  assert.equal(code, 0);
+  assert.equal(await node.stop(), 0);
   node = await up(dataDir);
   clients = await connectChain(node.rpcUrl, account);
   p = protocolContracts(clients, first.contracts);
   assert.equal(await p.openToken.read.balanceOf([friend]), parseEther('42'));
-  node.child.kill('SIGTERM');
-  await new Promise((r) => node.child.once('exit', r));
+  await node.stop();
 });
 
 test('bad input exits non-zero with a clear message', async () => {
