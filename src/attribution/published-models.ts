@@ -13,6 +13,7 @@ import type { Queryable } from '../store/database.ts';
 import type { AttributionModel } from './attribute.ts';
 import { ReceiptError } from './receipts.ts';
 import { AdapterCache } from '../serve/adapter-cache.ts';
+import { createLock } from '../util/lock.ts';
 import { Decoder } from '../serve/decoder.ts';
 import { PagedKvCache } from '../serve/kv-cache.ts';
 import { Scheduler } from '../serve/scheduler.ts';
@@ -78,16 +79,6 @@ export interface LoadedModel {
   /** The base model's serving adapters (engine / host / store tiers); this model's key in it. */
   adapters: AdapterCache;
   adapterKey: string;
-}
-
-/** A FIFO lock: each call runs after the previous one settled. */
-function createLock(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>) => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => {});
-    return run;
-  };
 }
 
 export interface ModelLoader {

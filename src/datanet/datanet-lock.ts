@@ -1,4 +1,6 @@
-const tails = new Map<number, Promise<unknown>>();
+import { createKeyedLock } from '../util/lock.ts';
+
+const lock = createKeyedLock<number>();
 
 /**
  * Runs `fn` after every earlier call for the same datanet has finished, so that duplicate checks
@@ -8,12 +10,5 @@ const tails = new Map<number, Promise<unknown>>();
  * await withDatanetLock(datanet.id, () => ingestChunk(...));
  */
 export function withDatanetLock<T>(datanetId: number, fn: () => Promise<T>): Promise<T> {
-  const previous = tails.get(datanetId) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const tail = run.catch(() => {});
-  tails.set(datanetId, tail);
-  void tail.then(() => {
-    if (tails.get(datanetId) === tail) tails.delete(datanetId);
-  });
-  return run;
+  return lock(datanetId, fn);
 }
