@@ -28,7 +28,7 @@ import { hyperparametersSchema, type Hyperparameters } from '../src/factory/hype
 import { meanLoss, runTraining } from '../src/factory/run-training.ts';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';
 import { defaultTemplate, renderTemplate } from '../src/factory/template.ts';
-import { encodeExample, type TrainingItem } from '../src/factory/training-data.ts';
+import { encodeExample, promptTokens, type TrainingItem } from '../src/factory/training-data.ts';
 import { writeTrainingSet } from '../src/factory/training-trace.ts';
 import { generatePlantedFacts, type PlantedRecord } from '../src/model/corpus/planted-facts.ts';
 import { createBackend } from '../src/model/create-backend.ts';
@@ -65,7 +65,7 @@ async function fineTune(dir: string, records: PlantedRecord[]): Promise<Attribut
   return { model, lora, tokenizer: tok, trace, spans };
 }
 
-const promptIds = (question: string) => [tok.bosId!, ...tok.encode(renderTemplate(defaultTemplate, { prompt: question, response: '' }).prompt, { addSpecialTokens: false })];
+const promptIds = (question: string) => promptTokens(tok, renderTemplate(defaultTemplate, { prompt: question, response: '' }).prompt);
 const ranked = (scores: Map<Hex, number>) => [...scores.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
 
 try {

@@ -1,5 +1,6 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import { promptTokens } from '../factory/training-data.ts';
 import { attribute, type AttributedSpan } from './attribute.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';
@@ -17,11 +18,7 @@ export const defaultAttributionSettings: AttributionSettings = { minSpanLength: 
  * text, so anyone holding the texts recomputes the same attribution.
  */
 export function attributionTokens(m: LoadedModel, prompt: string, output: string): { promptIds: number[]; outputIds: number[] } {
-  const bos = m.tokenizer.bosId;
-  return {
-    promptIds: [...(bos !== undefined ? [bos] : []), ...m.tokenizer.encode(prompt, { addSpecialTokens: false })],
-    outputIds: m.tokenizer.encode(output, { addSpecialTokens: false }),
-  };
+  return { promptIds: promptTokens(m.tokenizer, prompt), outputIds: m.tokenizer.encode(output, { addSpecialTokens: false }) };
 }
 
 /** The fee of an inference: the model's price per 1,000 tokens times the tokens used, rounded up. */

@@ -1,5 +1,6 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import { promptTokens } from '../factory/training-data.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
 import { attributeInference } from './attribute-inference.ts';
@@ -76,7 +77,7 @@ async function attributedInference(node: InferenceNode, r: InferenceRequest): Pr
   const m = await node.models.load(r.model);
   await node.meter?.authorize(r.consumer, r.model, r.maxTokens);
   const stops = (r.stop ?? []).filter((s) => s.length > 0);
-  const promptIds = [...(m.tokenizer.bosId !== undefined ? [m.tokenizer.bosId] : []), ...m.tokenizer.encode(r.prompt, { addSpecialTokens: false })];
+  const promptIds = promptTokens(m.tokenizer, r.prompt);
   const tokens: number[] = [];
   let text = '', emitted = 0, stoppedAt = -1;
   // generation joins the base model's continuous batch (other requests, other adapters), its

@@ -27,6 +27,17 @@ export interface TrainingData {
 }
 
 /**
+ * The tokens of a prompt as the model sees it in training, serving and attribution alike:
+ * `[bos]` (when the tokenizer has one) followed by the text's tokens.
+ *
+ * @example
+ * promptTokens(tokenizer, '### Question: Hi?\n### Answer:'); // [0, 1234, …]
+ */
+export function promptTokens(tokenizer: TextEncoder, text: string): number[] {
+  return [...(tokenizer.bosId !== undefined ? [tokenizer.bosId] : []), ...tokenizer.encode(text, { addSpecialTokens: false })];
+}
+
+/**
  * Tokenises one rendered record: `[bos] prompt response [eos]`, inputs are all but the last token
  * and targets all but the first, with the prompt's targets masked (−1). A response longer than the
  * sequence limit is cut; a prompt that leaves no room for any response token returns null.
@@ -35,7 +46,7 @@ export interface TrainingData {
  * const ex = encodeExample(tokenizer, { prompt: 'Q: hi\nA: ', response: 'hello\n' }, 256);
  */
 export function encodeExample(tokenizer: TextEncoder, text: { prompt: string; response: string }, maxSequenceLength: number): { ids: Int32Array; targets: Int32Array; promptTokens: number } | null {
-  const prompt = [...(tokenizer.bosId !== undefined ? [tokenizer.bosId] : []), ...tokenizer.encode(text.prompt, { addSpecialTokens: false })];
+  const prompt = promptTokens(tokenizer, text.prompt);
   const response = [...tokenizer.encode(text.response, { addSpecialTokens: false }), ...(tokenizer.eosId !== undefined ? [tokenizer.eosId] : [])];
   const seq = [...prompt, ...response].slice(0, maxSequenceLength + 1);
   if (seq.length <= prompt.length || seq.length < 2) return null;
