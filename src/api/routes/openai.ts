@@ -75,17 +75,18 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
     /** Runs one request, as JSON or as a server-sent-event stream of chunks built by `chunk`. */
     const serve = async (
       request: FastifyRequest, reply: FastifyReply,
-      o: { model: string; prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; stop: string[]; stream: boolean },
+      o: { model: string; prompt: () => Promise<string>; maxTokens: number; temperature: number; topP: number; seed: number; stop: string[]; stream: boolean },
       shape: { id: string; object: string; chunkObject: string; full(r: InferenceResult, finish: string): unknown; chunk(delta: string | null, finish: string | null): unknown },
     ) => {
-      const consumer = await consumerOf(request);
+      const consumer = await consumerOf(request); // before any model is touched
+      const prompt = await o.prompt();
       const created = Math.floor(Date.now() / 1000);
       const extras = (r: InferenceResult) => ({
         usage: { prompt_tokens: r.receipt.body.input.tokens, completion_tokens: r.receipt.body.output.tokens, total_tokens: r.receipt.body.input.tokens + r.receipt.body.output.tokens },
         openledger: { receipt_id: r.receipt.id, fee: r.receipt.body.fee, attribution: attributionSummary(r.receipt, r.spans) },
       });
       const finish = (r: InferenceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
-      const inference = { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
+      const inference = { model: o.model, prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
       if (!o.stream) {
         const r = await runAttributedInference(inferenceNode(ctx), inference);
         return { id: `${shape.id}-${r.receipt.id.slice(2, 26)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };
@@ -118,7 +119,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
     v1.post('/completions', async (request, reply) => {
       const b = completionBody.parse(request.body);
       return serve(request, reply, {
-        model: b.model, prompt: typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!, maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1,
+        model: b.model, prompt: async () => (typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!), maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1,
         seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
       }, {
         id: 'cmpl', object: 'text_completion', chunkObject: 'text_completion',
@@ -129,10 +130,9 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
 
     v1.post('/chat/completions', async (request, reply) => {
       const b = chatBody.parse(request.body);
-      const m = await ctx.models.load(b.model);
       let first = true;
       return serve(request, reply, {
-        model: b.model, prompt: chatPrompt(m.tokenizer.toConfig(), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
+        model: b.model, prompt: async () => chatPrompt((await ctx.models.load(b.model)).tokenizer.toConfig(), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
         topP: b.top_p ?? 1, seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
       }, {
         id: 'chatcmpl', object: 'chat.completion', chunkObject: 'chat.completion.chunk',
