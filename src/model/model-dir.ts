@@ -3,7 +3,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { keccak256, stringToBytes, type Hex } from 'viem';
-import { createBlobHasher } from '../store/blobs.ts';
+import { hashBlob } from '../store/blobs.ts';
 import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
 import { readModelWeights, writeSafetensorsFile } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
@@ -62,11 +62,7 @@ export async function hashModelDir(dir: string): Promise<Hex> {
   const names = (await readdir(dir)).filter((f) => f === 'config.json' || f === 'tokenizer.json' || f === 'tokenizer_config.json' || f.endsWith('.safetensors')).sort();
   if (!names.includes('config.json')) throw new ModelDirError(`${join(dir, 'config.json')} is missing`);
   const files: Record<string, string> = {};
-  for (const name of names) {
-    const hasher = await createBlobHasher();
-    hasher.update(await readFile(join(dir, name)));
-    files[name] = hasher.digest();
-  }
+  for (const name of names) files[name] = await hashBlob(await readFile(join(dir, name)));
   return keccak256(stringToBytes(canonicalize(files)!));
 }
 
