@@ -28,7 +28,8 @@ import { hyperparametersSchema, type Hyperparameters } from '../src/factory/hype
 import { meanLoss, runTraining } from '../src/factory/run-training.ts';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';
 import { defaultTemplate, renderTemplate } from '../src/factory/template.ts';
-import { encodeExample, promptTokens, type TrainingItem } from '../src/factory/training-data.ts';
+import { encodeExample, type TrainingItem } from '../src/factory/training-data.ts';
+import { promptTokens } from '../src/model/prompt-tokens.ts';
 import { writeTrainingSet } from '../src/factory/training-trace.ts';
 import { generatePlantedFacts, type PlantedRecord } from '../src/model/corpus/planted-facts.ts';
 import { createBackend } from '../src/model/create-backend.ts';

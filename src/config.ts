@@ -28,6 +28,17 @@ const schema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     inferenceConcurrency: z.coerce.number().int().min(1).max(1024),
     inferenceQueue: z.coerce.number().int().min(0).max(100_000),
+    engine: z.enum(['builtin', 'llama.cpp', 'remote']),
+    engineUrl: z.string().url().optional(),
+    engineApiKey: z.string().min(1).optional(),
+    engineBaseModel: z.string().min(1).optional(),
+    engineAdapterDir: z.string().min(1).optional(),
+    engineRemoteAdapterDir: z.string().min(1).optional(),
+    engineGpu: z.enum(['false', 'cuda', 'vulkan', 'auto']),
+  })
+  .refine((c) => c.engine !== 'remote' || (c.engineUrl && c.engineBaseModel), {
+    message: 'the remote engine needs its URL (OPENLEDGER_ENGINE_URL) and the name it serves the base model under (OPENLEDGER_ENGINE_BASE_MODEL)',
+    path: ['engineUrl'],
   })
   .refine((c) => !c.rpcUrl || c.deployerKey, {
     message: 'an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs a deployer key (OPENLEDGER_DEPLOYER_KEY)',
@@ -70,6 +81,13 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: pick('logLevel', 'OPENLEDGER_LOG_LEVEL', 'warn'),
     inferenceConcurrency: pick('inferenceConcurrency', 'OPENLEDGER_INFERENCE_CONCURRENCY', 16),
     inferenceQueue: pick('inferenceQueue', 'OPENLEDGER_INFERENCE_QUEUE', 64),
+    engine: pick('engine', 'OPENLEDGER_ENGINE', 'builtin'),
+    engineUrl: pick('engineUrl', 'OPENLEDGER_ENGINE_URL') || undefined,
+    engineApiKey: pick('engineApiKey', 'OPENLEDGER_ENGINE_API_KEY') || undefined,
+    engineBaseModel: pick('engineBaseModel', 'OPENLEDGER_ENGINE_BASE_MODEL') || undefined,
+    engineAdapterDir: pick('engineAdapterDir', 'OPENLEDGER_ENGINE_ADAPTER_DIR') || undefined,
+    engineRemoteAdapterDir: pick('engineRemoteAdapterDir', 'OPENLEDGER_ENGINE_REMOTE_ADAPTER_DIR') || undefined,
+    engineGpu: pick('engineGpu', 'OPENLEDGER_ENGINE_GPU', 'false'),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -13,11 +13,14 @@ import { apiKeyRoutes } from './routes/api-keys.ts';
 import { openAiRoutes } from './routes/openai.ts';
 import type { ModelLoader } from '../attribution/published-models.ts';
 import type { Admission } from '../serve/admission.ts';
+import type { Engine } from '../serve/engine.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
 export interface ApiContext extends DatanetContext {
   /** Published models, loaded on first use, for inference and attribution. */
   models: ModelLoader;
+  /** What generates text (built-in, llama.cpp or remote). */
+  engine: Engine;
   /** Back-pressure on inference (429 with Retry-After beyond the queue). */
   admission?: Admission;
   rpcUrl: string;

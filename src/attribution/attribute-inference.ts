@@ -1,6 +1,6 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
-import { promptTokens } from '../factory/training-data.ts';
+import { promptTokens } from '../model/prompt-tokens.ts';
 import { attribute, type AttributedSpan } from './attribute.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';

@@ -1,12 +1,12 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
-import { promptTokens } from '../factory/training-data.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
 import { attributeInference } from './attribute-inference.ts';
 import type { AttributedSpan } from './attribute.ts';
 import type { Admission } from '../serve/admission.ts';
-import type { ModelLoader } from './published-models.ts';
+import type { Engine } from '../serve/engine.ts';
+import type { ModelLoader, ResolvedModel } from './published-models.ts';
 import { storeReceipt, type Receipt } from './receipts.ts';
 
 export interface InferenceRequest {
@@ -28,8 +28,10 @@ export interface InferenceRequest {
 export interface InferenceResult {
   output: string;
   finishReason: FinishReason;
-  receipt: Receipt;
+  /** null for a base model served alone: nothing to attribute, nothing to pay. */
+  receipt: Receipt | null;
   spans: AttributedSpan[];
+  usage: { promptTokens: number; completionTokens: number };
 }
 
 /**
@@ -48,16 +50,11 @@ export interface InferenceNode {
   contracts: ProtocolContracts;
   db: Database;
   models: ModelLoader;
+  /** What generates the text (built-in, llama.cpp or remote). */
+  engine: Engine;
   meter?: Meter;
   /** Back-pressure: bounded concurrency and queue (429 beyond). */
   admission?: Admission;
-}
-
-/** The longest suffix of `text` that is a proper prefix of one of `stops` (held back while streaming). */
-function pendingStopPrefix(text: string, stops: readonly string[]): number {
-  let keep = 0;
-  for (const s of stops) for (let k = Math.min(s.length - 1, text.length); k > keep; k--) if (text.endsWith(s.slice(0, k))) keep = k;
-  return keep;
 }
 
 /**
@@ -70,46 +67,26 @@ function pendingStopPrefix(text: string, stops: readonly string[]): number {
  * const { output, receipt } = await runAttributedInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
  */
 export async function runAttributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
-  return node.admission ? node.admission.run(() => attributedInference(node, r), r.signal) : attributedInference(node, r);
+  if (!node.admission) return attributedInference(node, await node.models.resolve(r.model), r);
+  const m = await node.models.resolve(r.model);
+  // a queued request's adapter is fetched while it waits
+  if (node.admission.running >= node.admission.concurrency) node.engine.prefetch(m.served);
+  return node.admission.run(() => attributedInference(node, m, r), r.signal);
 }
 
-async function attributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
-  const m = await node.models.load(r.model);
+async function attributedInference(node: InferenceNode, m: ResolvedModel, r: InferenceRequest): Promise<InferenceResult> {
+  const request = { prompt: r.prompt, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed, stop: r.stop ?? [], ...(r.onText ? { onText: r.onText } : {}), ...(r.signal ? { signal: r.signal } : {}) };
+  if (m.kind === 'base') {
+    // a base model alone: no datanet shaped it, so no attribution and no fee
+    const c = await node.engine.complete(m.served, request);
+    return { output: c.text, finishReason: c.finishReason, receipt: null, spans: [], usage: { promptTokens: c.promptTokens, completionTokens: c.completionTokens } };
+  }
   await node.meter?.authorize(r.consumer, r.model, r.maxTokens);
-  const stops = (r.stop ?? []).filter((s) => s.length > 0);
-  const promptIds = promptTokens(m.tokenizer, r.prompt);
-  const tokens: number[] = [];
-  let text = '', emitted = 0, stoppedAt = -1;
-  // generation joins the base model's continuous batch (other requests, other adapters), its
-  // adapter pinned in the engine tier meanwhile
-  const adapter = await m.adapters.acquire(m.adapterKey);
-  const generated = await m.scheduler.generate({
-    adapter, prompt: promptIds, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed,
-    stopTokens: m.tokenizer.eosId !== undefined ? [m.tokenizer.eosId] : [],
-    ...(r.signal ? { signal: r.signal } : {}),
-    onToken: (t) => {
-      tokens.push(t);
-      text = m.tokenizer.decode(tokens, { skipSpecialTokens: true });
-      for (const s of stops) {
-        const at = text.indexOf(s);
-        if (at >= 0 && (stoppedAt < 0 || at < stoppedAt)) stoppedAt = at;
-      }
-      if (stoppedAt >= 0) return true;
-      // hold back an unfinished character and what could still become a stop string
-      let ready = text.length - pendingStopPrefix(text, stops);
-      while (ready > emitted && text.charCodeAt(ready - 1) === 0xfffd) ready--;
-      if (ready > emitted) {
-        r.onText?.(text.slice(emitted, ready));
-        emitted = ready;
-      }
-    },
-  }).finally(() => m.adapters.release(m.adapterKey));
-  const output = stoppedAt >= 0 ? text.slice(0, stoppedAt) : text;
-  if (output.length > emitted) r.onText?.(output.slice(emitted));
+  // generation joins the engine's batches (other requests, other adapters)
+  const c = await node.engine.complete(m.served, request);
   // attribution uses the model's training buffers: one at a time per base model
-  const { receipt, spans } = await m.exclusive(() => attributeInference(node, m, r.prompt, output, { consumer: r.consumer }));
-  const result = { output, finishReason: generated.finishReason, receipt, spans };
-  await storeReceipt(node.db, result.receipt, { prompt: r.prompt, output: result.output, consumer: r.consumer });
-  await node.meter?.record(result.receipt);
-  return result;
+  const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer }));
+  await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer });
+  await node.meter?.record(receipt);
+  return { output: c.text, finishReason: c.finishReason, receipt, spans, usage: { promptTokens: receipt.body.input.tokens, completionTokens: receipt.body.output.tokens } };
 }

@@ -13,6 +13,7 @@ import type { Backend } from '../model/backend.ts';
 import { recomputeReceipt } from './attribute-inference.ts';
 import { outputGradientSketch } from './gradient-influence.ts';
 import { createModelLoader, storeModelSource, type ModelLoader } from './published-models.ts';
+import { createBuiltinEngine } from '../serve/builtin-engine.ts';
 import { checkReceiptSignature, getReceipt, type StoredReceipt } from './receipts.ts';
 
 const CONSUMER = 7;
@@ -48,7 +49,7 @@ before(async () => {
   assert.equal((await getTrainingJob(f.db, job.id)).status, 'succeeded');
   backend = createBackend({ threads: 1 });
   models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  app = buildApi({ ...f.ctx, models, rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
-import { getBaseModel } from '../factory/base-models.ts';
+import { getBaseModel, listBaseModels } from '../factory/base-models.ts';
 import { traceFiles } from '../factory/training-trace.ts';
 import type { Backend } from '../model/backend.ts';
 import { Llama, type LoraAdapter } from '../model/llama.ts';
@@ -12,11 +12,8 @@ import type { BlobHash, BlobStore } from '../store/blobs.ts';
 import type { Queryable } from '../store/database.ts';
 import type { AttributionModel } from './attribute.ts';
 import { ReceiptError } from './receipts.ts';
-import { AdapterCache } from '../serve/adapter-cache.ts';
+import type { ServedModel } from '../serve/engine.ts';
 import { createLock } from '../util/lock.ts';
-import { Decoder } from '../serve/decoder.ts';
-import { PagedKvCache } from '../serve/kv-cache.ts';
-import { Scheduler } from '../serve/scheduler.ts';
 import { openTraceSpans } from './trace-spans.ts';
 import { readTrace } from './trace.ts';
 
@@ -64,6 +61,8 @@ export async function listPublishedModels(db: Queryable): Promise<PublishedModel
 /** A published model ready to generate and attribute. */
 export interface LoadedModel {
   published: PublishedModel;
+  /** The model as an engine serves it (base folder + adapter files). */
+  served: ServedModel;
   tokenizer: Tokenizer;
   model: Llama;
   lora: LoraAdapter;
@@ -74,15 +73,23 @@ export interface LoadedModel {
    * with another one on the same base.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /** The base model's continuous-batching generator, shared by every adapter on it. */
-  scheduler: Scheduler;
-  /** The base model's serving adapters (engine / host / store tiers); this model's key in it. */
-  adapters: AdapterCache;
-  adapterKey: string;
 }
+
+/** A base model on this machine's backend, shared by every adapter on it and by the built-in engine. */
+export interface LoadedBase {
+  model: Llama;
+  tokenizer: Tokenizer;
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** What a model name means: a published model (attributed, paid) or a base model alone (neither). */
+export type ResolvedModel = { kind: 'published'; loaded: LoadedModel; served: ServedModel } | { kind: 'base'; served: ServedModel; tokenizer: Tokenizer };
 
 export interface ModelLoader {
   load(name: string): Promise<LoadedModel>;
+  base(id: string): Promise<LoadedBase>;
+  /** A published model by name, else a base model by name (404 when neither). */
+  resolve(name: string): Promise<ResolvedModel>;
 }
 
 /** Where a loader finds published models, base-model folders and blobs: the node's store, or a node's API. */
@@ -90,6 +97,8 @@ export interface ModelSource {
   published(name: string): Promise<PublishedModel>;
   /** The folder of a base model on this machine. */
   baseModelDir(id: Hex): Promise<string>;
+  /** A base model by name, when this source serves base models alone. */
+  baseModel?(name: string): Promise<{ id: Hex; dir: string } | null>;
   blob(hash: Hex): Promise<Uint8Array>;
 }
 
@@ -103,41 +112,34 @@ export function storeModelSource(db: Queryable, blobs: BlobStore): ModelSource {
   return {
     published: (name) => getPublishedModel(db, name),
     baseModelDir: async (id) => (await getBaseModel(db, id)).path,
+    baseModel: async (name) => {
+      const [base] = (await listBaseModels(db)).filter((b) => b.name === name);
+      return base ? { id: base.id, dir: base.path } : null;
+    },
     blob: (hash) => blobs.get(hash as BlobHash),
   };
 }
 
 /**
  * Loads published models for attribution, each once: the base model (shared by every adapter on
- * it), the adapter from the blob store (with gradients, for gradient influence), the training trace
- * (unpacked into `cacheDir/<trace blob>`) and its span index (built there on first use).
+ * it, and by the built-in engine through `base`), the adapter from the blob store (with gradients,
+ * for gradient influence), the training trace (unpacked into `cacheDir/<trace blob>`) and its span
+ * index (built there on first use).
  *
  * @example
  * const models = createModelLoader({ source: storeModelSource(db, blobs), backend, cacheDir: join(dataDir, 'attribution') });
  * const { model, lora, attribution } = await models.load('zorvania-qa');
  */
-export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; serving?: { kvBlocks?: number; maxSequences?: number; maxBatchTokens?: number; engineAdapterBytes?: number; hostAdapterBytes?: number } }): ModelLoader {
-  const bases = new Map<Hex, Promise<{ model: Llama; tokenizer: Tokenizer; exclusive: <T>(fn: () => Promise<T>) => Promise<T>; scheduler: Scheduler; adapters: AdapterCache }>>();
-  // serving adapters are keyed by their two blobs: weights and config
-  const loadAdapter = async (key: string, config: Llama['config']) => {
-    const [weights, adapterConfig] = key.split(':') as [Hex, Hex];
-    return parsePeftAdapter({ 'adapter_config.json': await o.source.blob(adapterConfig), 'adapter_model.safetensors': await o.source.blob(weights) }, { config });
-  };
+export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string }): ModelLoader {
+  const bases = new Map<string, Promise<LoadedBase>>();
   const loaded = new Map<string, Promise<LoadedModel>>();
 
-  const base = (id: Hex) => {
+  const base = (id: string): Promise<LoadedBase> => {
     let b = bases.get(id);
     if (!b) {
       b = (async () => {
-        const files = await readModelDir(await o.source.baseModelDir(id));
-        const model = Llama.fromTensors(o.backend, files.config, files.tensors);
-        const cache = new PagedKvCache(o.backend, files.config, { numBlocks: o.serving?.kvBlocks ?? 512, blockSize: 16 });
-        const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: o.serving?.maxSequences ?? 64, maxBatchTokens: o.serving?.maxBatchTokens ?? 512 });
-        const adapters = new AdapterCache(model, {
-          engineBytes: o.serving?.engineAdapterBytes ?? 256 * 2 ** 20, hostBytes: o.serving?.hostAdapterBytes ?? 2 ** 30,
-          load: (key) => loadAdapter(key, files.config),
-        });
-        return { model, tokenizer: files.tokenizer, exclusive: createLock(), scheduler, adapters };
+        const files = await readModelDir(await o.source.baseModelDir(id as Hex));
+        return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer, exclusive: createLock() };
       })();
       b.catch(() => bases.delete(id));
       bases.set(id, b);
@@ -145,11 +147,20 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     return b;
   };
 
+  const servedModel = async (published: PublishedModel): Promise<ServedModel> => ({
+    name: published.name,
+    base: { id: published.baseModelId, dir: await o.source.baseModelDir(published.baseModelId) },
+    adapter: {
+      key: `${published.adapterHash}:${published.adapterConfigBlob}`,
+      files: async () => ({ 'adapter_config.json': await o.source.blob(published.adapterConfigBlob), 'adapter_model.safetensors': await o.source.blob(published.adapterHash) }),
+    },
+  });
+
   const loadOne = async (published: PublishedModel): Promise<LoadedModel> => {
-    const { model, tokenizer, exclusive, scheduler, adapters } = await base(published.baseModelId);
-    const adapterKey = `${published.adapterHash}:${published.adapterConfigBlob}`;
-    // attribution's own copy, with gradients (the serving copy lives in the adapter cache)
-    const lora = model.loadLora(await loadAdapter(adapterKey, model.config), true);
+    const { model, tokenizer, exclusive } = await base(published.baseModelId);
+    const served = await servedModel(published);
+    // attribution's own copy, with gradients (engines keep their serving copies)
+    const lora = model.loadLora(parsePeftAdapter(await served.adapter!.files(), { config: model.config }), true);
     const dir = join(o.cacheDir, published.traceBlob);
     await mkdir(dir, { recursive: true });
     const pointers = JSON.parse(Buffer.from(await o.source.blob(published.traceBlob)).toString()) as { manifest: unknown; tokens: Hex; examples: Hex; sketches: Hex };
@@ -157,20 +168,34 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     for (const key of ['tokens', 'examples', 'sketches'] as const) await writeFile(join(dir, traceFiles[key]), await o.source.blob(pointers[key]));
     const trace = await readTrace(dir);
     const spans = await openTraceSpans(join(dir, 'index'), trace, model.config.vocabSize);
-    return { published, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive, scheduler, adapters, adapterKey };
+    return { published, served, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive };
+  };
+
+  const load = async (name: string) => {
+    const published = await o.source.published(name);
+    const key = `${name}/${published.adapterHash}`;
+    let m = loaded.get(key);
+    if (!m) {
+      m = loadOne(published);
+      m.catch(() => loaded.delete(key));
+      loaded.set(key, m);
+    }
+    return m;
   };
 
   return {
-    async load(name) {
-      const published = await o.source.published(name);
-      const key = `${name}/${published.adapterHash}`;
-      let m = loaded.get(key);
-      if (!m) {
-        m = loadOne(published);
-        m.catch(() => loaded.delete(key));
-        loaded.set(key, m);
+    load,
+    base,
+    async resolve(name) {
+      try {
+        const loaded = await load(name);
+        return { kind: 'published', loaded, served: loaded.served };
+      } catch (err) {
+        if (!(err instanceof ReceiptError && err.code === 'model_not_found')) throw err;
+        const b = await o.source.baseModel?.(name);
+        if (!b) throw err;
+        return { kind: 'base', served: { name, base: b, adapter: null }, tokenizer: (await base(b.id)).tokenizer };
       }
-      return m;
     },
   };
 }

@@ -14,6 +14,7 @@ import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { createBackend } from '../model/create-backend.ts';
+import { createEngine } from '../serve/create-engine.ts';
 import { createAdmission } from '../serve/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
@@ -132,12 +133,16 @@ export async function startNode(config: Config, progress: (message: string) => v
     factory.start();
     cleanup.push(() => factory.stop());
 
-    const engine = createBackend();
-    cleanup.push(() => engine.dispose());
-    const models = createModelLoader({ source: storeModelSource(db, datanets.blobs), backend: engine, cacheDir: join(config.dataDir, 'attribution') });
+    const backend = createBackend();
+    cleanup.push(() => backend.dispose());
+    const models = createModelLoader({ source: storeModelSource(db, datanets.blobs), backend, cacheDir: join(config.dataDir, 'attribution') });
+    const engine = createEngine(config, { loadBase: (b) => models.base(b.id) });
+    cleanup.push(() => engine.close());
+    progress(`serving: ${engine.kind} engine`);
     const app: FastifyInstance = buildApi({
       ...datanets,
       models,
+      engine,
       admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,

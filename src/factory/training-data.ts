@@ -3,14 +3,8 @@ import type { Snapshot } from '../datanet/snapshots.ts';
 import { snapshotContributions } from '../datanet/contributions.ts';
 import type { Queryable } from '../store/database.ts';
 import type { TrainingExample } from '../model/trainer.ts';
+import { promptTokens, type TokenEncoder } from '../model/prompt-tokens.ts';
 import { renderTemplate, TemplateError, type PromptTemplate } from './template.ts';
-
-/** A tokenizer as the factory uses it. */
-export interface TextEncoder {
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
-  readonly bosId: number | undefined;
-  readonly eosId: number | undefined;
-}
 
 /** One contribution turned into a training sequence. */
 export interface TrainingItem extends TrainingExample {
@@ -27,17 +21,6 @@ export interface TrainingData {
 }
 
 /**
- * The tokens of a prompt as the model sees it in training, serving and attribution alike:
- * `[bos]` (when the tokenizer has one) followed by the text's tokens.
- *
- * @example
- * promptTokens(tokenizer, '### Question: Hi?\n### Answer:'); // [0, 1234, …]
- */
-export function promptTokens(tokenizer: TextEncoder, text: string): number[] {
-  return [...(tokenizer.bosId !== undefined ? [tokenizer.bosId] : []), ...tokenizer.encode(text, { addSpecialTokens: false })];
-}
-
-/**
  * Tokenises one rendered record: `[bos] prompt response [eos]`, inputs are all but the last token
  * and targets all but the first, with the prompt's targets masked (−1). A response longer than the
  * sequence limit is cut; a prompt that leaves no room for any response token returns null.
@@ -45,7 +28,7 @@ export function promptTokens(tokenizer: TextEncoder, text: string): number[] {
  * @example
  * const ex = encodeExample(tokenizer, { prompt: 'Q: hi\nA: ', response: 'hello\n' }, 256);
  */
-export function encodeExample(tokenizer: TextEncoder, text: { prompt: string; response: string }, maxSequenceLength: number): { ids: Int32Array; targets: Int32Array; promptTokens: number } | null {
+export function encodeExample(tokenizer: TokenEncoder, text: { prompt: string; response: string }, maxSequenceLength: number): { ids: Int32Array; targets: Int32Array; promptTokens: number } | null {
   const prompt = promptTokens(tokenizer, text.prompt);
   const response = [...tokenizer.encode(text.response, { addSpecialTokens: false }), ...(tokenizer.eosId !== undefined ? [tokenizer.eosId] : [])];
   const seq = [...prompt, ...response].slice(0, maxSequenceLength + 1);
@@ -74,7 +57,7 @@ export function isHeldOut(contributionId: Hex, fraction: number, seed: number): 
  */
 export async function buildTrainingData(
   db: Queryable,
-  tokenizer: TextEncoder,
+  tokenizer: TokenEncoder,
   snapshots: readonly Snapshot[],
   template: PromptTemplate,
   o: { maxSequenceLength: number; heldOutFraction: number; seed: number },

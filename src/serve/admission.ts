@@ -13,6 +13,7 @@ export class QueueFullError extends CodedError {
 export interface Admission {
   /** Runs `fn` when a slot is free, or throws {@link QueueFullError} at once when the queue is full too. */
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  readonly concurrency: number;
   readonly running: number;
   readonly waiting: number;
 }
@@ -33,6 +34,7 @@ export function createAdmission(o: { concurrency: number; queue: number; retryAf
     while (running < o.concurrency && waiting.length > 0) waiting.shift()!.start();
   };
   return {
+    concurrency: o.concurrency,
     get running() {
       return running;
     },

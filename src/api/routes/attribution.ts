@@ -6,6 +6,7 @@ import { runAttributedInference, type InferenceNode, type Meter } from '../../at
 import { getPublishedModel, listPublishedModels, type ModelLoader } from '../../attribution/published-models.ts';
 import { getReceipt, type Receipt } from '../../attribution/receipts.ts';
 import type { Admission } from '../../serve/admission.ts';
+import type { Engine } from '../../serve/engine.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
 import { BlobNotFoundError, toBlobHash } from '../../store/blobs.ts';
 import { authenticate } from '../authenticate.ts';
@@ -13,6 +14,8 @@ import { HttpError } from '../errors.ts';
 
 export interface AttributionRouteContext extends DatanetContext {
   models: ModelLoader;
+  /** What generates text (built-in, llama.cpp or remote). */
+  engine: Engine;
   meter?: Meter;
   admission?: Admission;
 }
@@ -31,7 +34,7 @@ const TOP_CONTRIBUTIONS = 10;
 
 /** The node as inference needs it. */
 export function inferenceNode(ctx: AttributionRouteContext): InferenceNode {
-  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, ...(ctx.meter ? { meter: ctx.meter } : {}), ...(ctx.admission ? { admission: ctx.admission } : {}) };
+  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, engine: ctx.engine, ...(ctx.meter ? { meter: ctx.meter } : {}), ...(ctx.admission ? { admission: ctx.admission } : {}) };
 }
 
 /** What an answer says about its attribution: the top contributions with their spans, and every span. */
@@ -56,17 +59,17 @@ export function attributionRoutes(app: FastifyInstance, ctx: AttributionRouteCon
   app.post('/inference', async (request) => {
     const consumer = await authenticate(ctx.db, chainId, request);
     const body = inferenceBody.parse(request.body);
-    const { output, finishReason, receipt, spans } = await runAttributedInference(inferenceNode(ctx), { ...body, consumer });
-    const b = receipt.body;
+    const { output, finishReason, receipt, spans, usage } = await runAttributedInference(inferenceNode(ctx), { ...body, consumer });
+    // a base model alone has no receipt: nothing attributed, nothing charged
     return {
       model: body.model,
-      modelId: b.model.id,
+      modelId: receipt?.body.model.id ?? null,
       output,
       finishReason,
-      usage: { promptTokens: b.input.tokens, completionTokens: b.output.tokens, totalTokens: b.input.tokens + b.output.tokens },
-      fee: b.fee,
-      receiptId: receipt.id,
-      attribution: attributionSummary(receipt, spans),
+      usage: { ...usage, totalTokens: usage.promptTokens + usage.completionTokens },
+      fee: receipt?.body.fee ?? null,
+      receiptId: receipt?.id ?? null,
+      attribution: receipt ? attributionSummary(receipt, spans) : null,
     };
   });
 

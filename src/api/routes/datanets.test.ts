@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
+import { createBuiltinEngine } from '../../serve/builtin-engine.ts';
 import { referenceBackend } from '../../model/test-models.test-util.ts';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -46,7 +47,7 @@ before(async () => {
   for (const i of [ALICE, BOB]) await t.mined((await t.as(NODE)).openToken.write.transfer([addr(i), parseEther('1000')]));
   // API_LOG=error shows the server's log (a 500's cause); silent otherwise.
   const models = createModelLoader({ source: storeModelSource(db, ctx.blobs), backend: referenceBackend(), cacheDir: join(tmpdir(), 'openledger-api-models') });
-  app = buildApi({ ...ctx, models, rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 

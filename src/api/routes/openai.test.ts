@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
+import { createBuiltinEngine } from '../../serve/builtin-engine.ts';
 import { getReceipt } from '../../attribution/receipts.ts';
 import { createFactoryWorker } from '../../factory/factory-worker.ts';
 import { createTrainingJob } from '../../factory/jobs.ts';
@@ -31,7 +32,7 @@ before(async () => {
   await createFactoryWorker(f.ctx).drain();
   backend = createBackend({ threads: 1 });
   const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  app = buildApi({ ...f.ctx, models, admission: createAdmission({ concurrency: 1, queue: 1, retryAfterSeconds: 2 }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), admission: createAdmission({ concurrency: 1, queue: 1, retryAfterSeconds: 2 }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
   baseURL = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`;
   const { key } = await createApiKey(f.db, f.addr(CONSUMER), 'test');
   client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
@@ -47,9 +48,17 @@ after(async () => {
 type WithReceipt = { openledger: { receipt_id: string; fee: { amount: string }; attribution: { contributions: unknown[] } } };
 
 describe('the OpenAI-compatible API, through the official openai client', () => {
-  test('lists the published models', async () => {
+  test('lists the published models and the base models', async () => {
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['facts-qa']);
+    assert.deepEqual(models.data.map((m) => m.id), ['facts-qa', 'tiny']);
+  });
+
+  test('serves a base model alone: usage, but no receipt and no fee', async () => {
+    const r = await client.completions.create({ model: 'tiny', prompt: `### Question: ${question}\n### Answer:`, max_tokens: 6, temperature: 0 });
+    assert.ok(r.usage && r.usage.prompt_tokens > 0);
+    assert.equal((r as unknown as { openledger: { receipt_id: null } }).openledger.receipt_id, null);
+    const adapted = await client.completions.create({ model: 'facts-qa', prompt: `### Question: ${question}\n### Answer:`, max_tokens: 6, temperature: 0 });
+    assert.notEqual(r.choices[0]!.text, adapted.choices[0]!.text, 'the adapter changes the answer');
   });
 
   test('completes a prompt, with usage and an attribution receipt bound to the key’s account', async () => {

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Address } from 'viem';
 import { z, ZodError } from 'zod';
 import { runAttributedInference, type InferenceResult } from '../../attribution/attributed-inference.ts';
 import { listPublishedModels } from '../../attribution/published-models.ts';
+import { listBaseModels } from '../../factory/base-models.ts';
 import { accountOfApiKey } from '../../serve/api-keys.ts';
 import { chatMessageSchema, chatPrompt } from '../../serve/chat-template.ts';
 import { CodedError } from '../../util/coded-error.ts';
@@ -46,7 +48,7 @@ function openAiError(err: unknown): { status: number; body: { error: { message: 
 /**
  * The OpenAI-compatible API under `/v1`: `GET /v1/models`, `POST /v1/completions` and
  * `POST /v1/chat/completions`, with `stream: true` as server-sent events. The `model` field names a
- * published model (an adapter on its base). Callers authenticate with `Authorization: Bearer
+ * published model (an adapter on its base) or a base model (served alone: no receipt, no fee). Callers authenticate with `Authorization: Bearer
  * <API key>` (keys are bound to an account: `POST /api-keys`) or a signed request. Every answer is
  * attributed; its receipt id, fee and top contributions travel in an `openledger` field (the last
  * chunk when streaming), which OpenAI clients ignore.
@@ -69,7 +71,10 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
 
     v1.get('/models', async () => ({
       object: 'list',
-      data: (await listPublishedModels(ctx.db)).map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner, openledger: { modelId: m.modelId, baseModel: m.baseModelId, adapter: m.adapterHash, pricePer1kTokens: m.pricePer1kTokens } })),
+      data: [
+        ...(await listPublishedModels(ctx.db)).map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner, openledger: { modelId: m.modelId, baseModel: m.baseModelId, adapter: m.adapterHash, pricePer1kTokens: m.pricePer1kTokens } })),
+        ...(await listBaseModels(ctx.db)).map((b) => ({ id: b.name, object: 'model', created: Math.floor(Date.parse(b.createdAt) / 1000), owned_by: 'openledger', openledger: { modelId: null, baseModel: b.id, adapter: null, pricePer1kTokens: '0' } })),
+      ],
     }));
 
     /** Runs one request, as JSON or as a server-sent-event stream of chunks built by `chunk`. */
@@ -82,14 +87,15 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
       const prompt = await o.prompt();
       const created = Math.floor(Date.now() / 1000);
       const extras = (r: InferenceResult) => ({
-        usage: { prompt_tokens: r.receipt.body.input.tokens, completion_tokens: r.receipt.body.output.tokens, total_tokens: r.receipt.body.input.tokens + r.receipt.body.output.tokens },
-        openledger: { receipt_id: r.receipt.id, fee: r.receipt.body.fee, attribution: attributionSummary(r.receipt, r.spans) },
+        usage: { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens, total_tokens: r.usage.promptTokens + r.usage.completionTokens },
+        // a base model alone has no receipt: nothing attributed, nothing charged
+        openledger: r.receipt ? { receipt_id: r.receipt.id, fee: r.receipt.body.fee, attribution: attributionSummary(r.receipt, r.spans) } : { receipt_id: null, fee: null, attribution: null },
       });
       const finish = (r: InferenceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
       const inference = { model: o.model, prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
       if (!o.stream) {
         const r = await runAttributedInference(inferenceNode(ctx), inference);
-        return { id: `${shape.id}-${r.receipt.id.slice(2, 26)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };
+        return { id: `${shape.id}-${r.receipt ? r.receipt.id.slice(2, 26) : randomUUID().replaceAll('-', '').slice(0, 24)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };
       }
       // streaming: the head is sent with the first piece of text, so an error before any output is a plain JSON error
       const controller = new AbortController();
@@ -128,11 +134,16 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
       });
     });
 
+    const chatTokenizer = async (name: string) => {
+      const m = await ctx.models.resolve(name);
+      return (m.kind === 'base' ? m.tokenizer : m.loaded.tokenizer).toConfig();
+    };
+
     v1.post('/chat/completions', async (request, reply) => {
       const b = chatBody.parse(request.body);
       let first = true;
       return serve(request, reply, {
-        model: b.model, prompt: async () => chatPrompt((await ctx.models.load(b.model)).tokenizer.toConfig(), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
+        model: b.model, prompt: async () => chatPrompt(await chatTokenizer(b.model), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
         topP: b.top_p ?? 1, seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
       }, {
         id: 'chatcmpl', object: 'chat.completion', chunkObject: 'chat.completion.chunk',
