@@ -17,9 +17,10 @@ interface InferenceAnswer {
   output: string;
   finishReason: string;
   usage: { promptTokens: number; completionTokens: number; totalTokens: number };
-  fee: { amount: string };
-  receiptId: Hex;
-  attribution: { contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }> };
+  /** null for a base model served alone (no receipt, no fee). */
+  fee: { amount: string } | null;
+  receiptId: Hex | null;
+  attribution: { contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }> } | null;
 }
 
 function intArg(value: string): number {
@@ -51,7 +52,7 @@ function apiModelSource(api: string, baseDir: string | undefined): ModelSource {
 
 /** `openledger infer`, `openledger attribution show|verify`. */
 export function attributionCommands(program: Command, urlArg: (v: string) => string): void {
-  nodeOptions(program.command('infer').description('run a published model on a prompt; prints the answer, its fee and who it is attributed to'), urlArg)
+  nodeOptions(program.command('infer').description('run a published model (or a base model) on a prompt; prints the answer, its fee and who it is attributed to'), urlArg)
     .requiredOption('--model <name>', 'a published model')
     .requiredOption('--prompt <text>', 'the prompt, e.g. "### Question: …\\n### Answer:"')
     .addOption(new Option('--max-tokens <n>', 'longest answer').argParser(intArg).default(64))
@@ -60,6 +61,7 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
       const a = await callApi<InferenceAnswer>(o.api, 'POST', '/inference', { account: signingAccount(o), body: { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens } });
       if (o.json) return console.log(JSON.stringify(a, null, 2));
       console.log(a.output);
+      if (!a.fee || !a.attribution) return console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens (a base model alone: no receipt, no fee)`);
       console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens, fee ${formatEther(BigInt(a.fee.amount))} OPEN, receipt ${a.receiptId}`);
       for (const c of a.attribution.contributions) {
         const quotes = c.spans.map(([s, e]) => JSON.stringify(a.output.slice(s, e))).join(', ');

@@ -5,6 +5,7 @@ import { callApi, CliError } from './api-client.ts';
 import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
+import { apiKeyCommands } from './api-key-commands.ts';
 import { attributionCommands } from './attribution-commands.ts';
 import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
@@ -95,6 +96,7 @@ export function buildProgram(): Command {
   factoryCommands(program, urlArg);
   modelCommands(program);
   attributionCommands(program, urlArg);
+  apiKeyCommands(program, urlArg);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import OpenAI from 'openai';
 import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
 import { ggufValue, parseGguf } from '../model/gguf.ts';
 import { loadPeftAdapter } from '../model/peft.ts';
@@ -18,7 +19,7 @@ after(async () => {
 
 interface Job { id: string; status: string; step: number; totalSteps: number | null; modelId: string | null }
 
-test('from a datanet snapshot to a published adapter through the CLI, across a kill -9 mid-training', { timeout: 300_000 }, async () => {
+test('from a datanet snapshot to published adapters through the CLI, across a kill -9 mid-training, served to the openai client', { timeout: 400_000 }, async () => {
   node = await up(dataDir);
   const cli = async (...args: string[]) => {
     const r = await runCli([...args, '--api', node!.apiUrl, '--data-dir', dataDir]);
@@ -92,6 +93,37 @@ test('from a datanet snapshot to a published adapter through the CLI, across a k
   const verified = await read('attribution', 'verify', receipt, '--cache-dir', join(dataDir, 'verify-cache'));
   assert.match(verified, /signed by the node 0x/);
   assert.match(verified, /every share matches/);
+
+  // two more adapters on the same snapshot; the official openai client, with an API key made by
+  // the CLI, streams from all three at once (one continuous batch on the shared base model)
+  const small = join(dataDir, 'hp-small.json');
+  writeFileSync(small, JSON.stringify({ epochs: 2, batchSize: 8, learningRate: 0.02, sketchDimension: 64 }));
+  for (const name of ['facts-qa-b', 'facts-qa-c']) {
+    const q = await cli('train', '--name', name, '--snapshot', '1', '--base', 'tiny', '--rank', '4', '--price', '0.001', '--hyperparameters', small, '--detach', '--account', '3');
+    assert.match(await read('job', 'show', /job ([0-9a-f-]{36}) queued/.exec(q)![1]!, '--follow'), /succeeded/);
+  }
+  const key = /olk_\S+/.exec(await cli('api-key', 'create', '--name', 'ci', '--account', '4'))![0];
+  assert.match(await cli('api-key', 'list', '--account', '4'), /active .* ci/);
+  const client = new OpenAI({ apiKey: key, baseURL: `${node.apiUrl}/v1`, maxRetries: 0 });
+  const models = ['facts-qa', 'facts-qa-b', 'facts-qa-c'];
+  const prompt = `### Question: ${facts.train[1]!.prompt}\n### Answer:`;
+  const streamed = await Promise.all(models.map(async (model) => {
+    let text = '', receiptId = '';
+    for await (const chunk of await client.completions.create({ model, prompt, max_tokens: 12, temperature: 0, stream: true })) {
+      text += chunk.choices[0]?.text ?? '';
+      receiptId = (chunk as unknown as { openledger?: { receipt_id: string } }).openledger?.receipt_id ?? receiptId;
+    }
+    return { text, receiptId };
+  }));
+  for (const [i, model] of models.entries()) {
+    const alone = await client.completions.create({ model, prompt, max_tokens: 12, temperature: 0 });
+    assert.equal(streamed[i]!.text, alone.choices[0]!.text, `${model}: streamed in a mixed batch = alone`);
+    const r = (await (await fetch(`${node.apiUrl}/attribution/${streamed[i]!.receiptId}`)).json()) as { body: { model: { name: string } } };
+    assert.equal(r.body.model.name, model);
+  }
+  const keyId = /^(\S+) {2}active/m.exec(await cli('api-key', 'list', '--account', '4'))![1]!;
+  await cli('api-key', 'revoke', keyId, '--account', '4');
+  await assert.rejects(client.completions.create({ model: 'facts-qa', prompt, max_tokens: 2 }), (err: Error & { status?: number }) => err.status === 401);
 
   // the event stream of a finished job replays its curve and ends
   const events = await (await fetch(`${node.apiUrl}/factory/jobs/${id}/events`)).text();
