@@ -314,7 +314,7 @@ try {
     const data = encodeFunctionData({
       abi: attributionSettlementAbi,
       functionName: 'postEpoch',
-      args: [epoch, root, total, keccak256(toBytes(`inputs of epoch ${epoch}`)), inputsURI, auths, signatures],
+      args: [epoch, root, total, keccak256(toBytes(`inputs of epoch ${epoch}`)), inputsURI, auths.map((auth, i) => ({ auth, signature: signatures[i]!, drawTo: auth.cumulativeAmount }))],
     });
     return sendOne(operator, addr.attributionSettlement, data);
   };

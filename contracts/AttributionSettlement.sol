@@ -175,16 +175,15 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param cumulativeTotal Sum of all cumulative earnings in the tree.
     /// @param inputsHash Hash of the epoch's inputs (its receipts), for recomputation.
     /// @param inputsURI Where the inputs can be fetched.
-    /// @param auths Consumers' spend authorizations for this operator.
-    /// @param signatures Their signatures, in the same order.
+    /// @param draws Consumers' spend authorizations for this operator, their signatures, and each
+    ///        consumer's metered cumulative spend to draw up to.
     function postEpoch(
         uint256 epoch,
         bytes32 root,
         uint256 cumulativeTotal,
         bytes32 inputsHash,
         string calldata inputsURI,
-        InferenceEscrow.SpendAuthorization[] calldata auths,
-        bytes[] calldata signatures
+        InferenceEscrow.Draw[] calldata draws
     ) external nonReentrant {
         if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
         _tryFinalize();
@@ -193,7 +192,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         if (root == bytes32(0)) revert EmptyRoot();
         if (cumulativeTotal < finalizedTotal) revert TotalDecreased(finalizedTotal, cumulativeTotal);
 
-        uint256 funded = auths.length > 0 ? escrow.draw(auths, signatures, msg.sender) : 0;
+        uint256 funded = draws.length > 0 ? escrow.draw(draws, msg.sender) : 0;
         uint256 newTotalFunded = totalFunded + funded;
         if (cumulativeTotal > newTotalFunded) revert RootExceedsFunding(cumulativeTotal, newTotalFunded);
 
@@ -216,16 +215,16 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
 
     /// @notice Draw authorised spend into the settlement pool without posting an epoch, e.g. when a
     ///         consumer asks to withdraw while an epoch is pending or disputed.
-    /// @param auths Consumers' spend authorizations for the caller (an active operator).
-    /// @param signatures Their signatures, in the same order.
+    /// @param draws Consumers' spend authorizations for the caller (an active operator), their
+    ///        signatures, and each consumer's metered cumulative spend to draw up to.
     /// @return funded OPEN drawn.
-    function fund(InferenceEscrow.SpendAuthorization[] calldata auths, bytes[] calldata signatures)
+    function fund(InferenceEscrow.Draw[] calldata draws)
         external
         nonReentrant
         returns (uint256 funded)
     {
         if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
-        funded = escrow.draw(auths, signatures, msg.sender);
+        funded = escrow.draw(draws, msg.sender);
         totalFunded += funded;
         emit Funded(msg.sender, funded);
     }

@@ -38,6 +38,13 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     }
 
     /// @notice A pending withdrawal.
+    /// @notice One draw: a consumer's authorization, its signature, and the cumulative spend to draw up to.
+    struct Draw {
+        SpendAuthorization auth;
+        bytes signature;
+        uint256 drawTo;
+    }
+
     struct Withdrawal {
         uint256 amount;
         uint64 unlockAt;
@@ -74,8 +81,8 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     error AuthorizationExpired(uint256 expiry);
     error AuthorizationReplayed(uint256 nonce, uint256 lastNonce);
     error CumulativeBelowDrawn(uint256 cumulativeAmount, uint256 alreadyDrawn);
+    error DrawExceedsAuthorization(uint256 drawTo, uint256 cumulativeAmount);
     error InvalidSignature();
-    error LengthMismatch();
 
     /// @param token_ The OPEN token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
@@ -144,46 +151,52 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
         token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Draw for `operator`, from each authorization, what it allows beyond what was drawn
-    ///         before, and pay the total to the caller in one transfer.
+    /// @notice Draw for `operator`, from each authorization, up to the cumulative amount the
+    ///         operator metered (never beyond what the consumer signed), and pay the total to the
+    ///         caller in one transfer.
     /// @dev Only SETTLEMENT_ROLE, which passes the operator who posts or funds the epoch. Any
-    ///      failing authorization reverts the whole batch.
-    /// @param auths The consumers' authorizations, each naming `operator`.
-    /// @param signatures The consumers' EIP-712 signatures (EOA or ERC-1271 wallet), in order.
+    ///      failing authorization reverts the whole batch. An authorization is a standing cap: it can
+    ///      be drawn on again for more (same nonce) until a later one (higher nonce) supersedes it;
+    ///      drawing it again for nothing more, or an older one at all, is a replay.
+    /// @param draws The consumers' authorizations (each naming `operator`), their EIP-712 signatures
+    ///        (EOA or ERC-1271 wallet) and the cumulative spend to draw up to (at most the
+    ///        authorization's `cumulativeAmount`).
     /// @param operator The operator drawing.
     /// @return total OPEN drawn.
-    function draw(SpendAuthorization[] calldata auths, bytes[] calldata signatures, address operator)
+    function draw(Draw[] calldata draws, address operator)
         external
         onlyRole(SETTLEMENT_ROLE)
         nonReentrant
         returns (uint256 total)
     {
-        if (auths.length != signatures.length) revert LengthMismatch();
-        for (uint256 i = 0; i < auths.length; i++) {
-            total += _draw(auths[i], signatures[i], operator);
+        for (uint256 i = 0; i < draws.length; i++) {
+            total += _draw(draws[i].auth, draws[i].signature, draws[i].drawTo, operator);
         }
         totalDeposits -= total;
         if (total > 0) token.safeTransfer(msg.sender, total);
     }
 
-    function _draw(SpendAuthorization calldata auth, bytes calldata signature, address operator) private returns (uint256 amount) {
+    function _draw(SpendAuthorization calldata auth, bytes calldata signature, uint256 drawTo, address operator) private returns (uint256 amount) {
         if (auth.operator != operator) revert WrongOperator(auth.operator, operator);
         if (block.timestamp > auth.expiry) revert AuthorizationExpired(auth.expiry);
+        if (drawTo > auth.cumulativeAmount) revert DrawExceedsAuthorization(drawTo, auth.cumulativeAmount);
         uint256 previousNonce = lastNonce[auth.consumer][operator];
-        if (auth.nonce <= previousNonce) revert AuthorizationReplayed(auth.nonce, previousNonce);
+        uint256 alreadyDrawn = drawn[auth.consumer][operator];
+        if (auth.nonce < previousNonce || (auth.nonce == previousNonce && drawTo <= alreadyDrawn)) {
+            revert AuthorizationReplayed(auth.nonce, previousNonce);
+        }
         if (!SignatureChecker.isValidSignatureNow(auth.consumer, hashAuthorization(auth), signature)) {
             revert InvalidSignature();
         }
-        uint256 alreadyDrawn = drawn[auth.consumer][operator];
-        if (auth.cumulativeAmount < alreadyDrawn) revert CumulativeBelowDrawn(auth.cumulativeAmount, alreadyDrawn);
-        amount = auth.cumulativeAmount - alreadyDrawn;
+        if (drawTo < alreadyDrawn) revert CumulativeBelowDrawn(drawTo, alreadyDrawn);
+        amount = drawTo - alreadyDrawn;
         uint256 balance = balanceOf[auth.consumer];
         if (balance < amount) revert InsufficientDeposit(balance, amount);
 
         lastNonce[auth.consumer][operator] = auth.nonce;
-        drawn[auth.consumer][operator] = auth.cumulativeAmount;
+        drawn[auth.consumer][operator] = drawTo;
         balanceOf[auth.consumer] = balance - amount;
-        emit Drawn(auth.consumer, operator, amount, auth.cumulativeAmount, auth.nonce);
+        emit Drawn(auth.consumer, operator, amount, drawTo, auth.nonce);
     }
 
     /// @notice Set the withdrawal delay (governance).

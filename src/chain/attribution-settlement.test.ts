@@ -99,8 +99,7 @@ async function post(tree: Tree, options: PostOptions = {}): Promise<Hex> {
     total,
     keccak256(toBytes(`inputs of epoch ${epoch}`)),
     `ipfs://epoch-${epoch}`,
-    signed.map((s) => s.auth),
-    signed.map((s) => s.signature),
+    signed.map((s) => ({ auth: s.auth, signature: s.signature, drawTo: s.auth.cumulativeAmount })),
   ]);
 }
 
@@ -261,14 +260,14 @@ test('a root may not declare more than was ever funded (RootExceedsFunding)', as
   await t.mined(post(tree2, { fund: parseEther('30') }));
 });
 
-test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot) and matching signatures (LengthMismatch)', async () => {
+test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot), drawing no more than authorised (DrawExceedsAuthorization)', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('1')]]);
   await expectRevert(post(tree, { epoch: 2n }), 'EpochOutOfOrder', [1n, 2n]);
   await expectRevert(post(tree, { epoch: 0n }), 'EpochOutOfOrder', [1n, 0n]);
   const settlement = (await t.as(OPERATOR)).attributionSettlement;
-  await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', [], []]), 'EmptyRoot');
+  await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', []]), 'EmptyRoot');
   const signed = await nextAuth(OPERATOR, parseEther('1'));
-  await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [signed.auth], []]), 'LengthMismatch');
+  await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [{ auth: signed.auth, signature: signed.signature, drawTo: parseEther('1') + 1n }]]), 'DrawExceedsAuthorization', [parseEther('1') + 1n, parseEther('1')]);
   await t.mined(post(tree, { epoch: 1n }));
   await t.increaseTime(WINDOW);
   await expectRevert(post(tree, { epoch: 1n }), 'EpochOutOfOrder', [2n, 1n]);
@@ -639,11 +638,17 @@ test('fund draws authorised spend without posting, also while an epoch is disput
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   await openDispute(1n);
   const signed = await nextAuth(OPERATOR, parseEther('3'));
-  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([[signed.auth], [signed.signature]]), 'NotOperator', [addr(STRANGER)]);
+  // the authorization raises the consumer's cap by 3 OPEN over what was drawn before
+  const cap = signed.auth.cumulativeAmount, drawnBefore = cap - parseEther('3');
+  const draw = (drawTo: bigint) => [{ auth: signed.auth, signature: signed.signature, drawTo }];
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([draw(cap)]), 'NotOperator', [addr(STRANGER)]);
   const before = await settlement.read.totalFunded();
-  await t.mined(settlement.write.fund([[signed.auth], [signed.signature]]));
+  // a standing authorization is drawn as usage is metered: part now, more later, never beyond it
+  await t.mined(settlement.write.fund([draw(drawnBefore + parseEther('1'))]));
+  await t.mined(settlement.write.fund([draw(cap)]));
   assert.equal(await settlement.read.totalFunded(), before + parseEther('3'));
-  await expectRevert(settlement.write.fund([[signed.auth], [signed.signature]]), 'AuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
+  await expectRevert(settlement.write.fund([draw(cap)]), 'AuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
+  await expectRevert(settlement.write.fund([draw(cap + 1n)]), 'DrawExceedsAuthorization', [cap + 1n, cap]);
 });
 
 test("a dispute freezes the operator's stake until it is decided (StakeFrozen)", async () => {

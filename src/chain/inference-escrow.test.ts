@@ -79,8 +79,7 @@ async function postDraws(operator: number, signed: Signed[]): Promise<Hex> {
     0n,
     zeroHash,
     'ipfs://inputs',
-    signed.map((s) => s.auth),
-    signed.map((s) => s.signature),
+    signed.map((s) => ({ auth: s.auth, signature: s.signature, drawTo: s.auth.cumulativeAmount })),
   ]);
 }
 
@@ -364,7 +363,7 @@ test('only the settlement contract can draw directly (AccessControlUnauthorizedA
   const settlementRole = await (await t.as(0)).inferenceEscrow.read.SETTLEMENT_ROLE();
   for (const caller of [OPERATOR, ALICE, 0]) {
     await expectRevert(
-      (await t.as(caller)).inferenceEscrow.write.draw([[signed.auth], [signed.signature], addr(OPERATOR)]),
+      (await t.as(caller)).inferenceEscrow.write.draw([[{ auth: signed.auth, signature: signed.signature, drawTo: signed.auth.cumulativeAmount }], addr(OPERATOR)]),
       'AccessControlUnauthorizedAccount',
       [addr(caller), settlementRole],
     );

@@ -41,7 +41,7 @@ type Tree = StandardMerkleTree<Leaf>;
 type Action =
   | { kind: 'deposit'; consumer: number; amount: bigint }
   | { kind: 'use'; consumer: number; amount: bigint; shortExpiry: boolean }
-  | { kind: 'post'; include: boolean[]; careful: boolean; weights: number[]; overstate: boolean }
+  | { kind: 'post'; include: boolean[]; careful: boolean; weights: number[]; overstate: boolean; percents: number[] }
   | { kind: 'advance'; seconds: number }
   | { kind: 'advanceToDeadline'; deadline: 'window' | 'unlock'; consumer: number; offset: -1n | 0n }
   | { kind: 'claim'; payee: number; stale: boolean; byKeeper: boolean }
@@ -66,6 +66,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       careful: fc.integer({ min: 0, max: 2 }).map((n) => n > 0),
       weights: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
       overstate: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+      // how much of each consumer's authorised headroom the operator metered (100: all of it)
+      percents: fc.array(fc.integer({ min: 0, max: 100 }).map((n) => (n > 60 ? 100 : n)), { minLength: 3, maxLength: 3 }),
     }),
   },
   // Lands the next transaction exactly on, or one second before, the pending epoch's window end or a withdrawal's unlock.
@@ -203,10 +205,19 @@ async function step(m: Model, action: Action): Promise<void> {
     }
     case 'post': {
       const fin = finalizationAt(m, ts);
-      const drawable = (c: ConsumerModel) =>
-        !!c.latest && ts <= c.latest.auth.expiry && c.latest.auth.nonce > c.lastNonce && c.latest.auth.cumulativeAmount - c.drawn <= c.escrow;
+      /** The cumulative amount the operator draws consumer i up to: part of its headroom. */
+      const drawTo = (i: number) => {
+        const c = m.consumers[i]!;
+        const cap = c.latest!.auth.cumulativeAmount;
+        return cap <= c.drawn ? cap : c.drawn + ((cap - c.drawn) * BigInt(action.percents[i]!)) / 100n;
+      };
+      const replayed = (c: ConsumerModel, to: bigint) => c.latest!.auth.nonce < c.lastNonce || (c.latest!.auth.nonce === c.lastNonce && to <= c.drawn);
+      const drawable = (i: number) => {
+        const c = m.consumers[i]!;
+        return !!c.latest && ts <= c.latest.auth.expiry && !replayed(c, drawTo(i)) && drawTo(i) >= c.drawn && drawTo(i) - c.drawn <= c.escrow;
+      };
       const included = CONSUMERS.map((_, i) => i).filter(
-        (i) => action.include[i] && m.consumers[i]!.latest && (!action.careful || drawable(m.consumers[i]!)),
+        (i) => action.include[i] && m.consumers[i]!.latest && (!action.careful || drawable(i)),
       );
       const signed = included.map((i) => m.consumers[i]!.latest!);
       let expected: [string, unknown[]] | undefined;
@@ -216,12 +227,14 @@ async function step(m: Model, action: Action): Promise<void> {
       for (const i of expected ? [] : included) {
         const c = m.consumers[i]!;
         const { auth } = c.latest!;
+        const to = drawTo(i);
         if (ts > auth.expiry) expected = ['AuthorizationExpired', [auth.expiry]];
-        else if (auth.nonce <= c.lastNonce) expected = ['AuthorizationReplayed', [auth.nonce, c.lastNonce]];
-        else if (auth.cumulativeAmount - c.drawn > c.escrow) expected = ['InsufficientDeposit', [c.escrow, auth.cumulativeAmount - c.drawn]];
+        else if (replayed(c, to)) expected = ['AuthorizationReplayed', [auth.nonce, c.lastNonce]];
+        else if (to < c.drawn) expected = ['CumulativeBelowDrawn', [to, c.drawn]];
+        else if (to - c.drawn > c.escrow) expected = ['InsufficientDeposit', [c.escrow, to - c.drawn]];
         if (expected) break;
-        draws.push(auth.cumulativeAmount - c.drawn);
-        funded += auth.cumulativeAmount - c.drawn;
+        draws.push(to);
+        funded += to - c.drawn;
       }
       const shares = split(funded, action.weights);
       const amounts = m.earned.map((e, i) => e + shares[i]!);
@@ -236,8 +249,7 @@ async function step(m: Model, action: Action): Promise<void> {
         total,
         keccak256(toBytes(`inputs ${epoch}`)),
         '',
-        signed.map((s) => s.auth),
-        signed.map((s) => s.signature),
+        signed.map((s, k) => ({ auth: s.auth, signature: s.signature, drawTo: drawTo(included[k]!) })),
       ]);
       if (expected) {
         await expectRevert(send, ...expected);
@@ -250,8 +262,8 @@ async function step(m: Model, action: Action): Promise<void> {
       included.forEach((i, k) => {
         const c = m.consumers[i]!;
         c.lastNonce = c.latest!.auth.nonce;
-        c.drawn = c.latest!.auth.cumulativeAmount;
-        c.escrow -= draws[k]!;
+        c.escrow -= draws[k]! - c.drawn;
+        c.drawn = draws[k]!;
       });
       m.totalFunded += funded;
       m.earned = amounts;
