@@ -3,7 +3,7 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import { attribute, type AttributedSpan } from './attribute.ts';
 import type { LoadedModel } from './published-models.ts';
-import { ReceiptError, signReceipt, textHash, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';
+import { ReceiptError, signReceipt, textHash, type FeeSplit, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';
 
 /** Node-level attribution settings (the span weight and the threshold come from governance, on chain). */
 export interface AttributionSettings {
@@ -27,12 +27,13 @@ export function inferenceFee(pricePer1kTokens: string, tokens: number): bigint {
 }
 
 /** The governance parameters attribution uses, read from the AttributionSettlement contract. */
-export async function governanceParameters(contracts: ProtocolContracts): Promise<{ spanWeightBps: number; thresholdPpm: number }> {
-  const [spanWeightBps, thresholdPpm] = await Promise.all([
+export async function governanceParameters(contracts: ProtocolContracts): Promise<{ spanWeightBps: number; thresholdPpm: number; feeSplit: FeeSplit }> {
+  const [spanWeightBps, thresholdPpm, [modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps]] = await Promise.all([
     contracts.attributionSettlement.read.spanWeightBps(),
     contracts.attributionSettlement.read.attributionThresholdPpm(),
+    contracts.attributionSettlement.read.feeSplit(),
   ]);
-  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm) };
+  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm), feeSplit: { modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps } };
 }
 
 /**
@@ -50,7 +51,7 @@ export async function attributeInference(
   output: string,
   o: { consumer: Address | null; createdAt?: Date },
 ): Promise<{ receipt: Receipt; spans: AttributedSpan[] }> {
-  const governance = await governanceParameters(node.contracts);
+  const { feeSplit, ...governance } = await governanceParameters(node.contracts);
   const settings = node.settings ?? defaultAttributionSettings;
   const { promptIds, outputIds } = attributionTokens(m, prompt, output);
   const result = await attribute(m.attribution, promptIds, outputIds, { ...governance, ...settings });
@@ -62,7 +63,7 @@ export async function attributeInference(
     model: { id: p.modelId, name: p.name, version: 1, baseModel: p.baseModelId, adapter: p.adapterHash, trace: p.traceBlob },
     input: { hash: textHash(prompt), tokens: promptIds.length },
     output: { hash: textHash(output), tokens: outputIds.length },
-    fee: { pricePer1kTokens: p.pricePer1kTokens, amount: inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length).toString() },
+    fee: { pricePer1kTokens: p.pricePer1kTokens, amount: inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length).toString(), split: feeSplit },
     parameters: { ...governance, ...settings, sketchDimension: m.attribution.trace.sketch.dimension, sketchSeed: m.attribution.trace.sketch.seed },
     contributions: result.contributions,
     createdAt: (o.createdAt ?? new Date()).toISOString(),

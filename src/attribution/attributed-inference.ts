@@ -2,11 +2,12 @@ import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
-import { attributeInference } from './attribute-inference.ts';
+import { attributeInference, inferenceFee } from './attribute-inference.ts';
+import { promptTokens } from '../model/prompt-tokens.ts';
 import type { AttributedSpan } from './attribute.ts';
 import type { Admission } from '../serve/admission.ts';
 import type { Engine } from '../serve/engine.ts';
-import type { ModelLoader, ResolvedModel } from './published-models.ts';
+import type { ModelLoader, PublishedModel, ResolvedModel } from './published-models.ts';
 import { storeReceipt, type Receipt } from './receipts.ts';
 
 export interface InferenceRequest {
@@ -35,13 +36,13 @@ export interface InferenceResult {
 }
 
 /**
- * Metering: asked before every inference whether the consumer may spend on it (throws, e.g. a 402
- * CodedError, when not), told its receipt after. Settlement plugs its escrow check in here; a node
+ * Metering: before every paid inference the most it can cost is reserved against the consumer's
+ * funds (throws a 402 CodedError when they do not cover it); the reservation is released once the
+ * receipt, which carries the actual fee, is stored. Settlement's escrow meter plugs in here; a node
  * without a meter serves without charging.
  */
 export interface Meter {
-  authorize(consumer: Address | null, model: string, maxTokens: number): Promise<void>;
-  record(receipt: Receipt): Promise<void>;
+  reserve(consumer: Address | null, model: PublishedModel, maxFee: bigint): Promise<{ release(): void }>;
 }
 
 export interface InferenceNode {
@@ -81,12 +82,17 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
     const c = await node.engine.complete(m.served, request);
     return { output: c.text, finishReason: c.finishReason, receipt: null, spans: [], usage: { promptTokens: c.promptTokens, completionTokens: c.completionTokens } };
   }
-  await node.meter?.authorize(r.consumer, r.model, r.maxTokens);
-  // generation joins the engine's batches (other requests, other adapters)
-  const c = await node.engine.complete(m.served, request);
-  // attribution uses the model's training buffers: one at a time per base model
-  const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer }));
-  await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer });
-  await node.meter?.record(receipt);
-  return { output: c.text, finishReason: c.finishReason, receipt, spans, usage: { promptTokens: receipt.body.input.tokens, completionTokens: receipt.body.output.tokens } };
+  const { published } = m.loaded;
+  const maxFee = inferenceFee(published.pricePer1kTokens, promptTokens(m.loaded.tokenizer, r.prompt).length + r.maxTokens);
+  const reservation = await node.meter?.reserve(r.consumer, published, maxFee);
+  try {
+    // generation joins the engine's batches (other requests, other adapters)
+    const c = await node.engine.complete(m.served, request);
+    // attribution uses the model's training buffers: one at a time per base model
+    const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer }));
+    await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer });
+    return { output: c.text, finishReason: c.finishReason, receipt, spans, usage: { promptTokens: receipt.body.input.tokens, completionTokens: receipt.body.output.tokens } };
+  } finally {
+    reservation?.release();
+  }
 }

@@ -13,7 +13,7 @@ const body: ReceiptBody = {
   version: 1, node: node.address, chainId: 31337,
   model: { id: '1', name: 'm', version: 1, baseModel: c(1), adapter: c(2), trace: c(3) },
   input: { hash: textHash('question'), tokens: 5 }, output: { hash: textHash('answer'), tokens: 3 },
-  fee: { pricePer1kTokens: '1000', amount: '8' },
+  fee: { pricePer1kTokens: '1000', amount: '8', split: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 } },
   parameters: { spanWeightBps: 5000, thresholdPpm: 10000, minSpanLength: 4, commonTokenCount: 50, sketchDimension: 64, sketchSeed: 0 },
   contributions: [
     { contributionId: c(4), datanetId: 1, sharePpm: 700_000, span: 0.123456789012345, gradient: 1 / 3, spans: [[0, 6]] },

@@ -16,6 +16,14 @@ export interface ReceiptContribution {
   spans: Array<[number, number]>;
 }
 
+/** Shares of an inference fee in basis points (sum 10,000): governance's split, read from chain. */
+export interface FeeSplit {
+  modelOwnerBps: number;
+  datanetOwnersBps: number;
+  contributorsBps: number;
+  stakersBps: number;
+}
+
 /** What the node signs for every inference. */
 export interface ReceiptBody {
   version: 1;
@@ -24,7 +32,8 @@ export interface ReceiptBody {
   model: { id: string | null; name: string; version: number; baseModel: Hex; adapter: Hex; trace: Hex };
   input: { hash: Hex; tokens: number };
   output: { hash: Hex; tokens: number };
-  fee: { pricePer1kTokens: string; amount: string };
+  /** The fee (wei of OPEN) and the split in force when it was charged. */
+  fee: { pricePer1kTokens: string; amount: string; split: FeeSplit };
   /** Everything the attribution depended on besides the model and its trace. */
   parameters: { spanWeightBps: number; thresholdPpm: number; minSpanLength: number; commonTokenCount: number; sketchDimension: number; sketchSeed: number };
   contributions: ReceiptContribution[];
@@ -84,9 +93,9 @@ export async function checkReceiptSignature(receipt: Receipt): Promise<void> {
 export async function storeReceipt(db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, receipt: Receipt, o: { prompt: string; output: string; consumer: Address | null }): Promise<void> {
   await db.transaction(async (tx) => {
     const inserted = await tx.query(
-      `insert into attribution_receipts (id, model_id, model_name, consumer, prompt, output, body, signature) values ($1, $2, $3, $4, $5, $6, $7, $8)
+      `insert into attribution_receipts (id, model_id, model_name, consumer, prompt, output, body, signature, fee) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        on conflict (id) do nothing returning id`,
-      [receipt.id, receipt.body.model.id, receipt.body.model.name, o.consumer, o.prompt, o.output, JSON.stringify(receipt.body), receipt.signature],
+      [receipt.id, receipt.body.model.id, receipt.body.model.name, o.consumer, o.prompt, o.output, JSON.stringify(receipt.body), receipt.signature, receipt.body.fee.amount],
     );
     if (inserted.length === 0) return;
     for (const c of receipt.body.contributions) {

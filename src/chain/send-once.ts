@@ -2,7 +2,7 @@ import { parseEventLogs, type Hex } from 'viem';
 import type { ChainClients } from './clients.ts';
 import { protocolAbis, type ProtocolContracts } from './protocol.ts';
 
-/** A registry event that proves a transaction of the node landed. */
+/** A protocol event that proves a transaction of the node landed. */
 export interface RegistryEvent {
   args: Record<string, unknown>;
   transactionHash: Hex;
@@ -12,6 +12,7 @@ export interface RegistryEvent {
 interface RegistryEvents {
   datanetRegistry: 'DatanetCreated' | 'BatchAnchored' | 'SnapshotRecorded';
   modelRegistry: 'ModelRegistered' | 'VersionPublished';
+  attributionSettlement: 'EpochPosted';
 }
 
 /**

@@ -1,0 +1,81 @@
+import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
+import { recoverSpendAuthorizationSigner, type EscrowDeployment, type SpendAuthorization } from '../chain/spend-authorization.ts';
+import type { Queryable } from '../store/database.ts';
+import { CodedError } from '../util/coded-error.ts';
+
+/** A spend authorisation the node refuses: not signed by its consumer, not for this node, expired, stale. */
+export class SpendAuthorizationError extends CodedError {
+  override name = 'SpendAuthorizationError';
+}
+
+/** A consumer's standing authorisation, as the node keeps it (the latest accepted). */
+export interface StoredAuthorization {
+  auth: SpendAuthorization;
+  signature: Hex;
+  receivedAt: string;
+}
+
+interface Row { consumer: string; operator: string; cumulative_amount: string; nonce: string; expiry: string; signature: string; received_at: Date }
+
+const toStored = (r: Row): StoredAuthorization => ({
+  auth: { consumer: r.consumer as Address, operator: r.operator as Address, cumulativeAmount: BigInt(r.cumulative_amount), nonce: BigInt(r.nonce), expiry: BigInt(r.expiry) },
+  signature: r.signature as Hex,
+  receivedAt: r.received_at.toISOString(),
+});
+
+/**
+ * Accepts a consumer's EIP-712 spend authorisation for this node: it must be signed by its
+ * consumer for this chain's escrow, name this node as operator, not be expired, and neither lower
+ * the cap nor reuse an older nonce than the one kept. The node then serves the consumer up to
+ * the cap (and its deposit); the escrow lets the node draw no more.
+ *
+ * @example
+ * await acceptAuthorization(db, { chainId, escrow }, node.address, auth, signature);
+ */
+export async function acceptAuthorization(db: Queryable, deployment: EscrowDeployment, operator: Address, auth: SpendAuthorization, signature: Hex, now = BigInt(Math.floor(Date.now() / 1000))): Promise<StoredAuthorization> {
+  if (!isAddressEqual(auth.operator, operator)) throw new SpendAuthorizationError('wrong_operator', `the authorisation names operator ${auth.operator}; this node is ${operator}`, 400);
+  if (auth.expiry <= now) throw new SpendAuthorizationError('expired', `the authorisation expired at ${auth.expiry}`, 400);
+  let signer: Address;
+  try {
+    signer = await recoverSpendAuthorizationSigner(deployment, auth, signature);
+  } catch {
+    throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation', 400);
+  }
+  if (!isAddressEqual(signer, auth.consumer)) throw new SpendAuthorizationError('invalid_signature', `signed by ${signer}, not by the consumer ${auth.consumer}`, 401);
+  const consumer = getAddress(auth.consumer);
+  const current = await latestAuthorization(db, consumer);
+  if (current && (auth.nonce <= current.auth.nonce || auth.cumulativeAmount < current.auth.cumulativeAmount)) {
+    throw new SpendAuthorizationError('stale', `the node holds nonce ${current.auth.nonce} with cap ${current.auth.cumulativeAmount}; a new authorisation needs a higher nonce and no lower cap`, 409);
+  }
+  const [row] = await db.query<Row>(
+    `insert into spend_authorizations (consumer, operator, cumulative_amount, nonce, expiry, signature) values ($1, $2, $3, $4, $5, $6)
+     on conflict (consumer) do update set operator = $2, cumulative_amount = $3, nonce = $4, expiry = $5, signature = $6, received_at = now()
+     where spend_authorizations.nonce < $4
+     returning *`,
+    [consumer, getAddress(operator), auth.cumulativeAmount.toString(), auth.nonce.toString(), auth.expiry.toString(), signature],
+  );
+  if (!row) throw new SpendAuthorizationError('stale', 'a newer authorisation arrived meanwhile', 409);
+  return toStored(row);
+}
+
+/**
+ * The consumer's latest accepted authorisation, or null.
+ *
+ * @example
+ * const a = await latestAuthorization(db, consumer);
+ */
+export async function latestAuthorization(db: Queryable, consumer: Address): Promise<StoredAuthorization | null> {
+  const [row] = await db.query<Row>('select * from spend_authorizations where consumer = $1', [getAddress(consumer)]);
+  return row ? toStored(row) : null;
+}
+
+/**
+ * What a consumer has spent with this node: the fees of all its receipts (wei).
+ *
+ * @example
+ * const spent = await consumerSpend(db, consumer);
+ */
+export async function consumerSpend(db: Queryable, consumer: Address): Promise<bigint> {
+  const [row] = await db.query<{ spent: string | null }>('select sum(fee)::text as spent from attribution_receipts where lower(consumer) = lower($1)', [consumer]);
+  return BigInt(row?.spent ?? '0');
+}

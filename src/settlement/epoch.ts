@@ -1,0 +1,260 @@
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import canonicalize from 'canonicalize';
+import { BaseError, ContractFunctionRevertedError, getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
+import type { ReceiptBody } from '../attribution/receipts.ts';
+import type { ChainClients } from '../chain/clients.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+import { sendOnce } from '../chain/send-once.ts';
+import type { Database, Queryable } from '../store/database.ts';
+import { latestAuthorization } from './authorizations.ts';
+import { splitFee, splitStakerPool, type Credit } from './fee-split.ts';
+
+/** The settlement contract's epoch statuses. */
+export const EpochStatus = { None: 0, Pending: 1, Disputed: 2, Finalized: 3, Reverted: 4 } as const;
+
+export interface SettlementNode {
+  db: Database;
+  clients: ChainClients;
+  contracts: ProtocolContracts;
+  /** Where the node serves an epoch's inputs (`<api>/settlement/epochs/<n>/inputs`). */
+  inputsUri?: (epoch: number) => string;
+}
+
+/** One consumer's draw in an epoch: its authorisation and the cumulative spend drawn up to. */
+export interface EpochDraw {
+  auth: { consumer: Address; operator: Address; cumulativeAmount: string; nonce: string; expiry: string };
+  signature: Hex;
+  drawTo: string;
+}
+
+/** Everything an epoch's root was computed from, stored and served so anyone can recompute it. */
+export interface EpochInputs {
+  epoch: number;
+  /** Receipts settled in this epoch, in order. */
+  receipts: Hex[];
+  /** Who the fee shares go to: each contribution's contributor, each datanet's and model's owner. */
+  payees: { contributors: Record<string, Address>; datanetOwners: Record<string, Address>; modelOwners: Record<string, Address> };
+  /** Bonded stake per staker (both roles) when the epoch was prepared; the stakers' pool is split by it. */
+  stakers: Array<{ staker: Address; bonded: string }>;
+  /** Receives the stakers' pool when nobody is staked: the operator. */
+  operator: Address;
+  draws: EpochDraw[];
+}
+
+/** Leaves: every payee's cumulative earnings over all non-reverted epochs up to this one. */
+export type EpochLeaves = Array<[Address, string]>;
+
+/**
+ * The credits of an epoch from its inputs and its receipts' bodies: each fee split by the split in
+ * its receipt, the stakers' pool divided by bonded stake. Pure: `settlement verify` runs it too.
+ *
+ * @example
+ * const credits = epochCredits(inputs, bodies);
+ */
+export function epochCredits(inputs: EpochInputs, bodies: ReadonlyArray<ReceiptBody>): Credit[] {
+  const POOL = '0x0000000000000000000000000000000000000001' as Address;
+  const credits: Credit[] = [];
+  let pool = 0n;
+  for (const b of bodies) {
+    const owner = inputs.payees.modelOwners[b.model.name];
+    if (!owner) throw new Error(`epoch ${inputs.epoch}: no owner for model ${b.model.name}`);
+    const contributions = b.contributions.map((c) => ({
+      contributionId: c.contributionId, datanetId: c.datanetId, sharePpm: c.sharePpm,
+      contributor: inputs.payees.contributors[c.contributionId]!, datanetOwner: inputs.payees.datanetOwners[String(c.datanetId)]!,
+    }));
+    for (const c of splitFee({ fee: BigInt(b.fee.amount), split: b.fee.split, modelName: b.model.name, modelOwner: owner, contributions }, POOL)) {
+      if (c.payee === POOL) pool += c.amount;
+      else credits.push(c);
+    }
+  }
+  credits.push(...splitStakerPool(pool, inputs.stakers.map((s) => ({ staker: s.staker, bonded: BigInt(s.bonded) })), inputs.operator));
+  return aggregate(credits);
+}
+
+/** Sums credits with the same payee, role, model and datanet. */
+function aggregate(credits: Credit[]): Credit[] {
+  const m = new Map<string, Credit>();
+  for (const c of credits) {
+    const k = `${c.payee}|${c.role}|${c.modelName}|${c.datanetId}`;
+    const e = m.get(k);
+    if (e) e.amount += c.amount;
+    else m.set(k, { ...c });
+  }
+  return [...m.values()];
+}
+
+/**
+ * The Merkle tree of cumulative earnings (OpenZeppelin standard leaves of (address, uint256), as
+ * AttributionSettlement checks them), from the previous cumulative amounts plus this epoch's credits.
+ *
+ * @example
+ * const { tree, leaves, total } = earningsTree(previous, credits);
+ */
+export function earningsTree(previous: ReadonlyMap<Address, bigint>, credits: readonly Credit[]): { tree: StandardMerkleTree<[string, string]>; leaves: EpochLeaves; total: bigint } {
+  const sums = new Map(previous);
+  for (const c of credits) sums.set(c.payee, (sums.get(c.payee) ?? 0n) + c.amount);
+  const leaves: EpochLeaves = [...sums].filter(([, a]) => a > 0n).sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([p, a]) => [p, a.toString()]);
+  const total = leaves.reduce((n, [, a]) => n + BigInt(a), 0n);
+  return { tree: StandardMerkleTree.of(leaves.length > 0 ? leaves : [['0x0000000000000000000000000000000000000000', '0']], ['address', 'uint256']), leaves, total };
+}
+
+/** keccak256 of an epoch's inputs in canonical JSON (RFC 8785): the `inputsHash` posted on chain. */
+export const inputsHash = (inputs: EpochInputs): Hex => keccak256(stringToBytes(canonicalize(inputs)!));
+
+/** Each payee's cumulative earnings over the epochs not reverted, before `epoch`. */
+export async function cumulativeBefore(db: Queryable, epoch: number): Promise<Map<Address, bigint>> {
+  const rows = await db.query<{ payee: string; amount: string }>(
+    `select c.payee, sum(c.amount)::text as amount from epoch_credits c join settlement_epochs e using (epoch)
+     where e.status <> 'reverted' and c.epoch < $1 group by c.payee`, [epoch]);
+  return new Map(rows.map((r) => [r.payee as Address, BigInt(r.amount)]));
+}
+
+export type EpochOutcome =
+  | { kind: 'posted'; epoch: number; root: Hex; receipts: number; total: bigint; funded: bigint }
+  | { kind: 'nothing'; reason: string }
+  | { kind: 'waiting'; reason: string };
+
+/**
+ * One run of the epoch job: notices reverted epochs (their receipts are settled again), then posts
+ * the prepared epoch if a crash left one, else prepares the next: every unsettled receipt whose
+ * consumer's authorisation and deposit cover it (others wait), credits by the fee split, the tree
+ * of cumulative earnings, the draws — all stored in one transaction before anything is sent — and
+ * posts it once (a rerun after a crash finds the posted event instead of posting again).
+ *
+ * @example
+ * const outcome = await runEpoch(node);
+ */
+export async function runEpoch(node: SettlementNode, log: (line: string) => void = () => {}): Promise<EpochOutcome> {
+  const s = node.contracts.attributionSettlement.read;
+  await syncReverted(node);
+  const [prepared] = await node.db.query<{ epoch: number }>(`select epoch from settlement_epochs where status = 'prepared'`);
+  if (prepared) return post(node, prepared.epoch);
+
+  const pending = Number(await s.pendingEpoch());
+  if (pending !== 0) {
+    const e = await s.getEpoch([BigInt(pending)]);
+    const head = await node.clients.publicClient.getBlock({ blockTag: 'latest' });
+    if (e.status === EpochStatus.Disputed) return { kind: 'waiting', reason: `epoch ${pending} is disputed` };
+    if (head.timestamp < e.challengeEndsAt) return { kind: 'waiting', reason: `epoch ${pending} is in its challenge window until ${new Date(Number(e.challengeEndsAt) * 1000).toISOString()}` };
+  }
+  const epoch = Number(await s.lastEpoch()) + 1;
+  const operator = node.clients.account.address;
+  const receipts = await node.db.query<{ id: Hex; consumer: string | null; fee: string; body: ReceiptBody }>(
+    'select id, consumer, fee::text, body from attribution_receipts where epoch is null order by created_at, id');
+  if (receipts.length === 0) return { kind: 'nothing', reason: 'no unsettled receipts' };
+
+  // who can be drawn for everything they used: their latest authorisation and deposit must cover it
+  const now = (await node.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
+  const byConsumer = new Map<string, typeof receipts>();
+  for (const r of receipts) {
+    const k = r.consumer ? getAddress(r.consumer) : '';
+    byConsumer.set(k, [...(byConsumer.get(k) ?? []), r]);
+  }
+  const included: typeof receipts = [];
+  const draws: EpochDraw[] = [];
+  for (const [consumer, rs] of byConsumer) {
+    const fees = rs.reduce((n, r) => n + BigInt(r.fee), 0n);
+    if (fees === 0n) {
+      included.push(...rs);
+      continue;
+    }
+    if (!consumer) {
+      log(`settlement: ${rs.length} paid receipts have no consumer; left unsettled`);
+      continue;
+    }
+    const [settled] = await node.db.query<{ spent: string | null }>('select sum(fee)::text as spent from attribution_receipts where epoch is not null and lower(consumer) = lower($1)', [consumer]);
+    const drawTo = BigInt(settled?.spent ?? '0') + fees;
+    const [auth, drawn, balance] = await Promise.all([
+      latestAuthorization(node.db, consumer as Address),
+      node.contracts.inferenceEscrow.read.drawn([consumer as Address, operator]),
+      node.contracts.inferenceEscrow.read.balanceOf([consumer as Address]),
+    ]);
+    if (drawTo <= drawn) {
+      included.push(...rs); // already drawn (an epoch that was reverted)
+      continue;
+    }
+    if (!auth || auth.auth.expiry <= now + 60n || auth.auth.cumulativeAmount < drawTo || balance < drawTo - drawn) {
+      log(`settlement: ${consumer}'s authorisation or deposit does not cover ${drawTo} wei; its ${rs.length} receipts wait`);
+      continue;
+    }
+    included.push(...rs);
+    const a = auth.auth;
+    draws.push({ auth: { consumer: a.consumer, operator: a.operator, cumulativeAmount: a.cumulativeAmount.toString(), nonce: a.nonce.toString(), expiry: a.expiry.toString() }, signature: auth.signature, drawTo: drawTo.toString() });
+  }
+  if (included.length === 0) return { kind: 'nothing', reason: 'no unsettled receipt is covered by its consumer’s authorisation' };
+
+  const inputs = await epochInputs(node, epoch, included.map((r) => ({ id: r.id, body: r.body })), draws, operator);
+  const credits = epochCredits(inputs, included.map((r) => r.body));
+  const { tree, leaves, total } = earningsTree(await cumulativeBefore(node.db, epoch), credits);
+  await node.db.transaction(async (tx) => {
+    await tx.query(`insert into settlement_epochs (epoch, status, root, cumulative_total, inputs_hash, inputs, leaves) values ($1, 'prepared', $2, $3, $4, $5, $6)`,
+      [epoch, tree.root, total.toString(), inputsHash(inputs), JSON.stringify(inputs), JSON.stringify(leaves)]);
+    for (const c of credits) {
+      await tx.query('insert into epoch_credits (epoch, payee, role, model_name, datanet_id, amount) values ($1, $2, $3, $4, $5, $6)', [epoch, c.payee, c.role, c.modelName, c.datanetId, c.amount.toString()]);
+    }
+    await tx.query('update attribution_receipts set epoch = $1 where id = any($2)', [epoch, inputs.receipts]);
+  });
+  log(`settlement: epoch ${epoch} prepared: ${included.length} receipts, ${leaves.length} payees`);
+  return post(node, epoch);
+}
+
+/** Payees and stakers for an epoch, from the node's store and the chain. */
+async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<{ id: Hex; body: ReceiptBody }>, draws: EpochDraw[], operator: Address): Promise<EpochInputs> {
+  const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
+  const datanetIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.datanetId)))];
+  const models = [...new Set(receipts.map((r) => r.body.model.name))];
+  const contributors = Object.fromEntries((await node.db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [contributionIds])).map((r) => [r.id, getAddress(r.contributor)]));
+  const datanetOwners = Object.fromEntries((await node.db.query<{ id: string; owner: string }>('select id::text, owner from datanets where id = any($1)', [datanetIds])).map((r) => [r.id, getAddress(r.owner)]));
+  const modelOwners = Object.fromEntries((await node.db.query<{ model_name: string; owner: string }>(`select distinct on (model_name) model_name, owner from training_jobs where status = 'succeeded' and model_name = any($1) order by model_name, finished_at desc`, [models])).map((r) => [r.model_name, getAddress(r.owner)]));
+  for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
+  const staked = await node.clients.publicClient.getContractEvents({ address: node.contracts.staking.address, abi: node.contracts.staking.abi, eventName: 'Staked', fromBlock: 0n });
+  const stakers: EpochInputs['stakers'] = [];
+  for (const staker of [...new Set(staked.map((e) => getAddress((e.args as { staker: Address }).staker)))].sort()) {
+    const [op, val] = await Promise.all([node.contracts.staking.read.positionOf([staker, 0]), node.contracts.staking.read.positionOf([staker, 1])]);
+    const bonded = op.bonded + val.bonded;
+    if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });
+  }
+  return { epoch, receipts: receipts.map((r) => r.id), payees: { contributors, datanetOwners, modelOwners }, stakers, operator: getAddress(operator), draws };
+}
+
+/** Posts a prepared epoch at most once; a revert discards it (its receipts are prepared again next run). */
+async function post(node: SettlementNode, epoch: number): Promise<EpochOutcome> {
+  const [row] = await node.db.query<{ root: Hex; cumulative_total: string; inputs_hash: Hex; inputs: EpochInputs; sent_from_block: string | null }>('select * from settlement_epochs where epoch = $1', [epoch]);
+  if (!row) throw new Error(`no epoch ${epoch}`);
+  const draws = row.inputs.draws.map((d) => ({
+    auth: { consumer: d.auth.consumer, operator: d.auth.operator, cumulativeAmount: BigInt(d.auth.cumulativeAmount), nonce: BigInt(d.auth.nonce), expiry: BigInt(d.auth.expiry) },
+    signature: d.signature, drawTo: BigInt(d.drawTo),
+  }));
+  try {
+    const event = await sendOnce(node, {
+      contract: 'attributionSettlement', eventName: 'EpochPosted', filter: { epoch: BigInt(epoch) },
+      matches: (a) => a.root === row.root,
+      sentFromBlock: row.sent_from_block === null ? null : BigInt(row.sent_from_block),
+      recordHead: async (head) => void (await node.db.query('update settlement_epochs set sent_from_block = $2 where epoch = $1', [epoch, head.toString()])),
+      send: () => node.contracts.attributionSettlement.write.postEpoch([BigInt(epoch), row.root, BigInt(row.cumulative_total), row.inputs_hash, node.inputsUri?.(epoch) ?? '', draws]),
+    });
+    await node.db.query(`update settlement_epochs set status = 'posted', tx_hash = $2, posted_at = now() where epoch = $1`, [epoch, event.transactionHash]);
+    return { kind: 'posted', epoch, root: row.root, receipts: row.inputs.receipts.length, total: BigInt(row.cumulative_total), funded: (event.args as { funded: bigint }).funded };
+  } catch (err) {
+    if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) await discard(node.db, epoch);
+    throw err;
+  }
+}
+
+/** Drops a prepared (or reverted) epoch's credits and hands its receipts back to the next epoch. */
+async function discard(db: Database, epoch: number, status: 'reverted' | null = null): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('delete from epoch_credits where epoch = $1', [epoch]);
+    await tx.query('update attribution_receipts set epoch = null where epoch = $1', [epoch]);
+    if (status) await tx.query('update settlement_epochs set status = $2 where epoch = $1', [epoch, status]);
+    else await tx.query('delete from settlement_epochs where epoch = $1', [epoch]);
+  });
+}
+
+/** Marks posted epochs the chain reverted (an upheld dispute); their receipts are settled again. */
+async function syncReverted(node: SettlementNode): Promise<void> {
+  for (const { epoch } of await node.db.query<{ epoch: number }>(`select epoch from settlement_epochs where status = 'posted'`)) {
+    const e = await node.contracts.attributionSettlement.read.getEpoch([BigInt(epoch)]);
+    if (e.status === EpochStatus.Reverted) await discard(node.db, epoch, 'reverted');
+  }
+}

@@ -1,0 +1,84 @@
+import { formatEther, getAddress, type Address } from 'viem';
+import type { Meter } from '../attribution/attributed-inference.ts';
+import type { PublishedModel } from '../attribution/published-models.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+import type { Queryable } from '../store/database.ts';
+import { CodedError } from '../util/coded-error.ts';
+import { createKeyedLock } from '../util/lock.ts';
+import { consumerSpend, latestAuthorization } from './authorizations.ts';
+
+/** The consumer cannot pay for the request: 402 with what is missing and how to fix it. */
+export class PaymentRequiredError extends CodedError {
+  override name = 'PaymentRequiredError';
+}
+
+/** What a consumer can spend with this node now, and what limits it. */
+export interface ConsumerFunds {
+  /** Cap of the latest unexpired authorisation (0 when none). */
+  authorized: bigint;
+  /** Deposit this node can still draw: escrow balance, less a pending withdrawal, plus what it already drew. */
+  deposit: bigint;
+  /** Fees of every receipt so far. */
+  spent: bigint;
+  /** Most fees of requests running now. */
+  reserved: bigint;
+  /** min(authorized, deposit) − spent − reserved. */
+  available: bigint;
+}
+
+/**
+ * The escrow meter: a paid request is served only when the consumer's latest spend authorisation
+ * for this node and its escrow deposit both cover everything it spent plus the most this request
+ * can cost (price × (prompt + max_tokens) tokens); that amount is reserved while the request runs
+ * (per consumer, under a lock, so concurrent requests cannot overspend) and the receipt's actual
+ * fee replaces it. A pending withdrawal counts as gone, so the node never serves what the consumer
+ * could take back before the next draw.
+ *
+ * @example
+ * const meter = createEscrowMeter({ db, contracts, operator: account.address });
+ */
+export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContracts; operator: Address; now?: () => bigint }): Meter & { funds(consumer: Address): Promise<ConsumerFunds> } {
+  const reserved = new Map<Address, bigint>();
+  const withConsumer = createKeyedLock<Address>();
+  const now = o.now ?? (() => BigInt(Math.floor(Date.now() / 1000)));
+
+  const funds = async (consumer: Address): Promise<ConsumerFunds> => {
+    const escrow = o.contracts.inferenceEscrow.read;
+    const [auth, spent, balance, drawn, withdrawal] = await Promise.all([
+      latestAuthorization(o.db, consumer), consumerSpend(o.db, consumer),
+      escrow.balanceOf([consumer]), escrow.drawn([consumer, o.operator]), escrow.withdrawalOf([consumer]),
+    ]);
+    const authorized = auth && auth.auth.expiry > now() ? auth.auth.cumulativeAmount : 0n;
+    const deposit = (balance > withdrawal.amount ? balance - withdrawal.amount : 0n) + drawn;
+    const held = reserved.get(consumer) ?? 0n;
+    const cap = authorized < deposit ? authorized : deposit;
+    return { authorized, deposit, spent, reserved: held, available: cap - spent - held };
+  };
+
+  return {
+    funds,
+    async reserve(who: Address | null, model: PublishedModel, maxFee: bigint) {
+      if (maxFee === 0n) return { release() {} };
+      if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`, 402);
+      const consumer = getAddress(who);
+      return withConsumer(consumer, async () => {
+        const f = await funds(consumer);
+        if (f.available < maxFee) {
+          const why = f.authorized === 0n ? 'no unexpired spend authorisation for this node' : f.authorized < f.deposit ? `authorised ${formatEther(f.authorized)} OPEN` : `deposit ${formatEther(f.deposit)} OPEN`;
+          throw new PaymentRequiredError('insufficient_funds', `this request can cost up to ${formatEther(maxFee)} OPEN; ${formatEther(f.spent + f.reserved)} OPEN is spent or reserved of what you can spend (${why}). Deposit and authorise more: openledger deposit <amount>`, 402);
+        }
+        reserved.set(consumer, (reserved.get(consumer) ?? 0n) + maxFee);
+        let released = false;
+        return {
+          release() {
+            if (released) return;
+            released = true;
+            const left = (reserved.get(consumer) ?? 0n) - maxFee;
+            if (left > 0n) reserved.set(consumer, left);
+            else reserved.delete(consumer);
+          },
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { getAddress, type Address, type Hex } from 'viem';
+import type { ChainClients } from '../chain/clients.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+import type { Queryable } from '../store/database.ts';
+import { EpochStatus, type EpochLeaves } from './epoch.ts';
+
+/** A payee's earnings: what the posted roots give it, what it can claim now (with the proof), what it claimed. */
+export interface Rewards {
+  payee: Address;
+  /** Cumulative earnings in the newest posted root (final or not). */
+  earned: string;
+  /** Cumulative earnings in the final root (the one claims are checked against). */
+  final: string;
+  claimed: string;
+  claimable: string;
+  /** The epoch and proof to claim with (null when nothing is claimable). */
+  claim: { epoch: number; cumulativeAmount: string; proof: Hex[] } | null;
+  /** Earnings by role, model and datanet, over every epoch not reverted. */
+  breakdown: Array<{ role: string; modelName: string; datanetId: number; amount: string }>;
+}
+
+/**
+ * The final epoch as a claim would see it: the contract's finalized epoch, or the pending one once
+ * its challenge window has passed undisputed (the claim itself finalizes it).
+ */
+export async function effectiveFinalEpoch(clients: ChainClients, contracts: ProtocolContracts): Promise<number> {
+  const s = contracts.attributionSettlement.read;
+  const [finalized, pending] = await Promise.all([s.finalizedEpoch(), s.pendingEpoch()]);
+  if (pending !== 0n) {
+    const e = await s.getEpoch([pending]);
+    const head = await clients.publicClient.getBlock({ blockTag: 'latest' });
+    if (e.status === EpochStatus.Pending && head.timestamp >= e.challengeEndsAt) return Number(pending);
+  }
+  return Number(finalized);
+}
+
+/**
+ * A payee's rewards, from the epochs this node posted and the contract's claims.
+ *
+ * @example
+ * const r = await rewardsOf(db, clients, contracts, contributor);
+ * if (r.claim) await settlement.write.claim([payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]);
+ */
+export async function rewardsOf(db: Queryable, clients: ChainClients, contracts: ProtocolContracts, who: Address): Promise<Rewards> {
+  const payee = getAddress(who);
+  const amountIn = (leaves: EpochLeaves | undefined) => BigInt(leaves?.find(([p]) => getAddress(p) === payee)?.[1] ?? '0');
+  const [latest] = await db.query<{ leaves: EpochLeaves }>(`select leaves from settlement_epochs where status = 'posted' order by epoch desc limit 1`);
+  const finalEpoch = await effectiveFinalEpoch(clients, contracts);
+  const [final] = finalEpoch > 0 ? await db.query<{ leaves: EpochLeaves }>('select leaves from settlement_epochs where epoch = $1 and status = $2', [finalEpoch, 'posted']) : [];
+  const claimed = await contracts.attributionSettlement.read.claimed([payee]);
+  const finalAmount = amountIn(final?.leaves);
+  let claim: Rewards['claim'] = null;
+  if (final && finalAmount > claimed) {
+    const tree = StandardMerkleTree.of(final.leaves, ['address', 'uint256']);
+    for (const [i, [p]] of tree.entries()) {
+      if (getAddress(p) === payee) claim = { epoch: finalEpoch, cumulativeAmount: finalAmount.toString(), proof: tree.getProof(i) as Hex[] };
+    }
+  }
+  const breakdown = await db.query<{ role: string; model_name: string; datanet_id: string; amount: string }>(
+    `select role, model_name, datanet_id::text, sum(amount)::text as amount from epoch_credits c join settlement_epochs e using (epoch)
+     where e.status <> 'reverted' and c.payee = $1 group by role, model_name, datanet_id order by role, model_name, datanet_id`, [payee]);
+  return {
+    payee, earned: amountIn(latest?.leaves).toString(), final: finalAmount.toString(), claimed: claimed.toString(),
+    claimable: (finalAmount > claimed ? finalAmount - claimed : 0n).toString(), claim,
+    breakdown: breakdown.map((b) => ({ role: b.role, modelName: b.model_name, datanetId: Number(b.datanet_id), amount: b.amount })),
+  };
+}
