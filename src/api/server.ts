@@ -11,6 +11,10 @@ import { factoryRoutes } from './routes/factory.ts';
 import { attributionRoutes } from './routes/attribution.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { openAiRoutes } from './routes/openai.ts';
+import { settlementRoutes } from './routes/settlement.ts';
+import type { Meter } from '../attribution/attributed-inference.ts';
+import type { ConsumerFunds } from '../settlement/meter.ts';
+import type { Address } from 'viem';
 import type { ModelLoader } from '../attribution/published-models.ts';
 import type { Admission } from '../serve/admission.ts';
 import type { Engine } from '../serve/engine.ts';
@@ -21,6 +25,12 @@ export interface ApiContext extends DatanetContext {
   models: ModelLoader;
   /** What generates text (built-in, llama.cpp or remote). */
   engine: Engine;
+  /** Charges paid inference against consumers' escrow deposits (none: serve without charging). */
+  meter?: Meter;
+  /** What a consumer can spend (the escrow meter's view). */
+  funds?: (consumer: Address) => Promise<ConsumerFunds>;
+  /** This node's public URL (epoch inputs URIs). */
+  publicUrl?: string;
   /** Back-pressure on inference (429 with Retry-After beyond the queue). */
   admission?: Admission;
   rpcUrl: string;
@@ -93,6 +103,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   attributionRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   openAiRoutes(app, ctx);
+  settlementRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

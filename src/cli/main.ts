@@ -6,6 +6,7 @@ import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
 import { apiKeyCommands } from './api-key-commands.ts';
+import { settlementCommands } from './settlement-commands.ts';
 import { attributionCommands } from './attribution-commands.ts';
 import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
   modelCommands(program);
   attributionCommands(program, urlArg);
   apiKeyCommands(program, urlArg);
+  settlementCommands(program, urlArg);
   return program;
 }
 

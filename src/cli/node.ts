@@ -15,6 +15,9 @@ import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { createEngine } from '../serve/create-engine.ts';
+import { createEscrowMeter } from '../settlement/meter.ts';
+import { startSettlementWorker } from '../settlement/settlement-worker.ts';
+import { stakeOperator } from '../settlement/stake-operator.ts';
 import { createAdmission } from '../serve/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
@@ -139,19 +142,33 @@ export async function startNode(config: Config, progress: (message: string) => v
     const engine = createEngine(config, { loadBase: (b) => models.base(b.id) });
     cleanup.push(() => engine.close());
     progress(`serving: ${engine.kind} engine`);
-    const app: FastifyInstance = buildApi({
+    // settlement: an embedded chain's node stakes itself as operator; paid inference is metered
+    // against consumers' escrow deposits, and the epoch job settles receipts periodically
+    if (chain && (await stakeOperator(datanets.clients, datanets.contracts))) progress('settlement: staked the node as operator');
+    const meter = createEscrowMeter({ db, contracts: datanets.contracts, operator: account.address });
+    const apiContext = {
       ...datanets,
       models,
       engine,
+      meter,
+      funds: meter.funds,
+      publicUrl: '',
       admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,
       addresses,
       version: VERSION,
       logLevel: config.logLevel,
-    });
+    };
+    const app: FastifyInstance = buildApi(apiContext);
     const apiUrl = await app.listen({ host: config.host, port: config.port });
     cleanup.push(() => app.close());
+    apiContext.publicUrl = apiUrl;
+    const settlement = startSettlementWorker(
+      { db, clients: datanets.clients, contracts: datanets.contracts, inputsUri: (n) => `${apiUrl}/settlement/epochs/${n}/inputs` },
+      { everySeconds: config.epochSeconds, log: progress },
+    );
+    cleanup.push(() => settlement.stop());
 
     return { apiUrl, rpcUrl, chainId, embeddedChain: chain !== undefined, account, addresses, clients, db, stop: stopAll };
   } catch (err) {

@@ -8,6 +8,8 @@ import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
 import { ggufValue, parseGguf } from '../model/gguf.ts';
 import { loadPeftAdapter } from '../model/peft.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import { callJsonRpc } from '../chain/json-rpc.ts';
+import { signingAccount } from './api-client.ts';
 import { runCli, up, type Up } from './test-node.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'openledger-cli-train-'));
@@ -86,6 +88,15 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   assert.equal(ggufValue(gguf.metadata, 'adapter.type'), 'lora');
   assert.equal(gguf.tensors.length, 2 * 7 * 2);
 
+  // paid inference: refused (402) until the consumer deposits OPEN into the escrow and authorises the node
+  const prompt0 = `### Question: ${facts.train[0]!.prompt}\n### Answer:`;
+  const unpaid = await runCli(['infer', '--model', 'facts-qa', '--prompt', prompt0, '--api', node.apiUrl, '--data-dir', dataDir, '--account', '4']);
+  assert.notEqual(unpaid.code, 0);
+  assert.match(unpaid.out, /402 .*spend authorisation/);
+  const consumer = signingAccount({ api: node.apiUrl, dataDir, account: '4' }).address;
+  await cli('transfer', consumer, '5', '--account', '0');
+  assert.match(await cli('deposit', '2', '--account', '4'), /deposited 2 OPEN[\s\S]*authorised 2 OPEN/);
+
   // an inference with the published model is attributed, and anyone can verify its receipt
   const answer = await cli('infer', '--model', 'facts-qa', '--prompt', `### Question: ${facts.train[0]!.prompt}\n### Answer:`, '--max-tokens', '16', '--account', '4');
   const receipt = /receipt (0x[0-9a-f]{64})/.exec(answer)![1]!;
@@ -124,6 +135,17 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   const keyId = /^(\S+) {2}active/m.exec(await cli('api-key', 'list', '--account', '4'))![1]!;
   await cli('api-key', 'revoke', keyId, '--account', '4');
   await assert.rejects(client.completions.create({ model: 'facts-qa', prompt, max_tokens: 2 }), (err: Error & { status?: number }) => err.status === 401);
+
+  // the epoch job settles every paid inference; after the challenge window the contributor claims
+  assert.match(await cli('settlement', 'run', '--account', '0'), /epoch 1 posted: \d+ receipts/);
+  assert.match(await read('settlement', 'epochs'), /epoch 1 {2}posted/);
+  await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
+  await callJsonRpc(node.rpcUrl, 'evm_mine', []);
+  const rewards = await cli('rewards', '--account', '2');
+  assert.match(rewards, /contributor .* model facts-qa {2}datanet 1/);
+  assert.match(await cli('claim', '--account', '2'), /claimed [\d.]+ OPEN \(epoch 1\)/);
+  assert.match(await cli('claim', '--account', '2'), /nothing to claim/);
+  assert.match(await cli('funds', '--account', '4'), /deposit 2 OPEN, authorised 2 OPEN, spent [\d.]+ OPEN/);
 
   // the event stream of a finished job replays its curve and ends
   const events = await (await fetch(`${node.apiUrl}/factory/jobs/${id}/events`)).text();

@@ -1,0 +1,96 @@
+import { Option, type Command } from 'commander';
+import { formatEther, type Address, type Hex, type LocalAccount } from 'viem';
+import { connectChain } from '../chain/clients.ts';
+import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
+import { signSpendAuthorization } from '../chain/spend-authorization.ts';
+import type { Rewards } from '../settlement/rewards.ts';
+import { callApi, signingAccount, type NodeOptions } from './api-client.ts';
+import { apiOption, nodeOptions, openArg } from './options.ts';
+
+interface Funds {
+  consumer: Address; operator: Address; escrow: Address; chainId: number;
+  authorized: string; deposit: string; spent: string; reserved: string; available: string;
+  authorization: { auth: { cumulativeAmount: string; nonce: string; expiry: string } } | null;
+}
+
+/** The node's chain, with contract handles signing as `account`. */
+async function chainFor(api: string, account: LocalAccount) {
+  const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(api, 'GET', '/status');
+  const clients = await connectChain(status.chain.rpcUrl, account);
+  return { clients, contracts: protocolContracts(clients, status.contracts) };
+}
+
+const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
+
+/**
+ * Raises the consumer's spend authorisation for the node by `amount` over what it has spent (or its
+ * current cap, if higher), signed with EIP-712, valid for `days`.
+ */
+async function authorize(o: NodeOptions, account: LocalAccount, amount: bigint, days: number): Promise<Funds> {
+  const f = await callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);
+  const current = f.authorization ? BigInt(f.authorization.auth.cumulativeAmount) : 0n;
+  const spent = BigInt(f.spent) + BigInt(f.reserved);
+  const auth = {
+    consumer: account.address, operator: f.operator, cumulativeAmount: (current > spent ? current : spent) + amount,
+    nonce: (f.authorization ? BigInt(f.authorization.auth.nonce) : 0n) + 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + days * 86400),
+  };
+  const signature = await signSpendAuthorization(account, { chainId: f.chainId, escrow: f.escrow }, auth);
+  await callApi(o.api, 'POST', '/settlement/authorizations', { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
+  return callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);
+}
+
+const printFunds = (f: Funds) => console.log(`deposit ${OPEN(f.deposit)}, authorised ${OPEN(f.authorized)}, spent ${OPEN(f.spent)}, available ${OPEN(f.available)}`);
+
+/** `openledger deposit|authorize|funds|rewards|claim` and `openledger settlement epochs|run`. */
+export function settlementCommands(program: Command, urlArg: (v: string) => string): void {
+  const days = new Option('--days <n>', 'days the authorisation stays valid').argParser(Number).default(30);
+
+  nodeOptions(program.command('deposit').description('deposit OPEN into the inference escrow and authorise this node to charge up to it').argument('<amount>', 'OPEN', openArg), urlArg)
+    .option('--no-authorize', 'deposit only')
+    .addOption(days)
+    .action(async (amount: bigint, o: NodeOptions & { authorize: boolean; days: number }) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
+      await wait(await contracts.openToken.write.approve([contracts.inferenceEscrow.address, amount]));
+      await wait(await contracts.inferenceEscrow.write.deposit([account.address, amount]));
+      console.log(`deposited ${OPEN(amount)} into the escrow for ${account.address}`);
+      if (o.authorize) printFunds(await authorize(o, account, amount, o.days));
+    });
+
+  nodeOptions(program.command('authorize').description("raise this node's spend authorisation by an amount over what you spent").argument('<amount>', 'OPEN', openArg), urlArg)
+    .addOption(days)
+    .action(async (amount: bigint, o: NodeOptions & { days: number }) => printFunds(await authorize(o, signingAccount(o), amount, o.days)));
+
+  nodeOptions(program.command('funds').description('your deposit, authorisation and spend with this node'), urlArg).action(async (o: NodeOptions) => {
+    printFunds(await callApi<Funds>(o.api, 'GET', `/settlement/funds/${signingAccount(o).address}`));
+  });
+
+  nodeOptions(program.command('rewards').description('what you earned as model owner, datanet owner, contributor or staker, and what you can claim'), urlArg)
+    .option('--address <0x…>', 'someone else’s rewards')
+    .action(async (o: NodeOptions & { address?: string }) => {
+      const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${o.address ?? signingAccount(o).address}`);
+      console.log(`${r.payee}: earned ${OPEN(r.earned)} (final ${OPEN(r.final)}), claimed ${OPEN(r.claimed)}, claimable ${OPEN(r.claimable)}`);
+      for (const b of r.breakdown) console.log(`  ${b.role.padEnd(13)} ${OPEN(b.amount).padStart(24)}${b.modelName ? `  model ${b.modelName}` : ''}${b.datanetId ? `  datanet ${b.datanetId}` : ''}`);
+    });
+
+  nodeOptions(program.command('claim').description('claim your final earnings in OPEN (one transaction, one proof)'), urlArg).action(async (o: NodeOptions) => {
+    const account = signingAccount(o);
+    const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${account.address}`);
+    if (!r.claim) return console.log(`nothing to claim (earned ${OPEN(r.earned)}, final ${OPEN(r.final)}, claimed ${OPEN(r.claimed)})`);
+    const { clients, contracts } = await chainFor(o.api, account);
+    await clients.publicClient.waitForTransactionReceipt({ hash: await contracts.attributionSettlement.write.claim([account.address, BigInt(r.claim.cumulativeAmount), r.claim.proof]) });
+    console.log(`claimed ${OPEN(r.claimable)} (epoch ${r.claim.epoch})`);
+  });
+
+  const settlement = program.command('settlement').description('settlement epochs');
+  settlement.command('epochs').addOption(apiOption(urlArg)).action(async (o: { api: string }) => {
+    const { epochs } = await callApi<{ epochs: Array<{ epoch: number; status: string; root: string; cumulativeTotal: string; receipts: number }> }>(o.api, 'GET', '/settlement/epochs');
+    if (epochs.length === 0) return console.log('no epochs yet');
+    for (const e of epochs) console.log(`epoch ${e.epoch}  ${e.status.padEnd(8)}  ${String(e.receipts).padStart(6)} receipts  cumulative ${OPEN(e.cumulativeTotal)}  root ${e.root}`);
+  });
+  nodeOptions(settlement.command('run').description('run the epoch job now (the node operator only)'), urlArg).action(async (o: NodeOptions) => {
+    const out = await callApi<{ kind: string; epoch?: number; receipts?: number; funded?: string; reason?: string }>(o.api, 'POST', '/settlement/epochs', { account: signingAccount(o), body: {} });
+    console.log(out.kind === 'posted' ? `epoch ${out.epoch} posted: ${out.receipts} receipts, ${OPEN(out.funded!)} drawn from the escrow` : `${out.kind}: ${out.reason}`);
+  });
+}

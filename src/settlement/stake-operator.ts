@@ -1,0 +1,20 @@
+import type { ChainClients } from '../chain/clients.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+
+/**
+ * Makes the node's account an active operator (settlement posts only from one): stakes the
+ * minimum operator stake when it is not active. Returns whether it staked now.
+ *
+ * @example
+ * if (await stakeOperator(clients, contracts)) console.log('staked');
+ */
+export async function stakeOperator(clients: ChainClients, contracts: ProtocolContracts): Promise<boolean> {
+  const me = clients.account.address;
+  if (await contracts.staking.read.isActive([me, 0])) return false;
+  const [minimum, position] = await Promise.all([contracts.staking.read.minimumStake([0]), contracts.staking.read.positionOf([me, 0])]);
+  const needed = minimum > position.bonded ? minimum - position.bonded : 1n;
+  const wait = (hash: `0x${string}`) => clients.publicClient.waitForTransactionReceipt({ hash });
+  await wait(await contracts.openToken.write.approve([contracts.staking.address, needed]));
+  await wait(await contracts.staking.write.stake([0, needed]));
+  return true;
+}
