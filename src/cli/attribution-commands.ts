@@ -30,7 +30,7 @@ function intArg(value: string): number {
 }
 
 /** A node's API as a {@link ModelSource}: blobs are checked against their hash as they arrive. */
-function apiModelSource(api: string, baseDir: string | undefined): ModelSource {
+export function apiModelSource(api: string, baseDir: string | undefined): ModelSource {
   return {
     published: (name) => callApi<PublishedModel>(api, 'GET', `/models/${encodeURIComponent(name)}`),
     async baseModelDir(id) {

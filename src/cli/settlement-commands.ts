@@ -1,10 +1,17 @@
 import { Option, type Command } from 'commander';
-import { formatEther, type Address, type Hex, type LocalAccount } from 'viem';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatEther, keccak256, stringToBytes, type Address, type Hex, type LocalAccount } from 'viem';
+import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import { createModelLoader } from '../attribution/published-models.ts';
+import { createBackend } from '../model/create-backend.ts';
+import { epochEvidence, verifyEpoch, type ServedEpoch } from '../settlement/verify-epoch.ts';
+import { apiModelSource } from './attribution-commands.ts';
 import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import type { Rewards } from '../settlement/rewards.ts';
-import { callApi, signingAccount, type NodeOptions } from './api-client.ts';
+import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg } from './options.ts';
 
 interface Funds {
@@ -89,6 +96,42 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     if (epochs.length === 0) return console.log('no epochs yet');
     for (const e of epochs) console.log(`epoch ${e.epoch}  ${e.status.padEnd(8)}  ${String(e.receipts).padStart(6)} receipts  cumulative ${OPEN(e.cumulativeTotal)}  root ${e.root}`);
   });
+  nodeOptions(settlement.command('verify').description('recompute an epoch from its receipts and check its root on chain; non-zero exit on any difference').argument('<epoch>', 'epoch number', Number), urlArg)
+    .option('--attribution', 'also recompute every receipt’s attribution (downloads each model’s adapter and trace)')
+    .option('--base-dir <dir>', 'the base model folder, for --attribution (default: the node’s, when it is on this machine)')
+    .option('--dispute', 'on a difference, dispute the epoch on chain (bonds the dispute bond in OPEN)')
+    .action(async (epoch: number, o: NodeOptions & { attribution?: boolean; baseDir?: string; dispute?: boolean }) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const evidence = await epochEvidence((n) => callApi<ServedEpoch>(o.api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, epoch);
+      const verdict = await verifyEpoch(evidence);
+      if (o.attribution) {
+        const backend = createBackend();
+        try {
+          const loader = createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') });
+          for (const r of evidence.served.receipts) {
+            for (const d of await recomputeReceipt(await loader.load(r.body.model.name), r)) verdict.problems.push(`receipt ${r.id}: ${d.contributionId} has ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm}`);
+          }
+        } finally {
+          await backend.dispose();
+        }
+      }
+      if (verdict.problems.length === 0) {
+        console.log(`epoch ${epoch}: ${evidence.inputs.receipts.length} receipts, every signature, share and cumulative amount checks out; root ${evidence.chain.root}`);
+        return;
+      }
+      for (const p of verdict.problems) console.log(`  ${p}`);
+      if (o.dispute) {
+        const bond = await contracts.attributionSettlement.read.disputeBond();
+        const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
+        if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.attributionSettlement.address, bond]));
+        const evidenceJson = JSON.stringify({ epoch, recomputedRoot: verdict.recomputedRoot, problems: verdict.problems });
+        await wait(await contracts.attributionSettlement.write.dispute([BigInt(epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
+        console.log(`disputed epoch ${epoch} (bond ${OPEN(bond)}); the operator's stake is frozen until an arbiter decides`);
+      }
+      throw new CliError(`epoch ${epoch} does not match its recomputation (${verdict.problems.length} problem${verdict.problems.length === 1 ? '' : 's'})`);
+    });
+
   nodeOptions(settlement.command('run').description('run the epoch job now (the node operator only)'), urlArg).action(async (o: NodeOptions) => {
     const out = await callApi<{ kind: string; epoch?: number; receipts?: number; funded?: string; reason?: string }>(o.api, 'POST', '/settlement/epochs', { account: signingAccount(o), body: {} });
     console.log(out.kind === 'posted' ? `epoch ${out.epoch} posted: ${out.receipts} receipts, ${OPEN(out.funded!)} drawn from the escrow` : `${out.kind}: ${out.reason}`);

@@ -139,6 +139,7 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   // the epoch job settles every paid inference; after the challenge window the contributor claims
   assert.match(await cli('settlement', 'run', '--account', '0'), /epoch 1 posted: \d+ receipts/);
   assert.match(await read('settlement', 'epochs'), /epoch 1 {2}posted/);
+  assert.match(await cli('settlement', 'verify', '1', '--account', '5'), /epoch 1: \d+ receipts, every signature, share and cumulative amount checks out/);
   await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
   await callJsonRpc(node.rpcUrl, 'evm_mine', []);
   const rewards = await cli('rewards', '--account', '2');

@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseEther, type Address } from 'viem';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
+import { attributionSettlementAbi } from '../chain/generated/index.ts';
+import { distribute } from './fee-split.ts';
 import { runAttributedInference, type InferenceNode } from '../attribution/attributed-inference.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
@@ -18,7 +21,9 @@ import type { Backend } from '../model/backend.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { createBuiltinEngine } from '../serve/builtin-engine.ts';
 import { acceptAuthorization } from './authorizations.ts';
-import { runEpoch } from './epoch.ts';
+import { EpochStatus, runEpoch } from './epoch.ts';
+import { readServedEpoch } from './epoch-inputs.ts';
+import { epochEvidence, verifyEpoch } from './verify-epoch.ts';
 import { createEscrowMeter } from './meter.ts';
 import { rewardsOf } from './rewards.ts';
 
@@ -120,4 +125,96 @@ test('after the challenge window every payee claims exactly its earnings, once; 
   assert.ok(builder.breakdown.some((b) => b.role === 'model_owner' && b.modelName === 'facts-qa'));
   const contributors = await Promise.all(CONTRIBUTORS.map((c) => rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, f.addr(c))));
   assert.ok(contributors.some((r) => r.breakdown.some((b) => b.role === 'contributor' && b.datanetId > 0)), 'contributors were paid by attribution');
+});
+
+test('a fraudulent operator (an inflated payee) is caught by recomputation, disputed, reverted and slashed; the receipts are settled again honestly', async () => {
+  const ACCOMPLICE = 9, CHALLENGER = 8;
+  await infer(f.addr(CONSUMER));
+  await infer(f.addr(CONSUMER), 10);
+  // the operator posts epoch 2 with an extra payee (the declared total stays honest: the contract cannot sum leaves)
+  const real = f.ctx.contracts.attributionSettlement;
+  const fraudulent = {
+    ...f.ctx.contracts,
+    attributionSettlement: {
+      ...real,
+      write: {
+        ...real.write,
+        postEpoch: async ([epoch, , total, hash, uri, draws]: Parameters<typeof real.write.postEpoch>[0]) => {
+          const [row] = await f.db.query<{ leaves: Array<[Address, string]> }>('select leaves from settlement_epochs where epoch = $1', [Number(epoch)]);
+          const leaves = [...row!.leaves, [f.addr(ACCOMPLICE), parseEther('1').toString()] as [Address, string]];
+          const tree = StandardMerkleTree.of(leaves, ['address', 'uint256']);
+          await f.db.query('update settlement_epochs set leaves = $2, root = $3 where epoch = $1', [Number(epoch), JSON.stringify(leaves), tree.root]);
+          return real.write.postEpoch([epoch, tree.root as Hex, total, hash, uri, draws]);
+        },
+      },
+    },
+  } as typeof f.ctx.contracts;
+  const posted = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: fraudulent });
+  assert.equal(posted.kind, 'posted');
+
+  // anyone recomputes it from the served inputs: the accomplice's leaf has no receipt behind it
+  const served = (n: number) => readServedEpoch(f.db, n).then((e) => e!);
+  const verdict = await verifyEpoch(await epochEvidence(served, f.ctx.contracts, 2));
+  assert.equal(verdict.ok, false);
+  assert.deepEqual(verdict.differences, [{ payee: f.addr(ACCOMPLICE), posted: parseEther('1').toString(), recomputed: '0' }]);
+  assert.equal((await verifyEpoch(await epochEvidence(served, f.ctx.contracts, 1))).ok, true, 'epoch 1 was honest');
+
+  // the challenger disputes with a bond; the arbiter upholds: root reverted, operator slashed, bond back
+  const challenger = await f.t.as(CHALLENGER);
+  const bond = await real.read.disputeBond();
+  await f.t.mined((await f.t.as(NODE)).openToken.write.transfer([f.addr(CHALLENGER), bond]));
+  await f.t.mined(challenger.openToken.write.approve([f.t.addresses.attributionSettlement, bond]));
+  await f.t.mined(challenger.attributionSettlement.write.dispute([2n, keccak256(stringToBytes(JSON.stringify(verdict.problems))), 'data:,inflated payee']));
+  const admin = await f.t.as(NODE);
+  await f.t.mined(admin.attributionSettlement.write.grantRole([await real.read.ARBITER_ROLE(), f.addr(NODE)]));
+  const stakeBefore = (await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded;
+  await f.t.mined(admin.attributionSettlement.write.resolveDispute([2n, true]));
+  assert.equal((await real.read.getEpoch([2n])).status, EpochStatus.Reverted);
+  assert.equal((await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded, stakeBefore - f.t.params.operatorSlashAmount);
+  assert.equal(await f.ctx.contracts.openToken.read.balanceOf([f.addr(CHALLENGER)]), bond);
+
+  // the operator restores its stake; the next run re-settles epoch 2's receipts honestly as epoch 3, drawing nothing twice
+  await f.t.mined(admin.openToken.write.approve([f.t.addresses.staking, f.t.params.operatorSlashAmount]));
+  await f.t.mined(admin.staking.write.stake([0, f.t.params.operatorSlashAmount]));
+  const drawnBefore = await f.ctx.contracts.inferenceEscrow.read.drawn([f.addr(CONSUMER), f.addr(NODE)]);
+  const honest = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  assert.equal(honest.kind, 'posted');
+  if (honest.kind !== 'posted') return;
+  assert.equal(honest.epoch, 3);
+  assert.equal(honest.receipts, 2);
+  assert.equal(honest.funded, 0n, 'epoch 2 already drew these fees');
+  assert.equal(await f.ctx.contracts.inferenceEscrow.read.drawn([f.addr(CONSUMER), f.addr(NODE)]), drawnBefore);
+  assert.equal((await verifyEpoch(await epochEvidence(served, f.ctx.contracts, 3))).ok, true);
+  assert.equal((await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, f.addr(ACCOMPLICE))).earned, '0');
+});
+
+test('governance end to end: a vote changes the fee split through the timelock, and the next epoch pays by it', async () => {
+  const p = await f.t.as(NODE);
+  const s = f.ctx.contracts.attributionSettlement;
+  // hand the settlement's admin role to the timelock (as a production deployment does), delegate votes
+  await f.t.mined(p.attributionSettlement.write.grantRole([await s.read.DEFAULT_ADMIN_ROLE(), f.t.addresses.timelock]));
+  await f.t.mined(p.openToken.write.delegate([f.addr(NODE)]));
+  const split = { modelOwnerBps: 2000, datanetOwnersBps: 1000, contributorsBps: 6000, stakersBps: 1000 };
+  const targets = [f.t.addresses.attributionSettlement], values = [0n];
+  const calldatas = [encodeFunctionData({ abi: attributionSettlementAbi, functionName: 'setFeeSplit', args: [split] })];
+  const description = 'Pay contributors 60% of every fee';
+  await f.t.mined(p.governor.write.propose([targets, values, calldatas, description]));
+  const id = await p.governor.read.hashProposal([targets, values, calldatas, keccak256(stringToBytes(description))]);
+  await f.t.mine(Number(f.t.params.votingDelay) + 1);
+  await f.t.mined(p.governor.write.castVote([id, 1]));
+  await f.t.mine(Number(f.t.params.votingPeriod) + 1);
+  await f.t.mined(p.governor.write.queue([targets, values, calldatas, keccak256(stringToBytes(description))]));
+  await f.t.increaseTime(f.t.params.timelockDelay + 1n);
+  await f.t.mined(p.governor.write.execute([targets, values, calldatas, keccak256(stringToBytes(description))]));
+  assert.deepEqual(await s.read.feeSplit(), [2000, 1000, 6000, 1000]);
+
+  await f.t.increaseTime(f.t.params.challengeWindow); // epoch 3 final
+  const r = await infer(f.addr(CONSUMER));
+  assert.deepEqual(r.receipt!.body.fee.split, split, 'receipts carry the split in force');
+  const out = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  assert.equal(out.kind, 'posted');
+  const fee = BigInt(r.receipt!.body.fee.amount);
+  const [owner] = await f.db.query<{ amount: string }>(`select amount::text from epoch_credits where epoch = 4 and role = 'model_owner'`);
+  const expected = r.receipt!.body.contributions.length > 0 ? distribute(fee, [2000n, 1000n, 6000n, 1000n])[0]! : distribute(fee, [2000n, 1000n, 6000n, 1000n]).slice(0, 3).reduce((a, b) => a + b, 0n);
+  assert.equal(BigInt(owner!.amount), expected);
 });

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { getAddress, isAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import { acceptAuthorization, latestAuthorization } from '../../settlement/authorizations.ts';
-import { runEpoch, type EpochInputs, type EpochLeaves } from '../../settlement/epoch.ts';
+import { runEpoch } from '../../settlement/epoch.ts';
+import { readServedEpoch } from '../../settlement/epoch-inputs.ts';
 import type { ConsumerFunds } from '../../settlement/meter.ts';
 import { rewardsOf } from '../../settlement/rewards.ts';
 import { authenticate } from '../authenticate.ts';
@@ -59,11 +60,9 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
 
   app.get('/settlement/epochs/:epoch/inputs', async (request) => {
     const { epoch } = z.object({ epoch: z.coerce.number().int().min(1) }).parse(request.params);
-    const [row] = await ctx.db.query<{ status: string; root: string; cumulative_total: string; inputs: EpochInputs; leaves: EpochLeaves }>('select * from settlement_epochs where epoch = $1', [epoch]);
-    if (!row) throw new HttpError(404, 'not_found', `no epoch ${epoch} on this node`);
-    const receipts = await ctx.db.query<{ id: string; body: unknown; signature: string; prompt: string; output: string }>('select id, body, signature, prompt, output from attribution_receipts where id = any($1)', [row.inputs.receipts]);
-    const byId = new Map(receipts.map((r) => [r.id, r]));
-    return { epoch, status: row.status, root: row.root, cumulativeTotal: row.cumulative_total, inputs: row.inputs, leaves: row.leaves, receipts: row.inputs.receipts.map((id) => byId.get(id)) };
+    const served = await readServedEpoch(ctx.db, epoch);
+    if (!served) throw new HttpError(404, 'not_found', `no epoch ${epoch} on this node`);
+    return served;
   });
 
   app.post('/settlement/epochs', async (request) => {
