@@ -1,0 +1,37 @@
+import { formatEther, getAddress, type Address } from 'viem';
+import { consumerSpend, latestAuthorization } from './authorizations.ts';
+import type { SettlementNode } from './epoch.ts';
+
+/**
+ * Draws now what consumers with a pending escrow withdrawal have used but the node has not drawn
+ * yet (`AttributionSettlement.fund`), so a withdrawal that unlocks before the next epoch cannot take
+ * back money for answers already served. The receipts are settled by a later epoch as usual (their
+ * draw is then already done). Returns the OPEN drawn.
+ *
+ * @example
+ * await drawBeforeWithdrawals(node, console.log);
+ */
+export async function drawBeforeWithdrawals(node: SettlementNode, log: (line: string) => void = () => {}): Promise<bigint> {
+  const operator = node.clients.account.address;
+  const escrow = node.contracts.inferenceEscrow.read;
+  const now = (await node.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
+  const consumers = await node.db.query<{ consumer: string }>('select distinct consumer from attribution_receipts where epoch is null and fee > 0 and consumer is not null');
+  const draws = [];
+  for (const { consumer: raw } of consumers) {
+    const consumer = getAddress(raw) as Address;
+    const withdrawal = await escrow.withdrawalOf([consumer]);
+    if (withdrawal.amount === 0n) continue;
+    const [spent, drawn, auth, balance] = await Promise.all([consumerSpend(node.db, consumer), escrow.drawn([consumer, operator]), latestAuthorization(node.db, consumer), escrow.balanceOf([consumer])]);
+    if (!auth || auth.auth.expiry <= now + 60n) continue;
+    let drawTo = spent < auth.auth.cumulativeAmount ? spent : auth.auth.cumulativeAmount;
+    if (drawTo - drawn > balance) drawTo = drawn + balance;
+    if (drawTo <= drawn) continue;
+    draws.push({ auth: auth.auth, signature: auth.signature, drawTo, amount: drawTo - drawn });
+  }
+  if (draws.length === 0) return 0n;
+  const hash = await node.contracts.attributionSettlement.write.fund([draws.map(({ auth, signature, drawTo }) => ({ auth, signature, drawTo }))]);
+  await node.clients.publicClient.waitForTransactionReceipt({ hash });
+  const total = draws.reduce((n, d) => n + d.amount, 0n);
+  log(`settlement: drew ${formatEther(total)} OPEN of served usage from ${draws.length} consumer${draws.length === 1 ? '' : 's'} before their withdrawals`);
+  return total;
+}
