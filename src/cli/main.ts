@@ -7,6 +7,7 @@ import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
 import { apiKeyCommands } from './api-key-commands.ts';
 import { settlementCommands } from './settlement-commands.ts';
+import { demoCommand } from './demo-command.ts';
 import { attributionCommands } from './attribution-commands.ts';
 import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
@@ -99,6 +100,7 @@ export function buildProgram(): Command {
   attributionCommands(program, urlArg);
   apiKeyCommands(program, urlArg);
   settlementCommands(program, urlArg);
+  demoCommand(program, runCli);
   return program;
 }
 

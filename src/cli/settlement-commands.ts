@@ -10,7 +10,7 @@ import { apiModelSource } from './attribution-commands.ts';
 import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
-import type { Rewards } from '../settlement/rewards.ts';
+import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
 import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg } from './options.ts';
 
@@ -75,10 +75,18 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
 
   nodeOptions(program.command('rewards').description('what you earned as model owner, datanet owner, contributor or staker, and what you can claim'), urlArg)
     .option('--address <0x…>', 'someone else’s rewards')
-    .action(async (o: NodeOptions & { address?: string }) => {
-      const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${o.address ?? signingAccount(o).address}`);
+    .option('--why', 'also list the answers that credited your contributions, with their shares and quotes')
+    .action(async (o: NodeOptions & { address?: string; why?: boolean }) => {
+      const who = o.address ?? signingAccount(o).address;
+      const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${who}`);
       console.log(`${r.payee}: earned ${OPEN(r.earned)} (final ${OPEN(r.final)}), claimed ${OPEN(r.claimed)}, claimable ${OPEN(r.claimable)}`);
       for (const b of r.breakdown) console.log(`  ${b.role.padEnd(13)} ${OPEN(b.amount).padStart(24)}${b.modelName ? `  model ${b.modelName}` : ''}${b.datanetId ? `  datanet ${b.datanetId}` : ''}`);
+      if (!o.why) return;
+      const { evidence } = await callApi<{ evidence: RewardEvidence[] }>(o.api, 'GET', `/settlement/rewards/${who}/evidence`);
+      for (const e of evidence) {
+        console.log(`  ${(e.sharePpm / 10_000).toFixed(2).padStart(6)} %  receipt ${e.receiptId}  ${e.model}  contribution ${e.contributionId}${e.epoch ? `  epoch ${e.epoch}` : '  (not settled yet)'}`);
+        for (const q of e.quotes) console.log(`           quoted ${JSON.stringify(q)}`);
+      }
     });
 
   nodeOptions(program.command('claim').description('claim your final earnings in OPEN (one transaction, one proof)'), urlArg).action(async (o: NodeOptions) => {

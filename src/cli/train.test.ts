@@ -142,7 +142,8 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   assert.match(await cli('settlement', 'verify', '1', '--account', '5'), /epoch 1: \d+ receipts, every signature, share and cumulative amount checks out/);
   await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
   await callJsonRpc(node.rpcUrl, 'evm_mine', []);
-  const rewards = await cli('rewards', '--account', '2');
+  const rewards = await cli('rewards', '--account', '2', '--why');
+  assert.match(rewards, /% {2}receipt 0x[0-9a-f]{64} {2}facts-qa(-[bc])? {2}contribution 0x[0-9a-f]{64} {2}epoch 1/);
   assert.match(rewards, /contributor .* model facts-qa {2}datanet 1/);
   assert.match(await cli('claim', '--account', '2'), /claimed [\d.]+ OPEN \(epoch 1\)/);
   assert.match(await cli('claim', '--account', '2'), /nothing to claim/);

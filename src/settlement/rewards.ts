@@ -66,3 +66,35 @@ export async function rewardsOf(db: Queryable, clients: ChainClients, contracts:
     breakdown: breakdown.map((b) => ({ role: b.role, modelName: b.model_name, datanetId: Number(b.datanet_id), amount: b.amount })),
   };
 }
+
+/** One paid answer that credited one of a payee's contributions: why the payee earned. */
+export interface RewardEvidence {
+  receiptId: Hex;
+  model: string;
+  epoch: number | null;
+  contributionId: Hex;
+  datanetId: number;
+  sharePpm: number;
+  /** The payee's record, as contributed. */
+  record: string;
+  /** The parts of the answer found verbatim in the record. */
+  quotes: string[];
+}
+
+/**
+ * The answers that credited a contributor's contributions, newest first, with the share each got
+ * and the quoted spans: the attribution behind its earnings.
+ *
+ * @example
+ * for (const e of await rewardEvidence(db, contributor)) console.log(e.sharePpm, e.quotes);
+ */
+export async function rewardEvidence(db: Queryable, who: Address, limit = 20): Promise<RewardEvidence[]> {
+  const rows = await db.query<{ id: Hex; model_name: string; epoch: number | null; output: string; body: { contributions: Array<{ contributionId: Hex; spans: Array<[number, number]> }> }; contribution_id: Hex; datanet_id: string; share_ppm: number; content: string }>(
+    `select r.id, r.model_name, r.epoch, r.output, r.body, rc.contribution_id, rc.datanet_id::text, rc.share_ppm, c.content
+     from receipt_contributions rc join attribution_receipts r on r.id = rc.receipt_id join contributions c on c.id = rc.contribution_id
+     where lower(c.contributor) = lower($1) order by r.created_at desc, rc.share_ppm desc limit $2`, [who, limit]);
+  return rows.map((r) => ({
+    receiptId: r.id, model: r.model_name, epoch: r.epoch, contributionId: r.contribution_id, datanetId: Number(r.datanet_id), sharePpm: r.share_ppm, record: r.content,
+    quotes: (r.body.contributions.find((c) => c.contributionId === r.contribution_id)?.spans ?? []).map(([s, e]) => r.output.slice(s, e)),
+  }));
+}

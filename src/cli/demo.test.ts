@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from './test-node.ts';
+
+test('openledger demo runs datanet → contributions → training → paid inference → epoch → claims and says who earned what, and why', { timeout: 300_000 }, async () => {
+  const { code, out } = await runCli(['demo']);
+  assert.equal(code, 0, out);
+  for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. settlement', '5. every contributor claims', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
+  assert.match(out, /model {7}#1 in the ModelRegistry/);
+  assert.match(out, /epoch 1 posted: 3 receipts/);
+  assert.match(out, /epoch 1: 3 receipts, every signature, share and cumulative amount checks out/);
+  const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
+  assert.equal(earnings.length, 3);
+  for (const [, who, earned, claimed] of earnings) assert.equal(claimed, earned, `${who} claimed all it earned`);
+  assert.ok(earnings.some(([, , earned]) => Number(earned) > 0));
+  assert.match(out, /% of an answer by zorvania-qa \(receipt 0x[0-9a-f]{8}…\)/);
+});
