@@ -1,5 +1,13 @@
 import { keccak256, recoverTypedDataAddress, toHex, type Address, type Hex, type LocalAccount } from 'viem';
-import { HttpError } from './errors.ts';
+import { CodedError } from '../util/coded-error.ts';
+
+/** A request whose signature headers are missing, malformed, stale or wrong (401). */
+export class RequestSignatureError extends CodedError {
+  override name = 'RequestSignatureError';
+  constructor(code: string, message: string) {
+    super(code, message, 401);
+  }
+}
 
 /**
  * Every state-changing request is signed by the acting wallet as EIP-712 typed data: the method,
@@ -48,7 +56,7 @@ export function bodyHashOf(body: Uint8Array | string | undefined): Hex {
  * await fetch(`${api}/datanets`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
  */
 export async function signRequest(
-  account: LocalAccount,
+  account: Pick<LocalAccount, 'address' | 'signTypedData'>,
   request: { chainId: number; method: string; path: string; bodyHash: Hex; timestamp?: number; nonce?: Hex },
 ): Promise<Record<string, string>> {
   const timestamp = request.timestamp ?? Math.floor(Date.now() / 1000);
@@ -75,7 +83,7 @@ export interface SignedBy {
 }
 
 /**
- * Checks a request's signature headers and returns the signer. Throws a 401 {@link HttpError}
+ * Checks a request's signature headers and returns the signer. Throws a 401 {@link RequestSignatureError}
  * naming what is wrong: missing or malformed headers, a timestamp outside the allowed skew, or a
  * signature that does not recover to the claimed address.
  *
@@ -95,16 +103,16 @@ export async function verifyRequestSignature(
   const nonce = get(SIGNATURE_HEADERS.nonce);
   const signature = get(SIGNATURE_HEADERS.signature);
   if (!address || !timestampText || !nonce || !signature) {
-    throw new HttpError(401, 'unsigned_request', `this request must be signed: send ${Object.values(SIGNATURE_HEADERS).join(', ')}`);
+    throw new RequestSignatureError('unsigned_request', `this request must be signed: send ${Object.values(SIGNATURE_HEADERS).join(', ')}`);
   }
-  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new HttpError(401, 'bad_signature', `${SIGNATURE_HEADERS.address} is not an address`);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(nonce)) throw new HttpError(401, 'bad_signature', `${SIGNATURE_HEADERS.nonce} must be 32 bytes of hex`);
-  if (!/^0x[0-9a-fA-F]+$/.test(signature)) throw new HttpError(401, 'bad_signature', `${SIGNATURE_HEADERS.signature} is not hex`);
-  if (!/^\d{1,12}$/.test(timestampText)) throw new HttpError(401, 'bad_signature', `${SIGNATURE_HEADERS.timestamp} must be unix seconds`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new RequestSignatureError('bad_signature', `${SIGNATURE_HEADERS.address} is not an address`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(nonce)) throw new RequestSignatureError('bad_signature', `${SIGNATURE_HEADERS.nonce} must be 32 bytes of hex`);
+  if (!/^0x[0-9a-fA-F]+$/.test(signature)) throw new RequestSignatureError('bad_signature', `${SIGNATURE_HEADERS.signature} is not hex`);
+  if (!/^\d{1,12}$/.test(timestampText)) throw new RequestSignatureError('bad_signature', `${SIGNATURE_HEADERS.timestamp} must be unix seconds`);
   const timestamp = Number(timestampText);
   const now = request.now ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS) {
-    throw new HttpError(401, 'stale_signature', `the signed timestamp is ${now - timestamp} s from the server's clock (at most ${MAX_CLOCK_SKEW_SECONDS} s)`);
+    throw new RequestSignatureError('stale_signature', `the signed timestamp is ${now - timestamp} s from the server's clock (at most ${MAX_CLOCK_SKEW_SECONDS} s)`);
   }
   let recovered: Address;
   try {
@@ -116,10 +124,10 @@ export async function verifyRequestSignature(
       signature: signature as Hex,
     });
   } catch {
-    throw new HttpError(401, 'bad_signature', 'the signature is malformed');
+    throw new RequestSignatureError('bad_signature', 'the signature is malformed');
   }
   if (recovered.toLowerCase() !== address.toLowerCase()) {
-    throw new HttpError(401, 'bad_signature', 'the signature does not match the request and address (check the method, path, body, timestamp, nonce and chain id)');
+    throw new RequestSignatureError('bad_signature', 'the signature does not match the request and address (check the method, path, body, timestamp, nonce and chain id)');
   }
   return { address: recovered, nonce: nonce as Hex, timestamp };
 }

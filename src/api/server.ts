@@ -12,6 +12,9 @@ import { attributionRoutes } from './routes/attribution.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { openAiRoutes } from './routes/openai.ts';
 import { settlementRoutes } from './routes/settlement.ts';
+import { webRoutes } from './routes/web.ts';
+import { chainRpcRoutes } from './routes/chain-rpc.ts';
+import { datanetStatsRoutes } from './routes/datanet-stats.ts';
 import type { Meter } from '../attribution/attributed-inference.ts';
 import type { ConsumerFunds } from '../settlement/meter.ts';
 import type { Address } from 'viem';
@@ -31,6 +34,10 @@ export interface ApiContext extends DatanetContext {
   funds?: (consumer: Address) => Promise<ConsumerFunds>;
   /** This node's public URL (epoch inputs URIs). */
   publicUrl?: string;
+  /** The embedded chain's mnemonic, shared with the web app on this machine (absent on other chains). */
+  devMnemonic?: string | undefined;
+  /** The built web app's folder (default web/dist). */
+  webRoot?: string;
   /** Back-pressure on inference (429 with Retry-After beyond the queue). */
   admission?: Admission;
   rpcUrl: string;
@@ -103,7 +110,10 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   attributionRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   openAiRoutes(app, ctx);
+  datanetStatsRoutes(app, ctx);
   settlementRoutes(app, ctx);
+  chainRpcRoutes(app, ctx);
+  webRoutes(app, ctx);
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);

@@ -54,7 +54,7 @@ export function spendAuthorizationDomain(chainId: number, escrowAddress: Address
  *   expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
  * });
  */
-export function signSpendAuthorization(account: LocalAccount, { chainId, escrow }: EscrowDeployment, auth: SpendAuthorization): Promise<Hex> {
+export function signSpendAuthorization(account: Pick<LocalAccount, 'signTypedData'>, { chainId, escrow }: EscrowDeployment, auth: SpendAuthorization): Promise<Hex> {
   return account.signTypedData({
     domain: spendAuthorizationDomain(chainId, escrow),
     types: spendAuthorizationTypes,

@@ -153,6 +153,7 @@ export async function startNode(config: Config, progress: (message: string) => v
       meter,
       funds: meter.funds,
       publicUrl: '',
+      devMnemonic: chain?.mnemonic,
       admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,

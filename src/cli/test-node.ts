@@ -13,9 +13,9 @@ export interface Up {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `openledger up` on `dataDir` with free ports and waits until it is up. */
-export async function up(dataDir: string): Promise<Up> {
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `openledger up` on `dataDir` with free ports (and `env` over this process's) and waits until it is up. */
+export async function up(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Up> {
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -98,3 +98,26 @@ export async function rewardEvidence(db: Queryable, who: Address, limit = 20): P
     quotes: (r.body.contributions.find((c) => c.contributionId === r.contribution_id)?.spans ?? []).map(([s, e]) => r.output.slice(s, e)),
   }));
 }
+
+/** A payee's credits per epoch (not reverted), by role, model and datanet: earnings over time. */
+export interface RewardHistoryRow {
+  epoch: number;
+  postedAt: string | null;
+  role: string;
+  modelName: string;
+  datanetId: number;
+  amount: string;
+}
+
+/**
+ * A payee's earnings epoch by epoch, oldest first.
+ *
+ * @example
+ * const rows = await rewardHistory(db, payee);
+ */
+export async function rewardHistory(db: Queryable, who: Address): Promise<RewardHistoryRow[]> {
+  const rows = await db.query<{ epoch: number; posted_at: Date | null; role: string; model_name: string; datanet_id: string; amount: string }>(
+    `select c.epoch, e.posted_at, c.role, c.model_name, c.datanet_id::text, c.amount::text from epoch_credits c join settlement_epochs e using (epoch)
+     where e.status <> 'reverted' and c.payee = $1 order by c.epoch, c.role, c.model_name, c.datanet_id`, [getAddress(who)]);
+  return rows.map((r) => ({ epoch: r.epoch, postedAt: r.posted_at?.toISOString() ?? null, role: r.role, modelName: r.model_name, datanetId: Number(r.datanet_id), amount: r.amount }));
+}

@@ -5,7 +5,7 @@ import { acceptAuthorization, latestAuthorization } from '../../settlement/autho
 import { runEpoch } from '../../settlement/epoch.ts';
 import { readServedEpoch } from '../../settlement/epoch-inputs.ts';
 import type { ConsumerFunds } from '../../settlement/meter.ts';
-import { rewardEvidence, rewardsOf } from '../../settlement/rewards.ts';
+import { rewardEvidence, rewardHistory, rewardsOf } from '../../settlement/rewards.ts';
 import { authenticate } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
 import type { AttributionRouteContext } from './attribution.ts';
@@ -51,6 +51,8 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   });
 
   app.get('/settlement/rewards/:address', async (request) => json(await rewardsOf(ctx.db, ctx.clients, ctx.contracts, addressParam.parse(request.params).address)));
+
+  app.get('/settlement/rewards/:address/history', async (request) => ({ history: await rewardHistory(ctx.db, addressParam.parse(request.params).address) }));
 
   app.get('/settlement/rewards/:address/evidence', async (request) => {
     const { limit } = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).parse(request.query);

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../errors.ts';
+
+/** The built web app (`npm run build:web`). */
+export const WEB_DIST = join(import.meta.dirname, '../../../web/dist');
+
+/**
+ * The no-code web app at `/` (hash routes, so every API path stays the API's), and, on the embedded
+ * chain only and only to loopback callers, its development accounts' mnemonic (the browser signs as
+ * them the way the CLI's `--account` does).
+ */
+export function webRoutes(app: FastifyInstance, ctx: { devMnemonic?: string | undefined; webRoot?: string }): void {
+  const root = ctx.webRoot ?? WEB_DIST;
+  if (existsSync(join(root, 'index.html'))) {
+    void app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: 'index.html' });
+  } else {
+    app.get('/', async (_, reply) => reply.type('text/html').send('<p>The web app is not built: run <code>npm run build:web</code> (npm start does it).</p>'));
+  }
+  app.get('/dev/accounts', async (request) => {
+    if (!ctx.devMnemonic) return { mnemonic: null };
+    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip)) throw new HttpError(403, 'forbidden', 'development accounts are only shared with this machine');
+    return { mnemonic: ctx.devMnemonic };
+  });
+}

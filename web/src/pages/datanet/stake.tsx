@@ -1,0 +1,65 @@
+import { useMutation, useQuery } from '@tanstack/react-query';
+import type { Address } from 'viem';
+import { sendTx, useAccount } from '../../account.tsx';
+import { open } from '../../api.ts';
+import { ErrorBox, Loading } from '../../components/states.tsx';
+import { datanetRegistryAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import type { Datanet } from './types.ts';
+
+/**
+ * The connected account's contributor stake in a datanet that asks for one: what is bonded on
+ * chain, whether it may contribute, and a button bonding what is missing (approve + stake, two
+ * transactions from the account). Nothing for a datanet without a stake.
+ */
+export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
+  const account = useAccount();
+  const { signer, publicClient, status } = account;
+  const required = BigInt(datanet.contributionStake);
+  const who = signer?.address;
+  const stake = useQuery({
+    queryKey: ['contributor-stake', datanet.id, who],
+    enabled: required > 0n && !!who && !!publicClient && !!status,
+    queryFn: async () => {
+      const registry = { address: status!.contracts.datanetRegistry, abi: datanetRegistryAbi } as const;
+      const [bonded, may, balance] = await Promise.all([
+        publicClient!.readContract({ ...registry, functionName: 'stakeOf', args: [BigInt(datanet.id), who as Address] }),
+        publicClient!.readContract({ ...registry, functionName: 'canContribute', args: [BigInt(datanet.id), who as Address] }),
+        publicClient!.readContract({ address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [who as Address] }),
+      ]);
+      return { amount: bonded.amount, releaseAt: bonded.releaseAt, canContribute: may, balance };
+    },
+  });
+  const bond = useMutation({
+    mutationFn: async (amount: bigint) => {
+      const registry = status!.contracts.datanetRegistry;
+      await sendTx(account, { address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [registry, amount] });
+      await sendTx(account, { address: registry, abi: datanetRegistryAbi, functionName: 'stakeAsContributor', args: [BigInt(datanet.id), amount] });
+    },
+    onSuccess: () => void stake.refetch(),
+  });
+
+  if (required === 0n) return <p className="empty">No stake is needed to contribute to this datanet.</p>;
+  if (!who) return <p>Contributors bond <b>{open(required)}</b> in this datanet (slashed if a curator rejects a record as spam). Connect an account to see yours.</p>;
+  if (stake.isPending) return <Loading what="Reading your stake" />;
+  if (stake.isError) return <ErrorBox error={stake.error} />;
+  const s = stake.data;
+  const missing = s.amount >= required ? 0n : required - s.amount;
+  return (
+    <div data-testid="stake-status">
+      <p>
+        Contributors bond <b>{open(required)}</b> (slashed if a curator rejects a record as spam). You have <b>{open(s.amount)}</b> bonded
+        {s.releaseAt > 0n ? ', with a release requested (you cannot contribute until you bond again)' : ''};{' '}
+        {s.canContribute ? <span className="ok">you may contribute.</span> : <span className="error">your records would be rejected (insufficient_stake).</span>}
+      </p>
+      {!s.canContribute && (
+        <div className="row">
+          <button type="button" data-testid="stake-bond" disabled={bond.isPending || s.balance < (missing || required)} onClick={() => bond.mutate(missing || required)}>
+            {bond.isPending ? 'Bonding (approve, then stake)…' : `Bond ${open(missing || required)}`}
+          </button>
+          <small className="empty">your balance: {open(s.balance)}</small>
+        </div>
+      )}
+      <ErrorBox error={bond.error} />
+    </div>
+  );
+}

@@ -1,0 +1,40 @@
+import { api } from '../../api.ts';
+import { sendTx, useAccount } from '../../account.tsx';
+import { inferenceEscrowAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { signSpendAuthorization } from '../../../../src/chain/spend-authorization.ts';
+import type { Funds } from './types.ts';
+
+type Account = ReturnType<typeof useAccount>;
+
+/** The connected account's funds with this node (`GET /settlement/funds/:address`). */
+export const fetchFunds = (address: string) => api<Funds>('GET', `/settlement/funds/${address}`);
+
+/**
+ * Funds paid inference as `openledger deposit` does: (optionally) approves and deposits `amount` OPEN
+ * into the InferenceEscrow for the connected account, then raises this node's spend authorisation
+ * by `amount` over what was spent (or the current cap, if higher), signed with EIP-712 and handed to
+ * the node (`POST /settlement/authorizations`). `step` reports progress; resolves with the new funds.
+ */
+export async function depositAndAuthorize(state: Account, amount: bigint, o: { deposit: boolean; days: number; step: (what: string) => void }): Promise<Funds> {
+  const { signer, status } = state;
+  if (!signer || !status) throw new Error('connect an account first');
+  if (o.deposit) {
+    o.step('approving the escrow to take your OPEN');
+    await sendTx(state, { address: status.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [status.contracts.inferenceEscrow, amount] });
+    o.step('depositing into the escrow');
+    await sendTx(state, { address: status.contracts.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'deposit', args: [signer.address, amount] });
+  }
+  o.step('signing the spend authorisation');
+  const f = await fetchFunds(signer.address);
+  const current = f.authorization ? BigInt(f.authorization.auth.cumulativeAmount) : 0n;
+  const spent = BigInt(f.spent) + BigInt(f.reserved);
+  const auth = {
+    consumer: signer.address, operator: f.operator, cumulativeAmount: (current > spent ? current : spent) + amount,
+    nonce: (f.authorization ? BigInt(f.authorization.auth.nonce) : 0n) + 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + o.days * 86400),
+  };
+  // signSpendAuthorization only calls signTypedData, which every Signer has (a dev account or the wallet's)
+  const signature = await signSpendAuthorization(signer, { chainId: f.chainId, escrow: f.escrow }, auth);
+  o.step('handing the authorisation to the node');
+  await api('POST', '/settlement/authorizations', { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
+  return fetchFunds(signer.address);
+}
