@@ -13,7 +13,7 @@ import type { DatanetContext } from '../datanet/context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
-import { createBackend } from '../model/create-backend.ts';
+import { createBackendFor } from '../model/create-backend-for.ts';
 import { createEngine } from '../serve/create-engine.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { startSettlementWorker } from '../settlement/settlement-worker.ts';
@@ -136,7 +136,8 @@ export async function startNode(config: Config, progress: (message: string) => v
     factory.start();
     cleanup.push(() => factory.stop());
 
-    const backend = createBackend();
+    const backend = await createBackendFor(config.backend, { log: progress });
+    progress(`engine: ${backend.name}`);
     cleanup.push(() => backend.dispose());
     const models = createModelLoader({ source: storeModelSource(db, datanets.blobs), backend, cacheDir: join(config.dataDir, 'attribution') });
     const engine = createEngine(config, { loadBase: (b) => models.base(b.id) });

@@ -1,0 +1,237 @@
+import type { Backend, Tensor } from '../../backend.ts';
+import { GpuTensor, groupsFor, linearIndex, type Kernels } from '../kernels.ts';
+
+const REDUCE_THREADS = 64;
+
+/**
+ * LoRA shrink for one adapter group: u[g·r + kk] = scale · A[kk, :] · x[rows[g], :]. One
+ * workgroup per (group row g, rank index kk): each thread sums j ≡ lid (mod 64), then a fixed-order
+ * tree in workgroup memory adds the 64 partial sums.
+ */
+const LORA_SHRINK = /* wgsl */ `
+struct Params { inDim: u32, r: u32, count: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> u: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> rows: array<i32>;
+var<workgroup> red: array<f32, ${REDUCE_THREADS}>;
+
+@compute @workgroup_size(${REDUCE_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.y * 65535u + wid.x;
+  if (w >= p.count) { return; }
+  let kk = w % p.r;
+  let xo = u32(rows[w / p.r]) * p.inDim;
+  let ao = kk * p.inDim;
+  var s = 0.0;
+  for (var j = lid; j < p.inDim; j += ${REDUCE_THREADS}u) { s = fma(a[ao + j], x[xo + j], s); }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var stride = ${REDUCE_THREADS / 2}u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) { red[lid] += red[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { u[w] = p.scale * red[0]; }
+}
+`;
+
+/** LoRA expand for one adapter group: y[rows[g], o] += Σ_kk B[o, kk] · u[g·r + kk], one thread per (g, o). */
+const LORA_EXPAND = /* wgsl */ `
+struct Params { outDim: u32, r: u32, total: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> u: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> rows: array<i32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let idx = ${linearIndex(64)};
+  if (idx >= p.total) { return; }
+  let g = idx / p.outDim;
+  let o = idx % p.outDim;
+  var s = 0.0;
+  for (var kk = 0u; kk < p.r; kk++) { s = fma(b[o * p.r + kk], u[g * p.r + kk], s); }
+  let yo = u32(rows[g]) * p.outDim + o;
+  y[yo] = y[yo] + s;
+}
+`;
+
+/**
+ * Cache write: kCache[slots[i]·kvd + e] := k[i·kvd + e] (and v likewise), one thread per element.
+ * A slot outside [0, cacheSlots) is skipped (the CPU backend throws; a GPU kernel cannot).
+ */
+const KV_WRITE = /* wgsl */ `
+struct Params { rows: u32, kvd: u32, cacheSlots: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> vc: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read> slots: array<i32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let idx = ${linearIndex(64)};
+  if (idx >= p.rows * p.kvd) { return; }
+  let slot = slots[idx / p.kvd];
+  if (slot < 0 || u32(slot) >= p.cacheSlots) { return; }
+  let o = u32(slot) * p.kvd + idx % p.kvd;
+  kc[o] = k[idx];
+  vc[o] = v[idx];
+}
+`;
+
+/** Threads per (row, head) workgroup of paged attention = positions per tile; head width ≤ 4 × that. */
+const PA_THREADS = 64;
+const PA_MAX_HD = 4 * PA_THREADS;
+
+/**
+ * Paged decode attention: one workgroup per (row i, head h), kv head h / group. Positions go in
+ * tiles of 64: thread t gathers position base + t through the block table and computes its scaled
+ * score (q kept in workgroup memory); then every thread walks the tile's 64 scores in order,
+ * keeping the running max, the running sum of exponentials and — for the output dims
+ * d ≡ t (mod 64) it owns — the running weighted sum of V (online softmax, rescaled when the max
+ * grows). All threads thus compute the same max and sum in the same order. Lengths are clamped to
+ * the block table (maxBlocks·blockSize); positions whose slot lies outside the cache are skipped.
+ */
+const PAGED_ATTENTION = /* wgsl */ `
+struct Params { rows: u32, nH: u32, group: u32, hd: u32, kvd: u32, blockSize: u32, maxBlocks: u32, cacheSlots: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> kc: array<f32>;
+@group(0) @binding(4) var<storage, read> vc: array<f32>;
+@group(0) @binding(5) var<storage, read> tables: array<i32>;
+@group(0) @binding(6) var<storage, read> lengths: array<i32>;
+
+const NONE = 0xffffffffu;
+var<workgroup> qs: array<f32, ${PA_MAX_HD}>;
+var<workgroup> scores: array<f32, ${PA_THREADS}>;
+var<workgroup> tileSlots: array<u32, ${PA_THREADS}>;
+var<workgroup> seqLen: u32;
+
+@compute @workgroup_size(${PA_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let item = wid.y * 65535u + wid.x;
+  if (item >= p.rows * p.nH) { return; }
+  let i = item / p.nH;
+  let h = item % p.nH;
+  let qo = item * p.hd; // (i·nH + h)·hd
+  let ko = (h / p.group) * p.hd;
+  for (var d = lid; d < p.hd; d += ${PA_THREADS}u) { qs[d] = q[qo + d]; }
+  if (lid == 0u) { seqLen = min(u32(max(lengths[i], 0)), p.maxBlocks * p.blockSize); }
+  let n = workgroupUniformLoad(&seqLen); // also makes qs visible
+
+  var runMax = -3.4e38;
+  var runSum = 0.0;
+  var acc: array<f32, 4>;
+  for (var base = 0u; base < n; base += ${PA_THREADS}u) {
+    let pos = base + lid;
+    var slot = NONE;
+    var sc = 0.0;
+    if (pos < n) {
+      let block = tables[i * p.maxBlocks + pos / p.blockSize];
+      if (block >= 0) {
+        let s = u32(block) * p.blockSize + pos % p.blockSize;
+        if (s < p.cacheSlots) { slot = s; }
+      }
+    }
+    if (slot != NONE) {
+      let so = slot * p.kvd + ko;
+      for (var d = 0u; d < p.hd; d++) { sc = fma(qs[d], kc[so + d], sc); }
+      sc *= p.scale;
+    }
+    scores[lid] = sc;
+    tileSlots[lid] = slot;
+    workgroupBarrier();
+    var tileMax = runMax;
+    for (var t = 0u; t < ${PA_THREADS}u; t++) {
+      if (tileSlots[t] != NONE) { tileMax = max(tileMax, scores[t]); }
+    }
+    let rescale = exp(runMax - tileMax);
+    runSum *= rescale;
+    for (var c = 0u; c < 4u; c++) { acc[c] *= rescale; }
+    for (var t = 0u; t < ${PA_THREADS}u; t++) {
+      let st = tileSlots[t];
+      if (st != NONE) {
+        let e = exp(scores[t] - tileMax);
+        runSum += e;
+        let vo = st * p.kvd + ko;
+        for (var c = 0u; c < 4u; c++) {
+          let d = lid + c * ${PA_THREADS}u;
+          if (d < p.hd) { acc[c] = fma(e, vc[vo + d], acc[c]); }
+        }
+      }
+    }
+    runMax = tileMax;
+    workgroupBarrier(); // before the next tile overwrites scores and tileSlots
+  }
+  var inv = 0.0;
+  if (runSum > 0.0) { inv = 1.0 / runSum; }
+  for (var c = 0u; c < 4u; c++) {
+    let d = lid + c * ${PA_THREADS}u;
+    if (d < p.hd) { out[qo + d] = acc[c] * inv; }
+  }
+}
+`;
+
+type Adapter = { a: Tensor; b: Tensor; r: number; scale: number };
+
+/**
+ * An i32 tensor holding `values`, for a kernel's row-index list: written into a fresh scratch
+ * buffer through the queue (queue writes run before the pending commands are submitted, and no
+ * earlier command touches a fresh buffer), freed with the scratch after the next submit.
+ */
+function uploadIndices(k: Kernels, values: Int32Array): Tensor {
+  const t = k.scratch(values.length);
+  k.device.queue.writeBuffer((t as GpuTensor).buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+  return t;
+}
+
+/**
+ * The serving kernels (semantics of {@link Backend.loraRows}, `kvWrite`, `pagedAttention`):
+ * batched heterogeneous LoRA by adapter groups, KV-cache writes into slots, and paged decode
+ * attention with an online softmax per (row, head). Where the CPU backend throws on an invalid
+ * slot or a too-long sequence, these kernels skip the slot / clamp the length instead (they
+ * cannot report), and `pagedAttention` needs hd ≤ 256.
+ */
+export function servingOps(k: Kernels): Pick<Backend, 'loraRows' | 'kvWrite' | 'pagedAttention'> {
+  return {
+    loraRows(y, x, adapters, inDim, outDim) {
+      // rows grouped by adapter, in order of first appearance
+      const groups: Array<{ adapter: Adapter; rows: number[] }> = [];
+      adapters.forEach((ad, i) => {
+        if (!ad) return;
+        let g = groups.find((e) => e.adapter.a === ad.a && e.adapter.b === ad.b && e.adapter.r === ad.r && e.adapter.scale === ad.scale);
+        if (!g) groups.push((g = { adapter: ad, rows: [] }));
+        g.rows.push(i);
+      });
+      for (const { adapter, rows } of groups) {
+        const { a, b, r, scale } = adapter;
+        if (r === 0) continue;
+        const rowList = uploadIndices(k, Int32Array.from(rows));
+        const u = k.scratch(rows.length * r);
+        k.dispatch(LORA_SHRINK, [{ u32: inDim }, { u32: r }, { u32: rows.length * r }, { f32: scale }], [u, x, a, rowList], groupsFor(rows.length * r, 1));
+        const total = rows.length * outDim;
+        k.dispatch(LORA_EXPAND, [{ u32: outDim }, { u32: r }, { u32: total }], [y, u, b, rowList], groupsFor(total));
+      }
+    },
+    kvWrite(kCache, vCache, kT, vT, slots, rows, kvd) {
+      if (rows === 0 || kvd === 0) return;
+      const cacheSlots = Math.floor(Math.min(kCache.length, vCache.length) / kvd);
+      k.dispatch(KV_WRITE, [{ u32: rows }, { u32: kvd }, { u32: cacheSlots }], [kCache, vCache, kT, vT, slots], groupsFor(rows * kvd));
+    },
+    pagedAttention(out, q, kCache, vCache, blockTables, lengths, rows, nH, nKV, hd, blockSize, maxBlocks) {
+      if (hd > PA_MAX_HD) throw new RangeError(`pagedAttention on WebGPU supports head widths up to ${PA_MAX_HD}, not ${hd}`);
+      if (rows === 0 || nH === 0) return;
+      const kvd = nKV * hd;
+      const cacheSlots = Math.floor(Math.min(kCache.length, vCache.length) / kvd);
+      const params = [
+        { u32: rows }, { u32: nH }, { u32: nH / nKV }, { u32: hd }, { u32: kvd }, { u32: blockSize }, { u32: maxBlocks }, { u32: cacheSlots }, { f32: 1 / Math.sqrt(hd) },
+      ];
+      k.dispatch(PAGED_ATTENTION, params, [out, q, kCache, vCache, blockTables, lengths], groupsFor(rows * nH, 1));
+    },
+  };
+}
