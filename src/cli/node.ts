@@ -132,7 +132,7 @@ export async function startNode(config: Config, progress: (message: string) => v
 
     const shipped = await shippedBaseModel(db);
     if (shipped) progress(`factory: base model ${shipped.name} (${shipped.parameters.toLocaleString('en')} parameters)`);
-    const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs') }, (err) => progress(`factory: ${(err as Error).message}`));
+    const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs'), backend: config.backend }, (err) => progress(`factory: ${(err as Error).message}`));
     factory.start();
     cleanup.push(() => factory.stop());
 

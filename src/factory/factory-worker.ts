@@ -7,6 +7,7 @@ import { repeat, type Repeater } from '../util/repeat.ts';
 import { getBaseModel } from './base-models.ts';
 import { getTrainingJob, recordProgress, updateJob, type TrainingJob } from './jobs.ts';
 import { publishModel } from './publish-model.ts';
+import type { BackendChoice } from '../model/create-backend-for.ts';
 import type { TrainingProgress } from './run-training.ts';
 import { startTrainingThread, type TrainingThread } from './start-training-thread.ts';
 import { buildTrainingData } from './training-data.ts';
@@ -17,6 +18,8 @@ export interface FactoryContext extends DatanetContext {
   jobsDir: string;
   /** Compute threads per job (default: all cores). */
   threads?: number;
+  /** The engine backend jobs train on (default the CPU; the node passes `OPENLEDGER_BACKEND`). */
+  backend?: BackendChoice;
 }
 
 export interface FactoryWorker extends Repeater {
@@ -80,7 +83,7 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
       pending = pending.then(() => recordProgress(ctx.db, job.id, p)).catch(onError);
     };
     thread = startTrainingThread(
-      { baseModelDir: base.path, jobDir: join(ctx.jobsDir, job.id), hyperparameters: job.hyperparameters, baseModelId: base.id, ...(ctx.threads ? { threads: ctx.threads } : {}) },
+      { baseModelDir: base.path, jobDir: join(ctx.jobsDir, job.id), hyperparameters: job.hyperparameters, baseModelId: base.id, ...(ctx.threads ? { threads: ctx.threads } : {}), ...(ctx.backend ? { backend: ctx.backend } : {}) },
       report,
     );
     const current = thread;

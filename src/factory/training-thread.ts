@@ -4,10 +4,10 @@
  * Messages out: `progress`, then `done` (with the result) or `error`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createBackend } from '../model/create-backend.ts';
+import { createBackendFor, type BackendChoice } from '../model/create-backend-for.ts';
 import { runTraining, type TrainingRunOptions } from './run-training.ts';
 
-export type TrainingThreadInput = Pick<TrainingRunOptions, 'baseModelDir' | 'jobDir' | 'hyperparameters' | 'baseModelId'> & { threads?: number };
+export type TrainingThreadInput = Pick<TrainingRunOptions, 'baseModelDir' | 'jobDir' | 'hyperparameters' | 'baseModelId'> & { threads?: number; backend?: BackendChoice };
 
 const port = parentPort!;
 const input = workerData as TrainingThreadInput;
@@ -16,7 +16,8 @@ port.on('message', (m: { type: string }) => {
   if (m.type === 'cancel') controller.abort();
 });
 
-const backend = createBackend({ ...(input.threads ? { threads: input.threads } : {}) });
+// the job's own device when the node trains on a GPU (Dawn works in worker threads)
+const backend = await createBackendFor(input.backend ?? 'cpu', { ...(input.threads ? { threads: input.threads } : {}) });
 try {
   const result = await runTraining({ ...input, backend, signal: controller.signal, onProgress: (p) => port.postMessage({ type: 'progress', progress: p }) });
   port.postMessage({ type: 'done', result });
