@@ -18,12 +18,16 @@ port.on('message', (m: { type: string }) => {
 
 // the job's own device when the node trains on a GPU (Dawn works in worker threads)
 const backend = await createBackendFor(input.backend ?? 'cpu', { ...(input.threads ? { threads: input.threads } : {}) });
+// the backend is released before the outcome is posted: the parent terminates the thread once it
+// has it, and a GPU device must not be torn down mid-call
+let outcome: { type: 'done'; result: unknown } | { type: 'error'; message: string; stack: string | undefined };
 try {
   const result = await runTraining({ ...input, backend, signal: controller.signal, onProgress: (p) => port.postMessage({ type: 'progress', progress: p }) });
-  port.postMessage({ type: 'done', result });
+  outcome = { type: 'done', result };
 } catch (err) {
-  port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
+  outcome = { type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined };
 } finally {
   await backend.dispose();
-  port.close(); // nothing else keeps the thread alive
 }
+port.postMessage(outcome);
+port.close(); // nothing else keeps the thread alive

@@ -30,9 +30,10 @@ export function createWebGpuBackend(device: GPUDevice, description = 'webgpu'): 
       device.queue.submit([encoder.finish()]);
       encoder = null;
     }
-    const done = pendingDestroy;
+    // WebGPU defers a destroyed buffer's release until the submitted work using it is done, so
+    // scratch and freed buffers go at once (no callback left pending when a worker thread ends)
+    for (const b of pendingDestroy) b.destroy();
     pendingDestroy = [];
-    if (done.length) void device.queue.onSubmittedWorkDone().then(() => done.forEach((b) => b.destroy()));
   };
 
   const tensor = (length: number, dtype: 'f32' | 'i32') => new GpuTensor(length, dtype, device.createBuffer({ size: Math.max(16, Math.ceil((length * 4) / 16) * 16), usage: STORAGE() }));
