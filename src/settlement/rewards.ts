@@ -4,21 +4,9 @@ import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
 import { EpochStatus, type EpochLeaves } from './epoch.ts';
+import type { RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';
 
-/** A payee's earnings: what the posted roots give it, what it can claim now (with the proof), what it claimed. */
-export interface Rewards {
-  payee: Address;
-  /** Cumulative earnings in the newest posted root (final or not). */
-  earned: string;
-  /** Cumulative earnings in the final root (the one claims are checked against). */
-  final: string;
-  claimed: string;
-  claimable: string;
-  /** The epoch and proof to claim with (null when nothing is claimable). */
-  claim: { epoch: number; cumulativeAmount: string; proof: Hex[] } | null;
-  /** Earnings by role, model and datanet, over every epoch not reverted. */
-  breakdown: Array<{ role: string; modelName: string; datanetId: number; amount: string }>;
-}
+export type { RewardBreakdownRow, RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';
 
 /**
  * The final epoch as a claim would see it: the contract's finalized epoch, or the pending one once
@@ -67,20 +55,6 @@ export async function rewardsOf(db: Queryable, clients: ChainClients, contracts:
   };
 }
 
-/** One paid answer that credited one of a payee's contributions: why the payee earned. */
-export interface RewardEvidence {
-  receiptId: Hex;
-  model: string;
-  epoch: number | null;
-  contributionId: Hex;
-  datanetId: number;
-  sharePpm: number;
-  /** The payee's record, as contributed. */
-  record: string;
-  /** The parts of the answer found verbatim in the record. */
-  quotes: string[];
-}
-
 /**
  * The answers that credited a contributor's contributions, newest first, with the share each got
  * and the quoted spans: the attribution behind its earnings.
@@ -97,16 +71,6 @@ export async function rewardEvidence(db: Queryable, who: Address, limit = 20): P
     receiptId: r.id, model: r.model_name, epoch: r.epoch, contributionId: r.contribution_id, datanetId: Number(r.datanet_id), sharePpm: r.share_ppm, record: r.content,
     quotes: (r.body.contributions.find((c) => c.contributionId === r.contribution_id)?.spans ?? []).map(([s, e]) => r.output.slice(s, e)),
   }));
-}
-
-/** A payee's credits per epoch (not reverted), by role, model and datanet: earnings over time. */
-export interface RewardHistoryRow {
-  epoch: number;
-  postedAt: string | null;
-  role: string;
-  modelName: string;
-  datanetId: number;
-  amount: string;
 }
 
 /**
