@@ -3,11 +3,13 @@
  * same run: matmul TFLOP/s (same shape on both), decode tokens/s of the shipped base model with 1,
  * 100 and 1,000 distinct rank-8 adapters in the mix (ratio to one adapter), and LoRA training
  * tokens/s. On a machine with only a software adapter (lavapipe) it says so and stops, unless
- * `--software` (the figures are then lavapipe's: correctness, not speed). PyTorch is not installed
- * on these machines; where it is, compare by hand with the same model and batch.
+ * `--software` (the figures are then lavapipe's: correctness, not speed). Where `python3` has torch
+ * with CUDA, transformers and peft, bench/gpu-pytorch.py measures PyTorch + PEFT on the same model,
+ * batch and adapter mix, and the ratios are printed.
  *
- * Run: `npm run bench -- gpu` (options: --size=2048 --software)
+ * Run: `npm run bench -- gpu` (options: --size=2048 --software --pytorch-adapters=1,100)
  */
+import { spawnSync } from 'node:child_process';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';
 import type { Backend } from '../src/model/backend.ts';
 import { createBackend } from '../src/model/create-backend.ts';
@@ -76,15 +78,20 @@ const decode = async (be: Backend, pools: number[], requests: number) => {
   const prompts = Array.from({ length: requests }, () => Array.from({ length: 16 }, () => 1 + Math.floor(rand() * (files.config.vocabSize - 1))));
   const rates = new Map<number, number>();
   for (const pool of pools) {
-    const s = new Scheduler(new Decoder(model, new PagedKvCache(be, files.config, { numBlocks: 1024, blockSize: 16 })), { maxSequences: requests, maxBatchTokens: 1024 });
-    const t0 = performance.now();
-    const done = await Promise.all(prompts.map((prompt, i) => s.generate({ adapter: adapters[i % pool]!, prompt, maxTokens: 32 })));
-    rates.set(pool, done.reduce((n, r) => n + r.tokens.length, 0) / ((performance.now() - t0) / 1000));
+    const runs: number[] = [];
+    for (let rep = 0; rep < 3; rep++) {
+      const s = new Scheduler(new Decoder(model, new PagedKvCache(be, files.config, { numBlocks: Math.ceil((requests * 48) / 16) + 16, blockSize: 16 })), { maxSequences: requests, maxBatchTokens: 1024 });
+      const t0 = performance.now();
+      const done = await Promise.all(prompts.map((prompt, i) => s.generate({ adapter: adapters[i % pool]!, prompt, maxTokens: 32 })));
+      runs.push(done.reduce((n, r) => n + r.tokens.length, 0) / ((performance.now() - t0) / 1000));
+    }
+    rates.set(pool, median(runs));
   }
   return rates;
 };
-const requests = gpuDevice.software ? 8 : 256;
-const onGpu = await decode(gpu, [1, 1, 100, 1000].filter((p) => !gpuDevice.software || p <= 8), requests);
+const requests = gpuDevice.software ? 8 : 1000; // on a GPU every one of 1,000 adapters is in flight at once
+// medians of 3 runs each; a software adapter runs 8 requests with 8 adapters at most
+const onGpu = await decode(gpu, gpuDevice.software ? [1, 8] : [1, 100, 1000], requests);
 const onCpu = await decode(cpu, [1], Math.min(requests, 64));
 for (const [pool, rate] of onGpu) console.log(`  decode, ${requests} concurrent requests, ${String(pool).padStart(4)} adapters: GPU ${rate.toFixed(0)} tokens/s (${(rate / onGpu.get(1)!).toFixed(2)}× one adapter)`);
 console.log(`  decode on the CPU backend, 1 adapter, ${Math.min(requests, 64)} requests: ${onCpu.get(1)!.toFixed(0)} tokens/s`);
@@ -106,5 +113,22 @@ const train = async (be: Backend, steps: number) => {
 };
 const gpuTrain = await train(gpu, gpuDevice.software ? 1 : 10), cpuTrain = await train(cpu, 2);
 console.log(`  LoRA training (rank 8, 8 × 128 tokens per step): GPU ${gpuTrain.toFixed(0)} tokens/s; CPU ${cpuTrain.toFixed(0)} tokens/s; ${(gpuTrain / cpuTrain).toFixed(1)}×`);
+
+// ── PyTorch + PEFT, where it is installed ──
+const hasTorch = spawnSync('python3', ['-c', 'import torch, transformers, peft; assert torch.cuda.is_available()'], { stdio: 'ignore' }).status === 0;
+if (!hasTorch) console.log('  PyTorch + PEFT: not on this machine (needs python3 with torch on CUDA, transformers and peft)');
+else {
+  const counts = arg('pytorch-adapters', '1,100');
+  const run = spawnSync('python3', [new URL('gpu-pytorch.py', import.meta.url).pathname, SHIPPED_BASE_MODEL.path, String(requests), counts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (run.status !== 0) console.log(`  PyTorch + PEFT: bench/gpu-pytorch.py failed (exit ${run.status})`);
+  else {
+    const torch = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { device: string; train_tokens_per_s: number; decode_tokens_per_s: Record<string, number> };
+    console.log(`  PyTorch + PEFT on ${torch.device}: LoRA training ${torch.train_tokens_per_s.toFixed(0)} tokens/s (ours ${(gpuTrain / torch.train_tokens_per_s).toFixed(2)}×)`);
+    for (const [pool, rate] of Object.entries(torch.decode_tokens_per_s)) {
+      const ours = onGpu.get(Number(pool));
+      console.log(`  PyTorch + PEFT decode, ${requests} requests, ${pool.padStart(4)} adapters: ${rate.toFixed(0)} tokens/s${ours ? ` (ours ${(ours / rate).toFixed(2)}×)` : ''}`);
+    }
+  }
+}
 await gpu.dispose();
 await cpu.dispose();

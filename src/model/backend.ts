@@ -7,6 +7,8 @@
  * Shapes are row-major; `T` is the number of token rows (batch × sequence), `B`/`S` the batch size
  * and sequence length, `nH`/`nKV`/`hd` the query heads, key-value heads and head width.
  */
+import type { SampleParams } from './sample-token.ts';
+
 export interface Tensor {
   /** Number of elements. */
   readonly length: number;
@@ -95,6 +97,14 @@ export interface Backend {
    * to positions 0 … lengths[i]−1, position p in slot `blockTables[i·maxBlocks + ⌊p / blockSize⌋]·blockSize + p mod blockSize`.
    */
   pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, blockTables: Tensor, lengths: Tensor, rows: number, nH: number, nKV: number, hd: number, blockSize: number, maxBlocks: number): void;
+
+  /**
+   * Picks one token per row of logits[rows×V] into `ids` (i32, rows): the argmax where the row's
+   * temperature ≤ 0, else the token at the row's `uniform` draw through the temperature softmax
+   * restricted to its top-p nucleus, in descending probability (`sampleToken`'s rule, sample-token.ts).
+   * Serving reads back only the ids, never the logits.
+   */
+  sample(ids: Tensor, logits: Tensor, rows: number, V: number, params: readonly SampleParams[]): void;
 
   /** Σ x² over all given tensors (for gradient clipping). */
   sumOfSquares(ts: readonly Tensor[]): Promise<number>;

@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generate, sampleToken } from './generate.ts';
+import { generate } from './generate.ts';
 import { Llama } from './llama.ts';
-import { seededRandom } from './random.ts';
 import { referenceBackend, tinyConfig } from './test-models.test-util.ts';
-
-describe('sampleToken', () => {
-  it('is argmax at temperature 0 and stays inside the top-p nucleus', () => {
-    const logits = Float32Array.from([0, 5, 1, 4.9, -2]);
-    assert.equal(sampleToken(logits, {}, Math.random), 1);
-    const rng = seededRandom(1);
-    const seen = new Set(Array.from({ length: 200 }, () => sampleToken(logits, { temperature: 1, topP: 0.9 }, rng.next)));
-    assert.deepEqual([...seen].sort(), [1, 3]);
-  });
-});
 
 describe('generate', () => {
   it('continues greedily like the argmax of the logits, stops on a stop token, and is seeded', async () => {

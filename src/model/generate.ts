@@ -1,5 +1,6 @@
 import type { Llama, LoraAdapter } from './llama.ts';
 import { seededRandom } from './random.ts';
+import { sampleToken } from './sample-token.ts';
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -14,39 +15,6 @@ export interface GenerateOptions {
 
 /** Why generation ended (`cancelled`: the client went away; serving only). */
 export type FinishReason = 'stop' | 'length' | 'cancelled';
-
-/**
- * Picks the next token from logits: argmax at temperature 0, else a seeded draw from the
- * temperature-scaled softmax restricted to the top-p nucleus.
- *
- * @example
- * const next = sampleToken(row, { temperature: 0.7, topP: 0.9 }, rng);
- */
-export function sampleToken(logits: Float32Array, o: { temperature?: number; topP?: number }, next: () => number): number {
-  const temperature = o.temperature ?? 0;
-  let best = 0;
-  for (let v = 1; v < logits.length; v++) if (logits[v]! > logits[best]!) best = v;
-  if (temperature <= 0) return best;
-  const max = logits[best]!;
-  const probs = Float64Array.from(logits, (x) => Math.exp((x - max) / temperature));
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
-  const total = probs.reduce((a, b) => a + b, 0);
-  const topP = o.topP ?? 1;
-  let kept = 0, cut = order.length;
-  for (let i = 0; i < order.length; i++) {
-    kept += probs[order[i]!]! / total;
-    if (kept >= topP) {
-      cut = i + 1;
-      break;
-    }
-  }
-  let r = next() * order.slice(0, cut).reduce((s, v) => s + probs[v]!, 0);
-  for (let i = 0; i < cut; i++) {
-    r -= probs[order[i]!]!;
-    if (r <= 0) return order[i]!;
-  }
-  return order[cut - 1]!;
-}
 
 /**
  * Generates up to `maxTokens` tokens after `prompt` (token ids), with or without an adapter.

@@ -8,7 +8,7 @@ export class AdapterCacheFullError extends CodedError {
 }
 
 export interface AdapterCacheOptions {
-  /** Bytes of adapters kept on the engine (device memory for a GPU backend). */
+  /** Bytes of adapters kept on the engine (on the WebGPU backend: GPU memory, in its adapter pool). */
   engineBytes: number;
   /** Bytes of parsed adapters kept in host memory. */
   hostBytes: number;

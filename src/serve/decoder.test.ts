@@ -42,19 +42,40 @@ describe('Decoder (paged KV cache, one adapter per row)', () => {
       };
       // one step prefills all three prompts
       const rows = seqs.flatMap((s, i) => s.map((token, position) => ({ sequence: `s${i}`, token, position, adapter: adapters[i]! })));
-      const logits = await decoder.step(rows);
+      const logits = await decoder.logits(rows);
       let row = -1;
       for (let i = 0; i < 3; i++) await expectLast(i, logits, (row += seqs[i]!.length));
       // then decode steps, all sequences together, each one token
       for (let stepNo = 0; stepNo < 6; stepNo++) {
         for (const s of seqs) s.push(rng.int(config.vocabSize));
-        const out = await decoder.step(seqs.map((s, i) => ({ sequence: `s${i}`, token: s.at(-1)!, position: s.length - 1, adapter: adapters[i]! })));
+        const out = await decoder.logits(seqs.map((s, i) => ({ sequence: `s${i}`, token: s.at(-1)!, position: s.length - 1, adapter: adapters[i]! })));
         for (let i = 0; i < 3; i++) await expectLast(i, out, i);
       }
       cache.release('s0');
       assert.equal(cache.freeBlocks, 16 - cache.blockTable('s1').length - cache.blockTable('s2').length);
     });
   }
+
+  it('samples on the backend only the rows that ask: greedy ids are the argmax of their logits', async () => {
+    const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8 });
+    const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 4));
+    const adapter = model.loadLora(tinyRandomAdapter(config, { r: 4, alpha: 8, targets: [...all], seed: 3 }));
+    const prompts = [[5, 9, 2, 44], [7, 1]];
+    const rows = prompts.flatMap((p, i) => p.map((token, position) => ({ sequence: `p${i}`, token, position, adapter: i ? adapter : null })));
+    const reference = new Decoder(model, new PagedKvCache(backend, config, { numBlocks: 8, blockSize: 4 }));
+    const logits = await reference.logits(rows);
+    const V = config.vocabSize;
+    const argmax = (row: number) => {
+      const r = logits.subarray(row * V, (row + 1) * V);
+      return r.indexOf(Math.max(...r));
+    };
+    const decoder = new Decoder(model, new PagedKvCache(backend, config, { numBlocks: 8, blockSize: 4 }));
+    const greedy = { temperature: 0, topP: 1, uniform: 0 };
+    // a prompt chunk alone asks for nothing and gets nothing back
+    assert.deepEqual(await decoder.step(rows.slice(0, 2)), new Int32Array(0));
+    const ids = await decoder.step(rows.slice(2).map((r, i, all) => (i === 1 || i === all.length - 1 ? { ...r, sample: greedy } : r)));
+    assert.deepEqual(Array.from(ids), [argmax(3), argmax(5)]);
+  });
 
   it('runs out of blocks with a clear error and reuses released ones', () => {
     const config = tinyConfig();

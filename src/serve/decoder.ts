@@ -1,6 +1,7 @@
 import type { Tensor } from '../model/backend.ts';
 import type { LoraTarget } from '../model/config.ts';
 import type { Llama, LoraAdapter } from '../model/llama.ts';
+import type { SampleParams } from '../model/sample-token.ts';
 import type { PagedKvCache } from './kv-cache.ts';
 
 /** One token to run: its sequence, its position in it, and the adapter of that sequence (or none). */
@@ -9,6 +10,8 @@ export interface DecodeRow {
   token: number;
   position: number;
   adapter: LoraAdapter | null;
+  /** Pick the next token after this row (the last row of a sequence in this step), this way. */
+  sample?: SampleParams;
 }
 
 /**
@@ -17,11 +20,12 @@ export interface DecodeRow {
  * each row's low-rank update is applied from its own adapter (BGMV), never merged into the base
  * weights; keys and values go to the paged cache and each row attends over its own sequence. A
  * prompt is a run of rows of one sequence (prefill), a decode step one row per sequence; both mix
- * freely in one step (continuous batching).
+ * freely in one step (continuous batching). Only rows that ask for a token go through the output
+ * head, and the token is picked on the backend: a step reads back one id per such row.
  *
  * @example
  * const decoder = new Decoder(model, cache);
- * const logits = await decoder.step([{ sequence: 'a', token: 5, position: 0, adapter }]);
+ * const [next] = await decoder.step([{ sequence: 'a', token: 5, position: 0, adapter, sample: { temperature: 0, topP: 1, uniform: 0 } }]);
  */
 export class Decoder {
   readonly model: Llama;
@@ -32,11 +36,31 @@ export class Decoder {
     this.cache = cache;
   }
 
-  /** Next-token logits for every row ([rows, vocab]). Rows of one sequence must be in position order. */
-  async step(rows: readonly DecodeRow[]): Promise<Float32Array> {
+  /** The next token of every row that has `sample`, in row order. Rows of one sequence must be in position order. */
+  async step(rows: readonly DecodeRow[]): Promise<Int32Array> {
+    const picked = rows.flatMap((r, i) => (r.sample ? [i] : []));
+    const be = this.model.backend, V = this.model.config.vocabSize;
+    return this.run(rows, picked, new Int32Array(0), (logits, owned) => {
+      const ids = be.upload(new Int32Array(picked.length));
+      owned.push(ids);
+      be.sample(ids, logits, picked.length, V, picked.map((i) => rows[i]!.sample!));
+      return be.read(ids).then((v) => Int32Array.from(v));
+    });
+  }
+
+  /** Next-token logits of every row ([rows, vocab]): what `step` samples from (tests, diagnostics). */
+  logits(rows: readonly DecodeRow[]): Promise<Float32Array> {
+    return this.run(rows, rows.map((_, i) => i), new Float32Array(0), (logits) => this.model.backend.read(logits));
+  }
+
+  /**
+   * The forward pass over `rows`; the output head runs on the rows in `outputs` only, then `finish`
+   * reads what it needs from their logits (`none` when there are no such rows).
+   */
+  private async run<R>(rows: readonly DecodeRow[], outputs: readonly number[], none: R, finish: (logits: Tensor, owned: Tensor[]) => Promise<R>): Promise<R> {
     const be = this.model.backend, c = this.model.config, w = this.model.weights;
     const T = rows.length;
-    if (T === 0) return new Float32Array(0);
+    if (T === 0) return none;
     const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     for (const r of rows) {
       if (r.position >= c.maxPositions) throw new RangeError(`position ${r.position} exceeds the model's ${c.maxPositions}`);
@@ -54,7 +78,7 @@ export class Decoder {
     const lengths = t(be.upload(Int32Array.from(rows, (r) => r.position + 1)));
     const blockTables = t(be.upload(tables));
     const x = z(T * d), h = z(T * d), rstd = z(T), q = z(T * qd), k = z(T * kvd), v = z(T * kvd), att = z(T * qd);
-    const g = z(T * f), u = z(T * f), act = z(T * f), hf = z(T * d), logits = z(T * c.vocabSize);
+    const g = z(T * f), u = z(T * f), act = z(T * f);
 
     const linear = (y: Tensor, input: Tensor, W: Tensor, bias: Tensor | null, l: number, target: LoraTarget, inDim: number, outDim: number, accumulate: boolean) => {
       be.matmul(y, input, W, T, inDim, outDim, 'nt', accumulate);
@@ -84,10 +108,21 @@ export class Decoder {
       be.swiglu(act, g, u, T * f);
       linear(x, act, lw.down, null, l, 'down_proj', f, d, true); // x += down(…)
     }
-    be.rmsnorm(hf, rstd, x, w.finalNorm, T, d, c.rmsNormEps);
-    be.matmul(logits, hf, w.lmHead, T, d, c.vocabSize, 'nt');
-    const out = await be.read(logits);
-    for (const o of owned) be.free(o);
-    return out;
+    // the output head only where a token is wanted (a prompt chunk's earlier rows need none)
+    const n = outputs.length;
+    if (n === 0) {
+      for (const o of owned) be.free(o);
+      return none;
+    }
+    let last = x;
+    if (n < T) be.embed((last = z(n * d)), t(be.upload(Int32Array.from(outputs))), x, n, d); // gathers rows
+    const hf = z(n * d), logits = z(n * c.vocabSize);
+    be.rmsnorm(hf, z(n), last, w.finalNorm, n, d, c.rmsNormEps);
+    be.matmul(logits, hf, w.lmHead, n, d, c.vocabSize, 'nt');
+    try {
+      return await finish(logits, owned);
+    } finally {
+      for (const o of owned) be.free(o);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { sampleToken, type FinishReason } from '../model/generate.ts';
+import type { FinishReason } from '../model/generate.ts';
 import type { LoraAdapter } from '../model/llama.ts';
 import { seededRandom } from '../model/random.ts';
 import type { Decoder, DecodeRow } from './decoder.ts';
@@ -31,6 +31,8 @@ interface Sequence {
   tokens: number[];
   generated: number[];
   next: () => number;
+  /** The draw for the next token, kept until the token is taken (a step that fails must not consume it). */
+  draw: number | null;
   resolve: (r: GenerationResult) => void;
   reject: (err: unknown) => void;
 }
@@ -84,7 +86,7 @@ export class Scheduler {
     if (request.prompt.length === 0) return Promise.reject(new RangeError('the prompt is empty'));
     return new Promise((resolve, reject) => {
       const rng = seededRandom(request.seed ?? 0);
-      this.waiting.push({ id: `seq-${++this.counter}`, request, cached: 0, tokens: [...request.prompt], generated: [], next: rng.next, resolve, reject });
+      this.waiting.push({ id: `seq-${++this.counter}`, request, cached: 0, tokens: [...request.prompt], generated: [], next: rng.next, draw: null, resolve, reject });
       this.loop ??= this.run().finally(() => (this.loop = null));
     });
   }
@@ -117,7 +119,7 @@ export class Scheduler {
       // one row per decoding sequence, then prompt chunks within the token budget
       let budget = this.options.maxBatchTokens;
       const rows: DecodeRow[] = [];
-      const last = new Map<Sequence, number>();
+      const picks = new Map<Sequence, number>(); // where each sequence's next token is among the step's sampled ids
       const fed = new Map<Sequence, number>();
       for (const s of this.running) {
         const todo = s.tokens.length - s.cached;
@@ -126,11 +128,17 @@ export class Scheduler {
         for (let p = s.cached; p < s.cached + take; p++) rows.push({ sequence: s.id, token: s.tokens[p]!, position: p, adapter: s.request.adapter });
         budget -= take;
         fed.set(s, take);
-        if (s.cached + take === s.tokens.length) last.set(s, rows.length - 1);
+        if (s.cached + take === s.tokens.length) {
+          // the sequence's last row asks for its next token: sampled on the backend, only the id comes back
+          const { temperature = 0, topP = 1 } = s.request;
+          s.draw ??= temperature > 0 ? s.next() : 0;
+          rows[rows.length - 1]!.sample = { temperature, topP, uniform: s.draw };
+          picks.set(s, picks.size);
+        }
       }
-      let logits: Float32Array;
+      let picked: Int32Array;
       try {
-        logits = await this.decoder.step(rows);
+        picked = await this.decoder.step(rows);
       } catch (err) {
         if (!(err instanceof KvCacheFullError) || this.running.length === 1) {
           for (const s of [...this.running]) {
@@ -147,13 +155,13 @@ export class Scheduler {
         this.waiting.unshift(s);
         continue;
       }
-      const V = this.decoder.model.config.vocabSize;
       for (const s of [...this.running]) {
         s.cached += fed.get(s) ?? 0;
         if (fed.get(s)) this.decoder.cache.publishPrefix(s.id, this.prefixKey(s.request.adapter), s.tokens, s.cached);
-        const row = last.get(s);
-        if (row === undefined) continue; // its prompt is still being prefilled
-        const token = sampleToken(logits.subarray(row * V, (row + 1) * V), s.request, s.next);
+        const index = picks.get(s);
+        if (index === undefined) continue; // its prompt is still being prefilled
+        const token = picked[index]!;
+        s.draw = null;
         if (s.request.stopTokens?.includes(token)) {
           this.finish(s, 'stop');
           continue;

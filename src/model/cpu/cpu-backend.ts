@@ -1,4 +1,5 @@
 import type { AdamwStep, Backend, MatmulLayout, Tensor } from '../backend.ts';
+import { sampleToken } from '../sample-token.ts';
 import { ropeTable } from './rope-table.ts';
 
 /** A CPU tensor: a typed array over shared memory, so worker threads can compute on it. */
@@ -406,6 +407,13 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
             for (let j = 0; j < hd; j++) out[qo + j]! += w * vc[so + j]!;
           }
         }
+      }
+    },
+    sample(idsT, logitsT, rows, V, params) {
+      const ids = i32(idsT), logits = f32(logitsT);
+      for (let i = 0; i < rows; i++) {
+        const p = params[i]!;
+        ids[i] = sampleToken(logits.subarray(i * V, (i + 1) * V), p, () => p.uniform);
       }
     },
     async sumOfSquares(ts) {

@@ -70,7 +70,9 @@ test('serving on the GPU (paged KV cache, continuous batching, per-row adapters)
   const generateAll = async (m: Llama) => {
     const scheduler = new Scheduler(new Decoder(m, new PagedKvCache(m.backend, config, { numBlocks: 32, blockSize: 4 })), { maxSequences: 4, maxBatchTokens: 16 });
     const adapter = m.loadLora(weights);
-    return Promise.all([[1, 2, 3], [4, 5, 6, 7, 8], [9, 10]].map((prompt, i) => scheduler.generate({ adapter: i === 1 ? null : adapter, prompt, maxTokens: 6 }).then((r) => r.tokens)));
+    // greedy rows and seeded temperature / top-p rows in the same steps; tokens are picked on the device
+    const sampling = [{}, { temperature: 0.8, topP: 0.9, seed: 3 }, { temperature: 1.2, seed: 5 }];
+    return Promise.all([[1, 2, 3], [4, 5, 6, 7, 8], [9, 10]].map((prompt, i) => scheduler.generate({ adapter: i === 1 ? null : adapter, prompt, maxTokens: 6, ...sampling[i] }).then((r) => r.tokens)));
   };
   assert.deepEqual(await generateAll(g), await generateAll(c));
 });

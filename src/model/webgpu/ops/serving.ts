@@ -1,59 +1,78 @@
 import type { Backend, Tensor } from '../../backend.ts';
-import { GpuTensor, groupsFor, linearIndex, type Kernels } from '../kernels.ts';
+import type { AdapterPool } from '../adapter-pool.ts';
+import { GpuTensor, groupsFor, linearIndex, scratchHolding, type Kernels } from '../kernels.ts';
 
 const REDUCE_THREADS = 64;
 
 /**
- * LoRA shrink for one adapter group: u[g·r + kk] = scale · A[kk, :] · x[rows[g], :]. One
- * workgroup per (group row g, rank index kk): each thread sums j ≡ lid (mod 64), then a fixed-order
- * tree in workgroup memory adds the 64 partial sums.
+ * Both batched LoRA kernels read a per-row table, one vec4<i32> per row: (aOffset, bOffset, r,
+ * scale as f32 bits), offsets in elements of the pool buffer bound with it. r = 0 for a row without
+ * adapter or whose factors live in another pool; an offset is −1 when only the other factor lives
+ * in this pool (a factor shared by two adapters can end up apart from one partner).
+ *
+ * Batched LoRA shrink over one pool: u[row·maxR + kk] = scale_row · A_row[kk, :] · x[row, :] for kk
+ * < r_row. One workgroup per (row, kk < maxR): each thread sums j ≡ lid (mod 64), then a
+ * fixed-order tree in workgroup memory adds the 64 partial sums. Rows with nothing in this pool
+ * leave their u entries alone.
  */
 const LORA_SHRINK = /* wgsl */ `
-struct Params { inDim: u32, r: u32, count: u32, scale: f32 }
+struct Params { inDim: u32, maxR: u32, count: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> u: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read> rows: array<i32>;
+@group(0) @binding(3) var<storage, read> pool: array<f32>;
+@group(0) @binding(4) var<storage, read> table: array<vec4<i32>>; // aOffset, bOffset, r, scale bits
 var<workgroup> red: array<f32, ${REDUCE_THREADS}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let w = wid.y * 65535u + wid.x;
   if (w >= p.count) { return; }
-  let kk = w % p.r;
-  let xo = u32(rows[w / p.r]) * p.inDim;
-  let ao = kk * p.inDim;
+  let row = w / p.maxR;
+  let kk = w % p.maxR;
+  // one table entry for the whole workgroup: a uniform exit, the barriers below stay legal
+  let e = table[row];
+  if (e.x < 0 || kk >= u32(max(e.z, 0))) { return; }
+  let xo = row * p.inDim;
+  let ao = u32(e.x) + kk * p.inDim;
   var s = 0.0;
-  for (var j = lid; j < p.inDim; j += ${REDUCE_THREADS}u) { s = fma(a[ao + j], x[xo + j], s); }
+  for (var j = lid; j < p.inDim; j += ${REDUCE_THREADS}u) { s = fma(pool[ao + j], x[xo + j], s); }
   red[lid] = s;
   workgroupBarrier();
   for (var stride = ${REDUCE_THREADS / 2}u; stride > 0u; stride >>= 1u) {
     if (lid < stride) { red[lid] += red[lid + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { u[w] = p.scale * red[0]; }
+  if (lid == 0u) { u[w] = bitcast<f32>(e.w) * red[0]; }
 }
 `;
 
-/** LoRA expand for one adapter group: y[rows[g], o] += Σ_kk B[o, kk] · u[g·r + kk], one thread per (g, o). */
+/**
+ * Batched LoRA expand over one pool: y[row, o] += Σ_{kk < r_row} B_row[o, kk] · u[row·maxR + kk],
+ * kk in order, one thread per (row, o); rows with nothing in this pool are not written.
+ */
 const LORA_EXPAND = /* wgsl */ `
-struct Params { outDim: u32, r: u32, total: u32 }
+struct Params { outDim: u32, maxR: u32, total: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> u: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> rows: array<i32>;
+@group(0) @binding(3) var<storage, read> pool: array<f32>;
+@group(0) @binding(4) var<storage, read> table: array<vec4<i32>>; // aOffset, bOffset, r, scale bits
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let idx = ${linearIndex(64)};
   if (idx >= p.total) { return; }
-  let g = idx / p.outDim;
+  let row = idx / p.outDim;
   let o = idx % p.outDim;
+  let e = table[row];
+  if (e.y < 0 || e.z <= 0) { return; }
+  let r = u32(e.z);
+  let bo = u32(e.y) + o * r;
+  let uo = row * p.maxR;
   var s = 0.0;
-  for (var kk = 0u; kk < p.r; kk++) { s = fma(b[o * p.r + kk], u[g * p.r + kk], s); }
-  let yo = u32(rows[g]) * p.outDim + o;
+  for (var kk = 0u; kk < r; kk++) { s = fma(pool[bo + kk], u[uo + kk], s); }
+  let yo = row * p.outDim + o;
   y[yo] = y[yo] + s;
 }
 `;
@@ -177,45 +196,63 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 `;
 
-type Adapter = { a: Tensor; b: Tensor; r: number; scale: number };
-
-/**
- * An i32 tensor holding `values`, for a kernel's row-index list: written into a fresh scratch
- * buffer through the queue (queue writes run before the pending commands are submitted, and no
- * earlier command touches a fresh buffer), freed with the scratch after the next submit.
- */
-function uploadIndices(k: Kernels, values: Int32Array): Tensor {
-  const t = k.scratch(values.length);
-  k.device.queue.writeBuffer((t as GpuTensor).buffer, 0, values.buffer, values.byteOffset, values.byteLength);
-  return t;
+/** Rows of one loraRows call whose factors live in one pool, and the table the kernels read for it. */
+interface PoolRows {
+  whole: Tensor;
+  table: Int32Array;
+  shrinks: boolean;
+  expands: boolean;
 }
 
 /**
  * The serving kernels (semantics of {@link Backend.loraRows}, `kvWrite`, `pagedAttention`):
- * batched heterogeneous LoRA by adapter groups, KV-cache writes into slots, and paged decode
- * attention with an online softmax per (row, head). Where the CPU backend throws on an invalid
- * slot or a too-long sequence, these kernels skip the slot / clamp the length instead (they
- * cannot report), and `pagedAttention` needs hd ≤ 256.
+ * batched heterogeneous LoRA (BGMV) in one shrink and one expand dispatch over all rows (each
+ * adapter's factors move into the {@link AdapterPool} on first use, so one binding reaches them
+ * all), KV-cache writes into slots, and paged decode attention with an online softmax per
+ * (row, head). Where the CPU backend throws on an invalid slot or a too-long sequence, these
+ * kernels skip the slot / clamp the length instead (they cannot report), and `pagedAttention`
+ * needs hd ≤ 256.
+ *
+ * @example
+ * const ops = servingOps(kernels, new AdapterPool(kernels));
+ * ops.loraRows(y, x, [{ a, b, r: 8, scale: 2 }, null], inDim, outDim);
  */
-export function servingOps(k: Kernels): Pick<Backend, 'loraRows' | 'kvWrite' | 'pagedAttention'> {
+export function servingOps(k: Kernels, pool: AdapterPool): Pick<Backend, 'loraRows' | 'kvWrite' | 'pagedAttention'> {
   return {
     loraRows(y, x, adapters, inDim, outDim) {
-      // rows grouped by adapter, in order of first appearance
-      const groups: Array<{ adapter: Adapter; rows: number[] }> = [];
+      const rows = adapters.length;
+      let maxR = 0;
+      for (const ad of adapters) if (ad && ad.r > maxR) maxR = ad.r;
+      if (maxR === 0) return;
+      // each adapter's factors into one pool where they fit together (a copy recorded in order)
+      for (const ad of adapters) if (ad && ad.r > 0) pool.adoptTogether([ad.a, ad.b]);
+      // normally one pool, so one table, one shrink and one expand for the whole batch
+      const byPool = new Map<Tensor, PoolRows>();
+      const rowsOf = (t: Tensor): PoolRows => {
+        const whole = pool.poolOf(t)!.whole;
+        let e = byPool.get(whole);
+        if (!e) byPool.set(whole, (e = { whole, table: new Int32Array(rows * 4), shrinks: false, expands: false }));
+        return e;
+      };
+      const scale = new Float32Array(1), scaleBits = new Int32Array(scale.buffer); // the kernels bitcast it back
       adapters.forEach((ad, i) => {
-        if (!ad) return;
-        let g = groups.find((e) => e.adapter.a === ad.a && e.adapter.b === ad.b && e.adapter.r === ad.r && e.adapter.scale === ad.scale);
-        if (!g) groups.push((g = { adapter: ad, rows: [] }));
-        g.rows.push(i);
+        if (!ad || ad.r <= 0) return;
+        scale[0] = ad.scale;
+        const pa = rowsOf(ad.a), pb = rowsOf(ad.b);
+        for (const e of new Set([pa, pb])) {
+          e.table.set([e === pa ? (ad.a as GpuTensor).offset / 4 : -1, e === pb ? (ad.b as GpuTensor).offset / 4 : -1, ad.r, scaleBits[0]!], i * 4);
+          e.shrinks ||= e === pa;
+          e.expands ||= e === pb;
+        }
       });
-      for (const { adapter, rows } of groups) {
-        const { a, b, r, scale } = adapter;
-        if (r === 0) continue;
-        const rowList = uploadIndices(k, Int32Array.from(rows));
-        const u = k.scratch(rows.length * r);
-        k.dispatch(LORA_SHRINK, [{ u32: inDim }, { u32: r }, { u32: rows.length * r }, { f32: scale }], [u, x, a, rowList], groupsFor(rows.length * r, 1));
-        const total = rows.length * outDim;
-        k.dispatch(LORA_EXPAND, [{ u32: outDim }, { u32: r }, { u32: total }], [y, u, b, rowList], groupsFor(total));
+      // one u for all pools: every shrink is recorded before any expand reads it
+      const u = k.scratch(rows * maxR);
+      const tables = new Map([...byPool].map(([whole, e]) => [whole, scratchHolding(k, e.table)]));
+      for (const e of byPool.values()) {
+        if (e.shrinks) k.dispatch(LORA_SHRINK, [{ u32: inDim }, { u32: maxR }, { u32: rows * maxR }], [u, x, e.whole, tables.get(e.whole)!], groupsFor(rows * maxR, 1));
+      }
+      for (const e of byPool.values()) {
+        if (e.expands) k.dispatch(LORA_EXPAND, [{ u32: outDim }, { u32: maxR }, { u32: rows * outDim }], [y, u, e.whole, tables.get(e.whole)!], groupsFor(rows * outDim));
       }
     },
     kvWrite(kCache, vCache, kT, vT, slots, rows, kvd) {
