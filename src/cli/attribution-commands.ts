@@ -6,7 +6,7 @@ import { formatEther, type Hex } from 'viem';
 import { recomputeReceipt } from '../attribution/attribute-inference.ts';
 import { createModelLoader, type ModelSource, type PublishedModel } from '../attribution/published-models.ts';
 import { checkReceiptSignature, type StoredReceipt } from '../attribution/receipts.ts';
-import type { BaseModel } from '../factory/base-models.ts';
+import type { BaseModel } from '../factory/factory-types.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { hashModelDir } from '../model/model-dir.ts';
 import { hashBlob } from '../store/blobs.ts';

@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther } from 'viem';
-import type { BaseModel } from '../factory/base-models.ts';
-import type { TrainingJob } from '../factory/jobs.ts';
+import type { BaseModel, TrainingJob } from '../factory/factory-types.ts';
 import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 

@@ -1,8 +1,6 @@
 import canonicalize from 'canonicalize';
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
-
-/** A record as contributed: a JSON object (datanets with a schema) or a piece of text. */
-export type ContributionRecord = Record<string, unknown> | string;
+import type { ContributionRecord } from './datanet-types.ts';
 
 const encoder = new TextEncoder();
 

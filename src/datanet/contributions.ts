@@ -1,27 +1,7 @@
 import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
-import type { ContributionRecord } from './contribution-id.ts';
+import type { Contribution, ContributionRecord } from './datanet-types.ts';
 import { DatanetError, notFound } from './errors.ts';
-
-/** A stored contribution. */
-export interface Contribution {
-  id: Hex;
-  datanetId: number;
-  contributor: Address;
-  contentHash: Hex;
-  record: ContributionRecord;
-  size: number;
-  status: 'pending' | 'accepted' | 'rejected';
-  /** Why a curator rejected it, and whether as spam. */
-  reason: string | null;
-  spam: boolean;
-  uploadId: string | null;
-  recordIndex: number | null;
-  /** The anchored batch it is in (node-local id), once anchored. */
-  batchId: number | null;
-  decidedBy: Address | null;
-  createdAt: string;
-}
 
 /** The record a stored row holds: canonical JSON for objects, the text itself for text. */
 export function storedRecord(row: { kind: 'object' | 'text'; content: string }): ContributionRecord {

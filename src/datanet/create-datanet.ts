@@ -1,7 +1,8 @@
 import type { Address } from 'viem';
 import { canonicalBytes } from './contribution-id.ts';
 import type { DatanetContext } from './context.ts';
-import { getDatanetByKey, type Datanet } from './datanets.ts';
+import type { Datanet } from './datanet-types.ts';
+import { getDatanetByKey } from './datanets.ts';
 import type { DatanetDefinition } from './definition.ts';
 import { DatanetError } from './errors.ts';
 import { registerDatanet } from './register-datanet.ts';

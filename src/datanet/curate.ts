@@ -1,7 +1,8 @@
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex } from 'viem';
 import type { DatanetContext } from './context.ts';
-import { getContribution, type Contribution } from './contributions.ts';
-import { canCurate, type Datanet } from './datanets.ts';
+import { getContribution } from './contributions.ts';
+import type { Contribution, Datanet } from './datanet-types.ts';
+import { canCurate } from './datanets.ts';
 import { DatanetError, forbiddenFor } from './errors.ts';
 import { nearDuplicateIndexOf } from './near-duplicate-indexes.ts';
 

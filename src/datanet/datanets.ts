@@ -1,29 +1,7 @@
 import type { Address } from 'viem';
 import type { Queryable } from '../store/database.ts';
-import type { DatanetRules } from './definition.ts';
+import type { Datanet, DatanetRules } from './datanet-types.ts';
 import { notFound } from './errors.ts';
-
-/** A datanet as the node keeps it. */
-export interface Datanet {
-  /** The DatanetRegistry id (null only while its registration is in flight). */
-  id: number | null;
-  key: number;
-  owner: Address;
-  name: string;
-  description: string;
-  recordSchema: Record<string, unknown> | null;
-  licence: string;
-  /** OPEN wei, decimal. */
-  contributionStake: string;
-  curators: Address[];
-  curation: 'auto' | 'manual';
-  nearDuplicateThreshold: number;
-  rules: DatanetRules;
-  metadataURI: string;
-  status: 'creating' | 'transferring' | 'active';
-  sentFromBlock: bigint | null;
-  createdAt: string;
-}
 
 interface Row {
   key: string;

@@ -1,27 +1,25 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
+import type { DatanetRules } from './datanet-types.ts';
 import { DatanetError } from './errors.ts';
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
 
-/** Rules a datanet owner sets, checked on every record after its schema. */
+/**
+ * Parses the rules a datanet owner sets ({@link DatanetRules}, whose fields say what each rule means).
+ * Its keys and its output are checked against that shared type, so the two cannot drift apart.
+ */
 export const ruleSchema = z
   .object({
-    /** Fewest characters of text in a record. */
     minChars: z.number().int().min(0).optional(),
-    /** Most characters of text in a record. */
     maxChars: z.number().int().positive().optional(),
-    /** Most bytes of a record's canonical form (default 64 KiB, at most 1 MiB). */
     maxBytes: z.number().int().positive().max(1024 * 1024).optional(),
-    /** Regular expressions (case-insensitive) that no record may match. */
     forbiddenPatterns: z.array(z.string().max(500)).max(100).optional(),
-  })
-  .strict();
-
-export type DatanetRules = z.infer<typeof ruleSchema>;
+  } satisfies Record<keyof DatanetRules, z.ZodType>)
+  .strict() satisfies z.ZodType<DatanetRules>;
 
 /** What a datanet owner submits to create a datanet. */
 export const definitionSchema = z

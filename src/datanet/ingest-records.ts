@@ -1,28 +1,15 @@
 import { keccak256, type Address, type Hex } from 'viem';
-import { canonicalBytes, contributionIdOf, type ContributionRecord } from './contribution-id.ts';
+import { canonicalBytes, contributionIdOf } from './contribution-id.ts';
 import type { DatanetContext } from './context.ts';
 import { withDatanetLock } from './datanet-lock.ts';
-import type { Datanet } from './datanets.ts';
+import type { ContributionRecord, Datanet, IngestResult, IngestSummary } from './datanet-types.ts';
 import { nearDuplicateIndexOf } from './near-duplicate-indexes.ts';
-import { recordChecks, recordText, type Rejection, type RejectionReason } from './validate-record.ts';
+import { recordChecks, recordText, type Rejection } from './validate-record.ts';
 
 /** One record handed to ingestion: parsed, or the reason its bytes could not be parsed. */
 export type IngestItem =
   | { index: number; record: ContributionRecord }
   | { index: number; error: { code: string; message: string } };
-
-/** What became of one record. */
-export type IngestResult =
-  | { index: number; status: 'accepted' | 'pending'; id: Hex }
-  | { index: number; status: 'rejected'; reason: RejectionReason | string; detail: string; duplicateOf?: Hex };
-
-/** Counts of an ingestion. */
-export interface IngestSummary {
-  records: number;
-  accepted: number;
-  pending: number;
-  rejected: number;
-}
 
 const CHUNK = 500;
 

@@ -1,5 +1,5 @@
 import type { DatanetContext } from './context.ts';
-import type { Datanet } from './datanets.ts';
+import type { Datanet } from './datanet-types.ts';
 import { createNearDuplicateIndex, type NearDuplicateIndex } from './near-duplicates.ts';
 import { storedRecord } from './contributions.ts';
 import { recordText } from './validate-record.ts';

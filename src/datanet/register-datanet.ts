@@ -1,5 +1,6 @@
 import type { DatanetContext } from './context.ts';
-import { getDatanetByKey, type Datanet } from './datanets.ts';
+import type { Datanet } from './datanet-types.ts';
+import { getDatanetByKey } from './datanets.ts';
 import { sendOnce } from '../chain/send-once.ts';
 
 /**

@@ -3,26 +3,10 @@ import type { Queryable } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import { blobURI } from './create-datanet.ts';
 import { withDatanetLock } from './datanet-lock.ts';
-import type { Datanet } from './datanets.ts';
+import type { Datanet, Snapshot } from './datanet-types.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';
 import { sendOnce } from '../chain/send-once.ts';
-
-/** A frozen set of accepted contributions, recorded on chain by its Merkle root. */
-export interface Snapshot {
-  id: number;
-  datanetId: number;
-  root: Hex;
-  count: number;
-  /** Blob with the sorted list of contribution ids. */
-  listURI: string;
-  status: 'building' | 'recorded';
-  /** Index in the DatanetRegistry, once recorded. */
-  snapshotIndex: number | null;
-  txHash: Hex | null;
-  requestedBy: Address;
-  createdAt: string;
-}
 
 interface Row {
   id: string;

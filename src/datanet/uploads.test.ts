@@ -5,7 +5,7 @@ import type { TestProtocol } from '../chain/test-chain.ts';
 import type { Database } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import { createDatanet } from './create-datanet.ts';
-import type { Datanet } from './datanets.ts';
+import type { Datanet } from './datanet-types.ts';
 import { parseDefinition } from './definition.ts';
 import { getUpload, processUpload, recordUpload, uploadResults } from './uploads.ts';
 import { createDatanetWorker } from './worker.ts';

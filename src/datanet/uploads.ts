@@ -2,25 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
+import type { IngestResult, IngestSummary, Upload } from './datanet-types.ts';
 import { getDatanet } from './datanets.ts';
 import { notFound } from './errors.ts';
-import { ingestRecords, type IngestResult, type IngestSummary } from './ingest-records.ts';
+import { ingestRecords } from './ingest-records.ts';
 import { parseUpload } from './intake/parse-upload.ts';
-
-/** A file contributed to a datanet, and what became of its records. */
-export interface Upload extends IngestSummary {
-  id: string;
-  datanetId: number;
-  contributor: Address;
-  filename: string | null;
-  format: string | null;
-  blobHash: Hex;
-  bytes: number;
-  status: 'received' | 'processing' | 'done' | 'failed';
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
 
 interface Row {
   id: string;

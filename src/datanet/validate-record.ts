@@ -1,16 +1,6 @@
 import type { Hex } from 'viem';
-import type { ContributionRecord } from './contribution-id.ts';
-import type { Datanet } from './datanets.ts';
+import type { ContributionRecord, Datanet, RejectionReason } from './datanet-types.ts';
 import { compileRecordSchema } from './definition.ts';
-
-/** Why a record was rejected, as a machine-readable code. */
-export type RejectionReason =
-  // from intake (the file's bytes)
-  | 'malformed_json' | 'malformed_csv' | 'malformed_parquet' | 'not_an_object' | 'invalid_utf8' | 'binary' | 'line_too_long'
-  | 'file_too_large' | 'unsupported_format'
-  // from validation
-  | 'empty' | 'too_large' | 'too_short' | 'too_long' | 'schema_mismatch' | 'forbidden_pattern'
-  | 'duplicate' | 'near_duplicate' | 'insufficient_stake' | 'previously_rejected';
 
 /** A rejected record: the code, a sentence for people, and the contribution it duplicates. */
 export interface Rejection {

@@ -6,16 +6,7 @@ import type { ModelConfig } from '../model/config.ts';
 import { elementCount } from '../model/tensor-map.ts';
 import type { Queryable } from '../store/database.ts';
 import { FactoryError } from './errors.ts';
-
-/** A base model the node can fine-tune: a model folder on its disk, known by name and content hash. */
-export interface BaseModel {
-  id: Hex;
-  name: string;
-  path: string;
-  config: ModelConfig;
-  parameters: number;
-  createdAt: string;
-}
+import type { BaseModel } from './factory-types.ts';
 
 interface Row {
   id: string;

@@ -3,48 +3,14 @@ import canonicalize from 'canonicalize';
 import { getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import type { DatanetContext } from '../datanet/context.ts';
-import { getSnapshot, type Snapshot } from '../datanet/snapshots.ts';
+import type { Snapshot } from '../datanet/datanet-types.ts';
+import { getSnapshot } from '../datanet/snapshots.ts';
 import type { Queryable } from '../store/database.ts';
 import { getBaseModel } from './base-models.ts';
 import { FactoryError } from './errors.ts';
+import type { Evaluation, JobStatus, ProgressPoint, TrainingJob, TrainingProgress } from './factory-types.ts';
 import { hyperparametersSchema, type Hyperparameters } from './hyperparameters.ts';
-import type { Evaluation, TrainingProgress } from './run-training.ts';
 import { defaultTemplate, promptTemplateSchema, type PromptTemplate } from './template.ts';
-
-export type JobStatus = 'queued' | 'preparing' | 'training' | 'publishing' | 'succeeded' | 'failed' | 'cancelled';
-
-/** A fine-tuning job, as stored. */
-export interface TrainingJob {
-  id: string;
-  owner: Address;
-  modelName: string;
-  baseModelId: Hex;
-  snapshotIds: number[];
-  template: PromptTemplate;
-  hyperparameters: Hyperparameters;
-  pricePer1kTokens: string;
-  configHash: Hex;
-  status: JobStatus;
-  cancelRequested: boolean;
-  attempts: number;
-  step: number;
-  totalSteps: number | null;
-  progress: TrainingProgress | null;
-  evaluation: Evaluation | null;
-  examples: { train: number; heldOut: number; skipped: number } | null;
-  adapterHash: Hex | null;
-  adapterBlob: Hex | null;
-  adapterConfigBlob: Hex | null;
-  traceBlob: Hex | null;
-  metadataBlob: Hex | null;
-  modelId: string | null;
-  txHash: Hex | null;
-  sentFromBlock: bigint | null;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
 
 interface Row {
   id: string; owner: string; model_name: string; base_model_id: string; snapshot_ids: string[]; template: PromptTemplate;
@@ -170,7 +136,7 @@ export async function cancelTrainingJob(db: Queryable, id: string, by: Address):
 }
 
 /** The loss curve of a job: one point per optimizer step. */
-export async function jobProgress(db: Queryable, id: string, afterStep = 0): Promise<Array<{ step: number; loss: number; lr: number; gradNorm: number; tokens: number; tokensPerSecond: number; at: string }>> {
+export async function jobProgress(db: Queryable, id: string, afterStep = 0): Promise<ProgressPoint[]> {
   const rows = await db.query<{ step: number; loss: number; lr: number; grad_norm: number; tokens: number; tokens_per_second: number; at: Date }>(
     'select * from training_progress where job_id = $1 and step > $2 order by step',
     [id, afterStep],

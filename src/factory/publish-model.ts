@@ -7,7 +7,8 @@ import type { DatanetContext } from '../datanet/context.ts';
 import { blobURI } from '../datanet/create-datanet.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { getBaseModel } from './base-models.ts';
-import { getTrainingJob, updateJob, type TrainingJob } from './jobs.ts';
+import type { TrainingJob } from './factory-types.ts';
+import { getTrainingJob, updateJob } from './jobs.ts';
 import { traceFiles } from './training-trace.ts';
 
 /**

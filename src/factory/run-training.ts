@@ -11,30 +11,9 @@ import { parseSafetensors, writeSafetensorsFile } from '../model/safetensors.ts'
 import type { TensorMap } from '../model/tensor-map.ts';
 import { Trainer, type TrainingExample } from '../model/trainer.ts';
 import { asBuffer } from '../util/as-buffer.ts';
+import type { Evaluation, TrainingProgress } from './factory-types.ts';
 import type { Hyperparameters } from './hyperparameters.ts';
 import { readTrainingSet, writeTraceSketches, type TrainingSet } from './training-trace.ts';
-
-/** A progress report, sent after every optimizer step. */
-export interface TrainingProgress {
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokens: number;
-  tokensPerSecond: number;
-  /** Seconds left at the current speed. */
-  etaSeconds: number;
-}
-
-/** Held-out loss of the base model and of the fine-tuned one (mean over response tokens). */
-export interface Evaluation {
-  examples: number;
-  tokens: number;
-  base: { loss: number; perplexity: number };
-  tuned: { loss: number; perplexity: number };
-}
 
 export interface TrainingRunOptions {
   /** The base model's folder (config.json, tokenizer.json, safetensors). */

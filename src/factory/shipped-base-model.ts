@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Queryable } from '../store/database.ts';
-import { addBaseModel, type BaseModel } from './base-models.ts';
+import { addBaseModel } from './base-models.ts';
+import type { BaseModel } from './factory-types.ts';
 
 /** The base model that ships with the project (see models/openledger-tiny/README.md). */
 export const SHIPPED_BASE_MODEL = { name: 'openledger-tiny', path: fileURLToPath(new URL('../../models/openledger-tiny', import.meta.url)) };

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { TrainingProgress, TrainingRunResult } from './run-training.ts';
+import type { TrainingProgress } from './factory-types.ts';
+import type { TrainingRunResult } from './run-training.ts';
 import type { TrainingThreadInput } from './training-thread.ts';
 
 /** A fine-tuning run in its own thread. */

@@ -6,13 +6,15 @@ import type { TestProtocol } from '../chain/test-chain.ts';
 import { createDatanet } from '../datanet/create-datanet.ts';
 import { parseDefinition } from '../datanet/definition.ts';
 import { ingestRecords } from '../datanet/ingest-records.ts';
-import { createSnapshot, type Snapshot } from '../datanet/snapshots.ts';
+import type { Snapshot } from '../datanet/datanet-types.ts';
+import { createSnapshot } from '../datanet/snapshots.ts';
 import { startDatanetTestContext } from '../datanet/test-context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { generatePlantedFacts, type PlantedDataset } from '../model/corpus/planted-facts.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
 import type { Database } from '../store/database.ts';
-import { addBaseModel, type BaseModel } from './base-models.ts';
+import { addBaseModel } from './base-models.ts';
+import type { BaseModel } from './factory-types.ts';
 import type { FactoryContext } from './factory-worker.ts';
 
 /** Accounts of the factory tests: 0 the node, 1 the datanet owner, 2 the model builder, 3–6 contributors. */

@@ -1,5 +1,5 @@
 import { keccak256, toHex, type Hex } from 'viem';
-import type { Snapshot } from '../datanet/snapshots.ts';
+import type { Snapshot } from '../datanet/datanet-types.ts';
 import { snapshotContributions } from '../datanet/contributions.ts';
 import type { Queryable } from '../store/database.ts';
 import type { TrainingExample } from '../model/trainer.ts';

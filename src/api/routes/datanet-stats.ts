@@ -4,37 +4,9 @@ import { z } from 'zod';
 import type { DatanetContext } from '../../datanet/context.ts';
 import { getDatanet } from '../../datanet/datanets.ts';
 import type { Queryable } from '../../store/database.ts';
+import type { DatanetEarnings, DatanetStats } from './datanet-stats-types.ts';
 
 const params = z.object({ id: z.coerce.number().int().positive() });
-
-/** What a datanet holds and what was built on it. */
-export interface DatanetStats {
-  datanetId: number;
-  /** Stored contributions by status (curator rejections count as rejected). */
-  contributions: { accepted: number; pending: number; rejected: number; total: number };
-  /** Records of uploads turned away before becoming contributions (parse errors, schema, duplicates…). */
-  intakeRejections: number;
-  uploads: number;
-  /** Distinct contributors of any stored contribution, and of accepted ones. */
-  contributors: number;
-  acceptedContributors: number;
-  snapshots: { total: number; recorded: number };
-  /** Published models whose training job used one of the datanet's snapshots, newest first. */
-  models: Array<{ name: string; modelId: string | null; jobId: string; owner: Address; snapshotIds: number[]; finishedAt: string | null }>;
-}
-
-/** What settled epochs paid for a datanet: its owner's and its contributors' credits. */
-export interface DatanetEarnings {
-  datanetId: number;
-  /** OPEN wei, decimal strings. */
-  total: string;
-  datanetOwner: string;
-  contributors: string;
-  /** Per settled epoch, oldest first. */
-  epochs: Array<{ epoch: number; postedAt: string | null; datanetOwner: string; contributors: string }>;
-  /** The best-paid payees, most first (at most 50). */
-  payees: Array<{ payee: Address; role: 'datanet_owner' | 'contributor'; amount: string }>;
-}
 
 /**
  * Counts of a datanet's contributions, contributors, uploads and snapshots, and the published

@@ -7,6 +7,7 @@ import type { DatanetContext } from '../../datanet/context.ts';
 import { getContribution, listContributions } from '../../datanet/contributions.ts';
 import { createDatanet } from '../../datanet/create-datanet.ts';
 import { decideContribution } from '../../datanet/curate.ts';
+import type { UploadResponse } from '../../datanet/datanet-types.ts';
 import { canCurate, getDatanet, listDatanets } from '../../datanet/datanets.ts';
 import { parseDefinition } from '../../datanet/definition.ts';
 import { ingestRecords } from '../../datanet/ingest-records.ts';
@@ -105,7 +106,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
     });
     const upload = await processUpload(ctx, uploadId);
     const rejections = await uploadResults(ctx.db, uploadId, { from: 0, limit: 1000, status: 'rejected' });
-    return reply.status(201).send({ upload, rejections });
+    return reply.status(201).send({ upload, rejections } satisfies UploadResponse);
   });
 
   app.get('/uploads/:id', async (request) => getUpload(ctx.db, z.object({ id: z.string().uuid() }).parse(request.params).id));

@@ -3,7 +3,8 @@ import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import type { DatanetContext } from '../../datanet/context.ts';
 import { addBaseModel, getBaseModel, listBaseModels } from '../../factory/base-models.ts';
-import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest, type TrainingJob } from '../../factory/jobs.ts';
+import type { TrainingJob } from '../../factory/factory-types.ts';
+import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest } from '../../factory/jobs.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
 

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api.ts';
 import { Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
-import type { RecordResult, Upload } from './types.ts';
+import type { IngestResult, Upload } from './types.ts';
 
 const PAGE = 100;
 const finished = (u: Upload) => u.status === 'done' || u.status === 'failed';
@@ -46,7 +46,7 @@ function RecordResults({ upload }: { upload: Upload }) {
     queryFn: ({ pageParam, signal }) => {
       const q = new URLSearchParams({ from: String(pageParam), limit: String(PAGE) });
       if (status) q.set('status', status);
-      return api<{ records: RecordResult[]; next: number | null }>('GET', `/uploads/${upload.id}/records?${q}`, { signal });
+      return api<{ records: IngestResult[]; next: number | null }>('GET', `/uploads/${upload.id}/records?${q}`, { signal });
     },
     initialPageParam: 0,
     getNextPageParam: (last) => last.next,

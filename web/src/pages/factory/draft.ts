@@ -2,7 +2,8 @@ import { parseEther } from 'viem';
 import { hyperparametersSchema, type Hyperparameters } from '../../../../src/factory/hyperparameters.ts';
 import { defaultTemplate, promptTemplateSchema, renderTemplate, type PromptTemplate } from '../../../../src/factory/template.ts';
 import { loraTargets, type LoraTarget } from '../../../../src/model/config.ts';
-import type { BaseModel, Contribution, Snapshot } from './types.ts';
+import type { Contribution, Snapshot } from '../datanet/types.ts';
+import type { BaseModel } from './types.ts';
 
 export { loraTargets, type LoraTarget };
 

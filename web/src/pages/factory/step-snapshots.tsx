@@ -3,8 +3,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api } from '../../api.ts';
 import { Empty, ErrorBox, Loading, Query, Short } from '../../components/states.tsx';
+import type { Datanet, Snapshot } from '../datanet/types.ts';
 import { when } from './format.ts';
-import type { DatanetSummary, Snapshot } from './types.ts';
 
 const PAGE = 100;
 
@@ -13,7 +13,7 @@ export function StepSnapshots({ value, onChange, error }: { value: Snapshot[]; o
   const [search, setSearch] = useState('');
   const datanets = useQuery({
     queryKey: ['datanets', 'wizard', search],
-    queryFn: () => api<{ datanets: DatanetSummary[]; next: number | null }>('GET', `/datanets?${new URLSearchParams({ limit: String(PAGE), ...(search.trim() ? { q: search.trim() } : {}) })}`),
+    queryFn: () => api<{ datanets: Datanet[]; next: number | null }>('GET', `/datanets?${new URLSearchParams({ limit: String(PAGE), ...(search.trim() ? { q: search.trim() } : {}) })}`),
   });
   const toggle = (s: Snapshot, on: boolean) => onChange(on ? [...value.filter((v) => v.id !== s.id), s] : value.filter((v) => v.id !== s.id));
 
@@ -29,7 +29,7 @@ export function StepSnapshots({ value, onChange, error }: { value: Snapshot[]; o
       <input type="search" placeholder="Search datanets by name" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="search datanets" />
       <Query q={datanets} what="Loading datanets">
         {({ datanets: list, next }) => {
-          const registered = list.filter((d): d is DatanetSummary & { id: number } => d.id !== null);
+          const registered = list.filter((d): d is Datanet & { id: number } => d.id !== null);
           if (registered.length === 0) {
             return <Empty>{search ? `No datanet matches "${search}".` : <>No datanets yet. <Link to="/datanets">Create one</Link>, gather contributions and take a snapshot.</>}</Empty>;
           }
@@ -45,7 +45,7 @@ export function StepSnapshots({ value, onChange, error }: { value: Snapshot[]; o
   );
 }
 
-function DatanetSnapshots({ datanet, chosen, onToggle }: { datanet: DatanetSummary & { id: number }; chosen: Snapshot[]; onToggle: (s: Snapshot, on: boolean) => void }) {
+function DatanetSnapshots({ datanet, chosen, onToggle }: { datanet: Datanet & { id: number }; chosen: Snapshot[]; onToggle: (s: Snapshot, on: boolean) => void }) {
   const snapshots = useQuery({
     queryKey: ['datanet-snapshots', datanet.id],
     queryFn: () => api<{ snapshots: Snapshot[] }>('GET', `/datanets/${datanet.id}/snapshots`).then((r) => r.snapshots),

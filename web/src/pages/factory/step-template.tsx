@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { defaultTemplate, templateFields, type PromptTemplate } from '../../../../src/factory/template.ts';
 import { Empty, ErrorBox, Field, Loading, Short } from '../../components/states.tsx';
+import type { Contribution } from '../datanet/types.ts';
 import { renderSamples, type Errors } from './draft.ts';
-import type { Contribution } from './types.ts';
 
 const pre = { whiteSpace: 'pre-wrap', background: '#f6f8fa', padding: '.6rem .8rem', borderRadius: 6, margin: '.25rem 0 .75rem' } as const;
 

@@ -5,13 +5,14 @@ import { parseEther } from 'viem';
 import { useAccount } from '../../account.tsx';
 import { api, open } from '../../api.ts';
 import { ErrorBox } from '../../components/states.tsx';
+import type { Contribution } from '../datanet/types.ts';
 import { initialDraft, validateBase, validateSettings, validateSnapshots, validateTemplate, type Draft, type Errors } from './draft.ts';
 import { useBaseModels } from './queries.ts';
 import { StepBase } from './step-base.tsx';
 import { StepSettings } from './step-settings.tsx';
 import { StepSnapshots } from './step-snapshots.tsx';
 import { StepTemplate, type Samples } from './step-template.tsx';
-import { finishedStatuses, type Contribution, type TrainingJob } from './types.ts';
+import { finishedStatuses, type TrainingJob } from './types.ts';
 
 const steps = ['Base model', 'Snapshots', 'Template', 'Hyperparameters'] as const;
 /** Sample records fetched per chosen snapshot for the template preview. */
