@@ -4,6 +4,8 @@ import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { callApi, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
+import type { Datanet as StoredDatanet } from '../datanet/datanet-types.ts';
+import type { Json } from '../util/json-shape.ts';
 
 function idArg(value: string): number {
   const n = Number(value);
@@ -30,17 +32,8 @@ async function spendingOpen(o: NodeOptions, amount: bigint) {
   return { account, clients, p, addresses: status.contracts };
 }
 
-interface Datanet {
-  id: number;
-  name: string;
-  owner: string;
-  description: string;
-  licence: string;
-  contributionStake: string;
-  curators: string[];
-  curation: string;
-  status: string;
-}
+/** A datanet as the API sends it. */
+type Datanet = Json<StoredDatanet>;
 
 function printDatanet(d: Datanet): void {
   console.log(`datanet ${d.id}  ${d.name}  (${d.curation} curation, licence ${d.licence})`);
