@@ -76,6 +76,31 @@ export function scratchHolding(k: Kernels, values: Float32Array | Int32Array): T
   return t;
 }
 
+/**
+ * WGSL for `fn <name>(lid: u32, value: <type>) -> <type>`: the sum of `value` over a workgroup of
+ * `threads` (a power of two) by a fixed-order tree in workgroup memory — deterministic, no atomics
+ * — returned to every thread as a uniform value (so it may steer loops that hold barriers). Every
+ * thread must call it, in uniform control flow. Declares its own workgroup variables.
+ *
+ * @example
+ * const KERNEL = `${workgroupSum('rowSum', 'f32', 256)} … let total = rowSum(lid, partial); …`;
+ */
+export function workgroupSum(name: string, type: 'f32' | 'u32', threads: number): string {
+  return /* wgsl */ `
+var<workgroup> ${name}Parts: array<${type}, ${threads}>;
+var<workgroup> ${name}Total: ${type};
+fn ${name}(lid: u32, value: ${type}) -> ${type} {
+  ${name}Parts[lid] = value;
+  workgroupBarrier();
+  for (var stride = ${threads / 2}u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) { ${name}Parts[lid] += ${name}Parts[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { ${name}Total = ${name}Parts[0]; }
+  return workgroupUniformLoad(&${name}Total);
+}`;
+}
+
 const WORKGROUP_LIMIT = 65_535;
 
 /** Workgroups for `n` invocations of `size` threads, as a 2-D grid when they exceed one dimension's limit. */

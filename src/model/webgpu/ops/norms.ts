@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from '../../backend.ts';
-import { GpuTensor, groupsFor, linearIndex, type Kernels } from '../kernels.ts';
+import { GpuTensor, groupsFor, linearIndex, workgroupSum, type Kernels } from '../kernels.ts';
 
 // Row kernels (rmsnorm, its backward, cross-entropy) run one 256-thread workgroup per row: each
 // thread walks the row with stride 256, then a shared-memory tree reduction (fixed order, so
@@ -9,18 +9,8 @@ const ROW_MAIN = /* wgsl */ `@compute @workgroup_size(${RW})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32)`;
 const ROW = 'wid.y * 65535u + wid.x';
 
-/** WGSL: `partial[0] := Σ partial` over the workgroup (every thread must call it). */
-const SUM_REDUCE = /* wgsl */ `
-var<workgroup> partial: array<f32, ${RW}>;
-fn reduceSum(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var s = ${RW / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  return partial[0];
-}`;
+/** WGSL: `reduceSum(lid, value)`, Σ value over the row's workgroup (every thread must call it). */
+const SUM_REDUCE = workgroupSum('reduceSum', 'f32', RW);
 
 const RMSNORM = /* wgsl */ `
 struct Params { T: u32, d: u32, eps: f32 }

@@ -1,5 +1,5 @@
 import type { Backend } from '../../backend.ts';
-import { groupsFor, scratchHolding, type Kernels } from '../kernels.ts';
+import { groupsFor, scratchHolding, workgroupSum, type Kernels } from '../kernels.ts';
 
 const THREADS = 256;
 
@@ -31,8 +31,9 @@ const N = ${THREADS}u;
 const ONE = 0x3f800000u; // bits of 1.0, the largest probability
 var<workgroup> redF: array<f32, N>;
 var<workgroup> redU: array<u32, N>;
-var<workgroup> bcastF: f32;
 var<workgroup> bcastU: u32;
+${workgroupSum('sumF', 'f32', THREADS)}
+${workgroupSum('sumU', 'u32', THREADS)}
 var<workgroup> rowTemp: f32;
 var<workgroup> rowTopP: f32;
 var<workgroup> rowDraw: f32;
@@ -46,14 +47,7 @@ fn massFrom(o: u32, lo: u32, hi: u32, lid: u32, maxV: f32, temp: f32, minBits: u
     let q = prob(logits[o + v], maxV, temp);
     if (bitcast<u32>(q) >= minBits) { s += q; }
   }
-  redF[lid] = s;
-  workgroupBarrier();
-  for (var stride = N / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { redF[lid] += redF[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { bcastF = redF[0]; }
-  return workgroupUniformLoad(&bcastF);
+  return sumF(lid, s);
 }
 
 /** How many v in the row have bits(p(v)) = bits, the same value in every thread. */
@@ -62,14 +56,7 @@ fn countAt(o: u32, lo: u32, hi: u32, lid: u32, maxV: f32, temp: f32, bits: u32) 
   for (var v = lo; v < hi; v++) {
     if (bitcast<u32>(prob(logits[o + v], maxV, temp)) == bits) { n++; }
   }
-  redU[lid] = n;
-  workgroupBarrier();
-  for (var stride = N / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { redU[lid] += redU[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { bcastU = redU[0]; }
-  return workgroupUniformLoad(&bcastU);
+  return sumU(lid, n);
 }
 
 @compute @workgroup_size(${THREADS})
@@ -97,8 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   let maxV = redF[0];
   let argmax = redU[0];
-  // the row's parameters, made uniform (they steer loops that hold barriers); the loads' barriers
-  // also keep redF[0] from being overwritten before every thread has read it
+  // the row's parameters, made uniform (they steer loops that hold barriers)
   if (lid == 0u) { rowTemp = rowParams[row * 3u]; rowTopP = rowParams[row * 3u + 1u]; rowDraw = rowParams[row * 3u + 2u]; }
   let temp = workgroupUniformLoad(&rowTemp);
   let topP = workgroupUniformLoad(&rowTopP);

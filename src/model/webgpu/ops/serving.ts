@@ -1,6 +1,6 @@
 import type { Backend, Tensor } from '../../backend.ts';
 import type { AdapterPool } from '../adapter-pool.ts';
-import { GpuTensor, groupsFor, linearIndex, scratchHolding, type Kernels } from '../kernels.ts';
+import { GpuTensor, groupsFor, linearIndex, scratchHolding, workgroupSum, type Kernels } from '../kernels.ts';
 
 const REDUCE_THREADS = 64;
 
@@ -22,7 +22,7 @@ struct Params { inDim: u32, maxR: u32, count: u32 }
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> pool: array<f32>;
 @group(0) @binding(4) var<storage, read> table: array<vec4<i32>>; // aOffset, bOffset, r, scale bits
-var<workgroup> red: array<f32, ${REDUCE_THREADS}>;
+${workgroupSum('sumOfThreads', 'f32', REDUCE_THREADS)}
 
 @compute @workgroup_size(${REDUCE_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -37,13 +37,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let ao = u32(e.x) + kk * p.inDim;
   var s = 0.0;
   for (var j = lid; j < p.inDim; j += ${REDUCE_THREADS}u) { s = fma(pool[ao + j], x[xo + j], s); }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = ${REDUCE_THREADS / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { u[w] = bitcast<f32>(e.w) * red[0]; }
+  let total = sumOfThreads(lid, s);
+  if (lid == 0u) { u[w] = bitcast<f32>(e.w) * total; }
 }
 `;
 

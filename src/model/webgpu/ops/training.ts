@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from '../../backend.ts';
-import { groupsFor, linearIndex, type Kernels } from '../kernels.ts';
+import { groupsFor, linearIndex, workgroupSum, type Kernels } from '../kernels.ts';
 
 const RW = 256;
 /** At most this many workgroups (so partial sums) per tensor; beyond, each thread strides further. */
@@ -12,18 +12,13 @@ struct Params { n: u32, groups: u32, outOffset: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-var<workgroup> partial: array<f32, ${RW}>;
+${workgroupSum('sumOfThreads', 'f32', RW)}
 @compute @workgroup_size(${RW})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = wid.x * ${RW}u + lid; i < p.n; i += p.groups * ${RW}u) { let v = x[i]; acc += v * v; }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${RW / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partials[p.outOffset + wid.x] = partial[0]; }
+  let total = sumOfThreads(lid, acc);
+  if (lid == 0u) { partials[p.outOffset + wid.x] = total; }
 }`;
 
 // One element per invocation, the CPU backend's update: m, v moments with bias corrections c1 =
