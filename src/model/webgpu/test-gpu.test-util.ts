@@ -1,3 +1,4 @@
+import { after } from 'node:test';
 import type { Backend, Tensor } from '../backend.ts';
 import { referenceBackend } from '../test-models.test-util.ts';
 import { NoGpuError, requestGpuDevice } from './gpu-device.ts';
@@ -20,6 +21,27 @@ export function gpuBackendOrReason(): Promise<Backend | string> {
     (e: unknown) => (e instanceof NoGpuError ? `no WebGPU adapter: ${e.message}` : Promise.reject(e)),
   );
   return opened;
+}
+
+/**
+ * A test file's WebGPU backend, disposed after its tests: `gpu` (or why there is none), `skip` for
+ * the tests' options (the reason, or false), and `backend()`, which throws the reason if used
+ * without one.
+ *
+ * @example
+ * const { skip, backend } = await openTestGpu();
+ * test('…', { skip }, async () => { const be = backend(); … });
+ */
+export async function openTestGpu(): Promise<{ gpu: Backend | string; skip: string | false; backend: () => Backend }> {
+  const gpu = await gpuBackendOrReason();
+  after(async () => {
+    if (typeof gpu !== 'string') await gpu.dispose();
+  });
+  const backend = (): Backend => {
+    if (typeof gpu === 'string') throw new Error(gpu);
+    return gpu;
+  };
+  return { gpu, skip: typeof gpu === 'string' ? gpu : false, backend };
 }
 
 /** The CPU reference backend the GPU kernels are checked against. */

@@ -8,7 +8,7 @@ import { samplingOps } from './ops/sampling.ts';
 import { servingOps } from './ops/serving.ts';
 import { trainingOps } from './ops/training.ts';
 import { AdapterPool, type AdapterPoolOptions } from './adapter-pool.ts';
-import { GpuTensor, tensorBytes, type Kernels, type Param } from './kernels.ts';
+import { GpuTensor, tensorBytes, type Kernels } from './kernels.ts';
 
 /** The device rejected a kernel or a command (invalid WGSL, a binding it does not allow, out of memory): raised at the next read. */
 export class GpuDeviceError extends CodedError {

@@ -5,7 +5,7 @@
  * tokens. Runs on lavapipe where there is no GPU; skips, saying why, without any adapter.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend } from '../backend.ts';
 import { Llama } from '../llama.ts';
 import { seededRandom } from '../random.ts';
@@ -14,13 +14,9 @@ import { tinyConfig } from '../test-models.test-util.ts';
 import { Decoder } from '../../serve/decoder.ts';
 import { PagedKvCache } from '../../serve/kv-cache.ts';
 import { Scheduler } from '../../serve/scheduler.ts';
-import { cpu, gpuBackendOrReason, maxRelativeError } from './test-gpu.test-util.ts';
+import { cpu, openTestGpu, maxRelativeError } from './test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 const config = tinyConfig();
 const examples = (n: number, seed: number): TrainingExample[] => {

@@ -5,14 +5,10 @@
  * workgroup (and one longer than it), batches of one and two.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { cpu, gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { test } from 'node:test';
+import { cpu, openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 // Every output is a sum of at most ~140 f32 products (hd for scores, S for out and dq, S·nH/nKV
 // for dk and dv), accumulated in a different order than the CPU loops, with exp in f32 against the

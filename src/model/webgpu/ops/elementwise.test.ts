@@ -6,15 +6,11 @@
  * (repeated ids accumulate), over sizes that are not multiples of the 64-thread workgroup.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend, Tensor } from '../../backend.ts';
-import { gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 // Moves, fills and single f32 operations round identically on both backends up to one rounding
 // (the CPU computes a·x + y in double, then rounds once; the GPU may round twice): ≤ 1e-7 of the

@@ -4,15 +4,11 @@
  * matrix-vector path (nt with m ≤ 8) and its border (m = 9), accumulate and alpha.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { MatmulLayout } from '../../backend.ts';
-import { gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 // f32 sums of up to ~100 products of values in [-1, 1) (in fixed order, with fma) against a
 // double-precision sum: the error is a few ulps of the partial sums, ~1e-6 of the largest output;

@@ -7,15 +7,11 @@
  * ignored rows (−1) included.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend, Tensor } from '../../backend.ts';
-import { gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 // Row reductions of up to ~1,000 terms in f32 in tree order (the CPU sums in double, in order),
 // exp/log/sqrt in f32: relative errors of order 1e-7–1e-6 measured, so 1e-5 still catches any

@@ -4,21 +4,12 @@
  * probabilities), nucleus edges, equal logits (ties inside the nucleus), and a 32k vocabulary.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import type { Backend } from '../../backend.ts';
+import { test } from 'node:test';
 import { seededRandom } from '../../random.ts';
 import { sampleToken, type SampleParams } from '../../sample-token.ts';
-import { gpuBackendOrReason, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { openTestGpu, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
-const backend = (): Backend => {
-  if (typeof gpu === 'string') throw new Error(gpu);
-  return gpu;
-};
+const { skip, backend } = await openTestGpu();
 
 /** The GPU's and the CPU backend's picks for each row. */
 async function sampleOnBoth(logits: Float32Array, V: number, params: SampleParams[]): Promise<[number[], number[]]> {

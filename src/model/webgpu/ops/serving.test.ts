@@ -8,23 +8,15 @@
  * count of dispatches per call.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend, Tensor } from '../../backend.ts';
 import type { AdapterPoolOptions } from '../adapter-pool.ts';
 import { requestGpuDevice } from '../gpu-device.ts';
 import type { GpuTensor } from '../kernels.ts';
-import { cpu, gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { cpu, openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 import { createWebGpuBackend } from '../webgpu-backend.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
-const backend = (): Backend => {
-  if (typeof gpu === 'string') throw new Error(gpu);
-  return gpu;
-};
+const { skip, backend } = await openTestGpu();
 
 // Products of ≤ 100 terms (LoRA) and softmax-weighted sums (attention) in f32 against the CPU's
 // double accumulators: errors of a few ulps of the largest value; 1e-4 leaves margin while any

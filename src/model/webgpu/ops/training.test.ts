@@ -5,15 +5,11 @@
  * and the bias corrections evolve), with and without weight decay and gradient scaling.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Backend } from '../../backend.ts';
-import { cpu, gpuBackendOrReason, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { cpu, openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
 
-const gpu = await gpuBackendOrReason();
-const skip = typeof gpu === 'string' ? gpu : false;
-after(async () => {
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const { gpu, skip } = await openTestGpu();
 
 // sumOfSquares: f32 partial sums (a strided loop, then a tree) against the CPU's double sum in
 // order: relative errors of order 1e-8 measured, so 1e-5; the element-by-element test below
