@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseEther, type Hex } from 'viem';
-import type { ReceiptBody } from '../src/attribution/receipts.ts';
+import type { ReceiptBody } from '../src/attribution/receipt-types.ts';
 import { signSpendAuthorization } from '../src/chain/spend-authorization.ts';
 import { createFactoryWorker } from '../src/factory/factory-worker.ts';
 import { createTrainingJob } from '../src/factory/jobs.ts';

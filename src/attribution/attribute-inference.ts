@@ -3,7 +3,8 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import { attribute, type AttributedSpan } from './attribute.ts';
 import type { LoadedModel } from './published-models.ts';
-import { ReceiptError, signReceipt, textHash, type FeeSplit, type Receipt, type ReceiptBody, type ReceiptContribution } from './receipts.ts';
+import { ReceiptError, signReceipt, textHash } from './receipts.ts';
+import type { FeeSplit, Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';
 
 /** Node-level attribution settings (the span weight and the threshold come from governance, on chain). */
 export interface AttributionSettings {

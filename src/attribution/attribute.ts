@@ -2,7 +2,7 @@ import type { Hex } from 'viem';
 import type { Llama, LoraAdapter } from '../model/llama.ts';
 import { combineScores, type CombineParameters } from './combine-scores.ts';
 import { gradientScores, outputGradientSketch } from './gradient-influence.ts';
-import type { ReceiptContribution } from './receipts.ts';
+import type { ReceiptContribution } from './receipt-types.ts';
 import type { Trace } from './trace.ts';
 
 /** The span-index queries attribution needs (see span-index.ts). */

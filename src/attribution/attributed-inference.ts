@@ -8,7 +8,8 @@ import type { AttributedSpan } from './attribute.ts';
 import type { Admission } from '../serve/admission.ts';
 import type { Engine } from '../serve/engine.ts';
 import type { ModelLoader, PublishedModel, ResolvedModel } from './published-models.ts';
-import { storeReceipt, type Receipt } from './receipts.ts';
+import { storeReceipt } from './receipts.ts';
+import type { Receipt } from './receipt-types.ts';
 
 export interface InferenceRequest {
   model: string;

@@ -14,7 +14,8 @@ import { recomputeReceipt } from './attribute-inference.ts';
 import { outputGradientSketch } from './gradient-influence.ts';
 import { createModelLoader, storeModelSource, type ModelLoader } from './published-models.ts';
 import { createBuiltinEngine } from '../serve/builtin-engine.ts';
-import { checkReceiptSignature, getReceipt, type StoredReceipt } from './receipts.ts';
+import { checkReceiptSignature, getReceipt } from './receipts.ts';
+import type { StoredReceipt } from './receipt-types.ts';
 
 const CONSUMER = 7;
 let f: FactoryTestContext;

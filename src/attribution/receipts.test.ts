@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { checkReceiptSignature, getReceipt, receiptId, ReceiptError, signReceipt, storeReceipt, textHash, type ReceiptBody } from './receipts.ts';
+import { checkReceiptSignature, getReceipt, receiptId, ReceiptError, signReceipt, storeReceipt, textHash } from './receipts.ts';
+import type { ReceiptBody } from './receipt-types.ts';
 
 const node = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const other = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');

@@ -1,50 +1,8 @@
 import canonicalize from 'canonicalize';
 import { getAddress, keccak256, recoverMessageAddress, stringToBytes, type Address, type Hex, type LocalAccount } from 'viem';
 import type { Queryable } from '../store/database.ts';
+import type { Receipt, ReceiptBody, StoredReceipt } from './receipt-types.ts';
 import { CodedError } from '../util/coded-error.ts';
-
-/** A credited contribution in a receipt: its share of the contributors' part of the fee and the evidence. */
-export interface ReceiptContribution {
-  contributionId: Hex;
-  datanetId: number;
-  /** Parts per million; a receipt's shares sum to 1,000,000 (or it credits nobody). */
-  sharePpm: number;
-  /** The normalised span and gradient scores the share was combined from. */
-  span: number;
-  gradient: number;
-  /** Character ranges [start, end) of the output that occur verbatim in this contribution. */
-  spans: Array<[number, number]>;
-}
-
-/** Shares of an inference fee in basis points (sum 10,000): governance's split, read from chain. */
-export interface FeeSplit {
-  modelOwnerBps: number;
-  datanetOwnersBps: number;
-  contributorsBps: number;
-  stakersBps: number;
-}
-
-/** What the node signs for every inference. */
-export interface ReceiptBody {
-  version: 1;
-  node: Address;
-  chainId: number;
-  model: { id: string | null; name: string; version: number; baseModel: Hex; adapter: Hex; trace: Hex };
-  input: { hash: Hex; tokens: number };
-  output: { hash: Hex; tokens: number };
-  /** The fee (wei of OPEN) and the split in force when it was charged. */
-  fee: { pricePer1kTokens: string; amount: string; split: FeeSplit };
-  /** Everything the attribution depended on besides the model and its trace. */
-  parameters: { spanWeightBps: number; thresholdPpm: number; minSpanLength: number; commonTokenCount: number; sketchDimension: number; sketchSeed: number };
-  contributions: ReceiptContribution[];
-  createdAt: string;
-}
-
-export interface Receipt {
-  id: Hex;
-  body: ReceiptBody;
-  signature: Hex;
-}
 
 /** A receipt that does not check out (id or signature), or that does not exist. */
 export class ReceiptError extends CodedError {
@@ -102,13 +60,6 @@ export async function storeReceipt(db: { transaction<T>(fn: (tx: Queryable) => P
       await tx.query('insert into receipt_contributions (receipt_id, contribution_id, datanet_id, share_ppm) values ($1, $2, $3, $4)', [receipt.id, c.contributionId, c.datanetId, c.sharePpm]);
     }
   });
-}
-
-/** A stored receipt with the texts it was computed from. */
-export interface StoredReceipt extends Receipt {
-  prompt: string;
-  output: string;
-  consumer: Address | null;
 }
 
 /**

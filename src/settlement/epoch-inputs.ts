@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { ReceiptBody } from '../attribution/receipts.ts';
+import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import type { Queryable } from '../store/database.ts';
 import type { EpochInputs, EpochLeaves } from './epoch.ts';
 import type { ServedEpoch } from './verify-epoch.ts';

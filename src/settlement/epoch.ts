@@ -1,7 +1,7 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import canonicalize from 'canonicalize';
 import { BaseError, ContractFunctionRevertedError, getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
-import type { ReceiptBody } from '../attribution/receipts.ts';
+import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { sendOnce } from '../chain/send-once.ts';

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem';
-import type { FeeSplit } from '../attribution/receipts.ts';
+import type { FeeSplit } from '../attribution/receipt-types.ts';
 
 export type CreditRole = 'model_owner' | 'datanet_owner' | 'contributor' | 'staker';
 

@@ -1,5 +1,6 @@
 import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
-import { checkReceiptSignature, type ReceiptBody } from '../attribution/receipts.ts';
+import { checkReceiptSignature } from '../attribution/receipts.ts';
+import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import { earningsTree, epochCredits, inputsHash, type EpochInputs, type EpochLeaves } from './epoch.ts';
 
 /** What a verifier has of an epoch: what the chain says, and what the node serves as its inputs. */

@@ -1,5 +1,8 @@
 import type { Address, Hex } from 'viem';
 
+// The full receipt (`GET /attribution/:id`) as the node defines it.
+export type { ReceiptContribution, StoredReceipt } from '../../../../src/attribution/receipt-types.ts';
+
 /** One entry of `GET /v1/models`: a published model (with a price) or a base model (free, unattributed). */
 export interface ModelEntry {
   id: string;
@@ -25,32 +28,6 @@ export interface Turn {
   openledger?: AnswerAttribution;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   finish?: string;
-}
-
-/** A credited contribution as the full receipt (`GET /attribution/:id`) has it. */
-export interface ReceiptContribution {
-  contributionId: Hex;
-  datanetId: number;
-  sharePpm: number;
-  span: number;
-  gradient: number;
-  spans: Array<[number, number]>;
-}
-
-/** A stored receipt: the signed body with the texts it was computed from. */
-export interface StoredReceipt {
-  id: Hex;
-  signature: Hex;
-  output: string;
-  body: {
-    node: Address;
-    model: { id: string | null; name: string; version: number };
-    input: { tokens: number };
-    output: { tokens: number };
-    fee: { pricePer1kTokens: string; amount: string; split: { modelOwnerBps: number; datanetOwnersBps: number; contributorsBps: number; stakersBps: number } };
-    contributions: ReceiptContribution[];
-    createdAt: string;
-  };
 }
 
 /** `GET /contributions/:id`: who contributed it and where. */
