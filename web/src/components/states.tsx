@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { UseQueryResult } from '@tanstack/react-query';
+import type { UseInfiniteQueryResult, UseQueryResult } from '@tanstack/react-query';
 
 /** A spinner line while something loads. */
 export function Loading({ what = 'Loading' }: { what?: string }) {
@@ -54,4 +54,20 @@ export function Field({ label, error, children, hint }: { label: string; error?:
 /** Shortens an address or hash for display, keeping it in the title. */
 export function Short({ value, chars = 6 }: { value: string; chars?: number }) {
   return <code title={value}>{value.length > 2 * chars + 3 ? `${value.slice(0, chars + 2)}…${value.slice(-chars)}` : value}</code>;
+}
+
+/**
+ * The "Show more" button under a paged list: shown while the query has another page, disabled
+ * while it loads it.
+ *
+ * @example
+ * <ShowMore list={contributions} />
+ */
+export function ShowMore({ list }: { list: Pick<UseInfiniteQueryResult, 'hasNextPage' | 'isFetchingNextPage' | 'fetchNextPage'> }) {
+  if (!list.hasNextPage) return null;
+  return (
+    <p><button type="button" className="secondary" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+      {list.isFetchingNextPage ? 'Loading…' : 'Show more'}
+    </button></p>
+  );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, open } from '../api.ts';
-import { Card, Empty, ErrorBox, Loading, Short } from '../components/states.tsx';
+import { Card, Empty, ErrorBox, Loading, Short, ShowMore } from '../components/states.tsx';
 import { CreateDatanetForm } from './datanet/create-form.tsx';
 import type { Datanet } from './datanet/types.ts';
 
@@ -69,11 +69,7 @@ function DatanetBrowser() {
               ))}
             </tbody>
           </table>
-          {list.hasNextPage && (
-            <p><button type="button" className="secondary" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
-              {list.isFetchingNextPage ? 'Loading…' : 'Show more'}
-            </button></p>
-          )}
+          <ShowMore list={list} />
         </>
       )}
     </Card>

@@ -3,7 +3,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import type { Address } from 'viem';
 import { useAccount } from '../../account.tsx';
 import { api } from '../../api.ts';
-import { Card, Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
+import { Card, Empty, ErrorBox, Loading, Short, ShowMore } from '../../components/states.tsx';
 import { RecordPreview } from './record-preview.tsx';
 import { when, type Contribution, type ContributionStatus } from './types.ts';
 
@@ -61,11 +61,7 @@ export function ContributionsCard({ datanetId }: { datanetId: number }) {
               ))}
             </tbody>
           </table>
-          {list.hasNextPage && (
-            <p><button type="button" className="secondary" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
-              {list.isFetchingNextPage ? 'Loading…' : 'Show more'}
-            </button></p>
-          )}
+          <ShowMore list={list} />
         </>
       )}
     </Card>

@@ -3,7 +3,7 @@ import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-q
 import type { Hex } from 'viem';
 import { useAccount } from '../../account.tsx';
 import { api } from '../../api.ts';
-import { Card, Empty, ErrorBox, Field, Loading, Short } from '../../components/states.tsx';
+import { Card, Empty, ErrorBox, Field, Loading, Short, ShowMore } from '../../components/states.tsx';
 import { RecordPreview } from './record-preview.tsx';
 import { when, type Contribution, type Datanet } from './types.ts';
 
@@ -37,11 +37,7 @@ export function CuratorQueue({ datanet }: { datanet: Datanet & { id: number } })
             <thead><tr><th>Record</th><th>Contributor</th><th>Decision</th></tr></thead>
             <tbody>{rows.map((c) => <PendingRow key={c.id} datanetId={datanet.id} c={c} stake={BigInt(datanet.contributionStake)} />)}</tbody>
           </table>
-          {pending.hasNextPage && (
-            <p><button type="button" className="secondary" onClick={() => void pending.fetchNextPage()} disabled={pending.isFetchingNextPage}>
-              {pending.isFetchingNextPage ? 'Loading…' : 'Show more'}
-            </button></p>
-          )}
+          <ShowMore list={pending} />
         </>
       )}
     </Card>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api.ts';
-import { Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
+import { Empty, ErrorBox, Loading, Short, ShowMore } from '../../components/states.tsx';
 import type { IngestResult, Upload } from './types.ts';
 
 const PAGE = 100;
@@ -82,11 +82,7 @@ function RecordResults({ upload }: { upload: Upload }) {
               ))}
             </tbody>
           </table>
-          {records.hasNextPage && (
-            <p><button type="button" className="secondary" onClick={() => void records.fetchNextPage()} disabled={records.isFetchingNextPage}>
-              {records.isFetchingNextPage ? 'Loading…' : 'Show more'}
-            </button></p>
-          )}
+          <ShowMore list={records} />
         </>
       )}
     </details>
