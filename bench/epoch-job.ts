@@ -58,12 +58,14 @@ for (let start = 0; start < RECEIPTS; start += 1000) {
     const ppm = distribute(1_000_000n, picked.map(() => BigInt(1 + Math.floor(rand() * 100))));
     const tokens = 20 + Math.floor(rand() * 200);
     const body: ReceiptBody = {
-      version: 1, node: f.addr(0), chainId: 31337,
+      version: 2, node: f.addr(0), chainId: 31337,
       model: { id: '1', name: 'bench-qa', version: 1, baseModel: f.base.id, adapter: '0x00', trace: '0x00' },
       input: { hash: '0x00', tokens: 10 }, output: { hash: '0x00', tokens },
       fee: { pricePer1kTokens: parseEther('0.001').toString(), amount: ((parseEther('0.001') * BigInt(tokens + 10)) / 1000n).toString(), split },
-      parameters: { spanWeightBps: 5000, thresholdPpm: 10000, minSpanLength: 4, commonTokenCount: 50, sketchDimension: 16, sketchSeed: 0 },
-      contributions: picked.map((c, k) => ({ contributionId: c.id, datanetId: Number(c.datanet_id), sharePpm: Number(ppm[k]), span: 0, gradient: 0, spans: [] })),
+      parameters: { spanWeightBps: 5000, thresholdPpm: 10000, evidenceThresholdPpm: 400_000, groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 },
+      contributions: picked.map((c, k) => ({ contributionId: c.id, datanetId: Number(c.datanet_id), sharePpm: Number(ppm[k]), span: 0, influence: 0, spans: [], group: { size: 1, others: [] } })),
+      pools: [],
+      evidence: { coverage: 1, influenceMargin: 0, adapterGain: 1, scorePpm: 1_000_000, abstained: false },
       createdAt: new Date(Date.UTC(2026, 0, 1) + i).toISOString(),
     };
     bodies.push(body);

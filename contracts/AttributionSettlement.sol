@@ -29,6 +29,8 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     /// @notice Basis-point denominator.
     uint16 public constant BPS = 10_000;
+    /// @notice The evidence threshold a new deployment starts with (decision 0013).
+    uint32 public constant DEFAULT_EVIDENCE_THRESHOLD_PPM = 400_000;
 
     /// @notice Shares of an inference fee, in basis points summing to 10,000.
     struct FeeSplit {
@@ -79,8 +81,13 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @notice Contributions whose share of an inference's attribution is below this (parts per
     ///         million) get nothing, and the rest are renormalised.
     uint32 public attributionThresholdPpm;
-    /// @notice Weight of span attribution in the combined score (bps); gradient influence gets the rest.
+    /// @notice Weight of span attribution in the combined score (bps); influence gets the rest.
     uint16 public spanWeightBps;
+    /// @notice Evidence (parts per million) an inference's attribution must reach before individual
+    ///         contributions are paid: the stronger of the share of the output's information found
+    ///         verbatim in the training data and the influence confidence. Below it the
+    ///         contributors' share goes to the datanets' pools.
+    uint32 public evidenceThresholdPpm;
 
     /// @notice Number of the last posted epoch (reverted ones included).
     uint256 public lastEpoch;
@@ -112,6 +119,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     event FeeSplitSet(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
     event AttributionThresholdSet(uint32 thresholdPpm);
     event SpanWeightSet(uint16 spanWeightBps);
+    event EvidenceThresholdSet(uint32 thresholdPpm);
     event ChallengeWindowSet(uint64 window);
     event DisputeBondSet(uint256 bond);
     event OperatorSlashAmountSet(uint256 amount);
@@ -161,6 +169,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         _setFeeSplit(split);
         _setAttributionThreshold(thresholdPpm);
         spanWeightBps = BPS / 2;
+        _setEvidenceThreshold(DEFAULT_EVIDENCE_THRESHOLD_PPM);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -360,8 +369,15 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         _setAttributionThreshold(thresholdPpm);
     }
 
+    /// @notice Set the evidence an attribution needs before individual contributions are paid
+    ///         (governance), at most 1,000,000 ppm.
+    /// @param thresholdPpm Parts per million.
+    function setEvidenceThreshold(uint32 thresholdPpm) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setEvidenceThreshold(thresholdPpm);
+    }
+
     /// @notice Set the weight of span attribution in the combined score (governance).
-    /// @param weightBps At most 10,000; gradient influence gets `10,000 - weightBps`.
+    /// @param weightBps At most 10,000; influence gets `10,000 - weightBps`.
     function setSpanWeight(uint16 weightBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (weightBps > BPS) revert InvalidParameter();
         spanWeightBps = weightBps;
@@ -454,6 +470,12 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         if (thresholdPpm > 1_000_000) revert InvalidParameter();
         attributionThresholdPpm = thresholdPpm;
         emit AttributionThresholdSet(thresholdPpm);
+    }
+
+    function _setEvidenceThreshold(uint32 thresholdPpm) private {
+        if (thresholdPpm > 1_000_000) revert InvalidParameter();
+        evidenceThresholdPpm = thresholdPpm;
+        emit EvidenceThresholdSet(thresholdPpm);
     }
 
     function _leaf(address payee, uint256 amount) private pure returns (bytes32) {

@@ -1,18 +1,23 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
-import { attribute, type AttributedSpan } from './attribute.ts';
+import { attribute, type AttributedSpan, type AttributionParameters } from './attribute.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash } from './receipts.ts';
 import type { FeeSplit, Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';
 
-/** Node-level attribution settings (the span weight and the threshold come from governance, on chain). */
-export interface AttributionSettings {
-  minSpanLength: number;
-  commonTokenCount: number;
-}
+/** Node-level attribution settings (the span weight and the thresholds come from governance, on chain). */
+export type AttributionSettings = Omit<AttributionParameters, keyof GovernanceParameters>;
 
-export const defaultAttributionSettings: AttributionSettings = { minSpanLength: 4, commonTokenCount: 50 };
+/** The node's defaults (decision 0013: each measured by `npm run eval:attribution`). */
+export const defaultAttributionSettings: AttributionSettings = { groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 };
+
+/** The attribution parameters governance sets on the AttributionSettlement contract. */
+export interface GovernanceParameters {
+  spanWeightBps: number;
+  thresholdPpm: number;
+  evidenceThresholdPpm: number;
+}
 
 /**
  * The token ids attribution works on: `[bos] prompt` and the output, both encoded from their
@@ -28,13 +33,12 @@ export function inferenceFee(pricePer1kTokens: string, tokens: number): bigint {
 }
 
 /** The governance parameters attribution uses, read from the AttributionSettlement contract. */
-export async function governanceParameters(contracts: ProtocolContracts): Promise<{ spanWeightBps: number; thresholdPpm: number; feeSplit: FeeSplit }> {
-  const [spanWeightBps, thresholdPpm, [modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps]] = await Promise.all([
-    contracts.attributionSettlement.read.spanWeightBps(),
-    contracts.attributionSettlement.read.attributionThresholdPpm(),
-    contracts.attributionSettlement.read.feeSplit(),
+export async function governanceParameters(contracts: ProtocolContracts): Promise<GovernanceParameters & { feeSplit: FeeSplit }> {
+  const s = contracts.attributionSettlement.read;
+  const [spanWeightBps, thresholdPpm, evidenceThresholdPpm, [modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps]] = await Promise.all([
+    s.spanWeightBps(), s.attributionThresholdPpm(), s.evidenceThresholdPpm(), s.feeSplit(),
   ]);
-  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm), feeSplit: { modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps } };
+  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm), evidenceThresholdPpm: Number(evidenceThresholdPpm), feeSplit: { modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps } };
 }
 
 /**
@@ -55,18 +59,21 @@ export async function attributeInference(
   const { feeSplit, ...governance } = await governanceParameters(node.contracts);
   const settings = node.settings ?? defaultAttributionSettings;
   const { promptIds, outputIds } = attributionTokens(m, prompt, output);
-  const result = await attribute(m.attribution, promptIds, outputIds, { ...governance, ...settings });
+  const parameters: AttributionParameters = { ...governance, ...settings };
+  const result = await attribute(m.attribution, promptIds, outputIds, parameters);
   const p = m.published;
   const body: ReceiptBody = {
-    version: 1,
+    version: 2,
     node: node.account.address,
     chainId: node.chainId,
     model: { id: p.modelId, name: p.name, version: 1, baseModel: p.baseModelId, adapter: p.adapterHash, trace: p.traceBlob },
     input: { hash: textHash(prompt), tokens: promptIds.length },
     output: { hash: textHash(output), tokens: outputIds.length },
     fee: { pricePer1kTokens: p.pricePer1kTokens, amount: inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length).toString(), split: feeSplit },
-    parameters: { ...governance, ...settings, sketchDimension: m.attribution.trace.sketch.dimension, sketchSeed: m.attribution.trace.sketch.seed },
+    parameters,
     contributions: result.contributions,
+    pools: result.pools,
+    evidence: result.evidence,
     createdAt: (o.createdAt ?? new Date()).toISOString(),
   };
   return { receipt: await signReceipt(node.account, body), spans: result.spans };
@@ -93,15 +100,21 @@ export async function recomputeReceipt(m: LoadedModel, r: { body: ReceiptBody; p
   if (b.model.adapter !== m.published.adapterHash || b.model.trace !== m.published.traceBlob) {
     throw new ReceiptError('model_mismatch', `the receipt names adapter ${b.model.adapter} and trace ${b.model.trace}; the loaded model has ${m.published.adapterHash} and ${m.published.traceBlob}`, 409);
   }
+  if ((b.version as number) !== 2) throw new ReceiptError('receipt_version', `receipt version ${String(b.version)} was computed by an earlier attribution than this node runs (version 2); it cannot be recomputed here`, 409);
   const { promptIds, outputIds } = attributionTokens(m, r.prompt, r.output);
   const mismatch: ReceiptDifference[] = [];
   if (textHash(r.prompt) !== b.input.hash || textHash(r.output) !== b.output.hash) mismatch.push({ contributionId: '(texts do not match the receipt hashes)', receiptPpm: 0, recomputedPpm: 0 });
-  const fresh = await m.exclusive(() => attribute(m.attribution, promptIds, outputIds, { spanWeightBps: b.parameters.spanWeightBps, thresholdPpm: b.parameters.thresholdPpm, minSpanLength: b.parameters.minSpanLength, commonTokenCount: b.parameters.commonTokenCount }));
-  const mine = new Map(fresh.contributions.map((c) => [c.contributionId, c.sharePpm]));
-  const theirs = new Map(b.contributions.map((c: ReceiptContribution) => [c.contributionId, c.sharePpm]));
-  for (const id of new Set([...mine.keys(), ...theirs.keys()])) {
-    const a = theirs.get(id) ?? 0, c = mine.get(id) ?? 0;
-    if (Math.abs(a - c) > tolerancePpm) mismatch.push({ contributionId: id, receiptPpm: a, recomputedPpm: c });
+  const fresh = await m.exclusive(() => attribute(m.attribution, promptIds, outputIds, b.parameters));
+  if (fresh.evidence.abstained !== b.evidence.abstained) {
+    mismatch.push({ contributionId: `(evidence: the receipt ${b.evidence.abstained ? 'abstains' : 'credits contributions'} at ${b.evidence.scorePpm} ppm; recomputed ${fresh.evidence.scorePpm} ppm)`, receiptPpm: b.evidence.scorePpm, recomputedPpm: fresh.evidence.scorePpm });
   }
+  const compare = (label: (k: string) => string, theirs: Map<string, number>, mine: Map<string, number>) => {
+    for (const k of new Set([...mine.keys(), ...theirs.keys()])) {
+      const a = theirs.get(k) ?? 0, c = mine.get(k) ?? 0;
+      if (Math.abs(a - c) > tolerancePpm) mismatch.push({ contributionId: label(k), receiptPpm: a, recomputedPpm: c });
+    }
+  };
+  compare((k) => k, new Map(b.contributions.map((c: ReceiptContribution) => [c.contributionId, c.sharePpm])), new Map(fresh.contributions.map((c) => [c.contributionId, c.sharePpm])));
+  compare((k) => `(pool of datanet ${k})`, new Map(b.pools.map((x) => [String(x.datanetId), x.sharePpm])), new Map(fresh.pools.map((x) => [String(x.datanetId), x.sharePpm])));
   return mismatch;
 }

@@ -7,11 +7,11 @@ import { bodyHashOf, signRequest } from '../api/request-signature.ts';
 import { buildApi } from '../api/server.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createTrainingJob, getTrainingJob } from '../factory/jobs.ts';
-import { BUILDER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
+import { BUILDER, learntQuestion, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
 import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
 import { recomputeReceipt } from './attribute-inference.ts';
-import { outputGradientSketch } from './gradient-influence.ts';
+import { outputGradient } from './influence-scores.ts';
 import { createModelLoader, storeModelSource, type ModelLoader } from './published-models.ts';
 import { createBuiltinEngine } from '../serve/builtin-engine.ts';
 import { checkReceiptSignature, getReceipt } from './receipts.ts';
@@ -43,8 +43,8 @@ async function post(path: string, body: unknown, account?: LocalAccount) {
 before(async () => {
   f = await startFactoryTestContext();
   const job = await createTrainingJob(f.ctx, f.addr(BUILDER), {
-    modelName: 'facts-qa', baseModel: 'tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '2000',
-    hyperparameters: { epochs: 12, batchSize: 8, learningRate: 2e-2, sketchDimension: 256, rank: 8, alpha: 16 },
+    modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '2000',
+    hyperparameters: { sketchDimension: 256 },
   });
   await createFactoryWorker(f.ctx).drain();
   assert.equal((await getTrainingJob(f.db, job.id)).status, 'succeeded');
@@ -65,9 +65,8 @@ describe('Proof of Attribution through the API', () => {
   const consumer = () => f.t.accounts[CONSUMER]! as LocalAccount;
 
   test('an inference answers with its output, usage, fee and the contributions that shaped it', async () => {
-    const fact = f.facts.facts[0]!;
-    const record = f.facts.train.find((r) => r.factId === fact.id)!;
-    const r = await post('/inference', { model: 'facts-qa', prompt: `### Question: ${record.prompt}\n### Answer:`, maxTokens: 24 }, consumer());
+    const { prompt } = await learntQuestion(f, async (p) => (await post('/inference', { model: 'facts-qa', prompt: p, maxTokens: 24 }, consumer())).json.output);
+    const r = await post('/inference', { model: 'facts-qa', prompt, maxTokens: 24 }, consumer());
     assert.equal(r.status, 200, r.json.message ?? "");
     answer = r.json;
     assert.ok(answer.output.length > 0);
@@ -102,7 +101,8 @@ describe('Proof of Attribution through the API', () => {
     const m = await models.load('facts-qa');
     const ids = (text: string) => m.tokenizer.encode(text, { addSpecialTokens: false });
     const [pa, oa, pb, ob] = [ids('### Question: a\n### Answer:'), ids(' one two three'), ids('### Question: b\n### Answer:'), ids(' four five six seven')];
-    const sketch = (p: number[], o: number[]) => outputGradientSketch(m.model, m.lora, m.attribution.trace, p, o);
+    const features = await m.attribution.influence('relatif', 1);
+    const sketch = async (p: number[], o: number[]) => (await outputGradient(m.attribution, features, p, o)).gradient;
     const a = await sketch(pa, oa), b = await sketch(pb, ob);
     const locked = await Promise.all([m.exclusive(() => sketch(pa, oa)), m.exclusive(() => sketch(pb, ob))]);
     assert.deepEqual(locked, [a, b]);

@@ -4,7 +4,7 @@ import type { Hex } from 'viem';
 export const PPM = 1_000_000;
 
 export interface CombineParameters {
-  /** Weight of span attribution against gradient influence, in basis points (governance: spanWeightBps). */
+  /** Weight of span attribution against influence, in basis points (governance: spanWeightBps). */
   spanWeightBps: number;
   /** Contributions under this share get nothing (governance: attributionThresholdPpm). */
   thresholdPpm: number;
@@ -15,9 +15,9 @@ export interface ContributionShare {
   contributionId: Hex;
   /** Parts per million; the shares of one output sum to exactly 1,000,000 (or there are none). */
   sharePpm: number;
-  /** Normalised span score (0..1) and gradient score (0..1) it was combined from. */
+  /** Normalised span score (0..1) and influence score (0..1) it was combined from. */
   span: number;
-  gradient: number;
+  influence: number;
 }
 
 /** Entries in id order, so sums (and so rounding) never depend on insertion order. */
@@ -29,19 +29,25 @@ function normalise(scores: ReadonlyMap<Hex, number>): Map<Hex, number> {
   return new Map(total > 0 ? entries.map(([k, v]) => [k, v / total] as [Hex, number]) : []);
 }
 
-/** Integer parts per million proportional to `weights`, summing to exactly 1,000,000 (largest remainder, ties by id). */
-function toPpm(weights: ReadonlyMap<Hex, number>): Map<Hex, number> {
-  const sorted = byId(weights);
-  const total = sorted.reduce((a, [, w]) => a + w, 0);
-  const entries = sorted.map(([id, w]) => {
+/**
+ * Integer parts per million proportional to `weights` (positive, keys in ascending order), summing
+ * to exactly 1,000,000: floors, then the parts left over one each to the largest remainders (ties
+ * to the smaller key).
+ *
+ * @example
+ * toPpm([[1, 1], [2, 2]]); // Map { 1 => 333333, 2 => 666667 }
+ */
+export function toPpm<K extends string | number>(weights: ReadonlyArray<readonly [K, number]>): Map<K, number> {
+  const total = weights.reduce((a, [, w]) => a + w, 0);
+  const entries = weights.map(([id, w]) => {
     const exact = (w / total) * PPM;
     return { id, floor: Math.floor(exact), rest: exact - Math.floor(exact) };
   });
   let left = PPM - entries.reduce((s, e) => s + e.floor, 0);
-  entries.sort((a, b) => b.rest - a.rest || (a.id < b.id ? -1 : 1));
-  for (const e of entries) {
+  const order = entries.map((e, i) => i).sort((a, b) => entries[b]!.rest - entries[a]!.rest || a - b);
+  for (const i of order) {
     if (left <= 0) break;
-    e.floor++;
+    entries[i]!.floor++;
     left--;
   }
   return new Map(entries.map((e) => [e.id, e.floor]));
@@ -54,10 +60,10 @@ function toPpm(weights: ReadonlyMap<Hex, number>): Map<Hex, number> {
  * per million. Sorted by share, then id: the same inputs always give the same shares.
  *
  * @example
- * combineScores(spanScores, gradientScores, { spanWeightBps: 5000, thresholdPpm: 10000 });
+ * combineScores(spanScores, influenceScores, { spanWeightBps: 5000, thresholdPpm: 10000 });
  */
-export function combineScores(span: ReadonlyMap<Hex, number>, gradient: ReadonlyMap<Hex, number>, p: CombineParameters): ContributionShare[] {
-  const s = normalise(span), g = normalise(gradient);
+export function combineScores(span: ReadonlyMap<Hex, number>, influence: ReadonlyMap<Hex, number>, p: CombineParameters): ContributionShare[] {
+  const s = normalise(span), g = normalise(influence);
   let ws = p.spanWeightBps / 10_000, wg = 1 - ws;
   if (s.size === 0) [ws, wg] = [0, 1];
   if (g.size === 0) [ws, wg] = [1, 0];
@@ -65,8 +71,8 @@ export function combineScores(span: ReadonlyMap<Hex, number>, gradient: Readonly
   for (const id of [...new Set([...s.keys(), ...g.keys()])].sort()) mixed.set(id, ws * (s.get(id) ?? 0) + wg * (g.get(id) ?? 0));
   const kept = new Map([...mixed].filter(([, w]) => w > 0 && w * PPM >= p.thresholdPpm));
   if (kept.size === 0) return [];
-  const ppm = toPpm(kept);
+  const ppm = toPpm(byId(kept));
   return [...kept.keys()]
-    .map((id) => ({ contributionId: id, sharePpm: ppm.get(id)!, span: s.get(id) ?? 0, gradient: g.get(id) ?? 0 }))
+    .map((id) => ({ contributionId: id, sharePpm: ppm.get(id)!, span: s.get(id) ?? 0, influence: g.get(id) ?? 0 }))
     .sort((a, b) => b.sharePpm - a.sharePpm || (a.contributionId < b.contributionId ? -1 : 1));
 }

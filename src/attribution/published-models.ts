@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import { getBaseModel, listBaseModels } from '../factory/base-models.ts';
-import { traceFiles } from '../factory/training-trace.ts';
+import { traceFiles, traceFilesV1 } from '../factory/training-trace.ts';
 import type { Backend } from '../model/backend.ts';
 import { Llama, type LoraAdapter } from '../model/llama.ts';
 import { readModelDir } from '../model/model-dir.ts';
@@ -10,11 +10,10 @@ import { parsePeftAdapter } from '../model/peft.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import type { BlobHash, BlobStore } from '../store/blobs.ts';
 import type { Queryable } from '../store/database.ts';
-import type { AttributionModel } from './attribute.ts';
+import { prepareAttributionModel, type AttributionModel } from './attribution-model.ts';
 import { ReceiptError } from './receipts.ts';
 import type { ServedModel } from '../serve/engine.ts';
 import { createLock } from '../util/lock.ts';
-import { openTraceSpans } from './trace-spans.ts';
 import { readTrace } from './trace.ts';
 
 /** A model ModelFactory published: its adapter, its base, its trace, its price. */
@@ -121,6 +120,26 @@ export function storeModelSource(db: Queryable, blobs: BlobStore): ModelSource {
 }
 
 /**
+ * A published trace's files by name, fetched by the content hashes its trace document lists (the
+ * blob source checks each against its hash). Reads version 1 documents (`tokens`, `examples`,
+ * `sketches`) and version 2 (`files`).
+ */
+async function traceFilesOf(source: ModelSource, traceBlob: Hex): Promise<Record<string, Uint8Array>> {
+  const doc = JSON.parse(Buffer.from(await source.blob(traceBlob)).toString()) as
+    | { version: 1; manifest: unknown; tokens: Hex; examples: Hex; sketches: Hex }
+    | { version: 2; manifest: unknown; files: Record<string, Hex> };
+  const files: Record<string, Hex> = doc.version === 2
+    ? doc.files
+    : { [traceFiles.tokens]: doc.tokens, [traceFiles.examples]: doc.examples, [traceFilesV1.sketches]: doc.sketches };
+  const out: Record<string, Uint8Array> = { [traceFiles.manifest]: Buffer.from(JSON.stringify(doc.manifest)) };
+  for (const [name, hash] of Object.entries(files)) {
+    if (!/^[\w.-]+$/.test(name) || name === traceFiles.manifest) throw new ReceiptError('bad_trace', `trace ${traceBlob} lists a file named ${JSON.stringify(name)}`, 502);
+    out[name] = await source.blob(hash);
+  }
+  return out;
+}
+
+/**
  * Loads published models for attribution, each once: the base model (shared by every adapter on
  * it, and by the built-in engine through `base`), the adapter from the blob store (with gradients,
  * for gradient influence), the training trace (unpacked into `cacheDir/<trace blob>`) and its span
@@ -163,12 +182,11 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     const lora = model.loadLora(parsePeftAdapter(await served.adapter!.files(), { config: model.config }), true);
     const dir = join(o.cacheDir, published.traceBlob);
     await mkdir(dir, { recursive: true });
-    const pointers = JSON.parse(Buffer.from(await o.source.blob(published.traceBlob)).toString()) as { manifest: unknown; tokens: Hex; examples: Hex; sketches: Hex };
-    await writeFile(join(dir, traceFiles.manifest), JSON.stringify(pointers.manifest));
-    for (const key of ['tokens', 'examples', 'sketches'] as const) await writeFile(join(dir, traceFiles[key]), await o.source.blob(pointers[key]));
+    for (const [name, data] of Object.entries(await traceFilesOf(o.source, published.traceBlob))) await writeFile(join(dir, name), data);
     const trace = await readTrace(dir);
-    const spans = await openTraceSpans(join(dir, 'index'), trace, model.config.vocabSize);
-    return { published, served, tokenizer, model, lora, attribution: { model, lora, tokenizer, trace, spans }, exclusive };
+    // the span index, the base model's surprisal and the influence features, built on first use
+    const attribution = await exclusive(() => prepareAttributionModel({ model, lora, tokenizer, trace, cacheDir: join(dir, 'derived') }));
+    return { published, served, tokenizer, model, lora, attribution, exclusive };
   };
 
   const load = async (name: string) => {

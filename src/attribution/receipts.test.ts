@@ -11,15 +11,17 @@ const other = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca
 const c = (i: number) => `0x${String(i).repeat(64)}` as const;
 
 const body: ReceiptBody = {
-  version: 1, node: node.address, chainId: 31337,
+  version: 2, node: node.address, chainId: 31337,
   model: { id: '1', name: 'm', version: 1, baseModel: c(1), adapter: c(2), trace: c(3) },
   input: { hash: textHash('question'), tokens: 5 }, output: { hash: textHash('answer'), tokens: 3 },
   fee: { pricePer1kTokens: '1000', amount: '8', split: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 } },
-  parameters: { spanWeightBps: 5000, thresholdPpm: 10000, minSpanLength: 4, commonTokenCount: 50, sketchDimension: 64, sketchSeed: 0 },
+  parameters: { spanWeightBps: 5000, thresholdPpm: 10000, evidenceThresholdPpm: 400_000, groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 },
   contributions: [
-    { contributionId: c(4), datanetId: 1, sharePpm: 700_000, span: 0.123456789012345, gradient: 1 / 3, spans: [[0, 6]] },
-    { contributionId: c(5), datanetId: 2, sharePpm: 300_000, span: 0, gradient: 2 / 3, spans: [] },
+    { contributionId: c(4), datanetId: 1, sharePpm: 700_000, span: 0.123456789012345, influence: 1 / 3, spans: [[0, 6]], group: { size: 2, others: [c(6)] } },
+    { contributionId: c(5), datanetId: 2, sharePpm: 300_000, span: 0, influence: 2 / 3, spans: [], group: { size: 1, others: [] } },
   ],
+  pools: [],
+  evidence: { coverage: 0.8123, influenceMargin: 6.25, adapterGain: 0.91, scorePpm: 739_193, abstained: false },
   createdAt: '2026-11-23T00:00:00.000Z',
 };
 

@@ -603,6 +603,10 @@ test('the fee split must sum to 10,000 bps (InvalidFeeSplit); other parameters a
   await expectRevert(settlement.write.setAttributionThreshold([1_000_001]), 'InvalidParameter');
   await t.mined(settlement.write.setAttributionThreshold([1_000_000]));
   assert.equal(await settlement.read.attributionThresholdPpm(), 1_000_000);
+  assert.equal(await settlement.read.evidenceThresholdPpm(), await settlement.read.DEFAULT_EVIDENCE_THRESHOLD_PPM());
+  await expectRevert(settlement.write.setEvidenceThreshold([1_000_001]), 'InvalidParameter');
+  await t.mined(settlement.write.setEvidenceThreshold([250_000]));
+  assert.equal(await settlement.read.evidenceThresholdPpm(), 250_000);
   await expectRevert(settlement.write.setSpanWeight([10_001]), 'InvalidParameter');
   await t.mined(settlement.write.setSpanWeight([7_000]));
   assert.equal(await settlement.read.spanWeightBps(), 7_000);
@@ -620,6 +624,7 @@ test('every setter is governance only (AccessControlUnauthorizedAccount)', async
   const calls: Array<() => Promise<Hex>> = [
     () => s.write.setFeeSplit([{ modelOwnerBps: 2500, datanetOwnersBps: 2500, contributorsBps: 4000, stakersBps: 1000 }]),
     () => s.write.setAttributionThreshold([1]),
+    () => s.write.setEvidenceThreshold([1]),
     () => s.write.setSpanWeight([1]),
     () => s.write.setChallengeWindow([1n]),
     () => s.write.setDisputeBond([0n]),

@@ -6,7 +6,7 @@ import { formatEther, type Hex } from 'viem';
 import { recomputeReceipt } from '../attribution/attribute-inference.ts';
 import { createModelLoader, type ModelSource, type PublishedModel } from '../attribution/published-models.ts';
 import { checkReceiptSignature } from '../attribution/receipts.ts';
-import type { StoredReceipt } from '../attribution/receipt-types.ts';
+import type { DatanetPoolShare, ReceiptEvidence, StoredReceipt } from '../attribution/receipt-types.ts';
 import type { BaseModel } from '../factory/factory-types.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { hashModelDir } from '../model/model-dir.ts';
@@ -21,7 +21,11 @@ interface InferenceAnswer {
   /** null for a base model served alone (no receipt, no fee). */
   fee: { amount: string } | null;
   receiptId: Hex | null;
-  attribution: { contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }> } | null;
+  attribution: {
+    contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }>;
+    evidence: ReceiptEvidence;
+    pools: DatanetPoolShare[];
+  } | null;
 }
 
 function intArg(value: string): number {
@@ -64,6 +68,9 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
       console.log(a.output);
       if (!a.fee || !a.attribution) return console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens (a base model alone: no receipt, no fee)`);
       console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens, fee ${formatEther(BigInt(a.fee.amount))} OPEN, receipt ${a.receiptId}`);
+      const e = a.attribution.evidence;
+      console.log(`  evidence ${(e.scorePpm / 10_000).toFixed(1)} %: ${(e.coverage * 100).toFixed(1)} % of the answer's information found verbatim, influence ${e.influenceMargin.toFixed(1)} s.d. above the null`);
+      if (e.abstained) console.log(`  too little evidence to pay individual contributions: the contributors' share goes to ${a.attribution.pools.map((p) => `datanet ${p.datanetId}'s pool (${(p.sharePpm / 10_000).toFixed(2)} %)`).join(', ')}`);
       for (const c of a.attribution.contributions) {
         const quotes = c.spans.map(([s, e]) => JSON.stringify(a.output.slice(s, e))).join(', ');
         console.log(`  ${(c.sharePpm / 10_000).toFixed(2).padStart(6)} %  ${c.contributionId}  datanet ${c.datanetId}${quotes ? `  ${quotes}` : ''}`);

@@ -50,7 +50,8 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
         await cli('snapshot', '1', '--account', OWNER);
 
         step('2. ModelFactory: a LoRA adapter on the shipped base model');
-        await cli('train', '--name', 'zorvania-qa', '--snapshot', '1', '--base', 'openledger-tiny', '--price', '0.01', '--epochs', '10', '--lr', '0.01', '--batch-size', '4', '--account', BUILDER);
+        // the factory's default settings: sized from the datanet, stopped early when the held-out loss stops improving
+        await cli('train', '--name', 'zorvania-qa', '--snapshot', '1', '--base', 'openledger-tiny', '--price', '0.01', '--account', BUILDER);
 
         step('3. paid, attributed answers');
         await cli('transfer', address(CONSUMER), '10', '--account', '0');

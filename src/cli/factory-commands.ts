@@ -38,6 +38,9 @@ function printJob(j: TrainingJob): void {
   if (j.evaluation) {
     const e = j.evaluation;
     console.log(`  held-out    loss ${e.base.loss.toFixed(4)} → ${e.tuned.loss.toFixed(4)}, perplexity ${e.base.perplexity.toFixed(2)} → ${e.tuned.perplexity.toFixed(2)} (${e.examples} examples, ${e.tokens} tokens)`);
+    const acc = (a: { checked: number; exact: number; wordRecall: number | null }) => (a.checked > 0 ? `${a.exact}/${a.checked} exactly right, ${((a.wordRecall ?? 0) * 100).toFixed(1)} % of the words` : 'none checked');
+    if (e.answers) console.log(`  answers     held-out ${acc(e.answers.heldOut)}; trained ${acc(e.answers.trained)}`);
+    if (e.hyperparameters) console.log(`  trained     ${e.hyperparameters.epochs} epochs at most, rank ${e.hyperparameters.rank}, alpha ${e.hyperparameters.alpha}, learning rate ${e.hyperparameters.learningRate}${e.stoppedEarly ? `; stopped early, kept epoch ${e.stoppedEarly.bestEpoch} of ${e.stoppedEarly.epochsRun}` : ''}`);
   }
   if (j.adapterHash) console.log(`  adapter     ${j.adapterHash}`);
   if (j.modelId) console.log(`  model       #${j.modelId} in the ModelRegistry (tx ${j.txHash})`);
@@ -64,7 +67,8 @@ async function follow(api: string, id: string): Promise<TrainingJob> {
     }
     if (started) {
       const p = job.progress;
-      bar.update(job.step, { loss: p ? p.loss.toFixed(4) : '-', speed: p ? p.tokensPerSecond.toFixed(0) : '-', eta_text: p ? duration(p.etaSeconds) : '?', status: job.status === 'training' ? '' : job.status });
+      const phase = p?.phase === 'evaluating' ? `evaluating answers ${p.phaseDone}/${p.phaseTotal}` : p?.phase === 'tracing' ? `recording the attribution trace ${p.phaseDone}/${p.phaseTotal}` : '';
+      bar.update(job.step, { loss: p ? p.loss.toFixed(4) : '-', speed: p ? p.tokensPerSecond.toFixed(0) : '-', eta_text: p && !phase ? duration(p.etaSeconds) : '?', status: job.status === 'training' ? phase : job.status });
     }
     if (finished.has(job.status)) {
       if (started) bar.stop();

@@ -8,6 +8,7 @@ import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
 import { ggufValue, parseGguf } from '../model/gguf.ts';
 import { loadPeftAdapter } from '../model/peft.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import { SHIPPED_BASE_MODEL } from '../factory/shipped-base-model.ts';
 import { callJsonRpc } from '../chain/json-rpc.ts';
 import { signingAccount } from './api-client.ts';
 import { runCli, up, type Up } from './test-node.ts';
@@ -60,8 +61,9 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
 
   // a job long enough to be killed mid-way: queue it, wait for a few steps, kill -9 the node
   const hp = join(dataDir, 'hp.json');
-  writeFileSync(hp, JSON.stringify({ epochs: 40, batchSize: 4, checkpointEvery: 2, learningRate: 0.01, sketchDimension: 64 }));
-  const queued = await cli('train', '--name', 'facts-qa', '--snapshot', '1', '--base', 'tiny', '--rank', '4', '--price', '0.001', '--hyperparameters', hp, '--detach', '--account', '3');
+  // the shipped pre-trained base with the default ('auto') settings: it learns the facts, so its answers are paid to their contributors
+  writeFileSync(hp, JSON.stringify({ batchSize: 4, checkpointEvery: 2, sketchDimension: 64 }));
+  const queued = await cli('train', '--name', 'facts-qa', '--snapshot', '1', '--base', 'openledger-tiny', '--price', '0.001', '--hyperparameters', hp, '--detach', '--account', '3');
   const id = /job ([0-9a-f-]{36}) queued/.exec(queued)![1]!;
   for (let i = 0; i < 1200 && (await job(id)).step < 4; i++) await new Promise((r) => setTimeout(r, 50));
   const before = await job(id);
@@ -72,6 +74,7 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   const shown = await read('job', 'show', id, '--follow');
   assert.match(shown, /facts-qa {2}succeeded/);
   assert.match(shown, /held-out {4}loss \d+\.\d+ → \d+\.\d+/);
+  assert.match(shown, /answers {5}held-out \d+\/\d+ exactly right, [\d.]+ % of the words; trained \d+\/\d+ exactly right/);
   assert.match(shown, /model {7}#1 in the ModelRegistry/);
   const done = await job(id);
   assert.equal(done.step, done.totalSteps);
@@ -81,12 +84,12 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   const peftDir = join(dataDir, 'adapter');
   await read('job', 'adapter', id, '--out', peftDir);
   const adapter = await loadPeftAdapter(peftDir);
-  assert.equal(adapter.config.r, 4);
-  const exported = await runCli(['export-gguf', baseDir, '--out', join(dataDir, 'base.gguf'), '--adapter', peftDir, '--adapter-out', join(dataDir, 'adapter.gguf')]);
+  assert.equal(adapter.config.r, 16, "'auto' rank for a small datanet");
+  const exported = await runCli(['export-gguf', SHIPPED_BASE_MODEL.path, '--out', join(dataDir, 'base.gguf'), '--adapter', peftDir, '--adapter-out', join(dataDir, 'adapter.gguf')]);
   assert.equal(exported.code, 0, exported.out);
   const gguf = parseGguf(new Uint8Array(readFileSync(join(dataDir, 'adapter.gguf'))));
   assert.equal(ggufValue(gguf.metadata, 'adapter.type'), 'lora');
-  assert.equal(gguf.tensors.length, 2 * 7 * 2);
+  assert.equal(gguf.tensors.length, 4 * 7 * 2, 'A and B of 7 projections in each of the 4 layers');
 
   // paid inference: refused (402) until the consumer deposits OPEN into the escrow and authorises the node
   const prompt0 = `### Question: ${facts.train[0]!.prompt}\n### Answer:`;
@@ -110,7 +113,7 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   const small = join(dataDir, 'hp-small.json');
   writeFileSync(small, JSON.stringify({ epochs: 2, batchSize: 8, learningRate: 0.02, sketchDimension: 64 }));
   for (const name of ['facts-qa-b', 'facts-qa-c']) {
-    const q = await cli('train', '--name', name, '--snapshot', '1', '--base', 'tiny', '--rank', '4', '--price', '0.001', '--hyperparameters', small, '--detach', '--account', '3');
+    const q = await cli('train', '--name', name, '--snapshot', '1', '--base', 'openledger-tiny', '--rank', '4', '--price', '0.001', '--hyperparameters', small, '--detach', '--account', '3');
     assert.match(await read('job', 'show', /job ([0-9a-f-]{36}) queued/.exec(q)![1]!, '--follow'), /succeeded/);
   }
   const key = /olk_\S+/.exec(await cli('api-key', 'create', '--name', 'ci', '--account', '4'))![0];

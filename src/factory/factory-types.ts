@@ -1,6 +1,6 @@
 import type { Address, Hex } from 'viem';
 import type { ModelConfig } from '../model/config.ts';
-import type { Hyperparameters } from './hyperparameters.ts';
+import type { Hyperparameters, ResolvedHyperparameters } from './hyperparameters.ts';
 import type { PromptTemplate } from './template.ts';
 
 // The shapes of the ModelFactory: its jobs, their progress and evaluation, and its base models, as
@@ -10,11 +10,27 @@ import type { PromptTemplate } from './template.ts';
 
 export type JobStatus = 'queued' | 'preparing' | 'training' | 'publishing' | 'succeeded' | 'failed' | 'cancelled';
 
-/** A progress report, sent after every optimizer step; a job carries its latest (`progress`). */
+/**
+ * A progress report, sent after every optimizer step (and while the adapter is evaluated and its
+ * trace recorded); a job carries its latest (`progress`).
+ */
 export interface TrainingProgress {
+  /**
+   * What the job is doing: training steps, then evaluating answers, then recording the attribution
+   * trace. A run reports those last two with `step` of `totalSteps` counting within the phase; a
+   * job keeps its last training report and adds `phaseDone` of `phaseTotal`.
+   */
+  phase?: 'training' | 'evaluating' | 'tracing';
+  phaseDone?: number;
+  phaseTotal?: number;
   step: number;
   totalSteps: number;
   epoch: number;
+  /** Epochs the job runs at most (its `'auto'` epochs resolved). */
+  epochs?: number;
+  /** Held-out loss at the last epoch end, and the best epoch so far (early stopping). */
+  heldOutLoss?: number;
+  bestEpoch?: number;
   loss: number;
   lr: number;
   gradNorm: number;
@@ -24,12 +40,29 @@ export interface TrainingProgress {
   etaSeconds: number;
 }
 
-/** Held-out loss of the base model and of the fine-tuned one (mean over response tokens). */
+/** How many answers were checked, how many were exactly the record's response, and how much of the response's words they held. */
+export interface AnswerAccuracy {
+  checked: number;
+  exact: number;
+  /** exact / checked (NaN, sent as null, when none was checked). */
+  rate: number;
+  /** Mean share of the response's words found in the answer (NaN, sent as null, when none was checked). */
+  wordRecall: number;
+}
+
+/** A fine-tuned adapter's evaluation (`evaluation.json`, the job's `evaluation`). */
 export interface Evaluation {
+  /** Held-out examples and their response tokens: held-out loss of the base model and of the fine-tuned one (mean over response tokens). */
   examples: number;
   tokens: number;
   base: { loss: number; perplexity: number };
   tuned: { loss: number; perplexity: number };
+  /** The fine-tuned model's greedy answers: to held-out records' prompts (never trained on) and to training records' (what it was taught). */
+  answers?: { heldOut: AnswerAccuracy; trained: AnswerAccuracy };
+  /** The values the job trained with (its `'auto'` ones resolved from the training set). */
+  hyperparameters?: ResolvedHyperparameters;
+  /** Set when the held-out loss stopped improving: the epoch kept (1-based) and how many ran. */
+  stoppedEarly?: { bestEpoch: number; epochsRun: number };
 }
 
 /** A fine-tuning job, as stored (`GET /factory/jobs/:id`). */

@@ -73,15 +73,24 @@ describe('ModelFactory', () => {
     const adapter = parsePeftAdapter({ 'adapter_config.json': await ctx.blobs.get(done.adapterConfigBlob!), 'adapter_model.safetensors': weights });
     assert.equal(adapter.config.r, 4);
     assert.equal(adapter.config.baseModel, base.id);
-    const trace = JSON.parse(Buffer.from(await ctx.blobs.get(done.traceBlob!)).toString()) as { tokens: Hex; examples: Hex; sketches: Hex; manifest: { sketch: { dimension: number } } };
-    const examples = JSON.parse(Buffer.from(await ctx.blobs.get(trace.examples)).toString()).examples as Array<{ contributionId: Hex; heldOut: boolean }>;
+    const trace = JSON.parse(Buffer.from(await ctx.blobs.get(done.traceBlob!)).toString()) as { version: number; files: Record<string, Hex>; manifest: { version: number; gradients: { dimension: number; blockDimensions: number[]; parameterBlocks: number[] } } };
+    assert.equal(trace.version, 2);
+    const examples = JSON.parse(Buffer.from(await ctx.blobs.get(trace.files['examples.json']!)).toString()).examples as Array<{ contributionId: Hex; heldOut: boolean; order: number }>;
     assert.equal(examples.length, snapshot.count);
-    const sketches = new Float32Array((await ctx.blobs.get(trace.sketches)).slice().buffer);
-    assert.equal(sketches.length, examples.length * 64);
+    assert.deepEqual(examples.map((e) => e.order).sort((a, b) => a - b), examples.map((_, i) => i), 'every example has its arrival rank');
+    const { gradients: info } = trace.manifest;
+    assert.equal(info.dimension, 64);
+    assert.deepEqual(info.blockDimensions, [32, 32], 'one block per layer of the 2-layer base');
+    assert.deepEqual([...new Set(info.parameterBlocks)], [0, 1]);
+    const gradients = new Float32Array((await ctx.blobs.get(trace.files['gradients.f32']!)).slice().buffer);
+    assert.equal(gradients.length, examples.length * 64);
     examples.forEach((e, i) => {
-      const norm = sketches.subarray(i * 64, (i + 1) * 64).reduce((s, x) => s + x * x, 0);
-      assert.equal(norm > 0, !e.heldOut, `example ${i} (held out: ${e.heldOut}) sketch norm ${norm}`);
+      const norm = gradients.subarray(i * 64, (i + 1) * 64).reduce((s, x) => s + x * x, 0);
+      assert.equal(norm > 0, !e.heldOut, `example ${i} (held out: ${e.heldOut}) gradient norm ${norm}`);
     });
+    // the evaluation: held-out loss, answer accuracy, and the values the job trained with
+    assert.ok(done.evaluation!.answers!.trained.checked > 0 && done.evaluation!.answers!.heldOut.checked === done.examples!.heldOut);
+    assert.equal(done.evaluation!.hyperparameters!.epochs, 3);
     const metadata = JSON.parse(Buffer.from(await ctx.blobs.get(done.metadataBlob!)).toString());
     assert.equal(metadata.trainingConfigHash, done.configHash);
     assert.equal(model.metadataURI, `openledger://blob/${done.metadataBlob}`);

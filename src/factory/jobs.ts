@@ -146,6 +146,12 @@ export async function jobProgress(db: Queryable, id: string, afterStep = 0): Pro
 
 /** Records a step's progress (idempotent per step: a resumed run may report a step again). */
 export async function recordProgress(db: Queryable, id: string, p: TrainingProgress): Promise<void> {
+  // after the last step: evaluating the answers, recording the trace (the last step's report, the
+  // loss curve and the step count stay; the phase and how far it is are added)
+  if (p.phase && p.phase !== 'training') {
+    await db.query(`update training_jobs set progress = coalesce(progress, '{}'::jsonb) || $2::jsonb, updated_at = now() where id = $1`, [id, JSON.stringify({ phase: p.phase, phaseDone: p.step, phaseTotal: p.totalSteps })]);
+    return;
+  }
   await db.query(
     `insert into training_progress (job_id, step, loss, lr, grad_norm, tokens, tokens_per_second) values ($1, $2, $3, $4, $5, $6, $7)
      on conflict (job_id, step) do update set loss = excluded.loss, lr = excluded.lr, grad_norm = excluded.grad_norm, tokens = excluded.tokens, tokens_per_second = excluded.tokens_per_second, at = now()`,

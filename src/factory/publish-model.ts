@@ -32,12 +32,11 @@ export async function publishModel(ctx: DatanetContext, job: TrainingJob, output
     const put = async (name: string) => (await blobs.put(await readFile(join(outputDir, name)))).hash;
     const adapterBlob = await put('adapter_model.safetensors');
     const adapterConfigBlob = await put('adapter_config.json');
+    // the trace document: its manifest and each file by content hash (attribution fetches them by hash)
     const trace = {
-      version: 1,
+      version: 2,
       manifest: JSON.parse(await readFile(join(outputDir, traceFiles.manifest), 'utf8')) as unknown,
-      tokens: await put(traceFiles.tokens),
-      examples: await put(traceFiles.examples),
-      sketches: await put(traceFiles.sketches),
+      files: { [traceFiles.tokens]: await put(traceFiles.tokens), [traceFiles.examples]: await put(traceFiles.examples), [traceFiles.gradients]: await put(traceFiles.gradients) },
     };
     const traceBlob = (await blobs.put(Buffer.from(canonicalize(trace)!))).hash;
     const base = await getBaseModel(db, job.baseModelId);

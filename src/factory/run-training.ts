@@ -2,18 +2,20 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Backend } from '../model/backend.ts';
-import { createGradientSketch } from '../model/gradient-sketch.ts';
+import { createBlockedSketch } from '../model/gradient-sketch.ts';
 import { Llama, type LoraAdapter } from '../model/llama.ts';
 import { readModelDir } from '../model/model-dir.ts';
 import { peftAdapterFiles } from '../model/peft.ts';
 import { seededRandom } from '../model/random.ts';
 import { parseSafetensors, writeSafetensorsFile } from '../model/safetensors.ts';
 import type { TensorMap } from '../model/tensor-map.ts';
-import { Trainer, type TrainingExample } from '../model/trainer.ts';
+import { Trainer } from '../model/trainer.ts';
 import { asBuffer } from '../util/as-buffer.ts';
+import { EarlyStopping } from './early-stopping.ts';
+import { evaluate, meanLoss } from './evaluate.ts';
 import type { Evaluation, TrainingProgress } from './factory-types.ts';
-import type { Hyperparameters } from './hyperparameters.ts';
-import { readTrainingSet, writeTraceSketches, type TrainingSet } from './training-trace.ts';
+import { resolveHyperparameters, type Hyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
+import { readTrainingSet, writeTrace, type GradientInfo, type TrainingSet } from './training-trace.ts';
 
 export interface TrainingRunOptions {
   /** The base model's folder (config.json, tokenizer.json, safetensors). */
@@ -50,105 +52,53 @@ export function epochOrder(n: number, seed: number, epoch: number): Uint32Array 
 }
 
 /**
- * Mean loss of a set of examples (over their target tokens), with or without an adapter.
- *
- * @example
- * const { loss, tokens } = await meanLoss(model, heldOut, lora);
- */
-export async function meanLoss(model: Llama, examples: readonly TrainingExample[], lora: LoraAdapter | null): Promise<{ loss: number; tokens: number }> {
-  let lossSum = 0, tokens = 0;
-  for (const e of examples) {
-    const r = await model.loss(e.ids, e.targets, 1, e.ids.length, lora);
-    lossSum += r.lossSum;
-    tokens += r.tokens;
-  }
-  return { loss: tokens > 0 ? lossSum / tokens : Number.NaN, tokens };
-}
-
-/**
  * Fine-tunes a LoRA adapter on a training set written to `jobDir`, from its last checkpoint if
- * there is one: AdamW over shuffled batches for the given epochs, a checkpoint (adapter, optimizer
- * state, gradient sketches) every `checkpointEvery` steps and when cancelled, then the held-out
- * evaluation against the base model and the outputs: the PEFT adapter files and, for attribution,
- * each training example's gradient sketch: its LoRA gradient, projected and scaled to unit length,
- * at `traceCheckpoints` evenly spaced epoch ends (the last one included), summed (TracIn over a
- * few checkpoints).
+ * there is one: `'auto'` hyperparameters sized from the training set, AdamW over shuffled batches,
+ * a checkpoint (adapter, optimizer state, early-stopping state) every `checkpointEvery` steps, at
+ * every epoch end and when cancelled; the held-out loss after every epoch, stopping early when it
+ * no longer improves (the best epoch's adapter is kept). Then the evaluation (held-out loss and
+ * answer accuracy of the base model and the fine-tuned one) and the outputs: the PEFT adapter files
+ * and the attribution trace, with each training example's projected LoRA gradient at the final
+ * weights (one sketch block per transformer layer).
  *
  * @example
  * const result = await runTraining({ baseModelDir, jobDir, hyperparameters, baseModelId, backend, onProgress: console.log });
  */
 export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunResult> {
-  const hp = o.hyperparameters;
   const set: TrainingSet = await readTrainingSet(o.jobDir);
-  const base = await readModelDir(o.baseModelDir);
-  const model = Llama.fromTensors(o.backend, base.config, base.tensors);
-  const lora = model.createLora({ r: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules, baseModel: o.baseModelId }, hp.seed);
   const train = set.examples.filter((e) => !e.heldOut);
   const heldOut = set.examples.filter((e) => e.heldOut);
   if (train.length === 0) throw new Error('the training set is empty');
+  const hp = resolveHyperparameters(o.hyperparameters, train.length);
+  const base = await readModelDir(o.baseModelDir);
+  const model = Llama.fromTensors(o.backend, base.config, base.tensors);
+  const lora = model.createLora({ r: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules, baseModel: o.baseModelId }, hp.seed);
   const stepsPerEpoch = Math.ceil(train.length / hp.batchSize);
   const totalSteps = stepsPerEpoch * hp.epochs;
   const trainer = new Trainer(model, lora, {
     lr: hp.learningRate, totalSteps, warmupSteps: Math.min(hp.warmupSteps, Math.floor(totalSteps / 2)), minLrRatio: hp.minLrRatio,
     weightDecay: hp.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: hp.maxGradNorm,
   });
-  const inputLength = trainer.params.reduce((n, p) => n + p.value.length, 0);
-  const sketch = createGradientSketch(inputLength, hp.sketchDimension, hp.seed);
-  const sketches = new Float32Array(set.examples.length * hp.sketchDimension);
-
-  // the epochs after which every training example's gradient is sketched (evenly spaced, the last one included)
-  const traceEpochs = [...new Set(Array.from({ length: hp.traceCheckpoints }, (_, k) => Math.max(1, Math.round((hp.epochs * (k + 1)) / hp.traceCheckpoints))))];
-  let passesDone = 0;
+  const stopping = new EarlyStopping(hp.earlyStoppingPatience > 0 && heldOut.length > 0 ? hp.earlyStoppingPatience : 0);
 
   const checkpointPath = join(o.jobDir, CHECKPOINT);
   const saved = await readFile(checkpointPath).catch(() => null);
   if (saved) {
     const state = parseSafetensors(new Uint8Array(saved.buffer, saved.byteOffset, saved.byteLength)).tensors;
     trainer.loadState(state);
-    const s = state.get('trace.sketches');
-    if (s && s.data.length === sketches.length) sketches.set(s.data);
-    passesDone = state.get('trace.passes')?.data[0] ?? 0;
+    stopping.load(state);
   }
   const checkpoint = async () => {
     const state: TensorMap = await trainer.saveState();
-    state.set('trace.sketches', { shape: [set.examples.length, hp.sketchDimension], data: sketches });
-    state.set('trace.passes', { shape: [1], data: Float32Array.of(passesDone) });
+    stopping.save(state);
     await writeSafetensorsFile(checkpointPath, state);
-  };
-
-  /**
-   * At each trace epoch: every training example's mean-loss gradient at the current weights,
-   * sketched, scaled to unit length (so no example weighs more for having a larger loss) and added
-   * to its row. Returns whether a pass ran (the caller checkpoints it).
-   */
-  const tracePassesDue = async (): Promise<boolean> => {
-    let ran = false;
-    const completedEpochs = Math.floor(trainer.stepsDone / stepsPerEpoch);
-    const row = new Float32Array(hp.sketchDimension);
-    while (passesDone < traceEpochs.length && traceEpochs[passesDone]! <= completedEpochs) {
-      for (const e of train) {
-        for (const p of trainer.params) o.backend.fill(p.grad, 0);
-        const r = await model.lossAndGradients(e.ids, e.targets, 1, e.ids.length, { lora });
-        if (r.tokens === 0) continue;
-        row.fill(0);
-        sketch.project(await Promise.all(trainer.params.map((p) => o.backend.read(p.grad))), row);
-        let norm = 0;
-        for (const x of row) norm += x * x;
-        norm = Math.sqrt(norm);
-        if (norm === 0) continue;
-        const out = sketches.subarray(e.index * hp.sketchDimension, (e.index + 1) * hp.sketchDimension);
-        for (let i = 0; i < row.length; i++) out[i]! += row[i]! / norm;
-      }
-      passesDone++;
-      ran = true;
-    }
-    return ran;
   };
 
   const started = performance.now();
   const firstStep = trainer.stepsDone;
   let tokensSeen = 0;
-  while (trainer.stepsDone < totalSteps) {
+  let lastReport: TrainingProgress | null = null;
+  while (trainer.stepsDone < totalSteps && !stopping.stopped) {
     if (o.signal?.aborted) {
       await checkpoint();
       return { status: 'cancelled' };
@@ -163,33 +113,73 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     const elapsed = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensSeen / Math.max(elapsed, 1e-9);
     const stepsLeft = totalSteps - trainer.stepsDone;
-    o.onProgress?.({
-      step: trainer.stepsDone, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, tokens: result.tokens,
+    lastReport = {
+      phase: 'training', step: trainer.stepsDone, totalSteps, epoch, epochs: hp.epochs, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, tokens: result.tokens,
       tokensPerSecond, etaSeconds: (stepsLeft * elapsed) / Math.max(1, trainer.stepsDone - firstStep),
-    });
-    if (await tracePassesDue()) await checkpoint();
-    else if (trainer.stepsDone % hp.checkpointEvery === 0 && trainer.stepsDone < totalSteps) await checkpoint();
+      ...(stopping.best ? { heldOutLoss: stopping.last, bestEpoch: stopping.best.epoch } : {}),
+    };
+    o.onProgress?.(lastReport);
+    const epochEnd = trainer.stepsDone % stepsPerEpoch === 0;
+    if (epochEnd && stopping.enabled) {
+      const loss = (await meanLoss(model, heldOut, lora)).loss;
+      await stopping.observe(trainer.stepsDone / stepsPerEpoch - 1, loss, async () => new Map(await Promise.all(trainer.params.map(async (p) => [p.name, await o.backend.read(p.value)] as const))));
+    }
+    if (epochEnd || (trainer.stepsDone % hp.checkpointEvery === 0 && trainer.stepsDone < totalSteps)) await checkpoint();
   }
-  await tracePassesDue();
   await checkpoint();
+  // stopped early: the run is as long as it went (the job's step count reaches its total)
+  if (stopping.stopped && lastReport) o.onProgress?.({ ...lastReport, totalSteps: trainer.stepsDone, etaSeconds: 0, heldOutLoss: stopping.last });
+  // the best epoch's adapter, when early stopping watched the held-out loss
+  if (stopping.best) for (const p of trainer.params) o.backend.write(p.value, stopping.best.weights.get(p.name)!);
 
-  const baseLoss = await meanLoss(model, heldOut, null);
-  const tunedLoss = await meanLoss(model, heldOut, lora);
-  const evaluation: Evaluation = {
-    examples: heldOut.length,
-    tokens: baseLoss.tokens,
-    base: { loss: baseLoss.loss, perplexity: Math.exp(baseLoss.loss) },
-    tuned: { loss: tunedLoss.loss, perplexity: Math.exp(tunedLoss.loss) },
-  };
+  const evaluation = await evaluate(model, lora, { heldOut, train, eosId: base.tokenizer.eosId ?? null, decode: (ids) => base.tokenizer.decode(ids, { skipSpecialTokens: true }), report: (done, total) => o.onProgress?.(phaseProgress('evaluating', done, total, hp.epochs)) });
+  evaluation.hyperparameters = hp;
+  if (stopping.best) evaluation.stoppedEarly = { bestEpoch: stopping.best.epoch + 1, epochsRun: stopping.epochsSeen };
+  const gradients = await traceGradients(model, lora, set, hp, (done, total) => o.onProgress?.(phaseProgress('tracing', done, total, hp.epochs)));
   const outputDir = join(o.jobDir, 'output');
   await rm(outputDir, { recursive: true, force: true });
   await mkdir(outputDir, { recursive: true });
   const files = peftAdapterFiles(await model.readLora(lora));
   for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(outputDir, name), asBuffer(bytes));
-  await writeTraceSketches(outputDir, set, { dimension: hp.sketchDimension, seed: hp.seed, inputLength, parameterNames: trainer.params.map((p) => p.name) }, sketches);
+  await writeTrace(outputDir, set, gradients.info, gradients.rows);
   await writeFileAtomic(join(outputDir, 'evaluation.json'), JSON.stringify(evaluation, null, 2));
   trainer.dispose();
   model.freeLora(lora);
   model.releaseActivations();
   return { status: 'completed', evaluation, outputDir };
+}
+
+function phaseProgress(phase: 'evaluating' | 'tracing', done: number, total: number, epochs: number): TrainingProgress {
+  return { phase, step: done, totalSteps: total, epoch: epochs - 1, epochs, loss: 0, lr: 0, gradNorm: 0, tokens: 0, tokensPerSecond: 0, etaSeconds: 0 };
+}
+
+/**
+ * Every example's mean-loss LoRA gradient at the current weights, projected by a blocked
+ * CountSketch with one block per transformer layer (the dimensions split evenly): the trace's
+ * `gradients.f32`. Held-out rows stay zero.
+ */
+async function traceGradients(model: Llama, lora: LoraAdapter, set: TrainingSet, hp: ResolvedHyperparameters, report: (done: number, total: number) => void): Promise<{ info: GradientInfo; rows: Float32Array }> {
+  const params = model.loraParameters(lora);
+  const parameterBlocks = params.map((p) => layerOf(p.name));
+  const layers = model.config.numLayers;
+  const blockDimensions = Array.from({ length: layers }, (_, b) => Math.floor(hp.sketchDimension / layers) + (b < hp.sketchDimension % layers ? 1 : 0)).filter((d) => d > 0);
+  const sketch = createBlockedSketch(params.map((p) => p.value.length), parameterBlocks, blockDimensions, hp.seed);
+  const D = sketch.dimension;
+  const rows = new Float32Array(set.examples.length * D);
+  const train = set.examples.filter((e) => !e.heldOut);
+  for (const [k, e] of train.entries()) {
+    for (const p of params) model.backend.fill(p.grad, 0);
+    const r = await model.lossAndGradients(e.ids, e.targets, 1, e.ids.length, { lora });
+    if (r.tokens > 0) sketch.project(await Promise.all(params.map((p) => model.backend.read(p.grad))), rows.subarray(e.index * D, (e.index + 1) * D));
+    if (k % 16 === 15 || k === train.length - 1) report(k + 1, train.length);
+  }
+  const info: GradientInfo = { dimension: D, seed: hp.seed, inputLength: params.reduce((n, p) => n + p.value.length, 0), parameterNames: params.map((p) => p.name), parameterBlocks, blockDimensions };
+  return { info, rows };
+}
+
+/** The transformer layer of a PEFT adapter tensor (`…layers.3.self_attn.q_proj.lora_A.weight` → 3). */
+function layerOf(name: string): number {
+  const m = /\.layers\.(\d+)\./.exec(name);
+  if (!m) throw new Error(`adapter tensor ${name} names no layer`);
+  return Number(m[1]);
 }

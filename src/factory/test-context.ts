@@ -10,12 +10,13 @@ import type { Snapshot } from '../datanet/datanet-types.ts';
 import { createSnapshot } from '../datanet/snapshots.ts';
 import { startDatanetTestContext } from '../datanet/test-context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
-import { generatePlantedFacts, type PlantedDataset } from '../model/corpus/planted-facts.ts';
+import { generatePlantedFacts, type PlantedDataset, type PlantedRecord } from '../model/corpus/planted-facts.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
 import type { Database } from '../store/database.ts';
 import { addBaseModel } from './base-models.ts';
 import type { BaseModel } from './factory-types.ts';
 import type { FactoryContext } from './factory-worker.ts';
+import { SHIPPED_BASE_MODEL } from './shipped-base-model.ts';
 
 /** Accounts of the factory tests: 0 the node, 1 the datanet owner, 2 the model builder, 3–6 contributors. */
 export const OWNER = 1, BUILDER = 2, CONTRIBUTORS = [3, 4, 5, 6];
@@ -34,7 +35,8 @@ export interface FactoryTestContext {
 
 /**
  * A chain, store and blobs (startDatanetTestContext) plus what fine-tuning needs: a tiny random
- * base model on disk ("tiny"), and a datanet of planted facts (train and held-out records, spread
+ * base model on disk ("tiny", fast, learns little), the shipped pre-trained base model
+ * ("openledger-tiny", learns the facts with the default settings), and a datanet of planted facts (train and held-out records, spread
  * over four contributors) frozen in a recorded snapshot.
  *
  * @example
@@ -49,6 +51,8 @@ export async function startFactoryTestContext(): Promise<FactoryTestContext> {
   const ctx: FactoryContext = { ...started.ctx, jobsDir: join(dir, 'jobs'), threads: 1 };
   await writeTinyBaseModel(join(dir, 'base'));
   const base = await addBaseModel(db, 'tiny', join(dir, 'base'));
+  // the pre-trained shipped model, for tests whose answers must state what they learnt (attribution pays only for those)
+  await addBaseModel(db, SHIPPED_BASE_MODEL.name, SHIPPED_BASE_MODEL.path);
 
   const datanet = await createDatanet(ctx, addr(OWNER), parseDefinition({
     name: 'zorvania-facts', licence: 'CC-BY-4.0', contributionStake: '0',
@@ -70,4 +74,24 @@ export async function startFactoryTestContext(): Promise<FactoryTestContext> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A question of the datanet's training records that the fine-tuned model answers with its fact
+ * (`answer` asks it): what attribution pays contributors for. A model that learnt nothing has none.
+ *
+ * @example
+ * const { prompt } = await learntQuestion(f, async (p) => (await infer(p)).output);
+ */
+export async function learntQuestion(f: FactoryTestContext, answer: (prompt: string) => Promise<string>): Promise<{ prompt: string; record: PlantedRecord }> {
+  const tried: string[] = [];
+  for (const record of f.facts.train) {
+    const prompt = `### Question: ${record.prompt}\n### Answer:`;
+    const fact = f.facts.facts.find((x) => x.id === record.factId)!;
+    const said = await answer(prompt);
+    if (said.includes(fact.object) && said.includes(fact.subject)) return { prompt, record };
+    tried.push(`${record.prompt} → ${said}`);
+    if (tried.length >= 12) break;
+  }
+  throw new Error(`the model states none of its facts:\n${tried.join('\n')}`);
 }

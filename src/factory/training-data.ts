@@ -12,6 +12,12 @@ export interface TrainingItem extends TrainingExample {
   datanetId: number;
   /** Tokens of the prompt part (no loss is taken on them). */
   promptTokens: number;
+  /**
+   * When the contribution came, as a rank among the job's contributions (0 first): by anchored
+   * batch, then acceptance time, then id. Attribution credits a group of contributions that say
+   * the same thing through its earliest member.
+   */
+  order: number;
 }
 
 export interface TrainingData {
@@ -64,6 +70,7 @@ export async function buildTrainingData(
 ): Promise<TrainingData> {
   const data: TrainingData = { train: [], heldOut: [], skipped: [] };
   const seen = new Set<string>();
+  const arrival = new Map<Hex, [number, string]>();
   for (const snapshot of snapshots) {
     for await (const c of snapshotContributions(db, snapshot.id)) {
       if (seen.has(c.id)) continue;
@@ -83,12 +90,19 @@ export async function buildTrainingData(
         data.skipped.push({ contributionId: c.id, reason: `the prompt leaves no room for the response within ${o.maxSequenceLength} tokens` });
         continue;
       }
-      const item: TrainingItem = { contributionId: c.id, datanetId: c.datanetId, ...encoded };
+      arrival.set(c.id, [c.batchId ?? Number.MAX_SAFE_INTEGER, c.createdAt]);
+      const item: TrainingItem = { contributionId: c.id, datanetId: c.datanetId, ...encoded, order: 0 };
       (isHeldOut(c.id, o.heldOutFraction, o.seed) ? data.heldOut : data.train).push(item);
     }
   }
   // keep at least one example on each side when there are two or more
   if (o.heldOutFraction > 0 && data.heldOut.length === 0 && data.train.length > 1) data.heldOut.push(data.train.pop()!);
   if (data.train.length === 0 && data.heldOut.length > 1) data.train.push(data.heldOut.pop()!);
+  const key = (id: Hex) => arrival.get(id)!;
+  const ranked = [...data.train, ...data.heldOut].sort((a, b) => {
+    const [ba, ta] = key(a.contributionId), [bb, tb] = key(b.contributionId);
+    return ba - bb || (ta < tb ? -1 : ta > tb ? 1 : 0) || (a.contributionId < b.contributionId ? -1 : 1);
+  });
+  ranked.forEach((item, rank) => (item.order = rank));
   return data;
 }

@@ -1,16 +1,19 @@
 /**
- * The training trace: what a fine-tuning job leaves behind for Proof of Attribution.
+ * The training trace: what a fine-tuning job leaves behind for Proof of Attribution (version 2).
  *
  * - `tokens.i32`: every example's full token sequence (`[bos] prompt response [eos]`), back to
  *   back, little-endian int32: the corpus the span index is built over.
  * - `examples.json`: for each example its contribution id, datanet, offset and length in
- *   `tokens.i32`, prompt length, and whether it was held out of training.
- * - `sketches.f32` (after training): one row of `dimension` float32 per example, the CountSketch
- *   (seed and parameter order in `trace.json`) of its mean-loss LoRA gradient at a few checkpoints
- *   (evenly spaced epoch ends, the last included), each scaled to unit length, summed (TracIn over
- *   checkpoints). Held-out rows are zero.
+ *   `tokens.i32`, prompt length, arrival order among the job's contributions, and whether it was
+ *   held out of training.
+ * - `gradients.f32` (after training): one row of `dimension` float32 per example, the blocked
+ *   CountSketch (seed, blocks and parameter order in `trace.json`) of its mean-loss LoRA gradient
+ *   at the final weights, one block per transformer layer. Held-out rows are zero.
  *
- * The attribution module reads these files; the factory only writes them.
+ * The attribution module reads these files (and derives what it needs from them: the influence
+ * preconditioner, the base model's surprisal of every token); the factory only writes them.
+ * Version 1 traces (`sketches.f32`: unit-length sketches summed over three checkpoints, one
+ * block) are still read.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +31,8 @@ export interface TraceExample {
   /** Tokens in the sequence (inputs + 1). */
   length: number;
   promptTokens: number;
+  /** Arrival rank among the job's contributions (0 first; version 2). */
+  order?: number;
   heldOut: boolean;
 }
 
@@ -36,16 +41,23 @@ export interface TrainingSet {
   tokens: Int32Array;
 }
 
-export interface SketchInfo {
+/** How the gradients were projected: a blocked CountSketch (src/model/gradient-sketch.ts `createBlockedSketch`). */
+export interface GradientInfo {
   dimension: number;
   seed: number;
   /** Number of LoRA gradient coordinates projected. */
   inputLength: number;
-  /** The adapter tensors, in the order their gradients were concatenated. */
+  /** The adapter tensors, in the order their gradients are given to the sketch. */
   parameterNames: string[];
+  /** Each tensor's block (its transformer layer's). */
+  parameterBlocks: number[];
+  /** Each block's dimensions, in order; they sum to `dimension`. */
+  blockDimensions: number[];
 }
 
-export const traceFiles = { tokens: 'tokens.i32', examples: 'examples.json', sketches: 'sketches.f32', manifest: 'trace.json' } as const;
+export const traceFiles = { tokens: 'tokens.i32', examples: 'examples.json', gradients: 'gradients.f32', manifest: 'trace.json' } as const;
+/** The gradient file of version 1 traces. */
+export const traceFilesV1 = { sketches: 'sketches.f32' } as const;
 
 /** A trace file that is missing or does not match its manifest. */
 export class TraceFormatError extends Error {
@@ -67,11 +79,11 @@ export async function writeTrainingSet(dir: string, data: TrainingData): Promise
   for (const { e, heldOut } of items) {
     tokens.set(e.ids, offset);
     tokens[offset + e.ids.length] = e.targets[e.targets.length - 1]!;
-    examples.push({ contributionId: e.contributionId, datanetId: e.datanetId, offset, length: e.ids.length + 1, promptTokens: e.promptTokens, heldOut });
+    examples.push({ contributionId: e.contributionId, datanetId: e.datanetId, offset, length: e.ids.length + 1, promptTokens: e.promptTokens, order: e.order, heldOut });
     offset += e.ids.length + 1;
   }
   await writeFileAtomic(join(dir, traceFiles.tokens), asBuffer(tokens));
-  await writeFileAtomic(join(dir, traceFiles.examples), JSON.stringify({ version: 1, examples }));
+  await writeFileAtomic(join(dir, traceFiles.examples), JSON.stringify({ version: 2, examples }));
 }
 
 /**
@@ -101,16 +113,16 @@ export async function readTrainingSet(dir: string): Promise<TrainingSet> {
 }
 
 /**
- * Writes the trace's final files to `dir`: tokens, examples, gradient sketches and the manifest.
+ * Writes the trace's final files to `dir`: tokens, examples, projected gradients and the manifest.
  *
  * @example
- * await writeTraceSketches(outputDir, set, { dimension: 1024, seed: 0, inputLength, parameterNames }, sketches);
+ * await writeTrace(outputDir, set, gradientInfo, gradients);
  */
-export async function writeTraceSketches(dir: string, set: TrainingSet, info: SketchInfo, sketches: Float32Array): Promise<void> {
-  if (sketches.length !== set.examples.length * info.dimension) throw new TraceFormatError('sketches do not match the examples × dimension');
+export async function writeTrace(dir: string, set: TrainingSet, info: GradientInfo, gradients: Float32Array): Promise<void> {
+  if (gradients.length !== set.examples.length * info.dimension) throw new TraceFormatError('gradients do not match the examples × dimension');
   await writeFileAtomic(join(dir, traceFiles.tokens), asBuffer(set.tokens));
-  const examples: TraceExample[] = set.examples.map(({ contributionId, datanetId, offset, length, promptTokens, heldOut }) => ({ contributionId, datanetId, offset, length, promptTokens, heldOut }));
-  await writeFileAtomic(join(dir, traceFiles.examples), JSON.stringify({ version: 1, examples }));
-  await writeFileAtomic(join(dir, traceFiles.sketches), asBuffer(sketches));
-  await writeFileAtomic(join(dir, traceFiles.manifest), JSON.stringify({ version: 1, sketch: info, files: traceFiles }, null, 2));
+  const examples: TraceExample[] = set.examples.map(({ contributionId, datanetId, offset, length, promptTokens, order, heldOut }) => ({ contributionId, datanetId, offset, length, promptTokens, order, heldOut }));
+  await writeFileAtomic(join(dir, traceFiles.examples), JSON.stringify({ version: 2, examples }));
+  await writeFileAtomic(join(dir, traceFiles.gradients), asBuffer(gradients));
+  await writeFileAtomic(join(dir, traceFiles.manifest), JSON.stringify({ version: 2, gradients: info, files: traceFiles }, null, 2));
 }

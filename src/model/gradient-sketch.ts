@@ -63,3 +63,49 @@ export function createGradientSketch(inputLength: number, dimension: number, see
     },
   };
 }
+
+/** A CountSketch per block of parameters, each into its own range of the output (see {@link createBlockedSketch}). */
+export interface BlockedSketch {
+  readonly dimension: number;
+  readonly seed: number;
+  /** Each block's range of the output: where its parameters land. */
+  readonly blocks: ReadonlyArray<{ offset: number; dimension: number; inputLength: number }>;
+  /** `out += S·g` for a gradient given as one piece per parameter tensor, in the order the sketch was built for. */
+  project(pieces: readonly Float32Array[], out: Float32Array): void;
+}
+
+/**
+ * A sketch that keeps blocks of parameters apart: the tensors of block b (e.g. one transformer
+ * layer's adapter) are CountSketched, with their own seed, into coordinates
+ * [offsetᵦ, offsetᵦ + dimensionᵦ) only, so per-block statistics (a per-layer Fisher) can be taken
+ * on the projection. `pieceBlocks[t]` is tensor t's block; blocks are numbered 0.. in order.
+ *
+ * @example
+ * const s = createBlockedSketch([4096, 4096, 2048], [0, 0, 1], [1024, 1024], 7);
+ * s.project([gradA0, gradB0, gradA1], out); // out has 2048 entries
+ */
+export function createBlockedSketch(pieceLengths: readonly number[], pieceBlocks: readonly number[], blockDimensions: readonly number[], seed: number): BlockedSketch {
+  if (pieceLengths.length !== pieceBlocks.length) throw new SketchLengthError('every piece needs a block');
+  let offset = 0;
+  const blocks = blockDimensions.map((dimension, b) => {
+    const inputLength = pieceLengths.reduce((n, len, t) => n + (pieceBlocks[t] === b ? len : 0), 0);
+    const block = { offset, dimension, inputLength, sketch: createGradientSketch(inputLength, dimension, (seed + b * 0x9e3779b1) >>> 0) };
+    offset += dimension;
+    return block;
+  });
+  for (const b of pieceBlocks) if (!(b >= 0 && b < blocks.length)) throw new SketchLengthError(`piece block ${b} is not one of the ${blocks.length} blocks`);
+  const dimension = offset;
+  return {
+    dimension,
+    seed,
+    blocks: blocks.map(({ offset, dimension, inputLength }) => ({ offset, dimension, inputLength })),
+    project(pieces, out) {
+      if (pieces.length !== pieceLengths.length) throw new SketchLengthError(`gradient has ${pieces.length} tensors, the sketch expects ${pieceLengths.length}`);
+      if (out.length !== dimension) throw new SketchLengthError(`output has ${out.length} entries, the sketch has dimension ${dimension}`);
+      blocks.forEach((b, k) => {
+        const mine = pieces.filter((_, t) => pieceBlocks[t] === k);
+        if (mine.length > 0) b.sketch.project(mine, out.subarray(b.offset, b.offset + b.dimension));
+      });
+    },
+  };
+}

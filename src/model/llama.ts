@@ -64,6 +64,8 @@ export interface LossResult {
   lossSum: number;
   /** Number of targets that are not −1. */
   tokens: number;
+  /** Each row's loss (nats; 0 where the target is −1), [B·S]. */
+  tokenLosses: Float32Array;
 }
 
 export interface PassOptions {
@@ -426,7 +428,8 @@ export class Llama {
     const a = this.forward(ids, B, S, lora);
     const tokens = this.setTargets(a, targets, B * S);
     this.backend.crossEntropy(a.losses, null, a.logits, a.targets, B * S, this.config.vocabSize, 0);
-    return { lossSum: sumPrefix(await this.backend.read(a.losses), B * S), tokens };
+    const losses = (await this.backend.read(a.losses)).slice(0, B * S);
+    return { lossSum: sumPrefix(losses, B * S), tokens, tokenLosses: losses };
   }
 
   /**
@@ -446,7 +449,8 @@ export class Llama {
     const gradScale = options.gradScale ?? (tokens > 0 ? 1 / tokens : 0);
     this.backend.crossEntropy(a.losses, a.logits, a.logits, a.targets, T, this.config.vocabSize, gradScale);
     this.backward(a, B, S, lora);
-    return { lossSum: sumPrefix(await this.backend.read(a.losses), T), tokens };
+    const losses = (await this.backend.read(a.losses)).slice(0, T);
+    return { lossSum: sumPrefix(losses, T), tokens, tokenLosses: losses };
   }
 
   private setTargets(a: Activations, targets: Int32Array, T: number): number {
@@ -559,10 +563,12 @@ export class Llama {
    */
   private activations(needRows: number, needProbs: number, loraRank: number): Activations {
     const cur = this.acts;
-    if (cur && cur.rows >= needRows && cur.probsLength >= needProbs && cur.loraRank === loraRank) return cur;
+    // a pass without an adapter leaves the adapter buffers alone, so any rank's serve it
+    if (cur && cur.rows >= needRows && cur.probsLength >= needProbs && (cur.loraRank === loraRank || loraRank === 0)) return cur;
     if (cur) this.freeActivations(cur);
-    const T = Math.max(needRows, Math.ceil((cur?.rows ?? 0) * 1.25), 64);
-    const probsLength = Math.max(needProbs, Math.ceil((cur?.probsLength ?? 0) * 1.5));
+    // grow geometrically only when more rows (or probabilities) are needed, not when the rank changes
+    const T = cur && cur.rows >= needRows ? cur.rows : Math.max(needRows, Math.ceil((cur?.rows ?? 0) * 1.25), 64);
+    const probsLength = cur && cur.probsLength >= needProbs ? cur.probsLength : Math.max(needProbs, Math.ceil((cur?.probsLength ?? 0) * 1.5));
     const be = this.backend, c = this.config;
     const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     const z = (n: number) => be.zeros(n);

@@ -62,7 +62,8 @@ export function epochCredits(inputs: EpochInputs, bodies: ReadonlyArray<ReceiptB
       contributionId: c.contributionId, datanetId: c.datanetId, sharePpm: c.sharePpm,
       contributor: inputs.payees.contributors[c.contributionId]!, datanetOwner: inputs.payees.datanetOwners[String(c.datanetId)]!,
     }));
-    for (const c of splitFee({ fee: BigInt(b.fee.amount), split: b.fee.split, modelName: b.model.name, modelOwner: owner, contributions }, POOL)) {
+    const pools = (b.pools ?? []).map((p) => ({ datanetId: p.datanetId, sharePpm: p.sharePpm, datanetOwner: inputs.payees.datanetOwners[String(p.datanetId)]! }));
+    for (const c of splitFee({ fee: BigInt(b.fee.amount), split: b.fee.split, modelName: b.model.name, modelOwner: owner, contributions, pools }, POOL)) {
       if (c.payee === POOL) pool += c.amount;
       else credits.push(c);
     }
@@ -201,7 +202,7 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
 /** Payees and stakers for an epoch, from the node's store and the chain. */
 async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<{ id: Hex; body: ReceiptBody }>, draws: EpochDraw[], operator: Address): Promise<EpochInputs> {
   const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
-  const datanetIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.datanetId)))];
+  const datanetIds = [...new Set(receipts.flatMap((r) => [...r.body.contributions.map((c) => c.datanetId), ...(r.body.pools ?? []).map((p) => p.datanetId)]))];
   const models = [...new Set(receipts.map((r) => r.body.model.name))];
   const contributors = Object.fromEntries((await node.db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [contributionIds])).map((r) => [r.id, getAddress(r.contributor)]));
   const datanetOwners = Object.fromEntries((await node.db.query<{ id: string; owner: string }>('select id::text, owner from datanets where id = any($1)', [datanetIds])).map((r) => [r.id, getAddress(r.owner)]));

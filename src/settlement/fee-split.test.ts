@@ -40,6 +40,19 @@ test('a fee is split by the governance shares and the attribution, to the unit',
   assert.deepEqual(alone.map((c) => [c.role, c.amount]), [['model_owner', 9000n], ['staker', 1000n]]);
 });
 
+test('an answer whose attribution abstained pays the datanets\' pools, never an individual contributor', () => {
+  const pools = [{ datanetId: 2, sharePpm: 250_000, datanetOwner: address(20) }, { datanetId: 1, sharePpm: 750_000, datanetOwner: address(10) }];
+  const credits = splitFee({ fee: 10_000n, split, modelName: 'qa', modelOwner: address(99), contributions: [], pools }, POOL);
+  const of = (payee: Address, role: string) => credits.find((c) => c.payee === payee && c.role === role)?.amount;
+  assert.equal(of(address(99), 'model_owner'), 3000n);
+  assert.equal(of(address(10), 'datanet_pool'), 3750n);
+  assert.equal(of(address(20), 'datanet_pool'), 1250n);
+  assert.equal(of(address(10), 'datanet_owner'), 750n);
+  assert.equal(of(address(20), 'datanet_owner'), 250n);
+  assert.equal(credits.filter((c) => c.role === 'contributor').length, 0);
+  assert.equal(credits.reduce((a, c) => a + c.amount, 0n), 10_000n);
+});
+
 test('property: credits sum to the fee, never negative, whatever the split and the attribution', () => {
   const splitArb = fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 3, maxLength: 3 }).filter((xs) => xs.reduce((a, b) => a + b, 0) <= 10_000)
     .map(([a, b, c]) => ({ modelOwnerBps: a!, datanetOwnersBps: b!, contributorsBps: c!, stakersBps: 10_000 - a! - b! - c! }));
@@ -47,8 +60,11 @@ test('property: credits sum to the fee, never negative, whatever the split and t
     const ppm = distribute(1_000_000n, cs.map((c) => BigInt(c.w)));
     return cs.map((c, i) => ({ contributionId: `0x${i.toString(16).padStart(2, '0')}` as Hex, datanetId: c.datanet, sharePpm: Number(ppm[i]), contributor: address(c.who), datanetOwner: address(100 + c.datanet) })).filter((c) => c.sharePpm > 0);
   });
-  fc.assert(fc.property(fc.bigInt(0n, 10n ** 22n), splitArb, contributionsArb, (fee, s, contributions) => {
-    const credits = splitFee({ fee, split: s, modelName: 'm', modelOwner: address(99), contributions }, POOL);
+  fc.assert(fc.property(fc.bigInt(0n, 10n ** 22n), splitArb, contributionsArb, fc.boolean(), (fee, s, contributions, abstained) => {
+    // an abstained answer: the same datanets' parts, as pools
+    const pools = abstained ? [...new Set(contributions.map((c) => c.datanetId))].map((datanetId) => ({ datanetId, sharePpm: contributions.filter((c) => c.datanetId === datanetId).reduce((a, c) => a + c.sharePpm, 0), datanetOwner: address(100 + datanetId) })) : [];
+    const credits = splitFee({ fee, split: s, modelName: 'm', modelOwner: address(99), contributions: abstained ? [] : contributions, pools }, POOL);
+    if (abstained) assert.ok(credits.every((c) => c.role !== 'contributor'));
     assert.equal(credits.reduce((a, c) => a + c.amount, 0n), fee);
     for (const c of credits) assert.ok(c.amount > 0n);
     const stakers = splitStakerPool(credits.filter((c) => c.role === 'staker').reduce((a, c) => a + c.amount, 0n), [{ staker: address(7), bonded: 3n }, { staker: address(8), bonded: 1n }], address(9));

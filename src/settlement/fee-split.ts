@@ -1,7 +1,12 @@
 import type { Address, Hex } from 'viem';
 import type { FeeSplit } from '../attribution/receipt-types.ts';
 
-export type CreditRole = 'model_owner' | 'datanet_owner' | 'contributor' | 'staker';
+/**
+ * What a payee is paid as. `datanet_pool`: the contributors' share of an answer whose attribution
+ * abstained (evidence under the governance threshold), paid to each datanet's pool — held by the
+ * datanet's owner — instead of to records picked by noise.
+ */
+export type CreditRole = 'model_owner' | 'datanet_owner' | 'datanet_pool' | 'contributor' | 'staker';
 
 /** Part of a fee earned by one payee, in one role, for one model and datanet. */
 export interface Credit {
@@ -14,13 +19,15 @@ export interface Credit {
   amount: bigint;
 }
 
-/** What a receipt's fee is split over: its model's owner and its credited contributions' payees. */
+/** What a receipt's fee is split over: its model's owner and its credited contributions' payees, or its datanets' pools. */
 export interface FeeInput {
   fee: bigint;
   split: FeeSplit;
   modelName: string;
   modelOwner: Address;
   contributions: ReadonlyArray<{ contributionId: Hex; datanetId: number; sharePpm: number; contributor: Address; datanetOwner: Address }>;
+  /** When attribution abstained (then `contributions` is empty): each datanet's part of the contributors' share. */
+  pools?: ReadonlyArray<{ datanetId: number; sharePpm: number; datanetOwner: Address }>;
 }
 
 /**
@@ -49,8 +56,9 @@ export function distribute(amount: bigint, weights: readonly bigint[]): bigint[]
  * Splits one inference's fee: the model owner's share; the datanet owners' share by each datanet's
  * part of the attribution; the contributors' share by attribution; the stakers' share as one
  * `staker` credit to `stakerPool` (divided among stakers per epoch, {@link splitStakerPool}). An
- * answer that credits no contribution pays the datanet and contributor shares to the model owner.
- * The credits sum to the fee exactly.
+ * answer whose attribution abstained pays the contributors' share to its datanets' pools and the
+ * datanet owners' share by the same parts; one with neither contributions nor pools pays both to
+ * the model owner. The credits sum to the fee exactly.
  *
  * @example
  * const credits = splitFee({ fee: 1000n, split, modelName: 'qa', modelOwner, contributions }, STAKER_POOL);
@@ -61,7 +69,13 @@ export function splitFee(r: FeeInput, stakerPool: Address): Credit[] {
   const credit = (payee: Address, role: CreditRole, datanetId: number, amount: bigint, modelName = r.modelName) => {
     if (amount > 0n) credits.push({ payee, role, modelName, datanetId, amount });
   };
-  if (r.contributions.length === 0) {
+  if (r.contributions.length === 0 && (r.pools?.length ?? 0) > 0) {
+    const pools = [...r.pools!].sort((a, b) => a.datanetId - b.datanetId);
+    credit(r.modelOwner, 'model_owner', 0, owner!);
+    const weights = pools.map((p) => BigInt(p.sharePpm));
+    distribute(contributors!, weights).forEach((a, i) => credit(pools[i]!.datanetOwner, 'datanet_pool', pools[i]!.datanetId, a));
+    distribute(datanets!, weights).forEach((a, i) => credit(pools[i]!.datanetOwner, 'datanet_owner', pools[i]!.datanetId, a));
+  } else if (r.contributions.length === 0) {
     credit(r.modelOwner, 'model_owner', 0, owner! + datanets! + contributors!);
   } else {
     credit(r.modelOwner, 'model_owner', 0, owner!);

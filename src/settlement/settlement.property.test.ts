@@ -125,13 +125,19 @@ async function step(a: Action): Promise<void> {
         const fee = (maxFee * BigInt(a.percent)) / 100n;
         const picked = [contributions[receiptCount % contributions.length]!, contributions[(receiptCount * 7 + 3) % contributions.length]!].filter((x, i, xs) => xs.findIndex((y) => y.id === x.id) === i);
         const ppm = distribute(1_000_000n, picked.map((_, i) => BigInt(i + 1)));
+        // every third answer's attribution abstains: its contributors' share goes to the datanets' pools
+        const abstained = receiptCount % 3 === 2;
+        const datanets = [...new Set(picked.map((x) => Number(x.datanet_id)))].sort((x, y) => x - y);
+        const poolPpm = distribute(1_000_000n, datanets.map(() => 1n));
         const body: ReceiptBody = {
-          version: 1, node: f.addr(NODE), chainId: 31337,
+          version: 2, node: f.addr(NODE), chainId: 31337,
           model: { id: model.modelId, name: model.name, version: 1, baseModel: model.baseModelId, adapter: model.adapterHash, trace: model.traceBlob },
           input: { hash: textHash(`q${receiptCount}`), tokens: 5 }, output: { hash: textHash(`a${receiptCount}`), tokens: 5 },
           fee: { pricePer1kTokens: model.pricePer1kTokens, amount: fee.toString(), split: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 } },
-          parameters: { spanWeightBps: 5000, thresholdPpm: 10_000, minSpanLength: 4, commonTokenCount: 50, sketchDimension: 16, sketchSeed: 0 },
-          contributions: picked.map((x, i) => ({ contributionId: x.id, datanetId: Number(x.datanet_id), sharePpm: Number(ppm[i]), span: 0, gradient: 0, spans: [] })),
+          parameters: { spanWeightBps: 5000, thresholdPpm: 10_000, evidenceThresholdPpm: 400_000, groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 },
+          contributions: abstained ? [] : picked.map((x, i) => ({ contributionId: x.id, datanetId: Number(x.datanet_id), sharePpm: Number(ppm[i]), span: 0, influence: 0, spans: [], group: { size: 1, others: [] } })),
+          pools: abstained ? datanets.map((datanetId, i) => ({ datanetId, sharePpm: Number(poolPpm[i]) })) : [],
+          evidence: { coverage: abstained ? 0 : 1, influenceMargin: 0, adapterGain: 1, scorePpm: abstained ? 0 : 1_000_000, abstained },
           createdAt: new Date(Date.UTC(2026, 0, 1) + receiptCount++).toISOString(),
         };
         await storeReceipt(f.db, await signReceipt(f.t.accounts[NODE]!, body), { prompt: 'q', output: 'a', consumer: who!.address });

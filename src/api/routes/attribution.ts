@@ -38,11 +38,13 @@ export function inferenceNode(ctx: AttributionRouteContext): InferenceNode {
   return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, engine: ctx.engine, ...(ctx.meter ? { meter: ctx.meter } : {}), ...(ctx.admission ? { admission: ctx.admission } : {}) };
 }
 
-/** What an answer says about its attribution: the top contributions with their spans, and every span. */
+/** What an answer says about its attribution: the top contributions with their spans, every span, the evidence and (when it abstained) the datanets' pools. */
 export function attributionSummary(receipt: Receipt, spans: AttributedSpan[]) {
   return {
     contributions: receipt.body.contributions.slice(0, TOP_CONTRIBUTIONS).map(({ contributionId, datanetId, sharePpm, spans: ranges }) => ({ contributionId, datanetId, sharePpm, spans: ranges })),
     spans: spans.map((s) => ({ start: s.chars[0], end: s.chars[1], count: s.count, contributions: s.contributions })),
+    evidence: receipt.body.evidence,
+    pools: receipt.body.pools,
   };
 }
 

@@ -26,9 +26,11 @@ export interface DatanetEarnings {
   /** OPEN wei, decimal strings. */
   total: string;
   datanetOwner: string;
+  /** The contributors' share of answers whose attribution abstained (held by the datanet's owner). */
+  pool: string;
   contributors: string;
   /** Per settled epoch, oldest first. */
-  epochs: Array<{ epoch: number; postedAt: string | null; datanetOwner: string; contributors: string }>;
+  epochs: Array<{ epoch: number; postedAt: string | null; datanetOwner: string; pool: string; contributors: string }>;
   /** The best-paid payees, most first (at most 50). */
-  payees: Array<{ payee: Address; role: 'datanet_owner' | 'contributor'; amount: string }>;
+  payees: Array<{ payee: Address; role: 'datanet_owner' | 'datanet_pool' | 'contributor'; amount: string }>;
 }

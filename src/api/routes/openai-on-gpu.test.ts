@@ -48,8 +48,8 @@ before(async () => {
   if (skip) return;
   f = await startFactoryTestContext();
   await createTrainingJob(f.ctx, f.addr(BUILDER), {
-    modelName: 'facts-qa', baseModel: 'tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '1000',
-    hyperparameters: { epochs: 8, batchSize: 8, learningRate: 2e-2, sketchDimension: 64, rank: 4, alpha: 8 },
+    modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '1000',
+    hyperparameters: { sketchDimension: 256 },
   });
   await createFactoryWorker(f.ctx).drain();
   const { key } = await createApiKey(f.db, f.addr(CONSUMER), 'test');

@@ -26,8 +26,8 @@ let question: string;
 before(async () => {
   f = await startFactoryTestContext();
   await createTrainingJob(f.ctx, f.addr(BUILDER), {
-    modelName: 'facts-qa', baseModel: 'tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '1000',
-    hyperparameters: { epochs: 8, batchSize: 8, learningRate: 2e-2, sketchDimension: 64, rank: 4, alpha: 8 },
+    modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '1000',
+    hyperparameters: { sketchDimension: 256 },
   });
   await createFactoryWorker(f.ctx).drain();
   backend = createBackend({ threads: 1 });
@@ -50,7 +50,7 @@ type WithReceipt = { openledger: { receipt_id: string; fee: { amount: string }; 
 describe('the OpenAI-compatible API, through the official openai client', () => {
   test('lists the published models and the base models', async () => {
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['facts-qa', 'tiny']);
+    assert.deepEqual(models.data.map((m) => m.id), ['facts-qa', 'openledger-tiny', 'tiny']);
   });
 
   test('serves a base model alone: usage, but no receipt and no fee', async () => {

@@ -1,5 +1,6 @@
 import { seededRandom, type SeededRandom } from '../random.ts';
-import { fillTemplate, RELATIONS, syntheticVocabulary, type Relation } from './synthetic-text.ts';
+import { NameMaker, shuffled } from './invented-names.ts';
+import { fillTemplate, RELATIONS, type Relation } from './synthetic-text.ts';
 
 /**
  * A seeded, datanet-shaped set of contributions that plant facts the base model cannot know: each
@@ -59,20 +60,8 @@ export class PlantedFactsError extends Error {
   override name = 'PlantedFactsError';
 }
 
-const PET_ANIMALS = ['cat', 'dog', 'bird', 'fox', 'rabbit', 'frog', 'horse', 'owl'];
-const ONSETS = ['b', 'br', 'd', 'dr', 'f', 'g', 'gl', 'k', 'kr', 'l', 'm', 'n', 'p', 'pl', 'qu', 'r', 's', 'st', 't', 'th', 'v', 'z', 'sk', 'tr'];
-const VOWELS = ['a', 'e', 'i', 'o', 'u', 'a', 'e', 'o', 'y'];
-const CODAS = ['', 'n', 'r', 'l', 'm', 'x', 'nd', 'lt'];
-/** How each kind of name is put together: syllables of an onset, a vowel and a coda, then an ending. */
-const NAME_SHAPES = {
-  country: { syllables: 1, link: true, endings: ['ania', 'ovia', 'istan', 'eria', 'onia', 'avia'] },
-  city: { syllables: 1, link: false, endings: ['mere', 'ford', 'holm', 'wick', 'dale', 'port', 'burg', 'haven'] },
-  language: { syllables: 1, link: true, endings: ['ese', 'ish', 'ic', 'ian'] },
-  device: { syllables: 2, link: false, endings: ['scope', 'wheel', 'loom', 'horn', 'gear', 'pump'] },
-  person: { syllables: 2, link: false, endings: ['', '', 'a', 'o', 'en', 'ric', 'us'] },
-  pet: { syllables: 1, link: false, endings: ['y', 'o', 'i', 'ble', 'kin'] },
-} as const;
-type NameKind = keyof typeof NAME_SHAPES;
+export const PET_ANIMALS = ['cat', 'dog', 'bird', 'fox', 'rabbit', 'frog', 'horse', 'owl'];
+
 
 /**
  * Generates the facts and their paraphrased records. The same options always give the same data.
@@ -139,54 +128,4 @@ function inventFact(relation: Relation, names: NameMaker, rng: SeededRandom): { 
     case 'home':
       return { subject: names.make('person'), object: names.make('city') };
   }
-}
-
-/** Invents pronounceable names, each used once and none a word of the synthetic corpus. */
-class NameMaker {
-  readonly #rng: SeededRandom;
-  readonly #used = new Set<string>();
-  readonly #taken = syntheticVocabulary();
-  /** Extra syllables per kind, added when short names of that kind run out. */
-  readonly #extra = new Map<NameKind, number>();
-
-  constructor(rng: SeededRandom) {
-    this.#rng = rng;
-  }
-
-  make(kind: NameKind): string {
-    const rng = this.#rng;
-    const shape = NAME_SHAPES[kind];
-    for (let attempt = 1; ; attempt++) {
-      if (attempt % 200 === 0) this.#extra.set(kind, (this.#extra.get(kind) ?? 0) + 1);
-      const syllables = shape.syllables + (this.#extra.get(kind) ?? 0);
-      let word = '';
-      for (let i = 0; i < syllables; i++) word += pickOne(rng, ONSETS) + pickOne(rng, VOWELS) + pickOne(rng, CODAS);
-      // Endings that start with a vowel get a consonant in front ("Zor" + "v" + "ania").
-      if (shape.link) word += pickOne(rng, ONSETS);
-      word += pickOne(rng, shape.endings);
-      const key = word.toLowerCase();
-      if (word.length < 5 || word.length > 12 + 3 * (syllables - shape.syllables) || this.#used.has(key) || this.#startsWithCorpusWord(key) || /(.)\1\1/.test(key)) continue;
-      this.#used.add(key);
-      return kind === 'device' ? word : word.charAt(0).toUpperCase() + word.slice(1);
-    }
-  }
-
-  /** Whether the name is a corpus word or starts with one of three letters or more ("Tomwick"). */
-  #startsWithCorpusWord(name: string): boolean {
-    for (let n = 3; n <= name.length; n++) if (this.#taken.has(name.slice(0, n))) return true;
-    return false;
-  }
-}
-
-function pickOne<T>(rng: SeededRandom, items: readonly T[]): T {
-  return items[rng.int(items.length)]!;
-}
-
-function shuffled<T>(rng: SeededRandom, items: readonly T[]): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

@@ -81,6 +81,7 @@ function Earnings({ e }: { e: DatanetEarnings }) {
     label: `epoch ${x.epoch}`,
     date: when(x.postedAt),
     owner: Number(formatEther(BigInt(x.datanetOwner))),
+    pool: Number(formatEther(BigInt(x.pool))),
     contributors: Number(formatEther(BigInt(x.contributors))),
   }));
   return (
@@ -89,7 +90,7 @@ function Earnings({ e }: { e: DatanetEarnings }) {
       {e.epochs.length === 0 ? <Empty>Nothing paid yet: earnings come when answers of a model trained on this datanet are attributed to its contributions and an epoch settles.</Empty> : (
         <>
           <p data-testid="datanet-earnings">
-            {open(e.total)} in all: {open(e.datanetOwner)} to the datanet's owner, {open(e.contributors)} to its contributors.
+            {open(e.total)} in all: {open(e.datanetOwner)} to the datanet's owner, {open(e.contributors)} to its contributors, {open(e.pool)} to its pool (answers whose attribution abstained).
           </p>
           <ResponsiveContainer width="100%" height={260}>
             <BarChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
@@ -103,6 +104,7 @@ function Earnings({ e }: { e: DatanetEarnings }) {
               <Legend />
               <Bar dataKey="contributors" name="contributors" stackId="paid" fill="#1a7f37" />
               <Bar dataKey="owner" name="datanet owner" stackId="paid" fill="#3451b2" />
+              <Bar dataKey="pool" name="datanet pool" stackId="paid" fill="#9a6700" />
             </BarChart>
           </ResponsiveContainer>
           <details>
@@ -111,7 +113,7 @@ function Earnings({ e }: { e: DatanetEarnings }) {
               <thead><tr><th>Payee</th><th>As</th><th>Earned</th></tr></thead>
               <tbody>
                 {e.payees.map((p) => (
-                  <tr key={`${p.payee}-${p.role}`}><td><Short value={p.payee} /></td><td>{p.role === 'datanet_owner' ? 'owner' : 'contributor'}</td><td>{open(p.amount)}</td></tr>
+                  <tr key={`${p.payee}-${p.role}`}><td><Short value={p.payee} /></td><td>{p.role === 'datanet_owner' ? 'owner' : p.role === 'datanet_pool' ? 'pool' : 'contributor'}</td><td>{open(p.amount)}</td></tr>
                 ))}
               </tbody>
             </table>

@@ -12,12 +12,12 @@ export const defaultHyperparameters: Hyperparameters = hyperparametersSchema.par
 
 type NumericKey = Exclude<keyof Hyperparameters, 'targetModules'>;
 
-/** The numeric hyperparameters the wizard edits: the usual ones first, then the advanced ones. */
-export const numericFields: ReadonlyArray<{ key: NumericKey; label: string; hint: string; advanced?: true }> = [
-  { key: 'epochs', label: 'Epochs', hint: 'passes over the training data' },
-  { key: 'rank', label: 'LoRA rank', hint: 'size of the low-rank update' },
-  { key: 'alpha', label: 'LoRA alpha', hint: 'the update is scaled by alpha / rank' },
-  { key: 'learningRate', label: 'Learning rate', hint: 'peak rate, after warm-up' },
+/** The numeric hyperparameters the wizard edits: the usual ones first, then the advanced ones. `auto`: may be left as "auto" (sized from the training set when the job starts). */
+export const numericFields: ReadonlyArray<{ key: NumericKey; label: string; hint: string; advanced?: true; auto?: true }> = [
+  { key: 'epochs', label: 'Epochs', hint: 'passes over the training data ("auto": about 800 steps, 2–60 epochs)', auto: true },
+  { key: 'rank', label: 'LoRA rank', hint: 'size of the low-rank update ("auto": 16, 32 above 2,000 examples)', auto: true },
+  { key: 'alpha', label: 'LoRA alpha', hint: 'the update is scaled by alpha / rank ("auto": 2 × rank)', auto: true },
+  { key: 'learningRate', label: 'Learning rate', hint: 'peak rate, after warm-up ("auto": 5e-3 at batch 8)', auto: true },
   { key: 'batchSize', label: 'Batch size', hint: 'examples per optimizer step' },
   { key: 'maxSequenceLength', label: 'Max length (tokens)', hint: 'longer examples are skipped' },
   { key: 'warmupSteps', label: 'Warm-up steps', hint: 'linear ramp to the peak rate', advanced: true },
@@ -25,10 +25,10 @@ export const numericFields: ReadonlyArray<{ key: NumericKey; label: string; hint
   { key: 'weightDecay', label: 'Weight decay', hint: 'AdamW decay', advanced: true },
   { key: 'maxGradNorm', label: 'Max gradient norm', hint: 'clipping (0 = off)', advanced: true },
   { key: 'heldOutFraction', label: 'Held-out fraction', hint: 'share of contributions kept for evaluation', advanced: true },
+  { key: 'earlyStoppingPatience', label: 'Early-stopping patience', hint: 'epochs without a held-out improvement before stopping (0 = off)', advanced: true },
   { key: 'seed', label: 'Seed', hint: 'initialisation, data order and held-out split', advanced: true },
   { key: 'checkpointEvery', label: 'Checkpoint every (steps)', hint: 'a restart resumes from the last one', advanced: true },
   { key: 'sketchDimension', label: 'Gradient sketch dimension', hint: 'projected gradients kept for attribution', advanced: true },
-  { key: 'traceCheckpoints', label: 'Trace checkpoints', hint: 'epoch ends at which gradients are recorded', advanced: true },
 ];
 
 /** What the wizard has gathered so far. Numbers are kept as typed and parsed when validated. */
@@ -116,10 +116,11 @@ const amount = /^\d+(\.\d{1,18})?$/;
 /** Step 4: hyperparameters within the node's limits, a free model name and a price. */
 export function validateSettings(draft: Draft, takenNames: ReadonlySet<string>): { errors: Errors; hyperparameters?: Hyperparameters; priceWei?: string } {
   const errors: Errors = {};
-  const numbers: Record<string, number> = {};
-  for (const { key } of numericFields) {
+  const numbers: Record<string, number | 'auto'> = {};
+  for (const { key, auto } of numericFields) {
     const raw = draft.numbers[key].trim();
-    if (raw === '') errors[key] = 'required';
+    if (auto && (raw === '' || raw.toLowerCase() === 'auto')) numbers[key] = 'auto';
+    else if (raw === '') errors[key] = 'required';
     else if (!Number.isFinite(Number(raw))) errors[key] = 'must be a number';
     else numbers[key] = Number(raw);
   }

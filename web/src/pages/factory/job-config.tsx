@@ -24,7 +24,9 @@ export function JobConfig({ job }: { job: TrainingJob }) {
           <th>Hyperparameters</th>
           <td>
             {hp.epochs} epochs · rank {hp.rank} · alpha {hp.alpha} · learning rate {hp.learningRate} · batch {hp.batchSize} · max length {hp.maxSequenceLength} ·
-            {' '}targets {hp.targetModules.join(', ')} · warm-up {hp.warmupSteps} · held out {hp.heldOutFraction} · seed {hp.seed}
+            {' '}targets {hp.targetModules.join(', ')} · warm-up {hp.warmupSteps} · held out {hp.heldOutFraction} · early-stopping patience {hp.earlyStoppingPatience} · seed {hp.seed}
+            {job.evaluation?.hyperparameters && (hp.epochs === 'auto' || hp.rank === 'auto' || hp.alpha === 'auto' || hp.learningRate === 'auto')
+              ? ` (auto: ${job.evaluation.hyperparameters.epochs} epochs, rank ${job.evaluation.hyperparameters.rank}, alpha ${job.evaluation.hyperparameters.alpha}, learning rate ${job.evaluation.hyperparameters.learningRate})` : ''}
           </td>
         </tr>
         <tr><th>Price</th><td>{open(job.pricePer1kTokens)} per 1,000 tokens</td></tr>

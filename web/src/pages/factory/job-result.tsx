@@ -5,9 +5,12 @@ import type { Evaluation, TrainingJob } from './types.ts';
 
 const change = (base: number, tuned: number) => (base > 0 ? `${tuned <= base ? '−' : '+'}${Math.abs(((tuned - base) / base) * 100).toFixed(1)} %` : '—');
 
-/** Held-out loss and perplexity of the fine-tuned model beside those of its base model. */
+const rate = (a: { checked: number; exact: number; wordRecall: number | null } | undefined) =>
+  a && a.checked > 0 ? `${((100 * a.exact) / a.checked).toFixed(1)} % (${a.exact} of ${a.checked}); ${a.wordRecall === null ? '—' : `${(100 * a.wordRecall).toFixed(1)} %`} of the answers' words` : '—';
+
+/** Held-out loss and perplexity of the fine-tuned model beside those of its base model, its answer accuracy, and what it trained with. */
 export function EvaluationTable({ evaluation }: { evaluation: Evaluation }) {
-  const { base, tuned } = evaluation;
+  const { base, tuned, answers, hyperparameters: hp, stoppedEarly } = evaluation;
   return (
     <div data-testid="job-eval">
       <table>
@@ -18,6 +21,21 @@ export function EvaluationTable({ evaluation }: { evaluation: Evaluation }) {
         </tbody>
       </table>
       <small className="empty">Mean over the response tokens of {evaluation.examples.toLocaleString('en')} held-out examples ({evaluation.tokens.toLocaleString('en')} tokens), which the training never saw.</small>
+      {answers && (
+        <table>
+          <thead><tr><th>Answers exactly right, and words of the right answer found</th><th>Fine-tuned</th></tr></thead>
+          <tbody>
+            <tr><td>Held-out records (never trained on)</td><td data-testid="job-eval-heldout-accuracy">{rate(answers.heldOut)}</td></tr>
+            <tr><td>Training records (what it was taught)</td><td data-testid="job-eval-trained-accuracy">{rate(answers.trained)}</td></tr>
+          </tbody>
+        </table>
+      )}
+      {hp && (
+        <small className="empty">
+          Trained with {hp.epochs} epochs at most, rank {hp.rank}, alpha {hp.alpha}, learning rate {hp.learningRate}
+          {stoppedEarly ? `; stopped early: the held-out loss stopped improving, the adapter of epoch ${stoppedEarly.bestEpoch} (of ${stoppedEarly.epochsRun} run) is kept` : ''}.
+        </small>
+      )}
     </div>
   );
 }

@@ -9,7 +9,7 @@ import type { TrainingJob } from './types.ts';
 const stage: Record<TrainingJob['status'], string> = {
   queued: 'Waiting for the ModelFactory worker (it runs one job at a time).',
   preparing: "Rendering the snapshots' records with the template and tokenising them.",
-  training: 'Training the LoRA adapter; the base weights stay frozen.',
+  training: 'Training the LoRA adapter; the base weights stay frozen. Then its answers are evaluated and its attribution trace recorded.',
   publishing: 'Training is done: storing the adapter and its attribution trace, and registering the model on chain.',
   succeeded: 'Trained, evaluated and published.',
   failed: 'The job failed.',
@@ -25,11 +25,14 @@ export function JobStatusPanel({ job }: { job: TrainingJob }) {
     <>
       <p>
         Status: <StatusText job={job} testid="job-status" /> — {job.cancelRequested && training ? 'Stopping after the current step (a checkpoint is written first).' : stage[job.status]}
+        {training && p?.phase === 'evaluating' && ` Evaluating its answers: ${p.phaseDone} of ${p.phaseTotal}.`}
+        {training && p?.phase === 'tracing' && ` Recording the attribution trace: ${p.phaseDone} of ${p.phaseTotal} examples.`}
       </p>
       {job.totalSteps !== null && <progress value={job.step} max={job.totalSteps} style={{ width: '100%' }} aria-label="training progress" />}
       <div className="grid">
         <div className="stat">Step<b data-testid="job-step">{job.step} / {job.totalSteps ?? '?'}</b></div>
-        <div className="stat">Epoch<b>{p ? `${p.epoch + 1} / ${job.hyperparameters.epochs}` : '—'}</b></div>
+        <div className="stat">Epoch<b>{p ? `${p.epoch + 1} / ${p.epochs ?? job.hyperparameters.epochs}` : '—'}</b></div>
+        {p?.heldOutLoss !== undefined && <div className="stat">Held-out loss<b>{fixed(p.heldOutLoss, 4)}</b></div>}
         <div className="stat">Loss<b>{fixed(p?.loss, 4)}</b></div>
         <div className="stat">Tokens/s<b data-testid="job-speed">{p ? Math.round(p.tokensPerSecond).toLocaleString('en') : '—'}</b></div>
         <div className="stat">ETA<b data-testid="job-eta">{training && p ? duration(p.etaSeconds) : job.status === 'succeeded' ? 'done' : '—'}</b></div>

@@ -49,7 +49,10 @@ export function ParametersCard() {
               <Stat label="Attribution threshold" testId="gov-threshold">
                 <span data-ppm={p.attributionThresholdPpm}>{p.attributionThresholdPpm.toLocaleString('en')} ppm ({pct(p.attributionThresholdPpm, 1_000_000)})</span>
               </Stat>
-              <Stat label="Span weight (rest: gradient influence)">{p.spanWeightBps.toLocaleString('en')} bps ({pct(p.spanWeightBps)})</Stat>
+              <Stat label="Evidence threshold (below: the datanets' pools are paid)" testId="gov-evidence-threshold">
+                <span data-ppm={p.evidenceThresholdPpm}>{p.evidenceThresholdPpm.toLocaleString('en')} ppm ({pct(p.evidenceThresholdPpm, 1_000_000)})</span>
+              </Stat>
+              <Stat label="Span weight (rest: influence)">{p.spanWeightBps.toLocaleString('en')} bps ({pct(p.spanWeightBps)})</Stat>
               <Stat label="Challenge window">{duration(p.challengeWindow)}</Stat>
               <Stat label="Dispute bond">{open(p.disputeBond)}</Stat>
               <Stat label="Operator slash amount">{open(p.operatorSlashAmount)}</Stat>

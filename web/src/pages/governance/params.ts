@@ -6,6 +6,7 @@ import type { ProtocolAddresses } from '../../../../src/chain/protocol.ts';
 export interface GovParams {
   feeSplit: { modelOwnerBps: number; datanetOwnersBps: number; contributorsBps: number; stakersBps: number };
   attributionThresholdPpm: number;
+  evidenceThresholdPpm: number;
   spanWeightBps: number;
   challengeWindow: bigint;
   disputeBond: bigint;
@@ -28,9 +29,10 @@ export async function readGovParams(client: PublicClient, c: ProtocolAddresses):
   const s = { address: c.attributionSettlement, abi: attributionSettlementAbi } as const;
   const g = { address: c.governor, abi: openGovernorAbi } as const;
   const clock = await client.readContract({ ...g, functionName: 'clock' });
-  const [split, threshold, spanWeight, challengeWindow, disputeBond, slash, withdrawalDelay, minStake, unbonding, votingDelay, votingPeriod, proposalThreshold, quorum, qNum, qDen, minDelay] = await Promise.all([
+  const [split, threshold, evidenceThreshold, spanWeight, challengeWindow, disputeBond, slash, withdrawalDelay, minStake, unbonding, votingDelay, votingPeriod, proposalThreshold, quorum, qNum, qDen, minDelay] = await Promise.all([
     client.readContract({ ...s, functionName: 'feeSplit' }),
     client.readContract({ ...s, functionName: 'attributionThresholdPpm' }),
+    client.readContract({ ...s, functionName: 'evidenceThresholdPpm' }),
     client.readContract({ ...s, functionName: 'spanWeightBps' }),
     client.readContract({ ...s, functionName: 'challengeWindow' }),
     client.readContract({ ...s, functionName: 'disputeBond' }),
@@ -51,6 +53,7 @@ export async function readGovParams(client: PublicClient, c: ProtocolAddresses):
   return {
     feeSplit: { modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps },
     attributionThresholdPpm: threshold,
+    evidenceThresholdPpm: evidenceThreshold,
     spanWeightBps: spanWeight,
     challengeWindow: BigInt(challengeWindow),
     disputeBond,

@@ -17,6 +17,8 @@ function ProposeFields({ current }: { current: GovParams }) {
     split: Object.fromEntries(SHARES.map(([k]) => [k, String(current.feeSplit[k])])) as Record<Share, string>,
     changeThreshold: false,
     threshold: String(current.attributionThresholdPpm),
+    changeEvidence: false,
+    evidence: String(current.evidenceThresholdPpm),
     description: '',
   }));
   const [errors, setErrors] = useState<Errors>({});
@@ -85,6 +87,15 @@ function ProposeFields({ current }: { current: GovParams }) {
           <input data-testid="gov-form-threshold" inputMode="numeric" value={f.threshold} onChange={(e) => setF({ ...f, threshold: e.target.value })} />
         </Field>
       )}
+      <label className="row">
+        <input type="checkbox" data-testid="gov-form-change-evidence" checked={f.changeEvidence} onChange={(e) => setF({ ...f, changeEvidence: e.target.checked })} />
+        Change the evidence threshold
+      </label>
+      {f.changeEvidence && (
+        <Field label="Evidence threshold (ppm)" error={errors.evidence} hint={`An answer whose attribution has less evidence than this pays no individual contributor: the contributors' share goes to the datanets' pools. Now ${current.evidenceThresholdPpm.toLocaleString('en')} ppm.${isUint(f.evidence) ? ` New: ${pct(Number(f.evidence), 1_000_000)}.` : ''}`}>
+          <input data-testid="gov-form-evidence" inputMode="numeric" value={f.evidence} onChange={(e) => setF({ ...f, evidence: e.target.value })} />
+        </Field>
+      )}
       <Field label="Description" error={errors.description} hint="Shown to voters; it also makes the proposal unique.">
         <textarea data-testid="gov-form-description" rows={3} value={f.description} onChange={(e) => setF({ ...f, description: e.target.value })} />
       </Field>
@@ -101,7 +112,7 @@ function ProposeFields({ current }: { current: GovParams }) {
   );
 }
 
-/** A form to propose a change of the fee split and/or the attribution threshold, sent to the governor. */
+/** A form to propose a change of the fee split, the attribution threshold and/or the evidence threshold, sent to the governor. */
 export function ProposeCard() {
   const params = useGovParams();
   return (

@@ -16,9 +16,10 @@ const preview = (r: ContributionInfo['record']) => {
 
 /**
  * An answer with its attributed spans highlighted (`<mark class="attributed">`): selecting a span
- * shows the contributions it was found in, with their contributor, datanet, share and span and
- * gradient scores (from the full receipt), and the fee paid and receipt id. `current` marks the
- * newest answer, which carries the test ids.
+ * shows the contributions it was found in, with their contributor, datanet, share, span and
+ * influence scores and group (from the full receipt); the receipt's evidence (and the datanets'
+ * pools when attribution abstained), the fee paid and the receipt id. `current` marks the newest
+ * answer, which carries the test ids.
  */
 export function AttributedAnswer({ turn, current }: { turn: Turn; current: boolean }) {
   const ol = turn.openledger;
@@ -32,7 +33,9 @@ export function AttributedAnswer({ turn, current }: { turn: Turn; current: boole
   const tid = (id: string) => (current ? { 'data-testid': id } : {});
 
   // every credited contribution: the full receipt's list (with scores), else the answer's top ones
-  const contributions: Array<Partial<ReceiptContribution> & Omit<ReceiptContribution, 'span' | 'gradient'>> = receipt.data?.body.contributions ?? ol?.attribution?.contributions ?? [];
+  const contributions: Shown[] = receipt.data?.body.contributions ?? ol?.attribution?.contributions ?? [];
+  const evidence = receipt.data?.body.evidence;
+  const pools = receipt.data?.body.pools ?? [];
   const inSpan = new Set<Hex>(selected?.contributions ?? []);
   const shown = contributions.filter((c) => selected === null || inSpan.has(c.contributionId));
 
@@ -66,10 +69,17 @@ export function AttributedAnswer({ turn, current }: { turn: Turn; current: boole
           )}
           {receipt.isPending && <Loading what="Loading the receipt" />}
           <ErrorBox error={receipt.error} />
-          {contributions.length === 0 ? <Empty>No contribution was credited for this answer: the model owner gets the contributors’ share.</Empty>
+          {evidence && (
+            <p {...tid('attribution-evidence')} className="empty">
+              Evidence: {(evidence.coverage * 100).toFixed(1)} % of the answer’s information found verbatim in the training data; strongest influence {evidence.influenceMargin.toFixed(1)} s.d. above the null ({percent(evidence.scorePpm)} against the governance threshold{evidence.abstained ? ': too little to pay individual contributions' : ''}).
+            </p>
+          )}
+          {pools.length > 0 ? (
+            <Empty>Attribution abstained: the contributors’ share goes to the datanets’ pools — {pools.map((p) => `datanet ${p.datanetId} ${percent(p.sharePpm)}`).join(', ')}.</Empty>
+          ) : contributions.length === 0 ? <Empty>No contribution was credited for this answer: the model owner gets the contributors’ share.</Empty>
             : shown.length === 0 ? <Empty>The contributions holding this span got too small a share to be credited.</Empty> : (
             <table>
-              <thead><tr><th>Contribution</th><th>Contributor</th><th>Datanet</th><th>Share</th><th>Span score</th><th>Gradient score</th><th>Record</th></tr></thead>
+              <thead><tr><th>Contribution</th><th>Contributor</th><th>Datanet</th><th>Share</th><th>Span score</th><th>Influence score</th><th>Group</th><th>Record</th></tr></thead>
               <tbody>{shown.map((c) => <ContributionRow key={c.contributionId} c={c} text={text} />)}</tbody>
             </table>
           )}
@@ -79,18 +89,22 @@ export function AttributedAnswer({ turn, current }: { turn: Turn; current: boole
   );
 }
 
+/** A credited contribution as the answer lists it, or with its scores and group once the receipt is loaded. */
+type Shown = Partial<ReceiptContribution> & Omit<ReceiptContribution, 'span' | 'influence' | 'group'>;
+
 /** One credited contribution, with who contributed it (`GET /contributions/:id`). */
-function ContributionRow({ c, text }: { c: Partial<ReceiptContribution> & Omit<ReceiptContribution, 'span' | 'gradient'>; text: string }) {
+function ContributionRow({ c, text }: { c: Shown; text: string }) {
   const info = useQuery({ queryKey: ['contribution', c.contributionId], queryFn: () => api<ContributionInfo>('GET', `/contributions/${c.contributionId}`), staleTime: Infinity });
   const quotes = c.spans.map(([s, e]) => text.slice(s, e));
   return (
-    <tr data-testid="attribution-contribution" title={quotes.length ? `quoted: ${quotes.map((q) => JSON.stringify(q)).join(', ')}` : 'credited by gradient influence only'}>
+    <tr data-testid="attribution-contribution" title={quotes.length ? `quoted: ${quotes.map((q) => JSON.stringify(q)).join(', ')}` : 'credited by influence only'}>
       <td><Short value={c.contributionId} /></td>
       <td>{info.data ? <Short value={info.data.contributor} chars={4} /> : info.isError ? <span className="error">{(info.error as Error).message}</span> : '…'}</td>
       <td><Link to={`/datanets/${c.datanetId}`}>datanet {c.datanetId}</Link></td>
       <td>{percent(c.sharePpm)}</td>
       <td>{score(c.span)}</td>
-      <td>{score(c.gradient)}</td>
+      <td>{score(c.influence)}</td>
+      <td title={c.group && c.group.size > 1 ? `says the same as ${c.group.size - 1} other contribution(s), credited once through this one (the earliest)` : undefined}>{c.group ? (c.group.size > 1 ? `${c.group.size} alike` : 'alone') : '…'}</td>
       <td style={{ fontSize: '.85rem' }}>{info.data ? preview(info.data.record) : ''}</td>
     </tr>
   );

@@ -1,6 +1,7 @@
 import type { Address, Hex } from 'viem';
 
 // The full receipt (`GET /attribution/:id`) as the node defines it.
+import type { DatanetPoolShare, ReceiptEvidence } from '../../../../src/attribution/receipt-types.ts';
 export type { ReceiptContribution, StoredReceipt } from '../../../../src/attribution/receipt-types.ts';
 
 /** One entry of `GET /v1/models`: a published model (with a price) or a base model (free, unattributed). */
@@ -17,6 +18,8 @@ export interface AnswerAttribution {
   attribution: {
     contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }>;
     spans: Array<{ start: number; end: number; count: number; contributions: Hex[] }>;
+    evidence: ReceiptEvidence;
+    pools: DatanetPoolShare[];
   } | null;
 }
 

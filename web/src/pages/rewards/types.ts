@@ -17,4 +17,4 @@ export interface Epoch {
 
 /** A role as people say it. */
 export const roleName = (role: string): string =>
-  ({ model_owner: 'model owner', datanet_owner: 'datanet owner', contributor: 'contributor', staker: 'staker' })[role] ?? role;
+  ({ model_owner: 'model owner', datanet_owner: 'datanet owner', datanet_pool: 'datanet pool', contributor: 'contributor', staker: 'staker' })[role] ?? role;
