@@ -4,7 +4,7 @@
  * linear datamodeling score, no leave-one-out. `npm run bench -- attribution` runs the long one
  * (several seeds, 24 half-subsets, leave one contributor out).
  *
- * Options: --seed=1 --clusters=10 --subsets=8 --loo --gibberish=20 --epochs=… --lr=… --rank=…
+ * Options: --seed=1 --clusters=10 --subsets=8 --loo --referee --gibberish=20 --epochs=… --lr=… --rank=…
  *          --span-weight-bps=5000 --evidence-threshold-ppm=… --influence=fisher --damping=0.1
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +34,7 @@ try {
     baseModelDir: SHIPPED_BASE_MODEL.path, backend, workDir,
     seed: num('seed', 1), clusters: num('clusters', 10), hyperparameters: hp,
     parameters, alternatives,
-    subsets: num('subsets', 8), leaveOneOut: process.argv.includes('--loo'), gibberish: num('gibberish', 20),
+    subsets: num('subsets', 8), leaveOneOut: process.argv.includes('--loo'), referee: process.argv.includes('--referee'), gibberish: num('gibberish', 20),
     influenceVariants: [{ method: 'tracin-cosine', damping: 0 }, { method: 'datainf', damping: 0.1 }, { method: 'fisher', damping: 0.1 }, { method: 'fisher', damping: 1 }],
     log: console.log,
     verbose: process.argv.includes('--verbose'),

@@ -1,7 +1,8 @@
 import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
-import { attribute, type AttributedSpan, type AttributionParameters } from './attribute.ts';
+import { attribute, type AttributionParameters } from './attribute.ts';
+import type { AttributedSpan } from './span-signal.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash } from './receipts.ts';
 import type { FeeSplit, Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';

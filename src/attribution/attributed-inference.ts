@@ -4,7 +4,7 @@ import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
 import { attributeInference, inferenceFee } from './attribute-inference.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
-import type { AttributedSpan } from './attribute.ts';
+import type { AttributedSpan } from './span-signal.ts';
 import type { Admission } from '../serve/admission.ts';
 import type { Engine } from '../serve/engine.ts';
 import type { ModelLoader, PublishedModel, ResolvedModel } from './published-models.ts';

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { Llama, LoraAdapter } from '../model/llama.ts';
 import { createBlockedSketch, type BlockedSketch } from '../model/gradient-sketch.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -57,13 +58,8 @@ async function traceSurprisal(model: Llama, trace: Trace, cacheDir: string): Pro
     const r = await model.loss(seq.slice(0, -1), seq.slice(1), 1, e.length - 1, null);
     out.set(r.tokenLosses, e.offset + 1);
   }
-  await atomicWrite(path, asBuffer(out));
+  await writeFileAtomic(path, asBuffer(out)); // fsync'd and renamed: never a torn cache
   return out;
-}
-
-async function atomicWrite(path: string, data: Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
 }
 
 /**
@@ -136,7 +132,7 @@ export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapt
             else {
               rows = fisherPrecondition(trace.gradients, n, D, blocks, damping);
               if (method === 'relatif') rows = selfNormalised(trace.gradients, rows, n, D);
-              await atomicWrite(path, asBuffer(rows));
+              await writeFileAtomic(path, asBuffer(rows));
             }
           }
           return { method, damping, rows, dimension: D, blocks, lambdas, sketch };

@@ -41,6 +41,19 @@ export async function influenceScores(m: AttributionModel, features: InfluenceFe
 }
 
 /**
+ * The base model's surprisal of each output token given the prompt (nats): how unpredictable it
+ * was without the fine-tuning.
+ *
+ * @example
+ * const base = await outputSurprisal(m, promptIds, outputIds);
+ */
+export async function outputSurprisal(m: AttributionModel, prompt: readonly number[], output: readonly number[]): Promise<Float32Array> {
+  const seq = [...prompt, ...output];
+  const r = await m.model.loss(Int32Array.from(seq.slice(0, -1)), Int32Array.from(seq.slice(1)), 1, seq.length - 1, null);
+  return r.tokenLosses.slice(prompt.length - 1);
+}
+
+/**
  * The null baseline of a set of influence scores: most training examples did not shape a given
  * output, so the median is where "no influence" sits and the median absolute deviation (× 1.4826,
  * a standard deviation for normal noise) its spread. Robust to the few examples that did.

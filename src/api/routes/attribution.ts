@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LocalAccount } from 'viem';
 import { z } from 'zod';
-import type { AttributedSpan } from '../../attribution/attribute.ts';
+import type { AttributedSpan } from '../../attribution/span-signal.ts';
 import { runAttributedInference, type InferenceNode, type Meter } from '../../attribution/attributed-inference.ts';
 import { getPublishedModel, listPublishedModels, type ModelLoader } from '../../attribution/published-models.ts';
 import { getReceipt } from '../../attribution/receipts.ts';

@@ -43,7 +43,8 @@ import { prepareAttributionModel, type AttributionModel } from '../attribution-m
 import { combineScores } from '../combine-scores.ts';
 import { cosineScores } from '../influence.ts';
 import { buildLexicalIndex } from '../lexical-index.ts';
-import { influenceScores, outputGradient } from '../influence-scores.ts';
+import { influenceScores, outputGradient, outputSurprisal } from '../influence-scores.ts';
+import { contentTokens } from '../influence-signal.ts';
 import type { InfluenceMethod } from '../influence.ts';
 import { readTrace } from '../trace.ts';
 import { mean, median, ranked, spearman } from './metrics.ts';
@@ -63,6 +64,12 @@ export interface EvaluationOptions {
   subsets: number;
   /** Retrain without each contributor. */
   leaveOneOut: boolean;
+  /**
+   * Where the combined ranking and BM25 disagree on an answer's top group: retrain without each
+   * of the two groups and see whose absence raises the answer's loss more (the counterfactual
+   * referee of the disagreement).
+   */
+  referee?: boolean;
   /** Influence variants whose LDS is reported beside the configured one. */
   influenceVariants: Array<{ method: InfluenceMethod; damping: number }>;
   /** Gibberish answers (random tokens) and the base model's own answers attributed (neither must pay individual contributors). */
@@ -111,6 +118,9 @@ async function fineTune(o: EvaluationOptions, tok: Tokenizer, dir: string, recor
   const r = await runTraining({ baseModelDir: o.baseModelDir, jobDir: dir, hyperparameters, baseModelId: 'eval', backend: o.backend });
   return r.outputDir!;
 }
+
+/** Disagreements between the combined ranking and BM25 refereed by retraining, at most. */
+const MAX_REFEREED = 6;
 
 const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
 
@@ -172,6 +182,7 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     return b;
   };
   const latencies: number[] = [], v1Latencies: number[] = [];
+  const disagreements: Array<{ answer: number; combined: Hex; bm25: Hex }> = [];
   // the baseline: BM25 over the documents as they are (no groups)
   const plainBm25 = buildLexicalIndex(m.trace.examples.map((e) => (e.heldOut ? null : tok.decode([...m.trace.tokens.subarray(e.offset, e.offset + e.length)], { skipSpecialTokens: true }))));
   const liveDocs = m.trace.examples.flatMap((e, i) => (e.heldOut ? [] : [i]));
@@ -188,6 +199,8 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     const random = new Map(liveDocs.map((d) => [m.trace.examples[d]!.contributionId, rng.next()]));
     const combined = new Map(combineScores(r.signals.span, r.signals.influence, { spanWeightBps: o.parameters.spanWeightBps, thresholdPpm: 0 }).map((c) => [c.contributionId, c.sharePpm]));
     const rankings = { span: ranked(r.signals.span), influence: ranked(r.signals.influence), combined: ranked(combined), bm25: ranked(bm25), random: ranked(random) };
+    const topOf = (id: Hex | undefined) => (id === undefined ? undefined : m.corpus(o.parameters.groupThreshold).groups.representative[m.trace.examples.findIndex((e) => e.contributionId === id)]);
+    if (a.query.factId && rankings.combined[0] && rankings.bm25[0] && topOf(rankings.combined[0]) !== topOf(rankings.bm25[0])) disagreements.push({ answer: answered.indexOf(a), combined: rankings.combined[0], bm25: rankings.bm25[0] });
     if (o.verbose && (fact ? factOf.get(rankings.combined[0]!) !== fact.id : r.contributions.length > 0)) {
       const text = (id: Hex) => { const rec = bench.records.find((x) => contributionIdOf(x) === id); return rec ? `${rec.factId} "${rec.prompt} ${rec.response}"` : id; };
       o.log(`  MISS ${a.query.kind}: "${a.query.prompt}" → ${JSON.stringify(a.output)} (fact ${fact?.id ?? '-'}; evidence ${r.evidence.scorePpm} coverage ${r.evidence.coverage.toFixed(2)} margin ${r.evidence.influenceMargin.toFixed(1)} gain ${r.evidence.adapterGain.toFixed(2)})`);
@@ -216,8 +229,10 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     }
     if (o.subsets > 0 || o.leaveOneOut) {
       const scores = new Map<string, Float64Array>();
-      for (const v of [{ method: o.parameters.influence, damping: o.parameters.damping }, ...o.influenceVariants]) {
-        scores.set(`${v.method} λ=${v.damping}`, a.outputIds.length > 0 ? (await influenceScores(m, await m.influence(v.method, v.damping), a.promptIds, a.outputIds)).scores : new Float64Array(m.trace.examples.length));
+      // as attribution scores it (the output's content tokens), then each method on the whole output
+      const content = a.outputIds.length > 0 ? contentTokens(await outputSurprisal(m, a.promptIds, a.outputIds)) : undefined;
+      for (const [label, v, mask] of [[`${o.parameters.influence} λ=${o.parameters.damping}, content tokens`, { method: o.parameters.influence, damping: o.parameters.damping }, content] as const, ...[{ method: o.parameters.influence, damping: o.parameters.damping }, ...o.influenceVariants].map((v) => [`${v.method} λ=${v.damping}`, v, undefined] as const)]) {
+        scores.set(label, a.outputIds.length > 0 ? (await influenceScores(m, await m.influence(v.method, v.damping), a.promptIds, a.outputIds, mask)).scores : new Float64Array(m.trace.examples.length));
       }
       scoresByAnswer.push(scores);
     }
@@ -260,10 +275,11 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
 
   // 2–3. counterfactual referees
   const questions = answered.map((a, i) => [a, i] as const).filter(([a]) => a.query.factId !== null && a.outputIds.length > 0);
-  const lossesUnder = async (dir: string) => {
+  /** Each given answer's mean loss (over its output tokens) under the adapter in `dir`. */
+  const lossesUnder = async (dir: string, answers: readonly Answered[] = questions.map(([a]) => a)) => {
     const l = model.loadLora(await loadPeftAdapter(dir, { config: base.config }));
     const out: number[] = [];
-    for (const [a] of questions) {
+    for (const a of answers) {
       const seq = [...a.promptIds, ...a.outputIds];
       out.push((await meanLoss(model, [{ ids: Int32Array.from(seq.slice(0, -1)), targets: Int32Array.from(seq.slice(1), (t, i) => (i + 1 >= a.promptIds.length ? t : -1)) }], l)).loss);
     }
@@ -285,9 +301,14 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     o.log(`\nlinear datamodeling score (${o.subsets} half-subsets, ${questions.length} answers; Spearman of summed influence with −loss):`);
     for (const method of methods) {
       const rhos = questions.map(([, ai], qi) => spearman(runs.map((run) => run.members.reduce((x, i) => x + scoresByAnswer[ai]!.get(method)![i]!, 0)), runs.map((run) => -run.losses[qi]!)));
-      o.log(`  ${method.padEnd(22)} LDS ${mean(rhos).toFixed(3)}`);
+      o.log(`  ${method.padEnd(36)} LDS ${mean(rhos).toFixed(3)}`);
       headline[`lds.${method}`] = mean(rhos);
     }
+    // a reference, not a method: the number of the answer's fact's own records in the half (what
+    // the loss mostly depends on when the model memorised the facts) — about the ceiling here
+    const own = questions.map(([a], qi) => spearman(runs.map((run) => run.members.filter((i) => factOf.get(m.trace.examples[i]!.contributionId) === a.truth).length), runs.map((run) => -run.losses[qi]!)));
+    o.log(`  ${'(the fact\'s own records in the half)'.padEnd(36)} LDS ${mean(own).toFixed(3)}`);
+    headline['lds.oracle'] = mean(own);
   }
   if (o.leaveOneOut) {
     const full = await lossesUnder(fullDir);
@@ -301,9 +322,35 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     o.log(`\nleave one contributor out (${contributors.length} contributors; Spearman of the contributor's summed influence with the rise of the answer's loss without it):`);
     for (const method of methods) {
       const rhos = questions.map(([, ai], qi) => spearman(contributors.map((c) => bench.records.reduce((x, r) => x + (r.contributor === c ? scoresByAnswer[ai]!.get(method)![indexOf.get(contributionIdOf(r))!]! : 0), 0)), deltas.map((d) => d[qi]!)));
-      o.log(`  ${method.padEnd(22)} Spearman ${mean(rhos).toFixed(3)}`);
+      o.log(`  ${method.padEnd(36)} Spearman ${mean(rhos).toFixed(3)}`);
       headline[`loo.${method}`] = mean(rhos);
     }
+  }
+  // at most this many disagreements are refereed (two retrains each), spread over the answers
+  const refereed = disagreements.length <= MAX_REFEREED ? disagreements : Array.from({ length: MAX_REFEREED }, (_, k) => disagreements[Math.floor((k * disagreements.length) / MAX_REFEREED)]!);
+  if (o.referee && refereed.length > 0) {
+    const { groups } = m.corpus(o.parameters.groupThreshold);
+    const groupRecords = (id: Hex) => {
+      const d = m.trace.examples.findIndex((e) => e.contributionId === id);
+      const ids = new Set((groups.members.get(groups.representative[d]!) ?? [d]).map((x) => m.trace.examples[x]!.contributionId));
+      return bench.records.filter((r) => ids.has(contributionIdOf(r)));
+    };
+    const lossOf = async (dir: string, a: Answered) => (await lossesUnder(dir, [a]))[0]!;
+    let combinedRight = 0;
+    o.log(`\nwhere the combined ranking and BM25 disagree on the top group (${disagreements.length} answers, ${refereed.length} refereed): the answer's loss without each group`);
+    for (const [k, d] of refereed.entries()) {
+      const a = answered[d.answer]!;
+      const full = await lossOf(fullDir, a);
+      const without = async (id: Hex, tag: string) => {
+        const drop = new Set(groupRecords(id).map((r) => r.id));
+        return (await lossOf(await fineTune(o, tok, join(o.workDir, `referee-${k}-${tag}`), bench.records.filter((r) => !drop.has(r.id)), bench.records.length), a)) - full;
+      };
+      const dc = await without(d.combined, 'combined'), db = await without(d.bm25, 'bm25');
+      if (dc > db) combinedRight++;
+      o.log(`  "${a.query.prompt}" → ${JSON.stringify(a.output)}: without the combined ranking's top group the loss rises ${dc.toFixed(3)}, without BM25's ${db.toFixed(3)} → ${dc > db ? 'combined' : 'BM25'}`);
+    }
+    o.log(`  the combined ranking's choice mattered more in ${combinedRight} of ${refereed.length}`);
+    headline['referee.combined'] = combinedRight / refereed.length;
   }
   return headline;
 }
