@@ -54,7 +54,7 @@ try {
       const e = result.evaluation!;
       const hp = e.hyperparameters!;
       const pct = (a: { exact: number; checked: number; wordRecall: number }) => `${((100 * a.exact) / a.checked).toFixed(1)} % (${a.exact}/${a.checked}; ${(100 * a.wordRecall).toFixed(1)} % of the answer's words)`;
-      console.log(`\n${label}: rank ${hp.rank}, alpha ${hp.alpha}, lr ${hp.learningRate}, ${hp.epochs} epochs at most${e.stoppedEarly ? ` (stopped after ${e.stoppedEarly.epochsRun}, kept epoch ${e.stoppedEarly.bestEpoch})` : ''}; ${last.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s (${last.tokensPerSecond.toFixed(0)} tokens/s, 2 threads)`);
+      console.log(`\n${label}: rank ${hp.rank}, alpha ${hp.alpha}, lr ${hp.learningRate}, ${hp.epochs} epochs at most${e.earlyStopping ? ` (${e.earlyStopping.stopped ? 'stopped after' : 'ran'} ${e.earlyStopping.epochsRun}, kept epoch ${e.earlyStopping.bestEpoch})` : ''}; ${last.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s (${last.tokensPerSecond.toFixed(0)} tokens/s, 2 threads)`);
       console.log(`  held-out loss        base ${e.base.loss.toFixed(4)}   fine-tuned ${e.tuned.loss.toFixed(4)}   (${e.tokens} response tokens)`);
       console.log(`  held-out perplexity  base ${e.base.perplexity.toFixed(2)}   fine-tuned ${e.tuned.perplexity.toFixed(2)}   ratio ${(e.tuned.perplexity / e.base.perplexity).toFixed(3)}× of the base`);
       console.log(`  answers exactly right: held-out questions ${pct(e.answers!.heldOut)}, training questions ${pct(e.answers!.trained)}`);

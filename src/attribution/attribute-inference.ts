@@ -1,7 +1,9 @@
 import type { Address, LocalAccount } from 'viem';
+import { z } from 'zod';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import { attribute, type AttributionParameters } from './attribute.ts';
+import { influenceMethods } from './influence.ts';
 import type { AttributedSpan } from './span-signal.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash } from './receipts.ts';
@@ -80,6 +82,17 @@ export async function attributeInference(
   return { receipt: await signReceipt(node.account, body), spans: result.spans };
 }
 
+/** The attribution parameters a receipt may name (what a verifier recomputes with). */
+const receiptParametersSchema = z.object({
+  spanWeightBps: z.number().int().min(0).max(10_000),
+  thresholdPpm: z.number().int().min(0).max(1_000_000),
+  evidenceThresholdPpm: z.number().int().min(0).max(1_000_000),
+  groupThreshold: z.number().gt(0).max(1),
+  influence: z.enum(influenceMethods),
+  damping: z.number().gt(0).max(1e6),
+  nullZ: z.number().min(0).max(1e3),
+}).strict();
+
 /** One way a recomputed attribution differs from a receipt. */
 export interface ReceiptDifference {
   contributionId: string;
@@ -102,10 +115,12 @@ export async function recomputeReceipt(m: LoadedModel, r: { body: ReceiptBody; p
     throw new ReceiptError('model_mismatch', `the receipt names adapter ${b.model.adapter} and trace ${b.model.trace}; the loaded model has ${m.published.adapterHash} and ${m.published.traceBlob}`, 409);
   }
   if ((b.version as number) !== 2) throw new ReceiptError('receipt_version', `receipt version ${String(b.version)} was computed by an earlier attribution than this node runs (version 2); it cannot be recomputed here`, 409);
+  const parsed = receiptParametersSchema.safeParse(b.parameters);
+  if (!parsed.success) throw new ReceiptError('bad_receipt', `the receipt's attribution parameters are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 409);
   const { promptIds, outputIds } = attributionTokens(m, r.prompt, r.output);
   const mismatch: ReceiptDifference[] = [];
   if (textHash(r.prompt) !== b.input.hash || textHash(r.output) !== b.output.hash) mismatch.push({ contributionId: '(texts do not match the receipt hashes)', receiptPpm: 0, recomputedPpm: 0 });
-  const fresh = await m.exclusive(() => attribute(m.attribution, promptIds, outputIds, b.parameters));
+  const fresh = await m.exclusive(() => attribute(m.attribution, promptIds, outputIds, parsed.data));
   if (fresh.evidence.abstained !== b.evidence.abstained) {
     mismatch.push({ contributionId: `(evidence: the receipt ${b.evidence.abstained ? 'abstains' : 'credits contributions'} at ${b.evidence.scorePpm} ppm; recomputed ${fresh.evidence.scorePpm} ppm)`, receiptPpm: b.evidence.scorePpm, recomputedPpm: fresh.evidence.scorePpm });
   }

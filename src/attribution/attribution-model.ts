@@ -86,6 +86,7 @@ function documentWords(tokenizer: Tokenizer, ids: readonly number[], surprisal: 
 export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapter; tokenizer: Tokenizer; trace: Trace; cacheDir: string }): Promise<AttributionModel> {
   const { model, trace, tokenizer, cacheDir } = o;
   await mkdir(cacheDir, { recursive: true });
+  const sketch = traceSketch(model, o.lora, trace);
   const spans = await openTraceSpans(join(cacheDir, 'index'), trace, model.config.vocabSize);
   const surprisal = await traceSurprisal(model, trace, cacheDir);
   const texts: Array<string | null> = [];
@@ -104,7 +105,6 @@ export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapt
   const n = trace.examples.length, D = info.dimension;
   let offset = 0;
   const blocks = info.blockDimensions.map((dimension) => ({ offset: (offset += dimension) - dimension, dimension }));
-  const sketch = traceSketch(model, o.lora, trace);
 
   return {
     model, lora: o.lora, tokenizer, trace, spans, documents,
@@ -114,7 +114,7 @@ export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapt
         const examples = trace.examples;
         const groups = groupContributions(documents, (a, b) => examples[a]!.order - examples[b]!.order || (examples[a]!.contributionId < examples[b]!.contributionId ? -1 : 1), { threshold });
         c = { groups, lexical: buildLexicalIndex(texts, (d) => groups.representative[d]!) };
-        corpusCache.set(threshold, c);
+        remember(corpusCache, threshold, c);
       }
       return c;
     },
@@ -138,11 +138,19 @@ export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapt
           return { method, damping, rows, dimension: D, blocks, lambdas, sketch };
         })();
         f.catch(() => influenceCache.delete(key));
-        influenceCache.set(key, f);
+        remember(influenceCache, key, f);
       }
       return f;
     },
   };
+}
+
+/** Variants (of the group threshold, of the influence method and damping) kept in memory per model: receipts name their own, and a verifier fed many must not grow without bound. */
+const VARIANTS_KEPT = 4;
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  cache.set(key, value);
+  while (cache.size > VARIANTS_KEPT) cache.delete(cache.keys().next().value as K);
 }
 
 /** The trace was recorded with a different adapter layout than the one given. */

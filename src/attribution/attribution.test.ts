@@ -95,6 +95,9 @@ describe('Proof of Attribution through the API', () => {
     await assert.rejects(checkReceiptSignature(inflated), { code: 'bad_receipt' });
     const diffs = await recomputeReceipt(await models.load('facts-qa'), inflated);
     assert.equal(diffs[0]?.contributionId, first!.contributionId);
+    // parameters no attribution runs with are refused, not computed with
+    const odd: StoredReceipt = { ...stored, body: { ...stored.body, parameters: { ...stored.body.parameters, damping: -1 } } };
+    await assert.rejects(recomputeReceipt(await models.load('facts-qa'), odd), (e: Error & { code?: string }) => e.code === 'bad_receipt' && /damping/.test(e.message));
   });
 
   test('computations on one model run one at a time (they share its buffers)', async () => {

@@ -23,6 +23,18 @@ describe('LexicalIndex', () => {
     assert.ok(index.has(4, 'zorvenia') && !index.has(4, 'zorvania') && !index.has(3, 'question'));
   });
 
+  it('counts a word once per unit: copies grouped together change no frequency', () => {
+    const copies = ['alpha zorvania', 'alpha zorvania', 'alpha zorvania', 'beta quillmere', 'gamma dalford'];
+    const byDocument = buildLexicalIndex(copies);
+    const byGroup = buildLexicalIndex(copies, (d) => (d < 3 ? 0 : d));
+    assert.equal(byDocument.documentFrequency('zorvania'), 3);
+    assert.equal(byGroup.documentFrequency('zorvania'), 1);
+    assert.equal(byGroup.liveDocuments, 3);
+    // a word in one group of three is a candidate, though three of five documents hold it
+    assert.deepEqual(byGroup.candidates(new Set(['zorvania'])), [0, 1, 2]);
+    assert.deepEqual(byDocument.candidates(new Set(['zorvania'])), []);
+  });
+
   it('ranks the document matching the question and the answer first (BM25)', () => {
     const query = new Set(['what', 'is', 'the', 'capital', 'of', 'zorvania', 'quillmere']);
     const scores = [0, 1, 2, 3, 4].map((d) => index.bm25(d, query));

@@ -70,13 +70,13 @@ export class LexicalIndex {
 
   /**
    * The documents holding at least one of `query`'s words, leaving out words found in more than
-   * half the documents (they rank nothing), ascending.
+   * half the units (they rank nothing), ascending.
    */
   candidates(query: Iterable<string>): number[] {
     const out = new Set<number>();
     for (const w of query) {
       const p = this.postings.get(w);
-      if (p && p.length * 2 <= this.liveDocuments) for (const d of p) out.add(d);
+      if (p && this.documentFrequency(w) * 2 <= this.liveDocuments) for (const d of p) out.add(d);
     }
     return [...out].sort((a, b) => a - b);
   }

@@ -96,7 +96,11 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
         const loader = createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: o.cacheDir });
         const differences = await recomputeReceipt(await loader.load(stored.body.model.name), stored);
         if (differences.length === 0) {
-          console.log(`recomputed: ${stored.body.contributions.length} contributions, every share matches (model ${stored.body.model.name}, trace ${stored.body.model.trace})`);
+          const b = stored.body;
+          const what = b.evidence.abstained
+            ? `abstained at ${b.evidence.scorePpm} ppm of evidence (threshold ${b.parameters.evidenceThresholdPpm}): ${b.pools.length} datanet pool${b.pools.length === 1 ? '' : 's'}`
+            : `${b.contributions.length} contributions`;
+          console.log(`recomputed: ${what}, every share matches (model ${b.model.name}, trace ${b.model.trace})`);
           return;
         }
         for (const d of differences) console.log(`  ${d.contributionId}: receipt ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm} ppm`);

@@ -40,7 +40,7 @@ function printJob(j: TrainingJob): void {
     console.log(`  held-out    loss ${e.base.loss.toFixed(4)} → ${e.tuned.loss.toFixed(4)}, perplexity ${e.base.perplexity.toFixed(2)} → ${e.tuned.perplexity.toFixed(2)} (${e.examples} examples, ${e.tokens} tokens)`);
     const acc = (a: { checked: number; exact: number; wordRecall: number | null }) => (a.checked > 0 ? `${a.exact}/${a.checked} exactly right, ${((a.wordRecall ?? 0) * 100).toFixed(1)} % of the words` : 'none checked');
     if (e.answers) console.log(`  answers     held-out ${acc(e.answers.heldOut)}; trained ${acc(e.answers.trained)}`);
-    if (e.hyperparameters) console.log(`  trained     ${e.hyperparameters.epochs} epochs at most, rank ${e.hyperparameters.rank}, alpha ${e.hyperparameters.alpha}, learning rate ${e.hyperparameters.learningRate}${e.stoppedEarly ? `; stopped early, kept epoch ${e.stoppedEarly.bestEpoch} of ${e.stoppedEarly.epochsRun}` : ''}`);
+    if (e.hyperparameters) console.log(`  trained     ${e.hyperparameters.epochs} epochs at most, rank ${e.hyperparameters.rank}, alpha ${e.hyperparameters.alpha}, learning rate ${e.hyperparameters.learningRate}${e.earlyStopping ? `; ${e.earlyStopping.stopped ? 'stopped early, ' : ''}kept epoch ${e.earlyStopping.bestEpoch} of ${e.earlyStopping.epochsRun} (lowest held-out loss)` : ''}`);
   }
   if (j.adapterHash) console.log(`  adapter     ${j.adapterHash}`);
   if (j.modelId) console.log(`  model       #${j.modelId} in the ModelRegistry (tx ${j.txHash})`);

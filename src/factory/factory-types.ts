@@ -61,8 +61,8 @@ export interface Evaluation {
   answers?: { heldOut: AnswerAccuracy; trained: AnswerAccuracy };
   /** The values the job trained with (its `'auto'` ones resolved from the training set). */
   hyperparameters?: ResolvedHyperparameters;
-  /** Set when the held-out loss stopped improving: the epoch kept (1-based) and how many ran. */
-  stoppedEarly?: { bestEpoch: number; epochsRun: number };
+  /** When the held-out loss was watched: the epoch whose adapter is kept (1-based, the lowest held-out loss), how many epochs ran, and whether it stopped early. */
+  earlyStopping?: { bestEpoch: number; epochsRun: number; stopped: boolean };
 }
 
 /** A fine-tuning job, as stored (`GET /factory/jobs/:id`). */

@@ -134,7 +134,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
 
   const evaluation = await evaluate(model, lora, { heldOut, train, eosId: base.tokenizer.eosId ?? null, decode: (ids) => base.tokenizer.decode(ids, { skipSpecialTokens: true }), report: (done, total) => o.onProgress?.(phaseProgress('evaluating', done, total, hp.epochs)) });
   evaluation.hyperparameters = hp;
-  if (stopping.best) evaluation.stoppedEarly = { bestEpoch: stopping.best.epoch + 1, epochsRun: stopping.epochsSeen };
+  if (stopping.best) evaluation.earlyStopping = { bestEpoch: stopping.best.epoch + 1, epochsRun: stopping.epochsSeen, stopped: stopping.stopped };
   const gradients = await traceGradients(model, lora, set, hp, (done, total) => o.onProgress?.(phaseProgress('tracing', done, total, hp.epochs)));
   const outputDir = join(o.jobDir, 'output');
   await rm(outputDir, { recursive: true, force: true });

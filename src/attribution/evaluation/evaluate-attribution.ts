@@ -352,6 +352,7 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     o.log(`  the combined ranking's choice mattered more in ${combinedRight} of ${refereed.length}`);
     headline['referee.combined'] = combinedRight / refereed.length;
   }
+  await m.spans.close();
   return headline;
 }
 

@@ -10,7 +10,7 @@ const rate = (a: { checked: number; exact: number; wordRecall: number | null } |
 
 /** Held-out loss and perplexity of the fine-tuned model beside those of its base model, its answer accuracy, and what it trained with. */
 export function EvaluationTable({ evaluation }: { evaluation: Evaluation }) {
-  const { base, tuned, answers, hyperparameters: hp, stoppedEarly } = evaluation;
+  const { base, tuned, answers, hyperparameters: hp, earlyStopping } = evaluation;
   return (
     <div data-testid="job-eval">
       <table>
@@ -33,7 +33,7 @@ export function EvaluationTable({ evaluation }: { evaluation: Evaluation }) {
       {hp && (
         <small className="empty">
           Trained with {hp.epochs} epochs at most, rank {hp.rank}, alpha {hp.alpha}, learning rate {hp.learningRate}
-          {stoppedEarly ? `; stopped early: the held-out loss stopped improving, the adapter of epoch ${stoppedEarly.bestEpoch} (of ${stoppedEarly.epochsRun} run) is kept` : ''}.
+          {earlyStopping ? `; ${earlyStopping.stopped ? 'stopped early (the held-out loss stopped improving); ' : ''}the adapter of epoch ${earlyStopping.bestEpoch} of ${earlyStopping.epochsRun}, the lowest held-out loss, is kept` : ''}.
         </small>
       )}
     </div>
