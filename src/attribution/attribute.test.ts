@@ -92,6 +92,21 @@ describe('attribute', () => {
     assert.ok(top.spans.length > 0 && r.evidence.coverage > 0.5 && r.evidence.adapterGain > 0.5);
   });
 
+  it('gives a name’s fragments no credit: a near-miss of a trained name matches no record (spans are whole words)', async () => {
+    let checked = 0;
+    for (const record of bench.records.filter((r) => !r.copyOf).slice(0, 12)) {
+      const fact = bench.facts.find((f) => f.id === record.factId)!;
+      // a name the datanet never had, sharing its first letters with a trained one ("Zorvania" → "Zorvqqania")
+      const made = `${fact.object.slice(0, 4)}qq${fact.object.slice(4)}`;
+      const answer = record.response.replaceAll(fact.object, made);
+      const r = await attribute(m, prompt(record.prompt), base.tokenizer.encode(` ${answer}\n`, { addSpecialTokens: false }), parameters);
+      const at = answer.indexOf(made) + 1; // the output starts with a space
+      for (const s of r.spans) assert.ok(s.chars[1] <= at || s.chars[0] >= at + made.length, `"${answer}": the span ${JSON.stringify(` ${answer}`.slice(s.chars[0], s.chars[1]))} reaches into the unknown name`);
+      checked++;
+    }
+    assert.equal(checked, 12);
+  });
+
   it('pays no individual contributor for gibberish: the contributors’ share goes to the datanets’ pools', async () => {
     const noise = base.tokenizer.encode(' Rudthsssss blorf quaxle.', { addSpecialTokens: false });
     const r = await attribute(m, prompt(bench.queries[0]!.prompt), noise, parameters);
