@@ -14,11 +14,6 @@ export interface Trace {
   gradients: Float32Array;
 }
 
-/** The files of a trace, by version. */
-export function traceFileNames(version: 1 | 2): string[] {
-  return version === 2 ? Object.values(traceFiles) : [traceFiles.tokens, traceFiles.examples, traceFilesV1.sketches, traceFiles.manifest];
-}
-
 /**
  * Reads a trace folder written by ModelFactory (tokens, examples, projected gradients, manifest),
  * either version. Version 1 examples carry no arrival order: they arrive in contribution-id order.

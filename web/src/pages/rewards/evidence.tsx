@@ -33,7 +33,7 @@ export function RewardsEvidence({ address }: { address: string }) {
                   <td><Short value={e.contributionId} /><br /><Link to={`/datanets/${e.datanetId}`}>datanet {e.datanetId}</Link></td>
                   <td>{(e.sharePpm / 10_000).toFixed(2)} %</td>
                   <td>
-                    {e.quotes.length === 0 ? <span className="empty">no verbatim span (gradient influence)</span> : e.quotes.map((quote, i) => <div key={i}><mark className="attributed">{quote}</mark></div>)}
+                    {e.quotes.length === 0 ? <span className="empty">no verbatim span (influence)</span> : e.quotes.map((quote, i) => <div key={i}><mark className="attributed">{quote}</mark></div>)}
                     <details><summary>record</summary><span style={{ whiteSpace: 'pre-wrap', fontSize: '.85rem' }}>{preview(e.record)}</span></details>
                   </td>
                 </tr>
