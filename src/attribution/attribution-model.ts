@@ -146,7 +146,7 @@ export async function prepareAttributionModel(o: { model: Llama; lora: LoraAdapt
 }
 
 /** Variants (of the group threshold, of the influence method and damping) kept in memory per model: receipts name their own, and a verifier fed many must not grow without bound. */
-const VARIANTS_KEPT = 4;
+const VARIANTS_KEPT = 8;
 
 function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
   cache.set(key, value);

@@ -227,15 +227,6 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
       b.right.push(share((f) => f === fact.id));
       b.distractor.push(share((f) => f !== undefined && fact.distractors.includes(f)));
     }
-    if (o.subsets > 0 || o.leaveOneOut) {
-      const scores = new Map<string, Float64Array>();
-      // as attribution scores it (the output's content tokens), then each method on the whole output
-      const content = a.outputIds.length > 0 ? contentTokens(await outputSurprisal(m, a.promptIds, a.outputIds)) : undefined;
-      for (const [label, v, mask] of [[`${o.parameters.influence} λ=${o.parameters.damping}, content tokens`, { method: o.parameters.influence, damping: o.parameters.damping }, content] as const, ...[{ method: o.parameters.influence, damping: o.parameters.damping }, ...o.influenceVariants].map((v) => [`${v.method} λ=${v.damping}`, v, undefined] as const)]) {
-        scores.set(label, a.outputIds.length > 0 ? (await influenceScores(m, await m.influence(v.method, v.damping), a.promptIds, a.outputIds, mask)).scores : new Float64Array(m.trace.examples.length));
-      }
-      scoresByAnswer.push(scores);
-    }
   }
   for (const [name, b] of buckets) {
     const ev = [...b.evidence].sort((x, y) => x - y), q = (f: number) => ev[Math.min(ev.length - 1, Math.floor(f * ev.length))]!;
@@ -272,6 +263,19 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
   }
   o.log(`\nlatency per answer: p50 ${median(latencies).toFixed(1)} ms (the first version's work on the same model: ${median(v1Latencies).toFixed(1)} ms; ratio ${(median(latencies) / median(v1Latencies)).toFixed(2)}×)`);
   headline['latency.ratio'] = median(latencies) / median(v1Latencies);
+
+  // every influence variant's scores per answer (after the timed pass, so caches of the variants do not disturb it)
+  if (o.subsets > 0 || o.leaveOneOut) {
+    for (const a of answered) {
+      const scores = new Map<string, Float64Array>();
+      // as attribution scores it (the output's content tokens), then each method on the whole output
+      const content = a.outputIds.length > 0 ? contentTokens(await outputSurprisal(m, a.promptIds, a.outputIds)) : undefined;
+      for (const [label, v, mask] of [[`${o.parameters.influence} λ=${o.parameters.damping}, content tokens`, { method: o.parameters.influence, damping: o.parameters.damping }, content] as const, ...[{ method: o.parameters.influence, damping: o.parameters.damping }, ...o.influenceVariants].map((v) => [`${v.method} λ=${v.damping}`, v, undefined] as const)]) {
+        scores.set(label, a.outputIds.length > 0 ? (await influenceScores(m, await m.influence(v.method, v.damping), a.promptIds, a.outputIds, mask)).scores : new Float64Array(m.trace.examples.length));
+      }
+      scoresByAnswer.push(scores);
+    }
+  }
 
   // 2–3. counterfactual referees
   const questions = answered.map((a, i) => [a, i] as const).filter(([a]) => a.query.factId !== null && a.outputIds.length > 0);
