@@ -3,8 +3,10 @@ import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import type { DatanetRules } from './datanet-types.ts';
 import { DatanetError } from './errors.ts';
+import { compileOwnerRegex, ownerRegexEngine } from './owner-regex.ts';
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+// the owner's `pattern` keywords run in RE2 (linear time), not V8's backtracking engine
+const ajv = new Ajv2020({ allErrors: true, strict: false, code: { regExp: ownerRegexEngine } });
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
 
@@ -45,7 +47,8 @@ export type DatanetDefinitionInput = z.input<typeof definitionSchema>;
 
 /**
  * Validates a datanet definition: the fields, the record schema (it must compile as JSON Schema
- * 2020-12) and the forbidden patterns (they must compile as regular expressions). Throws a
+ * 2020-12) and the forbidden patterns (they, and the schema's patterns, must compile in the
+ * linear-time engine of {@link compileOwnerRegex}). Throws a
  * {@link DatanetError} naming the bad field.
  *
  * @example
@@ -67,7 +70,7 @@ export function parseDefinition(input: unknown): DatanetDefinition {
   }
   for (const p of def.rules.forbiddenPatterns ?? []) {
     try {
-      new RegExp(p, 'iu');
+      compileOwnerRegex(p, { caseInsensitive: true });
     } catch (err) {
       throw new DatanetError('invalid_definition', `rules.forbiddenPatterns: ${(err as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import type { Hex } from 'viem';
 import type { ContributionRecord, Datanet, RejectionReason } from './datanet-types.ts';
 import { compileRecordSchema } from './definition.ts';
+import { compileOwnerRegex, type OwnerRegex } from './owner-regex.ts';
 
 /** A rejected record: the code, a sentence for people, and the contribution it duplicates. */
 export interface Rejection {
@@ -41,11 +42,25 @@ export function recordText(record: ContributionRecord): string {
  * const rejection = check(record, canonicalBytes(record)); // undefined when it passes
  */
 export function recordChecks(datanet: Pick<Datanet, 'recordSchema' | 'rules'>): (record: ContributionRecord, bytes: Uint8Array) => Rejection | undefined {
-  const schemaError = datanet.recordSchema ? compileRecordSchema(datanet.recordSchema) : undefined;
+  // rules stored before patterns had to run in linear time may not compile: then every record is
+  // refused, saying why, rather than checked by a backtracking engine or not at all
+  let schemaError: ((record: unknown) => string | undefined) | undefined;
+  let forbidden: OwnerRegex[] = [];
+  let broken: Rejection | undefined;
+  try {
+    schemaError = datanet.recordSchema ? compileRecordSchema(datanet.recordSchema) : undefined;
+  } catch (err) {
+    broken = { reason: 'schema_mismatch', detail: `the datanet's record schema cannot be checked: ${(err as Error).message}` };
+  }
+  try {
+    forbidden = (datanet.rules.forbiddenPatterns ?? []).map((p) => compileOwnerRegex(p, { caseInsensitive: true }));
+  } catch (err) {
+    broken ??= { reason: 'forbidden_pattern', detail: `the datanet's forbidden patterns cannot be checked: ${(err as Error).message}` };
+  }
   const maxBytes = datanet.rules.maxBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  const forbidden = (datanet.rules.forbiddenPatterns ?? []).map((p) => new RegExp(p, 'iu'));
   const { minChars, maxChars } = datanet.rules;
   return (record, bytes) => {
+    if (broken) return broken;
     const text = recordText(record);
     if (text.trim().length === 0) return { reason: 'empty', detail: 'the record has no text' };
     if (bytes.length > maxBytes) return { reason: 'too_large', detail: `${bytes.length} bytes (at most ${maxBytes})` };
