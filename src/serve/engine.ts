@@ -1,5 +1,17 @@
 import type { FinishReason } from '../model/generate.ts';
 import type { PeftAdapterFiles } from '../model/peft.ts';
+import { CodedError } from '../util/coded-error.ts';
+
+/**
+ * The prompt does not fit the model's context (400, naming the limit). Every engine checks it
+ * before the request joins a batch, so one long prompt never fails the others' generations.
+ */
+export class ContextLengthError extends CodedError {
+  override name = 'ContextLengthError';
+  constructor(promptTokens: number, contextTokens: number) {
+    super('context_length_exceeded', `the prompt is ${promptTokens} tokens; this model's context is ${contextTokens} tokens`, 400);
+  }
+}
 
 /**
  * A model as an engine serves it: a base model folder and, for a published model, its LoRA adapter.

@@ -10,7 +10,7 @@ import { promptTokens } from '../model/prompt-tokens.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { createKeyedLock } from '../util/lock.ts';
-import type { Completion, CompletionRequest, Engine, ServedModel } from './engine.ts';
+import { ContextLengthError, type Completion, type CompletionRequest, type Engine, type ServedModel } from './engine.ts';
 import { LruResources } from './lru-resources.ts';
 import { TextStream } from './text-stream.ts';
 
@@ -56,6 +56,9 @@ interface BaseEntry {
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** Tokens of context each sequence gets (llama.cpp's context is split between the sequences). */
+const contextPerSequence = (config: ModelConfig) => Math.min(config.maxPositions, 8192);
 
 /**
  * llama.cpp (through node-llama-cpp's prebuilt CPU, CUDA or Vulkan binaries) as an engine. Base
@@ -134,7 +137,7 @@ export function createLlamaCppEngine(o: LlamaCppEngineOptions): Engine {
     const sequences = o.sequencesPerContext ?? 4;
     const lora = await adapterPath(m, b);
     const context = await b.model.createContext({
-      sequences, contextSize: Math.min(b.config.maxPositions, 8192) * sequences, threads: o.threads ?? defaultThreadCount(), flashAttention: false,
+      sequences, contextSize: contextPerSequence(b.config) * sequences, threads: o.threads ?? defaultThreadCount(), flashAttention: false,
       ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
     });
     return { context, free: Array.from({ length: sequences }, () => context.getSequence()), waiters: [] };
@@ -154,8 +157,9 @@ export function createLlamaCppEngine(o: LlamaCppEngineOptions): Engine {
       const key = m.adapter?.key ?? '';
       pending.set(key, m);
       return b.contexts.use(key, async (c) => {
-        const sequence = c.free.pop() ?? await new Promise<LlamaContextSequence>((resolve) => c.waiters.push(resolve));
         const prompt = promptTokens(b.tokenizer, r.prompt);
+        if (prompt.length > contextPerSequence(b.config)) throw new ContextLengthError(prompt.length, contextPerSequence(b.config));
+        const sequence = c.free.pop() ?? await new Promise<LlamaContextSequence>((resolve) => c.waiters.push(resolve));
         const tokens: number[] = [];
         const stopper = new AbortController();
         const signal = r.signal ? AbortSignal.any([r.signal, stopper.signal]) : stopper.signal;

@@ -75,4 +75,38 @@ describe('Scheduler (continuous batching across adapters)', () => {
     await Promise.all(many);
     assert.equal(cache.freeBlocks, 24);
   });
+
+  it('a prompt longer than the context is refused alone (400 naming the limit); the batch goes on', async () => {
+    const cache = new PagedKvCache(backend, config, { numBlocks: 64, blockSize: 4 });
+    const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: 8, maxBatchTokens: 64 });
+    const others = requests.slice(0, 3).map((r) => scheduler.generate(r));
+    const long = scheduler.generate({ adapter: null, prompt: Array.from({ length: config.maxPositions + 1 }, (_, i) => i % config.vocabSize), maxTokens: 4 });
+    await assert.rejects(long, (err: Error & { status?: number }) => err.name === 'ContextLengthError' && err.status === 400 && /129 tokens; this model's context is 128/.test(err.message));
+    for (const [i, r] of (await Promise.all(others)).entries()) {
+      assert.deepEqual(r.tokens, (await generate(model, requests[i]!.adapter, requests[i]!.prompt, { maxTokens: requests[i]!.maxTokens })).tokens);
+    }
+    assert.equal(cache.freeBlocks, 64);
+  });
+
+  it('a step that fails because of one sequence fails that sequence only', async () => {
+    // the decoder is the real one; a poisoned token makes any step holding it throw, as a bad row would
+    const poison = config.vocabSize - 1;
+    class FaultyDecoder extends Decoder {
+      override step(rows: Parameters<Decoder['step']>[0]) {
+        return rows.some((r) => r.token === poison) ? Promise.reject(new Error('poisoned row')) : super.step(rows);
+      }
+    }
+    const cache = new PagedKvCache(backend, config, { numBlocks: 64, blockSize: 4 });
+    const scheduler = new Scheduler(new FaultyDecoder(model, cache), { maxSequences: 8, maxBatchTokens: 64 });
+    const clean = requests.slice(0, 3).map((r) => ({ ...r, prompt: r.prompt.map((t) => t % poison) }));
+    const others = clean.map((r) => scheduler.generate(r));
+    const bad = scheduler.generate({ adapter: null, prompt: [1, 2, poison], maxTokens: 4 });
+    await assert.rejects(bad, /poisoned row/);
+    const results = await Promise.all(others);
+    for (const [i, r] of results.entries()) {
+      const alone = (await generate(model, clean[i]!.adapter, clean[i]!.prompt, { maxTokens: clean[i]!.maxTokens })).tokens;
+      assert.deepEqual(r.tokens, alone);
+    }
+    assert.equal(cache.freeBlocks, 64);
+  });
 });

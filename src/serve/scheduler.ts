@@ -2,6 +2,7 @@ import type { FinishReason } from '../model/generate.ts';
 import type { LoraAdapter } from '../model/llama.ts';
 import { seededRandom } from '../model/random.ts';
 import type { Decoder, DecodeRow } from './decoder.ts';
+import { ContextLengthError } from './engine.ts';
 import { KvCacheFullError } from './kv-cache.ts';
 
 export interface GenerationRequest {
@@ -84,6 +85,9 @@ export class Scheduler {
   /** Queues a generation; it joins the running batch at the next step with room. */
   generate(request: GenerationRequest): Promise<GenerationResult> {
     if (request.prompt.length === 0) return Promise.reject(new RangeError('the prompt is empty'));
+    // checked before it joins: past the model's positions it would fail the whole step
+    const context = this.decoder.model.config.maxPositions;
+    if (request.prompt.length > context) return Promise.reject(new ContextLengthError(request.prompt.length, context));
     return new Promise((resolve, reject) => {
       const rng = seededRandom(request.seed ?? 0);
       this.waiting.push({ id: `seq-${++this.counter}`, request, cached: 0, tokens: [...request.prompt], generated: [], next: rng.next, draw: null, resolve, reject });
@@ -96,6 +100,21 @@ export class Scheduler {
     const i = this.running.indexOf(s);
     if (i >= 0) this.running.splice(i, 1);
     s.resolve({ tokens: s.generated, finishReason });
+  }
+
+  /** A sequence that cannot go on leaves with its error, freeing its blocks. */
+  private fail(s: Sequence, err: unknown): void {
+    this.decoder.cache.release(s.id);
+    this.running.splice(this.running.indexOf(s), 1);
+    s.reject(err);
+  }
+
+  /** A running sequence goes back to the front of the queue, its keys and values dropped (recomputed when it rejoins). */
+  private preempt(s: Sequence): void {
+    this.decoder.cache.release(s.id);
+    this.running.splice(this.running.indexOf(s), 1);
+    s.cached = 0;
+    this.waiting.unshift(s);
   }
 
   private async run(): Promise<void> {
@@ -140,20 +159,28 @@ export class Scheduler {
       try {
         picked = await this.decoder.step(rows);
       } catch (err) {
-        if (!(err instanceof KvCacheFullError) || this.running.length === 1) {
-          for (const s of [...this.running]) {
-            this.decoder.cache.release(s.id);
-            s.reject(err);
-          }
-          this.running.length = 0;
+        if (this.running.length === 1) {
+          this.fail(this.running[0]!, err);
           continue;
         }
-        // out of KV blocks: the newest sequence goes back to the queue (recomputed later)
-        const s = this.running.pop()!;
-        this.decoder.cache.release(s.id);
-        s.cached = 0;
-        this.waiting.unshift(s);
-        continue;
+        if (err instanceof KvCacheFullError) {
+          // out of KV blocks: the newest sequence goes back to the queue (recomputed later)
+          this.preempt(this.running[this.running.length - 1]!);
+          continue;
+        }
+        // isolate the failure: each sequence's rows again on their own; one that fails alone
+        // leaves with its error, the others go on
+        picked = new Int32Array(picks.size);
+        for (const s of [...this.running]) {
+          if (!fed.has(s)) continue;
+          try {
+            const own = await this.decoder.step(rows.filter((r) => r.sequence === s.id));
+            if (picks.has(s)) picked[picks.get(s)!] = own[0]!;
+          } catch (e) {
+            if (e instanceof KvCacheFullError) this.preempt(s);
+            else this.fail(s, e);
+          }
+        }
       }
       for (const s of [...this.running]) {
         s.cached += fed.get(s) ?? 0;

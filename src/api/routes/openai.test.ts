@@ -124,4 +124,16 @@ describe('the OpenAI-compatible API, through the official openai client', () => 
     await revokeApiKey(f.db, apiKey.id, f.addr(CONSUMER));
     await assert.rejects(new OpenAI({ apiKey: key, baseURL, maxRetries: 0 }).completions.create({ model: 'facts-qa', prompt: 'x' }), OpenAI.AuthenticationError);
   });
+
+  test('a prompt longer than the model\'s context is a 400 naming the limit, and an answer in flight still completes', async () => {
+    const prompt = `### Question: ${question}\n### Answer:`;
+    const [answer, long] = await Promise.allSettled([
+      client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 0 }),
+      client.completions.create({ model: 'facts-qa', prompt: 'word '.repeat(2000), max_tokens: 4 }),
+    ]);
+    assert.equal(answer.status, 'fulfilled');
+    assert.equal(long.status, 'rejected');
+    const e = (long as PromiseRejectedResult).reason;
+    assert.ok(e instanceof OpenAI.BadRequestError && /this model's context is 512 tokens/.test(e.message), String(e));
+  });
 });
