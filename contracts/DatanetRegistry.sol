@@ -59,8 +59,12 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     mapping(uint256 => mapping(bytes32 => bool)) private _anchoredRoots;
     mapping(uint256 => mapping(address => ContributorStake)) private _stakes;
     mapping(uint256 => mapping(bytes32 => bool)) private _slashedContributions;
-    /// @notice Datanet id of a recorded snapshot root (0 if none).
-    mapping(bytes32 => uint256) public snapshotDatanet;
+    /// @notice Whether `datanetId` recorded `root` as a snapshot. Roots are namespaced per datanet:
+    ///         recording a root under one datanet never stops another datanet recording it (a root
+    ///         front-run under another datanet cannot block a snapshot).
+    mapping(uint256 => mapping(bytes32 => bool)) public isSnapshotOf;
+    /// @notice How many datanets recorded `root` as a snapshot (0: not a snapshot anywhere).
+    mapping(bytes32 => uint256) public snapshotRecordings;
 
     event DatanetCreated(uint256 indexed datanetId, address indexed owner, string metadataURI, string licence, uint256 contributionStake);
     event DatanetUpdated(uint256 indexed datanetId, string metadataURI, string licence, uint256 contributionStake);
@@ -82,7 +86,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     error EmptyRoot();
     error EmptyBatch();
     error RootAlreadyAnchored(uint256 datanetId, bytes32 root);
-    error SnapshotAlreadyRecorded(bytes32 root);
+    error SnapshotAlreadyRecorded(uint256 datanetId, bytes32 root);
     error NoStake(uint256 datanetId, address contributor);
     error ReleaseNotRequested();
     error StillLocked(uint64 releaseAt);
@@ -216,8 +220,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     {
         if (root == bytes32(0)) revert EmptyRoot();
         if (count == 0) revert EmptyBatch();
-        if (snapshotDatanet[root] != 0) revert SnapshotAlreadyRecorded(root);
-        snapshotDatanet[root] = datanetId;
+        if (isSnapshotOf[datanetId][root]) revert SnapshotAlreadyRecorded(datanetId, root);
+        isSnapshotOf[datanetId][root] = true;
+        snapshotRecordings[root]++;
         snapshotIndex = _datanets[datanetId].snapshotCount++;
         _snapshots[datanetId][snapshotIndex] = MerkleRecord(root, count, uint64(block.timestamp), uri);
         emit SnapshotRecorded(datanetId, snapshotIndex, root, count, uri);

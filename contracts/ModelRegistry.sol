@@ -179,7 +179,7 @@ contract ModelRegistry {
         if (baseModelHash == bytes32(0) || adapterHash == bytes32(0) || trainingConfigHash == bytes32(0)) revert MissingHash();
         if (snapshotRoots.length == 0) revert NoSnapshots();
         for (uint256 i = 0; i < snapshotRoots.length; i++) {
-            if (datanets.snapshotDatanet(snapshotRoots[i]) == 0) revert UnknownSnapshot(snapshotRoots[i]);
+            if (datanets.snapshotRecordings(snapshotRoots[i]) == 0) revert UnknownSnapshot(snapshotRoots[i]);
         }
         version = ++_models[modelId].versionCount;
         _versions[modelId][version] =

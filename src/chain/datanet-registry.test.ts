@@ -248,7 +248,7 @@ describe('DatanetRegistry: batches', () => {
 });
 
 describe('DatanetRegistry: snapshots', () => {
-  test('recordSnapshot (owner or curator), verifySnapshotMember, SnapshotAlreadyRecorded across datanets', async () => {
+  test('recordSnapshot (owner or curator), verifySnapshotMember; roots namespaced per datanet', async () => {
     await fresh();
     const id = await createDatanet();
     const other = await createDatanet(0n, [addr(CURATOR)]);
@@ -256,7 +256,8 @@ describe('DatanetRegistry: snapshots', () => {
     const tree = treeOf(ids);
     const root = tree.root as Hex;
     const r = await reg(CURATOR);
-    assert.equal(await r.read.snapshotDatanet([root]), 0n);
+    assert.equal(await r.read.isSnapshotOf([id, root]), false);
+    assert.equal(await r.read.snapshotRecordings([root]), 0n);
 
     await expectRevert((await reg(OUTSIDER)).write.recordSnapshot([id, root, 5n, '']), 'NotCurator', [id, addr(OUTSIDER)]);
     await expectRevert(r.write.recordSnapshot([id, zeroHash, 5n, '']), 'EmptyRoot');
@@ -264,7 +265,8 @@ describe('DatanetRegistry: snapshots', () => {
 
     const receipt = await t.mined(r.write.recordSnapshot([id, root, 5n, 'blob://snap0']));
     assert.deepEqual(events(receipt, 'SnapshotRecorded')[0]?.args, { datanetId: id, snapshotIndex: 0n, root, count: 5n, uri: 'blob://snap0' });
-    assert.equal(await r.read.snapshotDatanet([root]), id);
+    assert.equal(await r.read.isSnapshotOf([id, root]), true);
+    assert.equal(await r.read.snapshotRecordings([root]), 1n);
     assert.deepEqual(await r.read.getSnapshot([id, 0n]), { root, count: 5n, recordedAt: await blockTime(receipt), uri: 'blob://snap0' });
     assert.equal((await r.read.getDatanet([id])).snapshotCount, 1);
 
@@ -276,9 +278,8 @@ describe('DatanetRegistry: snapshots', () => {
     // Snapshots and batches are separate: a snapshot proof is not a batch proof.
     assert.equal(await r.read.verifyContribution([id, 0n, ids[0]!, proofOf(tree, 0)]), false);
 
-    // A root is recorded once, globally: not again here, nor in another datanet.
-    await expectRevert((await reg(OWNER)).write.recordSnapshot([id, root, 5n, '']), 'SnapshotAlreadyRecorded', [root]);
-    await expectRevert(r.write.recordSnapshot([other, root, 5n, '']), 'SnapshotAlreadyRecorded', [root]);
+    // A root is recorded once per datanet: not again here.
+    await expectRevert((await reg(OWNER)).write.recordSnapshot([id, root, 5n, '']), 'SnapshotAlreadyRecorded', [id, root]);
 
     // The owner records the next one; indexes increase.
     const next = treeOf([...ids, idOf(hashOf('snap 5'), addr(CONTRIBUTOR))]);
@@ -288,7 +289,21 @@ describe('DatanetRegistry: snapshots', () => {
     // An anchored batch root may also become a snapshot root (separate namespaces).
     await t.mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '']));
     await t.mined(r.write.recordSnapshot([other, hashOf('batch'), 1n, '']));
-    assert.equal(await r.read.snapshotDatanet([hashOf('batch')]), other);
+    assert.equal(await r.read.isSnapshotOf([other, hashOf('batch')]), true);
+  });
+
+  test("a root recorded first under another datanet (front-running) does not block this datanet's snapshot", async () => {
+    await fresh();
+    const honest = await createDatanet();
+    // the attacker owns a datanet of its own and copies the root it sees in the mempool
+    const attackerDatanet = await createDatanet(0n, [addr(OUTSIDER)]);
+    const root = treeOf([idOf(hashOf('front-run'), addr(CONTRIBUTOR))]).root as Hex;
+    await t.mined((await reg(OUTSIDER)).write.recordSnapshot([attackerDatanet, root, 1n, '']));
+    await t.mined((await reg(CURATOR)).write.recordSnapshot([honest, root, 1n, 'blob://honest']));
+    const r = await reg(CURATOR);
+    assert.equal(await r.read.isSnapshotOf([honest, root]), true);
+    assert.equal(await r.read.snapshotRecordings([root]), 2n);
+    assert.equal((await r.read.getSnapshot([honest, 0n])).uri, 'blob://honest');
   });
 
   test('contributionId is keccak256(abi.encode(contentHash, contributor))', async () => {

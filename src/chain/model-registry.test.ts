@@ -47,7 +47,7 @@ async function recordedSnapshot(label: string, n = 3): Promise<Hex> {
   );
   const root = tree.root as Hex;
   await t.mined(reg.write.recordSnapshot([id, root, BigInt(n), `blob://${label}/snapshot`]));
-  assert.equal(await reg.read.snapshotDatanet([root]), id);
+  assert.equal(await reg.read.isSnapshotOf([id, root]), true);
   return root;
 }
 
@@ -122,7 +122,7 @@ describe('ModelRegistry: registration', () => {
     // Every root read back is a snapshot in the datanet registry.
     const reg = (await t.as(OUTSIDER)).datanetRegistry;
     for (const root of (await m.read.getVersion([1n, 1n])).snapshotRoots) {
-      assert.notEqual(await reg.read.snapshotDatanet([root]), 0n);
+      assert.notEqual(await reg.read.snapshotRecordings([root]), 0n);
     }
 
     // A second model gets the next id; a free price is allowed.

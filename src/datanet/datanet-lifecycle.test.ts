@@ -145,7 +145,7 @@ describe('a datanet curated automatically', () => {
     assert.equal(snapshot.count, 2);
     const onChain = await ctx.contracts.datanetRegistry.read.getSnapshot([1n, BigInt(snapshot.snapshotIndex!)]);
     assert.equal(onChain.root, snapshot.root);
-    assert.equal(await ctx.contracts.datanetRegistry.read.snapshotDatanet([snapshot.root]), 1n);
+    assert.equal(await ctx.contracts.datanetRegistry.read.isSnapshotOf([1n, snapshot.root]), true);
     const { contributions } = await listContributions(db, { snapshotId: snapshot.id, limit: 10 });
     const tree = contributionTree(contributions.map((c) => c.id));
     assert.equal(tree.root, snapshot.root);

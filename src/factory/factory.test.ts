@@ -37,6 +37,7 @@ describe('ModelFactory', () => {
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('bad name!')), /model name/);
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { rank: 0 } })), /rank|too small/i);
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { learningRat: 1 } as never })), /learningRat|unrecognized/i);
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { pricePer1kTokens: '9'.repeat(78) })), /2\^256 - 1 wei/);
   });
 
   let first: string;

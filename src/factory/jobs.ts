@@ -39,7 +39,7 @@ export const jobRequestSchema = z.object({
   snapshotIds: z.array(z.number().int().positive()).min(1).max(32),
   template: promptTemplateSchema.default(defaultTemplate),
   hyperparameters: hyperparametersSchema.default(hyperparametersSchema.parse({})),
-  pricePer1kTokens: z.union([z.string().regex(/^\d{1,78}$/), z.number().int().min(0)]).transform(String).default('0'),
+  pricePer1kTokens: z.union([z.string().regex(/^\d{1,78}$/), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]).transform(String).refine((x) => BigInt(x) < 2n ** 256n, 'at most 2^256 - 1 wei').default('0'),
 }).strict();
 export type JobRequest = z.input<typeof jobRequestSchema>;
 

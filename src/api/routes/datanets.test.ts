@@ -538,6 +538,9 @@ describe('invalid input', () => {
     );
     assertError(await signed(OWNER, 'POST', '/datanets', { name: 'bad-curator', licence: 'MIT', curators: ['0x1234'] }), 400, 'invalid_definition', /^curators\.0:/);
     assertError(await signed(OWNER, 'POST', '/datanets', { name: 'extra', licence: 'MIT', colour: 'blue' }), 400, 'invalid_definition');
+    // a stake past the registry's uint96 would be stored, then fail on chain at every start-up
+    assertError(await signed(OWNER, 'POST', '/datanets', { name: 'overflow', licence: 'MIT', contributionStake: '9'.repeat(30) }), 400, 'invalid_definition', /^contributionStake: at most 2\^96 - 1 wei/);
+    assertError(await signed(OWNER, 'POST', '/datanets', { name: 'catastrophic', licence: 'MIT', rules: { forbiddenPatterns: ['(?<=a)b'] } }), 400, 'invalid_definition', /cannot be run in linear time/);
     assert.deepEqual((await get<DatanetPage>('/datanets?q=bad')).body.datanets, []);
   });
 

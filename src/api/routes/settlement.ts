@@ -17,7 +17,7 @@ export interface SettlementRouteContext extends AttributionRouteContext {
   publicUrl?: string;
 }
 
-const uint = z.string().regex(/^\d{1,78}$/, 'a non-negative integer (wei), as a decimal string').transform(BigInt);
+const uint = z.string().regex(/^\d{1,78}$/, 'a non-negative integer (wei), as a decimal string').transform(BigInt).refine((x) => x < 2n ** 256n, 'at most 2^256 - 1');
 const address = z.string().refine(isAddress, 'an 0x address').transform((a) => getAddress(a));
 const authorizationBody = z.object({
   auth: z.object({ consumer: address, operator: address, cumulativeAmount: uint, nonce: uint, expiry: uint }).strict(),
