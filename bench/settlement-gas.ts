@@ -356,7 +356,7 @@ try {
   await chain.increaseTime(window + 1n);
   const claimTx = (tree: typeof first.tree, index: number, leaf: Leaf) => ({
     to: addr.attributionSettlement,
-    data: encodeFunctionData({ abi: attributionSettlementAbi, functionName: 'claim', args: [leaf[0], leaf[1], tree.getProof(index) as Hex[]] }),
+    data: encodeFunctionData({ abi: attributionSettlementAbi, functionName: 'claim', args: [operator.address, leaf[0], leaf[1], tree.getProof(index) as Hex[]] }),
     gas: 300_000n,
   });
   const firstClaimIdx = first.leaves.map((l, i) => [l, i] as const).filter(([l]) => l[0] !== probePayee);

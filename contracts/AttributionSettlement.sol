@@ -10,17 +10,22 @@ import {InferenceEscrow} from "./InferenceEscrow.sol";
 import {Staking} from "./Staking.sol";
 
 /// @title Epoch settlement of attributed inference fees
-/// @notice Each epoch, an active operator draws what consumers authorised from the escrow and posts
-///         the Merkle root of every payee's *cumulative* earnings since genesis. During the challenge
-///         window anyone may dispute the root (with a bond; an arbiter decides) or prove on chain
-///         that it lowered a payee's earnings; an upheld dispute reverts the root and slashes the
-///         operator. After the window the root is final and each payee claims the difference
-///         between its cumulative earnings and what it already claimed, with one proof.
+/// @notice Every operator settles on its own ledger. Each epoch, an active operator draws what
+///         consumers authorised *to it* from the escrow and posts the Merkle root of every payee's
+///         *cumulative* earnings from that operator since genesis. During the challenge window
+///         anyone but the operator may dispute the root (with a bond; an arbiter decides) or prove
+///         on chain that it lowered a payee's earnings; an upheld dispute reverts the root and
+///         slashes the operator. After the window the root is final and each payee claims, per
+///         operator, the difference between its cumulative earnings and what it already claimed
+///         from that operator, with one proof.
+///         An operator's roots pay only from what that operator drew: no operator can reduce, hold
+///         up or pay out another operator's funds, and one operator's roots never need another's
+///         leaves (decision 0018).
 ///         The fee split, the attribution threshold and the signal weights live here and belong to
 ///         governance (DEFAULT_ADMIN_ROLE, the timelock); the node reads them from chain.
 ///         The contract cannot check that a root's leaves sum to its declared total, nor prove that a
-///         payee was left out: those frauds are for the bonded dispute. Claims can never exceed
-///         what was drawn from the escrow.
+///         payee was left out: those frauds are for the bonded dispute. An operator's claims can
+///         never exceed what it drew from the escrow.
 /// @dev Leaves are OpenZeppelin merkle-tree "standard" leaves of (address payee, uint256 cumulative).
 contract AttributionSettlement is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -49,6 +54,22 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         Reverted
     }
 
+    /// @notice One operator's settlement: its epochs, its final root, its funds.
+    struct Ledger {
+        /// Number of the operator's last posted epoch (reverted ones included).
+        uint256 lastEpoch;
+        /// The operator's epoch awaiting finalization (0 if none).
+        uint256 pendingEpoch;
+        /// The operator's last finalized epoch, its root and its total.
+        uint256 finalizedEpoch;
+        bytes32 finalizedRoot;
+        uint256 finalizedTotal;
+        /// OPEN the operator drew from the escrow, in total.
+        uint256 funded;
+        /// OPEN claimed from the operator's roots, in total.
+        uint256 claimed;
+    }
+
     /// @notice One posted epoch.
     struct Epoch {
         bytes32 root;
@@ -73,8 +94,10 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @notice OPEN slashed from an operator whose root is reverted (capped at its stake).
     uint256 public operatorSlashAmount;
     /// @notice Seconds after an epoch's challenge window within which an arbiter must decide its
-    ///         dispute; after it, anyone may expire the dispute (the root is dropped unslashed and the
-    ///         bond goes to the operator).
+    ///         dispute; after it, anyone may expire the dispute: the root is dropped unslashed and the
+    ///         bond goes to the staking contract's slash destination (the treasury), so holding up
+    ///         settlement costs the challenger its bond each time. It must outlast a governance vote
+    ///         and its timelock, the arbiter of last resort (decision 0018).
     uint64 public disputeTimeout = 7 days;
     /// @notice The fee split in force.
     FeeSplit public feeSplit;
@@ -89,33 +112,26 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     ///         contributors' share goes to the datanets' pools.
     uint32 public evidenceThresholdPpm;
 
-    /// @notice Number of the last posted epoch (reverted ones included).
-    uint256 public lastEpoch;
-    /// @notice Epoch awaiting finalization (0 if none).
-    uint256 public pendingEpoch;
-    /// @notice Last finalized epoch and its root and total.
-    uint256 public finalizedEpoch;
-    bytes32 public finalizedRoot;
-    uint256 public finalizedTotal;
-    /// @notice OPEN drawn from the escrow, in total.
+    /// @notice OPEN drawn from the escrow, in total (all operators).
     uint256 public totalFunded;
-    /// @notice OPEN claimed, in total.
+    /// @notice OPEN claimed, in total (all operators).
     uint256 public totalClaimed;
-    /// @notice Cumulative amount claimed by each payee.
-    mapping(address => uint256) public claimed;
+    /// @notice Cumulative amount each payee claimed from each operator's roots.
+    mapping(address operator => mapping(address payee => uint256)) public claimed;
 
-    mapping(uint256 => Epoch) private _epochs;
-    mapping(uint256 => uint256) private _disputeBonds;
+    mapping(address operator => Ledger) private _ledgers;
+    mapping(address operator => mapping(uint256 => Epoch)) private _epochs;
+    mapping(address operator => mapping(uint256 => uint256)) private _disputeBonds;
 
     event EpochPosted(uint256 indexed epoch, address indexed operator, bytes32 root, uint256 cumulativeTotal, uint256 funded, bytes32 inputsHash, string inputsURI);
-    event EpochFinalized(uint256 indexed epoch, bytes32 root, uint256 cumulativeTotal);
-    event EpochDisputed(uint256 indexed epoch, address indexed challenger, bytes32 evidenceHash, string evidenceURI);
-    event DisputeResolved(uint256 indexed epoch, bool upheld, address arbiter);
+    event EpochFinalized(uint256 indexed epoch, address indexed operator, bytes32 root, uint256 cumulativeTotal);
+    event EpochDisputed(uint256 indexed epoch, address indexed operator, address indexed challenger, bytes32 evidenceHash, string evidenceURI);
+    event DisputeResolved(uint256 indexed epoch, address indexed operator, bool upheld, address arbiter);
     event EpochReverted(uint256 indexed epoch, address indexed operator, uint256 slashed);
-    event DisputeExpired(uint256 indexed epoch);
+    event DisputeExpired(uint256 indexed epoch, address indexed operator);
     event Funded(address indexed operator, uint256 amount);
     event DisputeTimeoutSet(uint64 timeout);
-    event Claimed(address indexed payee, uint256 amount, uint256 cumulativeAmount, uint256 epoch);
+    event Claimed(address indexed operator, address indexed payee, uint256 amount, uint256 cumulativeAmount, uint256 epoch);
     event FeeSplitSet(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
     event AttributionThresholdSet(uint32 thresholdPpm);
     event SpanWeightSet(uint16 spanWeightBps);
@@ -132,6 +148,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     error TotalDecreased(uint256 previousTotal, uint256 newTotal);
     error RootExceedsFunding(uint256 cumulativeTotal, uint256 totalFunded);
     error NotPending(uint256 epoch);
+    error SelfDispute(address operator);
     error NotDisputed(uint256 epoch);
     error ChallengeWindowClosed(uint256 epoch);
     error DisputeNotExpired(uint256 epoch, uint64 expiresAt);
@@ -175,13 +192,13 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ epochs
 
-    /// @notice Draw the given authorizations from the escrow and post epoch `epoch`'s root.
-    /// @dev Caller must be an active operator. A previous pending epoch must be final first (this
+    /// @notice Draw the given authorizations from the escrow and post the caller's epoch `epoch`.
+    /// @dev Caller must be an active operator. Its previous pending epoch must be final first (this
     ///      call finalizes it if its window has passed). The escrow is a trusted protocol contract
     ///      called under the reentrancy guard; its draw must precede the funding check.
-    /// @param epoch Must be `lastEpoch + 1`.
-    /// @param root Merkle root of (payee, cumulative earnings).
-    /// @param cumulativeTotal Sum of all cumulative earnings in the tree.
+    /// @param epoch Must be the caller's `lastEpoch + 1`.
+    /// @param root Merkle root of (payee, cumulative earnings from the caller).
+    /// @param cumulativeTotal Sum of all cumulative earnings in the tree, at most what the caller drew.
     /// @param inputsHash Hash of the epoch's inputs (its receipts), for recomputation.
     /// @param inputsURI Where the inputs can be fetched.
     /// @param draws Consumers' spend authorizations for this operator, their signatures, and each
@@ -195,20 +212,22 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         InferenceEscrow.Draw[] calldata draws
     ) external nonReentrant {
         if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
-        _tryFinalize();
-        if (pendingEpoch != 0) revert EpochPending(pendingEpoch);
-        if (epoch != lastEpoch + 1) revert EpochOutOfOrder(lastEpoch + 1, epoch);
+        Ledger storage l = _ledgers[msg.sender];
+        _tryFinalize(msg.sender, l);
+        if (l.pendingEpoch != 0) revert EpochPending(l.pendingEpoch);
+        if (epoch != l.lastEpoch + 1) revert EpochOutOfOrder(l.lastEpoch + 1, epoch);
         if (root == bytes32(0)) revert EmptyRoot();
-        if (cumulativeTotal < finalizedTotal) revert TotalDecreased(finalizedTotal, cumulativeTotal);
+        if (cumulativeTotal < l.finalizedTotal) revert TotalDecreased(l.finalizedTotal, cumulativeTotal);
 
         uint256 funded = draws.length > 0 ? escrow.draw(draws, msg.sender) : 0;
-        uint256 newTotalFunded = totalFunded + funded;
-        if (cumulativeTotal > newTotalFunded) revert RootExceedsFunding(cumulativeTotal, newTotalFunded);
+        uint256 newFunded = l.funded + funded;
+        if (cumulativeTotal > newFunded) revert RootExceedsFunding(cumulativeTotal, newFunded);
 
-        totalFunded = newTotalFunded;
-        lastEpoch = epoch;
-        pendingEpoch = epoch;
-        _epochs[epoch] = Epoch(
+        l.funded = newFunded;
+        totalFunded += funded;
+        l.lastEpoch = epoch;
+        l.pendingEpoch = epoch;
+        _epochs[msg.sender][epoch] = Epoch(
             root,
             cumulativeTotal,
             funded,
@@ -222,7 +241,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         emit EpochPosted(epoch, msg.sender, root, cumulativeTotal, funded, inputsHash, inputsURI);
     }
 
-    /// @notice Draw authorised spend into the settlement pool without posting an epoch, e.g. when a
+    /// @notice Draw authorised spend into the caller's ledger without posting an epoch, e.g. when a
     ///         consumer asks to withdraw while an epoch is pending or disputed.
     /// @param draws Consumers' spend authorizations for the caller (an active operator), their
     ///        signatures, and each consumer's metered cumulative spend to draw up to.
@@ -234,47 +253,53 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     {
         if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
         funded = escrow.draw(draws, msg.sender);
+        _ledgers[msg.sender].funded += funded;
         totalFunded += funded;
         emit Funded(msg.sender, funded);
     }
 
-    /// @notice Finalize the pending epoch if its challenge window has passed undisputed.
+    /// @notice Finalize `operator`'s pending epoch if its challenge window has passed undisputed.
+    /// @param operator The operator.
     /// @return True if an epoch was finalized.
-    function finalizeEpoch() external returns (bool) {
-        return _tryFinalize();
+    function finalizeEpoch(address operator) external returns (bool) {
+        return _tryFinalize(operator, _ledgers[operator]);
     }
 
-    /// @notice Dispute the pending epoch's root during its window, bonding `disputeBond` OPEN. The
-    ///         operator's stake is frozen until the dispute ends.
-    /// @param epoch The pending epoch.
+    /// @notice Dispute `operator`'s pending epoch during its window, bonding `disputeBond` OPEN. The
+    ///         operator's stake is frozen until the dispute ends. The operator cannot dispute its own
+    ///         epoch (it would hold up its payees for free).
+    /// @param operator The operator whose epoch is disputed.
+    /// @param epoch Its pending epoch.
     /// @param evidenceHash Hash of the evidence (e.g. a receipt whose recomputation differs).
     /// @param evidenceURI Where the evidence can be fetched.
-    function dispute(uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
-        Epoch storage e = _epochs[epoch];
+    function dispute(address operator, uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
+        if (msg.sender == operator) revert SelfDispute(operator);
+        Epoch storage e = _epochs[operator][epoch];
         if (e.status != EpochStatus.Pending) revert NotPending(epoch);
         if (block.timestamp >= e.challengeEndsAt) revert ChallengeWindowClosed(epoch);
         e.status = EpochStatus.Disputed;
         e.challenger = msg.sender;
         uint256 bond = disputeBond;
-        _disputeBonds[epoch] = bond;
-        emit EpochDisputed(epoch, msg.sender, evidenceHash, evidenceURI);
-        staking.freeze(e.operator);
+        _disputeBonds[operator][epoch] = bond;
+        emit EpochDisputed(epoch, operator, msg.sender, evidenceHash, evidenceURI);
+        staking.freeze(operator);
         if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
     /// @notice Decide a bonded dispute (arbiter only). Upheld: the root is reverted, the operator
     ///         slashed and the bond returned. Rejected: the bond goes to the operator and the epoch
     ///         is pending again (final once its original window has passed).
+    /// @param operator The operator whose epoch is disputed.
     /// @param epoch The disputed epoch.
     /// @param upheld The decision.
-    function resolveDispute(uint256 epoch, bool upheld) external onlyRole(ARBITER_ROLE) nonReentrant {
-        Epoch storage e = _epochs[epoch];
+    function resolveDispute(address operator, uint256 epoch, bool upheld) external onlyRole(ARBITER_ROLE) nonReentrant {
+        Epoch storage e = _epochs[operator][epoch];
         if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
-        uint256 bond = _disputeBonds[epoch];
-        delete _disputeBonds[epoch];
-        emit DisputeResolved(epoch, upheld, msg.sender);
+        uint256 bond = _disputeBonds[operator][epoch];
+        delete _disputeBonds[operator][epoch];
+        emit DisputeResolved(epoch, operator, upheld, msg.sender);
         if (upheld) {
-            _revert(epoch, e);
+            _revert(epoch, e, _ledgers[operator]);
         } else {
             e.status = EpochStatus.Pending;
         }
@@ -283,33 +308,39 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     }
 
     /// @notice Drop a disputed epoch whose arbiter did not decide within `disputeTimeout` after its
-    ///         window: the root is reverted without slashing and the bond goes to the operator, so
-    ///         settlement moves on and a frivolous challenger pays for the delay.
+    ///         window: the root is reverted without slashing, so the operator's settlement moves on,
+    ///         and the bond goes to the slash destination (the treasury), not to either party: a
+    ///         dispute nobody decides costs its challenger the bond, whoever the challenger is (the
+    ///         operator's own second address included).
+    /// @param operator The operator whose epoch is disputed.
     /// @param epoch The disputed epoch.
-    function expireDispute(uint256 epoch) external nonReentrant {
-        Epoch storage e = _epochs[epoch];
+    function expireDispute(address operator, uint256 epoch) external nonReentrant {
+        Epoch storage e = _epochs[operator][epoch];
         if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
         uint64 expiresAt = e.challengeEndsAt + disputeTimeout;
         if (block.timestamp < expiresAt) revert DisputeNotExpired(epoch, expiresAt);
-        uint256 bond = _disputeBonds[epoch];
-        delete _disputeBonds[epoch];
+        uint256 bond = _disputeBonds[operator][epoch];
+        delete _disputeBonds[operator][epoch];
         e.status = EpochStatus.Reverted;
-        pendingEpoch = 0;
-        emit DisputeExpired(epoch);
-        emit EpochReverted(epoch, e.operator, 0);
-        staking.unfreeze(e.operator);
-        if (bond > 0) token.safeTransfer(e.operator, bond);
+        _ledgers[operator].pendingEpoch = 0;
+        emit DisputeExpired(epoch, operator);
+        emit EpochReverted(epoch, operator, 0);
+        staking.unfreeze(operator);
+        if (bond > 0) token.safeTransfer(staking.slashDestination(), bond);
     }
 
-    /// @notice Prove that the pending root gives `payee` less than the last final root did; cumulative
-    ///         earnings never decrease, so the root is reverted and the operator slashed at once.
-    /// @param epoch The pending (or disputed) epoch.
+    /// @notice Prove that an operator's pending root gives `payee` less than the operator's last final
+    ///         root did; cumulative earnings never decrease, so the root is reverted and the operator
+    ///         slashed at once.
+    /// @param operator The operator.
+    /// @param epoch Its pending (or disputed) epoch.
     /// @param payee The payee.
-    /// @param previousAmount Its cumulative earnings in the last final root.
+    /// @param previousAmount Its cumulative earnings in the operator's last final root.
     /// @param previousProof Proof of that against `finalizedRoot`.
     /// @param newAmount Its cumulative earnings in the challenged root.
     /// @param newProof Proof of that against the challenged root.
     function proveDecrease(
+        address operator,
         uint256 epoch,
         address payee,
         uint256 previousAmount,
@@ -317,41 +348,46 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 newAmount,
         bytes32[] calldata newProof
     ) external nonReentrant {
-        Epoch storage e = _epochs[epoch];
+        Epoch storage e = _epochs[operator][epoch];
+        Ledger storage l = _ledgers[operator];
         if (e.status != EpochStatus.Pending && e.status != EpochStatus.Disputed) revert NotPending(epoch);
         if (block.timestamp >= e.challengeEndsAt && e.status == EpochStatus.Pending) revert ChallengeWindowClosed(epoch);
         if (newAmount >= previousAmount) revert NotADecrease(previousAmount, newAmount);
-        if (!MerkleProof.verifyCalldata(previousProof, finalizedRoot, _leaf(payee, previousAmount))) revert InvalidProof();
+        if (!MerkleProof.verifyCalldata(previousProof, l.finalizedRoot, _leaf(payee, previousAmount))) revert InvalidProof();
         if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert InvalidProof();
-        uint256 bond = _disputeBonds[epoch];
-        delete _disputeBonds[epoch];
+        uint256 bond = _disputeBonds[operator][epoch];
+        delete _disputeBonds[operator][epoch];
         bool wasDisputed = e.status == EpochStatus.Disputed;
-        _revert(epoch, e);
-        if (wasDisputed) staking.unfreeze(e.operator);
+        _revert(epoch, e, l);
+        if (wasDisputed) staking.unfreeze(operator);
         if (bond > 0) token.safeTransfer(e.challenger, bond);
     }
 
     // ------------------------------------------------------------------ claims
 
-    /// @notice Pay `payee` its cumulative earnings in the final root minus what it already claimed.
+    /// @notice Pay `payee` its cumulative earnings in `operator`'s final root minus what it already
+    ///         claimed from that operator, out of what that operator drew.
     /// @dev Anyone may call; the OPEN goes to `payee`.
+    /// @param operator The operator whose root pays.
     /// @param payee The payee.
-    /// @param cumulativeAmount Its cumulative earnings in the final root.
+    /// @param cumulativeAmount Its cumulative earnings in the operator's final root.
     /// @param proof Merkle proof from @openzeppelin/merkle-tree.
     /// @return amount OPEN paid.
-    function claim(address payee, uint256 cumulativeAmount, bytes32[] calldata proof) external nonReentrant returns (uint256 amount) {
-        _tryFinalize();
-        bytes32 root = finalizedRoot;
+    function claim(address operator, address payee, uint256 cumulativeAmount, bytes32[] calldata proof) external nonReentrant returns (uint256 amount) {
+        Ledger storage l = _ledgers[operator];
+        _tryFinalize(operator, l);
+        bytes32 root = l.finalizedRoot;
         if (root == bytes32(0)) revert NoFinalizedRoot();
         if (!MerkleProof.verifyCalldata(proof, root, _leaf(payee, cumulativeAmount))) revert InvalidProof();
-        uint256 already = claimed[payee];
+        uint256 already = claimed[operator][payee];
         if (cumulativeAmount <= already) revert NothingToClaim(payee);
         amount = cumulativeAmount - already;
-        uint256 newTotalClaimed = totalClaimed + amount;
-        if (newTotalClaimed > totalFunded) revert ClaimsExceedFunding();
-        claimed[payee] = cumulativeAmount;
-        totalClaimed = newTotalClaimed;
-        emit Claimed(payee, amount, cumulativeAmount, finalizedEpoch);
+        uint256 newClaimed = l.claimed + amount;
+        if (newClaimed > l.funded) revert ClaimsExceedFunding();
+        claimed[operator][payee] = cumulativeAmount;
+        l.claimed = newClaimed;
+        totalClaimed += amount;
+        emit Claimed(operator, payee, amount, cumulativeAmount, l.finalizedEpoch);
         token.safeTransfer(payee, amount);
     }
 
@@ -416,41 +452,51 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------- views
 
-    /// @notice A posted epoch.
-    /// @param epoch Its number.
-    /// @return The epoch's record.
-    function getEpoch(uint256 epoch) external view returns (Epoch memory) {
-        return _epochs[epoch];
+    /// @notice An operator's ledger: its epochs' numbers, its final root and total, its funds.
+    /// @param operator The operator.
+    /// @return The ledger.
+    function ledgerOf(address operator) external view returns (Ledger memory) {
+        return _ledgers[operator];
     }
 
-    /// @notice What `payee` could claim now with a proof of `cumulativeAmount` in the final root.
+    /// @notice A posted epoch of an operator.
+    /// @param operator The operator.
+    /// @param epoch Its number.
+    /// @return The epoch's record.
+    function getEpoch(address operator, uint256 epoch) external view returns (Epoch memory) {
+        return _epochs[operator][epoch];
+    }
+
+    /// @notice What `payee` could claim now from `operator` with a proof of `cumulativeAmount` in the
+    ///         operator's final root.
+    /// @param operator The operator.
     /// @param payee The payee.
     /// @param cumulativeAmount Its cumulative earnings in the final root.
     /// @return The claimable amount.
-    function claimable(address payee, uint256 cumulativeAmount) external view returns (uint256) {
-        uint256 already = claimed[payee];
+    function claimable(address operator, address payee, uint256 cumulativeAmount) external view returns (uint256) {
+        uint256 already = claimed[operator][payee];
         return cumulativeAmount > already ? cumulativeAmount - already : 0;
     }
 
     // ---------------------------------------------------------------- internal
 
-    function _tryFinalize() private returns (bool) {
-        uint256 epoch = pendingEpoch;
+    function _tryFinalize(address operator, Ledger storage l) private returns (bool) {
+        uint256 epoch = l.pendingEpoch;
         if (epoch == 0) return false;
-        Epoch storage e = _epochs[epoch];
+        Epoch storage e = _epochs[operator][epoch];
         if (e.status != EpochStatus.Pending || block.timestamp < e.challengeEndsAt) return false;
         e.status = EpochStatus.Finalized;
-        pendingEpoch = 0;
-        finalizedEpoch = epoch;
-        finalizedRoot = e.root;
-        finalizedTotal = e.cumulativeTotal;
-        emit EpochFinalized(epoch, e.root, e.cumulativeTotal);
+        l.pendingEpoch = 0;
+        l.finalizedEpoch = epoch;
+        l.finalizedRoot = e.root;
+        l.finalizedTotal = e.cumulativeTotal;
+        emit EpochFinalized(epoch, operator, e.root, e.cumulativeTotal);
         return true;
     }
 
-    function _revert(uint256 epoch, Epoch storage e) private {
+    function _revert(uint256 epoch, Epoch storage e, Ledger storage l) private {
         e.status = EpochStatus.Reverted;
-        pendingEpoch = 0;
+        l.pendingEpoch = 0;
         Staking.Position memory p = staking.positionOf(e.operator, Staking.Role.Operator);
         uint256 stake = p.bonded + p.unbonding;
         uint256 amount = operatorSlashAmount < stake ? operatorSlashAmount : stake;

@@ -68,11 +68,12 @@ async function authorize(
   return { auth, signature };
 }
 
-/** `operator` posts the next epoch (waiting out a pending one first), drawing `signed`. */
+/** `operator` posts its next epoch (waiting out its pending one first), drawing `signed`. */
 async function postDraws(operator: number, signed: Signed[]): Promise<Hex> {
   const settlement = (await t.as(operator)).attributionSettlement;
-  if ((await settlement.read.pendingEpoch()) !== 0n) await t.increaseTime(WINDOW);
-  const epoch = (await settlement.read.lastEpoch()) + 1n;
+  const ledger = await settlement.read.ledgerOf([addr(operator)]);
+  if (ledger.pendingEpoch !== 0n) await t.increaseTime(WINDOW);
+  const epoch = ledger.lastEpoch + 1n;
   return settlement.write.postEpoch([
     epoch,
     ROOT,
@@ -258,7 +259,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
   assert.equal(await escrow.read.totalDeposits(), parseEther('70'));
   assert.equal(await token.read.balanceOf([t.addresses.attributionSettlement]), parseEther('30'));
   assert.equal(await settlement.read.totalFunded(), parseEther('30'));
-  assert.equal((await settlement.read.getEpoch([1n])).funded, parseEther('30'));
+  assert.equal((await settlement.read.getEpoch([addr(OPERATOR), 1n])).funded, parseEther('30'));
 
   // Nonces need only grow; they may skip.
   const second = await authorize(ALICE, OPERATOR, parseEther('45'), 5n);
@@ -266,7 +267,7 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('55'));
   assert.equal(await escrow.read.drawn([addr(ALICE), addr(OPERATOR)]), parseEther('45'));
   assert.equal(await escrow.read.lastNonce([addr(ALICE), addr(OPERATOR)]), 5n);
-  assert.equal((await settlement.read.getEpoch([2n])).funded, parseEther('15'));
+  assert.equal((await settlement.read.getEpoch([addr(OPERATOR), 2n])).funded, parseEther('15'));
   assert.equal(await token.read.balanceOf([t.addresses.attributionSettlement]), parseEther('45'));
 
   // Nonces and drawn amounts are per (consumer, operator): another operator starts from zero.
@@ -274,6 +275,11 @@ test('a consumer-signed authorization is drawn through postEpoch; a later one dr
   await t.mined(postDraws(OTHER_OPERATOR, [other]));
   assert.equal(await escrow.read.drawn([addr(ALICE), addr(OTHER_OPERATOR)]), parseEther('5'));
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('50'));
+  // Its draw funds its own ledger (its own epoch 1), not the first operator's.
+  assert.equal((await settlement.read.getEpoch([addr(OTHER_OPERATOR), 1n])).funded, parseEther('5'));
+  assert.equal((await settlement.read.ledgerOf([addr(OTHER_OPERATOR)])).funded, parseEther('5'));
+  assert.equal((await settlement.read.ledgerOf([addr(OPERATOR)])).funded, parseEther('45'));
+  assert.equal(await settlement.read.totalFunded(), parseEther('50'));
 });
 
 test('a replayed authorization is rejected (AuthorizationReplayed), as is an older nonce', async () => {
@@ -337,7 +343,7 @@ test('a cumulative amount below what was drawn is rejected; an equal one draws n
   const escrow = (await t.as(0)).inferenceEscrow;
   assert.equal(await escrow.read.balanceOf([addr(ALICE)]), parseEther('70'));
   assert.equal(await escrow.read.lastNonce([addr(ALICE), addr(OPERATOR)]), 2n);
-  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([2n])).funded, 0n);
+  assert.equal((await (await t.as(0)).attributionSettlement.read.getEpoch([addr(OPERATOR), 2n])).funded, 0n);
 });
 
 test('a draw beyond the deposit is rejected (InsufficientDeposit) and the whole epoch with it', async () => {
@@ -349,7 +355,7 @@ test('a draw beyond the deposit is rejected (InsufficientDeposit) and the whole 
   const escrow = (await t.as(0)).inferenceEscrow;
   assert.equal(await escrow.read.balanceOf([addr(BOB)]), parseEther('50'), "Bob's draw is rolled back too");
   assert.equal(await escrow.read.lastNonce([addr(BOB), addr(OPERATOR)]), 0n);
-  assert.equal(await (await t.as(0)).attributionSettlement.read.lastEpoch(), 0n);
+  assert.equal((await (await t.as(0)).attributionSettlement.read.ledgerOf([addr(OPERATOR)])).lastEpoch, 0n);
   // Exactly the balance is fine.
   const aliceAll = await authorize(ALICE, OPERATOR, parseEther('100'), 1n);
   await t.mined(postDraws(OPERATOR, [bobOk, aliceAll]));

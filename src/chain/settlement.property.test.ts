@@ -17,8 +17,9 @@ import { expectRevert, startTestProtocol, testProtocolParams, type TestProtocol 
 
 /*
  * Model-based property test of escrow + settlement: random sequences of deposits, consumer-signed
- * spend authorizations, epochs posted by one operator (drawing those authorizations and paying
- * the drawn funds out as cumulative earnings to four payees), time passing, claims, finalization
+ * spend authorizations, epochs posted by one operator on its own ledger (drawing those
+ * authorizations and paying the drawn funds out as cumulative earnings to four payees), time
+ * passing, claims from that operator's ledger, finalization
  * and withdrawals. A model predicts each call's outcome (success, or the exact custom error) and
  * the protocol's invariants are checked after every step. Block times are made deterministic with
  * anvil's fixed block-timestamp interval, so the model knows when a window or a delay has passed.
@@ -108,9 +109,12 @@ interface ConsumerModel {
 interface EpochModel {
   tree: Tree;
   amounts: bigint[];
+  /** The declared cumulative total. */
+  total: bigint;
   postedAt: bigint;
 }
 
+/** The operator's ledger (the only one: every epoch is the operator's). */
 interface Model {
   consumers: ConsumerModel[];
   /** Cumulative earnings of each payee in the last posted root. */
@@ -269,7 +273,7 @@ async function step(m: Model, action: Action): Promise<void> {
       m.earned = amounts;
       m.lastEpoch = epoch;
       m.pendingEpoch = epoch;
-      m.epochs.set(epoch, { tree, amounts, postedAt: ts });
+      m.epochs.set(epoch, { tree, amounts, total, postedAt: ts });
       count(funded > 0n ? 'post: funded' : 'post: unfunded');
       return;
     }
@@ -305,13 +309,13 @@ async function step(m: Model, action: Action): Promise<void> {
       const settlement = (await t.as(caller)).attributionSettlement;
       const final = m.epochs.get(fin.finalizedEpoch);
       if (!final) {
-        await expectRevert(settlement.write.claim([who, 0n, []]), 'NoFinalizedRoot', []);
+        await expectRevert(settlement.write.claim([addr(OPERATOR), who, 0n, []]), 'NoFinalizedRoot', []);
         count('claim: NoFinalizedRoot');
         return;
       }
       const used = (action.stale && m.epochs.get(fin.finalizedEpoch - 1n)) || final;
       const amount = used.amounts[action.payee]!;
-      const send = settlement.write.claim([who, amount, used.tree.getProof(action.payee) as Hex[]]);
+      const send = settlement.write.claim([addr(OPERATOR), who, amount, used.tree.getProof(action.payee) as Hex[]]);
       if (used.tree.root !== final.tree.root) {
         await expectRevert(send, 'InvalidProof', []);
         count('claim: InvalidProof');
@@ -331,7 +335,7 @@ async function step(m: Model, action: Action): Promise<void> {
     }
     case 'finalize': {
       const fin = finalizationAt(m, ts);
-      await t.mined((await t.as(KEEPER)).attributionSettlement.write.finalizeEpoch());
+      await t.mined((await t.as(KEEPER)).attributionSettlement.write.finalizeEpoch([addr(OPERATOR)]));
       if (fin.finalizedEpoch !== m.finalizedEpoch) count('finalize: finalized');
       Object.assign(m, fin);
       return;
@@ -392,7 +396,7 @@ async function checkInvariants(m: Model): Promise<void> {
   const s = p.attributionSettlement;
   const e = p.inferenceEscrow;
   const token = p.openToken;
-  const [totalFunded, totalClaimed, settlementBalance, supply, escrowBalance, totalDeposits, finalizedEpoch, finalizedRoot, pendingEpoch] =
+  const [totalFunded, totalClaimed, settlementBalance, supply, escrowBalance, totalDeposits, ledger] =
     await Promise.all([
       s.read.totalFunded(),
       s.read.totalClaimed(),
@@ -400,11 +404,10 @@ async function checkInvariants(m: Model): Promise<void> {
       token.read.totalSupply(),
       token.read.balanceOf([t.addresses.inferenceEscrow]),
       e.read.totalDeposits(),
-      s.read.finalizedEpoch(),
-      s.read.finalizedRoot(),
-      s.read.pendingEpoch(),
+      s.read.ledgerOf([addr(OPERATOR)]),
     ]);
-  const payees = await Promise.all(PAYEES.map((_, i) => Promise.all([s.read.claimed([payee(i)]), token.read.balanceOf([payee(i)])])));
+  const { finalizedEpoch, finalizedRoot, pendingEpoch } = ledger;
+  const payees = await Promise.all(PAYEES.map((_, i) => Promise.all([s.read.claimed([addr(OPERATOR), payee(i)]), token.read.balanceOf([payee(i)])])));
   const consumers = await Promise.all(
     CONSUMERS.map((_, i) =>
       Promise.all([
@@ -416,6 +419,10 @@ async function checkInvariants(m: Model): Promise<void> {
   );
 
   // Funds: claims never exceed funding, and the settlement contract holds exactly the difference.
+  // With one operator, its ledger holds all the funds and all the claims.
+  assert.equal(ledger.funded, totalFunded, "the operator's ledger funded == total funded");
+  assert.equal(ledger.claimed, totalClaimed, "the operator's ledger claimed == total claimed");
+  assert.ok(ledger.claimed <= ledger.funded, 'claimed <= funded on the ledger');
   assert.ok(totalClaimed <= totalFunded, 'total claimed <= total funded');
   assert.equal(settlementBalance, totalFunded - totalClaimed, 'settlement balance == funded - claimed');
   assert.equal(supply, genesisSupply, 'OPEN total supply unchanged');
@@ -451,6 +458,8 @@ async function checkInvariants(m: Model): Promise<void> {
   assert.equal(totalClaimed, m.totalClaimed);
   assert.equal(finalizedEpoch, m.finalizedEpoch);
   assert.equal(pendingEpoch, m.pendingEpoch);
+  assert.equal(ledger.lastEpoch, m.lastEpoch);
+  assert.equal(ledger.finalizedTotal, finalizedEpoch === 0n ? 0n : m.epochs.get(finalizedEpoch)!.total);
   assert.equal(finalizedRoot, finalizedEpoch === 0n ? `0x${'00'.repeat(32)}` : m.epochs.get(finalizedEpoch)!.tree.root);
 }
 

@@ -94,7 +94,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${account.address}`);
     if (!r.claim) return console.log(`nothing to claim (earned ${OPEN(r.earned)}, final ${OPEN(r.final)}, claimed ${OPEN(r.claimed)})`);
     const { clients, contracts } = await chainFor(o.api, account);
-    await clients.publicClient.waitForTransactionReceipt({ hash: await contracts.attributionSettlement.write.claim([account.address, BigInt(r.claim.cumulativeAmount), r.claim.proof]) });
+    await clients.publicClient.waitForTransactionReceipt({ hash: await contracts.attributionSettlement.write.claim([r.claim.operator, account.address, BigInt(r.claim.cumulativeAmount), r.claim.proof]) });
     console.log(`claimed ${OPEN(r.claimable)} (epoch ${r.claim.epoch})`);
   });
 
@@ -134,7 +134,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
         const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
         if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.attributionSettlement.address, bond]));
         const evidenceJson = JSON.stringify({ epoch, recomputedRoot: verdict.recomputedRoot, problems: verdict.problems });
-        await wait(await contracts.attributionSettlement.write.dispute([BigInt(epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
+        await wait(await contracts.attributionSettlement.write.dispute([evidence.chain.operator, BigInt(epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
         console.log(`disputed epoch ${epoch} (bond ${OPEN(bond)}); the operator's stake is frozen until an arbiter decides`);
       }
       throw new CliError(`epoch ${epoch} does not match its recomputation (${verdict.problems.length} problem${verdict.problems.length === 1 ? '' : 's'})`);

@@ -131,15 +131,16 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
   const [prepared] = await node.db.query<{ epoch: number }>(`select epoch from settlement_epochs where status = 'prepared'`);
   if (prepared) return post(node, prepared.epoch);
 
-  const pending = Number(await s.pendingEpoch());
+  const operator = node.clients.account.address;
+  const ledger = await s.ledgerOf([operator]);
+  const pending = Number(ledger.pendingEpoch);
   if (pending !== 0) {
-    const e = await s.getEpoch([BigInt(pending)]);
+    const e = await s.getEpoch([operator, BigInt(pending)]);
     const head = await node.clients.publicClient.getBlock({ blockTag: 'latest' });
     if (e.status === EpochStatus.Disputed) return { kind: 'waiting', reason: `epoch ${pending} is disputed` };
     if (head.timestamp < e.challengeEndsAt) return { kind: 'waiting', reason: `epoch ${pending} is in its challenge window until ${new Date(Number(e.challengeEndsAt) * 1000).toISOString()}` };
   }
-  const epoch = Number(await s.lastEpoch()) + 1;
-  const operator = node.clients.account.address;
+  const epoch = Number(ledger.lastEpoch) + 1;
   const receipts = await node.db.query<{ id: Hex; consumer: string | null; fee: string; body: ReceiptBody }>(
     'select id, consumer, fee::text, body from attribution_receipts where epoch is null order by created_at, id');
   if (receipts.length === 0) return { kind: 'nothing', reason: 'no unsettled receipts' };
@@ -228,7 +229,7 @@ async function post(node: SettlementNode, epoch: number): Promise<EpochOutcome> 
   }));
   try {
     const event = await sendOnce(node, {
-      contract: 'attributionSettlement', eventName: 'EpochPosted', filter: { epoch: BigInt(epoch) },
+      contract: 'attributionSettlement', eventName: 'EpochPosted', filter: { epoch: BigInt(epoch), operator: node.clients.account.address },
       matches: (a) => a.root === row.root,
       sentFromBlock: row.sent_from_block === null ? null : BigInt(row.sent_from_block),
       recordHead: async (head) => void (await node.db.query('update settlement_epochs set sent_from_block = $2 where epoch = $1', [epoch, head.toString()])),
@@ -255,7 +256,7 @@ async function discard(db: Database, epoch: number, status: 'reverted' | null = 
 /** Marks posted epochs the chain reverted (an upheld dispute); their receipts are settled again. */
 async function syncReverted(node: SettlementNode): Promise<void> {
   for (const { epoch } of await node.db.query<{ epoch: number }>(`select epoch from settlement_epochs where status = 'posted'`)) {
-    const e = await node.contracts.attributionSettlement.read.getEpoch([BigInt(epoch)]);
+    const e = await node.contracts.attributionSettlement.read.getEpoch([node.clients.account.address, BigInt(epoch)]);
     if (e.status === EpochStatus.Reverted) await discard(node.db, epoch, 'reverted');
   }
 }

@@ -21,7 +21,7 @@ export interface Rewards {
   claimed: string;
   claimable: string;
   /** The epoch and proof to claim with (null when nothing is claimable). */
-  claim: { epoch: number; cumulativeAmount: string; proof: Hex[] } | null;
+  claim: { operator: Address; epoch: number; cumulativeAmount: string; proof: Hex[] } | null;
   /** Earnings by role, model and datanet, over every epoch not reverted. */
   breakdown: RewardBreakdownRow[];
 }

@@ -9,14 +9,14 @@ import type { RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.t
 export type { RewardBreakdownRow, RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';
 
 /**
- * The final epoch as a claim would see it: the contract's finalized epoch, or the pending one once
- * its challenge window has passed undisputed (the claim itself finalizes it).
+ * An operator's final epoch as a claim would see it: its ledger's finalized epoch, or its pending
+ * one once the challenge window has passed undisputed (the claim itself finalizes it).
  */
-export async function effectiveFinalEpoch(clients: ChainClients, contracts: ProtocolContracts): Promise<number> {
+export async function effectiveFinalEpoch(clients: ChainClients, contracts: ProtocolContracts, operator: Address): Promise<number> {
   const s = contracts.attributionSettlement.read;
-  const [finalized, pending] = await Promise.all([s.finalizedEpoch(), s.pendingEpoch()]);
+  const { finalizedEpoch: finalized, pendingEpoch: pending } = await s.ledgerOf([operator]);
   if (pending !== 0n) {
-    const e = await s.getEpoch([pending]);
+    const e = await s.getEpoch([operator, pending]);
     const head = await clients.publicClient.getBlock({ blockTag: 'latest' });
     if (e.status === EpochStatus.Pending && head.timestamp >= e.challengeEndsAt) return Number(pending);
   }
@@ -24,25 +24,27 @@ export async function effectiveFinalEpoch(clients: ChainClients, contracts: Prot
 }
 
 /**
- * A payee's rewards, from the epochs this node posted and the contract's claims.
+ * A payee's rewards from this node: the epochs it posted (as the operator `clients.account`) and
+ * the payee's claims from that operator's ledger.
  *
  * @example
  * const r = await rewardsOf(db, clients, contracts, contributor);
- * if (r.claim) await settlement.write.claim([payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]);
+ * if (r.claim) await settlement.write.claim([r.claim.operator, payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]);
  */
 export async function rewardsOf(db: Queryable, clients: ChainClients, contracts: ProtocolContracts, who: Address): Promise<Rewards> {
   const payee = getAddress(who);
   const amountIn = (leaves: EpochLeaves | undefined) => BigInt(leaves?.find(([p]) => getAddress(p) === payee)?.[1] ?? '0');
   const [latest] = await db.query<{ leaves: EpochLeaves }>(`select leaves from settlement_epochs where status = 'posted' order by epoch desc limit 1`);
-  const finalEpoch = await effectiveFinalEpoch(clients, contracts);
+  const operator = clients.account.address;
+  const finalEpoch = await effectiveFinalEpoch(clients, contracts, operator);
   const [final] = finalEpoch > 0 ? await db.query<{ leaves: EpochLeaves }>('select leaves from settlement_epochs where epoch = $1 and status = $2', [finalEpoch, 'posted']) : [];
-  const claimed = await contracts.attributionSettlement.read.claimed([payee]);
+  const claimed = await contracts.attributionSettlement.read.claimed([operator, payee]);
   const finalAmount = amountIn(final?.leaves);
   let claim: Rewards['claim'] = null;
   if (final && finalAmount > claimed) {
     const tree = StandardMerkleTree.of(final.leaves, ['address', 'uint256']);
     for (const [i, [p]] of tree.entries()) {
-      if (getAddress(p) === payee) claim = { epoch: finalEpoch, cumulativeAmount: finalAmount.toString(), proof: tree.getProof(i) as Hex[] };
+      if (getAddress(p) === payee) claim = { operator, epoch: finalEpoch, cumulativeAmount: finalAmount.toString(), proof: tree.getProof(i) as Hex[] };
     }
   }
   const breakdown = await db.query<{ role: string; model_name: string; datanet_id: string; amount: string }>(

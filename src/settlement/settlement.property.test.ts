@@ -157,7 +157,8 @@ async function step(a: Action): Promise<void> {
       const payee = f.addr(a.payee);
       const r = await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, payee);
       if (!r.claim) return;
-      await f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]));
+      assert.equal(r.claim.operator, f.addr(NODE), "the node's rewards are claimed from its own ledger");
+      await f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([r.claim.operator, payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]));
       claimedByUs.set(payee, (claimedByUs.get(payee) ?? 0n) + BigInt(r.claimable));
       count('claim: paid');
       return;
@@ -184,8 +185,11 @@ async function step(a: Action): Promise<void> {
 
 async function checkInvariants(): Promise<void> {
   const s = f.ctx.contracts.attributionSettlement.read, e = f.ctx.contracts.inferenceEscrow.read;
-  const [funded, claimed] = await Promise.all([s.totalFunded(), s.totalClaimed()]);
+  const [funded, claimed, ledger] = await Promise.all([s.totalFunded(), s.totalClaimed(), s.ledgerOf([f.addr(NODE)])]);
   assert.ok(claimed <= funded, `claimed ${claimed} > funded ${funded}`);
+  // One operator: its ledger holds every draw and every claim.
+  assert.equal(ledger.funded, funded, "the node's ledger holds everything funded");
+  assert.equal(ledger.claimed, claimed, "the node's ledger paid every claim");
   let drawnTotal = 0n;
   for (const consumer of consumers) {
     const [drawn, balance, spent] = await Promise.all([e.drawn([consumer.address, f.addr(NODE)]), e.balanceOf([consumer.address]), consumerSpend(f.db, consumer.address)]);
@@ -197,7 +201,7 @@ async function checkInvariants(): Promise<void> {
   assert.equal(drawnTotal, funded, 'everything funded was drawn from these consumers');
   let ours = 0n;
   for (const payee of [NODE, OWNER, BUILDER, ...CONTRIBUTORS].map((i) => getAddress(f.addr(i)))) {
-    const onChain = await s.claimed([payee]);
+    const onChain = await s.claimed([f.addr(NODE), payee]);
     assert.equal(onChain, claimedByUs.get(payee) ?? 0n, `${payee} was paid other than by its claims`);
     const r = await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, payee);
     assert.ok(onChain <= BigInt(r.final), `${payee} claimed ${onChain} > its final earnings ${r.final}`);

@@ -100,7 +100,7 @@ test('the epoch job settles every receipt once: draws the metered spend, posts o
   await f.db.query(`update settlement_epochs set status = 'prepared' where epoch = 1`);
   const again = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
   assert.equal(again.kind, 'posted');
-  assert.equal(await f.ctx.contracts.attributionSettlement.read.lastEpoch(), 1n);
+  assert.equal((await f.ctx.contracts.attributionSettlement.read.ledgerOf([operator])).lastEpoch, 1n);
   assert.equal((await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts })).kind, 'waiting', 'epoch 1 is in its challenge window');
 });
 
@@ -112,16 +112,20 @@ test('after the challenge window every payee claims exactly its earnings, once; 
     const r = await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, payee);
     if (!r.claim) continue;
     assert.equal(r.claimable, r.final);
+    assert.equal(r.claim.operator, f.addr(NODE), "claimed from this node's ledger");
     const before = await f.ctx.contracts.openToken.read.balanceOf([payee]);
-    await f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]));
+    await f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([r.claim.operator, payee, BigInt(r.claim.cumulativeAmount), r.claim.proof]));
     assert.equal(await f.ctx.contracts.openToken.read.balanceOf([payee]), before + BigInt(r.claimable));
     paid += BigInt(r.claimable);
     assert.equal((await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, payee)).claimable, '0');
-    await assert.rejects(f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([payee, BigInt(r.claim.cumulativeAmount), r.claim.proof])), /NothingToClaim/);
+    await assert.rejects(f.t.mined(f.ctx.contracts.attributionSettlement.write.claim([r.claim.operator, payee, BigInt(r.claim.cumulativeAmount), r.claim.proof])), /NothingToClaim/);
   }
   const s = f.ctx.contracts.attributionSettlement.read;
   assert.equal(paid, await s.totalClaimed());
   assert.ok((await s.totalClaimed()) <= (await s.totalFunded()));
+  const ledger = await s.ledgerOf([f.addr(NODE)]);
+  assert.equal(ledger.claimed, paid, "every claim drew on this node's ledger");
+  assert.ok(ledger.claimed <= ledger.funded);
   const builder = await rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, f.addr(BUILDER));
   assert.ok(builder.breakdown.some((b) => b.role === 'model_owner' && b.modelName === 'facts-qa'));
   const contributors = await Promise.all(CONTRIBUTORS.map((c) => rewardsOf(f.db, f.ctx.clients, f.ctx.contracts, f.addr(c))));
@@ -165,12 +169,12 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
   const bond = await real.read.disputeBond();
   await f.t.mined((await f.t.as(NODE)).openToken.write.transfer([f.addr(CHALLENGER), bond]));
   await f.t.mined(challenger.openToken.write.approve([f.t.addresses.attributionSettlement, bond]));
-  await f.t.mined(challenger.attributionSettlement.write.dispute([2n, keccak256(stringToBytes(JSON.stringify(verdict.problems))), 'data:,inflated payee']));
+  await f.t.mined(challenger.attributionSettlement.write.dispute([f.addr(NODE), 2n, keccak256(stringToBytes(JSON.stringify(verdict.problems))), 'data:,inflated payee']));
   const admin = await f.t.as(NODE);
   await f.t.mined(admin.attributionSettlement.write.grantRole([await real.read.ARBITER_ROLE(), f.addr(NODE)]));
   const stakeBefore = (await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded;
-  await f.t.mined(admin.attributionSettlement.write.resolveDispute([2n, true]));
-  assert.equal((await real.read.getEpoch([2n])).status, EpochStatus.Reverted);
+  await f.t.mined(admin.attributionSettlement.write.resolveDispute([f.addr(NODE), 2n, true]));
+  assert.equal((await real.read.getEpoch([f.addr(NODE), 2n])).status, EpochStatus.Reverted);
   assert.equal((await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded, stakeBefore - f.t.params.operatorSlashAmount);
   assert.equal(await f.ctx.contracts.openToken.read.balanceOf([f.addr(CHALLENGER)]), bond);
 

@@ -78,23 +78,26 @@ export interface ServedEpoch {
 }
 
 /**
- * Gathers what {@link verifyEpoch} needs: the chain's record of `epoch` and of the epochs before it
- * (the last one not reverted gives the previous cumulative earnings, its served leaves checked
- * against its root on chain), and the node's served inputs.
+ * Gathers what {@link verifyEpoch} needs: the chain's record of the operator's `epoch` and of its
+ * epochs before it (the last one not reverted gives the previous cumulative earnings, its served
+ * leaves checked against its root on chain), and the node's served inputs. The operator is the one
+ * the served inputs name unless `operator` says which one the caller expects.
  *
  * @example
  * const evidence = await epochEvidence((n) => callApi(api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, 3);
  */
 export async function epochEvidence(
   served: (epoch: number) => Promise<ServedEpoch>,
-  contracts: { attributionSettlement: { read: { getEpoch(args: [bigint]): Promise<{ root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; status: number }> } } },
+  contracts: { attributionSettlement: { read: { getEpoch(args: [Address, bigint]): Promise<{ root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; status: number }> } } },
   epoch: number,
+  operator?: Address,
 ): Promise<EpochEvidence & { served: ServedEpoch }> {
-  const onChain = await contracts.attributionSettlement.read.getEpoch([BigInt(epoch)]);
   const s = await served(epoch);
+  const who = operator ?? s.inputs.operator;
+  const onChain = await contracts.attributionSettlement.read.getEpoch([who, BigInt(epoch)]);
   let previous: EpochLeaves = [];
   for (let n = epoch - 1; n >= 1; n--) {
-    const p = await contracts.attributionSettlement.read.getEpoch([BigInt(n)]);
+    const p = await contracts.attributionSettlement.read.getEpoch([who, BigInt(n)]);
     if (p.status === 4 /* Reverted */) continue;
     const prev = await served(n);
     const { tree } = earningsTree(new Map(prev.leaves.map(([a, v]) => [getAddress(a), BigInt(v)])), []);

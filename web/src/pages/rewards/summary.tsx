@@ -7,7 +7,7 @@ import { attributionSettlementAbi } from '../../../../src/chain/generated/index.
 import type { Rewards } from './types.ts';
 
 /**
- * Earned / final / claimed / claimable, and the one-click claim: `AttributionSettlement.claim(payee,
+ * Earned / final / claimed / claimable, and the one-click claim: `AttributionSettlement.claim(operator, payee,
  * cumulativeAmount, proof)` with the proof the node gives, as the connected account; then refreshes.
  */
 export function RewardsSummary({ r }: { r: Rewards }) {
@@ -25,7 +25,7 @@ export function RewardsSummary({ r }: { r: Rewards }) {
     try {
       await sendTx(account, {
         address: account.status.contracts.attributionSettlement, abi: attributionSettlementAbi, functionName: 'claim',
-        args: [r.payee, BigInt(r.claim.cumulativeAmount), r.claim.proof],
+        args: [r.claim.operator, r.payee, BigInt(r.claim.cumulativeAmount), r.claim.proof],
       });
       setDone(`claimed ${open(r.claimable)} (epoch ${r.claim.epoch})`);
       await Promise.all([qc.invalidateQueries({ queryKey: ['rewards'] }), qc.invalidateQueries({ queryKey: ['open-balance'] })]);
