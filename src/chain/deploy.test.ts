@@ -4,7 +4,7 @@ import { keccak256, toBytes, zeroHash } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from './anvil.ts';
 import { connectChain } from './clients.ts';
-import { defaultProtocolParams, deployProtocol, memoryRecorder } from './deploy.ts';
+import { defaultProtocolParams, deployProtocol, developmentProtocolParams, governanceSeconds, memoryRecorder } from './deploy.ts';
 import { protocolContracts } from './protocol.ts';
 import { TEST_MNEMONIC } from './test-chain.ts';
 
@@ -69,4 +69,20 @@ test('a deployment interrupted after sending a contract adopts it instead of dep
   const sent = Object.values(steps).filter((s) => s.txHash).length;
   const nonceNow = await clients.publicClient.getTransactionCount({ address: account.address });
   assert.equal(nonceNow - nonceAfterCrash, sent - 1, 'only the steps after the crash sent transactions');
+});
+
+test('deadlines are consistent with governance: a dispute outlasts a vote and its timelock, and so does unbonding', async () => {
+  const account = mnemonicToAccount(TEST_MNEMONIC);
+  for (const params of [defaultProtocolParams(account.address), developmentProtocolParams(account.address)]) {
+    assert.ok(params.disputeTimeout > governanceSeconds(params));
+    assert.ok(params.unbondingDelay > params.challengeWindow + governanceSeconds(params));
+  }
+  // OpenLedger's own governance: 100 OPEN to propose, a day's delay, two weeks' vote, 25 % quorum, a day's timelock
+  const network = defaultProtocolParams(account.address);
+  assert.equal(governanceSeconds(network), 16n * 86_400n);
+  assert.deepEqual([network.proposalThreshold, network.quorumPercent], [10n ** 20n, 25n]);
+  // refused before anything is sent
+  const never = { publicClient: {}, walletClient: {}, account } as never;
+  await assert.rejects(deployProtocol(never, { ...network, disputeTimeout: 7n * 86_400n }, memoryRecorder()), /disputeTimeout \(604800 s\) must exceed a governance decision \(1382400 s/);
+  await assert.rejects(deployProtocol(never, { ...network, unbondingDelay: 7n * 86_400n }, memoryRecorder()), /unbondingDelay \(604800 s\) must exceed challengeWindow plus a governance decision/);
 });

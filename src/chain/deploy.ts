@@ -26,8 +26,8 @@ export interface ProtocolParams {
   /** Receives the genesis supply and slashed stakes. */
   treasury: Address;
   genesisSupply: bigint;
-  /** Seconds; operators' and validators' unbonding. Must exceed `challengeWindow`, or an operator
-   *  could withdraw before its epoch can be disputed. */
+  /** Seconds; operators' and validators' unbonding. Must exceed `challengeWindow` plus a governance
+   *  decision ({@link governanceSeconds}), or an operator could withdraw before a slash lands. */
   unbondingDelay: bigint;
   /** Seconds; contributors' stake release. */
   stakeReleaseDelay: bigint;
@@ -38,7 +38,8 @@ export interface ProtocolParams {
   feeSplit: { modelOwnerBps: number; datanetOwnersBps: number; contributorsBps: number; stakersBps: number };
   attributionThresholdPpm: number;
   disputeBond: bigint;
-  /** Seconds after a challenge window within which an arbiter must decide a dispute. */
+  /** Seconds after a challenge window within which an arbiter must decide a dispute. Must exceed a
+   *  governance decision ({@link governanceSeconds}): the timelock is the arbiter of last resort. */
   disputeTimeout: bigint;
   operatorSlashAmount: bigint;
   minimumOperatorStake: bigint;
@@ -48,6 +49,8 @@ export interface ProtocolParams {
   votingDelay: number;
   /** Blocks. */
   votingPeriod: number;
+  /** The chain's seconds per block, to turn the governor's block counts into time. */
+  blockSeconds: number;
   proposalThreshold: bigint;
   quorumPercent: bigint;
   /** Accounts, besides the timelock, allowed to decide bonded disputes. */
@@ -56,33 +59,65 @@ export interface ProtocolParams {
   handOverToTimelock: boolean;
 }
 
+const DAY = 86_400n;
+
 /**
- * Production-like parameters: 1 billion OPEN to `treasury`, a week of unbonding, a day's escrow
- * withdrawal delay, an hour's challenge window, a 1% attribution threshold, and a fee split of
- * 30% model owner / 10% datanet owners / 50% contributors / 10% stakers.
+ * A network's parameters: 1 billion OPEN to `treasury`; governance as OpenLedger's own (100 OPEN
+ * to propose, a day's voting delay, two weeks of voting, 25 % quorum, a day's timelock: 16 days
+ * from proposal to execution on 2-second blocks); disputes decided within 17 days of their window
+ * (so a governance vote can still decide one the appointed arbiters leave), unbonding 21 days (so
+ * a slash decided by governance lands before the stake leaves); a day's escrow withdrawal delay,
+ * an hour's challenge window, a 1 % attribution threshold, and a fee split of 30 % model owner /
+ * 10 % datanet owners / 50 % contributors / 10 % stakers (decision 0018).
  */
 export function defaultProtocolParams(treasury: Address): ProtocolParams {
   return {
     treasury,
     genesisSupply: parseEther('1000000000'),
-    unbondingDelay: 7n * 86400n,
+    unbondingDelay: 21n * DAY,
     stakeReleaseDelay: 3n * 86400n,
     withdrawalDelay: 86400n,
     challengeWindow: 3600n,
     feeSplit: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 },
     attributionThresholdPpm: 10_000,
     disputeBond: parseEther('100'),
-    disputeTimeout: 7n * 86400n,
+    disputeTimeout: 17n * DAY,
     operatorSlashAmount: parseEther('1000'),
     minimumOperatorStake: parseEther('1000'),
-    timelockDelay: 2n * 86400n,
-    votingDelay: 1,
-    votingPeriod: 50_400,
-    proposalThreshold: 0n,
-    quorumPercent: 4n,
+    timelockDelay: DAY,
+    votingDelay: 43_200,
+    votingPeriod: 604_800,
+    blockSeconds: 2,
+    proposalThreshold: parseEther('100'),
+    quorumPercent: 25n,
     arbiters: [],
     handOverToTimelock: true,
   };
+}
+
+/**
+ * The development chain's parameters (the embedded chain of `npm start`): the network's, with
+ * governance and its deadlines short enough to try by hand — a block's voting delay, 300 blocks of
+ * voting, a 5-minute timelock, disputes decided within a day, a week's unbonding — and anyone may
+ * propose. Blocks are mined on demand there, so 300 blocks can take longer than 300 seconds.
+ */
+export function developmentProtocolParams(treasury: Address): ProtocolParams {
+  return {
+    ...defaultProtocolParams(treasury),
+    unbondingDelay: 7n * DAY,
+    disputeTimeout: DAY,
+    timelockDelay: 300n,
+    votingDelay: 1,
+    votingPeriod: 300,
+    blockSeconds: 1,
+    proposalThreshold: 0n,
+    quorumPercent: 4n,
+  };
+}
+
+/** Seconds from a governance proposal to its execution: voting delay and period, then the timelock. */
+export function governanceSeconds(p: Pick<ProtocolParams, 'votingDelay' | 'votingPeriod' | 'blockSeconds' | 'timelockDelay'>): bigint {
+  return BigInt((p.votingDelay + p.votingPeriod) * p.blockSeconds) + p.timelockDelay;
 }
 
 /** One recorded step of a deployment. */
@@ -139,6 +174,13 @@ export async function deployProtocol(
   recorder: DeploymentRecorder,
   onStep: (name: string, done: boolean) => void = () => {},
 ): Promise<ProtocolAddresses> {
+  const governance = governanceSeconds(params);
+  if (params.disputeTimeout <= governance) {
+    throw new DeploymentError(`disputeTimeout (${params.disputeTimeout} s) must exceed a governance decision (${governance} s: voting delay and period, then the timelock), the arbiter of last resort`);
+  }
+  if (params.unbondingDelay <= params.challengeWindow + governance) {
+    throw new DeploymentError(`unbondingDelay (${params.unbondingDelay} s) must exceed challengeWindow plus a governance decision (${params.challengeWindow + governance} s), or a stake could leave before its slash lands`);
+  }
   const { publicClient, walletClient, account, chain } = clients;
   const chainId = chain.id;
   let steps = await recorder.load(chainId);
@@ -189,9 +231,6 @@ export async function deployProtocol(
 
   const me = account.address;
   const p = params;
-  if (p.unbondingDelay <= p.challengeWindow) {
-    throw new DeploymentError(`unbondingDelay (${p.unbondingDelay} s) must exceed challengeWindow (${p.challengeWindow} s)`);
-  }
   const openToken = await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
   const timelock = await deploy('timelock', openTimelockAbi, openTimelockBytecode, [p.timelockDelay, [], [zeroAddress], me]);
   const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [

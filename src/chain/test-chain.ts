@@ -37,6 +37,9 @@ export function testProtocolParams(treasury: Address): ProtocolParams {
     timelockDelay: 10n,
     votingDelay: 1,
     votingPeriod: 5,
+    blockSeconds: 1,
+    proposalThreshold: 0n,
+    quorumPercent: 4n,
     handOverToTimelock: false,
   };
 }

@@ -5,7 +5,7 @@ import { nonceManager, type Account } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { buildApi } from '../api/server.ts';
 import { connectChain, type ChainClients } from '../chain/clients.ts';
-import { defaultProtocolParams, deployProtocol } from '../chain/deploy.ts';
+import { defaultProtocolParams, deployProtocol, developmentProtocolParams } from '../chain/deploy.ts';
 import { startEmbeddedChain, type EmbeddedChain } from '../chain/embedded-chain.ts';
 import { createIndexer, type Indexer } from '../chain/indexer.ts';
 import { protocolAbis, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
@@ -88,7 +88,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     const clients = await connectChain(rpcUrl, account);
     const chainId = clients.chain.id;
 
-    const addresses = await deployProtocol(clients, defaultProtocolParams(account.address), deploymentRecorder(db), (name, done) => {
+    const addresses = await deployProtocol(clients, (chain ? developmentProtocolParams : defaultProtocolParams)(account.address), deploymentRecorder(db), (name, done) => {
       if (done) progress(`deploy: ${name}`);
     });
 
