@@ -37,6 +37,12 @@ const schema = z
     engineAdapterDir: z.string().min(1).optional(),
     engineRemoteAdapterDir: z.string().min(1).optional(),
     engineGpu: z.enum(['false', 'cuda', 'vulkan', 'auto']),
+    /** Development powers (the embedded chain's accounts for the web app, mining and time travel, anvil's own methods): only when asked for. */
+    development: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    /** Host names the API and the embedded chain answer to, besides IP literals ('*': any). */
+    allowedHosts: z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    /** Fastify's trustProxy: 'false', 'true', a hop count, or addresses/CIDRs of trusted proxies (comma-separated). */
+    trustProxy: z.string().transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
   })
   .refine((c) => c.engine !== 'remote' || (c.engineUrl && c.engineBaseModel), {
     message: 'the remote engine needs its URL (OPENLEDGER_ENGINE_URL) and the name it serves the base model under (OPENLEDGER_ENGINE_BASE_MODEL)',
@@ -51,7 +57,7 @@ const schema = z
 export type Config = z.infer<typeof schema>;
 
 /** Values given on the command line; anything missing comes from the environment, then defaults. */
-export type ConfigInput = Partial<Record<keyof Config, string | number | undefined>>;
+export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
 
 /**
  * Resolves the configuration: command-line values, then `OPENLEDGER_*` environment variables (and
@@ -92,6 +98,9 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     engineAdapterDir: pick('engineAdapterDir', 'OPENLEDGER_ENGINE_ADAPTER_DIR') || undefined,
     engineRemoteAdapterDir: pick('engineRemoteAdapterDir', 'OPENLEDGER_ENGINE_REMOTE_ADAPTER_DIR') || undefined,
     engineGpu: pick('engineGpu', 'OPENLEDGER_ENGINE_GPU', 'false'),
+    development: String(pick('development', 'OPENLEDGER_DEVELOPMENT', 'false')),
+    allowedHosts: pick('allowedHosts', 'OPENLEDGER_ALLOWED_HOSTS', 'localhost'),
+    trustProxy: String(pick('trustProxy', 'OPENLEDGER_TRUST_PROXY', 'false')),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

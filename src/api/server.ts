@@ -6,6 +6,7 @@ import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.t
 import type { DatanetContext } from '../datanet/context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
 import { installErrorHandler } from './errors.ts';
+import { installHostGuard } from './host-guard.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
 import { attributionRoutes } from './routes/attribution.ts';
@@ -34,8 +35,14 @@ export interface ApiContext extends DatanetContext {
   funds?: (consumer: Address) => Promise<ConsumerFunds>;
   /** This node's public URL (epoch inputs URIs). */
   publicUrl?: string;
-  /** The embedded chain's mnemonic, shared with the web app on this machine (absent on other chains). */
+  /** The embedded chain's mnemonic, shared with the web app on this machine in development mode only. */
   devMnemonic?: string | undefined;
+  /** Development mode on the embedded chain: mining and time travel relayed for this machine. */
+  development?: boolean;
+  /** Host names answered besides IP literals (default: localhost; '*': any). */
+  allowedHosts?: readonly string[];
+  /** Fastify's trustProxy (default false: the peer's address is the caller's). */
+  trustProxy?: boolean | number | string;
   /** The built web app's folder (default web/dist). */
   webRoot?: string;
   /** Back-pressure on inference (429 with Retry-After beyond the queue). */
@@ -65,8 +72,11 @@ const eventsQuery = z.object({
  * await app.listen({ port: 8080 });
  */
 export function buildApi(ctx: ApiContext): FastifyInstance {
-  const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 });
+  const hops = ctx.trustProxy;
+  const trustProxy = typeof hops === 'number' ? (_address: string, hop: number) => hop < hops : (hops ?? false);
+  const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024, trustProxy });
   installErrorHandler(app);
+  installHostGuard(app, ctx.allowedHosts);
   keepRawJsonBodies(app);
   app.setReplySerializer((payload) => toJson(payload)); // bigints (wei, block numbers) as decimal strings
   const chainId = ctx.clients.chain.id;
@@ -91,7 +101,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     const [blockNumber, cursor] = await Promise.all([ctx.clients.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(chainId)]);
     return {
       version: ctx.version,
-      chain: { id: chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, blockNumber: blockNumber.toString() },
+      chain: { id: chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, development: ctx.development === true, blockNumber: blockNumber.toString() },
       store: { kind: ctx.db.kind },
       indexer: { blockNumber: cursor?.blockNumber.toString() ?? null },
       nodeAccount: ctx.clients.account.address,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,4 +109,32 @@ test('refuses calls that would fork the persisted history', async () => {
   assert.match(refused?.error?.message ?? '', /not available on the persistent embedded chain/);
   assert.equal(ok?.result, '0x7a69');
   await chain.stop();
+});
+
+test("outside development mode a local caller can read and send signed transactions, not administer the chain; a foreign Host gets nothing", async (t) => {
+  const post = (url: string, method: string, params: unknown[] = []) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  /** A request with another Host header (fetch always sends the URL's). */
+  const withHost = (url: string, host: string) => new Promise<number>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { host, 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.once('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }));
+  });
+  const someone = '0x00000000000000000000000000000000000000cc';
+  const chain = await startEmbeddedChain({ dataDir: tempDir(), port: 0 });
+  t.after(() => chain.stop());
+  for (const [method, params] of [['anvil_impersonateAccount', [someone]], ['anvil_setStorageAt', [someone, '0x0', `0x${'11'.repeat(32)}`]], ['anvil_setBalance', [someone, '0x1']], ['evm_increaseTime', [60]], ['eth_sendTransaction', [{ to: someone }]]] as const) {
+    const body = (await (await post(chain.url, method, [...params])).json()) as { error?: { message: string } };
+    assert.match(body.error?.message ?? '', /only available in development mode/, method);
+  }
+  assert.equal(((await (await post(chain.url, 'eth_chainId')).json()) as { result: string }).result, '0x7a69');
+  assert.equal(await withHost(chain.url, 'attacker.example:8545'), 403);
+  assert.equal(await withHost(chain.url, 'localhost:8545'), 200);
+
+  const dev = await startEmbeddedChain({ dataDir: tempDir(), port: 0, development: true });
+  t.after(() => dev.stop());
+  assert.equal(((await (await post(dev.url, 'evm_increaseTime', [60])).json()) as { error?: unknown }).error, undefined);
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { english, generateMnemonic } from 'viem/accounts';
 import writeFileAtomic from 'write-file-atomic';
+import { DEFAULT_ALLOWED_HOSTS, isAllowedHost } from '../util/allowed-host.ts';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
 import { JournalReplayError } from './errors.ts';
 import { openJournal, type Journal, type JournalEntry } from './journal.ts';
@@ -22,6 +23,11 @@ const JOURNALED = new Set([
 const READ_PREFIXES = ['eth_', 'net_', 'web3_', 'debug_', 'trace_', 'txpool_', 'ots_'];
 const READ_METHODS = new Set(['anvil_nodeInfo', 'anvil_metadata']);
 
+/** What a raw transaction cannot do: sign with the chain's unlocked accounts, or administer it (impersonate, rewrite storage, move time). */
+function isDevelopmentOnly(method: string): boolean {
+  return JOURNALED.has(method) && method !== 'eth_sendRawTransaction';
+}
+
 function isReadOnly(method: string): boolean {
   return READ_METHODS.has(method) || (READ_PREFIXES.some((p) => method.startsWith(p)) && !JOURNALED.has(method) && method !== 'eth_subscribe');
 }
@@ -37,6 +43,14 @@ export interface EmbeddedChainOptions {
   chainId?: number;
   /** Take a snapshot after this many journal entries (default 500). */
   snapshotEvery?: number;
+  /**
+   * Development mode: also accept the chain's own administration (anvil_*, evm_*, hardhat_*
+   * methods, eth_sendTransaction with its unlocked accounts). Off: only reads and signed raw
+   * transactions, whoever the local caller (default off).
+   */
+  development?: boolean;
+  /** Host names answered besides IP literals (default: localhost; '*': any). */
+  allowedHosts?: readonly string[];
   /** Called with progress messages (replay, snapshots). */
   log?: (message: string) => void;
 }
@@ -176,6 +190,9 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     if (typeof req?.method !== 'string') {
       return { jsonrpc: '2.0', id: req?.id ?? null, error: { code: -32600, message: 'invalid request: no method' } };
     }
+    if (isDevelopmentOnly(req.method) && !options.development) {
+      return { jsonrpc: '2.0', id: req.id ?? null, error: { code: -32601, message: `${req.method} is only available in development mode (openledger up --development)` } };
+    }
     if (JOURNALED.has(req.method)) return handleWrite(req);
     if (isReadOnly(req.method)) return postJsonRpc(anvil.url, req);
     return {
@@ -186,7 +203,10 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   };
 
   const server: FastifyInstance = Fastify({ bodyLimit: 16 * 1024 * 1024 });
-  server.post('/', async (request) => {
+  server.post('/', async (request, reply) => {
+    if (!isAllowedHost(request.host, options.allowedHosts ?? DEFAULT_ALLOWED_HOSTS)) {
+      return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `this chain does not answer to the host ${JSON.stringify(request.host)}` } });
+    }
     const body = request.body as JsonRpcRequest | JsonRpcRequest[];
     if (Array.isArray(body)) {
       const out: JsonRpcResponse[] = [];

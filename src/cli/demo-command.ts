@@ -29,7 +29,7 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
       const dataDir = o.keep ?? mkdtempSync(join(tmpdir(), 'openledger-demo-'));
       const step = (title: string) => console.log(`\n── ${title} ${'─'.repeat(Math.max(0, 70 - title.length))}`);
       step('starting a node on the embedded chain');
-      const node = await startNode(loadConfig({ dataDir, port: 0, rpcPort: 0, epochSeconds: 0, logLevel: 'silent' }), (m) => console.log(`  ${m}`));
+      const node = await startNode(loadConfig({ dataDir, port: 0, rpcPort: 0, epochSeconds: 0, logLevel: 'silent', development: true }), (m) => console.log(`  ${m}`));
       const cli = async (...args: string[]) => {
         console.log(`\n$ openledger ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
         const code = await run([...args, '--api', node.apiUrl, ...(args.includes('--account') ? ['--data-dir', dataDir] : [])]);

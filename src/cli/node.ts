@@ -79,8 +79,11 @@ export async function startNode(config: Config, progress: (message: string) => v
         host: config.rpcHost,
         port: config.rpcPort,
         chainId: config.chainId,
+        development: config.development,
+        allowedHosts: config.allowedHosts,
         log: progress,
       });
+      if (config.development) progress('chain: development mode (the chain\'s accounts for the web app on this machine, mining and time travel)');
       cleanup.push(() => chain!.stop());
       rpcUrl = chain.url;
       account = mnemonicToAccount(chain.mnemonic, { nonceManager });
@@ -154,7 +157,10 @@ export async function startNode(config: Config, progress: (message: string) => v
       meter,
       funds: meter.funds,
       publicUrl: '',
-      devMnemonic: chain?.mnemonic,
+      devMnemonic: config.development ? chain?.mnemonic : undefined,
+      development: config.development && chain !== undefined,
+      allowedHosts: config.allowedHosts,
+      trustProxy: config.trustProxy,
       admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,

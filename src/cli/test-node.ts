@@ -15,7 +15,8 @@ export interface Up {
 
 /** Starts `openledger up` on `dataDir` with free ports (and `env` over this process's) and waits until it is up. */
 export async function up(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Up> {
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // development mode: tests move the embedded chain's time and use its accounts, as `npm start` does
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { OPENLEDGER_DEVELOPMENT: 'true', ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

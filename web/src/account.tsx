@@ -13,7 +13,7 @@ export interface Signer {
 
 export interface NodeStatus {
   version: string;
-  chain: { id: number; rpcUrl: string; embedded: boolean; blockNumber: string };
+  chain: { id: number; rpcUrl: string; embedded: boolean; development: boolean; blockNumber: string };
   nodeAccount: Address;
   contracts: ProtocolAddresses;
 }
@@ -43,7 +43,7 @@ declare global {
 /** Provides the node's status, its chain's clients and the connected account to every page. */
 export function AccountProvider({ children }: { children: ReactNode }) {
   const status = useQuery({ queryKey: ['status'], queryFn: () => api<NodeStatus>('GET', '/status'), staleTime: 60_000 });
-  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => api<{ mnemonic: string | null }>('GET', '/dev/accounts'), staleTime: Infinity, enabled: status.data?.chain.embedded === true });
+  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => api<{ mnemonic: string | null }>('GET', '/dev/accounts'), staleTime: Infinity, enabled: status.data?.chain.development === true });
   // the chain is reached through the node (`POST /chain/rpc`): one origin, whatever the chain's CORS policy
   const chain = useMemo(() => status.data && defineChain({ id: status.data.chain.id, name: `openledger-${status.data.chain.id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [`${location.origin}/chain/rpc`] } } }), [status.data]);
   const publicClient = useMemo(() => (chain ? (createPublicClient({ chain, transport: http(chain.rpcUrls.default.http[0]) }) as PublicClient) : undefined), [chain]);

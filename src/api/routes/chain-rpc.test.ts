@@ -3,15 +3,17 @@ import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { startTestProtocol, type TestProtocol } from '../../chain/test-chain.ts';
 import { installErrorHandler } from '../errors.ts';
+import { installHostGuard } from '../host-guard.ts';
 import { chainRpcRoutes } from './chain-rpc.ts';
 import { webRoutes } from './web.ts';
 
 let t: TestProtocol;
 const apps: FastifyInstance[] = [];
-const appFor = async (embeddedChain: boolean, devMnemonic?: string) => {
-  const app = Fastify();
+const appFor = async (development: boolean, devMnemonic?: string, trustProxy: boolean | string = false) => {
+  const app = Fastify({ trustProxy });
   installErrorHandler(app);
-  chainRpcRoutes(app, { rpcUrl: t.anvil.url, embeddedChain });
+  installHostGuard(app, ['localhost', 'node.example.org']);
+  chainRpcRoutes(app, { rpcUrl: t.anvil.url, development });
   webRoutes(app, { devMnemonic, webRoot: '/nonexistent' });
   await app.ready();
   apps.push(app);
@@ -40,12 +42,12 @@ test('the node relays reads and signed transactions to its chain, and nothing th
     assert.equal(r.statusCode, 403, method);
     assert.match(r.body, new RegExp(`does not relay ${method}`));
   }
-  assert.equal((await rpc(app, 'evm_increaseTime', [1])).statusCode, 403, 'no time travel on a chain that is not embedded');
+  assert.equal((await rpc(app, 'evm_increaseTime', [1])).statusCode, 403, 'no time travel outside development mode');
   const bad = await app.inject({ method: 'POST', url: '/chain/rpc', payload: { method: 'eth_blockNumber' } });
   assert.equal(bad.statusCode, 400);
 });
 
-test('on the embedded chain, mining and time travel are relayed to this machine only; so is the dev mnemonic', async () => {
+test('in development mode, mining and time travel are relayed to this machine only; so is the dev mnemonic', async () => {
   const app = await appFor(true, 'test test test test test test test test test test test junk');
   assert.equal((await rpc(app, 'evm_mine')).statusCode, 200);
   assert.equal((await rpc(app, 'evm_mine', [], '10.0.0.7')).statusCode, 403);
@@ -54,4 +56,25 @@ test('on the embedded chain, mining and time travel are relayed to this machine 
   const other = await appFor(false);
   assert.deepEqual((await other.inject({ method: 'GET', url: '/dev/accounts' })).json(), { mnemonic: null });
   assert.match((await other.inject({ method: 'GET', url: '/' })).body, /npm run build:web/);
+});
+
+test('behind a same-host reverse proxy, callers are who the proxy says they are: no development powers for them', async () => {
+  // the proxy connects from 127.0.0.1 and forwards the caller's address
+  const proxied = await appFor(true, 'test test test test test test test test test test test junk', '127.0.0.1');
+  const viaProxy = { remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } };
+  assert.equal((await proxied.inject({ method: 'POST', url: '/chain/rpc', payload: { jsonrpc: '2.0', id: 1, method: 'evm_mine', params: [] }, ...viaProxy })).statusCode, 403);
+  assert.equal((await proxied.inject({ method: 'GET', url: '/dev/accounts', ...viaProxy })).statusCode, 403);
+  // without trustProxy a proxied caller looks local, which is why development powers need development mode
+  const notDevelopment = await appFor(false);
+  assert.equal((await notDevelopment.inject({ method: 'POST', url: '/chain/rpc', payload: { jsonrpc: '2.0', id: 1, method: 'evm_mine', params: [] }, ...viaProxy })).statusCode, 403);
+});
+
+test('a Host that is not this node (DNS rebinding) gets 403; IP literals and listed names pass', async () => {
+  const app = await appFor(true, 'test test test test test test test test test test test junk');
+  const get = (host: string) => app.inject({ method: 'GET', url: '/dev/accounts', headers: { host } });
+  const rebound = await get('attacker.example:8080');
+  assert.equal(rebound.statusCode, 403);
+  assert.match(rebound.body, /host_not_allowed/);
+  assert.equal((await rpc(app, 'evm_mine')).statusCode, 200);
+  for (const host of ['127.0.0.1:8080', 'localhost:8080', 'node.example.org', '[::1]:8080']) assert.equal((await get(host)).statusCode, 200, host);
 });

@@ -4,7 +4,7 @@ import { HttpError } from '../errors.ts';
 
 /** JSON-RPC methods any caller may relay: reads, gas estimates and already-signed transactions. */
 const PUBLIC_METHOD = /^(eth_(blockNumber|call|chainId|estimateGas|feeHistory|gasPrice|getBalance|getBlockBy(Hash|Number)|getCode|getLogs|getStorageAt|getTransactionBy(Hash|BlockNumberAndIndex)|getTransactionCount|getTransactionReceipt|maxPriorityFeePerGas|sendRawTransaction|getBlockTransactionCountBy(Hash|Number))|net_version|web3_clientVersion)$/;
-/** Development methods (mine, move time), relayed only for the embedded chain and only to this machine. */
+/** Development methods (mine, move time), relayed only in development mode and only to this machine. */
 const DEV_METHOD = /^(anvil_mine|evm_mine|evm_increaseTime)$/;
 
 const call = z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.number(), z.string(), z.null()]).optional(), method: z.string().max(64), params: z.array(z.unknown()).max(16).optional() });
@@ -13,15 +13,16 @@ const body = z.union([call, z.array(call).min(1).max(50)]);
 /**
  * `POST /chain/rpc`: the node relays the web app's JSON-RPC calls to its chain, so the browser
  * talks to one origin whatever the chain's CORS policy. Only reads, estimates and signed
- * transactions pass (signing stays in the browser); mining and time travel only for the embedded
- * chain and loopback callers.
+ * transactions pass (signing stays in the browser); mining and time travel only in development
+ * mode (the embedded chain, started with --development) and to loopback callers — behind a
+ * same-host reverse proxy every caller is loopback unless `trustProxy` says where they come from.
  */
-export function chainRpcRoutes(app: FastifyInstance, ctx: { rpcUrl: string; embeddedChain: boolean }): void {
+export function chainRpcRoutes(app: FastifyInstance, ctx: { rpcUrl: string; development?: boolean }): void {
   app.post('/chain/rpc', async (request, reply) => {
     const parsed = body.parse(request.body);
     const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip);
     for (const c of Array.isArray(parsed) ? parsed : [parsed]) {
-      const allowed = PUBLIC_METHOD.test(c.method) || (DEV_METHOD.test(c.method) && ctx.embeddedChain && loopback);
+      const allowed = PUBLIC_METHOD.test(c.method) || (DEV_METHOD.test(c.method) && ctx.development === true && loopback);
       if (!allowed) throw new HttpError(403, 'method_not_relayed', `the node does not relay ${c.method}`);
     }
     const res = await fetch(ctx.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(parsed) });

@@ -8,9 +8,10 @@ import { HttpError } from '../errors.ts';
 export const WEB_DIST = join(import.meta.dirname, '../../../web/dist');
 
 /**
- * The no-code web app at `/` (hash routes, so every API path stays the API's), and, on the embedded
- * chain only and only to loopback callers, its development accounts' mnemonic (the browser signs as
- * them the way the CLI's `--account` does).
+ * The no-code web app at `/` (hash routes, so every API path stays the API's), and, in development
+ * mode only (the node passes the mnemonic only then) and only to loopback callers, the embedded
+ * chain's development accounts' mnemonic (the browser signs as them the way the CLI's `--account`
+ * does).
  */
 export function webRoutes(app: FastifyInstance, ctx: { devMnemonic?: string | undefined; webRoot?: string }): void {
   const root = ctx.webRoot ?? WEB_DIST;

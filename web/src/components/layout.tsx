@@ -19,7 +19,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <span className="who">{signer ? <>{kind === 'dev' ? 'dev account ' : 'wallet '}<Short value={signer.address} chars={4} /></> : <NavLink to="/">connect</NavLink>}</span>
       </nav>
       <main>{children}</main>
-      <footer>{status ? `node ${status.version} · chain ${status.chain.id}${status.chain.embedded ? ' (embedded)' : ''} · block ${status.chain.blockNumber}` : ''}</footer>
+      <footer>{status ? `node ${status.version} · chain ${status.chain.id}${status.chain.embedded ? (status.chain.development ? ' (embedded, development)' : ' (embedded)') : ''} · block ${status.chain.blockNumber}` : ''}</footer>
     </div>
   );
 }

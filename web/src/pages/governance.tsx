@@ -33,7 +33,7 @@ export function GovernancePage() {
       <VotingPowerCard />
       <ProposeCard />
       <ProposalsCard />
-      {status.chain.embedded && params.data && <DevChainCard params={params.data} />}
+      {status.chain.development && params.data && <DevChainCard params={params.data} />}
     </>
   );
 }
