@@ -52,5 +52,6 @@ console.log(`paraphrased:              combined top-1 ${pct(m('paraphrased.combi
 console.log(`gibberish paying individual contributors: ${pct(m('gibberish.individuals'))} (target 0); the base model's own answers: ${pct(m('base model.individuals'))}`);
 console.log(`LDS: ${chosen.slice(4)} ${m(chosen).toFixed(3)}, raw TracIn cosine ${m('lds.tracin-cosine λ=0').toFixed(3)}, ratio ${(m(chosen) / m('lds.tracin-cosine λ=0')).toFixed(2)}× (target ≥ 2× and > 0.3); the count of the fact's own records in the half scores ${m('lds.oracle').toFixed(3)} (about the ceiling)`);
 for (const key of Object.keys(runs[0] ?? {}).filter((k) => k.startsWith('lds.') || k.startsWith('loo.'))) console.log(`  ${key.padEnd(28)} ${m(key).toFixed(3)}`);
-console.log(`where the combined ranking and BM25 disagree, the combined choice's group mattered more (leave-group-out retrains) in ${pct(m('referee.combined'))} of the answers`);
+console.log(`where the combined ranking and BM25 put different facts first, the combined ranking's fact mattered most (leave-fact-out retrains) in ${pct(m('referee.combined'))} of the answers`);
+for (const kind of ['trained', 'paraphrased']) if (runs.some((r) => r[`${kind}.combined.top1.refereed`] !== undefined)) console.log(`${kind}, those answers judged by the referee: combined top-1 ${pct(m(`${kind}.combined.top1.refereed`))}, BM25 ${pct(m(`${kind}.bm25.top1.refereed`))}`);
 console.log(`attribution latency p50: ${m('latency.ratio').toFixed(2)}× the first version's work on the same model (target ≤ 2×)`);

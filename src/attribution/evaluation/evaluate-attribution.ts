@@ -65,9 +65,10 @@ export interface EvaluationOptions {
   /** Retrain without each contributor. */
   leaveOneOut: boolean;
   /**
-   * Where the combined ranking and BM25 disagree on an answer's top group: retrain without each
-   * of the two groups and see whose absence raises the answer's loss more (the counterfactual
-   * referee of the disagreement).
+   * Where the combined ranking and BM25 put different facts first: retrain without each candidate
+   * fact's records (the combined ranking's, BM25's, the label's) and take the one whose absence
+   * raises the answer's loss most as the right one (the counterfactual referee of the
+   * disagreement); the top-1 figures are printed again with those answers judged by it.
    */
   referee?: boolean;
   /** Influence variants whose LDS is reported beside the configured one. */
@@ -120,7 +121,7 @@ async function fineTune(o: EvaluationOptions, tok: Tokenizer, dir: string, recor
 }
 
 /** Disagreements between the combined ranking and BM25 refereed by retraining, at most. */
-const MAX_REFEREED = 6;
+const MAX_REFEREED = 8;
 
 const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
 
@@ -182,7 +183,8 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     return b;
   };
   const latencies: number[] = [], v1Latencies: number[] = [];
-  const disagreements: Array<{ answer: number; combined: Hex; bm25: Hex }> = [];
+  /** Answers whose combined ranking and BM25 put different facts first, with the kinds they count in. */
+  const disagreements: Array<{ answer: number; kinds: string[]; combined: string; bm25: string }> = [];
   // the baseline: BM25 over the documents as they are (no groups)
   const plainBm25 = buildLexicalIndex(m.trace.examples.map((e) => (e.heldOut ? null : tok.decode([...m.trace.tokens.subarray(e.offset, e.offset + e.length)], { skipSpecialTokens: true }))));
   const liveDocs = m.trace.examples.flatMap((e, i) => (e.heldOut ? [] : [i]));
@@ -199,8 +201,8 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     const random = new Map(liveDocs.map((d) => [m.trace.examples[d]!.contributionId, rng.next()]));
     const combined = new Map(combineScores(r.signals.span, r.signals.influence, { spanWeightBps: o.parameters.spanWeightBps, thresholdPpm: 0 }).map((c) => [c.contributionId, c.sharePpm]));
     const rankings = { span: ranked(r.signals.span), influence: ranked(r.signals.influence), combined: ranked(combined), bm25: ranked(bm25), random: ranked(random) };
-    const topOf = (id: Hex | undefined) => (id === undefined ? undefined : m.corpus(o.parameters.groupThreshold).groups.representative[m.trace.examples.findIndex((e) => e.contributionId === id)]);
-    if (a.query.factId && rankings.combined[0] && rankings.bm25[0] && topOf(rankings.combined[0]) !== topOf(rankings.bm25[0])) disagreements.push({ answer: answered.indexOf(a), combined: rankings.combined[0], bm25: rankings.bm25[0] });
+    const [combinedTop, bm25Top] = [factOf.get(rankings.combined[0]!), factOf.get(rankings.bm25[0]!)];
+    if (fact && combinedTop && bm25Top && combinedTop !== bm25Top) disagreements.push({ answer: answered.indexOf(a), kinds, combined: combinedTop, bm25: bm25Top });
     if (o.verbose && (fact ? factOf.get(rankings.combined[0]!) !== fact.id : r.contributions.length > 0)) {
       const text = (id: Hex) => { const rec = bench.records.find((x) => contributionIdOf(x) === id); return rec ? `${rec.factId} "${rec.prompt} ${rec.response}"` : id; };
       o.log(`  MISS ${a.query.kind}: "${a.query.prompt}" → ${JSON.stringify(a.output)} (fact ${fact?.id ?? '-'}; evidence ${r.evidence.scorePpm} coverage ${r.evidence.coverage.toFixed(2)} margin ${r.evidence.influenceMargin.toFixed(1)} gain ${r.evidence.adapterGain.toFixed(2)})`);
@@ -330,31 +332,44 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
       headline[`loo.${method}`] = mean(rhos);
     }
   }
-  // at most this many disagreements are refereed (two retrains each), spread over the answers
+  // at most this many disagreements are refereed, spread over the answers
   const refereed = disagreements.length <= MAX_REFEREED ? disagreements : Array.from({ length: MAX_REFEREED }, (_, k) => disagreements[Math.floor((k * disagreements.length) / MAX_REFEREED)]!);
   if (o.referee && refereed.length > 0) {
-    const { groups } = m.corpus(o.parameters.groupThreshold);
-    const groupRecords = (id: Hex) => {
-      const d = m.trace.examples.findIndex((e) => e.contributionId === id);
-      const ids = new Set((groups.members.get(groups.representative[d]!) ?? [d]).map((x) => m.trace.examples[x]!.contributionId));
-      return bench.records.filter((r) => ids.has(contributionIdOf(r)));
+    // one retrain per fact left out, shared by every answer it referees
+    const withoutFact = new Map<string, Promise<string>>();
+    const dirWithout = (f: string) => {
+      if (!withoutFact.has(f)) withoutFact.set(f, fineTune(o, tok, join(o.workDir, `without-${f}`), bench.records.filter((r) => r.factId !== f), bench.records.length));
+      return withoutFact.get(f)!;
     };
-    const lossOf = async (dir: string, a: Answered) => (await lossesUnder(dir, [a]))[0]!;
+    o.log(`\nwhere the combined ranking and BM25 put different facts first (${disagreements.length} answers, ${refereed.length} refereed): the rise of the answer's loss without each candidate fact's records (the combined ranking's, BM25's, the label's)`);
     let combinedRight = 0;
-    o.log(`\nwhere the combined ranking and BM25 disagree on the top group (${disagreements.length} answers, ${refereed.length} refereed): the answer's loss without each group`);
-    for (const [k, d] of refereed.entries()) {
+    const regraded = new Map<string, { combined: number; bm25: number }>();
+    for (const d of refereed) {
       const a = answered[d.answer]!;
-      const full = await lossOf(fullDir, a);
-      const without = async (id: Hex, tag: string) => {
-        const drop = new Set(groupRecords(id).map((r) => r.id));
-        return (await lossOf(await fineTune(o, tok, join(o.workDir, `referee-${k}-${tag}`), bench.records.filter((r) => !drop.has(r.id)), bench.records.length), a)) - full;
-      };
-      const dc = await without(d.combined, 'combined'), db = await without(d.bm25, 'bm25');
-      if (dc > db) combinedRight++;
-      o.log(`  "${a.query.prompt}" → ${JSON.stringify(a.output)}: without the combined ranking's top group the loss rises ${dc.toFixed(3)}, without BM25's ${db.toFixed(3)} → ${dc > db ? 'combined' : 'BM25'}`);
+      const before = (await lossesUnder(fullDir, [a]))[0]!;
+      const candidates = [...new Set([d.combined, d.bm25, a.truth!])];
+      const rises = new Map<string, number>();
+      for (const f of candidates) rises.set(f, (await lossesUnder(await dirWithout(f), [a]))[0]! - before);
+      const winner = candidates.reduce((x, y) => (rises.get(y)! > rises.get(x)! ? y : x));
+      if (winner === d.combined) combinedRight++;
+      o.log(`  "${a.query.prompt}" → ${JSON.stringify(a.output)}: ${candidates.map((f) => `without ${f}${f === d.combined ? ' (combined)' : ''}${f === d.bm25 ? ' (BM25)' : ''}${f === a.truth ? ' (label)' : ''} ${rises.get(f)!.toFixed(3)}`).join(', ')} → ${winner}`);
+      // the top-1 tallies with this answer judged by the referee instead of the label
+      for (const kind of d.kinds) {
+        const g = regraded.get(kind) ?? { combined: 0, bm25: 0 };
+        g.combined += Number(winner === d.combined) - Number(d.combined === a.truth);
+        g.bm25 += Number(winner === d.bm25) - Number(d.bm25 === a.truth);
+        regraded.set(kind, g);
+      }
     }
-    o.log(`  the combined ranking's choice mattered more in ${combinedRight} of ${refereed.length}`);
+    o.log(`  the combined ranking's fact mattered most in ${combinedRight} of ${refereed.length}`);
     headline['referee.combined'] = combinedRight / refereed.length;
+    for (const [kind, g] of regraded) {
+      const b = buckets.get(kind)!;
+      const [c, m25] = [(b.rank.combined.top1 + g.combined) / b.rank.combined.n, (b.rank.bm25.top1 + g.bm25) / b.rank.bm25.n];
+      o.log(`  ${kind}, refereed answers judged by the referee: combined top-1 ${pct(c)}, bm25 ${pct(m25)}`);
+      headline[`${kind}.combined.top1.refereed`] = c;
+      headline[`${kind}.bm25.top1.refereed`] = m25;
+    }
   }
   await m.spans.close();
   return headline;
