@@ -11,6 +11,7 @@ import { connectChain } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
+import { nextAuthorization } from '../settlement/next-authorization.ts';
 import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg } from './options.ts';
 
@@ -35,12 +36,7 @@ const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
  */
 async function authorize(o: NodeOptions, account: LocalAccount, amount: bigint, days: number): Promise<Funds> {
   const f = await callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);
-  const current = f.authorization ? BigInt(f.authorization.auth.cumulativeAmount) : 0n;
-  const spent = BigInt(f.spent) + BigInt(f.reserved);
-  const auth = {
-    consumer: account.address, operator: f.operator, cumulativeAmount: (current > spent ? current : spent) + amount,
-    nonce: (f.authorization ? BigInt(f.authorization.auth.nonce) : 0n) + 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + days * 86400),
-  };
+  const auth = nextAuthorization(f, account.address, amount, days);
   const signature = await signSpendAuthorization(account, { chainId: f.chainId, escrow: f.escrow }, auth);
   await callApi(o.api, 'POST', '/settlement/authorizations', { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
   return callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);

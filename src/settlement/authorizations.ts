@@ -8,6 +8,18 @@ export class SpendAuthorizationError extends CodedError {
   override name = 'SpendAuthorizationError';
 }
 
+/**
+ * The node serves against an authorisation until this many seconds before its expiry, then draws
+ * what was served (`drawEarly`): usage it could no longer draw is never served.
+ */
+export const SERVE_MARGIN_SECONDS = 900n;
+/**
+ * The shortest life an authorisation may have when the node accepts it: long enough to serve
+ * against it and to draw before it expires (an authorisation that expires before the node can draw
+ * it would be free inference).
+ */
+export const MIN_AUTHORIZATION_LIFETIME_SECONDS = 3600n;
+
 /** A consumer's standing authorisation, as the node keeps it (the latest accepted). */
 export interface StoredAuthorization {
   auth: SpendAuthorization;
@@ -25,9 +37,11 @@ const toStored = (r: Row): StoredAuthorization => ({
 
 /**
  * Accepts a consumer's EIP-712 spend authorisation for this node: it must be signed by its
- * consumer for this chain's escrow, name this node as operator, not be expired, and neither lower
- * the cap nor reuse an older nonce than the one kept. The node then serves the consumer up to
- * the cap (and its deposit); the escrow lets the node draw no more.
+ * consumer for this chain's escrow, name this node as operator, live at least
+ * {@link MIN_AUTHORIZATION_LIFETIME_SECONDS} more (so whatever is served against it can be drawn),
+ * and neither lower the cap, nor reuse an older nonce, nor expire sooner than the one kept (a
+ * shorter one must not replace one that can still be drawn). The node then serves the consumer
+ * up to the cap (and its deposit); the escrow lets the node draw no more.
  *
  * @example
  * await acceptAuthorization(db, { chainId, escrow }, node.address, auth, signature);
@@ -35,6 +49,9 @@ const toStored = (r: Row): StoredAuthorization => ({
 export async function acceptAuthorization(db: Queryable, deployment: EscrowDeployment, operator: Address, auth: SpendAuthorization, signature: Hex, now = BigInt(Math.floor(Date.now() / 1000))): Promise<StoredAuthorization> {
   if (!isAddressEqual(auth.operator, operator)) throw new SpendAuthorizationError('wrong_operator', `the authorisation names operator ${auth.operator}; this node is ${operator}`, 400);
   if (auth.expiry <= now) throw new SpendAuthorizationError('expired', `the authorisation expired at ${auth.expiry}`, 400);
+  if (auth.expiry < now + MIN_AUTHORIZATION_LIFETIME_SECONDS) {
+    throw new SpendAuthorizationError('expires_too_soon', `the authorisation expires in ${auth.expiry - now} s; this node needs at least ${MIN_AUTHORIZATION_LIFETIME_SECONDS} s, to serve against it and draw before it expires`, 400);
+  }
   let signer: Address;
   try {
     signer = await recoverSpendAuthorizationSigner(deployment, auth, signature);
@@ -46,6 +63,9 @@ export async function acceptAuthorization(db: Queryable, deployment: EscrowDeplo
   const current = await latestAuthorization(db, consumer);
   if (current && (auth.nonce <= current.auth.nonce || auth.cumulativeAmount < current.auth.cumulativeAmount)) {
     throw new SpendAuthorizationError('stale', `the node holds nonce ${current.auth.nonce} with cap ${current.auth.cumulativeAmount}; a new authorisation needs a higher nonce and no lower cap`, 409);
+  }
+  if (current && current.auth.expiry > now && auth.expiry < current.auth.expiry) {
+    throw new SpendAuthorizationError('shorter_expiry', `the node holds an authorisation valid until ${current.auth.expiry}; a new one may not expire sooner`, 409);
   }
   const [row] = await db.query<Row>(
     `insert into spend_authorizations (consumer, operator, cumulative_amount, nonce, expiry, signature) values ($1, $2, $3, $4, $5, $6)

@@ -1,17 +1,19 @@
 import { formatEther, getAddress, type Address } from 'viem';
-import { consumerSpend, latestAuthorization } from './authorizations.ts';
+import { consumerSpend, latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
 import type { SettlementNode } from './epoch.ts';
 
 /**
- * Draws now what consumers with a pending escrow withdrawal have used but the node has not drawn
- * yet (`AttributionSettlement.fund`), so a withdrawal that unlocks before the next epoch cannot take
- * back money for answers already served. The receipts are settled by a later epoch as usual (their
- * draw is then already done). Returns the OPEN drawn.
+ * Draws now what consumers have used but the node has not drawn yet (`AttributionSettlement.fund`)
+ * where waiting for the next epoch could lose it: a pending escrow withdrawal (it could unlock
+ * first and take back money for answers already served), or an authorisation within
+ * {@link SERVE_MARGIN_SECONDS} of its expiry (the node no longer serves against it; after expiry it
+ * could not be drawn). The receipts are settled by a later epoch as usual (their draw is then
+ * already done). Returns the OPEN drawn.
  *
  * @example
- * await drawBeforeWithdrawals(node, console.log);
+ * await drawEarly(node, console.log);
  */
-export async function drawBeforeWithdrawals(node: SettlementNode, log: (line: string) => void = () => {}): Promise<bigint> {
+export async function drawEarly(node: SettlementNode, log: (line: string) => void = () => {}): Promise<bigint> {
   const operator = node.clients.account.address;
   const escrow = node.contracts.inferenceEscrow.read;
   const now = (await node.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
@@ -19,10 +21,10 @@ export async function drawBeforeWithdrawals(node: SettlementNode, log: (line: st
   const draws = [];
   for (const { consumer: raw } of consumers) {
     const consumer = getAddress(raw) as Address;
-    const withdrawal = await escrow.withdrawalOf([consumer]);
-    if (withdrawal.amount === 0n) continue;
-    const [spent, drawn, auth, balance] = await Promise.all([consumerSpend(node.db, consumer), escrow.drawn([consumer, operator]), latestAuthorization(node.db, consumer), escrow.balanceOf([consumer])]);
+    const [withdrawal, auth] = await Promise.all([escrow.withdrawalOf([consumer]), latestAuthorization(node.db, consumer)]);
     if (!auth || auth.auth.expiry <= now + 60n) continue;
+    if (withdrawal.amount === 0n && auth.auth.expiry > now + SERVE_MARGIN_SECONDS) continue;
+    const [spent, drawn, balance] = await Promise.all([consumerSpend(node.db, consumer), escrow.drawn([consumer, operator]), escrow.balanceOf([consumer])]);
     let drawTo = spent < auth.auth.cumulativeAmount ? spent : auth.auth.cumulativeAmount;
     if (drawTo - drawn > balance) drawTo = drawn + balance;
     if (drawTo <= drawn) continue;
@@ -32,6 +34,6 @@ export async function drawBeforeWithdrawals(node: SettlementNode, log: (line: st
   const hash = await node.contracts.attributionSettlement.write.fund([draws.map(({ auth, signature, drawTo }) => ({ auth, signature, drawTo }))]);
   await node.clients.publicClient.waitForTransactionReceipt({ hash });
   const total = draws.reduce((n, d) => n + d.amount, 0n);
-  log(`settlement: drew ${formatEther(total)} OPEN of served usage from ${draws.length} consumer${draws.length === 1 ? '' : 's'} before their withdrawals`);
+  log(`settlement: drew ${formatEther(total)} OPEN of served usage from ${draws.length} consumer${draws.length === 1 ? '' : 's'} before a withdrawal or an expiry`);
   return total;
 }

@@ -5,7 +5,7 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { createKeyedLock } from '../util/lock.ts';
-import { consumerSpend, latestAuthorization } from './authorizations.ts';
+import { consumerSpend, latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
 
 /** The consumer cannot pay for the request: 402 with what is missing and how to fix it. */
 export class PaymentRequiredError extends CodedError {
@@ -14,7 +14,7 @@ export class PaymentRequiredError extends CodedError {
 
 /** What a consumer can spend with this node now, and what limits it. */
 export interface ConsumerFunds {
-  /** Cap of the latest unexpired authorisation (0 when none). */
+  /** Cap of the latest authorisation still to be served against (0 when none, or within {@link SERVE_MARGIN_SECONDS} of its expiry). */
   authorized: bigint;
   /** Deposit this node can still draw: escrow balance, less a pending withdrawal, plus what it already drew. */
   deposit: bigint;
@@ -48,7 +48,8 @@ export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContrac
       latestAuthorization(o.db, consumer), consumerSpend(o.db, consumer),
       escrow.balanceOf([consumer]), escrow.drawn([consumer, o.operator]), escrow.withdrawalOf([consumer]),
     ]);
-    const authorized = auth && auth.auth.expiry > now() ? auth.auth.cumulativeAmount : 0n;
+    // served only while it can still be drawn: the node draws in the last minutes before expiry
+    const authorized = auth && auth.auth.expiry > now() + SERVE_MARGIN_SECONDS ? auth.auth.cumulativeAmount : 0n;
     const deposit = (balance > withdrawal.amount ? balance - withdrawal.amount : 0n) + drawn;
     const held = reserved.get(consumer) ?? 0n;
     const cap = authorized < deposit ? authorized : deposit;

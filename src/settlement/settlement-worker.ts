@@ -1,11 +1,11 @@
 import { formatEther } from 'viem';
-import { drawBeforeWithdrawals } from './draw-early.ts';
+import { drawEarly } from './draw-early.ts';
 import { runEpoch, type SettlementNode } from './epoch.ts';
 
 /**
  * Runs the epoch job every `everySeconds` (and once at start, which finishes an epoch a crash left
  * prepared), and every `withdrawalCheckSeconds` (60) draws the served usage of consumers who asked
- * to withdraw. One job at a time; failures are reported and retried at the next tick.
+ * to withdraw or whose authorisation is about to expire. One job at a time; failures are reported and retried at the next tick.
  *
  * @example
  * const worker = startSettlementWorker(node, { everySeconds: 3600, log: console.log });
@@ -20,7 +20,7 @@ export function startSettlementWorker(node: SettlementNode, o: { everySeconds: n
     const out = await runEpoch(node, o.log);
     if (out.kind === 'posted') o.log(`settlement: epoch ${out.epoch} posted (${out.receipts} receipts, ${formatEther(out.funded)} OPEN drawn, root ${out.root})`);
   });
-  const withdrawals = () => queue(async () => void (await drawBeforeWithdrawals(node, o.log)));
+  const withdrawals = () => queue(async () => void (await drawEarly(node, o.log)));
   epoch();
   const timers = [
     o.everySeconds > 0 ? setInterval(epoch, o.everySeconds * 1000) : null,

@@ -19,7 +19,7 @@ import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createTrainingJob } from '../factory/jobs.ts';
 import { BUILDER, CONTRIBUTORS, OWNER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
 import { acceptAuthorization, consumerSpend, latestAuthorization } from './authorizations.ts';
-import { drawBeforeWithdrawals } from './draw-early.ts';
+import { drawEarly } from './draw-early.ts';
 import { runEpoch, type SettlementNode } from './epoch.ts';
 import { distribute } from './fee-split.ts';
 import { createEscrowMeter } from './meter.ts';
@@ -169,7 +169,7 @@ async function step(a: Action): Promise<void> {
       if (amount === 0n) return;
       const wallet = walletOf(who!);
       await f.ctx.clients.publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: f.t.addresses.inferenceEscrow, abi: f.ctx.contracts.inferenceEscrow.abi, functionName: 'requestWithdrawal', args: [amount] }) });
-      count((await drawBeforeWithdrawals(node)) > 0n ? 'withdrawal: served usage drawn first' : 'withdrawal: requested'); // the node's worker checks every minute; the delay is longer
+      count((await drawEarly(node)) > 0n ? 'withdrawal: served usage drawn first' : 'withdrawal: requested'); // the node's worker checks every minute; the delay is longer
       return;
     }
     case 'withdraw': {

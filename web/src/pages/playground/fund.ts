@@ -2,6 +2,7 @@ import { api } from '../../api.ts';
 import { sendTx, useAccount } from '../../account.tsx';
 import { inferenceEscrowAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
 import { signSpendAuthorization } from '../../../../src/chain/spend-authorization.ts';
+import { nextAuthorization } from '../../../../src/settlement/next-authorization.ts';
 import type { Funds } from './types.ts';
 
 type Account = ReturnType<typeof useAccount>;
@@ -26,12 +27,7 @@ export async function depositAndAuthorize(state: Account, amount: bigint, o: { d
   }
   o.step('signing the spend authorisation');
   const f = await fetchFunds(signer.address);
-  const current = f.authorization ? BigInt(f.authorization.auth.cumulativeAmount) : 0n;
-  const spent = BigInt(f.spent) + BigInt(f.reserved);
-  const auth = {
-    consumer: signer.address, operator: f.operator, cumulativeAmount: (current > spent ? current : spent) + amount,
-    nonce: (f.authorization ? BigInt(f.authorization.auth.nonce) : 0n) + 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + o.days * 86400),
-  };
+  const auth = nextAuthorization(f, signer.address, amount, o.days);
   // signSpendAuthorization only calls signTypedData, which every Signer has (a dev account or the wallet's)
   const signature = await signSpendAuthorization(signer, { chainId: f.chainId, escrow: f.escrow }, auth);
   o.step('handing the authorisation to the node');

@@ -1,0 +1,75 @@
+/**
+ * Short-expiry authorisations cannot buy free inference (issue 16, item 6): the node accepts only
+ * authorisations that live long enough to be drawn, never lets a shorter one replace one it can
+ * still draw, stops serving shortly before expiry and draws what it served before the expiry.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { keccak256, parseEther, stringToBytes, type Hex } from 'viem';
+import { signSpendAuthorization, type SpendAuthorization } from '../chain/spend-authorization.ts';
+import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
+import type { PublishedModel } from '../attribution/published-models.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
+import { acceptAuthorization, MIN_AUTHORIZATION_LIFETIME_SECONDS, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { drawEarly } from './draw-early.ts';
+import { createEscrowMeter } from './meter.ts';
+
+const NODE = 0, CONSUMER = 7;
+let t: TestProtocol;
+let db: Database;
+const deployment = () => ({ chainId: 31337, escrow: t.addresses.inferenceEscrow });
+const addr = (i: number) => t.accounts[i]!.address;
+const chainNow = async () => (await (await t.clients(0)).publicClient.getBlock()).timestamp;
+
+async function offer(nonce: bigint, expiry: bigint, cap = parseEther('1'), now?: bigint) {
+  const auth: SpendAuthorization = { consumer: addr(CONSUMER), operator: addr(NODE), cumulativeAmount: cap, nonce, expiry };
+  return acceptAuthorization(db, deployment(), addr(NODE), auth, await signSpendAuthorization(t.accounts[CONSUMER]!, deployment(), auth), now);
+}
+
+before(async () => {
+  [t, db] = await Promise.all([startTestProtocol(), openDatabase({ memory: true })]);
+  await migrate(db);
+  const node = await t.as(NODE);
+  await t.mined(node.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
+  await t.mined(node.staking.write.stake([0, parseEther('1000')]));
+  await t.mined(node.openToken.write.transfer([addr(CONSUMER), parseEther('10')]));
+  const consumer = await t.as(CONSUMER);
+  await t.mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('5')]));
+  await t.mined(consumer.inferenceEscrow.write.deposit([addr(CONSUMER), parseEther('5')]));
+});
+after(async () => {
+  await db?.close();
+  await t?.stop();
+});
+
+test('an authorisation that expires before it could be drawn is refused, and so is a shorter one replacing a longer', async () => {
+  const now = await chainNow();
+  await assert.rejects(offer(1n, now + 600n, parseEther('1'), now), (e: Error & { code?: string; status?: number }) => e.code === 'expires_too_soon' && e.status === 400 && /at least 3600 s/.test(e.message));
+  await offer(1n, now + 2n * MIN_AUTHORIZATION_LIFETIME_SECONDS, parseEther('1'), now);
+  // a later, shorter one (still long enough on its own) may not replace the one the node can draw
+  await assert.rejects(offer(2n, now + MIN_AUTHORIZATION_LIFETIME_SECONDS + 60n, parseEther('2'), now), (e: Error & { code?: string }) => e.code === 'shorter_expiry');
+  await offer(2n, now + 3n * MIN_AUTHORIZATION_LIFETIME_SECONDS, parseEther('2'), now);
+});
+
+test('the node stops serving against an authorisation shortly before it expires, and draws what it served before the expiry', async () => {
+  const now = await chainNow();
+  const { auth } = (await offer(3n, now + 4n * MIN_AUTHORIZATION_LIFETIME_SECONDS, parseEther('2'), now));
+  const model = { name: 'paid', pricePer1kTokens: parseEther('0.01').toString() } as PublishedModel;
+  const meterAt = async (at: bigint) => createEscrowMeter({ db, contracts: await t.as(NODE), operator: addr(NODE), now: () => at });
+  const served = await (await meterAt(now)).reserve(addr(CONSUMER), model, parseEther('0.1'));
+  served.release();
+  // a receipt of what was served (fee 0.1 OPEN), not settled yet
+  const id = keccak256(stringToBytes('receipt served before expiry')) as Hex;
+  await db.query(`insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, fee) values ($1, 'paid', $2, 'q', 'a', '{}', '0x', $3)`, [id, addr(CONSUMER), parseEther('0.1').toString()]);
+  const node = { db, clients: await t.clients(NODE), contracts: await t.as(NODE) };
+  assert.equal(await drawEarly(node), 0n, 'far from expiry, without a withdrawal, the epoch draws it');
+  // within the serve margin: no more serving against it
+  const late = auth.expiry - SERVE_MARGIN_SECONDS + 1n;
+  await assert.rejects((await meterAt(late)).reserve(addr(CONSUMER), model, parseEther('0.1')), (e: Error & { status?: number }) => e.status === 402 && /no unexpired spend authorisation/.test(e.message));
+  // and the worker draws what was served while the authorisation can still be drawn
+  await t.increaseTime(late - (await chainNow()));
+  assert.equal(await drawEarly(node), parseEther('0.1'));
+  assert.equal(await (await t.as(0)).inferenceEscrow.read.drawn([addr(CONSUMER), addr(NODE)]), parseEther('0.1'));
+  assert.equal(await drawEarly(node), 0n, 'drawn once');
+});
