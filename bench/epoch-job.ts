@@ -42,7 +42,7 @@ for (const c of consumers) {
   await f.t.mined(node.openToken.write.approve([f.t.addresses.inferenceEscrow, deposit]));
   await f.t.mined(node.inferenceEscrow.write.deposit([c.address, deposit]));
   const auth = { consumer: c.address, operator: f.addr(0), cumulativeAmount: deposit, nonce: 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400 * 30) };
-  await acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, f.addr(0), auth, await signSpendAuthorization(c, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, auth));
+  await acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow, client: f.ctx.clients.publicClient }, f.addr(0), auth, await signSpendAuthorization(c, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, auth));
 }
 
 // receipts: written in bulk the way storeReceipt writes them

@@ -1,4 +1,4 @@
-import { recoverTypedDataAddress, type Address, type Hex, type LocalAccount } from 'viem';
+import { encodeFunctionData, hashTypedData, isAddressEqual, recoverTypedDataAddress, type Address, type Hex, type LocalAccount, type PublicClient } from 'viem';
 
 /**
  * A consumer's signed consent that `operator` may draw OPEN from the consumer's InferenceEscrow
@@ -80,4 +80,36 @@ export function recoverSpendAuthorizationSigner({ chainId, escrow }: EscrowDeplo
     message: auth,
     signature,
   });
+}
+
+const erc1271Abi = [{ type: 'function', name: 'isValidSignature', stateMutability: 'view', inputs: [{ name: 'hash', type: 'bytes32' }, { name: 'signature', type: 'bytes' }], outputs: [{ name: '', type: 'bytes4' }] }] as const;
+/** ERC-1271's magic value, as the 32 bytes OpenZeppelin's SignatureChecker compares the answer with. */
+const ERC1271_MAGIC = `0x1626ba7e${'0'.repeat(56)}`;
+
+/**
+ * Whether the escrow would accept `signature` for `auth`, checked the way it checks it
+ * (OpenZeppelin `SignatureChecker.isValidSignatureNow`): a consumer without code must have signed
+ * it (ECDSA); a consumer with code — a contract wallet, or an EOA delegated by EIP-7702 — must
+ * answer ERC-1271's `isValidSignature` with the magic value, and then an ECDSA signature alone
+ * does not count.
+ *
+ * @example
+ * if (!(await verifySpendAuthorization(publicClient, deployment, auth, signature))) throw new Error('the escrow would refuse it');
+ */
+export async function verifySpendAuthorization(client: Pick<PublicClient, 'getCode' | 'call'>, deployment: EscrowDeployment, auth: SpendAuthorization, signature: Hex): Promise<boolean> {
+  const code = await client.getCode({ address: auth.consumer });
+  if (!code || code === '0x') {
+    try {
+      return isAddressEqual(await recoverSpendAuthorizationSigner(deployment, auth, signature), auth.consumer);
+    } catch {
+      return false;
+    }
+  }
+  const hash = hashTypedData({ domain: spendAuthorizationDomain(deployment.chainId, deployment.escrow), types: spendAuthorizationTypes, primaryType: 'SpendAuthorization', message: auth });
+  try {
+    const { data } = await client.call({ to: auth.consumer, data: encodeFunctionData({ abi: erc1271Abi, functionName: 'isValidSignature', args: [hash, signature] }) });
+    return data !== undefined && data.length >= 66 && data.slice(0, 66).toLowerCase() === ERC1271_MAGIC;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,9 @@
 /**
- * Short-expiry authorisations cannot buy free inference (issue 16, item 6): the node accepts only
- * authorisations that live long enough to be drawn, never lets a shorter one replace one it can
- * still draw, stops serving shortly before expiry and draws what it served before the expiry.
+ * Authorisations the escrow would not pay cannot buy free inference or hold an epoch hostage
+ * (issue 16, items 5 and 6): the node accepts only authorisations that live long enough to be
+ * drawn, never lets a shorter one replace one it can still draw, stops serving shortly before
+ * expiry and draws what it served before the expiry; it checks signatures as the escrow does
+ * (ERC-1271 for consumers with code) and leaves out a draw that would revert.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -13,6 +15,8 @@ import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { acceptAuthorization, MIN_AUTHORIZATION_LIFETIME_SECONDS, SERVE_MARGIN_SECONDS } from './authorizations.ts';
 import { drawEarly } from './draw-early.ts';
+import { drawRefusal } from './simulate-draw.ts';
+import { callJsonRpc } from '../chain/json-rpc.ts';
 import { createEscrowMeter } from './meter.ts';
 
 const NODE = 0, CONSUMER = 7;
@@ -24,7 +28,7 @@ const chainNow = async () => (await (await t.clients(0)).publicClient.getBlock()
 
 async function offer(nonce: bigint, expiry: bigint, cap = parseEther('1'), now?: bigint) {
   const auth: SpendAuthorization = { consumer: addr(CONSUMER), operator: addr(NODE), cumulativeAmount: cap, nonce, expiry };
-  return acceptAuthorization(db, deployment(), addr(NODE), auth, await signSpendAuthorization(t.accounts[CONSUMER]!, deployment(), auth), now);
+  return acceptAuthorization(db, { ...deployment(), client: (await t.clients(NODE)).publicClient }, addr(NODE), auth, await signSpendAuthorization(t.accounts[CONSUMER]!, deployment(), auth), now);
 }
 
 before(async () => {
@@ -72,4 +76,34 @@ test('the node stops serving against an authorisation shortly before it expires,
   assert.equal(await drawEarly(node), parseEther('0.1'));
   assert.equal(await (await t.as(0)).inferenceEscrow.read.drawn([addr(CONSUMER), addr(NODE)]), parseEther('0.1'));
   assert.equal(await drawEarly(node), 0n, 'drawn once');
+});
+
+test('a consumer with code (a contract wallet, an EIP-7702 account) is checked as the escrow checks it; its failing draw is left out, not reverting the others', async () => {
+  const WALLET = 8;
+  const admin = await t.as(NODE);
+  await t.mined(admin.openToken.write.transfer([addr(WALLET), parseEther('1')]));
+  const w = await t.as(WALLET);
+  await t.mined(w.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('1')]));
+  await t.mined(w.inferenceEscrow.write.deposit([addr(WALLET), parseEther('1')]));
+  const now = await chainNow();
+  const client = (await t.clients(NODE)).publicClient;
+  const sign = async (nonce: bigint) => {
+    const auth: SpendAuthorization = { consumer: addr(WALLET), operator: addr(NODE), cumulativeAmount: parseEther('1'), nonce, expiry: now + MIN_AUTHORIZATION_LIFETIME_SECONDS + 100n };
+    return { auth, signature: await signSpendAuthorization(t.accounts[WALLET]!, deployment(), auth) };
+  };
+  const first = await sign(1n);
+  await acceptAuthorization(db, { ...deployment(), client }, addr(NODE), first.auth, first.signature, now);
+  await db.query(`insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, fee) values ($1, 'paid', $2, 'q', 'a', '{}', '0x', $3)`, [keccak256(stringToBytes('wallet receipt')), addr(WALLET), parseEther('0.1').toString()]);
+  // the account gets code whose ERC-1271 answer is not the magic value (32 zero bytes)
+  await callJsonRpc(t.anvil.url, 'anvil_setCode', [addr(WALLET), '0x60206000f3']);
+  const node = { db, clients: await t.clients(NODE), contracts: await t.as(NODE) };
+  assert.equal(await drawRefusal(node, { ...first, drawTo: parseEther('0.1') }), 'InvalidSignature');
+  // the node now refuses its ECDSA signatures, as the escrow does
+  const second = await sign(2n);
+  await assert.rejects(acceptAuthorization(db, { ...deployment(), client }, addr(NODE), second.auth, second.signature, now), (e: Error & { code?: string }) => e.code === 'invalid_signature' && /has code/.test(e.message));
+  // near expiry the early draw leaves it out and says why, instead of reverting
+  await t.increaseTime(first.auth.expiry - SERVE_MARGIN_SECONDS - (await chainNow()));
+  const lines: string[] = [];
+  assert.equal(await drawEarly(node, (l) => lines.push(l)), 0n);
+  assert.ok(lines.some((l) => /would revert \(InvalidSignature\)/.test(l)), lines.join('\n'));
 });

@@ -1,5 +1,6 @@
 import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
-import { recoverSpendAuthorizationSigner, type EscrowDeployment, type SpendAuthorization } from '../chain/spend-authorization.ts';
+import type { PublicClient } from 'viem';
+import { recoverSpendAuthorizationSigner, verifySpendAuthorization, type EscrowDeployment, type SpendAuthorization } from '../chain/spend-authorization.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
 
@@ -37,16 +38,17 @@ const toStored = (r: Row): StoredAuthorization => ({
 
 /**
  * Accepts a consumer's EIP-712 spend authorisation for this node: it must be signed by its
- * consumer for this chain's escrow, name this node as operator, live at least
+ * consumer for this chain's escrow as the escrow checks it (ECDSA, or ERC-1271 when the consumer
+ * has code — a contract wallet or an EIP-7702 account), name this node as operator, live at least
  * {@link MIN_AUTHORIZATION_LIFETIME_SECONDS} more (so whatever is served against it can be drawn),
  * and neither lower the cap, nor reuse an older nonce, nor expire sooner than the one kept (a
  * shorter one must not replace one that can still be drawn). The node then serves the consumer
  * up to the cap (and its deposit); the escrow lets the node draw no more.
  *
  * @example
- * await acceptAuthorization(db, { chainId, escrow }, node.address, auth, signature);
+ * await acceptAuthorization(db, { chainId, escrow, client: publicClient }, node.address, auth, signature);
  */
-export async function acceptAuthorization(db: Queryable, deployment: EscrowDeployment, operator: Address, auth: SpendAuthorization, signature: Hex, now = BigInt(Math.floor(Date.now() / 1000))): Promise<StoredAuthorization> {
+export async function acceptAuthorization(db: Queryable, deployment: EscrowDeployment & { client: Pick<PublicClient, 'getCode' | 'call'> }, operator: Address, auth: SpendAuthorization, signature: Hex, now = BigInt(Math.floor(Date.now() / 1000))): Promise<StoredAuthorization> {
   if (!isAddressEqual(auth.operator, operator)) throw new SpendAuthorizationError('wrong_operator', `the authorisation names operator ${auth.operator}; this node is ${operator}`, 400);
   if (auth.expiry <= now) throw new SpendAuthorizationError('expired', `the authorisation expired at ${auth.expiry}`, 400);
   if (auth.expiry < now + MIN_AUTHORIZATION_LIFETIME_SECONDS) {
@@ -58,7 +60,11 @@ export async function acceptAuthorization(db: Queryable, deployment: EscrowDeplo
   } catch {
     throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation', 400);
   }
-  if (!isAddressEqual(signer, auth.consumer)) throw new SpendAuthorizationError('invalid_signature', `signed by ${signer}, not by the consumer ${auth.consumer}`, 401);
+  if (!(await verifySpendAuthorization(deployment.client, deployment, auth, signature))) {
+    throw new SpendAuthorizationError('invalid_signature', isAddressEqual(signer, auth.consumer)
+      ? `the consumer ${auth.consumer} has code and does not accept this signature (ERC-1271), so the escrow would refuse it`
+      : `signed by ${signer}, not by the consumer ${auth.consumer}`, 401);
+  }
   const consumer = getAddress(auth.consumer);
   const current = await latestAuthorization(db, consumer);
   if (current && (auth.nonce <= current.auth.nonce || auth.cumulativeAmount < current.auth.cumulativeAmount)) {

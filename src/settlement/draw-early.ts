@@ -1,6 +1,7 @@
 import { formatEther, getAddress, type Address } from 'viem';
 import { consumerSpend, latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
 import type { SettlementNode } from './epoch.ts';
+import { drawRefusal } from './simulate-draw.ts';
 
 /**
  * Draws now what consumers have used but the node has not drawn yet (`AttributionSettlement.fund`)
@@ -28,6 +29,11 @@ export async function drawEarly(node: SettlementNode, log: (line: string) => voi
     let drawTo = spent < auth.auth.cumulativeAmount ? spent : auth.auth.cumulativeAmount;
     if (drawTo - drawn > balance) drawTo = drawn + balance;
     if (drawTo <= drawn) continue;
+    const refusal = await drawRefusal(node, { auth: auth.auth, signature: auth.signature, drawTo });
+    if (refusal) {
+      log(`settlement: drawing ${consumer}'s served usage early would revert (${refusal}); left for the epoch`);
+      continue;
+    }
     draws.push({ auth: auth.auth, signature: auth.signature, drawTo, amount: drawTo - drawn });
   }
   if (draws.length === 0) return 0n;

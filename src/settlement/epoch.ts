@@ -8,6 +8,7 @@ import { sendOnce } from '../chain/send-once.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { latestAuthorization } from './authorizations.ts';
 import { splitFee, splitStakerPool, type Credit } from './fee-split.ts';
+import { drawRefusal } from './simulate-draw.ts';
 
 /** The settlement contract's epoch statuses. */
 export const EpochStatus = { None: 0, Pending: 1, Disputed: 2, Finalized: 3, Reverted: 4 } as const;
@@ -177,6 +178,11 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
     }
     if (!auth || auth.auth.expiry <= now + 60n || auth.auth.cumulativeAmount < drawTo || balance < drawTo - drawn) {
       log(`settlement: ${consumer}'s authorisation or deposit does not cover ${drawTo} wei; its ${rs.length} receipts wait`);
+      continue;
+    }
+    const refusal = await drawRefusal(node, { auth: auth.auth, signature: auth.signature, drawTo });
+    if (refusal) {
+      log(`settlement: drawing ${consumer}'s authorisation would revert (${refusal}); its ${rs.length} receipts wait`);
       continue;
     }
     included.push(...rs);

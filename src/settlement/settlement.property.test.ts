@@ -104,7 +104,7 @@ async function step(a: Action): Promise<void> {
       const base = current && current.auth.cumulativeAmount > spent ? current.auth.cumulativeAmount : spent;
       const auth = { consumer: who!.address, operator: f.addr(NODE), cumulativeAmount: base + parseEther(String(a.raise)) / 10n, nonce: (current?.auth.nonce ?? 0n) + 1n, expiry: BigInt(Math.floor(Date.now() / 1000)) + 10n ** 6n };
       const deployment = { chainId: 31337, escrow: f.t.addresses.inferenceEscrow };
-      await acceptAuthorization(f.db, deployment, f.addr(NODE), auth, await signSpendAuthorization(who!, deployment, auth));
+      await acceptAuthorization(f.db, { ...deployment, client: f.ctx.clients.publicClient }, f.addr(NODE), auth, await signSpendAuthorization(who!, deployment, auth));
       maxCap.set(who!.address, auth.cumulativeAmount);
       return;
     }

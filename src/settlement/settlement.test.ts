@@ -63,7 +63,7 @@ const infer = (consumer: Address | null, maxTokens = 24) => runAttributedInferen
 const authorize = async (cap: bigint, nonce: bigint) => {
   const auth = { consumer: f.addr(CONSUMER), operator: f.addr(NODE), cumulativeAmount: cap, nonce, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400) };
   const signature = await signSpendAuthorization(f.t.accounts[CONSUMER]!, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, auth);
-  return acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, f.addr(NODE), auth, signature);
+  return acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow, client: f.ctx.clients.publicClient }, f.addr(NODE), auth, signature);
 };
 
 test('paid inference needs a deposit and an authorisation, and stops at the smaller of the two (402)', async () => {

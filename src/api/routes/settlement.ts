@@ -39,7 +39,7 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   // the EIP-712 signature is the authentication: only the consumer can have made it
   app.post('/settlement/authorizations', async (request, reply) => {
     const { auth, signature } = authorizationBody.parse(request.body);
-    const stored = await acceptAuthorization(ctx.db, deployment, ctx.clients.account.address, auth, signature);
+    const stored = await acceptAuthorization(ctx.db, { ...deployment, client: ctx.clients.publicClient }, ctx.clients.account.address, auth, signature);
     return reply.status(201).send(json(stored));
   });
 
