@@ -41,6 +41,8 @@ export async function addBaseModel(db: Queryable, name: string, dir: string): Pr
     return toBaseModel({ ...same, path });
   }
   if (existing.length > 0) throw new FactoryError('name_taken', `a different base model is already called "${name}"`);
+  const [model] = await db.query<{ model_name: string }>(`select model_name from training_jobs where lower(model_name) = lower($1) and status not in ('failed', 'cancelled')`, [name]);
+  if (model) throw new FactoryError('name_taken', `a fine-tuned model is called "${model.model_name}"; a base model may not take its name`);
   const [row] = await db.query<Row>(
     'insert into base_models (id, name, path, config, parameters) values ($1, $2, $3, $4, $5) returning *',
     [id, name, path, JSON.stringify(config), parameters],

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { DatanetContext } from '../datanet/context.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { BaseError, ContractFunctionRevertedError } from 'viem';
+import { createBackoff } from '../util/backoff.ts';
 import { repeat, type Repeater } from '../util/repeat.ts';
 import { getBaseModel } from './base-models.ts';
 import type { TrainingJob, TrainingProgress } from './factory-types.ts';
@@ -45,10 +47,14 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
   let thread: TrainingThread | null = null;
   let stopping = false;
 
+  // a job whose publishing failed for a passing reason (the chain or the blob store unreachable)
+  // waits with a doubling delay, and the jobs behind it go on meanwhile
+  const backoff = createBackoff({ baseMs: 5_000, maxMs: 600_000 });
   const nextJob = async (): Promise<TrainingJob | null> => {
-    const [row] = await ctx.db.query<{ id: string }>(
-      `select id from training_jobs where status in ('queued', 'preparing', 'training', 'publishing') order by created_at limit 1`,
+    const rows = await ctx.db.query<{ id: string }>(
+      `select id from training_jobs where status in ('queued', 'preparing', 'training', 'publishing') order by created_at limit 100`,
     );
+    const row = rows.find((r) => backoff.due(r.id));
     return row ? getTrainingJob(ctx.db, row.id) : null;
   };
 
@@ -124,9 +130,19 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
       } else if (job.status === 'publishing') await publishModel(ctx, job, join(ctx.jobsDir, job.id, 'output'));
     } catch (err) {
       if (stopping) return false;
-      if (job.status === 'publishing') throw err; // chain or blob trouble: retried on the next round
-      await fail(job, err instanceof Error ? err.message : String(err));
+      const refused = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+      if (job.status === 'publishing' && !(refused instanceof ContractFunctionRevertedError)) {
+        backoff.failed(job.id); // chain or blob trouble: retried later, without holding up the queue
+        onError(err);
+        return true;
+      }
+      // the registry refused it (e.g. the name was registered by someone else while the job trained): final
+      const why = refused instanceof ContractFunctionRevertedError && refused.data?.errorName === 'NameTaken'
+        ? `the name "${job.modelName}" was registered on chain by someone else while the job ran; train again under another name`
+        : err instanceof Error ? err.message : String(err);
+      await fail(job, why);
     }
+    backoff.succeeded(job.id);
     return true;
   };
 

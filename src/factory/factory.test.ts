@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseEther, type Address, type Hex } from 'viem';
+import { keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
+import type { TestProtocol } from '../chain/test-chain.ts';
+import { addBaseModel } from './base-models.ts';
 import type { Snapshot } from '../datanet/datanet-types.ts';
 import { parsePeftAdapter } from '../model/peft.ts';
 import type { Database } from '../store/database.ts';
@@ -18,6 +20,8 @@ let stop: () => Promise<void>;
 let base: BaseModel;
 let snapshot: Snapshot;
 let addr: (i: number) => Address;
+let t: TestProtocol;
+let dir: string;
 
 const hyperparameters = { epochs: 3, batchSize: 8, learningRate: 1e-2, checkpointEvery: 2, sketchDimension: 64, rank: 4, alpha: 8 };
 const request = (modelName: string, extra: Partial<JobRequest> = {}): JobRequest => ({
@@ -25,7 +29,7 @@ const request = (modelName: string, extra: Partial<JobRequest> = {}): JobRequest
 });
 
 before(async () => {
-  ({ db, ctx, stop, base, snapshot, addr } = await startFactoryTestContext());
+  ({ db, ctx, stop, base, snapshot, addr, t, dir } = await startFactoryTestContext());
 });
 
 after(() => stop?.());
@@ -114,6 +118,27 @@ describe('ModelFactory', () => {
     assert.equal(done.attempts, 2);
     assert.equal(done.configHash, (await getTrainingJob(db, first)).configHash);
     assert.equal(done.adapterHash, (await getTrainingJob(db, first)).adapterHash, 'same data, seed and settings give the same adapter');
+  });
+
+  test("a model may not take a base model's name, nor a base model a model's; a name squatted on chain while its job ran fails that job only, and the queue goes on", async () => {
+    await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('TINY')), (e: Error & { code?: string }) => e.code === 'name_taken' && /name of a base model/.test(e.message));
+    // another base model (other files) under a fine-tuned model's name
+    const other = join(dir, 'other-base');
+    await cp(base.path, other, { recursive: true });
+    const config = JSON.parse(await readFile(join(other, 'config.json'), 'utf8'));
+    await writeFile(join(other, 'config.json'), JSON.stringify({ ...config, rms_norm_eps: 1e-5 }));
+    await assert.rejects(addBaseModel(db, 'zorvania-qa', other), (e: Error & { code?: string }) => e.code === 'name_taken' && /fine-tuned model/.test(e.message));
+
+    const squatted = await createTrainingJob(ctx, addr(BUILDER), request('squatted-qa'));
+    const behind = await createTrainingJob(ctx, addr(BUILDER), request('after-the-squat'));
+    // someone registers the name on chain while the job waits to publish
+    const squatter = await t.as(OWNER);
+    await t.mined(squatter.modelRegistry.write.registerModel(['squatted-qa', '', 0n, base.id as Hex, keccak256(stringToBytes('a')), keccak256(stringToBytes('b')), [snapshot.root as Hex]]));
+    await createFactoryWorker(ctx).drain();
+    const failed = await getTrainingJob(db, squatted.id);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error ?? '', /registered on chain by someone else while the job ran/);
+    assert.equal((await getTrainingJob(db, behind.id)).status, 'succeeded', 'the job behind it was not held up');
   });
 
   test('a job can be cancelled by its owner only', async () => {

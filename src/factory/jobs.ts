@@ -57,7 +57,9 @@ export function trainingConfigHash(baseModelId: Hex, snapshots: readonly Snapsho
 
 /**
  * Queues a fine-tuning job for `owner` after checking what can be checked at once: the base model
- * exists, every snapshot is recorded on chain, the model name is free (here and in the ModelRegistry).
+ * exists, every snapshot is recorded on chain, the model name is free — no base model is called
+ * that (a published model would shadow it and charge for it), no job is under way under it, and
+ * the ModelRegistry has no model of that name. The name is reserved for the job from then on.
  *
  * @example
  * const job = await createTrainingJob(ctx, owner, { modelName: 'zorvania-qa', baseModel: 'openledger-tiny', snapshotIds: [1] });
@@ -71,6 +73,8 @@ export async function createTrainingJob(ctx: DatanetContext, owner: Address, req
     if (s.status !== 'recorded') throw new FactoryError('snapshot_not_recorded', `snapshot ${id} is not recorded on chain yet; try again in a few seconds`, 409);
     snapshots.push(s);
   }
+  const [shadowed] = await ctx.db.query<{ name: string }>('select name from base_models where lower(name) = lower($1)', [r.modelName]);
+  if (shadowed) throw new FactoryError('name_taken', `"${r.modelName}" is the name of a base model ("${shadowed.name}"); a published model may not shadow it`, 409);
   const onChainId = await ctx.contracts.modelRegistry.read.modelIdByName([r.modelName]);
   if (onChainId !== 0n) throw new FactoryError('name_taken', `a model called "${r.modelName}" is already registered`, 409);
   const configHash = trainingConfigHash(base.id, snapshots, r.template, r.hyperparameters);
