@@ -41,6 +41,8 @@ export interface ApiContext extends DatanetContext {
   development?: boolean;
   /** Host names answered besides IP literals (default: localhost; '*': any). */
   allowedHosts?: readonly string[];
+  /** Most bytes of an uploaded file (default 256 MiB). */
+  maxUploadBytes?: number;
   /** Fastify's trustProxy (default false: the peer's address is the caller's). */
   trustProxy?: boolean | number | string;
   /** The built web app's folder (default web/dist). */

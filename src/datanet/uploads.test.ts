@@ -7,7 +7,7 @@ import type { DatanetContext } from './context.ts';
 import { createDatanet } from './create-datanet.ts';
 import type { Datanet } from './datanet-types.ts';
 import { parseDefinition } from './definition.ts';
-import { getUpload, processUpload, recordUpload, uploadResults } from './uploads.ts';
+import { checkUploadAllowed, getUpload, MAX_OPEN_UPLOADS_PER_ACCOUNT, MAX_UPLOAD_BYTES_PER_DAY, MAX_UPLOAD_CRASHES, processUpload, recordUpload, uploadResults } from './uploads.ts';
 import { createDatanetWorker } from './worker.ts';
 import { startDatanetTestContext } from './test-context.ts';
 
@@ -80,4 +80,34 @@ test('an upload interrupted mid-way is finished by the worker: every record stor
 
   // Processing a finished upload again changes nothing.
   assert.equal((await processUpload(ctx, id)).accepted, 1494);
+});
+
+test('an upload whose processing stopped the node three times is marked failed instead of crash-looping start-up; errors that end cleanly do not count', async () => {
+  const { hash, size } = await ctx.blobs.put(new TextEncoder().encode('{"text": "a bomb, as far as the node could tell"}\n'));
+  const id = await recordUpload(db, { datanetId: datanet.id!, contributor, blobHash: hash, bytes: size, filename: 'bomb.jsonl' });
+  // three starts that never ended: the node died each time (e.g. out of memory)
+  await db.query(`update uploads set status = 'processing', attempts = $2 where id = $1`, [id, MAX_UPLOAD_CRASHES]);
+  const failed = await processUpload(ctx, id);
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.error ?? '', /stopped the node 3 times/);
+  const [{ n } = { n: '' }] = await db.query<{ n: string }>('select count(*) as n from contributions where upload_id = $1', [id]);
+  assert.equal(Number(n), 0, 'not read again');
+  // the interrupted upload above ended with an error each time it was cut: its count is back to 0
+  const [row] = await db.query<{ attempts: number }>(`select attempts from uploads where filename = 'records.jsonl'`);
+  assert.equal(row?.attempts, 1, 'one start, the one that finished');
+});
+
+test('before a byte is stored: the contributor must have bonded the stake, and stay within its quota (429 with Retry-After)', async () => {
+  const staked = await createDatanet(ctx, t.accounts[1]!.address, parseDefinition({ name: 'staked-lines', licence: 'MIT', contributionStake: '1000' }));
+  await assert.rejects(checkUploadAllowed(ctx, staked.id!, contributor), (e: Error & { code?: string; status?: number }) => e.code === 'insufficient_stake' && e.status === 403);
+  const someone = t.accounts[3]!.address;
+  await checkUploadAllowed(ctx, datanet.id!, someone);
+  const { hash } = await ctx.blobs.put(new TextEncoder().encode('x\n'));
+  for (let i = 0; i < MAX_OPEN_UPLOADS_PER_ACCOUNT; i++) await recordUpload(db, { datanetId: datanet.id!, contributor: someone, blobHash: hash, bytes: 2 });
+  await assert.rejects(checkUploadAllowed(ctx, datanet.id!, someone), (e: Error & { code?: string; status?: number; retryAfterSeconds?: number }) => e.code === 'upload_quota' && e.status === 429 && e.retryAfterSeconds === 10);
+  await db.query(`update uploads set status = 'done' where lower(contributor) = lower($1)`, [someone]);
+  await checkUploadAllowed(ctx, datanet.id!, someone);
+  await recordUpload(db, { datanetId: datanet.id!, contributor: someone, blobHash: hash, bytes: MAX_UPLOAD_BYTES_PER_DAY });
+  await db.query(`update uploads set status = 'done' where lower(contributor) = lower($1)`, [someone]);
+  await assert.rejects(checkUploadAllowed(ctx, datanet.id!, someone), (e: Error & { code?: string; retryAfterSeconds?: number }) => e.code === 'upload_quota' && e.retryAfterSeconds === 3600 && /in the last 24 hours/.test(e.message));
 });

@@ -4,7 +4,7 @@ import type { Queryable } from '../store/database.ts';
 import type { DatanetContext } from './context.ts';
 import type { IngestResult, IngestSummary, Upload } from './datanet-types.ts';
 import { getDatanet } from './datanets.ts';
-import { notFound } from './errors.ts';
+import { DatanetError, notFound } from './errors.ts';
 import { ingestRecords } from './ingest-records.ts';
 import { parseUpload } from './intake/parse-upload.ts';
 
@@ -64,11 +64,16 @@ export async function recordUpload(
   return id;
 }
 
+/** Starts of an upload's processing that ended with the node gone, after which it is not retried. */
+export const MAX_UPLOAD_CRASHES = 3;
+
 /**
  * Parses an upload's file from the blob store (JSONL, CSV, TSV, text or Parquet, by its format or
  * file name) and ingests its records ({@link ingestRecords}), recording the counts. Running it again
  * on an upload that a crash interrupted continues where it stopped and stores nothing twice; on a
- * finished upload it does nothing. A file that cannot be read at all marks the upload failed.
+ * finished upload it does nothing. A file that cannot be read at all marks the upload failed, and
+ * so does one whose processing was started {@link MAX_UPLOAD_CRASHES} times and never ended (the
+ * node died reading it, e.g. out of memory): start-up does not crash-loop on it.
  *
  * @example
  * const upload = await processUpload(ctx, id);
@@ -76,7 +81,12 @@ export async function recordUpload(
 export async function processUpload(ctx: DatanetContext, uploadId: string, onProgress?: (s: IngestSummary) => void): Promise<Upload> {
   const upload = await getUpload(ctx.db, uploadId);
   if (upload.status === 'done' || upload.status === 'failed') return upload;
-  await ctx.db.query(`update uploads set status = 'processing' where id = $1`, [uploadId]);
+  // counted before the work and uncounted when it ends in an error: what is left counts the crashes
+  const [started] = await ctx.db.query<{ attempts: number }>(`update uploads set status = 'processing', attempts = attempts + 1 where id = $1 returning attempts`, [uploadId]);
+  if (started!.attempts > MAX_UPLOAD_CRASHES) {
+    await ctx.db.query(`update uploads set status = 'failed', error = $2, finished_at = now() where id = $1`, [uploadId, `processing this file stopped the node ${MAX_UPLOAD_CRASHES} times (out of memory or killed); it is not read again`]);
+    return getUpload(ctx.db, uploadId);
+  }
   const datanet = await getDatanet(ctx.db, upload.datanetId);
   try {
     const parsed = parseUpload({
@@ -90,11 +100,47 @@ export async function processUpload(ctx: DatanetContext, uploadId: string, onPro
       [uploadId, parsed.format, summary.records, summary.accepted, summary.pending, summary.rejected],
     );
   } catch (err) {
+    await ctx.db.query('update uploads set attempts = attempts - 1 where id = $1', [uploadId]);
     const code = (err as { code?: string }).code;
     if (code !== 'unsupported_format') throw err; // transient (store, chain): the worker retries
     await ctx.db.query(`update uploads set status = 'failed', error = $2, finished_at = now() where id = $1`, [uploadId, (err as Error).message]);
   }
   return getUpload(ctx.db, uploadId);
+}
+
+/** Uploads one account may have in progress at once. */
+export const MAX_OPEN_UPLOADS_PER_ACCOUNT = 2;
+/** Bytes one account may upload in 24 hours. */
+export const MAX_UPLOAD_BYTES_PER_DAY = 1024 * 1024 * 1024;
+
+/**
+ * Whether `contributor` may upload a file to `datanetId` now, checked before a byte is stored:
+ * it must have bonded the datanet's contribution stake (every record would be refused anyway),
+ * have fewer than {@link MAX_OPEN_UPLOADS_PER_ACCOUNT} uploads in progress and have uploaded less
+ * than {@link MAX_UPLOAD_BYTES_PER_DAY} in the last 24 hours (429 with Retry-After otherwise).
+ *
+ * @example
+ * await checkUploadAllowed(ctx, datanet.id, contributor);
+ */
+export async function checkUploadAllowed(ctx: DatanetContext, datanetId: number, contributor: Address): Promise<void> {
+  if (!(await ctx.contracts.datanetRegistry.read.canContribute([BigInt(datanetId), contributor]))) {
+    throw new DatanetError('insufficient_stake', `${contributor} has not bonded datanet ${datanetId}'s contribution stake; stake first (openledger datanet stake)`, 403);
+  }
+  const [usage] = await ctx.db.query<{ open: number; bytes: string }>(
+    `select count(*) filter (where status in ('received', 'processing'))::int as open, coalesce(sum(bytes) filter (where created_at > now() - interval '24 hours'), 0)::text as bytes
+     from uploads where lower(contributor) = lower($1)`, [contributor]);
+  if (usage!.open >= MAX_OPEN_UPLOADS_PER_ACCOUNT) throw new UploadQuotaError(`${contributor} has ${usage!.open} uploads in progress; at most ${MAX_OPEN_UPLOADS_PER_ACCOUNT} at once`, 10);
+  if (Number(usage!.bytes) >= MAX_UPLOAD_BYTES_PER_DAY) throw new UploadQuotaError(`${contributor} uploaded ${usage!.bytes} bytes in the last 24 hours; at most ${MAX_UPLOAD_BYTES_PER_DAY}`, 3600);
+}
+
+/** Over an account's upload quota: 429, with when to retry. */
+export class UploadQuotaError extends DatanetError {
+  override name = 'UploadQuotaError';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('upload_quota', message, 429);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
 
 /** An upload by id; 404 if none. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
@@ -17,6 +18,7 @@ import { bodyHashOf, SIGNATURE_HEADERS, signRequest } from '../request-signature
 import { buildApi } from '../server.ts';
 import { MAX_RECORDS_PER_REQUEST } from './datanets.ts';
 import { startDatanetTestContext } from '../../datanet/test-context.ts';
+import { uploadFile } from '../../cli/api-client.ts';
 
 // The real API over real HTTP: buildApi on a fresh chain (anvil) and an in-memory store, listening on
 // an ephemeral port, called with fetch and EIP-712 signed headers.
@@ -28,6 +30,8 @@ const ALICE = 3;
 const BOB = 4;
 const STRANGER = 5;
 const STAKE = parseEther('100');
+/** The most bytes of an upload here (256 MiB by default): small, to send a larger file. */
+const UPLOAD_LIMIT = 64 * 1024;
 
 let t: TestProtocol;
 let db: Database;
@@ -44,7 +48,7 @@ before(async () => {
   for (const i of [ALICE, BOB]) await t.mined((await t.as(NODE)).openToken.write.transfer([addr(i), parseEther('1000')]));
   // API_LOG=error shows the server's log (a 500's cause); silent otherwise.
   const models = createModelLoader({ source: storeModelSource(db, ctx.blobs), backend: referenceBackend(), cacheDir: join(tmpdir(), 'openledger-api-models') });
-  app = buildApi({ ...ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', maxUploadBytes: UPLOAD_LIMIT });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 
@@ -519,6 +523,23 @@ describe('invalid input', () => {
     const records = '{"records": [1, 2,]}';
     const path = `/datanets/${datanet.id}/contributions`;
     assertError(await send('POST', path, { body: records, headers: await signatureHeaders(ALICE, 'POST', path, { body: records }) }), 400, 'malformed_json');
+  });
+
+  test('an upload is refused before it is stored without the stake, and a file over the limit is 413, not a hash mismatch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openledger-upload-'));
+    try {
+      const big = join(dir, 'big.jsonl');
+      writeFileSync(big, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ text: `record ${i} with some padding to make it long` })).join('\n'));
+      const open = await createVia(OWNER, { name: 'open-uploads', licence: 'MIT' });
+      await assert.rejects(uploadFile(api, open.id!, big, t.accounts[STRANGER]!), /413 files are limited to 65536 bytes/);
+      const staked = await createVia(OWNER, { name: 'staked-uploads', licence: 'MIT', contributionStake: STAKE.toString() });
+      const small = join(dir, 'small.jsonl');
+      writeFileSync(small, '{"text": "one record"}\n');
+      await assert.rejects(uploadFile(api, staked.id!, small, t.accounts[STRANGER]!), /403 .*has not bonded datanet/);
+      assert.equal((await db.query<{ n: number }>('select count(*)::int as n from uploads where datanet_id = $1', [staked.id])).at(0)?.n, 0, 'nothing stored');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a bad definition is 400 invalid_definition naming the field', async () => {

@@ -12,7 +12,7 @@ import { canCurate, getDatanet, listDatanets } from '../../datanet/datanets.ts';
 import { parseDefinition } from '../../datanet/definition.ts';
 import { ingestRecords } from '../../datanet/ingest-records.ts';
 import { createSnapshot, getSnapshot, listSnapshots } from '../../datanet/snapshots.ts';
-import { getUpload, processUpload, recordUpload, uploadResults } from '../../datanet/uploads.ts';
+import { checkUploadAllowed, getUpload, processUpload, recordUpload, uploadResults } from '../../datanet/uploads.ts';
 import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
@@ -42,7 +42,8 @@ const decisionBody = z.discriminatedUnion('approve', [
  * snapshot. Every state-changing route is signed by the acting wallet (see request-signature.ts);
  * the signer must be the datanet's owner or a curator where the route says so.
  */
-export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
+export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxUploadBytes?: number }): void {
+  const maxUploadBytes = ctx.maxUploadBytes ?? MAX_UPLOAD_BYTES;
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, chainId, request, bodyHash);
 
@@ -74,7 +75,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
     return { ...summary, results };
   });
 
-  void app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 } });
+  void app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 0, parts: 1 } });
 
   // A file of records (JSONL, CSV, TSV, text, Parquet), streamed into the blob store. The client
   // declares the file's keccak256 in a header and signs it as the body hash, so the signature is
@@ -86,16 +87,21 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext): void {
     const contributor = await signer(request, declared);
     const datanet = await getDatanet(ctx.db, datanetId);
     if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the file as multipart/form-data');
+    // stake and quota before a byte is stored
+    await checkUploadAllowed(ctx, datanet.id!, contributor);
     const part = await request.file();
     if (!part) throw new HttpError(400, 'no_file', 'the request has no file part');
+    const tooLarge = () => new HttpError(413, 'file_too_large', `files are limited to ${maxUploadBytes} bytes`);
     let stored;
     try {
-      stored = await ctx.blobs.put(part.file, { expectedHash: declared, maxSize: MAX_UPLOAD_BYTES });
+      stored = await ctx.blobs.put(part.file, { expectedHash: declared, maxSize: maxUploadBytes });
     } catch (err) {
+      // the multipart limit cuts a larger file short: it is too large, not mismatched
+      if (err instanceof BlobTooLargeError || part.file.truncated) throw tooLarge();
       if (err instanceof BlobHashMismatchError) throw new HttpError(400, 'content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
-      if (err instanceof BlobTooLargeError) throw new HttpError(413, 'file_too_large', `files are limited to ${MAX_UPLOAD_BYTES} bytes`);
       throw err;
     }
+    if (part.file.truncated) throw tooLarge();
     const uploadId = await recordUpload(ctx.db, {
       datanetId: datanet.id!,
       contributor,

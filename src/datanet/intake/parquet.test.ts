@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { brotliCompressSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { parseParquet } from './parquet.ts';
+import { MAX_PARQUET_ROW_GROUP_ROWS, parseParquet } from './parquet.ts';
 import { chunked, collect, errorsOf, recordsOf, tempDir } from './testing.ts';
 
 const N = 250;
@@ -102,4 +102,15 @@ test('DATE columns become YYYY-MM-DD, and a schema given to the writer is read b
   ];
   const bytes = new Uint8Array(parquetWriteBuffer({ schema, columnData: [{ name: 'day', data: [0, 20454] }, { name: 'label', data: ['a', null] }] }));
   assert.deepEqual(recordsOf(await collect(parseParquet(chunked(bytes)))), [{ day: '1970-01-01', label: 'a' }, { day: '2026-01-01', label: null }]);
+});
+
+test('a Parquet bomb — a small file declaring more rows than a row group may hold — is refused before anything is decompressed', async () => {
+  // 1,000,001 equal booleans: a few kilobytes on disk, a million objects in memory if decoded
+  const rows = MAX_PARQUET_ROW_GROUP_ROWS + 1;
+  const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'flag', data: new Array<boolean>(rows).fill(true), type: 'BOOLEAN' }], rowGroupSize: rows }));
+  assert.ok(bytes.length < 1024 * 1024, `${bytes.length} bytes`);
+  const items = await collect(parseParquet(chunked(bytes)));
+  assert.equal(items.length, 1);
+  assert.deepEqual(errorsOf(items), [[0, 'file_too_large']]);
+  assert.match((items[0] as { error: { message: string } }).error.message, /row group 0 declares 1000001 rows; at most 1000000/);
 });

@@ -12,6 +12,15 @@ export interface ParquetOptions {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * Most rows one row group may declare: a row group is decoded whole, so a small file declaring
+ * 10^8 highly compressible rows would otherwise fill the node's memory (a "Parquet bomb").
+ */
+export const MAX_PARQUET_ROW_GROUP_ROWS = 1_000_000;
+/** Most bytes one row group's columns may declare uncompressed. */
+export const MAX_PARQUET_ROW_GROUP_BYTES = 256 * 1024 * 1024;
+/** Most rows a whole file may declare. */
+export const MAX_PARQUET_ROWS = 10_000_000;
 
 /** Dates and timestamps as ISO 8601 strings rather than `Date` objects. */
 const parsers: Partial<ParquetParsers> = {
@@ -27,9 +36,11 @@ const parsers: Partial<ParquetParsers> = {
  * (see `parquet-values.ts`: INT64 becomes a number when safe, else a decimal string). Parquet's
  * footer is at its end, so the upload is first written to a temporary file (removed when the
  * iteration ends or is abandoned with `return`); then rows are read one row group at a time, so
- * memory holds one row group, not the file. A row whose JSON is over `maxRecordBytes` is
- * `line_too_long`. A file that cannot be read is a `fatal` `malformed_parquet` item, after the
- * rows of the row groups read before the damage.
+ * memory holds one row group, not the file. A file or row group declaring more rows or
+ * uncompressed bytes than the limits above is refused before anything is decompressed (a fatal
+ * `file_too_large` item). A row whose JSON is over `maxRecordBytes` is `line_too_long`. A file that
+ * cannot be read is a `fatal` `malformed_parquet` item, after the rows of the row groups read
+ * before the damage.
  *
  * @example
  * for await (const item of parseParquet(createReadStream('train.parquet'))) console.log(item);
@@ -46,6 +57,11 @@ export async function* parseParquet(source: ByteSource, options: ParquetOptions 
         metadata = await parquetMetadataAsync(file, { parsers });
       } catch (err) {
         yield malformed(0, `the file is not Parquet or its footer is damaged: ${(err as Error).message}`);
+        return;
+      }
+      const refusal = oversized(metadata);
+      if (refusal) {
+        yield { index: 0, error: { code: 'file_too_large', message: refusal }, fatal: true };
         return;
       }
       let rowStart = 0;
@@ -74,6 +90,17 @@ export async function* parseParquet(source: ByteSource, options: ParquetOptions 
   } finally {
     await spooled.remove();
   }
+}
+
+/** Why the file's declared size is refused, or null (the declared rows and bytes, nothing decoded). */
+function oversized(metadata: FileMetaData): string | null {
+  if (Number(metadata.num_rows) > MAX_PARQUET_ROWS) return `the file declares ${metadata.num_rows} rows; at most ${MAX_PARQUET_ROWS} are read from one upload`;
+  for (const [group, rowGroup] of metadata.row_groups.entries()) {
+    if (Number(rowGroup.num_rows) > MAX_PARQUET_ROW_GROUP_ROWS) return `row group ${group} declares ${rowGroup.num_rows} rows; at most ${MAX_PARQUET_ROW_GROUP_ROWS} per row group are read (write the file with smaller row groups)`;
+    const bytes = rowGroup.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0);
+    if (bytes > MAX_PARQUET_ROW_GROUP_BYTES) return `row group ${group} declares ${bytes} bytes uncompressed; at most ${MAX_PARQUET_ROW_GROUP_BYTES} per row group are read`;
+  }
+  return null;
 }
 
 function malformed(index: number, message: string): ParsedRecord {
