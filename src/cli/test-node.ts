@@ -13,10 +13,13 @@ export interface Up {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `openledger up` on `dataDir` with free ports (and `env` over this process's) and waits until it is up. */
-export async function up(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Up> {
+/**
+ * Starts `openledger up` on `dataDir` with free ports (and `env` over this process's) and waits
+ * until it is up; `node` is the Node that runs the CLI's entry point (default this one).
+ */
+export async function up(dataDir: string, env: NodeJS.ProcessEnv = {}, node = process.execPath): Promise<Up> {
   // development mode: tests move the embedded chain's time and use its accounts, as `npm start` does
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { OPENLEDGER_DEVELOPMENT: 'true', ...process.env, ...env } });
+  const child = spawn(node, [BIN, 'up', '--data-dir', dataDir, '--port', '0', '--rpc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { OPENLEDGER_DEVELOPMENT: 'true', ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +71,18 @@ test('bad input exits non-zero with a clear message', async () => {
   const help = await run(['up', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /--rpc-url <url>/);
+});
+
+/** A Node too old to strip types (the machine's Node 20, say), which re-runs the CLI with the project's Node. */
+const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  const r = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const [major = 0, minor = 0] = (r.stdout ?? '').trim().split('.').map(Number);
+  return r.status === 0 && (major < 22 || (major === 22 && minor < 18));
+});
+
+test('started by an older Node, openledger up still stops cleanly on SIGTERM (the wrapper forwards it)', { skip: oldNode ? false : 'no Node older than 22.18 on this machine', timeout: 180_000 }, async () => {
+  const node = await up(join(dataDir, 'started-by-an-older-node'), {}, oldNode);
+  assert.equal(await node.stop('SIGTERM'), 0);
+  assert.match(node.output(), /SIGTERM: stopping/);
+  await assert.rejects(fetch(`${node.apiUrl}/health`), 'the node doing the work stopped too');
 });
