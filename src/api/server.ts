@@ -5,7 +5,8 @@ import type { ProtocolAddresses } from '../chain/protocol.ts';
 import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.ts';
 import type { DatanetContext } from '../datanet/context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
-import { installErrorHandler } from './errors.ts';
+import { refuseNulCharacters } from './input-guard.ts';
+import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { installHostGuard } from './host-guard.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
@@ -76,10 +77,11 @@ const eventsQuery = z.object({
 export function buildApi(ctx: ApiContext): FastifyInstance {
   const hops = ctx.trustProxy;
   const trustProxy = typeof hops === 'number' ? (_address: string, hop: number) => hop < hops : (hops ?? false);
-  const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024, trustProxy });
+  const app = Fastify({ logger: { level: ctx.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024, trustProxy, frameworkErrors });
   installErrorHandler(app);
   installHostGuard(app, ctx.allowedHosts);
   keepRawJsonBodies(app);
+  refuseNulCharacters(app);
   app.setReplySerializer((payload) => toJson(payload)); // bigints (wei, block numbers) as decimal strings
   const chainId = ctx.clients.chain.id;
 
@@ -103,7 +105,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     const [blockNumber, cursor] = await Promise.all([ctx.clients.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(chainId)]);
     return {
       version: ctx.version,
-      chain: { id: chainId, rpcUrl: ctx.rpcUrl, embedded: ctx.embeddedChain, development: ctx.development === true, blockNumber: blockNumber.toString() },
+      // the chain's origin only: a provider's URL may carry its key in the path or the query
+      chain: { id: chainId, rpcUrl: ctx.embeddedChain ? ctx.rpcUrl : new URL(ctx.rpcUrl).origin, embedded: ctx.embeddedChain, development: ctx.development === true, blockNumber: blockNumber.toString() },
       store: { kind: ctx.db.kind },
       indexer: { blockNumber: cursor?.blockNumber.toString() ?? null },
       nodeAccount: ctx.clients.account.address,

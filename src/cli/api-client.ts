@@ -4,6 +4,8 @@ import { createBlobHasher } from '../store/blobs.ts';
 import type { Hex, LocalAccount } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { bodyHashOf, signRequest } from '../api/request-signature.ts';
+import { connectChain, type ChainClients } from '../chain/clients.ts';
+import { protocolContracts, type ProtocolAddresses, type ProtocolContracts } from '../chain/protocol.ts';
 
 /** An error whose message is all the user needs. */
 export class CliError extends Error {
@@ -101,4 +103,18 @@ export async function uploadFile<T>(api: string, datanetId: number, file: string
   form.append('file', await openAsBlob(file), basename(file));
   const path = `/datanets/${datanetId}/uploads${format ? `?format=${encodeURIComponent(format)}` : ''}`;
   return callApi<T>(api, 'POST', path, { form, account, bodyHash: hash, headers: { 'x-openledger-content-hash': hash } });
+}
+
+/**
+ * The node's chain as `account`, with the protocol's contracts: through the node's JSON-RPC relay
+ * (`<api>/chain/rpc`: reads, estimates and signed transactions; signing stays here), so the chain's
+ * own URL — which may carry a provider's key — never leaves the node.
+ *
+ * @example
+ * const { clients, contracts } = await chainFor('http://127.0.0.1:8080', account);
+ */
+export async function chainFor(api: string, account: LocalAccount): Promise<{ clients: ChainClients; contracts: ProtocolContracts }> {
+  const status = await callApi<{ contracts: ProtocolAddresses }>(api, 'GET', '/status');
+  const clients = await connectChain(`${api}/chain/rpc`, account);
+  return { clients, contracts: protocolContracts(clients, status.contracts) };
 }

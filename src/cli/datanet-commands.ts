@@ -1,8 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther, isAddress, parseEther } from 'viem';
-import { connectChain } from '../chain/clients.ts';
-import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
-import { callApi, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
+import { callApi, chainFor, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 import type { Datanet as StoredDatanet } from '../datanet/datanet-types.ts';
 import type { Json } from '../util/json-shape.ts';
@@ -23,13 +21,11 @@ function contributionArg(value: string): string {
  * checking that the account holds `amount` OPEN.
  */
 async function spendingOpen(o: NodeOptions, amount: bigint) {
-  const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(o.api, 'GET', '/status');
   const account = signingAccount(o);
-  const clients = await connectChain(status.chain.rpcUrl, account);
-  const p = protocolContracts(clients, status.contracts);
+  const { clients, contracts: p } = await chainFor(o.api, account);
   const balance = await p.openToken.read.balanceOf([account.address]);
   if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
-  return { account, clients, p, addresses: status.contracts };
+  return { account, clients, p };
 }
 
 /** A datanet as the API sends it. */
@@ -107,8 +103,8 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<id>', 'datanet id', idArg)
     .argument('<amount>', 'OPEN to bond', openArg)
     .action(async (id: number, amount: bigint, o: NodeOptions) => {
-      const { account, clients, p, addresses } = await spendingOpen(o, amount);
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([addresses.datanetRegistry, amount]) });
+      const { account, clients, p } = await spendingOpen(o, amount);
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([p.datanetRegistry.address, amount]) });
       await clients.publicClient.waitForTransactionReceipt({ hash: await p.datanetRegistry.write.stakeAsContributor([BigInt(id), amount]) });
       const s = await p.datanetRegistry.read.stakeOf([BigInt(id), account.address]);
       console.log(`${account.address} has ${formatEther(s.amount)} OPEN bonded in datanet ${id}`);
@@ -119,7 +115,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<amount>', 'OPEN to send', openArg)
     .action(async (to: string, amount: bigint, o: NodeOptions) => {
       if (!isAddress(to)) throw new CliError(`${to} is not an address`);
-      const { account, clients, p, addresses } = await spendingOpen(o, amount);
+      const { account, clients, p } = await spendingOpen(o, amount);
       await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([to, amount]) });
       console.log(`sent ${formatEther(amount)} OPEN to ${to}`);
     });

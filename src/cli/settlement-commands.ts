@@ -7,12 +7,10 @@ import { createModelLoader } from '../attribution/published-models.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { epochEvidence, verifyEpoch, type ServedEpoch } from '../settlement/verify-epoch.ts';
 import { apiModelSource } from './attribution-commands.ts';
-import { connectChain } from '../chain/clients.ts';
-import { protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
 import { nextAuthorization } from '../settlement/next-authorization.ts';
-import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { callApi, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg } from './options.ts';
 
 interface Funds {
@@ -22,12 +20,6 @@ interface Funds {
 }
 
 /** The node's chain, with contract handles signing as `account`. */
-async function chainFor(api: string, account: LocalAccount) {
-  const status = await callApi<{ chain: { rpcUrl: string }; contracts: ProtocolAddresses }>(api, 'GET', '/status');
-  const clients = await connectChain(status.chain.rpcUrl, account);
-  return { clients, contracts: protocolContracts(clients, status.contracts) };
-}
-
 const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
 
 /**

@@ -60,8 +60,9 @@ export function createRemoteEngine(o: RemoteEngineOptions): Engine {
 
   const engineError = (what: string, err: unknown): RemoteEngineError =>
     err instanceof OpenAI.APIError && err.status !== undefined
-      ? new RemoteEngineError('remote_engine_error', `the remote engine (${o.url}) refused ${what}: ${err.status} ${err.message}`, err.status === 429 ? 429 : 502)
-      : new RemoteEngineError('remote_engine_unreachable', `the remote engine (${o.url}) failed ${what}: ${(err as Error).message}`, 502);
+      // the engine's URL is the operator's infrastructure: not told to callers
+      ? new RemoteEngineError('remote_engine_error', `the remote engine refused ${what}: ${err.status} ${err.message}`, err.status === 429 ? 429 : 502)
+      : new RemoteEngineError('remote_engine_unreachable', `the remote engine failed ${what}: ${(err as Error).message.replaceAll(o.url, '<engine>')}`, 502);
 
   /** The adapter a registration is being made for, by name. */
   const pending = new Map<string, NonNullable<ServedModel['adapter']>>();
