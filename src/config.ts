@@ -18,6 +18,8 @@ const schema = z
     rpcPort: port,
     chainId: z.coerce.number().int().positive(),
     rpcUrl: z.string().url().optional(),
+    /** The URL others reach this node's API at (the epoch inputs' URIs posted on chain); default its listen address. */
+    publicUrl: z.string().url().optional(),
     deployerKey: hexKey.optional(),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     confirmations: z.coerce.number().int().min(0).optional(),
@@ -79,6 +81,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     rpcPort: pick('rpcPort', 'OPENLEDGER_RPC_PORT', 8545),
     chainId: pick('chainId', 'OPENLEDGER_CHAIN_ID', 31337),
     rpcUrl: pick('rpcUrl', 'OPENLEDGER_RPC_URL') || undefined,
+    publicUrl: pick('publicUrl', 'OPENLEDGER_PUBLIC_URL') || undefined,
     deployerKey: pick('deployerKey', 'OPENLEDGER_DEPLOYER_KEY') || undefined,
     databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
     confirmations: pick('confirmations', 'OPENLEDGER_CONFIRMATIONS'),

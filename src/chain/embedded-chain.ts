@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { english, generateMnemonic } from 'viem/accounts';
 import writeFileAtomic from 'write-file-atomic';
 import { DEFAULT_ALLOWED_HOSTS, isAllowedHost } from '../util/allowed-host.ts';
+import { fsyncDir } from '../util/fsync-dir.ts';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
 import { JournalReplayError } from './errors.ts';
 import { openJournal, type Journal, type JournalEntry } from './journal.ts';
@@ -151,6 +152,8 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     ]);
     const snap: Snapshot = { seq, blockNumber: Number(block.number), blockHash: block.hash, state };
     await writeFileAtomic(snapshotPath, JSON.stringify(snap));
+    // the snapshot's new name must be on disk before the journal it replaces is emptied
+    fsyncDir(dirname(snapshotPath));
     journal.clear();
     sinceSnapshot = 0;
     log(`chain: snapshot at block ${snap.blockNumber}`);

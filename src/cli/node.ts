@@ -171,9 +171,11 @@ export async function startNode(config: Config, progress: (message: string) => v
     const app: FastifyInstance = buildApi(apiContext);
     const apiUrl = await app.listen({ host: config.host, port: config.port });
     cleanup.push(() => app.close());
-    apiContext.publicUrl = apiUrl;
+    // what others reach this node at (epoch inputs' URIs posted on chain): not its listen address
+    const publicUrl = (config.publicUrl ?? apiUrl).replace(/\/+$/, '');
+    apiContext.publicUrl = publicUrl;
     const settlement = startSettlementWorker(
-      { db, clients: datanets.clients, contracts: datanets.contracts, inputsUri: (n) => `${apiUrl}/settlement/epochs/${n}/inputs` },
+      { db, clients: datanets.clients, contracts: datanets.contracts, inputsUri: (n) => `${publicUrl}/settlement/epochs/${n}/inputs` },
       { everySeconds: config.epochSeconds, log: progress },
     );
     cleanup.push(() => settlement.stop());
