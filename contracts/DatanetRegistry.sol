@@ -41,6 +41,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     struct ContributorStake {
         uint256 amount;
         uint64 releaseAt;
+        /// The datanet's contribution stake when the contributor last bonded: a slash takes at most
+        /// this, so an owner raising the stake later cannot take more than the contributor agreed to.
+        uint96 perSlash;
     }
 
     /// @notice The staked token (OPEN).
@@ -240,6 +243,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
         ContributorStake storage s = _stakes[datanetId][msg.sender];
         s.amount += amount;
         s.releaseAt = 0;
+        s.perSlash = _datanets[datanetId].contributionStake;
         emit ContributorStaked(datanetId, msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -281,7 +285,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
         if (_slashedContributions[datanetId][id]) revert AlreadySlashed(id);
         ContributorStake storage s = _stakes[datanetId][contributor];
         if (s.amount == 0) revert NoStake(datanetId, contributor);
-        uint256 perSlash = _datanets[datanetId].contributionStake;
+        // the stake in force when the contributor bonded, or the current one if the owner lowered it
+        uint256 current = _datanets[datanetId].contributionStake;
+        uint256 perSlash = current < s.perSlash ? current : s.perSlash;
         uint256 amount = perSlash < s.amount ? perSlash : s.amount;
         if (amount == 0) revert NoStake(datanetId, contributor);
         _slashedContributions[datanetId][id] = true;

@@ -19,6 +19,8 @@ import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain
 
 let t: TestProtocol;
 const addr = (i: number): Address => t.accounts[i]!.address;
+/** A contributor stake's amount and release time (its per-slash cap is tested on its own). */
+const amountAndRelease = ({ amount, releaseAt }: { amount: bigint; releaseAt: bigint }) => ({ amount, releaseAt });
 const OWNER = 1;
 const CURATOR = 2;
 const OUTSIDER = 3;
@@ -338,11 +340,11 @@ describe('DatanetRegistry: contributor stakes', () => {
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
     await t.mined(c.write.stakeAsContributor([id, 1n]));
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE, releaseAt: 0n });
     assert.equal(await balance(t.addresses.datanetRegistry), STAKE);
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
     // Stakes are per datanet.
-    assert.deepEqual(await c.read.stakeOf([free, addr(CONTRIBUTOR)]), { amount: 0n, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([free, addr(CONTRIBUTOR)])), { amount: 0n, releaseAt: 0n });
 
     // Raising the datanet's stake makes the same bond insufficient.
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', STAKE + 1n]));
@@ -369,7 +371,7 @@ describe('DatanetRegistry: contributor stakes', () => {
     const request = await t.mined(c.write.requestStakeRelease([id]));
     const releaseAt = (await blockTime(request)) + t.params.stakeReleaseDelay;
     assert.deepEqual(events(request, 'ContributorStakeReleaseRequested')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), releaseAt });
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: 250n, releaseAt });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 250n, releaseAt });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false, 'a pending release stops contributing');
     await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt - 1n)]);
@@ -380,7 +382,7 @@ describe('DatanetRegistry: contributor stakes', () => {
     assert.deepEqual(events(withdrawn, 'ContributorStakeWithdrawn')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: 250n });
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n);
     assert.equal(await balance(t.addresses.datanetRegistry), 0n);
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: 0n, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 0n, releaseAt: 0n });
     await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
   });
 
@@ -393,7 +395,7 @@ describe('DatanetRegistry: contributor stakes', () => {
     await t.mined(c.write.requestStakeRelease([id]));
     await t.increaseTime(t.params.stakeReleaseDelay);
     await t.mined(c.write.stakeAsContributor([id, 1n]));
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE + 1n, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE + 1n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
     await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
   });
@@ -425,14 +427,14 @@ describe('DatanetRegistry: slashing contributors', () => {
       amount: STAKE,
     });
     assert.equal(await balance(destination), before + STAKE);
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE + STAKE / 2n, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE + STAKE / 2n, releaseAt: 0n });
 
     await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
     await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
 
     // The owner can slash too; another contribution takes another contribution stake.
     await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2')]));
-    assert.deepEqual(await c.read.stakeOf([id, addr(CONTRIBUTOR)]), { amount: STAKE / 2n, releaseAt: 0n });
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE / 2n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Less than a contribution stake left: takes what is left.
@@ -445,6 +447,23 @@ describe('DatanetRegistry: slashing contributors', () => {
     await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
     await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1')]), 'NoStake', [id, addr(OUTSIDER)]);
     await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+  });
+
+  test('a slash takes at most the contribution stake in force when the contributor bonded, whatever the owner sets later', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
+    assert.equal((await c.read.stakeOf([id, addr(CONTRIBUTOR)])).perSlash, STAKE);
+    // the owner raises the stake to everything the contributor holds, then a curator slashes
+    await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', 3n * STAKE]));
+    const receipt = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the raise')]));
+    assert.equal(events(receipt, 'ContributorSlashed')[0]?.args.amount, STAKE, 'the stake agreed to, not the raised one');
+    // lowered below what was agreed: the lower one
+    await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', STAKE / 4n]));
+    const lowered = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the cut')]));
+    assert.equal(events(lowered, 'ContributorSlashed')[0]?.args.amount, STAKE / 4n);
   });
 
   test('a stake is slashable while its release is pending; the rest withdraws after the delay', async () => {
