@@ -30,6 +30,8 @@ export function attributionTokens(m: LoadedModel, prompt: string, output: string
   return { promptIds: promptTokens(m.tokenizer, prompt), outputIds: m.tokenizer.encode(output, { addSpecialTokens: false }) };
 }
 
+const capped = (fee: bigint, cap: bigint | undefined) => (cap !== undefined && fee > cap ? cap : fee);
+
 /** The fee of an inference: the model's price per 1,000 tokens times the tokens used, rounded up. */
 export function inferenceFee(pricePer1kTokens: string, tokens: number): bigint {
   return (BigInt(pricePer1kTokens) * BigInt(tokens) + 999n) / 1000n;
@@ -46,8 +48,10 @@ export async function governanceParameters(contracts: ProtocolContracts): Promis
 
 /**
  * Attributes one inference and signs its receipt: the model and its version, hashes and token
- * counts of the prompt and the output, the fee, the parameters in force and every credited
- * contribution with its share and evidence. The caller stores it before answering.
+ * counts of the prompt and the output, the fee (never above `maxFee`, what was reserved for the
+ * request: re-encoding the output can count a token or two more than were generated), the
+ * parameters in force and every credited contribution with its share and evidence. The caller
+ * stores it before answering.
  *
  * @example
  * const { receipt, spans } = await attributeInference(node, loaded, prompt, output, { consumer });
@@ -57,7 +61,7 @@ export async function attributeInference(
   m: LoadedModel,
   prompt: string,
   output: string,
-  o: { consumer: Address | null; createdAt?: Date },
+  o: { consumer: Address | null; createdAt?: Date; maxFee?: bigint },
 ): Promise<{ receipt: Receipt; spans: AttributedSpan[] }> {
   const { feeSplit, ...governance } = await governanceParameters(node.contracts);
   const settings = node.settings ?? defaultAttributionSettings;
@@ -72,7 +76,7 @@ export async function attributeInference(
     model: { id: p.modelId, name: p.name, version: 1, baseModel: p.baseModelId, adapter: p.adapterHash, trace: p.traceBlob },
     input: { hash: textHash(prompt), tokens: promptIds.length },
     output: { hash: textHash(output), tokens: outputIds.length },
-    fee: { pricePer1kTokens: p.pricePer1kTokens, amount: inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length).toString(), split: feeSplit },
+    fee: { pricePer1kTokens: p.pricePer1kTokens, amount: capped(inferenceFee(p.pricePer1kTokens, promptIds.length + outputIds.length), o.maxFee).toString(), split: feeSplit },
     parameters,
     contributions: result.contributions,
     pools: result.pools,

@@ -166,26 +166,30 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
       continue;
     }
     const [settled] = await node.db.query<{ spent: string | null }>('select sum(fee)::text as spent from attribution_receipts where epoch is not null and lower(consumer) = lower($1)', [consumer]);
-    const drawTo = BigInt(settled?.spent ?? '0') + fees;
     const [auth, drawn, balance] = await Promise.all([
       latestAuthorization(node.db, consumer as Address),
       node.contracts.inferenceEscrow.read.drawn([consumer as Address, operator]),
       node.contracts.inferenceEscrow.read.balanceOf([consumer as Address]),
     ]);
+    // the receipts covered, oldest first: one the authorisation or the deposit does not cover
+    // waits with those after it, and never holds up those before it
+    const covers = (to: bigint) => to <= drawn || (!!auth && auth.auth.expiry > now + 60n && to <= auth.auth.cumulativeAmount && to - drawn <= balance);
+    let drawTo = BigInt(settled?.spent ?? '0');
+    let covered = 0;
+    while (covered < rs.length && covers(drawTo + BigInt(rs[covered]!.fee))) drawTo += BigInt(rs[covered++]!.fee);
+    if (covered < rs.length) log(`settlement: ${consumer}'s authorisation or deposit does not cover ${rs.length - covered} of its ${rs.length} receipts; they wait`);
+    if (covered === 0) continue;
     if (drawTo <= drawn) {
-      included.push(...rs); // already drawn (an epoch that was reverted)
+      included.push(...rs.slice(0, covered)); // already drawn (an epoch that was reverted)
       continue;
     }
-    if (!auth || auth.auth.expiry <= now + 60n || auth.auth.cumulativeAmount < drawTo || balance < drawTo - drawn) {
-      log(`settlement: ${consumer}'s authorisation or deposit does not cover ${drawTo} wei; its ${rs.length} receipts wait`);
-      continue;
-    }
+    if (!auth) continue; // covered beyond what was drawn means there is an authorisation
     const refusal = await drawRefusal(node, { auth: auth.auth, signature: auth.signature, drawTo });
     if (refusal) {
       log(`settlement: drawing ${consumer}'s authorisation would revert (${refusal}); its ${rs.length} receipts wait`);
       continue;
     }
-    included.push(...rs);
+    included.push(...rs.slice(0, covered));
     const a = auth.auth;
     draws.push({ auth: { consumer: a.consumer, operator: a.operator, cumulativeAmount: a.cumulativeAmount.toString(), nonce: a.nonce.toString(), expiry: a.expiry.toString() }, signature: auth.signature, drawTo: drawTo.toString() });
   }

@@ -12,6 +12,7 @@ import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address,
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { distribute } from './fee-split.ts';
 import { runAttributedInference, type InferenceNode } from '../attribution/attributed-inference.ts';
+import { attributeInference } from '../attribution/attribute-inference.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
@@ -83,6 +84,16 @@ test('paid inference needs a deposit and an authorisation, and stops at the smal
   const funds = await node.meter.funds(f.addr(CONSUMER));
   assert.equal(funds.reserved, 0n);
   assert.ok(funds.spent > 0n && funds.spent <= funds.authorized);
+});
+
+test('a receipt never charges more than was reserved for its request (re-encoding the output may count more tokens)', async () => {
+  const m = await node.models.resolve('facts-qa');
+  if (m.kind !== 'published') throw new Error('facts-qa is a published model');
+  const output = ' a longer answer than the request could have produced, re-encoded';
+  const { receipt } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, question, output, { consumer: f.addr(CONSUMER), maxFee: 7n }));
+  assert.equal(receipt.body.fee.amount, '7');
+  const uncapped = await m.loaded.exclusive(() => attributeInference(node, m.loaded, question, output, { consumer: f.addr(CONSUMER) }));
+  assert.ok(BigInt(uncapped.receipt.body.fee.amount) > 7n);
 });
 
 test('the epoch job settles every receipt once: draws the metered spend, posts one root, and a rerun posts nothing', async () => {
