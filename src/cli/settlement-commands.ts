@@ -6,6 +6,7 @@ import { recomputeReceipt } from '../attribution/attribute-inference.ts';
 import { createModelLoader } from '../attribution/published-models.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { epochEvidence, verifyEpoch, type ServedEpoch } from '../settlement/verify-epoch.ts';
+import { payeeProblems } from '../settlement/verify-payees.ts';
 import { apiModelSource } from './attribution-commands.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
@@ -101,6 +102,8 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
       const { clients, contracts } = await chainFor(o.api, account);
       const evidence = await epochEvidence((n) => callApi<ServedEpoch>(o.api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, epoch);
       const verdict = await verifyEpoch(evidence);
+      // the payee map is the node's word: owners and stakers are checked against the chain
+      verdict.problems.push(...(await payeeProblems({ contracts, publicClient: clients.publicClient }, evidence.inputs)));
       if (o.attribution) {
         const backend = createBackend();
         try {

@@ -25,6 +25,7 @@ import { acceptAuthorization } from './authorizations.ts';
 import { EpochStatus, runEpoch } from './epoch.ts';
 import { readServedEpoch } from './epoch-inputs.ts';
 import { epochEvidence, verifyEpoch } from './verify-epoch.ts';
+import { payeeProblems } from './verify-payees.ts';
 import { createEscrowMeter } from './meter.ts';
 import { rewardsOf } from './rewards.ts';
 
@@ -113,6 +114,25 @@ test('the epoch job settles every receipt once: draws the metered spend, posts o
   assert.equal(again.kind, 'posted');
   assert.equal((await f.ctx.contracts.attributionSettlement.read.ledgerOf([operator])).lastEpoch, 1n);
   assert.equal((await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts })).kind, 'waiting', 'epoch 1 is in its challenge window');
+});
+
+test("the node's payee map is checked against the chain: a made-up datanet owner, model owner or staker is a problem", async () => {
+  const served = (await readServedEpoch(f.db, 1))!;
+  const chain = { contracts: f.ctx.contracts, publicClient: f.ctx.clients.publicClient };
+  assert.deepEqual(await payeeProblems(chain, served.inputs), [], 'the honest map checks out');
+  const liar = f.addr(9);
+  const [datanetId] = Object.keys(served.inputs.payees.datanetOwners);
+  const [modelName] = Object.keys(served.inputs.payees.modelOwners);
+  const forged = {
+    ...served.inputs,
+    payees: { ...served.inputs.payees, datanetOwners: { ...served.inputs.payees.datanetOwners, [datanetId!]: liar }, modelOwners: { ...served.inputs.payees.modelOwners, [modelName!]: liar } },
+    stakers: [...served.inputs.stakers, { staker: liar, bonded: parseEther('1000').toString() }],
+  };
+  const problems = await payeeProblems(chain, forged);
+  assert.equal(problems.length, 3, problems.join('\n'));
+  assert.match(problems[0]!, new RegExp(`datanet ${datanetId}'s owner as ${liar}; the DatanetRegistry says`));
+  assert.match(problems[1]!, new RegExp(`model ${modelName}'s owner as ${liar}; the ModelRegistry says`));
+  assert.match(problems[2]!, new RegExp(`staker ${liar} 1000000000000000000000 wei bonded; Staking says 0`));
 });
 
 test('after the challenge window every payee claims exactly its earnings, once; claims never exceed what was drawn', async () => {
