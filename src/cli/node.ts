@@ -1,3 +1,5 @@
+import { pruneRequestNonces } from '../store/request-nonces.ts';
+import { repeat } from '../util/repeat.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -174,6 +176,10 @@ export async function startNode(config: Config, progress: (message: string) => v
     // what others reach this node at (epoch inputs' URIs posted on chain): not its listen address
     const publicUrl = (config.publicUrl ?? apiUrl).replace(/\/+$/, '');
     apiContext.publicUrl = publicUrl;
+    // used request nonces are kept until their signatures expire, then deleted
+    const nonces = repeat(() => pruneRequestNonces(db), 600_000, (err) => progress(`api: pruning request nonces failed: ${(err as Error).message}`));
+    nonces.start();
+    cleanup.push(() => nonces.stop());
     const settlement = startSettlementWorker(
       { db, clients: datanets.clients, contracts: datanets.contracts, inputsUri: (n) => `${publicUrl}/settlement/epochs/${n}/inputs` },
       { everySeconds: config.epochSeconds, log: progress },

@@ -11,7 +11,7 @@ import type { Database } from '../store/database.ts';
 import type { BaseModel } from './factory-types.ts';
 import { BUILDER, OWNER, startFactoryTestContext } from './test-context.ts';
 import { createFactoryWorker, type FactoryContext } from './factory-worker.ts';
-import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, type JobRequest } from './jobs.ts';
+import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, MAX_ACTIVE_JOBS_PER_OWNER, type JobRequest } from './jobs.ts';
 import { traceFiles } from './training-trace.ts';
 
 let db: Database;
@@ -42,6 +42,11 @@ describe('ModelFactory', () => {
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { rank: 0 } })), /rank|too small/i);
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { hyperparameters: { learningRat: 1 } as never })), /learningRat|unrecognized/i);
     await assert.rejects(createTrainingJob(ctx, addr(BUILDER), request('x', { pricePer1kTokens: '9'.repeat(78) })), /2\^256 - 1 wei/);
+    // one account cannot fill the queue
+    const queued = [];
+    for (let i = 0; i < MAX_ACTIVE_JOBS_PER_OWNER; i++) queued.push(await createTrainingJob(ctx, addr(OWNER), request(`filler-${i}`)));
+    await assert.rejects(createTrainingJob(ctx, addr(OWNER), request('one-too-many')), (e: Error & { code?: string; status?: number }) => e.code === 'too_many_jobs' && e.status === 429);
+    for (const job of queued) await cancelTrainingJob(db, job.id, addr(OWNER));
   });
 
   let first: string;

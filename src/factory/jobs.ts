@@ -43,6 +43,9 @@ export const jobRequestSchema = z.object({
 }).strict();
 export type JobRequest = z.input<typeof jobRequestSchema>;
 
+/** Jobs one account may have queued or running at once (the node trains one at a time). */
+export const MAX_ACTIVE_JOBS_PER_OWNER = 3;
+
 /**
  * The hash a model's registration carries as its training configuration: keccak256 of the
  * canonical JSON of the base model, the snapshot roots, the template and every hyperparameter.
@@ -73,6 +76,8 @@ export async function createTrainingJob(ctx: DatanetContext, owner: Address, req
     if (s.status !== 'recorded') throw new FactoryError('snapshot_not_recorded', `snapshot ${id} is not recorded on chain yet; try again in a few seconds`, 409);
     snapshots.push(s);
   }
+  const [active] = await ctx.db.query<{ n: number }>(`select count(*)::int as n from training_jobs where lower(owner) = lower($1) and status in ('queued', 'preparing', 'training', 'publishing')`, [owner]);
+  if (active!.n >= MAX_ACTIVE_JOBS_PER_OWNER) throw new FactoryError('too_many_jobs', `${owner} has ${active!.n} jobs queued or running; at most ${MAX_ACTIVE_JOBS_PER_OWNER} at once (cancel one or wait)`, 429);
   const [shadowed] = await ctx.db.query<{ name: string }>('select name from base_models where lower(name) = lower($1)', [r.modelName]);
   if (shadowed) throw new FactoryError('name_taken', `"${r.modelName}" is the name of a base model ("${shadowed.name}"); a published model may not shadow it`, 409);
   const onChainId = await ctx.contracts.modelRegistry.read.modelIdByName([r.modelName]);
