@@ -542,6 +542,17 @@ describe('invalid input', () => {
     }
   });
 
+  test('a submission of 1,000 records of a few kilobytes each is taken (over the API 1 MiB default), and one past its limit is 413', async () => {
+    const many = await createVia(OWNER, { name: 'many-records', licence: 'MIT' });
+    const records = Array.from({ length: MAX_RECORDS_PER_REQUEST }, (_, i) => `record ${i}: ${'lorem ipsum dolor sit amet '.repeat(100)}${i}`);
+    assert.ok(JSON.stringify({ records }).length > 2 * 1024 * 1024);
+    const reply = await signed<IngestSummary>(ALICE, 'POST', `/datanets/${many.id}/contributions`, { records });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body).slice(0, 300));
+    assert.equal(reply.body.records, MAX_RECORDS_PER_REQUEST);
+    const huge = await signed(ALICE, 'POST', `/datanets/${many.id}/contributions`, { records: ['x'.repeat(17 * 1024 * 1024)] });
+    assert.equal(huge.status, 413);
+  });
+
   test('a bad definition is 400 invalid_definition naming the field', async () => {
     assertError(await signed(OWNER, 'POST', '/datanets', { name: 'Bad Name!', licence: 'MIT' }), 400, 'invalid_definition', /^name:/);
     assertError(await signed(OWNER, 'POST', '/datanets', { name: 'no-licence' }), 400, 'invalid_definition', /^licence:/);

@@ -29,6 +29,8 @@ const limit = z.coerce.number().int().min(1).max(500).default(50);
 const status = z.enum(['pending', 'accepted', 'rejected']);
 /** Most records in one JSON submission; larger sets go through an upload. */
 export const MAX_RECORDS_PER_REQUEST = 1000;
+/** Most bytes of one JSON submission: room for the records above at 16 KiB each (the API's default limit, 1 MiB, held far fewer). */
+export const MAX_CONTRIBUTION_BODY_BYTES = 16 * 1024 * 1024;
 
 const record = z.union([z.string(), z.record(z.string(), z.unknown())]);
 const contributeBody = z.object({ records: z.array(record).min(1).max(MAX_RECORDS_PER_REQUEST) }).strict();
@@ -61,7 +63,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
 
   app.get('/datanets/:id', async (request) => getDatanet(ctx.db, z.object({ id }).parse(request.params).id));
 
-  app.post('/datanets/:id/contributions', async (request) => {
+  app.post('/datanets/:id/contributions', { bodyLimit: MAX_CONTRIBUTION_BODY_BYTES }, async (request) => {
     const contributor = await signer(request);
     const { id: datanetId } = z.object({ id }).parse(request.params);
     const { records } = contributeBody.parse(request.body);
