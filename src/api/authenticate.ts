@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import type { Database } from '../store/database.ts';
 import { useRequestNonce } from '../store/request-nonces.ts';
 import { HttpError } from './errors.ts';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from './input-guard.ts';
 import { bodyHashOf, MAX_CLOCK_SKEW_SECONDS, verifyRequestSignature } from './request-signature.ts';
 
 declare module 'fastify' {
@@ -14,13 +15,16 @@ declare module 'fastify' {
 
 /**
  * Keeps the raw bytes of JSON bodies (so signatures over them can be verified) while parsing them
- * as usual.
+ * as usual. A body nested deeper than {@link MAX_JSON_DEPTH} is a 400 `json_too_deep`.
  */
 export function keepRawJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const raw = body as Buffer;
     request.rawBody = raw;
     if (raw.length === 0) return done(null, undefined);
+    if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) {
+      return done(new HttpError(400, 'json_too_deep', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`), undefined);
+    }
     try {
       done(null, JSON.parse(raw.toString('utf8')));
     } catch {

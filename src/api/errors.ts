@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { CodedError } from '../util/coded-error.ts';
 
@@ -39,4 +39,17 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route or error handler
+ * runs (a URL whose percent-encoding does not decode, a path parameter past the router's length
+ * limit) in the same JSON format, e.g. `{ error: 'fst_err_bad_url', message }` with a 400.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode ?? 400;
+  void reply.status(status).send({
+    error: status >= 500 ? 'internal_error' : (err.code ?? 'bad_request').toLowerCase(),
+    message: status >= 500 ? 'internal error' : err.message,
+  });
 }

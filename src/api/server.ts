@@ -5,7 +5,7 @@ import type { ProtocolAddresses } from '../chain/protocol.ts';
 import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.ts';
 import type { DatanetContext } from '../datanet/context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
-import { refuseNulCharacters } from './input-guard.ts';
+import { PG_BIGINT_MAX, refuseNulCharacters } from './input-guard.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { installHostGuard } from './host-guard.ts';
 import { datanetRoutes } from './routes/datanets.ts';
@@ -60,7 +60,7 @@ export interface ApiContext extends DatanetContext {
 const eventsQuery = z.object({
   contract: z.string().max(64).optional(),
   event: z.string().max(64).optional(),
-  before: z.coerce.bigint().positive().optional(),
+  before: z.coerce.bigint().positive().max(PG_BIGINT_MAX).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 

@@ -32,7 +32,7 @@ export const definitionSchema = z
     recordSchema: z.record(z.string(), z.unknown()).optional(),
     licence: z.string().min(1).max(200),
     /** OPEN (wei, decimal string) a contributor must bond; slashed when a record is rejected as spam. */
-    contributionStake: z.string().regex(/^\d{1,30}$/, 'a whole number of wei').refine((x) => BigInt(x) < 2n ** 96n, 'at most 2^96 - 1 wei (the registry keeps it in a uint96)').default('0'),
+    contributionStake: z.string().regex(/^\d{1,30}$/, { message: 'a whole number of wei', abort: true }).refine((x) => BigInt(x) < 2n ** 96n, 'at most 2^96 - 1 wei (the registry keeps it in a uint96)').default('0'),
     curators: z.array(address).max(50).default([]),
     /** 'auto': records that pass validation are accepted; 'manual': they wait for a curator. */
     curation: z.enum(['auto', 'manual']).default('auto'),

@@ -16,6 +16,7 @@ import { checkUploadAllowed, getUpload, processUpload, recordUpload, uploadResul
 import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
+import { PG_INTEGER_MAX } from '../input-guard.ts';
 
 /** Largest uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
@@ -38,6 +39,16 @@ const decisionBody = z.discriminatedUnion('approve', [
   z.object({ approve: z.literal(true) }).strict(),
   z.object({ approve: z.literal(false), reason: z.string().min(1).max(500), spam: z.boolean().default(false) }).strict(),
 ]);
+
+/**
+ * An error from parsing a multipart body: the multipart plugin's own errors keep their status (413
+ * for its limits); what the parser cannot read (no part under the declared boundary, a body that
+ * ends inside a part) is a 400 `malformed_multipart`.
+ */
+function malformedMultipart(err: unknown): unknown {
+  if (!(err instanceof Error) || 'statusCode' in err) return err;
+  return new HttpError(400, 'malformed_multipart', `the multipart body cannot be read: ${err.message}`);
+}
 
 /**
  * Datanet routes: create and browse datanets, contribute records, curate, anchor, prove and
@@ -91,8 +102,12 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
     if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the file as multipart/form-data');
     // stake and quota before a byte is stored
     await checkUploadAllowed(ctx, datanet.id!, contributor);
-    const part = await request.file();
+    const part = await request.file().catch((err: unknown) => {
+      throw malformedMultipart(err);
+    });
     if (!part) throw new HttpError(400, 'no_file', 'the request has no file part');
+    // the filename is stored as text, which cannot hold U+0000
+    z.object({ filename: z.string().refine((f) => !f.includes('\0'), 'must not contain NUL characters (U+0000)') }).parse({ filename: part.filename });
     const tooLarge = () => new HttpError(413, 'file_too_large', `files are limited to ${maxUploadBytes} bytes`);
     let stored;
     try {
@@ -101,6 +116,8 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
       // the multipart limit cuts a larger file short: it is too large, not mismatched
       if (err instanceof BlobTooLargeError || part.file.truncated) throw tooLarge();
       if (err instanceof BlobHashMismatchError) throw new HttpError(400, 'content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
+      // the file stream itself failed: the body, not the store, went wrong
+      if (part.file.errored) throw malformedMultipart(part.file.errored);
       throw err;
     }
     if (part.file.truncated) throw tooLarge();
@@ -122,7 +139,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
   app.get('/uploads/:id/records', async (request) => {
     const { id: uploadId } = z.object({ id: z.string().uuid() }).parse(request.params);
     await getUpload(ctx.db, uploadId);
-    const q = z.object({ from: z.coerce.number().int().min(0).default(0), limit, status: status.optional() }).parse(request.query);
+    const q = z.object({ from: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0), limit, status: status.optional() }).parse(request.query);
     const records = await uploadResults(ctx.db, uploadId, q);
     return { records, next: records.length === q.limit ? records.at(-1)!.index + 1 : null };
   });

@@ -5,8 +5,11 @@ import type { DatanetContext } from '../../datanet/context.ts';
 import { addBaseModel, getBaseModel, listBaseModels } from '../../factory/base-models.ts';
 import type { TrainingJob } from '../../factory/factory-types.ts';
 import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest } from '../../factory/jobs.ts';
+import { UnsupportedConfigError } from '../../model/config.ts';
+import { ModelDirError } from '../../model/model-dir.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
+import { PG_INTEGER_MAX } from '../input-guard.ts';
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
 const jobParams = z.object({ id: z.string().uuid('must be a job id') });
@@ -28,7 +31,13 @@ export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
     const who = await signer(request);
     if (who.toLowerCase() !== ctx.clients.account.address.toLowerCase()) throw forbidden(who, "this node's operator");
     const body = z.object({ name: z.string().min(1).max(64), path: z.string().min(1).max(4096) }).strict().parse(request.body);
-    return reply.status(201).send(await addBaseModel(ctx.db, body.name, body.path));
+    try {
+      return reply.status(201).send(await addBaseModel(ctx.db, body.name, body.path));
+    } catch (err) {
+      // the folder is the caller's input: one that is not a loadable model is a 400 saying why
+      if (err instanceof ModelDirError || err instanceof UnsupportedConfigError) throw new HttpError(400, 'invalid_model_dir', `path: ${err.message}`);
+      throw err;
+    }
   });
 
   app.post('/factory/jobs', async (request, reply) => {
@@ -49,7 +58,7 @@ export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
 
   app.get('/factory/jobs/:id/progress', async (request) => {
     const { id } = jobParams.parse(request.params);
-    const { after } = z.object({ after: z.coerce.number().int().min(0).default(0) }).parse(request.query);
+    const { after } = z.object({ after: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0) }).parse(request.query);
     await getTrainingJob(ctx.db, id);
     return { points: await jobProgress(ctx.db, id, after) };
   });

@@ -8,6 +8,7 @@ import type { ConsumerFunds } from '../../settlement/meter.ts';
 import { rewardEvidence, rewardHistory, rewardsOf } from '../../settlement/rewards.ts';
 import { authenticate } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
+import { PG_INTEGER_MAX } from '../input-guard.ts';
 import type { AttributionRouteContext } from './attribution.ts';
 
 export interface SettlementRouteContext extends AttributionRouteContext {
@@ -66,7 +67,7 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   });
 
   app.get('/settlement/epochs/:epoch/inputs', async (request) => {
-    const { epoch } = z.object({ epoch: z.coerce.number().int().min(1) }).parse(request.params);
+    const { epoch } = z.object({ epoch: z.coerce.number().int().min(1).max(PG_INTEGER_MAX) }).parse(request.params);
     const served = await readServedEpoch(ctx.db, epoch);
     if (!served) throw new HttpError(404, 'not_found', `no epoch ${epoch} on this node`);
     return served;

@@ -112,3 +112,10 @@ test('property: splitting the same bytes into random chunks gives the same items
     { numRuns: 80 },
   );
 });
+
+test('a line nested deeper than the limit is malformed_json, checked before it is parsed', async () => {
+  const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+  const items = await collect(parseJsonl(chunked(new TextEncoder().encode(`{"ok": 1}\n${deep}\n{"ok": 2}\n`))));
+  assert.deepEqual(items.map((i) => ('record' in i ? i.record : i.error.code)), [{ ok: 1 }, 'malformed_json', { ok: 2 }]);
+  assert.match((items[1] as { error: { message: string } }).error.message, /line 2 nests arrays and objects more than 100 deep/);
+});

@@ -1,3 +1,4 @@
+import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../util/json-depth.ts';
 import { bytesOf } from './byte-source.ts';
 import { decodeUtf8, looksBinary } from './record-bytes.ts';
 import { lineBoundary, RecordSplitter, type Piece } from './record-splitter.ts';
@@ -53,6 +54,10 @@ function jsonlItem(piece: Piece, index: number, limits: ResolvedLimits, allowStr
   const { bytes } = piece;
   if (bytes.length === 0) return undefined;
   const text = decodeUtf8(bytes);
+  // checked before parsing: deeper records would overflow the stack where they are canonicalised
+  if (text !== undefined && jsonDeeperThan(bytes, MAX_JSON_DEPTH)) {
+    return { index, line, error: { code: 'malformed_json', message: `line ${line} nests arrays and objects more than ${MAX_JSON_DEPTH} deep` } };
+  }
   let value: unknown;
   let parsed = false;
   let why = '';
