@@ -31,9 +31,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) request.log.error(err);
+    const tooLarge = (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE';
     return reply.status(status).send({
       error: status >= 500 ? 'internal_error' : ((err as FastifyError).code ?? 'bad_request').toLowerCase(),
-      message: status >= 500 ? 'internal error' : err.message,
+      message: status >= 500 ? 'internal error' : tooLarge ? `the body is larger than this route takes (${request.routeOptions.bodyLimit} bytes); send less per request, or upload a file` : err.message,
     });
   });
   app.setNotFoundHandler((request, reply) =>

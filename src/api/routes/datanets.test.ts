@@ -551,6 +551,7 @@ describe('invalid input', () => {
     assert.equal(reply.body.records, MAX_RECORDS_PER_REQUEST);
     const huge = await signed(ALICE, 'POST', `/datanets/${many.id}/contributions`, { records: ['x'.repeat(17 * 1024 * 1024)] });
     assert.equal(huge.status, 413);
+    assert.match((huge.body as ErrorBody).message, /larger than this route takes \(16777216 bytes\)/);
   });
 
   test('a bad definition is 400 invalid_definition naming the field', async () => {
