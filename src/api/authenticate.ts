@@ -4,7 +4,7 @@ import type { Database } from '../store/database.ts';
 import { useRequestNonce } from '../store/request-nonces.ts';
 import { HttpError } from './errors.ts';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from './input-guard.ts';
-import { bodyHashOf, MAX_CLOCK_SKEW_SECONDS, verifyRequestSignature } from './request-signature.ts';
+import { bodyHashOf, MAX_CLOCK_SKEW_SECONDS, verifyRequestSignature, type RequestTarget } from './request-signature.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,14 +39,14 @@ export function keepRawJsonBodies(app: FastifyInstance): void {
  * reused nonce, and returns the signer. Throws 401 with a message saying what is wrong.
  *
  * @example
- * const signer = await authenticate(db, chainId, request);
+ * const signer = await authenticate(db, { chainId, node }, request);
  */
-export async function authenticate(db: Database, chainId: number, request: FastifyRequest, bodyHash?: Hex): Promise<Address> {
+export async function authenticate(db: Database, target: RequestTarget, request: FastifyRequest, bodyHash?: Hex): Promise<Address> {
   if (bodyHash === undefined && request.body !== undefined && request.rawBody === undefined) {
     throw new HttpError(415, 'unsupported_media_type', 'signed requests send their body as application/json');
   }
   const signed = await verifyRequestSignature(request.headers, {
-    chainId,
+    ...target,
     method: request.method,
     path: request.url,
     bodyHash: bodyHash ?? bodyHashOf(request.rawBody),

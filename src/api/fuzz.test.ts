@@ -322,9 +322,9 @@ type Signer = Pick<LocalAccount, 'address' | 'signTypedData'>;
 const account = (who: number | Signer): Signer => (typeof who === 'number' ? t.accounts[who]! : who);
 
 /** The signature headers of `who` for `method url` over `bodyHash`, with tampering knobs. */
-async function sign(who: number | Signer, method: string, url: string, bodyHash: Hex, o: { timestamp?: number; nonce?: Hex; chainId?: number } = {}) {
+async function sign(who: number | Signer, method: string, url: string, bodyHash: Hex, o: { timestamp?: number; nonce?: Hex; chainId?: number; node?: Address } = {}) {
   return signRequest(account(who), {
-    chainId: o.chainId ?? chainId, method, path: url, bodyHash,
+    chainId: o.chainId ?? chainId, node: o.node ?? t.accounts[0]!.address, method, path: url, bodyHash,
     ...(o.timestamp === undefined ? {} : { timestamp: o.timestamp }), ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
   });
 }

@@ -1,4 +1,4 @@
-import { keccak256, recoverTypedDataAddress, toHex, type Address, type Hex, type LocalAccount } from 'viem';
+import { getAddress, keccak256, recoverTypedDataAddress, toHex, type Address, type Hex, type LocalAccount } from 'viem';
 import { CodedError } from '../util/coded-error.ts';
 
 /** A request whose signature headers are missing, malformed, stale or wrong (401). */
@@ -12,8 +12,10 @@ export class RequestSignatureError extends CodedError {
 /**
  * Every state-changing request is signed by the acting wallet as EIP-712 typed data: the method,
  * the path (with its query), the keccak256 of the body (of the file, for uploads), a timestamp and
- * a random nonce. The server recovers the signer, refuses stale timestamps and reused nonces, then
- * checks the signer's role for the route.
+ * a random nonce, under a domain naming the chain and the node (its account, as the domain's
+ * `verifyingContract`: the party that verifies), so a request signed for one node cannot be
+ * replayed on another. The server recovers the signer, refuses stale timestamps and reused nonces,
+ * then checks the signer's role for the route.
  */
 export const requestTypes = {
   Request: [
@@ -25,9 +27,15 @@ export const requestTypes = {
   ],
 } as const;
 
-/** The EIP-712 domain of signed requests to a node on `chainId`. */
-export function requestDomain(chainId: number) {
-  return { name: 'openledger', version: '1', chainId } as const;
+/** Which node a request is signed for: the chain and the node's account (`/status` gives both). */
+export interface RequestTarget {
+  chainId: number;
+  node: Address;
+}
+
+/** The EIP-712 domain of signed requests to the node `node` on `chainId`. */
+export function requestDomain({ chainId, node }: RequestTarget) {
+  return { name: 'openledger', version: '2', chainId, verifyingContract: getAddress(node) } as const;
 }
 
 /** Header names carrying a request's signature. */
@@ -52,17 +60,17 @@ export function bodyHashOf(body: Uint8Array | string | undefined): Hex {
  *
  * @example
  * const body = JSON.stringify({ name: 'medical-qa' });
- * const headers = await signRequest(account, { chainId, method: 'POST', path: '/datanets', bodyHash: bodyHashOf(body) });
+ * const headers = await signRequest(account, { chainId, node, method: 'POST', path: '/datanets', bodyHash: bodyHashOf(body) });
  * await fetch(`${api}/datanets`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
  */
 export async function signRequest(
   account: Pick<LocalAccount, 'address' | 'signTypedData'>,
-  request: { chainId: number; method: string; path: string; bodyHash: Hex; timestamp?: number; nonce?: Hex },
+  request: RequestTarget & { method: string; path: string; bodyHash: Hex; timestamp?: number; nonce?: Hex },
 ): Promise<Record<string, string>> {
   const timestamp = request.timestamp ?? Math.floor(Date.now() / 1000);
   const nonce = request.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(32)));
   const signature = await account.signTypedData({
-    domain: requestDomain(request.chainId),
+    domain: requestDomain(request),
     types: requestTypes,
     primaryType: 'Request',
     message: { method: request.method.toUpperCase(), path: request.path, bodyHash: request.bodyHash, timestamp: BigInt(timestamp), nonce },
@@ -88,11 +96,11 @@ export interface SignedBy {
  * signature that does not recover to the claimed address.
  *
  * @example
- * const { address } = await verifyRequestSignature(request.headers, { chainId, method: 'POST', path: '/datanets', bodyHash });
+ * const { address } = await verifyRequestSignature(request.headers, { chainId, node, method: 'POST', path: '/datanets', bodyHash });
  */
 export async function verifyRequestSignature(
   headers: Record<string, string | string[] | undefined>,
-  request: { chainId: number; method: string; path: string; bodyHash: Hex; now?: number },
+  request: RequestTarget & { method: string; path: string; bodyHash: Hex; now?: number },
 ): Promise<SignedBy> {
   const get = (name: string) => {
     const v = headers[name];
@@ -117,7 +125,7 @@ export async function verifyRequestSignature(
   let recovered: Address;
   try {
     recovered = await recoverTypedDataAddress({
-      domain: requestDomain(request.chainId),
+      domain: requestDomain(request),
       types: requestTypes,
       primaryType: 'Request',
       message: { method: request.method.toUpperCase(), path: request.path, bodyHash: request.bodyHash, timestamp: BigInt(timestamp), nonce: nonce as Hex },
@@ -127,7 +135,7 @@ export async function verifyRequestSignature(
     throw new RequestSignatureError('bad_signature', 'the signature is malformed');
   }
   if (recovered.toLowerCase() !== address.toLowerCase()) {
-    throw new RequestSignatureError('bad_signature', 'the signature does not match the request and address (check the method, path, body, timestamp, nonce and chain id)');
+    throw new RequestSignatureError('bad_signature', 'the signature does not match the request and address (check the method, path, body, timestamp, nonce, chain id and the node it is signed for)');
   }
   return { address: recovered, nonce: nonce as Hex, timestamp };
 }

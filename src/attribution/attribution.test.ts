@@ -35,7 +35,7 @@ interface Answer {
 async function post(path: string, body: unknown, account?: LocalAccount) {
   const text = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (account) Object.assign(headers, await signRequest(account, { chainId: f.ctx.clients.chain.id, method: 'POST', path, bodyHash: bodyHashOf(text) }));
+  if (account) Object.assign(headers, await signRequest(account, { chainId: f.ctx.clients.chain.id, node: f.ctx.clients.account.address, method: 'POST', path, bodyHash: bodyHashOf(text) }));
   const res = await fetch(`${api}${path}`, { method: 'POST', headers, body: text });
   return { status: res.status, json: (await res.json()) as Answer & { error?: string; message?: string } };
 }

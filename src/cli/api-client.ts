@@ -1,9 +1,9 @@
 import { createReadStream, openAsBlob, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createBlobHasher } from '../store/blobs.ts';
-import type { Hex, LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { bodyHashOf, signRequest } from '../api/request-signature.ts';
+import { bodyHashOf, signRequest, type RequestTarget } from '../api/request-signature.ts';
 import { connectChain, type ChainClients } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses, type ProtocolContracts } from '../chain/protocol.ts';
 
@@ -41,7 +41,8 @@ export function signingAccount(opts: NodeOptions): LocalAccount {
   return mnemonicToAccount(mnemonic, { addressIndex: index });
 }
 
-let chainIdCache: number | undefined;
+/** The node requests are signed for (its chain and account, from `/status`), per API URL. */
+const targets = new Map<string, Promise<RequestTarget>>();
 
 /**
  * Calls the node's HTTP API and returns the parsed JSON, signing the request with `account` when
@@ -59,9 +60,9 @@ export async function callApi<T>(
   const body = options.form ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const headers: Record<string, string> = { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...options.headers };
   if (options.account) {
-    chainIdCache ??= (await callApi<{ chain: { id: number } }>(api, 'GET', '/status')).chain.id;
+    if (!targets.has(api)) targets.set(api, callApi<{ chain: { id: number }; nodeAccount: Address }>(api, 'GET', '/status').then((s) => ({ chainId: s.chain.id, node: s.nodeAccount })));
     const bodyHash = options.bodyHash ?? bodyHashOf(typeof body === 'string' ? body : undefined);
-    Object.assign(headers, await signRequest(options.account, { chainId: chainIdCache, method, path, bodyHash }));
+    Object.assign(headers, await signRequest(options.account, { ...(await targets.get(api)!), method, path, bodyHash }));
   }
   let res: Response;
   try {

@@ -1,5 +1,5 @@
-import type { Hex } from 'viem';
-import { bodyHashOf, signRequest } from '../../src/api/request-signature.ts';
+import type { Address, Hex } from 'viem';
+import { bodyHashOf, signRequest, type RequestTarget } from '../../src/api/request-signature.ts';
 import type { Signer } from './account.tsx';
 
 /** An error answer of the node: its status, code and message, shown to people as is. */
@@ -14,11 +14,14 @@ export class ApiError extends Error {
   }
 }
 
-let chainId: number | undefined;
-/** The node's chain id (signatures are bound to it). */
-export async function nodeChainId(): Promise<number> {
-  chainId ??= (await api<{ chain: { id: number } }>('GET', '/status')).chain.id;
-  return chainId;
+let target: RequestTarget | undefined;
+/** The node signed requests are for: its chain and account (a signature for one node is refused by another). */
+export async function nodeTarget(): Promise<RequestTarget> {
+  if (!target) {
+    const s = await api<{ chain: { id: number }; nodeAccount: Address }>('GET', '/status');
+    target = { chainId: s.chain.id, node: s.nodeAccount };
+  }
+  return target;
 }
 
 const errorOf = async (res: Response): Promise<ApiError> => {
@@ -55,7 +58,7 @@ export async function request(method: string, path: string, o: { body?: unknown;
   const headers: Record<string, string> = { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...o.headers };
   if (o.signer) {
     const hash = o.bodyHash ?? bodyHashOf(typeof body === 'string' ? body : undefined);
-    Object.assign(headers, await signRequest(o.signer, { chainId: await nodeChainId(), method, path, bodyHash: hash }));
+    Object.assign(headers, await signRequest(o.signer, { ...(await nodeTarget()), method, path, bodyHash: hash }));
   }
   return fetch(path, { method, headers, ...(body !== undefined ? { body } : {}), ...(o.signal ? { signal: o.signal } : {}) });
 }

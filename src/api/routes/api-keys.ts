@@ -10,7 +10,7 @@ import { authenticate } from '../authenticate.ts';
  * `DELETE /api-keys/:id` revokes one. All signed by the account.
  */
 export function apiKeyRoutes(app: FastifyInstance, ctx: DatanetContext): void {
-  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, ctx.clients.chain.id, request);
+  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
   app.post('/api-keys', async (request, reply) => {
     const account = await signer(request);
     const { name } = z.object({ name: z.string().max(100).default('') }).strict().parse(request.body ?? {});

@@ -60,7 +60,7 @@ export function attributionRoutes(app: FastifyInstance, ctx: AttributionRouteCon
   const chainId = ctx.clients.chain.id;
 
   app.post('/inference', async (request) => {
-    const consumer = await authenticate(ctx.db, chainId, request);
+    const consumer = await authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request);
     const body = inferenceBody.parse(request.body);
     const { output, finishReason, receipt, spans, usage } = await runAttributedInference(inferenceNode(ctx), { ...body, consumer });
     // a base model alone has no receipt: nothing attributed, nothing charged

@@ -88,12 +88,15 @@ interface SignOptions {
   timestamp?: number;
   nonce?: Hex;
   chainId?: number;
+  /** The node the request is signed for (default this one, account 0). */
+  node?: Address;
 }
 
 /** The signature headers of dev account `who` for `method path` (path with its query). */
 function signatureHeaders(who: number, method: string, path: string, opts: SignOptions = {}): Promise<Record<string, string>> {
   return signRequest(t.accounts[who]!, {
     chainId: opts.chainId ?? chainId,
+    node: opts.node ?? addr(NODE),
     method,
     path,
     bodyHash: bodyHashOf(opts.body),
@@ -225,6 +228,12 @@ describe('signed requests', () => {
     const body = JSON.stringify(def('other-chain'));
     const headers = await signatureHeaders(OWNER, 'POST', '/datanets', { body, chainId: chainId + 1 });
     assertError(await send('POST', '/datanets', { body, headers }), 401, 'bad_signature');
+  });
+
+  test('a request signed for another node is refused here (no replay across nodes within the clock skew)', async () => {
+    const body = JSON.stringify(def('other-node'));
+    const headers = await signatureHeaders(OWNER, 'POST', '/datanets', { body, node: addr(STRANGER) });
+    assertError(await send('POST', '/datanets', { body, headers }), 401, 'bad_signature', /the node it is signed for/);
   });
 
   test('no refused request created anything', async () => {

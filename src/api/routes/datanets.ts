@@ -58,7 +58,7 @@ function malformedMultipart(err: unknown): unknown {
 export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxUploadBytes?: number }): void {
   const maxUploadBytes = ctx.maxUploadBytes ?? MAX_UPLOAD_BYTES;
   const chainId = ctx.clients.chain.id;
-  const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, chainId, request, bodyHash);
+  const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request, bodyHash);
 
   app.post('/datanets', async (request, reply) => {
     const owner = await signer(request);

@@ -22,7 +22,7 @@ const finished = new Set<TrainingJob['status']>(['succeeded', 'failed', 'cancell
  */
 export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
   const chainId = ctx.clients.chain.id;
-  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, chainId, request);
+  const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request);
 
   app.get('/factory/base-models', async () => ({ baseModels: await listBaseModels(ctx.db) }));
   app.get('/factory/base-models/:name', async (request) => getBaseModel(ctx.db, z.object({ name: z.string().max(100) }).parse(request.params).name));

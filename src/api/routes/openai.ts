@@ -65,7 +65,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
     const consumerOf = async (request: FastifyRequest): Promise<Address> => {
       const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
       if (bearer) return accountOfApiKey(ctx.db, bearer);
-      if (request.headers['x-openledger-signature']) return authenticate(ctx.db, ctx.clients.chain.id, request);
+      if (request.headers['x-openledger-signature']) return authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
       throw new HttpError(401, 'unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
     };
 

@@ -74,7 +74,7 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   });
 
   app.post('/settlement/epochs', async (request) => {
-    const who = await authenticate(ctx.db, ctx.clients.chain.id, request);
+    const who = await authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
     if (who.toLowerCase() !== ctx.clients.account.address.toLowerCase()) throw new HttpError(403, 'forbidden', `${who} is not this node's operator`);
     return json(await runEpoch(node, (line) => request.log.info(line)));
   });

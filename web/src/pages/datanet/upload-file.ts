@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import type { Signer } from '../../account.tsx';
-import { ApiError, nodeChainId } from '../../api.ts';
+import { ApiError, nodeTarget } from '../../api.ts';
 import { signRequest } from '../../../../src/api/request-signature.ts';
 import { createBlobHasher } from '../../../../src/store/blob-hash.ts';
 import type { UploadResponse } from './types.ts';
@@ -78,7 +78,7 @@ export async function uploadFile(o: { datanetId: number; file: File; signer: Sig
   const hash = await hashFile(file, (done) => onPhase({ phase: 'hashing', done, total: file.size }), signal);
   onPhase({ phase: 'signing' });
   const path = `/datanets/${o.datanetId}/uploads${o.format && o.format !== 'auto' ? `?format=${encodeURIComponent(o.format)}` : ''}`;
-  const headers = { ...(await signRequest(o.signer, { chainId: await nodeChainId(), method: 'POST', path, bodyHash: hash })), 'x-openledger-content-hash': hash };
+  const headers = { ...(await signRequest(o.signer, { ...(await nodeTarget()), method: 'POST', path, bodyHash: hash })), 'x-openledger-content-hash': hash };
   const form = new FormData();
   form.append('file', file, file.name);
   if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
