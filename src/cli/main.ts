@@ -52,6 +52,12 @@ export function buildProgram(): Command {
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
       const started = Date.now();
+      // listening before anything is printed: a signal sent as soon as the node says it is up (or
+      // during start-up) stops it cleanly instead of killing it
+      const signalled = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
       const node = await startNode(config, (m) => console.log(`  ${m}`));
       console.log(`\nopenledger ${VERSION} is up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       console.log(`  API        ${node.apiUrl}   (GET /status, /chain/events, /metrics)`);
@@ -60,15 +66,8 @@ export function buildProgram(): Command {
       if (node.embeddedChain) console.log(`  mnemonic   in ${config.dataDir}/chain/mnemonic`);
       console.log(`  OPEN       ${node.addresses.openToken}`);
       console.log('Press Ctrl+C to stop.');
-      await new Promise<void>((resolve) => {
-        const stop = async (signal: string) => {
-          console.log(`\n${signal}: stopping…`);
-          await node.stop();
-          resolve();
-        };
-        process.once('SIGINT', () => void stop('SIGINT'));
-        process.once('SIGTERM', () => void stop('SIGTERM'));
-      });
+      console.log(`\n${await signalled}: stopping…`);
+      await node.stop();
     });
 
   program
