@@ -7,11 +7,12 @@
  * why, where Chromium is not installed (`scripts/install-test-deps.sh` installs it as root).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { mnemonicToAccount } from 'viem/accounts';
 import { callJsonRpc } from '../../src/chain/json-rpc.ts';
 import { up, type Up } from '../../src/cli/test-node.ts';
 import { generatePlantedFacts } from '../../src/model/corpus/planted-facts.ts';
@@ -139,14 +140,21 @@ async function lifecycle(): Promise<void> {
   assert.ok(spans > 0, 'attributed spans are highlighted');
   await shot('playground');
 
-  // 6. the epoch settles; after the challenge window the contributor claims
-  for (let i = 0; i < 60; i++) {
-    const epochs = (await (await fetch(`${node.apiUrl}/settlement/epochs`)).json()) as { epochs: Array<{ status: string }> };
-    if (epochs.epochs.some((e) => e.status === 'posted')) break;
-    await new Promise((r) => setTimeout(r, 1000));
+  // 6. the epochs settle; after the challenge window the contributor claims. An answer that
+  //    abstained paid the datanet's pool, not the contributor, and an epoch waits for the one before
+  //    it to be final: time moves on, an epoch at a time, until the contributor has something final
+  const contributor = mnemonicToAccount(readFileSync(join(dataDir, 'chain', 'mnemonic'), 'utf8').trim(), { addressIndex: 2 }).address;
+  for (let round = 1; round <= 4; round++) {
+    for (let i = 0; i < 60; i++) {
+      const epochs = (await (await fetch(`${node.apiUrl}/settlement/epochs`)).json()) as { epochs: Array<{ status: string }> };
+      if (epochs.epochs.filter((e) => e.status === 'posted').length >= round) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
+    await callJsonRpc(node.rpcUrl, 'evm_mine', []);
+    const rewards = (await (await fetch(`${node.apiUrl}/settlement/rewards/${contributor}`)).json()) as { claimable: string };
+    if (BigInt(rewards.claimable) > 0n) break;
   }
-  await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
-  await callJsonRpc(node.rpcUrl, 'evm_mine', []);
   await connect(2);
   await go('/rewards');
   await page.getByTestId('rewards-claim').click();
