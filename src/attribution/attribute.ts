@@ -11,7 +11,6 @@ import { spanSignal, type AttributedSpan } from './span-signal.ts';
 import { words } from '../util/words.ts';
 import { wordWeights } from './words.ts';
 
-
 /** Everything attribution depends on besides the model and its trace (recorded in every receipt). */
 export interface AttributionParameters extends CombineParameters {
   /** Below this evidence (ppm) no contribution is credited; the contributors' share goes to the datanets' pools (governance). */

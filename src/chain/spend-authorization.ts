@@ -54,13 +54,13 @@ export function spendAuthorizationDomain(chainId: number, escrowAddress: Address
  *   expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
  * });
  */
-export function signSpendAuthorization(account: Pick<LocalAccount, 'signTypedData'>, { chainId, escrow }: EscrowDeployment, auth: SpendAuthorization): Promise<Hex> {
-  return account.signTypedData({
-    domain: spendAuthorizationDomain(chainId, escrow),
-    types: spendAuthorizationTypes,
-    primaryType: 'SpendAuthorization',
-    message: auth,
-  });
+export function signSpendAuthorization(account: Pick<LocalAccount, 'signTypedData'>, deployment: EscrowDeployment, auth: SpendAuthorization): Promise<Hex> {
+  return account.signTypedData(typedAuthorization(deployment, auth));
+}
+
+/** `auth` as the EIP-712 typed data the escrow hashes: what is signed, recovered and hashed alike. */
+function typedAuthorization({ chainId, escrow }: EscrowDeployment, auth: SpendAuthorization) {
+  return { domain: spendAuthorizationDomain(chainId, escrow), types: spendAuthorizationTypes, primaryType: 'SpendAuthorization', message: auth } as const;
 }
 
 /**
@@ -72,14 +72,8 @@ export function signSpendAuthorization(account: Pick<LocalAccount, 'signTypedDat
  * const signer = await recoverSpendAuthorizationSigner({ chainId: 31337, escrow: addresses.inferenceEscrow }, auth, signature);
  * if (!isAddressEqual(signer, auth.consumer)) throw new Error('not signed by the consumer');
  */
-export function recoverSpendAuthorizationSigner({ chainId, escrow }: EscrowDeployment, auth: SpendAuthorization, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({
-    domain: spendAuthorizationDomain(chainId, escrow),
-    types: spendAuthorizationTypes,
-    primaryType: 'SpendAuthorization',
-    message: auth,
-    signature,
-  });
+export function recoverSpendAuthorizationSigner(deployment: EscrowDeployment, auth: SpendAuthorization, signature: Hex): Promise<Address> {
+  return recoverTypedDataAddress({ ...typedAuthorization(deployment, auth), signature });
 }
 
 const erc1271Abi = [{ type: 'function', name: 'isValidSignature', stateMutability: 'view', inputs: [{ name: 'hash', type: 'bytes32' }, { name: 'signature', type: 'bytes' }], outputs: [{ name: '', type: 'bytes4' }] }] as const;
@@ -105,7 +99,7 @@ export async function verifySpendAuthorization(client: Pick<PublicClient, 'getCo
       return false;
     }
   }
-  const hash = hashTypedData({ domain: spendAuthorizationDomain(deployment.chainId, deployment.escrow), types: spendAuthorizationTypes, primaryType: 'SpendAuthorization', message: auth });
+  const hash = hashTypedData(typedAuthorization(deployment, auth));
   try {
     const { data } = await client.call({ to: auth.consumer, data: encodeFunctionData({ abi: erc1271Abi, functionName: 'isValidSignature', args: [hash, signature] }) });
     return data !== undefined && data.length >= 66 && data.slice(0, 66).toLowerCase() === ERC1271_MAGIC;

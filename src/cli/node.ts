@@ -1,5 +1,3 @@
-import { pruneRequestNonces } from '../store/request-nonces.ts';
-import { repeat } from '../util/repeat.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -28,6 +26,8 @@ import { chainEventSink } from '../store/chain-events.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { deploymentRecorder } from '../store/deployment-steps.ts';
 import { migrate } from '../store/migrate.ts';
+import { pruneRequestNonces } from '../store/request-nonces.ts';
+import { repeat } from '../util/repeat.ts';
 
 /** The project's version, from package.json. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BaseError, ContractFunctionRevertedError } from 'viem';
 import type { DatanetContext } from '../datanet/context.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
-import { BaseError, ContractFunctionRevertedError } from 'viem';
 import { createBackoff } from '../util/backoff.ts';
 import { repeat, type Repeater } from '../util/repeat.ts';
 import { getBaseModel } from './base-models.ts';

@@ -95,24 +95,27 @@ export class Scheduler {
     });
   }
 
-  private finish(s: Sequence, finishReason: FinishReason): void {
+  /** A running sequence stops decoding: its KV blocks are freed and it leaves the batch. */
+  private leave(s: Sequence): void {
     this.decoder.cache.release(s.id);
     const i = this.running.indexOf(s);
     if (i >= 0) this.running.splice(i, 1);
+  }
+
+  private finish(s: Sequence, finishReason: FinishReason): void {
+    this.leave(s);
     s.resolve({ tokens: s.generated, finishReason });
   }
 
   /** A sequence that cannot go on leaves with its error, freeing its blocks. */
   private fail(s: Sequence, err: unknown): void {
-    this.decoder.cache.release(s.id);
-    this.running.splice(this.running.indexOf(s), 1);
+    this.leave(s);
     s.reject(err);
   }
 
   /** A running sequence goes back to the front of the queue, its keys and values dropped (recomputed when it rejoins). */
   private preempt(s: Sequence): void {
-    this.decoder.cache.release(s.id);
-    this.running.splice(this.running.indexOf(s), 1);
+    this.leave(s);
     s.cached = 0;
     this.waiting.unshift(s);
   }

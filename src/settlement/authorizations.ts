@@ -54,13 +54,10 @@ export async function acceptAuthorization(db: Queryable, deployment: EscrowDeplo
   if (auth.expiry < now + MIN_AUTHORIZATION_LIFETIME_SECONDS) {
     throw new SpendAuthorizationError('expires_too_soon', `the authorisation expires in ${auth.expiry - now} s; this node needs at least ${MIN_AUTHORIZATION_LIFETIME_SECONDS} s, to serve against it and draw before it expires`, 400);
   }
-  let signer: Address;
-  try {
-    signer = await recoverSpendAuthorizationSigner(deployment, auth, signature);
-  } catch {
-    throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation', 400);
-  }
   if (!(await verifySpendAuthorization(deployment.client, deployment, auth, signature))) {
+    // refused as the escrow would refuse it; the signer says why
+    const signer = await recoverSpendAuthorizationSigner(deployment, auth, signature).catch(() => null);
+    if (!signer) throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation', 400);
     throw new SpendAuthorizationError('invalid_signature', isAddressEqual(signer, auth.consumer)
       ? `the consumer ${auth.consumer} has code and does not accept this signature (ERC-1271), so the escrow would refuse it`
       : `signed by ${signer}, not by the consumer ${auth.consumer}`, 401);

@@ -27,3 +27,13 @@ function hostname(host: string): string {
 
 /** The names a node answers to by default: this machine's. */
 export const DEFAULT_ALLOWED_HOSTS = ['localhost'];
+
+/**
+ * Whether a caller's address is this machine's (IPv4, IPv6, or IPv4 mapped into IPv6).
+ *
+ * @example
+ * isLoopback(request.ip) // true for 127.0.0.1, ::1, ::ffff:127.0.0.1
+ */
+export function isLoopback(ip: string): boolean {
+  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+}

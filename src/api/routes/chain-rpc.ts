@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isLoopback } from '../../util/allowed-host.ts';
 import { HttpError } from '../errors.ts';
 
 /** JSON-RPC methods any caller may relay: reads, gas estimates and already-signed transactions. */
@@ -20,7 +21,7 @@ const body = z.union([call, z.array(call).min(1).max(50)]);
 export function chainRpcRoutes(app: FastifyInstance, ctx: { rpcUrl: string; development?: boolean }): void {
   app.post('/chain/rpc', async (request, reply) => {
     const parsed = body.parse(request.body);
-    const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip);
+    const loopback = isLoopback(request.ip);
     for (const c of Array.isArray(parsed) ? parsed : [parsed]) {
       const allowed = PUBLIC_METHOD.test(c.method) || (DEV_METHOD.test(c.method) && ctx.development === true && loopback);
       if (!allowed) throw new HttpError(403, 'method_not_relayed', `the node does not relay ${c.method}`);

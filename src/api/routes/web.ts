@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { isLoopback } from '../../util/allowed-host.ts';
 import { HttpError } from '../errors.ts';
 
 /** The built web app (`npm run build:web`). */
@@ -22,7 +23,7 @@ export function webRoutes(app: FastifyInstance, ctx: { devMnemonic?: string | un
   }
   app.get('/dev/accounts', async (request) => {
     if (!ctx.devMnemonic) return { mnemonic: null };
-    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip)) throw new HttpError(403, 'forbidden', 'development accounts are only shared with this machine');
+    if (!isLoopback(request.ip)) throw new HttpError(403, 'forbidden', 'development accounts are only shared with this machine');
     return { mnemonic: ctx.devMnemonic };
   });
 }

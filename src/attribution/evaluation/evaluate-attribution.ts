@@ -98,6 +98,9 @@ interface Answered {
   truth: string | null;
 }
 
+/** The question kinds an answer counts in: its query's kind, 'stated', and 'states another fact'. */
+const kindsOf = (a: Answered, fact: { id: string } | null) => [a.query.kind, ...(a.stated ? ['stated'] : []), ...(fact && fact.id !== a.query.factId ? ['states another fact'] : [])];
+
 /** Whether `text` names `name` as a whole word. */
 const names = (text: string, name: string) => new RegExp(`(^|[^\\p{L}\\p{N}])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\p{L}\\p{N}])`, 'u').test(text);
 
@@ -195,7 +198,7 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
     latencies.push(performance.now() - t0);
     v1Latencies.push(await firstVersionLatency(m, a.promptIds, a.outputIds));
     const fact = a.truth ? facts.get(a.truth)! : null;
-    const kinds = [a.query.kind, ...(a.stated ? ['stated'] : []), ...(fact && fact.id !== a.query.factId ? ['states another fact'] : [])];
+    const kinds = kindsOf(a, fact);
     const query = new Set([...a.query.prompt.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu), ...a.output.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)].map((x) => x[0]));
     const bm25 = new Map(liveDocs.map((d) => [m.trace.examples[d]!.contributionId, plainBm25.bm25(d, query)]));
     const random = new Map(liveDocs.map((d) => [m.trace.examples[d]!.contributionId, rng.next()]));
@@ -249,7 +252,7 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
       const r = await attribute(m, a.promptIds, a.outputIds, alt.parameters);
       const fact = a.truth ? facts.get(a.truth)! : null;
       const top = ranked(new Map(combineScores(r.signals.span, r.signals.influence, { spanWeightBps: alt.parameters.spanWeightBps, thresholdPpm: 0 }).map((c) => [c.contributionId, c.sharePpm])))[0];
-      for (const name of [a.query.kind, ...(a.stated ? ['stated'] : []), ...(fact && fact.id !== a.query.factId ? ['states another fact'] : [])]) {
+      for (const name of kindsOf(a, fact)) {
         let row = rows.get(name);
         if (!row) rows.set(name, (row = { n: 0, top1: 0, right: [], distractor: [], abstained: 0, individuals: 0 }));
         row.n++;
