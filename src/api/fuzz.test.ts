@@ -380,7 +380,9 @@ function multipartBody(c: UploadCase): Buffer {
 }
 
 async function uploadRequest(who: number | Signer | null, path: string, c: UploadCase): Promise<Sent> {
-  const url = normalise(`${path}${c.format === undefined ? '' : `${path.includes('?') ? '&' : '?'}format=${encodeURIComponent(c.format)}`}`);
+  // a URL carries UTF-8: a lone surrogate in a generated format cannot be sent (encodeURIComponent
+  // throws on it), so it goes as U+FFFD
+  const url = normalise(`${path}${c.format === undefined ? '' : `${path.includes('?') ? '&' : '?'}format=${encodeURIComponent(c.format.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'))}`}`);
   const payload = c.shape === 'not-multipart' ? c.file : multipartBody(c);
   const contentType = c.shape === 'not-multipart' ? 'application/octet-stream' : c.shape === 'no-boundary' ? 'multipart/form-data' : `multipart/form-data; boundary=${c.shape === 'wrong-boundary' ? 'other' : BOUNDARY}`;
   const declared = c.hash === 'wrong' ? keccak256(Buffer.concat([c.file, Buffer.from('x')])) : keccak256(c.file);
