@@ -185,7 +185,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         challengeWindow = challengeWindow_;
         _setFeeSplit(split);
         _setAttributionThreshold(thresholdPpm);
-        spanWeightBps = BPS / 2;
+        _setSpanWeight(BPS / 2);
         _setEvidenceThreshold(DEFAULT_EVIDENCE_THRESHOLD_PPM);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -415,9 +415,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @notice Set the weight of span attribution in the combined score (governance).
     /// @param weightBps At most 10,000; influence gets `10,000 - weightBps`.
     function setSpanWeight(uint16 weightBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (weightBps > BPS) revert InvalidParameter();
-        spanWeightBps = weightBps;
-        emit SpanWeightSet(weightBps);
+        _setSpanWeight(weightBps);
     }
 
     /// @notice Set the challenge window (governance); epochs already posted keep theirs.
@@ -510,6 +508,12 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         }
         feeSplit = split;
         emit FeeSplitSet(split.modelOwnerBps, split.datanetOwnersBps, split.contributorsBps, split.stakersBps);
+    }
+
+    function _setSpanWeight(uint16 weightBps) private {
+        if (weightBps > BPS) revert InvalidParameter();
+        spanWeightBps = weightBps;
+        emit SpanWeightSet(weightBps);
     }
 
     function _setAttributionThreshold(uint32 thresholdPpm) private {

@@ -8,6 +8,7 @@ import { keepRawJsonBodies } from './authenticate.ts';
 import { PG_BIGINT_MAX, refuseNulCharacters } from './input-guard.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { installHostGuard } from './host-guard.ts';
+import type { NodeAllowances } from './allowances.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
 import { attributionRoutes } from './routes/attribution.ts';
@@ -44,6 +45,10 @@ export interface ApiContext extends DatanetContext {
   allowedHosts?: readonly string[];
   /** Most bytes of an uploaded file (default 256 MiB). */
   maxUploadBytes?: number;
+  /** What one caller may make the node pay gas for, per day (default: allowances.ts). */
+  allowances?: Partial<NodeAllowances>;
+  /** Event streams (training progress, streamed completions) open at once from one address (default 16). */
+  maxStreamsPerCaller?: number;
   /** Fastify's trustProxy (default false: the peer's address is the caller's). */
   trustProxy?: boolean | number | string;
   /** The built web app's folder (default web/dist). */

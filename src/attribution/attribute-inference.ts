@@ -1,13 +1,15 @@
 import type { Address, LocalAccount } from 'viem';
 import { z } from 'zod';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import type { Queryable } from '../store/database.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import { attribute, type AttributionParameters } from './attribute.ts';
+import { governanceParameters, type GovernanceParameters } from './governance-parameters.ts';
 import { influenceMethods } from './influence.ts';
 import type { AttributedSpan } from './span-signal.ts';
 import type { LoadedModel } from './published-models.ts';
 import { ReceiptError, signReceipt, textHash } from './receipts.ts';
-import type { FeeSplit, Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';
+import type { Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';
 
 /** Node-level attribution settings (the span weight and the thresholds come from governance, on chain). */
 export type AttributionSettings = Omit<AttributionParameters, keyof GovernanceParameters>;
@@ -15,12 +17,6 @@ export type AttributionSettings = Omit<AttributionParameters, keyof GovernancePa
 /** The node's defaults (decision 0013: each measured by `npm run eval:attribution`). */
 export const defaultAttributionSettings: AttributionSettings = { groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 };
 
-/** The attribution parameters governance sets on the AttributionSettlement contract. */
-export interface GovernanceParameters {
-  spanWeightBps: number;
-  thresholdPpm: number;
-  evidenceThresholdPpm: number;
-}
 
 /**
  * The token ids attribution works on: `[bos] prompt` and the output, both encoded from their
@@ -37,15 +33,6 @@ export function inferenceFee(pricePer1kTokens: string, tokens: number): bigint {
   return (BigInt(pricePer1kTokens) * BigInt(tokens) + 999n) / 1000n;
 }
 
-/** The governance parameters attribution uses, read from the AttributionSettlement contract. */
-export async function governanceParameters(contracts: ProtocolContracts): Promise<GovernanceParameters & { feeSplit: FeeSplit }> {
-  const s = contracts.attributionSettlement.read;
-  const [spanWeightBps, thresholdPpm, evidenceThresholdPpm, [modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps]] = await Promise.all([
-    s.spanWeightBps(), s.attributionThresholdPpm(), s.evidenceThresholdPpm(), s.feeSplit(),
-  ]);
-  return { spanWeightBps: Number(spanWeightBps), thresholdPpm: Number(thresholdPpm), evidenceThresholdPpm: Number(evidenceThresholdPpm), feeSplit: { modelOwnerBps, datanetOwnersBps, contributorsBps, stakersBps } };
-}
-
 /**
  * Attributes one inference and signs its receipt: the model and its version, hashes and token
  * counts of the prompt and the output, the fee (never above `maxFee`, what was reserved for the
@@ -57,13 +44,13 @@ export async function governanceParameters(contracts: ProtocolContracts): Promis
  * const { receipt, spans } = await attributeInference(node, loaded, prompt, output, { consumer });
  */
 export async function attributeInference(
-  node: { account: LocalAccount; chainId: number; contracts: ProtocolContracts; settings?: AttributionSettings },
+  node: { account: LocalAccount; chainId: number; contracts: ProtocolContracts; db?: Queryable; settings?: AttributionSettings },
   m: LoadedModel,
   prompt: string,
   output: string,
   o: { consumer: Address | null; createdAt?: Date; maxFee?: bigint },
 ): Promise<{ receipt: Receipt; spans: AttributedSpan[] }> {
-  const { feeSplit, ...governance } = await governanceParameters(node.contracts);
+  const { feeSplit, ...governance } = await governanceParameters(node);
   const settings = node.settings ?? defaultAttributionSettings;
   const { promptIds, outputIds } = attributionTokens(m, prompt, output);
   const parameters: AttributionParameters = { ...governance, ...settings };

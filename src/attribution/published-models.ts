@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Address, Hex } from 'viem';
+import { getAddress, type Address, type Hex } from 'viem';
 import { getBaseModel, listBaseModels } from '../factory/base-models.ts';
 import { traceFiles, traceFilesV1 } from '../factory/training-trace.ts';
 import type { Backend } from '../model/backend.ts';
@@ -32,7 +32,7 @@ export interface PublishedModel {
 
 interface Row {
   model_name: string; model_id: string; owner: string; id: string; base_model_id: string; adapter_hash: string;
-  adapter_config_blob: string; trace_blob: string; price_per_1k: string;
+  adapter_config_blob: string; trace_blob: string; price_per_1k: string; active: boolean;
 }
 
 const toPublished = (r: Row): PublishedModel => ({
@@ -41,20 +41,43 @@ const toPublished = (r: Row): PublishedModel => ({
 });
 
 /**
- * A published model by name.
+ * Published models, as the ModelRegistry now has them: the owner, price and active flag projected
+ * from its events (`models_on_chain`) over what the job published, so a transfer, a price change
+ * or a deactivation on chain is what the node pays and charges by.
+ */
+const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.owner) as owner, j.id, j.base_model_id, j.adapter_hash,
+    j.adapter_config_blob, j.trace_blob, coalesce(m.price_per_1k, j.price_per_1k)::text as price_per_1k, coalesce(m.active, true) as active
+  from training_jobs j left join models_on_chain m on m.model_id = j.model_id
+  where j.status = 'succeeded'`;
+
+/**
+ * A published model by name; a 404 when there is none, a 410 when its owner deactivated it on chain.
  *
  * @example
  * const m = await getPublishedModel(db, 'zorvania-qa');
  */
 export async function getPublishedModel(db: Queryable, name: string): Promise<PublishedModel> {
-  const [row] = await db.query<Row>(`select * from training_jobs where model_name = $1 and status = 'succeeded' order by finished_at desc limit 1`, [name]);
+  const [row] = await db.query<Row>(`${PUBLISHED} and j.model_name = $1 order by j.finished_at desc limit 1`, [name]);
   if (!row) throw new ReceiptError('model_not_found', `no published model "${name}"`, 404);
+  if (!row.active) throw new ReceiptError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`, 410);
   return toPublished(row);
 }
 
-/** Every published model, newest first. */
+/** Every published model still active, newest first. */
 export async function listPublishedModels(db: Queryable): Promise<PublishedModel[]> {
-  return (await db.query<Row>(`select * from training_jobs where status = 'succeeded' order by finished_at desc`)).map(toPublished);
+  return (await db.query<Row>(`${PUBLISHED} and coalesce(m.active, true) order by j.finished_at desc`)).map(toPublished);
+}
+
+/**
+ * The owner of each named model, as the ModelRegistry has it now (active or not: a model's
+ * receipts are paid after it is deactivated too).
+ *
+ * @example
+ * const owners = await publishedModelOwners(db, ['zorvania-qa']); // { 'zorvania-qa': '0x…' }
+ */
+export async function publishedModelOwners(db: Queryable, names: string[]): Promise<Record<string, Address>> {
+  const rows = await db.query<Row>(`select distinct on (j.model_name) * from (${PUBLISHED} and j.model_name = any($1)) j order by j.model_name`, [names]);
+  return Object.fromEntries(rows.map((r) => [r.model_name, getAddress(r.owner)]));
 }
 
 /** A published model ready to generate and attribute. */
@@ -198,7 +221,9 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
       m.catch(() => loaded.delete(key));
       loaded.set(key, m);
     }
-    return m;
+    // the model as loaded, with what the chain says of it now (its price and owner may have changed since)
+    const model = await m;
+    return model.published === published ? model : { ...model, published };
   };
 
   return {

@@ -1,4 +1,5 @@
 import { decodeEventLog, type Abi, type Address, type Hex, type Log, type PublicClient } from 'viem';
+import { createLock } from '../util/lock.ts';
 import { repeat, type Repeater } from '../util/repeat.ts';
 
 /** A decoded protocol event. */
@@ -90,7 +91,11 @@ export function createIndexer(options: IndexerOptions): Indexer {
     }
   };
 
-  async function runOnce(): Promise<number> {
+  // one run at a time: the loop's and a caller's runs would otherwise store ranges out of order
+  const exclusive = createLock();
+  const runOnce = () => exclusive(run);
+
+  async function run(): Promise<number> {
     let cursor = await sink.cursor(chainId);
     if (cursor) {
       const block = await client.getBlock({ blockNumber: cursor.blockNumber }).catch(() => undefined);

@@ -55,6 +55,16 @@ export const protocolAbis = {
 export type ProtocolContractName = keyof typeof protocolAbis;
 
 /**
+ * Each protocol contract's address and ABI by name: what the event indexer decodes logs with.
+ *
+ * @example
+ * const indexer = createIndexer({ client, chainId, contracts: indexedContracts(addresses), sink });
+ */
+export function indexedContracts(addresses: ProtocolAddresses): Record<ProtocolContractName, { address: Address; abi: Abi }> {
+  return Object.fromEntries((Object.keys(protocolAbis) as ProtocolContractName[]).map((n) => [n, { address: addresses[n], abi: protocolAbis[n] as Abi }])) as Record<ProtocolContractName, { address: Address; abi: Abi }>;
+}
+
+/**
  * Typed contract handles (viem `getContract`) for a deployment, reading through the public client
  * and writing through the wallet client.
  *

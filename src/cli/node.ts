@@ -8,7 +8,7 @@ import { connectChain, type ChainClients } from '../chain/clients.ts';
 import { defaultProtocolParams, deployProtocol, developmentProtocolParams } from '../chain/deploy.ts';
 import { startEmbeddedChain, type EmbeddedChain } from '../chain/embedded-chain.ts';
 import { createIndexer, type Indexer } from '../chain/indexer.ts';
-import { protocolAbis, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
+import { indexedContracts, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
 import type { DatanetContext } from '../datanet/context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
@@ -23,6 +23,8 @@ import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
 import { openBlobStore } from '../store/blobs.ts';
 import { chainEventSink } from '../store/chain-events.ts';
+import { datanetProjection } from '../datanet/chain-projection.ts';
+import { modelProjection } from '../factory/chain-projection.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { deploymentRecorder } from '../store/deployment-steps.ts';
 import { migrate } from '../store/migrate.ts';
@@ -97,14 +99,11 @@ export async function startNode(config: Config, progress: (message: string) => v
       if (done) progress(`deploy: ${name}`);
     });
 
-    const contracts = Object.fromEntries(
-      (Object.keys(protocolAbis) as (keyof ProtocolAddresses)[]).map((n) => [n, { address: addresses[n], abi: protocolAbis[n] }]),
-    );
     const indexer: Indexer = createIndexer({
       client: clients.publicClient,
       chainId,
-      contracts,
-      sink: chainEventSink(db),
+      contracts: indexedContracts(addresses),
+      sink: chainEventSink(db, [datanetProjection, modelProjection]),
       confirmations: config.confirmations ?? (chain ? 0 : 2),
       onError: (err) => progress(`indexer: ${(err as Error).message}`),
     });
@@ -181,7 +180,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     nonces.start();
     cleanup.push(() => nonces.stop());
     const settlement = startSettlementWorker(
-      { db, clients: datanets.clients, contracts: datanets.contracts, inputsUri: (n) => `${publicUrl}/settlement/epochs/${n}/inputs` },
+      { db, clients: datanets.clients, contracts: datanets.contracts, indexChain: () => indexer.runOnce(), inputsUri: (n) => `${publicUrl}/settlement/epochs/${n}/inputs` },
       { everySeconds: config.epochSeconds, log: progress },
     );
     cleanup.push(() => settlement.stop());

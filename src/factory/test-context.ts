@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
+import { createIndexer } from '../chain/indexer.ts';
+import { indexedContracts } from '../chain/protocol.ts';
 import type { TestProtocol } from '../chain/test-chain.ts';
+import { datanetProjection } from '../datanet/chain-projection.ts';
 import { createDatanet } from '../datanet/create-datanet.ts';
 import { parseDefinition } from '../datanet/definition.ts';
 import { ingestRecords } from '../datanet/ingest-records.ts';
@@ -12,8 +15,10 @@ import { startDatanetTestContext } from '../datanet/test-context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { generatePlantedFacts, type PlantedDataset, type PlantedRecord } from '../model/corpus/planted-facts.ts';
 import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
+import { chainEventSink } from '../store/chain-events.ts';
 import type { Database } from '../store/database.ts';
 import { addBaseModel } from './base-models.ts';
+import { modelProjection } from './chain-projection.ts';
 import type { BaseModel } from './factory-types.ts';
 import type { FactoryContext } from './factory-worker.ts';
 import { SHIPPED_BASE_MODEL } from './shipped-base-model.ts';
@@ -30,6 +35,8 @@ export interface FactoryTestContext {
   snapshot: Snapshot;
   facts: PlantedDataset;
   addr(i: number): Address;
+  /** Indexes the chain's new events into the store, with the node's projections (as a node's indexer does). */
+  indexChain(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -67,8 +74,9 @@ export async function startFactoryTestContext(): Promise<FactoryTestContext> {
   }
   await createDatanetWorker(ctx).runOnce();
   const { snapshot } = await createSnapshot(ctx, datanet, addr(OWNER));
+  const indexer = createIndexer({ client: ctx.clients.publicClient, chainId: ctx.clients.chain.id, contracts: indexedContracts(t.addresses), sink: chainEventSink(db, [datanetProjection, modelProjection]) });
   return {
-    t, db, ctx, dir, base, snapshot, facts, addr,
+    t, db, ctx, dir, base, snapshot, facts, addr, indexChain: indexer.runOnce,
     async stop() {
       await started.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,13 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import canonicalize from 'canonicalize';
 import { BaseError, ContractFunctionRevertedError, getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
+import { publishedModelOwners } from '../attribution/published-models.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { sendOnce } from '../chain/send-once.ts';
 import type { Database, Queryable } from '../store/database.ts';
+import { distinctEventArgs } from '../store/chain-events.ts';
 import { latestAuthorization } from './authorizations.ts';
 import { splitFee, splitStakerPool, type Credit } from './fee-split.ts';
 import { drawRefusal } from './simulate-draw.ts';
@@ -17,6 +19,11 @@ export interface SettlementNode {
   db: Database;
   clients: ChainClients;
   contracts: ProtocolContracts;
+  /**
+   * Brings the node's projection of the chain (the indexed events) up to its head: run before an
+   * epoch's inputs are gathered, so a stake made since the last poll is counted.
+   */
+  indexChain?: () => Promise<unknown>;
   /** Where the node serves an epoch's inputs (`<api>/settlement/epochs/<n>/inputs`). */
   inputsUri?: (epoch: number) => string;
 }
@@ -212,16 +219,18 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
 
 /** Payees and stakers for an epoch, from the node's store and the chain. */
 async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<{ id: Hex; body: ReceiptBody }>, draws: EpochDraw[], operator: Address): Promise<EpochInputs> {
+  await node.indexChain?.();
   const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
   const datanetIds = [...new Set(receipts.flatMap((r) => [...r.body.contributions.map((c) => c.datanetId), ...(r.body.pools ?? []).map((p) => p.datanetId)]))];
   const models = [...new Set(receipts.map((r) => r.body.model.name))];
   const contributors = Object.fromEntries((await node.db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [contributionIds])).map((r) => [r.id, getAddress(r.contributor)]));
   const datanetOwners = Object.fromEntries((await node.db.query<{ id: string; owner: string }>('select id::text, owner from datanets where id = any($1)', [datanetIds])).map((r) => [r.id, getAddress(r.owner)]));
-  const modelOwners = Object.fromEntries((await node.db.query<{ model_name: string; owner: string }>(`select distinct on (model_name) model_name, owner from training_jobs where status = 'succeeded' and model_name = any($1) order by model_name, finished_at desc`, [models])).map((r) => [r.model_name, getAddress(r.owner)]));
+  const modelOwners = await publishedModelOwners(node.db, models);
   for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
-  const staked = await node.clients.publicClient.getContractEvents({ address: node.contracts.staking.address, abi: node.contracts.staking.abi, eventName: 'Staked', fromBlock: 0n });
+  // everyone who ever staked, from the indexed events (not a scan of the chain from block 0); each one's bonded stake from its position
+  const staked = await distinctEventArgs(node.db, node.clients.chain.id, 'staking', 'Staked', 'staker');
   const stakers: EpochInputs['stakers'] = [];
-  for (const staker of [...new Set(staked.map((e) => getAddress((e.args as { staker: Address }).staker)))].sort()) {
+  for (const staker of [...new Set(staked.map((s) => getAddress(s)))].sort()) {
     const [op, val] = await Promise.all([node.contracts.staking.read.positionOf([staker, 0]), node.contracts.staking.read.positionOf([staker, 1])]);
     const bonded = op.bonded + val.bonded;
     if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });

@@ -45,7 +45,7 @@ before(async () => {
   await createFactoryWorker(f.ctx).drain();
   model = await getPublishedModel(f.db, 'prop-qa');
   contributions = await f.db.query('select id, datanet_id::text from contributions');
-  node = { db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts };
+  node = { db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts, indexChain: f.indexChain };
   meter = createEscrowMeter({ db: f.db, contracts: f.ctx.contracts, operator: f.addr(NODE) });
   const op = await f.t.as(NODE);
   await f.t.mined(op.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));

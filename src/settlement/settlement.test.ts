@@ -13,6 +13,7 @@ import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { distribute } from './fee-split.ts';
 import { runAttributedInference, type InferenceNode } from '../attribution/attributed-inference.ts';
 import { attributeInference } from '../attribution/attribute-inference.ts';
+import type { Receipt } from '../attribution/receipt-types.ts';
 import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
@@ -54,6 +55,9 @@ before(async () => {
   await f.t.mined(operator.staking.write.stake([0, parseEther('1000')]));
   await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
 });
+
+/** The node's settlement side: its store, chain and indexer. */
+const settling = () => ({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts, indexChain: f.indexChain });
 
 after(async () => {
   await backend?.dispose();
@@ -100,7 +104,7 @@ test('a receipt never charges more than was reserved for its request (re-encodin
 test('the epoch job settles every receipt once: draws the metered spend, posts one root, and a rerun posts nothing', async () => {
   const operator = f.addr(NODE);
   const spent = (await f.db.query<{ spent: string }>('select sum(fee)::text as spent from attribution_receipts'))[0]!.spent;
-  const out = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  const out = await runEpoch(settling());
   assert.equal(out.kind, 'posted');
   if (out.kind !== 'posted') return;
   assert.equal(out.epoch, 1);
@@ -110,10 +114,10 @@ test('the epoch job settles every receipt once: draws the metered spend, posts o
   assert.equal(await f.ctx.contracts.inferenceEscrow.read.drawn([f.addr(CONSUMER), operator]), BigInt(spent));
   // a crash after sending, before recording: the rerun finds the posted event and sends nothing
   await f.db.query(`update settlement_epochs set status = 'prepared' where epoch = 1`);
-  const again = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  const again = await runEpoch(settling());
   assert.equal(again.kind, 'posted');
   assert.equal((await f.ctx.contracts.attributionSettlement.read.ledgerOf([operator])).lastEpoch, 1n);
-  assert.equal((await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts })).kind, 'waiting', 'epoch 1 is in its challenge window');
+  assert.equal((await runEpoch(settling())).kind, 'waiting', 'epoch 1 is in its challenge window');
 });
 
 test("the node's payee map is checked against the chain: a made-up datanet owner, model owner or staker is a problem", async () => {
@@ -185,7 +189,7 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
       },
     },
   } as typeof f.ctx.contracts;
-  const posted = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: fraudulent });
+  const posted = await runEpoch({ ...settling(), contracts: fraudulent });
   assert.equal(posted.kind, 'posted');
 
   // anyone recomputes it from the served inputs: the accomplice's leaf has no receipt behind it
@@ -213,7 +217,7 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
   await f.t.mined(admin.openToken.write.approve([f.t.addresses.staking, f.t.params.operatorSlashAmount]));
   await f.t.mined(admin.staking.write.stake([0, f.t.params.operatorSlashAmount]));
   const drawnBefore = await f.ctx.contracts.inferenceEscrow.read.drawn([f.addr(CONSUMER), f.addr(NODE)]);
-  const honest = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  const honest = await runEpoch(settling());
   assert.equal(honest.kind, 'posted');
   if (honest.kind !== 'posted') return;
   assert.equal(honest.epoch, 3);
@@ -245,12 +249,18 @@ test('governance end to end: a vote changes the fee split through the timelock, 
   assert.deepEqual(await s.read.feeSplit(), [2000, 1000, 6000, 1000]);
 
   await f.t.increaseTime(f.t.params.challengeWindow); // epoch 3 final
+  const unindexed = await infer(f.addr(CONSUMER));
+  assert.notDeepEqual(unindexed.receipt!.body.fee.split, split, "the node charges by its projection of the chain's events, not a read per request");
+  await f.indexChain(); // as the node's indexer does each second
   const r = await infer(f.addr(CONSUMER));
   assert.deepEqual(r.receipt!.body.fee.split, split, 'receipts carry the split in force');
-  const out = await runEpoch({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts });
+  const out = await runEpoch(settling());
   assert.equal(out.kind, 'posted');
-  const fee = BigInt(r.receipt!.body.fee.amount);
+  // the model owner's credit: each receipt's share by the split it carries (all but the stakers' when it credits no contribution)
+  const ownerShare = ({ body }: Receipt) => {
+    const shares = distribute(BigInt(body.fee.amount), [body.fee.split.modelOwnerBps, body.fee.split.datanetOwnersBps, body.fee.split.contributorsBps, body.fee.split.stakersBps].map(BigInt));
+    return body.contributions.length > 0 ? shares[0]! : shares.slice(0, 3).reduce((a, b) => a + b, 0n);
+  };
   const [owner] = await f.db.query<{ amount: string }>(`select amount::text from epoch_credits where epoch = 4 and role = 'model_owner'`);
-  const expected = r.receipt!.body.contributions.length > 0 ? distribute(fee, [2000n, 1000n, 6000n, 1000n])[0]! : distribute(fee, [2000n, 1000n, 6000n, 1000n]).slice(0, 3).reduce((a, b) => a + b, 0n);
-  assert.equal(BigInt(owner!.amount), expected);
+  assert.equal(BigInt(owner!.amount), ownerShare(unindexed.receipt!) + ownerShare(r.receipt!));
 });

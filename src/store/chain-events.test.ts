@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Hex } from 'viem';
 import { createIndexer } from '../chain/indexer.ts';
 import { callJsonRpc } from '../chain/json-rpc.ts';
-import { protocolAbis, type ProtocolAddresses } from '../chain/protocol.ts';
+import { indexedContracts } from '../chain/protocol.ts';
 import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
 import { chainEventSink, listChainEvents } from './chain-events.ts';
 import { openDatabase, type Database } from './database.ts';
@@ -19,15 +19,9 @@ after(async () => {
   await Promise.all([t.stop(), db.close()]);
 });
 
-function contractsOf(addresses: ProtocolAddresses) {
-  return Object.fromEntries(
-    (Object.keys(protocolAbis) as (keyof ProtocolAddresses)[]).map((name) => [name, { address: addresses[name], abi: protocolAbis[name] }]),
-  );
-}
-
 test('indexes protocol events into the store, idempotently, and rewinds after a reorg', async () => {
   const { publicClient } = await t.clients(0);
-  const indexer = createIndexer({ client: publicClient, chainId: 31337, contracts: contractsOf(t.addresses), sink: chainEventSink(db), batchBlocks: 7 });
+  const indexer = createIndexer({ client: publicClient, chainId: 31337, contracts: indexedContracts(t.addresses), sink: chainEventSink(db), batchBlocks: 7 });
   const owner = await t.as(1);
   const wait = (hash: Hex) => publicClient.waitForTransactionReceipt({ hash });
   await wait(await owner.datanetRegistry.write.createDatanet(['ipfs://meta', 'CC-BY-4.0', 0n, [t.accounts[2]!.address]]));

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import type { EventSink, IndexedEvent } from '../chain/indexer.ts';
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 
 const CURSOR = 'protocol';
 
@@ -10,13 +10,24 @@ export function toJson(value: unknown): string {
 }
 
 /**
+ * Keeps part of a module's tables in step with the chain (owners, curators, prices): it
+ * recomputes, from `chain_events`, what the events just stored touch, in the transaction that
+ * stores them. Recomputing from every stored event rather than applying each one makes it
+ * independent of order and of how the indexer cut its batches; after a reorg it recomputes all.
+ */
+export interface ChainProjection {
+  /** `events`: the events just stored; `undefined`: recompute everything (after a rewind). */
+  project(tx: Queryable, chainId: number, events: IndexedEvent[] | undefined): Promise<void>;
+}
+
+/**
  * The store side of the event indexer: events in `chain_events`, the cursor in `indexer_cursors`,
- * written together in one transaction.
+ * and what the `projections` keep of them, written together in one transaction.
  *
  * @example
- * const indexer = createIndexer({ client, chainId, contracts, sink: chainEventSink(db) });
+ * const indexer = createIndexer({ client, chainId, contracts, sink: chainEventSink(db, [datanetProjection]) });
  */
-export function chainEventSink(db: Database): EventSink {
+export function chainEventSink(db: Database, projections: ChainProjection[] = []): EventSink {
   return {
     async cursor(chainId) {
       const [row] = await db.query<{ block_number: string; block_hash: string }>(
@@ -40,6 +51,7 @@ export function chainEventSink(db: Database): EventSink {
              block_hash = excluded.block_hash, updated_at = now()`,
           [chainId, CURSOR, to.blockNumber.toString(), to.blockHash],
         );
+        if (events.length > 0) for (const p of projections) await p.project(tx, chainId, events);
       });
     },
     async rewind(chainId, to) {
@@ -52,6 +64,7 @@ export function chainEventSink(db: Database): EventSink {
         } else {
           await tx.query('delete from indexer_cursors where chain_id = $1 and name = $2', [chainId, CURSOR]);
         }
+        for (const p of projections) await p.project(tx, chainId, undefined);
       });
     },
   };
@@ -104,4 +117,35 @@ export async function listChainEvents(db: Database, q: ChainEventQuery): Promise
     event: r.event,
     args: r.args,
   }));
+}
+
+/**
+ * The arguments of the latest indexed event of each of `events` of `contract` (by block and log
+ * index), as stored (numbers as decimal strings); an event never seen is absent.
+ *
+ * @example
+ * const { FeeSplitSet } = await latestEventArgs(db, 31337, 'attributionSettlement', ['FeeSplitSet']);
+ */
+export async function latestEventArgs(db: Queryable, chainId: number, contract: string, events: string[]): Promise<Record<string, Record<string, unknown>>> {
+  const rows = await db.query<{ event: string; args: Record<string, unknown> }>(
+    `select distinct on (event) event, args from chain_events where chain_id = $1 and contract = $2 and event = any($3)
+     order by event, block_number desc, log_index desc`,
+    [chainId, contract, events],
+  );
+  return Object.fromEntries(rows.map((r) => [r.event, r.args]));
+}
+
+/**
+ * The distinct values of one argument over the indexed `event`s of `contract` (e.g. every address
+ * that ever staked), in no particular order.
+ *
+ * @example
+ * const stakers = await distinctEventArgs(db, 31337, 'staking', 'Staked', 'staker');
+ */
+export async function distinctEventArgs(db: Queryable, chainId: number, contract: string, event: string, arg: string): Promise<string[]> {
+  const rows = await db.query<{ value: string }>(
+    'select distinct args->>$4 as value from chain_events where chain_id = $1 and contract = $2 and event = $3 and args ? $4',
+    [chainId, contract, event, arg],
+  );
+  return rows.map((r) => r.value);
 }

@@ -46,7 +46,7 @@ test('the same migrations apply once on a Postgres server, also when two process
     try {
       assert.equal(a.kind, 'postgres');
       const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
-      assert.deepEqual([...ra, ...rb].sort(), listMigrations().map((m) => m.version), 'each migration applied by exactly one');
+      assert.deepEqual([...ra, ...rb].sort((x, y) => x - y), listMigrations().map((m) => m.version), 'each migration applied by exactly one');
       await a.query('drop schema public cascade; create schema public');
       await checkMigrations(a);
     } finally {

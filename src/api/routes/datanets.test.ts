@@ -517,6 +517,24 @@ describe('roles', () => {
   });
 });
 
+describe('what a caller may make the node pay gas for', () => {
+  test('past its daily allowance of datanet registrations a caller gets 429 with Retry-After, and nothing is registered', async () => {
+    const who = 6;
+    // 19 registrations within the last day, one older than a day (no longer counted)
+    await db.query(`insert into caller_actions (caller, action, at) select $1, 'datanet registrations', now() - interval '1 hour' from generate_series(1, 19)`, [addr(who)]);
+    await db.query(`insert into caller_actions (caller, action, at) values ($1, 'datanet registrations', now() - interval '25 hours')`, [addr(who)]);
+    assert.equal((await signed(who, 'POST', '/datanets', { name: 'twentieth', licence: 'CC0-1.0' })).status, 201);
+    const refused = await send('POST', '/datanets', { body: JSON.stringify({ name: 'twenty-first', licence: 'CC0-1.0' }), headers: await signatureHeaders(who, 'POST', '/datanets', { body: JSON.stringify({ name: 'twenty-first', licence: 'CC0-1.0' }) }) });
+    assertError(refused, 429, 'quota_exceeded', /20 datanet registrations per 24 h/);
+    const res = await fetch(`${api}/datanets?q=twenty-first`);
+    assert.equal(((await res.json()) as { datanets: unknown[] }).datanets.length, 0);
+    const again = await fetch(`${api}/datanets`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await signatureHeaders(who, 'POST', '/datanets', { body: '{"name":"twenty-second","licence":"CC0-1.0"}' })) }, body: '{"name":"twenty-second","licence":"CC0-1.0"}' });
+    const retryAfter = Number(again.headers.get('retry-after'));
+    assert.ok(retryAfter > 22 * 3600 && retryAfter <= 23 * 3600, `Retry-After ${retryAfter} s: when the oldest counted registration leaves the day`);
+    assert.equal((await signed(STRANGER, 'POST', '/datanets', { name: 'another-callers', licence: 'CC0-1.0' })).status, 201, "another caller's allowance is its own");
+  });
+});
+
 describe('invalid input', () => {
   let datanet: Datanet;
 

@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
-import { getAddress, isAddress, type Hex } from 'viem';
+import { getAddress, isAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import { anchorContributions, contributionProof } from '../../datanet/anchor-batches.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
@@ -14,6 +14,8 @@ import { ingestRecords } from '../../datanet/ingest-records.ts';
 import { createSnapshot, getSnapshot, listSnapshots } from '../../datanet/snapshots.ts';
 import { checkUploadAllowed, getUpload, processUpload, recordUpload, uploadResults } from '../../datanet/uploads.ts';
 import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
+import { useAllowance } from '../../store/caller-quota.ts';
+import { allowanceActions, defaultAllowances, type NodeAllowances } from '../allowances.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
@@ -55,14 +57,19 @@ function malformedMultipart(err: unknown): unknown {
  * snapshot. Every state-changing route is signed by the acting wallet (see request-signature.ts);
  * the signer must be the datanet's owner or a curator where the route says so.
  */
-export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxUploadBytes?: number }): void {
+export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxUploadBytes?: number; allowances?: Partial<NodeAllowances> }): void {
   const maxUploadBytes = ctx.maxUploadBytes ?? MAX_UPLOAD_BYTES;
+  const allowances = { ...defaultAllowances, ...ctx.allowances };
+  /** Counts a request that makes the node send transactions against the caller's daily allowance. */
+  const allow = (caller: Address, action: keyof NodeAllowances) => useAllowance(ctx.db, caller, allowanceActions[action], allowances[action]);
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request, bodyHash);
 
   app.post('/datanets', async (request, reply) => {
     const owner = await signer(request);
-    const datanet = await createDatanet(ctx, owner, parseDefinition(request.body));
+    const definition = parseDefinition(request.body);
+    await allow(owner, 'datanetRegistration');
+    const datanet = await createDatanet(ctx, owner, definition);
     return reply.status(201).send(datanet);
   });
 
@@ -164,6 +171,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
     const curator = await signer(request);
     const params = z.object({ id, contribution: hex32 }).parse(request.params);
     const decision = decisionBody.parse(request.body);
+    if (!decision.approve && decision.spam) await allow(curator, 'slash');
     return decideContribution(ctx, await getDatanet(ctx.db, params.id), params.contribution, curator, decision);
   });
 
@@ -171,6 +179,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
     const caller = await signer(request);
     const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
     if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
+    await allow(caller, 'anchoring');
     return { batches: await anchorContributions(ctx, datanet.id!) };
   });
 
@@ -178,6 +187,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
     const caller = await signer(request);
     const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
     if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
+    await allow(caller, 'snapshot');
     const { snapshot, created } = await createSnapshot(ctx, datanet, caller);
     return reply.status(created ? 201 : 200).send(snapshot);
   });

@@ -9,6 +9,7 @@ import { UnsupportedConfigError } from '../../model/config.ts';
 import { ModelDirError } from '../../model/model-dir.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
+import { createStreamLimit } from '../stream-limit.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
@@ -20,7 +21,8 @@ const finished = new Set<TrainingJob['status']>(['succeeded', 'failed', 'cancell
  * and a server-sent-event stream of a job's progress. Creating and cancelling a job is signed by
  * the builder's wallet; adding a base model from the node's disk only by the node's own account.
  */
-export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
+export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext & { maxStreamsPerCaller?: number }): void {
+  const streams = createStreamLimit(ctx.maxStreamsPerCaller ?? 16);
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request);
 
@@ -81,6 +83,8 @@ export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
   app.get('/factory/jobs/:id/events', async (request, reply) => {
     const { id } = jobParams.parse(request.params);
     let job = await getTrainingJob(ctx.db, id);
+    const close = streams.open(request.ip);
+    reply.raw.on('close', close);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -107,5 +111,6 @@ export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext): void {
       send('end', { status: job.status });
       res.end();
     }
+    close();
   });
 }
