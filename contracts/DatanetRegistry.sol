@@ -6,16 +6,21 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title Registry of datanets, their anchored contributions and their snapshots
 /// @notice A datanet has an owner, a metadata URI, licence terms, a contribution stake and a set of
 ///         curators. Accepted contributions are anchored in batches (one Merkle root per batch) and
 ///         frozen into snapshots (the Merkle root of a set of contribution ids). A contributor bonds
-///         the datanet's contribution stake before contributing; a curator who rejects one of the
-///         contributor's contributions as spam slashes it.
+///         the datanet's contribution stake before contributing and signs what it contributes (an
+///         EIP-712 `Contributions(datanetId, root)` over the Merkle root of the content hashes); a
+///         curator who rejects one of those contributions as spam slashes it, with that signature
+///         and the content hash's proof as evidence that the contributor really sent it.
 /// @dev Leaves of batch and snapshot trees are OpenZeppelin merkle-tree "standard" leaves of one
-///      `bytes32` (the contribution id): keccak256(bytes.concat(keccak256(abi.encode(id)))).
-contract DatanetRegistry is AccessControl, ReentrancyGuard {
+///      `bytes32` (the contribution id): keccak256(bytes.concat(keccak256(abi.encode(id)))); the
+///      leaves of a contributor's signed tree are the content hashes, the same way.
+contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice One datanet.
@@ -50,6 +55,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     IERC20 public immutable token;
     /// @notice Seconds between a stake-release request and the withdrawal it allows.
     uint64 public stakeReleaseDelay;
+    /// @notice EIP-712 type a contributor signs for the contributions it sends.
+    bytes32 public constant CONTRIBUTIONS_TYPEHASH = keccak256("Contributions(uint256 datanetId,bytes32 root)");
+
     /// @notice Where slashed contributor stakes are sent.
     address public slashDestination;
     /// @notice Number of datanets created; ids are 1..datanetCount.
@@ -94,13 +102,16 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     error ReleaseNotRequested();
     error StillLocked(uint64 releaseAt);
     error AlreadySlashed(bytes32 contributionId);
+    error NotSignedByContributor(uint256 datanetId, address contributor, bytes32 contentHash);
     error ZeroAmount();
 
     /// @param token_ The OPEN token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
     /// @param stakeReleaseDelay_ Initial stake release delay in seconds.
     /// @param slashDestination_ Initial destination of slashed stakes.
-    constructor(IERC20 token_, address admin, uint64 stakeReleaseDelay_, address slashDestination_) {
+    constructor(IERC20 token_, address admin, uint64 stakeReleaseDelay_, address slashDestination_)
+        EIP712("OpenLedger DatanetRegistry", "1")
+    {
         if (address(token_) == address(0) || admin == address(0) || slashDestination_ == address(0)) {
             revert ZeroAddress();
         }
@@ -271,30 +282,56 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard {
     }
 
     /// @notice Slash a contributor whose contribution a curator rejected as spam (owner or curator).
-    /// @dev Takes the datanet's contribution stake, or what is left if less; a datanet without a
-    ///      contribution stake has nothing to slash. One slash per contribution.
+    /// @dev Takes the contribution stake in force when the contributor bonded, or the current one if
+    ///      lower; a datanet without a contribution stake has nothing to slash. One slash per
+    ///      contribution. The contributor must have signed the content: `signature` is its EIP-712
+    ///      `Contributions(datanetId, root)` (ECDSA, or ERC-1271 for a contract account) and `proof`
+    ///      shows `contentHash` is a leaf of `root`, so a curator cannot slash for content the
+    ///      contributor never sent.
     /// @param datanetId The datanet.
     /// @param contributor The contributor.
     /// @param contentHash Hash of the rejected content; with `contributor` it gives the contribution id.
-    function slashContributor(uint256 datanetId, address contributor, bytes32 contentHash)
-        external
-        onlyOwnerOrCurator(datanetId)
-        nonReentrant
-    {
+    /// @param root Root of the contributor's signed tree of content hashes.
+    /// @param proof Proof of `contentHash` in `root` (@openzeppelin/merkle-tree, StandardMerkleTree of `bytes32`).
+    /// @param signature The contributor's signature of `Contributions(datanetId, root)`.
+    function slashContributor(
+        uint256 datanetId,
+        address contributor,
+        bytes32 contentHash,
+        bytes32 root,
+        bytes32[] calldata proof,
+        bytes calldata signature
+    ) external onlyOwnerOrCurator(datanetId) nonReentrant {
         bytes32 id = contributionId(contentHash, contributor);
         if (_slashedContributions[datanetId][id]) revert AlreadySlashed(id);
-        ContributorStake storage s = _stakes[datanetId][contributor];
-        if (s.amount == 0) revert NoStake(datanetId, contributor);
-        // the stake in force when the contributor bonded, or the current one if the owner lowered it
-        uint256 current = _datanets[datanetId].contributionStake;
-        uint256 perSlash = current < s.perSlash ? current : s.perSlash;
-        uint256 amount = perSlash < s.amount ? perSlash : s.amount;
-        if (amount == 0) revert NoStake(datanetId, contributor);
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(contentHash))
+            || !SignatureChecker.isValidSignatureNow(contributor, contributionsDigest(datanetId, root), signature)) {
+            revert NotSignedByContributor(datanetId, contributor, contentHash);
+        }
         _slashedContributions[datanetId][id] = true;
-        s.amount -= amount;
+        uint256 amount = _takeContributorStake(datanetId, contributor);
         address destination = slashDestination;
         emit ContributorSlashed(datanetId, contributor, id, msg.sender, amount);
         token.safeTransfer(destination, amount);
+    }
+
+    /// @dev Takes the contribution stake in force when the contributor bonded (or the current one if
+    ///      the owner lowered it), at most what is left; reverts NoStake when that is nothing.
+    function _takeContributorStake(uint256 datanetId, address contributor) private returns (uint256 amount) {
+        ContributorStake storage s = _stakes[datanetId][contributor];
+        uint256 current = _datanets[datanetId].contributionStake;
+        uint256 perSlash = current < s.perSlash ? current : s.perSlash;
+        amount = perSlash < s.amount ? perSlash : s.amount;
+        if (amount == 0) revert NoStake(datanetId, contributor);
+        s.amount -= amount;
+    }
+
+    /// @notice The EIP-712 digest a contributor signs for a set of contributions to `datanetId`.
+    /// @param datanetId The datanet.
+    /// @param root Merkle root of the contributions' content hashes.
+    /// @return The digest of `Contributions(datanetId, root)` in this registry's domain.
+    function contributionsDigest(uint256 datanetId, bytes32 root) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(CONTRIBUTIONS_TYPEHASH, datanetId, root)));
     }
 
     // -------------------------------------------------------------- governance

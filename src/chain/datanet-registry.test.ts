@@ -37,6 +37,21 @@ const events = <N extends 'DatanetCreated' | 'CuratorSet' | 'BatchAnchored' | 'S
   eventName: N,
 ) => parseEventLogs({ abi: datanetRegistryAbi, logs: receipt.logs, eventName });
 
+/**
+ * A contributor's evidence for `contentHash` (among `others` it sent with it): its EIP-712
+ * signature of Contributions(datanetId, root) over the tree of the hashes, and the hash's proof.
+ */
+async function evidence(who: number, datanetId: bigint, contentHash: Hex, others: Hex[] = []): Promise<[Hex, Hex[], Hex]> {
+  const tree = StandardMerkleTree.of([contentHash, ...others].map((h) => [h]), ['bytes32']);
+  const signature = await t.accounts[who]!.signTypedData({
+    domain: { name: 'OpenLedger DatanetRegistry', version: '1', chainId: 31337, verifyingContract: t.addresses.datanetRegistry },
+    types: { Contributions: [{ name: 'datanetId', type: 'uint256' }, { name: 'root', type: 'bytes32' }] },
+    primaryType: 'Contributions',
+    message: { datanetId, root: tree.root as Hex },
+  });
+  return [tree.root as Hex, tree.getProof([contentHash]) as Hex[], signature];
+}
+
 const balance = async (a: Address) => (await t.as(0)).openToken.read.balanceOf([a]);
 const reg = async (i: number) => (await t.as(i)).datanetRegistry;
 const hashOf = (s: string): Hex => keccak256(toHex(s));
@@ -134,7 +149,7 @@ describe('DatanetRegistry: datanets', () => {
       await expectRevert(r.write.transferDatanetOwnership([bad, addr(CURATOR)]), 'UnknownDatanet', [bad]);
       await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
       await expectRevert(r.write.recordSnapshot([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x')]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x'), hashOf('root'), [], '0x']), 'UnknownDatanet', [bad]);
       await expectRevert((await reg(CONTRIBUTOR)).write.stakeAsContributor([bad, 1n]), 'UnknownDatanet', [bad]);
     }
   });
@@ -415,10 +430,10 @@ describe('DatanetRegistry: slashing contributors', () => {
     assert.equal(destination, t.params.treasury);
     const before = await balance(destination);
 
-    await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(OUTSIDER)]);
-    await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'NotCurator', [id, addr(CONTRIBUTOR)]);
+    await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'NotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'NotCurator', [id, addr(CONTRIBUTOR)]);
 
-    const receipt = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]));
+    const receipt = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]));
     assert.deepEqual(events(receipt, 'ContributorSlashed')[0]?.args, {
       datanetId: id,
       contributor: addr(CONTRIBUTOR),
@@ -429,24 +444,52 @@ describe('DatanetRegistry: slashing contributors', () => {
     assert.equal(await balance(destination), before + STAKE);
     assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE + STAKE / 2n, releaseAt: 0n });
 
-    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
-    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam]), 'AlreadySlashed', [spamId]);
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'AlreadySlashed', [spamId]);
+    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'AlreadySlashed', [spamId]);
 
     // The owner can slash too; another contribution takes another contribution stake.
-    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2')]));
+    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 2')))]));
     assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE / 2n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Less than a contribution stake left: takes what is left.
-    const last = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3')]));
+    const last = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 3')))]));
     assert.equal(events(last, 'ContributorSlashed')[0]?.args.amount, STAKE / 2n);
     assert.equal(await balance(destination), before + 2n * STAKE + STAKE / 2n);
     assert.equal(await balance(t.addresses.datanetRegistry), 0n);
 
     // Nothing left.
-    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1')]), 'NoStake', [id, addr(OUTSIDER)]);
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 4')))]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1'), ...(await evidence(OUTSIDER, id, hashOf('spam 1')))]), 'NoStake', [id, addr(OUTSIDER)]);
     await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+  });
+
+  test('a curator cannot slash for content the contributor did not sign: made-up hashes, other datanets, other signers and wrong proofs are refused', async () => {
+    await fresh();
+    const id = await createDatanet();
+    const other = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    const c = await reg(CONTRIBUTOR);
+    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
+    const curator = await reg(CURATOR);
+    const sent = [hashOf('sent 1'), hashOf('sent 2'), hashOf('sent 3')];
+    const refused = (hash: Hex) => ['NotSignedByContributor', [id, addr(CONTRIBUTOR), hash]] as const;
+    // a hash the contributor never sent, with the proof of one it did
+    const [root, proof, signature] = await evidence(CONTRIBUTOR, id, sent[0]!, sent.slice(1));
+    const madeUp = hashOf('never sent');
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), madeUp, root, proof, signature]), ...refused(madeUp));
+    // a tree the curator made itself, "signed" by the curator
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), madeUp, ...(await evidence(CURATOR, id, madeUp))]), ...refused(madeUp));
+    // the contributor's consent to the same content in another datanet
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), sent[0]!, ...(await evidence(CONTRIBUTOR, other, sent[0]!, sent.slice(1)))]), ...refused(sent[0]!));
+    // a signature of another root
+    const [, , otherSignature] = await evidence(CONTRIBUTOR, id, hashOf('another upload'));
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), sent[0]!, root, proof, otherSignature]), ...refused(sent[0]!));
+    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 3n * STAKE, releaseAt: 0n }, 'nothing was slashed');
+    // with the contributor's own signature and a proof of each hash it sent, each slash goes through
+    const tree = StandardMerkleTree.of(sent.map((h) => [h]), ['bytes32']);
+    for (const h of sent) await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), h, root, tree.getProof([h]) as Hex[], signature]));
+    assert.equal((await c.read.stakeOf([id, addr(CONTRIBUTOR)])).amount, 0n);
   });
 
   test('a slash takes at most the contribution stake in force when the contributor bonded, whatever the owner sets later', async () => {
@@ -458,11 +501,11 @@ describe('DatanetRegistry: slashing contributors', () => {
     assert.equal((await c.read.stakeOf([id, addr(CONTRIBUTOR)])).perSlash, STAKE);
     // the owner raises the stake to everything the contributor holds, then a curator slashes
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', 3n * STAKE]));
-    const receipt = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the raise')]));
+    const receipt = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the raise'), ...(await evidence(CONTRIBUTOR, id, hashOf('after the raise')))]));
     assert.equal(events(receipt, 'ContributorSlashed')[0]?.args.amount, STAKE, 'the stake agreed to, not the raised one');
     // lowered below what was agreed: the lower one
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', STAKE / 4n]));
-    const lowered = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the cut')]));
+    const lowered = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the cut'), ...(await evidence(CONTRIBUTOR, id, hashOf('after the cut')))]));
     assert.equal(events(lowered, 'ContributorSlashed')[0]?.args.amount, STAKE / 4n);
   });
 
@@ -474,7 +517,7 @@ describe('DatanetRegistry: slashing contributors', () => {
     await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
     await t.mined(c.write.requestStakeRelease([id]));
     await t.increaseTime(t.params.stakeReleaseDelay); // released, but not withdrawn yet
-    await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam')]));
+    await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam'), ...(await evidence(CONTRIBUTOR, id, hashOf('late spam')))]));
     await t.mined(c.write.withdrawStake([id]));
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
   });
@@ -484,7 +527,7 @@ describe('DatanetRegistry: slashing contributors', () => {
     const id = await createDatanet(0n);
     await fund(CONTRIBUTOR, 1000n);
     await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
-    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'NoStake', [id, addr(CONTRIBUTOR)]);
     assert.equal((await (await reg(0)).read.stakeOf([id, addr(CONTRIBUTOR)])).amount, STAKE);
   });
 
@@ -494,10 +537,10 @@ describe('DatanetRegistry: slashing contributors', () => {
     await fund(CONTRIBUTOR, 1000n);
     await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
     await t.mined((await reg(OWNER)).write.setCurator([id, addr(CURATOR), false]));
-    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]), 'NotCurator', [id, addr(CURATOR)]);
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'NotCurator', [id, addr(CURATOR)]);
 
     await t.mined((await reg(0)).write.setSlashDestination([addr(9)]));
-    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x')]));
+    await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]));
     assert.equal(await balance(addr(9)), STAKE);
   });
 });

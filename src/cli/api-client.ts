@@ -6,6 +6,8 @@ import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { bodyHashOf, signRequest, type RequestTarget } from '../api/request-signature.ts';
 import { connectChain, type ChainClients } from '../chain/clients.ts';
 import { protocolContracts, type ProtocolAddresses, type ProtocolContracts } from '../chain/protocol.ts';
+import { consentHeaders, contentHashesOf, signConsent } from '../datanet/consent.ts';
+import { parseUpload } from '../datanet/intake/parse-upload.ts';
 
 /** An error whose message is all the user needs. */
 export class CliError extends Error {
@@ -100,10 +102,25 @@ export async function uploadFile<T>(api: string, datanetId: number, file: string
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const hash = hasher.digest();
+  // the contributor signs the records the node will read from the file, read here the same way
+  const contentHashes = await contentHashesOf(parseUpload({ filename: basename(file), stream: createReadStream(file), ...(format ? { format } : {}) }));
+  const consent = contentHashes.length > 0 ? await signConsent(account, { ...(await consentTarget(api)), datanetId, contentHashes }) : undefined;
   const form = new FormData();
   form.append('file', await openAsBlob(file), basename(file));
   const path = `/datanets/${datanetId}/uploads${format ? `?format=${encodeURIComponent(format)}` : ''}`;
-  return callApi<T>(api, 'POST', path, { form, account, bodyHash: hash, headers: { 'x-openledger-content-hash': hash } });
+  return callApi<T>(api, 'POST', path, { form, account, bodyHash: hash, headers: { 'x-openledger-content-hash': hash, ...(consent ? consentHeaders(consent) : {}) } });
+}
+
+/**
+ * What a contributor's consent is signed for: the node's chain and its DatanetRegistry (a node that
+ * named another registry would only get a signature the registry refuses as evidence).
+ *
+ * @example
+ * const consent = await signConsent(account, { ...(await consentTarget(api)), datanetId: 1, contentHashes });
+ */
+export async function consentTarget(api: string): Promise<{ chainId: number; registry: Address }> {
+  const status = await callApi<{ chain: { id: number }; contracts: ProtocolAddresses }>(api, 'GET', '/status');
+  return { chainId: status.chain.id, registry: status.contracts.datanetRegistry };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther, isAddress, parseEther } from 'viem';
-import { callApi, chainFor, CliError, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
+import { callApi, chainFor, CliError, consentTarget, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
-import type { Datanet as StoredDatanet } from '../datanet/datanet-types.ts';
+import { signConsent } from '../datanet/consent.ts';
+import { contentHashOf } from '../datanet/contribution-id.ts';
+import type { ContributionRecord, Datanet as StoredDatanet } from '../datanet/datanet-types.ts';
 import type { Json } from '../util/json-shape.ts';
 
 function idArg(value: string): number {
@@ -150,8 +152,10 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
         }
       }
       if (records.length === 0) throw new CliError('nothing to contribute: pass --record or --text');
+      const account = signingAccount(o);
+      const consent = await signConsent(account, { ...(await consentTarget(o.api)), datanetId: id, contentHashes: records.map((r) => contentHashOf(r as ContributionRecord)) });
       const res = await callApi<{ accepted: number; pending: number; rejected: number; results: { index: number; status: string; id?: string; reason?: string; detail?: string }[] }>(
-        o.api, 'POST', `/datanets/${id}/contributions`, { body: { records }, account: signingAccount(o) },
+        o.api, 'POST', `/datanets/${id}/contributions`, { body: { records, consent }, account },
       );
       for (const r of res.results) {
         console.log(r.status === 'rejected' ? `#${r.index} rejected: ${r.reason} (${r.detail})` : `#${r.index} ${r.status} ${r.id}`);

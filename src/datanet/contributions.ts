@@ -20,13 +20,14 @@ interface Row {
   reason: string | null;
   spam: boolean;
   upload_id: string | null;
+  consent_id: string | null;
   record_index: number | null;
   batch_id: string | null;
   decided_by: string | null;
   created_at: Date;
 }
 
-const COLUMNS = 'id, datanet_id, contributor, content_hash, kind, content, size, status, reason, spam, upload_id, record_index, batch_id, decided_by, created_at';
+const COLUMNS = 'id, datanet_id, contributor, content_hash, kind, content, size, status, reason, spam, upload_id, consent_id, record_index, batch_id, decided_by, created_at';
 
 function toContribution(r: Row): Contribution {
   return {
@@ -40,6 +41,7 @@ function toContribution(r: Row): Contribution {
     reason: r.reason,
     spam: r.spam,
     uploadId: r.upload_id,
+    consentId: r.consent_id === null ? null : Number(r.consent_id),
     recordIndex: r.record_index,
     batchId: r.batch_id === null ? null : Number(r.batch_id),
     decidedBy: r.decided_by as Address | null,

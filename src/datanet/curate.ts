@@ -1,5 +1,6 @@
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex } from 'viem';
 import type { DatanetContext } from './context.ts';
+import { consentEvidence } from './record-consent.ts';
 import { getContribution } from './contributions.ts';
 import type { Contribution, Datanet } from './datanet-types.ts';
 import { canCurate } from './datanets.ts';
@@ -48,22 +49,29 @@ export async function decideContribution(
 }
 
 /**
- * Slashes the contributor of a contribution rejected as spam. Idempotent: a slash already made on
- * chain (AlreadySlashed) counts as done; a contributor with nothing to slash (NoStake) is recorded
- * as failed, which is final.
+ * Slashes the contributor of a contribution rejected as spam, with the contributor's signed consent
+ * to it as the registry's evidence. Idempotent: a slash already made on chain (AlreadySlashed)
+ * counts as done; a contributor with nothing to slash (NoStake), or a contribution sent unsigned (to
+ * a datanet without a contribution stake: no evidence), is recorded as failed, which is final.
  */
-export async function slashContributor(ctx: DatanetContext, c: Pick<Contribution, 'id' | 'datanetId' | 'contributor' | 'contentHash'>): Promise<'done' | 'failed'> {
+export async function slashContributor(ctx: DatanetContext, c: Pick<Contribution, 'id' | 'datanetId' | 'contributor' | 'contentHash' | 'consentId'>): Promise<'done' | 'failed'> {
   let status: 'done' | 'failed' = 'done';
   let tx: Hex | null = null;
+  // the contributor's signature of what it sent: without it the registry refuses the slash
+  const evidence = await consentEvidence(ctx, c.consentId, c.contentHash);
+  if (!evidence) {
+    await ctx.db.query(`update contributions set slash_status = 'failed' where id = $1`, [c.id]);
+    return 'failed';
+  }
   try {
-    tx = await ctx.contracts.datanetRegistry.write.slashContributor([BigInt(c.datanetId), c.contributor, c.contentHash]);
+    tx = await ctx.contracts.datanetRegistry.write.slashContributor([BigInt(c.datanetId), c.contributor, c.contentHash, evidence.root, evidence.proof, evidence.signature]);
     const receipt = await ctx.clients.publicClient.waitForTransactionReceipt({ hash: tx });
     if (receipt.status !== 'success') throw new Error(`slashContributor ${tx} reverted`);
   } catch (err) {
     const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
     const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
     if (name === 'AlreadySlashed') status = 'done';
-    else if (name === 'NoStake') status = 'failed';
+    else if (name === 'NoStake' || name === 'NotSignedByContributor') status = 'failed';
     else throw err;
   }
   await ctx.db.query('update contributions set slash_status = $2, slash_tx = $3 where id = $1', [c.id, status, tx]);

@@ -14,6 +14,8 @@ import { getDatanet } from './datanets.ts';
 import { parseDefinition } from './definition.ts';
 import { ingestRecords } from './ingest-records.ts';
 import { contributionTree } from './merkle.ts';
+import { signConsent } from './consent.ts';
+import { acceptConsent } from './record-consent.ts';
 import { createSnapshot } from './snapshots.ts';
 import { createDatanetWorker } from './worker.ts';
 import { startDatanetTestContext } from './test-context.ts';
@@ -160,19 +162,19 @@ describe('a datanet curated automatically', () => {
 describe('a datanet curated by hand', () => {
   let datanet: Datanet;
 
-  test('records wait for a curator; approval accepts, rejection as spam slashes the stake on chain', async () => {
+  test('records wait for a curator; approval accepts, rejection as spam slashes the stake on chain (with the contributor\'s signed consent as evidence)', async () => {
     datanet = await createDatanet(
       ctx,
       addr(OWNER),
       parseDefinition({ name: 'poems', licence: 'CC0-1.0', contributionStake: STAKE.toString(), curators: [addr(CURATOR)], curation: 'manual' }),
     );
     await stake(ALICE, datanet, STAKE * 2n);
-    const { results, pending } = await ingestRecords(
-      ctx,
-      datanet,
-      addr(ALICE),
-      items(['The fog comes on little cat feet.', 'CHEAP WATCHES cheap watches best prices click here now']),
-    );
+    const records = ['The fog comes on little cat feet.', 'CHEAP WATCHES cheap watches best prices click here now'];
+    const contentHashes = records.map(contentHashOf);
+    const consent = await signConsent(t.accounts[ALICE]!, { chainId: 31337, registry: t.addresses.datanetRegistry, datanetId: datanet.id!, contentHashes });
+    await assert.rejects(acceptConsent(ctx, datanet, addr(ALICE), undefined), /takes a contribution stake/);
+    const consentId = (await acceptConsent(ctx, datanet, addr(ALICE), consent, contentHashes))!;
+    const { results, pending } = await ingestRecords(ctx, datanet, addr(ALICE), items(records), { consentId });
     assert.equal(pending, 2);
     const [poem, spam] = results as { id: Hex }[];
 
@@ -187,6 +189,15 @@ describe('a datanet curated by hand', () => {
     const stakeLeft = await ctx.contracts.datanetRegistry.read.stakeOf([BigInt(datanet.id!), addr(ALICE)]);
     assert.equal(stakeLeft.amount, STAKE, 'one contribution stake slashed');
     assert.equal(await ctx.contracts.openToken.read.balanceOf([addr(0)]), treasuryBefore + STAKE, 'to the slash destination');
+
+    // Content sent without a consent (a datanet without a stake takes it) gives the curator no
+    // evidence: a spam rejection is recorded, and nothing is slashed.
+    const unsigned = await ingestRecords(ctx, datanet, addr(ALICE), items(['FREE PRIZES click this link to claim yours today']));
+    const noEvidence = await decideContribution(ctx, datanet, (unsigned.results[0] as { id: Hex }).id, addr(OWNER), { approve: false, reason: 'advertising', spam: true });
+    assert.equal(noEvidence.status, 'rejected');
+    const [slash] = await db.query<{ slash_status: string }>('select slash_status from contributions where id = $1', [noEvidence.id]);
+    assert.equal(slash?.slash_status, 'failed');
+    assert.equal((await ctx.contracts.datanetRegistry.read.stakeOf([BigInt(datanet.id!), addr(ALICE)])).amount, STAKE, 'nothing slashed without evidence');
 
     // The rejected content can be neither resubmitted nor counted as a near-duplicate of anything.
     const again = await ingestRecords(ctx, datanet, addr(ALICE), items(['CHEAP WATCHES cheap watches best prices click here now']));

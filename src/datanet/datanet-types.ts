@@ -59,6 +59,8 @@ export interface Contribution {
   reason: string | null;
   spam: boolean;
   uploadId: string | null;
+  /** The contributor's signed consent it was sent with (the evidence a spam slash needs), or null if sent unsigned. */
+  consentId: number | null;
   recordIndex: number | null;
   /** The anchored batch it is in (node-local id), once anchored. */
   batchId: number | null;
@@ -113,6 +115,8 @@ export interface Upload extends IngestSummary {
   format: string | null;
   blobHash: Hex;
   bytes: number;
+  /** The contributor's signed consent to the file's records, or null if sent unsigned. */
+  consentId: number | null;
   status: 'received' | 'processing' | 'done' | 'failed';
   error: string | null;
   createdAt: string;

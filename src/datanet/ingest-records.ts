@@ -32,7 +32,7 @@ export async function ingestRecords(
   datanet: Datanet,
   contributor: Address,
   items: AsyncIterable<IngestItem> | Iterable<IngestItem>,
-  options: { uploadId?: string; onProgress?: (summary: IngestSummary) => void } = {},
+  options: { uploadId?: string; consentId?: number; onProgress?: (summary: IngestSummary) => void } = {},
 ): Promise<IngestSummary & { results: IngestResult[] }> {
   const datanetId = datanet.id;
   if (datanetId === null) throw new Error(`datanet ${datanet.name} is not registered yet`);
@@ -134,14 +134,14 @@ export async function ingestRecords(
         await db.transaction(async (tx) => {
           if (accepted.length > 0) {
             await tx.query(
-              `insert into contributions (id, datanet_id, contributor, content_hash, kind, content, size, status, upload_id, record_index)
-               select u.id, $1, $2, u.content_hash, u.kind, u.content, u.size, $3, $4, u.record_index
+              `insert into contributions (id, datanet_id, contributor, content_hash, kind, content, size, status, upload_id, consent_id, record_index)
+               select u.id, $1, $2, u.content_hash, u.kind, u.content, u.size, $3, $4, $11, u.record_index
                from unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[]) as u(id, content_hash, kind, content, size, record_index)`,
               [
                 datanetId, contributor, status, options.uploadId ?? null,
                 accepted.map((c) => c.id), accepted.map((c) => c.contentHash),
                 accepted.map((c) => (typeof c.record === 'string' ? 'text' : 'object')), accepted.map((c) => c.content),
-                accepted.map((c) => c.size), accepted.map((c) => (options.uploadId ? c.index : null)),
+                accepted.map((c) => c.size), accepted.map((c) => (options.uploadId ? c.index : null)), options.consentId ?? null,
               ],
             );
           }

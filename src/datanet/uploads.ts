@@ -7,6 +7,8 @@ import { getDatanet } from './datanets.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { ingestRecords } from './ingest-records.ts';
 import { parseUpload } from './intake/parse-upload.ts';
+import { contentHashesOf } from './consent.ts';
+import { settleConsent } from './record-consent.ts';
 
 interface Row {
   id: string;
@@ -15,6 +17,7 @@ interface Row {
   filename: string | null;
   format: string | null;
   blob_hash: string;
+  consent_id: string | null;
   status: Upload['status'];
   bytes: string;
   records: number;
@@ -34,6 +37,7 @@ const toUpload = (r: Row): Upload => ({
   format: r.format,
   blobHash: r.blob_hash as Hex,
   bytes: Number(r.bytes),
+  consentId: r.consent_id === null ? null : Number(r.consent_id),
   status: r.status,
   records: r.records,
   accepted: r.accepted,
@@ -54,12 +58,12 @@ const toUpload = (r: Row): Upload => ({
  */
 export async function recordUpload(
   db: Queryable,
-  u: { datanetId: number; contributor: Address; blobHash: Hex; bytes: number; filename?: string; format?: string },
+  u: { datanetId: number; contributor: Address; blobHash: Hex; bytes: number; filename?: string; format?: string; consentId?: number },
 ): Promise<string> {
   const id = randomUUID();
   await db.query(
-    `insert into uploads (id, datanet_id, contributor, filename, format, blob_hash, status, bytes) values ($1, $2, $3, $4, $5, $6, 'received', $7)`,
-    [id, u.datanetId, u.contributor, u.filename ?? null, u.format ?? null, u.blobHash, u.bytes],
+    `insert into uploads (id, datanet_id, contributor, filename, format, blob_hash, status, bytes, consent_id) values ($1, $2, $3, $4, $5, $6, 'received', $7, $8)`,
+    [id, u.datanetId, u.contributor, u.filename ?? null, u.format ?? null, u.blobHash, u.bytes, u.consentId ?? null],
   );
   return id;
 }
@@ -88,13 +92,18 @@ export async function processUpload(ctx: DatanetContext, uploadId: string, onPro
     return getUpload(ctx.db, uploadId);
   }
   const datanet = await getDatanet(ctx.db, upload.datanetId);
+  const read = async () => parseUpload({
+    stream: await ctx.blobs.open(upload.blobHash),
+    ...(upload.format ? { format: upload.format } : {}),
+    ...(upload.filename ? { filename: upload.filename } : {}),
+  });
   try {
-    const parsed = parseUpload({
-      stream: await ctx.blobs.open(upload.blobHash),
-      ...(upload.format ? { format: upload.format } : {}),
-      ...(upload.filename ? { filename: upload.filename } : {}),
+    // a signed upload is read once to check that its records are those signed, before any is stored
+    if (upload.consentId !== null) await settleConsent(ctx, upload.consentId, await contentHashesOf(await read()));
+    const parsed = await read();
+    const summary = await ingestRecords(ctx, datanet, upload.contributor, parsed, {
+      uploadId, ...(upload.consentId !== null ? { consentId: upload.consentId } : {}), ...(onProgress ? { onProgress } : {}),
     });
-    const summary = await ingestRecords(ctx, datanet, upload.contributor, parsed, { uploadId, ...(onProgress ? { onProgress } : {}) });
     await ctx.db.query(
       `update uploads set status = 'done', format = $2, records = $3, accepted = $4, pending = $5, rejected = $6, finished_at = now() where id = $1`,
       [uploadId, parsed.format, summary.records, summary.accepted, summary.pending, summary.rejected],
@@ -102,7 +111,7 @@ export async function processUpload(ctx: DatanetContext, uploadId: string, onPro
   } catch (err) {
     await ctx.db.query('update uploads set attempts = attempts - 1 where id = $1', [uploadId]);
     const code = (err as { code?: string }).code;
-    if (code !== 'unsupported_format') throw err; // transient (store, chain): the worker retries
+    if (code !== 'unsupported_format' && code !== 'consent_mismatch') throw err; // transient (store, chain): the worker retries
     await ctx.db.query(`update uploads set status = 'failed', error = $2, finished_at = now() where id = $1`, [uploadId, (err as Error).message]);
   }
   return getUpload(ctx.db, uploadId);

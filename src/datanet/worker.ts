@@ -93,11 +93,12 @@ export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?:
     for (const { snapshot, sentFromBlock } of await unrecordedSnapshots(ctx.db)) {
       items.set(`record:snapshot:${snapshot.id}`, { count: 'snapshots', run: () => recordSnapshot(ctx, snapshot, sentFromBlock) });
     }
-    const slashes = await ctx.db.query<{ id: string; datanet_id: string; contributor: string; content_hash: string }>(
-      `select id, datanet_id, contributor, content_hash from contributions where slash_status = 'pending'`,
+    const slashes = await ctx.db.query<{ id: string; datanet_id: string; contributor: string; content_hash: string; consent_id: string | null }>(
+      `select id, datanet_id, contributor, content_hash, consent_id from contributions where slash_status = 'pending'`,
     );
     for (const s of slashes) {
-      items.set(`slash:contribution:${s.id}`, { count: 'slashes', run: () => slashContributor(ctx, { id: s.id as Hex, datanetId: Number(s.datanet_id), contributor: s.contributor as Hex, contentHash: s.content_hash as Hex }) });
+      const c = { id: s.id as Hex, datanetId: Number(s.datanet_id), contributor: s.contributor as Hex, contentHash: s.content_hash as Hex, consentId: s.consent_id === null ? null : Number(s.consent_id) };
+      items.set(`slash:contribution:${s.id}`, { count: 'slashes', run: () => slashContributor(ctx, c) });
     }
     for (const id of await unfinishedUploads(ctx.db)) items.set(`process:upload:${id}`, { count: 'uploads', run: () => processUpload(ctx, id) });
     return items;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
@@ -10,15 +10,18 @@ import type { FastifyInstance } from 'fastify';
 import { parseEther, type Address, type Hex } from 'viem';
 import type { TestProtocol } from '../../chain/test-chain.ts';
 import type { DatanetContext } from '../../datanet/context.ts';
-import type { Contribution, Datanet, IngestResult, IngestSummary, Snapshot } from '../../datanet/datanet-types.ts';
+import type { Contribution, ContributionRecord, Datanet, IngestResult, IngestSummary, Snapshot } from '../../datanet/datanet-types.ts';
 import type { DatanetDefinitionInput } from '../../datanet/definition.ts';
 import type { ContributionProof, AnchorBatch } from '../../datanet/anchor-batches.ts';
+import { createBlobHasher } from '../../store/blobs.ts';
 import type { Database } from '../../store/database.ts';
 import { bodyHashOf, SIGNATURE_HEADERS, signRequest } from '../request-signature.ts';
 import { buildApi } from '../server.ts';
 import { MAX_RECORDS_PER_REQUEST } from './datanets.ts';
 import { startDatanetTestContext } from '../../datanet/test-context.ts';
 import { uploadFile } from '../../cli/api-client.ts';
+import { signConsent } from '../../datanet/consent.ts';
+import { contentHashOf } from '../../datanet/contribution-id.ts';
 
 // The real API over real HTTP: buildApi on a fresh chain (anvil) and an in-memory store, listening on
 // an ephemeral port, called with fetch and EIP-712 signed headers.
@@ -112,6 +115,15 @@ async function signed<T = ErrorBody>(who: number, method: string, path: string, 
 }
 
 const get = <T = ErrorBody>(path: string) => send<T>('GET', path);
+
+/** The consent of dev account `who` to `records` in datanet `id`, as the CLI and the web app sign it. */
+const consentOf = (who: number, id: number, records: unknown[]) =>
+  signConsent(t.accounts[who]!, { chainId, registry: t.addresses.datanetRegistry, datanetId: id, contentHashes: records.map((r) => contentHashOf(r as ContributionRecord)) });
+
+/** Records contributed by dev account `who` to datanet `id`, signed as its consent. */
+async function contribute<T = ContributeReply>(who: number, id: number, records: unknown[]): Promise<Reply<T>> {
+  return signed<T>(who, 'POST', `/datanets/${id}/contributions`, { records, consent: await consentOf(who, id, records) });
+}
 
 /** Asserts an error answer: its status, its `error` code, and optionally its message. */
 function assertError(reply: Reply<unknown>, status: number, code: string, message?: RegExp): ErrorBody {
@@ -277,14 +289,13 @@ describe('a datanet curated automatically, through HTTP', () => {
 
   test('contributions before staking are rejected record by record; after staking, each record has its outcome', async () => {
     const path = `/datanets/${datanet.id}/contributions`;
-    const early = await signed<ContributeReply>(ALICE, 'POST', path, { records: [qa('What is a fever?', 'A raised body temperature.')] });
+    const early = await contribute(ALICE, datanet.id!, [qa('What is a fever?', 'A raised body temperature.')]);
     assert.equal(early.status, 200);
     assert.equal(early.body.results[0]?.status, 'rejected');
     assert.equal((early.body.results[0] as { reason: string }).reason, 'insufficient_stake');
 
     await stakeOnChain(ALICE, datanet.id!);
-    const reply = await signed<ContributeReply>(ALICE, 'POST', path, {
-      records: [
+    const reply = await contribute(ALICE, datanet.id!, [
         qa('What is a fever?', 'A raised body temperature, usually above 38 degrees Celsius.'),
         qa('What is influenza?', 'A contagious respiratory illness caused by influenza viruses.'),
         { question: 'Missing its answer' },
@@ -293,8 +304,7 @@ describe('a datanet curated automatically, through HTTP', () => {
         qa('What is a fever?', 'A raised body temperature, usually above 38 degrees Celsius.'),
         qa('What is asthma?', 'A condition in which the airways narrow, swell and produce extra mucus.'),
         qa('Hi', 'Yes'),
-      ],
-    });
+    ]);
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     const { results } = reply.body;
     assert.deepEqual(
@@ -316,12 +326,10 @@ describe('a datanet curated automatically, through HTTP', () => {
 
     // A second submission, in a later transaction, by another contributor.
     await stakeOnChain(BOB, datanet.id!);
-    const more = await signed<ContributeReply>(BOB, 'POST', path, {
-      records: [
-        qa('What is a migraine?', 'A headache of varying intensity, often with nausea and sensitivity to light.'),
-        qa('What is tinnitus?', 'Hearing ringing or other noises in the ears that are not caused by an outside sound.'),
-      ],
-    });
+    const more = await contribute(BOB, datanet.id!, [
+      qa('What is a migraine?', 'A headache of varying intensity, often with nausea and sensitivity to light.'),
+      qa('What is tinnitus?', 'Hearing ringing or other noises in the ears that are not caused by an outside sound.'),
+    ]);
     assert.equal(more.status, 200);
     assert.equal(more.body.accepted, 2);
     for (const r of more.body.results) accepted.push(idOf(r));
@@ -426,9 +434,7 @@ describe('a datanet curated automatically, through HTTP', () => {
   });
 
   test('two snapshot requests for the same new set at once get one snapshot (201 and 200), not a 500', async () => {
-    const more = await signed<ContributeReply>(ALICE, 'POST', `/datanets/${datanet.id}/contributions`, {
-      records: [qa('What is vertigo?', 'A sensation that you or your surroundings are spinning, often with dizziness.')],
-    });
+    const more = await contribute(ALICE, datanet.id!, [qa('What is vertigo?', 'A sensation that you or your surroundings are spinning, often with dizziness.')]);
     assert.equal(more.body.accepted, 1, JSON.stringify(more.body));
     accepted.push(idOf(more.body.results[0]));
     const path = `/datanets/${datanet.id}/snapshots`;
@@ -465,9 +471,7 @@ describe('roles', () => {
   before(async () => {
     poems = await createVia(OWNER, { name: 'poems', licence: 'CC0-1.0', contributionStake: STAKE.toString(), curators: [addr(CURATOR)], curation: 'manual' });
     await stakeOnChain(ALICE, poems.id!, STAKE * 2n);
-    const reply = await signed<ContributeReply>(ALICE, 'POST', `/datanets/${poems.id}/contributions`, {
-      records: ['The fog comes on little cat feet.', 'CHEAP WATCHES cheap watches best prices click here now'],
-    });
+    const reply = await contribute(ALICE, poems.id!, ['The fog comes on little cat feet.', 'CHEAP WATCHES cheap watches best prices click here now']);
     assert.equal(reply.body.pending, 2, JSON.stringify(reply.body));
     poem = idOf(reply.body.results[0]);
     spam = idOf(reply.body.results[1]);
@@ -514,6 +518,59 @@ describe('roles', () => {
     assert.equal(anchored.status, 200);
     assert.equal(anchored.body.batches[0]?.count, 1);
     assert.equal((await signed(CURATOR, 'POST', `/datanets/${poems.id}/snapshots`)).status, 201);
+  });
+});
+
+describe("a contributor's signed consent: the evidence a spam slash needs", () => {
+  test('a datanet with a contribution stake takes only signed contributions; a consent by another key, for other records or another datanet is refused, storing nothing', async () => {
+    const d = await createVia(OWNER, { name: 'signed-only', licence: 'CC0-1.0', contributionStake: STAKE.toString() });
+    await stakeOnChain(BOB, d.id!);
+    const records = ['a first record about herbs', 'a second record about roots'];
+    const path = `/datanets/${d.id}/contributions`;
+    assertError(await signed(BOB, 'POST', path, { records }), 400, 'consent_required', /takes a contribution stake/);
+    const byAlice = await consentOf(ALICE, d.id!, records);
+    assertError(await signed(BOB, 'POST', path, { records, consent: byAlice }), 400, 'bad_consent', new RegExp(`not ${addr(BOB)}'s signature`));
+    assertError(await signed(BOB, 'POST', path, { records, consent: await consentOf(BOB, d.id!, records.slice(0, 1)) }), 400, 'consent_mismatch');
+    assertError(await signed(BOB, 'POST', path, { records, consent: await consentOf(BOB, d.id! + 1000, records) }), 400, 'bad_consent');
+    assertError(await signed(BOB, 'POST', path, { records, consent: { root: byAlice.root, signature: '0x1234' } }), 400, 'bad_consent');
+    assert.equal((await get<ContributionPage>(`${path}?limit=500`)).body.contributions.length, 0, 'nothing stored');
+    const ok = await contribute(BOB, d.id!, records);
+    assert.equal(ok.body.accepted, 2, JSON.stringify(ok.body));
+  });
+
+  test('a signed upload is checked against the records the node reads from the file; one signed for other records fails whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openledger-consent-'));
+    try {
+      const d = await createVia(OWNER, { name: 'signed-uploads', licence: 'CC0-1.0', contributionStake: STAKE.toString() });
+      await stakeOnChain(BOB, d.id!);
+      const file = join(dir, 'notes.jsonl');
+      writeFileSync(file, ['{"text":"first note on moss"}', '{"text":"second note on ferns"}', 'not json'].join('\n'));
+      const res = await uploadFile<{ upload: { status: string; accepted: number; consentId: number | null } }>(api, d.id!, file, t.accounts[BOB]!);
+      assert.equal(res.upload.status, 'done');
+      assert.equal(res.upload.accepted, 2);
+      assert.ok(res.upload.consentId !== null, 'the CLI signs what it uploads');
+      // the same file under a consent for other records: read, found different, failed; nothing stored
+      const other = join(dir, 'other.jsonl');
+      writeFileSync(other, '{"text":"a third note on lichens"}\n{"text":"a fourth note on algae"}\n');
+      const bytes = new Uint8Array(readFileSync(other));
+      const hasher = await createBlobHasher();
+      hasher.update(bytes);
+      const hash = hasher.digest();
+      const upPath = `/datanets/${d.id}/uploads`;
+      const form = new FormData();
+      form.append('file', new Blob([bytes]), 'other.jsonl');
+      const consent = await consentOf(BOB, d.id!, [{ text: 'something else entirely' }]);
+      const reply = await fetch(`${api}${upPath}`, {
+        method: 'POST', body: form,
+        headers: { ...(await signRequest(t.accounts[BOB]!, { chainId, node: addr(NODE), method: 'POST', path: upPath, bodyHash: hash })), 'x-openledger-content-hash': hash, 'x-openledger-consent-root': consent.root, 'x-openledger-consent-signature': consent.signature },
+      });
+      const body = (await reply.json()) as { upload: { status: string; error: string; accepted: number } };
+      assert.equal(body.upload.status, 'failed');
+      assert.match(body.upload.error, /not the signed root/);
+      assert.equal(body.upload.accepted, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

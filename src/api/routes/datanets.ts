@@ -11,6 +11,9 @@ import type { UploadResponse } from '../../datanet/datanet-types.ts';
 import { canCurate, getDatanet, listDatanets } from '../../datanet/datanets.ts';
 import { parseDefinition } from '../../datanet/definition.ts';
 import { ingestRecords } from '../../datanet/ingest-records.ts';
+import { CONSENT_HEADERS, type ContributionConsent } from '../../datanet/consent.ts';
+import { contentHashOf } from '../../datanet/contribution-id.ts';
+import { acceptConsent } from '../../datanet/record-consent.ts';
 import { createSnapshot, getSnapshot, listSnapshots } from '../../datanet/snapshots.ts';
 import { checkUploadAllowed, getUpload, processUpload, recordUpload, uploadResults } from '../../datanet/uploads.ts';
 import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
@@ -36,7 +39,10 @@ export const MAX_RECORDS_PER_REQUEST = 1000;
 export const MAX_CONTRIBUTION_BODY_BYTES = 16 * 1024 * 1024;
 
 const record = z.union([z.string(), z.record(z.string(), z.unknown())]);
-const contributeBody = z.object({ records: z.array(record).min(1).max(MAX_RECORDS_PER_REQUEST) }).strict();
+const signature = z.string().regex(/^0x([0-9a-fA-F]{2})+$/, 'must be 0x and hex bytes').max(20_000);
+/** A contributor's signed consent to what it sends (see datanet/consent.ts). */
+const consentSchema = z.object({ root: hex32, signature }).strict();
+const contributeBody = z.object({ records: z.array(record).min(1).max(MAX_RECORDS_PER_REQUEST), consent: consentSchema.optional() }).strict();
 const decisionBody = z.discriminatedUnion('approve', [
   z.object({ approve: z.literal(true) }).strict(),
   z.object({ approve: z.literal(false), reason: z.string().min(1).max(500), spam: z.boolean().default(false) }).strict(),
@@ -84,13 +90,15 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
   app.post('/datanets/:id/contributions', { bodyLimit: MAX_CONTRIBUTION_BODY_BYTES }, async (request) => {
     const contributor = await signer(request);
     const { id: datanetId } = z.object({ id }).parse(request.params);
-    const { records } = contributeBody.parse(request.body);
+    const { records, consent } = contributeBody.parse(request.body);
     const datanet = await getDatanet(ctx.db, datanetId);
+    const consentId = await acceptConsent(ctx, datanet, contributor, consent as ContributionConsent | undefined, records.map((r) => contentHashOf(r)));
     const { results, ...summary } = await ingestRecords(
       ctx,
       datanet,
       contributor,
       records.map((r, index) => ({ index, record: r })),
+      consentId === undefined ? {} : { consentId },
     );
     return { ...summary, results };
   });
@@ -107,8 +115,12 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
     const contributor = await signer(request, declared);
     const datanet = await getDatanet(ctx.db, datanetId);
     if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the file as multipart/form-data');
-    // stake and quota before a byte is stored
+    // stake, quota and the contributor's consent before a byte is stored (the records are checked against it once read)
     await checkUploadAllowed(ctx, datanet.id!, contributor);
+    const headers = z.object({ [CONSENT_HEADERS.root]: hex32.optional(), [CONSENT_HEADERS.signature]: signature.optional() }).parse(request.headers);
+    const root = headers[CONSENT_HEADERS.root] as Hex | undefined, consentSignature = headers[CONSENT_HEADERS.signature] as Hex | undefined;
+    if ((root === undefined) !== (consentSignature === undefined)) throw new HttpError(400, 'bad_consent', `send both ${CONSENT_HEADERS.root} and ${CONSENT_HEADERS.signature}, or neither`);
+    const consentId = await acceptConsent(ctx, datanet, contributor, root && consentSignature ? { root, signature: consentSignature } : undefined);
     const part = await request.file().catch((err: unknown) => {
       throw malformedMultipart(err);
     });
@@ -135,6 +147,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxU
       bytes: stored.size,
       filename: part.filename,
       ...(q.format ? { format: q.format } : {}),
+      ...(consentId === undefined ? {} : { consentId }),
     });
     const upload = await processUpload(ctx, uploadId);
     const rejections = await uploadResults(ctx.db, uploadId, { from: 0, limit: 1000, status: 'rejected' });

@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
 export async function* bytesOf(source: ByteSource): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
     // a plain Uint8Array view of a Buffer: its subarrays are cheaper to make
-    const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : Buffer.isBuffer(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk;
+    const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk.constructor !== Uint8Array ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk; // a Buffer as a plain view
     if (bytes.length > 0) yield bytes;
   }
 }

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { CsvError, parse } from 'csv-parse/sync';
 import { bytesOf } from './byte-source.ts';
 import { csvBoundary } from './csv-boundary.ts';
@@ -115,7 +114,7 @@ function readHeader(piece: Piece, limits: ResolvedLimits, delimiter: string): { 
   const bytes = (piece as Extract<Piece, { kind: 'record' }>).bytes;
   let rows: string[][];
   try {
-    rows = parse(asBuffer(bytes), { ...CSV_PARSE, delimiter }) as string[][];
+    rows = parse(textOf(bytes), { ...CSV_PARSE, delimiter }) as string[][];
   } catch (err) {
     return fatal({ code: 'malformed_csv', message: `the header on line ${piece.line} is not valid CSV: ${csvProblem(err)}` });
   }
@@ -141,7 +140,7 @@ function parseBatch(batch: Pending[], header: string[], delimiter: string): Pars
   if (batch.length > 1) {
     let size = batch.length - 1;
     for (const p of batch) size += p.bytes.length;
-    const joined = Buffer.allocUnsafe(size);
+    const joined = new Uint8Array(size);
     let at = 0;
     for (const [i, p] of batch.entries()) {
       if (i > 0) joined[at++] = 0x0a;
@@ -149,7 +148,7 @@ function parseBatch(batch: Pending[], header: string[], delimiter: string): Pars
       at += p.bytes.length;
     }
     try {
-      const rows = parse(joined, { ...CSV_PARSE, delimiter, columns: header }) as Record<string, string>[];
+      const rows = parse(textOf(joined), { ...CSV_PARSE, delimiter, columns: header }) as Record<string, string>[];
       if (rows.length === batch.length) return batch.map((p, i) => ({ index: p.index, line: p.line, record: rows[i]!, bytes: p.bytes.length }));
     } catch {}
   }
@@ -159,7 +158,7 @@ function parseBatch(batch: Pending[], header: string[], delimiter: string): Pars
 function parseRow(p: Pending, header: string[], delimiter: string): ParsedRecord {
   const { index, line } = p;
   try {
-    const rows = parse(asBuffer(p.bytes), { ...CSV_PARSE, delimiter, columns: header }) as Record<string, string>[];
+    const rows = parse(textOf(p.bytes), { ...CSV_PARSE, delimiter, columns: header }) as Record<string, string>[];
     if (rows.length === 1) return { index, line, record: rows[0]!, bytes: p.bytes.length };
     return { index, line, error: { code: 'malformed_csv', message: `the row on line ${line} is ${rows.length} rows to the CSV parser` } };
   } catch (err) {
@@ -180,4 +179,19 @@ function csvProblem(err: unknown): string {
   return code ?? (err as Error).message;
 }
 
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+// TextDecoder rather than node:buffer, so the web app reads CSV as the node does (to sign what it sends)
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Whether the bytes are valid UTF-8. */
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strict.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The rows' text (checked to be UTF-8 before): csv-parse reads it as it would the bytes, with no BOM handling (`bom: false`). */
+const textOf = (bytes: Uint8Array): string => lenient.decode(bytes);

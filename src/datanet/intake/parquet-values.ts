@@ -30,7 +30,7 @@ export function jsonValueOf(value: unknown): unknown {
     case 'object': {
       if (value === null) return null;
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-      if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      if (value instanceof Uint8Array) return base64Of(value);
       if (Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value as ArrayLike<unknown>, jsonValueOf);
       if (value instanceof Map) return Object.fromEntries(Array.from(value, ([k, v]) => [String(k), jsonValueOf(v)]));
       return jsonObjectOf(value as Record<string, unknown>);
@@ -55,3 +55,10 @@ export function jsonObjectOf(row: Record<string, unknown>): Record<string, unkno
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Standard base64 of bytes (btoa: the same in the node and in a browser). */
+function base64Of(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

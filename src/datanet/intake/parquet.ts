@@ -1,8 +1,8 @@
-import { parquetMetadataAsync, parquetReadObjects, type FileMetaData, type ParquetParsers } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { jsonObjectOf } from './parquet-values.ts';
+import { readParquetRows } from './parquet-rows.ts';
 import { openSlices, spool } from './spool.ts';
 import { resolveLimits, type ByteSource, type IntakeLimits, type ParsedRecord } from './types.ts';
+
+export { MAX_PARQUET_ROW_GROUP_BYTES, MAX_PARQUET_ROW_GROUP_ROWS, MAX_PARQUET_ROWS } from './parquet-rows.ts';
 
 /** Options of the Parquet reader. */
 export interface ParquetOptions {
@@ -11,103 +11,26 @@ export interface ParquetOptions {
   tmpDir?: string;
 }
 
-const DAY_MS = 86_400_000;
 /**
- * Most rows one row group may declare: a row group is decoded whole, so a small file declaring
- * 10^8 highly compressible rows would otherwise fill the node's memory (a "Parquet bomb").
- */
-export const MAX_PARQUET_ROW_GROUP_ROWS = 1_000_000;
-/** Most bytes one row group's columns may declare uncompressed. */
-export const MAX_PARQUET_ROW_GROUP_BYTES = 256 * 1024 * 1024;
-/** Most rows a whole file may declare. */
-export const MAX_PARQUET_ROWS = 10_000_000;
-
-/** Dates and timestamps as ISO 8601 strings rather than `Date` objects. */
-const parsers: Partial<ParquetParsers> = {
-  dateFromDays: (days: number) => isoOrNull(days * DAY_MS)?.slice(0, 10) ?? null,
-  timestampFromMilliseconds: (ms: bigint) => isoOrNull(Number(ms)),
-  timestampFromMicroseconds: (us: bigint) => isoOrNull(Number(us / 1000n)),
-  timestampFromNanoseconds: (ns: bigint) => isoOrNull(Number(ns / 1_000_000n)),
-};
-
-/**
- * Reads a Parquet file (with `hyparquet`; SNAPPY, GZIP, ZSTD, BROTLI, LZ4 and LZ4_RAW through
- * `hyparquet-compressors`): each row is a record, an object from column names to JSON values
- * (see `parquet-values.ts`: INT64 becomes a number when safe, else a decimal string). Parquet's
- * footer is at its end, so the upload is first written to a temporary file (removed when the
- * iteration ends or is abandoned with `return`); then rows are read one row group at a time, so
- * memory holds one row group, not the file. A file or row group declaring more rows or
- * uncompressed bytes than the limits above is refused before anything is decompressed (a fatal
- * `file_too_large` item). A row whose JSON is over `maxRecordBytes` is `line_too_long`. A file that
- * cannot be read is a `fatal` `malformed_parquet` item, after the rows of the row groups read
- * before the damage.
+ * Reads a Parquet upload on the node: Parquet's footer is at its end, so the upload is first
+ * written to a temporary file (removed when the iteration ends or is abandoned with `return`),
+ * then its rows are read one row group at a time ({@link readParquetRows}: limits, values, errors),
+ * so memory holds one row group, not the file.
  *
  * @example
  * for await (const item of parseParquet(createReadStream('train.parquet'))) console.log(item);
  * // { index: 0, record: { question: 'why?', answer: 'because', id: 1 }, bytes: 45 }
  */
 export async function* parseParquet(source: ByteSource, options: ParquetOptions = {}): AsyncGenerator<ParsedRecord> {
-  const limits = resolveLimits(options.limits);
   const spooled = await spool(source, options.tmpDir);
   try {
     const file = await openSlices(spooled.path);
     try {
-      let metadata: FileMetaData;
-      try {
-        metadata = await parquetMetadataAsync(file, { parsers });
-      } catch (err) {
-        yield malformed(0, `the file is not Parquet or its footer is damaged: ${(err as Error).message}`);
-        return;
-      }
-      const refusal = oversized(metadata);
-      if (refusal) {
-        yield { index: 0, error: { code: 'file_too_large', message: refusal }, fatal: true };
-        return;
-      }
-      let rowStart = 0;
-      for (const [group, rowGroup] of metadata.row_groups.entries()) {
-        const rowEnd = rowStart + Number(rowGroup.num_rows);
-        let rows: Record<string, unknown>[];
-        try {
-          rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors, parsers });
-        } catch (err) {
-          yield malformed(rowStart, `row group ${group} (rows ${rowStart} to ${rowEnd - 1}) cannot be read: ${(err as Error).message}`);
-          return;
-        }
-        for (const [i, row] of rows.entries()) {
-          const index = rowStart + i;
-          const record = jsonObjectOf(row);
-          const bytes = Buffer.byteLength(JSON.stringify(record));
-          yield bytes > limits.maxRecordBytes
-            ? { index, error: { code: 'line_too_long', message: `row ${index} has ${bytes} bytes as JSON, more than the limit of ${limits.maxRecordBytes}` } }
-            : { index, record, bytes };
-        }
-        rowStart = rowEnd;
-      }
+      yield* readParquetRows(file, resolveLimits(options.limits));
     } finally {
       await file.close();
     }
   } finally {
     await spooled.remove();
   }
-}
-
-/** Why the file's declared size is refused, or null (the declared rows and bytes, nothing decoded). */
-function oversized(metadata: FileMetaData): string | null {
-  if (Number(metadata.num_rows) > MAX_PARQUET_ROWS) return `the file declares ${metadata.num_rows} rows; at most ${MAX_PARQUET_ROWS} are read from one upload`;
-  for (const [group, rowGroup] of metadata.row_groups.entries()) {
-    if (Number(rowGroup.num_rows) > MAX_PARQUET_ROW_GROUP_ROWS) return `row group ${group} declares ${rowGroup.num_rows} rows; at most ${MAX_PARQUET_ROW_GROUP_ROWS} per row group are read (write the file with smaller row groups)`;
-    const bytes = rowGroup.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0);
-    if (bytes > MAX_PARQUET_ROW_GROUP_BYTES) return `row group ${group} declares ${bytes} bytes uncompressed; at most ${MAX_PARQUET_ROW_GROUP_BYTES} per row group are read`;
-  }
-  return null;
-}
-
-function malformed(index: number, message: string): ParsedRecord {
-  return { index, error: { code: 'malformed_parquet', message }, fatal: true };
-}
-
-function isoOrNull(ms: number): string | null {
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }

@@ -3,6 +3,8 @@ import type { Signer } from '../../account.tsx';
 import { ApiError, nodeTarget } from '../../api.ts';
 import { signRequest } from '../../../../src/api/request-signature.ts';
 import { createBlobHasher } from '../../../../src/store/blob-hash.ts';
+import { consentHeaders } from '../../../../src/datanet/consent.ts';
+import { signRecords } from './sign-records.ts';
 import type { UploadResponse } from './types.ts';
 
 /** Formats the node reads; `auto` lets it tell from the file name. */
@@ -40,6 +42,7 @@ export function fileProblem(file: File, format: UploadFormat): string | null {
 /** Where an upload is. */
 export type UploadPhase =
   | { phase: 'hashing'; done: number; total: number }
+  | { phase: 'reading'; records: number }
   | { phase: 'signing' }
   | { phase: 'sending'; done: number; total: number }
   | { phase: 'validating' };
@@ -66,7 +69,8 @@ export async function hashFile(file: File, onProgress: (done: number) => void, s
 /**
  * Uploads a file of records to a datanet as the CLI's `uploadFile` does (src/cli/api-client.ts):
  * the keccak256 of the file is declared in `x-openledger-content-hash` and signed as the body hash,
- * and the file goes as multipart/form-data. Reports each phase (with bytes for hashing and
+ * the records read from it are signed as the contributor's consent (see sign-records.ts), and the
+ * file goes as multipart/form-data. Reports each phase (with bytes for hashing and
  * sending); resolves with the node's answer once it has validated every record.
  *
  * @example
@@ -76,9 +80,12 @@ export async function uploadFile(o: { datanetId: number; file: File; signer: Sig
   const { file, onPhase, signal } = o;
   onPhase({ phase: 'hashing', done: 0, total: file.size });
   const hash = await hashFile(file, (done) => onPhase({ phase: 'hashing', done, total: file.size }), signal);
+  onPhase({ phase: 'reading', records: 0 });
+  const format = o.format && o.format !== 'auto' ? o.format : undefined;
+  const consent = await signRecords({ file, datanetId: o.datanetId, signer: o.signer, ...(format ? { format } : {}), onRecords: (records) => onPhase({ phase: 'reading', records }), ...(signal ? { signal } : {}) });
   onPhase({ phase: 'signing' });
-  const path = `/datanets/${o.datanetId}/uploads${o.format && o.format !== 'auto' ? `?format=${encodeURIComponent(o.format)}` : ''}`;
-  const headers = { ...(await signRequest(o.signer, { ...(await nodeTarget()), method: 'POST', path, bodyHash: hash })), 'x-openledger-content-hash': hash };
+  const path = `/datanets/${o.datanetId}/uploads${format ? `?format=${encodeURIComponent(format)}` : ''}`;
+  const headers = { ...(await signRequest(o.signer, { ...(await nodeTarget()), method: 'POST', path, bodyHash: hash })), 'x-openledger-content-hash': hash, ...(consent ? consentHeaders(consent) : {}) };
   const form = new FormData();
   form.append('file', file, file.name);
   if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');

@@ -99,6 +99,7 @@ export function UploadPanel({ datanet }: { datanet: Datanet & { id: number } }) 
 /** The phase of an upload under way, with a bar where its size is known. */
 function Progress({ phase, file, onCancel }: { phase: UploadPhase; file: File | null; onCancel: () => void }) {
   const text = phase.phase === 'hashing' ? `Hashing ${file?.name ?? 'the file'} (keccak256): ${mib(phase.done)} of ${mib(phase.total)}`
+    : phase.phase === 'reading' ? `Reading the records to sign: ${phase.records.toLocaleString('en')}`
     : phase.phase === 'signing' ? 'Signing the upload…'
     : phase.phase === 'sending' ? `Sending: ${mib(phase.done)} of ${mib(phase.total)}`
     : 'Sent. The node is validating every record…';
