@@ -69,11 +69,16 @@ export interface InferenceNode {
  * const { output, receipt } = await runAttributedInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
  */
 export async function runAttributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
-  if (!node.admission) return attributedInference(node, await node.models.resolve(r.model), r);
   const m = await node.models.resolve(r.model);
-  // a queued request's adapter is fetched while it waits
-  if (node.admission.running >= node.admission.concurrency) node.engine.prefetch(m.served);
-  return node.admission.run(() => attributedInference(node, m, r), r.signal);
+  try {
+    if (!node.admission) return await attributedInference(node, m, r);
+    // a queued request's adapter is fetched while it waits
+    if (node.admission.running >= node.admission.concurrency) node.engine.prefetch(m.served);
+    return await node.admission.run(() => attributedInference(node, m, r), r.signal);
+  } finally {
+    // held from resolution to its stored receipt; then the loader may free it
+    if (m.kind === 'published') m.loaded.release();
+  }
 }
 
 async function attributedInference(node: InferenceNode, m: ResolvedModel, r: InferenceRequest): Promise<InferenceResult> {

@@ -8,13 +8,18 @@ import { createTrainingJob } from '../factory/jobs.ts';
 import { BUILDER, OWNER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
 import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
-import { createModelLoader, getPublishedModel, listPublishedModels, publishedModelOwners, storeModelSource } from './published-models.ts';
+import { attribute } from './attribute.ts';
+import { attributionTokens, defaultAttributionSettings } from './attribute-inference.ts';
+import { createModelLoader, getPublishedModel, listPublishedModels, publishedModelOwners, storeModelSource, type LoadedModel } from './published-models.ts';
 
 let f: FactoryTestContext;
 let backend: Backend;
 before(async () => {
   f = await startFactoryTestContext();
   await createTrainingJob(f.ctx, f.addr(BUILDER), { modelName: 'projected-qa', baseModel: 'tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: parseEther('0.01').toString(), hyperparameters: { epochs: 1, batchSize: 8, sketchDimension: 16, rank: 2, alpha: 4 } });
+  for (const name of ['evicted-a', 'evicted-b']) {
+    await createTrainingJob(f.ctx, f.addr(BUILDER), { modelName: name, baseModel: 'tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: '1', hyperparameters: { epochs: 1, batchSize: 8, sketchDimension: 16, rank: 2, alpha: 4 } });
+  }
   await createFactoryWorker(f.ctx).drain();
 });
 after(async () => {
@@ -55,4 +60,27 @@ test("a published model's owner, price and activity follow the ModelRegistry, wh
   const before = await f.db.query('select * from models_on_chain order by model_id');
   await f.db.transaction((tx) => modelProjection.project(tx, 31337, undefined));
   assert.deepEqual(await f.db.query('select * from models_on_chain order by model_id'), before);
+});
+
+test('beyond maxLoaded the least recently used model nobody holds is freed, and loaded again the same when asked for; a held one never is', async () => {
+  backend ??= createBackend({ threads: 1 });
+  const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'eviction'), maxLoaded: 1 });
+  const parameters = { ...defaultAttributionSettings, spanWeightBps: 5000, thresholdPpm: 0, evidenceThresholdPpm: 0 };
+  const attributed = async (m: LoadedModel) => {
+    const { promptIds, outputIds } = attributionTokens(m, `### Question: ${f.facts.train[0]!.prompt}\n### Answer:`, ` ${f.facts.train[0]!.response}`);
+    return m.exclusive(() => attribute(m.attribution, promptIds, outputIds, parameters));
+  };
+  const a = await models.load('evicted-a');
+  const before = await attributed(a);
+  const b = await models.load('evicted-b');
+  assert.equal(models.size, 2, 'both held: the bound is exceeded rather than free a model in use');
+  a.release();
+  a.release(); // idempotent: it must not count as B's release
+  assert.equal(models.size, 1, 'A, released and least recently used, is freed');
+  const again = await models.load('evicted-a');
+  assert.equal(models.size, 2, 'B is still held');
+  assert.deepEqual(await attributed(again), before, 'loaded again, A attributes exactly as before');
+  b.release();
+  assert.equal(models.size, 1);
+  again.release();
 });

@@ -95,6 +95,12 @@ export interface LoadedModel {
    * with another one on the same base.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Says this holder is done with the model: once no holder is left, the loader may free it (its
+   * adapter's tensors, its span index's files) to stay within `maxLoaded`. Idempotent; a holder
+   * that never calls it only keeps the model loaded.
+   */
+  release(): void;
 }
 
 /** A base model on this machine's backend, shared by every adapter on it and by the built-in engine. */
@@ -108,7 +114,10 @@ export interface LoadedBase {
 export type ResolvedModel = { kind: 'published'; loaded: LoadedModel; served: ServedModel } | { kind: 'base'; served: ServedModel; tokenizer: Tokenizer };
 
 export interface ModelLoader {
+  /** A published model, loaded once and shared; `release()` it when done. */
   load(name: string): Promise<LoadedModel>;
+  /** How many published models are loaded now. */
+  readonly size: number;
   base(id: string): Promise<LoadedBase>;
   /** A published model by name, else a base model by name (404 when neither). */
   resolve(name: string): Promise<ResolvedModel>;
@@ -166,15 +175,33 @@ async function traceFilesOf(source: ModelSource, traceBlob: Hex): Promise<Record
  * Loads published models for attribution, each once: the base model (shared by every adapter on
  * it, and by the built-in engine through `base`), the adapter from the blob store (with gradients,
  * for gradient influence), the training trace (unpacked into `cacheDir/<trace blob>`) and its span
- * index (built there on first use).
+ * index (built there on first use). At most `maxLoaded` (default 32) are kept: beyond it the least
+ * recently used one that no request holds (each `release()`s its model when its receipt is stored)
+ * is freed, and loaded again from its cache when asked for; models in use are never freed (the
+ * bound is exceeded while more are in use at once).
  *
  * @example
  * const models = createModelLoader({ source: storeModelSource(db, blobs), backend, cacheDir: join(dataDir, 'attribution') });
  * const { model, lora, attribution } = await models.load('zorvania-qa');
  */
-export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string }): ModelLoader {
+export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; maxLoaded?: number }): ModelLoader {
+  const maxLoaded = o.maxLoaded ?? 32;
   const bases = new Map<string, Promise<LoadedBase>>();
-  const loaded = new Map<string, Promise<LoadedModel>>();
+  /** Loaded models by name and adapter, least recently used first, with how many hold each. */
+  const loaded = new Map<string, { model: Promise<Omit<LoadedModel, 'release'>>; users: number }>();
+
+  // beyond `maxLoaded`, the least recently used models nobody holds are freed (on their base, alone)
+  const evict = () => {
+    for (const [key, e] of loaded) {
+      if (loaded.size <= maxLoaded) return;
+      if (e.users > 0) continue;
+      loaded.delete(key);
+      void e.model.then((m) => m.exclusive(async () => {
+        m.model.freeLora(m.lora);
+        await m.attribution.spans.close();
+      })).catch(() => {});
+    }
+  };
 
   const base = (id: string): Promise<LoadedBase> => {
     let b = bases.get(id);
@@ -198,7 +225,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     },
   });
 
-  const loadOne = async (published: PublishedModel): Promise<LoadedModel> => {
+  const loadOne = async (published: PublishedModel): Promise<Omit<LoadedModel, 'release'>> => {
     const { model, tokenizer, exclusive } = await base(published.baseModelId);
     const served = await servedModel(published);
     // attribution's own copy, with gradients (engines keep their serving copies)
@@ -212,23 +239,46 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     return { published, served, tokenizer, model, lora, attribution, exclusive };
   };
 
-  const load = async (name: string) => {
+  const load = async (name: string): Promise<LoadedModel> => {
     const published = await o.source.published(name);
     const key = `${name}/${published.adapterHash}`;
-    let m = loaded.get(key);
-    if (!m) {
-      m = loadOne(published);
-      m.catch(() => loaded.delete(key));
-      loaded.set(key, m);
+    let e = loaded.get(key);
+    if (e) loaded.delete(key);
+    else {
+      const made = { model: loadOne(published), users: 0 };
+      made.model.catch(() => {
+        if (loaded.get(key) === made) loaded.delete(key);
+      });
+      e = made;
     }
+    loaded.set(key, e); // most recently used last
+    const entry = e;
+    entry.users++;
+    evict();
+    let model: Omit<LoadedModel, 'release'>;
+    try {
+      model = await entry.model;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.users--;
+      evict();
+    };
     // the model as loaded, with what the chain says of it now (its price and owner may have changed since)
-    const model = await m;
-    return model.published === published ? model : { ...model, published };
+    return { ...model, published, release };
   };
 
   return {
     load,
     base,
+    get size() {
+      return loaded.size;
+    },
     async resolve(name) {
       try {
         const loaded = await load(name);

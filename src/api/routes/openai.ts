@@ -136,7 +136,9 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
 
     const chatTokenizer = async (name: string) => {
       const m = await ctx.models.resolve(name);
-      return (m.kind === 'base' ? m.tokenizer : m.loaded.tokenizer).toConfig();
+      if (m.kind === 'base') return m.tokenizer.toConfig();
+      m.loaded.release(); // only its tokenizer's configuration is kept
+      return m.loaded.tokenizer.toConfig();
     };
 
     v1.post('/chat/completions', async (request, reply) => {
