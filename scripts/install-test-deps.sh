@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests use, where this machine lets us (root with apt-get):
 #   postgresql         — the store's migrations are also tested against a real Postgres server;
 #   chromium           — the web app's end-to-end tests drive it through playwright-core;
+#   strace             — the embedded chain's crash-safety test watches its file-system calls' order;
 #   mesa-vulkan-drivers ≥ 25 (bookworm-backports) — lavapipe, a CPU Vulkan driver, so the WebGPU
 #                        backend's kernels are tested without a GPU (Debian 12's own Mesa 22 is
 #                        refused by Dawn; see ../shared/GPU.md).
@@ -10,6 +11,7 @@ set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
 need_mesa=0
 [ "${mesa%%.*}" -ge 25 ] 2>/dev/null || need_mesa=1

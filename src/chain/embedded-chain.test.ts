@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -96,6 +96,40 @@ test(`acknowledged transactions survive kill -9 (snapshot every ${snapshotEvery}
   await chain.stop();
 });
 }
+
+test("a snapshot's new name is synced to disk (its directory fsynced) before the journal it replaces is emptied", async (t) => {
+  const dir = tempDir();
+  const log = join(dir, 'strace.log');
+  const script = `
+    import { createWalletClient, http } from 'viem';
+    import { mnemonicToAccount } from 'viem/accounts';
+    import { startEmbeddedChain } from ${JSON.stringify(new URL('./embedded-chain.ts', import.meta.url).href)};
+    const chain = await startEmbeddedChain({ dataDir: ${JSON.stringify(join(dir, 'chain'))}, port: 0, snapshotEvery: 1 });
+    const wallet = createWalletClient({ account: mnemonicToAccount(chain.mnemonic), transport: http(chain.url) });
+    await wallet.sendTransaction({ to: '0x00000000000000000000000000000000000000bb', value: 1n, chain: null });
+    await chain.stop();
+  `;
+  // the real calls, as the kernel sees them: strace follows every thread (libuv's pool renames)
+  const child = spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=rename,renameat,renameat2,fsync,ftruncate', '-o', log, process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(-1));
+    child.once('exit', resolve);
+  });
+  if (code === -1) return t.skip('strace is not installed (scripts/install-test-deps.sh installs it)');
+  if (code !== 0 && /ptrace|Operation not permitted/.test(stderr)) return t.skip(`strace cannot trace here: ${stderr.trim().split('\n')[0]}`);
+  assert.equal(code, 0, stderr);
+  const lines = readFileSync(log, 'utf8').split('\n');
+  const chainDir = join(dir, 'chain');
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const escaped = chainDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const renamed = at(new RegExp(`rename.*${escaped}/snapshot\\.json"`));
+  const synced = at(new RegExp(`fsync\\(\\d+<${escaped}>\\)`));
+  const emptied = at(new RegExp(`ftruncate\\(\\d+<${escaped}/journal\\.jsonl>, 0\\)`));
+  assert.ok(renamed >= 0 && synced >= 0 && emptied >= 0, `rename ${renamed}, directory fsync ${synced}, journal truncation ${emptied}:\n${lines.filter((l) => l.includes(chainDir)).join('\n')}`);
+  assert.ok(renamed < synced && synced < emptied, `the order on disk: rename (line ${renamed}), directory fsync (line ${synced}), journal emptied (line ${emptied})`);
+});
 
 test('refuses calls that would fork the persisted history', async () => {
   const chain = await startEmbeddedChain({ dataDir: tempDir(), port: 0 });

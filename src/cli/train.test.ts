@@ -70,7 +70,8 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   assert.ok(before.step >= 4 && before.step < before.totalSteps!, `killed at step ${before.step} of ${before.totalSteps}`);
   await node.stop('SIGKILL');
 
-  node = await up(dataDir);
+  // restarted behind a public address (a reverse proxy): what it posts on chain names that, not its listen address
+  node = await up(dataDir, { OPENLEDGER_PUBLIC_URL: 'https://node.example.org/' });
   const shown = await read('job', 'show', id, '--follow');
   assert.match(shown, /facts-qa {2}succeeded/);
   assert.match(shown, /held-out {4}loss \d+\.\d+ → \d+\.\d+/);
@@ -152,6 +153,8 @@ test('from a datanet snapshot to published adapters through the CLI, across a ki
   // the epoch job settles every paid inference; after the challenge window the contributor claims
   assert.match(await cli('settlement', 'run', '--account', '0'), /epoch 1 posted: \d+ receipts/);
   assert.match(await read('settlement', 'epochs'), /epoch 1 {2}posted/);
+  const posted = (await (await fetch(`${node.apiUrl}/chain/events?contract=attributionSettlement&event=EpochPosted`)).json()) as { events: { args: { inputsURI: string } }[] };
+  assert.equal(posted.events[0]?.args.inputsURI, 'https://node.example.org/settlement/epochs/1/inputs', 'the epoch inputs are announced at OPENLEDGER_PUBLIC_URL');
   assert.match(await cli('settlement', 'verify', '1', '--account', '5'), /epoch 1: \d+ receipts, every signature, share and cumulative amount checks out/);
   await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
   await callJsonRpc(node.rpcUrl, 'evm_mine', []);
