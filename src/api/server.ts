@@ -12,17 +12,18 @@ import type { NodeAllowances } from './allowances.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { factoryRoutes } from './routes/factory.ts';
 import { attributionRoutes } from './routes/attribution.ts';
+import { inferenceRoutes } from './routes/inference.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { openAiRoutes } from './routes/openai.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { webRoutes } from './routes/web.ts';
 import { chainRpcRoutes } from './routes/chain-rpc.ts';
 import { datanetStatsRoutes } from './routes/datanet-stats.ts';
-import type { Meter } from '../attribution/attributed-inference.ts';
+import type { Meter } from '../inference/meter.ts';
 import type { ConsumerFunds } from '../settlement/meter.ts';
 import type { Address } from 'viem';
-import type { ModelLoader } from '../attribution/published-models.ts';
-import type { Admission } from '../serve/admission.ts';
+import type { ModelLoader } from '../attribution/model-loader.ts';
+import type { Admission } from '../inference/admission.ts';
 import type { Engine } from '../serve/engine.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
@@ -128,6 +129,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   datanetRoutes(app, ctx);
   factoryRoutes(app, ctx);
   attributionRoutes(app, ctx);
+  inferenceRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   openAiRoutes(app, ctx);
   datanetStatsRoutes(app, ctx);

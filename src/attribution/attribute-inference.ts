@@ -7,7 +7,7 @@ import { attribute, type AttributionParameters } from './attribute.ts';
 import { governanceParameters, type GovernanceParameters } from './governance-parameters.ts';
 import { influenceMethods } from './influence.ts';
 import type { AttributedSpan } from './span-signal.ts';
-import type { LoadedModel } from './published-models.ts';
+import type { LoadedModel } from './model-loader.ts';
 import { ReceiptError, signReceipt, textHash } from './receipts.ts';
 import type { Receipt, ReceiptBody, ReceiptContribution } from './receipt-types.ts';
 

@@ -12,7 +12,7 @@ import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
 import { recomputeReceipt } from './attribute-inference.ts';
 import { outputGradient } from './influence-scores.ts';
-import { createModelLoader, storeModelSource, type ModelLoader } from './published-models.ts';
+import { createModelLoader, storeModelSource, type ModelLoader } from './model-loader.ts';
 import { createBuiltinEngine } from '../serve/builtin-engine.ts';
 import { checkReceiptSignature, getReceipt } from './receipts.ts';
 import type { StoredReceipt } from './receipt-types.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ApiKey } from '../serve/api-keys.ts';
+import type { ApiKey } from '../inference/api-keys.ts';
 import { callApi, signingAccount, type NodeOptions } from './api-client.ts';
 import { nodeOptions } from './options.ts';
 

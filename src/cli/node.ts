@@ -12,13 +12,13 @@ import { indexedContracts, protocolContracts, type ProtocolAddresses } from '../
 import type { DatanetContext } from '../datanet/context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
-import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
+import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { createBackendFor } from '../model/create-backend-for.ts';
 import { createEngine } from '../serve/create-engine.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { startSettlementWorker } from '../settlement/settlement-worker.ts';
 import { stakeOperator } from '../settlement/stake-operator.ts';
-import { createAdmission } from '../serve/admission.ts';
+import { createAdmission } from '../inference/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
 import type { Config } from '../config.ts';
 import { openBlobStore } from '../store/blobs.ts';

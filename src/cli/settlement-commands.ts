@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEther, keccak256, stringToBytes, type Address, type Hex, type LocalAccount } from 'viem';
 import { recomputeReceipt } from '../attribution/attribute-inference.ts';
-import { createModelLoader } from '../attribution/published-models.ts';
+import { createModelLoader } from '../attribution/model-loader.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { epochEvidence, verifyEpoch, type ServedEpoch } from '../settlement/verify-epoch.ts';
 import { payeeProblems } from '../settlement/verify-payees.ts';

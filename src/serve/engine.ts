@@ -35,15 +35,22 @@ export interface ServedModel {
   } | null;
 }
 
-export interface CompletionRequest {
-  /** The prompt text exactly as the model sees it (after any chat template); `[bos]` is added. */
-  prompt: string;
+/** How a completion is sampled: the same fields through every door (`/inference`, `/v1`, the engines). */
+export interface Sampling {
   maxTokens: number;
+  /** 0 = greedy. */
   temperature: number;
+  /** Nucleus sampling's probability mass (1 = all tokens). */
   topP: number;
+  /** Seeds the draws, so the same request samples the same output. */
   seed: number;
   /** Strings that end the output (not included in it). */
   stop: readonly string[];
+}
+
+export interface CompletionRequest extends Sampling {
+  /** The prompt text exactly as the model sees it (after any chat template); `[bos]` is added. */
+  prompt: string;
   /** Receives the output in pieces as it is produced, never a piece of a stop string. */
   onText?: (delta: string) => void;
   signal?: AbortSignal;

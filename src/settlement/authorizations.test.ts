@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { keccak256, parseEther, stringToBytes, type Hex } from 'viem';
 import { signSpendAuthorization, type SpendAuthorization } from '../chain/spend-authorization.ts';
 import { startTestProtocol, type TestProtocol } from '../chain/test-chain.ts';
-import type { PublishedModel } from '../attribution/published-models.ts';
+import type { PublishedModel } from '../factory/published-models.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { acceptAuthorization, MIN_AUTHORIZATION_LIFETIME_SECONDS, SERVE_MARGIN_SECONDS } from './authorizations.ts';

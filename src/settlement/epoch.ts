@@ -1,7 +1,7 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import canonicalize from 'canonicalize';
 import { BaseError, ContractFunctionRevertedError, getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
-import { publishedModelOwners } from '../attribution/published-models.ts';
+import { publishedModelOwners } from '../factory/published-models.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';

@@ -1,6 +1,6 @@
 import { formatEther, getAddress, type Address } from 'viem';
-import type { Meter } from '../attribution/attributed-inference.ts';
-import type { PublishedModel } from '../attribution/published-models.ts';
+import type { Meter } from '../inference/meter.ts';
+import type { PublishedModel } from '../factory/published-models.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { createWalletClient, getAddress, http, parseEther, type Address, type Hex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { getPublishedModel, type PublishedModel } from '../attribution/published-models.ts';
+import { getPublishedModel, type PublishedModel } from '../factory/published-models.ts';
 import { signReceipt, storeReceipt, textHash } from '../attribution/receipts.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';

@@ -11,10 +11,10 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { distribute } from './fee-split.ts';
-import { runAttributedInference, type InferenceNode } from '../attribution/attributed-inference.ts';
+import { runInference, type InferenceNode } from '../inference/run-inference.ts';
 import { attributeInference } from '../attribution/attribute-inference.ts';
 import type { Receipt } from '../attribution/receipt-types.ts';
-import { createModelLoader, storeModelSource } from '../attribution/published-models.ts';
+import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createTrainingJob } from '../factory/jobs.ts';
@@ -64,7 +64,7 @@ after(async () => {
   await f?.stop();
 });
 
-const infer = (consumer: Address | null, maxTokens = 24) => runAttributedInference(node, { model: 'facts-qa', prompt: question, maxTokens, temperature: 0, topP: 1, seed: 0, consumer });
+const infer = (consumer: Address | null, maxTokens = 24) => runInference(node, { model: 'facts-qa', prompt: question, maxTokens, temperature: 0, topP: 1, seed: 0, stop: [], consumer });
 
 const authorize = async (cap: bigint, nonce: bigint) => {
   const auth = { consumer: f.addr(CONSUMER), operator: f.addr(NODE), cumulativeAmount: cap, nonce, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400) };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { DatanetContext } from '../../datanet/context.ts';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../serve/api-keys.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../inference/api-keys.ts';
 import { authenticate } from '../authenticate.ts';
 
 /**

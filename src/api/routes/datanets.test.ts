@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
+import { createModelLoader, storeModelSource } from '../../attribution/model-loader.ts';
 import { createBuiltinEngine } from '../../serve/builtin-engine.ts';
 import { referenceBackend } from '../../model/test-models.test-util.ts';
 import { after, before, describe, test } from 'node:test';

@@ -12,15 +12,15 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { getReceipt } from '../../attribution/receipts.ts';
-import { createModelLoader, storeModelSource } from '../../attribution/published-models.ts';
+import { createModelLoader, storeModelSource } from '../../attribution/model-loader.ts';
 import { createFactoryWorker } from '../../factory/factory-worker.ts';
 import { createTrainingJob } from '../../factory/jobs.ts';
 import { BUILDER, startFactoryTestContext, type FactoryTestContext } from '../../factory/test-context.ts';
 import type { Backend } from '../../model/backend.ts';
 import { createBackend } from '../../model/create-backend.ts';
 import { gpuBackendOrReason } from '../../model/webgpu/test-gpu.test-util.ts';
-import { createAdmission } from '../../serve/admission.ts';
-import { createApiKey } from '../../serve/api-keys.ts';
+import { createAdmission } from '../../inference/admission.ts';
+import { createApiKey } from '../../inference/api-keys.ts';
 import { createBuiltinEngine } from '../../serve/builtin-engine.ts';
 import { buildApi } from '../server.ts';
 

@@ -2,24 +2,24 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Address } from 'viem';
 import { z, ZodError } from 'zod';
-import { runAttributedInference, type InferenceResult } from '../../attribution/attributed-inference.ts';
-import { listPublishedModels } from '../../attribution/published-models.ts';
+import { runInference, type InferenceResult } from '../../inference/run-inference.ts';
+import { listPublishedModels } from '../../factory/published-models.ts';
 import { listBaseModels } from '../../factory/base-models.ts';
-import { accountOfApiKey } from '../../serve/api-keys.ts';
 import { chatMessageSchema, chatPrompt } from '../../serve/chat-template.ts';
 import { CodedError } from '../../util/coded-error.ts';
-import { authenticate } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
-import { attributionSummary, inferenceNode, type AttributionRouteContext } from './attribution.ts';
+import { consumerOf, inferenceNode, type InferenceRouteContext } from './inference.ts';
+import { attributionSummary } from '../../inference/attribution-summary.ts';
+import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
+import type { Sampling } from '../../serve/engine.ts';
 
-const stop = z.union([z.string().max(100), z.array(z.string().max(100)).max(4)]).optional().transform((s) => (s === undefined ? [] : typeof s === 'string' ? [s] : s));
 const sampling = {
-  model: z.string().min(1).max(64),
-  max_tokens: z.number().int().min(1).max(512).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
+  model,
+  max_tokens: maxTokens.nullish(),
+  temperature: temperature.nullish(),
+  top_p: topP.nullish(),
   n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).nullish(),
+  seed: seed.nullish(),
   stop,
   stream: z.boolean().nullish(),
   // usage is always in the last chunk of a stream, asked for or not
@@ -27,8 +27,8 @@ const sampling = {
   user: z.string().max(256).optional(),
 };
 // Unknown fields are ignored (clients send more than any server uses); known ones are checked.
-const completionBody = z.object({ ...sampling, prompt: z.union([z.string().min(1).max(32_000), z.array(z.string().min(1).max(32_000)).length(1, 'one prompt per request')]) });
-const chatBody = z.object({ ...sampling, max_completion_tokens: z.number().int().min(1).max(512).nullish(), messages: z.array(chatMessageSchema).min(1).max(256) });
+const completionBody = z.object({ ...sampling, prompt: z.union([prompt, z.array(prompt).length(1, 'one prompt per request')]) });
+const chatBody = z.object({ ...sampling, max_completion_tokens: maxTokens.nullish(), messages: z.array(chatMessageSchema).min(1).max(256) });
 
 /** OpenAI's error body: `{ error: { message, type, param, code } }`. */
 function openAiError(err: unknown): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
@@ -53,7 +53,7 @@ function openAiError(err: unknown): { status: number; body: { error: { message: 
  * attributed; its receipt id, fee and top contributions travel in an `openledger` field (the last
  * chunk when streaming), which OpenAI clients ignore.
  */
-export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext): void {
+export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): void {
   void app.register(async (v1) => {
     v1.setErrorHandler((err, request, reply) => {
       const { status, body } = openAiError(err);
@@ -61,13 +61,6 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
       if (err instanceof CodedError && 'retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds));
       return reply.status(status).send(body);
     });
-
-    const consumerOf = async (request: FastifyRequest): Promise<Address> => {
-      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      if (bearer) return accountOfApiKey(ctx.db, bearer);
-      if (request.headers['x-openledger-signature']) return authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
-      throw new HttpError(401, 'unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
-    };
 
     v1.get('/models', async () => ({
       object: 'list',
@@ -80,10 +73,10 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
     /** Runs one request, as JSON or as a server-sent-event stream of chunks built by `chunk`. */
     const serve = async (
       request: FastifyRequest, reply: FastifyReply,
-      o: { model: string; prompt: () => Promise<string>; maxTokens: number; temperature: number; topP: number; seed: number; stop: string[]; stream: boolean },
+      o: Sampling & { model: string; prompt: () => Promise<string>; stream: boolean },
       shape: { id: string; object: string; chunkObject: string; full(r: InferenceResult, finish: string): unknown; chunk(delta: string | null, finish: string | null): unknown },
     ) => {
-      const consumer = await consumerOf(request); // before any model is touched
+      const consumer = await consumerOf(ctx, request); // before any model is touched
       const prompt = await o.prompt();
       const created = Math.floor(Date.now() / 1000);
       const extras = (r: InferenceResult) => ({
@@ -94,7 +87,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
       const finish = (r: InferenceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
       const inference = { model: o.model, prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
       if (!o.stream) {
-        const r = await runAttributedInference(inferenceNode(ctx), inference);
+        const r = await runInference(inferenceNode(ctx), inference);
         return { id: `${shape.id}-${r.receipt ? r.receipt.id.slice(2, 26) : randomUUID().replaceAll('-', '').slice(0, 24)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };
       }
       // streaming: the head is sent with the first piece of text, so an error before any output is a plain JSON error
@@ -112,7 +105,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: AttributionRouteContext)
       };
       const base = { id, object: shape.chunkObject, created, model: o.model };
       try {
-        const r = await runAttributedInference(inferenceNode(ctx), { ...inference, signal: controller.signal, onText: (delta) => send({ ...base, ...(shape.chunk(delta, null) as object) }) });
+        const r = await runInference(inferenceNode(ctx), { ...inference, signal: controller.signal, onText: (delta) => send({ ...base, ...(shape.chunk(delta, null) as object) }) });
         send({ ...base, ...(shape.chunk(null, finish(r)) as object), ...extras(r) });
       } catch (err) {
         if (!started) throw err;

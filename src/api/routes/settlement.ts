@@ -9,9 +9,9 @@ import { rewardEvidence, rewardHistory, rewardsOf } from '../../settlement/rewar
 import { authenticate } from '../authenticate.ts';
 import { HttpError } from '../errors.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
-import type { AttributionRouteContext } from './attribution.ts';
+import type { InferenceRouteContext } from './inference.ts';
 
-export interface SettlementRouteContext extends AttributionRouteContext {
+export interface SettlementRouteContext extends InferenceRouteContext {
   /** The escrow meter (what consumers can spend). */
   funds?: (consumer: Address) => Promise<ConsumerFunds>;
   /** This node's public URL, for epoch inputs URIs. */

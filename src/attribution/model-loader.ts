@@ -1,84 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getAddress, type Address, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import { getBaseModel, listBaseModels } from '../factory/base-models.ts';
+import { getPublishedModel, type PublishedModel } from '../factory/published-models.ts';
 import { traceFiles, traceFilesV1 } from '../factory/training-trace.ts';
 import type { Backend } from '../model/backend.ts';
-import { Llama, type LoraAdapter } from '../model/llama.ts';
-import { readModelDir } from '../model/model-dir.ts';
+import type { Llama, LoraAdapter } from '../model/llama.ts';
 import { parsePeftAdapter } from '../model/peft.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import type { BlobHash, BlobStore } from '../store/blobs.ts';
 import type { Queryable } from '../store/database.ts';
 import { prepareAttributionModel, type AttributionModel } from './attribution-model.ts';
 import { ReceiptError } from './receipts.ts';
+import { FactoryError } from '../factory/errors.ts';
+import { createBaseLoader, type LoadedBase } from '../serve/base-loader.ts';
 import type { ServedModel } from '../serve/engine.ts';
-import { createLock } from '../util/lock.ts';
 import { readTrace } from './trace.ts';
-
-/** A model ModelFactory published: its adapter, its base, its trace, its price. */
-export interface PublishedModel {
-  name: string;
-  /** ModelRegistry id. */
-  modelId: string;
-  owner: Address;
-  jobId: string;
-  baseModelId: Hex;
-  adapterHash: Hex;
-  adapterConfigBlob: Hex;
-  traceBlob: Hex;
-  pricePer1kTokens: string;
-}
-
-interface Row {
-  model_name: string; model_id: string; owner: string; id: string; base_model_id: string; adapter_hash: string;
-  adapter_config_blob: string; trace_blob: string; price_per_1k: string; active: boolean;
-}
-
-const toPublished = (r: Row): PublishedModel => ({
-  name: r.model_name, modelId: r.model_id, owner: r.owner as Address, jobId: r.id, baseModelId: r.base_model_id as Hex, adapterHash: r.adapter_hash as Hex,
-  adapterConfigBlob: r.adapter_config_blob as Hex, traceBlob: r.trace_blob as Hex, pricePer1kTokens: r.price_per_1k,
-});
-
-/**
- * Published models, as the ModelRegistry now has them: the owner, price and active flag projected
- * from its events (`models_on_chain`) over what the job published, so a transfer, a price change
- * or a deactivation on chain is what the node pays and charges by.
- */
-const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.owner) as owner, j.id, j.base_model_id, j.adapter_hash,
-    j.adapter_config_blob, j.trace_blob, coalesce(m.price_per_1k, j.price_per_1k)::text as price_per_1k, coalesce(m.active, true) as active
-  from training_jobs j left join models_on_chain m on m.model_id = j.model_id
-  where j.status = 'succeeded'`;
-
-/**
- * A published model by name; a 404 when there is none, a 410 when its owner deactivated it on chain.
- *
- * @example
- * const m = await getPublishedModel(db, 'zorvania-qa');
- */
-export async function getPublishedModel(db: Queryable, name: string): Promise<PublishedModel> {
-  const [row] = await db.query<Row>(`${PUBLISHED} and j.model_name = $1 order by j.finished_at desc limit 1`, [name]);
-  if (!row) throw new ReceiptError('model_not_found', `no published model "${name}"`, 404);
-  if (!row.active) throw new ReceiptError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`, 410);
-  return toPublished(row);
-}
-
-/** Every published model still active, newest first. */
-export async function listPublishedModels(db: Queryable): Promise<PublishedModel[]> {
-  return (await db.query<Row>(`${PUBLISHED} and coalesce(m.active, true) order by j.finished_at desc`)).map(toPublished);
-}
-
-/**
- * The owner of each named model, as the ModelRegistry has it now (active or not: a model's
- * receipts are paid after it is deactivated too).
- *
- * @example
- * const owners = await publishedModelOwners(db, ['zorvania-qa']); // { 'zorvania-qa': '0x…' }
- */
-export async function publishedModelOwners(db: Queryable, names: string[]): Promise<Record<string, Address>> {
-  const rows = await db.query<Row>(`select distinct on (j.model_name) * from (${PUBLISHED} and j.model_name = any($1)) j order by j.model_name`, [names]);
-  return Object.fromEntries(rows.map((r) => [r.model_name, getAddress(r.owner)]));
-}
 
 /** A published model ready to generate and attribute. */
 export interface LoadedModel {
@@ -101,13 +38,6 @@ export interface LoadedModel {
    * that never calls it only keeps the model loaded.
    */
   release(): void;
-}
-
-/** A base model on this machine's backend, shared by every adapter on it and by the built-in engine. */
-export interface LoadedBase {
-  model: Llama;
-  tokenizer: Tokenizer;
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** What a model name means: a published model (attributed, paid) or a base model alone (neither). */
@@ -186,7 +116,7 @@ async function traceFilesOf(source: ModelSource, traceBlob: Hex): Promise<Record
  */
 export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; maxLoaded?: number }): ModelLoader {
   const maxLoaded = o.maxLoaded ?? 32;
-  const bases = new Map<string, Promise<LoadedBase>>();
+  const bases = createBaseLoader({ backend: o.backend, dirOf: (id) => o.source.baseModelDir(id) });
   /** Loaded models by name and adapter, least recently used first, with how many hold each. */
   const loaded = new Map<string, { model: Promise<Omit<LoadedModel, 'release'>>; users: number }>();
 
@@ -203,18 +133,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     }
   };
 
-  const base = (id: string): Promise<LoadedBase> => {
-    let b = bases.get(id);
-    if (!b) {
-      b = (async () => {
-        const files = await readModelDir(await o.source.baseModelDir(id as Hex));
-        return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer, exclusive: createLock() };
-      })();
-      b.catch(() => bases.delete(id));
-      bases.set(id, b);
-    }
-    return b;
-  };
+  const base = (id: string): Promise<LoadedBase> => bases.base(id);
 
   const servedModel = async (published: PublishedModel): Promise<ServedModel> => ({
     name: published.name,
@@ -284,7 +203,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
         const loaded = await load(name);
         return { kind: 'published', loaded, served: loaded.served };
       } catch (err) {
-        if (!(err instanceof ReceiptError && err.code === 'model_not_found')) throw err;
+        if (!(err instanceof FactoryError && err.code === 'model_not_found')) throw err;
         const b = await o.source.baseModel?.(name);
         if (!b) throw err;
         return { kind: 'base', served: { name, base: b, adapter: null }, tokenizer: (await base(b.id)).tokenizer };

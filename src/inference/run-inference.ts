@@ -2,29 +2,21 @@ import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
-import { attributeInference, inferenceFee } from './attribute-inference.ts';
+import { attributeInference, inferenceFee } from '../attribution/attribute-inference.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
-import type { AttributedSpan } from './span-signal.ts';
-import type { Admission } from '../serve/admission.ts';
-import type { Engine } from '../serve/engine.ts';
-import type { ModelLoader, PublishedModel, ResolvedModel } from './published-models.ts';
-import { storeReceipt } from './receipts.ts';
-import type { Receipt } from './receipt-types.ts';
+import type { AttributedSpan } from '../attribution/span-signal.ts';
+import type { Admission } from './admission.ts';
+import type { Meter } from './meter.ts';
+import type { CompletionRequest, Engine } from '../serve/engine.ts';
+import type { ModelLoader, ResolvedModel } from '../attribution/model-loader.ts';
+import { storeReceipt } from '../attribution/receipts.ts';
+import type { Receipt } from '../attribution/receipt-types.ts';
 
-export interface InferenceRequest {
+/** One inference: a completion request (prompt, sampling, streaming) for a model, by a consumer. */
+export interface InferenceRequest extends CompletionRequest {
   model: string;
-  /** The prompt text exactly as the model sees it (after any chat template). */
-  prompt: string;
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  seed: number;
-  /** Strings that end the output (not included in it). */
-  stop?: readonly string[];
+  /** Who pays (null: a node without a meter serves without charging). */
   consumer: Address | null;
-  /** Receives the output as it is produced, in pieces (for streaming). */
-  onText?: (delta: string) => void;
-  signal?: AbortSignal;
 }
 
 export interface InferenceResult {
@@ -34,16 +26,6 @@ export interface InferenceResult {
   receipt: Receipt | null;
   spans: AttributedSpan[];
   usage: { promptTokens: number; completionTokens: number };
-}
-
-/**
- * Metering: before every paid inference the most it can cost is reserved against the consumer's
- * funds (throws a 402 CodedError when they do not cover it); the reservation is released once the
- * receipt, which carries the actual fee, is stored. Settlement's escrow meter plugs in here; a node
- * without a meter serves without charging.
- */
-export interface Meter {
-  reserve(consumer: Address | null, model: PublishedModel, maxFee: bigint): Promise<{ release(): void }>;
 }
 
 export interface InferenceNode {
@@ -66,9 +48,9 @@ export interface InferenceNode {
  * attribution buffers are shared), signs the receipt and stores it before returning.
  *
  * @example
- * const { output, receipt } = await runAttributedInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
+ * const { output, receipt } = await runInference(node, { model: 'zorvania-qa', prompt, maxTokens: 64, temperature: 0, topP: 1, seed: 0, consumer });
  */
-export async function runAttributedInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
+export async function runInference(node: InferenceNode, r: InferenceRequest): Promise<InferenceResult> {
   const m = await node.models.resolve(r.model);
   try {
     if (!node.admission) return await attributedInference(node, m, r);
@@ -82,7 +64,7 @@ export async function runAttributedInference(node: InferenceNode, r: InferenceRe
 }
 
 async function attributedInference(node: InferenceNode, m: ResolvedModel, r: InferenceRequest): Promise<InferenceResult> {
-  const request = { prompt: r.prompt, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed, stop: r.stop ?? [], ...(r.onText ? { onText: r.onText } : {}), ...(r.signal ? { signal: r.signal } : {}) };
+  const { model: _model, consumer: _consumer, ...request } = r;
   if (m.kind === 'base') {
     // a base model alone: no datanet shaped it, so no attribution and no fee
     const c = await node.engine.complete(m.served, request);

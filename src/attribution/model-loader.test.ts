@@ -10,7 +10,8 @@ import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
 import { attribute } from './attribute.ts';
 import { attributionTokens, defaultAttributionSettings } from './attribute-inference.ts';
-import { createModelLoader, getPublishedModel, listPublishedModels, publishedModelOwners, storeModelSource, type LoadedModel } from './published-models.ts';
+import { createModelLoader, storeModelSource, type LoadedModel } from './model-loader.ts';
+import { getPublishedModel, listPublishedModels, publishedModelOwners } from '../factory/published-models.ts';
 
 let f: FactoryTestContext;
 let backend: Backend;

@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Address, LocalAccount } from 'viem';
+import { z } from 'zod';
+import type { ModelLoader } from '../../attribution/model-loader.ts';
+import type { DatanetContext } from '../../datanet/context.ts';
+import type { Admission } from '../../inference/admission.ts';
+import { accountOfApiKey } from '../../inference/api-keys.ts';
+import { attributionSummary } from '../../inference/attribution-summary.ts';
+import type { Meter } from '../../inference/meter.ts';
+import { runInference, type InferenceNode } from '../../inference/run-inference.ts';
+import type { Engine } from '../../serve/engine.ts';
+import { authenticate } from '../authenticate.ts';
+import { HttpError } from '../errors.ts';
+import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
+
+/** What the inference doors (`/inference`, `/v1/*`) need of the node. */
+export interface InferenceRouteContext extends DatanetContext {
+  models: ModelLoader;
+  /** What generates text (built-in, llama.cpp or remote). */
+  engine: Engine;
+  meter?: Meter;
+  admission?: Admission;
+}
+
+/** The node as the inference pipeline needs it. */
+export function inferenceNode(ctx: InferenceRouteContext): InferenceNode {
+  return { account: ctx.clients.account as LocalAccount, chainId: ctx.clients.chain.id, contracts: ctx.contracts, db: ctx.db, models: ctx.models, engine: ctx.engine, ...(ctx.meter ? { meter: ctx.meter } : {}), ...(ctx.admission ? { admission: ctx.admission } : {}) };
+}
+
+/**
+ * Who is asking, at every inference door: `Authorization: Bearer <API key>` (keys are bound to an
+ * account: `POST /api-keys`) or a request signed by the consumer's wallet. 401 otherwise.
+ */
+export async function consumerOf(ctx: InferenceRouteContext, request: FastifyRequest): Promise<Address> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (bearer) return accountOfApiKey(ctx.db, bearer);
+  if (request.headers['x-openledger-signature']) return authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
+  throw new HttpError(401, 'unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
+}
+
+const inferenceBody = z.object({
+  model,
+  prompt,
+  maxTokens: maxTokens.default(64),
+  temperature: temperature.default(0),
+  topP: topP.default(1),
+  seed: seed.default(0),
+  stop,
+}).strict();
+
+/**
+ * `POST /inference`: this API's own form of the pipeline `/v1` runs (the same consumer
+ * authentication, sampling limits, metering, attribution and receipt), answering in one JSON
+ * object: the output, its usage, its fee, its receipt id and the top contributions with their
+ * spans. The CLI's `infer` uses it.
+ */
+export function inferenceRoutes(app: FastifyInstance, ctx: InferenceRouteContext): void {
+  app.post('/inference', async (request) => {
+    const consumer = await consumerOf(ctx, request);
+    const body = inferenceBody.parse(request.body);
+    const { output, finishReason, receipt, spans, usage } = await runInference(inferenceNode(ctx), { ...body, consumer });
+    // a base model alone has no receipt: nothing attributed, nothing charged
+    return {
+      model: body.model,
+      modelId: receipt?.body.model.id ?? null,
+      output,
+      finishReason,
+      usage: { ...usage, totalTokens: usage.promptTokens + usage.completionTokens },
+      fee: receipt?.body.fee ?? null,
+      receiptId: receipt?.id ?? null,
+      attribution: receipt ? attributionSummary(receipt, spans) : null,
+    };
+  });
+}

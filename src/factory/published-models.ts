@@ -1,0 +1,67 @@
+import { getAddress, type Address, type Hex } from 'viem';
+import type { Queryable } from '../store/database.ts';
+import { FactoryError } from './errors.ts';
+
+/** A model ModelFactory published: its adapter, its base, its trace, its price. */
+export interface PublishedModel {
+  name: string;
+  /** ModelRegistry id. */
+  modelId: string;
+  owner: Address;
+  jobId: string;
+  baseModelId: Hex;
+  adapterHash: Hex;
+  adapterConfigBlob: Hex;
+  traceBlob: Hex;
+  pricePer1kTokens: string;
+}
+
+interface Row {
+  model_name: string; model_id: string; owner: string; id: string; base_model_id: string; adapter_hash: string;
+  adapter_config_blob: string; trace_blob: string; price_per_1k: string; active: boolean;
+}
+
+const toPublished = (r: Row): PublishedModel => ({
+  name: r.model_name, modelId: r.model_id, owner: r.owner as Address, jobId: r.id, baseModelId: r.base_model_id as Hex, adapterHash: r.adapter_hash as Hex,
+  adapterConfigBlob: r.adapter_config_blob as Hex, traceBlob: r.trace_blob as Hex, pricePer1kTokens: r.price_per_1k,
+});
+
+/**
+ * Published models, as the ModelRegistry now has them: the owner, price and active flag projected
+ * from its events (`models_on_chain`) over what the job published, so a transfer, a price change
+ * or a deactivation on chain is what the node pays and charges by.
+ */
+const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.owner) as owner, j.id, j.base_model_id, j.adapter_hash,
+    j.adapter_config_blob, j.trace_blob, coalesce(m.price_per_1k, j.price_per_1k)::text as price_per_1k, coalesce(m.active, true) as active
+  from training_jobs j left join models_on_chain m on m.model_id = j.model_id
+  where j.status = 'succeeded'`;
+
+/**
+ * A published model by name; a 404 when there is none, a 410 when its owner deactivated it on chain.
+ *
+ * @example
+ * const m = await getPublishedModel(db, 'zorvania-qa');
+ */
+export async function getPublishedModel(db: Queryable, name: string): Promise<PublishedModel> {
+  const [row] = await db.query<Row>(`${PUBLISHED} and j.model_name = $1 order by j.finished_at desc limit 1`, [name]);
+  if (!row) throw new FactoryError('model_not_found', `no published model "${name}"`, 404);
+  if (!row.active) throw new FactoryError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`, 410);
+  return toPublished(row);
+}
+
+/** Every published model still active, newest first. */
+export async function listPublishedModels(db: Queryable): Promise<PublishedModel[]> {
+  return (await db.query<Row>(`${PUBLISHED} and coalesce(m.active, true) order by j.finished_at desc`)).map(toPublished);
+}
+
+/**
+ * The owner of each named model, as the ModelRegistry has it now (active or not: a model's
+ * receipts are paid after it is deactivated too).
+ *
+ * @example
+ * const owners = await publishedModelOwners(db, ['zorvania-qa']); // { 'zorvania-qa': '0x…' }
+ */
+export async function publishedModelOwners(db: Queryable, names: string[]): Promise<Record<string, Address>> {
+  const rows = await db.query<Row>(`select distinct on (j.model_name) * from (${PUBLISHED} and j.model_name = any($1)) j order by j.model_name`, [names]);
+  return Object.fromEntries(rows.map((r) => [r.model_name, getAddress(r.owner)]));
+}
