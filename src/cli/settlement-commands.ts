@@ -1,12 +1,11 @@
 import { Option, type Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatEther, keccak256, stringToBytes, type Address, type Hex, type LocalAccount } from 'viem';
-import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import { formatEther, type Address, type Hex, type LocalAccount } from 'viem';
 import { createModelLoader } from '../attribution/model-loader.ts';
 import { createBackend } from '../model/create-backend.ts';
-import { epochEvidence, verifyEpoch, type ServedEpoch } from '../settlement/verify-epoch.ts';
-import { payeeProblems } from '../settlement/verify-payees.ts';
+import { auditEpoch, disputeEpoch } from '../settlement/audit-epoch.ts';
+import type { ServedEpoch } from '../settlement/verify-epoch.ts';
 import { apiModelSource } from './attribution-commands.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
@@ -98,37 +97,26 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     .option('--base-dir <dir>', 'the base model folder, for --attribution (default: the node’s, when it is on this machine)')
     .option('--dispute', 'on a difference, dispute the epoch on chain (bonds the dispute bond in OPEN)')
     .action(async (epoch: number, o: NodeOptions & { attribution?: boolean; baseDir?: string; dispute?: boolean }) => {
-      const account = signingAccount(o);
-      const { clients, contracts } = await chainFor(o.api, account);
-      const evidence = await epochEvidence((n) => callApi<ServedEpoch>(o.api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, epoch);
-      const verdict = await verifyEpoch(evidence);
-      // the payee map is the node's word: owners and stakers are checked against the chain
-      verdict.problems.push(...(await payeeProblems({ contracts, publicClient: clients.publicClient }, evidence.inputs)));
-      if (o.attribution) {
-        const backend = createBackend();
-        try {
-          const loader = createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') });
-          for (const r of evidence.served.receipts) {
-            for (const d of await recomputeReceipt(await loader.load(r.body.model.name), r)) verdict.problems.push(`receipt ${r.id}: ${d.contributionId} has ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm}`);
-          }
-        } finally {
-          await backend.dispose();
+      const { clients, contracts } = await chainFor(o.api, signingAccount(o));
+      const backend = o.attribution ? createBackend() : undefined;
+      try {
+        const audit = await auditEpoch({
+          served: (n) => callApi<ServedEpoch>(o.api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, publicClient: clients.publicClient, epoch,
+          ...(backend ? { models: createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') }) } : {}),
+        });
+        if (audit.problems.length === 0) {
+          console.log(`epoch ${epoch}: ${audit.evidence.inputs.receipts.length} receipts, every signature, share and cumulative amount checks out; root ${audit.evidence.chain.root}`);
+          return;
         }
+        for (const p of audit.problems) console.log(`  ${p}`);
+        if (o.dispute) {
+          const bond = await disputeEpoch({ contracts, publicClient: clients.publicClient }, audit);
+          console.log(`disputed epoch ${epoch} (bond ${OPEN(bond)}); the operator's stake is frozen until an arbiter decides`);
+        }
+        throw new CliError(`epoch ${epoch} does not match its recomputation (${audit.problems.length} problem${audit.problems.length === 1 ? '' : 's'})`);
+      } finally {
+        await backend?.dispose();
       }
-      if (verdict.problems.length === 0) {
-        console.log(`epoch ${epoch}: ${evidence.inputs.receipts.length} receipts, every signature, share and cumulative amount checks out; root ${evidence.chain.root}`);
-        return;
-      }
-      for (const p of verdict.problems) console.log(`  ${p}`);
-      if (o.dispute) {
-        const bond = await contracts.attributionSettlement.read.disputeBond();
-        const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
-        if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.attributionSettlement.address, bond]));
-        const evidenceJson = JSON.stringify({ epoch, recomputedRoot: verdict.recomputedRoot, problems: verdict.problems });
-        await wait(await contracts.attributionSettlement.write.dispute([evidence.chain.operator, BigInt(epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
-        console.log(`disputed epoch ${epoch} (bond ${OPEN(bond)}); the operator's stake is frozen until an arbiter decides`);
-      }
-      throw new CliError(`epoch ${epoch} does not match its recomputation (${verdict.problems.length} problem${verdict.problems.length === 1 ? '' : 's'})`);
     });
 
   nodeOptions(settlement.command('run').description('run the epoch job now (the node operator only)'), urlArg).action(async (o: NodeOptions) => {

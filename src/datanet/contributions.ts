@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem';
+import { getAddress, type Address, type Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
 import type { Contribution, ContributionRecord } from './datanet-types.ts';
 import { DatanetError, notFound } from './errors.ts';
@@ -130,4 +130,15 @@ export async function* snapshotContributions(db: Queryable, snapshotId: number, 
     if (rows.length < pageSize) return;
     after = rows.at(-1)!.id;
   }
+}
+
+/**
+ * The contributor of each of the given contributions, by id (those not stored are absent).
+ *
+ * @example
+ * const byId = await contributorsOf(db, ['0x…']); // { '0x…': '0xAbC…' }
+ */
+export async function contributorsOf(db: Queryable, ids: readonly Hex[]): Promise<Record<string, Address>> {
+  const rows = await db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [ids.map((id) => id.toLowerCase())]);
+  return Object.fromEntries(rows.map((r) => [r.id, getAddress(r.contributor)]));
 }

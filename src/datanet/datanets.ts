@@ -1,4 +1,4 @@
-import type { Address } from 'viem';
+import { getAddress, type Address } from 'viem';
 import type { Queryable } from '../store/database.ts';
 import type { Datanet, DatanetRules } from './datanet-types.ts';
 import { notFound } from './errors.ts';
@@ -104,3 +104,15 @@ export function canCurate(datanet: Datanet, address: Address): boolean {
   return datanet.owner.toLowerCase() === a || datanet.curators.some((c) => c.toLowerCase() === a);
 }
 
+
+/**
+ * The owner of each of the given registered datanets, by id (as its owner is projected from the
+ * DatanetRegistry's events).
+ *
+ * @example
+ * const owners = await datanetOwners(db, [1, 2]); // { '1': '0x…', '2': '0x…' }
+ */
+export async function datanetOwners(db: Queryable, ids: readonly (number | string)[]): Promise<Record<string, Address>> {
+  const rows = await db.query<{ id: string; owner: string }>('select id::text, owner from datanets where id = any($1::bigint[])', [ids.map(String)]);
+  return Object.fromEntries(rows.map((r) => [r.id, getAddress(r.owner)]));
+}

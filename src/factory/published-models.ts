@@ -65,3 +65,20 @@ export async function publishedModelOwners(db: Queryable, names: string[]): Prom
   const rows = await db.query<Row>(`select distinct on (j.model_name) * from (${PUBLISHED} and j.model_name = any($1)) j order by j.model_name`, [names]);
   return Object.fromEntries(rows.map((r) => [r.model_name, getAddress(r.owner)]));
 }
+
+/**
+ * The published models whose training used any of `snapshotIds`, newest first.
+ *
+ * @example
+ * const models = await modelsTrainedOn(db, [1, 2]);
+ */
+export async function modelsTrainedOn(db: Queryable, snapshotIds: number[]): Promise<Array<{ name: string; modelId: string | null; jobId: string; owner: Address; snapshotIds: number[]; finishedAt: string | null }>> {
+  if (snapshotIds.length === 0) return [];
+  const rows = await db.query<{ id: string; model_name: string; model_id: string | null; owner: string; snapshot_ids: string[]; finished_at: Date | null }>(
+    `select id, model_name, model_id::text, owner, snapshot_ids::text[] as snapshot_ids, finished_at from training_jobs
+      where status = 'succeeded' and snapshot_ids && $1::bigint[]
+      order by finished_at desc nulls last`,
+    [snapshotIds],
+  );
+  return rows.map((m) => ({ name: m.model_name, modelId: m.model_id, jobId: m.id, owner: m.owner as Address, snapshotIds: m.snapshot_ids.map(Number), finishedAt: m.finished_at?.toISOString() ?? null }));
+}

@@ -1,6 +1,8 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import canonicalize from 'canonicalize';
 import { BaseError, ContractFunctionRevertedError, getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
+import { contributorsOf } from '../datanet/contributions.ts';
+import { datanetOwners } from '../datanet/datanets.ts';
 import { publishedModelOwners } from '../factory/published-models.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import type { ChainClients } from '../chain/clients.ts';
@@ -223,8 +225,8 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
   const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
   const datanetIds = [...new Set(receipts.flatMap((r) => [...r.body.contributions.map((c) => c.datanetId), ...(r.body.pools ?? []).map((p) => p.datanetId)]))];
   const models = [...new Set(receipts.map((r) => r.body.model.name))];
-  const contributors = Object.fromEntries((await node.db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [contributionIds])).map((r) => [r.id, getAddress(r.contributor)]));
-  const datanetOwners = Object.fromEntries((await node.db.query<{ id: string; owner: string }>('select id::text, owner from datanets where id = any($1)', [datanetIds])).map((r) => [r.id, getAddress(r.owner)]));
+  const contributors = await contributorsOf(node.db, contributionIds);
+  const owners = await datanetOwners(node.db, datanetIds);
   const modelOwners = await publishedModelOwners(node.db, models);
   for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
   // everyone who ever staked, from the indexed events (not a scan of the chain from block 0); each one's bonded stake from its position
@@ -235,7 +237,7 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
     const bonded = op.bonded + val.bonded;
     if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });
   }
-  return { epoch, receipts: receipts.map((r) => r.id), payees: { contributors, datanetOwners, modelOwners }, stakers, operator: getAddress(operator), draws };
+  return { epoch, receipts: receipts.map((r) => r.id), payees: { contributors, datanetOwners: owners, modelOwners }, stakers, operator: getAddress(operator), draws };
 }
 
 /** Posts a prepared epoch at most once; a revert discards it (its receipts are prepared again next run). */

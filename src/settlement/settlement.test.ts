@@ -26,6 +26,7 @@ import { acceptAuthorization } from './authorizations.ts';
 import { EpochStatus, runEpoch } from './epoch.ts';
 import { readServedEpoch } from './epoch-inputs.ts';
 import { epochEvidence, verifyEpoch } from './verify-epoch.ts';
+import { auditEpoch, disputeEpoch } from './audit-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
 import { createEscrowMeter } from './meter.ts';
 import { rewardsOf } from './rewards.ts';
@@ -199,12 +200,16 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
   assert.deepEqual(verdict.differences, [{ payee: f.addr(ACCOMPLICE), posted: parseEther('1').toString(), recomputed: '0' }]);
   assert.equal((await verifyEpoch(await epochEvidence(served, f.ctx.contracts, 1))).ok, true, 'epoch 1 was honest');
 
-  // the challenger disputes with a bond; the arbiter upholds: root reverted, operator slashed, bond back
+  // a challenger audits it as a watchtower does (the CLI's `settlement verify --dispute`) and disputes with a bond;
+  // the arbiter upholds: root reverted, operator slashed, bond back
   const challenger = await f.t.as(CHALLENGER);
-  const bond = await real.read.disputeBond();
-  await f.t.mined((await f.t.as(NODE)).openToken.write.transfer([f.addr(CHALLENGER), bond]));
-  await f.t.mined(challenger.openToken.write.approve([f.t.addresses.attributionSettlement, bond]));
-  await f.t.mined(challenger.attributionSettlement.write.dispute([f.addr(NODE), 2n, keccak256(stringToBytes(JSON.stringify(verdict.problems))), 'data:,inflated payee']));
+  const { publicClient } = await f.t.clients(CHALLENGER);
+  await f.t.mined((await f.t.as(NODE)).openToken.write.transfer([f.addr(CHALLENGER), await real.read.disputeBond()]));
+  assert.deepEqual((await auditEpoch({ served, contracts: challenger, publicClient, epoch: 1 })).problems, [], 'the audit finds epoch 1 right');
+  const audit = await auditEpoch({ served, contracts: challenger, publicClient, epoch: 2 });
+  assert.ok(audit.problems.some((p) => p.includes(f.addr(ACCOMPLICE))), audit.problems.join('\n'));
+  const bond = await disputeEpoch({ contracts: challenger, publicClient }, audit);
+  assert.equal((await real.read.getEpoch([f.addr(NODE), 2n])).status, EpochStatus.Disputed);
   const admin = await f.t.as(NODE);
   await f.t.mined(admin.attributionSettlement.write.grantRole([await real.read.ARBITER_ROLE(), f.addr(NODE)]));
   const stakeBefore = (await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded;

@@ -4,7 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../store/database.ts';
 import { migrate } from '../../store/migrate.ts';
 import { installErrorHandler } from '../errors.ts';
-import { datanetEarnings, datanetStats, datanetStatsRoutes } from './datanet-stats.ts';
+import { datanetStats, datanetStatsRoutes } from './datanet-stats.ts';
+import { datanetEarnings } from '../../settlement/datanet-earnings.ts';
 
 // The per-datanet totals the web app's datanet page shows, over a store filled by hand: datanets 1
 // and 2, contributions of three statuses, an intake rejection, snapshots, training jobs and epochs

@@ -1,0 +1,68 @@
+import { keccak256, stringToBytes, type Hex, type PublicClient } from 'viem';
+import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import type { ModelLoader } from '../attribution/model-loader.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
+import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
+import { payeeProblems } from './verify-payees.ts';
+
+/** What an audit of one posted epoch found. */
+export interface EpochAudit {
+  epoch: number;
+  evidence: EpochEvidence & { served: ServedEpoch };
+  /** Everything that does not check out, in words; empty when the epoch is right. */
+  problems: string[];
+  recomputedRoot: Hex;
+}
+
+/**
+ * Audits an operator's posted epoch, as a watchtower does: recomputes it from the inputs the node
+ * serves ({@link verifyEpoch}: inputs hash, receipt signatures, fee splits, cumulative tree, root),
+ * checks the payee map against the chain ({@link payeeProblems}: owners and stakers at the block
+ * before posting) and, given a model loader, recomputes every receipt's attribution. The CLI's
+ * `settlement verify` and any other client share it.
+ *
+ * @example
+ * const audit = await auditEpoch({ served: (n) => fetchInputs(n), contracts, publicClient, epoch: 3 });
+ * if (audit.problems.length > 0) await disputeEpoch({ contracts, publicClient }, audit);
+ */
+export async function auditEpoch(o: {
+  served: (epoch: number) => Promise<ServedEpoch>;
+  contracts: ProtocolContracts;
+  publicClient: Pick<PublicClient, 'getContractEvents'>;
+  epoch: number;
+  /** Recompute each receipt's attribution with these models (downloads adapters and traces). */
+  models?: ModelLoader;
+}): Promise<EpochAudit> {
+  const evidence = await epochEvidence(o.served, o.contracts, o.epoch);
+  const verdict = await verifyEpoch(evidence);
+  const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs))];
+  if (o.models) {
+    for (const r of evidence.served.receipts) {
+      const m = await o.models.load(r.body.model.name);
+      try {
+        for (const d of await recomputeReceipt(m, r)) problems.push(`receipt ${r.id}: ${d.contributionId} has ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm}`);
+      } finally {
+        m.release();
+      }
+    }
+  }
+  return { epoch: o.epoch, evidence, problems, recomputedRoot: verdict.recomputedRoot };
+}
+
+/**
+ * Disputes an audited epoch on chain with its problems as evidence (a `data:` URI of the JSON,
+ * and its hash), bonding the dispute bond in OPEN first; returns the bond. The operator's stake is
+ * frozen until an arbiter decides.
+ *
+ * @example
+ * const bond = await disputeEpoch({ contracts, publicClient }, audit);
+ */
+export async function disputeEpoch(chain: { contracts: ProtocolContracts; publicClient: Pick<PublicClient, 'waitForTransactionReceipt'> }, audit: EpochAudit): Promise<bigint> {
+  const { contracts, publicClient } = chain;
+  const bond = await contracts.attributionSettlement.read.disputeBond();
+  const wait = (hash: Hex) => publicClient.waitForTransactionReceipt({ hash });
+  if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.attributionSettlement.address, bond]));
+  const evidenceJson = JSON.stringify({ epoch: audit.epoch, recomputedRoot: audit.recomputedRoot, problems: audit.problems });
+  await wait(await contracts.attributionSettlement.write.dispute([audit.evidence.chain.operator, BigInt(audit.epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
+  return bond;
+}
