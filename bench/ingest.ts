@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Address } from 'viem';
-import type { DatanetContext } from '../src/datanet/context.ts';
+import type { NodeContext } from '../src/store/node-context.ts';
 import type { IngestResult } from '../src/datanet/datanet-types.ts';
 import type { DatanetDefinitionInput } from '../src/datanet/definition.ts';
 import type { IngestItem } from '../src/datanet/ingest-records.ts';
@@ -446,7 +446,7 @@ async function fullIngest(file: string, work: string): Promise<Outcome> {
     await migrate(raw);
     const storeClock: StoreClock = { ms: 0, lookup: [], query: [], transaction: [] };
     const db = timedDatabase(raw, storeClock);
-    const ctx: DatanetContext = { db, blobs: await openBlobStore({ dataDir: join(work, 'blobs') }), clients: await t.clients(0), contracts: await t.as(0) };
+    const ctx: NodeContext = { db, blobs: await openBlobStore({ dataDir: join(work, 'blobs') }), clients: await t.clients(0), contracts: await t.as(0) };
     const owner = t.accounts[1]!.address;
     const contributor = t.accounts[3]!.address;
     await t.mined(ctx.contracts.openToken.write.transfer([contributor, parseEther('1000')]));

@@ -12,7 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import type { TestProtocol } from '../chain/test-chain.ts';
 import { createDatanet } from '../datanet/create-datanet.ts';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet, IngestResult } from '../datanet/datanet-types.ts';
 import { parseDefinition } from '../datanet/definition.ts';
 import { ingestRecords } from '../datanet/ingest-records.ts';
@@ -58,7 +58,7 @@ const NODE = 0, OWNER = 1, CURATOR = 2, CONTRIBUTOR = 3, BUILDER = 4, STRANGER =
 
 let t: TestProtocol;
 let db: Database;
-let ctx: DatanetContext;
+let ctx: NodeContext;
 let app: FastifyInstance;
 let chainId: number;
 let stop: () => Promise<void>;

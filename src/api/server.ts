@@ -3,7 +3,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { ProtocolAddresses } from '../chain/protocol.ts';
 import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.ts';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
 import { PG_BIGINT_MAX, refuseNulCharacters } from './input-guard.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
@@ -27,7 +27,7 @@ import type { Admission } from '../inference/admission.ts';
 import type { Engine } from '../serve/engine.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
-export interface ApiContext extends DatanetContext {
+export interface ApiContext extends NodeContext {
   /** Published models, loaded on first use, for inference and attribution. */
   models: ModelLoader;
   /** What generates text (built-in, llama.cpp or remote). */

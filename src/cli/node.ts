@@ -9,7 +9,7 @@ import { defaultProtocolParams, deployProtocol, developmentProtocolParams } from
 import { startEmbeddedChain, type EmbeddedChain } from '../chain/embedded-chain.ts';
 import { createIndexer, type Indexer } from '../chain/indexer.ts';
 import { indexedContracts, protocolContracts, type ProtocolAddresses } from '../chain/protocol.ts';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
@@ -111,7 +111,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     indexer.start();
     cleanup.push(() => indexer.stop());
 
-    const datanets: DatanetContext = {
+    const datanets: NodeContext = {
       db,
       blobs: await openBlobStore(
         config.s3Bucket

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { blobURI } from './create-datanet.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import { DatanetError, notFound } from './errors.ts';
@@ -48,11 +48,11 @@ const toBatch = (r: BatchRow): AnchorBatch => ({
  * @example
  * const batches = await anchorContributions(ctx, 1);
  */
-export function anchorContributions(ctx: DatanetContext, datanetId: number, maxBatch = 1000): Promise<AnchorBatch[]> {
+export function anchorContributions(ctx: NodeContext, datanetId: number, maxBatch = 1000): Promise<AnchorBatch[]> {
   return withDatanetLock(datanetId, () => anchorUnderLock(ctx, datanetId, maxBatch));
 }
 
-async function anchorUnderLock(ctx: DatanetContext, datanetId: number, maxBatch: number): Promise<AnchorBatch[]> {
+async function anchorUnderLock(ctx: NodeContext, datanetId: number, maxBatch: number): Promise<AnchorBatch[]> {
   const done: AnchorBatch[] = [];
   const open = await ctx.db.query<BatchRow>(`select * from anchor_batches where datanet_id = $1 and status = 'open' order by id`, [datanetId]);
   for (const row of open) done.push(await sendBatch(ctx, toBatch(row), row.sent_from_block));
@@ -78,7 +78,7 @@ async function anchorUnderLock(ctx: DatanetContext, datanetId: number, maxBatch:
   }
 }
 
-async function sendBatch(ctx: DatanetContext, batch: AnchorBatch, sentFromBlock: string | null): Promise<AnchorBatch> {
+async function sendBatch(ctx: NodeContext, batch: AnchorBatch, sentFromBlock: string | null): Promise<AnchorBatch> {
   const event = await sendOnce(ctx, {
     contract: 'datanetRegistry',
     eventName: 'BatchAnchored',
@@ -117,7 +117,7 @@ export interface ContributionProof {
  * const { datanetId, batchIndex, proof } = await contributionProof(ctx, id);
  * await registry.read.verifyContribution([BigInt(datanetId), BigInt(batchIndex), id, proof]);
  */
-export async function contributionProof(ctx: DatanetContext, contributionId: Hex): Promise<ContributionProof> {
+export async function contributionProof(ctx: NodeContext, contributionId: Hex): Promise<ContributionProof> {
   const id = contributionId.toLowerCase() as Hex;
   const [row] = await ctx.db.query<BatchRow & { contribution_status: string }>(
     `select b.*, c.status as contribution_status from contributions c left join anchor_batches b on b.id = c.batch_id where c.id = $1`,

@@ -1,6 +1,6 @@
 import type { Address } from 'viem';
 import { canonicalBytes } from './contribution-id.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { getDatanetByKey } from './datanets.ts';
 import type { DatanetDefinition } from './definition.ts';
@@ -21,7 +21,7 @@ export function blobURI(hash: string): string {
  * @example
  * const datanet = await createDatanet(ctx, owner, parseDefinition(body));
  */
-export async function createDatanet(ctx: DatanetContext, owner: Address, def: DatanetDefinition): Promise<Datanet> {
+export async function createDatanet(ctx: NodeContext, owner: Address, def: DatanetDefinition): Promise<Datanet> {
   const metadata = {
     name: def.name,
     description: def.description,

@@ -1,5 +1,5 @@
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex } from 'viem';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { consentEvidence } from './record-consent.ts';
 import { getContribution } from './contributions.ts';
 import type { Contribution, Datanet } from './datanet-types.ts';
@@ -21,7 +21,7 @@ export type CurationDecision = { approve: true } | { approve: false; reason: str
  * await decideContribution(ctx, datanet, id, curator, { approve: false, reason: 'advertising', spam: true });
  */
 export async function decideContribution(
-  ctx: DatanetContext,
+  ctx: NodeContext,
   datanet: Datanet,
   contributionId: Hex,
   curator: Address,
@@ -54,7 +54,7 @@ export async function decideContribution(
  * counts as done; a contributor with nothing to slash (NoStake), or a contribution sent unsigned (to
  * a datanet without a contribution stake: no evidence), is recorded as failed, which is final.
  */
-export async function slashContributor(ctx: DatanetContext, c: Pick<Contribution, 'id' | 'datanetId' | 'contributor' | 'contentHash' | 'consentId'>): Promise<'done' | 'failed'> {
+export async function slashContributor(ctx: NodeContext, c: Pick<Contribution, 'id' | 'datanetId' | 'contributor' | 'contentHash' | 'consentId'>): Promise<'done' | 'failed'> {
   let status: 'done' | 'failed' = 'done';
   let tx: Hex | null = null;
   // the contributor's signature of what it sent: without it the registry refuses the slash

@@ -4,7 +4,7 @@ import { parseEther, type Address, type Hex } from 'viem';
 import type { TestProtocol } from '../chain/test-chain.ts';
 import type { Database } from '../store/database.ts';
 import { contributionProof } from './anchor-batches.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { contentHashOf, contributionIdOf } from './contribution-id.ts';
 import { getContribution, listContributions } from './contributions.ts';
 import { createDatanet } from './create-datanet.ts';
@@ -30,7 +30,7 @@ const STAKE = parseEther('100');
 
 let t: TestProtocol;
 let db: Database;
-let ctx: DatanetContext;
+let ctx: NodeContext;
 let stop: () => Promise<void>;
 const addr = (i: number): Address => t.accounts[i]!.address;
 

@@ -1,6 +1,6 @@
 import { keccak256, type Address, type Hex } from 'viem';
 import { canonicalBytes, contributionIdOf } from './contribution-id.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import type { ContributionRecord, Datanet, IngestResult, IngestSummary } from './datanet-types.ts';
 import { nearDuplicateIndexOf } from './near-duplicate-indexes.ts';
@@ -28,7 +28,7 @@ const CHUNK = 500;
  * const { results } = await ingestRecords(ctx, datanet, contributor, toItems([{ q: 'why?', a: 'because' }]));
  */
 export async function ingestRecords(
-  ctx: DatanetContext,
+  ctx: NodeContext,
   datanet: Datanet,
   contributor: Address,
   items: AsyncIterable<IngestItem> | Iterable<IngestItem>,
@@ -181,7 +181,7 @@ export async function ingestRecords(
 }
 
 /** The stored outcome of every record of an upload ingested before (for a rerun after a crash). */
-async function storedResults(ctx: DatanetContext, uploadId: string): Promise<Map<number, IngestResult>> {
+async function storedResults(ctx: NodeContext, uploadId: string): Promise<Map<number, IngestResult>> {
   const out = new Map<number, IngestResult>();
   const stored = await ctx.db.query<{ id: string; status: 'accepted' | 'pending' | 'rejected'; record_index: number }>(
     'select id, status, record_index from contributions where upload_id = $1',

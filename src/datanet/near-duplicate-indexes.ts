@@ -1,10 +1,10 @@
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { createNearDuplicateIndex, type NearDuplicateIndex } from './near-duplicates.ts';
 import { storedRecord } from './contributions.ts';
 import { recordText } from './validate-record.ts';
 
-const indexes = new WeakMap<DatanetContext, Map<number, Promise<NearDuplicateIndex>>>();
+const indexes = new WeakMap<NodeContext, Map<number, Promise<NearDuplicateIndex>>>();
 
 /**
  * The near-duplicate index of a datanet, built on first use from its live (accepted and pending)
@@ -14,7 +14,7 @@ const indexes = new WeakMap<DatanetContext, Map<number, Promise<NearDuplicateInd
  * const index = await nearDuplicateIndexOf(ctx, datanet);
  * const { duplicateOf } = index.check(text);
  */
-export function nearDuplicateIndexOf(ctx: DatanetContext, datanet: Datanet): Promise<NearDuplicateIndex> {
+export function nearDuplicateIndexOf(ctx: NodeContext, datanet: Datanet): Promise<NearDuplicateIndex> {
   let perContext = indexes.get(ctx);
   if (!perContext) indexes.set(ctx, (perContext = new Map()));
   const id = datanet.id!;
@@ -27,7 +27,7 @@ export function nearDuplicateIndexOf(ctx: DatanetContext, datanet: Datanet): Pro
   return index;
 }
 
-async function build(ctx: DatanetContext, datanet: Datanet): Promise<NearDuplicateIndex> {
+async function build(ctx: NodeContext, datanet: Datanet): Promise<NearDuplicateIndex> {
   const index = createNearDuplicateIndex({ threshold: datanet.nearDuplicateThreshold });
   const rows = await ctx.db.query<{ id: string; kind: 'object' | 'text'; content: string }>(
     `select id, kind, content from contributions where datanet_id = $1 and status <> 'rejected' order by created_at`,

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem';
 import type { BlobHash } from '../store/blobs.ts';
 import { consentDomain, consentTree, consentTypes, type ContributionConsent } from './consent.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { DatanetError } from './errors.ts';
 
@@ -25,7 +25,7 @@ export const consentRequired = (d: Datanet) => new DatanetError(
  * const consentId = await acceptConsent(ctx, datanet, contributor, body.consent, records.map(contentHashOf));
  */
 export async function acceptConsent(
-  ctx: DatanetContext,
+  ctx: NodeContext,
   datanet: Datanet,
   contributor: Address,
   consent: ContributionConsent | undefined,
@@ -70,7 +70,7 @@ function checkRoot(root: string, contentHashes: readonly Hex[]): void {
  * @example
  * await settleConsent(ctx, consentId, await contentHashesOf(parseUpload({ stream, filename })));
  */
-export async function settleConsent(ctx: Pick<DatanetContext, 'db' | 'blobs'>, consentId: number, contentHashes: readonly Hex[]): Promise<void> {
+export async function settleConsent(ctx: Pick<NodeContext, 'db' | 'blobs'>, consentId: number, contentHashes: readonly Hex[]): Promise<void> {
   const [c] = await ctx.db.query<{ root: string; leaves_blob: string | null }>('select root, leaves_blob from contribution_consents where id = $1', [consentId]);
   if (!c) throw new Error(`no consent ${consentId}`);
   if (c.leaves_blob) return;
@@ -96,7 +96,7 @@ export interface ConsentEvidence {
  * @example
  * const evidence = await consentEvidence(ctx, contribution.consentId, contribution.contentHash);
  */
-export async function consentEvidence(ctx: Pick<DatanetContext, 'db' | 'blobs'>, consentId: number | null, contentHash: Hex): Promise<ConsentEvidence | null> {
+export async function consentEvidence(ctx: Pick<NodeContext, 'db' | 'blobs'>, consentId: number | null, contentHash: Hex): Promise<ConsentEvidence | null> {
   if (consentId === null) return null;
   const [c] = await ctx.db.query<{ root: Hex; signature: Hex; leaves_blob: string | null }>('select root, signature, leaves_blob from contribution_consents where id = $1', [consentId]);
   if (!c?.leaves_blob) return null;

@@ -1,4 +1,4 @@
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { getDatanetByKey } from './datanets.ts';
 import { sendOnce } from '../chain/send-once.ts';
@@ -13,7 +13,7 @@ import { sendOnce } from '../chain/send-once.ts';
  * @example
  * const active = await registerDatanet(ctx, datanet);
  */
-export async function registerDatanet(ctx: DatanetContext, datanet: Datanet): Promise<Datanet> {
+export async function registerDatanet(ctx: NodeContext, datanet: Datanet): Promise<Datanet> {
   const { db, clients, contracts } = ctx;
   const { publicClient } = clients;
   const node = clients.account.address;

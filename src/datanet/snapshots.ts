@@ -1,6 +1,6 @@
 import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { blobURI } from './create-datanet.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet, Snapshot } from './datanet-types.ts';
@@ -44,11 +44,11 @@ const toSnapshot = (r: Row): Snapshot => ({
  * @example
  * const { snapshot } = await createSnapshot(ctx, datanet, owner);
  */
-export function createSnapshot(ctx: DatanetContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
+export function createSnapshot(ctx: NodeContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
   return withDatanetLock(datanet.id!, () => snapshotUnderLock(ctx, datanet, requestedBy));
 }
 
-async function snapshotUnderLock(ctx: DatanetContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
+async function snapshotUnderLock(ctx: NodeContext, datanet: Datanet, requestedBy: Address): Promise<{ snapshot: Snapshot; created: boolean }> {
   const ids = (
     await ctx.db.query<{ id: string }>(`select id from contributions where datanet_id = $1 and status = 'accepted' order by id`, [datanet.id])
   ).map((r) => r.id as Hex);
@@ -72,7 +72,7 @@ async function snapshotUnderLock(ctx: DatanetContext, datanet: Datanet, requeste
  * Records a built snapshot on chain, finding it among the registry's events first if it was sent
  * before a crash. Used by {@link createSnapshot} and by the worker's recovery.
  */
-export async function recordSnapshot(ctx: DatanetContext, snapshot: Snapshot, sentFromBlock: string | null): Promise<Snapshot> {
+export async function recordSnapshot(ctx: NodeContext, snapshot: Snapshot, sentFromBlock: string | null): Promise<Snapshot> {
   if (snapshot.status === 'recorded') return snapshot;
   const event = await sendOnce(ctx, {
     contract: 'datanetRegistry',

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Address } from 'viem';
 import type { TestProtocol } from '../chain/test-chain.ts';
 import type { Database } from '../store/database.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { createDatanet } from './create-datanet.ts';
 import type { Datanet } from './datanet-types.ts';
 import { parseDefinition } from './definition.ts';
@@ -13,7 +13,7 @@ import { startDatanetTestContext } from './test-context.ts';
 
 let t: TestProtocol;
 let db: Database;
-let ctx: DatanetContext;
+let ctx: NodeContext;
 let stop: () => Promise<void>;
 let datanet: Datanet;
 let contributor: Address;
@@ -43,7 +43,7 @@ test('an upload interrupted mid-way is finished by the worker: every record stor
   const id = await recordUpload(db, { datanetId: datanet.id!, contributor, blobHash: hash, bytes: size, filename: 'records.jsonl' });
 
   // The node "dies" while processing: the blob store fails after the first chunk has been stored.
-  const crashing: DatanetContext = {
+  const crashing: NodeContext = {
     ...ctx,
     blobs: {
       ...ctx.blobs,

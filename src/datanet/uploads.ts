@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { IngestResult, IngestSummary, Upload } from './datanet-types.ts';
 import { getDatanet } from './datanets.ts';
 import { DatanetError, notFound } from './errors.ts';
@@ -82,7 +82,7 @@ export const MAX_UPLOAD_CRASHES = 3;
  * @example
  * const upload = await processUpload(ctx, id);
  */
-export async function processUpload(ctx: DatanetContext, uploadId: string, onProgress?: (s: IngestSummary) => void): Promise<Upload> {
+export async function processUpload(ctx: NodeContext, uploadId: string, onProgress?: (s: IngestSummary) => void): Promise<Upload> {
   const upload = await getUpload(ctx.db, uploadId);
   if (upload.status === 'done' || upload.status === 'failed') return upload;
   // counted before the work and uncounted when it ends in an error: what is left counts the crashes
@@ -131,7 +131,7 @@ export const MAX_UPLOAD_BYTES_PER_DAY = 1024 * 1024 * 1024;
  * @example
  * await checkUploadAllowed(ctx, datanet.id, contributor);
  */
-export async function checkUploadAllowed(ctx: DatanetContext, datanetId: number, contributor: Address): Promise<void> {
+export async function checkUploadAllowed(ctx: NodeContext, datanetId: number, contributor: Address): Promise<void> {
   if (!(await ctx.contracts.datanetRegistry.read.canContribute([BigInt(datanetId), contributor]))) {
     throw new DatanetError('insufficient_stake', `${contributor} has not bonded datanet ${datanetId}'s contribution stake; stake first (openledger datanet stake)`, 403);
   }

@@ -4,7 +4,7 @@ import type { Address } from 'viem';
 import type { TestProtocol } from '../chain/test-chain.ts';
 import type { Database } from '../store/database.ts';
 import { listWorkerFailures } from '../store/worker-failures.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { createDatanet } from './create-datanet.ts';
 import { getDatanet } from './datanets.ts';
 import { parseDefinition } from './definition.ts';
@@ -18,7 +18,7 @@ const ALICE = 3;
 
 let t: TestProtocol;
 let db: Database;
-let ctx: DatanetContext;
+let ctx: NodeContext;
 let stop: () => Promise<void>;
 const addr = (i: number): Address => t.accounts[i]!.address;
 

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import { anchorContributions } from './anchor-batches.ts';
-import type { DatanetContext } from './context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { slashContributor } from './curate.ts';
 import { unfinishedDatanets } from './datanets.ts';
 import { registerDatanet } from './register-datanet.ts';
@@ -41,7 +41,7 @@ export interface DatanetWorker extends Repeater {
  * await worker.runOnce();
  * worker.start();
  */
-export function createDatanetWorker(ctx: DatanetContext, options: { intervalMs?: number; retryBaseMs?: number; log?: (m: string) => void } = {}): DatanetWorker {
+export function createDatanetWorker(ctx: NodeContext, options: { intervalMs?: number; retryBaseMs?: number; log?: (m: string) => void } = {}): DatanetWorker {
   const log = options.log ?? (() => {});
   const backoff = createBackoff({ baseMs: options.retryBaseMs ?? 10_000, maxMs: 3_600_000 });
   // Recovery items are collected once, before the API serves: later, a datanet in 'creating' or a

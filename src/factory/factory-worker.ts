@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaseError, ContractFunctionRevertedError } from 'viem';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { createBackoff } from '../util/backoff.ts';
@@ -15,7 +15,7 @@ import { startTrainingThread, type TrainingThread } from './start-training-threa
 import { buildTrainingData } from './training-data.ts';
 import { writeTrainingSet } from './training-trace.ts';
 
-export interface FactoryContext extends DatanetContext {
+export interface FactoryContext extends NodeContext {
   /** Where job folders (training set, checkpoints, outputs) live. */
   jobsDir: string;
   /** Compute threads per job (default: all cores). */

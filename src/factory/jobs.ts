@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
 import { z } from 'zod';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import type { Snapshot } from '../datanet/datanet-types.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import type { Queryable } from '../store/database.ts';
@@ -67,7 +67,7 @@ export function trainingConfigHash(baseModelId: Hex, snapshots: readonly Snapsho
  * @example
  * const job = await createTrainingJob(ctx, owner, { modelName: 'zorvania-qa', baseModel: 'openledger-tiny', snapshotIds: [1] });
  */
-export async function createTrainingJob(ctx: DatanetContext, owner: Address, request: JobRequest): Promise<TrainingJob> {
+export async function createTrainingJob(ctx: NodeContext, owner: Address, request: JobRequest): Promise<TrainingJob> {
   const r = jobRequestSchema.parse(request);
   const base = await getBaseModel(ctx.db, r.baseModel);
   const snapshots: Snapshot[] = [];

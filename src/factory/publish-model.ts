@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import type { Hex } from 'viem';
 import { sendOnce } from '../chain/send-once.ts';
-import type { DatanetContext } from '../datanet/context.ts';
+import type { NodeContext } from '../store/node-context.ts';
 import { blobURI } from '../datanet/create-datanet.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { getBaseModel } from './base-models.ts';
@@ -23,7 +23,7 @@ import { traceFiles } from './training-trace.ts';
  * @example
  * const job = await publishModel(ctx, await getTrainingJob(db, id), join(jobsDir, id, 'output'));
  */
-export async function publishModel(ctx: DatanetContext, job: TrainingJob, outputDir: string): Promise<TrainingJob> {
+export async function publishModel(ctx: NodeContext, job: TrainingJob, outputDir: string): Promise<TrainingJob> {
   const { db, blobs, contracts, clients } = ctx;
   const snapshots = await Promise.all(job.snapshotIds.map((id) => getSnapshot(db, id)));
   const roots = snapshots.map((s) => s.root).sort();

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../inference/api-keys.ts';
 import { authenticate } from '../authenticate.ts';
 
@@ -9,7 +9,7 @@ import { authenticate } from '../authenticate.ts';
  * `POST /api-keys` `{ name? }` answers the key once; `GET /api-keys` lists the signer's keys;
  * `DELETE /api-keys/:id` revokes one. All signed by the account.
  */
-export function apiKeyRoutes(app: FastifyInstance, ctx: DatanetContext): void {
+export function apiKeyRoutes(app: FastifyInstance, ctx: NodeContext): void {
   const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
   app.post('/api-keys', async (request, reply) => {
     const account = await signer(request);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { getPublishedModel, listPublishedModels } from '../../factory/published-models.ts';
 import { getReceipt } from '../../attribution/receipts.ts';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import { BlobNotFoundError, toBlobHash } from '../../store/blobs.ts';
 import { HttpError } from '../errors.ts';
 
@@ -10,7 +10,7 @@ import { HttpError } from '../errors.ts';
  * What anyone may read to check an inference: its receipt, the published models and the
  * content-addressed blobs (adapters, traces, datanet metadata) a verifier needs.
  */
-export function attributionRoutes(app: FastifyInstance, ctx: DatanetContext): void {
+export function attributionRoutes(app: FastifyInstance, ctx: NodeContext): void {
   app.get('/attribution/:receiptId', async (request) => getReceipt(ctx.db, z.object({ receiptId: z.string().max(66) }).parse(request.params).receiptId));
 
   app.get('/models', async () => ({ models: await listPublishedModels(ctx.db) }));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import { datanetCounts } from '../../datanet/datanet-counts.ts';
 import { getDatanet } from '../../datanet/datanets.ts';
 import { listSnapshots } from '../../datanet/snapshots.ts';
@@ -28,7 +28,7 @@ export async function datanetStats(db: Queryable, datanetId: number): Promise<Da
  * contributors, uploads, snapshots, models trained on it) and `GET /datanets/:id/earnings` (what
  * settled epochs paid its owner and contributors: settlement's query). 404 for an unknown datanet.
  */
-export function datanetStatsRoutes(app: FastifyInstance, ctx: Pick<DatanetContext, 'db'>): void {
+export function datanetStatsRoutes(app: FastifyInstance, ctx: Pick<NodeContext, 'db'>): void {
   app.get('/datanets/:id/stats', async (request) => {
     const datanet = await getDatanet(ctx.db, params.parse(request.params).id);
     return datanetStats(ctx.db, datanet.id!);

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { parseEther, type Address, type Hex } from 'viem';
 import type { TestProtocol } from '../../chain/test-chain.ts';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import type { Contribution, ContributionRecord, Datanet, IngestResult, IngestSummary, Snapshot } from '../../datanet/datanet-types.ts';
 import type { DatanetDefinitionInput } from '../../datanet/definition.ts';
 import type { ContributionProof, AnchorBatch } from '../../datanet/anchor-batches.ts';
@@ -38,7 +38,7 @@ const UPLOAD_LIMIT = 64 * 1024;
 
 let t: TestProtocol;
 let db: Database;
-let ctx: DatanetContext;
+let ctx: NodeContext;
 let app: FastifyInstance;
 let api: string;
 let chainId: number;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { getAddress, isAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import { anchorContributions, contributionProof } from '../../datanet/anchor-batches.ts';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import { getContribution, listContributions } from '../../datanet/contributions.ts';
 import { createDatanet } from '../../datanet/create-datanet.ts';
 import { decideContribution } from '../../datanet/curate.ts';
@@ -63,7 +63,7 @@ function malformedMultipart(err: unknown): unknown {
  * snapshot. Every state-changing route is signed by the acting wallet (see request-signature.ts);
  * the signer must be the datanet's owner or a curator where the route says so.
  */
-export function datanetRoutes(app: FastifyInstance, ctx: DatanetContext & { maxUploadBytes?: number; allowances?: Partial<NodeAllowances> }): void {
+export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUploadBytes?: number; allowances?: Partial<NodeAllowances> }): void {
   const maxUploadBytes = ctx.maxUploadBytes ?? MAX_UPLOAD_BYTES;
   const allowances = { ...defaultAllowances, ...ctx.allowances };
   /** Counts a request that makes the node send transactions against the caller's daily allowance. */

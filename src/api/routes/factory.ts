@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import { addBaseModel, getBaseModel, listBaseModels } from '../../factory/base-models.ts';
 import type { TrainingJob } from '../../factory/factory-types.ts';
 import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest } from '../../factory/jobs.ts';
@@ -21,7 +21,7 @@ const finished = new Set<TrainingJob['status']>(['succeeded', 'failed', 'cancell
  * and a server-sent-event stream of a job's progress. Creating and cancelling a job is signed by
  * the builder's wallet; adding a base model from the node's disk only by the node's own account.
  */
-export function factoryRoutes(app: FastifyInstance, ctx: DatanetContext & { maxStreamsPerCaller?: number }): void {
+export function factoryRoutes(app: FastifyInstance, ctx: NodeContext & { maxStreamsPerCaller?: number }): void {
   const streams = createStreamLimit(ctx.maxStreamsPerCaller ?? 16);
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request);

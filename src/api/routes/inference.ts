@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Address, LocalAccount } from 'viem';
 import { z } from 'zod';
 import type { ModelLoader } from '../../attribution/model-loader.ts';
-import type { DatanetContext } from '../../datanet/context.ts';
+import type { NodeContext } from '../../store/node-context.ts';
 import type { Admission } from '../../inference/admission.ts';
 import { accountOfApiKey } from '../../inference/api-keys.ts';
 import { attributionSummary } from '../../inference/attribution-summary.ts';
@@ -14,7 +14,7 @@ import { HttpError } from '../errors.ts';
 import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
 
 /** What the inference doors (`/inference`, `/v1/*`) need of the node. */
-export interface InferenceRouteContext extends DatanetContext {
+export interface InferenceRouteContext extends NodeContext {
   models: ModelLoader;
   /** What generates text (built-in, llama.cpp or remote). */
   engine: Engine;
