@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Address, Hex } from 'viem';
 import type { Database } from '../store/database.ts';
 import { useRequestNonce } from '../store/request-nonces.ts';
-import { HttpError } from './errors.ts';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from './input-guard.ts';
 import { bodyHashOf, MAX_CLOCK_SKEW_SECONDS, verifyRequestSignature, type RequestTarget } from './request-signature.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,12 +23,12 @@ export function keepRawJsonBodies(app: FastifyInstance): void {
     request.rawBody = raw;
     if (raw.length === 0) return done(null, undefined);
     if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) {
-      return done(new HttpError(400, 'json_too_deep', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`), undefined);
+      return done(new CodedError('json_too_deep', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`), undefined);
     }
     try {
       done(null, JSON.parse(raw.toString('utf8')));
     } catch {
-      done(new HttpError(400, 'malformed_json', 'the body is not valid JSON'), undefined);
+      done(new CodedError('malformed_json', 'the body is not valid JSON'), undefined);
     }
   });
 }
@@ -43,7 +43,7 @@ export function keepRawJsonBodies(app: FastifyInstance): void {
  */
 export async function authenticate(db: Database, target: RequestTarget, request: FastifyRequest, bodyHash?: Hex): Promise<Address> {
   if (bodyHash === undefined && request.body !== undefined && request.rawBody === undefined) {
-    throw new HttpError(415, 'unsupported_media_type', 'signed requests send their body as application/json');
+    throw new CodedError('unsupported_media_type', 'signed requests send their body as application/json');
   }
   const signed = await verifyRequestSignature(request.headers, {
     ...target,
@@ -53,12 +53,12 @@ export async function authenticate(db: Database, target: RequestTarget, request:
   });
   const expiresAt = new Date((signed.timestamp + 2 * MAX_CLOCK_SKEW_SECONDS) * 1000);
   if (!(await useRequestNonce(db, signed.address, signed.nonce, expiresAt))) {
-    throw new HttpError(401, 'replayed_request', 'this signed request was already used; sign it again with a new nonce');
+    throw new CodedError('replayed_request', 'this signed request was already used; sign it again with a new nonce');
   }
   return signed.address;
 }
 
 /** A 403 for a signer without the role a route needs. */
-export function forbidden(signer: Address, role: string): HttpError {
-  return new HttpError(403, 'forbidden', `${signer} is not ${role}`);
+export function forbidden(signer: Address, role: string): CodedError {
+  return new CodedError('forbidden', `${signer} is not ${role}`);
 }

@@ -1,22 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { CodedError } from '../util/coded-error.ts';
-
-/** An error with an HTTP status and a machine-readable code, sent to the client as JSON. */
-export class HttpError extends Error {
-  override name = 'HttpError';
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { statusOf } from './error-statuses.ts';
 
 /** Installs the JSON error format: `{ error: code, message, issues? }` with a 4xx/5xx status. */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | HttpError | CodedError | ZodError, request, reply) => {
+  app.setErrorHandler((err: FastifyError | CodedError | ZodError, request, reply) => {
     if (err instanceof ZodError) {
       const issues = err.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
       return reply.status(400).send({
@@ -25,9 +14,9 @@ export function installErrorHandler(app: FastifyInstance): void {
         issues,
       });
     }
-    if (err instanceof HttpError || err instanceof CodedError) {
+    if (err instanceof CodedError) {
       if ('retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds));
-      return reply.status(err.status).send({ error: err.code, message: err.message });
+      return reply.status(statusOf(err)).send({ error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
     }
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) request.log.error(err);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ALLOWED_HOSTS, isAllowedHost } from '../util/allowed-host.ts';
-import { HttpError } from './errors.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /**
  * Refuses (403 `host_not_allowed`) every request whose Host is a name this node was not told it
@@ -12,7 +12,7 @@ import { HttpError } from './errors.ts';
 export function installHostGuard(app: FastifyInstance, allowedHosts: readonly string[] = DEFAULT_ALLOWED_HOSTS): void {
   app.addHook('onRequest', async (request) => {
     if (!isAllowedHost(request.host, allowedHosts)) {
-      throw new HttpError(403, 'host_not_allowed', `this node does not answer to the host ${JSON.stringify(request.host)} (OPENLEDGER_ALLOWED_HOSTS)`);
+      throw new CodedError('host_not_allowed', `this node does not answer to the host ${JSON.stringify(request.host)} (OPENLEDGER_ALLOWED_HOSTS)`);
     }
   });
 }

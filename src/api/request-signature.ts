@@ -5,7 +5,7 @@ import { CodedError } from '../util/coded-error.ts';
 export class RequestSignatureError extends CodedError {
   override name = 'RequestSignatureError';
   constructor(code: string, message: string) {
-    super(code, message, 401);
+    super(code, message);
   }
 }
 

@@ -6,7 +6,7 @@ test('a caller holds at most its limit of streams open; closing one (once, howev
   const streams = createStreamLimit(2);
   const a = streams.open('10.0.0.1');
   streams.open('10.0.0.1');
-  assert.throws(() => streams.open('10.0.0.1'), (err: TooManyStreamsError) => err.status === 429 && err.retryAfterSeconds === 5 && /2 event streams/.test(err.message));
+  assert.throws(() => streams.open('10.0.0.1'), (err: TooManyStreamsError) => err.code === 'too_many_streams' && err.retryAfterSeconds === 5 && /2 event streams/.test(err.message));
   assert.doesNotThrow(() => streams.open('10.0.0.2'), "another caller's streams are its own");
   a();
   a();

@@ -1,11 +1,11 @@
-import { HttpError } from './errors.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /** Refused: the caller has as many event streams open as it may; 429 with Retry-After. */
-export class TooManyStreamsError extends HttpError {
+export class TooManyStreamsError extends CodedError {
   override name = 'TooManyStreamsError';
   readonly retryAfterSeconds = 5;
   constructor(limit: number) {
-    super(429, 'too_many_streams', `this address has ${limit} event streams open on this node, the most it may; close one, or retry in 5 s`);
+    super('too_many_streams', `this address has ${limit} event streams open on this node, the most it may; close one, or retry in 5 s`);
   }
 }
 

@@ -103,11 +103,11 @@ export interface ReceiptDifference {
 export async function recomputeReceipt(m: LoadedModel, r: { body: ReceiptBody; prompt: string; output: string }, tolerancePpm = 1000): Promise<ReceiptDifference[]> {
   const b = r.body;
   if (b.model.adapter !== m.published.adapterHash || b.model.trace !== m.published.traceBlob) {
-    throw new ReceiptError('model_mismatch', `the receipt names adapter ${b.model.adapter} and trace ${b.model.trace}; the loaded model has ${m.published.adapterHash} and ${m.published.traceBlob}`, 409);
+    throw new ReceiptError('model_mismatch', `the receipt names adapter ${b.model.adapter} and trace ${b.model.trace}; the loaded model has ${m.published.adapterHash} and ${m.published.traceBlob}`);
   }
-  if ((b.version as number) !== 2) throw new ReceiptError('receipt_version', `receipt version ${String(b.version)} was computed by an earlier attribution than this node runs (version 2); it cannot be recomputed here`, 409);
+  if ((b.version as number) !== 2) throw new ReceiptError('receipt_version', `receipt version ${String(b.version)} was computed by an earlier attribution than this node runs (version 2); it cannot be recomputed here`);
   const parsed = receiptParametersSchema.safeParse(b.parameters);
-  if (!parsed.success) throw new ReceiptError('bad_receipt', `the receipt's attribution parameters are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 409);
+  if (!parsed.success) throw new ReceiptError('bad_receipt', `the receipt's attribution parameters are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const { promptIds, outputIds } = attributionTokens(m, r.prompt, r.output);
   const mismatch: ReceiptDifference[] = [];
   if (textHash(r.prompt) !== b.input.hash || textHash(r.output) !== b.output.hash) mismatch.push({ contributionId: '(texts do not match the receipt hashes)', receiptPpm: 0, recomputedPpm: 0 });

@@ -53,7 +53,7 @@ test("a published model's owner, price and activity follow the ModelRegistry, wh
   // the new owner deactivates it: no longer listed or served (410), its past receipts still pay the owner
   await f.t.mined((await f.t.as(OWNER)).modelRegistry.write.deactivate([id]));
   await f.indexChain();
-  await assert.rejects(getPublishedModel(f.db, 'projected-qa'), (err: Error & { status?: number }) => err.status === 410 && /deactivated/.test(err.message));
+  await assert.rejects(getPublishedModel(f.db, 'projected-qa'), (err: Error & { code?: string }) => err.code === 'model_deactivated' && /deactivated/.test(err.message));
   assert.ok(!(await listPublishedModels(f.db)).some((m) => m.name === 'projected-qa'));
   assert.deepEqual(await publishedModelOwners(f.db, ['projected-qa']), { 'projected-qa': f.addr(OWNER) });
 

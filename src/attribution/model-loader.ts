@@ -95,7 +95,7 @@ async function traceFilesOf(source: ModelSource, traceBlob: Hex): Promise<Record
     : { [traceFiles.tokens]: doc.tokens, [traceFiles.examples]: doc.examples, [traceFilesV1.sketches]: doc.sketches };
   const out: Record<string, Uint8Array> = { [traceFiles.manifest]: Buffer.from(JSON.stringify(doc.manifest)) };
   for (const [name, hash] of Object.entries(files)) {
-    if (!/^[\w.-]+$/.test(name) || name === traceFiles.manifest) throw new ReceiptError('bad_trace', `trace ${traceBlob} lists a file named ${JSON.stringify(name)}`, 502);
+    if (!/^[\w.-]+$/.test(name) || name === traceFiles.manifest) throw new ReceiptError('bad_trace', `trace ${traceBlob} lists a file named ${JSON.stringify(name)}`);
     out[name] = await source.blob(hash);
   }
   return out;

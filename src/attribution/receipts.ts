@@ -69,7 +69,7 @@ export async function storeReceipt(db: { transaction<T>(fn: (tx: Queryable) => P
  * const { body, prompt, output } = await getReceipt(db, id);
  */
 export async function getReceipt(db: Queryable, id: string): Promise<StoredReceipt> {
-  const notFound = () => new ReceiptError('not_found', `no receipt ${id}`, 404);
+  const notFound = () => new ReceiptError('not_found', `no receipt ${id}`);
   if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw notFound();
   const [row] = await db.query<{ id: string; body: ReceiptBody; signature: string; prompt: string; output: string; consumer: string | null }>(
     'select id, body, signature, prompt, output, consumer from attribution_receipts where id = $1',

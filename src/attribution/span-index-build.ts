@@ -78,7 +78,7 @@ export async function buildSpanIndex(dir: string, corpus: SpanCorpus, options: B
   }
   await mkdir(dir, { recursive: true });
   const exists = await stat(join(dir, MANIFEST_FILE)).then(() => true, () => false);
-  if (exists && !options.overwrite) throw new SpanIndexError('span_index_exists', `${dir} already holds a span index (pass overwrite to replace it)`, 409);
+  if (exists && !options.overwrite) throw new SpanIndexError('span_index_exists', `${dir} already holds a span index (pass overwrite to replace it)`);
   // The manifest goes first, so the folder is never an index made of mixed files.
   await rm(join(dir, MANIFEST_FILE), { force: true });
   for (const f of await readdir(dir)) if (/^shard-\d+\.(tokens|sa|docs|counts)\.i32$/.test(f)) await rm(join(dir, f));

@@ -91,7 +91,7 @@ export const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buff
 
 /** The files are little-endian int32 read and written as the host's: refuse big-endian hosts. */
 export function assertLittleEndian(): void {
-  if (endianness() !== 'LE') throw new SpanIndexError('span_index_unsupported', 'span indexes are little-endian; this host is big-endian', 500);
+  if (endianness() !== 'LE') throw new SpanIndexError('span_index_unsupported', 'span indexes are little-endian; this host is big-endian');
 }
 
 /**
@@ -155,7 +155,7 @@ const isFile = (f: unknown): f is SpanIndexFile => {
  * const manifest = parseManifest(await readFile(join(dir, MANIFEST_FILE), 'utf8'), dir);
  */
 export function parseManifest(json: string, where: string): SpanIndexManifest {
-  const corrupt = (why: string) => new SpanIndexError('span_index_corrupt', `${where}: ${MANIFEST_FILE} ${why}`, 500);
+  const corrupt = (why: string) => new SpanIndexError('span_index_corrupt', `${where}: ${MANIFEST_FILE} ${why}`);
   let m: SpanIndexManifest;
   try {
     m = JSON.parse(json) as SpanIndexManifest;
@@ -164,7 +164,7 @@ export function parseManifest(json: string, where: string): SpanIndexManifest {
   }
   if (typeof m !== 'object' || m === null || m.format !== SPAN_INDEX_FORMAT) throw corrupt(`is not a span index manifest (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`);
   if (m.version !== SPAN_INDEX_VERSION) {
-    throw new SpanIndexError('span_index_unsupported', `${where}: span index version ${JSON.stringify(m.version)} is not supported (this build reads version ${SPAN_INDEX_VERSION}); rebuild the index`, 500);
+    throw new SpanIndexError('span_index_unsupported', `${where}: span index version ${JSON.stringify(m.version)} is not supported (this build reads version ${SPAN_INDEX_VERSION}); rebuild the index`);
   }
   if (m.byteOrder !== 'little-endian') throw corrupt(`has byte order ${JSON.stringify(m.byteOrder)}`);
   for (const key of ['vocabSize', 'separator', 'documents', 'excludedDocuments', 'corpusTokens', 'indexedTokens', 'shardTokens'] as const) {

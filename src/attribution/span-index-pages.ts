@@ -45,7 +45,7 @@ export class MemoryInt32 implements Int32Source {
     return this.length - i;
   }
   load(i: number): Promise<number> {
-    return Promise.reject(new SpanIndexError('span_index_corrupt', `${this.what}: read at ${i}, past its ${this.length} entries (corrupt index)`, 500));
+    return Promise.reject(new SpanIndexError('span_index_corrupt', `${this.what}: read at ${i}, past its ${this.length} entries (corrupt index)`));
   }
 }
 
@@ -163,7 +163,7 @@ export class PagedInt32 implements Int32Source {
   }
 
   async load(i: number): Promise<number> {
-    if (!(i >= 0 && i < this.length)) throw new SpanIndexError('span_index_corrupt', `${this.path}: read at ${i}, past its ${this.length} entries (corrupt index)`, 500);
+    if (!(i >= 0 && i < this.length)) throw new SpanIndexError('span_index_corrupt', `${this.path}: read at ${i}, past its ${this.length} entries (corrupt index)`);
     const n = i >>> this.cache.shift;
     const key = this.base + n;
     const s = this.cache.slot(key);
@@ -215,12 +215,12 @@ export class PagedInt32 implements Int32Source {
   }
 
   private unreadable(e: unknown): SpanIndexError {
-    return new SpanIndexError('span_index_unreadable', `${this.path}: cannot read (${(e as Error).message})`, 500);
+    return new SpanIndexError('span_index_unreadable', `${this.path}: cannot read (${(e as Error).message})`);
   }
 
   private check(n: number, bytesRead: number, bytes: number): void {
     if (bytesRead !== bytes) {
-      throw new SpanIndexError('span_index_corrupt', `${this.path} is truncated: ${bytesRead} of ${bytes} bytes at offset ${n * this.cache.pageInts * 4}`, 500);
+      throw new SpanIndexError('span_index_corrupt', `${this.path} is truncated: ${bytesRead} of ${bytes} bytes at offset ${n * this.cache.pageInts * 4}`);
     }
   }
 

@@ -39,7 +39,7 @@ export class ShardSearch {
   }
 
   private corruptEntry(x: number, p: number): SpanIndexError {
-    return new SpanIndexError('span_index_corrupt', `${this.name}: suffix array entry ${x} is ${p}, outside the shard's ${this.tokens.length} tokens (corrupt index)`, 500);
+    return new SpanIndexError('span_index_corrupt', `${this.name}: suffix array entry ${x} is ${p}, outside the shard's ${this.tokens.length} tokens (corrupt index)`);
   }
 
   private async suffix(x: number): Promise<number> {
@@ -191,7 +191,7 @@ export class ShardSearch {
     if (start === undefined) start = await docs.load(2 * lo);
     let corpusStart = cachedAt(docs, 2 * lo + 1);
     if (corpusStart === undefined) corpusStart = await docs.load(2 * lo + 1);
-    if (start > p) throw new SpanIndexError('span_index_corrupt', `${this.name}: no document holds position ${p} (corrupt index)`, 500);
+    if (start > p) throw new SpanIndexError('span_index_corrupt', `${this.name}: no document holds position ${p} (corrupt index)`);
     return { document: this.firstDocument + lo, offset: p - start, position: corpusStart + p - start };
   }
 }

@@ -139,7 +139,7 @@ export class SpanIndex {
   }
 
   private check(): void {
-    if (this.closed) throw new SpanIndexError('span_index_closed', `the span index at ${this.dir} is closed`, 500);
+    if (this.closed) throw new SpanIndexError('span_index_closed', `the span index at ${this.dir} is closed`);
   }
 
   /** Runs fn(0 .. n - 1), `concurrency` at a time. */
@@ -383,9 +383,9 @@ export class SpanIndex {
         const hash = createHash('sha256');
         const path = join(this.dir, file.name);
         await pipeline(createReadStream(path), hash).catch((e: Error) => {
-          throw new SpanIndexError('span_index_unreadable', `${path}: cannot read (${e.message})`, 500);
+          throw new SpanIndexError('span_index_unreadable', `${path}: cannot read (${e.message})`);
         });
-        if (hash.digest('hex') !== file.sha256) throw new SpanIndexError('span_index_corrupt', `${path} does not match its SHA-256 in the manifest (corrupt index)`, 500);
+        if (hash.digest('hex') !== file.sha256) throw new SpanIndexError('span_index_corrupt', `${path} does not match its SHA-256 in the manifest (corrupt index)`);
       }
     }
   }
@@ -435,8 +435,8 @@ export async function openSpanIndex(dir: string, options: OpenSpanIndexOptions =
   try {
     json = await readFile(join(dir, MANIFEST_FILE), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SpanIndexError('span_index_missing', `${dir} holds no span index (no ${MANIFEST_FILE}; an interrupted build leaves none)`, 404);
-    throw new SpanIndexError('span_index_unreadable', `${join(dir, MANIFEST_FILE)}: cannot read (${(e as Error).message})`, 500);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SpanIndexError('span_index_missing', `${dir} holds no span index (no ${MANIFEST_FILE}; an interrupted build leaves none)`);
+    throw new SpanIndexError('span_index_unreadable', `${join(dir, MANIFEST_FILE)}: cannot read (${(e as Error).message})`);
   }
   const manifest = parseManifest(json, dir);
   const vocab = manifest.vocabSize;
@@ -444,11 +444,11 @@ export async function openSpanIndex(dir: string, options: OpenSpanIndexOptions =
   const openFile = async (file: SpanIndexFile): Promise<FileHandle> => {
     const path = join(dir, file.name);
     const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new SpanIndexError('span_index_corrupt', `${path}: ${e.code === 'ENOENT' ? 'missing' : `cannot open (${e.message})`} (incomplete index)`, 500);
+      throw new SpanIndexError('span_index_corrupt', `${path}: ${e.code === 'ENOENT' ? 'missing' : `cannot open (${e.message})`} (incomplete index)`);
     });
     handles.push(fh);
     const { size } = await fh.stat();
-    if (size !== file.bytes) throw new SpanIndexError('span_index_corrupt', `${path} has ${size} bytes, the manifest says ${file.bytes} (truncated or replaced)`, 500);
+    if (size !== file.bytes) throw new SpanIndexError('span_index_corrupt', `${path} has ${size} bytes, the manifest says ${file.bytes} (truncated or replaced)`);
     return fh;
   };
   try {
@@ -462,13 +462,13 @@ export async function openSpanIndex(dir: string, options: OpenSpanIndexOptions =
       let total = 0;
       for (let c = 0; c < vocab; c++) {
         const k = counts[c]!;
-        if (k < 0) throw new SpanIndexError('span_index_corrupt', `${name}: negative unigram count (corrupt index)`, 500);
+        if (k < 0) throw new SpanIndexError('span_index_corrupt', `${name}: negative unigram count (corrupt index)`);
         bucketStart[c] = total;
         total += k;
         unigrams[c] = unigrams[c]! + k;
       }
       bucketStart[vocab] = total;
-      if (total !== s.saLength) throw new SpanIndexError('span_index_corrupt', `${name}: unigram counts sum to ${total}, the suffix array has ${s.saLength} entries (corrupt index)`, 500);
+      if (total !== s.saLength) throw new SpanIndexError('span_index_corrupt', `${name}: unigram counts sum to ${total}, the suffix array has ${s.saLength} entries (corrupt index)`);
       const files = [s.files.tokens, s.files.sa, s.files.docs] as const;
       const [tokensFh, saFh, docsFh] = [await openFile(files[0]), await openFile(files[1]), await openFile(files[2])];
       let sources: [Int32Source, Int32Source, Int32Source];
@@ -476,7 +476,7 @@ export async function openSpanIndex(dir: string, options: OpenSpanIndexOptions =
         const [tokens, sa, docs] = [await readInts(tokensFh, files[0].bytes), await readInts(saFh, files[1].bytes), await readInts(docsFh, files[2].bytes)];
         for (let x = 0; x < sa.length; x++) {
           const p = sa[x]!;
-          if (p < 0 || p >= tokens.length) throw new SpanIndexError('span_index_corrupt', `${name}: suffix array entry ${x} is ${p}, outside the shard (corrupt index)`, 500);
+          if (p < 0 || p >= tokens.length) throw new SpanIndexError('span_index_corrupt', `${name}: suffix array entry ${x} is ${p}, outside the shard (corrupt index)`);
         }
         sources = [new MemoryInt32(tokens, `${name} tokens`), new MemoryInt32(sa, `${name} suffix array`), new MemoryInt32(docs, `${name} documents`)];
       } else {

@@ -125,7 +125,7 @@ export async function contributionProof(ctx: NodeContext, contributionId: Hex): 
   );
   if (!row) throw notFound(`contribution ${contributionId}`);
   if (row.status !== 'anchored' || row.batch_index === null) {
-    throw new DatanetError('not_anchored', `contribution ${contributionId} is ${row.contribution_status} and not anchored yet`, 409);
+    throw new DatanetError('not_anchored', `contribution ${contributionId} is ${row.contribution_status} and not anchored yet`);
   }
   const members = (await ctx.db.query<{ id: string }>('select id from contributions where batch_id = $1', [row.id])).map((m) => m.id as Hex);
   const tree = contributionTree(members);

@@ -36,7 +36,7 @@ export async function createDatanet(ctx: NodeContext, owner: Address, def: Datan
   const chainId = ctx.clients.chain.id;
   const key = await ctx.db.transaction(async (tx) => {
     const taken = await tx.query('select 1 from datanets where name = $1', [def.name]);
-    if (taken.length > 0) throw new DatanetError('name_taken', `a datanet named ${def.name} already exists`, 409);
+    if (taken.length > 0) throw new DatanetError('name_taken', `a datanet named ${def.name} already exists`);
     const [row] = await tx.query<{ key: string }>(
       `insert into datanets (chain_id, owner, name, description, record_schema, licence, contribution_stake, curation,
          near_duplicate_threshold, rules, metadata_uri, status)

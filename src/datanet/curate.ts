@@ -29,7 +29,7 @@ export async function decideContribution(
 ): Promise<Contribution> {
   if (!canCurate(datanet, curator)) throw forbiddenFor(curator, `a curator of datanet ${datanet.id}`);
   const c = await getContribution(ctx.db, contributionId);
-  if (c.datanetId !== datanet.id) throw new DatanetError('not_found', `contribution ${contributionId} is not in datanet ${datanet.id}`, 404);
+  if (c.datanetId !== datanet.id) throw new DatanetError('not_found', `contribution ${contributionId} is not in datanet ${datanet.id}`);
   const updated = await ctx.db.query(
     `update contributions set status = $2, reason = $3, spam = $4, slash_status = $5, decided_by = $6, decided_at = now()
      where id = $1 and status = 'pending' returning id`,
@@ -42,7 +42,7 @@ export async function decideContribution(
       curator,
     ],
   );
-  if (updated.length === 0) throw new DatanetError('not_pending', `contribution ${contributionId} is ${c.status}, not pending`, 409);
+  if (updated.length === 0) throw new DatanetError('not_pending', `contribution ${contributionId} is ${c.status}, not pending`);
   if (!decision.approve) (await nearDuplicateIndexOf(ctx, datanet)).remove(c.id);
   if (!decision.approve && decision.spam) await slashContributor(ctx, c);
   return getContribution(ctx.db, c.id);

@@ -5,5 +5,5 @@ export class DatanetError extends CodedError {
   override name = 'DatanetError';
 }
 
-export const notFound = (what: string) => new DatanetError('not_found', `${what} does not exist`, 404);
-export const forbiddenFor = (who: string, what: string) => new DatanetError('forbidden', `${who} is not ${what}`, 403);
+export const notFound = (what: string) => new DatanetError('not_found', `${what} does not exist`);
+export const forbiddenFor = (who: string, what: string) => new DatanetError('forbidden', `${who} is not ${what}`);

@@ -17,6 +17,6 @@ export class NearDuplicateError extends DatanetError {
   override name = 'NearDuplicateError';
   declare readonly code: NearDuplicateErrorCode;
   constructor(code: NearDuplicateErrorCode, message: string) {
-    super(code, message, code === 'invalid_near_duplicate_options' ? 400 : 500);
+    super(code, message);
   }
 }

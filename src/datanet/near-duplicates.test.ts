@@ -226,7 +226,6 @@ test('corrupt, truncated or foreign bytes are refused with a typed error', () =>
       return 'restored';
     } catch (e) {
       assert.ok(e instanceof NearDuplicateError);
-      assert.equal(e.status, 500);
       return e.code;
     }
   };
@@ -253,7 +252,7 @@ test('bad options are refused with a typed error', () => {
     { seed: -1 },
     { banding: { bands: 20, rows: 7 } },
   ]) {
-    assert.throws(() => createNearDuplicateIndex(options), (e: unknown) => e instanceof NearDuplicateError && e.code === 'invalid_near_duplicate_options' && e.status === 400, JSON.stringify(options));
+    assert.throws(() => createNearDuplicateIndex(options), (e: unknown) => e instanceof NearDuplicateError && e.code === 'invalid_near_duplicate_options', JSON.stringify(options));
   }
   const index = createNearDuplicateIndex();
   assert.deepEqual([index.threshold, index.numPerm, index.bands, index.rows, index.seed, index.shingle], [0.8, 128, 21, 6, 1, { kind: 'words', size: 3 }]);

@@ -9,7 +9,6 @@ import { DatanetError } from './errors.ts';
 export const consentRequired = (d: Datanet) => new DatanetError(
   'consent_required',
   `datanet ${d.id} takes a contribution stake, so contributions to it must be signed: send the root of their content hashes and your EIP-712 signature of Contributions(datanetId, root) (the CLI and the web app do this)`,
-  400,
 );
 
 /**
@@ -43,7 +42,7 @@ export async function acceptConsent(
     message: { datanetId: BigInt(datanet.id!), root: consent.root },
     signature: consent.signature,
   }).catch(() => false);
-  if (!valid) throw new DatanetError('bad_consent', `the consent signature is not ${contributor}'s signature of Contributions(${datanet.id}, ${consent.root})`, 400);
+  if (!valid) throw new DatanetError('bad_consent', `the consent signature is not ${contributor}'s signature of Contributions(${datanet.id}, ${consent.root})`);
   if (contentHashes) checkRoot(consent.root, contentHashes);
   const [row] = await ctx.db.query<{ id: string }>(
     'insert into contribution_consents (datanet_id, contributor, root, signature) values ($1, $2, $3, $4) returning id',
@@ -58,7 +57,7 @@ export async function acceptConsent(
 function checkRoot(root: string, contentHashes: readonly Hex[]): void {
   const read = contentHashes.length === 0 ? null : consentTree(contentHashes).root.toLowerCase();
   if (read !== root.toLowerCase()) {
-    throw new DatanetError('consent_mismatch', `the records read have ${read ? `the root ${read}` : 'no content'}, not the signed root ${root.toLowerCase()}: sign the records you send (the same file, read the same way)`, 400);
+    throw new DatanetError('consent_mismatch', `the records read have ${read ? `the root ${read}` : 'no content'}, not the signed root ${root.toLowerCase()}: sign the records you send (the same file, read the same way)`);
   }
 }
 

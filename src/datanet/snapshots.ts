@@ -52,7 +52,7 @@ async function snapshotUnderLock(ctx: NodeContext, datanet: Datanet, requestedBy
   const ids = (
     await ctx.db.query<{ id: string }>(`select id from contributions where datanet_id = $1 and status = 'accepted' order by id`, [datanet.id])
   ).map((r) => r.id as Hex);
-  if (ids.length === 0) throw new DatanetError('empty_snapshot', `datanet ${datanet.id} has no accepted contributions to snapshot`, 409);
+  if (ids.length === 0) throw new DatanetError('empty_snapshot', `datanet ${datanet.id} has no accepted contributions to snapshot`);
   const root = contributionTree(ids).root as Hex;
   const [existing] = await ctx.db.query<Row>('select * from snapshots where root = $1', [root]);
   if (existing) return { snapshot: await recordSnapshot(ctx, toSnapshot(existing), existing.sent_from_block), created: false };

@@ -133,7 +133,7 @@ export const MAX_UPLOAD_BYTES_PER_DAY = 1024 * 1024 * 1024;
  */
 export async function checkUploadAllowed(ctx: NodeContext, datanetId: number, contributor: Address): Promise<void> {
   if (!(await ctx.contracts.datanetRegistry.read.canContribute([BigInt(datanetId), contributor]))) {
-    throw new DatanetError('insufficient_stake', `${contributor} has not bonded datanet ${datanetId}'s contribution stake; stake first (openledger datanet stake)`, 403);
+    throw new DatanetError('insufficient_stake', `${contributor} has not bonded datanet ${datanetId}'s contribution stake; stake first (openledger datanet stake)`);
   }
   const [usage] = await ctx.db.query<{ open: number; bytes: string }>(
     `select count(*) filter (where status in ('received', 'processing'))::int as open, coalesce(sum(bytes) filter (where created_at > now() - interval '24 hours'), 0)::text as bytes
@@ -147,7 +147,7 @@ export class UploadQuotaError extends DatanetError {
   override name = 'UploadQuotaError';
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
-    super('upload_quota', message, 429);
+    super('upload_quota', message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

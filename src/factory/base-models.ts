@@ -63,6 +63,6 @@ export async function listBaseModels(db: Queryable): Promise<BaseModel[]> {
  */
 export async function getBaseModel(db: Queryable, nameOrId: string): Promise<BaseModel> {
   const [row] = await db.query<Row>('select * from base_models where name = $1 or id = lower($1)', [nameOrId]);
-  if (!row) throw new FactoryError('not_found', `no base model "${nameOrId}"`, 404);
+  if (!row) throw new FactoryError('not_found', `no base model "${nameOrId}"`);
   return toBaseModel(row);
 }

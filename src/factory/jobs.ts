@@ -73,15 +73,15 @@ export async function createTrainingJob(ctx: NodeContext, owner: Address, reques
   const snapshots: Snapshot[] = [];
   for (const id of new Set(r.snapshotIds)) {
     const s = await getSnapshot(ctx.db, id);
-    if (s.status !== 'recorded') throw new FactoryError('snapshot_not_recorded', `snapshot ${id} is not recorded on chain yet; try again in a few seconds`, 409);
+    if (s.status !== 'recorded') throw new FactoryError('snapshot_not_recorded', `snapshot ${id} is not recorded on chain yet; try again in a few seconds`);
     snapshots.push(s);
   }
   const [active] = await ctx.db.query<{ n: number }>(`select count(*)::int as n from training_jobs where lower(owner) = lower($1) and status in ('queued', 'preparing', 'training', 'publishing')`, [owner]);
-  if (active!.n >= MAX_ACTIVE_JOBS_PER_OWNER) throw new FactoryError('too_many_jobs', `${owner} has ${active!.n} jobs queued or running; at most ${MAX_ACTIVE_JOBS_PER_OWNER} at once (cancel one or wait)`, 429);
+  if (active!.n >= MAX_ACTIVE_JOBS_PER_OWNER) throw new FactoryError('too_many_jobs', `${owner} has ${active!.n} jobs queued or running; at most ${MAX_ACTIVE_JOBS_PER_OWNER} at once (cancel one or wait)`);
   const [shadowed] = await ctx.db.query<{ name: string }>('select name from base_models where lower(name) = lower($1)', [r.modelName]);
-  if (shadowed) throw new FactoryError('name_taken', `"${r.modelName}" is the name of a base model ("${shadowed.name}"); a published model may not shadow it`, 409);
+  if (shadowed) throw new FactoryError('name_taken', `"${r.modelName}" is the name of a base model ("${shadowed.name}"); a published model may not shadow it`);
   const onChainId = await ctx.contracts.modelRegistry.read.modelIdByName([r.modelName]);
-  if (onChainId !== 0n) throw new FactoryError('name_taken', `a model called "${r.modelName}" is already registered`, 409);
+  if (onChainId !== 0n) throw new FactoryError('name_taken', `a model called "${r.modelName}" is already registered`);
   const configHash = trainingConfigHash(base.id, snapshots, r.template, r.hyperparameters);
   // on conflict rather than catching the unique violation: a failed statement breaks PGlite's
   // node-postgres connection (see docs/decisions/0011-model-factory.md)
@@ -91,15 +91,15 @@ export async function createTrainingJob(ctx: NodeContext, owner: Address, reques
      on conflict (model_name) where status not in ('failed', 'cancelled') do nothing returning *`,
     [randomUUID(), getAddress(owner), r.modelName, base.id, snapshots.map((s) => s.id), JSON.stringify(r.template), JSON.stringify(r.hyperparameters), r.pricePer1kTokens, configHash],
   );
-  if (!row) throw new FactoryError('name_taken', `a job for a model called "${r.modelName}" is already under way`, 409);
+  if (!row) throw new FactoryError('name_taken', `a job for a model called "${r.modelName}" is already under way`);
   return toJob(row);
 }
 
 /** A job by id. */
 export async function getTrainingJob(db: Queryable, id: string): Promise<TrainingJob> {
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new FactoryError('not_found', `no training job ${id}`, 404);
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new FactoryError('not_found', `no training job ${id}`);
   const [row] = await db.query<Row>('select * from training_jobs where id = $1', [id]);
-  if (!row) throw new FactoryError('not_found', `no training job ${id}`, 404);
+  if (!row) throw new FactoryError('not_found', `no training job ${id}`);
   return toJob(row);
 }
 
@@ -130,9 +130,9 @@ export async function listTrainingJobs(db: Queryable, q: { owner?: Address; stat
  */
 export async function cancelTrainingJob(db: Queryable, id: string, by: Address): Promise<TrainingJob> {
   const job = await getTrainingJob(db, id);
-  if (job.owner.toLowerCase() !== by.toLowerCase()) throw new FactoryError('forbidden', `${by} does not own job ${id}`, 403);
+  if (job.owner.toLowerCase() !== by.toLowerCase()) throw new FactoryError('forbidden', `${by} does not own job ${id}`);
   if (job.status === 'publishing' || job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') {
-    throw new FactoryError('not_cancellable', `job ${id} is ${job.status}`, 409);
+    throw new FactoryError('not_cancellable', `job ${id} is ${job.status}`);
   }
   await db.query(
     `update training_jobs set cancel_requested = true, updated_at = now(),

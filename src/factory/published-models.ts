@@ -44,8 +44,8 @@ const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.ow
  */
 export async function getPublishedModel(db: Queryable, name: string): Promise<PublishedModel> {
   const [row] = await db.query<Row>(`${PUBLISHED} and j.model_name = $1 order by j.finished_at desc limit 1`, [name]);
-  if (!row) throw new FactoryError('model_not_found', `no published model "${name}"`, 404);
-  if (!row.active) throw new FactoryError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`, 410);
+  if (!row) throw new FactoryError('model_not_found', `no published model "${name}"`);
+  if (!row.active) throw new FactoryError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`);
   return toPublished(row);
 }
 

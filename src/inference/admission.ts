@@ -5,7 +5,7 @@ export class QueueFullError extends CodedError {
   override name = 'QueueFullError';
   readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds: number) {
-    super('queue_full', `the node is busy (its inference queue is full); retry in ${retryAfterSeconds} s`, 429);
+    super('queue_full', `the node is busy (its inference queue is full); retry in ${retryAfterSeconds} s`);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
@@ -53,7 +53,7 @@ export function createAdmission(o: { concurrency: number; queue: number; retryAf
             cancel: () => {
               const i = waiting.indexOf(entry);
               if (i >= 0) waiting.splice(i, 1);
-              reject(new CodedError('cancelled', 'the client went away', 499));
+              reject(new CodedError('cancelled', 'the client went away'));
             },
           };
           if (signal?.aborted) return entry.cancel();

@@ -49,7 +49,7 @@ export async function createApiKey(db: Queryable, account: Address, name = ''): 
  */
 export async function accountOfApiKey(db: Queryable, key: string): Promise<Address> {
   const m = KEY.exec(key);
-  const refused = () => new ApiKeyError('unauthorized', 'invalid or revoked API key', 401);
+  const refused = () => new ApiKeyError('unauthorized', 'invalid or revoked API key');
   if (!m) throw refused();
   const [row] = await db.query<Row>('select * from api_keys where id = $1', [m[1]]);
   if (!row || row.revoked_at) throw refused();
@@ -72,6 +72,6 @@ export async function listApiKeys(db: Queryable, account: Address): Promise<ApiK
 export async function revokeApiKey(db: Queryable, id: string, account: Address): Promise<ApiKey> {
   const keyId = KEY.exec(id)?.[1] ?? id;
   const [row] = await db.query<Row>('update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 and lower(account) = lower($2) returning *', [keyId, account]);
-  if (!row) throw new ApiKeyError('not_found', `no API key ${keyId} of ${account}`, 404);
+  if (!row) throw new ApiKeyError('not_found', `no API key ${keyId} of ${account}`);
   return toKey(row);
 }

@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import type { PublishedModel } from '../factory/published-models.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /**
  * Metering: before every paid inference the most it can cost is reserved against the consumer's

@@ -134,7 +134,7 @@ export class AdapterCache {
       evicted(key, e);
     }
     if (tier === (this.engine as unknown) && used + needed > bound) {
-      throw new AdapterCacheFullError('adapter_cache_full', `the engine's adapter memory (${bound} bytes) is full of adapters in use`, 503);
+      throw new AdapterCacheFullError('adapter_cache_full', `the engine's adapter memory (${bound} bytes) is full of adapters in use`);
     }
   }
 }

@@ -32,7 +32,7 @@ export function chatPrompt(tokenizerConfig: { chat_template?: unknown; bos_token
     try {
       return new Template(template).render({ messages, add_generation_prompt: true, bos_token: token(tokenizerConfig?.bos_token), eos_token: token(tokenizerConfig?.eos_token) });
     } catch (err) {
-      throw new ChatTemplateError('bad_chat_template', `the model's chat template failed: ${(err as Error).message}`, 500);
+      throw new ChatTemplateError('bad_chat_template', `the model's chat template failed: ${(err as Error).message}`);
     }
   }
   let prompt = '';

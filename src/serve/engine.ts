@@ -9,7 +9,7 @@ import { CodedError } from '../util/coded-error.ts';
 export class ContextLengthError extends CodedError {
   override name = 'ContextLengthError';
   constructor(promptTokens: number, contextTokens: number) {
-    super('context_length_exceeded', `the prompt is ${promptTokens} tokens; this model's context is ${contextTokens} tokens`, 400);
+    super('context_length_exceeded', `the prompt is ${promptTokens} tokens; this model's context is ${contextTokens} tokens`);
   }
 }
 

@@ -125,5 +125,5 @@ test('the remote engine registers each adapter once, and again after the server 
 
 test('the remote engine answers 502 when the server is gone, without naming the server (the operator\'s infrastructure)', async () => {
   const gone = createRemoteEngine({ url: 'http://127.0.0.1:9/v1', baseModel: 'tiny', adapterDir: join(dir, 'gone') });
-  await assert.rejects(gone.complete(models[0]!, greedy()), (err: Error & { status?: number }) => err.status === 502 && /the remote engine failed/.test(err.message) && !/127\.0\.0\.1:9/.test(err.message));
+  await assert.rejects(gone.complete(models[0]!, greedy()), (err: Error & { code?: string }) => err.code === 'remote_engine_unreachable' && /the remote engine failed/.test(err.message) && !/127\.0\.0\.1:9/.test(err.message));
 });

@@ -7,7 +7,7 @@ import { CodedError } from '../util/coded-error.ts';
 export class KvCacheFullError extends CodedError {
   override name = 'KvCacheFullError';
   constructor(needed: number, free: number) {
-    super('kv_cache_full', `the KV cache needs ${needed} more block(s) and has ${free} free`, 503);
+    super('kv_cache_full', `the KV cache needs ${needed} more block(s) and has ${free} free`);
   }
 }
 

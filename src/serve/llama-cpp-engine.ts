@@ -83,7 +83,7 @@ export function createLlamaCppEngine(o: LlamaCppEngineOptions): Engine {
         return { lib, llama: await lib.getLlama({ gpu: o.gpu ?? false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false }) };
       } catch (e) {
         llama = undefined;
-        throw new LlamaCppEngineError('llama_cpp_unavailable', `llama.cpp could not be loaded (${(e as Error).message.split('\n')[0]}); is node-llama-cpp's prebuilt binary for ${process.platform}-${process.arch} installed?`, 503);
+        throw new LlamaCppEngineError('llama_cpp_unavailable', `llama.cpp could not be loaded (${(e as Error).message.split('\n')[0]}); is node-llama-cpp's prebuilt binary for ${process.platform}-${process.arch} installed?`);
       }
     })();
     return llama;

@@ -61,8 +61,8 @@ export function createRemoteEngine(o: RemoteEngineOptions): Engine {
   const engineError = (what: string, err: unknown): RemoteEngineError =>
     err instanceof OpenAI.APIError && err.status !== undefined
       // the engine's URL is the operator's infrastructure: not told to callers
-      ? new RemoteEngineError('remote_engine_error', `the remote engine refused ${what}: ${err.status} ${err.message}`, err.status === 429 ? 429 : 502)
-      : new RemoteEngineError('remote_engine_unreachable', `the remote engine failed ${what}: ${(err as Error).message.replaceAll(o.url, '<engine>')}`, 502);
+      ? new RemoteEngineError(err.status === 429 ? 'remote_engine_busy' : 'remote_engine_error', `the remote engine refused ${what}: ${err.status} ${err.message}`)
+      : new RemoteEngineError('remote_engine_unreachable', `the remote engine failed ${what}: ${(err as Error).message.replaceAll(o.url, '<engine>')}`);
 
   /** The adapter a registration is being made for, by name. */
   const pending = new Map<string, NonNullable<ServedModel['adapter']>>();

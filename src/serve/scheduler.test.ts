@@ -81,7 +81,7 @@ describe('Scheduler (continuous batching across adapters)', () => {
     const scheduler = new Scheduler(new Decoder(model, cache), { maxSequences: 8, maxBatchTokens: 64 });
     const others = requests.slice(0, 3).map((r) => scheduler.generate(r));
     const long = scheduler.generate({ adapter: null, prompt: Array.from({ length: config.maxPositions + 1 }, (_, i) => i % config.vocabSize), maxTokens: 4 });
-    await assert.rejects(long, (err: Error & { status?: number }) => err.name === 'ContextLengthError' && err.status === 400 && /129 tokens; this model's context is 128/.test(err.message));
+    await assert.rejects(long, (err: Error & { code?: string }) => err.name === 'ContextLengthError' && err.code === 'context_length_exceeded' && /129 tokens; this model's context is 128/.test(err.message));
     for (const [i, r] of (await Promise.all(others)).entries()) {
       assert.deepEqual(r.tokens, (await generate(model, requests[i]!.adapter, requests[i]!.prompt, { maxTokens: requests[i]!.maxTokens })).tokens);
     }

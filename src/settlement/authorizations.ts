@@ -49,26 +49,26 @@ const toStored = (r: Row): StoredAuthorization => ({
  * await acceptAuthorization(db, { chainId, escrow, client: publicClient }, node.address, auth, signature);
  */
 export async function acceptAuthorization(db: Queryable, deployment: EscrowDeployment & { client: Pick<PublicClient, 'getCode' | 'call'> }, operator: Address, auth: SpendAuthorization, signature: Hex, now = BigInt(Math.floor(Date.now() / 1000))): Promise<StoredAuthorization> {
-  if (!isAddressEqual(auth.operator, operator)) throw new SpendAuthorizationError('wrong_operator', `the authorisation names operator ${auth.operator}; this node is ${operator}`, 400);
-  if (auth.expiry <= now) throw new SpendAuthorizationError('expired', `the authorisation expired at ${auth.expiry}`, 400);
+  if (!isAddressEqual(auth.operator, operator)) throw new SpendAuthorizationError('wrong_operator', `the authorisation names operator ${auth.operator}; this node is ${operator}`);
+  if (auth.expiry <= now) throw new SpendAuthorizationError('expired', `the authorisation expired at ${auth.expiry}`);
   if (auth.expiry < now + MIN_AUTHORIZATION_LIFETIME_SECONDS) {
-    throw new SpendAuthorizationError('expires_too_soon', `the authorisation expires in ${auth.expiry - now} s; this node needs at least ${MIN_AUTHORIZATION_LIFETIME_SECONDS} s, to serve against it and draw before it expires`, 400);
+    throw new SpendAuthorizationError('expires_too_soon', `the authorisation expires in ${auth.expiry - now} s; this node needs at least ${MIN_AUTHORIZATION_LIFETIME_SECONDS} s, to serve against it and draw before it expires`);
   }
   if (!(await verifySpendAuthorization(deployment.client, deployment, auth, signature))) {
     // refused as the escrow would refuse it; the signer says why
     const signer = await recoverSpendAuthorizationSigner(deployment, auth, signature).catch(() => null);
-    if (!signer) throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation', 400);
+    if (!signer) throw new SpendAuthorizationError('invalid_signature', 'the signature is not an EIP-712 signature of this authorisation');
     throw new SpendAuthorizationError('invalid_signature', isAddressEqual(signer, auth.consumer)
       ? `the consumer ${auth.consumer} has code and does not accept this signature (ERC-1271), so the escrow would refuse it`
-      : `signed by ${signer}, not by the consumer ${auth.consumer}`, 401);
+      : `signed by ${signer}, not by the consumer ${auth.consumer}`);
   }
   const consumer = getAddress(auth.consumer);
   const current = await latestAuthorization(db, consumer);
   if (current && (auth.nonce <= current.auth.nonce || auth.cumulativeAmount < current.auth.cumulativeAmount)) {
-    throw new SpendAuthorizationError('stale', `the node holds nonce ${current.auth.nonce} with cap ${current.auth.cumulativeAmount}; a new authorisation needs a higher nonce and no lower cap`, 409);
+    throw new SpendAuthorizationError('stale', `the node holds nonce ${current.auth.nonce} with cap ${current.auth.cumulativeAmount}; a new authorisation needs a higher nonce and no lower cap`);
   }
   if (current && current.auth.expiry > now && auth.expiry < current.auth.expiry) {
-    throw new SpendAuthorizationError('shorter_expiry', `the node holds an authorisation valid until ${current.auth.expiry}; a new one may not expire sooner`, 409);
+    throw new SpendAuthorizationError('shorter_expiry', `the node holds an authorisation valid until ${current.auth.expiry}; a new one may not expire sooner`);
   }
   const [row] = await db.query<Row>(
     `insert into spend_authorizations (consumer, operator, cumulative_amount, nonce, expiry, signature) values ($1, $2, $3, $4, $5, $6)
@@ -77,7 +77,7 @@ export async function acceptAuthorization(db: Queryable, deployment: EscrowDeplo
      returning *`,
     [consumer, getAddress(operator), auth.cumulativeAmount.toString(), auth.nonce.toString(), auth.expiry.toString(), signature],
   );
-  if (!row) throw new SpendAuthorizationError('stale', 'a newer authorisation arrived meanwhile', 409);
+  if (!row) throw new SpendAuthorizationError('stale', 'a newer authorisation arrived meanwhile');
   return toStored(row);
 }
 

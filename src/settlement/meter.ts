@@ -60,13 +60,13 @@ export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContrac
     funds,
     async reserve(who: Address | null, model: PublishedModel, maxFee: bigint) {
       if (maxFee === 0n) return { release() {} };
-      if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`, 402);
+      if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`);
       const consumer = getAddress(who);
       return withConsumer(consumer, async () => {
         const f = await funds(consumer);
         if (f.available < maxFee) {
           const why = f.authorized === 0n ? 'no unexpired spend authorisation for this node' : f.authorized < f.deposit ? `authorised ${formatEther(f.authorized)} OPEN` : `deposit ${formatEther(f.deposit)} OPEN`;
-          throw new PaymentRequiredError('insufficient_funds', `this request can cost up to ${formatEther(maxFee)} OPEN; ${formatEther(f.spent + f.reserved)} OPEN is spent or reserved of what you can spend (${why}). Deposit and authorise more: openledger deposit <amount>`, 402);
+          throw new PaymentRequiredError('insufficient_funds', `this request can cost up to ${formatEther(maxFee)} OPEN; ${formatEther(f.spent + f.reserved)} OPEN is spent or reserved of what you can spend (${why}). Deposit and authorise more: openledger deposit <amount>`);
         }
         reserved.set(consumer, (reserved.get(consumer) ?? 0n) + maxFee);
         let released = false;

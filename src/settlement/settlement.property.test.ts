@@ -22,7 +22,7 @@ import { acceptAuthorization, consumerSpend, latestAuthorization } from './autho
 import { drawEarly } from './draw-early.ts';
 import { runEpoch, type SettlementNode } from './epoch.ts';
 import { distribute } from './fee-split.ts';
-import { createEscrowMeter } from './meter.ts';
+import { createEscrowMeter, PaymentRequiredError } from './meter.ts';
 import { rewardsOf } from './rewards.ts';
 
 const NODE = 0;
@@ -115,7 +115,7 @@ async function step(a: Action): Promise<void> {
       try {
         reservation = await meter.reserve(who!.address, model, maxFee);
       } catch (err) {
-        assert.equal((err as { status?: number }).status, 402);
+        assert.ok(err instanceof PaymentRequiredError, String(err));
         assert.ok(funds.available < maxFee, `refused although ${funds.available} covers ${maxFee}`);
         count('infer: 402');
         return;

@@ -74,8 +74,8 @@ const authorize = async (cap: bigint, nonce: bigint) => {
 };
 
 test('paid inference needs a deposit and an authorisation, and stops at the smaller of the two (402)', async () => {
-  await assert.rejects(infer(null), (e: Error & { status?: number }) => e.status === 402 && /API key or a signed request/.test(e.message));
-  await assert.rejects(infer(f.addr(CONSUMER)), (e: Error & { status?: number }) => e.status === 402 && /no unexpired spend authorisation/.test(e.message));
+  await assert.rejects(infer(null), (e: Error & { code?: string }) => e.code === 'payment_required' && /API key or a signed request/.test(e.message));
+  await assert.rejects(infer(f.addr(CONSUMER)), (e: Error & { code?: string }) => e.code === 'insufficient_funds' && /no unexpired spend authorisation/.test(e.message));
   const consumer = await f.t.as(CONSUMER);
   await f.t.mined(consumer.openToken.write.approve([f.t.addresses.inferenceEscrow, parseEther('1')]));
   await f.t.mined(consumer.inferenceEscrow.write.deposit([f.addr(CONSUMER), parseEther('1')]));
@@ -83,7 +83,7 @@ test('paid inference needs a deposit and an authorisation, and stops at the smal
   const r = await infer(f.addr(CONSUMER));
   assert.ok(r.receipt && BigInt(r.receipt.body.fee.amount) > 0n);
   assert.deepEqual(r.receipt.body.fee.split, { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 });
-  await assert.rejects(infer(f.addr(CONSUMER), 200), (e: Error & { status?: number }) => e.status === 402 && /authorised/.test(e.message));
+  await assert.rejects(infer(f.addr(CONSUMER), 200), (e: Error & { code?: string }) => e.code === 'insufficient_funds' && /authorised/.test(e.message));
   await assert.rejects(authorize(parseEther('1'), 1n), /higher nonce/);
   await authorize(parseEther('1'), 2n);
   await Promise.all([infer(f.addr(CONSUMER)), infer(f.addr(CONSUMER), 12)]);

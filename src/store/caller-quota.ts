@@ -6,7 +6,7 @@ export class QuotaExceededError extends CodedError {
   override name = 'QuotaExceededError';
   readonly retryAfterSeconds: number;
   constructor(caller: string, action: string, limit: number, windowSeconds: number, retryAfterSeconds: number) {
-    super('quota_exceeded', `${caller} used its allowance of ${limit} ${action} per ${windowSeconds / 3600} h on this node; retry in ${retryAfterSeconds} s`, 429);
+    super('quota_exceeded', `${caller} used its allowance of ${limit} ${action} per ${windowSeconds / 3600} h on this node; retry in ${retryAfterSeconds} s`);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -4,7 +4,7 @@ import { getPublishedModel, listPublishedModels } from '../../factory/published-
 import { getReceipt } from '../../attribution/receipts.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import { BlobNotFoundError, toBlobHash } from '../../store/blobs.ts';
-import { HttpError } from '../errors.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 /**
  * What anyone may read to check an inference: its receipt, the published models and the
@@ -22,7 +22,7 @@ export function attributionRoutes(app: FastifyInstance, ctx: NodeContext): void 
     try {
       return reply.type('application/octet-stream').send(await ctx.blobs.open(toBlobHash(hash)));
     } catch (err) {
-      if (err instanceof BlobNotFoundError) throw new HttpError(404, 'not_found', `no blob ${hash}`);
+      if (err instanceof BlobNotFoundError) throw new CodedError('not_found', `no blob ${hash}`);
       throw err;
     }
   });

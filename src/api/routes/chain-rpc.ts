@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isLoopback } from '../../util/allowed-host.ts';
-import { HttpError } from '../errors.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 /** JSON-RPC methods any caller may relay: reads, gas estimates and already-signed transactions. */
 const PUBLIC_METHOD = /^(eth_(blockNumber|call|chainId|estimateGas|feeHistory|gasPrice|getBalance|getBlockBy(Hash|Number)|getCode|getLogs|getStorageAt|getTransactionBy(Hash|BlockNumberAndIndex)|getTransactionCount|getTransactionReceipt|maxPriorityFeePerGas|sendRawTransaction|getBlockTransactionCountBy(Hash|Number))|net_version|web3_clientVersion)$/;
@@ -24,7 +24,7 @@ export function chainRpcRoutes(app: FastifyInstance, ctx: { rpcUrl: string; deve
     const loopback = isLoopback(request.ip);
     for (const c of Array.isArray(parsed) ? parsed : [parsed]) {
       const allowed = PUBLIC_METHOD.test(c.method) || (DEV_METHOD.test(c.method) && ctx.development === true && loopback);
-      if (!allowed) throw new HttpError(403, 'method_not_relayed', `the node does not relay ${c.method}`);
+      if (!allowed) throw new CodedError('method_not_relayed', `the node does not relay ${c.method}`);
     }
     const res = await fetch(ctx.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(parsed) });
     return reply.status(res.status).type('application/json').send(await res.text());

@@ -20,8 +20,8 @@ import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
 import { useAllowance } from '../../store/caller-quota.ts';
 import { allowanceActions, defaultAllowances, type NodeAllowances } from '../allowances.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
-import { HttpError } from '../errors.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 /** Largest uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
@@ -55,7 +55,7 @@ const decisionBody = z.discriminatedUnion('approve', [
  */
 function malformedMultipart(err: unknown): unknown {
   if (!(err instanceof Error) || 'statusCode' in err) return err;
-  return new HttpError(400, 'malformed_multipart', `the multipart body cannot be read: ${err.message}`);
+  return new CodedError('malformed_multipart', `the multipart body cannot be read: ${err.message}`);
 }
 
 /**
@@ -114,27 +114,27 @@ export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUplo
     const declared = z.object({ [CONTENT_HASH_HEADER]: hex32 }).parse(request.headers)[CONTENT_HASH_HEADER];
     const contributor = await signer(request, declared);
     const datanet = await getDatanet(ctx.db, datanetId);
-    if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the file as multipart/form-data');
+    if (!request.isMultipart()) throw new CodedError('not_multipart', 'send the file as multipart/form-data');
     // stake, quota and the contributor's consent before a byte is stored (the records are checked against it once read)
     await checkUploadAllowed(ctx, datanet.id!, contributor);
     const headers = z.object({ [CONSENT_HEADERS.root]: hex32.optional(), [CONSENT_HEADERS.signature]: signature.optional() }).parse(request.headers);
     const root = headers[CONSENT_HEADERS.root] as Hex | undefined, consentSignature = headers[CONSENT_HEADERS.signature] as Hex | undefined;
-    if ((root === undefined) !== (consentSignature === undefined)) throw new HttpError(400, 'bad_consent', `send both ${CONSENT_HEADERS.root} and ${CONSENT_HEADERS.signature}, or neither`);
+    if ((root === undefined) !== (consentSignature === undefined)) throw new CodedError('bad_consent', `send both ${CONSENT_HEADERS.root} and ${CONSENT_HEADERS.signature}, or neither`);
     const consentId = await acceptConsent(ctx, datanet, contributor, root && consentSignature ? { root, signature: consentSignature } : undefined);
     const part = await request.file().catch((err: unknown) => {
       throw malformedMultipart(err);
     });
-    if (!part) throw new HttpError(400, 'no_file', 'the request has no file part');
+    if (!part) throw new CodedError('no_file', 'the request has no file part');
     // the filename is stored as text, which cannot hold U+0000
     z.object({ filename: z.string().refine((f) => !f.includes('\0'), 'must not contain NUL characters (U+0000)') }).parse({ filename: part.filename });
-    const tooLarge = () => new HttpError(413, 'file_too_large', `files are limited to ${maxUploadBytes} bytes`);
+    const tooLarge = () => new CodedError('file_too_large', `files are limited to ${maxUploadBytes} bytes`);
     let stored;
     try {
       stored = await ctx.blobs.put(part.file, { expectedHash: declared, maxSize: maxUploadBytes });
     } catch (err) {
       // the multipart limit cuts a larger file short: it is too large, not mismatched
       if (err instanceof BlobTooLargeError || part.file.truncated) throw tooLarge();
-      if (err instanceof BlobHashMismatchError) throw new HttpError(400, 'content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
+      if (err instanceof BlobHashMismatchError) throw new CodedError('content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
       // the file stream itself failed: the body, not the store, went wrong
       if (part.file.errored) throw malformedMultipart(part.file.errored);
       throw err;

@@ -8,9 +8,9 @@ import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, list
 import { UnsupportedConfigError } from '../../model/config.ts';
 import { ModelDirError } from '../../model/model-dir.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
-import { HttpError } from '../errors.ts';
 import { createStreamLimit } from '../stream-limit.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
 const jobParams = z.object({ id: z.string().uuid('must be a job id') });
@@ -37,7 +37,7 @@ export function factoryRoutes(app: FastifyInstance, ctx: NodeContext & { maxStre
       return reply.status(201).send(await addBaseModel(ctx.db, body.name, body.path));
     } catch (err) {
       // the folder is the caller's input: one that is not a loadable model is a 400 saying why
-      if (err instanceof ModelDirError || err instanceof UnsupportedConfigError) throw new HttpError(400, 'invalid_model_dir', `path: ${err.message}`);
+      if (err instanceof ModelDirError || err instanceof UnsupportedConfigError) throw new CodedError('invalid_model_dir', `path: ${err.message}`);
       throw err;
     }
   });
@@ -70,7 +70,7 @@ export function factoryRoutes(app: FastifyInstance, ctx: NodeContext & { maxStre
     const { id, file } = jobParams.extend({ file: z.enum(['adapter_config.json', 'adapter_model.safetensors']) }).parse(request.params);
     const job = await getTrainingJob(ctx.db, id);
     const hash = file === 'adapter_config.json' ? job.adapterConfigBlob : job.adapterBlob;
-    if (!hash) throw new HttpError(404, 'not_published', `job ${id} has no published adapter yet (status ${job.status})`);
+    if (!hash) throw new CodedError('not_published', `job ${id} has no published adapter yet (status ${job.status})`);
     return reply.type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream').send(await ctx.blobs.open(hash));
   });
 

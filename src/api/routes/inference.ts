@@ -10,8 +10,8 @@ import type { Meter } from '../../inference/meter.ts';
 import { runInference, type InferenceNode } from '../../inference/run-inference.ts';
 import type { Engine } from '../../serve/engine.ts';
 import { authenticate } from '../authenticate.ts';
-import { HttpError } from '../errors.ts';
 import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 /** What the inference doors (`/inference`, `/v1/*`) need of the node. */
 export interface InferenceRouteContext extends NodeContext {
@@ -35,7 +35,7 @@ export async function consumerOf(ctx: InferenceRouteContext, request: FastifyReq
   const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
   if (bearer) return accountOfApiKey(ctx.db, bearer);
   if (request.headers['x-openledger-signature']) return authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
-  throw new HttpError(401, 'unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
+  throw new CodedError('unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
 }
 
 const inferenceBody = z.object({

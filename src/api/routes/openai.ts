@@ -7,7 +7,7 @@ import { listPublishedModels } from '../../factory/published-models.ts';
 import { listBaseModels } from '../../factory/base-models.ts';
 import { chatMessageSchema, chatPrompt } from '../../serve/chat-template.ts';
 import { CodedError } from '../../util/coded-error.ts';
-import { HttpError } from '../errors.ts';
+import { statusOf } from '../error-statuses.ts';
 import { consumerOf, inferenceNode, type InferenceRouteContext } from './inference.ts';
 import { attributionSummary } from '../../inference/attribution-summary.ts';
 import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
@@ -37,9 +37,10 @@ function openAiError(err: unknown): { status: number; body: { error: { message: 
     const param = issue.path.join('.') || null;
     return { status: 400, body: { error: { message: `${param ?? 'input'}: ${issue.message}`, type: 'invalid_request_error', param, code: null } } };
   }
-  if (err instanceof HttpError || err instanceof CodedError) {
-    const type = err.status === 401 ? 'authentication_error' : err.status === 402 ? 'insufficient_funds' : err.status === 404 ? 'not_found_error' : err.status === 429 ? 'rate_limit_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
-    return { status: err.status, body: { error: { message: err.message, type, param: null, code: err.code } } };
+  if (err instanceof CodedError) {
+    const status = statusOf(err);
+    const type = status === 401 ? 'authentication_error' : status === 402 ? 'insufficient_funds' : status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+    return { status, body: { error: { message: err.message, type, param: null, code: err.code } } };
   }
   const status = (err as { statusCode?: number }).statusCode ?? 500;
   return { status, body: { error: { message: status >= 500 ? 'internal error' : (err as Error).message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null } } };

@@ -7,9 +7,9 @@ import { readServedEpoch } from '../../settlement/epoch-inputs.ts';
 import type { ConsumerFunds } from '../../settlement/meter.ts';
 import { rewardEvidence, rewardHistory, rewardsOf } from '../../settlement/rewards.ts';
 import { authenticate } from '../authenticate.ts';
-import { HttpError } from '../errors.ts';
 import { PG_INTEGER_MAX } from '../input-guard.ts';
 import type { InferenceRouteContext } from './inference.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 export interface SettlementRouteContext extends InferenceRouteContext {
   /** The escrow meter (what consumers can spend). */
@@ -47,7 +47,7 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   app.get('/settlement/funds/:address', async (request) => {
     const { address: consumer } = addressParam.parse(request.params);
     const latest = await latestAuthorization(ctx.db, consumer);
-    if (!ctx.funds) throw new HttpError(404, 'not_metered', 'this node does not meter inference (no escrow meter)');
+    if (!ctx.funds) throw new CodedError('not_metered', 'this node does not meter inference (no escrow meter)');
     return json({ consumer, operator: ctx.clients.account.address, escrow: deployment.escrow, chainId: deployment.chainId, ...(await ctx.funds(consumer)), authorization: latest });
   });
 
@@ -69,13 +69,13 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   app.get('/settlement/epochs/:epoch/inputs', async (request) => {
     const { epoch } = z.object({ epoch: z.coerce.number().int().min(1).max(PG_INTEGER_MAX) }).parse(request.params);
     const served = await readServedEpoch(ctx.db, epoch);
-    if (!served) throw new HttpError(404, 'not_found', `no epoch ${epoch} on this node`);
+    if (!served) throw new CodedError('not_found', `no epoch ${epoch} on this node`);
     return served;
   });
 
   app.post('/settlement/epochs', async (request) => {
     const who = await authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
-    if (who.toLowerCase() !== ctx.clients.account.address.toLowerCase()) throw new HttpError(403, 'forbidden', `${who} is not this node's operator`);
+    if (who.toLowerCase() !== ctx.clients.account.address.toLowerCase()) throw new CodedError('forbidden', `${who} is not this node's operator`);
     return json(await runEpoch(node, (line) => request.log.info(line)));
   });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { isLoopback } from '../../util/allowed-host.ts';
-import { HttpError } from '../errors.ts';
+import { CodedError } from '../../util/coded-error.ts';
 
 /** The built web app (`npm run build:web`). */
 export const WEB_DIST = join(import.meta.dirname, '../../../web/dist');
@@ -23,7 +23,7 @@ export function webRoutes(app: FastifyInstance, ctx: { devMnemonic?: string | un
   }
   app.get('/dev/accounts', async (request) => {
     if (!ctx.devMnemonic) return { mnemonic: null };
-    if (!isLoopback(request.ip)) throw new HttpError(403, 'forbidden', 'development accounts are only shared with this machine');
+    if (!isLoopback(request.ip)) throw new CodedError('forbidden', 'development accounts are only shared with this machine');
     return { mnemonic: ctx.devMnemonic };
   });
 }

@@ -1,8 +1,6 @@
 import { DatanetError } from '../errors.ts';
 import type { IntakeErrorCode } from './types.ts';
 
-const STATUS: Partial<Record<IntakeErrorCode, number>> = { unsupported_format: 415, file_too_large: 413 };
-
 /**
  * An intake error thrown rather than reported as an item: `unsupported_format` from `parseUpload`,
  * and `file_too_large` from `limitBytes` (which `parseUpload` turns into a final item).
@@ -14,6 +12,6 @@ export class IntakeError extends DatanetError {
   override name = 'IntakeError';
   declare readonly code: IntakeErrorCode;
   constructor(code: IntakeErrorCode, message: string) {
-    super(code, message, STATUS[code] ?? 400);
+    super(code, message);
   }
 }

@@ -14,7 +14,7 @@ import { GpuTensor, tensorBytes, type Kernels } from './kernels.ts';
 export class GpuDeviceError extends CodedError {
   override name = 'GpuDeviceError';
   constructor(message: string) {
-    super('gpu_device_error', `the GPU device reported: ${message}`, 500);
+    super('gpu_device_error', `the GPU device reported: ${message}`);
   }
 }
 
