@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase, type Database } from './database.ts';
 import { deploymentRecorder } from './deployment-steps.ts';
@@ -54,5 +57,24 @@ test('the same migrations apply once on a Postgres server, also when two process
     }
   } finally {
     server.stop();
+  }
+});
+
+test("each module's migrations sit beside its code and run in one order of versions; two with one version are refused", () => {
+  const all = listMigrations();
+  assert.deepEqual(all.map((m) => m.version), all.map((_, i) => i + 1), 'versions 1, 2, 3, … with no gap');
+  const owner = Object.fromEntries(all.map((m) => [m.name, m.module]));
+  assert.equal(owner.datanets, 'datanet');
+  assert.equal(owner.settlement, 'settlement');
+  assert.equal(owner.chain, 'store');
+  const dir = mkdtempSync(join(tmpdir(), 'openledger-migrations-'));
+  try {
+    for (const [module, file] of [['a', '0001_one.sql'], ['b', '0002_two.sql'], ['c', '0002_clash.sql']] as const) {
+      mkdirSync(join(dir, module, 'migrations'), { recursive: true });
+      writeFileSync(join(dir, module, 'migrations', file), 'select 1;');
+    }
+    assert.throws(() => listMigrations(dir), /share version 2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
