@@ -64,7 +64,8 @@ export async function runInference(node: InferenceNode, r: InferenceRequest): Pr
 }
 
 async function attributedInference(node: InferenceNode, m: ResolvedModel, r: InferenceRequest): Promise<InferenceResult> {
-  const { model: _model, consumer: _consumer, ...request } = r;
+  // the engine gets the completion request: the prompt, sampling and streaming, not who pays or the model's name
+  const { model: _name, consumer: _payer, ...request } = r;
   if (m.kind === 'base') {
     // a base model alone: no datanet shaped it, so no attribution and no fee
     const c = await node.engine.complete(m.served, request);
