@@ -21,10 +21,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) request.log.error(err);
     const tooLarge = (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-    return reply.status(status).send({
-      error: status >= 500 ? 'internal_error' : ((err as FastifyError).code ?? 'bad_request').toLowerCase(),
-      message: status >= 500 ? 'internal error' : tooLarge ? `the body is larger than this route takes (${request.routeOptions.bodyLimit} bytes); send less per request, or upload a file` : err.message,
-    });
+    return reply.status(status).send(frameworkBody(err as FastifyError, status, tooLarge ? `the body is larger than this route takes (${request.routeOptions.bodyLimit} bytes); send less per request, or upload a file` : err.message));
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }),
@@ -38,8 +35,10 @@ export function installErrorHandler(app: FastifyInstance): void {
  */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode ?? 400;
-  void reply.status(status).send({
-    error: status >= 500 ? 'internal_error' : (err.code ?? 'bad_request').toLowerCase(),
-    message: status >= 500 ? 'internal error' : err.message,
-  });
+  void reply.status(status).send(frameworkBody(err, status));
+}
+
+/** The JSON body of an error Fastify raised: its code in lower case and its message; a 5xx says only that it is internal. */
+function frameworkBody(err: FastifyError, status: number, message = err.message): { error: string; message: string } {
+  return status >= 500 ? { error: 'internal_error', message: 'internal error' } : { error: (err.code ?? 'bad_request').toLowerCase(), message };
 }

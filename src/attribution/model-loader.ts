@@ -15,6 +15,7 @@ import { ReceiptError } from './receipts.ts';
 import { FactoryError } from '../factory/errors.ts';
 import { createBaseLoader, type LoadedBase } from '../serve/base-loader.ts';
 import type { ServedModel } from '../serve/engine.ts';
+import { LruResources } from '../serve/lru-resources.ts';
 import { readTrace } from './trace.ts';
 
 /** A published model ready to generate and attribute. */
@@ -117,21 +118,14 @@ async function traceFilesOf(source: ModelSource, traceBlob: Hex): Promise<Record
 export function createModelLoader(o: { source: ModelSource; backend: Backend; cacheDir: string; maxLoaded?: number }): ModelLoader {
   const maxLoaded = o.maxLoaded ?? 32;
   const bases = createBaseLoader({ backend: o.backend, dirOf: (id) => o.source.baseModelDir(id) });
-  /** Loaded models by name and adapter, least recently used first, with how many hold each. */
-  const loaded = new Map<string, { model: Promise<Omit<LoadedModel, 'release'>>; users: number }>();
-
   // beyond `maxLoaded`, the least recently used models nobody holds are freed (on their base, alone)
-  const evict = () => {
-    for (const [key, e] of loaded) {
-      if (loaded.size <= maxLoaded) return;
-      if (e.users > 0) continue;
-      loaded.delete(key);
-      void e.model.then((m) => m.exclusive(async () => {
-        m.model.freeLora(m.lora);
-        await m.attribution.spans.close();
-      })).catch(() => {});
-    }
-  };
+  const loaded = new LruResources<Omit<LoadedModel, 'release'>>({
+    max: maxLoaded,
+    dispose: (m) => m.exclusive(async () => {
+      m.model.freeLora(m.lora);
+      await m.attribution.spans.close();
+    }),
+  });
 
   const base = (id: string): Promise<LoadedBase> => bases.base(id);
 
@@ -160,34 +154,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
 
   const load = async (name: string): Promise<LoadedModel> => {
     const published = await o.source.published(name);
-    const key = `${name}/${published.adapterHash}`;
-    let e = loaded.get(key);
-    if (e) loaded.delete(key);
-    else {
-      const made = { model: loadOne(published), users: 0 };
-      made.model.catch(() => {
-        if (loaded.get(key) === made) loaded.delete(key);
-      });
-      e = made;
-    }
-    loaded.set(key, e); // most recently used last
-    const entry = e;
-    entry.users++;
-    evict();
-    let model: Omit<LoadedModel, 'release'>;
-    try {
-      model = await entry.model;
-    } catch (err) {
-      entry.users--;
-      throw err;
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      entry.users--;
-      evict();
-    };
+    const { value: model, release } = await loaded.acquire(`${name}/${published.adapterHash}`, () => loadOne(published));
     // the model as loaded, with what the chain says of it now (its price and owner may have changed since)
     return { ...model, published, release };
   };

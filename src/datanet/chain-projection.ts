@@ -1,4 +1,4 @@
-import type { ChainProjection } from '../store/chain-events.ts';
+import { touchedKeys, type ChainProjection } from '../store/chain-events.ts';
 
 const CONTRACT = 'datanetRegistry';
 const EVENTS = new Set(['DatanetCreated', 'DatanetUpdated', 'DatanetOwnershipTransferred', 'CuratorSet']);
@@ -15,9 +15,8 @@ const EVENTS = new Set(['DatanetCreated', 'DatanetUpdated', 'DatanetOwnershipTra
  */
 export const datanetProjection: ChainProjection = {
   async project(tx, chainId, events) {
-    const touched = events?.filter((e) => e.contract === CONTRACT && EVENTS.has(e.event)).map((e) => String(e.args.datanetId));
-    if (touched?.length === 0) return;
-    const ids = touched ? [...new Set(touched)] : null;
+    const ids = touchedKeys(events, CONTRACT, EVENTS, 'datanetId');
+    if (ids?.length === 0) return;
     const scope = `chain_id = $1 and contract = '${CONTRACT}' and ($2::text[] is null or args->>'datanetId' = any($2))`;
     await tx.query(
       `with latest as (

@@ -1,4 +1,4 @@
-import type { ChainProjection } from '../store/chain-events.ts';
+import { touchedKeys, type ChainProjection } from '../store/chain-events.ts';
 
 const CONTRACT = 'modelRegistry';
 const EVENTS = new Set(['ModelRegistered', 'PriceSet', 'ModelDeactivated', 'ModelOwnershipTransferred']);
@@ -14,9 +14,8 @@ const EVENTS = new Set(['ModelRegistered', 'PriceSet', 'ModelDeactivated', 'Mode
  */
 export const modelProjection: ChainProjection = {
   async project(tx, chainId, events) {
-    const touched = events?.filter((e) => e.contract === CONTRACT && EVENTS.has(e.event)).map((e) => String(e.args.modelId));
-    if (touched?.length === 0) return;
-    const ids = touched ? [...new Set(touched)] : null;
+    const ids = touchedKeys(events, CONTRACT, EVENTS, 'modelId');
+    if (ids?.length === 0) return;
     const latest = (events: string, value: string) => `(
       select ${value} from chain_events e where e.chain_id = $1 and e.contract = '${CONTRACT}' and e.event in (${events}) and e.args->>'modelId' = r.id
       order by e.block_number desc, e.log_index desc limit 1)`;

@@ -3,6 +3,13 @@ interface Entry<T> {
   users: number;
 }
 
+interface Options<T> {
+  max: number;
+  /** Makes a missing resource (or pass one to `acquire`). */
+  create?(key: string): Promise<T>;
+  dispose(value: T, key: string): Promise<void> | void;
+}
+
 /**
  * Resources made on demand by key (an engine context, a registration on a remote server), at most
  * `max` kept: beyond it the least recently used one nobody is using is disposed. A resource in use
@@ -14,9 +21,9 @@ interface Entry<T> {
  */
 export class LruResources<T> {
   private readonly entries = new Map<string, Entry<T>>();
-  private readonly o: { max: number; create(key: string): Promise<T>; dispose(value: T, key: string): Promise<void> | void };
+  private readonly o: Options<T>;
 
-  constructor(o: { max: number; create(key: string): Promise<T>; dispose(value: T, key: string): Promise<void> | void }) {
+  constructor(o: Options<T>) {
     this.o = o;
   }
 
@@ -27,23 +34,49 @@ export class LruResources<T> {
 
   /** Runs `fn` with the resource for `key` (made if missing), which stays alive until `fn` ends. */
   async use<R>(key: string, fn: (value: T) => Promise<R>): Promise<R> {
+    const { value, release } = await this.acquire(key);
+    try {
+      return await fn(value);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Takes the resource for `key` (made if missing, by `create` when given, else by the one the
+   * resources were made with), kept alive until `release()` is called; a second call does nothing.
+   *
+   * @example
+   * const { value: model, release } = await models.acquire(key, () => loadModel(published));
+   */
+  async acquire(key: string, create?: (key: string) => Promise<T>): Promise<{ value: T; release(): void }> {
     let e = this.entries.get(key);
     if (e) this.entries.delete(key);
     else {
-      e = { value: this.o.create(key), users: 0 };
-      const made = e;
+      const make = create ?? this.o.create;
+      if (!make) throw new TypeError(`nothing makes the resource ${key}: pass create`);
+      const made: Entry<T> = { value: make(key), users: 0 };
       made.value.catch(() => {
         if (this.entries.get(key) === made) this.entries.delete(key);
       });
+      e = made;
     }
     this.entries.set(key, e); // most recently used last
-    e.users++;
+    const entry = e;
+    entry.users++;
     this.evict();
-    try {
-      return await fn(await e.value);
-    } finally {
-      e.users--;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.users--;
       this.evict();
+    };
+    try {
+      return { value: await entry.value, release };
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 

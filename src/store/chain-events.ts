@@ -21,6 +21,19 @@ export interface ChainProjection {
 }
 
 /**
+ * What a projection recomputes: the distinct values of `key` among the `events` of `contract`
+ * named in `names` (empty: nothing it keeps was touched), or null after a rewind (`events`
+ * undefined: everything).
+ *
+ * @example
+ * const ids = touchedKeys(events, 'modelRegistry', new Set(['PriceSet']), 'modelId'); // ['3'] | [] | null
+ */
+export function touchedKeys(events: IndexedEvent[] | undefined, contract: string, names: ReadonlySet<string>, key: string): string[] | null {
+  if (!events) return null;
+  return [...new Set(events.filter((e) => e.contract === contract && names.has(e.event)).map((e) => String(e.args[key])))];
+}
+
+/**
  * The store side of the event indexer: events in `chain_events`, the cursor in `indexer_cursors`,
  * and what the `projections` keep of them, written together in one transaction.
  *
