@@ -304,8 +304,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     ) external onlyOwnerOrCurator(datanetId) nonReentrant {
         bytes32 id = contributionId(contentHash, contributor);
         if (_slashedContributions[datanetId][id]) revert AlreadySlashed(id);
-        if (!MerkleProof.verifyCalldata(proof, root, _leaf(contentHash))
-            || !SignatureChecker.isValidSignatureNow(contributor, contributionsDigest(datanetId, root), signature)) {
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(contentHash)) || !isSignedByContributor(datanetId, contributor, root, signature)) {
             revert NotSignedByContributor(datanetId, contributor, contentHash);
         }
         _slashedContributions[datanetId][id] = true;
@@ -324,6 +323,19 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         amount = perSlash < s.amount ? perSlash : s.amount;
         if (amount == 0) revert NoStake(datanetId, contributor);
         s.amount -= amount;
+    }
+
+    /// @notice Whether `signature` is `contributor`'s consent to the contributions under `root` in
+    ///         `datanetId`, as a slash checks it (ECDSA, or ERC-1271 for a contract account): a node
+    ///         asks this before it accepts signed contributions, so it never keeps a consent the
+    ///         registry would refuse as evidence.
+    /// @param datanetId The datanet.
+    /// @param contributor Who is said to have signed.
+    /// @param root Merkle root of the contributions' content hashes.
+    /// @param signature The signature of `Contributions(datanetId, root)`.
+    /// @return True when the registry accepts it.
+    function isSignedByContributor(uint256 datanetId, address contributor, bytes32 root, bytes calldata signature) public view returns (bool) {
+        return SignatureChecker.isValidSignatureNow(contributor, contributionsDigest(datanetId, root), signature);
     }
 
     /// @notice The EIP-712 digest a contributor signs for a set of contributions to `datanetId`.

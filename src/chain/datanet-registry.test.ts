@@ -486,6 +486,11 @@ describe('DatanetRegistry: slashing contributors', () => {
     const [, , otherSignature] = await evidence(CONTRIBUTOR, id, hashOf('another upload'));
     await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), sent[0]!, root, proof, otherSignature]), ...refused(sent[0]!));
     assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 3n * STAKE, releaseAt: 0n }, 'nothing was slashed');
+    // the check a node asks before it keeps a consent is the slash's own
+    assert.equal(await curator.read.isSignedByContributor([id, addr(CONTRIBUTOR), root, signature]), true);
+    assert.equal(await curator.read.isSignedByContributor([id, addr(CONTRIBUTOR), root, otherSignature]), false);
+    assert.equal(await curator.read.isSignedByContributor([other, addr(CONTRIBUTOR), root, signature]), false);
+    assert.equal(await curator.read.isSignedByContributor([id, addr(CURATOR), root, signature]), false);
     // with the contributor's own signature and a proof of each hash it sent, each slash goes through
     const tree = StandardMerkleTree.of(sent.map((h) => [h]), ['bytes32']);
     for (const h of sent) await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), h, root, tree.getProof([h]) as Hex[], signature]));

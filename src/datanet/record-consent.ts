@@ -1,6 +1,6 @@
 import type { Address, Hex } from 'viem';
 import type { BlobHash } from '../store/blobs.ts';
-import { consentDomain, consentTree, consentTypes, type ContributionConsent } from './consent.ts';
+import { consentTree, type ContributionConsent } from './consent.ts';
 import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { DatanetError } from './errors.ts';
@@ -15,8 +15,8 @@ export const consentRequired = (d: Datanet) => new DatanetError(
  * Takes the consent a contribution request came with, as the datanet requires: none is needed by a
  * datanet without a contribution stake (its contributions cannot be slashed, so no evidence is
  * kept), and one is required by a datanet with one (400 `consent_required`). A consent is checked
- * to be the contributor's signature (ECDSA, or ERC-1271 for a contract account, as the registry
- * checks it; 400 `bad_consent`) and stored; when the records are already known (`contentHashes`)
+ * to be the contributor's signature by the registry itself (`isSignedByContributor`: ECDSA, or
+ * ERC-1271 for a contract account; 400 `bad_consent`) and stored; when the records are already known (`contentHashes`)
  * they are checked against its root first (400 `consent_mismatch`), else when the file is read
  * ({@link settleConsent}). Returns the consent's id, or undefined.
  *
@@ -34,14 +34,8 @@ export async function acceptConsent(
     if (BigInt(datanet.contributionStake) > 0n) throw consentRequired(datanet);
     return undefined;
   }
-  const valid = await ctx.clients.publicClient.verifyTypedData({
-    address: contributor,
-    domain: consentDomain(ctx.clients.chain.id, ctx.contracts.datanetRegistry.address),
-    types: consentTypes,
-    primaryType: 'Contributions',
-    message: { datanetId: BigInt(datanet.id!), root: consent.root },
-    signature: consent.signature,
-  }).catch(() => false);
+  // the registry's own check, so the node never keeps a consent a slash could not use as evidence
+  const valid = await ctx.contracts.datanetRegistry.read.isSignedByContributor([BigInt(datanet.id!), contributor, consent.root, consent.signature]).catch(() => false);
   if (!valid) throw new DatanetError('bad_consent', `the consent signature is not ${contributor}'s signature of Contributions(${datanet.id}, ${consent.root})`);
   if (contentHashes) checkRoot(consent.root, contentHashes);
   const [row] = await ctx.db.query<{ id: string }>(
