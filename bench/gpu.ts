@@ -18,8 +18,8 @@ import { readModelDir } from '../src/model/model-dir.ts';
 import { defaultOptimizerOptions, Trainer, type TrainingExample } from '../src/model/trainer.ts';
 import { NoGpuError, requestGpuDevice } from '../src/model/webgpu/gpu-device.ts';
 import { createWebGpuBackend } from '../src/model/webgpu/webgpu-backend.ts';
-import { Decoder } from '../src/serve/decoder.ts';
-import { PagedKvCache } from '../src/serve/kv-cache.ts';
+import { Decoder } from '../src/model/decoder.ts';
+import { PagedKvCache } from '../src/model/kv-cache.ts';
 import { Scheduler } from '../src/serve/scheduler.ts';
 import { generator } from './_random.ts';
 

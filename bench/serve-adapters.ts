@@ -5,20 +5,20 @@
  * - decode throughput (generated tokens/s) of 64 concurrent requests (16-token prompts, 32 new
  *   tokens each) drawing their adapter from a pool of 1, 10, 100 and 1,000 distinct adapters, each
  *   as a ratio to the single-adapter figure of the same run; and, as a baseline, the same requests
- *   one at a time without batching or KV cache (`generate`, full recompute per token);
+ *   one at a time without batching or KV cache (the full forward pass `Llama.logits` over the whole
+ *   sequence for each token, greedy);
  * - adapter cold-load latency: PEFT bytes → parsed → on the engine (median of 20);
  * - time to first token, p50/p99, under a fixed offered load (Poisson arrivals, 100 adapters).
  *
  * Run: `npm run bench -- serve-adapters` (options: --requests=64 --rate=20 --seconds=5)
  */
 import { createBackend } from '../src/model/create-backend.ts';
-import { generate } from '../src/model/generate.ts';
 import { Llama, type LoraAdapter } from '../src/model/llama.ts';
 import { readModelDir } from '../src/model/model-dir.ts';
 import { parsePeftAdapter, peftAdapterFiles } from '../src/model/peft.ts';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';
-import { Decoder } from '../src/serve/decoder.ts';
-import { PagedKvCache } from '../src/serve/kv-cache.ts';
+import { Decoder } from '../src/model/decoder.ts';
+import { PagedKvCache } from '../src/model/kv-cache.ts';
 import { Scheduler } from '../src/serve/scheduler.ts';
 import { generator } from './_random.ts';
 
@@ -52,7 +52,14 @@ await throughput(1); // warm-up
 const single = median([await throughput(1), await throughput(1), await throughput(1)]);
 const t0 = performance.now();
 let unbatched = 0;
-for (const [i, prompt] of prompts.slice(0, 8).entries()) unbatched += (await generate(model, adapters[i]!, prompt, { maxTokens: NEW })).tokens.length;
+const V = files.config.vocabSize;
+for (const [i, prompt] of prompts.slice(0, 8).entries()) {
+  const seq = [...prompt];
+  for (let n = 0; n < NEW; n++, unbatched++) {
+    const logits = (await model.logits(Int32Array.from(seq), 1, seq.length, adapters[i]!)).subarray((seq.length - 1) * V);
+    seq.push(logits.indexOf(Math.max(...logits)));
+  }
+}
 const unbatchedRate = unbatched / ((performance.now() - t0) / 1000);
 console.log(`  baseline: one request at a time, no KV cache (8 requests)  ${unbatchedRate.toFixed(0).padStart(7)} tokens/s`);
 for (const pool of [1, 10, 100, 1000]) {

@@ -1,6 +1,7 @@
+import { Decoder } from './decoder.ts';
+import { PagedKvCache } from './kv-cache.ts';
 import type { Llama, LoraAdapter } from './llama.ts';
 import { seededRandom } from './random.ts';
-import { sampleToken } from './sample-token.ts';
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -17,26 +18,38 @@ export interface GenerateOptions {
 export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 /**
- * Generates up to `maxTokens` tokens after `prompt` (token ids), with or without an adapter.
- * Each step runs the whole sequence again (no KV cache): the reference the serving scheduler is
- * checked against, and enough for short outputs (evaluation); serving uses serve/scheduler.ts.
+ * Generates up to `maxTokens` tokens after `prompt` (token ids), with or without an adapter: the
+ * prompt in one step, then one token per step, through the serving decoder with a KV cache of its
+ * own for this one sequence (each step costs one row, not the whole sequence again). The same
+ * forward pass as serving, without the batching: for evaluation and attribution, and the
+ * one-request-alone reference the scheduler is checked against (serve/scheduler.ts).
  *
  * @example
  * const { tokens } = await generate(model, lora, promptIds, { maxTokens: 32, stopTokens: [eos] });
  */
 export async function generate(model: Llama, lora: LoraAdapter | null, prompt: readonly number[], o: GenerateOptions): Promise<{ tokens: number[]; finishReason: FinishReason }> {
   if (prompt.length === 0) throw new RangeError('the prompt is empty');
-  const rng = seededRandom(o.seed ?? 0);
-  const V = model.config.vocabSize;
-  const seq = [...prompt];
+  const { maxPositions } = model.config;
   const out: number[] = [];
+  if (o.maxTokens <= 0 || prompt.length >= maxPositions) return { tokens: out, finishReason: 'length' };
+  const rng = seededRandom(o.seed ?? 0);
+  const { temperature = 0, topP = 1 } = o;
   const stop = new Set(o.stopTokens ?? []);
-  while (out.length < o.maxTokens && seq.length < model.config.maxPositions) {
-    const logits = await model.logits(Int32Array.from(seq), 1, seq.length, lora);
-    const next = sampleToken(logits.subarray((seq.length - 1) * V, seq.length * V), o, rng.next);
-    if (stop.has(next)) return { tokens: out, finishReason: 'stop' };
-    out.push(next);
-    seq.push(next);
+  const blockSize = 16;
+  const cache = new PagedKvCache(model.backend, model.config, { numBlocks: Math.ceil(Math.min(prompt.length + o.maxTokens, maxPositions) / blockSize), blockSize });
+  const decoder = new Decoder(model, cache);
+  try {
+    // the first step runs the prompt, each later one the token just chosen
+    let rows = prompt.map((token, position) => ({ sequence: 'generate', token, position, adapter: lora }));
+    for (let length = prompt.length; ; ) {
+      const sample = { temperature, topP, uniform: temperature > 0 ? rng.next() : 0 }; // drawn only when sampling, as sampleToken does
+      const [next] = await decoder.step(rows.map((r, i) => (i === rows.length - 1 ? { ...r, sample } : r)));
+      if (stop.has(next!)) return { tokens: out, finishReason: 'stop' };
+      out.push(next!);
+      if (out.length >= o.maxTokens || ++length >= maxPositions) return { tokens: out, finishReason: 'length' };
+      rows = [{ sequence: 'generate', token: next!, position: length - 1, adapter: lora }];
+    }
+  } finally {
+    cache.dispose();
   }
-  return { tokens: out, finishReason: 'length' };
 }

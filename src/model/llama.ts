@@ -1,7 +1,9 @@
 /**
- * A Llama-architecture decoder, readable top to bottom: RMSNorm, rotary embeddings, grouped-query
- * causal attention, SwiGLU, tied or untied embeddings, optional q/k/v biases (Qwen2), and LoRA on
- * any of the q, k, v, o, gate, up and down projections.
+ * A Llama-architecture decoder: RMSNorm, rotary embeddings, grouped-query causal attention,
+ * SwiGLU, tied or untied embeddings, optional q/k/v biases (Qwen2), and LoRA on any of the q, k, v,
+ * o, gate, up and down projections. This file holds the weights, adapters and the full pass over
+ * B sequences (logits, loss, gradients): embedding, the layers, output head; each layer is the
+ * one transformer block of `transformer-block.ts`, which the serving decoder (`decoder.ts`) runs too.
  *
  * The forward pass keeps every activation the backward pass needs; the backward pass is written
  * out by hand (no autograd), layer by layer in reverse. Gradients flow to the LoRA matrices and,
@@ -12,22 +14,12 @@ import { layerWeightNames, loraTargets, projectionShape, targetModulePath, type 
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
 import { seededRandom } from './random.ts';
 import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
+import {
+  blockBackward, blockForward, outputHead, outputHeadBackward,
+  type BlockActivations, type BlockGradients, type CausalAttention, type LayerWeights, type SingleLora,
+} from './transformer-block.ts';
 
-/** One decoder layer's weights, Hugging Face layout (a projection's weight is [out, in]). */
-export interface LayerWeights {
-  inputNorm: Tensor;
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  o: Tensor;
-  qBias: Tensor | null;
-  kBias: Tensor | null;
-  vBias: Tensor | null;
-  postNorm: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  down: Tensor;
-}
+export type { LayerWeights };
 
 export interface LlamaWeights {
   embed: Tensor;
@@ -74,48 +66,25 @@ export interface PassOptions {
   gradScale?: number;
 }
 
-interface LayerActivations {
-  input: Tensor;
-  h1: Tensor;
-  rstd1: Tensor;
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  probs: Tensor;
-  att: Tensor;
-  x2: Tensor;
-  h2: Tensor;
-  rstd2: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  act: Tensor;
-  /** x·Aᵀ of each LoRA-adapted projection, kept for the backward pass. */
-  loraU: Map<LoraTarget, Tensor>;
-}
-
 interface Activations {
   rows: number;
   probsLength: number;
   loraRank: number;
-  ids: Tensor;
-  targets: Tensor;
-  layers: LayerActivations[];
-  last: Tensor;
-  hf: Tensor;
-  rstdf: Tensor;
-  logits: Tensor;
-  losses: Tensor;
-  // backward scratch
-  dres: Tensor;
-  dh: Tensor;
-  dq: Tensor;
-  dk: Tensor;
-  dv: Tensor;
-  datt: Tensor;
-  dgate: Tensor;
-  dup: Tensor;
-  dact: Tensor;
-  dloraU: Tensor;
+  ids: Tensor; // [T] i32
+  targets: Tensor; // [T] i32
+  /** One block's activations per layer; layer l's `output` is layer l+1's `input`, the last layer's is `last`. */
+  layers: BlockActivations[];
+  /** Per layer [B, nH, S, S]: the attention probabilities. */
+  probs: Tensor[];
+  /** Per layer, per projection, [T, r]: x·Aᵀ of the adapter (empty without one). */
+  loraU: Array<Map<LoraTarget, Tensor>>;
+  last: Tensor; // [T, d]
+  hf: Tensor; // [T, d]
+  rstdf: Tensor; // [T]
+  logits: Tensor; // [T, V]; the backward pass turns it into dlogits
+  losses: Tensor; // [T]
+  /** Backward scratch. */
+  scratch: BlockGradients;
 }
 
 /**
@@ -467,94 +436,31 @@ export class Llama {
     if (ids.length !== T) throw new RangeError(`ids has ${ids.length} entries, expected B·S = ${T}`);
     if (S > c.maxPositions) throw new RangeError(`sequence of ${S} tokens exceeds the model's ${c.maxPositions} positions`);
     const a = this.activations(T, B * c.numHeads * S * S, lora?.config.r ?? 0);
-    const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     be.write(a.ids, ids);
-    be.embed(a.layers[0]!.input, a.ids, w.embed, T, d);
-
-    for (let l = 0; l < c.numLayers; l++) {
-      const lw = w.layers[l]!, la = a.layers[l]!;
-      const next = l + 1 < c.numLayers ? a.layers[l + 1]!.input : a.last;
-      const adapters = lora?.layers[l];
-      const linear = (y: Tensor, x: Tensor, W: Tensor, bias: Tensor | null, target: LoraTarget, inDim: number, outDim: number) => {
-        be.matmul(y, x, W, T, inDim, outDim, 'nt');
-        if (bias) be.addBias(y, bias, T, outDim);
-        const ad = adapters?.[target];
-        if (ad && lora) {
-          const u = la.loraU.get(target)!;
-          be.matmul(u, x, ad.a, T, inDim, lora.config.r, 'nt');
-          be.matmul(y, u, ad.b, T, lora.config.r, outDim, 'nt', true, lora.scale);
-        }
-      };
-      // attention block: x2 = x + o_proj(attention(rope(q), rope(k), v))
-      be.rmsnorm(la.h1, la.rstd1, la.input, lw.inputNorm, T, d, c.rmsNormEps);
-      linear(la.q, la.h1, lw.q, lw.qBias, 'q_proj', d, qd);
-      linear(la.k, la.h1, lw.k, lw.kBias, 'k_proj', d, kvd);
-      linear(la.v, la.h1, lw.v, lw.vBias, 'v_proj', d, kvd);
-      be.rope(la.q, B, S, c.numHeads, c.headDim, c.ropeTheta, 0, false);
-      be.rope(la.k, B, S, c.numKvHeads, c.headDim, c.ropeTheta, 0, false);
-      be.attention(la.att, la.probs, la.q, la.k, la.v, B, S, c.numHeads, c.numKvHeads, c.headDim);
-      linear(la.x2, la.att, lw.o, null, 'o_proj', qd, d);
-      be.axpy(la.x2, la.input, 1, T * d);
-      // MLP block: next = x2 + down(silu(gate(h2)) · up(h2))
-      be.rmsnorm(la.h2, la.rstd2, la.x2, lw.postNorm, T, d, c.rmsNormEps);
-      linear(la.gate, la.h2, lw.gate, null, 'gate_proj', d, f);
-      linear(la.up, la.h2, lw.up, null, 'up_proj', d, f);
-      be.swiglu(la.act, la.gate, la.up, T * f);
-      linear(next, la.act, lw.down, null, 'down_proj', f, d);
-      be.axpy(next, la.x2, 1, T * d);
-    }
-    be.rmsnorm(a.hf, a.rstdf, a.last, w.finalNorm, T, d, c.rmsNormEps);
-    be.matmul(a.logits, a.hf, w.lmHead, T, d, c.vocabSize, 'nt');
+    be.embed(a.layers[0]!.input, a.ids, w.embed, T, c.hiddenSize); // x [T, d]
+    const attention = this.causal(a, B, S), adapter = this.single(a, lora);
+    for (let l = 0; l < c.numLayers; l++) blockForward(be, c, w.layers[l]!, l, a.layers[l]!, T, attention, adapter);
+    outputHead(be, c, w, a.last, a.hf, a.rstdf, a.logits, T); // logits [T, V]
     return a;
   }
 
+  /** `a.logits` holds dlogits [T, V]: every gradient flows back from there. */
   private backward(a: Activations, B: number, S: number, lora: LoraAdapter | null): void {
     const { backend: be, config: c, weights: w } = this;
     const g = lora ? null : this.grads;
     const T = B * S;
-    const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim, V = c.vocabSize;
+    outputHeadBackward(be, c, w, g, a.last, a.hf, a.rstdf, a.logits, a.scratch.dh, a.scratch.dres, T); // dres [T, d] = d(last)
+    const attention = this.causal(a, B, S), adapter = this.single(a, lora);
+    for (let l = c.numLayers - 1; l >= 0; l--) blockBackward(be, c, w.layers[l]!, l, a.layers[l]!, g?.layers[l] ?? null, a.scratch, T, attention, adapter);
+    if (g) be.embedBackward(g.embed, a.ids, a.scratch.dres, T, c.hiddenSize);
+  }
 
-    // logits = hf·lmHeadᵀ: dhf = dlogits·lmHead; dLmHead += dlogitsᵀ·hf
-    be.matmul(a.dh, a.logits, w.lmHead, T, V, d, 'nn');
-    if (g) be.matmul(g.lmHead, a.logits, a.hf, V, T, d, 'tn', true);
-    be.fill(a.dres, 0);
-    be.rmsnormBackward(a.dres, g?.finalNorm ?? null, a.dh, a.last, w.finalNorm, a.rstdf, T, d);
+  private causal(a: Activations, B: number, S: number): CausalAttention {
+    return { kind: 'causal', B, S, probs: a.probs };
+  }
 
-    for (let l = c.numLayers - 1; l >= 0; l--) {
-      const lw = w.layers[l]!, la = a.layers[l]!, lg = g?.layers[l];
-      const adapters = lora?.layers[l];
-      // Backward of y = x·Wᵀ (+ b) (+ s·(x·Aᵀ)·Bᵀ): writes or adds dx, adds weight/adapter gradients.
-      const linear = (dx: Tensor, accumulate: boolean, dy: Tensor, x: Tensor, W: Tensor, dW: Tensor | undefined, dBias: Tensor | null | undefined, target: LoraTarget, inDim: number, outDim: number) => {
-        be.matmul(dx, dy, W, T, outDim, inDim, 'nn', accumulate);
-        if (dW) be.matmul(dW, dy, x, outDim, T, inDim, 'tn', true);
-        if (dBias) be.biasBackward(dBias, dy, T, outDim);
-        const ad = adapters?.[target];
-        if (ad && lora) {
-          const r = lora.config.r, u = la.loraU.get(target)!;
-          if (ad.gradB) be.matmul(ad.gradB, dy, u, outDim, T, r, 'tn', true, lora.scale);
-          be.matmul(a.dloraU, dy, ad.b, T, outDim, r, 'nn', false, lora.scale);
-          if (ad.gradA) be.matmul(ad.gradA, a.dloraU, x, r, T, inDim, 'tn', true);
-          be.matmul(dx, a.dloraU, ad.a, T, r, inDim, 'nn', true);
-        }
-      };
-      // a.dres holds d(next residual). MLP block:
-      linear(a.dact, false, a.dres, la.act, lw.down, lg?.down, null, 'down_proj', f, d);
-      be.swigluBackward(a.dgate, a.dup, a.dact, la.gate, la.up, T * f);
-      linear(a.dh, false, a.dgate, la.h2, lw.gate, lg?.gate, null, 'gate_proj', d, f);
-      linear(a.dh, true, a.dup, la.h2, lw.up, lg?.up, null, 'up_proj', d, f);
-      be.rmsnormBackward(a.dres, lg?.postNorm ?? null, a.dh, la.x2, lw.postNorm, la.rstd2, T, d);
-      // a.dres now holds d(x2). Attention block:
-      linear(a.datt, false, a.dres, la.att, lw.o, lg?.o, null, 'o_proj', qd, d);
-      be.attentionBackward(a.dq, a.dk, a.dv, a.datt, la.q, la.k, la.v, la.probs, B, S, c.numHeads, c.numKvHeads, c.headDim);
-      be.rope(a.dq, B, S, c.numHeads, c.headDim, c.ropeTheta, 0, true);
-      be.rope(a.dk, B, S, c.numKvHeads, c.headDim, c.ropeTheta, 0, true);
-      linear(a.dh, false, a.dq, la.h1, lw.q, lg?.q, lg?.qBias, 'q_proj', d, qd);
-      linear(a.dh, true, a.dk, la.h1, lw.k, lg?.k, lg?.kBias, 'k_proj', d, kvd);
-      linear(a.dh, true, a.dv, la.h1, lw.v, lg?.v, lg?.vBias, 'v_proj', d, kvd);
-      be.rmsnormBackward(a.dres, lg?.inputNorm ?? null, a.dh, la.input, lw.inputNorm, la.rstd1, T, d);
-      // a.dres now holds d(layer input)
-    }
-    if (g) be.embedBackward(g.embed, a.ids, a.dres, T, d);
+  private single(a: Activations, lora: LoraAdapter | null): SingleLora | null {
+    return lora && { kind: 'single', adapter: lora, u: a.loraU };
   }
 
   /**
@@ -572,31 +478,38 @@ export class Llama {
     const be = this.backend, c = this.config;
     const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     const z = (n: number) => be.zeros(n);
-    const layers: LayerActivations[] = [];
+    const residual = Array.from({ length: c.numLayers + 1 }, () => z(T * d)); // [T, d] into each layer, then `last`
+    const layers: BlockActivations[] = [];
+    const probs: Tensor[] = [];
+    const loraU: Array<Map<LoraTarget, Tensor>> = [];
     for (let l = 0; l < c.numLayers; l++) {
-      const loraU = new Map<LoraTarget, Tensor>();
-      if (loraRank > 0) for (const target of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) loraU.set(target, z(T * loraRank));
       layers.push({
-        input: z(T * d), h1: z(T * d), rstd1: z(T), q: z(T * qd), k: z(T * kvd), v: z(T * kvd), probs: z(probsLength),
-        att: z(T * qd), x2: z(T * d), h2: z(T * d), rstd2: z(T), gate: z(T * f), up: z(T * f), act: z(T * f), loraU,
+        input: residual[l]!, h1: z(T * d), rstd1: z(T), q: z(T * qd), k: z(T * kvd), v: z(T * kvd), att: z(T * qd),
+        x2: z(T * d), h2: z(T * d), rstd2: z(T), gate: z(T * f), up: z(T * f), act: z(T * f), output: residual[l + 1]!,
       });
+      probs.push(z(probsLength));
+      loraU.push(new Map(loraRank > 0 ? loraTargets.map((target) => [target, z(T * loraRank)]) : []));
     }
     this.acts = {
       rows: T, probsLength, loraRank,
       ids: be.upload(new Int32Array(T)), targets: be.upload(new Int32Array(T)),
-      layers, last: z(T * d), hf: z(T * d), rstdf: z(T), logits: z(T * c.vocabSize), losses: z(T),
-      dres: z(T * d), dh: z(T * d), dq: z(T * qd), dk: z(T * kvd), dv: z(T * kvd), datt: z(T * qd),
-      dgate: z(T * f), dup: z(T * f), dact: z(T * f), dloraU: z(T * Math.max(loraRank, 1)),
+      layers, probs, loraU, last: residual[c.numLayers]!, hf: z(T * d), rstdf: z(T), logits: z(T * c.vocabSize), losses: z(T),
+      scratch: {
+        dres: z(T * d), dh: z(T * d), dq: z(T * qd), dk: z(T * kvd), dv: z(T * kvd), datt: z(T * qd),
+        dgate: z(T * f), dup: z(T * f), dact: z(T * f), dloraU: z(T * Math.max(loraRank, 1)),
+      },
     };
     return this.acts;
   }
 
   private freeActivations(a: Activations): void {
-    for (const la of a.layers) {
-      for (const [key, t] of Object.entries(la)) if (key !== 'loraU') this.backend.free(t as Tensor);
-      for (const t of la.loraU.values()) this.backend.free(t);
-    }
-    for (const [key, t] of Object.entries(a)) if (key !== 'layers' && typeof t === 'object') this.backend.free(t as Tensor);
+    const free = (t: Tensor) => this.backend.free(t);
+    // each layer frees its input but not its output (the next layer's input, or `last`)
+    for (const la of a.layers) for (const [key, t] of Object.entries(la)) if (key !== 'output') free(t);
+    for (const t of a.probs) free(t);
+    for (const m of a.loraU) for (const t of m.values()) free(t);
+    for (const t of Object.values(a.scratch)) free(t);
+    for (const t of [a.ids, a.targets, a.last, a.hf, a.rstdf, a.logits, a.losses]) free(t);
   }
 
   /** Releases the model's activation buffers (weights stay). */

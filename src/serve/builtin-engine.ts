@@ -3,9 +3,9 @@ import { parsePeftAdapter, type PeftAdapterFiles } from '../model/peft.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { AdapterCache } from './adapter-cache.ts';
-import { Decoder } from './decoder.ts';
+import { Decoder } from '../model/decoder.ts';
 import type { Completion, CompletionRequest, Engine, ServedModel } from './engine.ts';
-import { PagedKvCache } from './kv-cache.ts';
+import { PagedKvCache } from '../model/kv-cache.ts';
 import { Scheduler } from './scheduler.ts';
 import { TextStream } from './text-stream.ts';
 

@@ -6,8 +6,8 @@ import { generate } from '../model/generate.ts';
 import { Llama, type LoraAdapter } from '../model/llama.ts';
 import { seededRandom } from '../model/random.ts';
 import { tinyConfig } from '../model/test-models.test-util.ts';
-import { Decoder } from './decoder.ts';
-import { PagedKvCache } from './kv-cache.ts';
+import { Decoder } from '../model/decoder.ts';
+import { PagedKvCache } from '../model/kv-cache.ts';
 import { Scheduler } from './scheduler.ts';
 
 const backend = createBackend({ threads: 1 });

@@ -1,9 +1,9 @@
 import type { FinishReason } from '../model/generate.ts';
 import type { LoraAdapter } from '../model/llama.ts';
 import { seededRandom } from '../model/random.ts';
-import type { Decoder, DecodeRow } from './decoder.ts';
+import type { Decoder, DecodeRow } from '../model/decoder.ts';
 import { ContextLengthError } from './engine.ts';
-import { KvCacheFullError } from './kv-cache.ts';
+import { KvCacheFullError } from '../model/kv-cache.ts';
 
 export interface GenerationRequest {
   adapter: LoraAdapter | null;

@@ -11,8 +11,8 @@ import { Llama } from '../llama.ts';
 import { seededRandom } from '../random.ts';
 import { defaultOptimizerOptions, Trainer, type TrainingExample } from '../trainer.ts';
 import { tinyConfig } from '../test-models.test-util.ts';
-import { Decoder } from '../../serve/decoder.ts';
-import { PagedKvCache } from '../../serve/kv-cache.ts';
+import { Decoder } from '../decoder.ts';
+import { PagedKvCache } from '../kv-cache.ts';
 import { Scheduler } from '../../serve/scheduler.ts';
 import { cpu, openTestGpu, maxRelativeError } from './test-gpu.test-util.ts';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createBackend } from '../model/create-backend.ts';
-import { tinyRandomAdapter, tinyRandomWeights } from '../model/export-fixtures.test-util.ts';
-import { Llama, type LoraAdapter } from '../model/llama.ts';
-import { seededRandom } from '../model/random.ts';
-import { tinyConfig } from '../model/test-models.test-util.ts';
+import { createBackend } from './create-backend.ts';
+import { tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-util.ts';
+import { Llama, type LoraAdapter } from './llama.ts';
+import { seededRandom } from './random.ts';
+import { tinyConfig } from './test-models.test-util.ts';
 import { Decoder } from './decoder.ts';
 import { KvCacheFullError, PagedKvCache } from './kv-cache.ts';
 

@@ -1,8 +1,8 @@
-import type { Tensor } from '../model/backend.ts';
-import type { LoraTarget } from '../model/config.ts';
-import type { Llama, LoraAdapter } from '../model/llama.ts';
-import type { SampleParams } from '../model/sample-token.ts';
+import type { Tensor } from './backend.ts';
 import type { PagedKvCache } from './kv-cache.ts';
+import type { Llama, LoraAdapter } from './llama.ts';
+import type { SampleParams } from './sample-token.ts';
+import { blockForward, outputHead, type BlockActivations, type PagedAttention, type RowLora } from './transformer-block.ts';
 
 /** One token to run: its sequence, its position in it, and the adapter of that sequence (or none). */
 export interface DecodeRow {
@@ -22,6 +22,10 @@ export interface DecodeRow {
  * prompt is a run of rows of one sequence (prefill), a decode step one row per sequence; both mix
  * freely in one step (continuous batching). Only rows that ask for a token go through the output
  * head, and the token is picked on the backend: a step reads back one id per such row.
+ *
+ * Every layer is the model's one transformer block (`transformer-block.ts`) with paged attention
+ * and per-row LoRA; the scheduler (serve/scheduler.ts) decides the rows, `generate` runs one
+ * sequence alone.
  *
  * @example
  * const decoder = new Decoder(model, cache);
@@ -72,54 +76,30 @@ export class Decoder {
     const owned: Tensor[] = [];
     const t = <X extends Tensor>(x: X) => (owned.push(x), x);
     const z = (n: number) => t(be.zeros(n));
-    const ids = t(be.upload(Int32Array.from(rows, (r) => r.token)));
-    const positions = t(be.upload(Int32Array.from(rows, (r) => r.position)));
-    const slots = t(be.upload(Int32Array.from(rows, (r) => this.cache.slot(r.sequence, r.position))));
-    const lengths = t(be.upload(Int32Array.from(rows, (r) => r.position + 1)));
-    const blockTables = t(be.upload(tables));
-    const x = z(T * d), h = z(T * d), rstd = z(T), q = z(T * qd), k = z(T * kvd), v = z(T * kvd), att = z(T * qd);
-    const g = z(T * f), u = z(T * f), act = z(T * f);
-
-    const linear = (y: Tensor, input: Tensor, W: Tensor, bias: Tensor | null, l: number, target: LoraTarget, inDim: number, outDim: number, accumulate: boolean) => {
-      be.matmul(y, input, W, T, inDim, outDim, 'nt', accumulate);
-      if (bias) be.addBias(y, bias, T, outDim);
-      const adapters = rows.map((r) => {
-        const pair = r.adapter?.layers[l]?.[target];
-        return pair && r.adapter ? { a: pair.a, b: pair.b, r: r.adapter.config.r, scale: r.adapter.scale } : null;
-      });
-      if (adapters.some((a) => a)) be.loraRows(y, input, adapters, inDim, outDim);
-    };
-
-    be.embed(x, ids, w.embed, T, d);
-    for (let l = 0; l < c.numLayers; l++) {
-      const lw = w.layers[l]!;
-      be.rmsnorm(h, rstd, x, lw.inputNorm, T, d, c.rmsNormEps);
-      linear(q, h, lw.q, lw.qBias, l, 'q_proj', d, qd, false);
-      linear(k, h, lw.k, lw.kBias, l, 'k_proj', d, kvd, false);
-      linear(v, h, lw.v, lw.vBias, l, 'v_proj', d, kvd, false);
-      be.ropeRows(q, positions, T, c.numHeads, c.headDim, c.ropeTheta);
-      be.ropeRows(k, positions, T, c.numKvHeads, c.headDim, c.ropeTheta);
-      be.kvWrite(this.cache.k[l]!, this.cache.v[l]!, k, v, slots, T, kvd);
-      be.pagedAttention(att, q, this.cache.k[l]!, this.cache.v[l]!, blockTables, lengths, T, c.numHeads, c.numKvHeads, c.headDim, this.cache.blockSize, maxBlocks);
-      linear(x, att, lw.o, null, l, 'o_proj', qd, d, true); // x += o_proj(attention)
-      be.rmsnorm(h, rstd, x, lw.postNorm, T, d, c.rmsNormEps);
-      linear(g, h, lw.gate, null, l, 'gate_proj', d, f, false);
-      linear(u, h, lw.up, null, l, 'up_proj', d, f, false);
-      be.swiglu(act, g, u, T * f);
-      linear(x, act, lw.down, null, l, 'down_proj', f, d, true); // x += down(…)
-    }
-    // the output head only where a token is wanted (a prompt chunk's earlier rows need none)
-    const n = outputs.length;
-    if (n === 0) {
-      for (const o of owned) be.free(o);
-      return none;
-    }
-    let last = x;
-    if (n < T) be.embed((last = z(n * d)), t(be.upload(Int32Array.from(outputs))), x, n, d); // gathers rows
-    const hf = z(n * d), logits = z(n * c.vocabSize);
-    be.rmsnorm(hf, z(n), last, w.finalNorm, n, d, c.rmsNormEps);
-    be.matmul(logits, hf, w.lmHead, n, d, c.vocabSize, 'nt');
     try {
+      const ids = t(be.upload(Int32Array.from(rows, (r) => r.token)));
+      const positions = t(be.upload(Int32Array.from(rows, (r) => r.position)));
+      const slots = t(be.upload(Int32Array.from(rows, (r) => this.cache.slot(r.sequence, r.position))));
+      const lengths = t(be.upload(Int32Array.from(rows, (r) => r.position + 1)));
+      const blockTables = t(be.upload(tables));
+      const attention: PagedAttention = { kind: 'paged', cache: this.cache, positions, slots, blockTables, lengths, maxBlocks };
+      const lora: RowLora | null = rows.some((r) => r.adapter) ? { kind: 'rows', adapters: rows.map((r) => r.adapter) } : null;
+      // one set of activations for every layer: the residual stream x [T, d] is updated in place
+      const x = z(T * d), h = z(T * d), rstd = z(T);
+      const a: BlockActivations = {
+        input: x, h1: h, rstd1: rstd, q: z(T * qd), k: z(T * kvd), v: z(T * kvd), att: z(T * qd),
+        x2: z(T * d), h2: h, rstd2: rstd, gate: z(T * f), up: z(T * f), act: z(T * f), output: x,
+      };
+
+      be.embed(x, ids, w.embed, T, d); // x [T, d]
+      for (let l = 0; l < c.numLayers; l++) blockForward(be, c, w.layers[l]!, l, a, T, attention, lora);
+      // the output head only where a token is wanted (a prompt chunk's earlier rows need none)
+      const n = outputs.length;
+      if (n === 0) return none;
+      let last = x;
+      if (n < T) be.embed((last = z(n * d)), t(be.upload(Int32Array.from(outputs))), x, n, d); // gathers rows: last [n, d]
+      const logits = z(n * c.vocabSize);
+      outputHead(be, c, w, last, z(n * d), z(n), logits, n); // logits [n, V]
       return await finish(logits, owned);
     } finally {
       for (const o of owned) be.free(o);

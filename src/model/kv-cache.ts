@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Backend, Tensor } from '../model/backend.ts';
-import type { ModelConfig } from '../model/config.ts';
+import type { Backend, Tensor } from './backend.ts';
+import type { ModelConfig } from './config.ts';
 import { CodedError } from '../util/coded-error.ts';
 
 /** No free KV block is left for a sequence to grow (the scheduler waits or preempts). */
@@ -41,7 +41,10 @@ export class PagedKvCache {
   /** Prompt tokens that were adopted from earlier sequences instead of being computed. */
   prefixTokensReused = 0;
 
+  private readonly backend: Backend;
+
   constructor(backend: Backend, config: ModelConfig, o: { numBlocks: number; blockSize: number }) {
+    this.backend = backend;
     if (!Number.isInteger(o.numBlocks) || o.numBlocks < 1 || !Number.isInteger(o.blockSize) || o.blockSize < 1) throw new RangeError('numBlocks and blockSize must be positive integers');
     this.blockSize = o.blockSize;
     this.numBlocks = o.numBlocks;
@@ -147,5 +150,10 @@ export class PagedKvCache {
       else this.free.push(b);
     }
     this.tables.delete(sequence);
+  }
+
+  /** Frees the cache's key and value tensors; the cache must not be used again. */
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) this.backend.free(t);
   }
 }
