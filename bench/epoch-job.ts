@@ -31,7 +31,7 @@ await createFactoryWorker(f.ctx).drain();
 const contributions = await f.db.query<{ id: Hex; datanet_id: string }>('select id, datanet_id::text from contributions');
 const node = await f.t.as(0);
 await f.t.mined(node.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-await f.t.mined(node.staking.write.stake([0, parseEther('1000')]));
+await f.t.mined(node.staking.write.stake([0, 0n, parseEther('1000')]));
 
 // consumers: funded, deposited, authorised (fixed private keys)
 const { privateKeyToAccount } = await import('viem/accounts');
@@ -73,7 +73,10 @@ for (let start = 0; start < RECEIPTS; start += 1000) {
     values.push(`($${n + 1}, 'bench-qa', $${n + 2}, '', '', $${n + 3}, '0x', $${n + 4}, $${n + 5})`);
     rows.push(`0x${i.toString(16).padStart(64, '0')}`, consumers[i % CONSUMERS]!.address, JSON.stringify(body), body.fee.amount, body.createdAt);
   }
-  await f.db.query(`insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, fee, created_at) values ${values.join(',')}`, rows);
+  // the receipts (attribution's table) and their charges (settlement's), as the meter records them
+  await f.db.query(`with r as (select * from (values ${values.join(',')}) as v (id, model_name, consumer, prompt, output, body, signature, fee, created_at)),
+    a as (insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, created_at) select id, model_name, consumer, prompt, output, body::jsonb, signature, created_at::timestamptz from r)
+    insert into settlement_receipts (receipt_id, consumer, fee, created_at) select id, consumer, fee::numeric, created_at::timestamptz from r`, rows);
 }
 console.log(`${RECEIPTS.toLocaleString('en')} receipts × ${PER} contributions by ${CONSUMERS} consumers written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -41,6 +41,7 @@ import type { IngestItem } from '../src/datanet/ingest-records.ts';
 import type { ParsedRecord } from '../src/datanet/intake/types.ts';
 import type { Database } from '../src/store/database.ts';
 import { generator } from './_random.ts';
+import { StakingRole } from '../src/chain/staking-role.ts';
 // Each stage runs in its own process and imports only what it uses (dynamically, before its
 // clock starts), so that its peak RSS is its own.
 
@@ -452,8 +453,8 @@ async function fullIngest(file: string, work: string): Promise<Outcome> {
     await t.mined(ctx.contracts.openToken.write.transfer([contributor, parseEther('1000')]));
     const datanet = await createDatanet(ctx, owner, parseDefinition(definition('bench-qa', STAKE)));
     const as = await t.as(3);
-    await t.mined(as.openToken.write.approve([t.addresses.datanetRegistry, STAKE]));
-    await t.mined(as.datanetRegistry.write.stakeAsContributor([BigInt(datanet.id!), STAKE]));
+    await t.mined(as.openToken.write.approve([t.addresses.staking, STAKE]));
+    await t.mined(as.staking.write.stake([StakingRole.Contributor, BigInt(datanet.id!), STAKE]));
     if (!(await ctx.contracts.datanetRegistry.read.canContribute([BigInt(datanet.id!), contributor]))) throw new Error('the contributor cannot contribute');
     // As an upload: the file is a blob, and an upload row holds the rejections (processUpload's path).
     const blob = await ctx.blobs.put(createReadStream(file));

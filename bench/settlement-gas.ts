@@ -299,7 +299,7 @@ try {
   ]);
   const op = await chain.as(1);
   await publicClient.waitForTransactionReceipt({ hash: await op.openToken.write.approve([addr.staking, stake]) });
-  await publicClient.waitForTransactionReceipt({ hash: await op.staking.write.stake([0, stake]) });
+  await publicClient.waitForTransactionReceipt({ hash: await op.staking.write.stake([0, 0n, stake]) });
   if (!(await p.staking.read.isActive([operator.address, 0]))) throw new Error('operator is not active');
 
   const now = (await publicClient.getBlock()).timestamp;

@@ -6,8 +6,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {InferenceEscrow} from "./InferenceEscrow.sol";
-import {Staking} from "./Staking.sol";
+import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title Epoch settlement of attributed inference fees
 /// @notice Every operator settles on its own ledger. Each epoch, an active operator draws what
@@ -83,9 +83,12 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         address challenger;
     }
 
+    /// @notice The settled token (OPEN).
     IERC20 public immutable token;
-    InferenceEscrow public immutable escrow;
-    Staking public immutable staking;
+    /// @notice The escrow consumers' authorised spend is drawn from.
+    IInferenceEscrow public immutable escrow;
+    /// @notice Where operators are staked, frozen and slashed.
+    IStaking public immutable staking;
 
     /// @notice Seconds after posting during which a root can be disputed.
     uint64 public challengeWindow;
@@ -123,42 +126,91 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     mapping(address operator => mapping(uint256 => Epoch)) private _epochs;
     mapping(address operator => mapping(uint256 => uint256)) private _disputeBonds;
 
+    /// @notice `operator` posted `epoch`: its root, cumulative total, what it drew now and its inputs.
     event EpochPosted(uint256 indexed epoch, address indexed operator, bytes32 root, uint256 cumulativeTotal, uint256 funded, bytes32 inputsHash, string inputsURI);
+    /// @notice `operator`'s `epoch` is final: payees claim against `root`.
     event EpochFinalized(uint256 indexed epoch, address indexed operator, bytes32 root, uint256 cumulativeTotal);
+    /// @notice `challenger` disputed `operator`'s `epoch` with a bond and evidence.
     event EpochDisputed(uint256 indexed epoch, address indexed operator, address indexed challenger, bytes32 evidenceHash, string evidenceURI);
+    /// @notice `arbiter` decided the dispute of `operator`'s `epoch`.
     event DisputeResolved(uint256 indexed epoch, address indexed operator, bool upheld, address arbiter);
+    /// @notice `operator`'s `epoch` was reverted and `slashed` OPEN taken from its stake.
     event EpochReverted(uint256 indexed epoch, address indexed operator, uint256 slashed);
+    /// @notice The dispute of `operator`'s `epoch` expired undecided.
     event DisputeExpired(uint256 indexed epoch, address indexed operator);
+    /// @notice `operator` drew `amount` into its ledger without posting an epoch.
     event Funded(address indexed operator, uint256 amount);
+    /// @notice Disputes must now be decided within `timeout` seconds after their window.
     event DisputeTimeoutSet(uint64 timeout);
+    /// @notice `payee` claimed `amount` from `operator`'s roots, `cumulativeAmount` in total.
     event Claimed(address indexed operator, address indexed payee, uint256 amount, uint256 cumulativeAmount, uint256 epoch);
+    /// @notice The fee split in force (basis points).
     event FeeSplitSet(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
+    /// @notice The attribution threshold in force (ppm).
     event AttributionThresholdSet(uint32 thresholdPpm);
+    /// @notice The weight of span attribution in force (bps).
     event SpanWeightSet(uint16 spanWeightBps);
+    /// @notice The evidence threshold in force (ppm).
     event EvidenceThresholdSet(uint32 thresholdPpm);
+    /// @notice Epochs posted from now on can be disputed for `window` seconds.
     event ChallengeWindowSet(uint64 window);
+    /// @notice A dispute now bonds `bond` OPEN.
     event DisputeBondSet(uint256 bond);
+    /// @notice A reverted root now slashes its operator `amount` OPEN.
     event OperatorSlashAmountSet(uint256 amount);
 
-    error ZeroAddress();
-    error NotOperator(address caller);
-    error EpochOutOfOrder(uint256 expected, uint256 given);
-    error EpochPending(uint256 epoch);
-    error EmptyRoot();
-    error TotalDecreased(uint256 previousTotal, uint256 newTotal);
-    error RootExceedsFunding(uint256 cumulativeTotal, uint256 totalFunded);
-    error NotPending(uint256 epoch);
-    error SelfDispute(address operator);
-    error NotDisputed(uint256 epoch);
-    error ChallengeWindowClosed(uint256 epoch);
-    error DisputeNotExpired(uint256 epoch, uint64 expiresAt);
-    error NoFinalizedRoot();
-    error InvalidProof();
-    error NothingToClaim(address payee);
-    error ClaimsExceedFunding();
-    error NotADecrease(uint256 previousAmount, uint256 newAmount);
-    error InvalidFeeSplit();
-    error InvalidParameter();
+    /// @notice The token given to the constructor is the zero address.
+    error AttributionSettlementInvalidToken(address token);
+    /// @notice The escrow given to the constructor is the zero address.
+    error AttributionSettlementInvalidEscrow(address escrow);
+    /// @notice The staking contract given to the constructor is the zero address.
+    error AttributionSettlementInvalidStaking(address staking);
+    /// @notice The admin given to the constructor is the zero address.
+    error AttributionSettlementInvalidAdmin(address admin);
+    /// @notice `caller` is not an active operator.
+    error AttributionSettlementNotOperator(address caller);
+    /// @notice The operator's next epoch is `expected`, not `given`.
+    error AttributionSettlementEpochOutOfOrder(uint256 expected, uint256 given);
+    /// @notice The operator's `epoch` is still pending (or disputed).
+    error AttributionSettlementEpochPending(uint256 epoch);
+    /// @notice A zero root posted for `epoch`.
+    error AttributionSettlementEmptyRoot(uint256 epoch);
+    /// @notice A cumulative total (`newTotal`) below the operator's final one (`previousTotal`).
+    error AttributionSettlementTotalDecreased(uint256 previousTotal, uint256 newTotal);
+    /// @notice A root paying `cumulativeTotal`, more than the operator drew (`totalFunded`).
+    error AttributionSettlementRootExceedsFunding(uint256 cumulativeTotal, uint256 totalFunded);
+    /// @notice `epoch` is not pending.
+    error AttributionSettlementNotPending(uint256 epoch);
+    /// @notice `operator` disputing its own epoch.
+    error AttributionSettlementSelfDispute(address operator);
+    /// @notice `epoch` is not disputed.
+    error AttributionSettlementNotDisputed(uint256 epoch);
+    /// @notice The challenge window of `epoch` has closed.
+    error AttributionSettlementChallengeWindowClosed(uint256 epoch);
+    /// @notice The dispute of `epoch` expires only at `expiresAt`.
+    error AttributionSettlementDisputeNotExpired(uint256 epoch, uint64 expiresAt);
+    /// @notice `operator` has no final root yet.
+    error AttributionSettlementNoFinalizedRoot(address operator);
+    /// @notice The proof does not show (`payee`, `amount`) in the root it is checked against.
+    error AttributionSettlementInvalidProof(address payee, uint256 amount);
+    /// @notice `payee` claimed everything the root gives it already.
+    error AttributionSettlementNothingToClaim(address payee);
+    /// @notice Claims from `operator`'s roots would reach `claimed`, more than it drew (`funded`).
+    error AttributionSettlementClaimsExceedFunding(address operator, uint256 claimed, uint256 funded);
+    /// @notice `newAmount` is not below `previousAmount`.
+    error AttributionSettlementNotADecrease(uint256 previousAmount, uint256 newAmount);
+    /// @notice A fee split whose shares do not sum to 10,000 bps.
+    error AttributionSettlementInvalidFeeSplit(uint16 modelOwnerBps, uint16 datanetOwnersBps, uint16 contributorsBps, uint16 stakersBps);
+    /// @notice A challenge window of 0 seconds.
+    error AttributionSettlementInvalidChallengeWindow(uint64 window);
+    /// @notice A dispute timeout of 0 seconds.
+    error AttributionSettlementInvalidDisputeTimeout(uint64 timeout);
+    /// @notice A span weight above 10,000 bps.
+    error AttributionSettlementInvalidSpanWeight(uint16 weightBps);
+    /// @notice An attribution threshold above 1,000,000 ppm.
+    error AttributionSettlementInvalidAttributionThreshold(uint32 thresholdPpm);
+    /// @notice An evidence threshold above 1,000,000 ppm.
+    error AttributionSettlementInvalidEvidenceThreshold(uint32 thresholdPpm);
 
     /// @param token_ The OPEN token.
     /// @param escrow_ The escrow drawn from.
@@ -169,16 +221,17 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param thresholdPpm Initial attribution threshold.
     constructor(
         IERC20 token_,
-        InferenceEscrow escrow_,
-        Staking staking_,
+        IInferenceEscrow escrow_,
+        IStaking staking_,
         address admin,
         uint64 challengeWindow_,
         FeeSplit memory split,
         uint32 thresholdPpm
     ) {
-        if (address(token_) == address(0) || address(escrow_) == address(0) || address(staking_) == address(0) || admin == address(0)) {
-            revert ZeroAddress();
-        }
+        if (address(token_) == address(0)) revert AttributionSettlementInvalidToken(address(token_));
+        if (address(escrow_) == address(0)) revert AttributionSettlementInvalidEscrow(address(escrow_));
+        if (address(staking_) == address(0)) revert AttributionSettlementInvalidStaking(address(staking_));
+        if (admin == address(0)) revert AttributionSettlementInvalidAdmin(admin);
         token = token_;
         escrow = escrow_;
         staking = staking_;
@@ -209,19 +262,19 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         uint256 cumulativeTotal,
         bytes32 inputsHash,
         string calldata inputsURI,
-        InferenceEscrow.Draw[] calldata draws
+        IInferenceEscrow.Draw[] calldata draws
     ) external nonReentrant {
-        if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
+        if (!staking.isActive(msg.sender, IStaking.Role.Operator)) revert AttributionSettlementNotOperator(msg.sender);
         Ledger storage l = _ledgers[msg.sender];
         _tryFinalize(msg.sender, l);
-        if (l.pendingEpoch != 0) revert EpochPending(l.pendingEpoch);
-        if (epoch != l.lastEpoch + 1) revert EpochOutOfOrder(l.lastEpoch + 1, epoch);
-        if (root == bytes32(0)) revert EmptyRoot();
-        if (cumulativeTotal < l.finalizedTotal) revert TotalDecreased(l.finalizedTotal, cumulativeTotal);
+        if (l.pendingEpoch != 0) revert AttributionSettlementEpochPending(l.pendingEpoch);
+        if (epoch != l.lastEpoch + 1) revert AttributionSettlementEpochOutOfOrder(l.lastEpoch + 1, epoch);
+        if (root == bytes32(0)) revert AttributionSettlementEmptyRoot(epoch);
+        if (cumulativeTotal < l.finalizedTotal) revert AttributionSettlementTotalDecreased(l.finalizedTotal, cumulativeTotal);
 
         uint256 funded = draws.length > 0 ? escrow.draw(draws, msg.sender) : 0;
         uint256 newFunded = l.funded + funded;
-        if (cumulativeTotal > newFunded) revert RootExceedsFunding(cumulativeTotal, newFunded);
+        if (cumulativeTotal > newFunded) revert AttributionSettlementRootExceedsFunding(cumulativeTotal, newFunded);
 
         l.funded = newFunded;
         totalFunded += funded;
@@ -246,12 +299,12 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param draws Consumers' spend authorizations for the caller (an active operator), their
     ///        signatures, and each consumer's metered cumulative spend to draw up to.
     /// @return funded OPEN drawn.
-    function fund(InferenceEscrow.Draw[] calldata draws)
+    function fund(IInferenceEscrow.Draw[] calldata draws)
         external
         nonReentrant
         returns (uint256 funded)
     {
-        if (!staking.isActive(msg.sender, Staking.Role.Operator)) revert NotOperator(msg.sender);
+        if (!staking.isActive(msg.sender, IStaking.Role.Operator)) revert AttributionSettlementNotOperator(msg.sender);
         funded = escrow.draw(draws, msg.sender);
         _ledgers[msg.sender].funded += funded;
         totalFunded += funded;
@@ -273,10 +326,10 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param evidenceHash Hash of the evidence (e.g. a receipt whose recomputation differs).
     /// @param evidenceURI Where the evidence can be fetched.
     function dispute(address operator, uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
-        if (msg.sender == operator) revert SelfDispute(operator);
+        if (msg.sender == operator) revert AttributionSettlementSelfDispute(operator);
         Epoch storage e = _epochs[operator][epoch];
-        if (e.status != EpochStatus.Pending) revert NotPending(epoch);
-        if (block.timestamp >= e.challengeEndsAt) revert ChallengeWindowClosed(epoch);
+        if (e.status != EpochStatus.Pending) revert AttributionSettlementNotPending(epoch);
+        if (block.timestamp >= e.challengeEndsAt) revert AttributionSettlementChallengeWindowClosed(epoch);
         e.status = EpochStatus.Disputed;
         e.challenger = msg.sender;
         uint256 bond = disputeBond;
@@ -294,7 +347,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param upheld The decision.
     function resolveDispute(address operator, uint256 epoch, bool upheld) external onlyRole(ARBITER_ROLE) nonReentrant {
         Epoch storage e = _epochs[operator][epoch];
-        if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
+        if (e.status != EpochStatus.Disputed) revert AttributionSettlementNotDisputed(epoch);
         uint256 bond = _disputeBonds[operator][epoch];
         delete _disputeBonds[operator][epoch];
         emit DisputeResolved(epoch, operator, upheld, msg.sender);
@@ -316,9 +369,9 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @param epoch The disputed epoch.
     function expireDispute(address operator, uint256 epoch) external nonReentrant {
         Epoch storage e = _epochs[operator][epoch];
-        if (e.status != EpochStatus.Disputed) revert NotDisputed(epoch);
+        if (e.status != EpochStatus.Disputed) revert AttributionSettlementNotDisputed(epoch);
         uint64 expiresAt = e.challengeEndsAt + disputeTimeout;
-        if (block.timestamp < expiresAt) revert DisputeNotExpired(epoch, expiresAt);
+        if (block.timestamp < expiresAt) revert AttributionSettlementDisputeNotExpired(epoch, expiresAt);
         uint256 bond = _disputeBonds[operator][epoch];
         delete _disputeBonds[operator][epoch];
         e.status = EpochStatus.Reverted;
@@ -350,11 +403,11 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     ) external nonReentrant {
         Epoch storage e = _epochs[operator][epoch];
         Ledger storage l = _ledgers[operator];
-        if (e.status != EpochStatus.Pending && e.status != EpochStatus.Disputed) revert NotPending(epoch);
-        if (block.timestamp >= e.challengeEndsAt && e.status == EpochStatus.Pending) revert ChallengeWindowClosed(epoch);
-        if (newAmount >= previousAmount) revert NotADecrease(previousAmount, newAmount);
-        if (!MerkleProof.verifyCalldata(previousProof, l.finalizedRoot, _leaf(payee, previousAmount))) revert InvalidProof();
-        if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert InvalidProof();
+        if (e.status != EpochStatus.Pending && e.status != EpochStatus.Disputed) revert AttributionSettlementNotPending(epoch);
+        if (block.timestamp >= e.challengeEndsAt && e.status == EpochStatus.Pending) revert AttributionSettlementChallengeWindowClosed(epoch);
+        if (newAmount >= previousAmount) revert AttributionSettlementNotADecrease(previousAmount, newAmount);
+        if (!MerkleProof.verifyCalldata(previousProof, l.finalizedRoot, _leaf(payee, previousAmount))) revert AttributionSettlementInvalidProof(payee, previousAmount);
+        if (!MerkleProof.verifyCalldata(newProof, e.root, _leaf(payee, newAmount))) revert AttributionSettlementInvalidProof(payee, newAmount);
         uint256 bond = _disputeBonds[operator][epoch];
         delete _disputeBonds[operator][epoch];
         bool wasDisputed = e.status == EpochStatus.Disputed;
@@ -377,13 +430,13 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         Ledger storage l = _ledgers[operator];
         _tryFinalize(operator, l);
         bytes32 root = l.finalizedRoot;
-        if (root == bytes32(0)) revert NoFinalizedRoot();
-        if (!MerkleProof.verifyCalldata(proof, root, _leaf(payee, cumulativeAmount))) revert InvalidProof();
+        if (root == bytes32(0)) revert AttributionSettlementNoFinalizedRoot(operator);
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(payee, cumulativeAmount))) revert AttributionSettlementInvalidProof(payee, cumulativeAmount);
         uint256 already = claimed[operator][payee];
-        if (cumulativeAmount <= already) revert NothingToClaim(payee);
+        if (cumulativeAmount <= already) revert AttributionSettlementNothingToClaim(payee);
         amount = cumulativeAmount - already;
         uint256 newClaimed = l.claimed + amount;
-        if (newClaimed > l.funded) revert ClaimsExceedFunding();
+        if (newClaimed > l.funded) revert AttributionSettlementClaimsExceedFunding(operator, newClaimed, l.funded);
         claimed[operator][payee] = cumulativeAmount;
         l.claimed = newClaimed;
         totalClaimed += amount;
@@ -421,7 +474,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @notice Set the challenge window (governance); epochs already posted keep theirs.
     /// @param window Seconds, non-zero.
     function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (window == 0) revert InvalidParameter();
+        if (window == 0) revert AttributionSettlementInvalidChallengeWindow(window);
         challengeWindow = window;
         emit ChallengeWindowSet(window);
     }
@@ -429,7 +482,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     /// @notice Set the dispute timeout (governance).
     /// @param timeout Seconds, non-zero.
     function setDisputeTimeout(uint64 timeout) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (timeout == 0) revert InvalidParameter();
+        if (timeout == 0) revert AttributionSettlementInvalidDisputeTimeout(timeout);
         disputeTimeout = timeout;
         emit DisputeTimeoutSet(timeout);
     }
@@ -495,35 +548,35 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
     function _revert(uint256 epoch, Epoch storage e, Ledger storage l) private {
         e.status = EpochStatus.Reverted;
         l.pendingEpoch = 0;
-        Staking.Position memory p = staking.positionOf(e.operator, Staking.Role.Operator);
+        IStaking.Position memory p = staking.positionOf(e.operator, IStaking.Role.Operator, 0);
         uint256 stake = p.bonded + p.unbonding;
         uint256 amount = operatorSlashAmount < stake ? operatorSlashAmount : stake;
         emit EpochReverted(epoch, e.operator, amount);
-        if (amount > 0) staking.slash(e.operator, Staking.Role.Operator, amount, bytes32(epoch));
+        if (amount > 0) staking.slash(e.operator, IStaking.Role.Operator, 0, amount, bytes32(epoch));
     }
 
     function _setFeeSplit(FeeSplit memory split) private {
         if (uint256(split.modelOwnerBps) + split.datanetOwnersBps + split.contributorsBps + split.stakersBps != BPS) {
-            revert InvalidFeeSplit();
+            revert AttributionSettlementInvalidFeeSplit(split.modelOwnerBps, split.datanetOwnersBps, split.contributorsBps, split.stakersBps);
         }
         feeSplit = split;
         emit FeeSplitSet(split.modelOwnerBps, split.datanetOwnersBps, split.contributorsBps, split.stakersBps);
     }
 
     function _setSpanWeight(uint16 weightBps) private {
-        if (weightBps > BPS) revert InvalidParameter();
+        if (weightBps > BPS) revert AttributionSettlementInvalidSpanWeight(weightBps);
         spanWeightBps = weightBps;
         emit SpanWeightSet(weightBps);
     }
 
     function _setAttributionThreshold(uint32 thresholdPpm) private {
-        if (thresholdPpm > 1_000_000) revert InvalidParameter();
+        if (thresholdPpm > 1_000_000) revert AttributionSettlementInvalidAttributionThreshold(thresholdPpm);
         attributionThresholdPpm = thresholdPpm;
         emit AttributionThresholdSet(thresholdPpm);
     }
 
     function _setEvidenceThreshold(uint32 thresholdPpm) private {
-        if (thresholdPpm > 1_000_000) revert InvalidParameter();
+        if (thresholdPpm > 1_000_000) revert AttributionSettlementInvalidEvidenceThreshold(thresholdPpm);
         evidenceThresholdPpm = thresholdPpm;
         emit EvidenceThresholdSet(thresholdPpm);
     }

@@ -1,28 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title Registry of datanets, their anchored contributions and their snapshots
 /// @notice A datanet has an owner, a metadata URI, licence terms, a contribution stake and a set of
 ///         curators. Accepted contributions are anchored in batches (one Merkle root per batch) and
 ///         frozen into snapshots (the Merkle root of a set of contribution ids). A contributor bonds
-///         the datanet's contribution stake before contributing and signs what it contributes (an
-///         EIP-712 `Contributions(datanetId, root)` over the Merkle root of the content hashes); a
-///         curator who rejects one of those contributions as spam slashes it, with that signature
-///         and the content hash's proof as evidence that the contributor really sent it.
+///         the datanet's contribution stake in Staking (role Contributor, scope = the datanet's id)
+///         before contributing and signs what it contributes (an EIP-712
+///         `Contributions(datanetId, root)` over the Merkle root of the content hashes); a curator
+///         who rejects one of those contributions as spam slashes it here, with that signature and
+///         the content hash's proof as evidence that the contributor really sent it. This registry
+///         is the only account Staking lets slash Contributor stakes, so the consent check, the
+///         per-slash cap and the one-slash-per-contribution rule cannot be bypassed.
 /// @dev Leaves of batch and snapshot trees are OpenZeppelin merkle-tree "standard" leaves of one
 ///      `bytes32` (the contribution id): keccak256(bytes.concat(keccak256(abi.encode(id)))); the
 ///      leaves of a contributor's signed tree are the content hashes, the same way.
-contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
-    using SafeERC20 for IERC20;
-
+contract DatanetRegistry is IDatanetRegistry, EIP712 {
     /// @notice One datanet.
     struct Datanet {
         address owner;
@@ -42,24 +41,11 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         string uri;
     }
 
-    /// @notice One contributor's stake in one datanet.
-    struct ContributorStake {
-        uint256 amount;
-        uint64 releaseAt;
-        /// The datanet's contribution stake when the contributor last bonded: a slash takes at most
-        /// this, so an owner raising the stake later cannot take more than the contributor agreed to.
-        uint96 perSlash;
-    }
-
-    /// @notice The staked token (OPEN).
-    IERC20 public immutable token;
-    /// @notice Seconds between a stake-release request and the withdrawal it allows.
-    uint64 public stakeReleaseDelay;
     /// @notice EIP-712 type a contributor signs for the contributions it sends.
     bytes32 public constant CONTRIBUTIONS_TYPEHASH = keccak256("Contributions(uint256 datanetId,bytes32 root)");
 
-    /// @notice Where slashed contributor stakes are sent.
-    address public slashDestination;
+    /// @notice Where contributor stakes are held (and slashed, through this registry).
+    IStaking public immutable staking;
     /// @notice Number of datanets created; ids are 1..datanetCount.
     uint256 public datanetCount;
 
@@ -68,7 +54,6 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     mapping(uint256 => mapping(uint256 => MerkleRecord)) private _batches;
     mapping(uint256 => mapping(uint256 => MerkleRecord)) private _snapshots;
     mapping(uint256 => mapping(bytes32 => bool)) private _anchoredRoots;
-    mapping(uint256 => mapping(address => ContributorStake)) private _stakes;
     mapping(uint256 => mapping(bytes32 => bool)) private _slashedContributions;
     /// @notice Whether `datanetId` recorded `root` as a snapshot. Roots are namespaced per datanet:
     ///         recording a root under one datanet never stops another datanet recording it (a root
@@ -77,60 +62,66 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     /// @notice How many datanets recorded `root` as a snapshot (0: not a snapshot anywhere).
     mapping(bytes32 => uint256) public snapshotRecordings;
 
+    /// @notice `owner` created datanet `datanetId`.
     event DatanetCreated(uint256 indexed datanetId, address indexed owner, string metadataURI, string licence, uint256 contributionStake);
+    /// @notice The owner changed the datanet's metadata, licence or contribution stake.
     event DatanetUpdated(uint256 indexed datanetId, string metadataURI, string licence, uint256 contributionStake);
+    /// @notice The datanet passed from `previousOwner` to `newOwner`.
     event DatanetOwnershipTransferred(uint256 indexed datanetId, address indexed previousOwner, address indexed newOwner);
+    /// @notice `curator` was added to (`enabled`) or removed from the datanet's curators.
     event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
+    /// @notice A batch of `count` accepted contributions was anchored as `root`.
     event BatchAnchored(uint256 indexed datanetId, uint256 indexed batchIndex, bytes32 root, uint64 count, string uri);
+    /// @notice A snapshot of `count` contribution ids was recorded as `root`.
     event SnapshotRecorded(uint256 indexed datanetId, uint256 indexed snapshotIndex, bytes32 root, uint64 count, string uri);
-    event ContributorStaked(uint256 indexed datanetId, address indexed contributor, uint256 amount);
-    event ContributorStakeReleaseRequested(uint256 indexed datanetId, address indexed contributor, uint64 releaseAt);
-    event ContributorStakeWithdrawn(uint256 indexed datanetId, address indexed contributor, uint256 amount);
+    /// @notice `curator` slashed `amount` of `contributor`'s stake for contribution `contributionId`
+    ///         (Staking emits the matching `Slashed`, with the contribution id as its reason).
     event ContributorSlashed(uint256 indexed datanetId, address indexed contributor, bytes32 indexed contributionId, address curator, uint256 amount);
-    event StakeReleaseDelaySet(uint64 delay);
-    event SlashDestinationSet(address destination);
 
-    error ZeroAddress();
-    error UnknownDatanet(uint256 datanetId);
-    error NotDatanetOwner(uint256 datanetId, address caller);
-    error NotCurator(uint256 datanetId, address caller);
-    error EmptyRoot();
-    error EmptyBatch();
-    error RootAlreadyAnchored(uint256 datanetId, bytes32 root);
-    error SnapshotAlreadyRecorded(uint256 datanetId, bytes32 root);
-    error NoStake(uint256 datanetId, address contributor);
-    error ReleaseNotRequested();
-    error StillLocked(uint64 releaseAt);
-    error AlreadySlashed(bytes32 contributionId);
-    error NotSignedByContributor(uint256 datanetId, address contributor, bytes32 contentHash);
-    error ZeroAmount();
+    /// @notice The staking contract given to the constructor is the zero address.
+    error DatanetRegistryInvalidStaking(address staking);
+    /// @notice A curator that is the zero address.
+    error DatanetRegistryInvalidCurator(address curator);
+    /// @notice A new owner that is the zero address.
+    error DatanetRegistryInvalidOwner(address owner);
+    /// @notice No datanet has id `datanetId`.
+    error DatanetRegistryUnknownDatanet(uint256 datanetId);
+    /// @notice `caller` does not own datanet `datanetId`.
+    error DatanetRegistryNotOwner(uint256 datanetId, address caller);
+    /// @notice `caller` neither owns nor curates datanet `datanetId`.
+    error DatanetRegistryNotCurator(uint256 datanetId, address caller);
+    /// @notice A batch or snapshot of datanet `datanetId` with a zero root.
+    error DatanetRegistryEmptyRoot(uint256 datanetId);
+    /// @notice A batch or snapshot `root` of datanet `datanetId` counting no contribution.
+    error DatanetRegistryEmptyBatch(uint256 datanetId, bytes32 root);
+    /// @notice `root` is anchored in datanet `datanetId` already.
+    error DatanetRegistryRootAlreadyAnchored(uint256 datanetId, bytes32 root);
+    /// @notice `root` is a snapshot of datanet `datanetId` already.
+    error DatanetRegistrySnapshotAlreadyRecorded(uint256 datanetId, bytes32 root);
+    /// @notice `contributor` has no stake a slash in datanet `datanetId` could take.
+    error DatanetRegistryNothingToSlash(uint256 datanetId, address contributor);
+    /// @notice Contribution `contributionId` of datanet `datanetId` was slashed already.
+    error DatanetRegistryAlreadySlashed(uint256 datanetId, bytes32 contributionId);
+    /// @notice The evidence does not show that `contributor` signed `contentHash` for datanet `datanetId`.
+    error DatanetRegistryNotSignedByContributor(uint256 datanetId, address contributor, bytes32 contentHash);
 
-    /// @param token_ The OPEN token.
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
-    /// @param stakeReleaseDelay_ Initial stake release delay in seconds.
-    /// @param slashDestination_ Initial destination of slashed stakes.
-    constructor(IERC20 token_, address admin, uint64 stakeReleaseDelay_, address slashDestination_)
-        EIP712("OpenLedger DatanetRegistry", "1")
-    {
-        if (address(token_) == address(0) || admin == address(0) || slashDestination_ == address(0)) {
-            revert ZeroAddress();
-        }
-        token = token_;
-        stakeReleaseDelay = stakeReleaseDelay_;
-        slashDestination = slashDestination_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @param staking_ Where contributor stakes are held; it must accept this registry as their slasher
+    ///        (`Staking.setDatanetRegistry`).
+    constructor(IStaking staking_) EIP712("OpenLedger DatanetRegistry", "1") {
+        if (address(staking_) == address(0)) revert DatanetRegistryInvalidStaking(address(staking_));
+        staking = staking_;
     }
 
     modifier onlyDatanetOwner(uint256 datanetId) {
         _requireDatanet(datanetId);
-        if (_datanets[datanetId].owner != msg.sender) revert NotDatanetOwner(datanetId, msg.sender);
+        if (_datanets[datanetId].owner != msg.sender) revert DatanetRegistryNotOwner(datanetId, msg.sender);
         _;
     }
 
     modifier onlyOwnerOrCurator(uint256 datanetId) {
         _requireDatanet(datanetId);
         if (_datanets[datanetId].owner != msg.sender && !_curators[datanetId][msg.sender]) {
-            revert NotCurator(datanetId, msg.sender);
+            revert DatanetRegistryNotCurator(datanetId, msg.sender);
         }
         _;
     }
@@ -158,7 +149,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         d.createdAt = uint64(block.timestamp);
         emit DatanetCreated(datanetId, msg.sender, metadataURI, licence, contributionStake);
         for (uint256 i = 0; i < curators.length; i++) {
-            if (curators[i] == address(0)) revert ZeroAddress();
+            if (curators[i] == address(0)) revert DatanetRegistryInvalidCurator(curators[i]);
             _curators[datanetId][curators[i]] = true;
             emit CuratorSet(datanetId, curators[i], true);
         }
@@ -185,7 +176,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     /// @param curator The curator.
     /// @param enabled True to add, false to remove.
     function setCurator(uint256 datanetId, address curator, bool enabled) external onlyDatanetOwner(datanetId) {
-        if (curator == address(0)) revert ZeroAddress();
+        if (curator == address(0)) revert DatanetRegistryInvalidCurator(curator);
         _curators[datanetId][curator] = enabled;
         emit CuratorSet(datanetId, curator, enabled);
     }
@@ -194,7 +185,7 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     /// @param datanetId The datanet.
     /// @param newOwner The new owner.
     function transferDatanetOwnership(uint256 datanetId, address newOwner) external onlyDatanetOwner(datanetId) {
-        if (newOwner == address(0)) revert ZeroAddress();
+        if (newOwner == address(0)) revert DatanetRegistryInvalidOwner(newOwner);
         emit DatanetOwnershipTransferred(datanetId, msg.sender, newOwner);
         _datanets[datanetId].owner = newOwner;
     }
@@ -212,9 +203,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         onlyOwnerOrCurator(datanetId)
         returns (uint256 batchIndex)
     {
-        if (root == bytes32(0)) revert EmptyRoot();
-        if (count == 0) revert EmptyBatch();
-        if (_anchoredRoots[datanetId][root]) revert RootAlreadyAnchored(datanetId, root);
+        if (root == bytes32(0)) revert DatanetRegistryEmptyRoot(datanetId);
+        if (count == 0) revert DatanetRegistryEmptyBatch(datanetId, root);
+        if (_anchoredRoots[datanetId][root]) revert DatanetRegistryRootAlreadyAnchored(datanetId, root);
         _anchoredRoots[datanetId][root] = true;
         batchIndex = _datanets[datanetId].batchCount++;
         _batches[datanetId][batchIndex] = MerkleRecord(root, count, uint64(block.timestamp), uri);
@@ -232,9 +223,9 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         onlyOwnerOrCurator(datanetId)
         returns (uint256 snapshotIndex)
     {
-        if (root == bytes32(0)) revert EmptyRoot();
-        if (count == 0) revert EmptyBatch();
-        if (isSnapshotOf[datanetId][root]) revert SnapshotAlreadyRecorded(datanetId, root);
+        if (root == bytes32(0)) revert DatanetRegistryEmptyRoot(datanetId);
+        if (count == 0) revert DatanetRegistryEmptyBatch(datanetId, root);
+        if (isSnapshotOf[datanetId][root]) revert DatanetRegistrySnapshotAlreadyRecorded(datanetId, root);
         isSnapshotOf[datanetId][root] = true;
         snapshotRecordings[root]++;
         snapshotIndex = _datanets[datanetId].snapshotCount++;
@@ -242,52 +233,18 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         emit SnapshotRecorded(datanetId, snapshotIndex, root, count, uri);
     }
 
-    // ------------------------------------------------------ contributor stakes
-
-    /// @notice Bond OPEN as a contributor of `datanetId` (the caller must have approved this contract).
-    /// @dev Bonding again cancels a pending release.
-    /// @param datanetId The datanet.
-    /// @param amount OPEN in wei.
-    function stakeAsContributor(uint256 datanetId, uint256 amount) external nonReentrant {
-        _requireDatanet(datanetId);
-        if (amount == 0) revert ZeroAmount();
-        ContributorStake storage s = _stakes[datanetId][msg.sender];
-        s.amount += amount;
-        s.releaseAt = 0;
-        s.perSlash = _datanets[datanetId].contributionStake;
-        emit ContributorStaked(datanetId, msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
-    }
-
-    /// @notice Ask to withdraw the caller's contributor stake; it stays slashable until released.
-    /// @param datanetId The datanet.
-    function requestStakeRelease(uint256 datanetId) external {
-        ContributorStake storage s = _stakes[datanetId][msg.sender];
-        if (s.amount == 0) revert NoStake(datanetId, msg.sender);
-        s.releaseAt = uint64(block.timestamp) + stakeReleaseDelay;
-        emit ContributorStakeReleaseRequested(datanetId, msg.sender, s.releaseAt);
-    }
-
-    /// @notice Withdraw the caller's contributor stake after the release delay.
-    /// @param datanetId The datanet.
-    function withdrawStake(uint256 datanetId) external nonReentrant {
-        ContributorStake storage s = _stakes[datanetId][msg.sender];
-        uint256 amount = s.amount;
-        if (amount == 0) revert NoStake(datanetId, msg.sender);
-        if (s.releaseAt == 0) revert ReleaseNotRequested();
-        if (block.timestamp < s.releaseAt) revert StillLocked(s.releaseAt);
-        delete _stakes[datanetId][msg.sender];
-        emit ContributorStakeWithdrawn(datanetId, msg.sender, amount);
-        token.safeTransfer(msg.sender, amount);
-    }
+    // ---------------------------------------------------------------- slashing
 
     /// @notice Slash a contributor whose contribution a curator rejected as spam (owner or curator).
-    /// @dev Takes the contribution stake in force when the contributor bonded, or the current one if
-    ///      lower; a datanet without a contribution stake has nothing to slash. One slash per
-    ///      contribution. The contributor must have signed the content: `signature` is its EIP-712
-    ///      `Contributions(datanetId, root)` (ECDSA, or ERC-1271 for a contract account) and `proof`
-    ///      shows `contentHash` is a leaf of `root`, so a curator cannot slash for content the
-    ///      contributor never sent.
+    /// @dev Takes, from the contributor's Contributor stake in this datanet (held by Staking), the
+    ///      contribution stake in force when the contributor bonded, or the current one if lower, at
+    ///      most what is left; a datanet without a contribution stake has nothing to slash. One slash
+    ///      per contribution. The contributor must have signed the content: `signature` is its
+    ///      EIP-712 `Contributions(datanetId, root)` (ECDSA, or ERC-1271 for a contract account) and
+    ///      `proof` shows `contentHash` is a leaf of `root`, so a curator cannot slash for content the
+    ///      contributor never sent. Checks, then this registry's effects, then the call to Staking
+    ///      (which moves the OPEN to its slash destination and caps the slash at the stake's
+    ///      `perSlash` again).
     /// @param datanetId The datanet.
     /// @param contributor The contributor.
     /// @param contentHash Hash of the rejected content; with `contributor` it gives the contribution id.
@@ -301,28 +258,32 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         bytes32 root,
         bytes32[] calldata proof,
         bytes calldata signature
-    ) external onlyOwnerOrCurator(datanetId) nonReentrant {
+    ) external onlyOwnerOrCurator(datanetId) {
         bytes32 id = contributionId(contentHash, contributor);
-        if (_slashedContributions[datanetId][id]) revert AlreadySlashed(id);
+        if (_slashedContributions[datanetId][id]) revert DatanetRegistryAlreadySlashed(datanetId, id);
         if (!MerkleProof.verifyCalldata(proof, root, _leaf(contentHash)) || !isSignedByContributor(datanetId, contributor, root, signature)) {
-            revert NotSignedByContributor(datanetId, contributor, contentHash);
+            revert DatanetRegistryNotSignedByContributor(datanetId, contributor, contentHash);
         }
+        uint256 amount = slashableStake(datanetId, contributor);
+        if (amount == 0) revert DatanetRegistryNothingToSlash(datanetId, contributor);
         _slashedContributions[datanetId][id] = true;
-        uint256 amount = _takeContributorStake(datanetId, contributor);
-        address destination = slashDestination;
         emit ContributorSlashed(datanetId, contributor, id, msg.sender, amount);
-        token.safeTransfer(destination, amount);
+        staking.slash(contributor, IStaking.Role.Contributor, datanetId, amount, id);
     }
 
-    /// @dev Takes the contribution stake in force when the contributor bonded (or the current one if
-    ///      the owner lowered it), at most what is left; reverts NoStake when that is nothing.
-    function _takeContributorStake(uint256 datanetId, address contributor) private returns (uint256 amount) {
-        ContributorStake storage s = _stakes[datanetId][contributor];
+    /// @notice What one slash of `contributor` in `datanetId` takes now: the contribution stake in
+    ///         force when it bonded (or the current one if the owner lowered it), at most what is left
+    ///         of its Contributor stake, bonded and unbonding.
+    /// @param datanetId The datanet.
+    /// @param contributor The contributor.
+    /// @return OPEN in wei (0: nothing to slash).
+    function slashableStake(uint256 datanetId, address contributor) public view returns (uint256) {
+        _requireDatanet(datanetId);
+        IStaking.Position memory p = staking.positionOf(contributor, IStaking.Role.Contributor, datanetId);
         uint256 current = _datanets[datanetId].contributionStake;
-        uint256 perSlash = current < s.perSlash ? current : s.perSlash;
-        amount = perSlash < s.amount ? perSlash : s.amount;
-        if (amount == 0) revert NoStake(datanetId, contributor);
-        s.amount -= amount;
+        uint256 perSlash = current < p.perSlash ? current : p.perSlash;
+        uint256 held = p.bonded + p.unbonding;
+        return perSlash < held ? perSlash : held;
     }
 
     /// @notice Whether `signature` is `contributor`'s consent to the contributions under `root` in
@@ -344,23 +305,6 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     /// @return The digest of `Contributions(datanetId, root)` in this registry's domain.
     function contributionsDigest(uint256 datanetId, bytes32 root) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(CONTRIBUTIONS_TYPEHASH, datanetId, root)));
-    }
-
-    // -------------------------------------------------------------- governance
-
-    /// @notice Set the stake release delay (governance).
-    /// @param delay Seconds.
-    function setStakeReleaseDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        stakeReleaseDelay = delay;
-        emit StakeReleaseDelaySet(delay);
-    }
-
-    /// @notice Set where slashed contributor stakes go (governance).
-    /// @param destination Non-zero address.
-    function setSlashDestination(address destination) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (destination == address(0)) revert ZeroAddress();
-        slashDestination = destination;
-        emit SlashDestinationSet(destination);
     }
 
     // ------------------------------------------------------------------- views
@@ -405,23 +349,22 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
         return _snapshots[datanetId][snapshotIndex];
     }
 
-    /// @notice A contributor's stake in a datanet.
-    /// @param datanetId The datanet.
-    /// @param contributor The contributor.
-    /// @return The stake and its release time (0 if no release was requested).
-    function stakeOf(uint256 datanetId, address contributor) external view returns (ContributorStake memory) {
-        return _stakes[datanetId][contributor];
+    /// @notice OPEN a contributor must bond in `datanetId` before contributing.
+    /// @param datanetId The datanet (reverts DatanetRegistryUnknownDatanet for an unknown one).
+    /// @return The contribution stake in wei (0 for none).
+    function contributionStakeOf(uint256 datanetId) external view returns (uint96) {
+        _requireDatanet(datanetId);
+        return _datanets[datanetId].contributionStake;
     }
 
-    /// @notice Whether `contributor` may contribute to `datanetId`: its bonded stake covers the
-    ///         datanet's contribution stake and no release is pending.
+    /// @notice Whether `contributor` may contribute to `datanetId`: its bonded Contributor stake in
+    ///         Staking covers the datanet's contribution stake (stake it asked back no longer counts).
     /// @param datanetId The datanet.
     /// @param contributor The contributor.
     /// @return True when it may contribute.
     function canContribute(uint256 datanetId, address contributor) external view returns (bool) {
         _requireDatanet(datanetId);
-        ContributorStake storage s = _stakes[datanetId][contributor];
-        return s.releaseAt == 0 && s.amount >= _datanets[datanetId].contributionStake;
+        return staking.positionOf(contributor, IStaking.Role.Contributor, datanetId).bonded >= _datanets[datanetId].contributionStake;
     }
 
     /// @notice Whether a contribution id is in an anchored batch.
@@ -459,6 +402,6 @@ contract DatanetRegistry is AccessControl, ReentrancyGuard, EIP712 {
     }
 
     function _requireDatanet(uint256 datanetId) private view {
-        if (datanetId == 0 || datanetId > datanetCount) revert UnknownDatanet(datanetId);
+        if (datanetId == 0 || datanetId > datanetCount) revert DatanetRegistryUnknownDatanet(datanetId);
     }
 }

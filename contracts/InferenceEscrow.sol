@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
 
 /// @title Consumers' deposits that pay for inference
 /// @notice Consumers deposit OPEN. A node meters each call off chain and collects, from the
@@ -17,7 +18,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 ///         authorization's cumulative amount and what was drawn before, so an operator can never
 ///         take more than the consumer signed. Withdrawals wait `withdrawalDelay` so an operator
 ///         can draw what it already served (governance keeps it longer than an epoch).
-contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
+contract InferenceEscrow is IInferenceEscrow, AccessControl, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the settlement contract, the only caller of `draw`.
@@ -28,23 +29,9 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
         "SpendAuthorization(address consumer,address operator,uint256 cumulativeAmount,uint256 nonce,uint256 expiry)"
     );
 
-    /// @notice What a consumer signs: `operator` may have drawn up to `cumulativeAmount` in total.
-    struct SpendAuthorization {
-        address consumer;
-        address operator;
-        uint256 cumulativeAmount;
-        uint256 nonce;
-        uint256 expiry;
-    }
+    // SpendAuthorization (what a consumer signs) and Draw (one draw) are declared in IInferenceEscrow.
 
     /// @notice A pending withdrawal.
-    /// @notice One draw: a consumer's authorization, its signature, and the cumulative spend to draw up to.
-    struct Draw {
-        SpendAuthorization auth;
-        bytes signature;
-        uint256 drawTo;
-    }
-
     struct Withdrawal {
         uint256 amount;
         uint64 unlockAt;
@@ -65,30 +52,52 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
 
     mapping(address => Withdrawal) private _withdrawals;
 
+    /// @notice `from` deposited `amount` for `consumer`.
     event Deposited(address indexed consumer, address indexed from, uint256 amount);
+    /// @notice `consumer` asked to withdraw `amount`, possible from `unlockAt`.
     event WithdrawalRequested(address indexed consumer, uint256 amount, uint64 unlockAt);
+    /// @notice `consumer` cancelled its pending withdrawal.
     event WithdrawalCancelled(address indexed consumer);
+    /// @notice `consumer` withdrew `amount`.
     event Withdrawn(address indexed consumer, uint256 amount);
+    /// @notice `operator` drew `amount` of `consumer`'s deposit, up to `cumulativeAmount` in total, under authorization `nonce`.
     event Drawn(address indexed consumer, address indexed operator, uint256 amount, uint256 cumulativeAmount, uint256 nonce);
+    /// @notice Withdrawals now wait `delay` seconds.
     event WithdrawalDelaySet(uint64 delay);
 
-    error ZeroAmount();
-    error ZeroAddress();
-    error NoWithdrawalPending();
-    error WithdrawalLocked(uint64 unlockAt);
-    error InsufficientDeposit(uint256 balance, uint256 requested);
-    error WrongOperator(address expected, address actual);
-    error AuthorizationExpired(uint256 expiry);
-    error AuthorizationReplayed(uint256 nonce, uint256 lastNonce);
-    error CumulativeBelowDrawn(uint256 cumulativeAmount, uint256 alreadyDrawn);
-    error DrawExceedsAuthorization(uint256 drawTo, uint256 cumulativeAmount);
-    error InvalidSignature();
+    /// @notice A deposit or withdrawal of nothing.
+    error InferenceEscrowZeroAmount();
+    /// @notice The token given to the constructor is the zero address.
+    error InferenceEscrowInvalidToken(address token);
+    /// @notice The admin given to the constructor is the zero address.
+    error InferenceEscrowInvalidAdmin(address admin);
+    /// @notice A deposit for the zero address.
+    error InferenceEscrowInvalidConsumer(address consumer);
+    /// @notice `consumer` has no pending withdrawal.
+    error InferenceEscrowNoWithdrawalPending(address consumer);
+    /// @notice The pending withdrawal unlocks only at `unlockAt`.
+    error InferenceEscrowWithdrawalLocked(uint64 unlockAt);
+    /// @notice The deposit (`balance`) is smaller than `requested`.
+    error InferenceEscrowInsufficientDeposit(uint256 balance, uint256 requested);
+    /// @notice The authorization names `expected` as its operator, not the drawing `actual`.
+    error InferenceEscrowWrongOperator(address expected, address actual);
+    /// @notice The authorization expired at `expiry`.
+    error InferenceEscrowAuthorizationExpired(uint256 expiry);
+    /// @notice The authorization (`nonce`) is older than, or drawn no further than, the last one used (`lastNonce`).
+    error InferenceEscrowAuthorizationReplayed(uint256 nonce, uint256 lastNonce);
+    /// @notice A draw up to `cumulativeAmount`, below what was drawn already.
+    error InferenceEscrowCumulativeBelowDrawn(uint256 cumulativeAmount, uint256 alreadyDrawn);
+    /// @notice A draw up to `drawTo`, beyond the authorization's `cumulativeAmount`.
+    error InferenceEscrowDrawExceedsAuthorization(uint256 drawTo, uint256 cumulativeAmount);
+    /// @notice The authorization's signature is not `consumer`'s (ECDSA, or ERC-1271 for a contract account).
+    error InferenceEscrowInvalidSignature(address consumer);
 
     /// @param token_ The OPEN token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
     /// @param withdrawalDelay_ Initial withdrawal delay in seconds.
     constructor(IERC20 token_, address admin, uint64 withdrawalDelay_) EIP712("OpenLedger InferenceEscrow", "1") {
-        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+        if (address(token_) == address(0)) revert InferenceEscrowInvalidToken(address(token_));
+        if (admin == address(0)) revert InferenceEscrowInvalidAdmin(admin);
         token = token_;
         withdrawalDelay = withdrawalDelay_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -98,8 +107,8 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     /// @param consumer Whose balance is credited.
     /// @param amount OPEN in wei.
     function deposit(address consumer, uint256 amount) public nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        if (consumer == address(0)) revert ZeroAddress();
+        if (amount == 0) revert InferenceEscrowZeroAmount();
+        if (consumer == address(0)) revert InferenceEscrowInvalidConsumer(consumer);
         balanceOf[consumer] += amount;
         totalDeposits += amount;
         emit Deposited(consumer, msg.sender, amount);
@@ -122,9 +131,9 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     /// @dev Replaces any pending request and restarts the delay.
     /// @param amount OPEN in wei.
     function requestWithdrawal(uint256 amount) external {
-        if (amount == 0) revert ZeroAmount();
+        if (amount == 0) revert InferenceEscrowZeroAmount();
         uint256 balance = balanceOf[msg.sender];
-        if (balance < amount) revert InsufficientDeposit(balance, amount);
+        if (balance < amount) revert InferenceEscrowInsufficientDeposit(balance, amount);
         uint64 unlockAt = uint64(block.timestamp) + withdrawalDelay;
         _withdrawals[msg.sender] = Withdrawal(amount, unlockAt);
         emit WithdrawalRequested(msg.sender, amount, unlockAt);
@@ -132,7 +141,7 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
 
     /// @notice Cancel the caller's pending withdrawal.
     function cancelWithdrawal() external {
-        if (_withdrawals[msg.sender].amount == 0) revert NoWithdrawalPending();
+        if (_withdrawals[msg.sender].amount == 0) revert InferenceEscrowNoWithdrawalPending(msg.sender);
         delete _withdrawals[msg.sender];
         emit WithdrawalCancelled(msg.sender);
     }
@@ -140,8 +149,8 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     /// @notice Withdraw the pending amount once unlocked (or the whole balance if draws left less).
     function withdraw() external nonReentrant {
         Withdrawal memory w = _withdrawals[msg.sender];
-        if (w.amount == 0) revert NoWithdrawalPending();
-        if (block.timestamp < w.unlockAt) revert WithdrawalLocked(w.unlockAt);
+        if (w.amount == 0) revert InferenceEscrowNoWithdrawalPending(msg.sender);
+        if (block.timestamp < w.unlockAt) revert InferenceEscrowWithdrawalLocked(w.unlockAt);
         uint256 balance = balanceOf[msg.sender];
         uint256 amount = w.amount < balance ? w.amount : balance;
         delete _withdrawals[msg.sender];
@@ -177,21 +186,21 @@ contract InferenceEscrow is AccessControl, EIP712, ReentrancyGuard {
     }
 
     function _draw(SpendAuthorization calldata auth, bytes calldata signature, uint256 drawTo, address operator) private returns (uint256 amount) {
-        if (auth.operator != operator) revert WrongOperator(auth.operator, operator);
-        if (block.timestamp > auth.expiry) revert AuthorizationExpired(auth.expiry);
-        if (drawTo > auth.cumulativeAmount) revert DrawExceedsAuthorization(drawTo, auth.cumulativeAmount);
+        if (auth.operator != operator) revert InferenceEscrowWrongOperator(auth.operator, operator);
+        if (block.timestamp > auth.expiry) revert InferenceEscrowAuthorizationExpired(auth.expiry);
+        if (drawTo > auth.cumulativeAmount) revert InferenceEscrowDrawExceedsAuthorization(drawTo, auth.cumulativeAmount);
         uint256 previousNonce = lastNonce[auth.consumer][operator];
         uint256 alreadyDrawn = drawn[auth.consumer][operator];
         if (auth.nonce < previousNonce || (auth.nonce == previousNonce && drawTo <= alreadyDrawn)) {
-            revert AuthorizationReplayed(auth.nonce, previousNonce);
+            revert InferenceEscrowAuthorizationReplayed(auth.nonce, previousNonce);
         }
         if (!SignatureChecker.isValidSignatureNow(auth.consumer, hashAuthorization(auth), signature)) {
-            revert InvalidSignature();
+            revert InferenceEscrowInvalidSignature(auth.consumer);
         }
-        if (drawTo < alreadyDrawn) revert CumulativeBelowDrawn(drawTo, alreadyDrawn);
+        if (drawTo < alreadyDrawn) revert InferenceEscrowCumulativeBelowDrawn(drawTo, alreadyDrawn);
         amount = drawTo - alreadyDrawn;
         uint256 balance = balanceOf[auth.consumer];
-        if (balance < amount) revert InsufficientDeposit(balance, amount);
+        if (balance < amount) revert InferenceEscrowInsufficientDeposit(balance, amount);
 
         lastNonce[auth.consumer][operator] = auth.nonce;
         drawn[auth.consumer][operator] = drawTo;

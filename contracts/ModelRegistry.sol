@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {DatanetRegistry} from "./DatanetRegistry.sol";
+import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
 
 /// @title Registry of published models and their provenance
 /// @notice A model is a LoRA adapter on a base model. Each version records the base model's hash,
@@ -30,7 +30,7 @@ contract ModelRegistry {
     }
 
     /// @notice Where snapshot roots are checked.
-    DatanetRegistry public immutable datanets;
+    IDatanetRegistry public immutable datanets;
     /// @notice Number of models; ids are 1..modelCount.
     uint256 public modelCount;
     /// @notice Model id by name (0 if none); names are unique.
@@ -39,7 +39,9 @@ contract ModelRegistry {
     mapping(uint256 => Model) private _models;
     mapping(uint256 => mapping(uint256 => Version)) private _versions;
 
+    /// @notice `owner` registered model `modelId` under `name`.
     event ModelRegistered(uint256 indexed modelId, address indexed owner, string name, uint256 pricePer1kTokens, string metadataURI);
+    /// @notice Version `version` of model `modelId` was published with its provenance.
     event VersionPublished(
         uint256 indexed modelId,
         uint256 indexed version,
@@ -48,30 +50,45 @@ contract ModelRegistry {
         bytes32 trainingConfigHash,
         bytes32[] snapshotRoots
     );
+    /// @notice Model `modelId` now costs `pricePer1kTokens` OPEN (wei) per 1,000 tokens.
     event PriceSet(uint256 indexed modelId, uint256 pricePer1kTokens);
+    /// @notice Model `modelId` is no longer served.
     event ModelDeactivated(uint256 indexed modelId);
+    /// @notice Model `modelId` passed from `previousOwner` to `newOwner`.
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
 
-    error ZeroAddress();
-    error EmptyName();
-    error NameTaken(string name);
-    error UnknownModel(uint256 modelId);
-    error UnknownVersion(uint256 modelId, uint256 version);
-    error NotModelOwner(uint256 modelId, address caller);
-    error ModelInactive(uint256 modelId);
-    error MissingHash();
-    error NoSnapshots();
-    error UnknownSnapshot(bytes32 root);
+    /// @notice The datanet registry given to the constructor is the zero address.
+    error ModelRegistryInvalidDatanetRegistry(address datanets);
+    /// @notice A new owner that is the zero address.
+    error ModelRegistryInvalidOwner(address owner);
+    /// @notice A model without a name.
+    error ModelRegistryEmptyName();
+    /// @notice Another model has `name` already.
+    error ModelRegistryNameTaken(string name);
+    /// @notice No model has id `modelId`.
+    error ModelRegistryUnknownModel(uint256 modelId);
+    /// @notice Model `modelId` has no version `version`.
+    error ModelRegistryUnknownVersion(uint256 modelId, uint256 version);
+    /// @notice `caller` does not own model `modelId`.
+    error ModelRegistryNotOwner(uint256 modelId, address caller);
+    /// @notice Model `modelId` was deactivated.
+    error ModelRegistryInactiveModel(uint256 modelId);
+    /// @notice A version whose base-model, adapter or training-config hash is zero (the three as given).
+    error ModelRegistryMissingHash(bytes32 baseModelHash, bytes32 adapterHash, bytes32 trainingConfigHash);
+    /// @notice A version of model `modelId` naming no snapshot it was trained on.
+    error ModelRegistryNoSnapshots(uint256 modelId);
+    /// @notice `root` is not a snapshot recorded in the DatanetRegistry.
+    error ModelRegistryUnknownSnapshot(bytes32 root);
 
     /// @param datanets_ The datanet registry whose snapshots models are trained on.
-    constructor(DatanetRegistry datanets_) {
-        if (address(datanets_) == address(0)) revert ZeroAddress();
+    constructor(IDatanetRegistry datanets_) {
+        if (address(datanets_) == address(0)) revert ModelRegistryInvalidDatanetRegistry(address(datanets_));
         datanets = datanets_;
     }
 
     modifier onlyModelOwner(uint256 modelId) {
         _requireModel(modelId);
-        if (_models[modelId].owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+        if (_models[modelId].owner != msg.sender) revert ModelRegistryNotOwner(modelId, msg.sender);
         _;
     }
 
@@ -93,8 +110,8 @@ contract ModelRegistry {
         bytes32 trainingConfigHash,
         bytes32[] calldata snapshotRoots
     ) external returns (uint256 modelId) {
-        if (bytes(name).length == 0) revert EmptyName();
-        if (modelIdByName[name] != 0) revert NameTaken(name);
+        if (bytes(name).length == 0) revert ModelRegistryEmptyName();
+        if (modelIdByName[name] != 0) revert ModelRegistryNameTaken(name);
         modelId = ++modelCount;
         modelIdByName[name] = modelId;
         Model storage m = _models[modelId];
@@ -122,7 +139,7 @@ contract ModelRegistry {
         bytes32 trainingConfigHash,
         bytes32[] calldata snapshotRoots
     ) external onlyModelOwner(modelId) returns (uint256 version) {
-        if (!_models[modelId].active) revert ModelInactive(modelId);
+        if (!_models[modelId].active) revert ModelRegistryInactiveModel(modelId);
         version = _publish(modelId, baseModelHash, adapterHash, trainingConfigHash, snapshotRoots);
     }
 
@@ -137,7 +154,7 @@ contract ModelRegistry {
     /// @notice Stop a model from being served (owner only); it cannot be reactivated.
     /// @param modelId The model.
     function deactivate(uint256 modelId) external onlyModelOwner(modelId) {
-        if (!_models[modelId].active) revert ModelInactive(modelId);
+        if (!_models[modelId].active) revert ModelRegistryInactiveModel(modelId);
         _models[modelId].active = false;
         emit ModelDeactivated(modelId);
     }
@@ -146,7 +163,7 @@ contract ModelRegistry {
     /// @param modelId The model.
     /// @param newOwner The new owner.
     function transferModelOwnership(uint256 modelId, address newOwner) external onlyModelOwner(modelId) {
-        if (newOwner == address(0)) revert ZeroAddress();
+        if (newOwner == address(0)) revert ModelRegistryInvalidOwner(newOwner);
         emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
         _models[modelId].owner = newOwner;
     }
@@ -165,7 +182,7 @@ contract ModelRegistry {
     /// @return The version's provenance.
     function getVersion(uint256 modelId, uint256 version) external view returns (Version memory) {
         _requireModel(modelId);
-        if (version == 0 || version > _models[modelId].versionCount) revert UnknownVersion(modelId, version);
+        if (version == 0 || version > _models[modelId].versionCount) revert ModelRegistryUnknownVersion(modelId, version);
         return _versions[modelId][version];
     }
 
@@ -176,10 +193,10 @@ contract ModelRegistry {
         bytes32 trainingConfigHash,
         bytes32[] calldata snapshotRoots
     ) private returns (uint256 version) {
-        if (baseModelHash == bytes32(0) || adapterHash == bytes32(0) || trainingConfigHash == bytes32(0)) revert MissingHash();
-        if (snapshotRoots.length == 0) revert NoSnapshots();
+        if (baseModelHash == bytes32(0) || adapterHash == bytes32(0) || trainingConfigHash == bytes32(0)) revert ModelRegistryMissingHash(baseModelHash, adapterHash, trainingConfigHash);
+        if (snapshotRoots.length == 0) revert ModelRegistryNoSnapshots(modelId);
         for (uint256 i = 0; i < snapshotRoots.length; i++) {
-            if (datanets.snapshotRecordings(snapshotRoots[i]) == 0) revert UnknownSnapshot(snapshotRoots[i]);
+            if (datanets.snapshotRecordings(snapshotRoots[i]) == 0) revert ModelRegistryUnknownSnapshot(snapshotRoots[i]);
         }
         version = ++_models[modelId].versionCount;
         _versions[modelId][version] =
@@ -188,6 +205,6 @@ contract ModelRegistry {
     }
 
     function _requireModel(uint256 modelId) private view {
-        if (modelId == 0 || modelId > modelCount) revert UnknownModel(modelId);
+        if (modelId == 0 || modelId > modelCount) revert ModelRegistryUnknownModel(modelId);
     }
 }

@@ -11,13 +11,13 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 ///         deployment, to the treasury; there is no mint or burn function afterwards, so the total
 ///         supply is conserved for ever.
 contract OpenToken is ERC20, ERC20Permit, ERC20Votes {
-    /// @notice The treasury address was zero.
-    error ZeroTreasury();
+    /// @notice The treasury given to the constructor is the zero address.
+    error OpenTokenInvalidTreasury(address treasury);
 
     /// @param treasury Receives the entire genesis supply.
     /// @param genesisSupply Total supply in wei (18 decimals).
     constructor(address treasury, uint256 genesisSupply) ERC20("OpenLedger", "OPEN") ERC20Permit("OpenLedger") {
-        if (treasury == address(0)) revert ZeroTreasury();
+        if (treasury == address(0)) revert OpenTokenInvalidTreasury(treasury);
         _mint(treasury, genesisSupply);
     }
 

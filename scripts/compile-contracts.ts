@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -27,8 +27,9 @@ const settings = {
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
 };
 
+// every .sol under contracts/, interfaces/ included, so that a change to any of them recompiles
 const sources: Record<string, { content: string }> = {};
-for (const file of readdirSync(contractsDir).filter((f) => f.endsWith('.sol')).sort()) {
+for (const file of readdirSync(contractsDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.sol')).map((f) => f.split(sep).join('/')).sort()) {
   sources[file] = { content: readFileSync(join(contractsDir, file), 'utf8') };
 }
 

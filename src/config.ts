@@ -45,6 +45,8 @@ const schema = z
     allowedHosts: z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
     /** Fastify's trustProxy: 'false', 'true', a hop count, or addresses/CIDRs of trusted proxies (comma-separated). */
     trustProxy: z.string().transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
+    /** Check every JSON answer against the API's contract (src/api/contract) and answer a 500 where one does not match: for tests and development. */
+    checkResponses: z.enum(['true', 'false']).transform((v) => v === 'true'),
   })
   .refine((c) => c.engine !== 'remote' || (c.engineUrl && c.engineBaseModel), {
     message: 'the remote engine needs its URL (OPENLEDGER_ENGINE_URL) and the name it serves the base model under (OPENLEDGER_ENGINE_BASE_MODEL)',
@@ -104,6 +106,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     development: String(pick('development', 'OPENLEDGER_DEVELOPMENT', 'false')),
     allowedHosts: pick('allowedHosts', 'OPENLEDGER_ALLOWED_HOSTS', 'localhost'),
     trustProxy: String(pick('trustProxy', 'OPENLEDGER_TRUST_PROXY', 'false')),
+    checkResponses: String(pick('checkResponses', 'OPENLEDGER_CHECK_RESPONSES', 'false')),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

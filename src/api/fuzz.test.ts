@@ -583,7 +583,7 @@ before(async () => {
   const meter = createEscrowMeter({ db, contracts: ctx.contracts, operator: ctx.clients.account.address });
   app = buildApi({
     ...ctx, models, engine, meter, funds: meter.funds, publicUrl: '', admission: createAdmission({ concurrency: 2, queue: 8 }),
-    rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent',
+    rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', checkResponses: true,
   });
   // each route's body limit, for the oversized bodies
   app.addHook('onRequest', async (request) => {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { keepRawJsonBodies } from './authenticate.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
-import { jsonDeeperThan, MAX_JSON_DEPTH, nulCharacterAt, refuseNulCharacters } from './input-guard.ts';
+import { badTextAt, jsonDeeperThan, MAX_JSON_DEPTH, refuseBadText } from './input-guard.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -26,19 +26,26 @@ describe('jsonDeeperThan', () => {
   });
 });
 
-describe('nulCharacterAt', () => {
+describe('badTextAt', () => {
   test('names the path of the first string or key with U+0000', () => {
-    assert.deepEqual(nulCharacterAt({ a: [1, { b: 'x\0y' }] }), ['a', 1, 'b']);
-    assert.deepEqual(nulCharacterAt({ a: { 'k\0': 1 } }), ['a', 'k\0']);
-    assert.deepEqual(nulCharacterAt('\0'), []);
-    assert.equal(nulCharacterAt({ a: ['ok', null, 1, true] }), undefined);
+    assert.deepEqual(badTextAt({ a: [1, { b: 'x\0y' }] })?.path, ['a', 1, 'b']);
+    assert.deepEqual(badTextAt({ a: { 'k\0': 1 } })?.path, ['a', 'k\0']);
+    assert.deepEqual(badTextAt('\0')?.path, []);
+    assert.equal(badTextAt({ a: ['ok', null, 1, true] }), undefined);
+  });
+
+  test('names the path of the first string or key with an unpaired surrogate; paired ones (emoji) pass', () => {
+    const parsed = JSON.parse('{"records":["fine",{"question":"\\ud800","answer":"x"}]}') as unknown;
+    assert.deepEqual(badTextAt(parsed), { path: ['records', 1, 'question'], message: 'must be valid Unicode (no unpaired surrogate such as \\ud800)' });
+    assert.deepEqual(badTextAt({ ['k\udc00']: 1 })?.path, ['k\udc00']);
+    assert.equal(badTextAt({ a: 'a 😀 b', b: '\ud83d\ude00' }), undefined);
   });
 
   test('walks a deeply nested value without recursion, in linear time', () => {
     const depth = 200_000;
     const deep = JSON.parse(`${'['.repeat(depth)}"\\u0000"${']'.repeat(depth)}`) as unknown;
     const started = performance.now();
-    assert.equal(nulCharacterAt(deep)?.length, depth);
+    assert.equal(badTextAt(deep)?.path.length, depth);
     assert.ok(performance.now() - started < 2000);
   });
 });
@@ -48,7 +55,7 @@ describe('the API boundary', () => {
     const a = Fastify({ frameworkErrors });
     installErrorHandler(a);
     keepRawJsonBodies(a);
-    refuseNulCharacters(a);
+    refuseBadText(a);
     a.get('/things/:name', async (request) => ({ params: request.params, query: request.query }));
     a.post('/things', async (request) => ({ body: request.body }));
     await a.ready();
@@ -69,6 +76,16 @@ describe('the API boundary', () => {
       assert.match(body.message, new RegExp(`^${field.replace('.', '\\.')}: must not contain NUL characters`));
     }
     assert.equal((await a.inject({ method: 'GET', url: '/things/%C3%A9?q=%F0%9F%98%80' })).statusCode, 200);
+    await a.close();
+  });
+
+  test('an unpaired surrogate in a JSON body (a record no hash can be taken of) is a 400 naming the field', async () => {
+    const a = await app();
+    const res = await a.inject({ method: 'POST', url: '/things', headers: { 'content-type': 'application/json' }, payload: '{"records":["fine",{"question":"\\ud800","answer":"x"}]}' });
+    assert.equal(res.statusCode, 400, res.body);
+    const body = res.json() as { error: string; issues: { field: string }[] };
+    assert.equal(body.error, 'bad_request');
+    assert.equal(body.issues[0]?.field, 'records.1.question');
     await a.close();
   });
 

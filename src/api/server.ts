@@ -1,11 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import { z } from 'zod';
 import type { ProtocolAddresses } from '../chain/protocol.ts';
 import { chainEventSink, listChainEvents, toJson } from '../store/chain-events.ts';
 import type { NodeContext } from '../store/node-context.ts';
 import { keepRawJsonBodies } from './authenticate.ts';
-import { PG_BIGINT_MAX, refuseNulCharacters } from './input-guard.ts';
+import { refuseBadText } from './input-guard.ts';
+import { routes } from './contract/index.ts';
+import { openApiDocument } from './openapi.ts';
+import { checkResponses, serveRoute } from './serve-route.ts';
 import { frameworkErrors, installErrorHandler } from './errors.ts';
 import { installHostGuard } from './host-guard.ts';
 import type { NodeAllowances } from './allowances.ts';
@@ -50,6 +52,8 @@ export interface ApiContext extends NodeContext {
   allowances?: Partial<NodeAllowances>;
   /** Event streams (training progress, streamed completions) open at once from one address (default 16). */
   maxStreamsPerCaller?: number;
+  /** Check every JSON answer against the API's contract (a 500 where one does not match): tests and development. */
+  checkResponses?: boolean;
   /** Fastify's trustProxy (default false: the peer's address is the caller's). */
   trustProxy?: boolean | number | string;
   /** The built web app's folder (default web/dist). */
@@ -63,17 +67,11 @@ export interface ApiContext extends NodeContext {
   logLevel?: string;
 }
 
-const eventsQuery = z.object({
-  contract: z.string().max(64).optional(),
-  event: z.string().max(64).optional(),
-  before: z.coerce.bigint().positive().max(PG_BIGINT_MAX).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-
 /**
  * Builds the HTTP API (Fastify): health, node status, indexed protocol events, datanets
- * (routes/datanets.ts) and Prometheus metrics. State-changing routes are signed by the acting
- * wallet (authenticate.ts); every input is validated with zod and a
+ * (routes/datanets.ts) and Prometheus metrics, each route as the API's contract defines it
+ * (src/api/contract, served as OpenAPI at `/openapi.json`). State-changing routes are signed by the
+ * acting wallet (authenticate.ts); every input is validated with the contract's zod schemas and a
  * failure becomes a 400 naming the field (see {@link installErrorHandler}).
  *
  * @example
@@ -87,8 +85,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   installErrorHandler(app);
   installHostGuard(app, ctx.allowedHosts);
   keepRawJsonBodies(app);
-  refuseNulCharacters(app);
+  refuseBadText(app);
   app.setReplySerializer((payload) => toJson(payload)); // bigints (wei, block numbers) as decimal strings
+  if (ctx.checkResponses) checkResponses(app, Object.values(routes));
   const chainId = ctx.clients.chain.id;
 
   const registry = new Registry();
@@ -105,9 +104,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   const sink = chainEventSink(ctx.db);
 
-  app.get('/health', async () => ({ ok: true }));
+  serveRoute(app, routes.health, async () => ({ ok: true }));
 
-  app.get('/status', async () => {
+  serveRoute(app, routes.getStatus, async () => {
     const [blockNumber, cursor] = await Promise.all([ctx.clients.publicClient.getBlockNumber({ cacheTime: 0 }), sink.cursor(chainId)]);
     return {
       version: ctx.version,
@@ -120,8 +119,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     };
   });
 
-  app.get('/chain/events', async (request) => {
-    const q = eventsQuery.parse(request.query);
+  serveRoute(app, routes.listChainEvents, async (input) => {
+    const q = input.query;
     const events = await listChainEvents(ctx.db, { chainId, ...q });
     return { events, next: events.length === q.limit ? events.at(-1)?.id : null };
   });
@@ -137,7 +136,10 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   chainRpcRoutes(app, ctx);
   webRoutes(app, ctx);
 
-  app.get('/metrics', async (_request, reply) => {
+  const openApi = openApiDocument(Object.values(routes), { version: ctx.version });
+  serveRoute(app, routes.openApiDocument, async () => openApi);
+
+  serveRoute(app, routes.metrics, async (_input, _request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

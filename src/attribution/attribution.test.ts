@@ -50,7 +50,7 @@ before(async () => {
   assert.equal((await getTrainingJob(f.db, job.id)).status, 'succeeded');
   backend = createBackend({ threads: 1 });
   models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', checkResponses: true });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { checkReceiptSignature, getReceipt, receiptId, ReceiptError, signReceipt, storeReceipt, textHash } from './receipts.ts';
+import { checkReceiptSignature, getReceipt, getReceipts, receiptId, ReceiptError, signReceipt, storeReceipt, textHash } from './receipts.ts';
 import type { ReceiptBody } from './receipt-types.ts';
 
 const node = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
@@ -60,5 +60,17 @@ describe('receipts', () => {
     assert.deepEqual(rows.map((x) => [x.contribution_id, x.share_ppm]), [[c(4), 700_000], [c(5), 300_000]]);
     await assert.rejects(getReceipt(db, c(9)), { code: 'not_found' });
     await assert.rejects(getReceipt(db, 'nonsense'), { code: 'not_found' });
+  });
+
+  it('are stored with what runs in their transaction (the meter\'s charge) or not at all, and that runs once', async () => {
+    const r = await signReceipt(node, { ...body, createdAt: '2026-11-24T00:00:00.000Z' });
+    await assert.rejects(storeReceipt(db, r, { prompt: 'q', output: 'a', consumer: null }, async () => {
+      throw new Error('the charge failed');
+    }), /the charge failed/);
+    await assert.rejects(getReceipt(db, r.id), { code: 'not_found' }, 'a receipt whose charge failed is not kept');
+    let runs = 0;
+    for (let i = 0; i < 2; i++) await storeReceipt(db, r, { prompt: 'q', output: 'a', consumer: null }, async () => void runs++);
+    assert.equal(runs, 1, 'storing the same receipt again charges nothing');
+    assert.deepEqual((await getReceipts(db, [c(9), r.id])).map((x) => x.id), [r.id]);
   });
 });

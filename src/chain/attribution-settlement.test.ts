@@ -128,14 +128,14 @@ async function balance(who: Address): Promise<bigint> {
 }
 
 async function operatorStake(operator: number): Promise<bigint> {
-  const p = await (await t.as(0)).staking.read.positionOf([addr(operator), OPERATOR_ROLE]);
+  const p = await (await t.as(0)).staking.read.positionOf([addr(operator), OPERATOR_ROLE, 0n]);
   return p.bonded + p.unbonding;
 }
 
 async function stake(account: number, amount: bigint): Promise<void> {
   const c = await t.as(account);
   await t.mined(c.openToken.write.approve([t.addresses.staking, amount]));
-  await t.mined(c.staking.write.stake([OPERATOR_ROLE, amount]));
+  await t.mined(c.staking.write.stake([OPERATOR_ROLE, 0n, amount]));
 }
 
 /** `challenger` bonds and disputes `operator`'s epoch `epoch`. */
@@ -179,16 +179,16 @@ afterEach(async () => {
 
 test('only an operator staked at least the minimum may post (NotOperator)', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('10')]]);
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'AttributionSettlementNotOperator', [addr(SECOND_OPERATOR)]);
   await stake(SECOND_OPERATOR, MIN_STAKE - 1n);
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'AttributionSettlementNotOperator', [addr(SECOND_OPERATOR)]);
   await stake(SECOND_OPERATOR, 1n);
   await t.mined(post(tree, { operator: SECOND_OPERATOR }));
 
   // Unbonding below the minimum makes an operator inactive again.
   await t.increaseTime(WINDOW);
-  await t.mined((await t.as(SECOND_OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 1n]));
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'NotOperator', [addr(SECOND_OPERATOR)]);
+  await t.mined((await t.as(SECOND_OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 0n, 1n]));
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR }), 'AttributionSettlementNotOperator', [addr(SECOND_OPERATOR)]);
 });
 
 test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after finalizeEpoch; a second claim has nothing', async () => {
@@ -223,9 +223,9 @@ test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after
   assert.equal(await settlement.read.totalFunded(), parseEther('100'));
   assert.equal(await balance(t.addresses.attributionSettlement), parseEther('100'));
 
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
   await t.increaseTime(WINDOW / 2);
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
   assert.equal((await ledger()).finalizedEpoch, 0n);
 
   await t.increaseTime(WINDOW / 2);
@@ -252,11 +252,11 @@ test('epoch 1: claims fail before the window (NoFinalizedRoot) and succeed after
   assert.equal((await ledger()).claimed, parseEther('60'));
   assert.equal(await settlement.read.totalClaimed(), parseEther('60'));
   assert.equal(await settlement.read.claimable([addr(OPERATOR), addr(PAYEE_A), parseEther('60')]), 0n);
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NothingToClaim', [addr(PAYEE_A)]);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNothingToClaim', [addr(PAYEE_A)]);
   // Anyone may claim for a payee; the OPEN goes to the payee.
   await t.mined(claim(STRANGER, tree, addr(PAYEE_B)));
   assert.equal(await balance(addr(PAYEE_B)), parseEther('40'));
-  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'NothingToClaim', [addr(PAYEE_B)]);
+  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'AttributionSettlementNothingToClaim', [addr(PAYEE_B)]);
   assert.equal(await balance(t.addresses.attributionSettlement), 0n);
 });
 
@@ -284,33 +284,33 @@ test("a claim with a bad proof fails (InvalidProof); one from an operator with n
   const settlement = (await t.as(PAYEE_A)).attributionSettlement;
   const op = addr(OPERATOR);
   // More than the leaf says.
-  await expectRevert(settlement.write.claim([op, addr(PAYEE_A), parseEther('61'), proofOf(tree, addr(PAYEE_A))]), 'InvalidProof');
+  await expectRevert(settlement.write.claim([op, addr(PAYEE_A), parseEther('61'), proofOf(tree, addr(PAYEE_A))]), 'AttributionSettlementInvalidProof');
   // B's leaf amount with A's address, and A's proof for B.
-  await expectRevert(settlement.write.claim([op, addr(PAYEE_A), parseEther('40'), proofOf(tree, addr(PAYEE_B))]), 'InvalidProof');
-  await expectRevert(settlement.write.claim([op, addr(PAYEE_B), parseEther('40'), proofOf(tree, addr(PAYEE_A))]), 'InvalidProof');
+  await expectRevert(settlement.write.claim([op, addr(PAYEE_A), parseEther('40'), proofOf(tree, addr(PAYEE_B))]), 'AttributionSettlementInvalidProof');
+  await expectRevert(settlement.write.claim([op, addr(PAYEE_B), parseEther('40'), proofOf(tree, addr(PAYEE_A))]), 'AttributionSettlementInvalidProof');
   // Not in the tree at all, with an empty proof.
-  await expectRevert(settlement.write.claim([op, addr(STRANGER), parseEther('1'), []]), 'InvalidProof');
+  await expectRevert(settlement.write.claim([op, addr(STRANGER), parseEther('1'), []]), 'AttributionSettlementInvalidProof');
   // A valid leaf of this operator's root, claimed from another operator's ledger: that one has no final root.
-  await expectRevert(settlement.write.claim([addr(SECOND_OPERATOR), addr(PAYEE_A), parseEther('60'), proofOf(tree, addr(PAYEE_A))]), 'NoFinalizedRoot');
+  await expectRevert(settlement.write.claim([addr(SECOND_OPERATOR), addr(PAYEE_A), parseEther('60'), proofOf(tree, addr(PAYEE_A))]), 'AttributionSettlementNoFinalizedRoot');
   assert.equal(await settlement.read.totalClaimed(), 0n);
 });
 
 test("a root may not declare more than its operator drew (RootExceedsFunding), another operator's funds included", async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('100')]]);
-  await expectRevert(post(tree, { fund: parseEther('99') }), 'RootExceedsFunding', [parseEther('100'), parseEther('99')]);
-  await expectRevert(post(tree, { fund: parseEther('100') - 1n }), 'RootExceedsFunding', [parseEther('100'), parseEther('100') - 1n]);
+  await expectRevert(post(tree, { fund: parseEther('99') }), 'AttributionSettlementRootExceedsFunding', [parseEther('100'), parseEther('99')]);
+  await expectRevert(post(tree, { fund: parseEther('100') - 1n }), 'AttributionSettlementRootExceedsFunding', [parseEther('100'), parseEther('100') - 1n]);
   await t.mined(post(tree, { fund: parseEther('100') }));
   await t.increaseTime(WINDOW);
   // Epoch 2 may use what epoch 1 drew: the operator's funded is cumulative.
   const tree2 = treeOf([[addr(PAYEE_A), parseEther('130')]]);
-  await expectRevert(post(tree2, { fund: parseEther('29') }), 'RootExceedsFunding', [parseEther('130'), parseEther('129')]);
+  await expectRevert(post(tree2, { fund: parseEther('29') }), 'AttributionSettlementRootExceedsFunding', [parseEther('130'), parseEther('129')]);
   await t.mined(post(tree2, { fund: parseEther('30') }));
   assert.equal((await ledger()).funded, parseEther('130'));
 
   // A second operator cannot post a root on the first one's funds: only what it drew itself counts.
   await stake(SECOND_OPERATOR, MIN_STAKE);
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: 0n }), 'RootExceedsFunding', [parseEther('100'), 0n]);
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: parseEther('60') }), 'RootExceedsFunding', [parseEther('100'), parseEther('60')]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: 0n }), 'AttributionSettlementRootExceedsFunding', [parseEther('100'), 0n]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: parseEther('60') }), 'AttributionSettlementRootExceedsFunding', [parseEther('100'), parseEther('60')]);
   await t.mined(post(tree, { operator: SECOND_OPERATOR, fund: parseEther('100') }));
   assert.equal((await ledger(SECOND_OPERATOR)).funded, parseEther('100'));
   assert.equal((await ledger()).funded, parseEther('130'));
@@ -319,16 +319,16 @@ test("a root may not declare more than its operator drew (RootExceedsFunding), a
 
 test('epochs must come in order (EpochOutOfOrder) with a root (EmptyRoot), drawing no more than authorised (DrawExceedsAuthorization)', async () => {
   const tree = treeOf([[addr(PAYEE_A), parseEther('1')]]);
-  await expectRevert(post(tree, { epoch: 2n }), 'EpochOutOfOrder', [1n, 2n]);
-  await expectRevert(post(tree, { epoch: 0n }), 'EpochOutOfOrder', [1n, 0n]);
+  await expectRevert(post(tree, { epoch: 2n }), 'AttributionSettlementEpochOutOfOrder', [1n, 2n]);
+  await expectRevert(post(tree, { epoch: 0n }), 'AttributionSettlementEpochOutOfOrder', [1n, 0n]);
   const settlement = (await t.as(OPERATOR)).attributionSettlement;
-  await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', []]), 'EmptyRoot');
+  await expectRevert(settlement.write.postEpoch([1n, zeroHash, 0n, zeroHash, '', []]), 'AttributionSettlementEmptyRoot', [1n]);
   const signed = await nextAuth(OPERATOR, parseEther('1'));
-  await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [{ auth: signed.auth, signature: signed.signature, drawTo: parseEther('1') + 1n }]]), 'DrawExceedsAuthorization', [parseEther('1') + 1n, parseEther('1')]);
+  await expectRevert(settlement.write.postEpoch([1n, tree.root as Hex, 0n, zeroHash, '', [{ auth: signed.auth, signature: signed.signature, drawTo: parseEther('1') + 1n }]]), 'InferenceEscrowDrawExceedsAuthorization', [parseEther('1') + 1n, parseEther('1')]);
   await t.mined(post(tree, { epoch: 1n }));
   await t.increaseTime(WINDOW);
-  await expectRevert(post(tree, { epoch: 1n }), 'EpochOutOfOrder', [2n, 1n]);
-  await expectRevert(post(tree, { epoch: 3n }), 'EpochOutOfOrder', [2n, 3n]);
+  await expectRevert(post(tree, { epoch: 1n }), 'AttributionSettlementEpochOutOfOrder', [2n, 1n]);
+  await expectRevert(post(tree, { epoch: 3n }), 'AttributionSettlementEpochOutOfOrder', [2n, 3n]);
   await t.mined(post(tree, { epoch: 2n }));
 });
 
@@ -337,11 +337,11 @@ test('each operator numbers its own epochs from 1 and has its own pending epoch 
   const tree2 = treeOf([[addr(PAYEE_A), parseEther('20')]]);
   const other = treeOf([[addr(PAYEE_B), parseEther('5')]]);
   await t.mined(post(tree1));
-  await expectRevert(post(tree2), 'EpochPending', [1n]);
+  await expectRevert(post(tree2), 'AttributionSettlementEpochPending', [1n]);
 
   // The first operator's pending epoch does not hold up a second operator, whose epochs start at 1 too.
   await stake(SECOND_OPERATOR, MIN_STAKE);
-  await expectRevert(post(other, { operator: SECOND_OPERATOR, epoch: 2n }), 'EpochOutOfOrder', [1n, 2n]);
+  await expectRevert(post(other, { operator: SECOND_OPERATOR, epoch: 2n }), 'AttributionSettlementEpochOutOfOrder', [1n, 2n]);
   const receipt = await t.mined(post(other, { operator: SECOND_OPERATOR }));
   const [posted] = eventsOf(receipt, 'EpochPosted');
   assert.deepEqual([posted?.args.epoch, posted?.args.operator], [1n, addr(SECOND_OPERATOR)]);
@@ -352,10 +352,10 @@ test('each operator numbers its own epochs from 1 and has its own pending epoch 
   assert.equal((await epochOf(1n, SECOND_OPERATOR)).root, other.root);
   assert.equal((await epochOf(1n, SECOND_OPERATOR)).operator, addr(SECOND_OPERATOR));
   // The second operator is held up by its own pending epoch only.
-  await expectRevert(post(other, { operator: SECOND_OPERATOR }), 'EpochPending', [1n]);
+  await expectRevert(post(other, { operator: SECOND_OPERATOR }), 'AttributionSettlementEpochPending', [1n]);
 
   await t.increaseTime(WINDOW / 2);
-  await expectRevert(post(tree2), 'EpochPending', [1n]);
+  await expectRevert(post(tree2), 'AttributionSettlementEpochPending', [1n]);
   await t.increaseTime(WINDOW / 2);
   await t.mined(post(tree2));
   let l = await ledger();
@@ -380,14 +380,14 @@ test('each operator numbers its own epochs from 1 and has its own pending epoch 
 test('the cumulative total may not fall below the operator\'s own finalized one (TotalDecreased)', async () => {
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
   await t.increaseTime(WINDOW);
-  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('90')]])), 'TotalDecreased', [parseEther('100'), parseEther('90')]);
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('90')]])), 'AttributionSettlementTotalDecreased', [parseEther('100'), parseEther('90')]);
   // Equal is fine (an epoch with no new earnings).
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('100')]])));
   // Another operator's totals start from its own zero: a smaller total is no decrease for it.
   await stake(SECOND_OPERATOR, MIN_STAKE);
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]]), { operator: SECOND_OPERATOR }));
   await t.increaseTime(WINDOW);
-  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('9')]]), { operator: SECOND_OPERATOR }), 'TotalDecreased', [parseEther('10'), parseEther('9')]);
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('9')]]), { operator: SECOND_OPERATOR }), 'AttributionSettlementTotalDecreased', [parseEther('10'), parseEther('9')]);
 });
 
 test('epoch 2 carries cumulative amounts: a payee claims only the difference', async () => {
@@ -407,7 +407,7 @@ test('epoch 2 carries cumulative amounts: a payee claims only the difference', a
   assert.equal((await epochOf(2n)).funded, parseEther('65'));
   // Until epoch 2 is final, epoch 1's root is the one claims are checked against.
   await t.mined(claim(PAYEE_B, tree1, addr(PAYEE_B)));
-  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'InvalidProof');
+  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'AttributionSettlementInvalidProof');
   await t.increaseTime(WINDOW);
 
   await t.mined(claim(PAYEE_A, tree2, addr(PAYEE_A)));
@@ -421,8 +421,8 @@ test('epoch 2 carries cumulative amounts: a payee claims only the difference', a
   assert.equal(l.claimed, parseEther('165'));
   assert.equal(l.funded, parseEther('165'));
   // The old root's proof no longer works; claiming again has nothing.
-  await expectRevert(claim(PAYEE_A, tree1, addr(PAYEE_A)), 'InvalidProof');
-  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'NothingToClaim', [addr(PAYEE_A)]);
+  await expectRevert(claim(PAYEE_A, tree1, addr(PAYEE_A)), 'AttributionSettlementInvalidProof');
+  await expectRevert(claim(PAYEE_A, tree2, addr(PAYEE_A)), 'AttributionSettlementNothingToClaim', [addr(PAYEE_A)]);
 });
 
 test('claims can never exceed what was funded, even from a root whose leaves overstate its total (ClaimsExceedFunding)', async () => {
@@ -434,7 +434,7 @@ test('claims can never exceed what was funded, even from a root whose leaves ove
   await t.mined(post(tree, { total: parseEther('100') }));
   await t.increaseTime(WINDOW);
   await t.mined(claim(PAYEE_A, tree, addr(PAYEE_A)));
-  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'ClaimsExceedFunding');
+  await expectRevert(claim(PAYEE_B, tree, addr(PAYEE_B)), 'AttributionSettlementClaimsExceedFunding');
   assert.equal(await balance(t.addresses.attributionSettlement), 0n);
 });
 
@@ -457,7 +457,7 @@ test("an operator's root pays only from what that operator drew: a lying root ca
 
   await t.mined(claim(PAYEE_A, lying, addr(PAYEE_A), SECOND_OPERATOR));
   // The contract still holds 100 of the honest operator's, but the lying root may not touch them.
-  await expectRevert(claim(PAYEE_B, lying, addr(PAYEE_B), SECOND_OPERATOR), 'ClaimsExceedFunding');
+  await expectRevert(claim(PAYEE_B, lying, addr(PAYEE_B), SECOND_OPERATOR), 'AttributionSettlementClaimsExceedFunding');
   const settlement = (await t.as(0)).attributionSettlement;
   assert.deepEqual([(await ledger(SECOND_OPERATOR)).claimed, (await ledger(SECOND_OPERATOR)).funded], [parseEther('50'), parseEther('50')]);
 
@@ -473,7 +473,7 @@ test("an operator's root pays only from what that operator drew: a lying root ca
   assert.equal(await settlement.read.totalFunded(), parseEther('150'));
   assert.equal(await balance(t.addresses.attributionSettlement), 0n);
   // A proof of one operator's root is no proof against another's.
-  await expectRevert(claim(PAYEE_B, honest, addr(PAYEE_B), SECOND_OPERATOR), 'InvalidProof');
+  await expectRevert(claim(PAYEE_B, honest, addr(PAYEE_B), SECOND_OPERATOR), 'AttributionSettlementInvalidProof');
 });
 
 test('a dispute during the window takes the bond and freezes the epoch; after the window it is ChallengeWindowClosed', async () => {
@@ -492,16 +492,16 @@ test('a dispute during the window takes the bond and freezes the epoch; after th
   assert.equal(epoch.challenger, addr(CHALLENGER));
   assert.equal(await balance(addr(CHALLENGER)), before - BOND);
   assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10') + BOND);
-  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.dispute([addr(OPERATOR), 1n, zeroHash, '']), 'NotPending', [1n]);
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.dispute([addr(OPERATOR), 1n, zeroHash, '']), 'AttributionSettlementNotPending', [1n]);
   // An operator with no such epoch has nothing to dispute.
-  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.dispute([addr(SECOND_OPERATOR), 1n, zeroHash, '']), 'NotPending', [1n]);
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.dispute([addr(SECOND_OPERATOR), 1n, zeroHash, '']), 'AttributionSettlementNotPending', [1n]);
 
   // A disputed root never finalizes on its own, however long it waits.
   await t.increaseTime(WINDOW * 3);
   await t.mined(settlement.write.finalizeEpoch([addr(OPERATOR)]));
   assert.equal((await epochOf(1n)).status, Status.Disputed);
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
-  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'EpochPending', [1n]);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'AttributionSettlementEpochPending', [1n]);
 
   // Rejected; then epoch 2 comes and its window runs out before anyone disputes it.
   await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([addr(OPERATOR), 1n, false]));
@@ -509,8 +509,8 @@ test('a dispute during the window takes the bond and freezes the epoch; after th
   await t.increaseTime(WINDOW);
   const c = await t.as(CHALLENGER);
   await t.mined(c.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
-  await expectRevert(c.attributionSettlement.write.dispute([addr(OPERATOR), 2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
-  await expectRevert(c.attributionSettlement.write.dispute([addr(OPERATOR), 3n, zeroHash, '']), 'NotPending', [3n]);
+  await expectRevert(c.attributionSettlement.write.dispute([addr(OPERATOR), 2n, zeroHash, '']), 'AttributionSettlementChallengeWindowClosed', [2n]);
+  await expectRevert(c.attributionSettlement.write.dispute([addr(OPERATOR), 3n, zeroHash, '']), 'AttributionSettlementNotPending', [3n]);
 });
 
 test('an operator cannot dispute its own epoch (SelfDispute), but may dispute another operator\'s', async () => {
@@ -520,7 +520,7 @@ test('an operator cannot dispute its own epoch (SelfDispute), but may dispute an
   const op = await t.as(OPERATOR);
   // Bond approved, so the refusal is not about the bond.
   await t.mined(op.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
-  await expectRevert(op.attributionSettlement.write.dispute([addr(OPERATOR), 1n, zeroHash, '']), 'SelfDispute', [addr(OPERATOR)]);
+  await expectRevert(op.attributionSettlement.write.dispute([addr(OPERATOR), 1n, zeroHash, '']), 'AttributionSettlementSelfDispute', [addr(OPERATOR)]);
   assert.equal((await epochOf(1n)).status, Status.Pending);
   assert.equal(await (await t.as(0)).staking.read.freezes([addr(OPERATOR)]), 0n, 'its stake is not frozen');
 
@@ -538,7 +538,7 @@ test('an operator cannot dispute its own epoch (SelfDispute), but may dispute an
   // The other operator cannot answer by disputing its own epoch either.
   const second = await t.as(SECOND_OPERATOR);
   await t.mined(second.openToken.write.approve([t.addresses.attributionSettlement, BOND]));
-  await expectRevert(second.attributionSettlement.write.dispute([addr(SECOND_OPERATOR), 1n, zeroHash, '']), 'SelfDispute', [addr(SECOND_OPERATOR)]);
+  await expectRevert(second.attributionSettlement.write.dispute([addr(SECOND_OPERATOR), 1n, zeroHash, '']), 'AttributionSettlementSelfDispute', [addr(SECOND_OPERATOR)]);
 });
 
 test("a disputed epoch holds up only its own operator: another operator posts, finalizes and pays meanwhile", async () => {
@@ -555,8 +555,8 @@ test("a disputed epoch holds up only its own operator: another operator posts, f
   await t.mined(post(treeOf([[addr(PAYEE_B), parseEther('9')]]), { operator: SECOND_OPERATOR }));
   assert.equal((await ledger(SECOND_OPERATOR)).lastEpoch, 2n);
   // The disputed operator is still held up by its own epoch.
-  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'EpochPending', [1n]);
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(post(treeOf([[addr(PAYEE_A), parseEther('20')]])), 'AttributionSettlementEpochPending', [1n]);
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
   assert.equal((await epochOf(1n)).status, Status.Disputed);
 });
 
@@ -586,7 +586,7 @@ test('the window is half-open: a dispute one second before its end succeeds; at 
   assert.equal(late.status, 'reverted');
   assert.equal((await publicClient.getBlock({ blockNumber: late.blockNumber })).timestamp, postedAt2 + BigInt(WINDOW));
   assert.equal((await epochOf(2n)).status, Status.Pending);
-  await expectRevert(c.attributionSettlement.write.dispute([op, 2n, zeroHash, '']), 'ChallengeWindowClosed', [2n]);
+  await expectRevert(c.attributionSettlement.write.dispute([op, 2n, zeroHash, '']), 'AttributionSettlementChallengeWindowClosed', [2n]);
   await t.mined(settlement.write.finalizeEpoch([op]));
   assert.equal((await epochOf(2n)).status, Status.Finalized);
 });
@@ -619,16 +619,16 @@ test('an upheld dispute reverts the root, slashes the operator to the slash dest
   assert.equal(await balance(addr(CHALLENGER)), challengerBefore, 'bond returned');
   assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10'), 'the drawn funds stay');
   assert.equal(l.funded, parseEther('10'), "on the operator's ledger");
-  await expectRevert((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([addr(OPERATOR), 1n, true]), 'NotDisputed', [1n]);
+  await expectRevert((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([addr(OPERATOR), 1n, true]), 'AttributionSettlementNotDisputed', [1n]);
 
   // The reverted root can never be claimed, even after its window.
   await t.increaseTime(WINDOW);
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
   // The slashed operator is below the minimum. Another operator settles on its own ledger: it cannot
   // post on the funds the first one drew, numbers its epochs from 1 and pays from what it draws.
-  await expectRevert(post(tree), 'NotOperator', [addr(OPERATOR)]);
+  await expectRevert(post(tree), 'AttributionSettlementNotOperator', [addr(OPERATOR)]);
   await stake(SECOND_OPERATOR, MIN_STAKE);
-  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: 0n }), 'RootExceedsFunding', [parseEther('10'), 0n]);
+  await expectRevert(post(tree, { operator: SECOND_OPERATOR, fund: 0n }), 'AttributionSettlementRootExceedsFunding', [parseEther('10'), 0n]);
   await t.mined(post(tree, { operator: SECOND_OPERATOR }));
   assert.equal((await ledger(SECOND_OPERATOR)).lastEpoch, 1n);
   assert.equal((await ledger()).lastEpoch, 1n);
@@ -646,7 +646,7 @@ test('the slash is capped at the stake, unbonding stake included', async () => {
   await stake(OPERATOR, parseEther('200'));
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   // The operator tries to walk away with its stake right after posting.
-  await t.mined((await t.as(OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, parseEther('1200')]));
+  await t.mined((await t.as(OPERATOR)).staking.write.requestUnbond([OPERATOR_ROLE, 0n, parseEther('1200')]));
   await openDispute(1n);
   const destinationBefore = await balance(addr(0));
   await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([addr(OPERATOR), 1n, true]));
@@ -675,7 +675,7 @@ test('a rejected dispute pays the bond to the operator; the epoch finalizes once
 
   await t.mined(settlement.write.finalizeEpoch([addr(OPERATOR)]));
   assert.equal((await epochOf(1n)).status, Status.Pending, 'not before the window ends');
-  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'NoFinalizedRoot');
+  await expectRevert(claim(PAYEE_A, tree, addr(PAYEE_A)), 'AttributionSettlementNoFinalizedRoot');
   await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(postedAt) + WINDOW]);
   await callJsonRpc(t.anvil.url, 'evm_mine');
   await t.mined(settlement.write.finalizeEpoch([addr(OPERATOR)]));
@@ -698,9 +698,9 @@ test('only an arbiter can resolve a dispute (AccessControlUnauthorizedAccount)',
     );
   }
   const arbiter = (await t.as(ARBITER)).attributionSettlement;
-  await expectRevert(arbiter.write.resolveDispute([addr(OPERATOR), 2n, true]), 'NotDisputed', [2n]);
+  await expectRevert(arbiter.write.resolveDispute([addr(OPERATOR), 2n, true]), 'AttributionSettlementNotDisputed', [2n]);
   // Disputes are per operator: the second operator's epoch 1 is not the disputed one.
-  await expectRevert(arbiter.write.resolveDispute([addr(SECOND_OPERATOR), 1n, true]), 'NotDisputed', [1n]);
+  await expectRevert(arbiter.write.resolveDispute([addr(SECOND_OPERATOR), 1n, true]), 'AttributionSettlementNotDisputed', [1n]);
   assert.equal((await epochOf(1n)).status, Status.Disputed);
   assert.equal((await epochOf(1n, SECOND_OPERATOR)).status, Status.Pending);
 });
@@ -744,7 +744,7 @@ test('proveDecrease with two real proofs reverts the root and slashes at once', 
   assert.equal(await balance(A), parseEther('100'));
   await expectRevert(
     stranger.write.proveDecrease([op, 2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
-    'NotPending',
+    'AttributionSettlementNotPending',
     [2n],
   );
 });
@@ -771,38 +771,38 @@ test('proveDecrease rejects a non-decrease (NotADecrease), bad proofs (InvalidPr
   const B = addr(PAYEE_B);
   await expectRevert(
     settlement.write.proveDecrease([op, 2n, B, parseEther('50'), proofOf(tree1, B), parseEther('200'), proofOf(tree2, B)]),
-    'NotADecrease',
+    'AttributionSettlementNotADecrease',
     [parseEther('50'), parseEther('200')],
   );
   // Claimed amounts that are not in the roots.
   await expectRevert(
     settlement.write.proveDecrease([op, 2n, A, parseEther('101'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
-    'InvalidProof',
+    'AttributionSettlementInvalidProof',
   );
   await expectRevert(
     settlement.write.proveDecrease([op, 2n, A, parseEther('100'), proofOf(tree1, A), parseEther('39'), proofOf(tree2, A)]),
-    'InvalidProof',
+    'AttributionSettlementInvalidProof',
   );
   // Proofs swapped between the roots.
   await expectRevert(
     settlement.write.proveDecrease([op, 2n, A, parseEther('100'), proofOf(tree2, A), parseEther('40'), proofOf(tree1, A)]),
-    'InvalidProof',
+    'AttributionSettlementInvalidProof',
   );
   await expectRevert(
     settlement.write.proveDecrease([op, 3n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
-    'NotPending',
+    'AttributionSettlementNotPending',
     [3n],
   );
   // Another operator (with no epoch 2) has nothing pending to prove against.
   await expectRevert(
     settlement.write.proveDecrease([addr(SECOND_OPERATOR), 2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
-    'NotPending',
+    'AttributionSettlementNotPending',
     [2n],
   );
   await t.increaseTime(WINDOW);
   await expectRevert(
     settlement.write.proveDecrease([op, 2n, A, parseEther('100'), proofOf(tree1, A), parseEther('40'), proofOf(tree2, A)]),
-    'ChallengeWindowClosed',
+    'AttributionSettlementChallengeWindowClosed',
     [2n],
   );
   assert.equal(await operatorStake(OPERATOR), MIN_STAKE);
@@ -822,7 +822,7 @@ test("proveDecrease compares an operator's root with that operator's last final 
   const settlement = (await t.as(STRANGER)).attributionSettlement;
   await expectRevert(
     settlement.write.proveDecrease([addr(OPERATOR), 1n, A, parseEther('100'), proofOf(otherFinal, A), parseEther('40'), proofOf(mine, A)]),
-    'InvalidProof',
+    'AttributionSettlementInvalidProof',
   );
   assert.equal((await epochOf(1n)).status, Status.Pending);
   assert.equal(await operatorStake(OPERATOR), MIN_STAKE);
@@ -836,31 +836,34 @@ test("proveDecrease compares an operator's root with that operator's last final 
   assert.equal((await epochOf(1n)).status, Status.Pending);
 });
 
-test('the fee split must sum to 10,000 bps (InvalidFeeSplit); other parameters are range-checked', async () => {
+test('the fee split must sum to 10,000 bps (AttributionSettlementInvalidFeeSplit); other parameters are range-checked, each with its own error', async () => {
   const settlement = (await t.as(0)).attributionSettlement;
   const split = (m: number, d: number, c: number, s: number) => ({ modelOwnerBps: m, datanetOwnersBps: d, contributorsBps: c, stakersBps: s });
-  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 999)]), 'InvalidFeeSplit');
-  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 1001)]), 'InvalidFeeSplit');
-  await expectRevert(settlement.write.setFeeSplit([split(65535, 65535, 0, 0)]), 'InvalidFeeSplit');
-  await expectRevert(settlement.write.setFeeSplit([split(0, 0, 0, 0)]), 'InvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 999)]), 'AttributionSettlementInvalidFeeSplit', [3000, 1000, 5000, 999]);
+  await expectRevert(settlement.write.setFeeSplit([split(3000, 1000, 5000, 1001)]), 'AttributionSettlementInvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(65535, 65535, 0, 0)]), 'AttributionSettlementInvalidFeeSplit');
+  await expectRevert(settlement.write.setFeeSplit([split(0, 0, 0, 0)]), 'AttributionSettlementInvalidFeeSplit');
   await t.mined(settlement.write.setFeeSplit([split(2500, 2500, 4000, 1000)]));
   assert.deepEqual(await settlement.read.feeSplit(), [2500, 2500, 4000, 1000]);
   await t.mined(settlement.write.setFeeSplit([split(0, 0, 10000, 0)]));
   assert.deepEqual(await settlement.read.feeSplit(), [0, 0, 10000, 0]);
 
-  await expectRevert(settlement.write.setAttributionThreshold([1_000_001]), 'InvalidParameter');
+  await expectRevert(settlement.write.setAttributionThreshold([1_000_001]), 'AttributionSettlementInvalidAttributionThreshold', [1_000_001]);
   await t.mined(settlement.write.setAttributionThreshold([1_000_000]));
   assert.equal(await settlement.read.attributionThresholdPpm(), 1_000_000);
   assert.equal(await settlement.read.evidenceThresholdPpm(), await settlement.read.DEFAULT_EVIDENCE_THRESHOLD_PPM());
-  await expectRevert(settlement.write.setEvidenceThreshold([1_000_001]), 'InvalidParameter');
+  await expectRevert(settlement.write.setEvidenceThreshold([1_000_001]), 'AttributionSettlementInvalidEvidenceThreshold', [1_000_001]);
   await t.mined(settlement.write.setEvidenceThreshold([250_000]));
   assert.equal(await settlement.read.evidenceThresholdPpm(), 250_000);
-  await expectRevert(settlement.write.setSpanWeight([10_001]), 'InvalidParameter');
+  await expectRevert(settlement.write.setSpanWeight([10_001]), 'AttributionSettlementInvalidSpanWeight', [10_001]);
   await t.mined(settlement.write.setSpanWeight([7_000]));
   assert.equal(await settlement.read.spanWeightBps(), 7_000);
-  await expectRevert(settlement.write.setChallengeWindow([0n]), 'InvalidParameter');
+  await expectRevert(settlement.write.setChallengeWindow([0n]), 'AttributionSettlementInvalidChallengeWindow', [0n]);
   await t.mined(settlement.write.setChallengeWindow([7200n]));
   assert.equal(await settlement.read.challengeWindow(), 7200n);
+  await expectRevert(settlement.write.setDisputeTimeout([0n]), 'AttributionSettlementInvalidDisputeTimeout', [0n]);
+  await t.mined(settlement.write.setDisputeTimeout([7200n]));
+  assert.equal(await settlement.read.disputeTimeout(), 7200n);
   await t.mined(settlement.write.setDisputeBond([parseEther('1')]));
   assert.equal(await settlement.read.disputeBond(), parseEther('1'));
   await t.mined(settlement.write.setOperatorSlashAmount([parseEther('2')]));
@@ -894,7 +897,7 @@ test("fund draws authorised spend into the caller's ledger without posting, also
   // the authorization raises the consumer's cap by 3 OPEN over what was drawn before
   const cap = signed.auth.cumulativeAmount, drawnBefore = cap - parseEther('3');
   const draw = (drawTo: bigint) => [{ auth: signed.auth, signature: signed.signature, drawTo }];
-  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([draw(cap)]), 'NotOperator', [addr(STRANGER)]);
+  await expectRevert((await t.as(STRANGER)).attributionSettlement.write.fund([draw(cap)]), 'AttributionSettlementNotOperator', [addr(STRANGER)]);
   const before = await settlement.read.totalFunded();
   const ledgerBefore = (await ledger()).funded;
   // a standing authorization is drawn as usage is metered: part now, more later, never beyond it
@@ -905,14 +908,14 @@ test("fund draws authorised spend into the caller's ledger without posting, also
   assert.equal(await settlement.read.totalFunded(), before + parseEther('3'));
   assert.equal((await ledger()).funded, ledgerBefore + parseEther('3'), "credited to the caller's ledger");
   assert.equal((await ledger(SECOND_OPERATOR)).funded, 0n);
-  await expectRevert(settlement.write.fund([draw(cap)]), 'AuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
-  await expectRevert(settlement.write.fund([draw(cap + 1n)]), 'DrawExceedsAuthorization', [cap + 1n, cap]);
+  await expectRevert(settlement.write.fund([draw(cap)]), 'InferenceEscrowAuthorizationReplayed', [signed.auth.nonce, signed.auth.nonce]);
+  await expectRevert(settlement.write.fund([draw(cap + 1n)]), 'InferenceEscrowDrawExceedsAuthorization', [cap + 1n, cap]);
   // An authorization for this operator cannot be drawn into another operator's ledger.
   await stake(SECOND_OPERATOR, MIN_STAKE);
   const fresh = await nextAuth(OPERATOR, parseEther('1'));
   await expectRevert(
     (await t.as(SECOND_OPERATOR)).attributionSettlement.write.fund([[{ auth: fresh.auth, signature: fresh.signature, drawTo: fresh.auth.cumulativeAmount }]]),
-    'WrongOperator',
+    'InferenceEscrowWrongOperator',
     [addr(OPERATOR), addr(SECOND_OPERATOR)],
   );
 });
@@ -920,12 +923,12 @@ test("fund draws authorised spend into the caller's ledger without posting, also
 test("a dispute freezes the operator's stake until it is decided (StakeFrozen)", async () => {
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]])));
   const op = await t.as(OPERATOR);
-  await t.mined(op.staking.write.requestUnbond([OPERATOR_ROLE, MIN_STAKE]));
+  await t.mined(op.staking.write.requestUnbond([OPERATOR_ROLE, 0n, MIN_STAKE]));
   await openDispute(1n);
   await t.increaseTime(t.params.unbondingDelay);
-  await expectRevert(op.staking.write.withdraw([OPERATOR_ROLE]), 'StakeFrozen', [addr(OPERATOR)]);
+  await expectRevert(op.staking.write.withdraw([OPERATOR_ROLE, 0n]), 'StakingFrozen', [addr(OPERATOR)]);
   await t.mined((await t.as(ARBITER)).attributionSettlement.write.resolveDispute([addr(OPERATOR), 1n, false]));
-  await t.mined(op.staking.write.withdraw([OPERATOR_ROLE]));
+  await t.mined(op.staking.write.withdraw([OPERATOR_ROLE, 0n]));
   assert.equal(await operatorStake(OPERATOR), 0n);
 });
 
@@ -936,7 +939,7 @@ test('an undecided dispute expires after the timeout: root dropped unslashed, bo
   const e = await epochOf(1n);
   const expiresAt = e.challengeEndsAt + t.params.disputeTimeout;
   const anyone = (await t.as(STRANGER)).attributionSettlement;
-  await expectRevert(anyone.write.expireDispute([addr(OPERATOR), 1n]), 'DisputeNotExpired', [1n, expiresAt]);
+  await expectRevert(anyone.write.expireDispute([addr(OPERATOR), 1n]), 'AttributionSettlementDisputeNotExpired', [1n, expiresAt]);
   await t.increaseTime(BigInt(WINDOW) + t.params.disputeTimeout);
   const destination = await (await t.as(0)).staking.read.slashDestination();
   assert.equal(destination, addr(0));
@@ -944,7 +947,7 @@ test('an undecided dispute expires after the timeout: root dropped unslashed, bo
   const operatorBefore = await balance(addr(OPERATOR));
   const stakeBefore = await operatorStake(OPERATOR);
   // Another operator has no such disputed epoch.
-  await expectRevert(anyone.write.expireDispute([addr(SECOND_OPERATOR), 1n]), 'NotDisputed', [1n]);
+  await expectRevert(anyone.write.expireDispute([addr(SECOND_OPERATOR), 1n]), 'AttributionSettlementNotDisputed', [1n]);
   const receipt = await t.mined(anyone.write.expireDispute([addr(OPERATOR), 1n]));
   const [expired] = eventsOf(receipt, 'DisputeExpired');
   assert.deepEqual([expired?.args.epoch, expired?.args.operator], [1n, addr(OPERATOR)]);
@@ -958,7 +961,7 @@ test('an undecided dispute expires after the timeout: root dropped unslashed, bo
   assert.equal(await balance(addr(CHALLENGER)), challengerBefore - BOND, 'the challenger loses its bond');
   assert.equal(await balance(t.addresses.attributionSettlement), parseEther('10'), 'only the drawn funds stay');
   assert.equal(await (await t.as(0)).staking.read.freezes([addr(OPERATOR)]), 0n);
-  await expectRevert(anyone.write.expireDispute([addr(OPERATOR), 1n]), 'NotDisputed', [1n]);
+  await expectRevert(anyone.write.expireDispute([addr(OPERATOR), 1n]), 'AttributionSettlementNotDisputed', [1n]);
   await t.mined(post(treeOf([[addr(PAYEE_A), parseEther('10')]]), { epoch: 2n }));
 });
 

@@ -14,13 +14,17 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { callJsonRpc } from './json-rpc.ts';
-import { datanetRegistryAbi } from './generated/index.ts';
+import { datanetRegistryAbi, stakingAbi } from './generated/index.ts';
 import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
 let t: TestProtocol;
 const addr = (i: number): Address => t.accounts[i]!.address;
-/** A contributor stake's amount and release time (its per-slash cap is tested on its own). */
-const amountAndRelease = ({ amount, releaseAt }: { amount: bigint; releaseAt: bigint }) => ({ amount, releaseAt });
+/** A contributor position's amounts and release time (its per-slash cap is tested on its own). */
+const held = ({ bonded, unbonding, releaseAt }: { bonded: bigint; unbonding: bigint; releaseAt: bigint }) => ({ bonded, unbonding, releaseAt });
+/** Staking's role of a contributor stake; its scope is the datanet's id. */
+const CONTRIBUTOR_ROLE = 2;
+const OPERATOR_ROLE = 0;
+const SLASHER_ROLE = keccak256(toHex('SLASHER_ROLE'));
 const OWNER = 1;
 const CURATOR = 2;
 const OUTSIDER = 3;
@@ -32,10 +36,12 @@ async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
   return (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
 }
 
-const events = <N extends 'DatanetCreated' | 'CuratorSet' | 'BatchAnchored' | 'SnapshotRecorded' | 'ContributorSlashed' | 'DatanetOwnershipTransferred' | 'DatanetUpdated' | 'ContributorStaked' | 'ContributorStakeReleaseRequested' | 'ContributorStakeWithdrawn'>(
+const events = <N extends 'DatanetCreated' | 'CuratorSet' | 'BatchAnchored' | 'SnapshotRecorded' | 'ContributorSlashed' | 'DatanetOwnershipTransferred' | 'DatanetUpdated'>(
   receipt: TransactionReceipt,
   eventName: N,
 ) => parseEventLogs({ abi: datanetRegistryAbi, logs: receipt.logs, eventName });
+const stakingEvents = <N extends 'Staked' | 'UnbondRequested' | 'UnbondCancelled' | 'Withdrawn' | 'Slashed'>(receipt: TransactionReceipt, eventName: N) =>
+  parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName });
 
 /**
  * A contributor's evidence for `contentHash` (among `others` it sent with it): its EIP-712
@@ -54,6 +60,9 @@ async function evidence(who: number, datanetId: bigint, contentHash: Hex, others
 
 const balance = async (a: Address) => (await t.as(0)).openToken.read.balanceOf([a]);
 const reg = async (i: number) => (await t.as(i)).datanetRegistry;
+const stk = async (i: number) => (await t.as(i)).staking;
+/** Account `who`'s Contributor position in datanet `id`. */
+const positionIn = async (id: bigint, who: number) => (await stk(0)).read.positionOf([addr(who), CONTRIBUTOR_ROLE, id]);
 const hashOf = (s: string): Hex => keccak256(toHex(s));
 const idOf = (contentHash: Hex, contributor: Address): Hex =>
   keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'address' }], [contentHash, contributor]));
@@ -67,12 +76,12 @@ async function createDatanet(stake = STAKE, curators: Address[] = [addr(CURATOR)
   return ev.args.datanetId;
 }
 
-/** Gives account `i` `amount` OPEN and lets the registry pull it. */
+/** Gives account `i` `amount` OPEN and lets Staking (where contributors bond) pull it. */
 async function fund(i: number, amount: bigint): Promise<void> {
   await t.mined((await t.as(0)).openToken.write.transfer([addr(i), amount]));
   const p = await t.as(i);
-  const allowance = await p.openToken.read.allowance([addr(i), t.addresses.datanetRegistry]);
-  await t.mined(p.openToken.write.approve([t.addresses.datanetRegistry, allowance + amount]));
+  const allowance = await p.openToken.read.allowance([addr(i), t.addresses.staking]);
+  await t.mined(p.openToken.write.approve([t.addresses.staking, allowance + amount]));
 }
 
 function treeOf(ids: Hex[]) {
@@ -133,35 +142,37 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal((await r.read.getDatanet([2n])).owner, addr(OUTSIDER));
     assert.equal(await r.read.isCurator([2n, addr(CURATOR)]), false, 'curators are per datanet');
 
-    await expectRevert(r.write.createDatanet(['m', 'l', 0n, [addr(CURATOR), zeroAddress]]), 'ZeroAddress');
+    await expectRevert(r.write.createDatanet(['m', 'l', 0n, [addr(CURATOR), zeroAddress]]), 'DatanetRegistryInvalidCurator', [zeroAddress]);
     assert.equal(await r.read.datanetCount(), 2n);
   });
 
-  test('unknown datanets are refused with UnknownDatanet', async () => {
+  test('unknown datanets are refused with DatanetRegistryUnknownDatanet, also when staking in one', async () => {
     await fresh();
     const id = await createDatanet();
     const r = await reg(OWNER);
     for (const bad of [0n, id + 1n]) {
-      await expectRevert(r.read.getDatanet([bad]), 'UnknownDatanet', [bad]);
-      await expectRevert(r.read.canContribute([bad, addr(CONTRIBUTOR)]), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.updateDatanet([bad, 'm', 'l', 0n]), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.setCurator([bad, addr(CURATOR), true]), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.transferDatanetOwnership([bad, addr(CURATOR)]), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.recordSnapshot([bad, hashOf('root'), 1n, '']), 'UnknownDatanet', [bad]);
-      await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x'), hashOf('root'), [], '0x']), 'UnknownDatanet', [bad]);
-      await expectRevert((await reg(CONTRIBUTOR)).write.stakeAsContributor([bad, 1n]), 'UnknownDatanet', [bad]);
+      await expectRevert(r.read.getDatanet([bad]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.read.canContribute([bad, addr(CONTRIBUTOR)]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.updateDatanet([bad, 'm', 'l', 0n]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.setCurator([bad, addr(CURATOR), true]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.transferDatanetOwnership([bad, addr(CURATOR)]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '']), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.recordSnapshot([bad, hashOf('root'), 1n, '']), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x'), hashOf('root'), [], '0x']), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, bad, 1n]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.read.slashableStake([bad, addr(CONTRIBUTOR)]), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.read.contributionStakeOf([bad]), 'DatanetRegistryUnknownDatanet', [bad]);
     }
   });
 
-  test('updateDatanet, setCurator and transferDatanetOwnership are owner-only (NotDatanetOwner)', async () => {
+  test('updateDatanet, setCurator and transferDatanetOwnership are owner-only (DatanetRegistryNotOwner)', async () => {
     await fresh();
     const id = await createDatanet();
     for (const i of [CURATOR, OUTSIDER]) {
       const r = await reg(i);
-      await expectRevert(r.write.updateDatanet([id, 'm', 'l', 1n]), 'NotDatanetOwner', [id, addr(i)]);
-      await expectRevert(r.write.setCurator([id, addr(i), true]), 'NotDatanetOwner', [id, addr(i)]);
-      await expectRevert(r.write.transferDatanetOwnership([id, addr(i)]), 'NotDatanetOwner', [id, addr(i)]);
+      await expectRevert(r.write.updateDatanet([id, 'm', 'l', 1n]), 'DatanetRegistryNotOwner', [id, addr(i)]);
+      await expectRevert(r.write.setCurator([id, addr(i), true]), 'DatanetRegistryNotOwner', [id, addr(i)]);
+      await expectRevert(r.write.transferDatanetOwnership([id, addr(i)]), 'DatanetRegistryNotOwner', [id, addr(i)]);
     }
 
     const owner = await reg(OWNER);
@@ -173,21 +184,21 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal(d.contributionStake, 7n);
     assert.equal(d.owner, addr(OWNER));
 
-    await expectRevert(owner.write.setCurator([id, zeroAddress, true]), 'ZeroAddress');
+    await expectRevert(owner.write.setCurator([id, zeroAddress, true]), 'DatanetRegistryInvalidCurator', [zeroAddress]);
     const added = await t.mined(owner.write.setCurator([id, addr(OUTSIDER), true]));
     assert.deepEqual(events(added, 'CuratorSet')[0]?.args, { datanetId: id, curator: addr(OUTSIDER), enabled: true });
     assert.equal(await owner.read.isCurator([id, addr(OUTSIDER)]), true);
     await t.mined(owner.write.setCurator([id, addr(CURATOR), false]));
     assert.equal(await owner.read.isCurator([id, addr(CURATOR)]), false);
-    await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(CURATOR)]);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '']), 'DatanetRegistryNotCurator', [id, addr(CURATOR)]);
 
-    await expectRevert(owner.write.transferDatanetOwnership([id, zeroAddress]), 'ZeroAddress');
+    await expectRevert(owner.write.transferDatanetOwnership([id, zeroAddress]), 'DatanetRegistryInvalidOwner', [zeroAddress]);
     const moved = await t.mined(owner.write.transferDatanetOwnership([id, addr(5)]));
     assert.deepEqual(events(moved, 'DatanetOwnershipTransferred')[0]?.args, { datanetId: id, previousOwner: addr(OWNER), newOwner: addr(5) });
     assert.equal((await owner.read.getDatanet([id])).owner, addr(5));
     // The previous owner lost every owner right, including anchoring; the new owner has them.
-    await expectRevert(owner.write.updateDatanet([id, 'm', 'l', 1n]), 'NotDatanetOwner', [id, addr(OWNER)]);
-    await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '']), 'NotCurator', [id, addr(OWNER)]);
+    await expectRevert(owner.write.updateDatanet([id, 'm', 'l', 1n]), 'DatanetRegistryNotOwner', [id, addr(OWNER)]);
+    await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '']), 'DatanetRegistryNotCurator', [id, addr(OWNER)]);
     await t.mined((await reg(5)).write.setCurator([id, addr(6), true]));
     await t.mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '']));
     // Curators survive the transfer.
@@ -200,8 +211,8 @@ describe('DatanetRegistry: batches', () => {
     await fresh();
     const id = await createDatanet();
     const other = await createDatanet(0n, []);
-    await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u']), 'NotCurator', [id, addr(OUTSIDER)]);
-    await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u']), 'NotCurator', [other, addr(CURATOR)]);
+    await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u']), 'DatanetRegistryNotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u']), 'DatanetRegistryNotCurator', [other, addr(CURATOR)]);
 
     const byOwner = await t.mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a']));
     assert.deepEqual(events(byOwner, 'BatchAnchored')[0]?.args, { datanetId: id, batchIndex: 0n, root: hashOf('a'), count: 3n, uri: 'blob://a' });
@@ -219,15 +230,15 @@ describe('DatanetRegistry: batches', () => {
     assert.equal(events(elsewhere, 'BatchAnchored')[0]?.args.batchIndex, 0n);
   });
 
-  test('EmptyRoot, EmptyBatch and RootAlreadyAnchored', async () => {
+  test('DatanetRegistryEmptyRoot, DatanetRegistryEmptyBatch and DatanetRegistryRootAlreadyAnchored', async () => {
     await fresh();
     const id = await createDatanet();
     const r = await reg(CURATOR);
-    await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '']), 'EmptyRoot');
-    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '']), 'EmptyBatch');
+    await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '']), 'DatanetRegistryEmptyRoot', [id]);
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '']), 'DatanetRegistryEmptyBatch', [id, hashOf('a')]);
     await t.mined(r.write.anchorBatch([id, hashOf('a'), 1n, '']));
-    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other']), 'RootAlreadyAnchored', [id, hashOf('a')]);
-    await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '']), 'RootAlreadyAnchored', [id, hashOf('a')]);
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other']), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
+    await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '']), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
     assert.equal((await r.read.getDatanet([id])).batchCount, 1);
   });
 
@@ -276,9 +287,9 @@ describe('DatanetRegistry: snapshots', () => {
     assert.equal(await r.read.isSnapshotOf([id, root]), false);
     assert.equal(await r.read.snapshotRecordings([root]), 0n);
 
-    await expectRevert((await reg(OUTSIDER)).write.recordSnapshot([id, root, 5n, '']), 'NotCurator', [id, addr(OUTSIDER)]);
-    await expectRevert(r.write.recordSnapshot([id, zeroHash, 5n, '']), 'EmptyRoot');
-    await expectRevert(r.write.recordSnapshot([id, root, 0n, '']), 'EmptyBatch');
+    await expectRevert((await reg(OUTSIDER)).write.recordSnapshot([id, root, 5n, '']), 'DatanetRegistryNotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert(r.write.recordSnapshot([id, zeroHash, 5n, '']), 'DatanetRegistryEmptyRoot', [id]);
+    await expectRevert(r.write.recordSnapshot([id, root, 0n, '']), 'DatanetRegistryEmptyBatch', [id, root]);
 
     const receipt = await t.mined(r.write.recordSnapshot([id, root, 5n, 'blob://snap0']));
     assert.deepEqual(events(receipt, 'SnapshotRecorded')[0]?.args, { datanetId: id, snapshotIndex: 0n, root, count: 5n, uri: 'blob://snap0' });
@@ -296,7 +307,7 @@ describe('DatanetRegistry: snapshots', () => {
     assert.equal(await r.read.verifyContribution([id, 0n, ids[0]!, proofOf(tree, 0)]), false);
 
     // A root is recorded once per datanet: not again here.
-    await expectRevert((await reg(OWNER)).write.recordSnapshot([id, root, 5n, '']), 'SnapshotAlreadyRecorded', [id, root]);
+    await expectRevert((await reg(OWNER)).write.recordSnapshot([id, root, 5n, '']), 'DatanetRegistrySnapshotAlreadyRecorded', [id, root]);
 
     // The owner records the next one; indexes increase.
     const next = treeOf([...ids, idOf(hashOf('snap 5'), addr(CONTRIBUTOR))]);
@@ -339,99 +350,187 @@ describe('DatanetRegistry: snapshots', () => {
   });
 });
 
-describe('DatanetRegistry: contributor stakes', () => {
-  test('stakeAsContributor bonds OPEN; canContribute compares it with the contribution stake', async () => {
+/**
+ * Calls Staking's `slash` from the DatanetRegistry's own address (anvil impersonation): what the
+ * registry could do if its checks had a bug, to test what Staking enforces on its own.
+ */
+async function slashAsRegistry(args: readonly [Address, number, bigint, bigint, Hex]): Promise<Hex> {
+  const registry = t.addresses.datanetRegistry;
+  await callJsonRpc(t.anvil.url, 'anvil_impersonateAccount', [registry]);
+  await callJsonRpc(t.anvil.url, 'anvil_setBalance', [registry, toHex(10n ** 18n)]);
+  try {
+    const { publicClient, walletClient } = await t.clients(0);
+    const call = { account: registry, address: t.addresses.staking, abi: stakingAbi, functionName: 'slash', args } as const;
+    await publicClient.simulateContract(call); // a refused slash rejects here, with Staking's error
+    return await walletClient.writeContract({ ...call, chain: walletClient.chain });
+  } finally {
+    await callJsonRpc(t.anvil.url, 'anvil_stopImpersonatingAccount', [registry]);
+  }
+}
+
+describe('Staking: contributor stakes (role Contributor, scope = the datanet)', () => {
+  test('stake bonds OPEN in a datanet; canContribute compares the bonded stake with the contribution stake', async () => {
     await fresh();
     const id = await createDatanet();
     const free = await createDatanet(0n, []);
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
-    assert.equal(await c.read.canContribute([free, addr(CONTRIBUTOR)]), true, 'no stake needed where it is 0');
+    const c = await stk(CONTRIBUTOR);
+    const r = await reg(CONTRIBUTOR);
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    assert.equal(await r.read.canContribute([free, addr(CONTRIBUTOR)]), true, 'no stake needed where it is 0');
 
-    await expectRevert(c.write.stakeAsContributor([id, 0n]), 'ZeroAmount');
-    const receipt = await t.mined(c.write.stakeAsContributor([id, STAKE - 1n]));
-    assert.deepEqual(events(receipt, 'ContributorStaked')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: STAKE - 1n });
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
-    await t.mined(c.write.stakeAsContributor([id, 1n]));
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE, releaseAt: 0n });
-    assert.equal(await balance(t.addresses.datanetRegistry), STAKE);
+    await expectRevert(c.write.stake([CONTRIBUTOR_ROLE, id, 0n]), 'StakingZeroAmount');
+    await expectRevert(c.write.stake([CONTRIBUTOR_ROLE, 0n, 1n]), 'DatanetRegistryUnknownDatanet', [0n]);
+    const receipt = await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, STAKE - 1n]));
+    assert.deepEqual(stakingEvents(receipt, 'Staked')[0]?.args, { staker: addr(CONTRIBUTOR), role: CONTRIBUTOR_ROLE, scope: id, amount: STAKE - 1n });
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 1n]));
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), true);
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: STAKE, unbonding: 0n, releaseAt: 0n });
+    assert.equal(await balance(t.addresses.staking), STAKE);
+    assert.equal(await balance(t.addresses.datanetRegistry), 0n, 'the registry holds no OPEN');
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
+    assert.equal(await c.read.totalStaked([CONTRIBUTOR_ROLE]), STAKE);
     // Stakes are per datanet.
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([free, addr(CONTRIBUTOR)])), { amount: 0n, releaseAt: 0n });
+    assert.deepEqual(held(await positionIn(free, CONTRIBUTOR)), { bonded: 0n, unbonding: 0n, releaseAt: 0n });
 
     // Raising the datanet's stake makes the same bond insufficient.
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', STAKE + 1n]));
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Without allowance, the token's error bubbles up.
-    await expectRevert((await reg(OUTSIDER)).write.stakeAsContributor([id, 1n]), 'ERC20InsufficientAllowance', [
-      getAddress(t.addresses.datanetRegistry),
-      0n,
-      1n,
-    ]);
+    await expectRevert((await stk(OUTSIDER)).write.stake([CONTRIBUTOR_ROLE, id, 1n]), 'ERC20InsufficientAllowance', [getAddress(t.addresses.staking), 0n, 1n]);
   });
 
-  test('requestStakeRelease, withdrawStake: NoStake, ReleaseNotRequested, StillLocked, then the withdrawal', async () => {
+  test('requestUnbond, withdraw: StakingInsufficientBonded, StakingNothingToWithdraw, StakingStillUnbonding before the delay, then the withdrawal', async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    await t.mined(c.write.stakeAsContributor([id, 250n]));
-    await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
+    const c = await stk(CONTRIBUTOR);
+    const r = await reg(CONTRIBUTOR);
+    await expectRevert(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, 1n]), 'StakingInsufficientBonded', [0n, 1n]);
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingNothingToWithdraw', [addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id]);
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 250n]));
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingNothingToWithdraw', [addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id]);
+    await expectRevert(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, 251n]), 'StakingInsufficientBonded', [250n, 251n]);
 
-    const request = await t.mined(c.write.requestStakeRelease([id]));
-    const releaseAt = (await blockTime(request)) + t.params.stakeReleaseDelay;
-    assert.deepEqual(events(request, 'ContributorStakeReleaseRequested')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), releaseAt });
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 250n, releaseAt });
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false, 'a pending release stops contributing');
-    await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
+    const request = await t.mined(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, 250n]));
+    const releaseAt = (await blockTime(request)) + t.params.contributorUnbondingDelay;
+    assert.deepEqual(stakingEvents(request, 'UnbondRequested')[0]?.args, { staker: addr(CONTRIBUTOR), role: CONTRIBUTOR_ROLE, scope: id, amount: 250n, releaseAt });
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: 0n, unbonding: 250n, releaseAt });
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), false, 'stake asked back stops contributing');
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingStillUnbonding', [releaseAt]);
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt - 1n)]);
-    await expectRevert(c.write.withdrawStake([id]), 'StillLocked', [releaseAt]);
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingStillUnbonding', [releaseAt]);
 
     await callJsonRpc(t.anvil.url, 'evm_setNextBlockTimestamp', [Number(releaseAt)]);
-    const withdrawn = await t.mined(c.write.withdrawStake([id]));
-    assert.deepEqual(events(withdrawn, 'ContributorStakeWithdrawn')[0]?.args, { datanetId: id, contributor: addr(CONTRIBUTOR), amount: 250n });
+    const withdrawn = await t.mined(c.write.withdraw([CONTRIBUTOR_ROLE, id]));
+    assert.deepEqual(stakingEvents(withdrawn, 'Withdrawn')[0]?.args, { staker: addr(CONTRIBUTOR), role: CONTRIBUTOR_ROLE, scope: id, amount: 250n });
     assert.equal(await balance(addr(CONTRIBUTOR)), 1000n);
-    assert.equal(await balance(t.addresses.datanetRegistry), 0n);
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 0n, releaseAt: 0n });
-    await expectRevert(c.write.withdrawStake([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    assert.equal(await balance(t.addresses.staking), 0n);
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: 0n, unbonding: 0n, releaseAt });
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingNothingToWithdraw', [addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id]);
   });
 
-  test('staking again cancels a pending release', async () => {
+  test('staking again does not cancel a pending unbond; cancelUnbond does', async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    await t.mined(c.write.stakeAsContributor([id, STAKE]));
-    await t.mined(c.write.requestStakeRelease([id]));
-    await t.increaseTime(t.params.stakeReleaseDelay);
-    await t.mined(c.write.stakeAsContributor([id, 1n]));
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE + 1n, releaseAt: 0n });
-    assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), true);
-    await expectRevert(c.write.withdrawStake([id]), 'ReleaseNotRequested');
+    const c = await stk(CONTRIBUTOR);
+    const r = await reg(CONTRIBUTOR);
+    await expectRevert(c.write.cancelUnbond([CONTRIBUTOR_ROLE, id]), 'StakingNothingUnbonding', [addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id]);
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, STAKE]));
+    const request = await t.mined(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, STAKE]));
+    const releaseAt = (await blockTime(request)) + t.params.contributorUnbondingDelay;
+    await t.increaseTime(t.params.contributorUnbondingDelay);
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 1n]));
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: 1n, unbonding: STAKE, releaseAt });
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), false);
+    const cancel = await t.mined(c.write.cancelUnbond([CONTRIBUTOR_ROLE, id]));
+    assert.deepEqual(stakingEvents(cancel, 'UnbondCancelled')[0]?.args, { staker: addr(CONTRIBUTOR), role: CONTRIBUTOR_ROLE, scope: id, amount: STAKE });
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: STAKE + 1n, unbonding: 0n, releaseAt: 0n });
+    assert.equal(await r.read.canContribute([id, addr(CONTRIBUTOR)]), true);
+    await expectRevert(c.write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingNothingToWithdraw', [addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id]);
+  });
+
+  test("nobody but the staker withdraws: a stranger has no position to withdraw, and the contributor's is untouched", async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, STAKE]));
+    await t.mined((await stk(CONTRIBUTOR)).write.requestUnbond([CONTRIBUTOR_ROLE, id, STAKE]));
+    await t.increaseTime(t.params.contributorUnbondingDelay);
+    for (const who of [OUTSIDER, OWNER, CURATOR, 0]) {
+      await expectRevert((await stk(who)).write.withdraw([CONTRIBUTOR_ROLE, id]), 'StakingNothingToWithdraw', [addr(who), CONTRIBUTOR_ROLE, id]);
+      await expectRevert((await stk(who)).write.cancelUnbond([CONTRIBUTOR_ROLE, id]), 'StakingNothingUnbonding', [addr(who), CONTRIBUTOR_ROLE, id]);
+    }
+    assert.equal((await positionIn(id, CONTRIBUTOR)).unbonding, STAKE);
+    await t.mined((await stk(CONTRIBUTOR)).write.withdraw([CONTRIBUTOR_ROLE, id]));
+    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n);
+  });
+
+  test('an operator stake and a contributor stake of one account do not mix', async () => {
+    await fresh();
+    const id = await createDatanet();
+    await fund(CONTRIBUTOR, 2000n);
+    const c = await stk(CONTRIBUTOR);
+    await t.mined(c.write.stake([OPERATOR_ROLE, 0n, 500n]));
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 300n]));
+    assert.deepEqual(held(await c.read.positionOf([addr(CONTRIBUTOR), OPERATOR_ROLE, 0n])), { bonded: 500n, unbonding: 0n, releaseAt: 0n });
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: 300n, unbonding: 0n, releaseAt: 0n });
+    assert.deepEqual(held(await c.read.positionOf([addr(CONTRIBUTOR), OPERATOR_ROLE, id])), { bonded: 0n, unbonding: 0n, releaseAt: 0n }, 'an operator stake has no datanet');
+    assert.equal(await c.read.totalStaked([OPERATOR_ROLE]), 500n);
+    assert.equal(await c.read.totalStaked([CONTRIBUTOR_ROLE]), 300n);
+    // a contributor stake never makes an operator, nor the other way round
+    await t.mined((await stk(0)).write.setMinimumStake([OPERATOR_ROLE, 600n]));
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 300n]));
+    assert.equal(await c.read.isActive([addr(CONTRIBUTOR), OPERATOR_ROLE]), false, '500 operator + 600 contributor is not 600 operator');
+    assert.equal(await c.read.isActive([addr(CONTRIBUTOR), CONTRIBUTOR_ROLE]), false);
+    await t.mined((await reg(OWNER)).write.updateDatanet([id, 'm', 'l', 700n]));
+    assert.equal(await (await reg(0)).read.canContribute([id, addr(CONTRIBUTOR)]), false, 'the operator stake does not count in the datanet');
+
+    // the settlement's slasher role slashes operators, never contributors; nobody but the registry does
+    const admin = await stk(0);
+    await t.mined(admin.write.grantRole([SLASHER_ROLE, addr(5)]));
+    for (const who of [5, 0, OWNER, CURATOR]) {
+      await expectRevert((await stk(who)).write.slash([addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id, 1n, zeroHash]), 'StakingUnauthorizedSlasher', [addr(who), CONTRIBUTOR_ROLE]);
+    }
+    await t.mined((await stk(5)).write.slash([addr(CONTRIBUTOR), OPERATOR_ROLE, 0n, 100n, zeroHash]));
+    assert.equal((await positionIn(id, CONTRIBUTOR)).bonded, 600n, 'an operator slash leaves the contributor stake');
+    // and the registry, whatever it sends, slashes contributors only, at most their per-slash cap
+    await expectRevert(slashAsRegistry([addr(CONTRIBUTOR), OPERATOR_ROLE, 0n, 1n, zeroHash]), 'AccessControlUnauthorizedAccount', [getAddress(t.addresses.datanetRegistry), SLASHER_ROLE]);
+    await expectRevert(slashAsRegistry([addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id, STAKE + 1n, zeroHash]), 'StakingSlashExceedsCap', [STAKE, STAKE + 1n]);
+    await t.mined(slashAsRegistry([addr(CONTRIBUTOR), CONTRIBUTOR_ROLE, id, STAKE, zeroHash]));
+    assert.equal((await c.read.positionOf([addr(CONTRIBUTOR), OPERATOR_ROLE, 0n])).bonded, 400n, 'a contributor slash leaves the operator stake');
+
+    // a dispute's freeze holds the operator stake, not the contributor stake
+    await t.mined(c.write.requestUnbond([OPERATOR_ROLE, 0n, 400n]));
+    await t.mined(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, 500n]));
+    await t.mined((await stk(5)).write.freeze([addr(CONTRIBUTOR)]));
+    await t.increaseTime(t.params.unbondingDelay);
+    await expectRevert(c.write.withdraw([OPERATOR_ROLE, 0n]), 'StakingFrozen', [addr(CONTRIBUTOR)]);
+    await t.mined(c.write.withdraw([CONTRIBUTOR_ROLE, id]));
+    assert.equal(await balance(addr(CONTRIBUTOR)), 2000n - 500n - 600n + 500n);
   });
 });
 
 describe('DatanetRegistry: slashing contributors', () => {
-  test('a curator slashes the contribution stake to slashDestination, once per contribution', async () => {
+  test('a curator slashes the contribution stake to the slash destination, once per contribution', async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
     const c = await reg(CONTRIBUTOR);
-    await t.mined(c.write.stakeAsContributor([id, 2n * STAKE + STAKE / 2n]));
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, 2n * STAKE + STAKE / 2n]));
     const curator = await reg(CURATOR);
     const spam = hashOf('spam 1');
     const spamId = idOf(spam, addr(CONTRIBUTOR));
-    const destination = await curator.read.slashDestination();
+    const destination = await (await stk(0)).read.slashDestination();
     assert.equal(destination, t.params.treasury);
     const before = await balance(destination);
+    assert.equal(await curator.read.slashableStake([id, addr(CONTRIBUTOR)]), STAKE);
 
-    await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'NotCurator', [id, addr(OUTSIDER)]);
-    await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'NotCurator', [id, addr(CONTRIBUTOR)]);
+    await expectRevert((await reg(OUTSIDER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'DatanetRegistryNotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert(c.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'DatanetRegistryNotCurator', [id, addr(CONTRIBUTOR)]);
 
     const receipt = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]));
     assert.deepEqual(events(receipt, 'ContributorSlashed')[0]?.args, {
@@ -441,27 +540,32 @@ describe('DatanetRegistry: slashing contributors', () => {
       curator: addr(CURATOR),
       amount: STAKE,
     });
+    assert.deepEqual(stakingEvents(receipt, 'Slashed')[0]?.args, { staker: addr(CONTRIBUTOR), role: CONTRIBUTOR_ROLE, scope: id, amount: STAKE, destination, reason: spamId });
     assert.equal(await balance(destination), before + STAKE);
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE + STAKE / 2n, releaseAt: 0n });
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: STAKE + STAKE / 2n, unbonding: 0n, releaseAt: 0n });
 
-    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'AlreadySlashed', [spamId]);
-    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'AlreadySlashed', [spamId]);
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'DatanetRegistryAlreadySlashed', [id, spamId]);
+    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), spam, ...(await evidence(CONTRIBUTOR, id, spam))]), 'DatanetRegistryAlreadySlashed', [id, spamId]);
 
     // The owner can slash too; another contribution takes another contribution stake.
     await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 2'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 2')))]));
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: STAKE / 2n, releaseAt: 0n });
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: STAKE / 2n, unbonding: 0n, releaseAt: 0n });
     assert.equal(await c.read.canContribute([id, addr(CONTRIBUTOR)]), false);
 
     // Less than a contribution stake left: takes what is left.
     const last = await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 3'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 3')))]));
     assert.equal(events(last, 'ContributorSlashed')[0]?.args.amount, STAKE / 2n);
     assert.equal(await balance(destination), before + 2n * STAKE + STAKE / 2n);
-    assert.equal(await balance(t.addresses.datanetRegistry), 0n);
+    assert.equal(await balance(t.addresses.staking), 0n);
 
     // Nothing left.
-    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 4')))]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1'), ...(await evidence(OUTSIDER, id, hashOf('spam 1')))]), 'NoStake', [id, addr(OUTSIDER)]);
-    await expectRevert(c.write.requestStakeRelease([id]), 'NoStake', [id, addr(CONTRIBUTOR)]);
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 4')))]), 'DatanetRegistryNothingToSlash', [id, addr(CONTRIBUTOR)]);
+    await expectRevert(curator.write.slashContributor([id, addr(OUTSIDER), hashOf('spam 1'), ...(await evidence(OUTSIDER, id, hashOf('spam 1')))]), 'DatanetRegistryNothingToSlash', [id, addr(OUTSIDER)]);
+    await expectRevert((await stk(CONTRIBUTOR)).write.requestUnbond([CONTRIBUTOR_ROLE, id, 1n]), 'StakingInsufficientBonded', [0n, 1n]);
+    // A refused slash marks nothing: once the contributor bonds again, that contribution is still slashable, once.
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, STAKE]));
+    await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 4')))]));
+    await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam 4'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam 4')))]), 'DatanetRegistryAlreadySlashed', [id, idOf(hashOf('spam 4'), addr(CONTRIBUTOR))]);
   });
 
   test('a curator cannot slash for content the contributor did not sign: made-up hashes, other datanets, other signers and wrong proofs are refused', async () => {
@@ -469,11 +573,10 @@ describe('DatanetRegistry: slashing contributors', () => {
     const id = await createDatanet();
     const other = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, 3n * STAKE]));
     const curator = await reg(CURATOR);
     const sent = [hashOf('sent 1'), hashOf('sent 2'), hashOf('sent 3')];
-    const refused = (hash: Hex) => ['NotSignedByContributor', [id, addr(CONTRIBUTOR), hash]] as const;
+    const refused = (hash: Hex) => ['DatanetRegistryNotSignedByContributor', [id, addr(CONTRIBUTOR), hash]] as const;
     // a hash the contributor never sent, with the proof of one it did
     const [root, proof, signature] = await evidence(CONTRIBUTOR, id, sent[0]!, sent.slice(1));
     const madeUp = hashOf('never sent');
@@ -485,7 +588,9 @@ describe('DatanetRegistry: slashing contributors', () => {
     // a signature of another root
     const [, , otherSignature] = await evidence(CONTRIBUTOR, id, hashOf('another upload'));
     await expectRevert(curator.write.slashContributor([id, addr(CONTRIBUTOR), sent[0]!, root, proof, otherSignature]), ...refused(sent[0]!));
-    assert.deepEqual(amountAndRelease(await c.read.stakeOf([id, addr(CONTRIBUTOR)])), { amount: 3n * STAKE, releaseAt: 0n }, 'nothing was slashed');
+    // the owner is held to the same evidence
+    await expectRevert((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), madeUp, ...(await evidence(OWNER, id, madeUp))]), ...refused(madeUp));
+    assert.deepEqual(held(await positionIn(id, CONTRIBUTOR)), { bonded: 3n * STAKE, unbonding: 0n, releaseAt: 0n }, 'nothing was slashed');
     // the check a node asks before it keeps a consent is the slash's own
     assert.equal(await curator.read.isSignedByContributor([id, addr(CONTRIBUTOR), root, signature]), true);
     assert.equal(await curator.read.isSignedByContributor([id, addr(CONTRIBUTOR), root, otherSignature]), false);
@@ -494,77 +599,101 @@ describe('DatanetRegistry: slashing contributors', () => {
     // with the contributor's own signature and a proof of each hash it sent, each slash goes through
     const tree = StandardMerkleTree.of(sent.map((h) => [h]), ['bytes32']);
     for (const h of sent) await t.mined(curator.write.slashContributor([id, addr(CONTRIBUTOR), h, root, tree.getProof([h]) as Hex[], signature]));
-    assert.equal((await c.read.stakeOf([id, addr(CONTRIBUTOR)])).amount, 0n);
+    assert.equal((await positionIn(id, CONTRIBUTOR)).bonded, 0n);
   });
 
   test('a slash takes at most the contribution stake in force when the contributor bonded, whatever the owner sets later', async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
-    assert.equal((await c.read.stakeOf([id, addr(CONTRIBUTOR)])).perSlash, STAKE);
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, 3n * STAKE]));
+    assert.equal((await positionIn(id, CONTRIBUTOR)).perSlash, STAKE);
     // the owner raises the stake to everything the contributor holds, then a curator slashes
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', 3n * STAKE]));
+    assert.equal(await (await reg(0)).read.slashableStake([id, addr(CONTRIBUTOR)]), STAKE);
     const receipt = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the raise'), ...(await evidence(CONTRIBUTOR, id, hashOf('after the raise')))]));
     assert.equal(events(receipt, 'ContributorSlashed')[0]?.args.amount, STAKE, 'the stake agreed to, not the raised one');
     // lowered below what was agreed: the lower one
     await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', STAKE / 4n]));
     const lowered = await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('after the cut'), ...(await evidence(CONTRIBUTOR, id, hashOf('after the cut')))]));
     assert.equal(events(lowered, 'ContributorSlashed')[0]?.args.amount, STAKE / 4n);
+    // bonding again agrees to the stake in force then
+    await t.mined((await reg(OWNER)).write.updateDatanet([id, 'blob://meta', 'CC-BY-4.0', 2n * STAKE]));
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, 1n]));
+    assert.equal((await positionIn(id, CONTRIBUTOR)).perSlash, 2n * STAKE);
   });
 
-  test('a stake is slashable while its release is pending; the rest withdraws after the delay', async () => {
+  test('a stake is slashable while it unbonds, also after the delay until withdrawn; the rest withdraws', async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    const c = await reg(CONTRIBUTOR);
-    await t.mined(c.write.stakeAsContributor([id, 3n * STAKE]));
-    await t.mined(c.write.requestStakeRelease([id]));
-    await t.increaseTime(t.params.stakeReleaseDelay); // released, but not withdrawn yet
+    const c = await stk(CONTRIBUTOR);
+    await t.mined(c.write.stake([CONTRIBUTOR_ROLE, id, 3n * STAKE]));
+    await t.mined(c.write.requestUnbond([CONTRIBUTOR_ROLE, id, 3n * STAKE]));
+    await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('spam while unbonding'), ...(await evidence(CONTRIBUTOR, id, hashOf('spam while unbonding')))]));
+    await t.increaseTime(t.params.contributorUnbondingDelay); // released, but not withdrawn yet
     await t.mined((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('late spam'), ...(await evidence(CONTRIBUTOR, id, hashOf('late spam')))]));
-    await t.mined(c.write.withdrawStake([id]));
-    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - STAKE);
+    await t.mined(c.write.withdraw([CONTRIBUTOR_ROLE, id]));
+    assert.equal(await balance(addr(CONTRIBUTOR)), 1000n - 2n * STAKE);
+  });
+
+  test("a slash in one datanet takes that datanet's stake only", async () => {
+    await fresh();
+    const a = await createDatanet();
+    const b = await createDatanet();
+    await fund(CONTRIBUTOR, 1000n);
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, a, STAKE]));
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, b, STAKE]));
+    await t.mined((await reg(CURATOR)).write.slashContributor([a, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, a, hashOf('x')))]));
+    assert.equal((await positionIn(a, CONTRIBUTOR)).bonded, 0n);
+    assert.equal((await positionIn(b, CONTRIBUTOR)).bonded, STAKE);
+    // the same content in the other datanet is another contribution there, slashable with that datanet's consent
+    await expectRevert((await reg(CURATOR)).write.slashContributor([b, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, a, hashOf('x')))]), 'DatanetRegistryNotSignedByContributor', [b, addr(CONTRIBUTOR), hashOf('x')]);
+    await t.mined((await reg(CURATOR)).write.slashContributor([b, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, b, hashOf('x')))]));
+    assert.equal((await positionIn(b, CONTRIBUTOR)).bonded, 0n);
   });
 
   test('a datanet without a contribution stake has nothing to slash, even from a voluntary stake', async () => {
     await fresh();
     const id = await createDatanet(0n);
     await fund(CONTRIBUTOR, 1000n);
-    await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
-    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'NoStake', [id, addr(CONTRIBUTOR)]);
-    assert.equal((await (await reg(0)).read.stakeOf([id, addr(CONTRIBUTOR)])).amount, STAKE);
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, STAKE]));
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'DatanetRegistryNothingToSlash', [id, addr(CONTRIBUTOR)]);
+    assert.equal((await positionIn(id, CONTRIBUTOR)).bonded, STAKE);
   });
 
-  test('a removed curator can no longer slash; slashed OPEN follows a new slashDestination', async () => {
+  test("a removed curator can no longer slash; slashed OPEN follows Staking's new slash destination", async () => {
     await fresh();
     const id = await createDatanet();
     await fund(CONTRIBUTOR, 1000n);
-    await t.mined((await reg(CONTRIBUTOR)).write.stakeAsContributor([id, STAKE]));
+    await t.mined((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, id, STAKE]));
     await t.mined((await reg(OWNER)).write.setCurator([id, addr(CURATOR), false]));
-    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'NotCurator', [id, addr(CURATOR)]);
+    await expectRevert((await reg(CURATOR)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]), 'DatanetRegistryNotCurator', [id, addr(CURATOR)]);
 
-    await t.mined((await reg(0)).write.setSlashDestination([addr(9)]));
+    await t.mined((await stk(0)).write.setSlashDestination([addr(9)]));
     await t.mined((await reg(OWNER)).write.slashContributor([id, addr(CONTRIBUTOR), hashOf('x'), ...(await evidence(CONTRIBUTOR, id, hashOf('x')))]));
     assert.equal(await balance(addr(9)), STAKE);
   });
 });
 
 describe('DatanetRegistry: governance', () => {
-  test('setStakeReleaseDelay and setSlashDestination are admin-only', async () => {
+  test("the contributors' unbonding delay and the slash destination are Staking's, admin-only; the registry has no admin", async () => {
     await fresh();
-    const admin = await reg(0);
-    const outsider = await reg(OUTSIDER);
-    await expectRevert(outsider.write.setStakeReleaseDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(OUTSIDER), zeroHash]);
+    const admin = await stk(0);
+    const outsider = await stk(OUTSIDER);
+    await expectRevert(outsider.write.setUnbondingDelay([CONTRIBUTOR_ROLE, 1n]), 'AccessControlUnauthorizedAccount', [addr(OUTSIDER), zeroHash]);
     await expectRevert(outsider.write.setSlashDestination([addr(OUTSIDER)]), 'AccessControlUnauthorizedAccount', [addr(OUTSIDER), zeroHash]);
     // A datanet owner is not a protocol admin.
     await createDatanet();
-    await expectRevert((await reg(OWNER)).write.setStakeReleaseDelay([1n]), 'AccessControlUnauthorizedAccount', [addr(OWNER), zeroHash]);
+    await expectRevert((await stk(OWNER)).write.setUnbondingDelay([CONTRIBUTOR_ROLE, 1n]), 'AccessControlUnauthorizedAccount', [addr(OWNER), zeroHash]);
+    assert.ok(!datanetRegistryAbi.some((item) => item.type === 'function' && ['grantRole', 'setSlashDestination', 'setStakeReleaseDelay'].includes(item.name)), 'nothing to administer');
 
-    await t.mined(admin.write.setStakeReleaseDelay([5n]));
-    assert.equal(await admin.read.stakeReleaseDelay(), 5n);
-    await expectRevert(admin.write.setSlashDestination([zeroAddress]), 'ZeroAddress');
+    await t.mined(admin.write.setUnbondingDelay([CONTRIBUTOR_ROLE, 5n]));
+    assert.equal(await admin.read.unbondingDelay([CONTRIBUTOR_ROLE]), 5n);
+    assert.equal(await admin.read.unbondingDelay([OPERATOR_ROLE]), t.params.unbondingDelay);
+    await expectRevert(admin.write.setSlashDestination([zeroAddress]), 'StakingInvalidSlashDestination', [zeroAddress]);
     await t.mined(admin.write.setSlashDestination([addr(8)]));
     assert.equal(await admin.read.slashDestination(), addr(8));
+    assert.equal(await (await reg(0)).read.staking(), getAddress(t.addresses.staking));
   });
 });

@@ -20,10 +20,14 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
 
   assert.equal(await p.openToken.read.totalSupply(), params.genesisSupply);
   assert.equal(await p.openToken.read.balanceOf([account.address]), params.genesisSupply);
-  for (const c of [p.staking, p.datanetRegistry, p.inferenceEscrow, p.attributionSettlement]) {
+  for (const c of [p.staking, p.inferenceEscrow, p.attributionSettlement]) {
     assert.equal(await c.read.hasRole([zeroHash, addresses.timelock]), true);
     assert.equal(await c.read.hasRole([zeroHash, account.address]), false);
   }
+  // the DatanetRegistry has nothing to administer; contributor stakes live in Staking, which names it once
+  assert.equal(await p.staking.read.datanetRegistry(), addresses.datanetRegistry);
+  assert.equal(await p.datanetRegistry.read.staking(), addresses.staking);
+  assert.equal(await p.staking.read.unbondingDelay([2]), params.contributorUnbondingDelay);
   assert.equal(await p.timelock.read.hasRole([zeroHash, account.address]), false);
   assert.equal(await p.timelock.read.hasRole([keccak256(toBytes('PROPOSER_ROLE')), addresses.governor]), true);
   assert.equal(await p.staking.read.hasRole([keccak256(toBytes('SLASHER_ROLE')), addresses.attributionSettlement]), true);
@@ -66,9 +70,25 @@ test('a deployment interrupted after sending a contract adopts it instead of dep
   assert.equal(await p.governor.read.timelock(), addresses.timelock);
   // Every transaction after the crash is a recorded step (the token's was sent before it): no second timelock.
   const steps = await inner.load(clients.chain.id);
-  const sent = Object.values(steps).filter((s) => s.txHash).length;
+  const sent = Object.values(steps).filter((s) => s.txHash && s.name !== 'protocol').length; // the protocol stamp's hash is the code's
   const nonceNow = await clients.publicClient.getTransactionCount({ address: account.address });
   assert.equal(nonceNow - nonceAfterCrash, sent - 1, 'only the steps after the crash sent transactions');
+});
+
+test('a chain deployed by another version of the protocol is refused up front, saying what to do', async (t) => {
+  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
+  t.after(() => anvil.stop());
+  const account = mnemonicToAccount(TEST_MNEMONIC);
+  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  const recorder = memoryRecorder();
+  const params = defaultProtocolParams(account.address);
+  await deployProtocol(clients, params, recorder);
+  // as the steps of an older version would read: its contracts' code hashed to something else
+  await recorder.save(clients.chain.id, { name: 'protocol', status: 'done', txHash: keccak256(toBytes('an older protocol')) });
+  const nonce = () => clients.publicClient.getTransactionCount({ address: account.address });
+  const sentBefore = await nonce();
+  await assert.rejects(deployProtocol(clients, params, recorder), /deployed by another version of openledger.*fresh --data-dir/);
+  assert.equal(await nonce(), sentBefore, 'nothing was sent');
 });
 
 test('deadlines are consistent with governance: a dispute outlasts a vote and its timelock, and so does unbonding', async () => {

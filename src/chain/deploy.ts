@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
+import { concat, encodeFunctionData, getAddress, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
 import type { ChainClients } from './clients.ts';
 import { ChainError } from './errors.ts';
 import {
@@ -29,8 +29,8 @@ export interface ProtocolParams {
   /** Seconds; operators' and validators' unbonding. Must exceed `challengeWindow` plus a governance
    *  decision ({@link governanceSeconds}), or an operator could withdraw before a slash lands. */
   unbondingDelay: bigint;
-  /** Seconds; contributors' stake release. */
-  stakeReleaseDelay: bigint;
+  /** Seconds; contributors' unbonding (their stakes in `Staking`, role Contributor). */
+  contributorUnbondingDelay: bigint;
   /** Seconds; consumers' escrow withdrawals. */
   withdrawalDelay: bigint;
   /** Seconds during which an epoch root can be disputed. */
@@ -75,7 +75,7 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
     treasury,
     genesisSupply: parseEther('1000000000'),
     unbondingDelay: 21n * DAY,
-    stakeReleaseDelay: 3n * 86400n,
+    contributorUnbondingDelay: 3n * DAY,
     withdrawalDelay: 86400n,
     challengeWindow: 3600n,
     feeSplit: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 },
@@ -190,6 +190,17 @@ export async function deployProtocol(
     steps = {};
   }
 
+  // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
+  // openledger whose contracts differ would fail half-way through the steps below, so say so first.
+  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode]));
+  if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
+    throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
+  }
+  if (!steps.protocol) {
+    // the step's hash is the code's, not a transaction's
+    await recorder.save(chainId, (steps.protocol = { name: 'protocol', status: 'done', txHash: code }));
+  }
+
   const nextNonce = () => publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
 
   async function deploy(name: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
@@ -236,16 +247,15 @@ export async function deployProtocol(
   const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [
     openToken, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, p.quorumPercent,
   ]);
-  const staking = await deploy('staking', stakingAbi, stakingBytecode, [openToken, me, p.unbondingDelay, p.treasury]);
-  const datanetRegistry = await deploy('datanetRegistry', datanetRegistryAbi, datanetRegistryBytecode, [
-    openToken, me, p.stakeReleaseDelay, p.treasury,
-  ]);
+  const staking = await deploy('staking', stakingAbi, stakingBytecode, [openToken, me, p.unbondingDelay, p.contributorUnbondingDelay, p.treasury]);
+  const datanetRegistry = await deploy('datanetRegistry', datanetRegistryAbi, datanetRegistryBytecode, [staking]);
   const modelRegistry = await deploy('modelRegistry', modelRegistryAbi, modelRegistryBytecode, [datanetRegistry]);
   const inferenceEscrow = await deploy('inferenceEscrow', inferenceEscrowAbi, inferenceEscrowBytecode, [openToken, me, p.withdrawalDelay]);
   const attributionSettlement = await deploy('attributionSettlement', attributionSettlementAbi, attributionSettlementBytecode, [
     openToken, inferenceEscrow, staking, me, p.challengeWindow, p.feeSplit, p.attributionThresholdPpm,
   ]);
 
+  await call('staking.setDatanetRegistry', staking, stakingAbi, 'setDatanetRegistry', [datanetRegistry]);
   await call('staking.grantSlasher', staking, stakingAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
   await call('escrow.grantSettlement', inferenceEscrow, inferenceEscrowAbi, 'grantRole', [role('SETTLEMENT_ROLE'), attributionSettlement]);
   await call('staking.setMinimumOperatorStake', staking, stakingAbi, 'setMinimumStake', [0, p.minimumOperatorStake]);
@@ -261,7 +271,6 @@ export async function deployProtocol(
 
   const administered: [string, Address, Abi][] = [
     ['staking', staking, stakingAbi],
-    ['datanetRegistry', datanetRegistry, datanetRegistryAbi],
     ['inferenceEscrow', inferenceEscrow, inferenceEscrowAbi],
     ['attributionSettlement', attributionSettlement, attributionSettlementAbi],
   ];

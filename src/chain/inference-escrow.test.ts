@@ -99,7 +99,7 @@ before(async () => {
   for (const i of [OPERATOR, OTHER_OPERATOR]) {
     const op = await t.as(i);
     await t.mined(op.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
-    await t.mined(op.staking.write.stake([0, parseEther('1000')]));
+    await t.mined(op.staking.write.stake([0, 0n, parseEther('1000')]));
   }
   restore = await t.checkpoint();
 });
@@ -126,7 +126,7 @@ test('deposit credits the named consumer, moves the tokens and rejects zero', as
   assert.equal(await alice.openToken.read.balanceOf([t.addresses.inferenceEscrow]), amount * 2n);
   assert.equal(await alice.openToken.read.balanceOf([addr(ALICE)]), parseEther('10000') - amount * 2n);
 
-  await expectRevert(alice.inferenceEscrow.write.deposit([addr(ALICE), 0n]), 'ZeroAmount');
+  await expectRevert(alice.inferenceEscrow.write.deposit([addr(ALICE), 0n]), 'InferenceEscrowZeroAmount');
   await expectRevert(alice.inferenceEscrow.write.deposit([addr(ALICE), 1n]), 'ERC20InsufficientAllowance');
 });
 
@@ -189,20 +189,20 @@ test('depositWithPermit survives a front-run permit, and fails without one or an
 test('withdrawals: NoWithdrawalPending, InsufficientDeposit, WithdrawalLocked before the delay, paid after it', async () => {
   const alice = (await t.as(ALICE)).inferenceEscrow;
   const token = (await t.as(ALICE)).openToken;
-  await expectRevert(alice.write.withdraw(), 'NoWithdrawalPending');
-  await expectRevert(alice.write.cancelWithdrawal(), 'NoWithdrawalPending');
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowNoWithdrawalPending');
+  await expectRevert(alice.write.cancelWithdrawal(), 'InferenceEscrowNoWithdrawalPending');
   await deposit(ALICE, parseEther('100'));
 
-  await expectRevert(alice.write.requestWithdrawal([parseEther('101')]), 'InsufficientDeposit', [parseEther('100'), parseEther('101')]);
-  await expectRevert(alice.write.requestWithdrawal([0n]), 'ZeroAmount');
+  await expectRevert(alice.write.requestWithdrawal([parseEther('101')]), 'InferenceEscrowInsufficientDeposit', [parseEther('100'), parseEther('101')]);
+  await expectRevert(alice.write.requestWithdrawal([0n]), 'InferenceEscrowZeroAmount');
 
   await t.mined(alice.write.requestWithdrawal([parseEther('30')]));
   const pending = await alice.read.withdrawalOf([addr(ALICE)]);
   assert.equal(pending.amount, parseEther('30'));
   assert.equal(BigInt(pending.unlockAt), (await now()) + BigInt(DELAY));
-  await expectRevert(alice.write.withdraw(), 'WithdrawalLocked', [pending.unlockAt]);
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [pending.unlockAt]);
   await t.increaseTime(DELAY / 2);
-  await expectRevert(alice.write.withdraw(), 'WithdrawalLocked', [pending.unlockAt]);
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [pending.unlockAt]);
 
   await t.increaseTime(DELAY / 2);
   const before = await token.read.balanceOf([addr(ALICE)]);
@@ -212,7 +212,7 @@ test('withdrawals: NoWithdrawalPending, InsufficientDeposit, WithdrawalLocked be
   assert.equal(await alice.read.totalDeposits(), parseEther('70'));
   assert.equal(await token.read.balanceOf([t.addresses.inferenceEscrow]), parseEther('70'));
   assert.equal((await alice.read.withdrawalOf([addr(ALICE)])).amount, 0n);
-  await expectRevert(alice.write.withdraw(), 'NoWithdrawalPending');
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowNoWithdrawalPending');
 });
 
 test('cancelWithdrawal drops the request; a new request replaces the old one and restarts the delay', async () => {
@@ -221,9 +221,9 @@ test('cancelWithdrawal drops the request; a new request replaces the old one and
   await t.mined(alice.write.requestWithdrawal([parseEther('10')]));
   await t.mined(alice.write.cancelWithdrawal());
   assert.equal((await alice.read.withdrawalOf([addr(ALICE)])).amount, 0n);
-  await expectRevert(alice.write.cancelWithdrawal(), 'NoWithdrawalPending');
+  await expectRevert(alice.write.cancelWithdrawal(), 'InferenceEscrowNoWithdrawalPending');
   await t.increaseTime(DELAY);
-  await expectRevert(alice.write.withdraw(), 'NoWithdrawalPending');
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowNoWithdrawalPending');
 
   await t.mined(alice.write.requestWithdrawal([parseEther('10')]));
   await t.increaseTime(DELAY - 10);
@@ -231,7 +231,7 @@ test('cancelWithdrawal drops the request; a new request replaces the old one and
   const replaced = await alice.read.withdrawalOf([addr(ALICE)]);
   assert.equal(replaced.amount, parseEther('20'));
   await t.increaseTime(20);
-  await expectRevert(alice.write.withdraw(), 'WithdrawalLocked', [replaced.unlockAt]);
+  await expectRevert(alice.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [replaced.unlockAt]);
   await t.increaseTime(DELAY);
   await t.mined(alice.write.withdraw());
   assert.equal(await alice.read.balanceOf([addr(ALICE)]), parseEther('80'));
@@ -286,12 +286,12 @@ test('a replayed authorization is rejected (AuthorizationReplayed), as is an old
   await deposit(ALICE, parseEther('100'));
   const a5 = await authorize(ALICE, OPERATOR, parseEther('10'), 5n);
   await t.mined(postDraws(OPERATOR, [a5]));
-  await expectRevert(postDraws(OPERATOR, [a5]), 'AuthorizationReplayed', [5n, 5n]);
+  await expectRevert(postDraws(OPERATOR, [a5]), 'InferenceEscrowAuthorizationReplayed', [5n, 5n]);
   const a3 = await authorize(ALICE, OPERATOR, parseEther('20'), 3n);
-  await expectRevert(postDraws(OPERATOR, [a3]), 'AuthorizationReplayed', [3n, 5n]);
+  await expectRevert(postDraws(OPERATOR, [a3]), 'InferenceEscrowAuthorizationReplayed', [3n, 5n]);
   // The same authorization twice in one batch: the second draw is the replay.
   const a6 = await authorize(ALICE, OPERATOR, parseEther('20'), 6n);
-  await expectRevert(postDraws(OPERATOR, [a6, a6]), 'AuthorizationReplayed', [6n, 6n]);
+  await expectRevert(postDraws(OPERATOR, [a6, a6]), 'InferenceEscrowAuthorizationReplayed', [6n, 6n]);
   assert.equal(await (await t.as(0)).inferenceEscrow.read.balanceOf([addr(ALICE)]), parseEther('90'));
 });
 
@@ -300,13 +300,13 @@ test('an expired authorization is rejected (AuthorizationExpired)', async () => 
   const expiry = (await now()) + 10n;
   const signed = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { expiry });
   await t.increaseTime(20);
-  await expectRevert(postDraws(OPERATOR, [signed]), 'AuthorizationExpired', [expiry]);
+  await expectRevert(postDraws(OPERATOR, [signed]), 'InferenceEscrowAuthorizationExpired', [expiry]);
 });
 
 test('an authorization naming another operator is rejected (WrongOperator)', async () => {
   await deposit(ALICE, parseEther('100'));
   const forOther = await authorize(ALICE, OTHER_OPERATOR, parseEther('10'), 1n);
-  await expectRevert(postDraws(OPERATOR, [forOther]), 'WrongOperator', [addr(OTHER_OPERATOR), addr(OPERATOR)]);
+  await expectRevert(postDraws(OPERATOR, [forOther]), 'InferenceEscrowWrongOperator', [addr(OTHER_OPERATOR), addr(OPERATOR)]);
   // The operator it names can draw it.
   await t.mined(postDraws(OTHER_OPERATOR, [forOther]));
   assert.equal(await (await t.as(0)).inferenceEscrow.read.drawn([addr(ALICE), addr(OTHER_OPERATOR)]), parseEther('10'));
@@ -316,18 +316,18 @@ test('a forged or tampered signature is rejected (InvalidSignature)', async () =
   await deposit(ALICE, parseEther('100'));
   // Signed by the operator, not the consumer.
   const byOperator = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { signer: OPERATOR });
-  await expectRevert(postDraws(OPERATOR, [byOperator]), 'InvalidSignature');
+  await expectRevert(postDraws(OPERATOR, [byOperator]), 'InferenceEscrowInvalidSignature');
   // A genuine signature over a smaller amount, with the amount raised afterwards.
   const genuine = await authorize(ALICE, OPERATOR, parseEther('10'), 1n);
   const tampered = { ...genuine, auth: { ...genuine.auth, cumulativeAmount: parseEther('100') } };
-  await expectRevert(postDraws(OPERATOR, [tampered]), 'InvalidSignature');
+  await expectRevert(postDraws(OPERATOR, [tampered]), 'InferenceEscrowInvalidSignature');
   // Signed for another deployment (verifying contract) or another chain.
   const otherContract = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { domain: { escrow: t.addresses.staking } });
-  await expectRevert(postDraws(OPERATOR, [otherContract]), 'InvalidSignature');
+  await expectRevert(postDraws(OPERATOR, [otherContract]), 'InferenceEscrowInvalidSignature');
   const otherChain = await authorize(ALICE, OPERATOR, parseEther('10'), 1n, { domain: { chainId: 1 } });
-  await expectRevert(postDraws(OPERATOR, [otherChain]), 'InvalidSignature');
+  await expectRevert(postDraws(OPERATOR, [otherChain]), 'InferenceEscrowInvalidSignature');
   // Garbage bytes.
-  await expectRevert(postDraws(OPERATOR, [{ auth: genuine.auth, signature: '0x1234' }]), 'InvalidSignature');
+  await expectRevert(postDraws(OPERATOR, [{ auth: genuine.auth, signature: '0x1234' }]), 'InferenceEscrowInvalidSignature');
   assert.equal(await (await t.as(0)).inferenceEscrow.read.balanceOf([addr(ALICE)]), parseEther('100'));
 });
 
@@ -336,7 +336,7 @@ test('a cumulative amount below what was drawn is rejected; an equal one draws n
   await t.mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 1n)]));
   await expectRevert(
     postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('29'), 2n)]),
-    'CumulativeBelowDrawn',
+    'InferenceEscrowCumulativeBelowDrawn',
     [parseEther('29'), parseEther('30')],
   );
   await t.mined(postDraws(OPERATOR, [await authorize(ALICE, OPERATOR, parseEther('30'), 2n)]));
@@ -351,7 +351,7 @@ test('a draw beyond the deposit is rejected (InsufficientDeposit) and the whole 
   await deposit(BOB, parseEther('50'));
   const bobOk = await authorize(BOB, OPERATOR, parseEther('20'), 1n);
   const aliceTooMuch = await authorize(ALICE, OPERATOR, parseEther('100') + 1n, 1n);
-  await expectRevert(postDraws(OPERATOR, [bobOk, aliceTooMuch]), 'InsufficientDeposit', [parseEther('100'), parseEther('100') + 1n]);
+  await expectRevert(postDraws(OPERATOR, [bobOk, aliceTooMuch]), 'InferenceEscrowInsufficientDeposit', [parseEther('100'), parseEther('100') + 1n]);
   const escrow = (await t.as(0)).inferenceEscrow;
   assert.equal(await escrow.read.balanceOf([addr(BOB)]), parseEther('50'), "Bob's draw is rolled back too");
   assert.equal(await escrow.read.lastNonce([addr(BOB), addr(OPERATOR)]), 0n);
@@ -385,7 +385,7 @@ test('a withdrawal requested after usage cannot strand the usage: the operator d
   await t.mined(alice.inferenceEscrow.write.requestWithdrawal([parseEther('100')]));
   const { unlockAt } = await alice.inferenceEscrow.read.withdrawalOf([addr(ALICE)]);
   await t.increaseTime(DELAY / 2);
-  await expectRevert(alice.inferenceEscrow.write.withdraw(), 'WithdrawalLocked', [unlockAt]);
+  await expectRevert(alice.inferenceEscrow.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [unlockAt]);
 
   // The node draws what it served before the delay runs out.
   await t.mined(postDraws(OPERATOR, [usage]));

@@ -135,9 +135,9 @@ describe('ModelRegistry: registration', () => {
     await fresh();
     await register('legal-llama', [rootA]);
     const other = await models(OUTSIDER);
-    await expectRevert(other.write.registerModel(['legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'NameTaken', ['legal-llama']);
-    await expectRevert((await models(BUILDER)).write.registerModel(['legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'NameTaken', ['legal-llama']);
-    await expectRevert(other.write.registerModel(['', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'EmptyName');
+    await expectRevert(other.write.registerModel(['legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryNameTaken', ['legal-llama']);
+    await expectRevert((await models(BUILDER)).write.registerModel(['legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryNameTaken', ['legal-llama']);
+    await expectRevert(other.write.registerModel(['', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryEmptyName');
     // Names are compared byte for byte.
     await t.mined(other.write.registerModel(['Legal-llama', '', 1n, BASE, ADAPTER, CONFIG, [rootA]]));
     assert.equal(await other.read.modelIdByName(['Legal-llama']), 2n);
@@ -149,20 +149,20 @@ describe('ModelRegistry: registration', () => {
     const m = await models(BUILDER);
     const reg = (name: string, base: Hex, adapter: Hex, config: Hex, roots: Hex[]) =>
       m.write.registerModel([name, '', PRICE, base, adapter, config, roots]);
-    await expectRevert(reg('m', zeroHash, ADAPTER, CONFIG, [rootA]), 'MissingHash');
-    await expectRevert(reg('m', BASE, zeroHash, CONFIG, [rootA]), 'MissingHash');
-    await expectRevert(reg('m', BASE, ADAPTER, zeroHash, [rootA]), 'MissingHash');
-    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, []), 'NoSnapshots');
+    await expectRevert(reg('m', zeroHash, ADAPTER, CONFIG, [rootA]), 'ModelRegistryMissingHash');
+    await expectRevert(reg('m', BASE, zeroHash, CONFIG, [rootA]), 'ModelRegistryMissingHash');
+    await expectRevert(reg('m', BASE, ADAPTER, zeroHash, [rootA]), 'ModelRegistryMissingHash');
+    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, []), 'ModelRegistryNoSnapshots');
     const unknown = hashOf('never recorded');
-    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [unknown]), 'UnknownSnapshot', [unknown]);
-    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [rootA, unknown, rootB]), 'UnknownSnapshot', [unknown]);
-    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [zeroHash]), 'UnknownSnapshot', [zeroHash]);
+    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [unknown]), 'ModelRegistryUnknownSnapshot', [unknown]);
+    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [rootA, unknown, rootB]), 'ModelRegistryUnknownSnapshot', [unknown]);
+    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [zeroHash]), 'ModelRegistryUnknownSnapshot', [zeroHash]);
 
     // An anchored batch root is not a snapshot.
     const datanets = (await t.as(DATANET_OWNER)).datanetRegistry;
     const batchRoot = hashOf('a batch, not a snapshot');
     await t.mined(datanets.write.anchorBatch([1n, batchRoot, 1n, '']));
-    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [batchRoot]), 'UnknownSnapshot', [batchRoot]);
+    await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [batchRoot]), 'ModelRegistryUnknownSnapshot', [batchRoot]);
 
     // Failed registrations left nothing behind: the name is still free and ids did not move.
     assert.equal(await m.read.modelCount(), 0n);
@@ -176,7 +176,7 @@ describe('ModelRegistry: registration', () => {
     const m = await models(BUILDER);
     const later = StandardMerkleTree.of([[hashOf('later 0')], [hashOf('later 1')]], ['bytes32']);
     const root = later.root as Hex;
-    await expectRevert(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]), 'UnknownSnapshot', [root]);
+    await expectRevert(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]), 'ModelRegistryUnknownSnapshot', [root]);
     await t.mined((await t.as(DATANET_OWNER)).datanetRegistry.write.recordSnapshot([1n, root, 2n, '']));
     await t.mined(m.write.registerModel(['m', '', PRICE, BASE, ADAPTER, CONFIG, [root]]));
     assert.deepEqual((await m.read.getVersion([1n, 1n])).snapshotRoots, [root]);
@@ -209,16 +209,16 @@ describe('ModelRegistry: versions', () => {
     });
     assert.equal((await m.read.getVersion([id, 3n])).baseModelHash, hashOf('base 2'));
 
-    await expectRevert(m.read.getVersion([id, 0n]), 'UnknownVersion', [id, 0n]);
-    await expectRevert(m.read.getVersion([id, 4n]), 'UnknownVersion', [id, 4n]);
-    await expectRevert(m.read.getVersion([id + 1n, 1n]), 'UnknownModel', [id + 1n]);
-    await expectRevert(m.read.getModel([0n]), 'UnknownModel', [0n]);
-    await expectRevert(m.write.publishVersion([id + 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'UnknownModel', [id + 1n]);
+    await expectRevert(m.read.getVersion([id, 0n]), 'ModelRegistryUnknownVersion', [id, 0n]);
+    await expectRevert(m.read.getVersion([id, 4n]), 'ModelRegistryUnknownVersion', [id, 4n]);
+    await expectRevert(m.read.getVersion([id + 1n, 1n]), 'ModelRegistryUnknownModel', [id + 1n]);
+    await expectRevert(m.read.getModel([0n]), 'ModelRegistryUnknownModel', [0n]);
+    await expectRevert(m.write.publishVersion([id + 1n, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryUnknownModel', [id + 1n]);
 
     // The same checks as registration apply, and a failed publish leaves the count alone.
-    await expectRevert(m.write.publishVersion([id, BASE, zeroHash, CONFIG, [rootA]]), 'MissingHash');
-    await expectRevert(m.write.publishVersion([id, BASE, ADAPTER, CONFIG, []]), 'NoSnapshots');
-    await expectRevert(m.write.publishVersion([id, BASE, ADAPTER, CONFIG, [hashOf('x')]]), 'UnknownSnapshot', [hashOf('x')]);
+    await expectRevert(m.write.publishVersion([id, BASE, zeroHash, CONFIG, [rootA]]), 'ModelRegistryMissingHash');
+    await expectRevert(m.write.publishVersion([id, BASE, ADAPTER, CONFIG, []]), 'ModelRegistryNoSnapshots');
+    await expectRevert(m.write.publishVersion([id, BASE, ADAPTER, CONFIG, [hashOf('x')]]), 'ModelRegistryUnknownSnapshot', [hashOf('x')]);
     assert.equal((await m.read.getModel([id])).versionCount, 3);
   });
 
@@ -226,7 +226,7 @@ describe('ModelRegistry: versions', () => {
     await fresh();
     const id = await register('legal-llama', [rootA]);
     for (const i of [OUTSIDER, DATANET_OWNER, 0]) {
-      await expectRevert((await models(i)).write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'NotModelOwner', [id, addr(i)]);
+      await expectRevert((await models(i)).write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryNotOwner', [id, addr(i)]);
     }
   });
 });
@@ -236,19 +236,19 @@ describe('ModelRegistry: owner controls', () => {
     await fresh();
     const id = await register('legal-llama', [rootA]);
     const outsider = await models(OUTSIDER);
-    await expectRevert(outsider.write.setPrice([id, 1n]), 'NotModelOwner', [id, addr(OUTSIDER)]);
-    await expectRevert(outsider.write.deactivate([id]), 'NotModelOwner', [id, addr(OUTSIDER)]);
-    await expectRevert(outsider.write.transferModelOwnership([id, addr(OUTSIDER)]), 'NotModelOwner', [id, addr(OUTSIDER)]);
-    await expectRevert(outsider.write.setPrice([id + 1n, 1n]), 'UnknownModel', [id + 1n]);
-    await expectRevert(outsider.write.deactivate([0n]), 'UnknownModel', [0n]);
-    await expectRevert(outsider.write.transferModelOwnership([id + 1n, addr(OUTSIDER)]), 'UnknownModel', [id + 1n]);
+    await expectRevert(outsider.write.setPrice([id, 1n]), 'ModelRegistryNotOwner', [id, addr(OUTSIDER)]);
+    await expectRevert(outsider.write.deactivate([id]), 'ModelRegistryNotOwner', [id, addr(OUTSIDER)]);
+    await expectRevert(outsider.write.transferModelOwnership([id, addr(OUTSIDER)]), 'ModelRegistryNotOwner', [id, addr(OUTSIDER)]);
+    await expectRevert(outsider.write.setPrice([id + 1n, 1n]), 'ModelRegistryUnknownModel', [id + 1n]);
+    await expectRevert(outsider.write.deactivate([0n]), 'ModelRegistryUnknownModel', [0n]);
+    await expectRevert(outsider.write.transferModelOwnership([id + 1n, addr(OUTSIDER)]), 'ModelRegistryUnknownModel', [id + 1n]);
 
     const owner = await models(BUILDER);
     const priced = await t.mined(owner.write.setPrice([id, 5n]));
     assert.deepEqual(parseEventLogs({ abi: modelRegistryAbi, logs: priced.logs, eventName: 'PriceSet' })[0]?.args, { modelId: id, pricePer1kTokens: 5n });
     assert.equal((await owner.read.getModel([id])).pricePer1kTokens, 5n);
 
-    await expectRevert(owner.write.transferModelOwnership([id, zeroAddress]), 'ZeroAddress');
+    await expectRevert(owner.write.transferModelOwnership([id, zeroAddress]), 'ModelRegistryInvalidOwner', [zeroAddress]);
     const moved = await t.mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
     assert.deepEqual(parseEventLogs({ abi: modelRegistryAbi, logs: moved.logs, eventName: 'ModelOwnershipTransferred' })[0]?.args, {
       modelId: id,
@@ -257,9 +257,9 @@ describe('ModelRegistry: owner controls', () => {
     });
     assert.equal((await owner.read.getModel([id])).owner, addr(BUYER));
     // The previous owner lost every right; the new owner has them.
-    await expectRevert(owner.write.setPrice([id, 6n]), 'NotModelOwner', [id, addr(BUILDER)]);
-    await expectRevert(owner.write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'NotModelOwner', [id, addr(BUILDER)]);
-    await expectRevert(owner.write.deactivate([id]), 'NotModelOwner', [id, addr(BUILDER)]);
+    await expectRevert(owner.write.setPrice([id, 6n]), 'ModelRegistryNotOwner', [id, addr(BUILDER)]);
+    await expectRevert(owner.write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryNotOwner', [id, addr(BUILDER)]);
+    await expectRevert(owner.write.deactivate([id]), 'ModelRegistryNotOwner', [id, addr(BUILDER)]);
     const buyer = await models(BUYER);
     await t.mined(buyer.write.setPrice([id, 6n]));
     await t.mined(buyer.write.publishVersion([id, BASE, hashOf('buyer adapter'), CONFIG, [rootB]]));
@@ -279,18 +279,18 @@ describe('ModelRegistry: owner controls', () => {
     assert.equal(model.active, false);
     assert.equal(model.versionCount, 1);
 
-    await expectRevert(owner.write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelInactive', [id]);
-    await expectRevert(owner.write.deactivate([id]), 'ModelInactive', [id]);
+    await expectRevert(owner.write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryInactiveModel', [id]);
+    await expectRevert(owner.write.deactivate([id]), 'ModelRegistryInactiveModel', [id]);
     // Its history and its name stay.
     assert.deepEqual((await owner.read.getVersion([id, 1n])).snapshotRoots, [rootA]);
-    await expectRevert(owner.write.registerModel(['legal-llama', '', PRICE, BASE, ADAPTER, CONFIG, [rootA]]), 'NameTaken', ['legal-llama']);
+    await expectRevert(owner.write.registerModel(['legal-llama', '', PRICE, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryNameTaken', ['legal-llama']);
     // An outsider still gets NotModelOwner, not ModelInactive.
-    await expectRevert((await models(OUTSIDER)).write.deactivate([id]), 'NotModelOwner', [id, addr(OUTSIDER)]);
+    await expectRevert((await models(OUTSIDER)).write.deactivate([id]), 'ModelRegistryNotOwner', [id, addr(OUTSIDER)]);
     // Other models are untouched.
     assert.equal((await owner.read.getModel([keep])).active, true);
     await t.mined(owner.write.publishVersion([keep, BASE, ADAPTER, CONFIG, [rootB]]));
     // Ownership of an inactive model can still move, and it stays inactive.
     await t.mined(owner.write.transferModelOwnership([id, addr(BUYER)]));
-    await expectRevert((await models(BUYER)).write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelInactive', [id]);
+    await expectRevert((await models(BUYER)).write.publishVersion([id, BASE, ADAPTER, CONFIG, [rootA]]), 'ModelRegistryInactiveModel', [id]);
   });
 });

@@ -71,7 +71,7 @@ describe('OpenToken genesis', () => {
   test('a zero treasury is refused with ZeroTreasury; any other treasury gets the supply', async () => {
     const { publicClient, walletClient } = await t.clients(1);
     const data = encodeDeployData({ abi: openTokenAbi, bytecode: openTokenBytecode, args: [zeroAddress, 1000n] });
-    await expectRevert(publicClient.call({ data }), 'ZeroTreasury');
+    await expectRevert(publicClient.call({ data }), 'OpenTokenInvalidTreasury');
 
     const hash = await walletClient.deployContract({ abi: openTokenAbi, bytecode: openTokenBytecode, args: [addr(7), 1234n] });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });

@@ -201,10 +201,10 @@ async function step(m: Model, action: Action): Promise<void> {
       const tree = treeOf(amounts);
       const epoch = o!.lastEpoch + 1n;
       let expected: [string, unknown[]] | undefined;
-      if (o!.stake < MIN_STAKE) expected = ['NotOperator', [operator]];
-      else if (o!.pendingEpoch !== 0n) expected = ['EpochPending', [o!.pendingEpoch]];
-      else if (total < finalTotal) expected = ['TotalDecreased', [finalTotal, total]];
-      else if (total > funded) expected = ['RootExceedsFunding', [total, funded]];
+      if (o!.stake < MIN_STAKE) expected = ['AttributionSettlementNotOperator', [operator]];
+      else if (o!.pendingEpoch !== 0n) expected = ['AttributionSettlementEpochPending', [o!.pendingEpoch]];
+      else if (total < finalTotal) expected = ['AttributionSettlementTotalDecreased', [finalTotal, total]];
+      else if (total > funded) expected = ['AttributionSettlementRootExceedsFunding', [total, funded]];
       const send = s.write.postEpoch([epoch, tree.root as Hex, total, keccak256(toBytes(`inputs ${epoch}`)), '',
         draws.map((d) => ({ auth: o!.consumers[d.k]!.latest!.auth, signature: o!.consumers[d.k]!.latest!.signature, drawTo: d.to }))]);
       if (expected) {
@@ -234,9 +234,9 @@ async function step(m: Model, action: Action): Promise<void> {
       const e = o!.epochs.get(epoch);
       const send = s.write.dispute([operator!, epoch, zeroHash, '']);
       let expected: [string, unknown[]] | undefined;
-      if (action.self) expected = ['SelfDispute', [operator]];
-      else if (!e || e.status !== Status.Pending || epoch !== o!.pendingEpoch) expected = ['NotPending', [epoch]];
-      else if (ts >= e.postedAt + WINDOW) expected = ['ChallengeWindowClosed', [epoch]];
+      if (action.self) expected = ['AttributionSettlementSelfDispute', [operator]];
+      else if (!e || e.status !== Status.Pending || epoch !== o!.pendingEpoch) expected = ['AttributionSettlementNotPending', [epoch]];
+      else if (ts >= e.postedAt + WINDOW) expected = ['AttributionSettlementChallengeWindowClosed', [epoch]];
       if (expected) {
         await expectRevert(send, ...expected);
         count(`dispute: ${expected[0]}`);
@@ -255,7 +255,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const e = o!.epochs.get(epoch);
       const send = s.write.resolveDispute([operator!, epoch, action.upheld]);
       if (!e || e.status !== Status.Disputed) {
-        await expectRevert(send, 'NotDisputed', [epoch]);
+        await expectRevert(send, 'AttributionSettlementNotDisputed', [epoch]);
         count('resolve: NotDisputed');
         return;
       }
@@ -278,12 +278,12 @@ async function step(m: Model, action: Action): Promise<void> {
       const e = o!.epochs.get(epoch);
       const send = s.write.expireDispute([operator!, epoch]);
       if (!e || e.status !== Status.Disputed) {
-        await expectRevert(send, 'NotDisputed', [epoch]);
+        await expectRevert(send, 'AttributionSettlementNotDisputed', [epoch]);
         count('expire: NotDisputed');
         return;
       }
       if (ts < e.postedAt + WINDOW + TIMEOUT) {
-        await expectRevert(send, 'DisputeNotExpired', [epoch, e.postedAt + WINDOW + TIMEOUT]);
+        await expectRevert(send, 'AttributionSettlementDisputeNotExpired', [epoch, e.postedAt + WINDOW + TIMEOUT]);
         count('expire: DisputeNotExpired');
         return;
       }
@@ -309,9 +309,9 @@ async function step(m: Model, action: Action): Promise<void> {
       const p = action.payee;
       const send = s.write.proveDecrease([operator!, epoch, addr(PAYEES[p]!), final[p]!, finalTree.getProof(p) as Hex[], e.amounts[p]!, e.tree.getProof(p) as Hex[]]);
       let expected: [string, unknown[]] | undefined;
-      if (e.status !== Status.Pending && e.status !== Status.Disputed) expected = ['NotPending', [epoch]];
-      else if (e.status === Status.Pending && ts >= e.postedAt + WINDOW) expected = ['ChallengeWindowClosed', [epoch]];
-      else if (e.amounts[p]! >= final[p]!) expected = ['NotADecrease', [final[p], e.amounts[p]]];
+      if (e.status !== Status.Pending && e.status !== Status.Disputed) expected = ['AttributionSettlementNotPending', [epoch]];
+      else if (e.status === Status.Pending && ts >= e.postedAt + WINDOW) expected = ['AttributionSettlementChallengeWindowClosed', [epoch]];
+      else if (e.amounts[p]! >= final[p]!) expected = ['AttributionSettlementNotADecrease', [final[p], e.amounts[p]]];
       if (expected) {
         await expectRevert(send, ...expected);
         count(`proveDecrease: ${expected[0]}`);
@@ -333,7 +333,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const who = addr(PAYEES[p]!);
       const e = o!.epochs.get(o!.finalizedEpoch);
       if (!e) {
-        await expectRevert(s.write.claim([operator!, who, 0n, []]), 'NoFinalizedRoot', []);
+        await expectRevert(s.write.claim([operator!, who, 0n, []]), 'AttributionSettlementNoFinalizedRoot', [operator]);
         undo();
         count('claim: NoFinalizedRoot');
         return;
@@ -341,8 +341,8 @@ async function step(m: Model, action: Action): Promise<void> {
       const amount = e.amounts[p]!;
       const send = s.write.claim([operator!, who, amount, e.tree.getProof(p) as Hex[]]);
       let expected: [string, unknown[]] | undefined;
-      if (amount <= o!.paid[p]!) expected = ['NothingToClaim', [who]];
-      else if (o!.claimed + amount - o!.paid[p]! > o!.funded) expected = ['ClaimsExceedFunding', []];
+      if (amount <= o!.paid[p]!) expected = ['AttributionSettlementNothingToClaim', [who]];
+      else if (o!.claimed + amount - o!.paid[p]! > o!.funded) expected = ['AttributionSettlementClaimsExceedFunding', [operator, o!.claimed + amount - o!.paid[p]!, o!.funded]];
       if (expected) {
         await expectRevert(send, ...expected);
         undo();
@@ -374,7 +374,7 @@ async function checkInvariants(m: Model): Promise<void> {
     Promise.all(operators.map((o) => s.ledgerOf([o]))),
     Promise.all(operators.map((o) => Promise.all(CONSUMERS.map((c) => p.inferenceEscrow.read.drawn([addr(c), o]))))),
     Promise.all(operators.map((o) => Promise.all(PAYEES.map((y) => s.claimed([o, addr(y)]))))),
-    Promise.all(operators.map((o) => p.staking.read.positionOf([o, 0]))),
+    Promise.all(operators.map((o) => p.staking.read.positionOf([o, 0, 0n]))),
     Promise.all(PAYEES.map((y) => token.balanceOf([addr(y)]))),
     Promise.all([s.totalFunded(), s.totalClaimed(), token.balanceOf([t.addresses.attributionSettlement]), token.totalSupply(), token.balanceOf([addr(0)]), token.balanceOf([addr(CHALLENGER)])]),
   ]);
@@ -415,7 +415,7 @@ before(async () => {
     await t.mined(admin.openToken.write.transfer([addr(i), OPERATOR_STAKE]));
     const o = await t.as(i);
     await t.mined(o.openToken.write.approve([t.addresses.staking, OPERATOR_STAKE]));
-    await t.mined(o.staking.write.stake([0, OPERATOR_STAKE]));
+    await t.mined(o.staking.write.stake([0, 0n, OPERATOR_STAKE]));
   }
   for (const i of CONSUMERS) {
     await t.mined(admin.openToken.write.transfer([addr(i), DEPOSIT]));
@@ -449,7 +449,7 @@ test('operators that do not trust each other: no root pays from another operator
     { numRuns: RUNS, interruptAfterTimeLimit: 600_000 },
   );
   ctx.diagnostic(`${steps} steps; ${[...stats.entries()].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  for (const outcome of ['post greedy: RootExceedsFunding', 'post honest: posted', 'dispute: SelfDispute', 'expire: expired', 'claim: paid', 'resolve: upheld', 'proveDecrease: reverted']) {
+  for (const outcome of ['post greedy: AttributionSettlementRootExceedsFunding', 'post honest: posted', 'dispute: AttributionSettlementSelfDispute', 'expire: expired', 'claim: paid', 'resolve: upheld', 'proveDecrease: reverted']) {
     assert.ok((stats.get(outcome) ?? 0) > 0, `no run reached "${outcome}"`);
   }
 });

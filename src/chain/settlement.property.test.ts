@@ -227,15 +227,15 @@ async function step(m: Model, action: Action): Promise<void> {
       let expected: [string, unknown[]] | undefined;
       let funded = 0n;
       const draws: bigint[] = [];
-      if (fin.pendingEpoch !== 0n) expected = ['EpochPending', [fin.pendingEpoch]];
+      if (fin.pendingEpoch !== 0n) expected = ['AttributionSettlementEpochPending', [fin.pendingEpoch]];
       for (const i of expected ? [] : included) {
         const c = m.consumers[i]!;
         const { auth } = c.latest!;
         const to = drawTo(i);
-        if (ts > auth.expiry) expected = ['AuthorizationExpired', [auth.expiry]];
-        else if (replayed(c, to)) expected = ['AuthorizationReplayed', [auth.nonce, c.lastNonce]];
-        else if (to < c.drawn) expected = ['CumulativeBelowDrawn', [to, c.drawn]];
-        else if (to - c.drawn > c.escrow) expected = ['InsufficientDeposit', [c.escrow, to - c.drawn]];
+        if (ts > auth.expiry) expected = ['InferenceEscrowAuthorizationExpired', [auth.expiry]];
+        else if (replayed(c, to)) expected = ['InferenceEscrowAuthorizationReplayed', [auth.nonce, c.lastNonce]];
+        else if (to < c.drawn) expected = ['InferenceEscrowCumulativeBelowDrawn', [to, c.drawn]];
+        else if (to - c.drawn > c.escrow) expected = ['InferenceEscrowInsufficientDeposit', [c.escrow, to - c.drawn]];
         if (expected) break;
         draws.push(to);
         funded += to - c.drawn;
@@ -245,7 +245,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const tree = StandardMerkleTree.of(amounts.map((a, i): Leaf => [payee(i), a]), ['address', 'uint256']);
       const sum = amounts.reduce((a, b) => a + b, 0n);
       const total = action.overstate ? sum + 1n : sum;
-      if (!expected && total > m.totalFunded + funded) expected = ['RootExceedsFunding', [total, m.totalFunded + funded]];
+      if (!expected && total > m.totalFunded + funded) expected = ['AttributionSettlementRootExceedsFunding', [total, m.totalFunded + funded]];
       const epoch = m.lastEpoch + 1n;
       const send = (await t.as(OPERATOR)).attributionSettlement.write.postEpoch([
         epoch,
@@ -309,7 +309,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const settlement = (await t.as(caller)).attributionSettlement;
       const final = m.epochs.get(fin.finalizedEpoch);
       if (!final) {
-        await expectRevert(settlement.write.claim([addr(OPERATOR), who, 0n, []]), 'NoFinalizedRoot', []);
+        await expectRevert(settlement.write.claim([addr(OPERATOR), who, 0n, []]), 'AttributionSettlementNoFinalizedRoot', [addr(OPERATOR)]);
         count('claim: NoFinalizedRoot');
         return;
       }
@@ -317,12 +317,12 @@ async function step(m: Model, action: Action): Promise<void> {
       const amount = used.amounts[action.payee]!;
       const send = settlement.write.claim([addr(OPERATOR), who, amount, used.tree.getProof(action.payee) as Hex[]]);
       if (used.tree.root !== final.tree.root) {
-        await expectRevert(send, 'InvalidProof', []);
+        await expectRevert(send, 'AttributionSettlementInvalidProof', [who, amount]);
         count('claim: InvalidProof');
         return;
       }
       if (amount <= m.claimed[action.payee]!) {
-        await expectRevert(send, 'NothingToClaim', [who]);
+        await expectRevert(send, 'AttributionSettlementNothingToClaim', [who]);
         count('claim: NothingToClaim');
         return;
       }
@@ -346,7 +346,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const share = (c.escrow * BigInt(action.percent)) / 100n;
       const amount = share > 0n ? share : 1n;
       if (amount > c.escrow) {
-        await expectRevert(escrow.write.requestWithdrawal([amount]), 'InsufficientDeposit', [c.escrow, amount]);
+        await expectRevert(escrow.write.requestWithdrawal([amount]), 'InferenceEscrowInsufficientDeposit', [c.escrow, amount]);
         count('requestWithdrawal: InsufficientDeposit');
         return;
       }
@@ -359,10 +359,10 @@ async function step(m: Model, action: Action): Promise<void> {
       const c = m.consumers[action.consumer]!;
       const escrow = (await t.as(CONSUMERS[action.consumer]!)).inferenceEscrow;
       if (!c.withdrawal) {
-        await expectRevert(escrow.write.withdraw(), 'NoWithdrawalPending', []);
+        await expectRevert(escrow.write.withdraw(), 'InferenceEscrowNoWithdrawalPending', [addr(CONSUMERS[action.consumer]!)]);
         count('withdraw: NoWithdrawalPending');
       } else if (ts < c.withdrawal.unlockAt) {
-        await expectRevert(escrow.write.withdraw(), 'WithdrawalLocked', [c.withdrawal.unlockAt]);
+        await expectRevert(escrow.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [c.withdrawal.unlockAt]);
         count('withdraw: WithdrawalLocked');
       } else {
         await t.mined(escrow.write.withdraw());
@@ -379,7 +379,7 @@ async function step(m: Model, action: Action): Promise<void> {
       const c = m.consumers[action.consumer]!;
       const escrow = (await t.as(CONSUMERS[action.consumer]!)).inferenceEscrow;
       if (!c.withdrawal) {
-        await expectRevert(escrow.write.cancelWithdrawal(), 'NoWithdrawalPending', []);
+        await expectRevert(escrow.write.cancelWithdrawal(), 'InferenceEscrowNoWithdrawalPending', [addr(CONSUMERS[action.consumer]!)]);
       } else {
         await t.mined(escrow.write.cancelWithdrawal());
         c.withdrawal = undefined;
@@ -470,7 +470,7 @@ before(async () => {
   await t.mined(treasury.openToken.write.transfer([addr(OPERATOR), parseEther('1000')]));
   const operator = await t.as(OPERATOR);
   await t.mined(operator.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
-  await t.mined(operator.staking.write.stake([0, parseEther('1000')]));
+  await t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
   for (const i of CONSUMERS) {
     await t.mined(treasury.openToken.write.transfer([addr(i), CONSUMER_FUNDS]));
     const c = await t.as(i);

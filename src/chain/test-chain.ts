@@ -27,7 +27,7 @@ export function testProtocolParams(treasury: Address): ProtocolParams {
   return {
     ...defaultProtocolParams(treasury),
     unbondingDelay: 300n,
-    stakeReleaseDelay: 100n,
+    contributorUnbondingDelay: 100n,
     withdrawalDelay: 200n,
     challengeWindow: 100n,
     disputeBond: parseEther('10'),
@@ -189,8 +189,8 @@ export function revertOf(err: unknown): DecodedRevert | undefined {
  * `args` is given, with exactly these arguments.
  *
  * @example
- * await expectRevert(escrow.write.deposit([consumer, 0n]), 'ZeroAmount');
- * await expectRevert(escrow.write.withdraw(), 'WithdrawalLocked', [unlockAt]);
+ * await expectRevert(escrow.write.deposit([consumer, 0n]), 'InferenceEscrowZeroAmount');
+ * await expectRevert(escrow.write.withdraw(), 'InferenceEscrowWithdrawalLocked', [unlockAt]);
  */
 export async function expectRevert(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {

@@ -1,13 +1,17 @@
 import { createReadStream, openAsBlob, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createBlobHasher } from '../store/blobs.ts';
-import type { Address, Hex, LocalAccount } from 'viem';
+import type { Address, LocalAccount } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { bodyHashOf, signRequest, type RequestTarget } from '../api/request-signature.ts';
+import { ApiError, createApiClient, type ApiClient, type CallOptions } from '../api/contract/client.ts';
+import { CONTENT_HASH_HEADER } from '../api/contract/datanets.ts';
+import { routes, type RouteDefinition, type RouteInput, type RouteOutput } from '../api/contract/index.ts';
+import { pathOf } from '../api/contract/route.ts';
 import { connectChain, type ChainClients } from '../chain/clients.ts';
-import { protocolContracts, type ProtocolAddresses, type ProtocolContracts } from '../chain/protocol.ts';
+import { protocolContracts, type ProtocolContracts } from '../chain/protocol.ts';
 import { consentHeaders, contentHashesOf, signConsent } from '../datanet/consent.ts';
 import { parseUpload } from '../datanet/intake/parse-upload.ts';
+import type { IntakeFormat } from '../datanet/intake/types.ts';
 
 /** An error whose message is all the user needs. */
 export class CliError extends Error {
@@ -43,47 +47,27 @@ export function signingAccount(opts: NodeOptions): LocalAccount {
   return mnemonicToAccount(mnemonic, { addressIndex: index });
 }
 
-/** The node requests are signed for (its chain and account, from `/status`), per API URL. */
-const targets = new Map<string, Promise<RequestTarget>>();
+/** One client per API URL: it keeps the node's chain and account signed requests are for (from `/status`). */
+const clients = new Map<string, ApiClient>();
 
 /**
- * Calls the node's HTTP API and returns the parsed JSON, signing the request with `account` when
- * given. A 4xx/5xx answer becomes a {@link CliError} carrying the server's message.
+ * Calls a route of the node's API through the typed client (src/api/contract/client.ts), signing
+ * with `account` when the route needs it, and returns the answer as the route's schema reads it.
+ * An error answer becomes a {@link CliError} carrying the node's message.
  *
  * @example
- * const datanet = await callApi(opts.api, 'POST', '/datanets', { body: definition, account });
+ * const datanet = await callRoute(opts.api, routes.createDatanet, { body: definition }, { signer: account });
  */
-export async function callApi<T>(
-  api: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; account?: LocalAccount; form?: FormData; bodyHash?: Hex; headers?: Record<string, string> } = {},
-): Promise<T> {
-  const body = options.form ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  const headers: Record<string, string> = { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...options.headers };
-  if (options.account) {
-    if (!targets.has(api)) targets.set(api, callApi<{ chain: { id: number }; nodeAccount: Address }>(api, 'GET', '/status').then((s) => ({ chainId: s.chain.id, node: s.nodeAccount })));
-    const bodyHash = options.bodyHash ?? bodyHashOf(typeof body === 'string' ? body : undefined);
-    Object.assign(headers, await signRequest(options.account, { ...(await targets.get(api)!), method, path, bodyHash }));
-  }
-  let res: Response;
+export async function callRoute<R extends RouteDefinition>(api: string, route: R, input: RouteInput<R>, options: CallOptions = {}): Promise<RouteOutput<R>> {
+  let client = clients.get(api);
+  if (!client) clients.set(api, (client = createApiClient({ baseUrl: api, signer: null })));
   try {
-    res = await fetch(`${api}${path}`, { method, headers, body });
+    return await client.call(route, input, options);
   } catch (err) {
-    throw new CliError(`no node answers at ${api} (${(err as Error).cause ?? (err as Error).message}); start one with \`openledger up\``);
+    if (!(err instanceof ApiError)) throw err;
+    if (err.status === 0) throw new CliError(`${err.message}; start one with \`openledger up\``);
+    throw new CliError(`${route.method} ${pathOf(route, (input as { params?: Record<string, unknown> }).params)}: ${err.status} ${err.message}`);
   }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const message = (json as { message?: string } | undefined)?.message ?? text;
-    throw new CliError(`${method} ${path}: ${res.status} ${message}`);
-  }
-  return json as T;
 }
 
 /**
@@ -94,7 +78,7 @@ export async function callApi<T>(
  * @example
  * const { upload, rejections } = await uploadFile(api, 1, 'qa.jsonl', account);
  */
-export async function uploadFile<T>(api: string, datanetId: number, file: string, account: LocalAccount, format?: string): Promise<T> {
+export async function uploadFile(api: string, datanetId: number, file: string, account: LocalAccount, format?: IntakeFormat): Promise<RouteOutput<typeof routes.uploadRecords>> {
   const hasher = await createBlobHasher();
   try {
     for await (const chunk of createReadStream(file)) hasher.update(chunk as Uint8Array);
@@ -107,8 +91,7 @@ export async function uploadFile<T>(api: string, datanetId: number, file: string
   const consent = contentHashes.length > 0 ? await signConsent(account, { ...(await consentTarget(api)), datanetId, contentHashes }) : undefined;
   const form = new FormData();
   form.append('file', await openAsBlob(file), basename(file));
-  const path = `/datanets/${datanetId}/uploads${format ? `?format=${encodeURIComponent(format)}` : ''}`;
-  return callApi<T>(api, 'POST', path, { form, account, bodyHash: hash, headers: { 'x-openledger-content-hash': hash, ...(consent ? consentHeaders(consent) : {}) } });
+  return callRoute(api, routes.uploadRecords, { params: { id: datanetId }, query: format ? { format } : {} }, { form, signer: account, bodyHash: hash, headers: { [CONTENT_HASH_HEADER]: hash, ...(consent ? consentHeaders(consent) : {}) } });
 }
 
 /**
@@ -119,7 +102,7 @@ export async function uploadFile<T>(api: string, datanetId: number, file: string
  * const consent = await signConsent(account, { ...(await consentTarget(api)), datanetId: 1, contentHashes });
  */
 export async function consentTarget(api: string): Promise<{ chainId: number; registry: Address }> {
-  const status = await callApi<{ chain: { id: number }; contracts: ProtocolAddresses }>(api, 'GET', '/status');
+  const status = await callRoute(api, routes.getStatus, {});
   return { chainId: status.chain.id, registry: status.contracts.datanetRegistry };
 }
 
@@ -132,7 +115,7 @@ export async function consentTarget(api: string): Promise<{ chainId: number; reg
  * const { clients, contracts } = await chainFor('http://127.0.0.1:8080', account);
  */
 export async function chainFor(api: string, account: LocalAccount): Promise<{ clients: ChainClients; contracts: ProtocolContracts }> {
-  const status = await callApi<{ contracts: ProtocolAddresses }>(api, 'GET', '/status');
+  const status = await callRoute(api, routes.getStatus, {});
   const clients = await connectChain(`${api}/chain/rpc`, account);
   return { clients, contracts: protocolContracts(clients, status.contracts) };
 }

@@ -2,32 +2,16 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatEther, type Hex } from 'viem';
+import { formatEther } from 'viem';
 import { recomputeReceipt } from '../attribution/attribute-inference.ts';
 import { createModelLoader, type ModelSource } from '../attribution/model-loader.ts';
-import { type PublishedModel } from '../factory/published-models.ts';
 import { checkReceiptSignature } from '../attribution/receipts.ts';
-import type { DatanetPoolShare, ReceiptEvidence, StoredReceipt } from '../attribution/receipt-types.ts';
-import type { BaseModel } from '../factory/factory-types.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { hashModelDir } from '../model/model-dir.ts';
 import { hashBlob } from '../store/blobs.ts';
-import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { routes } from '../api/contract/index.ts';
+import { callRoute, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions } from './options.ts';
-
-interface InferenceAnswer {
-  output: string;
-  finishReason: string;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
-  /** null for a base model served alone (no receipt, no fee). */
-  fee: { amount: string } | null;
-  receiptId: Hex | null;
-  attribution: {
-    contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number; spans: Array<[number, number]> }>;
-    evidence: ReceiptEvidence;
-    pools: DatanetPoolShare[];
-  } | null;
-}
 
 function intArg(value: string): number {
   const n = Number(value);
@@ -38,9 +22,9 @@ function intArg(value: string): number {
 /** A node's API as a {@link ModelSource}: blobs are checked against their hash as they arrive. */
 export function apiModelSource(api: string, baseDir: string | undefined): ModelSource {
   return {
-    published: (name) => callApi<PublishedModel>(api, 'GET', `/models/${encodeURIComponent(name)}`),
+    published: (name) => callRoute(api, routes.getModel, { params: { name } }),
     async baseModelDir(id) {
-      const dir = baseDir ?? (await callApi<BaseModel>(api, 'GET', `/factory/base-models/${id}`)).path;
+      const dir = baseDir ?? (await callRoute(api, routes.getBaseModel, { params: { name: id } })).path;
       if (!existsSync(join(dir, 'config.json'))) throw new CliError(`base model ${id} is not on this machine (${dir}); pass --base-dir`);
       const hash = await hashModelDir(dir);
       if (hash !== id) throw new CliError(`${dir} hashes to ${hash}, not to the receipt's base model ${id}`);
@@ -64,7 +48,7 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
     .addOption(new Option('--max-tokens <n>', 'longest answer').argParser(intArg).default(64))
     .option('--json', 'print the whole answer as JSON')
     .action(async (o: NodeOptions & { model: string; prompt: string; maxTokens: number; json?: boolean }) => {
-      const a = await callApi<InferenceAnswer>(o.api, 'POST', '/inference', { account: signingAccount(o), body: { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens } });
+      const a = await callRoute(o.api, routes.infer, { body: { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens } }, { signer: signingAccount(o) });
       if (o.json) return console.log(JSON.stringify(a, null, 2));
       console.log(a.output);
       if (!a.fee || !a.attribution) return console.log(`\n${a.usage.promptTokens} + ${a.usage.completionTokens} tokens (a base model alone: no receipt, no fee)`);
@@ -80,7 +64,7 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
 
   const attribution = program.command('attribution').description('inspect and verify attribution receipts');
   attribution.command('show').argument('<receipt>').addOption(apiOption(urlArg)).action(async (id: string, o: { api: string }) => {
-    console.log(JSON.stringify(await callApi<StoredReceipt>(o.api, 'GET', `/attribution/${id}`), null, 2));
+    console.log(JSON.stringify(await callRoute(o.api, routes.getReceipt, { params: { receiptId: id } }), null, 2));
   });
   attribution.command('verify')
     .description('check a receipt’s signature and recompute its attribution from the model, its training trace and the texts; non-zero exit on any difference')
@@ -89,7 +73,7 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
     .option('--base-dir <dir>', 'the base model folder (default: the node’s, when it is on this machine)')
     .option('--cache-dir <dir>', 'where the trace and its span index are unpacked', join(tmpdir(), 'openledger-verify'))
     .action(async (id: string, o: { api: string; baseDir?: string; cacheDir: string }) => {
-      const stored = await callApi<StoredReceipt>(o.api, 'GET', `/attribution/${id}`);
+      const stored = await callRoute(o.api, routes.getReceipt, { params: { receiptId: id } });
       await checkReceiptSignature(stored);
       console.log(`receipt ${stored.id}: signed by the node ${stored.body.node}`);
       const backend = createBackend();

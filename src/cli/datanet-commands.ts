@@ -1,11 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatEther, isAddress, parseEther } from 'viem';
-import { callApi, chainFor, CliError, consentTarget, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
+import { formatEther, isAddress } from 'viem';
+import { routes, type RouteOutput } from '../api/contract/index.ts';
+import { callRoute, chainFor, CliError, consentTarget, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 import { signConsent } from '../datanet/consent.ts';
 import { contentHashOf } from '../datanet/contribution-id.ts';
-import type { ContributionRecord, Datanet as StoredDatanet } from '../datanet/datanet-types.ts';
-import type { Json } from '../util/json-shape.ts';
+import type { ContributionRecord, DatanetRules } from '../datanet/datanet-types.ts';
+import type { IntakeFormat } from '../datanet/intake/types.ts';
 
 function idArg(value: string): number {
   const n = Number(value);
@@ -31,7 +33,7 @@ async function spendingOpen(o: NodeOptions, amount: bigint) {
 }
 
 /** A datanet as the API sends it. */
-type Datanet = Json<StoredDatanet>;
+type Datanet = RouteOutput<typeof routes.getDatanet>;
 
 function printDatanet(d: Datanet): void {
   console.log(`datanet ${d.id}  ${d.name}  (${d.curation} curation, licence ${d.licence})`);
@@ -59,7 +61,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .option('--forbid <regex...>', 'patterns no record may match')
     .action(async (o: NodeOptions & { name: string; licence: string; description: string; schema?: string; stake: bigint; curator?: string[];
       manual?: boolean; threshold: string; minChars?: string; maxChars?: string; forbid?: string[] }) => {
-      const rules: Record<string, unknown> = {};
+      const rules: DatanetRules = {};
       if (o.minChars !== undefined) rules.minChars = Number(o.minChars);
       if (o.maxChars !== undefined) rules.maxChars = Number(o.maxChars);
       if (o.forbid) rules.forbiddenPatterns = o.forbid;
@@ -67,14 +69,14 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
         name: o.name,
         description: o.description,
         licence: o.licence,
-        ...(o.schema ? { recordSchema: readJson(o.schema, 'the record schema') } : {}),
+        ...(o.schema ? { recordSchema: readJson(o.schema, 'the record schema') as Record<string, unknown> } : {}),
         contributionStake: o.stake.toString(),
         curators: o.curator ?? [],
-        curation: o.manual ? 'manual' : 'auto',
+        curation: o.manual ? ('manual' as const) : ('auto' as const),
         nearDuplicateThreshold: Number(o.threshold),
         rules,
       };
-      const d = await callApi<Datanet>(o.api, 'POST', '/datanets', { body, account: signingAccount(o) });
+      const d = await callRoute(o.api, routes.createDatanet, { body }, { signer: signingAccount(o) });
       printDatanet(d);
     });
 
@@ -86,10 +88,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .option('--owner <address>', 'only this owner’s')
     .option('--limit <n>', 'how many', '50')
     .action(async (o: { api: string; search?: string; owner?: string; limit: string }) => {
-      const q = new URLSearchParams({ limit: o.limit });
-      if (o.search) q.set('q', o.search);
-      if (o.owner) q.set('owner', o.owner);
-      const { datanets } = await callApi<{ datanets: Datanet[] }>(o.api, 'GET', `/datanets?${q}`);
+      const { datanets } = await callRoute(o.api, routes.listDatanets, { query: { limit: o.limit, ...(o.search ? { q: o.search } : {}), ...(o.owner ? { owner: o.owner } : {}) } });
       if (datanets.length === 0) console.log('no datanets');
       for (const d of datanets) console.log(`${String(d.id).padStart(4)}  ${d.name.padEnd(24)} ${d.curation.padEnd(6)} ${d.licence}`);
     });
@@ -99,17 +98,18 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .description('show a datanet')
     .argument('<id>', 'datanet id', idArg)
     .addOption(apiOption(urlArg))
-    .action(async (id: number, o: { api: string }) => printDatanet(await callApi<Datanet>(o.api, 'GET', `/datanets/${id}`)));
+    .action(async (id: number, o: { api: string }) => printDatanet(await callRoute(o.api, routes.getDatanet, { params: { id } })));
 
   nodeOptions(datanet.command('stake').description("bond OPEN as a contributor of a datanet (an on-chain transaction from your account)"), urlArg)
     .argument('<id>', 'datanet id', idArg)
     .argument('<amount>', 'OPEN to bond', openArg)
     .action(async (id: number, amount: bigint, o: NodeOptions) => {
       const { account, clients, p } = await spendingOpen(o, amount);
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([p.datanetRegistry.address, amount]) });
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.datanetRegistry.write.stakeAsContributor([BigInt(id), amount]) });
-      const s = await p.datanetRegistry.read.stakeOf([BigInt(id), account.address]);
-      console.log(`${account.address} has ${formatEther(s.amount)} OPEN bonded in datanet ${id}`);
+      // a contributor stake is a Staking position: role Contributor, scope the datanet
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([p.staking.address, amount]) });
+      await clients.publicClient.waitForTransactionReceipt({ hash: await p.staking.write.stake([StakingRole.Contributor, BigInt(id), amount]) });
+      const s = await p.staking.read.positionOf([account.address, StakingRole.Contributor, BigInt(id)]);
+      console.log(`${account.address} has ${formatEther(s.bonded)} OPEN bonded in datanet ${id}`);
     });
 
   nodeOptions(program.command('transfer').description('send OPEN from your account (an on-chain transaction)'), urlArg)
@@ -117,7 +117,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<amount>', 'OPEN to send', openArg)
     .action(async (to: string, amount: bigint, o: NodeOptions) => {
       if (!isAddress(to)) throw new CliError(`${to} is not an address`);
-      const { account, clients, p } = await spendingOpen(o, amount);
+      const { clients, p } = await spendingOpen(o, amount);
       await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([to, amount]) });
       console.log(`sent ${formatEther(amount)} OPEN to ${to}`);
     });
@@ -132,12 +132,9 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
       if (file) {
         console.log(`uploading ${file}…`);
         const started = Date.now();
-        const res = await uploadFile<{
-          upload: { id: string; records: number; accepted: number; pending: number; rejected: number; bytes: number; status: string; error: string | null };
-          rejections: { index: number; reason: string; detail: string }[];
-        }>(o.api, id, file, signingAccount(o), o.format);
+        const res = await uploadFile(o.api, id, file, signingAccount(o), o.format as IntakeFormat | undefined);
         const u = res.upload;
-        for (const r of res.rejections.slice(0, 50)) console.log(`#${r.index} rejected: ${r.reason} (${r.detail})`);
+        for (const r of res.rejections.slice(0, 50)) console.log(r.status === 'rejected' ? `#${r.index} rejected: ${r.reason} (${r.detail})` : `#${r.index} ${r.status}`);
         if (res.rejections.length > 50) console.log(`… ${u.rejected - 50} more: GET /uploads/${u.id}/records?status=rejected`);
         if (u.status === 'failed') throw new CliError(`upload ${u.id} failed: ${u.error}`);
         console.log(`upload ${u.id}: ${u.records} records (${(u.bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s — ${u.accepted} accepted, ${u.pending} pending, ${u.rejected} rejected`);
@@ -154,9 +151,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
       if (records.length === 0) throw new CliError('nothing to contribute: pass --record or --text');
       const account = signingAccount(o);
       const consent = await signConsent(account, { ...(await consentTarget(o.api)), datanetId: id, contentHashes: records.map((r) => contentHashOf(r as ContributionRecord)) });
-      const res = await callApi<{ accepted: number; pending: number; rejected: number; results: { index: number; status: string; id?: string; reason?: string; detail?: string }[] }>(
-        o.api, 'POST', `/datanets/${id}/contributions`, { body: { records, consent }, account },
-      );
+      const res = await callRoute(o.api, routes.contribute, { params: { id }, body: { records: records as ContributionRecord[], consent } }, { signer: account });
       for (const r of res.results) {
         console.log(r.status === 'rejected' ? `#${r.index} rejected: ${r.reason} (${r.detail})` : `#${r.index} ${r.status} ${r.id}`);
       }
@@ -171,21 +166,15 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .option('--spam', 'the rejection is for spam: slash the contributor’s stake')
     .action(async (id: number, contribution: string, o: NodeOptions & { approve?: boolean; reject?: string; spam?: boolean }) => {
       if (Boolean(o.approve) === Boolean(o.reject)) throw new CliError('pass exactly one of --approve or --reject <reason>');
-      const body = o.approve ? { approve: true } : { approve: false, reason: o.reject, spam: Boolean(o.spam) };
-      const c = await callApi<{ id: string; status: string }>(o.api, 'POST', `/datanets/${id}/contributions/${contribution}/decision`, {
-        body,
-        account: signingAccount(o),
-      });
+      const body = o.approve ? { approve: true as const } : { approve: false as const, reason: o.reject!, spam: Boolean(o.spam) };
+      const c = await callRoute(o.api, routes.decideContribution, { params: { id, contribution }, body }, { signer: signingAccount(o) });
       console.log(`${c.id} ${c.status}${o.spam ? ' (stake slashed)' : ''}`);
     });
 
   nodeOptions(program.command('snapshot').description('freeze a datanet’s accepted contributions into a snapshot recorded on chain'), urlArg)
     .argument('<datanet>', 'datanet id', idArg)
     .action(async (id: number, o: NodeOptions) => {
-      const s = await callApi<{ id: number; root: string; count: number; snapshotIndex: number; txHash: string }>(o.api, 'POST', `/datanets/${id}/snapshots`, {
-        body: {},
-        account: signingAccount(o),
-      });
+      const s = await callRoute(o.api, routes.createSnapshot, { params: { id } }, { signer: signingAccount(o) });
       console.log(`snapshot ${s.id}: ${s.count} contributions, root ${s.root}, index ${s.snapshotIndex} on chain (tx ${s.txHash})`);
     });
 
@@ -195,6 +184,6 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<contribution>', 'contribution id', contributionArg)
     .addOption(apiOption(urlArg))
     .action(async (contribution: string, o: { api: string }) => {
-      console.log(JSON.stringify(await callApi(o.api, 'GET', `/contributions/${contribution}/proof`), null, 2));
+      console.log(JSON.stringify(await callRoute(o.api, routes.getContributionProof, { params: { id: contribution } }), null, 2));
     });
 }

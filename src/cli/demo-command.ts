@@ -6,8 +6,8 @@ import { formatEther, type Address } from 'viem';
 import { callJsonRpc } from '../chain/json-rpc.ts';
 import { loadConfig } from '../config.ts';
 import { generatePlantedFacts } from '../model/corpus/planted-facts.ts';
-import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
-import { callApi, CliError, signingAccount } from './api-client.ts';
+import { routes } from '../api/contract/index.ts';
+import { callRoute, CliError, signingAccount } from './api-client.ts';
 import { startNode } from './node.ts';
 
 const OWNER = '1', CONTRIBUTORS = ['2', '3', '4'], BUILDER = '5', CONSUMER = '6';
@@ -73,8 +73,8 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
         step('who earned what, and why');
         for (const c of CONTRIBUTORS) {
           const who = address(c);
-          const r = await callApi<Rewards>(node.apiUrl, 'GET', `/settlement/rewards/${who}`);
-          const { evidence } = await callApi<{ evidence: RewardEvidence[] }>(node.apiUrl, 'GET', `/settlement/rewards/${who}/evidence`);
+          const r = await callRoute(node.apiUrl, routes.getRewards, { params: { address: who } });
+          const { evidence } = await callRoute(node.apiUrl, routes.getRewardEvidence, { params: { address: who } });
           console.log(`\ncontributor ${who} (account ${c}): earned ${formatEther(BigInt(r.earned))} OPEN, claimed ${formatEther(BigInt(r.claimed))} OPEN`);
           if (evidence.length === 0) console.log('  no answer credited its records');
           else console.log(`  credited ${evidence.length} time${evidence.length === 1 ? '' : 's'} in the answers; the largest shares:`);

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther } from 'viem';
-import type { BaseModel, TrainingJob } from '../factory/factory-types.ts';
-import { callApi, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { routes, type RouteOutput } from '../api/contract/index.ts';
+import { callRoute, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 
 function positiveInt(what: string) {
@@ -27,7 +27,10 @@ function duration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-function printJob(j: TrainingJob): void {
+/** A fine-tuning job as the API sends it. */
+type Job = RouteOutput<typeof routes.getTrainingJob>;
+
+function printJob(j: Job): void {
   console.log(`job ${j.id}  ${j.modelName}  ${j.status}${j.cancelRequested && j.status === 'training' ? ' (stopping)' : ''}`);
   console.log(`  owner       ${j.owner}`);
   console.log(`  base        ${j.baseModelId}`);
@@ -50,7 +53,7 @@ function printJob(j: TrainingJob): void {
 const finished = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Follows a job with a progress bar until it finishes; returns the final job. */
-async function follow(api: string, id: string): Promise<TrainingJob> {
+async function follow(api: string, id: string): Promise<Job> {
   const bar = new cliProgress.SingleBar(
     { format: '  training |{bar}| {value}/{total} steps  loss {loss}  {speed} tok/s  ETA {eta_text}  {status}', hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
     cliProgress.Presets.shades_classic,
@@ -58,7 +61,7 @@ async function follow(api: string, id: string): Promise<TrainingJob> {
   let started = false;
   let status = '';
   for (;;) {
-    const job = await callApi<TrainingJob>(api, 'GET', `/factory/jobs/${id}`);
+    const job = await callRoute(api, routes.getTrainingJob, { params: { id } });
     if (job.status !== status && !started) console.log(`  ${job.status}…`);
     status = job.status;
     if (job.totalSteps && !started) {
@@ -103,10 +106,9 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
       const flags = { epochs: o.epochs, rank: o.rank, alpha: o.alpha, learningRate: o.lr, batchSize: o.batchSize, maxSequenceLength: o.maxLength, targetModules: o.targets?.split(',').map((t) => t.trim()), seed: o.seed === undefined ? undefined : Number(o.seed) };
       for (const [k, v] of Object.entries(flags)) if (v !== undefined) hyperparameters[k] = v;
       const snapshotIds = o.snapshot.map((s) => positiveInt('a snapshot id')(s));
-      const job = await callApi<TrainingJob>(o.api, 'POST', '/factory/jobs', {
-        account: signingAccount(o),
+      const job = await callRoute(o.api, routes.createTrainingJob, {
         body: { modelName: o.name, baseModel: o.base, snapshotIds, pricePer1kTokens: o.price.toString(), template: { prompt: o.promptTemplate, response: o.responseTemplate }, hyperparameters },
-      });
+      }, { signer: signingAccount(o) });
       console.log(`job ${job.id} queued: ${job.modelName} on ${o.base}, snapshots ${snapshotIds.join(', ')}`);
       if (o.detach) return;
       const done = await follow(o.api, job.id);
@@ -120,15 +122,14 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
     .option('--owner <address>', 'only this builder’s')
     .option('--status <status>', 'only jobs in this state')
     .action(async (o: { api: string; owner?: string; status?: string }) => {
-      const q = new URLSearchParams({ ...(o.owner ? { owner: o.owner } : {}), ...(o.status ? { status: o.status } : {}) });
-      const { jobs } = await callApi<{ jobs: TrainingJob[] }>(o.api, 'GET', `/factory/jobs?${q}`);
+      const { jobs } = await callRoute(o.api, routes.listTrainingJobs, { query: { ...(o.owner ? { owner: o.owner } : {}), ...(o.status ? { status: o.status as Job['status'] } : {}) } });
       if (jobs.length === 0) console.log('no jobs');
       for (const j of jobs) console.log(`${j.id}  ${j.status.padEnd(10)}  ${j.modelName}  step ${j.step}/${j.totalSteps ?? '?'}${j.modelId ? `  model #${j.modelId}` : ''}`);
     });
   job.command('show').description('one job').argument('<id>')
     .addOption(apiOption(urlArg))
     .option('--follow', 'show a progress bar until it finishes')
-    .action(async (id: string, o: { api: string; follow?: boolean }) => printJob(o.follow ? await follow(o.api, id) : await callApi<TrainingJob>(o.api, 'GET', `/factory/jobs/${id}`)));
+    .action(async (id: string, o: { api: string; follow?: boolean }) => printJob(o.follow ? await follow(o.api, id) : await callRoute(o.api, routes.getTrainingJob, { params: { id } })));
   job.command('adapter').description('download a published job’s adapter as a PEFT folder (loads in PEFT and vLLM)').argument('<id>')
     .addOption(apiOption(urlArg))
     .requiredOption('--out <dir>', 'folder to write adapter_config.json and adapter_model.safetensors to')
@@ -142,17 +143,17 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
       console.log(`adapter of job ${id} written to ${o.out}`);
     });
   nodeOptions(job.command('cancel').description('stop a job (its owner only); it checkpoints first').argument('<id>'), urlArg)
-    .action(async (id: string, o: NodeOptions) => printJob(await callApi<TrainingJob>(o.api, 'POST', `/factory/jobs/${id}/cancel`, { account: signingAccount(o), body: {} })));
+    .action(async (id: string, o: NodeOptions) => printJob(await callRoute(o.api, routes.cancelTrainingJob, { params: { id } }, { signer: signingAccount(o) })));
 
   const base = program.command('base-model').description('base models this node can fine-tune');
   base.command('list').addOption(apiOption(urlArg)).action(async (o: { api: string }) => {
-    const { baseModels } = await callApi<{ baseModels: BaseModel[] }>(o.api, 'GET', '/factory/base-models');
+    const { baseModels } = await callRoute(o.api, routes.listBaseModels, {});
     for (const b of baseModels) console.log(`${b.name}  ${b.id}  ${b.parameters.toLocaleString('en')} parameters  ${b.config.numLayers} layers × ${b.config.hiddenSize}  ${b.path}`);
   });
   nodeOptions(base.command('add').description('add a Hugging Face model folder on the node’s disk (the node operator only)').argument('<dir>'), urlArg)
     .requiredOption('--name <name>', 'what builders call it')
     .action(async (dir: string, o: NodeOptions & { name: string }) => {
-      const b = await callApi<BaseModel>(o.api, 'POST', '/factory/base-models', { account: signingAccount(o), body: { name: o.name, path: resolve(dir) } });
+      const b = await callRoute(o.api, routes.addBaseModel, { body: { name: o.name, path: resolve(dir) } }, { signer: signingAccount(o) });
       console.log(`base model ${b.name}: ${b.id}, ${b.parameters.toLocaleString('en')} parameters`);
     });
 }

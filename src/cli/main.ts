@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
-import { callApi, CliError } from './api-client.ts';
+import { routes } from '../api/contract/index.ts';
+import { callRoute, CliError } from './api-client.ts';
 import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
@@ -76,14 +77,7 @@ export function buildProgram(): Command {
     .addOption(apiOption(urlArg))
     .option('--json', 'print the raw JSON')
     .action(async (opts: { api: string; json?: boolean }) => {
-      const s = await callApi<{
-        version: string;
-        chain: { id: number; rpcUrl: string; embedded: boolean; blockNumber: string };
-        store: { kind: string };
-        indexer: { blockNumber: string | null };
-        nodeAccount: string;
-        contracts: Record<string, string>;
-      }>(opts.api, 'GET', '/status');
+      const s = await callRoute(opts.api, routes.getStatus, {});
       if (opts.json) {
         console.log(JSON.stringify(s, null, 2));
         return;

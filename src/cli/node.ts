@@ -162,6 +162,7 @@ export async function startNode(config: Config, progress: (message: string) => v
       development: config.development && chain !== undefined,
       allowedHosts: config.allowedHosts,
       trustProxy: config.trustProxy,
+      checkResponses: config.checkResponses,
       admission: createAdmission({ concurrency: config.inferenceConcurrency, queue: config.inferenceQueue }),
       rpcUrl,
       embeddedChain: chain !== undefined,

@@ -1,23 +1,19 @@
 import { Option, type Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatEther, type Address, type Hex, type LocalAccount } from 'viem';
+import { formatEther, type Hex, type LocalAccount } from 'viem';
 import { createModelLoader } from '../attribution/model-loader.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { auditEpoch, disputeEpoch } from '../settlement/audit-epoch.ts';
-import type { ServedEpoch } from '../settlement/verify-epoch.ts';
 import { apiModelSource } from './attribution-commands.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
-import type { RewardEvidence, Rewards } from '../settlement/rewards.ts';
 import { nextAuthorization } from '../settlement/next-authorization.ts';
-import { callApi, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { routes, type RouteOutput } from '../api/contract/index.ts';
+import { callRoute, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg } from './options.ts';
 
-interface Funds {
-  consumer: Address; operator: Address; escrow: Address; chainId: number;
-  authorized: string; deposit: string; spent: string; reserved: string; available: string;
-  authorization: { auth: { cumulativeAmount: string; nonce: string; expiry: string } } | null;
-}
+/** What a consumer can spend with the node, as the API sends it. */
+type Funds = RouteOutput<typeof routes.getFunds>;
 
 /** The node's chain, with contract handles signing as `account`. */
 const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
@@ -27,11 +23,11 @@ const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
  * current cap, if higher), signed with EIP-712, valid for `days`.
  */
 async function authorize(o: NodeOptions, account: LocalAccount, amount: bigint, days: number): Promise<Funds> {
-  const f = await callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);
+  const f = await callRoute(o.api, routes.getFunds, { params: { address: account.address } });
   const auth = nextAuthorization(f, account.address, amount, days);
   const signature = await signSpendAuthorization(account, { chainId: f.chainId, escrow: f.escrow }, auth);
-  await callApi(o.api, 'POST', '/settlement/authorizations', { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
-  return callApi<Funds>(o.api, 'GET', `/settlement/funds/${account.address}`);
+  await callRoute(o.api, routes.submitAuthorization, { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
+  return callRoute(o.api, routes.getFunds, { params: { address: account.address } });
 }
 
 const printFunds = (f: Funds) => console.log(`deposit ${OPEN(f.deposit)}, authorised ${OPEN(f.authorized)}, spent ${OPEN(f.spent)}, available ${OPEN(f.available)}`);
@@ -58,7 +54,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     .action(async (amount: bigint, o: NodeOptions & { days: number }) => printFunds(await authorize(o, signingAccount(o), amount, o.days)));
 
   nodeOptions(program.command('funds').description('your deposit, authorisation and spend with this node'), urlArg).action(async (o: NodeOptions) => {
-    printFunds(await callApi<Funds>(o.api, 'GET', `/settlement/funds/${signingAccount(o).address}`));
+    printFunds(await callRoute(o.api, routes.getFunds, { params: { address: signingAccount(o).address } }));
   });
 
   nodeOptions(program.command('rewards').description('what you earned as model owner, datanet owner, contributor or staker, and what you can claim'), urlArg)
@@ -66,11 +62,11 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     .option('--why', 'also list the answers that credited your contributions, with their shares and quotes')
     .action(async (o: NodeOptions & { address?: string; why?: boolean }) => {
       const who = o.address ?? signingAccount(o).address;
-      const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${who}`);
+      const r = await callRoute(o.api, routes.getRewards, { params: { address: who } });
       console.log(`${r.payee}: earned ${OPEN(r.earned)} (final ${OPEN(r.final)}), claimed ${OPEN(r.claimed)}, claimable ${OPEN(r.claimable)}`);
       for (const b of r.breakdown) console.log(`  ${b.role.padEnd(13)} ${OPEN(b.amount).padStart(24)}${b.modelName ? `  model ${b.modelName}` : ''}${b.datanetId ? `  datanet ${b.datanetId}` : ''}`);
       if (!o.why) return;
-      const { evidence } = await callApi<{ evidence: RewardEvidence[] }>(o.api, 'GET', `/settlement/rewards/${who}/evidence`);
+      const { evidence } = await callRoute(o.api, routes.getRewardEvidence, { params: { address: who } });
       for (const e of evidence) {
         console.log(`  ${(e.sharePpm / 10_000).toFixed(2).padStart(6)} %  receipt ${e.receiptId}  ${e.model}  contribution ${e.contributionId}${e.epoch ? `  epoch ${e.epoch}` : '  (not settled yet)'}`);
         for (const q of e.quotes) console.log(`           quoted ${JSON.stringify(q)}`);
@@ -79,7 +75,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
 
   nodeOptions(program.command('claim').description('claim your final earnings in OPEN (one transaction, one proof)'), urlArg).action(async (o: NodeOptions) => {
     const account = signingAccount(o);
-    const r = await callApi<Rewards>(o.api, 'GET', `/settlement/rewards/${account.address}`);
+    const r = await callRoute(o.api, routes.getRewards, { params: { address: account.address } });
     if (!r.claim) return console.log(`nothing to claim (earned ${OPEN(r.earned)}, final ${OPEN(r.final)}, claimed ${OPEN(r.claimed)})`);
     const { clients, contracts } = await chainFor(o.api, account);
     await clients.publicClient.waitForTransactionReceipt({ hash: await contracts.attributionSettlement.write.claim([r.claim.operator, account.address, BigInt(r.claim.cumulativeAmount), r.claim.proof]) });
@@ -88,7 +84,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
 
   const settlement = program.command('settlement').description('settlement epochs');
   settlement.command('epochs').addOption(apiOption(urlArg)).action(async (o: { api: string }) => {
-    const { epochs } = await callApi<{ epochs: Array<{ epoch: number; status: string; root: string; cumulativeTotal: string; receipts: number }> }>(o.api, 'GET', '/settlement/epochs');
+    const { epochs } = await callRoute(o.api, routes.listEpochs, {});
     if (epochs.length === 0) return console.log('no epochs yet');
     for (const e of epochs) console.log(`epoch ${e.epoch}  ${e.status.padEnd(8)}  ${String(e.receipts).padStart(6)} receipts  cumulative ${OPEN(e.cumulativeTotal)}  root ${e.root}`);
   });
@@ -101,7 +97,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
       const backend = o.attribution ? createBackend() : undefined;
       try {
         const audit = await auditEpoch({
-          served: (n) => callApi<ServedEpoch>(o.api, 'GET', `/settlement/epochs/${n}/inputs`), contracts, publicClient: clients.publicClient, epoch,
+          served: (n) => callRoute(o.api, routes.getEpochInputs, { params: { epoch: n } }), contracts, publicClient: clients.publicClient, epoch,
           ...(backend ? { models: createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') }) } : {}),
         });
         if (audit.problems.length === 0) {
@@ -120,7 +116,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     });
 
   nodeOptions(settlement.command('run').description('run the epoch job now (the node operator only)'), urlArg).action(async (o: NodeOptions) => {
-    const out = await callApi<{ kind: string; epoch?: number; receipts?: number; funded?: string; reason?: string }>(o.api, 'POST', '/settlement/epochs', { account: signingAccount(o), body: {} });
-    console.log(out.kind === 'posted' ? `epoch ${out.epoch} posted: ${out.receipts} receipts, ${OPEN(out.funded!)} drawn from the escrow` : `${out.kind}: ${out.reason}`);
+    const out = await callRoute(o.api, routes.runEpoch, {}, { signer: signingAccount(o) });
+    console.log(out.kind === 'posted' ? `epoch ${out.epoch} posted: ${out.receipts} receipts, ${OPEN(out.funded)} drawn from the escrow` : `${out.kind}: ${out.reason}`);
   });
 }

@@ -142,3 +142,26 @@ export async function contributorsOf(db: Queryable, ids: readonly Hex[]): Promis
   const rows = await db.query<{ id: string; contributor: string }>('select id, contributor from contributions where id = any($1)', [ids.map((id) => id.toLowerCase())]);
   return Object.fromEntries(rows.map((r) => [r.id, getAddress(r.contributor)]));
 }
+
+/**
+ * The ids of every contribution of one contributor (any status).
+ *
+ * @example
+ * const ids = await contributionIdsOf(db, contributor);
+ */
+export async function contributionIdsOf(db: Queryable, contributor: Address): Promise<Hex[]> {
+  const rows = await db.query<{ id: Hex }>('select id from contributions where lower(contributor) = lower($1)', [contributor]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The stored text of each of the given contributions, by id: a text record as is, an object record
+ * as its canonical JSON.
+ *
+ * @example
+ * const texts = await contributionTexts(db, ['0x…']);
+ */
+export async function contributionTexts(db: Queryable, ids: readonly Hex[]): Promise<Map<Hex, string>> {
+  const rows = await db.query<{ id: Hex; content: string }>('select id, content from contributions where id = any($1)', [ids.map((id) => id.toLowerCase())]);
+  return new Map(rows.map((r) => [r.id, r.content]));
+}

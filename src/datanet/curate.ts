@@ -50,9 +50,10 @@ export async function decideContribution(
 
 /**
  * Slashes the contributor of a contribution rejected as spam, with the contributor's signed consent
- * to it as the registry's evidence. Idempotent: a slash already made on chain (AlreadySlashed)
- * counts as done; a contributor with nothing to slash (NoStake), or a contribution sent unsigned (to
- * a datanet without a contribution stake: no evidence), is recorded as failed, which is final.
+ * to it as the registry's evidence. Idempotent: a slash already made on chain
+ * (DatanetRegistryAlreadySlashed) counts as done; a contributor with nothing to slash
+ * (DatanetRegistryNothingToSlash: no Contributor stake left in Staking), or a contribution sent
+ * unsigned (to a datanet without a contribution stake: no evidence), is recorded as failed, which is final.
  */
 export async function slashContributor(ctx: NodeContext, c: Pick<Contribution, 'id' | 'datanetId' | 'contributor' | 'contentHash' | 'consentId'>): Promise<'done' | 'failed'> {
   let status: 'done' | 'failed' = 'done';
@@ -70,8 +71,8 @@ export async function slashContributor(ctx: NodeContext, c: Pick<Contribution, '
   } catch (err) {
     const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
     const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
-    if (name === 'AlreadySlashed') status = 'done';
-    else if (name === 'NoStake' || name === 'NotSignedByContributor') status = 'failed';
+    if (name === 'DatanetRegistryAlreadySlashed') status = 'done';
+    else if (name === 'DatanetRegistryNothingToSlash' || name === 'DatanetRegistryNotSignedByContributor') status = 'failed';
     else throw err;
   }
   await ctx.db.query('update contributions set slash_status = $2, slash_tx = $3 where id = $1', [c.id, status, tx]);

@@ -19,6 +19,7 @@ import { acceptConsent } from './record-consent.ts';
 import { createSnapshot } from './snapshots.ts';
 import { createDatanetWorker } from './worker.ts';
 import { startDatanetTestContext } from './test-context.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 
 // Accounts: 0 the node (deployer, treasury), 1 datanet owner, 2 curator, 3 and 4 contributors, 5 stranger.
 const OWNER = 1;
@@ -43,8 +44,8 @@ after(() => stop?.());
 
 async function stake(i: number, datanet: Datanet, amount = STAKE) {
   const p = await t.as(i);
-  await t.mined(p.openToken.write.approve([t.addresses.datanetRegistry, amount]));
-  await t.mined(p.datanetRegistry.write.stakeAsContributor([BigInt(datanet.id!), amount]));
+  await t.mined(p.openToken.write.approve([t.addresses.staking, amount]));
+  await t.mined(p.staking.write.stake([StakingRole.Contributor, BigInt(datanet.id!), amount]));
 }
 
 const qa = (q: string, a: string) => ({ question: q, answer: a });
@@ -186,8 +187,8 @@ describe('a datanet curated by hand', () => {
     const rejected = await decideContribution(ctx, datanet, spam!.id, addr(OWNER), { approve: false, reason: 'advertising', spam: true });
     assert.equal(rejected.status, 'rejected');
     assert.equal(rejected.spam, true);
-    const stakeLeft = await ctx.contracts.datanetRegistry.read.stakeOf([BigInt(datanet.id!), addr(ALICE)]);
-    assert.equal(stakeLeft.amount, STAKE, 'one contribution stake slashed');
+    const stakeLeft = await ctx.contracts.staking.read.positionOf([addr(ALICE), StakingRole.Contributor, BigInt(datanet.id!)]);
+    assert.equal(stakeLeft.bonded, STAKE, 'one contribution stake slashed');
     assert.equal(await ctx.contracts.openToken.read.balanceOf([addr(0)]), treasuryBefore + STAKE, 'to the slash destination');
 
     // Content sent without a consent (a datanet without a stake takes it) gives the curator no
@@ -197,7 +198,7 @@ describe('a datanet curated by hand', () => {
     assert.equal(noEvidence.status, 'rejected');
     const [slash] = await db.query<{ slash_status: string }>('select slash_status from contributions where id = $1', [noEvidence.id]);
     assert.equal(slash?.slash_status, 'failed');
-    assert.equal((await ctx.contracts.datanetRegistry.read.stakeOf([BigInt(datanet.id!), addr(ALICE)])).amount, STAKE, 'nothing slashed without evidence');
+    assert.equal((await ctx.contracts.staking.read.positionOf([addr(ALICE), StakingRole.Contributor, BigInt(datanet.id!)])).bonded, STAKE, 'nothing slashed without evidence');
 
     // The rejected content can be neither resubmitted nor counted as a near-duplicate of anything.
     const again = await ingestRecords(ctx, datanet, addr(ALICE), items(['CHEAP WATCHES cheap watches best prices click here now']));

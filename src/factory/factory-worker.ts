@@ -137,7 +137,7 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
         return true;
       }
       // the registry refused it (e.g. the name was registered by someone else while the job trained): final
-      const why = refused instanceof ContractFunctionRevertedError && refused.data?.errorName === 'NameTaken'
+      const why = refused instanceof ContractFunctionRevertedError && refused.data?.errorName === 'ModelRegistryNameTaken'
         ? `the name "${job.modelName}" was registered on chain by someone else while the job ran; train again under another name`
         : err instanceof Error ? err.message : String(err);
       await fail(job, why);

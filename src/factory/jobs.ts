@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { getAddress, keccak256, stringToBytes, type Address, type Hex } from 'viem';
-import { z } from 'zod';
 import type { NodeContext } from '../store/node-context.ts';
 import type { Snapshot } from '../datanet/datanet-types.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
@@ -9,8 +8,9 @@ import type { Queryable } from '../store/database.ts';
 import { getBaseModel } from './base-models.ts';
 import { FactoryError } from './errors.ts';
 import type { Evaluation, JobStatus, ProgressPoint, TrainingJob, TrainingProgress } from './factory-types.ts';
-import { hyperparametersSchema, type Hyperparameters } from './hyperparameters.ts';
-import { defaultTemplate, promptTemplateSchema, type PromptTemplate } from './template.ts';
+import type { Hyperparameters } from './hyperparameters.ts';
+import { jobRequestSchema, type JobRequest } from './job-request.ts';
+import type { PromptTemplate } from './template.ts';
 
 interface Row {
   id: string; owner: string; model_name: string; base_model_id: string; snapshot_ids: string[]; template: PromptTemplate;
@@ -32,16 +32,7 @@ const toJob = (r: Row): TrainingJob => ({
   createdAt: r.created_at.toISOString(), startedAt: r.started_at?.toISOString() ?? null, finishedAt: r.finished_at?.toISOString() ?? null,
 });
 
-/** What a model builder submits. */
-export const jobRequestSchema = z.object({
-  modelName: z.string().regex(/^[\w.-]{1,64}$/, 'a model name is 1–64 letters, digits, ".", "-" or "_"'),
-  baseModel: z.string().min(1).max(100),
-  snapshotIds: z.array(z.number().int().positive()).min(1).max(32),
-  template: promptTemplateSchema.default(defaultTemplate),
-  hyperparameters: hyperparametersSchema.default(hyperparametersSchema.parse({})),
-  pricePer1kTokens: z.union([z.string().regex(/^\d{1,78}$/), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]).transform(String).refine((x) => BigInt(x) < 2n ** 256n, 'at most 2^256 - 1 wei').default('0'),
-}).strict();
-export type JobRequest = z.input<typeof jobRequestSchema>;
+export { jobRequestSchema, type JobRequest } from './job-request.ts';
 
 /** Jobs one account may have queued or running at once (the node trains one at a time). */
 export const MAX_ACTIVE_JOBS_PER_OWNER = 3;

@@ -1,13 +1,21 @@
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { PublishedModel } from '../factory/published-models.ts';
-import { CodedError } from '../util/coded-error.ts';
+import type { Queryable } from '../store/database.ts';
+
+/** What a reservation holds until the receipt is stored: then it charges the actual fee and lets go. */
+export interface Reservation {
+  /** Records the receipt's charge, in the transaction that stores the receipt (so a stored receipt is charged once, and always). */
+  charge(tx: Queryable, receipt: { id: Hex; fee: bigint }): Promise<void>;
+  release(): void;
+}
 
 /**
- * Metering: before every paid inference the most it can cost is reserved against the consumer's
- * funds (throws a 402 CodedError when they do not cover it); the reservation is released once the
- * receipt, which carries the actual fee, is stored. Settlement's escrow meter plugs in here; a node
- * without a meter serves without charging.
+ * Metering: before every inference of a published model the most it can cost is reserved against
+ * the consumer's funds (throws a 402 CodedError when they do not cover it); the receipt, which
+ * carries the actual fee, is charged in the transaction that stores it, then the reservation is
+ * released. Settlement's escrow meter plugs in here (and settles what it charged); a node without a
+ * meter serves without charging, and settles nothing.
  */
 export interface Meter {
-  reserve(consumer: Address | null, model: PublishedModel, maxFee: bigint): Promise<{ release(): void }>;
+  reserve(consumer: Address | null, model: PublishedModel, maxFee: bigint): Promise<Reservation>;
 }

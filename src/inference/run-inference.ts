@@ -79,7 +79,7 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
     const c = await node.engine.complete(m.served, request);
     // attribution uses the model's training buffers: one at a time per base model
     const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer, maxFee }));
-    await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer });
+    await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer }, reservation && ((tx) => reservation.charge(tx, { id: receipt.id, fee: BigInt(receipt.body.fee.amount) })));
     return { output: c.text, finishReason: c.finishReason, receipt, spans, usage: { promptTokens: receipt.body.input.tokens, completionTokens: receipt.body.output.tokens } };
   } finally {
     reservation?.release();

@@ -1,13 +1,8 @@
 import { Template } from '@huggingface/jinja';
-import { z } from 'zod';
 import { CodedError } from '../util/coded-error.ts';
 
-export const chatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(32_000),
-  name: z.string().max(64).optional(),
-});
-export type ChatMessage = z.infer<typeof chatMessageSchema>;
+import type { ChatMessage } from './chat-message.ts';
+export { chatMessageSchema, type ChatMessage } from './chat-message.ts';
 
 /** A chat that cannot be turned into a prompt (a broken template, no user message). */
 export class ChatTemplateError extends CodedError {

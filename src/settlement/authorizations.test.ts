@@ -14,6 +14,7 @@ import type { PublishedModel } from '../factory/published-models.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { acceptAuthorization, MIN_AUTHORIZATION_LIFETIME_SECONDS, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { recordCharge } from './charges.ts';
 import { drawEarly } from './draw-early.ts';
 import { drawRefusal } from './simulate-draw.ts';
 import { callJsonRpc } from '../chain/json-rpc.ts';
@@ -36,7 +37,7 @@ before(async () => {
   await migrate(db);
   const node = await t.as(NODE);
   await t.mined(node.openToken.write.approve([t.addresses.staking, parseEther('1000')]));
-  await t.mined(node.staking.write.stake([0, parseEther('1000')]));
+  await t.mined(node.staking.write.stake([0, 0n, parseEther('1000')]));
   await t.mined(node.openToken.write.transfer([addr(CONSUMER), parseEther('10')]));
   const consumer = await t.as(CONSUMER);
   await t.mined(consumer.openToken.write.approve([t.addresses.inferenceEscrow, parseEther('5')]));
@@ -65,7 +66,7 @@ test('the node stops serving against an authorisation shortly before it expires,
   served.release();
   // a receipt of what was served (fee 0.1 OPEN), not settled yet
   const id = keccak256(stringToBytes('receipt served before expiry')) as Hex;
-  await db.query(`insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, fee) values ($1, 'paid', $2, 'q', 'a', '{}', '0x', $3)`, [id, addr(CONSUMER), parseEther('0.1').toString()]);
+  await recordCharge(db, { receiptId: id, consumer: addr(CONSUMER), fee: parseEther('0.1') });
   const node = { db, clients: await t.clients(NODE), contracts: await t.as(NODE) };
   assert.equal(await drawEarly(node), 0n, 'far from expiry, without a withdrawal, the epoch draws it');
   // within the serve margin: no more serving against it
@@ -93,11 +94,11 @@ test('a consumer with code (a contract wallet, an EIP-7702 account) is checked a
   };
   const first = await sign(1n);
   await acceptAuthorization(db, { ...deployment(), client }, addr(NODE), first.auth, first.signature, now);
-  await db.query(`insert into attribution_receipts (id, model_name, consumer, prompt, output, body, signature, fee) values ($1, 'paid', $2, 'q', 'a', '{}', '0x', $3)`, [keccak256(stringToBytes('wallet receipt')), addr(WALLET), parseEther('0.1').toString()]);
+  await recordCharge(db, { receiptId: keccak256(stringToBytes('wallet receipt')), consumer: addr(WALLET), fee: parseEther('0.1') });
   // the account gets code whose ERC-1271 answer is not the magic value (32 zero bytes)
   await callJsonRpc(t.anvil.url, 'anvil_setCode', [addr(WALLET), '0x60206000f3']);
   const node = { db, clients: await t.clients(NODE), contracts: await t.as(NODE) };
-  assert.equal(await drawRefusal(node, { ...first, drawTo: parseEther('0.1') }), 'InvalidSignature');
+  assert.equal(await drawRefusal(node, { ...first, drawTo: parseEther('0.1') }), 'InferenceEscrowInvalidSignature');
   // the node now refuses its ECDSA signatures, as the escrow does
   const second = await sign(2n);
   await assert.rejects(acceptAuthorization(db, { ...deployment(), client }, addr(NODE), second.auth, second.signature, now), (e: Error & { code?: string }) => e.code === 'invalid_signature' && /has code/.test(e.message));
@@ -105,5 +106,5 @@ test('a consumer with code (a contract wallet, an EIP-7702 account) is checked a
   await t.increaseTime(first.auth.expiry - SERVE_MARGIN_SECONDS - (await chainNow()));
   const lines: string[] = [];
   assert.equal(await drawEarly(node, (l) => lines.push(l)), 0n);
-  assert.ok(lines.some((l) => /would revert \(InvalidSignature\)/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /would revert \(InferenceEscrowInvalidSignature\)/.test(l)), lines.join('\n'));
 });

@@ -91,14 +91,3 @@ export async function latestAuthorization(db: Queryable, consumer: Address): Pro
   const [row] = await db.query<Row>('select * from spend_authorizations where consumer = $1', [getAddress(consumer)]);
   return row ? toStored(row) : null;
 }
-
-/**
- * What a consumer has spent with this node: the fees of all its receipts (wei).
- *
- * @example
- * const spent = await consumerSpend(db, consumer);
- */
-export async function consumerSpend(db: Queryable, consumer: Address): Promise<bigint> {
-  const [row] = await db.query<{ spent: string | null }>('select sum(fee)::text as spent from attribution_receipts where lower(consumer) = lower($1)', [consumer]);
-  return BigInt(row?.spent ?? '0');
-}

@@ -1,5 +1,6 @@
-import { formatEther, getAddress, type Address } from 'viem';
-import { consumerSpend, latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { formatEther } from 'viem';
+import { latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { consumersOwing, consumerSpend } from './charges.ts';
 import type { SettlementNode } from './epoch.ts';
 import { drawRefusal } from './simulate-draw.ts';
 
@@ -18,10 +19,8 @@ export async function drawEarly(node: SettlementNode, log: (line: string) => voi
   const operator = node.clients.account.address;
   const escrow = node.contracts.inferenceEscrow.read;
   const now = (await node.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
-  const consumers = await node.db.query<{ consumer: string }>('select distinct consumer from attribution_receipts where epoch is null and fee > 0 and consumer is not null');
   const draws = [];
-  for (const { consumer: raw } of consumers) {
-    const consumer = getAddress(raw) as Address;
+  for (const consumer of await consumersOwing(node.db)) {
     const [withdrawal, auth] = await Promise.all([escrow.withdrawalOf([consumer]), latestAuthorization(node.db, consumer)]);
     if (!auth || auth.auth.expiry <= now + 60n) continue;
     if (withdrawal.amount === 0n && auth.auth.expiry > now + SERVE_MARGIN_SECONDS) continue;

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { ReceiptBody } from '../attribution/receipt-types.ts';
+import { getReceipts } from '../attribution/receipts.ts';
 import type { Queryable } from '../store/database.ts';
 import type { EpochInputs, EpochLeaves } from './epoch.ts';
 import type { ServedEpoch } from './verify-epoch.ts';
@@ -15,7 +15,30 @@ import type { ServedEpoch } from './verify-epoch.ts';
 export async function readServedEpoch(db: Queryable, epoch: number): Promise<ServedEpoch | null> {
   const [row] = await db.query<{ status: string; root: Hex; inputs: EpochInputs; leaves: EpochLeaves }>('select status, root, inputs, leaves from settlement_epochs where epoch = $1', [epoch]);
   if (!row) return null;
-  const receipts = await db.query<{ id: Hex; body: ReceiptBody; signature: Hex; prompt: string; output: string }>('select id, body, signature, prompt, output from attribution_receipts where id = any($1)', [row.inputs.receipts]);
-  const byId = new Map(receipts.map((r) => [r.id, r]));
-  return { epoch, status: row.status, root: row.root, inputs: row.inputs, leaves: row.leaves, receipts: row.inputs.receipts.flatMap((id) => (byId.get(id) ? [byId.get(id)!] : [])) };
+  const receipts = (await getReceipts(db, row.inputs.receipts)).map(({ id, body, signature, prompt, output }) => ({ id, body, signature, prompt, output }));
+  return { epoch, status: row.status, root: row.root, inputs: row.inputs, leaves: row.leaves, receipts };
+}
+
+/** An epoch as listed (`GET /settlement/epochs`): its root, total, inputs hash, transaction and how many receipts it settled. */
+export interface EpochSummary {
+  epoch: number;
+  status: string;
+  root: Hex;
+  cumulativeTotal: string;
+  inputsHash: Hex;
+  txHash: Hex | null;
+  postedAt: string | null;
+  receipts: number;
+}
+
+/**
+ * This node's epochs, newest first.
+ *
+ * @example
+ * const [latest] = await listEpochs(db);
+ */
+export async function listEpochs(db: Queryable): Promise<EpochSummary[]> {
+  const rows = await db.query<{ epoch: number; status: string; root: Hex; cumulative_total: string; inputs_hash: Hex; tx_hash: Hex | null; posted_at: Date | null; receipts: number }>(
+    `select epoch, status, root, cumulative_total::text, inputs_hash, tx_hash, posted_at, jsonb_array_length(inputs -> 'receipts') as receipts from settlement_epochs order by epoch desc`);
+  return rows.map((r) => ({ epoch: r.epoch, status: r.status, root: r.root, cumulativeTotal: r.cumulative_total, inputsHash: r.inputs_hash, txHash: r.tx_hash, postedAt: r.posted_at?.toISOString() ?? null, receipts: r.receipts }));
 }

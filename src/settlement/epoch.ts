@@ -10,7 +10,9 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 import { sendOnce } from '../chain/send-once.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { distinctEventArgs } from '../store/chain-events.ts';
+import { getReceipts } from '../attribution/receipts.ts';
 import { latestAuthorization } from './authorizations.ts';
+import { consumerSpend, settleCharges, unsettledCharges, unsettleEpoch } from './charges.ts';
 import { splitFee, splitStakerPool, type Credit } from './fee-split.ts';
 import { drawRefusal } from './simulate-draw.ts';
 
@@ -151,21 +153,25 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
     if (head.timestamp < e.challengeEndsAt) return { kind: 'waiting', reason: `epoch ${pending} is in its challenge window until ${new Date(Number(e.challengeEndsAt) * 1000).toISOString()}` };
   }
   const epoch = Number(ledger.lastEpoch) + 1;
-  const receipts = await node.db.query<{ id: Hex; consumer: string | null; fee: string; body: ReceiptBody }>(
-    'select id, consumer, fee::text, body from attribution_receipts where epoch is null order by created_at, id');
-  if (receipts.length === 0) return { kind: 'nothing', reason: 'no unsettled receipts' };
+  const charges = await unsettledCharges(node.db);
+  if (charges.length === 0) return { kind: 'nothing', reason: 'no unsettled receipts' };
+  const bodies = new Map((await getReceipts(node.db, charges.map((c) => c.receiptId))).map((r) => [r.id, r.body]));
+  const receipts = charges.flatMap((c) => {
+    const body = bodies.get(c.receiptId);
+    return body ? [{ id: c.receiptId, consumer: c.consumer, fee: c.fee, body }] : [];
+  });
 
   // who can be drawn for everything they used: their latest authorisation and deposit must cover it
   const now = (await node.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
   const byConsumer = new Map<string, typeof receipts>();
   for (const r of receipts) {
-    const k = r.consumer ? getAddress(r.consumer) : '';
+    const k = r.consumer ?? '';
     byConsumer.set(k, [...(byConsumer.get(k) ?? []), r]);
   }
   const included: typeof receipts = [];
   const draws: EpochDraw[] = [];
   for (const [consumer, rs] of byConsumer) {
-    const fees = rs.reduce((n, r) => n + BigInt(r.fee), 0n);
+    const fees = rs.reduce((n, r) => n + r.fee, 0n);
     if (fees === 0n) {
       included.push(...rs);
       continue;
@@ -174,8 +180,8 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
       log(`settlement: ${rs.length} paid receipts have no consumer; left unsettled`);
       continue;
     }
-    const [settled] = await node.db.query<{ spent: string | null }>('select sum(fee)::text as spent from attribution_receipts where epoch is not null and lower(consumer) = lower($1)', [consumer]);
-    const [auth, drawn, balance] = await Promise.all([
+    const [settled, auth, drawn, balance] = await Promise.all([
+      consumerSpend(node.db, consumer as Address, { settledOnly: true }),
       latestAuthorization(node.db, consumer as Address),
       node.contracts.inferenceEscrow.read.drawn([consumer as Address, operator]),
       node.contracts.inferenceEscrow.read.balanceOf([consumer as Address]),
@@ -183,9 +189,9 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
     // the receipts covered, oldest first: one the authorisation or the deposit does not cover
     // waits with those after it, and never holds up those before it
     const covers = (to: bigint) => to <= drawn || (!!auth && auth.auth.expiry > now + 60n && to <= auth.auth.cumulativeAmount && to - drawn <= balance);
-    let drawTo = BigInt(settled?.spent ?? '0');
+    let drawTo = settled;
     let covered = 0;
-    while (covered < rs.length && covers(drawTo + BigInt(rs[covered]!.fee))) drawTo += BigInt(rs[covered++]!.fee);
+    while (covered < rs.length && covers(drawTo + rs[covered]!.fee)) drawTo += rs[covered++]!.fee;
     if (covered < rs.length) log(`settlement: ${consumer}'s authorisation or deposit does not cover ${rs.length - covered} of its ${rs.length} receipts; they wait`);
     if (covered === 0) continue;
     if (drawTo <= drawn) {
@@ -213,7 +219,7 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
     for (const c of credits) {
       await tx.query('insert into epoch_credits (epoch, payee, role, model_name, datanet_id, amount) values ($1, $2, $3, $4, $5, $6)', [epoch, c.payee, c.role, c.modelName, c.datanetId, c.amount.toString()]);
     }
-    await tx.query('update attribution_receipts set epoch = $1 where id = any($2)', [epoch, inputs.receipts]);
+    await settleCharges(tx, epoch, inputs.receipts);
   });
   log(`settlement: epoch ${epoch} prepared: ${included.length} receipts, ${leaves.length} payees`);
   return post(node, epoch);
@@ -229,11 +235,13 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
   const owners = await datanetOwners(node.db, datanetIds);
   const modelOwners = await publishedModelOwners(node.db, models);
   for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
-  // everyone who ever staked, from the indexed events (not a scan of the chain from block 0); each one's bonded stake from its position
-  const staked = await distinctEventArgs(node.db, node.clients.chain.id, 'staking', 'Staked', 'staker');
+  // everyone who ever staked as an operator or validator (contributor stakes are Staking positions
+  // too, but not the stakers' pool), from the indexed events (not a scan of the chain from block 0);
+  // each one's bonded stake from its position
+  const staked = (await Promise.all([0, 1].map((role) => distinctEventArgs(node.db, node.clients.chain.id, 'staking', 'Staked', 'staker', { role })))).flat();
   const stakers: EpochInputs['stakers'] = [];
   for (const staker of [...new Set(staked.map((s) => getAddress(s)))].sort()) {
-    const [op, val] = await Promise.all([node.contracts.staking.read.positionOf([staker, 0]), node.contracts.staking.read.positionOf([staker, 1])]);
+    const [op, val] = await Promise.all([node.contracts.staking.read.positionOf([staker, 0, 0n]), node.contracts.staking.read.positionOf([staker, 1, 0n])]);
     const bonded = op.bonded + val.bonded;
     if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });
   }
@@ -268,7 +276,7 @@ async function post(node: SettlementNode, epoch: number): Promise<EpochOutcome> 
 async function discard(db: Database, epoch: number, status: 'reverted' | null = null): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('delete from epoch_credits where epoch = $1', [epoch]);
-    await tx.query('update attribution_receipts set epoch = null where epoch = $1', [epoch]);
+    await unsettleEpoch(tx, epoch);
     if (status) await tx.query('update settlement_epochs set status = $2 where epoch = $1', [epoch, status]);
     else await tx.query('delete from settlement_epochs where epoch = $1', [epoch]);
   });

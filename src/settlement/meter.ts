@@ -1,11 +1,12 @@
-import { formatEther, getAddress, type Address } from 'viem';
+import { formatEther, getAddress, type Address, type Hex } from 'viem';
 import type { Meter } from '../inference/meter.ts';
 import type { PublishedModel } from '../factory/published-models.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { createKeyedLock } from '../util/lock.ts';
-import { consumerSpend, latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
+import { consumerSpend, recordCharge } from './charges.ts';
 
 /** The consumer cannot pay for the request: 402 with what is missing and how to fix it. */
 export class PaymentRequiredError extends CodedError {
@@ -59,7 +60,8 @@ export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContrac
   return {
     funds,
     async reserve(who: Address | null, model: PublishedModel, maxFee: bigint) {
-      if (maxFee === 0n) return { release() {} };
+      const charge = (tx: Queryable, receipt: { id: Hex; fee: bigint }) => recordCharge(tx, { receiptId: receipt.id, consumer: who && getAddress(who), fee: receipt.fee });
+      if (maxFee === 0n) return { charge, release() {} };
       if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`);
       const consumer = getAddress(who);
       return withConsumer(consumer, async () => {
@@ -71,6 +73,7 @@ export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContrac
         reserved.set(consumer, (reserved.get(consumer) ?? 0n) + maxFee);
         let released = false;
         return {
+          charge,
           release() {
             if (released) return;
             released = true;

@@ -2,7 +2,10 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { getAddress, type Address, type Hex } from 'viem';
 import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import { creditsOf } from '../attribution/receipts.ts';
+import { contributionIdsOf, contributionTexts } from '../datanet/contributions.ts';
 import type { Queryable } from '../store/database.ts';
+import { epochsOf } from './charges.ts';
 import { EpochStatus, type EpochLeaves } from './epoch.ts';
 import type { RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';
 
@@ -65,13 +68,13 @@ export async function rewardsOf(db: Queryable, clients: ChainClients, contracts:
  * for (const e of await rewardEvidence(db, contributor)) console.log(e.sharePpm, e.quotes);
  */
 export async function rewardEvidence(db: Queryable, who: Address, limit = 20): Promise<RewardEvidence[]> {
-  const rows = await db.query<{ id: Hex; model_name: string; epoch: number | null; output: string; body: { contributions: Array<{ contributionId: Hex; spans: Array<[number, number]> }> }; contribution_id: Hex; datanet_id: string; share_ppm: number; content: string }>(
-    `select r.id, r.model_name, r.epoch, r.output, r.body, rc.contribution_id, rc.datanet_id::text, rc.share_ppm, c.content
-     from receipt_contributions rc join attribution_receipts r on r.id = rc.receipt_id join contributions c on c.id = rc.contribution_id
-     where lower(c.contributor) = lower($1) order by r.created_at desc, rc.share_ppm desc limit $2`, [who, limit]);
-  return rows.map((r) => ({
-    receiptId: r.id, model: r.model_name, epoch: r.epoch, contributionId: r.contribution_id, datanetId: Number(r.datanet_id), sharePpm: r.share_ppm, record: r.content,
-    quotes: (r.body.contributions.find((c) => c.contributionId === r.contribution_id)?.spans ?? []).map(([s, e]) => r.output.slice(s, e)),
+  // composed from each module's query: the contributor's contributions (datanet), the receipts that
+  // credited them (attribution), the epochs that settled those (settlement's own ledger)
+  const credits = await creditsOf(db, await contributionIdsOf(db, who), limit);
+  const [texts, epochs] = await Promise.all([contributionTexts(db, credits.map((c) => c.contributionId)), epochsOf(db, credits.map((c) => c.receiptId))]);
+  return credits.map((c) => ({
+    receiptId: c.receiptId, model: c.model, epoch: epochs.get(c.receiptId) ?? null, contributionId: c.contributionId, datanetId: c.datanetId, sharePpm: c.sharePpm,
+    record: texts.get(c.contributionId) ?? '', quotes: c.quotes,
   }));
 }
 

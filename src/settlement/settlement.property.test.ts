@@ -18,7 +18,8 @@ import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createTrainingJob } from '../factory/jobs.ts';
 import { BUILDER, CONTRIBUTORS, OWNER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
-import { acceptAuthorization, consumerSpend, latestAuthorization } from './authorizations.ts';
+import { acceptAuthorization, latestAuthorization } from './authorizations.ts';
+import { consumerSpend } from './charges.ts';
 import { drawEarly } from './draw-early.ts';
 import { runEpoch, type SettlementNode } from './epoch.ts';
 import { distribute } from './fee-split.ts';
@@ -49,7 +50,7 @@ before(async () => {
   meter = createEscrowMeter({ db: f.db, contracts: f.ctx.contracts, operator: f.addr(NODE) });
   const op = await f.t.as(NODE);
   await f.t.mined(op.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-  await f.t.mined(op.staking.write.stake([0, parseEther('1000')]));
+  await f.t.mined(op.staking.write.stake([0, 0n, parseEther('1000')]));
   for (const c of consumers) {
     await f.t.mined(op.openToken.write.transfer([c.address, parseEther('100')]));
     await f.t.mined((await f.t.clients(NODE)).walletClient.sendTransaction({ to: c.address, value: parseEther('1') }));
@@ -140,7 +141,8 @@ async function step(a: Action): Promise<void> {
           evidence: { coverage: abstained ? 0 : 1, influenceMargin: 0, adapterGain: 1, scorePpm: abstained ? 0 : 1_000_000, abstained },
           createdAt: new Date(Date.UTC(2026, 0, 1) + receiptCount++).toISOString(),
         };
-        await storeReceipt(f.db, await signReceipt(f.t.accounts[NODE]!, body), { prompt: 'q', output: 'a', consumer: who!.address });
+        const receipt = await signReceipt(f.t.accounts[NODE]!, body);
+        await storeReceipt(f.db, receipt, { prompt: 'q', output: 'a', consumer: who!.address }, (tx) => reservation.charge(tx, { id: receipt.id, fee }));
         count('infer: served');
       } finally {
         reservation.release();

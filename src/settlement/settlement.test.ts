@@ -53,7 +53,7 @@ before(async () => {
   // the node is a staked operator; the consumer holds OPEN
   const operator = await f.t.as(NODE);
   await f.t.mined(operator.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-  await f.t.mined(operator.staking.write.stake([0, parseEther('1000')]));
+  await f.t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
   await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
 });
 
@@ -104,7 +104,7 @@ test('a receipt never charges more than was reserved for its request (re-encodin
 
 test('the epoch job settles every receipt once: draws the metered spend, posts one root, and a rerun posts nothing', async () => {
   const operator = f.addr(NODE);
-  const spent = (await f.db.query<{ spent: string }>('select sum(fee)::text as spent from attribution_receipts'))[0]!.spent;
+  const spent = (await f.db.query<{ spent: string }>('select sum(fee)::text as spent from settlement_receipts'))[0]!.spent;
   const out = await runEpoch(settling());
   assert.equal(out.kind, 'posted');
   if (out.kind !== 'posted') return;
@@ -212,15 +212,15 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
   assert.equal((await real.read.getEpoch([f.addr(NODE), 2n])).status, EpochStatus.Disputed);
   const admin = await f.t.as(NODE);
   await f.t.mined(admin.attributionSettlement.write.grantRole([await real.read.ARBITER_ROLE(), f.addr(NODE)]));
-  const stakeBefore = (await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded;
+  const stakeBefore = (await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0, 0n])).bonded;
   await f.t.mined(admin.attributionSettlement.write.resolveDispute([f.addr(NODE), 2n, true]));
   assert.equal((await real.read.getEpoch([f.addr(NODE), 2n])).status, EpochStatus.Reverted);
-  assert.equal((await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0])).bonded, stakeBefore - f.t.params.operatorSlashAmount);
+  assert.equal((await f.ctx.contracts.staking.read.positionOf([f.addr(NODE), 0, 0n])).bonded, stakeBefore - f.t.params.operatorSlashAmount);
   assert.equal(await f.ctx.contracts.openToken.read.balanceOf([f.addr(CHALLENGER)]), bond);
 
   // the operator restores its stake; the next run re-settles epoch 2's receipts honestly as epoch 3, drawing nothing twice
   await f.t.mined(admin.openToken.write.approve([f.t.addresses.staking, f.t.params.operatorSlashAmount]));
-  await f.t.mined(admin.staking.write.stake([0, f.t.params.operatorSlashAmount]));
+  await f.t.mined(admin.staking.write.stake([0, 0n, f.t.params.operatorSlashAmount]));
   const drawnBefore = await f.ctx.contracts.inferenceEscrow.read.drawn([f.addr(CONSUMER), f.addr(NODE)]);
   const honest = await runEpoch(settling());
   assert.equal(honest.kind, 'posted');

@@ -10,9 +10,9 @@ export interface DrawCall {
 }
 
 /**
- * Why the escrow would refuse `draw` now — the revert's error name (`InvalidSignature` from a
- * consumer whose ERC-1271 wallet no longer accepts it, `InsufficientDeposit`, `AuthorizationExpired`,
- * …) — or null when it would pay it. Simulated as this operator's `AttributionSettlement.fund` of
+ * Why the escrow would refuse `draw` now — the revert's error name (`InferenceEscrowInvalidSignature`
+ * from a consumer whose ERC-1271 wallet no longer accepts it, `InferenceEscrowInsufficientDeposit`,
+ * `InferenceEscrowAuthorizationExpired`, …) — or null when it would pay it. Simulated as this operator's `AttributionSettlement.fund` of
  * that draw alone, so one consumer's draw that would revert is left out of an epoch (its receipts
  * wait) instead of reverting everyone's.
  *

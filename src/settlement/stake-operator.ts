@@ -11,10 +11,10 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 export async function stakeOperator(clients: ChainClients, contracts: ProtocolContracts): Promise<boolean> {
   const me = clients.account.address;
   if (await contracts.staking.read.isActive([me, 0])) return false;
-  const [minimum, position] = await Promise.all([contracts.staking.read.minimumStake([0]), contracts.staking.read.positionOf([me, 0])]);
+  const [minimum, position] = await Promise.all([contracts.staking.read.minimumStake([0]), contracts.staking.read.positionOf([me, 0, 0n])]);
   const needed = minimum > position.bonded ? minimum - position.bonded : 1n;
   const wait = (hash: `0x${string}`) => clients.publicClient.waitForTransactionReceipt({ hash });
   await wait(await contracts.openToken.write.approve([contracts.staking.address, needed]));
-  await wait(await contracts.staking.write.stake([0, needed]));
+  await wait(await contracts.staking.write.stake([0, 0n, needed]));
   return true;
 }

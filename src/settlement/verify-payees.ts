@@ -34,7 +34,7 @@ export async function payeeProblems(chain: { contracts: ProtocolContracts; publi
     if (!isAddressEqual(onChain, owner)) problems.push(`the payee map gives model ${name}'s owner as ${owner}; the ModelRegistry says ${getAddress(onChain)}`);
   }
   for (const { staker, bonded } of inputs.stakers) {
-    const [operator, validator] = await Promise.all([staking.read.positionOf([staker as Address, 0], at), staking.read.positionOf([staker as Address, 1], at)]);
+    const [operator, validator] = await Promise.all([staking.read.positionOf([staker as Address, 0, 0n], at), staking.read.positionOf([staker as Address, 1, 0n], at)]);
     const onChain = operator.bonded + validator.bonded;
     if (onChain !== BigInt(bonded)) problems.push(`the payee map gives staker ${staker} ${bonded} wei bonded; Staking says ${onChain}`);
   }

@@ -150,15 +150,16 @@ export async function latestEventArgs(db: Queryable, chainId: number, contract: 
 
 /**
  * The distinct values of one argument over the indexed `event`s of `contract` (e.g. every address
- * that ever staked), in no particular order.
+ * that ever staked as an operator), in no particular order; `where` keeps the events whose
+ * arguments include these values.
  *
  * @example
- * const stakers = await distinctEventArgs(db, 31337, 'staking', 'Staked', 'staker');
+ * const operators = await distinctEventArgs(db, 31337, 'staking', 'Staked', 'staker', { role: 0 });
  */
-export async function distinctEventArgs(db: Queryable, chainId: number, contract: string, event: string, arg: string): Promise<string[]> {
+export async function distinctEventArgs(db: Queryable, chainId: number, contract: string, event: string, arg: string, where: Record<string, unknown> = {}): Promise<string[]> {
   const rows = await db.query<{ value: string }>(
-    'select distinct args->>$4 as value from chain_events where chain_id = $1 and contract = $2 and event = $3 and args ? $4',
-    [chainId, contract, event, arg],
+    'select distinct args->>$4 as value from chain_events where chain_id = $1 and contract = $2 and event = $3 and args ? $4 and args @> $5::jsonb',
+    [chainId, contract, event, arg, toJson(where)],
   );
   return rows.map((r) => r.value);
 }

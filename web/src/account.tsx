@@ -2,8 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useQuery } from '@tanstack/react-query';
 import { createPublicClient, createWalletClient, custom, defineChain, http, type Address, type Chain, type EIP1193Provider, type LocalAccount, type PublicClient, type WalletClient } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import type { ProtocolAddresses } from '../../src/chain/protocol.ts';
-import { api } from './api.ts';
+import { call, routes, type RouteOutput } from './api.ts';
 
 /** Whoever signs requests and transactions: a development account of the embedded chain, or an injected wallet. */
 export interface Signer {
@@ -11,12 +10,8 @@ export interface Signer {
   signTypedData: LocalAccount['signTypedData'];
 }
 
-export interface NodeStatus {
-  version: string;
-  chain: { id: number; rpcUrl: string; embedded: boolean; development: boolean; blockNumber: string };
-  nodeAccount: Address;
-  contracts: ProtocolAddresses;
-}
+/** `GET /status`, as the API's contract says. */
+export type NodeStatus = RouteOutput<typeof routes.getStatus>;
 
 interface AccountState {
   status: NodeStatus | undefined;
@@ -42,8 +37,8 @@ declare global {
 
 /** Provides the node's status, its chain's clients and the connected account to every page. */
 export function AccountProvider({ children }: { children: ReactNode }) {
-  const status = useQuery({ queryKey: ['status'], queryFn: () => api<NodeStatus>('GET', '/status'), staleTime: 60_000 });
-  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => api<{ mnemonic: string | null }>('GET', '/dev/accounts'), staleTime: Infinity, enabled: status.data?.chain.development === true });
+  const status = useQuery({ queryKey: ['status'], queryFn: () => call(routes.getStatus, {}), staleTime: 60_000 });
+  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => call(routes.devAccounts, {}), staleTime: Infinity, enabled: status.data?.chain.development === true });
   // the chain is reached through the node (`POST /chain/rpc`): one origin, whatever the chain's CORS policy
   const chain = useMemo(() => status.data && defineChain({ id: status.data.chain.id, name: `openledger-${status.data.chain.id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [`${location.origin}/chain/rpc`] } } }), [status.data]);
   const publicClient = useMemo(() => (chain ? (createPublicClient({ chain, transport: http(chain.rpcUrls.default.http[0]) }) as PublicClient) : undefined), [chain]);

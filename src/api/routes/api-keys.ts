@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as contract from '../contract/inference.ts';
+import { serveRoute } from '../serve-route.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../inference/api-keys.ts';
 import { authenticate } from '../authenticate.ts';
@@ -11,11 +12,10 @@ import { authenticate } from '../authenticate.ts';
  */
 export function apiKeyRoutes(app: FastifyInstance, ctx: NodeContext): void {
   const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId: ctx.clients.chain.id, node: ctx.clients.account.address }, request);
-  app.post('/api-keys', async (request, reply) => {
+  serveRoute(app, contract.createApiKey, async (input, request, reply) => {
     const account = await signer(request);
-    const { name } = z.object({ name: z.string().max(100).default('') }).strict().parse(request.body ?? {});
-    return reply.status(201).send(await createApiKey(ctx.db, account, name));
+    return reply.status(201).send(await createApiKey(ctx.db, account, input.body?.name ?? ''));
   });
-  app.get('/api-keys', async (request) => ({ apiKeys: await listApiKeys(ctx.db, await signer(request)) }));
-  app.delete('/api-keys/:id', async (request) => revokeApiKey(ctx.db, z.object({ id: z.string().max(100) }).parse(request.params).id, await signer(request)));
+  serveRoute(app, contract.listApiKeys, async (_, request) => ({ apiKeys: await listApiKeys(ctx.db, await signer(request)) }));
+  serveRoute(app, contract.revokeApiKey, async (input, request) => revokeApiKey(ctx.db, input.params.id, await signer(request)));
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as attribution from '../contract/attribution.ts';
+import * as factory from '../contract/factory.ts';
+import { serveRoute } from '../serve-route.ts';
 import { getPublishedModel, listPublishedModels } from '../../factory/published-models.ts';
 import { getReceipt } from '../../attribution/receipts.ts';
 import type { NodeContext } from '../../store/node-context.ts';
@@ -11,14 +13,14 @@ import { CodedError } from '../../util/coded-error.ts';
  * content-addressed blobs (adapters, traces, datanet metadata) a verifier needs.
  */
 export function attributionRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.get('/attribution/:receiptId', async (request) => getReceipt(ctx.db, z.object({ receiptId: z.string().max(66) }).parse(request.params).receiptId));
+  serveRoute(app, attribution.getReceipt, async ({ params }) => getReceipt(ctx.db, params.receiptId));
 
-  app.get('/models', async () => ({ models: await listPublishedModels(ctx.db) }));
-  app.get('/models/:name', async (request) => getPublishedModel(ctx.db, z.object({ name: z.string().max(64) }).parse(request.params).name));
+  serveRoute(app, factory.listModels, async () => ({ models: await listPublishedModels(ctx.db) }));
+  serveRoute(app, factory.getModel, async ({ params }) => getPublishedModel(ctx.db, params.name));
 
   // Content-addressed blobs (adapters, traces, datanet metadata) are public: what a verifier needs.
-  app.get('/blobs/:hash', async (request, reply) => {
-    const { hash } = z.object({ hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a blob hash (0x + 64 hex digits)') }).parse(request.params);
+  serveRoute(app, attribution.getBlob, async (input, _request, reply) => {
+    const { hash } = input.params;
     try {
       return reply.type('application/octet-stream').send(await ctx.blobs.open(toBlobHash(hash)));
     } catch (err) {

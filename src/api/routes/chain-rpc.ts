@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { relayChainRpc } from '../contract/node.ts';
+import { serveRoute } from '../serve-route.ts';
 import { isLoopback } from '../../util/allowed-host.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
@@ -7,9 +8,6 @@ import { CodedError } from '../../util/coded-error.ts';
 const PUBLIC_METHOD = /^(eth_(blockNumber|call|chainId|estimateGas|feeHistory|gasPrice|getBalance|getBlockBy(Hash|Number)|getCode|getLogs|getStorageAt|getTransactionBy(Hash|BlockNumberAndIndex)|getTransactionCount|getTransactionReceipt|maxPriorityFeePerGas|sendRawTransaction|getBlockTransactionCountBy(Hash|Number))|net_version|web3_clientVersion)$/;
 /** Development methods (mine, move time), relayed only in development mode and only to this machine. */
 const DEV_METHOD = /^(anvil_mine|evm_mine|evm_increaseTime)$/;
-
-const call = z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.number(), z.string(), z.null()]).optional(), method: z.string().max(64), params: z.array(z.unknown()).max(16).optional() });
-const body = z.union([call, z.array(call).min(1).max(50)]);
 
 /**
  * `POST /chain/rpc`: the node relays the web app's JSON-RPC calls to its chain, so the browser
@@ -19,8 +17,8 @@ const body = z.union([call, z.array(call).min(1).max(50)]);
  * same-host reverse proxy every caller is loopback unless `trustProxy` says where they come from.
  */
 export function chainRpcRoutes(app: FastifyInstance, ctx: { rpcUrl: string; development?: boolean }): void {
-  app.post('/chain/rpc', async (request, reply) => {
-    const parsed = body.parse(request.body);
+  serveRoute(app, relayChainRpc, async (input, request, reply) => {
+    const parsed = input.body;
     const loopback = isLoopback(request.ip);
     for (const c of Array.isArray(parsed) ? parsed : [parsed]) {
       const allowed = PUBLIC_METHOD.test(c.method) || (DEV_METHOD.test(c.method) && ctx.development === true && loopback);

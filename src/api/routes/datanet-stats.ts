@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { getDatanetEarnings, getDatanetStats, type DatanetStats } from '../contract/datanets.ts';
+import { serveRoute } from '../serve-route.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import { datanetCounts } from '../../datanet/datanet-counts.ts';
 import { getDatanet } from '../../datanet/datanets.ts';
@@ -7,9 +8,6 @@ import { listSnapshots } from '../../datanet/snapshots.ts';
 import { modelsTrainedOn } from '../../factory/published-models.ts';
 import { datanetEarnings } from '../../settlement/datanet-earnings.ts';
 import type { Queryable } from '../../store/database.ts';
-import type { DatanetStats } from './datanet-stats-types.ts';
-
-const params = z.object({ id: z.coerce.number().int().positive() });
 
 /**
  * A datanet's page totals, composed from each module's own query: its counts (datanet), the
@@ -29,13 +27,13 @@ export async function datanetStats(db: Queryable, datanetId: number): Promise<Da
  * settled epochs paid its owner and contributors: settlement's query). 404 for an unknown datanet.
  */
 export function datanetStatsRoutes(app: FastifyInstance, ctx: Pick<NodeContext, 'db'>): void {
-  app.get('/datanets/:id/stats', async (request) => {
-    const datanet = await getDatanet(ctx.db, params.parse(request.params).id);
+  serveRoute(app, getDatanetStats, async ({ params }) => {
+    const datanet = await getDatanet(ctx.db, params.id);
     return datanetStats(ctx.db, datanet.id!);
   });
 
-  app.get('/datanets/:id/earnings', async (request) => {
-    const datanet = await getDatanet(ctx.db, params.parse(request.params).id);
+  serveRoute(app, getDatanetEarnings, async ({ params }) => {
+    const datanet = await getDatanet(ctx.db, params.id);
     return datanetEarnings(ctx.db, datanet.id!);
   });
 }

@@ -22,6 +22,7 @@ import { startDatanetTestContext } from '../../datanet/test-context.ts';
 import { uploadFile } from '../../cli/api-client.ts';
 import { signConsent } from '../../datanet/consent.ts';
 import { contentHashOf } from '../../datanet/contribution-id.ts';
+import { StakingRole } from '../../chain/staking-role.ts';
 
 // The real API over real HTTP: buildApi on a fresh chain (anvil) and an in-memory store, listening on
 // an ephemeral port, called with fetch and EIP-712 signed headers.
@@ -51,7 +52,7 @@ before(async () => {
   for (const i of [ALICE, BOB]) await t.mined((await t.as(NODE)).openToken.write.transfer([addr(i), parseEther('1000')]));
   // API_LOG=error shows the server's log (a 500's cause); silent otherwise.
   const models = createModelLoader({ source: storeModelSource(db, ctx.blobs), backend: referenceBackend(), cacheDir: join(tmpdir(), 'openledger-api-models') });
-  app = buildApi({ ...ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', maxUploadBytes: UPLOAD_LIMIT });
+  app = buildApi({ ...ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), rpcUrl: t.anvil.url, embeddedChain: false, addresses: t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', checkResponses: true, maxUploadBytes: UPLOAD_LIMIT });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 
@@ -155,8 +156,8 @@ async function createVia(owner: number, def: DatanetDefinitionInput): Promise<Da
 /** Bonds `amount` as a contributor of datanet `id` on chain, as dev account `who`. */
 async function stakeOnChain(who: number, id: number, amount = STAKE): Promise<void> {
   const p = await t.as(who);
-  await t.mined(p.openToken.write.approve([t.addresses.datanetRegistry, amount]));
-  await t.mined(p.datanetRegistry.write.stakeAsContributor([BigInt(id), amount]));
+  await t.mined(p.openToken.write.approve([t.addresses.staking, amount]));
+  await t.mined(p.staking.write.stake([StakingRole.Contributor, BigInt(id), amount]));
 }
 
 type ContributeReply = IngestSummary & { results: IngestResult[] };
@@ -498,7 +499,7 @@ describe('roles', () => {
     assert.equal(rejected.body.status, 'rejected');
     assert.equal(rejected.body.reason, 'advertising');
     assert.equal(rejected.body.spam, true);
-    assert.equal((await ctx.contracts.datanetRegistry.read.stakeOf([BigInt(poems.id!), addr(ALICE)])).amount, STAKE, 'slashed on chain');
+    assert.equal((await ctx.contracts.staking.read.positionOf([addr(ALICE), StakingRole.Contributor, BigInt(poems.id!)])).bonded, STAKE, 'slashed on chain');
   });
 
   test('a contribution is decided only in its own datanet (404)', async () => {
@@ -545,7 +546,7 @@ describe("a contributor's signed consent: the evidence a spam slash needs", () =
       await stakeOnChain(BOB, d.id!);
       const file = join(dir, 'notes.jsonl');
       writeFileSync(file, ['{"text":"first note on moss"}', '{"text":"second note on ferns"}', 'not json'].join('\n'));
-      const res = await uploadFile<{ upload: { status: string; accepted: number; consentId: number | null } }>(api, d.id!, file, t.accounts[BOB]!);
+      const res = await uploadFile(api, d.id!, file, t.accounts[BOB]!);
       assert.equal(res.upload.status, 'done');
       assert.equal(res.upload.accepted, 2);
       assert.ok(res.upload.consentId !== null, 'the CLI signs what it uploads');

@@ -1,7 +1,9 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
-import { getAddress, isAddress, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { z } from 'zod';
+import * as contract from '../contract/datanets.ts';
+import { serveRoute } from '../serve-route.ts';
 import { anchorContributions, contributionProof } from '../../datanet/anchor-batches.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import { getContribution, listContributions } from '../../datanet/contributions.ts';
@@ -20,33 +22,13 @@ import { BlobHashMismatchError, BlobTooLargeError } from '../../store/blobs.ts';
 import { useAllowance } from '../../store/caller-quota.ts';
 import { allowanceActions, defaultAllowances, type NodeAllowances } from '../allowances.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
-import { PG_INTEGER_MAX } from '../input-guard.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
 /** Largest uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
-/** The header carrying an upload's keccak256, which its signature covers as the body hash. */
-export const CONTENT_HASH_HEADER = 'x-openledger-content-hash';
-
-const id = z.coerce.number().int().positive();
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex').transform((s) => s.toLowerCase() as Hex);
-const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
-const limit = z.coerce.number().int().min(1).max(500).default(50);
-const status = z.enum(['pending', 'accepted', 'rejected']);
-/** Most records in one JSON submission; larger sets go through an upload. */
-export const MAX_RECORDS_PER_REQUEST = 1000;
+export { CONTENT_HASH_HEADER, MAX_RECORDS_PER_REQUEST } from '../contract/datanets.ts';
 /** Most bytes of one JSON submission: room for the records above at 16 KiB each (the API's default limit, 1 MiB, held far fewer). */
 export const MAX_CONTRIBUTION_BODY_BYTES = 16 * 1024 * 1024;
-
-const record = z.union([z.string(), z.record(z.string(), z.unknown())]);
-const signature = z.string().regex(/^0x([0-9a-fA-F]{2})+$/, 'must be 0x and hex bytes').max(20_000);
-/** A contributor's signed consent to what it sends (see datanet/consent.ts). */
-const consentSchema = z.object({ root: hex32, signature }).strict();
-const contributeBody = z.object({ records: z.array(record).min(1).max(MAX_RECORDS_PER_REQUEST), consent: consentSchema.optional() }).strict();
-const decisionBody = z.discriminatedUnion('approve', [
-  z.object({ approve: z.literal(true) }).strict(),
-  z.object({ approve: z.literal(false), reason: z.string().min(1).max(500), spam: z.boolean().default(false) }).strict(),
-]);
 
 /**
  * An error from parsing a multipart body: the multipart plugin's own errors keep their status (413
@@ -71,26 +53,25 @@ export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUplo
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2], bodyHash?: Hex) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request, bodyHash);
 
-  app.post('/datanets', async (request, reply) => {
+  serveRoute(app, contract.createDatanet, async (_, request, reply) => {
     const owner = await signer(request);
-    const definition = parseDefinition(request.body);
+    const definition = parseDefinition(request.body); // the definition's own errors name the field (and compile its schema and patterns)
     await allow(owner, 'datanetRegistration');
     const datanet = await createDatanet(ctx, owner, definition);
     return reply.status(201).send(datanet);
   });
 
-  app.get('/datanets', async (request) => {
-    const q = z.object({ q: z.string().max(200).optional(), owner: address.optional(), before: id.optional(), limit }).parse(request.query);
+  serveRoute(app, contract.listDatanets, async ({ query: q }) => {
     const datanets = await listDatanets(ctx.db, q);
     return { datanets, next: datanets.length === q.limit ? datanets.at(-1)?.id : null };
   });
 
-  app.get('/datanets/:id', async (request) => getDatanet(ctx.db, z.object({ id }).parse(request.params).id));
+  serveRoute(app, contract.getDatanet, async ({ params }) => getDatanet(ctx.db, params.id));
 
-  app.post('/datanets/:id/contributions', { bodyLimit: MAX_CONTRIBUTION_BODY_BYTES }, async (request) => {
+  serveRoute(app, contract.contribute, async (input, request) => {
     const contributor = await signer(request);
-    const { id: datanetId } = z.object({ id }).parse(request.params);
-    const { records, consent } = contributeBody.parse(request.body);
+    const { id: datanetId } = input.params;
+    const { records, consent } = input.body;
     const datanet = await getDatanet(ctx.db, datanetId);
     const consentId = await acceptConsent(ctx, datanet, contributor, consent as ContributionConsent | undefined, records.map((r) => contentHashOf(r)));
     const { results, ...summary } = await ingestRecords(
@@ -101,23 +82,23 @@ export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUplo
       consentId === undefined ? {} : { consentId },
     );
     return { ...summary, results };
-  });
+  }, { bodyLimit: MAX_CONTRIBUTION_BODY_BYTES });
 
   void app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 0, parts: 1 } });
 
   // A file of records (JSONL, CSV, TSV, text, Parquet), streamed into the blob store. The client
   // declares the file's keccak256 in a header and signs it as the body hash, so the signature is
   // checked before the file is read, and a file that does not match is not kept.
-  app.post('/datanets/:id/uploads', async (request, reply) => {
-    const { id: datanetId } = z.object({ id }).parse(request.params);
-    const q = z.object({ format: z.enum(['jsonl', 'csv', 'tsv', 'text', 'parquet']).optional() }).parse(request.query);
-    const declared = z.object({ [CONTENT_HASH_HEADER]: hex32 }).parse(request.headers)[CONTENT_HASH_HEADER];
+  serveRoute(app, contract.uploadRecords, async (input, request, reply) => {
+    const { id: datanetId } = input.params;
+    const q = input.query;
+    const declared = input.headers[contract.CONTENT_HASH_HEADER];
     const contributor = await signer(request, declared);
     const datanet = await getDatanet(ctx.db, datanetId);
     if (!request.isMultipart()) throw new CodedError('not_multipart', 'send the file as multipart/form-data');
     // stake, quota and the contributor's consent before a byte is stored (the records are checked against it once read)
     await checkUploadAllowed(ctx, datanet.id!, contributor);
-    const headers = z.object({ [CONSENT_HEADERS.root]: hex32.optional(), [CONSENT_HEADERS.signature]: signature.optional() }).parse(request.headers);
+    const headers = input.headers;
     const root = headers[CONSENT_HEADERS.root] as Hex | undefined, consentSignature = headers[CONSENT_HEADERS.signature] as Hex | undefined;
     if ((root === undefined) !== (consentSignature === undefined)) throw new CodedError('bad_consent', `send both ${CONSENT_HEADERS.root} and ${CONSENT_HEADERS.signature}, or neither`);
     const consentId = await acceptConsent(ctx, datanet, contributor, root && consentSignature ? { root, signature: consentSignature } : undefined);
@@ -134,7 +115,7 @@ export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUplo
     } catch (err) {
       // the multipart limit cuts a larger file short: it is too large, not mismatched
       if (err instanceof BlobTooLargeError || part.file.truncated) throw tooLarge();
-      if (err instanceof BlobHashMismatchError) throw new CodedError('content_hash_mismatch', `the file does not hash to ${CONTENT_HASH_HEADER}`);
+      if (err instanceof BlobHashMismatchError) throw new CodedError('content_hash_mismatch', `the file does not hash to ${contract.CONTENT_HASH_HEADER}`);
       // the file stream itself failed: the body, not the store, went wrong
       if (part.file.errored) throw malformedMultipart(part.file.errored);
       throw err;
@@ -154,66 +135,60 @@ export function datanetRoutes(app: FastifyInstance, ctx: NodeContext & { maxUplo
     return reply.status(201).send({ upload, rejections } satisfies UploadResponse);
   });
 
-  app.get('/uploads/:id', async (request) => getUpload(ctx.db, z.object({ id: z.string().uuid() }).parse(request.params).id));
+  serveRoute(app, contract.getUpload, async ({ params }) => getUpload(ctx.db, params.id));
 
-  app.get('/uploads/:id/records', async (request) => {
-    const { id: uploadId } = z.object({ id: z.string().uuid() }).parse(request.params);
+  serveRoute(app, contract.listUploadRecords, async (input) => {
+    const { id: uploadId } = input.params;
     await getUpload(ctx.db, uploadId);
-    const q = z.object({ from: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0), limit, status: status.optional() }).parse(request.query);
+    const q = input.query;
     const records = await uploadResults(ctx.db, uploadId, q);
     return { records, next: records.length === q.limit ? records.at(-1)!.index + 1 : null };
   });
 
-  app.get('/datanets/:id/contributions', async (request) => {
-    const { id: datanetId } = z.object({ id }).parse(request.params);
-    const q = z.object({ status: status.optional(), contributor: address.optional(), before: z.string().max(200).optional(), limit }).parse(request.query);
-    return listContributions(ctx.db, { datanetId, ...q });
-  });
+  serveRoute(app, contract.listDatanetContributions, async ({ params, query }) => listContributions(ctx.db, { datanetId: params.id, ...query }));
 
-  app.get('/contributors/:address/contributions', async (request) => {
-    const { address: contributor } = z.object({ address }).parse(request.params);
-    const q = z.object({ status: status.optional(), datanet: id.optional(), before: z.string().max(200).optional(), limit }).parse(request.query);
+  serveRoute(app, contract.listContributorContributions, async (input) => {
+    const { address: contributor } = input.params;
+    const q = input.query;
     return listContributions(ctx.db, { contributor, status: q.status, datanetId: q.datanet, before: q.before, limit: q.limit });
   });
 
-  app.get('/contributions/:id', async (request) => getContribution(ctx.db, z.object({ id: hex32 }).parse(request.params).id));
+  serveRoute(app, contract.getContribution, async ({ params }) => getContribution(ctx.db, params.id));
 
-  app.get('/contributions/:id/proof', async (request) => contributionProof(ctx, z.object({ id: hex32 }).parse(request.params).id));
+  serveRoute(app, contract.getContributionProof, async ({ params }) => contributionProof(ctx, params.id));
 
-  app.post('/datanets/:id/contributions/:contribution/decision', async (request) => {
+  serveRoute(app, contract.decideContribution, async (input, request) => {
     const curator = await signer(request);
-    const params = z.object({ id, contribution: hex32 }).parse(request.params);
-    const decision = decisionBody.parse(request.body);
+    const params = input.params;
+    const decision = input.body;
     if (!decision.approve && decision.spam) await allow(curator, 'slash');
     return decideContribution(ctx, await getDatanet(ctx.db, params.id), params.contribution, curator, decision);
   });
 
-  app.post('/datanets/:id/anchor', async (request) => {
+  serveRoute(app, contract.anchorDatanet, async (input, request) => {
     const caller = await signer(request);
-    const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
+    const datanet = await getDatanet(ctx.db, input.params.id);
     if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
     await allow(caller, 'anchoring');
     return { batches: await anchorContributions(ctx, datanet.id!) };
   });
 
-  app.post('/datanets/:id/snapshots', async (request, reply) => {
+  serveRoute(app, contract.createSnapshot, async (input, request, reply) => {
     const caller = await signer(request);
-    const datanet = await getDatanet(ctx.db, z.object({ id }).parse(request.params).id);
+    const datanet = await getDatanet(ctx.db, input.params.id);
     if (!canCurate(datanet, caller)) throw forbidden(caller, `the owner or a curator of datanet ${datanet.id}`);
     await allow(caller, 'snapshot');
     const { snapshot, created } = await createSnapshot(ctx, datanet, caller);
     return reply.status(created ? 201 : 200).send(snapshot);
   });
 
-  app.get('/datanets/:id/snapshots', async (request) => ({ snapshots: await listSnapshots(ctx.db, z.object({ id }).parse(request.params).id) }));
+  serveRoute(app, contract.listSnapshots, async ({ params }) => ({ snapshots: await listSnapshots(ctx.db, params.id) }));
 
-  app.get('/snapshots/:id', async (request) => getSnapshot(ctx.db, z.object({ id }).parse(request.params).id));
+  serveRoute(app, contract.getSnapshot, async ({ params }) => getSnapshot(ctx.db, params.id));
 
-  app.get('/snapshots/:id/contributions', async (request) => {
-    const { id: snapshotId } = z.object({ id }).parse(request.params);
-    await getSnapshot(ctx.db, snapshotId);
-    const q = z.object({ before: z.string().max(200).optional(), limit }).parse(request.query);
-    return listContributions(ctx.db, { snapshotId, ...q });
+  serveRoute(app, contract.listSnapshotContributions, async ({ params, query }) => {
+    await getSnapshot(ctx.db, params.id);
+    return listContributions(ctx.db, { snapshotId: params.id, ...query });
   });
 }
 

@@ -1,19 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { getAddress, isAddress } from 'viem';
-import { z } from 'zod';
+import * as contract from '../contract/factory.ts';
+import { serveRoute } from '../serve-route.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import { addBaseModel, getBaseModel, listBaseModels } from '../../factory/base-models.ts';
 import type { TrainingJob } from '../../factory/factory-types.ts';
-import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs, type JobRequest } from '../../factory/jobs.ts';
+import { cancelTrainingJob, createTrainingJob, getTrainingJob, jobProgress, listTrainingJobs } from '../../factory/jobs.ts';
 import { UnsupportedConfigError } from '../../model/config.ts';
 import { ModelDirError } from '../../model/model-dir.ts';
 import { authenticate, forbidden } from '../authenticate.ts';
 import { createStreamLimit } from '../stream-limit.ts';
-import { PG_INTEGER_MAX } from '../input-guard.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
-const address = z.string().refine(isAddress, 'must be an address').transform((a) => getAddress(a));
-const jobParams = z.object({ id: z.string().uuid('must be a job id') });
 const finished = new Set<TrainingJob['status']>(['succeeded', 'failed', 'cancelled']);
 
 /**
@@ -26,13 +23,13 @@ export function factoryRoutes(app: FastifyInstance, ctx: NodeContext & { maxStre
   const chainId = ctx.clients.chain.id;
   const signer = (request: Parameters<typeof authenticate>[2]) => authenticate(ctx.db, { chainId, node: ctx.clients.account.address }, request);
 
-  app.get('/factory/base-models', async () => ({ baseModels: await listBaseModels(ctx.db) }));
-  app.get('/factory/base-models/:name', async (request) => getBaseModel(ctx.db, z.object({ name: z.string().max(100) }).parse(request.params).name));
+  serveRoute(app, contract.listBaseModels, async () => ({ baseModels: await listBaseModels(ctx.db) }));
+  serveRoute(app, contract.getBaseModel, async ({ params }) => getBaseModel(ctx.db, params.name));
 
-  app.post('/factory/base-models', async (request, reply) => {
+  serveRoute(app, contract.addBaseModel, async (input, request, reply) => {
     const who = await signer(request);
     if (who.toLowerCase() !== ctx.clients.account.address.toLowerCase()) throw forbidden(who, "this node's operator");
-    const body = z.object({ name: z.string().min(1).max(64), path: z.string().min(1).max(4096) }).strict().parse(request.body);
+    const body = input.body;
     try {
       return reply.status(201).send(await addBaseModel(ctx.db, body.name, body.path));
     } catch (err) {
@@ -42,46 +39,39 @@ export function factoryRoutes(app: FastifyInstance, ctx: NodeContext & { maxStre
     }
   });
 
-  app.post('/factory/jobs', async (request, reply) => {
+  serveRoute(app, contract.createTrainingJob, async (input, request, reply) => {
     const owner = await signer(request);
-    return reply.status(201).send(await createTrainingJob(ctx, owner, request.body as JobRequest));
+    return reply.status(201).send(await createTrainingJob(ctx, owner, input.body));
   });
 
-  app.get('/factory/jobs', async (request) => {
-    const q = z.object({
-      owner: address.optional(),
-      status: z.enum(['queued', 'preparing', 'training', 'publishing', 'succeeded', 'failed', 'cancelled']).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-    }).parse(request.query);
-    return { jobs: await listTrainingJobs(ctx.db, q) };
-  });
+  serveRoute(app, contract.listTrainingJobs, async ({ query }) => ({ jobs: await listTrainingJobs(ctx.db, query) }));
 
-  app.get('/factory/jobs/:id', async (request) => getTrainingJob(ctx.db, jobParams.parse(request.params).id));
+  serveRoute(app, contract.getTrainingJob, async ({ params }) => getTrainingJob(ctx.db, params.id));
 
-  app.get('/factory/jobs/:id/progress', async (request) => {
-    const { id } = jobParams.parse(request.params);
-    const { after } = z.object({ after: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0) }).parse(request.query);
+  serveRoute(app, contract.getTrainingProgress, async (input) => {
+    const { id } = input.params;
+    const { after } = input.query;
     await getTrainingJob(ctx.db, id);
     return { points: await jobProgress(ctx.db, id, after) };
   });
 
   // The published adapter's PEFT files (adapter_config.json, adapter_model.safetensors).
-  app.get('/factory/jobs/:id/adapter/:file', async (request, reply) => {
-    const { id, file } = jobParams.extend({ file: z.enum(['adapter_config.json', 'adapter_model.safetensors']) }).parse(request.params);
+  serveRoute(app, contract.getTrainingAdapterFile, async (input, _request, reply) => {
+    const { id, file } = input.params;
     const job = await getTrainingJob(ctx.db, id);
     const hash = file === 'adapter_config.json' ? job.adapterConfigBlob : job.adapterBlob;
     if (!hash) throw new CodedError('not_published', `job ${id} has no published adapter yet (status ${job.status})`);
     return reply.type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream').send(await ctx.blobs.open(hash));
   });
 
-  app.post('/factory/jobs/:id/cancel', async (request) => {
+  serveRoute(app, contract.cancelTrainingJob, async (input, request) => {
     const who = await signer(request);
-    return cancelTrainingJob(ctx.db, jobParams.parse(request.params).id, who);
+    return cancelTrainingJob(ctx.db, input.params.id, who);
   });
 
   // Server-sent events: `progress` for each new step, `job` when the job changes, then `end`.
-  app.get('/factory/jobs/:id/events', async (request, reply) => {
-    const { id } = jobParams.parse(request.params);
+  serveRoute(app, contract.trainingJobEvents, async (input, request, reply) => {
+    const { id } = input.params;
     let job = await getTrainingJob(ctx.db, id);
     const close = streams.open(request.ip);
     reply.raw.on('close', close);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Address, LocalAccount } from 'viem';
-import { z } from 'zod';
+import * as contract from '../contract/inference.ts';
+import { serveRoute } from '../serve-route.ts';
 import type { ModelLoader } from '../../attribution/model-loader.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import type { Admission } from '../../inference/admission.ts';
@@ -10,7 +11,6 @@ import type { Meter } from '../../inference/meter.ts';
 import { runInference, type InferenceNode } from '../../inference/run-inference.ts';
 import type { Engine } from '../../serve/engine.ts';
 import { authenticate } from '../authenticate.ts';
-import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
 /** What the inference doors (`/inference`, `/v1/*`) need of the node. */
@@ -38,16 +38,6 @@ export async function consumerOf(ctx: InferenceRouteContext, request: FastifyReq
   throw new CodedError('unauthorized', 'pass an API key as "Authorization: Bearer olk_…" (create one with POST /api-keys) or sign the request');
 }
 
-const inferenceBody = z.object({
-  model,
-  prompt,
-  maxTokens: maxTokens.default(64),
-  temperature: temperature.default(0),
-  topP: topP.default(1),
-  seed: seed.default(0),
-  stop,
-}).strict();
-
 /**
  * `POST /inference`: this API's own form of the pipeline `/v1` runs (the same consumer
  * authentication, sampling limits, metering, attribution and receipt), answering in one JSON
@@ -55,9 +45,9 @@ const inferenceBody = z.object({
  * spans. The CLI's `infer` uses it.
  */
 export function inferenceRoutes(app: FastifyInstance, ctx: InferenceRouteContext): void {
-  app.post('/inference', async (request) => {
+  serveRoute(app, contract.infer, async (input, request) => {
     const consumer = await consumerOf(ctx, request);
-    const body = inferenceBody.parse(request.body);
+    const body = input.body;
     const { output, finishReason, receipt, spans, usage } = await runInference(inferenceNode(ctx), { ...body, consumer });
     // a base model alone has no receipt: nothing attributed, nothing charged
     return {

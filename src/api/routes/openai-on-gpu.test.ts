@@ -38,7 +38,7 @@ async function serveOn(backend: Backend, key: string): Promise<OpenAI> {
   const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, `attribution-${backend.name}`) });
   const app = buildApi({
     ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), admission: createAdmission({ concurrency: 4, queue: 4, retryAfterSeconds: 2 }),
-    rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: 'silent',
+    rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: 'silent', checkResponses: true,
   });
   apps.push(app);
   return new OpenAI({ apiKey: key, baseURL: `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`, maxRetries: 0 });

@@ -32,7 +32,7 @@ before(async () => {
   await createFactoryWorker(f.ctx).drain();
   backend = createBackend({ threads: 1 });
   const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), admission: createAdmission({ concurrency: 1, queue: 1, retryAfterSeconds: 2 }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent' });
+  app = buildApi({ ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), admission: createAdmission({ concurrency: 1, queue: 1, retryAfterSeconds: 2 }), rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: process.env.API_LOG ?? 'silent', checkResponses: true });
   baseURL = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`;
   const { key } = await createApiKey(f.db, f.addr(CONSUMER), 'test');
   client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });

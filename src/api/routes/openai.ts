@@ -1,34 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Address } from 'viem';
-import { z, ZodError } from 'zod';
+import { ZodError } from 'zod';
+import * as contract from '../contract/inference.ts';
+import { serveRoute } from '../serve-route.ts';
 import { runInference, type InferenceResult } from '../../inference/run-inference.ts';
 import { listPublishedModels } from '../../factory/published-models.ts';
 import { listBaseModels } from '../../factory/base-models.ts';
-import { chatMessageSchema, chatPrompt } from '../../serve/chat-template.ts';
+import { chatPrompt } from '../../serve/chat-template.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import { statusOf } from '../error-statuses.ts';
 import { consumerOf, inferenceNode, type InferenceRouteContext } from './inference.ts';
 import { attributionSummary } from '../../inference/attribution-summary.ts';
-import { maxTokens, model, prompt, seed, stop, temperature, topP } from '../sampling.ts';
 import type { Sampling } from '../../serve/engine.ts';
-
-const sampling = {
-  model,
-  max_tokens: maxTokens.nullish(),
-  temperature: temperature.nullish(),
-  top_p: topP.nullish(),
-  n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
-  seed: seed.nullish(),
-  stop,
-  stream: z.boolean().nullish(),
-  // usage is always in the last chunk of a stream, asked for or not
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  user: z.string().max(256).optional(),
-};
-// Unknown fields are ignored (clients send more than any server uses); known ones are checked.
-const completionBody = z.object({ ...sampling, prompt: z.union([prompt, z.array(prompt).length(1, 'one prompt per request')]) });
-const chatBody = z.object({ ...sampling, max_completion_tokens: maxTokens.nullish(), messages: z.array(chatMessageSchema).min(1).max(256) });
 
 /** OpenAI's error body: `{ error: { message, type, param, code } }`. */
 function openAiError(err: unknown): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
@@ -63,13 +46,13 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
       return reply.status(status).send(body);
     });
 
-    v1.get('/models', async () => ({
+    serveRoute(v1, contract.openAiModels, async () => ({
       object: 'list',
       data: [
         ...(await listPublishedModels(ctx.db)).map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner, openledger: { modelId: m.modelId, baseModel: m.baseModelId, adapter: m.adapterHash, pricePer1kTokens: m.pricePer1kTokens } })),
         ...(await listBaseModels(ctx.db)).map((b) => ({ id: b.name, object: 'model', created: Math.floor(Date.parse(b.createdAt) / 1000), owned_by: 'openledger', openledger: { modelId: null, baseModel: b.id, adapter: null, pricePer1kTokens: '0' } })),
       ],
-    }));
+    }), { prefix: '/v1' });
 
     /** Runs one request, as JSON or as a server-sent-event stream of chunks built by `chunk`. */
     const serve = async (
@@ -116,8 +99,8 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
       reply.raw.end();
     };
 
-    v1.post('/completions', async (request, reply) => {
-      const b = completionBody.parse(request.body);
+    serveRoute(v1, contract.openAiCompletions, async (input, request, reply) => {
+      const b = input.body;
       return serve(request, reply, {
         model: b.model, prompt: async () => (typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!), maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1,
         seed: b.seed ?? 0, stop: b.stop, stream: b.stream ?? false,
@@ -126,7 +109,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
         full: (r, finish) => ({ choices: [{ index: 0, text: r.output, finish_reason: finish, logprobs: null }] }),
         chunk: (delta, finish) => ({ choices: [{ index: 0, text: delta ?? '', finish_reason: finish, logprobs: null }] }),
       });
-    });
+    }, { prefix: '/v1' });
 
     const chatTokenizer = async (name: string) => {
       const m = await ctx.models.resolve(name);
@@ -135,8 +118,8 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
       return m.loaded.tokenizer.toConfig();
     };
 
-    v1.post('/chat/completions', async (request, reply) => {
-      const b = chatBody.parse(request.body);
+    serveRoute(v1, contract.openAiChatCompletions, async (input, request, reply) => {
+      const b = input.body;
       let first = true;
       return serve(request, reply, {
         model: b.model, prompt: async () => chatPrompt(await chatTokenizer(b.model), b.messages), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 256, temperature: b.temperature ?? 1,
@@ -150,6 +133,6 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
           return { choices: [{ index: 0, delta: d, finish_reason: finish, logprobs: null }] };
         },
       });
-    });
+    }, { prefix: '/v1' });
   }, { prefix: '/v1' });
 }

@@ -4,6 +4,8 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { isLoopback } from '../../util/allowed-host.ts';
 import { CodedError } from '../../util/coded-error.ts';
+import { devAccounts } from '../contract/node.ts';
+import { serveRoute } from '../serve-route.ts';
 
 /** The built web app (`npm run build:web`). */
 export const WEB_DIST = join(import.meta.dirname, '../../../web/dist');
@@ -21,7 +23,7 @@ export function webRoutes(app: FastifyInstance, ctx: { devMnemonic?: string | un
   } else {
     app.get('/', async (_, reply) => reply.type('text/html').send('<p>The web app is not built: run <code>npm run build:web</code> (npm start does it).</p>'));
   }
-  app.get('/dev/accounts', async (request) => {
+  serveRoute(app, devAccounts, async (_, request) => {
     if (!ctx.devMnemonic) return { mnemonic: null };
     if (!isLoopback(request.ip)) throw new CodedError('forbidden', 'development accounts are only shared with this machine');
     return { mnemonic: ctx.devMnemonic };

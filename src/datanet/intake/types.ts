@@ -5,7 +5,8 @@
  */
 
 /** The upload formats intake reads. TSV is CSV with a tab delimiter. */
-export type IntakeFormat = 'jsonl' | 'csv' | 'tsv' | 'text' | 'parquet';
+export const intakeFormats = ['jsonl', 'csv', 'tsv', 'text', 'parquet'] as const;
+export type IntakeFormat = (typeof intakeFormats)[number];
 
 /**
  * Why bytes did not become a record (a subset of validation's `RejectionReason`):

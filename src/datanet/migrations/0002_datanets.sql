@@ -1,13 +1,5 @@
--- Datanets: their records, contributions, uploads, anchored batches, snapshots, and the nonces of
--- signed requests.
-
-create table request_nonces (
-  address     text not null,
-  nonce       text not null,
-  expires_at  timestamptz not null,
-  primary key (address, nonce)
-);
-create index request_nonces_expiry on request_nonces (expires_at);
+-- Datanets: their records, contributions, uploads, anchored batches and snapshots. (The nonces of
+-- signed requests, created here once, are the store's: 0014.)
 
 create table datanets (
   key                      bigserial primary key,

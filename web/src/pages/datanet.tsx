@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { useAccount } from '../account.tsx';
-import { api, open } from '../api.ts';
+import { open, call, routes } from '../api.ts';
 import { Card, ErrorBox, Loading, Short } from '../components/states.tsx';
 import { ContributionsCard } from './datanet/contributions.tsx';
 import { CuratorQueue } from './datanet/curator-queue.tsx';
@@ -23,7 +23,7 @@ export function DatanetPage() {
   const { signer } = useAccount();
   const datanet = useQuery({
     queryKey: ['datanet', id],
-    queryFn: ({ signal }) => api<Datanet>('GET', `/datanets/${id}`, { signal }),
+    queryFn: ({ signal }) => call(routes.getDatanet, { params: { id } }, { signal }),
     enabled: valid,
   });
 

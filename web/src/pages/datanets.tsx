@@ -1,10 +1,9 @@
 import { useEffect, useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api, open } from '../api.ts';
+import { open, call, routes } from '../api.ts';
 import { Card, Empty, ErrorBox, Loading, Short, ShowMore } from '../components/states.tsx';
 import { CreateDatanetForm } from './datanet/create-form.tsx';
-import type { Datanet } from './datanet/types.ts';
 
 const PAGE = 25;
 
@@ -33,10 +32,7 @@ function DatanetBrowser() {
   const list = useInfiniteQuery({
     queryKey: ['datanets', 'browse', q],
     queryFn: ({ pageParam, signal }) => {
-      const params = new URLSearchParams({ limit: String(PAGE) });
-      if (q) params.set('q', q);
-      if (pageParam !== null) params.set('before', String(pageParam));
-      return api<{ datanets: Datanet[]; next: number | null }>('GET', `/datanets?${params}`, { signal });
+      return call(routes.listDatanets, { query: { limit: PAGE, ...(q ? { q } : {}), ...(pageParam !== null ? { before: pageParam } : {}) } }, { signal });
     },
     initialPageParam: null as number | null,
     getNextPageParam: (last) => last.next,

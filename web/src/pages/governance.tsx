@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { useAccount, type NodeStatus } from '../account.tsx';
-import { api } from '../api.ts';
+import { useAccount } from '../account.tsx';
+import { call, routes } from '../api.ts';
 import { ErrorBox, Loading } from '../components/states.tsx';
 import { DevChainCard } from './governance/dev-chain-card.tsx';
 import { ParametersCard } from './governance/parameters-card.tsx';
@@ -18,7 +18,7 @@ export function GovernancePage() {
   const { status, publicClient } = useAccount();
   const params = useGovParams();
   // the same query as the account provider's, to show why the node's status is missing
-  const statusQuery = useQuery({ queryKey: ['status'], queryFn: () => api<NodeStatus>('GET', '/status'), staleTime: 60_000 });
+  const statusQuery = useQuery({ queryKey: ['status'], queryFn: () => call(routes.getStatus, {}), staleTime: 60_000 });
   if (!status || !publicClient) {
     return <><h1>Governance</h1>{statusQuery.isError ? <ErrorBox error={statusQuery.error} /> : <Loading what="Reaching the node" />}</>;
   }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
-import { api, ApiError, open } from '../api.ts';
+import { ApiError, open, call, routes } from '../api.ts';
 import { useAccount } from '../account.tsx';
 import { Card, Empty, ErrorBox, Field, Query } from '../components/states.tsx';
 import { AttributedAnswer } from './playground/attributed-answer.tsx';
@@ -23,7 +23,7 @@ export function PlaygroundPage() {
   const { signer } = account;
   const qc = useQueryClient();
   const [params, setParams] = useSearchParams();
-  const models = useQuery({ queryKey: ['v1-models'], queryFn: () => api<{ data: ModelEntry[] }>('GET', '/v1/models') });
+  const models = useQuery({ queryKey: ['v1-models'], queryFn: () => call(routes.openAiModels, {}) });
   const model = params.get('model') ?? '';
   const setModel = (name: string) => setParams(name ? { model: name } : {}, { replace: true });
   useEffect(() => {

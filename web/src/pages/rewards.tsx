@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api } from '../api.ts';
+import { call, routes } from '../api.ts';
 import { useAccount } from '../account.tsx';
 import { Card, Empty, Query } from '../components/states.tsx';
 import { RewardsBreakdown } from './rewards/breakdown.tsx';
@@ -8,7 +8,6 @@ import { EpochList } from './rewards/epochs.tsx';
 import { RewardsEvidence } from './rewards/evidence.tsx';
 import { RewardsHistoryChart } from './rewards/history-chart.tsx';
 import { RewardsSummary } from './rewards/summary.tsx';
-import type { HistoryRow, Rewards } from './rewards/types.ts';
 
 /**
  * The connected account's rewards as model owner, datanet owner, contributor or staker: earned,
@@ -18,8 +17,8 @@ import type { HistoryRow, Rewards } from './rewards/types.ts';
 export function RewardsPage() {
   const { signer } = useAccount();
   const address = signer?.address;
-  const rewards = useQuery({ queryKey: ['rewards', address], queryFn: () => api<Rewards>('GET', `/settlement/rewards/${address}`), enabled: !!address });
-  const history = useQuery({ queryKey: ['rewards', address, 'history'], queryFn: () => api<{ history: HistoryRow[] }>('GET', `/settlement/rewards/${address}/history`), enabled: !!address });
+  const rewards = useQuery({ queryKey: ['rewards', address], queryFn: () => call(routes.getRewards, { params: { address: address! } }), enabled: !!address });
+  const history = useQuery({ queryKey: ['rewards', address, 'history'], queryFn: () => call(routes.getRewardHistory, { params: { address: address! } }), enabled: !!address });
 
   return (
     <>

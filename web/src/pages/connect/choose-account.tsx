@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { api, open } from '../../api.ts';
+import { open, call, routes } from '../../api.ts';
 import { useAccount } from '../../account.tsx';
 import { Card, Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
 import { useOpenBalances } from './balances.ts';
@@ -26,7 +26,7 @@ export function ChooseAccount() {
 function DevAccounts() {
   const { status, devAccounts, connectDev, signer, kind } = useAccount();
   // Same key and request as the account provider's: here only to show why the list may be empty.
-  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => api<{ mnemonic: string | null }>('GET', '/dev/accounts'), staleTime: Infinity });
+  const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => call(routes.devAccounts, {}), staleTime: Infinity });
   const balances = useOpenBalances(devAccounts);
   if (dev.isPending) return <Loading what="Loading the development accounts" />;
   if (dev.isError) return <ErrorBox error={dev.error} />;

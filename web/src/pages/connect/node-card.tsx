@@ -1,17 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
-import { api } from '../../api.ts';
-import { useAccount, type NodeStatus } from '../../account.tsx';
+import { call, routes } from '../../api.ts';
+import { useAccount } from '../../account.tsx';
 import { Card, Query, Short } from '../../components/states.tsx';
-
-/** `GET /status` as the node sends it (a little more than the shared {@link NodeStatus}). */
-export interface FullStatus extends NodeStatus {
-  store?: { kind: string };
-  indexer?: { blockNumber: string | null };
-}
 
 /** The node's status, shared with the account provider's query (same key, same request). */
 export function useNodeStatus() {
-  return useQuery({ queryKey: ['status'], queryFn: () => api<FullStatus>('GET', '/status'), staleTime: 60_000 });
+  return useQuery({ queryKey: ['status'], queryFn: () => call(routes.getStatus, {}), staleTime: 60_000 });
 }
 
 /** The head of the node's chain, polled every few seconds through its RPC. */

@@ -2,10 +2,10 @@ import { useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import type { Address } from 'viem';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Card, Empty, ErrorBox, Loading, Short, ShowMore } from '../../components/states.tsx';
 import { RecordPreview } from './record-preview.tsx';
-import { when, type Contribution, type ContributionStatus } from './types.ts';
+import { when, type ContributionStatus } from './types.ts';
 
 const PAGE = 25;
 
@@ -18,11 +18,7 @@ export function ContributionsCard({ datanetId }: { datanetId: number }) {
   const list = useInfiniteQuery({
     queryKey: ['datanet-contributions', datanetId, 'browse', status, contributor ?? null],
     queryFn: ({ pageParam, signal }) => {
-      const q = new URLSearchParams({ limit: String(PAGE) });
-      if (status) q.set('status', status);
-      if (contributor) q.set('contributor', contributor);
-      if (pageParam) q.set('before', pageParam);
-      return api<{ contributions: Contribution[]; next: string | null }>('GET', `/datanets/${datanetId}/contributions?${q}`, { signal });
+      return call(routes.listDatanetContributions, { params: { id: datanetId }, query: { limit: PAGE, ...(status ? { status } : {}), ...(contributor ? { contributor } : {}), ...(pageParam ? { before: pageParam } : {}) } }, { signal });
     },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next,

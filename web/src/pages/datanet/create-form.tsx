@@ -2,10 +2,9 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Card, ErrorBox, Field } from '../../components/states.tsx';
 import { checkDefinition, emptyDraft, type DefinitionBody, type DefinitionDraft, type DraftErrors } from './definition.ts';
-import type { Datanet } from './types.ts';
 
 /**
  * The "create a datanet" form: name, description, licence, curation, contribution stake,
@@ -19,7 +18,7 @@ export function CreateDatanetForm() {
   const [draft, setDraft] = useState<DefinitionDraft>(emptyDraft);
   const [errors, setErrors] = useState<DraftErrors>({});
   const create = useMutation({
-    mutationFn: (body: DefinitionBody) => api<Datanet>('POST', '/datanets', { body, signer }),
+    mutationFn: (body: DefinitionBody) => call(routes.createDatanet, { body }, { signer }),
     onSuccess: async (d) => {
       await queryClient.invalidateQueries({ queryKey: ['datanets'] });
       void navigate(d.id !== null ? `/datanets/${d.id}` : '/datanets');

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import type { Hex } from 'viem';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Card, Empty, ErrorBox, Field, Loading, Short, ShowMore } from '../../components/states.tsx';
 import { RecordPreview } from './record-preview.tsx';
 import { when, type Contribution, type Datanet } from './types.ts';
@@ -18,9 +18,7 @@ export function CuratorQueue({ datanet }: { datanet: Datanet & { id: number } })
   const pending = useInfiniteQuery({
     queryKey: ['datanet-contributions', datanet.id, 'pending'],
     queryFn: ({ pageParam, signal }) => {
-      const q = new URLSearchParams({ status: 'pending', limit: String(PAGE) });
-      if (pageParam) q.set('before', pageParam);
-      return api<{ contributions: Contribution[]; next: string | null }>('GET', `/datanets/${datanet.id}/contributions?${q}`, { signal });
+      return call(routes.listDatanetContributions, { params: { id: datanet.id! }, query: { status: 'pending', limit: PAGE, ...(pageParam ? { before: pageParam } : {}) } }, { signal });
     },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next,
@@ -54,7 +52,7 @@ function PendingRow({ datanetId, c, stake }: { datanetId: number; c: Contributio
   const [spam, setSpam] = useState(false);
   const [reasonError, setReasonError] = useState<string>();
   const decide = useMutation({
-    mutationFn: (d: Decision) => api<Contribution>('POST', `/datanets/${datanetId}/contributions/${c.id}/decision`, { body: d, signer }),
+    mutationFn: (d: Decision) => call(routes.decideContribution, { params: { id: datanetId, contribution: c.id }, body: d }, { signer }),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ['datanet-contributions', datanetId] });
       void queryClient.invalidateQueries({ queryKey: ['datanet-stats', datanetId] });

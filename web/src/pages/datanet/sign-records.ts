@@ -1,6 +1,6 @@
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
 import type { Signer } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { contentHashesOf, signConsent, type ContributionConsent } from '../../../../src/datanet/consent.ts';
 import { readParquetRows } from '../../../../src/datanet/intake/parquet-rows.ts';
 import { readUpload, type ParquetReader } from '../../../../src/datanet/intake/read-upload.ts';
@@ -61,6 +61,6 @@ export async function fileRecordHashes(o: { file: File; format?: IntakeFormat; o
 export async function signRecords(o: { file: File; format?: IntakeFormat; datanetId: number; signer: Signer; onRecords?: (n: number) => void; signal?: AbortSignal }): Promise<ContributionConsent | undefined> {
   const contentHashes = await fileRecordHashes(o);
   if (contentHashes.length === 0) return undefined;
-  const status = await api<{ chain: { id: number }; contracts: { datanetRegistry: Address } }>('GET', '/status');
+  const status = await call(routes.getStatus, {});
   return signConsent(o.signer, { chainId: status.chain.id, registry: status.contracts.datanetRegistry, datanetId: o.datanetId, contentHashes });
 }

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Card, Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
-import { canCurate, when, type Datanet, type Snapshot } from './types.ts';
+import { canCurate, when, type Datanet } from './types.ts';
 
 /**
  * A datanet's snapshots (frozen sets of accepted contributions, recorded on chain by their Merkle
@@ -15,13 +15,13 @@ export function SnapshotsCard({ datanet }: { datanet: Datanet & { id: number } }
   const snapshots = useQuery({
     // the same key and shape as the ModelFactory wizard's, so both see a new snapshot
     queryKey: ['datanet-snapshots', datanet.id],
-    queryFn: ({ signal }) => api<{ snapshots: Snapshot[] }>('GET', `/datanets/${datanet.id}/snapshots`, { signal }).then((r) => r.snapshots),
+    queryFn: ({ signal }) => call(routes.listSnapshots, { params: { id: datanet.id! } }, { signal }).then((r) => r.snapshots),
     refetchInterval: (q) => (q.state.data?.some((s) => s.status !== 'recorded') ? 3000 : false),
   });
   const take = useMutation({
     mutationFn: async () => {
       const before = new Set((snapshots.data ?? []).map((s) => s.id));
-      const s = await api<Snapshot>('POST', `/datanets/${datanet.id}/snapshots`, { body: {}, signer });
+      const s = await call(routes.createSnapshot, { params: { id: datanet.id! } }, { signer });
       return { snapshot: s, created: !before.has(s.id) };
     },
     onSuccess: () => {

@@ -3,13 +3,15 @@ import type { Address } from 'viem';
 import { sendTx, useAccount } from '../../account.tsx';
 import { open } from '../../api.ts';
 import { ErrorBox, Loading } from '../../components/states.tsx';
-import { datanetRegistryAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { datanetRegistryAbi, openTokenAbi, stakingAbi } from '../../../../src/chain/generated/index.ts';
+import { StakingRole } from '../../../../src/chain/staking-role.ts';
 import type { Datanet } from './types.ts';
 
 /**
- * The connected account's contributor stake in a datanet that asks for one: what is bonded on
- * chain, whether it may contribute, and a button bonding what is missing (approve + stake, two
- * transactions from the account). Nothing for a datanet without a stake.
+ * The connected account's contributor stake in a datanet that asks for one (its Staking position,
+ * role Contributor, scope the datanet): what is bonded on chain, whether it may contribute, and a
+ * button bonding what is missing (approve + stake, two transactions from the account). Nothing for
+ * a datanet without a stake.
  */
 export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
   const account = useAccount();
@@ -21,19 +23,19 @@ export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
     enabled: required > 0n && !!who && !!publicClient && !!status,
     queryFn: async () => {
       const registry = { address: status!.contracts.datanetRegistry, abi: datanetRegistryAbi } as const;
-      const [bonded, may, balance] = await Promise.all([
-        publicClient!.readContract({ ...registry, functionName: 'stakeOf', args: [BigInt(datanet.id), who as Address] }),
+      const [position, may, balance] = await Promise.all([
+        publicClient!.readContract({ address: status!.contracts.staking, abi: stakingAbi, functionName: 'positionOf', args: [who as Address, StakingRole.Contributor, BigInt(datanet.id)] }),
         publicClient!.readContract({ ...registry, functionName: 'canContribute', args: [BigInt(datanet.id), who as Address] }),
         publicClient!.readContract({ address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [who as Address] }),
       ]);
-      return { amount: bonded.amount, releaseAt: bonded.releaseAt, canContribute: may, balance };
+      return { amount: position.bonded, unbonding: position.unbonding, canContribute: may, balance };
     },
   });
   const bond = useMutation({
     mutationFn: async (amount: bigint) => {
-      const registry = status!.contracts.datanetRegistry;
-      await sendTx(account, { address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [registry, amount] });
-      await sendTx(account, { address: registry, abi: datanetRegistryAbi, functionName: 'stakeAsContributor', args: [BigInt(datanet.id), amount] });
+      const staking = status!.contracts.staking;
+      await sendTx(account, { address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [staking, amount] });
+      await sendTx(account, { address: staking, abi: stakingAbi, functionName: 'stake', args: [StakingRole.Contributor, BigInt(datanet.id), amount] });
     },
     onSuccess: () => void stake.refetch(),
   });
@@ -48,7 +50,7 @@ export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
     <div data-testid="stake-status">
       <p>
         Contributors bond <b>{open(required)}</b> (slashed if a curator rejects a record as spam). You have <b>{open(s.amount)}</b> bonded
-        {s.releaseAt > 0n ? ', with a release requested (you cannot contribute until you bond again)' : ''};{' '}
+        {s.unbonding > 0n ? `, and ${open(s.unbonding)} asked back (it no longer counts)` : ''};{' '}
         {s.canContribute ? <span className="ok">you may contribute.</span> : <span className="error">your records would be rejected (insufficient_stake).</span>}
       </p>
       {!s.canContribute && (

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatEther } from 'viem';
-import { api, open } from '../../api.ts';
+import { open, call, routes } from '../../api.ts';
 import { Card, Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
 import { when, type DatanetEarnings, type DatanetStats } from './types.ts';
 
@@ -16,11 +16,11 @@ const n = (v: number) => v.toLocaleString('en');
 export function StatsCard({ datanetId }: { datanetId: number }) {
   const stats = useQuery({
     queryKey: ['datanet-stats', datanetId],
-    queryFn: ({ signal }) => api<DatanetStats>('GET', `/datanets/${datanetId}/stats`, { signal }),
+    queryFn: ({ signal }) => call(routes.getDatanetStats, { params: { id: datanetId } }, { signal }),
   });
   const earnings = useQuery({
     queryKey: ['datanet-earnings', datanetId],
-    queryFn: ({ signal }) => api<DatanetEarnings>('GET', `/datanets/${datanetId}/earnings`, { signal }),
+    queryFn: ({ signal }) => call(routes.getDatanetEarnings, { params: { id: datanetId } }, { signal }),
     refetchInterval: 30_000,
   });
   return (

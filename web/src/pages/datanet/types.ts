@@ -3,7 +3,8 @@ import type { Datanet as StoredDatanet } from '../../../../src/datanet/datanet-t
 import type { Json } from '../../../../src/util/json-shape.ts';
 
 export type { Contribution, ContributionStatus, DatanetRules, IngestResult, Snapshot, Upload, UploadResponse } from '../../../../src/datanet/datanet-types.ts';
-export type { DatanetEarnings, DatanetStats } from '../../../../src/api/routes/datanet-stats-types.ts';
+export type { DatanetStats } from '../../../../src/api/contract/datanets.ts';
+export type { DatanetEarnings } from '../../../../src/settlement/datanet-earnings.ts';
 
 /** A datanet as the API sends it (`GET /datanets/:id`): its bigints as decimal strings. */
 export type Datanet = Json<StoredDatanet>;

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Empty, ErrorBox, Loading, Short, ShowMore } from '../../components/states.tsx';
-import type { IngestResult, Upload } from './types.ts';
+import type { Upload } from './types.ts';
 
 const PAGE = 100;
 const finished = (u: Upload) => u.status === 'done' || u.status === 'failed';
@@ -14,7 +14,7 @@ const finished = (u: Upload) => u.status === 'done' || u.status === 'failed';
 export function UploadResult({ initial }: { initial: Upload }) {
   const upload = useQuery({
     queryKey: ['upload', initial.id],
-    queryFn: ({ signal }) => api<Upload>('GET', `/uploads/${initial.id}`, { signal }),
+    queryFn: ({ signal }) => call(routes.getUpload, { params: { id: initial.id } }, { signal }),
     initialData: initial,
     refetchInterval: (q) => (q.state.data && finished(q.state.data) ? false : 1500),
   });
@@ -44,9 +44,7 @@ function RecordResults({ upload }: { upload: Upload }) {
   const records = useInfiniteQuery({
     queryKey: ['upload-records', upload.id, status],
     queryFn: ({ pageParam, signal }) => {
-      const q = new URLSearchParams({ from: String(pageParam), limit: String(PAGE) });
-      if (status) q.set('status', status);
-      return api<{ records: IngestResult[]; next: number | null }>('GET', `/uploads/${upload.id}/records?${q}`, { signal });
+      return call(routes.listUploadRecords, { params: { id: upload.id }, query: { from: pageParam, limit: PAGE, ...(status ? { status } : {}) } }, { signal });
     },
     initialPageParam: 0,
     getNextPageParam: (last) => last.next,

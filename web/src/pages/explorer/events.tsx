@@ -1,21 +1,11 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api } from '../../api.ts';
+import { call, routes, type RouteOutput } from '../../api.ts';
 import { Card, Empty, ErrorBox, Field, Loading, Short } from '../../components/states.tsx';
 import { contractNames, eventNames } from './contracts.ts';
 
 /** One indexed protocol event as `GET /chain/events` returns it (bigints in `args` are decimal strings). */
-export interface ChainEvent {
-  id: string;
-  blockNumber: string;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
-  contract: string;
-  address: string;
-  event: string;
-  args: Record<string, unknown>;
-}
+export type ChainEvent = RouteOutput<typeof routes.listChainEvents>['events'][number];
 
 const LIMIT = 25;
 
@@ -26,11 +16,7 @@ function useChainEvents(filter: { contract: string; event: string }, before: str
     placeholderData: keepPreviousData,
     refetchInterval: before ? false : 5000,
     queryFn: ({ signal }) => {
-      const q = new URLSearchParams({ limit: String(LIMIT) });
-      if (filter.contract) q.set('contract', filter.contract);
-      if (filter.event) q.set('event', filter.event);
-      if (before) q.set('before', before);
-      return api<{ events: ChainEvent[]; next: string | null }>('GET', `/chain/events?${q}`, { signal });
+      return call(routes.listChainEvents, { query: { limit: LIMIT, ...(filter.contract ? { contract: filter.contract } : {}), ...(filter.event ? { event: filter.event } : {}), ...(before ? { before } : {}) } }, { signal });
     },
   });
 }

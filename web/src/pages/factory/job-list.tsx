@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Empty, Query, Short } from '../../components/states.tsx';
 import { when } from './format.ts';
 import { useBaseModels } from './queries.ts';
@@ -27,10 +27,9 @@ export function JobList() {
   const [mine, setMine] = useState(false);
   const [status, setStatus] = useState<JobStatus | ''>('');
   const owner = mine && signer ? signer.address : undefined;
-  const query = new URLSearchParams({ limit: '100', ...(owner ? { owner } : {}), ...(status ? { status } : {}) });
   const jobs = useQuery({
     queryKey: ['factory-jobs', owner ?? 'all', status],
-    queryFn: () => api<{ jobs: TrainingJob[] }>('GET', `/factory/jobs?${query}`).then((r) => r.jobs),
+    queryFn: () => call(routes.listTrainingJobs, { query: { limit: 100, ...(owner ? { owner } : {}), ...(status ? { status } : {}) } }).then((r) => r.jobs),
     refetchInterval: (q) => (q.state.data?.some((j) => !finishedStatuses.has(j.status)) ? 3000 : false),
   });
   const bases = useBaseModels();

@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useAccount } from '../../account.tsx';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { ErrorBox } from '../../components/states.tsx';
 import { duration, fixed } from './format.ts';
 import { StatusText } from './job-list.tsx';
@@ -53,7 +53,7 @@ function CancelJob({ job }: { job: TrainingJob }) {
   const { signer } = useAccount();
   const queryClient = useQueryClient();
   const cancel = useMutation({
-    mutationFn: () => api<TrainingJob>('POST', `/factory/jobs/${job.id}/cancel`, { signer, body: {} }),
+    mutationFn: () => call(routes.cancelTrainingJob, { params: { id: job.id } }, { signer }),
     onSuccess: (updated) => {
       queryClient.setQueryData(['factory-job', job.id], updated);
       void queryClient.invalidateQueries({ queryKey: ['factory-jobs'] });

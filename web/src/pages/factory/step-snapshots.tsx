@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Empty, ErrorBox, Loading, Query, Short } from '../../components/states.tsx';
 import type { Datanet, Snapshot } from '../datanet/types.ts';
 import { when } from './format.ts';
@@ -13,7 +13,7 @@ export function StepSnapshots({ value, onChange, error }: { value: Snapshot[]; o
   const [search, setSearch] = useState('');
   const datanets = useQuery({
     queryKey: ['datanets', 'wizard', search],
-    queryFn: () => api<{ datanets: Datanet[]; next: number | null }>('GET', `/datanets?${new URLSearchParams({ limit: String(PAGE), ...(search.trim() ? { q: search.trim() } : {}) })}`),
+    queryFn: () => call(routes.listDatanets, { query: { limit: PAGE, ...(search.trim() ? { q: search.trim() } : {}) } }),
   });
   const toggle = (s: Snapshot, on: boolean) => onChange(on ? [...value.filter((v) => v.id !== s.id), s] : value.filter((v) => v.id !== s.id));
 
@@ -48,7 +48,7 @@ export function StepSnapshots({ value, onChange, error }: { value: Snapshot[]; o
 function DatanetSnapshots({ datanet, chosen, onToggle }: { datanet: Datanet & { id: number }; chosen: Snapshot[]; onToggle: (s: Snapshot, on: boolean) => void }) {
   const snapshots = useQuery({
     queryKey: ['datanet-snapshots', datanet.id],
-    queryFn: () => api<{ snapshots: Snapshot[] }>('GET', `/datanets/${datanet.id}/snapshots`).then((r) => r.snapshots),
+    queryFn: () => call(routes.listSnapshots, { params: { id: datanet.id! } }).then((r) => r.snapshots),
     // a snapshot being recorded on chain becomes selectable by itself
     refetchInterval: (q) => (q.state.data?.some((s) => s.status !== 'recorded') ? 3000 : false),
   });

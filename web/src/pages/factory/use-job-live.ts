@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, ApiError } from '../../api.ts';
+import { ApiError, call, routes } from '../../api.ts';
 import { finishedStatuses, type ProgressPoint, type TrainingJob } from './types.ts';
 
 /** How often the job and its curve are polled (the event stream usually gets there first). */
@@ -18,7 +18,7 @@ export function useJobLive(id: string) {
   const queryClient = useQueryClient();
   const job = useQuery({
     queryKey: ['factory-job', id],
-    queryFn: () => api<TrainingJob>('GET', `/factory/jobs/${id}`),
+    queryFn: () => call(routes.getTrainingJob, { params: { id } }),
     // a finished job never changes again; an unknown one will not appear
     refetchInterval: (q) => ((q.state.data && finishedStatuses.has(q.state.data.status)) || (q.state.error instanceof ApiError && q.state.error.status === 404) ? false : POLL_MS),
   });
@@ -61,7 +61,7 @@ export function useJobLive(id: string) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async () => {
       try {
-        const { points: fresh } = await api<{ points: ProgressPoint[] }>('GET', `/factory/jobs/${id}/progress?after=${lastStep.current}`);
+        const { points: fresh } = await call(routes.getTrainingProgress, { params: { id }, query: { after: lastStep.current } });
         if (stopped) return;
         if (fresh.length) {
           lastStep.current = Math.max(lastStep.current, fresh.at(-1)!.step);

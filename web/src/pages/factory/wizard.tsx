@@ -3,16 +3,16 @@ import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/rea
 import { Link, useNavigate } from 'react-router';
 import { parseEther } from 'viem';
 import { useAccount } from '../../account.tsx';
-import { api, open } from '../../api.ts';
+import { open, call, routes } from '../../api.ts';
 import { ErrorBox } from '../../components/states.tsx';
-import type { Contribution } from '../datanet/types.ts';
 import { initialDraft, validateBase, validateSettings, validateSnapshots, validateTemplate, type Draft, type Errors } from './draft.ts';
 import { useBaseModels } from './queries.ts';
 import { StepBase } from './step-base.tsx';
 import { StepSettings } from './step-settings.tsx';
 import { StepSnapshots } from './step-snapshots.tsx';
 import { StepTemplate, type Samples } from './step-template.tsx';
-import { finishedStatuses, type TrainingJob } from './types.ts';
+import { finishedStatuses } from './types.ts';
+import type { RouteInput } from '../../api.ts';
 
 const steps = ['Base model', 'Snapshots', 'Template', 'Hyperparameters'] as const;
 /** Sample records fetched per chosen snapshot for the template preview. */
@@ -35,7 +35,7 @@ export function JobWizard() {
   const sampleQueries = useQueries({
     queries: draft.snapshots.map((s) => ({
       queryKey: ['snapshot-samples', s.id, SAMPLES_PER_SNAPSHOT],
-      queryFn: () => api<{ contributions: Contribution[] }>('GET', `/snapshots/${s.id}/contributions?limit=${SAMPLES_PER_SNAPSHOT}`).then((r) => r.contributions),
+      queryFn: () => call(routes.listSnapshotContributions, { params: { id: s.id }, query: { limit: SAMPLES_PER_SNAPSHOT } }).then((r) => r.contributions),
       enabled: step >= 2,
       staleTime: Infinity,
     })),
@@ -48,7 +48,7 @@ export function JobWizard() {
   // names of models already published or being trained (the node checks again, and the chain too)
   const jobs = useQuery({
     queryKey: ['factory-jobs', 'names'],
-    queryFn: () => api<{ jobs: TrainingJob[] }>('GET', '/factory/jobs?limit=500').then((r) => r.jobs),
+    queryFn: () => call(routes.listTrainingJobs, { query: { limit: 500 } }).then((r) => r.jobs),
     enabled: step >= 3,
     staleTime: 10_000,
   });
@@ -64,7 +64,7 @@ export function JobWizard() {
   const show = (s: number) => setShown((v) => v.map((x, i) => x || i === s));
 
   const submit = useMutation({
-    mutationFn: (body: unknown) => api<TrainingJob>('POST', '/factory/jobs', { signer: account.signer, body }),
+    mutationFn: (body: RouteInput<typeof routes.createTrainingJob>['body']) => call(routes.createTrainingJob, { body }, { signer: account.signer }),
     onSuccess: (job) => {
       queryClient.setQueryData(['factory-job', job.id], job);
       void queryClient.invalidateQueries({ queryKey: ['factory-jobs'] });

@@ -65,10 +65,18 @@ export function plainTxError(e: unknown): Error {
           return new Error('No such proposal on this chain.');
         case 'TimelockUnexpectedOperationState':
           return new Error(`The timelock operation is not ${statesOfBitmap(args[1] as Hex, ['Unset', 'Waiting', 'Ready', 'Done']) || 'in the right state'}: the timelock delay may not have passed yet.`);
-        case 'InvalidFeeSplit':
-          return new Error('The fee split shares must sum to 10,000 bps.');
-        case 'InvalidParameter':
-          return new Error('A parameter is out of range (the attribution threshold is at most 1,000,000 ppm).');
+        case 'AttributionSettlementInvalidFeeSplit':
+          return new Error(`The fee split shares must sum to 10,000 bps (these sum to ${args.reduce<number>((sum, bps) => sum + Number(bps), 0)}).`);
+        case 'AttributionSettlementInvalidAttributionThreshold':
+          return new Error(`The attribution threshold is at most 1,000,000 ppm (not ${readable(args[0])}).`);
+        case 'AttributionSettlementInvalidEvidenceThreshold':
+          return new Error(`The evidence threshold is at most 1,000,000 ppm (not ${readable(args[0])}).`);
+        case 'AttributionSettlementInvalidSpanWeight':
+          return new Error(`The span weight is at most 10,000 bps (not ${readable(args[0])}).`);
+        case 'AttributionSettlementInvalidChallengeWindow':
+          return new Error('The challenge window must be longer than 0 seconds.');
+        case 'AttributionSettlementInvalidDisputeTimeout':
+          return new Error('The dispute timeout must be longer than 0 seconds.');
         case undefined:
           break;
         default:

@@ -39,7 +39,7 @@ export async function readGovParams(client: PublicClient, c: ProtocolAddresses):
     client.readContract({ ...s, functionName: 'operatorSlashAmount' }),
     client.readContract({ address: c.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'withdrawalDelay' }),
     client.readContract({ address: c.staking, abi: stakingAbi, functionName: 'minimumStake', args: [0] }),
-    client.readContract({ address: c.staking, abi: stakingAbi, functionName: 'unbondingDelay' }),
+    client.readContract({ address: c.staking, abi: stakingAbi, functionName: 'unbondingDelay', args: [0] }), // operators'
     client.readContract({ ...g, functionName: 'votingDelay' }),
     client.readContract({ ...g, functionName: 'votingPeriod' }),
     client.readContract({ ...g, functionName: 'proposalThreshold' }),

@@ -1,7 +1,7 @@
 import { decodeFunctionData, isAddressEqual, type Abi, type Address, type Hex } from 'viem';
 import { protocolAbis } from '../../../../src/chain/protocol.ts';
 import type { ProtocolAddresses } from '../../../../src/chain/protocol.ts';
-import { api } from '../../api.ts';
+import { call, routes, type RouteOutput } from '../../api.ts';
 
 /** A proposal as its ProposalCreated event told it (what queue and execute need again). */
 export interface Proposal {
@@ -28,21 +28,15 @@ interface ProposalCreatedArgs {
   description: string;
 }
 
-interface EventsPage {
-  events: { id: string; blockNumber: string; txHash: Hex; args: ProposalCreatedArgs }[];
-  next: string | null;
-}
 
 /** Every ProposalCreated event the node's indexer stored (newest first), following the pages. */
 export async function fetchProposals(): Promise<Proposal[]> {
   const out: Proposal[] = [];
   let before: string | null = null;
   for (let page = 0; page < 20; page++) {
-    const q = new URLSearchParams({ contract: 'governor', event: 'ProposalCreated', limit: '500' });
-    if (before) q.set('before', before);
-    const res: EventsPage = await api<EventsPage>('GET', `/chain/events?${q}`);
+    const res: RouteOutput<typeof routes.listChainEvents> = await call(routes.listChainEvents, { query: { contract: 'governor', event: 'ProposalCreated', limit: 500, ...(before ? { before } : {}) } });
     for (const e of res.events) {
-      const a = e.args;
+      const a = e.args as unknown as ProposalCreatedArgs; // the governor's ProposalCreated, as the indexer stored it
       out.push({
         id: BigInt(a.proposalId),
         proposer: a.proposer,

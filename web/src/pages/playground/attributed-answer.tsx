@@ -2,10 +2,10 @@ import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import type { Hex } from 'viem';
-import { api, open } from '../../api.ts';
+import { open, call, routes } from '../../api.ts';
 import { Empty, ErrorBox, Loading, Short } from '../../components/states.tsx';
 import { segments, type Segment } from './segments.ts';
-import type { ContributionInfo, ReceiptContribution, StoredReceipt, Turn } from './types.ts';
+import type { ContributionInfo, ReceiptContribution, Turn } from './types.ts';
 
 const percent = (ppm: number) => `${(ppm / 10_000).toFixed(2)} %`;
 const score = (x: number | undefined) => (x === undefined ? '…' : x.toFixed(3));
@@ -24,7 +24,7 @@ const preview = (r: ContributionInfo['record']) => {
 export function AttributedAnswer({ turn, current }: { turn: Turn; current: boolean }) {
   const ol = turn.openledger;
   const receiptId = ol?.receipt_id ?? null;
-  const receipt = useQuery({ queryKey: ['receipt', receiptId], queryFn: () => api<StoredReceipt>('GET', `/attribution/${receiptId}`), enabled: receiptId !== null, staleTime: Infinity });
+  const receipt = useQuery({ queryKey: ['receipt', receiptId], queryFn: () => call(routes.getReceipt, { params: { receiptId: receiptId! } }), enabled: receiptId !== null, staleTime: Infinity });
   const [selected, setSelected] = useState<Segment | null>(null);
   // the receipt's output is what the spans index; while it loads, the streamed text (the same)
   const text = receipt.data?.output ?? turn.content;
@@ -94,7 +94,7 @@ type Shown = Partial<ReceiptContribution> & Omit<ReceiptContribution, 'span' | '
 
 /** One credited contribution, with who contributed it (`GET /contributions/:id`). */
 function ContributionRow({ c, text }: { c: Shown; text: string }) {
-  const info = useQuery({ queryKey: ['contribution', c.contributionId], queryFn: () => api<ContributionInfo>('GET', `/contributions/${c.contributionId}`), staleTime: Infinity });
+  const info = useQuery({ queryKey: ['contribution', c.contributionId], queryFn: () => call(routes.getContribution, { params: { id: c.contributionId } }), staleTime: Infinity });
   const quotes = c.spans.map(([s, e]) => text.slice(s, e));
   return (
     <tr data-testid="attribution-contribution" title={quotes.length ? `quoted: ${quotes.map((q) => JSON.stringify(q)).join(', ')}` : 'credited by influence only'}>

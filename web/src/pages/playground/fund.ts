@@ -1,4 +1,4 @@
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { sendTx, useAccount } from '../../account.tsx';
 import { inferenceEscrowAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
 import { signSpendAuthorization } from '../../../../src/chain/spend-authorization.ts';
@@ -8,7 +8,7 @@ import type { Funds } from './types.ts';
 type Account = ReturnType<typeof useAccount>;
 
 /** The connected account's funds with this node (`GET /settlement/funds/:address`). */
-export const fetchFunds = (address: string) => api<Funds>('GET', `/settlement/funds/${address}`);
+export const fetchFunds = (address: string) => call(routes.getFunds, { params: { address } });
 
 /**
  * Funds paid inference as `openledger deposit` does: (optionally) approves and deposits `amount` OPEN
@@ -31,6 +31,6 @@ export async function depositAndAuthorize(state: Account, amount: bigint, o: { d
   // signSpendAuthorization only calls signTypedData, which every Signer has (a dev account or the wallet's)
   const signature = await signSpendAuthorization(signer, { chainId: f.chainId, escrow: f.escrow }, auth);
   o.step('handing the authorisation to the node');
-  await api('POST', '/settlement/authorizations', { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
+  await call(routes.submitAuthorization, { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
   return fetchFunds(signer.address);
 }

@@ -1,4 +1,4 @@
-import { ApiError, request } from '../../api.ts';
+import { ApiError, send, routes } from '../../api.ts';
 import type { Signer } from '../../account.tsx';
 import type { AnswerAttribution, Turn } from './types.ts';
 
@@ -30,10 +30,9 @@ export async function streamChat(o: {
   model: string; messages: Array<{ role: 'user' | 'assistant'; content: string }>; temperature: number; maxTokens: number;
   signer: Signer; signal?: AbortSignal; onText: (text: string) => void;
 }): Promise<Turn> {
-  const res = await request('POST', '/v1/chat/completions', {
+  const res = await send(routes.openAiChatCompletions, {
     body: { model: o.model, messages: o.messages, temperature: o.temperature, max_tokens: o.maxTokens, stream: true },
-    signer: o.signer, ...(o.signal ? { signal: o.signal } : {}),
-  });
+  }, { signer: o.signer, ...(o.signal ? { signal: o.signal } : {}) });
   if (!res.ok) {
     const text = await res.text();
     let j: ErrorBody = {};

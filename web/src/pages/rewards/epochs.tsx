@@ -1,11 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
-import { api, open } from '../../api.ts';
+import { open, call, routes } from '../../api.ts';
 import { Empty, Query, Short } from '../../components/states.tsx';
-import type { Epoch } from './types.ts';
 
 /** The settlement epochs this node prepared, newest first: status, receipts, cumulative total, root and transaction. */
 export function EpochList() {
-  const q = useQuery({ queryKey: ['settlement-epochs'], queryFn: () => api<{ epochs: Epoch[] }>('GET', '/settlement/epochs') });
+  const q = useQuery({ queryKey: ['settlement-epochs'], queryFn: () => call(routes.listEpochs, {}) });
   return (
     <Query q={q} what="Loading epochs">
       {({ epochs }) => epochs.length === 0 ? <Empty>No epoch yet: the node settles paid answers periodically (its operator can also run the epoch job now).</Empty> : (

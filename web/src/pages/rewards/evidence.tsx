@@ -1,9 +1,8 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api } from '../../api.ts';
+import { call, routes } from '../../api.ts';
 import { Empty, Query, Short } from '../../components/states.tsx';
-import type { Evidence } from './types.ts';
 
 const preview = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
 
@@ -15,7 +14,7 @@ export function RewardsEvidence({ address }: { address: string }) {
   const [limit, setLimit] = useState(20);
   const q = useQuery({
     queryKey: ['rewards', address, 'evidence', limit],
-    queryFn: () => api<{ evidence: Evidence[] }>('GET', `/settlement/rewards/${address}/evidence?limit=${limit}`),
+    queryFn: () => call(routes.getRewardEvidence, { params: { address }, query: { limit } }),
     placeholderData: keepPreviousData,
   });
   return (

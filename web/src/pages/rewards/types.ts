@@ -1,19 +1,10 @@
-import type { Address, Hex } from 'viem';
+import type { RouteOutput, routes } from '../../api.ts';
 
 export type { Rewards } from '../../../../src/settlement/reward-types.ts';
 export type { RewardBreakdownRow as BreakdownRow, RewardHistoryRow as HistoryRow, RewardEvidence as Evidence } from '../../../../src/settlement/reward-types.ts';
 
 /** `GET /settlement/epochs`: a settlement epoch this node prepared. */
-export interface Epoch {
-  epoch: number;
-  status: string;
-  root: Hex;
-  cumulativeTotal: string;
-  inputsHash: Hex;
-  txHash: Hex | null;
-  postedAt: string | null;
-  receipts: number;
-}
+export type Epoch = RouteOutput<typeof routes.listEpochs>['epochs'][number];
 
 /** A role as people say it. */
 export const roleName = (role: string): string =>
