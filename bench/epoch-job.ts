@@ -17,7 +17,8 @@ import { createFactoryWorker } from '../src/factory/factory-worker.ts';
 import { createTrainingJob } from '../src/factory/jobs.ts';
 import { BUILDER, startFactoryTestContext } from '../src/factory/test-context.ts';
 import { acceptAuthorization } from '../src/settlement/authorizations.ts';
-import { earningsTree, epochCredits, runEpoch, type EpochInputs } from '../src/settlement/epoch.ts';
+import { runEpoch } from '../src/settlement/epoch.ts';
+import { earningsTree, epochCredits, type EpochInputs } from '../src/settlement/epoch-tree.ts';
 import { distribute } from '../src/settlement/fee-split.ts';
 import { generator } from './_random.ts';
 

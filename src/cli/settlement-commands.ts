@@ -5,6 +5,7 @@ import { formatEther, type Hex, type LocalAccount } from 'viem';
 import { createModelLoader } from '../attribution/model-loader.ts';
 import { createBackend } from '../model/create-backend.ts';
 import { auditEpoch, disputeEpoch } from '../settlement/audit-epoch.ts';
+import { recomputeAttributionWith } from '../settlement/recompute-attribution.ts';
 import { apiModelSource } from './attribution-commands.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { nextAuthorization } from '../settlement/next-authorization.ts';
@@ -98,7 +99,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
       try {
         const audit = await auditEpoch({
           served: (n) => callRoute(o.api, routes.getEpochInputs, { params: { epoch: n } }), contracts, publicClient: clients.publicClient, epoch,
-          ...(backend ? { models: createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') }) } : {}),
+          ...(backend ? { attribution: recomputeAttributionWith(createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-verify') })) } : {}),
         });
         if (audit.problems.length === 0) {
           console.log(`epoch ${epoch}: ${audit.evidence.inputs.receipts.length} receipts, every signature, share and cumulative amount checks out; root ${audit.evidence.chain.root}`);

@@ -1,6 +1,4 @@
 import { keccak256, stringToBytes, type Hex, type PublicClient } from 'viem';
-import { recomputeReceipt } from '../attribution/attribute-inference.ts';
-import type { ModelLoader } from '../attribution/model-loader.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
@@ -18,8 +16,9 @@ export interface EpochAudit {
  * Audits an operator's posted epoch, as a watchtower does: recomputes it from the inputs the node
  * serves ({@link verifyEpoch}: inputs hash, receipt signatures, fee splits, cumulative tree, root),
  * checks the payee map against the chain ({@link payeeProblems}: owners and stakers at the block
- * before posting) and, given a model loader, recomputes every receipt's attribution. The CLI's
- * `settlement verify` and any other client share it.
+ * before posting) and, given `attribution` (the CLI's: recompute-attribution.ts, which loads each
+ * model), recomputes every receipt's attribution too. Browser-safe: the CLI's `settlement verify`
+ * and the web app's epoch list share it.
  *
  * @example
  * const audit = await auditEpoch({ served: (n) => fetchInputs(n), contracts, publicClient, epoch: 3 });
@@ -30,22 +29,13 @@ export async function auditEpoch(o: {
   contracts: ProtocolContracts;
   publicClient: Pick<PublicClient, 'getContractEvents'>;
   epoch: number;
-  /** Recompute each receipt's attribution with these models (downloads adapters and traces). */
-  models?: ModelLoader;
+  /** Recomputes one receipt's attribution, answering its differences in words (none: it checks out). */
+  attribution?: (receipt: ServedEpoch['receipts'][number]) => Promise<string[]>;
 }): Promise<EpochAudit> {
   const evidence = await epochEvidence(o.served, o.contracts, o.epoch);
   const verdict = await verifyEpoch(evidence);
   const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs))];
-  if (o.models) {
-    for (const r of evidence.served.receipts) {
-      const m = await o.models.load(r.body.model.name);
-      try {
-        for (const d of await recomputeReceipt(m, r)) problems.push(`receipt ${r.id}: ${d.contributionId} has ${d.receiptPpm} ppm, recomputed ${d.recomputedPpm}`);
-      } finally {
-        m.release();
-      }
-    }
-  }
+  if (o.attribution) for (const r of evidence.served.receipts) problems.push(...(await o.attribution(r)));
   return { epoch: o.epoch, evidence, problems, recomputedRoot: verdict.recomputedRoot };
 }
 

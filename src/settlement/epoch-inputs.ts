@@ -1,7 +1,7 @@
 import type { Hex } from 'viem';
 import { getReceipts } from '../attribution/receipts.ts';
 import type { Queryable } from '../store/database.ts';
-import type { EpochInputs, EpochLeaves } from './epoch.ts';
+import type { EpochInputs, EpochLeaves } from './epoch-tree.ts';
 import type { ServedEpoch } from './verify-epoch.ts';
 
 /**

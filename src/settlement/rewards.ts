@@ -6,7 +6,7 @@ import { creditsOf } from '../attribution/receipts.ts';
 import { contributionIdsOf, contributionTexts } from '../datanet/contributions.ts';
 import type { Queryable } from '../store/database.ts';
 import { epochsOf } from './charges.ts';
-import { EpochStatus, type EpochLeaves } from './epoch.ts';
+import { EpochStatus, type EpochLeaves } from './epoch-tree.ts';
 import type { RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';
 
 export type { RewardBreakdownRow, RewardEvidence, RewardHistoryRow, Rewards } from './reward-types.ts';

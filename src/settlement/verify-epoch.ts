@@ -1,7 +1,7 @@
 import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
 import { checkReceiptSignature } from '../attribution/receipts.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
-import { earningsTree, epochCredits, inputsHash, type EpochInputs, type EpochLeaves } from './epoch.ts';
+import { earningsTree, epochCredits, inputsHash, type EpochInputs, type EpochLeaves } from './epoch-tree.ts';
 
 /** What a verifier has of an epoch: what the chain says, and what the node serves as its inputs. */
 export interface EpochEvidence {

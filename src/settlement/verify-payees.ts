@@ -1,6 +1,6 @@
 import { getAddress, isAddressEqual, type Address, type PublicClient } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
-import type { EpochInputs } from './epoch.ts';
+import type { EpochInputs } from './epoch-tree.ts';
 
 /**
  * What an epoch's payee map says that the chain does not: a datanet's or a model's owner other

@@ -166,6 +166,9 @@ async function lifecycle(): Promise<void> {
   await page.getByTestId('rewards-claimed').filter({ hasText: /[1-9]/ }).waitFor({ timeout: 60_000 });
   await page.getByTestId('rewards-chart').waitFor();
   await shot('rewards');
+  // anyone can recompute a posted epoch in the browser (the CLI's `settlement verify`, shared)
+  await page.getByTestId('epoch-verify-1').click();
+  await page.getByTestId('epoch-verdict-1').filter({ hasText: 'checks out' }).waitFor({ timeout: 60_000 });
 
   // 7. governance and the explorer render from the chain
   await go('/governance');
