@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase, type Database } from './database.ts';
 import { deploymentRecorder } from './deployment-steps.ts';
@@ -77,23 +77,4 @@ test("each module's migrations sit beside its code and run in one order of versi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('each module names only its own tables in SQL; api/ and cli/ name none (they compose the modules\' queries)', () => {
-  const src = join(import.meta.dirname, '..');
-  const owner = new Map<string, string>();
-  for (const m of listMigrations()) for (const [, table] of m.sql.matchAll(/create table (?:if not exists )?(\w+)/gi)) owner.set(table!, m.module);
-  // the event log is read by each module's chain projection, which the store runs in its own transaction (store/chain-events.ts)
-  const allowed = (file: string, table: string) => table === 'chain_events' && file.endsWith('/chain-projection.ts');
-  const found: string[] = [];
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
-  for (const file of walk(src).filter((f) => !/\.test(-util)?\.ts$/.test(f) && !f.includes('.test-util.'))) {
-    const module = relative(src, file).split(sep)[0]!;
-    const text = readFileSync(file, 'utf8');
-    for (const [table, mod] of owner) {
-      if (mod === module || allowed(file, table)) continue;
-      if (new RegExp(`\\b(from|join|into|update|table)\\s+${table}\\b`, 'i').test(text)) found.push(`${relative(src, file)} → ${table} (${mod})`);
-    }
-  }
-  assert.deepEqual(found, []);
 });
