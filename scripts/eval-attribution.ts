@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultAttributionSettings } from '../src/attribution/attribute-inference.ts';
+import { defaultAttributionSettings } from '../src/attribution/receipt-attribution.ts';
 import { evaluateAttribution } from '../src/attribution/evaluation/evaluate-attribution.ts';
 import type { InfluenceMethod } from '../src/attribution/influence.ts';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';

@@ -21,7 +21,7 @@ import { readModelDir, type ModelFiles } from '../model/model-dir.ts';
 import { loadPeftAdapter } from '../model/peft.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import { asBuffer } from '../util/as-buffer.ts';
-import { defaultAttributionSettings } from './attribute-inference.ts';
+import { defaultAttributionSettings } from './receipt-attribution.ts';
 import { attribute, type AttributionParameters } from './attribute.ts';
 import { prepareAttributionModel, type AttributionModel } from './attribution-model.ts';
 import { PPM } from './combine-scores.ts';

@@ -10,7 +10,7 @@ import { createTrainingJob, getTrainingJob } from '../factory/jobs.ts';
 import { BUILDER, learntQuestion, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
 import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
-import { recomputeReceipt } from './attribute-inference.ts';
+import { recomputeReceipt } from './receipt-attribution.ts';
 import { outputGradient } from './influence-scores.ts';
 import { createModelLoader, storeModelSource, type ModelLoader } from './model-loader.ts';
 import { createBuiltinEngine } from '../serve/builtin-engine.ts';

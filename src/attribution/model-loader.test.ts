@@ -9,7 +9,7 @@ import { BUILDER, OWNER, startFactoryTestContext, type FactoryTestContext } from
 import { createBackend } from '../model/create-backend.ts';
 import type { Backend } from '../model/backend.ts';
 import { attribute } from './attribute.ts';
-import { attributionTokens, defaultAttributionSettings } from './attribute-inference.ts';
+import { attributionTokens, defaultAttributionSettings } from './receipt-attribution.ts';
 import { createModelLoader, storeModelSource, type LoadedModel } from './model-loader.ts';
 import { getPublishedModel, listPublishedModels, publishedModelOwners } from '../factory/published-models.ts';
 

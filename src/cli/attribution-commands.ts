@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther } from 'viem';
-import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import { recomputeReceipt } from '../attribution/receipt-attribution.ts';
 import { createModelLoader, type ModelSource } from '../attribution/model-loader.ts';
 import { checkReceiptSignature } from '../attribution/receipts.ts';
 import { createBackend } from '../model/create-backend.ts';

@@ -2,7 +2,7 @@ import type { Address, LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
-import { attributeInference, inferenceFee } from '../attribution/attribute-inference.ts';
+import { attributeInference, inferenceFee } from '../attribution/receipt-attribution.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import type { AttributedSpan } from '../attribution/span-signal.ts';
 import type { Admission } from './admission.ts';

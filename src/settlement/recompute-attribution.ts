@@ -1,4 +1,4 @@
-import { recomputeReceipt } from '../attribution/attribute-inference.ts';
+import { recomputeReceipt } from '../attribution/receipt-attribution.ts';
 import type { ModelLoader } from '../attribution/model-loader.ts';
 import type { ServedEpoch } from './verify-epoch.ts';
 

@@ -12,7 +12,7 @@ import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address,
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { distribute } from './fee-split.ts';
 import { runInference, type InferenceNode } from '../inference/run-inference.ts';
-import { attributeInference } from '../attribution/attribute-inference.ts';
+import { attributeInference } from '../attribution/receipt-attribution.ts';
 import type { Receipt } from '../attribution/receipt-types.ts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
