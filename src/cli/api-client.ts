@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { createBlobHasher } from '../store/blobs.ts';
 import type { Address, LocalAccount } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { ApiError, createApiClient, type ApiClient, type CallOptions } from '../api/contract/client.ts';
+import { ApiError, apiErrorOf, createApiClient, type ApiClient, type CallOptions } from '../api/contract/client.ts';
 import { CONTENT_HASH_HEADER } from '../api/contract/datanets.ts';
 import { routes, type RouteDefinition, type RouteInput, type RouteOutput } from '../api/contract/index.ts';
 import { pathOf } from '../api/contract/route.ts';
@@ -59,15 +59,41 @@ const clients = new Map<string, ApiClient>();
  * const datanet = await callRoute(opts.api, routes.createDatanet, { body: definition }, { signer: account });
  */
 export async function callRoute<R extends RouteDefinition>(api: string, route: R, input: RouteInput<R>, options: CallOptions = {}): Promise<RouteOutput<R>> {
+  try {
+    return await clientOf(api).call(route, input, options);
+  } catch (err) {
+    throw cliErrorOf(err, route, input);
+  }
+}
+
+/**
+ * Calls a route whose answer is a file (an adapter, a blob) and returns its bytes; an error answer
+ * becomes a {@link CliError} carrying the node's message.
+ *
+ * @example
+ * const bytes = await fetchRoute(api, routes.getBlob, { params: { hash } });
+ */
+export async function fetchRoute<R extends RouteDefinition>(api: string, route: R, input: RouteInput<R>): Promise<Uint8Array> {
+  try {
+    const res = await clientOf(api).send(route, input);
+    if (!res.ok) throw await apiErrorOf(res);
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (err) {
+    throw cliErrorOf(err, route, input);
+  }
+}
+
+function clientOf(api: string): ApiClient {
   let client = clients.get(api);
   if (!client) clients.set(api, (client = createApiClient({ baseUrl: api, signer: null })));
-  try {
-    return await client.call(route, input, options);
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    if (err.status === 0) throw new CliError(`${err.message}; start one with \`openledger up\``);
-    throw new CliError(`${route.method} ${pathOf(route, (input as { params?: Record<string, unknown> }).params)}: ${err.status} ${err.message}`);
-  }
+  return client;
+}
+
+/** An API error as the CLI shows it (the route, the status and the node's message); other errors as they are. */
+function cliErrorOf(err: unknown, route: RouteDefinition, input: unknown): unknown {
+  if (!(err instanceof ApiError)) return err;
+  if (err.status === 0) return new CliError(`${err.message}; start one with \`openledger up\``);
+  return new CliError(`${route.method} ${pathOf(route, (input as { params?: Record<string, unknown> }).params)}: ${err.status} ${err.message}`);
 }
 
 /**

@@ -10,7 +10,7 @@ import { createBackend } from '../model/create-backend.ts';
 import { hashModelDir } from '../model/model-dir.ts';
 import { hashBlob } from '../store/blobs.ts';
 import { routes } from '../api/contract/index.ts';
-import { callRoute, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { callRoute, CliError, fetchRoute, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions } from './options.ts';
 
 function intArg(value: string): number {
@@ -31,9 +31,7 @@ export function apiModelSource(api: string, baseDir: string | undefined): ModelS
       return dir;
     },
     async blob(hash) {
-      const res = await fetch(`${api}/blobs/${hash}`);
-      if (!res.ok) throw new CliError(`GET /blobs/${hash}: ${res.status}`);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      const bytes = await fetchRoute(api, routes.getBlob, { params: { hash } });
       if ((await hashBlob(bytes)) !== hash.toLowerCase()) throw new CliError(`blob ${hash} arrived with different content`);
       return bytes;
     },

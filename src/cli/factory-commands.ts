@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatEther } from 'viem';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
-import { callRoute, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { callRoute, CliError, fetchRoute, signingAccount, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 
 function positiveInt(what: string) {
@@ -135,10 +135,8 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
     .requiredOption('--out <dir>', 'folder to write adapter_config.json and adapter_model.safetensors to')
     .action(async (id: string, o: { api: string; out: string }) => {
       await mkdir(o.out, { recursive: true });
-      for (const file of ['adapter_config.json', 'adapter_model.safetensors']) {
-        const res = await fetch(`${o.api}/factory/jobs/${id}/adapter/${file}`);
-        if (!res.ok) throw new CliError(`GET adapter ${file}: ${res.status} ${((await res.json().catch(() => ({}))) as { message?: string }).message ?? ''}`);
-        await writeFile(join(o.out, file), Buffer.from(await res.arrayBuffer()));
+      for (const file of ['adapter_config.json', 'adapter_model.safetensors'] as const) {
+        await writeFile(join(o.out, file), await fetchRoute(o.api, routes.getTrainingAdapterFile, { params: { id, file } }));
       }
       console.log(`adapter of job ${id} written to ${o.out}`);
     });
