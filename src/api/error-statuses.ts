@@ -15,7 +15,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // 404: no such thing
   not_found: 404, model_not_found: 404, not_metered: 404, not_published: 404, span_index_missing: 404,
   // 409: conflicts with the state it is in
-  name_taken: 409, empty_snapshot: 409, not_anchored: 409, not_cancellable: 409, not_pending: 409, stale: 409,
+  name_taken: 409, base_model_missing: 409, empty_snapshot: 409, not_anchored: 409, not_cancellable: 409, not_pending: 409, stale: 409,
   shorter_expiry: 409, snapshot_not_recorded: 409, model_mismatch: 409, receipt_version: 409, span_index_exists: 409,
   // 410: gone
   model_deactivated: 410,
@@ -29,7 +29,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   bad_chat_template: 500, gpu_device_error: 500, span_index_closed: 500, span_index_corrupt: 500, span_index_unreadable: 500,
   span_index_unsupported: 500, corrupt_near_duplicate_index: 500, unsupported_near_duplicate_index: 500,
   // 502, 503: what the node depends on failed, or is full
-  bad_trace: 502, remote_engine_error: 502, remote_engine_unreachable: 502,
+  bad_trace: 502, blob_unavailable: 502, unmirrorable_model: 502, remote_engine_error: 502, remote_engine_unreachable: 502,
   adapter_cache_full: 503, kv_cache_full: 503, llama_cpp_unavailable: 503,
 };
 

@@ -12,6 +12,7 @@ import { indexedContracts, protocolContracts, type ProtocolAddresses } from '../
 import type { NodeContext } from '../store/node-context.ts';
 import { createDatanetWorker } from '../datanet/worker.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
+import { mirrorPublishedModels } from '../factory/mirror-model.ts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { createBackendFor } from '../model/create-backend-for.ts';
 import { createEngine } from '../serve/create-engine.ts';
@@ -139,6 +140,14 @@ export async function startNode(config: Config, progress: (message: string) => v
     const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs'), backend: config.backend }, (err) => progress(`factory: ${(err as Error).message}`));
     factory.start();
     cleanup.push(() => factory.stop());
+    // the network's models: every model published on chain by another node is mirrored from the
+    // peers' public blobs (checked against the hashes on chain) and served here too
+    if (config.peers.length > 0) {
+      const mirror = repeat(() => mirrorPublishedModels(datanets, config.peers, progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
+      mirror.start();
+      cleanup.push(() => mirror.stop());
+      progress(`network: serving the models of ${config.peers.length} peer${config.peers.length === 1 ? '' : 's'} (${config.peers.join(', ')})`);
+    }
 
     const backend = await createBackendFor(config.backend, { log: progress });
     progress(`engine: ${backend.name}`);

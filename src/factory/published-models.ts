@@ -8,7 +8,8 @@ export interface PublishedModel {
   /** ModelRegistry id. */
   modelId: string;
   owner: Address;
-  jobId: string;
+  /** The training job that made it here; null for a model another node trained (mirrored). */
+  jobId: string | null;
   baseModelId: Hex;
   adapterHash: Hex;
   adapterConfigBlob: Hex;
@@ -17,7 +18,7 @@ export interface PublishedModel {
 }
 
 interface Row {
-  model_name: string; model_id: string; owner: string; id: string; base_model_id: string; adapter_hash: string;
+  model_name: string; model_id: string; owner: string; id: string | null; base_model_id: string; adapter_hash: string;
   adapter_config_blob: string; trace_blob: string; price_per_1k: string; active: boolean;
 }
 
@@ -28,13 +29,20 @@ const toPublished = (r: Row): PublishedModel => ({
 
 /**
  * Published models, as the ModelRegistry now has them: the owner, price and active flag projected
- * from its events (`models_on_chain`) over what the job published, so a transfer, a price change
- * or a deactivation on chain is what the node pays and charges by.
+ * from its events (`models_on_chain`) over what the job published — or over what was mirrored from
+ * another node (`mirrored_models`) — so a transfer, a price change or a deactivation on chain is
+ * what the node pays and charges by. `p` is one row per model and publication.
  */
-const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.owner) as owner, j.id, j.base_model_id, j.adapter_hash,
-    j.adapter_config_blob, j.trace_blob, coalesce(m.price_per_1k, j.price_per_1k)::text as price_per_1k, coalesce(m.active, true) as active
+const PUBLISHED = `select * from (
+  select j.model_name, j.model_id::text, coalesce(m.owner, j.owner) as owner, j.id, j.base_model_id, j.adapter_hash,
+    j.adapter_config_blob, j.trace_blob, coalesce(m.price_per_1k, j.price_per_1k)::text as price_per_1k, coalesce(m.active, true) as active, j.finished_at as published_at
   from training_jobs j left join models_on_chain m on m.model_id = j.model_id
-  where j.status = 'succeeded'`;
+  where j.status = 'succeeded'
+  union all
+  select r.name, r.model_id::text, m.owner, null, r.base_model_id, r.adapter_hash, r.adapter_config_blob, r.trace_blob, m.price_per_1k::text, m.active, r.mirrored_at
+  from mirrored_models r join models_on_chain m on m.chain_id = r.chain_id and m.model_id = r.model_id
+  where not exists (select 1 from training_jobs j where j.model_id = r.model_id and j.status = 'succeeded')) p
+  where true`;
 
 /**
  * A published model by name; a 404 when there is none, a 410 when its owner deactivated it on chain.
@@ -43,7 +51,7 @@ const PUBLISHED = `select j.model_name, j.model_id::text, coalesce(m.owner, j.ow
  * const m = await getPublishedModel(db, 'zorvania-qa');
  */
 export async function getPublishedModel(db: Queryable, name: string): Promise<PublishedModel> {
-  const [row] = await db.query<Row>(`${PUBLISHED} and j.model_name = $1 order by j.finished_at desc limit 1`, [name]);
+  const [row] = await db.query<Row>(`${PUBLISHED} and p.model_name = $1 order by p.published_at desc limit 1`, [name]);
   if (!row) throw new FactoryError('model_not_found', `no published model "${name}"`);
   if (!row.active) throw new FactoryError('model_deactivated', `model "${name}" was deactivated in the ModelRegistry by its owner`);
   return toPublished(row);
@@ -51,7 +59,7 @@ export async function getPublishedModel(db: Queryable, name: string): Promise<Pu
 
 /** Every published model still active, newest first. */
 export async function listPublishedModels(db: Queryable): Promise<PublishedModel[]> {
-  return (await db.query<Row>(`${PUBLISHED} and coalesce(m.active, true) order by j.finished_at desc`)).map(toPublished);
+  return (await db.query<Row>(`${PUBLISHED} and p.active order by p.published_at desc`)).map(toPublished);
 }
 
 /**
@@ -62,7 +70,7 @@ export async function listPublishedModels(db: Queryable): Promise<PublishedModel
  * const owners = await publishedModelOwners(db, ['zorvania-qa']); // { 'zorvania-qa': '0x…' }
  */
 export async function publishedModelOwners(db: Queryable, names: string[]): Promise<Record<string, Address>> {
-  const rows = await db.query<Row>(`select distinct on (j.model_name) * from (${PUBLISHED} and j.model_name = any($1)) j order by j.model_name`, [names]);
+  const rows = await db.query<Row>(`select distinct on (q.model_name) * from (${PUBLISHED} and p.model_name = any($1)) q order by q.model_name`, [names]);
   return Object.fromEntries(rows.map((r) => [r.model_name, getAddress(r.owner)]));
 }
 

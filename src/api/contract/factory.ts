@@ -63,7 +63,7 @@ export const progressPoint = z.object({ step: z.number().int(), loss: z.number()
 agree<Agrees<typeof progressPoint, ProgressPoint>>();
 
 export const publishedModel = z.object({
-  name: z.string(), modelId: z.string(), owner: address, jobId: z.string(), baseModelId: hex, adapterHash: hex, adapterConfigBlob: hex, traceBlob: hex, pricePer1kTokens: wei,
+  name: z.string(), modelId: z.string(), owner: address, jobId: z.string().nullable(), baseModelId: hex, adapterHash: hex, adapterConfigBlob: hex, traceBlob: hex, pricePer1kTokens: wei,
 });
 agree<Agrees<typeof publishedModel, PublishedModel>>();
 
