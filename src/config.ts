@@ -45,6 +45,8 @@ const schema = z
     allowedHosts: z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
     /** Fastify's trustProxy: 'false', 'true', a hop count, or addresses/CIDRs of trusted proxies (comma-separated). */
     trustProxy: z.string().transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
+    /** The watchtower: recompute other operators' pending epochs and dispute a wrong one with a bond ('dispute'), only report it ('report'), or not ('off'). */
+    watch: z.enum(['dispute', 'report', 'off']),
     /** Other nodes' API URLs whose published models this node mirrors and serves (comma-separated). */
     peers: z.string().transform((v) => v.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean)).pipe(z.array(z.url())),
     /** Check every JSON answer against the API's contract (src/api/contract) and answer a 500 where one does not match: for tests and development. */
@@ -110,6 +112,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     trustProxy: String(pick('trustProxy', 'OPENLEDGER_TRUST_PROXY', 'false')),
     checkResponses: String(pick('checkResponses', 'OPENLEDGER_CHECK_RESPONSES', 'false')),
     peers: String(pick('peers', 'OPENLEDGER_PEERS', '')),
+    watch: String(pick('watch', 'OPENLEDGER_WATCH', 'dispute')),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

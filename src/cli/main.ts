@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--development', 'development powers on the embedded chain, for this machine only: its accounts for the web app, mining and time travel, anvil\'s own methods').env('OPENLEDGER_DEVELOPMENT'))
     .addOption(new Option('--allowed-hosts <names>', 'host names the API and the chain answer to besides IP literals, comma-separated (\'*\': any)').env('OPENLEDGER_ALLOWED_HOSTS'))
     .addOption(new Option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or the proxies\' addresses/CIDRs (comma-separated)').env('OPENLEDGER_TRUST_PROXY'))
+    .addOption(new Option('--watch <mode>', 'watchtower over the other operators\' epochs: dispute a wrong one with a bond, only report it, or off').choices(['dispute', 'report', 'off']).env('OPENLEDGER_WATCH'))
     .addOption(new Option('--peers <urls>', 'other nodes\' API URLs (comma-separated): mirror and serve the models they publish, fetched by hash and checked against the chain').env('OPENLEDGER_PEERS'))
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);

@@ -18,6 +18,7 @@ import { createBackendFor } from '../model/create-backend-for.ts';
 import { createEngine } from '../serve/create-engine.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { startSettlementWorker } from '../settlement/settlement-worker.ts';
+import { watchEpochs } from '../settlement/watchtower.ts';
 import { stakeOperator } from '../settlement/stake-operator.ts';
 import { createAdmission } from '../inference/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
@@ -194,6 +195,12 @@ export async function startNode(config: Config, progress: (message: string) => v
       { everySeconds: config.epochSeconds, log: progress },
     );
     cleanup.push(() => settlement.stop());
+    // every node is a watchtower over the other operators' epochs
+    if (config.watch !== 'off') {
+      const watch = repeat(() => watchEpochs(datanets, { dispute: config.watch === 'dispute', log: progress }), 30_000, (err) => progress(`watchtower: ${(err as Error).message}`));
+      watch.start();
+      cleanup.push(() => watch.stop());
+    }
 
     return { apiUrl, rpcUrl, chainId, embeddedChain: chain !== undefined, account, addresses, clients, db, stop: stopAll };
   } catch (err) {

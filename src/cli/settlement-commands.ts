@@ -89,6 +89,14 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
     if (epochs.length === 0) return console.log('no epochs yet');
     for (const e of epochs) console.log(`epoch ${e.epoch}  ${e.status.padEnd(8)}  ${String(e.receipts).padStart(6)} receipts  cumulative ${OPEN(e.cumulativeTotal)}  root ${e.root}`);
   });
+  settlement.command('watched').description("what this node's watchtower checked: other operators' epochs and what it found or disputed").addOption(apiOption(urlArg)).action(async (o: { api: string }) => {
+    const { watched } = await callRoute(o.api, routes.listWatchedEpochs, {});
+    if (watched.length === 0) return console.log('nothing checked yet: no other operator has posted an epoch in its challenge window');
+    for (const w of watched) {
+      console.log(`${w.operator} epoch ${w.epoch}  ${w.verdict}${w.bond ? ` (bond ${OPEN(w.bond)})` : ''}  ${w.checkedAt}`);
+      for (const p of w.problems.slice(0, 5)) console.log(`    ${p}`);
+    }
+  });
   nodeOptions(settlement.command('verify').description('recompute an epoch from its receipts and check its root on chain; non-zero exit on any difference').argument('<epoch>', 'epoch number', Number), urlArg)
     .option('--attribution', 'also recompute every receipt’s attribution (downloads each model’s adapter and trace)')
     .option('--base-dir <dir>', 'the base model folder, for --attribution (default: the node’s, when it is on this machine)')

@@ -1,4 +1,4 @@
-import { keccak256, stringToBytes, type Hex, type PublicClient } from 'viem';
+import { keccak256, stringToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
@@ -29,10 +29,12 @@ export async function auditEpoch(o: {
   contracts: ProtocolContracts;
   publicClient: Pick<PublicClient, 'getContractEvents'>;
   epoch: number;
+  /** Whose epoch (default: the operator the served inputs name); a watchtower says which one it expects. */
+  operator?: Address;
   /** Recomputes one receipt's attribution, answering its differences in words (none: it checks out). */
   attribution?: (receipt: ServedEpoch['receipts'][number]) => Promise<string[]>;
 }): Promise<EpochAudit> {
-  const evidence = await epochEvidence(o.served, o.contracts, o.epoch);
+  const evidence = await epochEvidence(o.served, o.contracts, o.epoch, o.operator);
   const verdict = await verifyEpoch(evidence);
   const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs))];
   if (o.attribution) for (const r of evidence.served.receipts) problems.push(...(await o.attribution(r)));

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
+import type { FastifyInstance } from 'fastify';
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
+import { buildApi } from '../api/server.ts';
+import { createIndexer } from '../chain/indexer.ts';
+import { indexedContracts } from '../chain/protocol.ts';
+import { chainEventSink } from '../store/chain-events.ts';
+import { openDatabase } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
 import { distribute } from './fee-split.ts';
 import { runInference, type InferenceNode } from '../inference/run-inference.ts';
 import { attributeInference } from '../attribution/receipt-attribution.ts';
@@ -27,7 +34,8 @@ import { runEpoch } from './epoch.ts';
 import { EpochStatus } from './epoch-tree.ts';
 import { readServedEpoch } from './epoch-inputs.ts';
 import { epochEvidence, verifyEpoch } from './verify-epoch.ts';
-import { auditEpoch, disputeEpoch } from './audit-epoch.ts';
+import { auditEpoch } from './audit-epoch.ts';
+import { watchedEpochs, watchEpochs } from './watchtower.ts';
 import { payeeProblems } from './verify-payees.ts';
 import { createEscrowMeter } from './meter.ts';
 import { rewardsOf } from './rewards.ts';
@@ -37,6 +45,8 @@ let f: FactoryTestContext;
 let backend: Backend;
 let node: InferenceNode & { meter: ReturnType<typeof createEscrowMeter> };
 let question: string;
+let app: FastifyInstance;
+let api: string;
 
 before(async () => {
   f = await startFactoryTestContext();
@@ -56,12 +66,16 @@ before(async () => {
   await f.t.mined(operator.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
   await f.t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
   await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
+  // the node's API, where its epochs' inputs are served at the URIs it posts
+  app = buildApi({ ...f.ctx, models, engine: node.engine, rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: 'silent', checkResponses: true });
+  api = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 
-/** The node's settlement side: its store, chain and indexer. */
-const settling = () => ({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts, indexChain: f.indexChain });
+/** The node's settlement side: its store, chain and indexer, and where it serves each epoch's inputs. */
+const settling = () => ({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.contracts, indexChain: f.indexChain, inputsUri: (n: number) => `${api}/settlement/epochs/${n}/inputs` });
 
 after(async () => {
+  await app?.close();
   await backend?.dispose();
   await f?.stop();
 });
@@ -209,7 +223,21 @@ test('a fraudulent operator (an inflated payee) is caught by recomputation, disp
   assert.deepEqual((await auditEpoch({ served, contracts: challenger, publicClient, epoch: 1 })).problems, [], 'the audit finds epoch 1 right');
   const audit = await auditEpoch({ served, contracts: challenger, publicClient, epoch: 2 });
   assert.ok(audit.problems.some((p) => p.includes(f.addr(ACCOMPLICE))), audit.problems.join('\n'));
-  const bond = await disputeEpoch({ contracts: challenger, publicClient }, audit);
+  // the challenger's own node watches the other operators without being told: it recomputes each
+  // pending epoch from the inputs served at the posted URI, and disputes the wrong one with the bond
+  const watcherDb = await openDatabase({ memory: true });
+  await migrate(watcherDb);
+  const watcher = { db: watcherDb, clients: await f.t.clients(CHALLENGER), contracts: challenger };
+  await createIndexer({ client: watcher.clients.publicClient, chainId: 31337, contracts: indexedContracts(f.t.addresses), sink: chainEventSink(watcherDb) }).runOnce();
+  const verdicts = await watchEpochs(watcher, { dispute: true });
+  const caught = verdicts.find((v) => v.epoch === 2);
+  assert.equal(caught?.verdict, 'disputed');
+  assert.ok(caught.problems.some((p) => p.includes(f.addr(ACCOMPLICE))), caught.problems.join('\n'));
+  assert.ok(verdicts.every((v) => v.epoch === 2 || v.verdict === 'ok'), 'only the inflated epoch is disputed');
+  assert.deepEqual(await watchEpochs(watcher, { dispute: true }), [], 'each epoch is checked once');
+  assert.deepEqual((await watchedEpochs(watcherDb, 31337)).find((v) => v.epoch === 2)?.verdict, 'disputed');
+  await watcherDb.close();
+  const bond = BigInt(caught.bond!);
   assert.equal((await real.read.getEpoch([f.addr(NODE), 2n])).status, EpochStatus.Disputed);
   const admin = await f.t.as(NODE);
   await f.t.mined(admin.attributionSettlement.write.grantRole([await real.read.ARBITER_ROLE(), f.addr(NODE)]));

@@ -29,7 +29,7 @@ export const routes = {
   infer: inference.infer, openAiModels: inference.openAiModels, openAiCompletions: inference.openAiCompletions, openAiChatCompletions: inference.openAiChatCompletions,
   createApiKey: inference.createApiKey, listApiKeys: inference.listApiKeys, revokeApiKey: inference.revokeApiKey,
   submitAuthorization: settlement.submitAuthorization, getFunds: settlement.getFunds, getRewards: settlement.getRewards, getRewardHistory: settlement.getRewardHistory,
-  getRewardEvidence: settlement.getRewardEvidence, listEpochs: settlement.listEpochs, getEpochInputs: settlement.getEpochInputs, runEpoch: settlement.runEpoch,
+  getRewardEvidence: settlement.getRewardEvidence, listEpochs: settlement.listEpochs, listWatchedEpochs: settlement.listWatchedEpochs, getEpochInputs: settlement.getEpochInputs, runEpoch: settlement.runEpoch,
 } as const satisfies Record<string, RouteDefinition>;
 
 export type { RouteDefinition, RouteInput, RouteOutput } from './route.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EpochSummary } from '../../settlement/epoch-inputs.ts';
 import type { RewardEvidence, RewardHistoryRow, Rewards } from '../../settlement/reward-types.ts';
 import type { ServedEpoch } from '../../settlement/verify-epoch.ts';
+import type { WatchedEpoch } from '../../settlement/watchtower.ts';
 import type { Json } from '../../util/json-shape.ts';
 import { receiptBody } from './attribution.ts';
 import { address, addressInput, agree, hex, time, wei, PG_INTEGER_MAX, type Agrees } from './common.ts';
@@ -81,5 +82,15 @@ export const listEpochs = defineRoute({ id: 'listEpochs', method: 'GET', path: '
 export const getEpochInputs = defineRoute({
   id: 'getEpochInputs', method: 'GET', path: '/settlement/epochs/:epoch/inputs', tag: 'settlement', auth: 'none', summary: 'An epoch with everything its root was computed from',
   params: z.object({ epoch: z.coerce.number().int().min(1).max(PG_INTEGER_MAX) }), response: servedEpoch,
+});
+export const watchedEpoch = z.object({
+  operator: address, epoch: z.number().int(), verdict: z.enum(['ok', 'problems', 'disputed']), problems: z.array(z.string()), bond: wei.nullable(), checkedAt: time,
+});
+agree<Agrees<typeof watchedEpoch, WatchedEpoch>>();
+
+export const listWatchedEpochs = defineRoute({
+  id: 'listWatchedEpochs', method: 'GET', path: '/settlement/watched', tag: 'settlement', auth: 'none',
+  summary: "What this node's watchtower checked: other operators' epochs, recomputed, and what it found or disputed (newest first)",
+  query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }), response: z.object({ watched: z.array(watchedEpoch) }),
 });
 export const runEpoch = defineRoute({ id: 'runEpoch', method: 'POST', path: '/settlement/epochs', tag: 'settlement', auth: 'signed', summary: "Run the epoch job now (the node's operator)", response: epochOutcome });

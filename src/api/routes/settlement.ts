@@ -5,6 +5,7 @@ import { serveRoute } from '../serve-route.ts';
 import { acceptAuthorization, latestAuthorization } from '../../settlement/authorizations.ts';
 import { runEpoch } from '../../settlement/epoch.ts';
 import { listEpochs, readServedEpoch } from '../../settlement/epoch-inputs.ts';
+import { watchedEpochs } from '../../settlement/watchtower.ts';
 import type { ConsumerFunds } from '../../settlement/meter.ts';
 import { rewardEvidence, rewardHistory, rewardsOf } from '../../settlement/rewards.ts';
 import { authenticate } from '../authenticate.ts';
@@ -50,6 +51,8 @@ export function settlementRoutes(app: FastifyInstance, ctx: SettlementRouteConte
   serveRoute(app, contract.getRewardEvidence, async ({ params, query }) => ({ evidence: await rewardEvidence(ctx.db, params.address, query.limit) }));
 
   serveRoute(app, contract.listEpochs, async () => ({ epochs: await listEpochs(ctx.db) }));
+
+  serveRoute(app, contract.listWatchedEpochs, async ({ query }) => ({ watched: await watchedEpochs(ctx.db, ctx.clients.chain.id, query.limit) }));
 
   serveRoute(app, contract.getEpochInputs, async (input) => {
     const { epoch } = input.params;
