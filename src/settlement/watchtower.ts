@@ -27,11 +27,22 @@ export interface WatchNode {
 /** Reads an epoch's inputs where its operator posted them (default: an HTTP GET of the URI, its JSON). */
 export type ServedFetcher = (uri: string) => Promise<ServedEpoch>;
 
+/** The most bytes of an epoch's served inputs a watchtower reads (an operator could post a URI that never ends). */
+export const MAX_SERVED_EPOCH_BYTES = 256 * 1024 * 1024;
+
 const httpServed: ServedFetcher = async (uri) => {
   if (!/^https?:\/\//.test(uri)) throw new Error(`the posted inputs URI ${JSON.stringify(uri)} is not an http(s) URL`);
-  const res = await fetch(uri);
-  if (!res.ok) throw new Error(`${uri}: ${res.status} ${res.statusText}`);
-  return (await res.json()) as ServedEpoch;
+  // another operator chose this URI: bounded in time and size, and no redirects elsewhere
+  const res = await fetch(uri, { redirect: 'error', signal: AbortSignal.timeout(120_000) });
+  if (!res.ok || !res.body) throw new Error(`${uri}: ${res.status} ${res.statusText}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_SERVED_EPOCH_BYTES) throw new Error(`${uri}: more than ${MAX_SERVED_EPOCH_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as ServedEpoch;
 };
 
 /**

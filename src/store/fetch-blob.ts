@@ -21,12 +21,13 @@ export const MAX_FETCHED_BLOB_BYTES = 4 * 1024 * 1024 * 1024;
  * @example
  * await fetchBlob(blobs, ['https://node-a.example'], adapterHash);
  */
-export async function fetchBlob(blobs: BlobStore, peers: readonly string[], hash: BlobHash, o: { maxSize?: number; fetch?: typeof fetch } = {}): Promise<void> {
+export async function fetchBlob(blobs: BlobStore, peers: readonly string[], hash: BlobHash, o: { maxSize?: number; timeoutMs?: number; fetch?: typeof fetch } = {}): Promise<void> {
   if (await blobs.has(hash)) return;
   const failures: string[] = [];
   for (const peer of peers) {
     try {
-      const res = await (o.fetch ?? fetch)(`${peer.replace(/\/+$/, '')}/blobs/${hash}`);
+      // a peer is another operator: no redirects elsewhere, and not forever (the size is bounded by the put)
+      const res = await (o.fetch ?? fetch)(`${peer.replace(/\/+$/, '')}/blobs/${hash}`, { redirect: 'error', signal: AbortSignal.timeout(o.timeoutMs ?? 30 * 60_000) });
       if (!res.ok || !res.body) {
         failures.push(`${peer}: ${res.status} ${res.statusText}`);
         await res.body?.cancel();
