@@ -16,6 +16,8 @@ import {
   openTimelockBytecode,
   openTokenAbi,
   openTokenBytecode,
+  operatorRegistryAbi,
+  operatorRegistryBytecode,
   stakingAbi,
   stakingBytecode,
 } from './generated/index.ts';
@@ -192,7 +194,7 @@ export async function deployProtocol(
 
   // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
   // openledger whose contracts differ would fail half-way through the steps below, so say so first.
-  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode]));
+  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode]));
   if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
     throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
   }
@@ -256,6 +258,8 @@ export async function deployProtocol(
   ]);
 
   await call('staking.setDatanetRegistry', staking, stakingAbi, 'setDatanetRegistry', [datanetRegistry]);
+  const operatorRegistry = await deploy('operatorRegistry', operatorRegistryAbi, operatorRegistryBytecode, [staking]);
+
   await call('staking.grantSlasher', staking, stakingAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
   await call('escrow.grantSettlement', inferenceEscrow, inferenceEscrowAbi, 'grantRole', [role('SETTLEMENT_ROLE'), attributionSettlement]);
   await call('staking.setMinimumOperatorStake', staking, stakingAbi, 'setMinimumStake', [0, p.minimumOperatorStake]);
@@ -284,5 +288,5 @@ export async function deployProtocol(
     await call('timelock.renounceAdmin', timelock, openTimelockAbi, 'renounceRole', [DEFAULT_ADMIN_ROLE, me]);
   }
 
-  return { openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement };
+  return { openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry };
 }

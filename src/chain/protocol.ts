@@ -8,6 +8,7 @@ import {
   openGovernorAbi,
   openTimelockAbi,
   openTokenAbi,
+  operatorRegistryAbi,
   stakingAbi,
 } from './generated/index.ts';
 
@@ -21,6 +22,7 @@ export interface ProtocolAddresses {
   modelRegistry: Address;
   inferenceEscrow: Address;
   attributionSettlement: Address;
+  operatorRegistry: Address;
 }
 
 /**
@@ -50,6 +52,7 @@ export const protocolAbis = {
   modelRegistry: modelRegistryAbi,
   inferenceEscrow: withErrorsOf(inferenceEscrowAbi, openTokenAbi),
   attributionSettlement: withErrorsOf(attributionSettlementAbi, inferenceEscrowAbi, stakingAbi, openTokenAbi),
+  operatorRegistry: operatorRegistryAbi,
 } as const;
 
 export type ProtocolContractName = keyof typeof protocolAbis;
@@ -83,6 +86,7 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
     modelRegistry: getContract({ address: addresses.modelRegistry, abi: modelRegistryAbi, client }),
     inferenceEscrow: getContract({ address: addresses.inferenceEscrow, abi: protocolAbis.inferenceEscrow, client }),
     attributionSettlement: getContract({ address: addresses.attributionSettlement, abi: protocolAbis.attributionSettlement, client }),
+    operatorRegistry: getContract({ address: addresses.operatorRegistry, abi: operatorRegistryAbi, client }),
   };
 }
 

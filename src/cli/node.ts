@@ -19,6 +19,8 @@ import { createEngine } from '../serve/create-engine.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { startSettlementWorker } from '../settlement/settlement-worker.ts';
 import { watchEpochs } from '../settlement/watchtower.ts';
+import { publishOperatorRecord } from '../settlement/operator-record.ts';
+import { listedEndpoints } from '../chain/operator-records.ts';
 import { stakeOperator } from '../settlement/stake-operator.ts';
 import { createAdmission } from '../inference/admission.ts';
 import { shippedBaseModel } from '../factory/shipped-base-model.ts';
@@ -142,13 +144,13 @@ export async function startNode(config: Config, progress: (message: string) => v
     factory.start();
     cleanup.push(() => factory.stop());
     // the network's models: every model published on chain by another node is mirrored from the
-    // peers' public blobs (checked against the hashes on chain) and served here too
-    if (config.peers.length > 0) {
-      const mirror = repeat(() => mirrorPublishedModels(datanets, config.peers, progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
-      mirror.start();
-      cleanup.push(() => mirror.stop());
-      progress(`network: serving the models of ${config.peers.length} peer${config.peers.length === 1 ? '' : 's'} (${config.peers.join(', ')})`);
-    }
+    // peers' public blobs (checked against the hashes on chain) and served here too; the peers are
+    // the configured ones and every other operator listed in the OperatorRegistry
+    const peers = async () => [...new Set([...config.peers, ...(await listedEndpoints(datanets.contracts, account.address)).map((e) => e.endpoint)])];
+    const mirror = repeat(async () => mirrorPublishedModels(datanets, await peers(), progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
+    mirror.start();
+    cleanup.push(() => mirror.stop());
+    if (config.peers.length > 0) progress(`network: peers ${config.peers.join(', ')} and the operators listed on chain`);
 
     const backend = await createBackendFor(config.backend, { log: progress });
     progress(`engine: ${backend.name}`);
@@ -186,6 +188,13 @@ export async function startNode(config: Config, progress: (message: string) => v
     // what others reach this node at (epoch inputs' URIs posted on chain): not its listen address
     const publicUrl = (config.publicUrl ?? apiUrl).replace(/\/+$/, '');
     apiContext.publicUrl = publicUrl;
+    // an operator says on chain where it answers, for clients and other nodes: before the node says
+    // it is up (its account sends nothing behind a client's back afterwards); a failure is reported, not fatal
+    try {
+      if ((await publishOperatorRecord(datanets, publicUrl)) === 'published') progress(`network: listed in the OperatorRegistry at ${publicUrl}`);
+    } catch (err) {
+      progress(`network: could not publish the operator record: ${(err as Error).message}`);
+    }
     // used request nonces are kept until their signatures expire, then deleted
     const nonces = repeat(() => pruneRequestNonces(db), 600_000, (err) => progress(`api: pruning request nonces failed: ${(err as Error).message}`));
     nonces.start();

@@ -1,20 +1,8 @@
 import { decodeFunctionData, type Abi, type Address, type Hex } from 'viem';
-import type { ProtocolAddresses } from '../../../../src/chain/protocol.ts';
-import {
-  attributionSettlementAbi, datanetRegistryAbi, inferenceEscrowAbi, modelRegistryAbi, openGovernorAbi, openTimelockAbi, openTokenAbi, stakingAbi,
-} from '../../../../src/chain/generated/index.ts';
+import { protocolAbis, type ProtocolAddresses } from '../../../../src/chain/protocol.ts';
 
 /** The ABI of each protocol contract, under the name the indexer stores it by (the keys of the node's `contracts`). */
-export const contractAbis: Record<keyof ProtocolAddresses, Abi> = {
-  openToken: openTokenAbi,
-  timelock: openTimelockAbi,
-  governor: openGovernorAbi,
-  staking: stakingAbi,
-  datanetRegistry: datanetRegistryAbi,
-  modelRegistry: modelRegistryAbi,
-  inferenceEscrow: inferenceEscrowAbi,
-  attributionSettlement: attributionSettlementAbi,
-};
+export const contractAbis: Record<keyof ProtocolAddresses, Abi> = protocolAbis;
 
 export const contractNames = Object.keys(contractAbis) as (keyof ProtocolAddresses)[];
 
