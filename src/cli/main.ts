@@ -90,6 +90,9 @@ export function buildProgram(): Command {
       console.log(`  indexer   block ${s.indexer.blockNumber ?? 'none yet'}`);
       console.log(`  account   ${s.nodeAccount}`);
       for (const [name, address] of Object.entries(s.contracts)) console.log(`  ${name.padEnd(22)} ${address}`);
+      const { watched } = await callRoute(opts.api, routes.listWatchedEpochs, { query: { limit: 500 } });
+      const disputed = watched.filter((w) => w.verdict === 'disputed').length, wrong = watched.filter((w) => w.verdict === 'problems').length;
+      console.log(`  watchtower ${watched.length} epoch${watched.length === 1 ? '' : 's'} of other operators checked${disputed ? `, ${disputed} disputed` : ''}${wrong ? `, ${wrong} wrong but not disputed` : ''} (openledger settlement watched)`);
     });
 
   datanetCommands(program, urlArg);

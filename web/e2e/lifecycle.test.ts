@@ -175,6 +175,7 @@ async function lifecycle(): Promise<void> {
   await page.getByTestId('gov-fee-split').filter({ hasText: /3000|30/ }).waitFor({ timeout: 30_000 });
   await shot('governance');
   await go('/explorer');
+  await page.getByText("Watchtower: other operators' epochs").waitFor({ timeout: 30_000 });
   await page.waitForTimeout(1500);
   await shot('explorer');
   assert.deepEqual(errors, [], 'no uncaught errors in the pages');

@@ -2,10 +2,12 @@ import { ErrorBox, Loading } from '../components/states.tsx';
 import { useNodeStatus } from './connect/node-card.tsx';
 import { RecentBlocks } from './explorer/blocks.tsx';
 import { ProtocolEvents } from './explorer/events.tsx';
+import { WatchedEpochs } from './explorer/watchtower.tsx';
 
 /**
  * The node's chain at a glance: recent blocks and transactions (read from its RPC, polled) and the
- * protocol events its indexer stored, filterable by contract and event, paged towards older ones.
+ * protocol events its indexer stored, filterable by contract and event, paged towards older ones;
+ * and what its watchtower checked of the other operators' epochs.
  */
 export function ExplorerPage() {
   const status = useNodeStatus();
@@ -21,6 +23,7 @@ export function ExplorerPage() {
       <ErrorBox error={status.error} />
       {status.data ? <RecentBlocks /> : status.isPending ? <Loading what="Asking the node for its chain" /> : null}
       <ProtocolEvents />
+      <WatchedEpochs />
     </>
   );
 }
