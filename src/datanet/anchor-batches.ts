@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import type { NodeContext } from '../store/node-context.ts';
-import { blobURI } from './create-datanet.ts';
+import { blobURI } from '../store/blob-uri.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import { DatanetError, notFound } from './errors.ts';
 import { contributionTree } from './merkle.ts';

@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import { canonicalBytes } from './contribution-id.ts';
+import { blobURI } from '../store/blob-uri.ts';
 import type { NodeContext } from '../store/node-context.ts';
 import type { Datanet } from './datanet-types.ts';
 import { getDatanetByKey } from './datanets.ts';
@@ -7,10 +8,6 @@ import type { DatanetDefinition } from './definition.ts';
 import { DatanetError } from './errors.ts';
 import { registerDatanet } from './register-datanet.ts';
 
-/** The URI of a blob in this node's store. */
-export function blobURI(hash: string): string {
-  return `openledger://blob/${hash}`;
-}
 
 /**
  * Creates a datanet owned by `owner`: stores its metadata (name, description, record schema,

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem';
 import type { Queryable } from '../store/database.ts';
 import type { NodeContext } from '../store/node-context.ts';
-import { blobURI } from './create-datanet.ts';
+import { blobURI } from '../store/blob-uri.ts';
 import { withDatanetLock } from './datanet-lock.ts';
 import type { Datanet, Snapshot } from './datanet-types.ts';
 import { DatanetError, notFound } from './errors.ts';

@@ -2,13 +2,15 @@ import type { Hex } from 'viem';
 import { z } from 'zod';
 import type { NodeContext } from '../store/node-context.ts';
 import { toBlobHash } from '../store/blobs.ts';
+import { blobHashOfURI } from '../store/blob-uri.ts';
 import { fetchBlob } from '../store/fetch-blob.ts';
 import { getBaseModel } from './base-models.ts';
 import { FactoryError } from './errors.ts';
 import { getPublishedModel, type PublishedModel } from './published-models.ts';
 
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/).transform((h) => h.toLowerCase() as Hex);
-const blobUri = z.string().regex(/^openledger:\/\/blob\/0x[0-9a-fA-F]{64}$/).transform((u) => u.slice('openledger://blob/'.length).toLowerCase() as Hex);
+/** A blob URI (`openledger://blob/<hash>`), read as the hash it names. */
+const blobUri = z.string().transform((u, ctx) => blobHashOfURI(u) ?? (ctx.addIssue({ code: 'custom', message: `${JSON.stringify(u)} does not name a content-addressed blob` }), z.NEVER));
 
 /** The part of a published model's metadata document (factory/publish-model.ts) a mirror needs. */
 const metadataSchema = z.looseObject({
@@ -42,14 +44,14 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
   const onChain = await registry.getModel([modelId]);
   if (!onChain.active) throw new FactoryError('model_deactivated', `model ${modelId} ("${onChain.name}") was deactivated in the ModelRegistry by its owner`);
   const version = await registry.getVersion([modelId, BigInt(onChain.versionCount)]);
-  const metadataHash = blobUri.safeParse(onChain.metadataURI);
-  if (!metadataHash.success) throw new FactoryError('unmirrorable_model', `model ${modelId}'s metadata URI ${JSON.stringify(onChain.metadataURI)} does not name a content-addressed blob`);
+  const metadataHash = blobHashOfURI(onChain.metadataURI);
+  if (!metadataHash) throw new FactoryError('unmirrorable_model', `model ${modelId}'s metadata URI ${JSON.stringify(onChain.metadataURI)} does not name a content-addressed blob`);
 
   const get = async (h: Hex) => {
     await fetchBlob(ctx.blobs, peers, toBlobHash(h));
     return ctx.blobs.get(toBlobHash(h));
   };
-  const parsed = metadataSchema.safeParse(JSON.parse(Buffer.from(await get(metadataHash.data)).toString('utf8')));
+  const parsed = metadataSchema.safeParse(JSON.parse(Buffer.from(await get(metadataHash)).toString('utf8')));
   if (!parsed.success) throw new FactoryError('unmirrorable_model', `model ${modelId}'s metadata document is not one this node reads: ${parsed.error.issues[0]?.message}`);
   const m = parsed.data;
   // the document is named by its hash on chain; what it says must agree with the chain too
@@ -76,7 +78,7 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict (chain_id, model_id) do update set name = excluded.name, version = excluded.version, base_model_id = excluded.base_model_id, adapter_hash = excluded.adapter_hash,
        adapter_config_blob = excluded.adapter_config_blob, trace_blob = excluded.trace_blob, metadata_blob = excluded.metadata_blob, mirrored_at = now()`,
-    [ctx.clients.chain.id, modelId.toString(), m.name, onChain.versionCount, m.baseModel.id, m.adapter.weights, m.adapter.config, m.attributionTrace, metadataHash.data],
+    [ctx.clients.chain.id, modelId.toString(), m.name, onChain.versionCount, m.baseModel.id, m.adapter.weights, m.adapter.config, m.attributionTrace, metadataHash],
   );
   return getPublishedModel(ctx.db, m.name);
 }

@@ -4,7 +4,7 @@ import canonicalize from 'canonicalize';
 import type { Hex } from 'viem';
 import { sendOnce } from '../chain/send-once.ts';
 import type { NodeContext } from '../store/node-context.ts';
-import { blobURI } from '../datanet/create-datanet.ts';
+import { blobURI } from '../store/blob-uri.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
 import { getBaseModel } from './base-models.ts';
 import type { TrainingJob } from './factory-types.ts';
