@@ -147,7 +147,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     // peers' public blobs (checked against the hashes on chain) and served here too; the peers are
     // the configured ones and every other operator listed in the OperatorRegistry
     const peers = async () => [...new Set([...config.peers, ...(await listedEndpoints(datanets.contracts, account.address)).map((e) => e.endpoint)])];
-    const mirror = repeat(async () => mirrorPublishedModels(datanets, await peers(), progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
+    const mirror = repeat(() => mirrorPublishedModels(datanets, peers, progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
     mirror.start();
     cleanup.push(() => mirror.stop());
     if (config.peers.length > 0) progress(`network: peers ${config.peers.join(', ')} and the operators listed on chain`);

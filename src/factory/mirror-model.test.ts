@@ -77,12 +77,12 @@ describe('any node serves any published model', () => {
   test('a second node mirrors the model by the hashes on chain and answers with the same text and the same attribution, signed by itself', async () => {
     const node2 = await otherNode(NODE2, true);
     await node2.indexChain();
-    const [mirrored, ...more] = await mirrorPublishedModels(node2, [api1]);
+    const [mirrored, ...more] = await mirrorPublishedModels(node2, async () => [api1]);
     assert.equal(more.length, 0);
     const original = await getPublishedModel(f.db, 'facts-qa');
     assert.deepEqual({ ...mirrored, jobId: undefined }, { ...original, jobId: undefined }, 'the same model, owner and price, as the chain says');
     assert.equal(mirrored!.jobId, null, 'node 2 did not train it');
-    assert.deepEqual(await mirrorPublishedModels(node2, [api1]), [], 'mirrored once');
+    assert.deepEqual(await mirrorPublishedModels(node2, async () => [api1]), [], 'mirrored once');
 
     const serve = async (ctx: NodeContext, db: Database, blobs: BlobStore, dir: string) => {
       const models = createModelLoader({ source: storeModelSource(db, blobs), backend, cacheDir: join(f.dir, dir) });
@@ -123,7 +123,7 @@ describe('any node serves any published model', () => {
     const modelId = BigInt((await getPublishedModel(f.db, 'facts-qa')).modelId);
     await assert.rejects(mirrorModel(node4, modelId, [api1]), { code: 'base_model_missing' });
     const lines: string[] = [];
-    assert.deepEqual(await mirrorPublishedModels(node4, [api1], (l) => lines.push(l)), []);
+    assert.deepEqual(await mirrorPublishedModels(node4, async () => [api1], (l) => lines.push(l)), []);
     assert.match(lines.join('\n'), /not mirrored yet: .*base model/);
   });
 });

@@ -85,21 +85,23 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
 
 /**
  * One pass of a node that serves the network's models: every model active on chain that this node
- * neither trained nor mirrored at its latest version is mirrored from `peers`. A model that cannot
+ * neither trained nor mirrored is mirrored from `peers` (asked for only when there is one). A model that cannot
  * be mirrored now (no peer has it, its base model is missing here) is reported and tried again on
  * the next pass; it never holds up the others. Returns the models mirrored.
  *
  * @example
- * repeat(() => mirrorPublishedModels(ctx, peers, log), 30_000, log).start();
+ * repeat(() => mirrorPublishedModels(ctx, async () => ['https://node-a.example'], log), 15_000, log).start();
  */
-export async function mirrorPublishedModels(ctx: NodeContext, peers: readonly string[], log: (line: string) => void = () => {}): Promise<PublishedModel[]> {
-  if (peers.length === 0) return [];
+export async function mirrorPublishedModels(ctx: NodeContext, peersOf: () => Promise<readonly string[]>, log: (line: string) => void = () => {}): Promise<PublishedModel[]> {
   const candidates = await ctx.db.query<{ model_id: string }>(
     `select m.model_id::text from models_on_chain m
      where m.chain_id = $1 and m.active
        and not exists (select 1 from training_jobs j where j.model_id = m.model_id and j.status = 'succeeded')
        and not exists (select 1 from mirrored_models r where r.chain_id = m.chain_id and r.model_id = m.model_id)
      order by m.model_id`, [ctx.clients.chain.id]);
+  if (candidates.length === 0) return [];
+  const peers = await peersOf();
+  if (peers.length === 0) return [];
   const mirrored: PublishedModel[] = [];
   for (const { model_id } of candidates) {
     try {
