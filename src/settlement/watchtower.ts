@@ -66,10 +66,14 @@ export async function watchEpochs(node: WatchNode, o: { dispute?: boolean; serve
     .map((e) => ({ operator: getAddress(String(e.args.operator)), epoch: Number(e.args.epoch), uri: String(e.args.inputsURI ?? '') }))
     .filter((e) => !isAddressEqual(e.operator, self));
   const uriOf = new Map(posted.map((e) => [`${e.operator}:${e.epoch}`, e.uri]));
-  const checked = new Set((await node.db.query<{ operator: string; epoch: number }>('select operator, epoch from watched_epochs where chain_id = $1', [chainId])).map((r) => `${getAddress(r.operator)}:${r.epoch}`));
+  const skip = new Set((await node.db.query<{ operator: string; epoch: number }>('select operator, epoch from watched_epochs where chain_id = $1', [chainId])).map((r) => `${getAddress(r.operator)}:${r.epoch}`));
+  // epochs the indexed chain already shows final, disputed or reverted need no call to the chain to be skipped
+  for (const event of ['EpochFinalized', 'EpochDisputed', 'EpochReverted']) {
+    for (const e of await listChainEvents(node.db, { chainId, contract: 'attributionSettlement', event, limit: 500 })) skip.add(`${getAddress(String(e.args.operator))}:${Number(e.args.epoch)}`);
+  }
   const verdicts: WatchedEpoch[] = [];
   for (const e of posted.reverse()) { // oldest first: an epoch's audit reads the one before it
-    if (checked.has(`${e.operator}:${e.epoch}`)) continue;
+    if (skip.has(`${e.operator}:${e.epoch}`)) continue; // checked here, or settled on chain
     const onChain = await node.contracts.attributionSettlement.read.getEpoch([e.operator, BigInt(e.epoch)]);
     if (onChain.status !== EpochStatus.Pending) continue; // final, disputed or reverted: nothing left to catch
     const served = async (n: number) => {
