@@ -136,8 +136,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   chainRpcRoutes(app, ctx);
   webRoutes(app, ctx);
 
-  const openApi = openApiDocument(Object.values(routes), { version: ctx.version });
-  serveRoute(app, routes.openApiDocument, async () => openApi);
+  let openApi: ReturnType<typeof openApiDocument> | undefined; // built when first asked for, not at every start
+  serveRoute(app, routes.openApiDocument, async () => (openApi ??= openApiDocument(Object.values(routes), { version: ctx.version })));
 
   serveRoute(app, routes.metrics, async (_input, _request, reply) => {
     reply.header('content-type', registry.contentType);
