@@ -30,7 +30,7 @@ import { createEscrowMeter } from '../settlement/meter.ts';
 import type { Database } from '../store/database.ts';
 import { MAX_JSON_DEPTH } from './input-guard.ts';
 import { bodyHashOf, SIGNATURE_HEADERS, signRequest } from './request-signature.ts';
-import { CONTENT_HASH_HEADER } from './routes/datanets.ts';
+import { CONTENT_HASH_HEADER } from './contract/datanets.ts';
 import { buildApi } from './server.ts';
 
 // An HTTP fuzzer over every route the API registers (issue 16): the routes are read from the built

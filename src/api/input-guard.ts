@@ -4,8 +4,6 @@ export { jsonDeeperThan, MAX_JSON_DEPTH } from '../util/json-depth.ts';
 
 type PathKey = string | number;
 
-export { PG_BIGINT_MAX, PG_INTEGER_MAX } from './contract/common.ts';
-
 /** An unpaired UTF-16 surrogate (JSON's `\ud800` alone): not a Unicode character at all. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

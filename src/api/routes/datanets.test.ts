@@ -17,7 +17,7 @@ import { createBlobHasher } from '../../store/blobs.ts';
 import type { Database } from '../../store/database.ts';
 import { bodyHashOf, SIGNATURE_HEADERS, signRequest } from '../request-signature.ts';
 import { buildApi } from '../server.ts';
-import { MAX_RECORDS_PER_REQUEST } from './datanets.ts';
+import { MAX_RECORDS_PER_REQUEST } from '../contract/datanets.ts';
 import { startDatanetTestContext } from '../../datanet/test-context.ts';
 import { uploadFile } from '../../cli/api-client.ts';
 import { signConsent } from '../../datanet/consent.ts';

@@ -26,7 +26,6 @@ import { CodedError } from '../../util/coded-error.ts';
 
 /** Largest uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
-export { CONTENT_HASH_HEADER, MAX_RECORDS_PER_REQUEST } from '../contract/datanets.ts';
 /** Most bytes of one JSON submission: room for the records above at 16 KiB each (the API's default limit, 1 MiB, held far fewer). */
 export const MAX_CONTRIBUTION_BODY_BYTES = 16 * 1024 * 1024;
 
