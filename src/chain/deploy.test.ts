@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { keccak256, toBytes, zeroHash } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from './anvil.ts';
@@ -8,11 +8,16 @@ import { defaultProtocolParams, deployProtocol, developmentProtocolParams, gover
 import { protocolContracts } from './protocol.ts';
 import { TEST_MNEMONIC } from './test-chain.ts';
 
-test('deploys, wires and hands every admin role to the timelock; a rerun deploys nothing', async (t) => {
+/** A new anvil for one test (stopped after it) and clients signing as the deployer. */
+async function freshChain(t: TestContext) {
   const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
   t.after(() => anvil.stop());
   const account = mnemonicToAccount(TEST_MNEMONIC);
-  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  return { account, clients: await connectChain(anvil.url, account, { pollingInterval: 20 }) };
+}
+
+test('deploys, wires and hands every admin role to the timelock; a rerun deploys nothing', async (t) => {
+  const { account, clients } = await freshChain(t);
   const recorder = memoryRecorder();
   const params = defaultProtocolParams(account.address);
   const addresses = await deployProtocol(clients, params, recorder);
@@ -41,10 +46,7 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
 });
 
 test('a deployment interrupted after sending a contract adopts it instead of deploying twice', async (t) => {
-  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
-  t.after(() => anvil.stop());
-  const account = mnemonicToAccount(TEST_MNEMONIC);
-  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  const { account, clients } = await freshChain(t);
   const inner = memoryRecorder();
   // Crash after the timelock's deployment was mined but before it was recorded as done.
   let crash = true;
@@ -76,10 +78,7 @@ test('a deployment interrupted after sending a contract adopts it instead of dep
 });
 
 test('a chain deployed by another version of the protocol is refused up front, saying what to do', async (t) => {
-  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
-  t.after(() => anvil.stop());
-  const account = mnemonicToAccount(TEST_MNEMONIC);
-  const clients = await connectChain(anvil.url, account, { pollingInterval: 20 });
+  const { account, clients } = await freshChain(t);
   const recorder = memoryRecorder();
   const params = defaultProtocolParams(account.address);
   await deployProtocol(clients, params, recorder);
