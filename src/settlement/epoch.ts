@@ -12,7 +12,9 @@ import { getReceipts } from '../attribution/receipts.ts';
 import { latestAuthorization } from './authorizations.ts';
 import { consumerSpend, settleCharges, unsettledCharges, unsettleEpoch } from './charges.ts';
 import { EpochStatus, epochCredits, earningsTree, inputsHash, type EpochDraw, type EpochInputs } from './epoch-tree.ts';
+import { poolStake } from './pool-stake.ts';
 import { drawRefusal } from './simulate-draw.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 
 export interface SettlementNode {
   db: Database;
@@ -151,11 +153,10 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
   // everyone who ever staked as an operator or validator (contributor stakes are Staking positions
   // too, but not the stakers' pool), from the indexed events (not a scan of the chain from block 0);
   // each one's bonded stake from its position
-  const staked = (await Promise.all([0, 1].map((role) => distinctEventArgs(node.db, node.clients.chain.id, 'staking', 'Staked', 'staker', { role })))).flat();
+  const staked = (await Promise.all([StakingRole.Operator, StakingRole.Validator].map((role) => distinctEventArgs(node.db, node.clients.chain.id, 'staking', 'Staked', 'staker', { role })))).flat();
   const stakers: EpochInputs['stakers'] = [];
   for (const staker of [...new Set(staked.map((s) => getAddress(s)))].sort()) {
-    const [op, val] = await Promise.all([node.contracts.staking.read.positionOf([staker, 0, 0n]), node.contracts.staking.read.positionOf([staker, 1, 0n])]);
-    const bonded = op.bonded + val.bonded;
+    const bonded = await poolStake(node.contracts.staking, staker);
     if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });
   }
   return { epoch, receipts: receipts.map((r) => r.id), payees: { contributors, datanetOwners: owners, modelOwners }, stakers, operator: getAddress(operator), draws };

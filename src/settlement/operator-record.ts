@@ -1,6 +1,7 @@
 import type { PublicClient } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { ChainClients } from '../chain/clients.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 
 /**
  * Publishes where this node answers (its API's public URL) in the OperatorRegistry, when the node
@@ -16,7 +17,7 @@ export async function publishOperatorRecord(
   metadataURI = '',
 ): Promise<'published' | 'unchanged' | 'not_an_operator'> {
   const self = node.clients.account.address;
-  if (!(await node.contracts.staking.read.isActive([self, 0]))) return 'not_an_operator';
+  if (!(await node.contracts.staking.read.isActive([self, StakingRole.Operator]))) return 'not_an_operator';
   const current = await node.contracts.operatorRegistry.read.recordOf([self]);
   if (current.endpoint === endpoint && current.metadataURI === metadataURI) return 'unchanged';
   const hash = await node.contracts.operatorRegistry.write.setRecord([endpoint, metadataURI]);

@@ -1,5 +1,6 @@
 import type { ChainClients } from '../chain/clients.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 
 /**
  * Makes the node's account an active operator (settlement posts only from one): stakes the
@@ -10,11 +11,11 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
  */
 export async function stakeOperator(clients: ChainClients, contracts: ProtocolContracts): Promise<boolean> {
   const me = clients.account.address;
-  if (await contracts.staking.read.isActive([me, 0])) return false;
-  const [minimum, position] = await Promise.all([contracts.staking.read.minimumStake([0]), contracts.staking.read.positionOf([me, 0, 0n])]);
+  if (await contracts.staking.read.isActive([me, StakingRole.Operator])) return false;
+  const [minimum, position] = await Promise.all([contracts.staking.read.minimumStake([StakingRole.Operator]), contracts.staking.read.positionOf([me, StakingRole.Operator, 0n])]);
   const needed = minimum > position.bonded ? minimum - position.bonded : 1n;
   const wait = (hash: `0x${string}`) => clients.publicClient.waitForTransactionReceipt({ hash });
   await wait(await contracts.openToken.write.approve([contracts.staking.address, needed]));
-  await wait(await contracts.staking.write.stake([0, 0n, needed]));
+  await wait(await contracts.staking.write.stake([StakingRole.Operator, 0n, needed]));
   return true;
 }

@@ -1,6 +1,7 @@
 import { getAddress, isAddressEqual, type Address, type PublicClient } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { EpochInputs } from './epoch-tree.ts';
+import { poolStake } from './pool-stake.ts';
 
 /**
  * What an epoch's payee map says that the chain does not: a datanet's or a model's owner other
@@ -34,8 +35,7 @@ export async function payeeProblems(chain: { contracts: ProtocolContracts; publi
     if (!isAddressEqual(onChain, owner)) problems.push(`the payee map gives model ${name}'s owner as ${owner}; the ModelRegistry says ${getAddress(onChain)}`);
   }
   for (const { staker, bonded } of inputs.stakers) {
-    const [operator, validator] = await Promise.all([staking.read.positionOf([staker as Address, 0, 0n], at), staking.read.positionOf([staker as Address, 1, 0n], at)]);
-    const onChain = operator.bonded + validator.bonded;
+    const onChain = await poolStake(staking, staker as Address, at);
     if (onChain !== BigInt(bonded)) problems.push(`the payee map gives staker ${staker} ${bonded} wei bonded; Staking says ${onChain}`);
   }
   return problems;
