@@ -21,6 +21,8 @@ const schema = z
     /** The URL others reach this node's API at (the epoch inputs' URIs posted on chain); default its listen address. */
     publicUrl: z.string().url().optional(),
     deployerKey: hexKey.optional(),
+    /** Join the network whose protocol this node's URL (or this JSON file of addresses) names, on the --rpc-url chain, instead of deploying one. */
+    join: z.string().min(1).optional(),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     confirmations: z.coerce.number().int().min(0).optional(),
     s3Bucket: z.string().min(3).max(63).optional(),
@@ -47,6 +49,8 @@ const schema = z
     trustProxy: z.string().transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
     /** The watchtower: recompute other operators' pending epochs and dispute a wrong one with a bond ('dispute'), only report it ('report'), or not ('off'). */
     watch: z.enum(['dispute', 'report', 'off']),
+    /** Seconds between two watches (each checks every pending epoch of the other operators not checked yet). */
+    watchSeconds: z.coerce.number().int().min(1).max(86_400),
     /** Other nodes' API URLs whose published models this node mirrors and serves (comma-separated). */
     peers: z.string().transform((v) => v.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean)).pipe(z.array(z.url())),
     /** Check every JSON answer against the API's contract (src/api/contract) and answer a 500 where one does not match: for tests and development. */
@@ -57,8 +61,12 @@ const schema = z
     path: ['engineUrl'],
   })
   .refine((c) => !c.rpcUrl || c.deployerKey, {
-    message: 'an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs a deployer key (OPENLEDGER_DEPLOYER_KEY)',
+    message: "an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs the node's account key (OPENLEDGER_DEPLOYER_KEY): it deploys the protocol, or joins one",
     path: ['deployerKey'],
+  })
+  .refine((c) => !c.join || c.rpcUrl, {
+    message: "joining a network (--join) needs its chain (--rpc-url / OPENLEDGER_RPC_URL): the embedded chain is this node's alone",
+    path: ['join'],
   });
 
 /** The node's configuration, after defaults and validation. */
@@ -89,6 +97,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     rpcUrl: pick('rpcUrl', 'OPENLEDGER_RPC_URL') || undefined,
     publicUrl: pick('publicUrl', 'OPENLEDGER_PUBLIC_URL') || undefined,
     deployerKey: pick('deployerKey', 'OPENLEDGER_DEPLOYER_KEY') || undefined,
+    join: pick('join', 'OPENLEDGER_JOIN') || undefined,
     databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
     confirmations: pick('confirmations', 'OPENLEDGER_CONFIRMATIONS'),
     s3Bucket: pick('s3Bucket', 'OPENLEDGER_S3_BUCKET') || undefined,
@@ -113,6 +122,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     checkResponses: String(pick('checkResponses', 'OPENLEDGER_CHECK_RESPONSES', 'false')),
     peers: String(pick('peers', 'OPENLEDGER_PEERS', '')),
     watch: String(pick('watch', 'OPENLEDGER_WATCH', 'dispute')),
+    watchSeconds: pick('watchSeconds', 'OPENLEDGER_WATCH_SECONDS', 30),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

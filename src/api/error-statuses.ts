@@ -21,13 +21,15 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   model_deactivated: 410,
   // 413, 415: the body's size or type
   file_too_large: 413, unsupported_format: 415, not_multipart: 415, unsupported_media_type: 415,
+  // 422: understood, but not to be done as asked
+  idempotency_key_reused: 422,
   // 429: too much, retry later (with Retry-After where the error says when)
   queue_full: 429, quota_exceeded: 429, too_many_jobs: 429, upload_quota: 429, too_many_streams: 429, remote_engine_busy: 429,
   // 499: the client went away
   cancelled: 499,
   // 500: the node's own fault
   bad_chat_template: 500, gpu_device_error: 500, span_index_closed: 500, span_index_corrupt: 500, span_index_unreadable: 500,
-  span_index_unsupported: 500, corrupt_near_duplicate_index: 500, unsupported_near_duplicate_index: 500,
+  span_index_unsupported: 500, unpublishable_model: 500, corrupt_near_duplicate_index: 500, unsupported_near_duplicate_index: 500,
   // 502, 503: what the node depends on failed, or is full
   bad_trace: 502, blob_unavailable: 502, unmirrorable_model: 502, remote_engine_error: 502, remote_engine_unreachable: 502,
   adapter_cache_full: 503, kv_cache_full: 503, llama_cpp_unavailable: 503,

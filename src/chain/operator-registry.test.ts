@@ -41,7 +41,7 @@ test('clients list the active operators\' endpoints; an operator that unbonds st
   await bond(2);
   const two = await t.as(2);
   await t.mined(two.operatorRegistry.write.setRecord(['http://node-2.example:8080', '']));
-  assert.deepEqual(await listedEndpoints(two, addr(2)), [{ operator: addr(1), endpoint: 'https://node-1.example' }], 'itself left out');
+  assert.deepEqual(await listedEndpoints(two, addr(2)), [{ operator: addr(1), endpoint: 'https://node-1.example', metadataURI: 'openledger://blob/0x01' }], 'itself left out');
   assert.deepEqual((await listedEndpoints(two)).map((e) => e.operator), [addr(1), addr(2)]);
   await t.mined(two.staking.write.requestUnbond([0, 0n, t.params.minimumOperatorStake]));
   assert.equal(await two.operatorRegistry.read.isListed([addr(2)]), false);

@@ -10,7 +10,9 @@ import { createBackend } from '../model/create-backend.ts';
 import { hashModelDir } from '../model/model-dir.ts';
 import { hashBlob } from '../store/blobs.ts';
 import { routes } from '../api/contract/index.ts';
-import { callRoute, CliError, fetchRoute, signingAccount, type NodeOptions } from './api-client.ts';
+import { callRoute, chainFor, CliError, fetchRoute, signingAccount, type NodeOptions } from './api-client.ts';
+import { listOperators } from '../client/operators.ts';
+import { createRoutingClient, RoutingError } from '../client/routing-client.ts';
 import { apiOption, nodeOptions } from './options.ts';
 
 function intArg(value: string): number {
@@ -38,6 +40,24 @@ export function apiModelSource(api: string, baseDir: string | undefined): ModelS
   };
 }
 
+/** `openledger infer --route`: the answer streamed from an operator the routing client picks, with failover. */
+async function routedInference(o: NodeOptions & { model: string; prompt: string; maxTokens: number; json?: boolean }): Promise<void> {
+  const account = signingAccount(o);
+  const { clients, contracts } = await chainFor(o.api, account);
+  const client = createRoutingClient({ account, chainId: clients.chain.id, operators: () => listOperators(contracts) });
+  let a;
+  try {
+    a = await client.complete({ model: o.model, prompt: o.prompt, maxTokens: o.maxTokens }, o.json ? {} : { onText: (d) => process.stdout.write(d) });
+  } catch (err) {
+    if (err instanceof RoutingError) throw new CliError(err.message);
+    throw err;
+  }
+  if (o.json) return console.log(JSON.stringify(a, null, 2));
+  const failed = a.attempts.filter((t) => t.error);
+  console.log(`\n\nanswered by ${a.operator} at ${a.endpoint}${failed.length ? ` (after ${failed.map((t) => `${t.endpoint}: ${t.error}`).join('; ')})` : ''}`);
+  console.log(`${a.usage.promptTokens} + ${a.usage.completionTokens} tokens${a.fee ? `, fee ${formatEther(BigInt(a.fee.amount))} OPEN, receipt ${a.receiptId}` : ' (a base model alone: no receipt, no fee)'}`);
+}
+
 /** `openledger infer`, `openledger attribution show|verify`. */
 export function attributionCommands(program: Command, urlArg: (v: string) => string): void {
   nodeOptions(program.command('infer').description('run a published model (or a base model) on a prompt; prints the answer, its fee and who it is attributed to'), urlArg)
@@ -45,7 +65,9 @@ export function attributionCommands(program: Command, urlArg: (v: string) => str
     .requiredOption('--prompt <text>', 'the prompt, e.g. "### Question: …\\n### Answer:"')
     .addOption(new Option('--max-tokens <n>', 'longest answer').argParser(intArg).default(64))
     .option('--json', 'print the whole answer as JSON')
-    .action(async (o: NodeOptions & { model: string; prompt: string; maxTokens: number; json?: boolean }) => {
+    .option('--route', "pick an operator of the network (the chain's OperatorRegistry) instead of --api's node, stream its answer, and fail over to another if it dies; --api only names the chain")
+    .action(async (o: NodeOptions & { model: string; prompt: string; maxTokens: number; json?: boolean; route?: boolean }) => {
+      if (o.route) return routedInference(o);
       const a = await callRoute(o.api, routes.infer, { body: { model: o.model, prompt: o.prompt, maxTokens: o.maxTokens } }, { signer: signingAccount(o) });
       if (o.json) return console.log(JSON.stringify(a, null, 2));
       console.log(a.output);

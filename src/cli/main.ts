@@ -3,6 +3,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, loadConfig, type ConfigInput } from '../config.ts';
 import { routes } from '../api/contract/index.ts';
 import { callRoute, CliError } from './api-client.ts';
+import { ChainError } from '../chain/errors.ts';
+import { CodedError } from '../util/coded-error.ts';
 import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
@@ -51,6 +53,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--allowed-hosts <names>', 'host names the API and the chain answer to besides IP literals, comma-separated (\'*\': any)').env('OPENLEDGER_ALLOWED_HOSTS'))
     .addOption(new Option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or the proxies\' addresses/CIDRs (comma-separated)').env('OPENLEDGER_TRUST_PROXY'))
     .addOption(new Option('--watch <mode>', 'watchtower over the other operators\' epochs: dispute a wrong one with a bond, only report it, or off').choices(['dispute', 'report', 'off']).env('OPENLEDGER_WATCH'))
+    .addOption(new Option('--join <node-url|file>', 'join the network that node (or a JSON file of its contracts) is on, over --rpc-url: checks its contracts on chain, stakes the operator minimum from this node\'s account and lists it in the OperatorRegistry').env('OPENLEDGER_JOIN'))
     .addOption(new Option('--peers <urls>', 'other nodes\' API URLs (comma-separated): mirror and serve the models they publish, fetched by hash and checked against the chain').env('OPENLEDGER_PEERS'))
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
@@ -65,7 +68,7 @@ export function buildProgram(): Command {
       console.log(`\nopenledger ${VERSION} is up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       console.log(`  API        ${node.apiUrl}   (GET /status, /chain/events, /metrics)`);
       console.log(`  chain      ${node.rpcUrl}   chain id ${node.chainId}${node.embeddedChain ? ', embedded' : ''}`);
-      console.log(`  account    ${node.account.address}   (deployer, treasury and operator)`);
+      console.log(`  account    ${node.account.address}   (${node.joined ? 'operator' : 'deployer, treasury and operator'})`);
       if (node.embeddedChain) console.log(`  mnemonic   in ${config.dataDir}/chain/mnemonic`);
       console.log(`  OPEN       ${node.addresses.openToken}`);
       console.log('Press Ctrl+C to stop.');
@@ -112,7 +115,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed the message
-    if (err instanceof ConfigError || err instanceof CliError) {
+    // errors whose message is all the person needs: bad settings, refused joins, what to fix
+    if (err instanceof ConfigError || err instanceof CliError || err instanceof ChainError || err instanceof CodedError) {
       console.error(`openledger: ${err.message}`);
       return 2;
     }

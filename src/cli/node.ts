@@ -20,6 +20,9 @@ import { createEscrowMeter } from '../settlement/meter.ts';
 import { startSettlementWorker } from '../settlement/settlement-worker.ts';
 import { watchEpochs } from '../settlement/watchtower.ts';
 import { publishOperatorRecord } from '../settlement/operator-record.ts';
+import { storeOperatorMetadata } from '../settlement/operator-metadata.ts';
+import { joinProtocol } from '../chain/join-protocol.ts';
+import { joinSource } from './join-source.ts';
 import { listedEndpoints } from '../chain/operator-records.ts';
 import { stakeOperator } from '../settlement/stake-operator.ts';
 import { createAdmission } from '../inference/admission.ts';
@@ -44,6 +47,8 @@ export interface RunningNode {
   rpcUrl: string;
   chainId: number;
   embeddedChain: boolean;
+  /** Whether the node joined a protocol deployed by another (--join) instead of deploying its own. */
+  joined: boolean;
   account: Account;
   addresses: ProtocolAddresses;
   clients: ChainClients;
@@ -99,9 +104,14 @@ export async function startNode(config: Config, progress: (message: string) => v
     const clients = await connectChain(rpcUrl, account);
     const chainId = clients.chain.id;
 
-    const addresses = await deployProtocol(clients, (chain ? developmentProtocolParams : defaultProtocolParams)(account.address), deploymentRecorder(db), (name, done) => {
+    // a node joins the network it is pointed at (checked on chain), or one it joined before;
+    // otherwise it deploys its own protocol (resuming a deployment it started)
+    const recorder = deploymentRecorder(db);
+    const joined = await joinProtocol(clients, recorder, config.join ? await joinSource(config.join, chainId) : undefined);
+    if (joined) progress(`network: joined the protocol whose OPEN is ${joined.openToken} (its contracts checked on chain ${chainId})`);
+    const addresses = joined ?? (await deployProtocol(clients, (chain ? developmentProtocolParams : defaultProtocolParams)(account.address), recorder, (name, done) => {
       if (done) progress(`deploy: ${name}`);
-    });
+    }));
 
     const indexer: Indexer = createIndexer({
       client: clients.publicClient,
@@ -161,7 +171,8 @@ export async function startNode(config: Config, progress: (message: string) => v
     progress(`serving: ${engine.kind} engine`);
     // settlement: an embedded chain's node stakes itself as operator; paid inference is metered
     // against consumers' escrow deposits, and the epoch job settles receipts periodically
-    if (chain && (await stakeOperator(datanets.clients, datanets.contracts))) progress('settlement: staked the node as operator');
+    // (a joining node from its account's own OPEN: it cannot settle or be listed otherwise)
+    if ((chain || joined) && (await stakeOperator(datanets.clients, datanets.contracts))) progress('settlement: staked the node as operator');
     const meter = createEscrowMeter({ db, contracts: datanets.contracts, operator: account.address });
     const apiContext = {
       ...datanets,
@@ -191,7 +202,8 @@ export async function startNode(config: Config, progress: (message: string) => v
     // an operator says on chain where it answers, for clients and other nodes: before the node says
     // it is up (its account sends nothing behind a client's back afterwards); a failure is reported, not fatal
     try {
-      if ((await publishOperatorRecord(datanets, publicUrl)) === 'published') progress(`network: listed in the OperatorRegistry at ${publicUrl}`);
+      const metadataURI = await storeOperatorMetadata(datanets, { version: VERSION, engine: engine.kind });
+      if ((await publishOperatorRecord(datanets, publicUrl, metadataURI)) === 'published') progress(`network: listed in the OperatorRegistry at ${publicUrl}`);
     } catch (err) {
       progress(`network: could not publish the operator record: ${(err as Error).message}`);
     }
@@ -206,12 +218,12 @@ export async function startNode(config: Config, progress: (message: string) => v
     cleanup.push(() => settlement.stop());
     // every node is a watchtower over the other operators' epochs
     if (config.watch !== 'off') {
-      const watch = repeat(() => watchEpochs(datanets, { dispute: config.watch === 'dispute', log: progress }), 30_000, (err) => progress(`watchtower: ${(err as Error).message}`));
+      const watch = repeat(() => watchEpochs(datanets, { dispute: config.watch === 'dispute', log: progress }), config.watchSeconds * 1000, (err) => progress(`watchtower: ${(err as Error).message}`));
       watch.start();
       cleanup.push(() => watch.stop());
     }
 
-    return { apiUrl, rpcUrl, chainId, embeddedChain: chain !== undefined, account, addresses, clients, db, stop: stopAll };
+    return { apiUrl, rpcUrl, chainId, embeddedChain: chain !== undefined, joined: joined !== undefined, account, addresses, clients, db, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

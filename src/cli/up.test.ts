@@ -64,7 +64,10 @@ test('bad input exits non-zero with a clear message', async () => {
   assert.match(unknown.out, /unknown command 'frobnicate'/);
   const noKey = await run(['up', '--rpc-url', 'http://127.0.0.1:1', '--data-dir', join(dataDir, 'x')]);
   assert.equal(noKey.code, 2);
-  assert.match(noKey.out, /needs a deployer key/);
+  assert.match(noKey.out, /needs the node's account key \(OPENLEDGER_DEPLOYER_KEY\)/);
+  const joinAlone = await run(['up', '--join', 'http://127.0.0.1:1', '--data-dir', join(dataDir, 'x')]);
+  assert.equal(joinAlone.code, 2);
+  assert.match(joinAlone.out, /joining a network \(--join\) needs its chain \(--rpc-url/);
   const noNode = await run(['status', '--api', 'http://127.0.0.1:1']);
   assert.equal(noNode.code, 2);
   assert.match(noNode.out, /no node answers at http:\/\/127\.0\.0\.1:1/);

@@ -133,6 +133,18 @@ export async function* snapshotContributions(db: Queryable, snapshotId: number, 
 }
 
 /**
+ * The content hash and contributor of each of the given contributions that is stored, in id order:
+ * what makes a contribution id checkable by anyone (id = keccak256(abi.encode(contentHash, contributor))).
+ *
+ * @example
+ * const keys = await contributionKeys(db, trainingIds);
+ */
+export async function contributionKeys(db: Queryable, ids: readonly Hex[]): Promise<Array<{ id: Hex; contentHash: Hex; contributor: Address }>> {
+  const rows = await db.query<{ id: Hex; content_hash: Hex; contributor: string }>('select id, content_hash, contributor from contributions where id = any($1) order by id', [ids.map((id) => id.toLowerCase())]);
+  return rows.map((r) => ({ id: r.id, contentHash: r.content_hash, contributor: getAddress(r.contributor) }));
+}
+
+/**
  * The contributor of each of the given contributions, by id (those not stored are absent).
  *
  * @example

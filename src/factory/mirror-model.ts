@@ -7,6 +7,8 @@ import { fetchBlob } from '../store/fetch-blob.ts';
 import { getBaseModel } from './base-models.ts';
 import { FactoryError } from './errors.ts';
 import { getPublishedModel, type PublishedModel } from './published-models.ts';
+import { readContributionsDocument, recordMirroredContributions } from './model-contributions.ts';
+import { traceFiles } from './training-trace.ts';
 
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/).transform((h) => h.toLowerCase() as Hex);
 /** A blob URI (`openledger://blob/<hash>`), read as the hash it names. */
@@ -19,6 +21,8 @@ const metadataSchema = z.looseObject({
   baseModel: z.looseObject({ id: hash }),
   adapter: z.looseObject({ hash, weights: blobUri, config: blobUri }),
   attributionTrace: blobUri,
+  /** Absent from models published before networks: such a model cannot be settled by another node. */
+  contributions: blobUri.optional(),
 });
 
 /** A trace document: its manifest and its files by content hash (version 2; version 1 named three files). */
@@ -30,7 +34,8 @@ const traceSchema = z.union([
 /**
  * Makes a model another node trained and published servable here: reads its latest version from
  * the ModelRegistry (the metadata URI, the base model's and the adapter's hashes), fetches the
- * metadata document, the PEFT adapter and the attribution trace from `peers` by content hash —
+ * metadata document, the PEFT adapter, the attribution trace and the contributions document (who
+ * contributed each example, each id checked) from `peers` by content hash —
  * each checked against its hash as it arrives, and the document against what the chain says —
  * and records the model as mirrored. From then on it is served like the node's own models (owner,
  * price and active flag from the chain), its receipts signed by this node. The base model must be
@@ -72,14 +77,23 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
   const trace = traceSchema.safeParse(JSON.parse(Buffer.from(await get(m.attributionTrace)).toString('utf8')));
   if (!trace.success) throw new FactoryError('unmirrorable_model', `model ${modelId}'s attribution trace is not one this node reads`);
   for (const h of trace.data.version === 2 ? Object.values(trace.data.files) : [trace.data.tokens, trace.data.examples, trace.data.sketches]) await get(h);
+  // whom its receipts pay: every trace example's contributor, each id checked against its content hash and contributor
+  if (!m.contributions) throw new FactoryError('unmirrorable_model', `model ${modelId} ("${m.name}") was published without a contributions document (by an older node): no other node can pay its contributors`);
+  const examplesHash = trace.data.version === 2 ? trace.data.files[traceFiles.examples] : trace.data.examples;
+  if (!examplesHash) throw new FactoryError('unmirrorable_model', `model ${modelId}'s attribution trace has no ${traceFiles.examples}`);
+  const { examples } = JSON.parse(Buffer.from(await ctx.blobs.get(toBlobHash(examplesHash))).toString('utf8')) as { examples: Array<{ contributionId: Hex }> };
+  const contributions = readContributionsDocument(JSON.parse(Buffer.from(await get(m.contributions)).toString('utf8')), examples.map((e) => e.contributionId));
 
-  await ctx.db.query(
+  await ctx.db.transaction(async (tx) => {
+    await recordMirroredContributions(tx, ctx.clients.chain.id, modelId, contributions);
+    await tx.query(
     `insert into mirrored_models (chain_id, model_id, name, version, base_model_id, adapter_hash, adapter_config_blob, trace_blob, metadata_blob)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict (chain_id, model_id) do update set name = excluded.name, version = excluded.version, base_model_id = excluded.base_model_id, adapter_hash = excluded.adapter_hash,
        adapter_config_blob = excluded.adapter_config_blob, trace_blob = excluded.trace_blob, metadata_blob = excluded.metadata_blob, mirrored_at = now()`,
     [ctx.clients.chain.id, modelId.toString(), m.name, onChain.versionCount, m.baseModel.id, m.adapter.weights, m.adapter.config, m.attributionTrace, metadataHash],
-  );
+    );
+  });
   return getPublishedModel(ctx.db, m.name);
 }
 

@@ -9,11 +9,13 @@ import { getSnapshot } from '../datanet/snapshots.ts';
 import { getBaseModel } from './base-models.ts';
 import type { TrainingJob } from './factory-types.ts';
 import { getTrainingJob, updateJob } from './jobs.ts';
-import { traceFiles } from './training-trace.ts';
+import { traceFiles, type TraceExample } from './training-trace.ts';
+import { contributionsDocument } from './model-contributions.ts';
 
 /**
  * Publishes a trained job's adapter, from whatever step a previous attempt reached:
- * 1. the PEFT files, the attribution trace and a metadata document go to the blob store
+ * 1. the PEFT files, the attribution trace, the contributions document (who contributed each
+ *    example, checkable by its id) and a metadata document go to the blob store
  *    (content-addressed, so a repeated put changes nothing);
  * 2. the node registers the model in the ModelRegistry with its provenance (base model hash,
  *    adapter hash = keccak256 of adapter_model.safetensors, training configuration hash, snapshot
@@ -39,6 +41,9 @@ export async function publishModel(ctx: NodeContext, job: TrainingJob, outputDir
       files: { [traceFiles.tokens]: await put(traceFiles.tokens), [traceFiles.examples]: await put(traceFiles.examples), [traceFiles.gradients]: await put(traceFiles.gradients) },
     };
     const traceBlob = (await blobs.put(Buffer.from(canonicalize(trace)!))).hash;
+    // who contributed each example, checkable by its id: what another node serving the model pays by
+    const { examples } = JSON.parse(await readFile(join(outputDir, traceFiles.examples), 'utf8')) as { examples: TraceExample[] };
+    const contributionsBlob = (await blobs.put(Buffer.from(canonicalize(await contributionsDocument(db, examples.map((e) => e.contributionId)))!))).hash;
     const base = await getBaseModel(db, job.baseModelId);
     const metadata = {
       version: 1,
@@ -47,6 +52,7 @@ export async function publishModel(ctx: NodeContext, job: TrainingJob, outputDir
       baseModel: { id: base.id, name: base.name, config: base.config },
       adapter: { hash: adapterBlob, weights: blobURI(adapterBlob), config: blobURI(adapterConfigBlob), format: 'peft-lora' },
       attributionTrace: blobURI(traceBlob),
+      contributions: blobURI(contributionsBlob),
       snapshots: snapshots.map((s) => ({ datanetId: s.datanetId, root: s.root, count: s.count })),
       template: job.template,
       hyperparameters: job.hyperparameters,

@@ -1,5 +1,5 @@
 import { BaseError, ContractFunctionRevertedError, getAddress, type Address, type Hex } from 'viem';
-import { contributorsOf } from '../datanet/contributions.ts';
+import { contributorsOfServed } from '../factory/model-contributions.ts';
 import { datanetOwners } from '../datanet/datanets.ts';
 import { publishedModelOwners } from '../factory/published-models.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
@@ -146,10 +146,13 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
   const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
   const datanetIds = [...new Set(receipts.flatMap((r) => [...r.body.contributions.map((c) => c.datanetId), ...(r.body.pools ?? []).map((p) => p.datanetId)]))];
   const models = [...new Set(receipts.map((r) => r.body.model.name))];
-  const contributors = await contributorsOf(node.db, contributionIds);
+  const contributors = await contributorsOfServed(node.db, contributionIds);
   const owners = await datanetOwners(node.db, datanetIds);
+  // a datanet this node does not keep (a mirrored model's): its owner as the DatanetRegistry says
+  for (const id of datanetIds) owners[String(id)] ??= getAddress((await node.contracts.datanetRegistry.read.getDatanet([BigInt(id)])).owner);
   const modelOwners = await publishedModelOwners(node.db, models);
   for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
+  for (const name of models) if (!modelOwners[name]) throw new Error(`epoch ${epoch}: model ${name} is not published here`);
   // everyone who ever staked as an operator or validator (contributor stakes are Staking positions
   // too, but not the stakers' pool), from the indexed events (not a scan of the chain from block 0);
   // each one's bonded stake from its position

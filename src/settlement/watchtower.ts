@@ -6,6 +6,7 @@ import type { Database } from '../store/database.ts';
 import { auditEpoch, disputeEpoch } from './audit-epoch.ts';
 import { EpochStatus } from './epoch-tree.ts';
 import type { ServedEpoch } from './verify-epoch.ts';
+import { errorReason } from '../util/error-reason.ts';
 
 /** What the watchtower concluded about one operator's epoch. */
 export interface WatchedEpoch {
@@ -50,7 +51,8 @@ const httpServed: ServedFetcher = async (uri) => {
  * is still in its challenge window and that this node has not checked is recomputed from the
  * inputs its operator serves at the URI it posted on chain (`auditEpoch`: inputs hash, receipt
  * signatures, fee splits, the cumulative tree, the root; payees against the chain). Anything the
- * chain does not confirm counts against it. A wrong epoch is disputed with the bond when
+ * chain does not confirm counts against it (inputs a moved operator no longer serves at the posted
+ * URI are read from its listed endpoint instead: they are checked the same). A wrong epoch is disputed with the bond when
  * `dispute` (and the node holds it); each verdict is kept (`watched_epochs`). An operator whose
  * inputs cannot be read now is tried again on the next watch. Returns the new verdicts.
  *
@@ -79,13 +81,21 @@ export async function watchEpochs(node: WatchNode, o: { dispute?: boolean; serve
     const served = async (n: number) => {
       const uri = uriOf.get(`${e.operator}:${n}`);
       if (uri === undefined) throw new Error(`no EpochPosted of ${e.operator}'s epoch ${n} indexed yet`);
-      return fetchServed(uri);
+      try {
+        return await fetchServed(uri);
+      } catch (err) {
+        // an operator that moved serves its epochs where it is listed now (what is read is checked against the chain all the same)
+        const { endpoint } = await node.contracts.operatorRegistry.read.recordOf([e.operator]);
+        const moved = /^https?:\/\//.test(endpoint) ? `${endpoint.replace(/\/+$/, '')}/settlement/epochs/${n}/inputs` : undefined;
+        if (!moved || moved === uri) throw err;
+        return fetchServed(moved);
+      }
     };
     let audit;
     try {
       audit = await auditEpoch({ served, contracts: node.contracts, publicClient: node.clients.publicClient, epoch: e.epoch, operator: e.operator });
     } catch (err) {
-      log(`watchtower: ${e.operator}'s epoch ${e.epoch} cannot be checked now (${(err as Error).message}); trying again later`);
+      log(`watchtower: ${e.operator}'s epoch ${e.epoch} cannot be checked now (${errorReason(err)}); trying again later`);
       continue;
     }
     let verdict: WatchedEpoch['verdict'] = audit.problems.length === 0 ? 'ok' : 'problems';

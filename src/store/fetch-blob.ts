@@ -2,6 +2,7 @@ import { BlobHashMismatchError, BlobTooLargeError } from './blob-errors.ts';
 import type { BlobHash } from './blob-hash.ts';
 import type { BlobStore } from './blob-store.ts';
 import { CodedError } from '../util/coded-error.ts';
+import { errorReason } from '../util/error-reason.ts';
 
 /** No peer could serve a blob whole and with the right hash: which peers were asked, and what each did. */
 export class BlobUnavailableError extends CodedError {
@@ -38,7 +39,7 @@ export async function fetchBlob(blobs: BlobStore, peers: readonly string[], hash
     } catch (err) {
       if (err instanceof BlobHashMismatchError) failures.push(`${peer}: served bytes that do not hash to ${hash} (refused)`);
       else if (err instanceof BlobTooLargeError) failures.push(`${peer}: served more than ${o.maxSize ?? MAX_FETCHED_BLOB_BYTES} bytes (refused)`);
-      else failures.push(`${peer}: ${(err as Error).message}`);
+      else failures.push(`${peer}: ${errorReason(err)}`);
     }
   }
   throw new BlobUnavailableError('blob_unavailable', `no peer served blob ${hash} with its hash${failures.length ? `: ${failures.join('; ')}` : ' (no peers)'}`, { details: { failures } });

@@ -6,6 +6,7 @@ import type { ModelLoader } from '../../attribution/model-loader.ts';
 import type { NodeContext } from '../../store/node-context.ts';
 import type { Admission } from '../../inference/admission.ts';
 import { accountOfApiKey } from '../../inference/api-keys.ts';
+import { REQUEST_KEY } from '../../inference/answered-requests.ts';
 import { attributionSummary } from '../../inference/attribution-summary.ts';
 import type { Meter } from '../../inference/meter.ts';
 import { runInference, type InferenceNode } from '../../inference/run-inference.ts';
@@ -39,6 +40,17 @@ export async function consumerOf(ctx: InferenceRouteContext, request: FastifyReq
 }
 
 /**
+ * The request's `Idempotency-Key` header, if it has one: a retry under the same key (after a lost
+ * answer, or on another try) is answered with the first answer and receipt, and charged once.
+ */
+export function requestKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !REQUEST_KEY.test(key)) throw new CodedError('bad_idempotency_key', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
+  return key;
+}
+
+/**
  * `POST /inference`: this API's own form of the pipeline `/v1` runs (the same consumer
  * authentication, sampling limits, metering, attribution and receipt), answering in one JSON
  * object: the output, its usage, its fee, its receipt id and the top contributions with their
@@ -48,7 +60,8 @@ export function inferenceRoutes(app: FastifyInstance, ctx: InferenceRouteContext
   serveRoute(app, contract.infer, async (input, request) => {
     const consumer = await consumerOf(ctx, request);
     const body = input.body;
-    const { output, finishReason, receipt, spans, usage } = await runInference(inferenceNode(ctx), { ...body, consumer });
+    const requestKey = requestKeyOf(request);
+    const { output, finishReason, receipt, spans, usage } = await runInference(inferenceNode(ctx), { ...body, consumer, ...(requestKey ? { requestKey } : {}) });
     // a base model alone has no receipt: nothing attributed, nothing charged
     return {
       model: body.model,

@@ -125,6 +125,33 @@ describe('the OpenAI-compatible API, through the official openai client', () => 
     await assert.rejects(new OpenAI({ apiKey: key, baseURL, maxRetries: 0 }).completions.create({ model: 'facts-qa', prompt: 'x' }), OpenAI.AuthenticationError);
   });
 
+  test('a retried request (one Idempotency-Key) is answered with its first answer and receipt: one receipt, streamed or not', async () => {
+    const prompt = `### Question: ${question}\n### Answer:`;
+    const receipts = async () => Number((await f.db.query<{ n: string }>('select count(*) as n from attribution_receipts where consumer = $1', [f.addr(CONSUMER)]))[0]!.n);
+    const before = await receipts();
+    const headers = { 'Idempotency-Key': `retry-${Date.now()}` };
+    const first = await client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 0 }, { headers }) as unknown as OpenAI.Completion & WithReceipt;
+    const again = await client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 0 }, { headers }) as unknown as OpenAI.Completion & WithReceipt;
+    assert.equal(again.openledger.receipt_id, first.openledger.receipt_id);
+    assert.equal(again.choices[0]!.text, first.choices[0]!.text);
+    assert.deepEqual(again.openledger.attribution, first.openledger.attribution);
+    let streamed = '', last: WithReceipt | undefined;
+    for await (const chunk of await client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 0, stream: true }, { headers })) {
+      streamed += chunk.choices[0]?.text ?? '';
+      if ((chunk as unknown as Partial<WithReceipt>).openledger) last = chunk as unknown as WithReceipt;
+    }
+    assert.equal(streamed, first.choices[0]!.text);
+    assert.equal(last?.openledger.receipt_id, first.openledger.receipt_id);
+    assert.equal(await receipts(), before + 1, 'three tries, one receipt');
+    // the key names one request: another request under it is refused, not answered with the first
+    await assert.rejects(client.completions.create({ model: 'facts-qa', prompt, max_tokens: 9, temperature: 0 }, { headers }), (e: unknown) => e instanceof OpenAI.UnprocessableEntityError && /was used for a different request/.test(e.message));
+    await assert.rejects(client.completions.create({ model: 'facts-qa', prompt, max_tokens: 8 }, { headers: { 'Idempotency-Key': 'x'.repeat(256) } }), (e: unknown) => e instanceof OpenAI.BadRequestError && /Idempotency-Key must be/.test(e.message));
+    // keys are the consumer's own: another account's request under the same key is its own request
+    const { key: otherKey } = await createApiKey(f.db, f.addr(CONSUMER + 1), 'other');
+    const other = await new OpenAI({ apiKey: otherKey, baseURL, maxRetries: 0 }).completions.create({ model: 'facts-qa', prompt, max_tokens: 8, temperature: 0 }, { headers }) as unknown as WithReceipt;
+    assert.notEqual(other.openledger.receipt_id, first.openledger.receipt_id);
+  });
+
   test('a prompt longer than the model\'s context is a 400 naming the limit, and an answer in flight still completes', async () => {
     const prompt = `### Question: ${question}\n### Answer:`;
     const [answer, long] = await Promise.allSettled([

@@ -9,7 +9,7 @@ import { listBaseModels } from '../../factory/base-models.ts';
 import { chatPrompt } from '../../serve/chat-template.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import { statusOf } from '../error-statuses.ts';
-import { consumerOf, inferenceNode, type InferenceRouteContext } from './inference.ts';
+import { consumerOf, inferenceNode, requestKeyOf, type InferenceRouteContext } from './inference.ts';
 import { attributionSummary } from '../../inference/attribution-summary.ts';
 import type { Sampling } from '../../serve/engine.ts';
 
@@ -61,6 +61,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
       shape: { id: string; object: string; chunkObject: string; full(r: InferenceResult, finish: string): unknown; chunk(delta: string | null, finish: string | null): unknown },
     ) => {
       const consumer = await consumerOf(ctx, request); // before any model is touched
+      const requestKey = requestKeyOf(request);
       const prompt = await o.prompt();
       const created = Math.floor(Date.now() / 1000);
       const extras = (r: InferenceResult) => ({
@@ -69,7 +70,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: InferenceRouteContext): 
         openledger: r.receipt ? { receipt_id: r.receipt.id, fee: r.receipt.body.fee, attribution: attributionSummary(r.receipt, r.spans) } : { receipt_id: null, fee: null, attribution: null },
       });
       const finish = (r: InferenceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
-      const inference = { model: o.model, prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer };
+      const inference = { model: o.model, prompt, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, consumer, ...(requestKey ? { requestKey } : {}) };
       if (!o.stream) {
         const r = await runInference(inferenceNode(ctx), inference);
         return { id: `${shape.id}-${r.receipt ? r.receipt.id.slice(2, 26) : randomUUID().replaceAll('-', '').slice(0, 24)}`, object: shape.object, created, model: o.model, ...(shape.full(r, finish(r)) as object), ...extras(r) };

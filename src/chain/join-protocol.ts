@@ -1,0 +1,40 @@
+import { isAddressEqual } from 'viem';
+import type { ChainClients } from './clients.ts';
+import { DeploymentError, type DeploymentRecorder } from './deploy.ts';
+import type { ProtocolAddresses } from './protocol.ts';
+import { verifyProtocol } from './verify-protocol.ts';
+
+const NAMES = ['openToken', 'timelock', 'governor', 'staking', 'datanetRegistry', 'modelRegistry', 'inferenceEscrow', 'attributionSettlement', 'operatorRegistry'] as const satisfies readonly (keyof ProtocolAddresses)[];
+
+/**
+ * The deployment a node joins instead of deploying its own: `offered` (from another node's
+ * `/status`, or a file), checked on chain with {@link verifyProtocol} and recorded in `recorder`,
+ * so the node's later starts use it without being offered it again (and are checked again). Returns
+ * undefined when the node was offered nothing and never joined (it deploys its own). Refuses to
+ * join with a store that deployed its own protocol on this chain, or joined another deployment.
+ *
+ * @example
+ * const addresses = (await joinProtocol(clients, deploymentRecorder(db), offered)) ?? (await deployProtocol(…));
+ */
+export async function joinProtocol(clients: ChainClients, recorder: DeploymentRecorder, offered?: ProtocolAddresses): Promise<ProtocolAddresses | undefined> {
+  const chainId = clients.chain.id;
+  const steps = await recorder.load(chainId);
+  const joined = steps.joined?.status === 'done';
+  if (!offered && !joined) return undefined;
+  if (offered && !joined && steps.protocol) {
+    // deployProtocol records its code stamp ('protocol') before anything else
+    throw new DeploymentError(`this store deployed its own protocol on chain ${chainId}: join another network with a fresh --data-dir (or its own database)`);
+  }
+  const recorded = joined ? (Object.fromEntries(NAMES.map((n) => [n, steps[n]?.address])) as unknown as ProtocolAddresses) : undefined;
+  if (offered && recorded && !isAddressEqual(offered.openToken, recorded.openToken)) {
+    throw new DeploymentError(`this store joined the network whose OPEN is ${recorded.openToken} on chain ${chainId}, not ${offered.openToken}: use a fresh --data-dir to join another`);
+  }
+  const addresses = recorded ?? offered!;
+  for (const n of NAMES) if (!addresses[n]) throw new DeploymentError(`the joined deployment's ${n} address is missing from the store`);
+  await verifyProtocol(clients.publicClient, addresses);
+  if (!joined) {
+    for (const n of NAMES) await recorder.save(chainId, { name: n, status: 'done', address: addresses[n] });
+    await recorder.save(chainId, { name: 'joined', status: 'done' });
+  }
+  return addresses;
+}

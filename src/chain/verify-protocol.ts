@@ -1,0 +1,98 @@
+import { getContract, isAddressEqual, keccak256, toBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { DeploymentError } from './deploy.ts';
+import {
+  attributionSettlementDeployedBytecode,
+  attributionSettlementImmutableRanges,
+  datanetRegistryDeployedBytecode,
+  datanetRegistryImmutableRanges,
+  inferenceEscrowDeployedBytecode,
+  inferenceEscrowImmutableRanges,
+  modelRegistryDeployedBytecode,
+  modelRegistryImmutableRanges,
+  openGovernorDeployedBytecode,
+  openGovernorImmutableRanges,
+  openTimelockDeployedBytecode,
+  openTimelockImmutableRanges,
+  openTokenDeployedBytecode,
+  openTokenImmutableRanges,
+  operatorRegistryDeployedBytecode,
+  operatorRegistryImmutableRanges,
+  stakingDeployedBytecode,
+  stakingImmutableRanges,
+} from './generated/index.ts';
+import { protocolAbis, type ProtocolAddresses } from './protocol.ts';
+
+/** This version's runtime code of each protocol contract, with the byte ranges its immutables fill. */
+const RUNTIME: Record<keyof ProtocolAddresses, { code: Hex; immutables: readonly (readonly [number, number])[] }> = {
+  openToken: { code: openTokenDeployedBytecode, immutables: openTokenImmutableRanges },
+  timelock: { code: openTimelockDeployedBytecode, immutables: openTimelockImmutableRanges },
+  governor: { code: openGovernorDeployedBytecode, immutables: openGovernorImmutableRanges },
+  staking: { code: stakingDeployedBytecode, immutables: stakingImmutableRanges },
+  datanetRegistry: { code: datanetRegistryDeployedBytecode, immutables: datanetRegistryImmutableRanges },
+  modelRegistry: { code: modelRegistryDeployedBytecode, immutables: modelRegistryImmutableRanges },
+  inferenceEscrow: { code: inferenceEscrowDeployedBytecode, immutables: inferenceEscrowImmutableRanges },
+  attributionSettlement: { code: attributionSettlementDeployedBytecode, immutables: attributionSettlementImmutableRanges },
+  operatorRegistry: { code: operatorRegistryDeployedBytecode, immutables: operatorRegistryImmutableRanges },
+};
+
+/** `code` with the bytes in `ranges` zeroed: what two deployments of one contract share. */
+function masked(code: Hex, ranges: readonly (readonly [number, number])[]): Uint8Array {
+  const bytes = toBytes(code);
+  for (const [start, length] of ranges) bytes.fill(0, start, start + length);
+  return bytes;
+}
+
+const role = (name: string) => keccak256(toBytes(name));
+const ADMIN = `0x${'00'.repeat(32)}` as Hex;
+
+/**
+ * Checks that `addresses` on the chain behind `client` are a whole deployment of this version of
+ * the protocol before a node joins it: each address holds this version's contract (its runtime code
+ * equal to the compiled one but for its immutables), the contracts point at one another (the
+ * settlement at this escrow, staking and token; the registries at this staking; the governor at
+ * this token and timelock), and the roles a network relies on are granted as the deployment grants
+ * them (the settlement may slash and draw; the timelock administers and the governor proposes).
+ * Throws a {@link DeploymentError} naming the first difference; nothing is trusted from whoever
+ * handed out the addresses.
+ *
+ * @example
+ * await verifyProtocol(publicClient, (await fetch(`${peer}/status`).then((r) => r.json())).contracts);
+ */
+export async function verifyProtocol(client: PublicClient, addresses: ProtocolAddresses): Promise<void> {
+  for (const [name, expected] of Object.entries(RUNTIME) as [keyof ProtocolAddresses, (typeof RUNTIME)[keyof ProtocolAddresses]][]) {
+    const address = addresses[name];
+    const code = await client.getCode({ address });
+    if (!code || code === '0x') throw new DeploymentError(`${name} ${address}: no contract at this address on chain ${client.chain?.id}`);
+    const [onChain, compiled] = [masked(code, expected.immutables), masked(expected.code, expected.immutables)];
+    if (onChain.length !== compiled.length || onChain.some((b, i) => b !== compiled[i])) {
+      throw new DeploymentError(`${name} ${address}: its code is not this version of openledger's ${name} (another version, or another contract)`);
+    }
+  }
+  const c = <N extends keyof ProtocolAddresses>(name: N) => getContract({ address: addresses[name], abi: protocolAbis[name], client });
+  const same = (what: string, actual: Address, expected: Address) => {
+    if (!isAddressEqual(actual, expected)) throw new DeploymentError(`${what} is ${actual}, not ${expected}: the addresses are not one deployment`);
+  };
+  const [settlement, escrow, staking, datanets, models, operators, governor] = [c('attributionSettlement'), c('inferenceEscrow'), c('staking'), c('datanetRegistry'), c('modelRegistry'), c('operatorRegistry'), c('governor')];
+  same('AttributionSettlement.token', await settlement.read.token(), addresses.openToken);
+  same('AttributionSettlement.escrow', await settlement.read.escrow(), addresses.inferenceEscrow);
+  same('AttributionSettlement.staking', await settlement.read.staking(), addresses.staking);
+  same('InferenceEscrow.token', await escrow.read.token(), addresses.openToken);
+  same('Staking.token', await staking.read.token(), addresses.openToken);
+  same('Staking.datanetRegistry', await staking.read.datanetRegistry(), addresses.datanetRegistry);
+  same('DatanetRegistry.staking', await datanets.read.staking(), addresses.staking);
+  same('ModelRegistry.datanets', await models.read.datanets(), addresses.datanetRegistry);
+  same('OperatorRegistry.staking', await operators.read.staking(), addresses.staking);
+  same('OpenGovernor.token', await governor.read.token(), addresses.openToken);
+  same('OpenGovernor.timelock', await governor.read.timelock(), addresses.timelock);
+  const granted: [string, { read: { hasRole(args: readonly [Hex, Address]): Promise<boolean> } }, Hex, keyof ProtocolAddresses][] = [
+    ['Staking SLASHER_ROLE', staking, role('SLASHER_ROLE'), 'attributionSettlement'],
+    ['InferenceEscrow SETTLEMENT_ROLE', escrow, role('SETTLEMENT_ROLE'), 'attributionSettlement'],
+    ['OpenTimelock PROPOSER_ROLE', c('timelock'), role('PROPOSER_ROLE'), 'governor'],
+    ['Staking admin', staking, ADMIN, 'timelock'],
+    ['InferenceEscrow admin', escrow, ADMIN, 'timelock'],
+    ['AttributionSettlement admin', settlement, ADMIN, 'timelock'],
+  ];
+  for (const [what, contract, id, holder] of granted) {
+    if (!(await contract.read.hasRole([id, addresses[holder]]))) throw new DeploymentError(`${what} is not held by the ${holder} ${addresses[holder]}: not a deployment this node can join`);
+  }
+}
