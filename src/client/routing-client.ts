@@ -6,6 +6,7 @@ import { bodyHashOf, signRequest, type RequestTarget } from '../api/request-sign
 import { inferenceFee } from '../attribution/receipt-attribution.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { nextAuthorization } from '../settlement/next-authorization.ts';
+import { createKeyedLock } from '../util/lock.ts';
 import type { Operator } from './operators.ts';
 
 /** A completion a consumer asks the network for (OpenAI's completion fields, camelCase). */
@@ -75,7 +76,7 @@ export interface RoutingClientOptions {
   authorizeStep?: (maxFee: bigint) => bigint;
   /** Days an authorisation stays valid (default 30). */
   authorizationDays?: number;
-  /** How long a probe result is kept (default 30 s); a failed probe keeps the operator out as long. */
+  /** How long the operator list and a probe result are kept (default 30 s); a failed probe keeps the operator out as long. */
   probeTtlMs?: number;
   /** A probe's and a request's time to the first byte (default 10 s / 60 s). */
   probeTimeoutMs?: number;
@@ -84,7 +85,7 @@ export interface RoutingClientOptions {
 
 /** The consumer's side of the network: rank operators for a model, and complete with failover. */
 export interface RoutingClient {
-  /** The operators serving `model` that answer now, best first: lowest price, then fastest, then largest stake. */
+  /** The operators serving `model` that answer now, best first: lowest price, then fewest of this client's requests in flight, then fastest, then largest stake. */
   rank(model: string): Promise<RankedOperator[]>;
   /**
    * Streams one completion from the best operator; if it fails before or during the stream, the
@@ -111,15 +112,17 @@ function signingFetch(account: LocalAccount, target: RequestTarget): typeof fetc
 
 /** Whether another operator may succeed where this error came from (the request itself is not at fault). */
 function worthAnother(err: unknown): boolean {
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') return err.status === 404 || err.status === 408 || err.status === 429 || err.status >= 500;
+  // 402: this operator's authorisation or the deposit it can draw fell short (another has its own); 404: it does not serve the model (yet)
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') return err.status === 402 || err.status === 404 || err.status === 408 || err.status === 429 || err.status >= 500;
   return true; // no answer, a broken stream, a timeout
 }
 
-const messageOf = (err: unknown) => (err instanceof OpenAI.APIError && err.status ? `${err.status} ${err.message}` : (err as Error).message);
+/** An error as an attempt records it (OpenAI's API errors already begin with their status). */
+const messageOf = (err: unknown) => (err as Error).message;
 
 /**
- * A routing client: picks an operator for a model from the chain's list (price, measured latency,
- * stake, health), checks that each endpoint answers as the operator the chain lists for it, keeps a
+ * A routing client: picks an operator for a model from the chain's list (price, its own requests in
+ * flight there, measured latency, stake, health), checks that each endpoint answers as the operator the chain lists for it, keeps a
  * spend authorisation per operator just large enough for what is sent to it, and fails over to the
  * next operator when one dies, before or in the middle of a stream, without paying twice.
  *
@@ -131,6 +134,8 @@ export function createRoutingClient(o: RoutingClientOptions): RoutingClient {
   const ttl = o.probeTtlMs ?? 30_000;
   const probes = new Map<string, { at: number; result: Promise<{ latencyMs: number; prices: Map<string, bigint> } | null> }>();
   const apis = new Map<string, ApiClient>();
+  /** This client's requests in flight, per endpoint. */
+  const inflight = new Map<string, number>();
   const apiOf = (endpoint: string) => {
     let api = apis.get(endpoint);
     if (!api) apis.set(endpoint, (api = createApiClient({ baseUrl: endpoint, signer: null })));
@@ -160,33 +165,83 @@ export function createRoutingClient(o: RoutingClientOptions): RoutingClient {
     return result;
   };
 
+  // the candidates, read again (from the chain, usually) once per probe period
+  let listed: { at: number; operators: Promise<Operator[]> } | undefined;
+  const operators = () => {
+    if (!listed || Date.now() - listed.at >= ttl) {
+      const read = o.operators();
+      read.catch(() => (listed = undefined));
+      listed = { at: Date.now(), operators: read };
+    }
+    return listed.operators;
+  };
+
   const rank = async (model: string): Promise<RankedOperator[]> => {
-    const operators = await o.operators();
+    const candidates = await operators();
     const ranked: RankedOperator[] = [];
-    await Promise.all(operators.map(async (op) => {
+    await Promise.all(candidates.map(async (op) => {
       const p = await probe(op);
       const price = p?.prices.get(model);
       if (p && price !== undefined) ranked.push({ ...op, pricePer1kTokens: price, latencyMs: p.latencyMs });
     }));
-    return ranked.sort((a, b) => (a.pricePer1kTokens !== b.pricePer1kTokens ? (a.pricePer1kTokens < b.pricePer1kTokens ? -1 : 1) : a.latencyMs !== b.latencyMs ? a.latencyMs - b.latencyMs : b.stake > a.stake ? 1 : b.stake < a.stake ? -1 : 0));
+    // cheapest first; among equal prices the one with the fewest of this client's requests in flight
+    // (least outstanding requests, so concurrent requests spread over the operators), then the fastest, then the most staked
+    const load = (o: RankedOperator) => inflight.get(o.endpoint) ?? 0;
+    return ranked.sort((a, b) => (a.pricePer1kTokens !== b.pricePer1kTokens ? (a.pricePer1kTokens < b.pricePer1kTokens ? -1 : 1)
+      : load(a) !== load(b) ? load(a) - load(b)
+      : a.latencyMs !== b.latencyMs ? a.latencyMs - b.latencyMs
+      : b.stake > a.stake ? 1 : b.stake < a.stake ? -1 : 0));
   };
 
-  /** Raises `op`'s authorisation when what the consumer can still spend with it does not cover `maxFee`. */
-  const authorize = async (op: RankedOperator, maxFee: bigint) => {
-    if (maxFee === 0n) return;
-    const api = apiOf(op.endpoint);
-    const funds = await api.call(routes.getFunds, { params: { address: o.account.address } });
-    if (!isAddressEqual(funds.operator, op.operator)) throw new Error(`${op.endpoint} keeps funds for ${funds.operator}, not for the operator ${op.operator}`);
-    if (BigInt(funds.available) >= maxFee) return;
-    const auth = nextAuthorization(funds, o.account.address, o.authorizeStep?.(maxFee) ?? maxFee * 20n, o.authorizationDays ?? 30);
-    const signature = await signSpendAuthorization(o.account, { chainId: o.chainId, escrow: funds.escrow }, auth);
-    await api.call(routes.submitAuthorization, { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
-  };
+  const withOperator = createKeyedLock<Address>();
+  /**
+   * What this client may still spend with each operator without asking it: the operator's own
+   * figure when last read, less the most each of this client's requests there can cost (actual
+   * fees are at most that, and a request counted here may already be reserved there: this errs
+   * low). Read again when it does not cover a request.
+   */
+  const headroom = new Map<Address, bigint>();
+  /** The most this client's requests in flight at each operator can cost. */
+  const outstanding = new Map<Address, bigint>();
+  const owe = (op: Address, amount: bigint) => outstanding.set(op, (outstanding.get(op) ?? 0n) + amount);
+  /**
+   * Makes sure `op` will serve a request costing up to `maxFee`, and counts it as outstanding until
+   * {@link owe} takes it back: raises the operator's authorisation when what the consumer can spend
+   * there, less what is outstanding, does not cover it (one at a time per operator: each builds on the last).
+   */
+  const authorize = (op: RankedOperator, maxFee: bigint) => (maxFee === 0n ? Promise.resolve() : withOperator(op.operator, async () => {
+    const known = headroom.get(op.operator);
+    if (known === undefined || known < maxFee) {
+      const api = apiOf(op.endpoint);
+      const read = async () => {
+        const funds = await api.call(routes.getFunds, { params: { address: o.account.address } });
+        if (!isAddressEqual(funds.operator, op.operator)) throw new Error(`${op.endpoint} keeps funds for ${funds.operator}, not for the operator ${op.operator}`);
+        return funds;
+      };
+      let funds = await read();
+      const pending = outstanding.get(op.operator) ?? 0n;
+      if (BigInt(funds.available) - pending < maxFee) {
+        const auth = nextAuthorization(funds, o.account.address, pending + (o.authorizeStep?.(maxFee) ?? maxFee * 20n), o.authorizationDays ?? 30);
+        const signature = await signSpendAuthorization(o.account, { chainId: o.chainId, escrow: funds.escrow }, auth);
+        await api.call(routes.submitAuthorization, { body: { auth: { ...auth, cumulativeAmount: auth.cumulativeAmount.toString(), nonce: auth.nonce.toString(), expiry: auth.expiry.toString() }, signature } });
+        funds = await read();
+      }
+      headroom.set(op.operator, BigInt(funds.available) - pending);
+    }
+    headroom.set(op.operator, headroom.get(op.operator)! - maxFee);
+    owe(op.operator, maxFee);
+  }));
 
   return {
     rank,
     async complete(request, opts = {}) {
-      const candidates = await rank(request.model);
+      let candidates = await rank(request.model);
+      if (candidates.length === 0) {
+        // what the list and the probes said may be stale (a node that has just joined, or mirrored the model): ask again once
+        probes.clear();
+        listed = undefined;
+        candidates = await rank(request.model);
+      }
       const attempts: Attempt[] = [];
       if (candidates.length === 0) throw new RoutingError(`no listed operator serves ${request.model} now`, attempts);
       // one key for every try: an operator that already answered it answers again from its store, charging nothing more
@@ -196,9 +251,13 @@ export function createRoutingClient(o: RoutingClientOptions): RoutingClient {
         const attempt: Attempt = { operator: op.operator, endpoint: op.endpoint, error: null, streamed: 0 };
         attempts.push(attempt);
         let text = '';
+        let owed = 0n; // what authorize counted as outstanding, taken back when this try ends
+        inflight.set(op.endpoint, (inflight.get(op.endpoint) ?? 0) + 1);
         try {
           // the most this request can cost there: every prompt byte a token, plus the answer's limit
-          await authorize(op, inferenceFee(op.pricePer1kTokens.toString(), new TextEncoder().encode(request.prompt).length + request.maxTokens));
+          const maxFee = inferenceFee(op.pricePer1kTokens.toString(), new TextEncoder().encode(request.prompt).length + request.maxTokens);
+          await authorize(op, maxFee);
+          owed = maxFee;
           const openai = new OpenAI({ baseURL: `${op.endpoint}/v1`, apiKey: 'signed-requests', maxRetries: 0, timeout: o.requestTimeoutMs ?? 60_000, fetch: signingFetch(o.account, { chainId: o.chainId, node: op.operator }) });
           const stream = await openai.completions.create(
             { model: request.model, prompt: request.prompt, max_tokens: request.maxTokens, temperature: request.temperature ?? 0, top_p: request.topP ?? 1, seed: request.seed ?? 0, ...(request.stop ? { stop: request.stop } : {}), stream: true },
@@ -232,7 +291,11 @@ export function createRoutingClient(o: RoutingClientOptions): RoutingClient {
           attempt.error = messageOf(err);
           // it failed: probe it again before sending it more
           probes.delete(`${op.operator}@${op.endpoint}`);
+          headroom.delete(op.operator); // and read what it will serve again
           if (!worthAnother(err)) throw new RoutingError(`the request was refused`, attempts);
+        } finally {
+          inflight.set(op.endpoint, inflight.get(op.endpoint)! - 1);
+          if (owed > 0n) owe(op.operator, -owed);
         }
       }
       throw new RoutingError(`every operator serving ${request.model} failed`, attempts);
