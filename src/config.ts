@@ -21,6 +21,8 @@ const schema = z
     /** The URL others reach this node's API at (the epoch inputs' URIs posted on chain); default its listen address. */
     publicUrl: z.string().url().optional(),
     deployerKey: hexKey.optional(),
+    /** 'all': the operator's primary process (workers, transactions, serving); 'serve': an extra serving process sharing its store (DATABASE_URL) and chain. */
+    role: z.enum(['all', 'serve']),
     /** Join the network whose protocol this node's URL (or this JSON file of addresses) names, on the --rpc-url chain, instead of deploying one. */
     join: z.string().min(1).optional(),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
@@ -64,6 +66,10 @@ const schema = z
     message: "an external chain (--rpc-url / OPENLEDGER_RPC_URL) needs the node's account key (OPENLEDGER_DEPLOYER_KEY): it deploys the protocol, or joins one",
     path: ['deployerKey'],
   })
+  .refine((c) => c.role !== 'serve' || (c.databaseUrl && c.rpcUrl && !c.join), {
+    message: "a serving process (--role serve) shares its operator's store and chain: it needs DATABASE_URL (a Postgres server) and --rpc-url with the operator's key, and no --join (its primary joins)",
+    path: ['role'],
+  })
   .refine((c) => !c.join || c.rpcUrl, {
     message: "joining a network (--join) needs its chain (--rpc-url / OPENLEDGER_RPC_URL): the embedded chain is this node's alone",
     path: ['join'],
@@ -98,6 +104,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     publicUrl: pick('publicUrl', 'OPENLEDGER_PUBLIC_URL') || undefined,
     deployerKey: pick('deployerKey', 'OPENLEDGER_DEPLOYER_KEY') || undefined,
     join: pick('join', 'OPENLEDGER_JOIN') || undefined,
+    role: pick('role', 'OPENLEDGER_ROLE', 'all'),
     databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
     confirmations: pick('confirmations', 'OPENLEDGER_CONFIRMATIONS'),
     s3Bucket: pick('s3Bucket', 'OPENLEDGER_S3_BUCKET') || undefined,

@@ -19,6 +19,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   shorter_expiry: 409, snapshot_not_recorded: 409, model_mismatch: 409, receipt_version: 409, span_index_exists: 409,
   // 410: gone
   model_deactivated: 410,
+  // 421: the right operator, the wrong process (an extra serving process, not the primary)
+  primary_only: 421,
   // 413, 415: the body's size or type
   file_too_large: 413, unsupported_format: 415, not_multipart: 415, unsupported_media_type: 415,
   // 422: understood, but not to be done as asked

@@ -27,6 +27,7 @@ import type { Address } from 'viem';
 import type { ModelLoader } from '../attribution/model-loader.ts';
 import type { Admission } from '../inference/admission.ts';
 import type { Engine } from '../serve/engine.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /** What the API serves from: the modules' contexts and facts about the node. */
 export interface ApiContext extends NodeContext {
@@ -60,6 +61,8 @@ export interface ApiContext extends NodeContext {
   webRoot?: string;
   /** Back-pressure on inference (429 with Retry-After beyond the queue). */
   admission?: Admission;
+  /** 'serve': one of an operator's extra serving processes (inference and reads; everything else is the primary's, 421). */
+  role?: 'all' | 'serve';
   rpcUrl: string;
   embeddedChain: boolean;
   addresses: ProtocolAddresses;
@@ -102,6 +105,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
 
+  if (ctx.role === 'serve') refuseAllButServing(app);
   const sink = chainEventSink(ctx.db);
 
   serveRoute(app, routes.health, async () => ({ ok: true }));
@@ -145,4 +149,19 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * An operator's extra serving process (`--role serve`) answers reads and what serving needs —
+ * inference, the consumers' authorisations and API keys (kept in the shared store), the chain
+ * relay — and refuses every other state-changing route with 421 `primary_only`: those send the
+ * operator account's transactions or run its workers, which only its primary process does.
+ */
+function refuseAllButServing(app: FastifyInstance): void {
+  const serving = new Set([routes.infer, routes.openAiCompletions, routes.openAiChatCompletions, routes.submitAuthorization, routes.createApiKey, routes.revokeApiKey, routes.relayChainRpc].map((r) => `${r.method} ${r.path}`));
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+    if (serving.has(`${request.method} ${request.routeOptions.url}`)) return;
+    throw new CodedError('primary_only', `this is one of the operator's serving processes (inference and reads): send ${request.method} ${request.url.split('?')[0]} to its primary process`);
+  });
 }

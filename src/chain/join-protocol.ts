@@ -38,3 +38,20 @@ export async function joinProtocol(clients: ChainClients, recorder: DeploymentRe
   }
   return addresses;
 }
+
+/**
+ * The deployment an operator's primary process recorded in the shared store (deployed or joined),
+ * checked on chain: what an extra serving process of the same operator uses. Throws when the primary
+ * has not deployed or joined yet.
+ *
+ * @example
+ * const addresses = await recordedProtocol(clients, deploymentRecorder(db));
+ */
+export async function recordedProtocol(clients: ChainClients, recorder: DeploymentRecorder): Promise<ProtocolAddresses> {
+  const steps = await recorder.load(clients.chain.id);
+  const addresses = Object.fromEntries(NAMES.map((n) => [n, steps[n]?.status === 'done' ? steps[n].address : undefined])) as Partial<ProtocolAddresses>;
+  const missing = NAMES.filter((n) => !addresses[n]);
+  if (missing.length > 0) throw new DeploymentError(`the store has no protocol on chain ${clients.chain.id} yet (${missing.join(', ')} missing): start the operator's primary process first`);
+  await verifyProtocol(clients.publicClient, addresses as ProtocolAddresses);
+  return addresses as ProtocolAddresses;
+}

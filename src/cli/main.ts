@@ -54,6 +54,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or the proxies\' addresses/CIDRs (comma-separated)').env('OPENLEDGER_TRUST_PROXY'))
     .addOption(new Option('--watch <mode>', 'watchtower over the other operators\' epochs: dispute a wrong one with a bond, only report it, or off').choices(['dispute', 'report', 'off']).env('OPENLEDGER_WATCH'))
     .addOption(new Option('--join <node-url|file>', 'join the network that node (or a JSON file of its contracts) is on, over --rpc-url: checks its contracts on chain, stakes the operator minimum from this node\'s account and lists it in the OperatorRegistry').env('OPENLEDGER_JOIN'))
+    .addOption(new Option('--role <role>', 'all: the operator\'s primary process; serve: an extra serving process of the same operator, sharing its Postgres store (DATABASE_URL), chain and key: inference and reads only').choices(['all', 'serve']).env('OPENLEDGER_ROLE'))
     .addOption(new Option('--peers <urls>', 'other nodes\' API URLs (comma-separated): mirror and serve the models they publish, fetched by hash and checked against the chain').env('OPENLEDGER_PEERS'))
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
@@ -68,7 +69,7 @@ export function buildProgram(): Command {
       console.log(`\nopenledger ${VERSION} is up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       console.log(`  API        ${node.apiUrl}   (GET /status, /chain/events, /metrics)`);
       console.log(`  chain      ${node.rpcUrl}   chain id ${node.chainId}${node.embeddedChain ? ', embedded' : ''}`);
-      console.log(`  account    ${node.account.address}   (${node.joined ? 'operator' : 'deployer, treasury and operator'})`);
+      console.log(`  account    ${node.account.address}   (${config.role === 'serve' ? 'operator: this is one of its serving processes' : node.joined ? 'operator' : 'deployer, treasury and operator'})`);
       if (node.embeddedChain) console.log(`  mnemonic   in ${config.dataDir}/chain/mnemonic`);
       console.log(`  OPEN       ${node.addresses.openToken}`);
       console.log('Press Ctrl+C to stop.');

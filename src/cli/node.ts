@@ -21,7 +21,7 @@ import { startSettlementWorker } from '../settlement/settlement-worker.ts';
 import { watchEpochs } from '../settlement/watchtower.ts';
 import { publishOperatorRecord } from '../settlement/operator-record.ts';
 import { storeOperatorMetadata } from '../settlement/operator-metadata.ts';
-import { joinProtocol } from '../chain/join-protocol.ts';
+import { joinProtocol, recordedProtocol } from '../chain/join-protocol.ts';
 import { joinSource } from './join-source.ts';
 import { listedEndpoints } from '../chain/operator-records.ts';
 import { stakeOperator } from '../settlement/stake-operator.ts';
@@ -101,17 +101,22 @@ export async function startNode(config: Config, progress: (message: string) => v
       rpcUrl = chain.url;
       account = mnemonicToAccount(chain.mnemonic, { nonceManager });
     }
-    const clients = await connectChain(rpcUrl, account);
+    // the primary process sends the account's transactions and runs the workers; an extra serving
+    // process of the same operator (--role serve) shares its store, serves, and sends nothing
+    const primary = config.role === 'all';
+    const clients = await connectChain(rpcUrl, account, { readOnly: !primary });
     const chainId = clients.chain.id;
 
     // a node joins the network it is pointed at (checked on chain), or one it joined before;
-    // otherwise it deploys its own protocol (resuming a deployment it started)
+    // otherwise it deploys its own protocol (resuming a deployment it started); a serving process
+    // uses what its primary recorded
     const recorder = deploymentRecorder(db);
-    const joined = await joinProtocol(clients, recorder, config.join ? await joinSource(config.join, chainId) : undefined);
+    const joined = primary ? await joinProtocol(clients, recorder, config.join ? await joinSource(config.join, chainId) : undefined) : undefined;
     if (joined) progress(`network: joined the protocol whose OPEN is ${joined.openToken} (its contracts checked on chain ${chainId})`);
-    const addresses = joined ?? (await deployProtocol(clients, (chain ? developmentProtocolParams : defaultProtocolParams)(account.address), recorder, (name, done) => {
+    const addresses = !primary ? await recordedProtocol(clients, recorder) : joined ?? (await deployProtocol(clients, (chain ? developmentProtocolParams : defaultProtocolParams)(account.address), recorder, (name, done) => {
       if (done) progress(`deploy: ${name}`);
     }));
+    if (!primary) progress(`role: a serving process of operator ${account.address} (inference and reads; its primary indexes the chain, runs the workers and sends the transactions)`);
 
     const indexer: Indexer = createIndexer({
       client: clients.publicClient,
@@ -121,9 +126,11 @@ export async function startNode(config: Config, progress: (message: string) => v
       confirmations: config.confirmations ?? (chain ? 0 : 2),
       onError: (err) => progress(`indexer: ${(err as Error).message}`),
     });
-    await indexer.runOnce();
-    indexer.start();
-    cleanup.push(() => indexer.stop());
+    if (primary) {
+      await indexer.runOnce();
+      indexer.start();
+      cleanup.push(() => indexer.stop());
+    }
 
     const datanets: NodeContext = {
       db,
@@ -143,24 +150,25 @@ export async function startNode(config: Config, progress: (message: string) => v
       contracts: protocolContracts(clients, addresses),
     };
     progress(config.s3Bucket ? `blobs: S3 bucket ${config.s3Bucket}` : `blobs: ${join(config.dataDir, 'blobs')}`);
-    const worker = createDatanetWorker(datanets, { log: progress });
-    await worker.runOnce();
-    worker.start();
-    cleanup.push(() => worker.stop());
-
     const shipped = await shippedBaseModel(db);
     if (shipped) progress(`factory: base model ${shipped.name} (${shipped.parameters.toLocaleString('en')} parameters)`);
-    const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs'), backend: config.backend }, (err) => progress(`factory: ${(err as Error).message}`));
-    factory.start();
-    cleanup.push(() => factory.stop());
-    // the network's models: every model published on chain by another node is mirrored from the
-    // peers' public blobs (checked against the hashes on chain) and served here too; the peers are
-    // the configured ones and every other operator listed in the OperatorRegistry
-    const peers = async () => [...new Set([...config.peers, ...(await listedEndpoints(datanets.contracts, account.address)).map((e) => e.endpoint)])];
-    const mirror = repeat(() => mirrorPublishedModels(datanets, peers, progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
-    mirror.start();
-    cleanup.push(() => mirror.stop());
-    if (config.peers.length > 0) progress(`network: peers ${config.peers.join(', ')} and the operators listed on chain`);
+    if (primary) {
+      const worker = createDatanetWorker(datanets, { log: progress });
+      await worker.runOnce();
+      worker.start();
+      cleanup.push(() => worker.stop());
+      const factory = createFactoryWorker({ ...datanets, jobsDir: join(config.dataDir, 'factory', 'jobs'), backend: config.backend }, (err) => progress(`factory: ${(err as Error).message}`));
+      factory.start();
+      cleanup.push(() => factory.stop());
+      // the network's models: every model published on chain by another node is mirrored from the
+      // peers' public blobs (checked against the hashes on chain) and served here too; the peers are
+      // the configured ones and every other operator listed in the OperatorRegistry
+      const peers = async () => [...new Set([...config.peers, ...(await listedEndpoints(datanets.contracts, account.address)).map((e) => e.endpoint)])];
+      const mirror = repeat(() => mirrorPublishedModels(datanets, peers, progress), 15_000, (err) => progress(`network: ${(err as Error).message}`));
+      mirror.start();
+      cleanup.push(() => mirror.stop());
+      if (config.peers.length > 0) progress(`network: peers ${config.peers.join(', ')} and the operators listed on chain`);
+    }
 
     const backend = await createBackendFor(config.backend, { log: progress });
     progress(`engine: ${backend.name}`);
@@ -172,7 +180,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     // settlement: an embedded chain's node stakes itself as operator; paid inference is metered
     // against consumers' escrow deposits, and the epoch job settles receipts periodically
     // (a joining node from its account's own OPEN: it cannot settle or be listed otherwise)
-    if ((chain || joined) && (await stakeOperator(datanets.clients, datanets.contracts))) progress('settlement: staked the node as operator');
+    if (primary && (chain || joined) && (await stakeOperator(datanets.clients, datanets.contracts))) progress('settlement: staked the node as operator');
     const meter = createEscrowMeter({ db, contracts: datanets.contracts, operator: account.address });
     const apiContext = {
       ...datanets,
@@ -192,6 +200,7 @@ export async function startNode(config: Config, progress: (message: string) => v
       addresses,
       version: VERSION,
       logLevel: config.logLevel,
+      role: config.role,
     };
     const app: FastifyInstance = buildApi(apiContext);
     const apiUrl = await app.listen({ host: config.host, port: config.port });
@@ -199,6 +208,7 @@ export async function startNode(config: Config, progress: (message: string) => v
     // what others reach this node at (epoch inputs' URIs posted on chain): not its listen address
     const publicUrl = (config.publicUrl ?? apiUrl).replace(/\/+$/, '');
     apiContext.publicUrl = publicUrl;
+    if (!primary) return { apiUrl, rpcUrl, chainId, embeddedChain: false, joined: false, account, addresses, clients, db, stop: stopAll };
     // an operator says on chain where it answers, for clients and other nodes: before the node says
     // it is up (its account sends nothing behind a client's back afterwards); a failure is reported, not fatal
     try {

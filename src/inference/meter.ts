@@ -6,7 +6,8 @@ import type { Queryable } from '../store/database.ts';
 export interface Reservation {
   /** Records the receipt's charge, in the transaction that stores the receipt (so a stored receipt is charged once, and always). */
   charge(tx: Queryable, receipt: { id: Hex; fee: bigint }): Promise<void>;
-  release(): void;
+  /** Lets go of what is still held (nothing after a charge); call it once the request ends, however it ends. */
+  release(): Promise<void>;
 }
 
 /**

@@ -104,6 +104,6 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
     }
     return { output: c.text, finishReason: c.finishReason, receipt, spans, usage };
   } finally {
-    reservation?.release();
+    await reservation?.release();
   }
 }

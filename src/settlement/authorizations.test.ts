@@ -63,7 +63,7 @@ test('the node stops serving against an authorisation shortly before it expires,
   const model = { name: 'paid', pricePer1kTokens: parseEther('0.01').toString() } as PublishedModel;
   const meterAt = async (at: bigint) => createEscrowMeter({ db, contracts: await t.as(NODE), operator: addr(NODE), now: () => at });
   const served = await (await meterAt(now)).reserve(addr(CONSUMER), model, parseEther('0.1'));
-  served.release();
+  await served.release();
   // a receipt of what was served (fee 0.1 OPEN), not settled yet
   const id = keccak256(stringToBytes('receipt served before expiry')) as Hex;
   await recordCharge(db, { receiptId: id, consumer: addr(CONSUMER), fee: parseEther('0.1') });

@@ -2,9 +2,9 @@ import { formatEther, getAddress, type Address, type Hex } from 'viem';
 import type { Meter } from '../inference/meter.ts';
 import type { PublishedModel } from '../factory/published-models.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
-import type { Queryable } from '../store/database.ts';
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
-import { createKeyedLock } from '../util/lock.ts';
 import { latestAuthorization, SERVE_MARGIN_SECONDS } from './authorizations.ts';
 import { consumerSpend, recordCharge } from './charges.ts';
 
@@ -27,62 +27,72 @@ export interface ConsumerFunds {
   available: bigint;
 }
 
+/** How long a reservation holds a consumer's funds if its process dies before letting go. */
+export const RESERVATION_SECONDS = 900;
+
 /**
  * The escrow meter: a paid request is served only when the consumer's latest spend authorisation
  * for this node and its escrow deposit both cover everything it spent plus the most this request
  * can cost (price × (prompt + max_tokens) tokens); that amount is reserved while the request runs
- * (per consumer, under a lock, so concurrent requests cannot overspend) and the receipt's actual
- * fee replaces it. A pending withdrawal counts as gone, so the node never serves what the consumer
+ * and the receipt's actual fee replaces it. Reservations live in the store (`meter_reservations`),
+ * taken under a per-consumer advisory lock in one transaction with the check, so concurrent
+ * requests — in this process or in another serving process of the same operator sharing the store
+ * — cannot overspend; the receipt's charge deletes its reservation in the receipt's own
+ * transaction. A pending withdrawal counts as gone, so the node never serves what the consumer
  * could take back before the next draw.
  *
  * @example
  * const meter = createEscrowMeter({ db, contracts, operator: account.address });
  */
-export function createEscrowMeter(o: { db: Queryable; contracts: ProtocolContracts; operator: Address; now?: () => bigint }): Meter & { funds(consumer: Address): Promise<ConsumerFunds> } {
-  const reserved = new Map<Address, bigint>();
-  const withConsumer = createKeyedLock<Address>();
+export function createEscrowMeter(o: { db: Database; contracts: ProtocolContracts; operator: Address; now?: () => bigint }): Meter & { funds(consumer: Address): Promise<ConsumerFunds> } {
   const now = o.now ?? (() => BigInt(Math.floor(Date.now() / 1000)));
 
-  const funds = async (consumer: Address): Promise<ConsumerFunds> => {
+  const funds = async (consumer: Address, db: Queryable = o.db): Promise<ConsumerFunds> => {
     const escrow = o.contracts.inferenceEscrow.read;
-    const [auth, spent, balance, drawn, withdrawal] = await Promise.all([
-      latestAuthorization(o.db, consumer), consumerSpend(o.db, consumer),
+    const [auth, spent, held, balance, drawn, withdrawal] = await Promise.all([
+      latestAuthorization(db, consumer), consumerSpend(db, consumer), reservedFor(db, consumer),
       escrow.balanceOf([consumer]), escrow.drawn([consumer, o.operator]), escrow.withdrawalOf([consumer]),
     ]);
     // served only while it can still be drawn: the node draws in the last minutes before expiry
     const authorized = auth && auth.auth.expiry > now() + SERVE_MARGIN_SECONDS ? auth.auth.cumulativeAmount : 0n;
     const deposit = (balance > withdrawal.amount ? balance - withdrawal.amount : 0n) + drawn;
-    const held = reserved.get(consumer) ?? 0n;
     const cap = authorized < deposit ? authorized : deposit;
     return { authorized, deposit, spent, reserved: held, available: cap - spent - held };
   };
 
   return {
-    funds,
+    funds: (consumer) => funds(consumer),
     async reserve(who: Address | null, model: PublishedModel, maxFee: bigint) {
       const charge = (tx: Queryable, receipt: { id: Hex; fee: bigint }) => recordCharge(tx, { receiptId: receipt.id, consumer: who && getAddress(who), fee: receipt.fee });
-      if (maxFee === 0n) return { charge, release() {} };
+      if (maxFee === 0n) return { charge, async release() {} };
       if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`);
       const consumer = getAddress(who);
-      return withConsumer(consumer, async () => {
-        const f = await funds(consumer);
+      const id = randomUUID();
+      await o.db.transaction(async (tx) => {
+        await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`openledger:meter:${consumer}`]);
+        const f = await funds(consumer, tx);
         if (f.available < maxFee) {
           const why = f.authorized === 0n ? 'no unexpired spend authorisation for this node' : f.authorized < f.deposit ? `authorised ${formatEther(f.authorized)} OPEN` : `deposit ${formatEther(f.deposit)} OPEN`;
           throw new PaymentRequiredError('insufficient_funds', `this request can cost up to ${formatEther(maxFee)} OPEN; ${formatEther(f.spent + f.reserved)} OPEN is spent or reserved of what you can spend (${why}). Deposit and authorise more: openledger deposit <amount>`);
         }
-        reserved.set(consumer, (reserved.get(consumer) ?? 0n) + maxFee);
-        let released = false;
-        return {
-          charge,
-          release() {
-            if (released) return;
-            released = true;
-            const left = (reserved.get(consumer) ?? 0n) - maxFee;
-            if (left > 0n) reserved.set(consumer, left);
-            else reserved.delete(consumer);
-          },
-        };
+        await tx.query(`insert into meter_reservations (id, consumer, amount, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`, [id, consumer, maxFee.toString(), RESERVATION_SECONDS]);
       });
+      const letGo = (q: Queryable) => q.query('delete from meter_reservations where id = $1', [id]);
+      return {
+        async charge(tx, receipt) {
+          await charge(tx, receipt);
+          await letGo(tx);
+        },
+        async release() {
+          await letGo(o.db);
+        },
+      };
     },
   };
+}
+
+/** What `consumer`'s requests being served hold now (unexpired reservations), in wei. */
+async function reservedFor(db: Queryable, consumer: Address): Promise<bigint> {
+  const [row] = await db.query<{ held: string | null }>('select sum(amount)::text as held from meter_reservations where consumer = $1 and expires_at > now()', [consumer]);
+  return BigInt(row?.held ?? '0');
 }

@@ -145,7 +145,7 @@ async function step(a: Action): Promise<void> {
         await storeReceipt(f.db, receipt, { prompt: 'q', output: 'a', consumer: who!.address }, (tx) => reservation.charge(tx, { id: receipt.id, fee }));
         count('infer: served');
       } finally {
-        reservation.release();
+        await reservation.release();
       }
       return;
     }
