@@ -8,7 +8,7 @@ import { listMigrations } from './store/migrate.ts';
 // before it in the data's path, for imports and for SQL alike; `api/` and `cli/` compose.
 
 /** The modules in the order of the data's path (util first: every module may use it). */
-const ORDER = ['util', 'chain', 'store', 'datanet', 'model', 'factory', 'serve', 'attribution', 'inference', 'settlement', 'api', 'client', 'cli'];
+const ORDER = ['util', 'chain', 'store', 'datanet', 'model', 'factory', 'serve', 'attribution', 'inference', 'settlement', 'skills', 'api', 'client', 'cli'];
 const SRC = import.meta.dirname;
 
 /** Every source file under a module folder (tests and their helpers left out), with its module. */
