@@ -1,0 +1,50 @@
+import { formatEther } from 'viem';
+import type { SkillFolder } from './skill-folder.ts';
+
+// One skill folder, three standard listings: the MCP tool an MCP client calls, the A2A agent card's
+// skill entry, and what our own registry keeps (its id and terms). Nothing is written twice: each
+// listing is computed from the folder.
+
+/** The `_meta` keys our MCP tools carry (MCP reserves unprefixed and `mcp`-prefixed keys). */
+export const MCP_META = { skill: 'openledger/skill', offer: 'openledger/offer' } as const;
+
+/**
+ * The skill as an MCP tool (`tools/list`): its name and description from SKILL.md, its input and
+ * output schemas from `tool.json` (a single `input` string otherwise), and under `_meta` its id and
+ * price, so a client knows what a call costs before it pays.
+ *
+ * @example
+ * server.registerTool(…mcpTool(skill)) // or answer tools/list with it
+ */
+export function mcpTool(skill: SkillFolder) {
+  return {
+    name: skill.name,
+    description: skill.description,
+    inputSchema: skill.tool?.inputSchema ?? { type: 'object' as const, properties: { input: { type: 'string', description: 'what the skill works on' } }, required: ['input'] },
+    ...(skill.tool?.outputSchema ? { outputSchema: skill.tool.outputSchema } : {}),
+    _meta: {
+      [MCP_META.skill]: skill.id,
+      [MCP_META.offer]: { pricing: skill.offer.pricing, price: formatEther(skill.offer.price), currency: 'OPEN', models: skill.offer.models, datanets: skill.offer.datanets, dataRoyaltyBps: skill.offer.dataRoyaltyBps },
+    },
+  };
+}
+
+/**
+ * The skill as an A2A `AgentSkill` (an entry of the agent card's `skills`): its id is the folder's
+ * hash, its tags say what it runs on and how it is priced.
+ *
+ * @example
+ * card.skills.push(a2aSkill(skill));
+ */
+export function a2aSkill(skill: SkillFolder) {
+  return {
+    id: skill.id,
+    name: skill.name,
+    description: skill.description,
+    tags: ['openledger', `pricing:${skill.offer.pricing}`, `price:${formatEther(skill.offer.price)} OPEN`, ...skill.offer.models.map((m) => `model:${m}`), ...skill.offer.datanets.map((d) => `datanet:${d}`)],
+    examples: [] as string[],
+    inputModes: [skill.tool ? 'application/json' : 'text/plain'],
+    outputModes: [skill.tool?.outputSchema ? 'application/json' : 'text/plain'],
+    securityRequirements: [],
+  };
+}
