@@ -58,3 +58,16 @@ export async function recordAnsweredRequest(tx: Queryable, consumer: Address, ke
   );
   if (inserted.length === 0) throw new RequestAnsweredError(`the request ${key} of ${consumer} was answered already`);
 }
+
+/** How long a key is remembered: a retry within it is answered from the store (as Stripe keeps keys for a day). */
+export const REQUEST_KEY_HOURS = 24;
+
+/**
+ * Forgets the keys older than {@link REQUEST_KEY_HOURS} (their receipts stay); returns how many.
+ *
+ * @example
+ * repeat(() => pruneAnsweredRequests(db), 600_000, log).start();
+ */
+export async function pruneAnsweredRequests(db: Queryable): Promise<number> {
+  return (await db.query('delete from answered_requests where created_at < now() - make_interval(hours => $1) returning request_key', [REQUEST_KEY_HOURS])).length;
+}

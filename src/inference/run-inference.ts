@@ -78,8 +78,8 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
   }
   const { published } = m.loaded;
   const key = r.requestKey && r.consumer ? { consumer: r.consumer, key: r.requestKey, hash: requestHashOf(r) } : undefined;
-  const replay = async (a: AnsweredRequest): Promise<InferenceResult> => {
-    r.onText?.(a.output);
+  const replay = async (a: AnsweredRequest, streamed = false): Promise<InferenceResult> => {
+    if (!streamed) r.onText?.(a.output);
     return { output: a.output, finishReason: a.finishReason, receipt: await getReceipt(node.db, a.receiptId), spans: a.spans, usage: a.usage };
   };
   const earlier = key && (await answeredRequest(node.db, key.consumer, key.key, key.hash));
@@ -98,9 +98,10 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
         if (key) await recordAnsweredRequest(tx, key.consumer, key.key, key.hash, { receiptId: receipt.id, output: c.text, finishReason: c.finishReason, spans, usage });
       });
     } catch (err) {
-      // a concurrent retry under the same key stored its receipt first: this one's rolled back, the first is the answer
+      // a concurrent retry under the same key stored its receipt first: this one's rolled back, the
+      // first is the answer (its text was streamed already as this one generated it)
       if (!(err instanceof RequestAnsweredError)) throw err;
-      return replay((await answeredRequest(node.db, key!.consumer, key!.key, key!.hash))!);
+      return replay((await answeredRequest(node.db, key!.consumer, key!.key, key!.hash))!, true);
     }
     return { output: c.text, finishReason: c.finishReason, receipt, spans, usage };
   } finally {

@@ -1,6 +1,7 @@
 -- Inference requests a consumer sent with an Idempotency-Key: a retry with the same key is
 -- answered from here, with the same receipt, instead of being generated and charged again. The row
 -- is written in the transaction that stores the receipt and its charge, so one key is one receipt.
+-- Keys are forgotten after a day (the receipts stay).
 
 create table answered_requests (
   consumer     text not null,               -- checksummed address
