@@ -45,7 +45,7 @@ test('allowed spends never break the policy, whatever is asked', () => {
         assert.ok(inWindow <= p.perPeriod, `${inWindow} spent in a window of ${p.seconds} s`);
       }
     }), { numRuns: 2_000 });
-  assert.ok(allowedInAll > 1000 && refusedInAll > 1000, `both allowed (${allowedInAll}) and refused (${refusedInAll}) spends were tried`);
+  assert.ok(allowedInAll > 100 && refusedInAll > 100, `both allowed (${allowedInAll}) and refused (${refusedInAll}) spends were tried`);
 });
 
 test('each refusal says why', () => {
