@@ -13,21 +13,18 @@
  *
  * Run: `npm run bench -- network` (options: --requests=48 --concurrency=4 --max-tokens=24)
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
-import { toHex } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
 import { createApiClient } from '../src/api/contract/client.ts';
 import { routes } from '../src/api/contract/index.ts';
 import { connectChain } from '../src/chain/clients.ts';
 import { protocolContracts } from '../src/chain/protocol.ts';
 import { listOperators } from '../src/client/operators.ts';
 import { createRoutingClient } from '../src/client/routing-client.ts';
-import { BIN, up, type Up } from '../src/cli/test-node.ts';
+import { runCli, runDemo, up, type Up } from '../src/cli/test-node.ts';
 
 const { values: opt } = parseArgs({ options: { requests: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '24' } }, strict: false });
 const REQUESTS = Number(opt.requests), CONCURRENCY = Number(opt.concurrency), MAX_TOKENS = Number(opt['max-tokens']);
@@ -36,13 +33,10 @@ const dirs: string[] = [];
 const tempDir = () => (dirs.push(mkdtempSync(join(tmpdir(), 'openledger-bench-network-'))), dirs.at(-1)!);
 const nodes: Up[] = [];
 
-const run = (args: string[]) => new Promise<string>((resolve, reject) => {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`openledger ${args[0]} exited ${code}:\n${out}`))));
-});
+const run = async (args: string[]) => {
+  const { code, out } = await runCli(args);
+  if (code !== 0) throw new Error(`openledger ${args[0]} exited ${code}:\n${out}`);
+};
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 /** `REQUESTS` requests, `CONCURRENCY` at a time, through `ask`; requests/s and latencies. */
@@ -64,10 +58,7 @@ async function load(prompts: string[], ask: (prompt: string) => Promise<unknown>
 
 try {
   const dir1 = tempDir();
-  const demo = await run(['demo', '--keep', dir1]);
-  const prompts = [...demo.matchAll(/infer --model \S+ --prompt ("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string);
-  const mnemonic = readFileSync(join(dir1, 'chain', 'mnemonic'), 'utf8').trim();
-  const account = (i: number) => mnemonicToAccount(mnemonic, { addressIndex: i });
+  const { prompts, account, key } = await runDemo(dir1);
   const node1 = await up(dir1, { OPENLEDGER_LOG_LEVEL: 'silent', OPENLEDGER_CHECK_RESPONSES: 'false' });
   nodes.push(node1);
   const status = await createApiClient({ baseUrl: node1.apiUrl }).call(routes.getStatus, {});
@@ -80,7 +71,7 @@ try {
   // the cost of a join, for each joining node
   for (const i of OPERATORS) {
     const t0 = performance.now();
-    const node = await up(tempDir(), { OPENLEDGER_RPC_URL: node1.rpcUrl, OPENLEDGER_JOIN: node1.apiUrl, OPENLEDGER_DEPLOYER_KEY: toHex(account(i).getHdKey().privateKey!), OPENLEDGER_LOG_LEVEL: 'silent', OPENLEDGER_CHECK_RESPONSES: 'false' });
+    const node = await up(tempDir(), { OPENLEDGER_RPC_URL: node1.rpcUrl, OPENLEDGER_JOIN: node1.apiUrl, OPENLEDGER_DEPLOYER_KEY: key(i), OPENLEDGER_LOG_LEVEL: 'silent', OPENLEDGER_CHECK_RESPONSES: 'false' });
     nodes.push(node);
     const isUp = (performance.now() - t0) / 1000;
     const client = routing(new Set([node.apiUrl]));
@@ -98,8 +89,8 @@ try {
   }
 
   // the baseline: straight to node 1 with the official client and an API key
-  const { key } = await createApiClient({ baseUrl: node1.apiUrl, signer: account(CONSUMER) }).call(routes.createApiKey, { body: { name: 'bench' } });
-  const openai = new OpenAI({ apiKey: key, baseURL: `${node1.apiUrl}/v1`, maxRetries: 0 });
+  const { key: apiKey } = await createApiClient({ baseUrl: node1.apiUrl, signer: account(CONSUMER) }).call(routes.createApiKey, { body: { name: 'bench' } });
+  const openai = new OpenAI({ apiKey, baseURL: `${node1.apiUrl}/v1`, maxRetries: 0 });
   const direct = (prompt: string) => openai.completions.create({ model: MODEL, prompt, max_tokens: MAX_TOKENS, temperature: 0 });
   await load(prompts, direct); // warm-up: adapters loaded, span indexes opened on node 1
   for (const n of nodes.slice(1)) await load(prompts.slice(0, 1), routed(routing(new Set([n.apiUrl])))); // and on the others

@@ -10,13 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { encodeFunctionData, keccak256, parseEther, stringToBytes, toHex, type Address, type Hex } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
 import { createApiClient } from '../api/contract/client.ts';
 import { routes } from '../api/contract/index.ts';
 import { connectChain } from '../chain/clients.ts';
@@ -26,7 +25,7 @@ import { listOperators } from '../client/operators.ts';
 import { createRoutingClient, type RoutedAnswer } from '../client/routing-client.ts';
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { EpochStatus, inputsHash } from '../settlement/epoch-tree.ts';
-import { runCli, up, type Up } from './test-node.ts';
+import { runCli, runDemo, up, type DemoData, type Up } from './test-node.ts';
 
 const MODEL = 'zorvania-qa';
 const CONTRIBUTORS = [2, 3, 4], CONSUMER = 6, NODE2 = 8, NODE3 = 9, ACCOMPLICE = 12;
@@ -39,12 +38,11 @@ const tempDir = () => {
 };
 let dir1: string, dir2: string, dir3: string;
 let node1: Up, node2: Up, node3: Up;
-let mnemonic: string;
-/** The questions the demo asked (about facts its contributors contributed): answers that credit them. */
-let prompts: string[];
+/** What the demo left on node 1: its questions (answers to them credit its contributors) and the chain's accounts. */
+let demo: DemoData;
 let addresses: ProtocolAddresses;
-const account = (i: number) => mnemonicToAccount(mnemonic, { addressIndex: i });
-const keyOf = (i: number) => toHex(account(i).getHdKey().privateKey!);
+const account = (i: number) => demo.account(i);
+const keyOf = (i: number) => demo.key(i);
 const cli = async (args: string[]) => {
   const r = await runCli([...args, '--data-dir', dir1]);
   assert.equal(r.code, 0, `openledger ${args.join(' ')}:\n${r.out}\n${[node1, node2, node3].map((n) => n?.output().slice(-3000)).join('\n----\n')}`);
@@ -81,11 +79,8 @@ const spentWith = async (node: Up) => BigInt((await createApiClient({ baseUrl: n
 before(async () => {
   dir1 = tempDir(); dir2 = tempDir(); dir3 = tempDir();
   // node 1: the whole lifecycle on its embedded chain (a datanet, contributions, a published model, an epoch)
-  const demo = await runCli(['demo', '--keep', dir1]);
-  assert.equal(demo.code, 0, demo.out);
-  mnemonic = readFileSync(join(dir1, 'chain', 'mnemonic'), 'utf8').trim();
-  prompts = [...demo.out.matchAll(/infer --model \S+ --prompt ("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string);
-  assert.equal(prompts.length, 3, demo.out);
+  demo = await runDemo(dir1);
+  assert.equal(demo.prompts.length, 3);
   // node 1 only reports what its watchtower finds, so that node 2 is the one that disputes
   node1 = await up(dir1, { OPENLEDGER_WATCH: 'report', OPENLEDGER_WATCH_SECONDS: '1' });
   addresses = (await createApiClient({ baseUrl: node1.apiUrl }).call(routes.getStatus, {})).contracts;
@@ -130,7 +125,7 @@ test('three nodes, one chain: join, serve the same answers, settle each, claim f
     for (const n of [node1, node2, node3]) {
       const client = routing((e) => e === n.apiUrl);
       const mine: RoutedAnswer[] = [];
-      for (const prompt of prompts) mine.push(await client.complete({ model: MODEL, prompt, maxTokens: 24 }));
+      for (const prompt of demo.prompts) mine.push(await client.complete({ model: MODEL, prompt, maxTokens: 24 }));
       answers.push(mine);
     }
     const [a1, a2, a3] = answers as [RoutedAnswer[], RoutedAnswer[], RoutedAnswer[]];
@@ -179,7 +174,7 @@ test('three nodes, one chain: join, serve the same answers, settle each, claim f
     const [victimSpent, survivorSpent] = [await spentWith(victim), await spentWith(survivor)];
     let killed = false;
     let streamed = '';
-    const answer = await client.complete({ model: MODEL, prompt: prompts[0]!, maxTokens: 24 }, {
+    const answer = await client.complete({ model: MODEL, prompt: demo.prompts[0]!, maxTokens: 24 }, {
       onText: (delta) => {
         streamed += delta;
         if (!killed) {

@@ -7,18 +7,17 @@
  * only the primary does (its workers, its account's transactions).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseEther, toHex } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
+import { parseEther } from 'viem';
 import { ApiError, createApiClient } from '../api/contract/client.ts';
 import { routes } from '../api/contract/index.ts';
 import { openS3BlobStore } from '../store/blob-s3.ts';
 import { startTestS3Server, type TestS3Server } from '../store/blob-test-s3.ts';
 import { startPostgresServer, type PostgresServer } from '../store/test-postgres.ts';
-import { runCli, up, type Up } from './test-node.ts';
+import { runCli, runDemo, up, type DemoData, type Up } from './test-node.ts';
 
 const MODEL = 'zorvania-qa', CONSUMER = 7;
 let pg: PostgresServer | string;
@@ -26,9 +25,9 @@ let s3: TestS3Server;
 let dir1: string, dir2: string;
 let primary: Up, serving: Up;
 let env: NodeJS.ProcessEnv;
-let mnemonic: string;
+let demo: DemoData;
 let prompt: string;
-const account = (i: number) => mnemonicToAccount(mnemonic, { addressIndex: i });
+const account = (i: number) => demo.account(i);
 const cli = async (args: string[]) => {
   const r = await runCli([...args, '--data-dir', dir1], env);
   assert.equal(r.code, 0, `openledger ${args.join(' ')}:\n${r.out}`);
@@ -47,12 +46,10 @@ before(async () => {
   dir1 = mkdtempSync(join(tmpdir(), 'openledger-primary-'));
   dir2 = mkdtempSync(join(tmpdir(), 'openledger-serving-'));
   // the operator's store and blobs: a datanet and a published model, made by the demo
-  const demo = await runCli(['demo', '--keep', dir1], env);
-  assert.equal(demo.code, 0, demo.out);
-  prompt = JSON.parse(/infer --model \S+ --prompt ("(?:[^"\\]|\\.)*")/.exec(demo.out)![1]!) as string;
-  mnemonic = readFileSync(join(dir1, 'chain', 'mnemonic'), 'utf8').trim();
+  demo = await runDemo(dir1, env);
+  prompt = demo.prompts[0]!;
   primary = await up(dir1, env);
-  serving = await up(dir2, { ...env, OPENLEDGER_ROLE: 'serve', OPENLEDGER_RPC_URL: primary.rpcUrl, OPENLEDGER_DEPLOYER_KEY: toHex(account(0).getHdKey().privateKey!) });
+  serving = await up(dir2, { ...env, OPENLEDGER_ROLE: 'serve', OPENLEDGER_RPC_URL: primary.rpcUrl, OPENLEDGER_DEPLOYER_KEY: demo.key(0) });
 }, { timeout: 240_000 });
 
 after(async () => {

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toHex, type Hex } from 'viem';
+import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
 
 /** The CLI's entry point. */
 export const BIN = fileURLToPath(new URL('../../bin/openledger.js', import.meta.url));
@@ -58,4 +62,31 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => resolve({ code, out }));
   });
+}
+
+/** What tests and benchmarks use of a node's data after `openledger demo --keep`. */
+export interface DemoData {
+  /** The questions the demo asked its published model (about facts its contributors contributed). */
+  prompts: string[];
+  /** Account `i` of the embedded chain's mnemonic, and its private key (for `OPENLEDGER_DEPLOYER_KEY`). */
+  account(i: number): HDAccount;
+  key(i: number): Hex;
+}
+
+/**
+ * Runs `openledger demo --keep dataDir` (with `env` over this process's) and reads what it left:
+ * its questions and the embedded chain's accounts. Throws with the demo's output if it fails.
+ *
+ * @example
+ * const demo = await runDemo(dir);
+ * const node = await up(dir);
+ */
+export async function runDemo(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<DemoData> {
+  const { code, out } = await runCli(['demo', '--keep', dataDir], env);
+  if (code !== 0) throw new Error(`openledger demo exited ${code}:\n${out}`);
+  const prompts = [...out.matchAll(/infer --model \S+ --prompt ("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string);
+  if (prompts.length === 0) throw new Error(`openledger demo asked no question:\n${out}`);
+  const mnemonic = readFileSync(join(dataDir, 'chain', 'mnemonic'), 'utf8').trim();
+  const account = (i: number) => mnemonicToAccount(mnemonic, { addressIndex: i });
+  return { prompts, account, key: (i) => toHex(account(i).getHdKey().privateKey!) };
 }
