@@ -1,10 +1,16 @@
 import { isAddressEqual } from 'viem';
 import type { ChainClients } from './clients.ts';
-import { DeploymentError, type DeploymentRecorder } from './deploy.ts';
-import type { ProtocolAddresses } from './protocol.ts';
+import { DeploymentError, type DeploymentRecorder, type DeploymentStep } from './deploy.ts';
+import { protocolAbis, type ProtocolAddresses, type ProtocolContractName } from './protocol.ts';
 import { verifyProtocol } from './verify-protocol.ts';
 
-const NAMES = ['openToken', 'timelock', 'governor', 'staking', 'datanetRegistry', 'modelRegistry', 'inferenceEscrow', 'attributionSettlement', 'operatorRegistry'] as const satisfies readonly (keyof ProtocolAddresses)[];
+const NAMES = Object.keys(protocolAbis) as ProtocolContractName[];
+
+/** The protocol's addresses the deployment steps record as done, and the contracts they lack. */
+function recordedAddresses(steps: Record<string, DeploymentStep>): { addresses: ProtocolAddresses; missing: ProtocolContractName[] } {
+  const addresses = Object.fromEntries(NAMES.map((n) => [n, steps[n]?.status === 'done' ? steps[n].address : undefined])) as unknown as ProtocolAddresses; // whole when nothing is missing
+  return { addresses, missing: NAMES.filter((n) => !addresses[n]) };
+}
 
 /**
  * The deployment a node joins instead of deploying its own: `offered` (from another node's
@@ -25,12 +31,12 @@ export async function joinProtocol(clients: ChainClients, recorder: DeploymentRe
     // deployProtocol records its code stamp ('protocol') before anything else
     throw new DeploymentError(`this store deployed its own protocol on chain ${chainId}: join another network with a fresh --data-dir (or its own database)`);
   }
-  const recorded = joined ? (Object.fromEntries(NAMES.map((n) => [n, steps[n]?.address])) as unknown as ProtocolAddresses) : undefined;
-  if (offered && recorded && !isAddressEqual(offered.openToken, recorded.openToken)) {
-    throw new DeploymentError(`this store joined the network whose OPEN is ${recorded.openToken} on chain ${chainId}, not ${offered.openToken}: use a fresh --data-dir to join another`);
+  const recorded = joined ? recordedAddresses(steps) : undefined;
+  if (recorded && recorded.missing.length > 0) throw new DeploymentError(`the joined deployment's ${recorded.missing[0]} address is missing from the store`);
+  if (offered && recorded && !isAddressEqual(offered.openToken, recorded.addresses.openToken)) {
+    throw new DeploymentError(`this store joined the network whose OPEN is ${recorded.addresses.openToken} on chain ${chainId}, not ${offered.openToken}: use a fresh --data-dir to join another`);
   }
-  const addresses = recorded ?? offered!;
-  for (const n of NAMES) if (!addresses[n]) throw new DeploymentError(`the joined deployment's ${n} address is missing from the store`);
+  const addresses = recorded?.addresses ?? offered!;
   await verifyProtocol(clients.publicClient, addresses);
   if (!joined) {
     for (const n of NAMES) await recorder.save(chainId, { name: n, status: 'done', address: addresses[n] });
@@ -48,10 +54,8 @@ export async function joinProtocol(clients: ChainClients, recorder: DeploymentRe
  * const addresses = await recordedProtocol(clients, deploymentRecorder(db));
  */
 export async function recordedProtocol(clients: ChainClients, recorder: DeploymentRecorder): Promise<ProtocolAddresses> {
-  const steps = await recorder.load(clients.chain.id);
-  const addresses = Object.fromEntries(NAMES.map((n) => [n, steps[n]?.status === 'done' ? steps[n].address : undefined])) as Partial<ProtocolAddresses>;
-  const missing = NAMES.filter((n) => !addresses[n]);
+  const { addresses, missing } = recordedAddresses(await recorder.load(clients.chain.id));
   if (missing.length > 0) throw new DeploymentError(`the store has no protocol on chain ${clients.chain.id} yet (${missing.join(', ')} missing): start the operator's primary process first`);
-  await verifyProtocol(clients.publicClient, addresses as ProtocolAddresses);
-  return addresses as ProtocolAddresses;
+  await verifyProtocol(clients.publicClient, addresses);
+  return addresses;
 }

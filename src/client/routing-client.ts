@@ -117,9 +117,6 @@ function worthAnother(err: unknown): boolean {
   return true; // no answer, a broken stream, a timeout
 }
 
-/** An error as an attempt records it (OpenAI's API errors already begin with their status). */
-const messageOf = (err: unknown) => (err as Error).message;
-
 /**
  * A routing client: picks an operator for a model from the chain's list (price, its own requests in
  * flight there, measured latency, stake, health), checks that each endpoint answers as the operator the chain lists for it, keeps a
@@ -288,7 +285,7 @@ export function createRoutingClient(o: RoutingClientOptions): RoutingClient {
           };
         } catch (err) {
           if (err instanceof FailoverDivergedError || opts.signal?.aborted) throw err;
-          attempt.error = messageOf(err);
+          attempt.error = (err as Error).message; // OpenAI's API errors begin with their status
           // it failed: probe it again before sending it more
           probes.delete(`${op.operator}@${op.endpoint}`);
           headroom.delete(op.operator); // and read what it will serve again
