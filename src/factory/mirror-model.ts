@@ -52,8 +52,10 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
   const metadataHash = blobHashOfURI(onChain.metadataURI);
   if (!metadataHash) throw new FactoryError('unmirrorable_model', `model ${modelId}'s metadata URI ${JSON.stringify(onChain.metadataURI)} does not name a content-addressed blob`);
 
+  // each blob is fetched (checked against its hash) into this node's blobs; only the documents are read back
+  const pull = (h: Hex) => fetchBlob(ctx.blobs, peers, toBlobHash(h));
   const get = async (h: Hex) => {
-    await fetchBlob(ctx.blobs, peers, toBlobHash(h));
+    await pull(h);
     return ctx.blobs.get(toBlobHash(h));
   };
   const parsed = metadataSchema.safeParse(JSON.parse(Buffer.from(await get(metadataHash)).toString('utf8')));
@@ -72,11 +74,11 @@ export async function mirrorModel(ctx: NodeContext, modelId: bigint, peers: read
     throw new FactoryError('base_model_missing', `model ${modelId} ("${m.name}") is an adapter on base model ${m.baseModel.id}, which this node does not have: add it first (openledger base-model add)`);
   }
 
-  await get(m.adapter.weights);
-  await get(m.adapter.config);
+  await pull(m.adapter.weights);
+  await pull(m.adapter.config);
   const trace = traceSchema.safeParse(JSON.parse(Buffer.from(await get(m.attributionTrace)).toString('utf8')));
   if (!trace.success) throw new FactoryError('unmirrorable_model', `model ${modelId}'s attribution trace is not one this node reads`);
-  for (const h of trace.data.version === 2 ? Object.values(trace.data.files) : [trace.data.tokens, trace.data.examples, trace.data.sketches]) await get(h);
+  for (const h of trace.data.version === 2 ? Object.values(trace.data.files) : [trace.data.tokens, trace.data.examples, trace.data.sketches]) await pull(h);
   // whom its receipts pay: every trace example's contributor, each id checked against its content hash and contributor
   if (!m.contributions) throw new FactoryError('unmirrorable_model', `model ${modelId} ("${m.name}") was published without a contributions document (by an older node): no other node can pay its contributors`);
   const examplesHash = trace.data.version === 2 ? trace.data.files[traceFiles.examples] : trace.data.examples;
