@@ -1,4 +1,4 @@
-import type { Address, LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { z } from 'zod';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Queryable } from '../store/database.ts';
@@ -48,7 +48,7 @@ export async function attributeInference(
   m: LoadedModel,
   prompt: string,
   output: string,
-  o: { consumer: Address | null; createdAt?: Date; maxFee?: bigint },
+  o: { consumer: Address | null; createdAt?: Date; maxFee?: bigint; call?: Hex },
 ): Promise<{ receipt: Receipt; spans: AttributedSpan[] }> {
   const { feeSplit, ...governance } = await governanceParameters(node);
   const settings = node.settings ?? defaultAttributionSettings;
@@ -69,6 +69,7 @@ export async function attributeInference(
     pools: result.pools,
     evidence: result.evidence,
     createdAt: (o.createdAt ?? new Date()).toISOString(),
+    ...(o.call ? { call: o.call } : {}),
   };
   return { receipt: await signReceipt(node.account, body), spans: result.spans };
 }

@@ -69,6 +69,8 @@ export interface ReceiptBody {
   pools: DatanetPoolShare[];
   evidence: ReceiptEvidence;
   createdAt: string;
+  /** The skill call this inference was run for, and paid from (settlement/skill-calls.ts): absent when its consumer pays it. */
+  call?: Hex;
 }
 
 /** The parameters a receipt's attribution was computed with: governance's (read from chain) and the node's. */

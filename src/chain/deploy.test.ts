@@ -25,7 +25,7 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
 
   assert.equal(await p.openToken.read.totalSupply(), params.genesisSupply);
   assert.equal(await p.openToken.read.balanceOf([account.address]), params.genesisSupply);
-  for (const c of [p.staking, p.inferenceEscrow, p.attributionSettlement]) {
+  for (const c of [p.staking, p.inferenceEscrow, p.attributionSettlement, p.skillRegistry]) {
     assert.equal(await c.read.hasRole([zeroHash, addresses.timelock]), true);
     assert.equal(await c.read.hasRole([zeroHash, account.address]), false);
   }
@@ -38,6 +38,16 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
   assert.equal(await p.staking.read.hasRole([keccak256(toBytes('SLASHER_ROLE')), addresses.attributionSettlement]), true);
   assert.equal(await p.inferenceEscrow.read.hasRole([keccak256(toBytes('SETTLEMENT_ROLE')), addresses.attributionSettlement]), true);
   assert.deepEqual(await p.attributionSettlement.read.feeSplit(), [3000, 1000, 5000, 1000]);
+  // agents: the identity registry creates accounts of this code through this ERC-6551 registry; the
+  // settlement and the timelock may slash listing bonds
+  assert.equal(await p.agentRegistry.read.erc6551Registry(), addresses.erc6551Registry);
+  assert.equal(await p.agentRegistry.read.accountImplementation(), addresses.agentAccountImplementation);
+  assert.equal(await p.agentAccountImplementation.read.openToken(), addresses.openToken);
+  assert.equal(await p.skillRegistry.read.agentRegistry(), addresses.agentRegistry);
+  for (const slasher of [addresses.attributionSettlement, addresses.timelock]) {
+    assert.equal(await p.skillRegistry.read.hasRole([keccak256(toBytes('SLASHER_ROLE')), slasher]), true);
+  }
+  assert.deepEqual([await p.skillRegistry.read.minimumListingBond(), BigInt(await p.skillRegistry.read.unbondingDelay())], [params.minimumListingBond, params.listingUnbondingDelay]);
 
   const blockBefore = await clients.publicClient.getBlockNumber();
   const again = await deployProtocol(clients, params, recorder);

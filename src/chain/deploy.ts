@@ -2,10 +2,16 @@ import { concat, encodeFunctionData, getAddress, getContractAddress, keccak256, 
 import type { ChainClients } from './clients.ts';
 import { ChainError } from './errors.ts';
 import {
+  agentAccountAbi,
+  agentAccountBytecode,
+  agentRegistryAbi,
+  agentRegistryBytecode,
   attributionSettlementAbi,
   attributionSettlementBytecode,
   datanetRegistryAbi,
   datanetRegistryBytecode,
+  eRC6551RegistryAbi as erc6551RegistryAbi,
+  eRC6551RegistryBytecode as erc6551RegistryBytecode,
   inferenceEscrowAbi,
   inferenceEscrowBytecode,
   modelRegistryAbi,
@@ -18,6 +24,8 @@ import {
   openTokenBytecode,
   operatorRegistryAbi,
   operatorRegistryBytecode,
+  skillRegistryAbi,
+  skillRegistryBytecode,
   stakingAbi,
   stakingBytecode,
 } from './generated/index.ts';
@@ -55,6 +63,12 @@ export interface ProtocolParams {
   blockSeconds: number;
   proposalThreshold: bigint;
   quorumPercent: bigint;
+  /** OPEN (wei) a skill listing bonds at least (SkillRegistry). */
+  minimumListingBond: bigint;
+  /** Seconds a delisted skill's bond stays slashable before it is withdrawn. A network keeps it
+   *  longer than a challenge window plus a governance decision, like the operators' unbonding, so a
+   *  slash for a fraud found late still lands. */
+  listingUnbondingDelay: bigint;
   /** Accounts, besides the timelock, allowed to decide bonded disputes. */
   arbiters: Address[];
   /** Hand every admin role to the timelock and drop the deployer's (default true). */
@@ -70,7 +84,8 @@ const DAY = 86_400n;
  * (so a governance vote can still decide one the appointed arbiters leave), unbonding 21 days (so
  * a slash decided by governance lands before the stake leaves); a day's escrow withdrawal delay,
  * an hour's challenge window, a 1 % attribution threshold, and a fee split of 30 % model owner /
- * 10 % datanet owners / 50 % contributors / 10 % stakers (decision 0018).
+ * 10 % datanet owners / 50 % contributors / 10 % stakers (decision 0018); a skill listing bonds
+ * 100 OPEN, slashable for 21 days after it is delisted.
  */
 export function defaultProtocolParams(treasury: Address): ProtocolParams {
   return {
@@ -92,6 +107,8 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
     blockSeconds: 2,
     proposalThreshold: parseEther('100'),
     quorumPercent: 25n,
+    minimumListingBond: parseEther('100'),
+    listingUnbondingDelay: 21n * DAY,
     arbiters: [],
     handOverToTimelock: true,
   };
@@ -100,8 +117,9 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
 /**
  * The development chain's parameters (the embedded chain of `npm start`): the network's, with
  * governance and its deadlines short enough to try by hand — a block's voting delay, 300 blocks of
- * voting, a 5-minute timelock, disputes decided within a day, a week's unbonding — and anyone may
- * propose. Blocks are mined on demand there, so 300 blocks can take longer than 300 seconds.
+ * voting, a 5-minute timelock, disputes decided within a day, a week's unbonding, a skill listing
+ * bonding 1 OPEN and unlocking a minute after it is delisted — and anyone may propose. Blocks are
+ * mined on demand there, so 300 blocks can take longer than 300 seconds.
  */
 export function developmentProtocolParams(treasury: Address): ProtocolParams {
   return {
@@ -114,6 +132,8 @@ export function developmentProtocolParams(treasury: Address): ProtocolParams {
     blockSeconds: 1,
     proposalThreshold: 0n,
     quorumPercent: 4n,
+    minimumListingBond: parseEther('1'),
+    listingUnbondingDelay: 60n,
   };
 }
 
@@ -194,7 +214,7 @@ export async function deployProtocol(
 
   // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
   // openledger whose contracts differ would fail half-way through the steps below, so say so first.
-  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode]));
+  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode]));
   if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
     throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
   }
@@ -259,8 +279,18 @@ export async function deployProtocol(
 
   await call('staking.setDatanetRegistry', staking, stakingAbi, 'setDatanetRegistry', [datanetRegistry]);
   const operatorRegistry = await deploy('operatorRegistry', operatorRegistryAbi, operatorRegistryBytecode, [staking]);
+  // agents: the ERC-6551 registry and account code, the ERC-8004 identity registry that creates each
+  // agent's account there, and the skills agents list with a bond
+  const erc6551Registry = await deploy('erc6551Registry', erc6551RegistryAbi, erc6551RegistryBytecode, []);
+  const agentAccountImplementation = await deploy('agentAccountImplementation', agentAccountAbi, agentAccountBytecode, [openToken]);
+  const agentRegistry = await deploy('agentRegistry', agentRegistryAbi, agentRegistryBytecode, [erc6551Registry, agentAccountImplementation]);
+  const skillRegistry = await deploy('skillRegistry', skillRegistryAbi, skillRegistryBytecode, [
+    openToken, agentRegistry, me, p.minimumListingBond, p.listingUnbondingDelay,
+  ]);
 
   await call('staking.grantSlasher', staking, stakingAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
+  await call('skillRegistry.grantSlasher', skillRegistry, skillRegistryAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
+  await call('skillRegistry.grantSlasher.timelock', skillRegistry, skillRegistryAbi, 'grantRole', [role('SLASHER_ROLE'), timelock]);
   await call('escrow.grantSettlement', inferenceEscrow, inferenceEscrowAbi, 'grantRole', [role('SETTLEMENT_ROLE'), attributionSettlement]);
   await call('staking.setMinimumOperatorStake', staking, stakingAbi, 'setMinimumStake', [0, p.minimumOperatorStake]);
   await call('settlement.setDisputeBond', attributionSettlement, attributionSettlementAbi, 'setDisputeBond', [p.disputeBond]);
@@ -277,6 +307,7 @@ export async function deployProtocol(
     ['staking', staking, stakingAbi],
     ['inferenceEscrow', inferenceEscrow, inferenceEscrowAbi],
     ['attributionSettlement', attributionSettlement, attributionSettlementAbi],
+    ['skillRegistry', skillRegistry, skillRegistryAbi],
   ];
   for (const [name, address, abi] of administered) {
     await call(`${name}.grantAdmin.timelock`, address, abi, 'grantRole', [DEFAULT_ADMIN_ROLE, timelock]);
@@ -288,5 +319,8 @@ export async function deployProtocol(
     await call('timelock.renounceAdmin', timelock, openTimelockAbi, 'renounceRole', [DEFAULT_ADMIN_ROLE, me]);
   }
 
-  return { openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry };
+  return {
+    openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,
+    agentRegistry, skillRegistry, erc6551Registry, agentAccountImplementation,
+  };
 }

@@ -26,6 +26,8 @@ test('a node joins a deployment only when the addresses are this version\'s cont
   await t.test('a contract at the wrong name, or an account without code, is refused by its code', async () => {
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, staking: network.datanetRegistry }), /staking 0x[0-9a-fA-F]{40}: its code is not this version of openledger's staking/);
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, inferenceEscrow: founder.address }), /inferenceEscrow 0x[0-9a-fA-F]{40}: no contract at this address/);
+    // the ERC-6551 registry named as the code agents' accounts delegate to
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, agentAccountImplementation: network.erc6551Registry }), /agentAccountImplementation 0x[0-9a-fA-F]{40}: its code is not/);
   });
   await t.test('genuine contracts of two deployments are refused by their wiring', async () => {
     // an escrow the network's settlement cannot draw from: consumers would pay into the wrong one
@@ -33,6 +35,10 @@ test('a node joins a deployment only when the addresses are this version\'s cont
     // an operator registry that reads another staking: anyone listed there is not staked here
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, operatorRegistry: decoy.operatorRegistry }), /OperatorRegistry\.staking/);
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, governor: decoy.governor }), /OpenGovernor\.token/);
+    // a skill registry whose agents are another registry's: its listings' owners are not this network's agents
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, skillRegistry: decoy.skillRegistry }), /SkillRegistry\.agentRegistry/);
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, erc6551Registry: decoy.erc6551Registry }), /AgentRegistry\.erc6551Registry/);
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, agentAccountImplementation: decoy.agentAccountImplementation }), /AgentRegistry\.accountImplementation/);
   });
 
   await t.test('the store remembers the deployment it joined, checks it again at every start, and refuses another', async () => {

@@ -1,14 +1,18 @@
 import { getContract, type Abi, type Address } from 'viem';
 import type { ChainClients } from './clients.ts';
 import {
+  agentAccountAbi,
+  agentRegistryAbi,
   attributionSettlementAbi,
   datanetRegistryAbi,
+  eRC6551RegistryAbi as erc6551RegistryAbi,
   inferenceEscrowAbi,
   modelRegistryAbi,
   openGovernorAbi,
   openTimelockAbi,
   openTokenAbi,
   operatorRegistryAbi,
+  skillRegistryAbi,
   stakingAbi,
 } from './generated/index.ts';
 
@@ -23,6 +27,14 @@ export interface ProtocolAddresses {
   inferenceEscrow: Address;
   attributionSettlement: Address;
   operatorRegistry: Address;
+  /** ERC-8004 identity registry of agents (ERC-721), which creates each agent's ERC-6551 account. */
+  agentRegistry: Address;
+  /** Skills listed by agents, with their bonds. */
+  skillRegistry: Address;
+  /** The ERC-6551 registry the agents' accounts are created by. */
+  erc6551Registry: Address;
+  /** The AgentAccount code every agent's account (an ERC-1167 proxy) delegates to. */
+  agentAccountImplementation: Address;
 }
 
 /**
@@ -53,6 +65,11 @@ export const protocolAbis = {
   inferenceEscrow: withErrorsOf(inferenceEscrowAbi, openTokenAbi),
   attributionSettlement: withErrorsOf(attributionSettlementAbi, inferenceEscrowAbi, stakingAbi, openTokenAbi),
   operatorRegistry: operatorRegistryAbi,
+  agentRegistry: withErrorsOf(agentRegistryAbi, erc6551RegistryAbi),
+  skillRegistry: withErrorsOf(skillRegistryAbi, agentRegistryAbi, openTokenAbi),
+  erc6551Registry: erc6551RegistryAbi,
+  /** Also the ABI of every agent's account (each a proxy to this implementation). */
+  agentAccountImplementation: withErrorsOf(agentAccountAbi, openTokenAbi),
 } as const;
 
 export type ProtocolContractName = keyof typeof protocolAbis;
@@ -87,6 +104,10 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
     inferenceEscrow: getContract({ address: addresses.inferenceEscrow, abi: protocolAbis.inferenceEscrow, client }),
     attributionSettlement: getContract({ address: addresses.attributionSettlement, abi: protocolAbis.attributionSettlement, client }),
     operatorRegistry: getContract({ address: addresses.operatorRegistry, abi: operatorRegistryAbi, client }),
+    agentRegistry: getContract({ address: addresses.agentRegistry, abi: protocolAbis.agentRegistry, client }),
+    skillRegistry: getContract({ address: addresses.skillRegistry, abi: protocolAbis.skillRegistry, client }),
+    erc6551Registry: getContract({ address: addresses.erc6551Registry, abi: erc6551RegistryAbi, client }),
+    agentAccountImplementation: getContract({ address: addresses.agentAccountImplementation, abi: protocolAbis.agentAccountImplementation, client }),
   };
 }
 

@@ -40,6 +40,8 @@ export function testProtocolParams(treasury: Address): ProtocolParams {
     blockSeconds: 1,
     proposalThreshold: 0n,
     quorumPercent: 4n,
+    minimumListingBond: parseEther('10'),
+    listingUnbondingDelay: 200n,
     handOverToTimelock: false,
   };
 }

@@ -1,10 +1,16 @@
 import { getContract, isAddressEqual, keccak256, toBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { DeploymentError } from './deploy.ts';
 import {
+  agentAccountDeployedBytecode,
+  agentAccountImmutableRanges,
+  agentRegistryDeployedBytecode,
+  agentRegistryImmutableRanges,
   attributionSettlementDeployedBytecode,
   attributionSettlementImmutableRanges,
   datanetRegistryDeployedBytecode,
   datanetRegistryImmutableRanges,
+  eRC6551RegistryDeployedBytecode as erc6551RegistryDeployedBytecode,
+  eRC6551RegistryImmutableRanges as erc6551RegistryImmutableRanges,
   inferenceEscrowDeployedBytecode,
   inferenceEscrowImmutableRanges,
   modelRegistryDeployedBytecode,
@@ -17,6 +23,8 @@ import {
   openTokenImmutableRanges,
   operatorRegistryDeployedBytecode,
   operatorRegistryImmutableRanges,
+  skillRegistryDeployedBytecode,
+  skillRegistryImmutableRanges,
   stakingDeployedBytecode,
   stakingImmutableRanges,
 } from './generated/index.ts';
@@ -33,6 +41,10 @@ const RUNTIME: Record<keyof ProtocolAddresses, { code: Hex; immutables: readonly
   inferenceEscrow: { code: inferenceEscrowDeployedBytecode, immutables: inferenceEscrowImmutableRanges },
   attributionSettlement: { code: attributionSettlementDeployedBytecode, immutables: attributionSettlementImmutableRanges },
   operatorRegistry: { code: operatorRegistryDeployedBytecode, immutables: operatorRegistryImmutableRanges },
+  agentRegistry: { code: agentRegistryDeployedBytecode, immutables: agentRegistryImmutableRanges },
+  skillRegistry: { code: skillRegistryDeployedBytecode, immutables: skillRegistryImmutableRanges },
+  erc6551Registry: { code: erc6551RegistryDeployedBytecode, immutables: erc6551RegistryImmutableRanges },
+  agentAccountImplementation: { code: agentAccountDeployedBytecode, immutables: agentAccountImmutableRanges },
 };
 
 /** `code` with the bytes in `ranges` zeroed: what two deployments of one contract share. */
@@ -50,8 +62,11 @@ const ADMIN = `0x${'00'.repeat(32)}` as Hex;
  * the protocol before a node joins it: each address holds this version's contract (its runtime code
  * equal to the compiled one but for its immutables), the contracts point at one another (the
  * settlement at this escrow, staking and token; the registries at this staking; the governor at
- * this token and timelock), and the roles a network relies on are granted as the deployment grants
- * them (the settlement may slash and draw; the timelock administers and the governor proposes).
+ * this token and timelock; the agent registry at this ERC-6551 registry and account code, the
+ * account code at this token, the skill registry at this agent registry and token), and the roles a
+ * network relies on are granted as the deployment grants them (the settlement may slash stakes and
+ * listing bonds and draw; the timelock administers, may slash listing bonds, and the governor
+ * proposes).
  * Throws a {@link DeploymentError} naming the first difference; nothing is trusted from whoever
  * handed out the addresses.
  *
@@ -84,13 +99,22 @@ export async function verifyProtocol(client: PublicClient, addresses: ProtocolAd
   same('OperatorRegistry.staking', await operators.read.staking(), addresses.staking);
   same('OpenGovernor.token', await governor.read.token(), addresses.openToken);
   same('OpenGovernor.timelock', await governor.read.timelock(), addresses.timelock);
+  const [agents, skills, accountCode] = [c('agentRegistry'), c('skillRegistry'), c('agentAccountImplementation')];
+  same('AgentRegistry.erc6551Registry', await agents.read.erc6551Registry(), addresses.erc6551Registry);
+  same('AgentRegistry.accountImplementation', await agents.read.accountImplementation(), addresses.agentAccountImplementation);
+  same('AgentAccount.openToken', await accountCode.read.openToken(), addresses.openToken);
+  same('SkillRegistry.agentRegistry', await skills.read.agentRegistry(), addresses.agentRegistry);
+  same('SkillRegistry.token', await skills.read.token(), addresses.openToken);
   const granted: [string, { read: { hasRole(args: readonly [Hex, Address]): Promise<boolean> } }, Hex, keyof ProtocolAddresses][] = [
     ['Staking SLASHER_ROLE', staking, role('SLASHER_ROLE'), 'attributionSettlement'],
     ['InferenceEscrow SETTLEMENT_ROLE', escrow, role('SETTLEMENT_ROLE'), 'attributionSettlement'],
+    ['SkillRegistry SLASHER_ROLE', skills, role('SLASHER_ROLE'), 'attributionSettlement'],
+    ['SkillRegistry SLASHER_ROLE', skills, role('SLASHER_ROLE'), 'timelock'],
     ['OpenTimelock PROPOSER_ROLE', c('timelock'), role('PROPOSER_ROLE'), 'governor'],
     ['Staking admin', staking, ADMIN, 'timelock'],
     ['InferenceEscrow admin', escrow, ADMIN, 'timelock'],
     ['AttributionSettlement admin', settlement, ADMIN, 'timelock'],
+    ['SkillRegistry admin', skills, ADMIN, 'timelock'],
   ];
   for (const [what, contract, id, holder] of granted) {
     if (!(await contract.read.hasRole([id, addresses[holder]]))) throw new DeploymentError(`${what} is not held by the ${holder} ${addresses[holder]}: not a deployment this node can join`);

@@ -1,11 +1,10 @@
 import type { Address, Hex } from 'viem';
-import type { PublishedModel } from '../factory/published-models.ts';
 import type { Queryable } from '../store/database.ts';
 
 /** What a reservation holds until the receipt is stored: then it charges the actual fee and lets go. */
 export interface Reservation {
   /** Records the receipt's charge, in the transaction that stores the receipt (so a stored receipt is charged once, and always). */
-  charge(tx: Queryable, receipt: { id: Hex; fee: bigint }): Promise<void>;
+  charge(tx: Queryable, receipt: { id: Hex; fee: bigint; kind?: 'receipt' | 'call' }): Promise<void>;
   /** Lets go of what is still held (nothing after a charge); call it once the request ends, however it ends. */
   release(): Promise<void>;
 }
@@ -18,5 +17,6 @@ export interface Reservation {
  * meter serves without charging, and settles nothing.
  */
 export interface Meter {
-  reserve(consumer: Address | null, model: PublishedModel, maxFee: bigint): Promise<Reservation>;
+  /** `what` says what is paid for, for the 402's message ("qa costs 0.001 OPEN per 1,000 tokens"). */
+  reserve(consumer: Address | null, maxFee: bigint, what: string): Promise<Reservation>;
 }

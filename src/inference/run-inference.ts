@@ -1,4 +1,4 @@
-import type { Address, LocalAccount } from 'viem';
+import { formatEther, type Address, type Hex, type LocalAccount } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { FinishReason } from '../model/generate.ts';
 import type { Database } from '../store/database.ts';
@@ -20,6 +20,8 @@ export interface InferenceRequest extends CompletionRequest {
   consumer: Address | null;
   /** The consumer's Idempotency-Key: a retry under it is answered with the first answer and its receipt, not generated or charged again. */
   requestKey?: string;
+  /** The skill call this inference runs for: its receipt names the call, whose budget pays it (the node's meter is then the call's). */
+  call?: Hex;
 }
 
 export interface InferenceResult {
@@ -70,7 +72,7 @@ export async function runInference(node: InferenceNode, r: InferenceRequest): Pr
 
 async function attributedInference(node: InferenceNode, m: ResolvedModel, r: InferenceRequest): Promise<InferenceResult> {
   // the engine gets the completion request: the prompt, sampling and streaming, not who pays, the model's name or the key
-  const { model: _name, consumer: _payer, requestKey: _key, ...request } = r;
+  const { model: _name, consumer: _payer, requestKey: _key, call: _call, ...request } = r;
   if (m.kind === 'base') {
     // a base model alone: no datanet shaped it, so no attribution and no fee
     const c = await node.engine.complete(m.served, request);
@@ -85,12 +87,12 @@ async function attributedInference(node: InferenceNode, m: ResolvedModel, r: Inf
   const earlier = key && (await answeredRequest(node.db, key.consumer, key.key, key.hash));
   if (earlier) return replay(earlier);
   const maxFee = inferenceFee(published.pricePer1kTokens, promptTokens(m.loaded.tokenizer, r.prompt).length + r.maxTokens);
-  const reservation = await node.meter?.reserve(r.consumer, published, maxFee);
+  const reservation = await node.meter?.reserve(r.consumer, maxFee, `${published.name} costs ${formatEther(BigInt(published.pricePer1kTokens))} OPEN per 1,000 tokens`);
   try {
     // generation joins the engine's batches (other requests, other adapters)
     const c = await node.engine.complete(m.served, request);
     // attribution uses the model's training buffers: one at a time per base model
-    const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer, maxFee }));
+    const { receipt, spans } = await m.loaded.exclusive(() => attributeInference(node, m.loaded, r.prompt, c.text, { consumer: r.consumer, maxFee, call: r.call }));
     const usage = { promptTokens: receipt.body.input.tokens, completionTokens: receipt.body.output.tokens };
     try {
       await storeReceipt(node.db, receipt, { prompt: r.prompt, output: c.text, consumer: r.consumer }, async (tx) => {

@@ -27,14 +27,15 @@ export interface EpochAudit {
 export async function auditEpoch(o: {
   served: (epoch: number) => Promise<ServedEpoch>;
   contracts: ProtocolContracts;
-  publicClient: Pick<PublicClient, 'getContractEvents'>;
+  publicClient: Pick<PublicClient, 'getContractEvents' | 'getChainId' | 'verifyTypedData'>;
   epoch: number;
   /** Whose epoch (default: the operator the served inputs name); a watchtower says which one it expects. */
   operator?: Address;
   /** Recomputes one receipt's attribution, answering its differences in words (none: it checks out). */
   attribution?: (receipt: ServedEpoch['receipts'][number]) => Promise<string[]>;
 }): Promise<EpochAudit> {
-  const evidence = await epochEvidence(o.served, o.contracts, o.epoch, o.operator);
+  const where = { chainId: await o.publicClient.getChainId(), settlement: o.contracts.attributionSettlement.address, client: o.publicClient };
+  const evidence = await epochEvidence(o.served, o.contracts, o.epoch, o.operator, where);
   const verdict = await verifyEpoch(evidence);
   const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs))];
   if (o.attribution) for (const r of evidence.served.receipts) problems.push(...(await o.attribution(r)));

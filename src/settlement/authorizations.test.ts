@@ -62,7 +62,7 @@ test('the node stops serving against an authorisation shortly before it expires,
   const { auth } = (await offer(3n, now + 4n * MIN_AUTHORIZATION_LIFETIME_SECONDS, parseEther('2'), now));
   const model = { name: 'paid', pricePer1kTokens: parseEther('0.01').toString() } as PublishedModel;
   const meterAt = async (at: bigint) => createEscrowMeter({ db, contracts: await t.as(NODE), operator: addr(NODE), now: () => at });
-  const served = await (await meterAt(now)).reserve(addr(CONSUMER), model, parseEther('0.1'));
+  const served = await (await meterAt(now)).reserve(addr(CONSUMER), parseEther('0.1'), model.name);
   await served.release();
   // a receipt of what was served (fee 0.1 OPEN), not settled yet
   const id = keccak256(stringToBytes('receipt served before expiry')) as Hex;
@@ -71,7 +71,7 @@ test('the node stops serving against an authorisation shortly before it expires,
   assert.equal(await drawEarly(node), 0n, 'far from expiry, without a withdrawal, the epoch draws it');
   // within the serve margin: no more serving against it
   const late = auth.expiry - SERVE_MARGIN_SECONDS + 1n;
-  await assert.rejects((await meterAt(late)).reserve(addr(CONSUMER), model, parseEther('0.1')), (e: Error & { code?: string }) => e.code === 'insufficient_funds' && /no unexpired spend authorisation/.test(e.message));
+  await assert.rejects((await meterAt(late)).reserve(addr(CONSUMER), parseEther('0.1'), model.name), (e: Error & { code?: string }) => e.code === 'insufficient_funds' && /no unexpired spend authorisation/.test(e.message));
   // and the worker draws what was served while the authorisation can still be drawn
   await t.increaseTime(late - (await chainNow()));
   assert.equal(await drawEarly(node), parseEther('0.1'));

@@ -10,6 +10,8 @@ export interface Charge {
   receiptId: Hex;
   consumer: Address | null;
   fee: bigint;
+  /** A receipt's fee, or a consumer's skill call's price (its tree is paid from it; skill-calls.ts). Default receipt. */
+  kind?: 'receipt' | 'call';
 }
 
 /**
@@ -19,7 +21,7 @@ export interface Charge {
  * await storeReceipt(db, receipt, texts, (tx) => recordCharge(tx, { receiptId: receipt.id, consumer, fee }));
  */
 export async function recordCharge(tx: Queryable, c: Charge): Promise<void> {
-  await tx.query('insert into settlement_receipts (receipt_id, consumer, fee) values ($1, $2, $3) on conflict (receipt_id) do nothing', [c.receiptId, c.consumer, c.fee.toString()]);
+  await tx.query('insert into settlement_receipts (receipt_id, consumer, fee, kind) values ($1, $2, $3, $4) on conflict (receipt_id) do nothing', [c.receiptId, c.consumer, c.fee.toString(), c.kind ?? 'receipt']);
 }
 
 /**
@@ -37,9 +39,9 @@ export async function consumerSpend(db: Queryable, consumer: Address, o: { settl
 
 /** Receipts no epoch has settled yet, oldest first. */
 export async function unsettledCharges(db: Queryable): Promise<Charge[]> {
-  const rows = await db.query<{ receipt_id: Hex; consumer: string | null; fee: string }>(
-    'select receipt_id, consumer, fee::text from settlement_receipts where epoch is null order by created_at, receipt_id');
-  return rows.map((r) => ({ receiptId: r.receipt_id, consumer: r.consumer ? getAddress(r.consumer) : null, fee: BigInt(r.fee) }));
+  const rows = await db.query<{ receipt_id: Hex; consumer: string | null; fee: string; kind: 'receipt' | 'call' }>(
+    'select receipt_id, consumer, fee::text, kind from settlement_receipts where epoch is null order by created_at, receipt_id');
+  return rows.map((r) => ({ receiptId: r.receipt_id, consumer: r.consumer ? getAddress(r.consumer) : null, fee: BigInt(r.fee), kind: r.kind }));
 }
 
 /** Consumers with unsettled fees. */

@@ -1,8 +1,10 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import canonicalize from 'canonicalize';
-import { keccak256, stringToBytes, type Address, type Hex } from 'viem';
+import { keccak256, stringToBytes, zeroAddress, type Address, type Hex } from 'viem';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
-import { splitFee, splitStakerPool, type Credit } from './fee-split.ts';
+import { splitCallTree, type CallInference, type CallNode, type SkillTerms } from './call-tree.ts';
+import { splitFee, splitStakerPool, type Credit, type FeeInput } from './fee-split.ts';
+import { ROOT_PARENT, type SkillCall } from './skill-call.ts';
 
 // An epoch's arithmetic, pure and browser-safe: what its inputs are, the credits they give, the
 // tree of cumulative earnings and the inputs' hash. The epoch job (epoch.ts) computes an epoch with
@@ -31,14 +33,39 @@ export interface EpochInputs {
   /** Receives the stakers' pool when nobody is staked: the operator. */
   operator: Address;
   draws: EpochDraw[];
+  /**
+   * Skill calls settled in this epoch (absent when none): every consumer's call drawn here with every
+   * call under it, as their agents signed them. The inferences they name are among `receipts`, and
+   * are paid from the calls' prices, not charged to anyone again.
+   */
+  calls?: EpochCall[];
+  /** The protocol's fee on skill calls and who receives it (present with `calls`). */
+  callFee?: { protocolFeeBps: number; treasury: Address };
 }
+
+/** A skill call as an epoch serves it: the signed call (price as a decimal string), its agent's signature and the terms it splits by. */
+export interface EpochCall {
+  call: { callId: Hex; parentCallId: Hex; skill: Hex; agent: Address; payer: Address; price: string; inputHash: Hex; outputHash: Hex; inferenceReceipts: Hex[]; children: Hex[] };
+  signature: Hex;
+  terms: { dataRoyaltyBps: number; upstream: Array<{ payee: Address; bps: number; cap: string }> };
+}
+
+/** The signed call of a served one. */
+export const skillCallOf = (e: EpochCall): SkillCall => ({ ...e.call, price: BigInt(e.call.price) });
+
+/** The terms of a served call. */
+export const termsOf = (e: EpochCall): SkillTerms => ({ dataRoyaltyBps: e.terms.dataRoyaltyBps, upstream: e.terms.upstream.map((u) => ({ payee: u.payee, bps: u.bps, cap: BigInt(u.cap) })) });
 
 /** Leaves: every payee's cumulative earnings over all non-reverted epochs up to this one. */
 export type EpochLeaves = Array<[Address, string]>;
 
 /**
- * The credits of an epoch from its inputs and its receipts' bodies: each fee split by the split in
- * its receipt, the stakers' pool divided by bonded stake. Pure: `settlement verify` runs it too.
+ * The credits of an epoch from its inputs and its receipts' bodies (in the order of
+ * `inputs.receipts`): each fee split by the split in its receipt; each consumer's skill call's price
+ * split down its tree (call-tree.ts), the fees of the inferences it paid included; the stakers'
+ * pool divided by bonded stake. Throws when the calls do not form trees that pay each of their
+ * inferences once: an inference run for a call is paid by that call only. Pure: `settlement
+ * verify` runs it too.
  *
  * @example
  * const credits = epochCredits(inputs, bodies);
@@ -47,21 +74,74 @@ export function epochCredits(inputs: EpochInputs, bodies: ReadonlyArray<ReceiptB
   const POOL = '0x0000000000000000000000000000000000000001' as Address;
   const credits: Credit[] = [];
   let pool = 0n;
-  for (const b of bodies) {
-    const owner = inputs.payees.modelOwners[b.model.name];
-    if (!owner) throw new Error(`epoch ${inputs.epoch}: no owner for model ${b.model.name}`);
-    const contributions = b.contributions.map((c) => ({
-      contributionId: c.contributionId, datanetId: c.datanetId, sharePpm: c.sharePpm,
-      contributor: inputs.payees.contributors[c.contributionId]!, datanetOwner: inputs.payees.datanetOwners[String(c.datanetId)]!,
-    }));
-    const pools = (b.pools ?? []).map((p) => ({ datanetId: p.datanetId, sharePpm: p.sharePpm, datanetOwner: inputs.payees.datanetOwners[String(p.datanetId)]! }));
-    for (const c of splitFee({ fee: BigInt(b.fee.amount), split: b.fee.split, modelName: b.model.name, modelOwner: owner, contributions, pools }, POOL)) {
-      if (c.payee === POOL) pool += c.amount;
-      else credits.push(c);
+  const add = (c: Credit) => {
+    if (c.payee === POOL) pool += c.amount;
+    else credits.push({ payee: c.payee, role: c.role, modelName: c.modelName, datanetId: c.datanetId, amount: c.amount });
+  };
+  const byReceipt = new Map<string, ReceiptBody>();
+  inputs.receipts.forEach((id, i) => byReceipt.set(id.toLowerCase(), bodies[i]!));
+  const inCalls = new Set((inputs.calls ?? []).flatMap((e) => e.call.inferenceReceipts.map((r) => r.toLowerCase())));
+  for (const [id, b] of byReceipt) {
+    if (b.call !== undefined) {
+      if (!inCalls.has(id)) throw new Error(`epoch ${inputs.epoch}: receipt ${id} was run for call ${b.call}, which no call of this epoch claims`);
+      continue; // paid from its call's price
     }
+    for (const c of splitFee(feeInputOf(inputs, b), POOL)) add(c);
+  }
+  for (const root of callTreesOf(inputs, byReceipt)) {
+    if (!inputs.callFee) throw new Error(`epoch ${inputs.epoch}: skill calls without the protocol's call fee`);
+    for (const c of splitCallTree(root, { ...inputs.callFee, stakerPool: POOL })) add(c);
   }
   credits.push(...splitStakerPool(pool, inputs.stakers.map((s) => ({ staker: s.staker, bonded: BigInt(s.bonded) })), inputs.operator));
   return aggregate(credits);
+}
+
+/**
+ * An epoch's calls as trees under the consumers' calls, with the fee inputs of the inferences they
+ * paid (`receipts` by lower-case id); throws unless every call is in exactly one tree and every
+ * child is listed. An inference run for another call is foreign to the call that names it.
+ *
+ * @example
+ * for (const root of callTreesOf(inputs, receipts)) credits.push(...splitCallTree(root, params));
+ */
+export function callTreesOf(e: Pick<EpochInputs, 'epoch' | 'calls' | 'payees'>, receipts: ReadonlyMap<string, ReceiptBody>): CallNode[] {
+  const calls = new Map((e.calls ?? []).map((c) => [c.call.callId.toLowerCase(), c]));
+  if (calls.size !== (e.calls ?? []).length) throw new Error(`epoch ${e.epoch}: a skill call is listed twice`);
+  const placed = new Set<string>();
+  const node = (id: Hex, depth: number): CallNode => {
+    const k = id.toLowerCase();
+    const c = calls.get(k);
+    if (!c) throw new Error(`epoch ${e.epoch}: call ${id} is named as a child but not listed`);
+    if (placed.has(k) || depth > 16) throw new Error(`epoch ${e.epoch}: call ${id} is placed twice in the call trees`);
+    placed.add(k);
+    const inferences: CallInference[] = c.call.inferenceReceipts.map((r) => {
+      const b = receipts.get(r.toLowerCase());
+      if (!b) throw new Error(`epoch ${e.epoch}: call ${id} names receipt ${r}, which is not among the epoch's receipts`);
+      // the node signed whom each inference was run for: another call's inference is foreign here
+      return { ...feeInputOf(e, b), receiptId: r, consumer: b.call?.toLowerCase() === k ? c.call.agent : zeroAddress };
+    });
+    return {
+      call: skillCallOf(c),
+      terms: termsOf(c),
+      inferences,
+      children: c.call.children.map((kid) => node(kid, depth + 1)),
+    };
+  };
+  const roots = [...calls.values()].filter((c) => c.call.parentCallId === ROOT_PARENT).map((c) => node(c.call.callId, 1));
+  if (placed.size !== calls.size) throw new Error(`epoch ${e.epoch}: ${calls.size - placed.size} skill calls are under no consumer's call`);
+  return roots;
+}
+
+/** What a receipt's fee is split over, by the epoch's payees. */
+export function feeInputOf(e: Pick<EpochInputs, 'epoch' | 'payees'>, b: ReceiptBody): FeeInput {
+  const owner = e.payees.modelOwners[b.model.name];
+  if (!owner) throw new Error(`epoch ${e.epoch}: no owner for model ${b.model.name}`);
+  const contributions = b.contributions.map((c) => ({
+    contributionId: c.contributionId, datanetId: c.datanetId, sharePpm: c.sharePpm,
+    contributor: e.payees.contributors[c.contributionId]!, datanetOwner: e.payees.datanetOwners[String(c.datanetId)]!,
+  }));
+  const pools = (b.pools ?? []).map((p) => ({ datanetId: p.datanetId, sharePpm: p.sharePpm, datanetOwner: e.payees.datanetOwners[String(p.datanetId)]! }));
+  return { fee: BigInt(b.fee.amount), split: b.fee.split, modelName: b.model.name, modelOwner: owner, contributions, pools };
 }
 
 /** Sums credits with the same payee, role, model and datanet. */

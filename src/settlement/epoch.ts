@@ -11,7 +11,8 @@ import { distinctEventArgs } from '../store/chain-events.ts';
 import { getReceipts } from '../attribution/receipts.ts';
 import { latestAuthorization } from './authorizations.ts';
 import { consumerSpend, settleCharges, unsettledCharges, unsettleEpoch } from './charges.ts';
-import { EpochStatus, epochCredits, earningsTree, inputsHash, type EpochDraw, type EpochInputs } from './epoch-tree.ts';
+import { EpochStatus, epochCredits, earningsTree, inputsHash, type EpochCall, type EpochDraw, type EpochInputs } from './epoch-tree.ts';
+import { callFeeOf, callTree } from './skill-calls.ts';
 import { poolStake } from './pool-stake.ts';
 import { drawRefusal } from './simulate-draw.ts';
 import { StakingRole } from '../chain/staking-role.ts';
@@ -27,6 +28,8 @@ export interface SettlementNode {
   indexChain?: () => Promise<unknown>;
   /** Where the node serves an epoch's inputs (`<api>/settlement/epochs/<n>/inputs`). */
   inputsUri?: (epoch: number) => string;
+  /** The protocol's fee on skill calls (default {@link DEFAULT_CALL_FEE_BPS} to the timelock, the protocol's treasury). */
+  callFee?: { protocolFeeBps: number; treasury: Address };
 }
 
 /** Each payee's cumulative earnings over the epochs not reverted, before `epoch`. */
@@ -70,10 +73,16 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
   const epoch = Number(ledger.lastEpoch) + 1;
   const charges = await unsettledCharges(node.db);
   if (charges.length === 0) return { kind: 'nothing', reason: 'no unsettled receipts' };
-  const bodies = new Map((await getReceipts(node.db, charges.map((c) => c.receiptId))).map((r) => [r.id, r.body]));
+  // a receipt's charge settles the receipt; a consumer's skill call's settles its whole tree
+  const trees = new Map<Hex, { calls: EpochCall[]; receipts: Hex[] }>();
+  for (const c of charges) if (c.kind === 'call') trees.set(c.receiptId, await callTree(node.db, c.receiptId));
+  const ids = charges.flatMap((c) => trees.get(c.receiptId)?.receipts ?? [c.receiptId]);
+  const bodies = new Map((await getReceipts(node.db, ids)).map((r) => [r.id, r.body]));
   const receipts = charges.flatMap((c) => {
-    const body = bodies.get(c.receiptId);
-    return body ? [{ id: c.receiptId, consumer: c.consumer, fee: c.fee, body }] : [];
+    const tree = trees.get(c.receiptId) ?? { calls: [], receipts: [c.receiptId] };
+    if (c.kind === 'call' && tree.calls.length === 0) return [];
+    if (!tree.receipts.every((id) => bodies.has(id))) return [];
+    return [{ id: c.receiptId, consumer: c.consumer, fee: c.fee, receipts: tree.receipts.map((id) => ({ id, body: bodies.get(id)! })), calls: tree.calls }];
   });
 
   // who can be drawn for everything they used: their latest authorisation and deposit must cover it
@@ -125,8 +134,11 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
   }
   if (included.length === 0) return { kind: 'nothing', reason: 'no unsettled receipt is covered by its consumer’s authorisation' };
 
-  const inputs = await epochInputs(node, epoch, included.map((r) => ({ id: r.id, body: r.body })), draws, operator);
-  const credits = epochCredits(inputs, included.map((r) => r.body));
+  const settled = included.flatMap((r) => r.receipts);
+  const calls = included.flatMap((r) => r.calls);
+  const inputs = await epochInputs(node, epoch, settled, draws, operator);
+  if (calls.length > 0) Object.assign(inputs, { calls, callFee: callFeeOf(node) });
+  const credits = epochCredits(inputs, settled.map((r) => r.body));
   const { tree, leaves, total } = earningsTree(await cumulativeBefore(node.db, epoch), credits);
   await node.db.transaction(async (tx) => {
     await tx.query(`insert into settlement_epochs (epoch, status, root, cumulative_total, inputs_hash, inputs, leaves) values ($1, 'prepared', $2, $3, $4, $5, $6)`,
@@ -134,25 +146,16 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
     for (const c of credits) {
       await tx.query('insert into epoch_credits (epoch, payee, role, model_name, datanet_id, amount) values ($1, $2, $3, $4, $5, $6)', [epoch, c.payee, c.role, c.modelName, c.datanetId, c.amount.toString()]);
     }
-    await settleCharges(tx, epoch, inputs.receipts);
+    await settleCharges(tx, epoch, included.map((r) => r.id));
   });
-  log(`settlement: epoch ${epoch} prepared: ${included.length} receipts, ${leaves.length} payees`);
+  log(`settlement: epoch ${epoch} prepared: ${settled.length} receipts${calls.length ? `, ${calls.length} skill calls` : ''}, ${leaves.length} payees`);
   return post(node, epoch);
 }
 
 /** Payees and stakers for an epoch, from the node's store and the chain. */
 async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<{ id: Hex; body: ReceiptBody }>, draws: EpochDraw[], operator: Address): Promise<EpochInputs> {
   await node.indexChain?.();
-  const contributionIds = [...new Set(receipts.flatMap((r) => r.body.contributions.map((c) => c.contributionId)))];
-  const datanetIds = [...new Set(receipts.flatMap((r) => [...r.body.contributions.map((c) => c.datanetId), ...(r.body.pools ?? []).map((p) => p.datanetId)]))];
-  const models = [...new Set(receipts.map((r) => r.body.model.name))];
-  const contributors = await contributorsOfServed(node.db, contributionIds);
-  const owners = await datanetOwners(node.db, datanetIds);
-  // a datanet this node does not keep (a mirrored model's): its owner as the DatanetRegistry says
-  for (const id of datanetIds) owners[String(id)] ??= getAddress((await node.contracts.datanetRegistry.read.getDatanet([BigInt(id)])).owner);
-  const modelOwners = await publishedModelOwners(node.db, models);
-  for (const id of contributionIds) if (!contributors[id]) throw new Error(`epoch ${epoch}: contribution ${id} is not in the store`);
-  for (const name of models) if (!modelOwners[name]) throw new Error(`epoch ${epoch}: model ${name} is not published here`);
+  const payees = await payeesOf(node, receipts.map((r) => r.body), `epoch ${epoch}`);
   // everyone who ever staked as an operator or validator (contributor stakes are Staking positions
   // too, but not the stakers' pool), from the indexed events (not a scan of the chain from block 0);
   // each one's bonded stake from its position
@@ -162,7 +165,29 @@ async function epochInputs(node: SettlementNode, epoch: number, receipts: Array<
     const bonded = await poolStake(node.contracts.staking, staker);
     if (bonded > 0n) stakers.push({ staker, bonded: bonded.toString() });
   }
-  return { epoch, receipts: receipts.map((r) => r.id), payees: { contributors, datanetOwners: owners, modelOwners }, stakers, operator: getAddress(operator), draws };
+  return { epoch, receipts: receipts.map((r) => r.id), payees, stakers, operator: getAddress(operator), draws };
+}
+
+/**
+ * Who the fees of these receipts are split to: each credited contribution's contributor, each
+ * datanet's owner (from the DatanetRegistry for a datanet this node does not keep), each model's
+ * owner. Throws naming `what` when the store lacks one.
+ *
+ * @example
+ * const payees = await payeesOf(node, bodies, 'epoch 3');
+ */
+export async function payeesOf(node: Pick<SettlementNode, 'db' | 'contracts'>, bodies: readonly ReceiptBody[], what: string): Promise<EpochInputs['payees']> {
+  const contributionIds = [...new Set(bodies.flatMap((b) => b.contributions.map((c) => c.contributionId)))];
+  const datanetIds = [...new Set(bodies.flatMap((b) => [...b.contributions.map((c) => c.datanetId), ...(b.pools ?? []).map((p) => p.datanetId)]))];
+  const models = [...new Set(bodies.map((b) => b.model.name))];
+  const contributors = await contributorsOfServed(node.db, contributionIds);
+  const datanetOwnersById = await datanetOwners(node.db, datanetIds);
+  // a datanet this node does not keep (a mirrored model's): its owner as the DatanetRegistry says
+  for (const id of datanetIds) datanetOwnersById[String(id)] ??= getAddress((await node.contracts.datanetRegistry.read.getDatanet([BigInt(id)])).owner);
+  const modelOwners = await publishedModelOwners(node.db, models);
+  for (const id of contributionIds) if (!contributors[id]) throw new Error(`${what}: contribution ${id} is not in the store`);
+  for (const name of models) if (!modelOwners[name]) throw new Error(`${what}: model ${name} is not published here`);
+  return { contributors, datanetOwners: datanetOwnersById, modelOwners };
 }
 
 /** Posts a prepared epoch at most once; a revert discards it (its receipts are prepared again next run). */

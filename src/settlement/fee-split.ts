@@ -4,9 +4,12 @@ import type { FeeSplit } from '../attribution/receipt-types.ts';
 /**
  * What a payee is paid as. `datanet_pool`: the contributors' share of an answer whose attribution
  * abstained (evidence under the governance threshold), paid to each datanet's pool — held by the
- * datanet's owner — instead of to records picked by noise.
+ * datanet's owner — instead of to records picked by noise. The last four are paid from skill calls'
+ * prices (call-tree.ts).
  */
-export type CreditRole = 'model_owner' | 'datanet_owner' | 'datanet_pool' | 'contributor' | 'staker';
+export type CreditRole = 'model_owner' | 'datanet_owner' | 'datanet_pool' | 'contributor' | 'staker'
+  // from a skill call's price (call-tree.ts): the protocol's fee, the agent's margin, an upstream skill's royalty, the data royalty
+  | 'protocol' | 'skill_agent' | 'skill_upstream' | 'data_royalty';
 
 /** Part of a fee earned by one payee, in one role, for one model and datanet. */
 export interface Credit {

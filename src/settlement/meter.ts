@@ -1,6 +1,5 @@
 import { formatEther, getAddress, type Address, type Hex } from 'viem';
 import type { Meter } from '../inference/meter.ts';
-import type { PublishedModel } from '../factory/published-models.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../store/database.ts';
@@ -62,10 +61,10 @@ export function createEscrowMeter(o: { db: Database; contracts: ProtocolContract
 
   return {
     funds: (consumer) => funds(consumer),
-    async reserve(who: Address | null, model: PublishedModel, maxFee: bigint) {
-      const charge = (tx: Queryable, receipt: { id: Hex; fee: bigint }) => recordCharge(tx, { receiptId: receipt.id, consumer: who && getAddress(who), fee: receipt.fee });
+    async reserve(who: Address | null, maxFee: bigint, what: string) {
+      const charge = (tx: Queryable, receipt: { id: Hex; fee: bigint; kind?: 'receipt' | 'call' }) => recordCharge(tx, { receiptId: receipt.id, consumer: who && getAddress(who), fee: receipt.fee, kind: receipt.kind });
       if (maxFee === 0n) return { charge, async release() {} };
-      if (!who) throw new PaymentRequiredError('payment_required', `${model.name} costs ${formatEther(BigInt(model.pricePer1kTokens))} OPEN per 1,000 tokens: call it with an API key or a signed request from an account with a deposit`);
+      if (!who) throw new PaymentRequiredError('payment_required', `${what}: call it with an API key or a signed request from an account with a deposit`);
       const consumer = getAddress(who);
       const id = randomUUID();
       await o.db.transaction(async (tx) => {

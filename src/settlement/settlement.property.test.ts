@@ -114,7 +114,7 @@ async function step(a: Action): Promise<void> {
       const funds = await meter.funds(who!.address);
       let reservation;
       try {
-        reservation = await meter.reserve(who!.address, model, maxFee);
+        reservation = await meter.reserve(who!.address, maxFee, model.name);
       } catch (err) {
         assert.ok(err instanceof PaymentRequiredError, String(err));
         assert.ok(funds.available < maxFee, `refused although ${funds.available} covers ${maxFee}`);

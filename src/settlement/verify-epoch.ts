@@ -1,13 +1,15 @@
 import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
 import { checkReceiptSignature } from '../attribution/receipts.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
-import { earningsTree, epochCredits, inputsHash, type EpochInputs, type EpochLeaves } from './epoch-tree.ts';
+import { earningsTree, epochCredits, inputsHash, skillCallOf, type EpochInputs, type EpochLeaves } from './epoch-tree.ts';
+import { verifySkillCall } from './skill-call.ts';
+import type { PublicClient } from 'viem';
 
 /** What a verifier has of an epoch: what the chain says, and what the node serves as its inputs. */
 export interface EpochEvidence {
   epoch: number;
-  /** From the chain: the posted root, its declared total and inputs hash, and who posted it. */
-  chain: { root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address };
+  /** From the chain: the posted root, its declared total and inputs hash, who posted it, and where (the chain and settlement contract skill calls are signed for). */
+  chain: { root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; chainId?: number; settlement?: Address; client?: Pick<PublicClient, 'verifyTypedData'> };
   /** From the node: the inputs, the leaves it claims, and the receipts the inputs name. */
   inputs: EpochInputs;
   leaves: EpochLeaves;
@@ -51,9 +53,23 @@ export async function verifyEpoch(e: EpochEvidence): Promise<EpochVerdict> {
       problems.push(`receipt ${id}: ${(err as Error).message}`);
     }
   }
-  const bodies = e.inputs.receipts.flatMap((id) => (byId.get(id) ? [byId.get(id)!.body] : []));
+  for (const c of e.inputs.calls ?? []) {
+    if (e.chain.chainId === undefined || !e.chain.settlement || !e.chain.client) {
+      problems.push(`call ${c.call.callId}: its signature cannot be checked without the chain and settlement contract`);
+      continue;
+    }
+    if (!(await verifySkillCall(e.chain.client, { chainId: e.chain.chainId, settlement: e.chain.settlement }, skillCallOf(c), c.signature))) problems.push(`call ${c.call.callId} is not signed for its agent ${c.call.agent}`);
+  }
+  if (e.inputs.receipts.some((id) => !byId.has(id))) return { ok: false, problems, differences: [], recomputedRoot: '0x' };
+  const bodies = e.inputs.receipts.map((id) => byId.get(id)!.body);
   const previous = new Map(e.previous.map(([p, a]) => [getAddress(p), BigInt(a)]));
-  const { tree, leaves, total } = earningsTree(previous, epochCredits(e.inputs, bodies));
+  let credits;
+  try {
+    credits = epochCredits(e.inputs, bodies);
+  } catch (err) {
+    return { ok: false, problems: [...problems, (err as Error).message], differences: [], recomputedRoot: '0x' };
+  }
+  const { tree, leaves, total } = earningsTree(previous, credits);
   if (tree.root !== e.chain.root) problems.push(`the recomputed root is ${tree.root}, the chain has ${e.chain.root}`);
   if (total !== e.chain.cumulativeTotal) problems.push(`the recomputed cumulative total is ${total}, the chain has ${e.chain.cumulativeTotal}`);
   const posted = new Map(e.leaves.map(([p, a]) => [getAddress(p), a]));
@@ -91,6 +107,8 @@ export async function epochEvidence(
   contracts: { attributionSettlement: { read: { getEpoch(args: [Address, bigint]): Promise<{ root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; status: number }> } } },
   epoch: number,
   operator?: Address,
+  /** The chain and settlement contract, to check the signatures of the epoch's skill calls. */
+  where?: { chainId: number; settlement: Address; client: Pick<PublicClient, 'verifyTypedData'> },
 ): Promise<EpochEvidence & { served: ServedEpoch }> {
   const s = await served(epoch);
   const who = operator ?? s.inputs.operator;
@@ -107,6 +125,6 @@ export async function epochEvidence(
   }
   return {
     epoch, served: s, inputs: s.inputs, leaves: s.leaves, receipts: s.receipts, previous,
-    chain: { root: onChain.root, cumulativeTotal: onChain.cumulativeTotal, inputsHash: onChain.inputsHash, operator: onChain.operator },
+    chain: { root: onChain.root, cumulativeTotal: onChain.cumulativeTotal, inputsHash: onChain.inputsHash, operator: onChain.operator, ...where },
   };
 }

@@ -4,6 +4,7 @@ import canonicalize from 'canonicalize';
 import { keccak256, parseEther, stringToBytes, type Hex } from 'viem';
 import { parse as parseYaml } from 'yaml';
 import { CodedError } from '../util/coded-error.ts';
+import { parseWorkflow, type Workflow } from './skill-workflow.ts';
 
 /**
  * What a skill's seller offers, from our keys under the SKILL.md `metadata` map (the open format
@@ -42,6 +43,8 @@ export interface SkillFolder {
   instructions: string;
   files: Array<{ path: string; size: number; hash: Hex }>;
   offer: SkillOffer;
+  /** What a call runs: `workflow.json`, or one prompt of the instructions to its first model. */
+  workflow: Workflow;
   /** `tool.json`, when the folder has one: the MCP tool's JSON Schemas of its input and output. */
   tool: { inputSchema: Record<string, unknown>; outputSchema?: Record<string, unknown> } | null;
 }
@@ -69,7 +72,7 @@ const bad = (message: string) => new SkillFolderError('invalid_skill', message);
  * const skill = await readSkillFolder('skills/summarise-trials');
  */
 export async function readSkillFolder(dir: string): Promise<SkillFolder> {
-  const files: Array<{ path: string; size: number; hash: Hex; bytes: Uint8Array }> = [];
+  const files: SkillFile[] = [];
   let total = 0;
   const walk = async (at: string): Promise<void> => {
     for (const entry of (await readdir(at, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -85,13 +88,42 @@ export async function readSkillFolder(dir: string): Promise<SkillFolder> {
       total += stat.size;
       if (files.length + 1 > SKILL_FOLDER_LIMITS.files || total > SKILL_FOLDER_LIMITS.bytes) throw bad(`the folder holds more than ${SKILL_FOLDER_LIMITS.files} files or ${SKILL_FOLDER_LIMITS.bytes} bytes`);
       const bytes = new Uint8Array(await readFile(path));
-      files.push({ path: rel, size: bytes.length, hash: keccak256(bytes), bytes });
+      files.push({ path: rel, bytes });
     }
   };
   await walk(dir).catch((err: Error & { code?: string }) => {
     if (err instanceof SkillFolderError) throw err;
     throw bad(`cannot read the folder ${dir}: ${err.message}`);
   });
+  return parseSkillFiles(basename(dir), files);
+}
+
+/** One file of a skill folder: its path inside the folder ('/'-separated) and its bytes. */
+export interface SkillFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+const SAFE_PATH = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\0\\]{1,512}$/;
+
+/**
+ * Checks a skill folder given as its files (as a node receives one to list): the same checks and
+ * result as {@link readSkillFolder}, with paths that stay inside the folder.
+ *
+ * @example
+ * const skill = parseSkillFiles('summarise-trials', [{ path: 'SKILL.md', bytes }]);
+ */
+export function parseSkillFiles(folderName: string, given: readonly SkillFile[]): SkillFolder {
+  let total = 0;
+  const seen = new Set<string>();
+  for (const f of given) {
+    if (!SAFE_PATH.test(f.path) || seen.has(f.path)) throw bad(`"${f.path}" is not a path inside the folder, or is given twice`);
+    seen.add(f.path);
+    total += f.bytes.length;
+  }
+  if (given.length > SKILL_FOLDER_LIMITS.files || total > SKILL_FOLDER_LIMITS.bytes) throw bad(`the folder holds more than ${SKILL_FOLDER_LIMITS.files} files or ${SKILL_FOLDER_LIMITS.bytes} bytes`);
+  const files = [...given].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ ...f, size: f.bytes.length, hash: keccak256(f.bytes) }));
+  const dir = folderName;
   const text = (path: string) => {
     const f = files.find((x) => x.path === path);
     return f && new TextDecoder('utf-8', { fatal: true }).decode(f.bytes);
@@ -119,7 +151,7 @@ export async function readSkillFolder(dir: string): Promise<SkillFolder> {
   };
   const name = str('name', 64, true)!;
   if (!NAME.test(name)) throw bad(`name "${name}" must be lowercase letters, digits and single hyphens, not starting or ending with one`);
-  if (name !== basename(dir)) throw bad(`name "${name}" must be the folder's name ("${basename(dir)}")`);
+  if (name !== dir) throw bad(`name "${name}" must be the folder's name ("${dir}")`);
   const description = str('description', 1024, true)!;
   const license = str('license', 1024, false);
   const compatibility = str('compatibility', 500, false);
@@ -142,10 +174,18 @@ export async function readSkillFolder(dir: string): Promise<SkillFolder> {
     tool = { inputSchema: o.inputSchema as Record<string, unknown>, ...(o.outputSchema ? { outputSchema: o.outputSchema as Record<string, unknown> } : {}) };
   }
   const listing = files.map(({ path, size, hash }) => ({ path, size, hash }));
+  const instructions = m[2]!.trim();
+  const offer = readOffer(meta);
+  let workflow: Workflow;
+  try {
+    workflow = parseWorkflow(text('workflow.json') ?? null, { instructions, models: offer.models });
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
   return {
     id: keccak256(stringToBytes(canonicalize(listing)!)),
     name, description, license, compatibility, allowedTools: tools ? tools.split(/\s+/).filter(Boolean) : [],
-    metadata: meta, instructions: m[2]!.trim(), files: listing, offer: readOffer(meta), tool,
+    metadata: meta, instructions, files: listing, offer, workflow, tool,
   };
 }
 

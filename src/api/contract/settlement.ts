@@ -40,6 +40,16 @@ agree<Agrees<typeof rewardEvidence, RewardEvidence>>();
 export const epochSummary = z.object({ epoch: z.number().int(), status: z.string(), root: hex, cumulativeTotal: wei, inputsHash: hex, txHash: hex.nullable(), postedAt: time.nullable(), receipts: z.number().int() });
 agree<Agrees<typeof epochSummary, EpochSummary>>();
 
+/** A skill call as an epoch serves it (settlement/epoch-tree.ts `EpochCall`). */
+export const epochCall = z.object({
+  call: z.object({
+    callId: hex, parentCallId: hex, skill: hex, agent: address, payer: address, price: wei, inputHash: hex, outputHash: hex,
+    inferenceReceipts: z.array(hex), children: z.array(hex),
+  }),
+  signature: hex,
+  terms: z.object({ dataRoyaltyBps: z.number().int(), upstream: z.array(z.object({ payee: address, bps: z.number().int(), cap: wei })) }),
+});
+
 export const servedEpoch = z.object({
   epoch: z.number().int(),
   status: z.string(),
@@ -51,6 +61,8 @@ export const servedEpoch = z.object({
     stakers: z.array(z.object({ staker: address, bonded: wei })),
     operator: address,
     draws: z.array(z.object({ auth: spendAuthorization, signature: hex, drawTo: wei })),
+    calls: z.array(epochCall).optional(),
+    callFee: z.object({ protocolFeeBps: z.number().int(), treasury: address }).optional(),
   }),
   leaves: z.array(z.tuple([address, wei])),
   receipts: z.array(z.object({ id: hex, body: receiptBody, signature: hex, prompt: z.string(), output: z.string() })),

@@ -28,7 +28,7 @@ export interface CallNode {
 /** What a payee earns from a call tree, and from which call. */
 export interface SkillCredit {
   payee: Address;
-  role: CreditRole | 'protocol' | 'skill_agent' | 'skill_upstream' | 'data_royalty';
+  role: CreditRole;
   callId: Hex;
   /** The inference's model ('' where none). */
   modelName: string;

@@ -1,11 +1,11 @@
-import { hashTypedData, recoverTypedDataAddress, zeroHash, type Address, type Hex, type LocalAccount } from 'viem';
+import { hashTypedData, recoverTypedDataAddress, zeroHash, type Address, type Hex, type LocalAccount, type PublicClient } from 'viem';
 
 /**
  * One paid call of a skill, as its seller signs it (EIP-712 `SkillCall`): which call it is and
  * which call made it (`parentCallId`, zero for a consumer's call), the skill, the agent that sold it
  * (its treasury is paid) and who paid (the consumer, or the parent call's agent), the price, the
  * hashes of its input and output, the inference receipts it caused and the calls it made. A tree of
- * these is what a consumer's one payment is split down (call-tree-split.ts).
+ * these is what a consumer's one payment is split down (call-tree.ts).
  */
 export interface SkillCall {
   callId: Hex;
@@ -79,4 +79,16 @@ export function signSkillCall(account: Pick<LocalAccount, 'signTypedData'>, d: S
  */
 export function skillCallSigner(d: SkillCallDomain, call: SkillCall, signature: Hex): Promise<Address> {
   return recoverTypedDataAddress({ ...typed(d, call), signature });
+}
+
+/**
+ * Whether `call` is signed for its agent: by the agent's key, or — when the agent is a contract
+ * account (its ERC-6551 treasury) — by a key the account accepts (ERC-1271 `isValidSignature`,
+ * asked of the chain through viem's `verifyTypedData`).
+ *
+ * @example
+ * if (!(await verifySkillCall(publicClient, domain, call, signature))) throw …;
+ */
+export function verifySkillCall(client: Pick<PublicClient, 'verifyTypedData'>, d: SkillCallDomain, call: SkillCall, signature: Hex): Promise<boolean> {
+  return client.verifyTypedData({ ...typed(d, call), address: call.agent, signature }).catch(() => false);
 }
