@@ -47,6 +47,8 @@ export interface EpochInputs {
 export interface EpochCall {
   call: { callId: Hex; parentCallId: Hex; skill: Hex; agent: Address; payer: Address; price: string; inputHash: Hex; outputHash: Hex; inferenceReceipts: Hex[]; children: Hex[] };
   signature: Hex;
+  /** The block the node checked the signature at (an account's session key can be revoked later): verifiers check it there. */
+  block: string;
   terms: { dataRoyaltyBps: number; upstream: Array<{ payee: Address; bps: number; cap: string }> };
 }
 

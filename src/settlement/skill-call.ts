@@ -84,11 +84,12 @@ export function skillCallSigner(d: SkillCallDomain, call: SkillCall, signature: 
 /**
  * Whether `call` is signed for its agent: by the agent's key, or — when the agent is a contract
  * account (its ERC-6551 treasury) — by a key the account accepts (ERC-1271 `isValidSignature`,
- * asked of the chain through viem's `verifyTypedData`).
+ * asked of the chain through viem's `verifyTypedData`), at `blockNumber` (default: the latest) — the
+ * block the node checked it at, since a session key can be revoked, or the agent's token sold, later.
  *
  * @example
  * if (!(await verifySkillCall(publicClient, domain, call, signature))) throw …;
  */
-export function verifySkillCall(client: Pick<PublicClient, 'verifyTypedData'>, d: SkillCallDomain, call: SkillCall, signature: Hex): Promise<boolean> {
-  return client.verifyTypedData({ ...typed(d, call), address: call.agent, signature }).catch(() => false);
+export function verifySkillCall(client: Pick<PublicClient, 'verifyTypedData'>, d: SkillCallDomain, call: SkillCall, signature: Hex, blockNumber?: bigint): Promise<boolean> {
+  return client.verifyTypedData({ ...typed(d, call), address: call.agent, signature, ...(blockNumber === undefined ? {} : { blockNumber }) }).catch(() => false);
 }

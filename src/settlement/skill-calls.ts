@@ -134,13 +134,14 @@ export interface SignedCall {
  * await recordSkillCall({ db, client: publicClient, domain: { chainId, settlement }, protocolFeeBps: 100 }, signed, reservation);
  */
 export async function recordSkillCall(
-  node: { db: Database; client: Pick<PublicClient, 'verifyTypedData'>; domain: SkillCallDomain; protocolFeeBps: number },
+  node: { db: Database; client: Pick<PublicClient, 'verifyTypedData' | 'getBlockNumber'>; domain: SkillCallDomain; protocolFeeBps: number },
   s: SignedCall,
   charge?: Reservation,
 ): Promise<void> {
   const { db, protocolFeeBps } = node;
   const c = s.call;
-  if (!(await verifySkillCall(node.client, node.domain, c, s.signature))) throw new CallTreeError('bad_signature', `call ${c.callId} is not signed for its agent ${c.agent}`);
+  const block = await node.client.getBlockNumber({ cacheTime: 0 });
+  if (!(await verifySkillCall(node.client, node.domain, c, s.signature, block))) throw new CallTreeError('bad_signature', `call ${c.callId} is not signed for its agent ${c.agent} (at block ${block})`);
   const isRoot = c.parentCallId === ROOT_PARENT;
   if (isRoot && !charge) throw new CallTreeError('unpaid_call', `call ${c.callId} is a consumer's call, and nothing charges its payer`);
   await db.transaction(async (tx) => {
@@ -163,10 +164,10 @@ export async function recordSkillCall(
     };
     checkCallTree(top, { protocolFeeBps });
     const [inserted] = await tx.query<{ call_id: string }>(
-      `insert into skill_calls (call_id, parent_call_id, skill, agent, payer, price, input_hash, output_hash, inference_receipts, children, signature, terms)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (call_id) do nothing returning call_id`,
+      `insert into skill_calls (call_id, parent_call_id, skill, agent, payer, price, input_hash, output_hash, inference_receipts, children, signature, terms, block)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict (call_id) do nothing returning call_id`,
       [c.callId, c.parentCallId, c.skill, getAddress(c.agent), getAddress(c.payer), c.price.toString(), c.inputHash, c.outputHash,
-        JSON.stringify(c.inferenceReceipts), JSON.stringify(c.children), s.signature, JSON.stringify(termsJson(s.terms))]);
+        JSON.stringify(c.inferenceReceipts), JSON.stringify(c.children), s.signature, JSON.stringify(termsJson(s.terms)), block.toString()]);
     if (!inserted) throw new CallTreeError('call_counted_twice', `call ${c.callId} is recorded already`);
     if (isRoot) await charge!.charge(tx, { id: c.callId, fee: c.price, kind: 'call' });
   });
@@ -197,12 +198,13 @@ async function treeBelow(tx: Queryable, ids: readonly Hex[]): Promise<CallNode[]
 
 interface CallRow {
   call_id: Hex; parent_call_id: Hex; skill: Hex; agent: Address; payer: Address; price: string; input_hash: Hex; output_hash: Hex;
-  inference_receipts: Hex[]; children: Hex[]; signature: Hex; terms: EpochCall['terms'];
+  inference_receipts: Hex[]; children: Hex[]; signature: Hex; terms: EpochCall['terms']; block: string;
 }
 
 const epochCallOf = (r: CallRow): EpochCall => ({
   call: { callId: r.call_id, parentCallId: r.parent_call_id, skill: r.skill, agent: r.agent, payer: r.payer, price: String(r.price), inputHash: r.input_hash, outputHash: r.output_hash, inferenceReceipts: r.inference_receipts, children: r.children },
   signature: r.signature,
+  block: String(r.block),
   terms: r.terms,
 });
 

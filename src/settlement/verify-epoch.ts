@@ -58,7 +58,7 @@ export async function verifyEpoch(e: EpochEvidence): Promise<EpochVerdict> {
       problems.push(`call ${c.call.callId}: its signature cannot be checked without the chain and settlement contract`);
       continue;
     }
-    if (!(await verifySkillCall(e.chain.client, { chainId: e.chain.chainId, settlement: e.chain.settlement }, skillCallOf(c), c.signature))) problems.push(`call ${c.call.callId} is not signed for its agent ${c.call.agent}`);
+    if (!(await verifySkillCall(e.chain.client, { chainId: e.chain.chainId, settlement: e.chain.settlement }, skillCallOf(c), c.signature, BigInt(c.block)))) problems.push(`call ${c.call.callId} is not signed for its agent ${c.call.agent} (at block ${c.block})`);
   }
   if (e.inputs.receipts.some((id) => !byId.has(id))) return { ok: false, problems, differences: [], recomputedRoot: '0x' };
   const bodies = e.inputs.receipts.map((id) => byId.get(id)!.body);

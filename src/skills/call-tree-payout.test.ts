@@ -29,7 +29,8 @@ import { rewardsOf } from '../settlement/rewards.ts';
 import { ROOT_PARENT, signSkillCall, type SkillCall } from '../settlement/skill-call.ts';
 import { callBudget, callTree, recordSkillCall, DEFAULT_CALL_FEE_BPS } from '../settlement/skill-calls.ts';
 import { auditEpoch } from '../settlement/audit-epoch.ts';
-import { createAgent, type Agent } from './agents.ts';
+import { hostAgent, type Agent } from './agents.ts';
+import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { callSkill, type SkillNode } from './run-skill.ts';
 import { readSkillFolder } from './skill-folder.ts';
 import { listSkill } from './skill-store.ts';
@@ -51,7 +52,7 @@ async function publish(name: string, agent: Agent, offer: Record<string, string>
   writeFileSync(join(dir, 'SKILL.md'), `---\nname: ${name}\ndescription: ${name} answers questions about the facts datanet\nmetadata:\n${meta}\n---\nAnswer briefly.\n`);
   writeFileSync(join(dir, 'workflow.json'), JSON.stringify(workflow));
   const folder = await readSkillFolder(dir);
-  const listed = await listSkill(f.db, { name, agent: agent.address, files: folder.files.map((x) => ({ path: x.path, bytes: new Uint8Array(readFileSync(join(dir, x.path))) })), known: { model: async (m) => m === 'facts-qa' } });
+  const listed = await listSkill(f.db, { name, agent: agent.account, files: folder.files.map((x) => ({ path: x.path, bytes: new Uint8Array(readFileSync(join(dir, x.path))) })), known: { model: async (m) => m === 'facts-qa' } });
   assert.equal(listed.skill.id, folder.id, 'the node lists the id a reader of the folder computes');
   return listed.skill.id;
 }
@@ -83,7 +84,13 @@ before(async () => {
   const signature = await signSpendAuthorization(f.t.accounts[CONSUMER]!, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, auth);
   await acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow, client: f.ctx.clients.publicClient }, f.addr(NODE), auth, signature);
 
-  for (const k of ['a', 'b', 'c'] as const) agents[k] = await createAgent(f.db, { name: `agent-${k}`, owner: f.addr(OWNER) });
+  // three agents on chain (ERC-8004 tokens with ERC-6551 accounts), each run by this node with a session key its owner grants
+  const owner = await f.t.clients(OWNER);
+  for (const k of ['a', 'b', 'c'] as const) {
+    const { agentId } = await registerAgent(owner, await f.t.as(OWNER), `http://node.test/agents/agent-${k}/registration.json`);
+    agents[k] = await hostAgent({ db: f.db, contracts: f.ctx.contracts }, { name: `agent-${k}`, agentId, owner: f.addr(OWNER) });
+    await grantSessionKey(owner, agents[k].account, agents[k].sessionKey, { perCallCap: 0n, periodCap: 0n, periodSeconds: 0n, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400 * 30), canSign: true, allowedTargets: [] });
+  }
   const prompt = (id: string) => ({ id, prompt: '{{input}}', model: 'facts-qa', maxTokens: 16 });
   skills.c = await publish('facts-c', agents.c, { 'openledger-pricing': 'flat', 'openledger-price': '0.02', 'openledger-data-royalty-bps': '2000' }, { steps: [prompt('one'), prompt('two')] });
   skills.b = await publish('facts-b', agents.b, { 'openledger-pricing': 'upto', 'openledger-price': '0.01', 'openledger-data-royalty-bps': '1000', 'openledger-derived-from': `${skills.c}:500:0.001` },
@@ -113,8 +120,8 @@ test('a three-level tree paid once: recorded, settled in one epoch with its rece
   assert.equal(r.call.price, parseEther('0.2'), 'a flat price');
   assert.equal(r.children.length, 1);
   const b = r.children[0]!, c = b.children[0]!;
-  assert.equal(b.call.payer, agents.a.address);
-  assert.equal(c.call.payer, agents.b.address);
+  assert.equal(b.call.payer, agents.a.account);
+  assert.equal(c.call.payer, agents.b.account);
   assert.equal(c.call.price, parseEther('0.02'));
   for (const x of [r, b, c]) assert.equal(x.call.inferenceReceipts.length, 2, 'each call ran two inferences');
   assert.equal((await meter.funds(f.addr(CONSUMER))).spent - spentBefore, parseEther('0.2'), 'the consumer is charged the root price, once');
@@ -146,8 +153,8 @@ test('a three-level tree paid once: recorded, settled in one epoch with its rece
   const paidContributors = CONTRIBUTORS.map((k) => f.addr(k)).filter((a) => credited(a, 'contributor') > 0n);
   assert.ok(paidContributors.length > 0);
   for (const a of paidContributors) assert.ok(credited(a, 'data_royalty') > 0n, `${a} is paid a data royalty beside its fee share`);
-  assert.ok(credited(agents.a.address, 'skill_agent') > 0n && credited(agents.b.address, 'skill_agent') > 0n && credited(agents.c.address, 'skill_agent') > 0n);
-  const upstream = credited(agents.c.address, 'skill_upstream');
+  assert.ok(credited(agents.a.account, 'skill_agent') > 0n && credited(agents.b.account, 'skill_agent') > 0n && credited(agents.c.account, 'skill_agent') > 0n);
+  const upstream = credited(agents.c.account, 'skill_upstream');
   assert.ok(upstream > 0n && upstream <= parseEther('0.001'), 'B pays C its upstream royalty, capped');
   assert.equal(credited(f.t.addresses.timelock, 'protocol'), parseEther('0.2') / 100n + b.call.price / 100n + c.call.price / 100n, 'the protocol fee of each call');
   assert.equal(credits.reduce((n, x) => n + BigInt(x.amount), 0n), parseEther('0.2'));
@@ -225,4 +232,15 @@ test("a call over its payer's maximum is refused before anything runs, and a fai
   const spent = (await meter.funds(f.addr(CONSUMER))).spent;
   await assert.rejects(consumerCalls(skills.a, question, parseEther('0.1')), refusal('over_budget'));
   assert.equal((await meter.funds(f.addr(CONSUMER))).spent, spent);
+});
+
+test("transferring an agent's token revokes the node's key: its calls no longer verify and nobody is charged; calls it signed before still verify at their block", async () => {
+  const spent = (await meter.funds(f.addr(CONSUMER))).spent;
+  const buyer = f.addr(9);
+  const owner = await f.t.as(OWNER);
+  await f.t.mined(owner.agentRegistry.write.transferFrom([f.addr(OWNER), buyer, BigInt(agents.c.agentId)]));
+  await assert.rejects(consumerCalls(skills.a, question, parseEther('0.5')), refusal('bad_signature'));
+  assert.equal((await meter.funds(f.addr(CONSUMER))).spent, spent, 'nothing charged');
+  const audit = await auditEpoch({ served: async (n) => (await readServedEpoch(f.db, n))!, contracts: f.ctx.contracts, publicClient: f.ctx.clients.publicClient, epoch: 1 });
+  assert.deepEqual(audit.problems, [], 'the settled epoch still checks out: its calls verify at the blocks they were recorded at');
 });

@@ -16,7 +16,7 @@ import { fill } from './skill-workflow.ts';
 export interface SkillNode {
   db: Database;
   inference: InferenceNode;
-  client: Pick<PublicClient, 'verifyTypedData'>;
+  client: Pick<PublicClient, 'verifyTypedData' | 'getBlockNumber'>;
   domain: SkillCallDomain;
   callFee: { protocolFeeBps: number; treasury: Address };
 }

@@ -47,6 +47,7 @@ export const epochCall = z.object({
     inferenceReceipts: z.array(hex), children: z.array(hex),
   }),
   signature: hex,
+  block: wei,
   terms: z.object({ dataRoyaltyBps: z.number().int(), upstream: z.array(z.object({ payee: address, bps: z.number().int(), cap: wei })) }),
 });
 

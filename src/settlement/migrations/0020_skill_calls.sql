@@ -16,7 +16,8 @@ create table skill_calls (
   output_hash         text not null,
   inference_receipts  jsonb not null,           -- receipt ids, in the signed order
   children            jsonb not null,           -- call ids, in the signed order
-  signature           text not null,            -- EIP-712 SkillCall by the agent
+  signature           text not null,            -- EIP-712 SkillCall for the agent (its key, or its account's session key)
+  block               numeric(78, 0) not null,  -- the block the signature was checked at
   terms               jsonb not null,           -- data royalty and upstream skills' royalties
   created_at          timestamptz not null default now()
 );
