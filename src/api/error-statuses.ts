@@ -9,13 +9,13 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // 401: who is asking is not established
   unauthorized: 401, unsigned_request: 401, bad_signature: 401, stale_signature: 401, replayed_request: 401,
   // 402: not paid for
-  payment_required: 402, insufficient_funds: 402,
+  payment_required: 402, insufficient_funds: 402, over_budget: 402,
   // 403: established, but not allowed
   forbidden: 403, host_not_allowed: 403, method_not_relayed: 403, insufficient_stake: 403,
   // 404: no such thing
-  not_found: 404, model_not_found: 404, not_metered: 404, not_published: 404, span_index_missing: 404,
+  not_found: 404, model_not_found: 404, unknown_agent: 404, unknown_skill: 404, not_metered: 404, not_published: 404, span_index_missing: 404,
   // 409: conflicts with the state it is in
-  name_taken: 409, base_model_missing: 409, empty_snapshot: 409, not_anchored: 409, not_cancellable: 409, not_pending: 409, stale: 409,
+  name_taken: 409, agent_exists: 409, skill_exists: 409, base_model_missing: 409, empty_snapshot: 409, not_anchored: 409, not_cancellable: 409, not_pending: 409, stale: 409,
   shorter_expiry: 409, snapshot_not_recorded: 409, model_mismatch: 409, receipt_version: 409, span_index_exists: 409,
   // 410: gone
   model_deactivated: 410,
@@ -24,7 +24,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // 413, 415: the body's size or type
   file_too_large: 413, unsupported_format: 415, not_multipart: 415, unsupported_media_type: 415,
   // 422: understood, but not to be done as asked
-  idempotency_key_reused: 422,
+  idempotency_key_reused: 422, call_tree_too_deep: 422,
   // 429: too much, retry later (with Retry-After where the error says when)
   queue_full: 429, quota_exceeded: 429, too_many_jobs: 429, upload_quota: 429, too_many_streams: 429, remote_engine_busy: 429,
   // 499: the client went away

@@ -18,6 +18,8 @@ import { inferenceRoutes } from './routes/inference.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { openAiRoutes } from './routes/openai.ts';
 import { settlementRoutes } from './routes/settlement.ts';
+import { skillRoutes, x402Of } from './routes/skills.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { webRoutes } from './routes/web.ts';
 import { chainRpcRoutes } from './routes/chain-rpc.ts';
 import { datanetStatsRoutes } from './routes/datanet-stats.ts';
@@ -137,6 +139,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   openAiRoutes(app, ctx);
   datanetStatsRoutes(app, ctx);
   settlementRoutes(app, ctx);
+  const x402 = x402Of(ctx);
+  skillRoutes(app, ctx, x402);
+  mcpRoutes(app, ctx, x402);
   chainRpcRoutes(app, ctx);
   webRoutes(app, ctx);
 

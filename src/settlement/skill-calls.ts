@@ -238,3 +238,15 @@ export async function getSkillCall(db: Queryable, callId: Hex): Promise<EpochCal
   const [row] = await db.query<CallRow>('select * from skill_calls where call_id = $1', [callId]);
   return row ? epochCallOf(row) : null;
 }
+
+/**
+ * Paid-call reputation: per skill, how many calls were recorded here and what they were paid.
+ *
+ * @example
+ * const stats = await skillCallStats(db, [skillId]);
+ */
+export async function skillCallStats(db: Queryable, skills: readonly Hex[]): Promise<Map<Hex, { count: number; paid: bigint }>> {
+  const rows = await db.query<{ skill: Hex; count: number; paid: string }>(
+    'select skill, count(*)::int as count, sum(price)::text as paid from skill_calls where skill = any($1) group by skill', [skills.map((s) => s.toLowerCase())]);
+  return new Map(rows.map((r) => [r.skill, { count: r.count, paid: BigInt(r.paid) }]));
+}

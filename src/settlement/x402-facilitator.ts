@@ -62,6 +62,8 @@ export class EscrowSchemeFacilitator implements SchemeNetworkFacilitator {
     if (!isAddressEqual(req.payTo as Address, n.operator) || !isAddressEqual(req.asset as Address, n.openToken)) return invalid('invalid_requirements', `this node takes OPEN (${n.openToken}) paid to ${n.operator}`, payer);
     if (BigInt(req.amount) > BigInt(p.accepted.amount)) return invalid('amount_exceeds_accepted', `${req.amount} is more than the ${p.accepted.amount} the payer accepted`, payer);
     const auth = { consumer: payer, operator: getAddress(a.operator), cumulativeAmount: BigInt(a.cumulativeAmount), nonce: BigInt(a.nonce), expiry: BigInt(a.expiry) };
+    const replayed = (p: Queryable) => p.query('select 1 from x402_payments where consumer = $1 and nonce = $2', [payer, auth.nonce.toString()]);
+    if ((await replayed(n.db)).length > 0) return invalid('payment_replayed', `authorisation ${auth.nonce} of ${payer} paid a request already`, payer);
     const held = await latestAuthorization(n.db, payer);
     const same = held && held.auth.nonce === auth.nonce && held.signature.toLowerCase() === payload.signature.toLowerCase();
     if (!same) {

@@ -1,4 +1,5 @@
-import { formatEther } from 'viem';
+import canonicalize from 'canonicalize';
+import { formatEther, keccak256, stringToBytes, type Hex } from 'viem';
 import type { SkillFolder } from './skill-folder.ts';
 
 // One skill folder, three standard listings: the MCP tool an MCP client calls, the A2A agent card's
@@ -47,4 +48,16 @@ export function a2aSkill(skill: SkillFolder) {
     outputModes: [skill.tool?.outputSchema ? 'application/json' : 'text/plain'],
     securityRequirements: [],
   };
+}
+
+/**
+ * The hash of a skill's terms as the SkillRegistry lists them: keccak256 of the offer's canonical
+ * JSON (amounts in wei as decimal strings). A listing whose terms hash differs is not this offer.
+ *
+ * @example
+ * await skillRegistry.write.list([agentId, skill.id, skillTermsHash(skill), uri, bond]);
+ */
+export function skillTermsHash(skill: Pick<SkillFolder, 'offer'>): Hex {
+  const o = skill.offer;
+  return keccak256(stringToBytes(canonicalize({ ...o, price: o.price.toString(), derivedFrom: o.derivedFrom.map((d) => ({ ...d, cap: d.cap.toString() })) })!));
 }

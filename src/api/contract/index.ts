@@ -5,6 +5,7 @@ import * as inference from './inference.ts';
 import * as node from './node.ts';
 import type { RouteDefinition } from './route.ts';
 import * as settlement from './settlement.ts';
+import * as skills from './skills.ts';
 
 /**
  * The node's HTTP API in one place: every route (its path, who may call it, what it takes and what
@@ -30,7 +31,10 @@ export const routes = {
   createApiKey: inference.createApiKey, listApiKeys: inference.listApiKeys, revokeApiKey: inference.revokeApiKey,
   submitAuthorization: settlement.submitAuthorization, getFunds: settlement.getFunds, getRewards: settlement.getRewards, getRewardHistory: settlement.getRewardHistory,
   getRewardEvidence: settlement.getRewardEvidence, listEpochs: settlement.listEpochs, listWatchedEpochs: settlement.listWatchedEpochs, getEpochInputs: settlement.getEpochInputs, runEpoch: settlement.runEpoch,
+  createAgent: skills.createAgent, listAgents: skills.listAgents, getAgent: skills.getAgent, getAgentCard: skills.getAgentCard, getAgentRegistration: skills.getAgentRegistration,
+  listSkill: skills.listSkill, listSkills: skills.listSkills, getSkill: skills.getSkill, callSkill: skills.callSkill, getSkillCall: skills.getSkillCall,
+  x402Supported: skills.x402Supported, x402Verify: skills.x402Verify, x402Settle: skills.x402Settle,
 } as const satisfies Record<string, RouteDefinition>;
 
 export type { RouteDefinition, RouteInput, RouteOutput } from './route.ts';
-export { attribution, datanets, factory, inference, node, settlement };
+export { attribution, datanets, factory, inference, node, settlement, skills };
