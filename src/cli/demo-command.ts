@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -15,8 +15,8 @@ const OWNER = '1', CONTRIBUTORS = ['2', '3', '4'], BUILDER = '5', CONSUMER = '6'
 /**
  * `openledger demo`: the whole lifecycle on a throw-away node (embedded chain, PGlite, local blobs):
  * a datanet of generated facts from three contributors → a LoRA fine-tune of the shipped base
- * model → paid, attributed answers → an epoch settled on chain (and verified) → every contributor
- * claims; then each contributor's earnings with the answers and quotes that justified them. Every
+ * model → paid, attributed answers → two agents selling skills, one calling the other, paid once
+ * by a consumer with x402 → an epoch settled on chain (and verified) → every contributor claims; then each contributor's earnings with the answers and quotes that justified them. Every
  * step is a real `openledger` command against the node, so its output shows how to do it by hand.
  */
 export function demoCommand(program: Command, run: (argv: string[]) => Promise<number>): void {
@@ -30,10 +30,22 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
       const step = (title: string) => console.log(`\n── ${title} ${'─'.repeat(Math.max(0, 70 - title.length))}`);
       step('starting a node on the embedded chain');
       const node = await startNode(loadConfig({ dataDir, port: 0, rpcPort: 0, epochSeconds: 0, logLevel: 'silent', development: true }), (m) => console.log(`  ${m}`));
-      const cli = async (...args: string[]) => {
+      /** Runs an `openledger` command against the node, printing it and its output; answers what it printed. */
+      const cli = async (...args: string[]): Promise<string> => {
         console.log(`\n$ openledger ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
-        const code = await run([...args, '--api', node.apiUrl, ...(args.includes('--account') ? ['--data-dir', dataDir] : [])]);
-        if (code !== 0) throw new CliError(`openledger ${args[0]} failed (exit ${code})`);
+        const printed: string[] = [];
+        const log = console.log;
+        console.log = (...xs: unknown[]) => {
+          printed.push(xs.join(' '));
+          log(...xs);
+        };
+        try {
+          const code = await run([...args, '--api', node.apiUrl, ...(args.includes('--account') ? ['--data-dir', dataDir] : [])]);
+          if (code !== 0) throw new CliError(`openledger ${args[0]} failed (exit ${code})`);
+        } finally {
+          console.log = log;
+        }
+        return printed.join('\n');
       };
       const address = (account: string): Address => signingAccount({ api: node.apiUrl, dataDir, account }).address;
       try {
@@ -60,15 +72,36 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
         const asked = facts.train.filter((r, i, all) => all.findIndex((x) => x.factId === r.factId) === i).slice(0, 3);
         for (const r of asked) await cli('infer', '--model', 'zorvania-qa', '--prompt', `### Question: ${r.prompt}\n### Answer:`, '--max-tokens', '24', '--account', CONSUMER);
 
-        step('4. settlement: one epoch, verified, then the challenge window passes');
+        step('4. the skills marketplace: an agent sells a skill that pays another agent\'s skill');
+        // two agents (ERC-8004 tokens with ERC-6551 treasuries) run by this node; their owner bonds their skills
+        await cli('transfer', address(OWNER), '5', '--account', '0');
+        await cli('agent', 'create', 'answerer', '--account', OWNER);
+        await cli('agent', 'create', 'fact-checker', '--account', OWNER);
+        const skillFolder = (name: string, price: string, description: string, workflow: unknown) => {
+          const dir = join(dataDir, 'skills', name);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, 'SKILL.md'), `---\nname: ${name}\ndescription: ${description}\nlicense: Apache-2.0\nmetadata:\n  openledger-models: zorvania-qa\n  openledger-pricing: flat\n  openledger-price: "${price}"\n  openledger-data-royalty-bps: "2000"\n---\nAnswer questions about Zorvania from the zorvania-facts datanet.\n`);
+          writeFileSync(join(dir, 'workflow.json'), JSON.stringify(workflow, null, 2));
+          return dir;
+        };
+        const answer = { id: 'answer', prompt: '### Question: {{input}}\n### Answer:', maxTokens: 24 };
+        const published = await cli('skill', 'publish', skillFolder('answer-fact', '0.02', 'Answers one question about Zorvania', { steps: [answer] }), '--agent', 'answerer', '--account', OWNER);
+        const answerFact = /\((0x[0-9a-f]{64})\)/.exec(published)![1]!;
+        await cli('skill', 'publish', skillFolder('check-fact', '0.05', 'Answers a question about Zorvania, and has a second agent answer it too', { steps: [answer, { id: 'second', call: answerFact, input: '{{input}}', maxPrice: '0.02' }], output: '{{steps.answer}} | second opinion: {{steps.second}}' }), '--agent', 'fact-checker', '--account', OWNER);
+        await cli('skill', 'list');
+        const called = await cli('skill', 'call', 'check-fact', asked[0]!.prompt, '--account', CONSUMER);
+        const callId = /^call (0x[0-9a-f]{64})/m.exec(called)![1]!;
+
+        step('5. settlement: one epoch, verified, then the challenge window passes');
         await cli('settlement', 'run', '--account', '0');
         await cli('settlement', 'verify', '1', '--account', CONSUMER);
         await callJsonRpc(node.rpcUrl, 'evm_increaseTime', [3601]);
         await callJsonRpc(node.rpcUrl, 'evm_mine', []);
         console.log('\n(the embedded chain moved one hour forward: epoch 1 is final)');
 
-        step('5. every contributor claims');
+        step('6. every contributor claims');
         for (const c of CONTRIBUTORS) await cli('claim', '--account', c);
+        await cli('skill', 'tree', callId);
 
         step('who earned what, and why');
         for (const c of CONTRIBUTORS) {

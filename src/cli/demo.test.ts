@@ -5,10 +5,16 @@ import { runCli } from './test-node.ts';
 test('openledger demo runs datanet → contributions → training → paid inference → epoch → claims and says who earned what, and why', { timeout: 300_000 }, async () => {
   const { code, out } = await runCli(['demo']);
   assert.equal(code, 0, out);
-  for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. settlement', '5. every contributor claims', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
+  for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. the skills marketplace', '5. settlement', '6. every contributor claims', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
   assert.match(out, /model {7}#1 in the ModelRegistry/);
-  assert.match(out, /epoch 1 posted: 3 receipts/);
-  assert.match(out, /epoch 1: 3 receipts, every signature, share and cumulative amount checks out/);
+  assert.match(out, /epoch 1 posted: 5 receipts/, 'three answers, and the two the skill calls ran');
+  assert.match(out, /epoch 1: 5 receipts, every signature, share and cumulative amount checks out/);
+  // the skill call: paid once with x402, drawn down to the contributors
+  assert.match(out, /call 0x[0-9a-f]{64}: 0\.05 OPEN \(settled: yes/);
+  assert.match(out, /call 0x[0-9a-f]{8}…  check-fact .* price 0\.05 OPEN/);
+  assert.match(out, /\n  call 0x[0-9a-f]{8}…  answer-fact .* price 0\.02 OPEN/);
+  assert.match(out, /data_royalty/);
+  assert.match(out, /settled in epoch 1/);
   const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
   assert.equal(earnings.length, 3);
   for (const [, who, earned, claimed] of earnings) assert.equal(claimed, earned, `${who} claimed all it earned`);

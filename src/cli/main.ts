@@ -9,6 +9,7 @@ import { datanetCommands } from './datanet-commands.ts';
 import { factoryCommands } from './factory-commands.ts';
 import { modelCommands } from './model-commands.ts';
 import { apiKeyCommands } from './api-key-commands.ts';
+import { skillCommands } from './skill-commands.ts';
 import { settlementCommands } from './settlement-commands.ts';
 import { demoCommand } from './demo-command.ts';
 import { attributionCommands } from './attribution-commands.ts';
@@ -105,6 +106,7 @@ export function buildProgram(): Command {
   attributionCommands(program, urlArg);
   apiKeyCommands(program, urlArg);
   settlementCommands(program, urlArg);
+  skillCommands(program, urlArg);
   demoCommand(program, runCli);
   return program;
 }

@@ -34,6 +34,8 @@ export const receiptBody = z.object({
   pools: z.array(datanetPoolShare),
   evidence: receiptEvidence,
   createdAt: time,
+  /** The skill call this inference was run for (absent: its consumer paid it). */
+  call: hex.optional(),
 });
 agree<Agrees<typeof receiptBody, Json<ReceiptBody>>>();
 

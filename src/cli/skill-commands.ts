@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePaymentResponseHeader } from '@x402/core/http';
+import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
+import type { Command } from 'commander';
+import { formatEther, type Hex } from 'viem';
+import { routes, type RouteOutput } from '../api/contract/index.ts';
+import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
+import { STAKERS_POOL } from '../settlement/call-tree-payouts.ts';
+import { EscrowSchemeClient } from '../settlement/x402-escrow.ts';
+import { readSkillFolder } from '../skills/skill-folder.ts';
+import { skillTermsHash } from '../skills/skill-listings.ts';
+import { callRoute, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
+import { nodeOptions, openArg } from './options.ts';
+
+const OPEN = (wei: string | bigint) => `${formatEther(BigInt(wei))} OPEN`;
+type Skill = RouteOutput<typeof routes.getSkill>;
+type PayoutNode = RouteOutput<typeof routes.getSkillCall>['root'];
+
+/** A skill by id, or by name among the node's skills (one match). */
+async function findSkill(api: string, which: string): Promise<Skill> {
+  if (/^0x[0-9a-fA-F]{64}$/.test(which)) return callRoute(api, routes.getSkill, { params: { id: which } });
+  const { skills } = await callRoute(api, routes.listSkills, { query: { q: which } });
+  const named = skills.filter((s) => s.name === which);
+  if (named.length !== 1) throw new CliError(named.length === 0 ? `no skill named ${which} on this node (openledger skill list)` : `${named.length} skills are named ${which}: pass its id`);
+  return named[0]!;
+}
+
+const priceText = (s: Skill) => (s.offer.pricing === 'flat' ? OPEN(s.offer.price) : s.offer.pricing === 'per-1k-tokens' ? `${OPEN(s.offer.price)} / 1k tokens` : `costs + ${OPEN(s.offer.price)}`);
+
+/** Draws a call tree down to whom each call paid. */
+function printTree(n: PayoutNode, skills: Map<string, string>, depth = 0): void {
+  const pad = '  '.repeat(depth);
+  console.log(`${pad}call ${n.call.callId.slice(0, 10)}…  ${skills.get(n.call.skill) ?? n.call.skill.slice(0, 10)}  by ${n.call.agent}  price ${OPEN(n.call.price)}  paid by ${n.call.payer}`);
+  for (const i of n.inferences) {
+    console.log(`${pad}  inference ${i.receiptId.slice(0, 10)}…  ${i.model}  fee ${OPEN(i.fee)}  ${i.contributions.length} contribution${i.contributions.length === 1 ? '' : 's'} credited`);
+  }
+  const byRole = new Map<string, Array<{ payee: string; amount: bigint }>>();
+  for (const p of n.payouts) byRole.set(p.role, [...(byRole.get(p.role) ?? []), { payee: p.payee, amount: BigInt(p.amount) }]);
+  for (const [role, ps] of byRole) {
+    const total = ps.reduce((s, p) => s + p.amount, 0n);
+    const to = ps.length > 1 ? `${ps.length} payees` : ps[0]!.payee === STAKERS_POOL ? "the stakers' pool (divided by stake in the epoch)" : ps[0]!.payee;
+    console.log(`${pad}  ${role.padEnd(15)} ${OPEN(total).padStart(26)}  to ${to}`);
+  }
+  for (const c of n.children) printTree(c, skills, depth + 1);
+}
+
+/** `openledger agent create|list` and `openledger skill publish|list|call|tree`. */
+export function skillCommands(program: Command, urlArg: (v: string) => string): void {
+  const agent = program.command('agent').description('agents: ERC-8004 identities this node runs, each with an ERC-6551 account as its treasury');
+
+  nodeOptions(agent.command('create').description('register an agent on chain (you own its token), have this node run it, and grant the node a session key to sign its calls').argument('<name>', 'lowercase letters, digits and hyphens'), urlArg)
+    .option('--days <n>', 'days the session key stays valid', Number, 365)
+    .action(async (name: string, o: NodeOptions & { days: number }) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const { agentId, account: wallet } = await registerAgent(clients, contracts, `${o.api}/agents/${name}/registration.json`);
+      console.log(`registered agent ${agentId}: its account (treasury) is ${wallet}`);
+      const hosted = await callRoute(o.api, routes.createAgent, { body: { name, agentId: agentId.toString() } }, { signer: account });
+      // the node's key signs the agent's calls; it spends nothing (sub-skills are paid from the caller's budget)
+      await grantSessionKey(clients, wallet, hosted.sessionKey, { perCallCap: 0n, periodCap: 0n, periodSeconds: 0n, expiry: BigInt(Math.floor(Date.now() / 1000) + Math.round(o.days * 86_400)), canSign: true, allowedTargets: [] });
+      console.log(`the node runs ${name} and signs its calls with session key ${hosted.sessionKey} (granted for ${o.days} days; revoke it on the account, or sell the token, to stop it)`);
+    });
+
+  nodeOptions(agent.command('list').description('the agents this node runs'), urlArg).action(async (o: NodeOptions) => {
+    const { agents } = await callRoute(o.api, routes.listAgents, {});
+    if (agents.length === 0) return console.log('no agents yet: openledger agent create <name>');
+    for (const a of agents) console.log(`${a.name.padEnd(24)} agent ${a.agentId.padEnd(6)} account ${a.account}  owner ${a.owner}${a.canSign ? '' : '  (session key not granted: the node cannot sign its calls)'}`);
+  });
+
+  const skill = program.command('skill').description('skills: Agent Skills folders sold per call, paying the data behind every answer');
+
+  nodeOptions(skill.command('publish').description("list a skill folder (SKILL.md, workflow.json, tool.json) for one of your agents, and bond it in the SkillRegistry").argument('<folder>'), urlArg)
+    .requiredOption('--agent <name>', 'the agent that sells it')
+    .option('--bond <OPEN>', 'listing bond (default: the registry minimum)', openArg)
+    .option('--no-bond', 'list on this node only, not in the SkillRegistry')
+    .action(async (folder: string, o: NodeOptions & { agent: string; bond?: bigint | false }) => {
+      const account = signingAccount(o);
+      const read = await readSkillFolder(folder);
+      const files = read.files.map((f) => ({ path: f.path, base64: readFileSync(join(folder, f.path)).toString('base64') }));
+      const listed = await callRoute(o.api, routes.listSkill, { body: { agent: o.agent, name: read.name, files } }, { signer: account });
+      console.log(`listed ${listed.name} (${listed.id}) for ${o.agent}: ${priceText(listed)}, data royalty ${listed.offer.dataRoyaltyBps / 100} % of the margin`);
+      if (o.bond === false) return;
+      const { clients, contracts } = await chainFor(o.api, account);
+      const bond = o.bond ?? (await contracts.skillRegistry.read.minimumListingBond());
+      const a = await callRoute(o.api, routes.getAgent, { params: { name: o.agent } });
+      const wait = async (hash: Hex) => {
+        const r = await clients.publicClient.waitForTransactionReceipt({ hash });
+        if (r.status !== 'success') throw new CliError(`transaction ${hash} reverted`);
+      };
+      if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.skillRegistry.address, bond]));
+      await wait(await contracts.skillRegistry.write.list([BigInt(a.agentId), read.id, skillTermsHash(read), `${o.api}/skills/${read.id}`, bond]));
+      console.log(`bonded ${OPEN(bond)} in the SkillRegistry (terms ${skillTermsHash(read)})`);
+    });
+
+  nodeOptions(skill.command('list').description('browse and search the skills sold here, with their paid-call reputation'), urlArg)
+    .option('--q <text>', 'names and descriptions containing it')
+    .option('--agent <name>', "one agent's skills")
+    .action(async (o: NodeOptions & { q?: string; agent?: string }) => {
+      const { skills } = await callRoute(o.api, routes.listSkills, { query: { ...(o.q ? { q: o.q } : {}), ...(o.agent ? { agent: o.agent } : {}) } });
+      if (skills.length === 0) return console.log('no skills');
+      for (const s of skills) {
+        console.log(`${s.name.padEnd(28)} ${priceText(s).padEnd(28)} by ${s.agentName.padEnd(18)} ${s.calls.count} paid call${s.calls.count === 1 ? '' : 's'} (${OPEN(s.calls.paid)})${s.offer.datanets.length ? `  datanets ${s.offer.datanets.join(', ')}` : ''}${s.listing ? `  bond ${OPEN(s.listing.bond)}` : '  (not bonded)'}`);
+        console.log(`${''.padEnd(28)} ${s.id}  ${s.description}`);
+      }
+    });
+
+  nodeOptions(skill.command('call').description('call a skill, paying with x402 from your escrow deposit (openledger deposit first)').argument('<skill>', 'its id or name').argument('<input>', 'what it works on'), urlArg)
+    .option('--max-price <OPEN>', 'the most you pay (needed for skills not priced flat)', openArg)
+    .action(async (which: string, input: string, o: NodeOptions & { maxPrice?: bigint }) => {
+      const account = signingAccount(o);
+      const s = await findSkill(o.api, which);
+      const status = await callRoute(o.api, routes.getStatus, {});
+      const cap = o.maxPrice ?? BigInt(s.offer.price);
+      const client = new x402Client().register('eip155:*', new EscrowSchemeClient(account))
+        .setSpendControls({ allowedAssets: [{ network: `eip155:${status.chain.id}`, asset: status.contracts.openToken, maxAmountPerPayment: cap.toString() }] });
+      const res = await wrapFetchWithPayment(fetch, client)(`${o.api}/skills/${s.id}/call`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, ...(o.maxPrice !== undefined ? { maxPrice: o.maxPrice.toString() } : {}) }),
+      }).catch((err: Error) => {
+        throw new CliError(`the call was not paid: ${err.message}`);
+      });
+      const body = (await res.json()) as { callId?: Hex; output?: string; price?: string; message?: string };
+      if (!res.ok) throw new CliError(`${s.name}: ${body.message ?? res.statusText} (${res.status})`);
+      const settled = res.headers.get('payment-response');
+      console.log(body.output);
+      console.log(`\ncall ${body.callId}: ${OPEN(body.price!)}${settled ? ` (settled: ${decodePaymentResponseHeader(settled).success ? 'yes' : 'no'}; drawn from your escrow at the next epoch)` : ''} — openledger skill tree ${body.callId}`);
+    });
+
+  nodeOptions(skill.command('tree').description('a call drawn down to whom it paid: agents, models, datanets, contributors').argument('<call>', 'a call id'), urlArg).action(async (callId: string, o: NodeOptions) => {
+    const t = await callRoute(o.api, routes.getSkillCall, { params: { id: callId } });
+    const { skills } = await callRoute(o.api, routes.listSkills, {});
+    printTree(t.root, new Map(skills.map((s) => [s.id, s.name])));
+    console.log(t.epoch ? `settled in epoch ${t.epoch}` : 'not settled yet (the next epoch settles it)');
+  });
+}
