@@ -1,6 +1,6 @@
-import { decodeEventLog, getAddress, type Address, type Hex } from 'viem';
+import { decodeEventLog, getAddress, isAddressEqual, zeroAddress, type Address, type Hex, type PublicClient } from 'viem';
 import type { ChainClients } from './clients.ts';
-import { agentAccountAbi } from './generated/index.ts';
+import { agentAccountAbi, agentRegistryAbi } from './generated/index.ts';
 import type { ProtocolContracts } from './protocol.ts';
 
 /** What an agent's owner grants a session key on the agent's ERC-6551 account (AgentAccount.SessionKeyLimits). */
@@ -56,4 +56,41 @@ export async function grantSessionKey(clients: Pick<ChainClients, 'publicClient'
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error(`granting the session key reverted (${hash})`);
   return hash;
+}
+
+/** What reading an account's signers at a past block needs of the chain: calls, events and block times. */
+export type SignerHistoryClient = Pick<PublicClient, 'readContract' | 'getContractEvents' | 'getBlock'>;
+
+/**
+ * Whether `signer` could sign for the agent account `account` at block `block`, as the account's
+ * `isValidSignature` answered then: the agent token's holder at that block, or a session key that
+ * holder granted with the signing right — not revoked, not expired at the block's time, the account
+ * not paused, the token not moved since. Read from the account's and the AgentRegistry's events
+ * and the block's header, not from the state at that block (which a full node prunes), so anyone can
+ * check a signature long after the key was revoked or the agent sold.
+ *
+ * @example
+ * if (await accountSignerAt(publicClient, agent.account, signer, 1234n)) …;
+ */
+export async function accountSignerAt(client: SignerHistoryClient, account: Address, signer: Address, block: bigint): Promise<boolean> {
+  const [, tokenContract, tokenId] = await client.readContract({ address: account, abi: agentAccountAbi, functionName: 'token' });
+  const byOrder = <L extends { blockNumber: bigint | null; logIndex: number | null }>(logs: L[]) =>
+    [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
+  const transfers = byOrder(await client.getContractEvents({ address: tokenContract, abi: agentRegistryAbi, eventName: 'Transfer', args: { tokenId }, fromBlock: 0n, toBlock: block }));
+  const last = transfers.at(-1);
+  if (!last) return false;
+  if (isAddressEqual(last.args.to!, signer)) return true;
+  const ownerEpoch = BigInt(transfers.filter((t) => !isAddressEqual(t.args.from!, zeroAddress)).length);
+  let grant: { ownerEpoch: bigint; expiry: bigint; canSign: boolean } | null = null;
+  let revoked = false, paused = false;
+  for (const e of byOrder(await client.getContractEvents({ address: account, abi: agentAccountAbi, fromBlock: 0n, toBlock: block }))) {
+    if (e.eventName === 'PausedSet') paused = e.args.paused!;
+    else if (e.eventName === 'SessionKeyGranted' && isAddressEqual(e.args.key!, signer)) {
+      grant = { ownerEpoch: e.args.ownerEpoch!, expiry: e.args.expiry!, canSign: e.args.canSign! };
+      revoked = false;
+    } else if (e.eventName === 'SessionKeyRevoked' && isAddressEqual(e.args.key!, signer)) revoked = true;
+  }
+  if (!grant || !grant.canSign || revoked || paused || grant.ownerEpoch !== ownerEpoch) return false;
+  const { timestamp } = await client.getBlock({ blockNumber: block });
+  return timestamp <= grant.expiry;
 }

@@ -10,6 +10,12 @@ import {
   inferenceEscrowBytecode,
   modelRegistryAbi,
   modelRegistryBytecode,
+  reputationRegistryAbi,
+  reputationRegistryBytecode,
+  skillCallRootsAbi,
+  skillCallRootsBytecode,
+  validationRegistryAbi,
+  validationRegistryBytecode,
 } from './generated/index.ts';
 import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 
@@ -58,4 +64,17 @@ test('each zero address given to a constructor is refused with its own error', a
 
   await expectRevert(deploy(modelRegistryAbi, modelRegistryBytecode, [zeroAddress]), 'ModelRegistryInvalidDatanetRegistry', [zeroAddress]);
   await deploy(modelRegistryAbi, modelRegistryBytecode, [a.datanetRegistry]);
+
+  await expectRevert(deploy(skillCallRootsAbi, skillCallRootsBytecode, [zeroAddress, admin, 100]), 'SkillCallRootsInvalidSettlement', [zeroAddress]);
+  await expectRevert(deploy(skillCallRootsAbi, skillCallRootsBytecode, [a.attributionSettlement, zeroAddress, 100]), 'SkillCallRootsInvalidAdmin', [zeroAddress]);
+  await expectRevert(deploy(skillCallRootsAbi, skillCallRootsBytecode, [a.attributionSettlement, admin, 1_001]), 'SkillCallRootsInvalidCallFee', [1_001]);
+  await deploy(skillCallRootsAbi, skillCallRootsBytecode, [a.attributionSettlement, admin, 100]);
+
+  await expectRevert(deploy(reputationRegistryAbi, reputationRegistryBytecode, [zeroAddress, a.skillCallRoots]), 'ReputationRegistryInvalidIdentityRegistry', [zeroAddress]);
+  await expectRevert(deploy(reputationRegistryAbi, reputationRegistryBytecode, [a.agentRegistry, zeroAddress]), 'ReputationRegistryInvalidSkillCallRoots', [zeroAddress]);
+  await deploy(reputationRegistryAbi, reputationRegistryBytecode, [a.agentRegistry, a.skillCallRoots]);
+
+  await expectRevert(deploy(validationRegistryAbi, validationRegistryBytecode, [zeroAddress, a.staking]), 'ValidationRegistryInvalidIdentityRegistry', [zeroAddress]);
+  await expectRevert(deploy(validationRegistryAbi, validationRegistryBytecode, [a.agentRegistry, zeroAddress]), 'ValidationRegistryInvalidStaking', [zeroAddress]);
+  await deploy(validationRegistryAbi, validationRegistryBytecode, [a.agentRegistry, a.staking]);
 });

@@ -25,7 +25,7 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
 
   assert.equal(await p.openToken.read.totalSupply(), params.genesisSupply);
   assert.equal(await p.openToken.read.balanceOf([account.address]), params.genesisSupply);
-  for (const c of [p.staking, p.inferenceEscrow, p.attributionSettlement, p.skillRegistry]) {
+  for (const c of [p.staking, p.inferenceEscrow, p.attributionSettlement, p.skillRegistry, p.skillCallRoots]) {
     assert.equal(await c.read.hasRole([zeroHash, addresses.timelock]), true);
     assert.equal(await c.read.hasRole([zeroHash, account.address]), false);
   }
@@ -48,6 +48,16 @@ test('deploys, wires and hands every admin role to the timelock; a rerun deploys
     assert.equal(await p.skillRegistry.read.hasRole([keccak256(toBytes('SLASHER_ROLE')), slasher]), true);
   }
   assert.deepEqual([await p.skillRegistry.read.minimumListingBond(), BigInt(await p.skillRegistry.read.unbondingDelay())], [params.minimumListingBond, params.listingUnbondingDelay]);
+  // skill calls: the call roots read this settlement and decide its disputes by fraud proof (an
+  // arbiter); reputation reads these call roots and agents; validation these agents and stakes
+  assert.equal(await p.skillCallRoots.read.settlement(), addresses.attributionSettlement);
+  assert.equal(await p.skillCallRoots.read.callFeeBps(), params.callFeeBps);
+  assert.equal(params.callFeeBps, 100);
+  assert.equal(await p.attributionSettlement.read.hasRole([keccak256(toBytes('ARBITER_ROLE')), addresses.skillCallRoots]), true);
+  assert.equal(await p.reputationRegistry.read.getIdentityRegistry(), addresses.agentRegistry);
+  assert.equal(await p.reputationRegistry.read.skillCallRoots(), addresses.skillCallRoots);
+  assert.equal(await p.validationRegistry.read.getIdentityRegistry(), addresses.agentRegistry);
+  assert.equal(await p.validationRegistry.read.staking(), addresses.staking);
 
   const blockBefore = await clients.publicClient.getBlockNumber();
   const again = await deployProtocol(clients, params, recorder);

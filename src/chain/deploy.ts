@@ -24,10 +24,16 @@ import {
   openTokenBytecode,
   operatorRegistryAbi,
   operatorRegistryBytecode,
+  reputationRegistryAbi,
+  reputationRegistryBytecode,
+  skillCallRootsAbi,
+  skillCallRootsBytecode,
   skillRegistryAbi,
   skillRegistryBytecode,
   stakingAbi,
   stakingBytecode,
+  validationRegistryAbi,
+  validationRegistryBytecode,
 } from './generated/index.ts';
 import type { ProtocolAddresses } from './protocol.ts';
 
@@ -69,6 +75,9 @@ export interface ProtocolParams {
    *  longer than a challenge window plus a governance decision, like the operators' unbonding, so a
    *  slash for a fraud found late still lands. */
   listingUnbondingDelay: bigint;
+  /** The protocol's fee on a skill call's price (basis points), SkillCallRoots' `callFeeBps`: taken
+   *  before the call's costs, and what an over-budget fraud proof counts. */
+  callFeeBps: number;
   /** Accounts, besides the timelock, allowed to decide bonded disputes. */
   arbiters: Address[];
   /** Hand every admin role to the timelock and drop the deployer's (default true). */
@@ -85,7 +94,7 @@ const DAY = 86_400n;
  * a slash decided by governance lands before the stake leaves); a day's escrow withdrawal delay,
  * an hour's challenge window, a 1 % attribution threshold, and a fee split of 30 % model owner /
  * 10 % datanet owners / 50 % contributors / 10 % stakers (decision 0018); a skill listing bonds
- * 100 OPEN, slashable for 21 days after it is delisted.
+ * 100 OPEN, slashable for 21 days after it is delisted; skill calls pay a 1 % protocol fee.
  */
 export function defaultProtocolParams(treasury: Address): ProtocolParams {
   return {
@@ -109,6 +118,7 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
     quorumPercent: 25n,
     minimumListingBond: parseEther('100'),
     listingUnbondingDelay: 21n * DAY,
+    callFeeBps: 100,
     arbiters: [],
     handOverToTimelock: true,
   };
@@ -214,7 +224,7 @@ export async function deployProtocol(
 
   // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
   // openledger whose contracts differ would fail half-way through the steps below, so say so first.
-  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode]));
+  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode, skillCallRootsBytecode, reputationRegistryBytecode, validationRegistryBytecode]));
   if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
     throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
   }
@@ -287,6 +297,12 @@ export async function deployProtocol(
   const skillRegistry = await deploy('skillRegistry', skillRegistryAbi, skillRegistryBytecode, [
     openToken, agentRegistry, me, p.minimumListingBond, p.listingUnbondingDelay,
   ]);
+  // skill calls provable on chain: each epoch's call root and the fraud proofs against it (which
+  // resolve the settlement's disputes, as an arbiter); ERC-8004 reputation earned by paid calls, and
+  // validation by staked validators
+  const skillCallRoots = await deploy('skillCallRoots', skillCallRootsAbi, skillCallRootsBytecode, [attributionSettlement, me, p.callFeeBps]);
+  const reputationRegistry = await deploy('reputationRegistry', reputationRegistryAbi, reputationRegistryBytecode, [agentRegistry, skillCallRoots]);
+  const validationRegistry = await deploy('validationRegistry', validationRegistryAbi, validationRegistryBytecode, [agentRegistry, staking]);
 
   await call('staking.grantSlasher', staking, stakingAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
   await call('skillRegistry.grantSlasher', skillRegistry, skillRegistryAbi, 'grantRole', [role('SLASHER_ROLE'), attributionSettlement]);
@@ -296,6 +312,7 @@ export async function deployProtocol(
   await call('settlement.setDisputeBond', attributionSettlement, attributionSettlementAbi, 'setDisputeBond', [p.disputeBond]);
   await call('settlement.setDisputeTimeout', attributionSettlement, attributionSettlementAbi, 'setDisputeTimeout', [p.disputeTimeout]);
   await call('settlement.setOperatorSlashAmount', attributionSettlement, attributionSettlementAbi, 'setOperatorSlashAmount', [p.operatorSlashAmount]);
+  await call('settlement.grantArbiter.skillCallRoots', attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), skillCallRoots]);
   await call('settlement.grantArbiter.timelock', attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), timelock]);
   for (const arbiter of p.arbiters) {
     await call(`settlement.grantArbiter.${arbiter}`, attributionSettlement, attributionSettlementAbi, 'grantRole', [role('ARBITER_ROLE'), arbiter]);
@@ -308,6 +325,7 @@ export async function deployProtocol(
     ['inferenceEscrow', inferenceEscrow, inferenceEscrowAbi],
     ['attributionSettlement', attributionSettlement, attributionSettlementAbi],
     ['skillRegistry', skillRegistry, skillRegistryAbi],
+    ['skillCallRoots', skillCallRoots, skillCallRootsAbi],
   ];
   for (const [name, address, abi] of administered) {
     await call(`${name}.grantAdmin.timelock`, address, abi, 'grantRole', [DEFAULT_ADMIN_ROLE, timelock]);
@@ -321,6 +339,6 @@ export async function deployProtocol(
 
   return {
     openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,
-    agentRegistry, skillRegistry, erc6551Registry, agentAccountImplementation,
+    agentRegistry, skillRegistry, erc6551Registry, agentAccountImplementation, skillCallRoots, reputationRegistry, validationRegistry,
   };
 }

@@ -28,6 +28,8 @@ test('a node joins a deployment only when the addresses are this version\'s cont
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, inferenceEscrow: founder.address }), /inferenceEscrow 0x[0-9a-fA-F]{40}: no contract at this address/);
     // the ERC-6551 registry named as the code agents' accounts delegate to
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, agentAccountImplementation: network.erc6551Registry }), /agentAccountImplementation 0x[0-9a-fA-F]{40}: its code is not/);
+    // the two ERC-8004 registries swapped
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, reputationRegistry: network.validationRegistry }), /reputationRegistry 0x[0-9a-fA-F]{40}: its code is not/);
   });
   await t.test('genuine contracts of two deployments are refused by their wiring', async () => {
     // an escrow the network's settlement cannot draw from: consumers would pay into the wrong one
@@ -39,6 +41,11 @@ test('a node joins a deployment only when the addresses are this version\'s cont
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, skillRegistry: decoy.skillRegistry }), /SkillRegistry\.agentRegistry/);
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, erc6551Registry: decoy.erc6551Registry }), /AgentRegistry\.erc6551Registry/);
     await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, agentAccountImplementation: decoy.agentAccountImplementation }), /AgentRegistry\.accountImplementation/);
+    // call roots whose fraud proofs decide another settlement's disputes; reputation that reads
+    // another network's call roots (its paid calls are not ours); validators staked elsewhere
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, skillCallRoots: decoy.skillCallRoots }), /SkillCallRoots\.settlement/);
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, reputationRegistry: decoy.reputationRegistry }), /ReputationRegistry\.identityRegistry/);
+    await assert.rejects(verifyProtocol(joiner.publicClient, { ...network, validationRegistry: decoy.validationRegistry }), /ValidationRegistry\.identityRegistry/);
   });
 
   await t.test('the store remembers the deployment it joined, checks it again at every start, and refuses another', async () => {

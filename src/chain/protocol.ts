@@ -12,8 +12,11 @@ import {
   openTimelockAbi,
   openTokenAbi,
   operatorRegistryAbi,
+  reputationRegistryAbi,
+  skillCallRootsAbi,
   skillRegistryAbi,
   stakingAbi,
+  validationRegistryAbi,
 } from './generated/index.ts';
 
 /** Addresses of one deployment of the protocol. */
@@ -35,6 +38,12 @@ export interface ProtocolAddresses {
   erc6551Registry: Address;
   /** The AgentAccount code every agent's account (an ERC-1167 proxy) delegates to. */
   agentAccountImplementation: Address;
+  /** Each operator epoch's call root (the skill calls it settles), and the fraud proofs against them. */
+  skillCallRoots: Address;
+  /** ERC-8004 reputation registry: feedback on agents, each for a paid skill call. */
+  reputationRegistry: Address;
+  /** ERC-8004 validation registry: agents' work checked by staked validators. */
+  validationRegistry: Address;
 }
 
 /**
@@ -70,6 +79,9 @@ export const protocolAbis = {
   erc6551Registry: erc6551RegistryAbi,
   /** Also the ABI of every agent's account (each a proxy to this implementation). */
   agentAccountImplementation: withErrorsOf(agentAccountAbi, openTokenAbi),
+  skillCallRoots: withErrorsOf(skillCallRootsAbi, attributionSettlementAbi, stakingAbi, openTokenAbi),
+  reputationRegistry: withErrorsOf(reputationRegistryAbi, agentRegistryAbi, skillCallRootsAbi),
+  validationRegistry: withErrorsOf(validationRegistryAbi, agentRegistryAbi),
 } as const;
 
 export type ProtocolContractName = keyof typeof protocolAbis;
@@ -108,6 +120,9 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
     skillRegistry: getContract({ address: addresses.skillRegistry, abi: protocolAbis.skillRegistry, client }),
     erc6551Registry: getContract({ address: addresses.erc6551Registry, abi: erc6551RegistryAbi, client }),
     agentAccountImplementation: getContract({ address: addresses.agentAccountImplementation, abi: protocolAbis.agentAccountImplementation, client }),
+    skillCallRoots: getContract({ address: addresses.skillCallRoots, abi: protocolAbis.skillCallRoots, client }),
+    reputationRegistry: getContract({ address: addresses.reputationRegistry, abi: protocolAbis.reputationRegistry, client }),
+    validationRegistry: getContract({ address: addresses.validationRegistry, abi: protocolAbis.validationRegistry, client }),
   };
 }
 

@@ -13,6 +13,7 @@ interface RegistryEvents {
   datanetRegistry: 'DatanetCreated' | 'BatchAnchored' | 'SnapshotRecorded';
   modelRegistry: 'ModelRegistered' | 'VersionPublished';
   attributionSettlement: 'EpochPosted';
+  skillCallRoots: 'CallRootPosted';
 }
 
 /**

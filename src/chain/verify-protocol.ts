@@ -23,10 +23,16 @@ import {
   openTokenImmutableRanges,
   operatorRegistryDeployedBytecode,
   operatorRegistryImmutableRanges,
+  reputationRegistryDeployedBytecode,
+  reputationRegistryImmutableRanges,
+  skillCallRootsDeployedBytecode,
+  skillCallRootsImmutableRanges,
   skillRegistryDeployedBytecode,
   skillRegistryImmutableRanges,
   stakingDeployedBytecode,
   stakingImmutableRanges,
+  validationRegistryDeployedBytecode,
+  validationRegistryImmutableRanges,
 } from './generated/index.ts';
 import { protocolAbis, type ProtocolAddresses } from './protocol.ts';
 
@@ -45,6 +51,9 @@ const RUNTIME: Record<keyof ProtocolAddresses, { code: Hex; immutables: readonly
   skillRegistry: { code: skillRegistryDeployedBytecode, immutables: skillRegistryImmutableRanges },
   erc6551Registry: { code: erc6551RegistryDeployedBytecode, immutables: erc6551RegistryImmutableRanges },
   agentAccountImplementation: { code: agentAccountDeployedBytecode, immutables: agentAccountImmutableRanges },
+  skillCallRoots: { code: skillCallRootsDeployedBytecode, immutables: skillCallRootsImmutableRanges },
+  reputationRegistry: { code: reputationRegistryDeployedBytecode, immutables: reputationRegistryImmutableRanges },
+  validationRegistry: { code: validationRegistryDeployedBytecode, immutables: validationRegistryImmutableRanges },
 };
 
 /** `code` with the bytes in `ranges` zeroed: what two deployments of one contract share. */
@@ -63,10 +72,12 @@ const ADMIN = `0x${'00'.repeat(32)}` as Hex;
  * equal to the compiled one but for its immutables), the contracts point at one another (the
  * settlement at this escrow, staking and token; the registries at this staking; the governor at
  * this token and timelock; the agent registry at this ERC-6551 registry and account code, the
- * account code at this token, the skill registry at this agent registry and token), and the roles a
- * network relies on are granted as the deployment grants them (the settlement may slash stakes and
- * listing bonds and draw; the timelock administers, may slash listing bonds, and the governor
- * proposes).
+ * account code at this token, the skill registry at this agent registry and token, the call roots at
+ * this settlement, the reputation registry at this agent registry and these call roots, the
+ * validation registry at this agent registry and staking), and the roles a network relies on are
+ * granted as the deployment grants them (the settlement may slash stakes and listing bonds and draw;
+ * the call roots' fraud proofs decide the settlement's disputes; the timelock administers, may slash
+ * listing bonds, and the governor proposes).
  * Throws a {@link DeploymentError} naming the first difference; nothing is trusted from whoever
  * handed out the addresses.
  *
@@ -105,16 +116,24 @@ export async function verifyProtocol(client: PublicClient, addresses: ProtocolAd
   same('AgentAccount.openToken', await accountCode.read.openToken(), addresses.openToken);
   same('SkillRegistry.agentRegistry', await skills.read.agentRegistry(), addresses.agentRegistry);
   same('SkillRegistry.token', await skills.read.token(), addresses.openToken);
+  const [callRoots, reputation, validation] = [c('skillCallRoots'), c('reputationRegistry'), c('validationRegistry')];
+  same('SkillCallRoots.settlement', await callRoots.read.settlement(), addresses.attributionSettlement);
+  same('ReputationRegistry.identityRegistry', await reputation.read.getIdentityRegistry(), addresses.agentRegistry);
+  same('ReputationRegistry.skillCallRoots', await reputation.read.skillCallRoots(), addresses.skillCallRoots);
+  same('ValidationRegistry.identityRegistry', await validation.read.getIdentityRegistry(), addresses.agentRegistry);
+  same('ValidationRegistry.staking', await validation.read.staking(), addresses.staking);
   const granted: [string, { read: { hasRole(args: readonly [Hex, Address]): Promise<boolean> } }, Hex, keyof ProtocolAddresses][] = [
     ['Staking SLASHER_ROLE', staking, role('SLASHER_ROLE'), 'attributionSettlement'],
     ['InferenceEscrow SETTLEMENT_ROLE', escrow, role('SETTLEMENT_ROLE'), 'attributionSettlement'],
     ['SkillRegistry SLASHER_ROLE', skills, role('SLASHER_ROLE'), 'attributionSettlement'],
     ['SkillRegistry SLASHER_ROLE', skills, role('SLASHER_ROLE'), 'timelock'],
+    ['AttributionSettlement ARBITER_ROLE', settlement, role('ARBITER_ROLE'), 'skillCallRoots'],
     ['OpenTimelock PROPOSER_ROLE', c('timelock'), role('PROPOSER_ROLE'), 'governor'],
     ['Staking admin', staking, ADMIN, 'timelock'],
     ['InferenceEscrow admin', escrow, ADMIN, 'timelock'],
     ['AttributionSettlement admin', settlement, ADMIN, 'timelock'],
     ['SkillRegistry admin', skills, ADMIN, 'timelock'],
+    ['SkillCallRoots admin', callRoots, ADMIN, 'timelock'],
   ];
   for (const [what, contract, id, holder] of granted) {
     if (!(await contract.read.hasRole([id, addresses[holder]]))) throw new DeploymentError(`${what} is not held by the ${holder} ${addresses[holder]}: not a deployment this node can join`);

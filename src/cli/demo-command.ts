@@ -102,6 +102,9 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
         step('6. every contributor claims');
         for (const c of CONTRIBUTORS) await cli('claim', '--account', c);
         await cli('skill', 'tree', callId);
+        // the consumer rates the call it paid for (feedback needs the paid call's proof against the epoch's call root)
+        await cli('skill', 'rate', callId, '90', '--account', CONSUMER);
+        await cli('skill', 'list', '--q', 'check-fact');
 
         step('who earned what, and why');
         for (const c of CONTRIBUTORS) {

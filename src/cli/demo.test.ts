@@ -15,6 +15,8 @@ test('openledger demo runs datanet → contributions → training → paid infer
   assert.match(out, /\n  call 0x[0-9a-f]{8}…  answer-fact .* price 0\.02 OPEN/);
   assert.match(out, /data_royalty/);
   assert.match(out, /settled in epoch 1/);
+  assert.match(out, /rated call 0x[0-9a-f]{64} 90\/100 for agent 2/);
+  assert.match(out, /check-fact .* 1 paid call \(0\.05 OPEN\)  rated 90\/100 by 1 payer/);
   const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
   assert.equal(earnings.length, 3);
   for (const [, who, earned, claimed] of earnings) assert.equal(claimed, earned, `${who} claimed all it earned`);

@@ -4,13 +4,14 @@
  * leaves a datanet and a published model on it); nodes 2 and 3 join with `--rpc-url --join`, stake,
  * list themselves, mirror the model by the hashes on chain and serve it. A consumer routes through
  * the routing client: every node answers the same, each settles its own epoch, contributors claim
- * from each; a node killed in the middle of a stream is failed over without paying twice; an
+ * from each; a node killed in the middle of a stream is failed over without paying twice; a node
+ * killed in the middle of a paid tree of skill calls charges once or not at all; an
  * inflated epoch posted with node 3's key is caught by node 2's watchtower, disputed, and
  * reverted by governance, which slashes node 3 out of the operator list.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,6 +26,8 @@ import { listOperators } from '../client/operators.ts';
 import { createRoutingClient, type RoutedAnswer } from '../client/routing-client.ts';
 import { attributionSettlementAbi } from '../chain/generated/index.ts';
 import { EpochStatus, inputsHash } from '../settlement/epoch-tree.ts';
+import { EscrowSchemeClient } from '../settlement/x402-escrow.ts';
+import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { runCli, runDemo, up, type DemoData, type Up } from './test-node.ts';
 
 const MODEL = 'zorvania-qa';
@@ -197,6 +200,45 @@ test('three nodes, one chain: join, serve the same answers, settle each, claim f
     if (victim === node2) node2 = restarted;
     else node3 = restarted;
     assert.equal(await spentWith(restarted), victimSpent, 'nothing charged by the node that died mid-stream');
+  });
+
+  await t.test('node 2 is killed (kill -9) in the middle of a paid tree of skill calls: after its restart the consumer was charged once or not at all, and its epoch settles what it recorded', async () => {
+    // two agents run by node 2, one skill calling the other, listed on node 2 (its mirrored model)
+    const skillDir = (name: string, workflow: unknown) => {
+      const d = join(tempDir(), name);
+      mkdirSync(d);
+      writeFileSync(join(d, 'SKILL.md'), `---\nname: ${name}\ndescription: ${name} on node 2\nmetadata:\n  openledger-models: ${MODEL}\n  openledger-price: "0.03"\n---\nAnswer.\n`);
+      writeFileSync(join(d, 'workflow.json'), JSON.stringify(workflow));
+      return d;
+    };
+    for (const name of ['inner-agent', 'outer-agent']) await cli(['agent', 'create', name, '--account', '1', '--api', node2.apiUrl]);
+    const prompt = { id: 'a', prompt: '{{input}}', maxTokens: 24 };
+    const inner = /\((0x[0-9a-f]{64})\)/.exec(await cli(['skill', 'publish', skillDir('inner-skill', { steps: [prompt, { ...prompt, id: 'b' }] }), '--agent', 'inner-agent', '--no-bond', '--account', '1', '--api', node2.apiUrl]))![1]!;
+    const outer = /\((0x[0-9a-f]{64})\)/.exec(await cli(['skill', 'publish', skillDir('outer-skill', { steps: [{ id: 'c', call: inner, maxPrice: '0.03' }, prompt] }), '--agent', 'outer-agent', '--no-bond', '--account', '1', '--api', node2.apiUrl]))![1]!;
+    const spent = await spentWith(node2);
+    const payer = new x402Client().register('eip155:*', new EscrowSchemeClient(account(CONSUMER)))
+      .setSpendControls({ allowedAssets: [{ network: 'eip155:31337', asset: addresses.openToken, maxAmountPerPayment: parseEther('1').toString() }] });
+    // the paid request goes out, and node 2 dies while it runs the tree
+    let killed = false;
+    const killing: typeof fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (req.headers.get('payment-signature')) setTimeout(() => ((killed = true), node2.child.kill('SIGKILL')), 300);
+      return fetch(req);
+    };
+    const outcome = await wrapFetchWithPayment(killing, payer)(`${node2.apiUrl}/skills/${outer}/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: demo.prompts[0] }) })
+      .then((r) => r.status, (err: Error) => err.message);
+    assert.ok(killed, `node 2 was killed (the call answered ${outcome} first)`);
+    await node2.stop();
+    node2 = await joining(dir2, NODE2, { OPENLEDGER_PORT: new URL(node2.apiUrl).port });
+    const after = await spentWith(node2);
+    assert.ok(after === spent || after === spent + parseEther('0.03'), `charged once or not at all: ${spent} → ${after}`);
+    // a new call is paid and answered; the epoch settles what was recorded, and it verifies
+    const again = await wrapFetchWithPayment(fetch, payer)(`${node2.apiUrl}/skills/${outer}/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: demo.prompts[1] }) });
+    assert.equal(again.status, 200, await again.clone().text());
+    assert.equal(await spentWith(node2), after + parseEther('0.03'));
+    await cli(['settlement', 'run', '--account', String(NODE2), '--api', node2.apiUrl]);
+    const epochs = await createApiClient({ baseUrl: node2.apiUrl }).call(routes.listEpochs, {});
+    await cli(['settlement', 'verify', String(epochs.epochs[0]!.epoch), '--api', node2.apiUrl]);
   });
 
   await t.test('an inflated epoch posted with node 3\'s key: node 2 disputes it unasked, governance reverts it and slashes node 3', async () => {

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import type { Command } from 'commander';
-import { formatEther, type Hex } from 'viem';
+import { formatEther, zeroHash, type Hex } from 'viem';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { STAKERS_POOL } from '../settlement/call-tree-payouts.ts';
 import { EscrowSchemeClient } from '../settlement/x402-escrow.ts';
 import { readSkillFolder } from '../skills/skill-folder.ts';
 import { skillTermsHash } from '../skills/skill-listings.ts';
+import { feedbackTags } from '../skills/reputation.ts';
 import { callRoute, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { nodeOptions, openArg } from './options.ts';
 
@@ -45,7 +46,7 @@ function printTree(n: PayoutNode, skills: Map<string, string>, depth = 0): void 
   for (const c of n.children) printTree(c, skills, depth + 1);
 }
 
-/** `openledger agent create|list` and `openledger skill publish|list|call|tree`. */
+/** `openledger agent create|list` and `openledger skill publish|list|call|rate|tree`. */
 export function skillCommands(program: Command, urlArg: (v: string) => string): void {
   const agent = program.command('agent').description('agents: ERC-8004 identities this node runs, each with an ERC-6551 account as its treasury');
 
@@ -100,7 +101,8 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
       const { skills } = await callRoute(o.api, routes.listSkills, { query: { ...(o.q ? { q: o.q } : {}), ...(o.agent ? { agent: o.agent } : {}) } });
       if (skills.length === 0) return console.log('no skills');
       for (const s of skills) {
-        console.log(`${s.name.padEnd(28)} ${priceText(s).padEnd(28)} by ${s.agentName.padEnd(18)} ${s.calls.count} paid call${s.calls.count === 1 ? '' : 's'} (${OPEN(s.calls.paid)})${s.offer.datanets.length ? `  datanets ${s.offer.datanets.join(', ')}` : ''}${s.listing ? `  bond ${OPEN(s.listing.bond)}` : '  (not bonded)'}`);
+        const rated = s.reputation?.feedback ? `  rated ${s.reputation.score!.toFixed(0)}/100 by ${s.reputation.feedback} payer${s.reputation.feedback === 1 ? '' : 's'}` : '';
+        console.log(`${s.name.padEnd(28)} ${priceText(s).padEnd(28)} by ${s.agentName.padEnd(18)} ${s.calls.count} paid call${s.calls.count === 1 ? '' : 's'} (${OPEN(s.calls.paid)})${rated}${s.offer.datanets.length ? `  datanets ${s.offer.datanets.join(', ')}` : ''}${s.listing ? `  bond ${OPEN(s.listing.bond)}` : '  (not bonded)'}`);
         console.log(`${''.padEnd(28)} ${s.id}  ${s.description}`);
       }
     });
@@ -124,6 +126,23 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
       const settled = res.headers.get('payment-response');
       console.log(body.output);
       console.log(`\ncall ${body.callId}: ${OPEN(body.price!)}${settled ? ` (settled: ${decodePaymentResponseHeader(settled).success ? 'yes' : 'no'}; drawn from your escrow at the next epoch)` : ''} — openledger skill tree ${body.callId}`);
+    });
+
+  nodeOptions(skill.command('rate').description("rate a call you paid for, in the ReputationRegistry (once per call, weighted by what it paid; after its epoch is final)").argument('<call>', 'a call id').argument('<score>', '0 to 100'), urlArg)
+    .option('--comment <uri>', 'a URI of what you have to say (feedbackURI)')
+    .action(async (callId: string, scoreText: string, o: NodeOptions & { comment?: string }) => {
+      const score = Number(scoreText);
+      if (!Number.isInteger(score) || score < 0 || score > 100) throw new CliError(`the score must be a whole number from 0 to 100, not ${scoreText}`);
+      const account = signingAccount(o);
+      const p = await callRoute(o.api, routes.getSkillCallProof, { params: { id: callId } });
+      const { clients, contracts } = await chainFor(o.api, account);
+      const agentId = await contracts.agentRegistry.read.agentOfWallet([p.leaf.agent]);
+      const { tag1, tag2 } = feedbackTags(p.leaf.skill);
+      const leaf = { ...p.leaf, price: BigInt(p.leaf.price) };
+      const hash = await contracts.reputationRegistry.write.giveFeedback([agentId, BigInt(score), 0, tag1, tag2, `${o.api}/skill-calls/${callId}`, o.comment ?? '', zeroHash, { operator: p.operator, epoch: BigInt(p.epoch), leaf, proof: p.proof }]);
+      const r = await clients.publicClient.waitForTransactionReceipt({ hash });
+      if (r.status !== 'success') throw new CliError(`the feedback transaction ${hash} reverted`);
+      console.log(`rated call ${callId} ${score}/100 for agent ${agentId} (weighted by the ${OPEN(p.leaf.price)} it paid)`);
     });
 
   nodeOptions(skill.command('tree').description('a call drawn down to whom it paid: agents, models, datanets, contributors').argument('<call>', 'a call id'), urlArg).action(async (callId: string, o: NodeOptions) => {

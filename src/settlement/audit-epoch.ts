@@ -2,6 +2,7 @@ import { keccak256, stringToBytes, type Address, type Hex, type PublicClient } f
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
+import { callRootProblems } from './verify-call-root.ts';
 
 /** What an audit of one posted epoch found. */
 export interface EpochAudit {
@@ -16,7 +17,7 @@ export interface EpochAudit {
  * Audits an operator's posted epoch, as a watchtower does: recomputes it from the inputs the node
  * serves ({@link verifyEpoch}: inputs hash, receipt signatures, fee splits, cumulative tree, root),
  * checks the payee map against the chain ({@link payeeProblems}: owners and stakers at the block
- * before posting) and, given `attribution` (the CLI's: recompute-attribution.ts, which loads each
+ * before posting) and the posted call root against the epoch's skill calls ({@link callRootProblems}) and, given `attribution` (the CLI's: recompute-attribution.ts, which loads each
  * model), recomputes every receipt's attribution too. Browser-safe: the CLI's `settlement verify`
  * and the web app's epoch list share it.
  *
@@ -27,7 +28,7 @@ export interface EpochAudit {
 export async function auditEpoch(o: {
   served: (epoch: number) => Promise<ServedEpoch>;
   contracts: ProtocolContracts;
-  publicClient: Pick<PublicClient, 'getContractEvents' | 'getChainId' | 'verifyTypedData'>;
+  publicClient: Pick<PublicClient, 'getContractEvents' | 'getChainId' | 'readContract' | 'getBlock'>;
   epoch: number;
   /** Whose epoch (default: the operator the served inputs name); a watchtower says which one it expects. */
   operator?: Address;
@@ -37,7 +38,7 @@ export async function auditEpoch(o: {
   const where = { chainId: await o.publicClient.getChainId(), settlement: o.contracts.attributionSettlement.address, client: o.publicClient };
   const evidence = await epochEvidence(o.served, o.contracts, o.epoch, o.operator, where);
   const verdict = await verifyEpoch(evidence);
-  const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs))];
+  const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs)), ...(await callRootProblems(o.contracts, evidence.inputs))];
   if (o.attribution) for (const r of evidence.served.receipts) problems.push(...(await o.attribution(r)));
   return { epoch: o.epoch, evidence, problems, recomputedRoot: verdict.recomputedRoot };
 }

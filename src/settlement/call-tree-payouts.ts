@@ -6,6 +6,7 @@ import { epochsOf } from './charges.ts';
 import { payeesOf, type SettlementNode } from './epoch.ts';
 import { callTreesOf, type EpochCall } from './epoch-tree.ts';
 import { ROOT_PARENT } from './skill-call.ts';
+import { callProof, callRoot, type CallLeaf } from './call-root.ts';
 import { callFeeOf, callTree, getSkillCall } from './skill-calls.ts';
 
 /** Where the stakers' share of a call tree's inference fees goes: the epoch's stakers' pool, divided by bonded stake. */
@@ -29,7 +30,7 @@ export interface CallPayoutView {
  * @example
  * const t = await callTreePayouts(node, callId);
  */
-export async function callTreePayouts(node: Pick<SettlementNode, 'db' | 'contracts' | 'callFee'>, callId: Hex): Promise<{ epoch: number | null; root: CallPayoutView } | null> {
+export async function callTreePayouts(node: Pick<SettlementNode, 'db' | 'contracts'>, callId: Hex): Promise<{ epoch: number | null; root: CallPayoutView } | null> {
   let top = await getSkillCall(node.db, callId);
   for (let i = 0; top && top.call.parentCallId !== ROOT_PARENT && i < 16; i++) top = await getSkillCall(node.db, top.call.parentCallId);
   if (!top || top.call.parentCallId !== ROOT_PARENT) return null;
@@ -38,7 +39,7 @@ export async function callTreePayouts(node: Pick<SettlementNode, 'db' | 'contrac
   const bodies = new Map(receipts.map((r) => [r.id.toLowerCase(), r.body]));
   const payees = await payeesOf(node, receipts.map((r) => r.body), `call ${callId}`);
   const [root] = callTreesOf({ epoch: 0, calls: tree.calls, payees }, bodies);
-  const credits = splitCallTree(root!, { ...callFeeOf(node), stakerPool: STAKERS_POOL });
+  const credits = splitCallTree(root!, { ...(await callFeeOf(node)), stakerPool: STAKERS_POOL });
   const byCall = new Map<string, SkillCredit[]>();
   for (const c of credits) byCall.set(c.callId.toLowerCase(), [...(byCall.get(c.callId.toLowerCase()) ?? []), c]);
   const calls = new Map(tree.calls.map((c) => [c.call.callId.toLowerCase(), c]));
@@ -56,4 +57,22 @@ export async function callTreePayouts(node: Pick<SettlementNode, 'db' | 'contrac
   };
   const epoch = (await epochsOf(node.db as Queryable, [top.call.callId])).get(top.call.callId) ?? null;
   return { epoch, root: view(top.call.callId) };
+}
+
+/**
+ * What proves on chain that `callId` was paid (SkillCallRoots' `isPaidCall`, and feedback to its
+ * agent in the ReputationRegistry): the operator, the epoch that settled its tree, and the call's
+ * leaf with its proof against that epoch's call root. Null while no posted epoch settled it.
+ *
+ * @example
+ * const p = await paidCallProof(db, operator, callId);
+ * if (p) await reputation.write.giveFeedback([agentId, 90n, 0, 'openledger-skill', skill, '', '', zeroHash, p]);
+ */
+export async function paidCallProof(db: Queryable, operator: Address, callId: Hex): Promise<{ operator: Address; epoch: number; callRoot: Hex; leaf: CallLeaf; proof: Hex[] } | null> {
+  const [row] = await db.query<{ epoch: number; inputs: { calls?: EpochCall[] }; call_root: Hex | null }>(
+    `select epoch, inputs, call_root from settlement_epochs where status = 'posted' and call_root_tx is not null and call_root_tx <> 'refused'
+       and exists (select 1 from jsonb_array_elements(inputs -> 'calls') c where lower(c -> 'call' ->> 'callId') = lower($1))`, [callId]);
+  if (!row?.inputs.calls) return null;
+  const p = callProof(row.inputs.calls, callId);
+  return { operator, epoch: row.epoch, callRoot: callRoot(row.inputs.calls), leaf: p.leaf, proof: p.proof };
 }

@@ -13,6 +13,7 @@ import { latestAuthorization } from './authorizations.ts';
 import { consumerSpend, settleCharges, unsettledCharges, unsettleEpoch } from './charges.ts';
 import { EpochStatus, epochCredits, earningsTree, inputsHash, type EpochCall, type EpochDraw, type EpochInputs } from './epoch-tree.ts';
 import { callFeeOf, callTree } from './skill-calls.ts';
+import { callRoot } from './call-root.ts';
 import { poolStake } from './pool-stake.ts';
 import { drawRefusal } from './simulate-draw.ts';
 import { StakingRole } from '../chain/staking-role.ts';
@@ -28,8 +29,6 @@ export interface SettlementNode {
   indexChain?: () => Promise<unknown>;
   /** Where the node serves an epoch's inputs (`<api>/settlement/epochs/<n>/inputs`). */
   inputsUri?: (epoch: number) => string;
-  /** The protocol's fee on skill calls (default {@link DEFAULT_CALL_FEE_BPS} to the timelock, the protocol's treasury). */
-  callFee?: { protocolFeeBps: number; treasury: Address };
 }
 
 /** Each payee's cumulative earnings over the epochs not reverted, before `epoch`. */
@@ -58,6 +57,14 @@ export type EpochOutcome =
 export async function runEpoch(node: SettlementNode, log: (line: string) => void = () => {}): Promise<EpochOutcome> {
   const s = node.contracts.attributionSettlement.read;
   await syncReverted(node);
+  // a call root a crash (or a full chain) kept from being posted after its epoch
+  for (const e of await node.db.query<{ epoch: number; inputs: EpochInputs }>(`select epoch, inputs from settlement_epochs where status = 'posted' and call_root_tx is null and jsonb_typeof(inputs -> 'calls') = 'array'`)) {
+    await postCallRoot(node, e.epoch, e.inputs.calls!).catch(async (err: Error) => {
+      log(`settlement: epoch ${e.epoch}'s call root is not posted: ${err.message}`);
+      // refused for good (its challenge window closed): the calls stay paid, but cannot back feedback or fraud proofs
+      if (err instanceof BaseError && err.walk((x) => x instanceof ContractFunctionRevertedError)) await node.db.query(`update settlement_epochs set call_root_tx = 'refused' where epoch = $1`, [e.epoch]);
+    });
+  }
   const [prepared] = await node.db.query<{ epoch: number }>(`select epoch from settlement_epochs where status = 'prepared'`);
   if (prepared) return post(node, prepared.epoch);
 
@@ -137,7 +144,7 @@ export async function runEpoch(node: SettlementNode, log: (line: string) => void
   const settled = included.flatMap((r) => r.receipts);
   const calls = included.flatMap((r) => r.calls);
   const inputs = await epochInputs(node, epoch, settled, draws, operator);
-  if (calls.length > 0) Object.assign(inputs, { calls, callFee: callFeeOf(node) });
+  if (calls.length > 0) Object.assign(inputs, { calls, callFee: await callFeeOf(node) });
   const credits = epochCredits(inputs, settled.map((r) => r.body));
   const { tree, leaves, total } = earningsTree(await cumulativeBefore(node.db, epoch), credits);
   await node.db.transaction(async (tx) => {
@@ -207,11 +214,31 @@ async function post(node: SettlementNode, epoch: number): Promise<EpochOutcome> 
       send: () => node.contracts.attributionSettlement.write.postEpoch([BigInt(epoch), row.root, BigInt(row.cumulative_total), row.inputs_hash, node.inputsUri?.(epoch) ?? '', draws]),
     });
     await node.db.query(`update settlement_epochs set status = 'posted', tx_hash = $2, posted_at = now() where epoch = $1`, [epoch, event.transactionHash]);
+    if (row.inputs.calls?.length) await postCallRoot(node, epoch, row.inputs.calls);
     return { kind: 'posted', epoch, root: row.root, receipts: row.inputs.receipts.length, total: BigInt(row.cumulative_total), funded: (event.args as { funded: bigint }).funded };
   } catch (err) {
     if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) await discard(node.db, epoch);
     throw err;
   }
+}
+
+/**
+ * Posts the root of the skill calls a posted epoch settled to SkillCallRoots, once across crashes
+ * (while the epoch is pending and its challenge window open): what paid-call feedback and on-chain
+ * fraud proofs open. A failure is logged by the caller's next run, not fatal to the epoch.
+ */
+async function postCallRoot(node: SettlementNode, epoch: number, calls: EpochCall[]): Promise<void> {
+  const root = callRoot(calls);
+  const [row] = await node.db.query<{ call_root_sent_from_block: string | null; call_root_tx: string | null }>('select call_root_sent_from_block, call_root_tx from settlement_epochs where epoch = $1', [epoch]);
+  if (row?.call_root_tx) return;
+  const event = await sendOnce(node, {
+    contract: 'skillCallRoots', eventName: 'CallRootPosted', filter: { operator: node.clients.account.address, epoch: BigInt(epoch) },
+    matches: (a) => a.root === root,
+    sentFromBlock: row?.call_root_sent_from_block == null ? null : BigInt(row.call_root_sent_from_block),
+    recordHead: async (head) => void (await node.db.query('update settlement_epochs set call_root_sent_from_block = $2, call_root = $3 where epoch = $1', [epoch, head.toString(), root])),
+    send: () => node.contracts.skillCallRoots.write.postCallRoot([BigInt(epoch), root]),
+  });
+  await node.db.query('update settlement_epochs set call_root_tx = $2 where epoch = $1', [epoch, event.transactionHash]);
 }
 
 /** Drops a prepared (or reverted) epoch's credits and hands its receipts back to the next epoch. */

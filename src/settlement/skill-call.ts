@@ -1,4 +1,5 @@
-import { hashTypedData, recoverTypedDataAddress, zeroHash, type Address, type Hex, type LocalAccount, type PublicClient } from 'viem';
+import { hashTypedData, isAddressEqual, recoverTypedDataAddress, zeroHash, type Address, type Hex, type LocalAccount } from 'viem';
+import { accountSignerAt, type SignerHistoryClient } from '../chain/agent-accounts.ts';
 
 /**
  * One paid call of a skill, as its seller signs it (EIP-712 `SkillCall`): which call it is and
@@ -82,14 +83,18 @@ export function skillCallSigner(d: SkillCallDomain, call: SkillCall, signature: 
 }
 
 /**
- * Whether `call` is signed for its agent: by the agent's key, or — when the agent is a contract
- * account (its ERC-6551 treasury) — by a key the account accepts (ERC-1271 `isValidSignature`,
- * asked of the chain through viem's `verifyTypedData`), at `blockNumber` (default: the latest) — the
- * block the node checked it at, since a session key can be revoked, or the agent's token sold, later.
+ * Whether `call` was signed for its agent at block `block`: by the agent's own key, or — the agent
+ * being its ERC-6551 account — by a key the account accepted then (its holder, or a session key
+ * granted the signing right: chain/agent-accounts.ts `accountSignerAt`, read from events, so the
+ * answer does not change when the key is revoked or the agent sold later, nor depend on an archive
+ * node).
  *
  * @example
- * if (!(await verifySkillCall(publicClient, domain, call, signature))) throw …;
+ * if (!(await verifySkillCall(publicClient, domain, call, signature, block))) throw …;
  */
-export function verifySkillCall(client: Pick<PublicClient, 'verifyTypedData'>, d: SkillCallDomain, call: SkillCall, signature: Hex, blockNumber?: bigint): Promise<boolean> {
-  return client.verifyTypedData({ ...typed(d, call), address: call.agent, signature, ...(blockNumber === undefined ? {} : { blockNumber }) }).catch(() => false);
+export async function verifySkillCall(client: SignerHistoryClient, d: SkillCallDomain, call: SkillCall, signature: Hex, block: bigint): Promise<boolean> {
+  const signer = await recoverTypedDataAddress({ ...typed(d, call), signature }).catch(() => null);
+  if (!signer) return false;
+  if (isAddressEqual(signer, call.agent)) return true;
+  return accountSignerAt(client, call.agent, signer, block).catch(() => false);
 }

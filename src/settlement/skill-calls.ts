@@ -1,10 +1,12 @@
 import { formatEther, getAddress, isAddressEqual, zeroAddress, type Address, type Hex, type PublicClient } from 'viem';
 import type { Meter, Reservation } from '../inference/meter.ts';
+import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { CallTreeError, checkCallTree, type CallNode, type SkillTerms } from './call-tree.ts';
 import { recordCharge } from './charges.ts';
 import { skillCallOf, termsOf, type EpochCall } from './epoch-tree.ts';
 import { PaymentRequiredError } from './meter.ts';
+import type { SignerHistoryClient } from '../chain/agent-accounts.ts';
 import { ROOT_PARENT, verifySkillCall, type SkillCall, type SkillCallDomain } from './skill-call.ts';
 
 // Settlement's ledger of skill calls (`skill_calls`, `skill_call_inferences`): each call as its
@@ -13,18 +15,28 @@ import { ROOT_PARENT, verifySkillCall, type SkillCall, type SkillCallDomain } fr
 // inference paid by two calls, or run for another; a child not made by its parent or missing from
 // its signed list; costs over the price.
 
-/** The protocol's fee on a skill call's price unless the node is configured otherwise: 1 %. */
-export const DEFAULT_CALL_FEE_BPS = 100;
+/**
+ * The most the protocol's fee on a call can be (SkillCallRoots' `MAX_CALL_FEE_BPS`, 10 %): what a
+ * call keeps free of its budget, so that a change of the fee between the call and its epoch never
+ * puts an honest tree over budget (the split takes the fee in force; the agent keeps the rest).
+ */
+export const MAX_CALL_FEE_BPS = 1_000;
+
+/** The protocol's fee on skill calls and who receives it. */
+export interface CallFee {
+  protocolFeeBps: number;
+  treasury: Address;
+}
 
 /**
- * The protocol's fee on skill calls, and who receives it: the node's setting, or
- * {@link DEFAULT_CALL_FEE_BPS} to the timelock (the protocol's treasury, spent by governance).
+ * The protocol's fee on skill calls as governance set it (SkillCallRoots' `callFeeBps`), paid to
+ * the timelock (the protocol's treasury, spent by governance).
  *
  * @example
- * const { protocolFeeBps, treasury } = callFeeOf(node);
+ * const { protocolFeeBps, treasury } = await callFeeOf(node);
  */
-export function callFeeOf(node: { contracts: { timelock: { address: Address } }; callFee?: { protocolFeeBps: number; treasury: Address } }): { protocolFeeBps: number; treasury: Address } {
-  return node.callFee ?? { protocolFeeBps: DEFAULT_CALL_FEE_BPS, treasury: node.contracts.timelock.address };
+export async function callFeeOf(node: { contracts: Pick<ProtocolContracts, 'skillCallRoots' | 'timelock'> }): Promise<CallFee> {
+  return { protocolFeeBps: Number(await node.contracts.skillCallRoots.read.callFeeBps()), treasury: node.contracts.timelock.address };
 }
 
 /** The protocol fee of a call's price (rounded down), as the split takes it. */
@@ -48,17 +60,17 @@ export interface CallBudget {
 }
 
 /**
- * A call's budget: `cap` less the protocol fee on it, in memory for the one process that runs the
- * call. Its meter refuses an inference for another consumer than the call's agent, or one that
+ * A call's budget: `cap` less the most the protocol fee on it can be ({@link MAX_CALL_FEE_BPS}), in
+ * memory for the one process that runs the call. Its meter refuses an inference for another consumer than the call's agent, or one that
  * could cost more than what is left; a stored inference is paid by this call in the receipt's own
  * transaction, and a receipt already paid by a call is refused (an inference counts in one call).
  *
  * @example
- * const budget = callBudget({ callId, agent, cap: parseEther('1'), protocolFeeBps: 100 });
+ * const budget = callBudget({ callId, agent, cap: parseEther('1') });
  * await runInference({ ...node, meter: budget.meter }, { ...request, consumer: agent, call: callId });
  */
-export function callBudget(o: { callId: Hex; agent: Address; cap: bigint; protocolFeeBps: number }): CallBudget {
-  const free = o.cap - protocolFeeOf(o.cap, o.protocolFeeBps);
+export function callBudget(o: { callId: Hex; agent: Address; cap: bigint }): CallBudget {
+  const free = o.cap - protocolFeeOf(o.cap, MAX_CALL_FEE_BPS);
   let spent = 0n;
   let held = 0n;
   const take = (amount: bigint, what: string) => {
@@ -131,14 +143,14 @@ export interface SignedCall {
  * is wrong; nothing is recorded then.
  *
  * @example
- * await recordSkillCall({ db, client: publicClient, domain: { chainId, settlement }, protocolFeeBps: 100 }, signed, reservation);
+ * await recordSkillCall({ db, client: publicClient, domain: { chainId, settlement } }, signed, reservation);
  */
 export async function recordSkillCall(
-  node: { db: Database; client: Pick<PublicClient, 'verifyTypedData' | 'getBlockNumber'>; domain: SkillCallDomain; protocolFeeBps: number },
+  node: { db: Database; client: SignerHistoryClient & Pick<PublicClient, 'getBlockNumber'>; domain: SkillCallDomain },
   s: SignedCall,
   charge?: Reservation,
 ): Promise<void> {
-  const { db, protocolFeeBps } = node;
+  const { db } = node;
   const c = s.call;
   const block = await node.client.getBlockNumber({ cacheTime: 0 });
   if (!(await verifySkillCall(node.client, node.domain, c, s.signature, block))) throw new CallTreeError('bad_signature', `call ${c.callId} is not signed for its agent ${c.agent} (at block ${block})`);
@@ -162,7 +174,7 @@ export async function recordSkillCall(
       inferences: await Promise.all(c.inferenceReceipts.map(async (id) => ({ ...(await paidInference(tx, id)), receiptId: id, consumer: c.agent }))),
       children: subtree,
     };
-    checkCallTree(top, { protocolFeeBps });
+    checkCallTree(top, { protocolFeeBps: MAX_CALL_FEE_BPS });
     const [inserted] = await tx.query<{ call_id: string }>(
       `insert into skill_calls (call_id, parent_call_id, skill, agent, payer, price, input_hash, output_hash, inference_receipts, children, signature, terms, block)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict (call_id) do nothing returning call_id`,

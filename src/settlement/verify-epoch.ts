@@ -3,13 +3,13 @@ import { checkReceiptSignature } from '../attribution/receipts.ts';
 import type { ReceiptBody } from '../attribution/receipt-types.ts';
 import { earningsTree, epochCredits, inputsHash, skillCallOf, type EpochInputs, type EpochLeaves } from './epoch-tree.ts';
 import { verifySkillCall } from './skill-call.ts';
-import type { PublicClient } from 'viem';
+import type { SignerHistoryClient } from '../chain/agent-accounts.ts';
 
 /** What a verifier has of an epoch: what the chain says, and what the node serves as its inputs. */
 export interface EpochEvidence {
   epoch: number;
   /** From the chain: the posted root, its declared total and inputs hash, who posted it, and where (the chain and settlement contract skill calls are signed for). */
-  chain: { root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; chainId?: number; settlement?: Address; client?: Pick<PublicClient, 'verifyTypedData'> };
+  chain: { root: Hex; cumulativeTotal: bigint; inputsHash: Hex; operator: Address; chainId?: number; settlement?: Address; client?: SignerHistoryClient };
   /** From the node: the inputs, the leaves it claims, and the receipts the inputs name. */
   inputs: EpochInputs;
   leaves: EpochLeaves;
@@ -108,7 +108,7 @@ export async function epochEvidence(
   epoch: number,
   operator?: Address,
   /** The chain and settlement contract, to check the signatures of the epoch's skill calls. */
-  where?: { chainId: number; settlement: Address; client: Pick<PublicClient, 'verifyTypedData'> },
+  where?: { chainId: number; settlement: Address; client: SignerHistoryClient },
 ): Promise<EpochEvidence & { served: ServedEpoch }> {
   const s = await served(epoch);
   const who = operator ?? s.inputs.operator;

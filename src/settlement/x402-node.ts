@@ -13,6 +13,8 @@ export interface X402Resource {
   maxAmount: bigint;
   /** The node's public origin as the payer reaches it (where the payer reads its funds). */
   origin: string;
+  /** The 402's extensions (the x402 Bazaar's discovery entry). */
+  extensions?: Record<string, unknown>;
 }
 
 /** A verified payment: who pays, up to how much, and the payload and requirements to settle it with. */
@@ -64,7 +66,7 @@ export function createX402(node: EscrowFacilitatorNode) {
     });
   };
   const required = async (r: X402Resource, requirements: PaymentRequirements[], error?: string, payload?: PaymentPayload) =>
-    server.createPaymentRequiredResponse(requirements, { url: r.url, description: r.description, mimeType: 'application/json' }, error, undefined, undefined, payload);
+    server.createPaymentRequiredResponse(requirements, { url: r.url, description: r.description, mimeType: 'application/json' }, error, r.extensions, undefined, payload);
 
   return {
     facilitator,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bytesToHex, keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
+import { bytesToHex, keccak256, parseEther, stringToBytes, zeroHash, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { getReceipts } from '../attribution/receipts.ts';
@@ -27,9 +27,13 @@ import { readServedEpoch } from '../settlement/epoch-inputs.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { rewardsOf } from '../settlement/rewards.ts';
 import { ROOT_PARENT, signSkillCall, type SkillCall } from '../settlement/skill-call.ts';
-import { callBudget, callTree, recordSkillCall, DEFAULT_CALL_FEE_BPS } from '../settlement/skill-calls.ts';
+import { callBudget, callTree, recordSkillCall } from '../settlement/skill-calls.ts';
 import { auditEpoch } from '../settlement/audit-epoch.ts';
 import { hostAgent, type Agent } from './agents.ts';
+import { feedbackTags, skillReputation } from './reputation.ts';
+import { callRoot } from '../settlement/call-root.ts';
+import { paidCallProof } from '../settlement/call-tree-payouts.ts';
+import { expectRevert } from '../chain/test-chain.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { callSkill, type SkillNode } from './run-skill.ts';
 import { readSkillFolder } from './skill-folder.ts';
@@ -52,7 +56,7 @@ async function publish(name: string, agent: Agent, offer: Record<string, string>
   writeFileSync(join(dir, 'SKILL.md'), `---\nname: ${name}\ndescription: ${name} answers questions about the facts datanet\nmetadata:\n${meta}\n---\nAnswer briefly.\n`);
   writeFileSync(join(dir, 'workflow.json'), JSON.stringify(workflow));
   const folder = await readSkillFolder(dir);
-  const listed = await listSkill(f.db, { name, agent: agent.account, files: folder.files.map((x) => ({ path: x.path, bytes: new Uint8Array(readFileSync(join(dir, x.path))) })), known: { model: async (m) => m === 'facts-qa' } });
+  const listed = await listSkill(f.db, { name, agent, signer: f.addr(OWNER), files: folder.files.map((x) => ({ path: x.path, bytes: new Uint8Array(readFileSync(join(dir, x.path))) })), known: { model: async (m) => m === 'facts-qa' } });
   assert.equal(listed.skill.id, folder.id, 'the node lists the id a reader of the folder computes');
   return listed.skill.id;
 }
@@ -70,7 +74,6 @@ before(async () => {
   const inference = { account: f.t.accounts[NODE]!, chainId: 31337, contracts: f.ctx.contracts, db: f.db, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }) };
   node = {
     db: f.db, inference, client: f.ctx.clients.publicClient, domain: { chainId: 31337, settlement: f.t.addresses.attributionSettlement },
-    callFee: { protocolFeeBps: DEFAULT_CALL_FEE_BPS, treasury: f.t.addresses.timelock },
   };
   question = (await learntQuestion(f, async (prompt) => (await runInference(inference, { model: 'facts-qa', prompt, maxTokens: 24, temperature: 0, topP: 1, seed: 0, stop: [], consumer: null })).output)).prompt;
   const operator = await f.t.as(NODE);
@@ -172,6 +175,20 @@ test('a three-level tree paid once: recorded, settled in one epoch with its rece
   assert.equal(claimed, parseEther('0.2'));
   const ledger = await f.ctx.contracts.attributionSettlement.read.ledgerOf([f.addr(NODE)]);
   assert.ok(ledger.claimed <= ledger.funded, 'claims never exceed what was drawn');
+
+  // the epoch's call root is on chain: the consumer's call is a paid call there, and backs one feedback from its payer
+  assert.equal(await f.ctx.contracts.skillCallRoots.read.callRootOf([f.addr(NODE), BigInt(out.epoch)]), callRoot(served.inputs.calls!));
+  const proof = (await paidCallProof(f.db, f.addr(NODE), r.call.callId))!;
+  assert.equal(await f.ctx.contracts.skillCallRoots.read.isPaidCall([proof.operator, BigInt(proof.epoch), proof.leaf, proof.proof]), true);
+  const paidCall = { operator: proof.operator, epoch: BigInt(proof.epoch), leaf: proof.leaf, proof: proof.proof };
+  const agentA = await f.ctx.contracts.agentRegistry.read.agentOfWallet([agents.a.account]);
+  const { tag1, tag2 } = feedbackTags(skills.a);
+  await expectRevert((await f.t.as(OWNER)).reputationRegistry.write.giveFeedback([agentA, 100n, 0, tag1, tag2, '', '', zeroHash, paidCall]), 'ReputationRegistrySelfFeedback');
+  await expectRevert((await f.t.as(9)).reputationRegistry.write.giveFeedback([agentA, 100n, 0, tag1, tag2, '', '', zeroHash, paidCall]), 'ReputationRegistryNotPayer');
+  const consumer = await f.t.as(CONSUMER);
+  await f.t.mined(consumer.reputationRegistry.write.giveFeedback([agentA, 80n, 0, tag1, tag2, '', '', zeroHash, paidCall]));
+  await expectRevert(consumer.reputationRegistry.write.giveFeedback([agentA, 100n, 0, tag1, tag2, '', '', zeroHash, paidCall]), 'ReputationRegistryCallAlreadyRated');
+  assert.deepEqual(await skillReputation(f.ctx.contracts, agentA, skills.a), { feedback: 1, score: 80, paid: parseEther('0.2') });
 });
 
 /** A call by agent C (payer = C itself, as a root here) recorded straight into the ledger, for the frauds below. */
@@ -184,7 +201,7 @@ async function signedBy(agentKey: Hex, over: Partial<SkillCall>): Promise<{ call
   return { call, signature: await signSkillCall(signer, node.domain, call) };
 }
 
-const ledger = () => ({ db: f.db, client: f.ctx.clients.publicClient, domain: node.domain, protocolFeeBps: DEFAULT_CALL_FEE_BPS });
+const ledger = () => ({ db: f.db, client: f.ctx.clients.publicClient, domain: node.domain });
 const terms = { dataRoyaltyBps: 0, upstream: [] };
 const refusal = (code: string) => (e: Error & { code?: string }) => e.code === code;
 
@@ -197,7 +214,7 @@ test('the ledger refuses, as calls arrive, each structural fraud: another call\'
     const paidElsewhere = (await f.db.query<{ receipt_id: Hex }>('select receipt_id from skill_call_inferences limit 1'))[0]!.receipt_id;
     await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { inferenceReceipts: [paidElsewhere] })), terms }, charge), refusal('forged_inference'));
     // the meter refuses to pay one inference from two calls
-    const budget = callBudget({ callId: keccak256(stringToBytes('x')), agent, cap: parseEther('1'), protocolFeeBps: 100 });
+    const budget = callBudget({ callId: keccak256(stringToBytes('x')), agent, cap: parseEther('1') });
     const res = await budget.meter.reserve(agent, 10n, 'x');
     await assert.rejects(f.db.transaction((tx) => res.charge(tx, { id: paidElsewhere, fee: 1n })), refusal('inference_counted_twice'));
     // another consumer's inference: the call's budget pays only its agent's

@@ -1,24 +1,24 @@
 import { bytesToHex, keccak256, stringToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { randomBytes } from 'node:crypto';
+import type { SignerHistoryClient } from '../chain/agent-accounts.ts';
 import type { Reservation } from '../inference/meter.ts';
 import { runInference, type InferenceNode } from '../inference/run-inference.ts';
 import { CallTreeError, MAX_CALL_DEPTH, type SkillTerms } from '../settlement/call-tree.ts';
 import { PaymentRequiredError } from '../settlement/meter.ts';
 import { ROOT_PARENT, signSkillCall, type SkillCall, type SkillCallDomain } from '../settlement/skill-call.ts';
-import { callBudget, protocolFeeOf, recordSkillCall, type CallBudget } from '../settlement/skill-calls.ts';
+import { callBudget, MAX_CALL_FEE_BPS, protocolFeeOf, recordSkillCall, type CallBudget } from '../settlement/skill-calls.ts';
 import type { Database } from '../store/database.ts';
 import { agentSigner } from './agents.ts';
 import type { SkillOffer } from './skill-folder.ts';
 import { getSkill, SkillStoreError } from './skill-store.ts';
 import { fill } from './skill-workflow.ts';
 
-/** What running skills needs of the node: the inference pipeline, the chain (to check signatures) and the protocol's call fee. */
+/** What running skills needs of the node: the inference pipeline, and the chain (to check signatures). */
 export interface SkillNode {
   db: Database;
   inference: InferenceNode;
-  client: Pick<PublicClient, 'verifyTypedData' | 'getBlockNumber'>;
+  client: SignerHistoryClient & Pick<PublicClient, 'getBlockNumber'>;
   domain: SkillCallDomain;
-  callFee: { protocolFeeBps: number; treasury: Address };
 }
 
 /** A finished, recorded call: its signed form and what it answered, with the calls it made. */
@@ -68,7 +68,7 @@ async function run(node: SkillNode, r: SkillCallRequest, parent: { callId: Hex; 
   if (offer.pricing === 'flat' && offer.price > r.maxPrice) throw new PaymentRequiredError('over_budget', `${skill.name} costs ${offer.price} wei a call; the payer allows ${r.maxPrice}`);
   const callId = bytesToHex(randomBytes(32));
   const cap = offer.pricing === 'flat' ? offer.price : r.maxPrice;
-  const budget = callBudget({ callId, agent, cap, protocolFeeBps: node.callFee.protocolFeeBps });
+  const budget = callBudget({ callId, agent, cap });
   const steps: Record<string, string> = {};
   const receipts: Hex[] = [];
   const children: SkillCallResult[] = [];
@@ -90,7 +90,7 @@ async function run(node: SkillNode, r: SkillCallRequest, parent: { callId: Hex; 
     }
   }
   const output = fill(workflow.output, { input: r.input, steps });
-  const price = priceOf(offer, { costs: budget.spent(), tokens, feeBps: node.callFee.protocolFeeBps });
+  const price = priceOf(offer, { costs: budget.spent(), tokens, feeBps: MAX_CALL_FEE_BPS });
   if (price > r.maxPrice) throw new PaymentRequiredError('over_budget', `${skill.name} would cost ${price} wei; the payer allows ${r.maxPrice}`);
   const call: SkillCall = {
     callId, parentCallId: parent?.callId ?? ROOT_PARENT, skill: skill.id, agent, payer: r.payer, price,
@@ -98,7 +98,7 @@ async function run(node: SkillNode, r: SkillCallRequest, parent: { callId: Hex; 
     inferenceReceipts: receipts, children: children.map((c) => c.call.callId),
   };
   const signature = await signSkillCall(await agentSigner(node.db, agent), node.domain, call);
-  await recordSkillCall({ db: node.db, client: node.client, domain: node.domain, protocolFeeBps: node.callFee.protocolFeeBps }, { call, signature, terms: await termsOf(node, offer) }, r.charge);
+  await recordSkillCall(node, { call, signature, terms: await termsOf(node, offer) }, r.charge);
   return { call, signature, output, children };
 }
 
@@ -118,7 +118,8 @@ async function payChild(node: SkillNode, budget: CallBudget, r: Omit<SkillCallRe
 /**
  * A call's price by its skill's offer: `flat`, the offer's price; `per-1k-tokens`, the offer's price
  * per 1,000 tokens of the call's own inferences (rounded up); `upto`, its costs plus the offer's
- * price as the agent's fee. Never less than what covers its costs and the protocol fee on the price.
+ * price as the agent's fee. Never less than what covers its costs and the largest protocol fee
+ * on the price (`feeBps`: {@link MAX_CALL_FEE_BPS}).
  */
 export function priceOf(offer: Pick<SkillOffer, 'pricing' | 'price'>, m: { costs: bigint; tokens: number; feeBps: number }): bigint {
   const quoted = offer.pricing === 'flat' ? offer.price : offer.pricing === 'per-1k-tokens' ? (offer.price * BigInt(m.tokens) + 999n) / 1000n : m.costs + offer.price;

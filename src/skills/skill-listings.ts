@@ -1,9 +1,10 @@
+import { declareDiscoveryExtension } from '@x402/extensions/bazaar';
 import canonicalize from 'canonicalize';
 import { formatEther, keccak256, stringToBytes, type Hex } from 'viem';
 import type { SkillFolder } from './skill-folder.ts';
 
-// One skill folder, three standard listings: the MCP tool an MCP client calls, the A2A agent card's
-// skill entry, and what our own registry keeps (its id and terms). Nothing is written twice: each
+// One skill folder, its standard listings: the MCP tool an MCP client calls, the A2A agent card's
+// skill entry, the x402 Bazaar discovery entries, and what our own registry keeps (its id and terms). Nothing is written twice: each
 // listing is computed from the folder.
 
 /** The `_meta` keys our MCP tools carry (MCP reserves unprefixed and `mcp`-prefixed keys). */
@@ -60,4 +61,26 @@ export function a2aSkill(skill: SkillFolder) {
 export function skillTermsHash(skill: Pick<SkillFolder, 'offer'>): Hex {
   const o = skill.offer;
   return keccak256(stringToBytes(canonicalize({ ...o, price: o.price.toString(), derivedFrom: o.derivedFrom.map((d) => ({ ...d, cap: d.cap.toString() })) })!));
+}
+
+/**
+ * The skill's x402 Bazaar discovery entries (`extensions.bazaar` of its 402s, built with
+ * `@x402/extensions`): over HTTP, a JSON body `{ input, maxPrice? }` answered with the call; over
+ * MCP, its tool and input schema.
+ *
+ * @example
+ * const { http } = bazaarEntries(skill);
+ * await x402.paymentRequired(resource, undefined, http);
+ */
+export function bazaarEntries(skill: SkillFolder): { http: Record<string, unknown>; mcp: Record<string, unknown> } {
+  const tool = mcpTool(skill);
+  const http = declareDiscoveryExtension({
+      bodyType: 'json',
+      input: { input: skill.description },
+      inputSchema: { type: 'object', properties: { input: { type: 'string' }, maxPrice: { type: 'string', description: 'the most you pay, wei (skills not priced flat)' } }, required: ['input'] },
+      output: { example: { callId: '0x…', output: '…', price: skill.offer.price.toString() } },
+  });
+  // the method an HTTP framework's bazaar extension would fill in from the route: calls are POSTed
+  (http.bazaar as unknown as { info: { input: { method?: string } } }).info.input.method = 'POST';
+  return { http, mcp: declareDiscoveryExtension({ toolName: tool.name, description: tool.description, transport: 'streamable-http', inputSchema: tool.inputSchema }) };
 }

@@ -1,4 +1,5 @@
-import { getAddress, type Address, type Hex } from 'viem';
+import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
+import type { Agent } from './agents.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { parseSkillFiles, type SkillFile, type SkillFolder } from './skill-folder.ts';
@@ -16,22 +17,23 @@ export class SkillStoreError extends CodedError {
 }
 
 /**
- * Lists a skill folder, given as its files, for an agent this node runs: the folder is checked as
- * {@link parseSkillFiles} checks it (the same id a reader of the folder computes), and a skill id is
- * listed once. Its declared models must be served here, and the skills its workflow calls listed
- * here (`known`).
+ * Lists a skill folder, given as its files, for an agent this node runs, asked by `signer`, who
+ * must be the agent's owner: the folder is checked as {@link parseSkillFiles} checks it (the same id
+ * a reader of the folder computes), and a skill id is listed once. Its declared models must be
+ * served here (`known`), and the skills its workflow calls listed here.
  *
  * @example
- * const listed = await listSkill(db, { name: 'summarise', files, agent, known });
+ * const listed = await listSkill(db, { name: 'summarise', files, agent, signer, known });
  */
-export async function listSkill(db: Queryable, o: { name: string; files: readonly SkillFile[]; agent: Address; known: { model(name: string): Promise<boolean> } }): Promise<ListedSkill> {
+export async function listSkill(db: Queryable, o: { name: string; files: readonly SkillFile[]; agent: Pick<Agent, 'name' | 'account' | 'owner'>; signer: Address; known: { model(name: string): Promise<boolean> } }): Promise<ListedSkill> {
+  if (!isAddressEqual(o.agent.owner, o.signer)) throw new SkillStoreError('forbidden', `agent ${o.agent.name} belongs to ${o.agent.owner}, not to ${o.signer}`);
   const skill = parseSkillFiles(o.name, o.files);
   for (const m of skill.offer.models) if (!(await o.known.model(m))) throw new SkillStoreError('unknown_model', `the skill uses model ${m}, which this node does not serve`);
   for (const s of skill.workflow.steps) if (s.kind === 'call' && !(await getSkill(db, s.skill))) throw new SkillStoreError('unknown_skill', `the skill calls ${s.skill}, which is not listed here`);
   const files = o.files.map((f) => ({ path: f.path, base64: Buffer.from(f.bytes).toString('base64') }));
-  const [row] = await db.query<{ created_at: Date }>('insert into skills (skill_id, name, agent, files) values ($1, $2, $3, $4) on conflict (skill_id) do nothing returning created_at', [skill.id, skill.name, getAddress(o.agent), JSON.stringify(files)]);
+  const [row] = await db.query<{ created_at: Date }>('insert into skills (skill_id, name, agent, files) values ($1, $2, $3, $4) on conflict (skill_id) do nothing returning created_at', [skill.id, skill.name, o.agent.account, JSON.stringify(files)]);
   if (!row) throw new SkillStoreError('skill_exists', `skill ${skill.id} (${skill.name}) is listed already`);
-  return { skill, agent: getAddress(o.agent), createdAt: row.created_at.toISOString() };
+  return { skill, agent: o.agent.account, createdAt: row.created_at.toISOString() };
 }
 
 /** A listed skill by id (null: not listed here). */

@@ -32,7 +32,7 @@ export const routes = {
   submitAuthorization: settlement.submitAuthorization, getFunds: settlement.getFunds, getRewards: settlement.getRewards, getRewardHistory: settlement.getRewardHistory,
   getRewardEvidence: settlement.getRewardEvidence, listEpochs: settlement.listEpochs, listWatchedEpochs: settlement.listWatchedEpochs, getEpochInputs: settlement.getEpochInputs, runEpoch: settlement.runEpoch,
   createAgent: skills.createAgent, listAgents: skills.listAgents, getAgent: skills.getAgent, getAgentCard: skills.getAgentCard, getAgentRegistration: skills.getAgentRegistration,
-  listSkill: skills.listSkill, listSkills: skills.listSkills, getSkill: skills.getSkill, callSkill: skills.callSkill, getSkillCall: skills.getSkillCall,
+  listSkill: skills.listSkill, listSkills: skills.listSkills, getSkill: skills.getSkill, callSkill: skills.callSkill, getSkillCall: skills.getSkillCall, getSkillCallProof: skills.getSkillCallProof,
   x402Supported: skills.x402Supported, x402Verify: skills.x402Verify, x402Settle: skills.x402Settle,
 } as const satisfies Record<string, RouteDefinition>;
 

@@ -9,6 +9,7 @@ import { defineRoute } from './route.ts';
 export const protocolAddresses = z.object({
   openToken: address, timelock: address, governor: address, staking: address, datanetRegistry: address, modelRegistry: address, inferenceEscrow: address, attributionSettlement: address, operatorRegistry: address,
   agentRegistry: address, skillRegistry: address, erc6551Registry: address, agentAccountImplementation: address,
+  skillCallRoots: address, reputationRegistry: address, validationRegistry: address,
 });
 agree<Agrees<typeof protocolAddresses, ProtocolAddresses>>();
 

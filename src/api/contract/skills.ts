@@ -25,8 +25,10 @@ export const skill = z.object({
   offer,
   /** The skill's listing in the SkillRegistry (null: not listed on chain). */
   listing: z.object({ agentId: wei, bond: wei, active: z.boolean(), termsHash: hex }).nullable(),
-  /** Paid-call reputation: calls recorded here and the OPEN they paid. */
+  /** Paid calls recorded here and the OPEN they paid. */
   calls: z.object({ count: z.number().int(), paid: wei }),
+  /** Feedback in the ReputationRegistry, each from a paid call's payer, the score weighted by what the call paid (null: no agent id on chain). */
+  reputation: z.object({ feedback: z.number().int(), score: z.number().nullable(), paid: wei }).nullable(),
   tool: z.object({ inputSchema: jsonObject, outputSchema: jsonObject.optional() }).nullable(),
   steps: z.array(z.object({ id: z.string(), kind: z.enum(['prompt', 'call']), model: z.string().optional(), skill: hex.optional() })),
   createdAt: time,
@@ -93,6 +95,17 @@ export const getSkillCall = defineRoute({
   id: 'getSkillCall', method: 'GET', path: '/skill-calls/:id', tag: 'skills', auth: 'none',
   summary: "A call's whole tree (from the consumer's call down) with what each call paid whom, and the epoch that settled it",
   params: z.object({ id: hex32Input }), response: z.object({ epoch: z.number().int().nullable(), root: payoutNode }),
+});
+
+export const getSkillCallProof = defineRoute({
+  id: 'getSkillCallProof', method: 'GET', path: '/skill-calls/:id/proof', tag: 'skills', auth: 'none',
+  summary: "Proof that a call was paid: its leaf and proof against its epoch's call root in SkillCallRoots (for feedback in the ReputationRegistry, or a fraud proof)",
+  params: z.object({ id: hex32Input }),
+  response: z.object({
+    operator: address, epoch: z.number().int(), callRoot: hex,
+    leaf: z.object({ callId: hex, parentCallId: hex, skill: hex, agent: address, payer: address, price: wei, inputHash: hex, outputHash: hex, receiptsHash: hex, childrenHash: hex }),
+    proof: z.array(hex),
+  }),
 });
 
 const paymentBody = z.object({ x402Version: z.number().int(), paymentPayload: jsonObject, paymentRequirements: jsonObject }).passthrough();

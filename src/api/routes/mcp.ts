@@ -5,10 +5,11 @@ import type { PaymentPayload } from '@x402/core/types';
 import type { FastifyInstance } from 'fastify';
 import { X402PaymentError, type X402Node } from '../../settlement/x402-node.ts';
 import { getAgent } from '../../skills/agents.ts';
-import { mcpTool } from '../../skills/skill-listings.ts';
+import { bazaarEntries, mcpTool } from '../../skills/skill-listings.ts';
 import { listSkills, type ListedSkill } from '../../skills/skill-store.ts';
 import { CodedError } from '../../util/coded-error.ts';
-import { maxPriceOf, payAndCall, type SkillRouteContext } from './skills.ts';
+import { maxPriceOf, payAndCall } from '../../skills/paid-call.ts';
+import { skillNode, type SkillRouteContext } from './skills.ts';
 
 /** The `_meta` keys of x402's MCP transport: the payment a client sends with `tools/call`, and the settlement the result carries. */
 export const MCP_X402 = { payment: 'x402/payment', response: 'x402/payment-response' } as const;
@@ -56,7 +57,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: X4
 
 async function paidToolCall(ctx: SkillRouteContext, x402: X402Node, listed: ListedSkill, args: Record<string, unknown> | undefined, payment: PaymentPayload | undefined, origin: string, signal: AbortSignal): Promise<CallToolResult> {
   const maxPrice = maxPriceOf(listed, typeof args?.maxPrice === 'string' && /^\d{1,78}$/.test(args.maxPrice) ? BigInt(args.maxPrice) : undefined);
-  const resource = { url: `mcp://tool/${listed.skill.name}`, description: `${listed.skill.name}: ${listed.skill.description}`, maxAmount: maxPrice, origin };
+  const resource = { url: `mcp://tool/${listed.skill.name}`, description: `${listed.skill.name}: ${listed.skill.description}`, maxAmount: maxPrice, origin, extensions: bazaarEntries(listed.skill).mcp };
   let paid;
   try {
     paid = await x402.verify(payment ?? null, resource);
@@ -65,7 +66,7 @@ async function paidToolCall(ctx: SkillRouteContext, x402: X402Node, listed: List
     return { isError: true, structuredContent: err.paymentRequired as unknown as Record<string, unknown>, content: [{ type: 'text', text: JSON.stringify(err.paymentRequired) }] };
   }
   const { maxPrice: _cap, ...rest } = args ?? {};
-  const r = await payAndCall(ctx, { skill: listed.skill.id, input: inputOf(rest), payer: paid.payer, maxPrice: paid.maxAmount, x402: paid, signal });
+  const r = await payAndCall(skillNode(ctx), { skill: listed.skill.id, input: inputOf(rest), payer: paid.payer, maxPrice: paid.maxAmount, x402: paid, signal });
   const settled = await x402.settle(paid, r.call.price);
   return {
     content: [{ type: 'text', text: r.output }],

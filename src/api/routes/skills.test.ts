@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentRequired } from '@x402/core/types';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
+import { validateDiscoveryExtension } from '@x402/extensions/bazaar';
 import type { FastifyInstance } from 'fastify';
 import { parseEther, type Hex } from 'viem';
 import { createModelLoader, storeModelSource } from '../../attribution/model-loader.ts';
@@ -116,6 +117,8 @@ test('an x402 client (@x402/fetch, unmodified) pays an HTTP skill call; the same
   const required = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!);
   assert.equal(required.accepts[0]!.scheme, 'openledger-escrow');
   assert.equal(required.accepts[0]!.amount, parseEther('0.05').toString());
+  // its x402 Bazaar discovery entry, as the Bazaar's own validator reads it
+  assert.equal(validateDiscoveryExtension(required.extensions!.bazaar as never).valid, true);
 
   const res = await wrapFetchWithPayment(spy, client)(`${api}/skills/${skillId}/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   assert.equal(res.status, 200, await res.clone().text());

@@ -1,20 +1,23 @@
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatEther, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import * as contract from '../contract/skills.ts';
 import { serveRoute } from '../serve-route.ts';
 import { authenticate } from '../authenticate.ts';
 import { consumerOf, inferenceNode, type InferenceRouteContext } from './inference.ts';
 import type { ConsumerFunds } from '../../settlement/meter.ts';
-import { callTreePayouts } from '../../settlement/call-tree-payouts.ts';
-import { callFeeOf, skillCallStats } from '../../settlement/skill-calls.ts';
-import { recordX402Charge, paymentNonce } from '../../settlement/x402-facilitator.ts';
+import { callTreePayouts, paidCallProof } from '../../settlement/call-tree-payouts.ts';
+import { skillCallStats } from '../../settlement/skill-calls.ts';
 import { createX402, X402PaymentError, type VerifiedPayment, type X402Node } from '../../settlement/x402-node.ts';
 import { agentCard, agentRegistration } from '../../skills/agent-listings.ts';
 import { canSignFor, getAgent, hostAgent, listAgents, type Agent } from '../../skills/agents.ts';
-import { callSkill, type SkillCallResult, type SkillNode } from '../../skills/run-skill.ts';
+import { maxPriceOf, payAndCall } from '../../skills/paid-call.ts';
+import type { SkillCallResult, SkillNode } from '../../skills/run-skill.ts';
+import type { Meter } from '../../inference/meter.ts';
 import { getSkill, listSkill, listSkills, type ListedSkill } from '../../skills/skill-store.ts';
+import { bazaarEntries } from '../../skills/skill-listings.ts';
+import { skillReputation } from '../../skills/reputation.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
 /** What the marketplace routes need of the node. */
@@ -22,11 +25,12 @@ export interface SkillRouteContext extends InferenceRouteContext {
   funds?: (consumer: Address) => Promise<ConsumerFunds>;
 }
 
-/** The node as the skill runtime needs it. */
-export function skillNode(ctx: SkillRouteContext): SkillNode {
+/** The node as the skill runtime needs it, with the escrow meter consumers' calls are reserved against. */
+export function skillNode(ctx: SkillRouteContext): SkillNode & { meter?: Meter } {
   return {
     db: ctx.db, inference: inferenceNode(ctx), client: ctx.clients.publicClient,
-    domain: { chainId: ctx.clients.chain.id, settlement: ctx.contracts.attributionSettlement.address }, callFee: callFeeOf(ctx),
+    domain: { chainId: ctx.clients.chain.id, settlement: ctx.contracts.attributionSettlement.address },
+    ...(ctx.meter ? { meter: ctx.meter } : {}),
   };
 }
 
@@ -40,39 +44,6 @@ export function x402Of(ctx: SkillRouteContext): X402Node {
       return ctx.funds(c);
     },
   });
-}
-
-/** The most a call of `listed` can cost the payer: the flat price, or the payer's own maximum (`upto` and per-token skills need one). */
-export function maxPriceOf(listed: ListedSkill, asked: bigint | undefined): bigint {
-  const { offer, name } = listed.skill;
-  if (offer.pricing === 'flat') return asked !== undefined && asked < offer.price ? asked : offer.price;
-  if (asked === undefined) throw new CodedError('max_price_required', `${name} is priced ${offer.pricing}: say the most you pay (maxPrice, wei)`);
-  return asked;
-}
-
-/**
- * One paid call of a skill by a consumer (`payer`, with `maxPrice` reserved against its escrow like
- * an inference): the call's price is charged when its tree is recorded, with the x402 payment that
- * paid for it, if any, in the same transaction.
- */
-export async function payAndCall(ctx: SkillRouteContext, r: { skill: Hex; input: string; payer: Address; maxPrice: bigint; x402?: VerifiedPayment; signal?: AbortSignal }): Promise<SkillCallResult> {
-  if (!ctx.meter) throw new CodedError('not_metered', 'this node does not meter (no escrow meter): skills cannot be paid');
-  const reservation = await ctx.meter.reserve(r.payer, r.maxPrice, `a call of skill ${r.skill} costs up to ${formatEther(r.maxPrice)} OPEN`);
-  const x = r.x402;
-  try {
-    return await callSkill(skillNode(ctx), {
-      skill: r.skill, input: r.input, payer: r.payer, maxPrice: r.maxPrice, ...(r.signal ? { signal: r.signal } : {}),
-      charge: {
-        async charge(tx, c) {
-          await reservation.charge(tx, c);
-          if (x) await recordX402Charge(tx, x.payer, paymentNonce(x.payload), { id: c.id, amount: c.fee });
-        },
-        release: () => reservation.release(),
-      },
-    });
-  } finally {
-    await reservation.release();
-  }
 }
 
 const treeOf = (r: SkillCallResult): unknown => ({
@@ -99,11 +70,14 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
       const s = l.skill;
       const onChain = await ctx.contracts.skillRegistry.read.getSkill([s.id]).catch(() => null);
       const stat = stats.get(s.id);
+      const agentId = agents.get(l.agent)?.agentId;
+      const rep = agentId ? await skillReputation(ctx.contracts, BigInt(agentId), s.id).catch(() => null) : null;
       return {
         id: s.id, name: s.name, description: s.description, license: s.license, agent: l.agent, agentName: agents.get(l.agent)?.name ?? '',
         offer: { ...s.offer, price: s.offer.price.toString(), derivedFrom: s.offer.derivedFrom.map((d) => ({ ...d, cap: d.cap.toString() })) },
         listing: onChain && onChain.listedAt > 0n ? { agentId: onChain.agentId.toString(), bond: onChain.bond.toString(), active: onChain.active, termsHash: onChain.termsHash } : null,
         calls: { count: stat?.count ?? 0, paid: (stat?.paid ?? 0n).toString() },
+        reputation: rep && { feedback: rep.feedback, score: rep.score, paid: rep.paid.toString() },
         tool: s.tool,
         steps: s.workflow.steps.map((st) => (st.kind === 'prompt' ? { id: st.id, kind: st.kind, model: st.model } : { id: st.id, kind: st.kind, skill: st.skill })),
         createdAt: l.createdAt,
@@ -142,10 +116,8 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
   serveRoute(app, contract.listSkill, async (input, request, reply) => {
     const owner = await signer(request);
     const { agent: name, name: folder, files } = input.body;
-    const a = await agentNamed(name);
-    if (a.owner.toLowerCase() !== owner.toLowerCase()) throw new CodedError('forbidden', `agent ${name} belongs to ${a.owner}, not to ${owner}`);
     const listed = await listSkill(ctx.db, {
-      name: folder, agent: a.account, files: files.map((f) => ({ path: f.path, bytes: new Uint8Array(Buffer.from(f.base64, 'base64')) })),
+      name: folder, agent: await agentNamed(name), signer: owner, files: files.map((f) => ({ path: f.path, bytes: new Uint8Array(Buffer.from(f.base64, 'base64')) })),
       known: { model: async (m) => (await ctx.models.resolve(m).then(() => true, () => false)) },
     });
     return reply.status(201).send((await skillViews([listed]))[0]);
@@ -170,7 +142,7 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
     const paysDirectly = request.headers.authorization !== undefined || request.headers['x-openledger-signature'] !== undefined;
     if (paysDirectly) {
       const payer = await consumerOf(ctx, request);
-      const r = await payAndCall(ctx, { skill: listed.skill.id, input: text, payer, maxPrice: maxPriceOf(listed, asked) });
+      const r = await payAndCall(skillNode(ctx), { skill: listed.skill.id, input: text, payer, maxPrice: maxPriceOf(listed, asked) });
       return { callId: r.call.callId, output: r.output, price: r.call.price.toString(), payer, tree: treeOf(r) };
     }
     return x402Call(ctx, x402, request, reply, listed, text, asked);
@@ -182,6 +154,12 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
     return t;
   });
 
+  serveRoute(app, contract.getSkillCallProof, async ({ params }) => {
+    const p = await paidCallProof(ctx.db, ctx.clients.account.address, params.id);
+    if (!p) throw new CodedError('not_found', `call ${params.id} is not in an epoch whose call root is posted (yet)`);
+    return { ...p, leaf: { ...p.leaf, price: p.leaf.price.toString() } };
+  });
+
   serveRoute(app, contract.x402Supported, async () => x402.facilitator.getSupported());
   serveRoute(app, contract.x402Verify, async ({ body }) => x402.facilitator.verify(body.paymentPayload as never, body.paymentRequirements as never));
   serveRoute(app, contract.x402Settle, async ({ body }) => x402.facilitator.settle(body.paymentPayload as never, body.paymentRequirements as never));
@@ -189,7 +167,7 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
 
 /** A skill call paid with x402: 402 with what to pay, or the answer with the PAYMENT-RESPONSE of what it charged. */
 async function x402Call(ctx: SkillRouteContext, x402: X402Node, request: FastifyRequest, reply: FastifyReply, listed: ListedSkill, input: string, asked: bigint | undefined) {
-  const resource = { url: `${originOf(request)}${request.url}`, description: `${listed.skill.name}: ${listed.skill.description}`, maxAmount: maxPriceOf(listed, asked), origin: originOf(request) };
+  const resource = { url: `${originOf(request)}${request.url}`, description: `${listed.skill.name}: ${listed.skill.description}`, maxAmount: maxPriceOf(listed, asked), origin: originOf(request), extensions: bazaarEntries(listed.skill).http };
   const header = request.headers['payment-signature'];
   let paid: VerifiedPayment;
   try {
@@ -202,7 +180,7 @@ async function x402Call(ctx: SkillRouteContext, x402: X402Node, request: Fastify
     }
     return reply.status(402).header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(err.paymentRequired)).send({ error: err.code, message: err.message });
   }
-  const r = await payAndCall(ctx, { skill: listed.skill.id, input, payer: paid.payer, maxPrice: paid.maxAmount, x402: paid });
+  const r = await payAndCall(skillNode(ctx), { skill: listed.skill.id, input, payer: paid.payer, maxPrice: paid.maxAmount, x402: paid });
   const settled = await x402.settle(paid, r.call.price);
   return reply.header('PAYMENT-RESPONSE', encodePaymentResponseHeader(settled))
     .send({ callId: r.call.callId, output: r.output, price: r.call.price.toString(), payer: paid.payer, tree: treeOf(r) });

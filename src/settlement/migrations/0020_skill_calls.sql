@@ -48,3 +48,8 @@ create table x402_payments (
   created_at  timestamptz not null default now(),
   primary key (consumer, nonce)
 );
+
+-- the root of the skill calls an epoch settled, posted to SkillCallRoots after the epoch (once, across crashes)
+alter table settlement_epochs add column call_root text;
+alter table settlement_epochs add column call_root_sent_from_block numeric(78, 0);
+alter table settlement_epochs add column call_root_tx text;
