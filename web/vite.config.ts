@@ -11,5 +11,5 @@ export default defineConfig({
   // the intake parsers run here too (to sign what is uploaded): csv-parse's browser build brings its own Buffer
   resolve: { alias: { 'csv-parse/sync': fileURLToPath(new URL('../node_modules/csv-parse/dist/esm/sync.js', import.meta.url)) } },
   build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000 },
-  server: { proxy: Object.fromEntries(['/status', '/datanets', '/factory', '/models', '/inference', '/attribution', '/blobs', '/api-keys', '/v1', '/settlement', '/chain', '/dev', '/governance', '/uploads', '/snapshots', '/contributions'].map((p) => [p, 'http://127.0.0.1:8080'])) },
+  server: { proxy: Object.fromEntries(['/status', '/datanets', '/factory', '/models', '/inference', '/attribution', '/blobs', '/api-keys', '/v1', '/settlement', '/chain', '/dev', '/governance', '/uploads', '/snapshots', '/contributions', '/agents', '/skills', '/skill-calls', '/x402'].map((p) => [p, 'http://127.0.0.1:8080'])) },
 });

@@ -1,4 +1,4 @@
-import { formatEther, getAddress, isAddressEqual, zeroAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { formatEther, getAddress, isAddressEqual, keccak256, stringToBytes, zeroAddress, type Address, type Hex, type PublicClient } from 'viem';
 import type { Meter, Reservation } from '../inference/meter.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Database, Queryable } from '../store/database.ts';
@@ -126,11 +126,12 @@ export function callBudget(o: { callId: Hex; agent: Address; cap: bigint }): Cal
   };
 }
 
-/** A finished call as its agent signed it, with the terms its price splits by. */
+/** A finished call as its agent signed it, with the terms its price splits by, and its input and output (which its hashes sign). */
 export interface SignedCall {
   call: SkillCall;
   signature: Hex;
   terms: SkillTerms;
+  texts: { input: string; output: string };
 }
 
 /**
@@ -152,6 +153,7 @@ export async function recordSkillCall(
 ): Promise<void> {
   const { db } = node;
   const c = s.call;
+  if (keccak256(stringToBytes(s.texts.input)) !== c.inputHash || keccak256(stringToBytes(s.texts.output)) !== c.outputHash) throw new CallTreeError('text_mismatch', `call ${c.callId}'s input or output is not what its hashes sign`);
   const block = await node.client.getBlockNumber({ cacheTime: 0 });
   if (!(await verifySkillCall(node.client, node.domain, c, s.signature, block))) throw new CallTreeError('bad_signature', `call ${c.callId} is not signed for its agent ${c.agent} (at block ${block})`);
   const isRoot = c.parentCallId === ROOT_PARENT;
@@ -176,10 +178,10 @@ export async function recordSkillCall(
     };
     checkCallTree(top, { protocolFeeBps: MAX_CALL_FEE_BPS });
     const [inserted] = await tx.query<{ call_id: string }>(
-      `insert into skill_calls (call_id, parent_call_id, skill, agent, payer, price, input_hash, output_hash, inference_receipts, children, signature, terms, block)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict (call_id) do nothing returning call_id`,
+      `insert into skill_calls (call_id, parent_call_id, skill, agent, payer, price, input_hash, output_hash, inference_receipts, children, signature, terms, block, input, output)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) on conflict (call_id) do nothing returning call_id`,
       [c.callId, c.parentCallId, c.skill, getAddress(c.agent), getAddress(c.payer), c.price.toString(), c.inputHash, c.outputHash,
-        JSON.stringify(c.inferenceReceipts), JSON.stringify(c.children), s.signature, JSON.stringify(termsJson(s.terms)), block.toString()]);
+        JSON.stringify(c.inferenceReceipts), JSON.stringify(c.children), s.signature, JSON.stringify(termsJson(s.terms)), block.toString(), s.texts.input, s.texts.output]);
     if (!inserted) throw new CallTreeError('call_counted_twice', `call ${c.callId} is recorded already`);
     if (isRoot) await charge!.charge(tx, { id: c.callId, fee: c.price, kind: 'call' });
   });
@@ -241,10 +243,10 @@ export async function callTree(db: Queryable, rootCallId: Hex): Promise<{ calls:
 }
 
 /**
- * A recorded call and the calls under it, for showing a tree (null when there is no such call).
+ * A recorded call as an epoch serves it (null when there is no such call).
  *
  * @example
- * const tree = await getSkillCall(db, callId);
+ * const c = await getSkillCall(db, callId);
  */
 export async function getSkillCall(db: Queryable, callId: Hex): Promise<EpochCall | null> {
   const [row] = await db.query<CallRow>('select * from skill_calls where call_id = $1', [callId]);
@@ -261,4 +263,15 @@ export async function skillCallStats(db: Queryable, skills: readonly Hex[]): Pro
   const rows = await db.query<{ skill: Hex; count: number; paid: string }>(
     'select skill, count(*)::int as count, sum(price)::text as paid from skill_calls where skill = any($1) group by skill', [skills.map((s) => s.toLowerCase())]);
   return new Map(rows.map((r) => [r.skill, { count: r.count, paid: BigInt(r.paid) }]));
+}
+
+/**
+ * What recorded calls were given and answered, by call id: what a validator re-runs them from.
+ *
+ * @example
+ * const texts = await callTexts(db, ids);
+ */
+export async function callTexts(db: Queryable, callIds: readonly Hex[]): Promise<Map<Hex, { input: string; output: string }>> {
+  const rows = await db.query<{ call_id: Hex; input: string; output: string }>('select call_id, input, output from skill_calls where call_id = any($1)', [callIds]);
+  return new Map(rows.map((r) => [r.call_id, { input: r.input, output: r.output }]));
 }

@@ -203,6 +203,7 @@ async function signedBy(agentKey: Hex, over: Partial<SkillCall>): Promise<{ call
 
 const ledger = () => ({ db: f.db, client: f.ctx.clients.publicClient, domain: node.domain });
 const terms = { dataRoyaltyBps: 0, upstream: [] };
+const texts = { input: 'in', output: 'out' };
 const refusal = (code: string) => (e: Error & { code?: string }) => e.code === code;
 
 test('the ledger refuses, as calls arrive, each structural fraud: another call\'s inference, an inference twice, a forged or unsigned child, costs over the price, a foreign signature, a replay on another chain', async () => {
@@ -212,7 +213,7 @@ test('the ledger refuses, as calls arrive, each structural fraud: another call\'
     const agent = privateKeyToAccount(key).address;
     // an inference paid by an earlier call, claimed again
     const paidElsewhere = (await f.db.query<{ receipt_id: Hex }>('select receipt_id from skill_call_inferences limit 1'))[0]!.receipt_id;
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { inferenceReceipts: [paidElsewhere] })), terms }, charge), refusal('forged_inference'));
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { inferenceReceipts: [paidElsewhere] })), terms, texts }, charge), refusal('forged_inference'));
     // the meter refuses to pay one inference from two calls
     const budget = callBudget({ callId: keccak256(stringToBytes('x')), agent, cap: parseEther('1') });
     const res = await budget.meter.reserve(agent, 10n, 'x');
@@ -220,26 +221,28 @@ test('the ledger refuses, as calls arrive, each structural fraud: another call\'
     // another consumer's inference: the call's budget pays only its agent's
     await assert.rejects(budget.meter.reserve(f.addr(CONSUMER), 10n, 'x'), refusal('foreign_inference'));
     // a child the call signed but that was never made under it
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { children: [keccak256(stringToBytes('made up'))] })), terms }, charge), refusal('forged_child'));
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { children: [keccak256(stringToBytes('made up'))] })), terms, texts }, charge), refusal('forged_child'));
     // a child recorded under the call that the call's signature leaves out (it would go unpaid)
     const parent = keccak256(stringToBytes('parent'));
     const kid = await signedBy(key, { parentCallId: parent, payer: agent, price: parseEther('0.001') });
-    await recordSkillCall(ledger(), { ...kid, terms });
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { callId: parent })), terms }, charge), refusal('forged_child'));
+    await recordSkillCall(ledger(), { ...kid, terms, texts });
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { callId: parent })), terms, texts }, charge), refusal('forged_child'));
     // costs over the price: the child costs more than the parent's price
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { callId: parent, children: [kid.call.callId], price: parseEther('0.001') })), terms }, charge), refusal('over_budget'));
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, { callId: parent, children: [kid.call.callId], price: parseEther('0.001') })), terms, texts }, charge), refusal('over_budget'));
     // terms over the margin
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, {})), terms: { dataRoyaltyBps: 9000, upstream: [{ payee: agent, bps: 2000, cap: 1n }] } }, charge), refusal('bad_terms'));
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, {})), terms: { dataRoyaltyBps: 9000, upstream: [{ payee: agent, bps: 2000, cap: 1n }] }, texts }, charge), refusal('bad_terms'));
     // signed by someone other than the agent it names
     const forged = await signedBy(generatePrivateKey(), {});
-    await assert.rejects(recordSkillCall(ledger(), { call: { ...forged.call, agent }, signature: forged.signature, terms }, charge), refusal('bad_signature'));
+    await assert.rejects(recordSkillCall(ledger(), { call: { ...forged.call, agent }, signature: forged.signature, terms, texts }, charge), refusal('bad_signature'));
     // a call signed for another chain (or settlement contract) is not this one's
     const other = privateKeyToAccount(key);
     const call = (await signedBy(key, {})).call;
     const elsewhere = await signSkillCall(other, { chainId: 1, settlement: node.domain.settlement }, call);
-    await assert.rejects(recordSkillCall(ledger(), { call, signature: elsewhere, terms }, charge), refusal('bad_signature'));
+    await assert.rejects(recordSkillCall(ledger(), { call, signature: elsewhere, terms, texts }, charge), refusal('bad_signature'));
+    // an input or output other than the one its hashes sign
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, {})), terms, texts: { input: 'in', output: 'another answer' } }, charge), refusal('text_mismatch'));
     // a consumer's call that nothing charges
-    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, {})), terms }), refusal('unpaid_call'));
+    await assert.rejects(recordSkillCall(ledger(), { ...(await signedBy(key, {})), terms, texts }), refusal('unpaid_call'));
   } finally {
     await charge.release();
   }

@@ -98,7 +98,7 @@ async function run(node: SkillNode, r: SkillCallRequest, parent: { callId: Hex; 
     inferenceReceipts: receipts, children: children.map((c) => c.call.callId),
   };
   const signature = await signSkillCall(await agentSigner(node.db, agent), node.domain, call);
-  await recordSkillCall(node, { call, signature, terms: await termsOf(node, offer) }, r.charge);
+  await recordSkillCall(node, { call, signature, terms: await termsOf(node, offer), texts: { input: r.input, output } }, r.charge);
   return { call, signature, output, children };
 }
 

@@ -13,6 +13,10 @@ import { PlaygroundPage } from './pages/playground.tsx';
 import { RewardsPage } from './pages/rewards.tsx';
 import { GovernancePage } from './pages/governance.tsx';
 import { ExplorerPage } from './pages/explorer.tsx';
+import { MarketplacePage } from './pages/marketplace.tsx';
+import { SkillPage } from './pages/skill.tsx';
+import { SkillCallPage } from './pages/skill-call.tsx';
+import { AgentPage } from './pages/agent.tsx';
 import './styles.css';
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
@@ -30,6 +34,10 @@ createRoot(document.getElementById('root')!).render(
               <Route path="/factory" element={<FactoryPage />} />
               <Route path="/factory/jobs/:id" element={<JobPage />} />
               <Route path="/playground" element={<PlaygroundPage />} />
+              <Route path="/marketplace" element={<MarketplacePage />} />
+              <Route path="/marketplace/skills/:id" element={<SkillPage />} />
+              <Route path="/marketplace/calls/:id" element={<SkillCallPage />} />
+              <Route path="/marketplace/agents/:name" element={<AgentPage />} />
               <Route path="/rewards" element={<RewardsPage />} />
               <Route path="/governance" element={<GovernancePage />} />
               <Route path="/explorer" element={<ExplorerPage />} />

@@ -19,6 +19,8 @@ create table skill_calls (
   signature           text not null,            -- EIP-712 SkillCall for the agent (its key, or its account's session key)
   block               numeric(78, 0) not null,  -- the block the signature was checked at
   terms               jsonb not null,           -- data royalty and upstream skills' royalties
+  input               text not null,            -- what the call was given (input_hash is its keccak256)
+  output              text not null,            -- what it answered (output_hash): validators re-run calls from these
   created_at          timestamptz not null default now()
 );
 create index skill_calls_parent on skill_calls (parent_call_id);  -- a tree is found down its parent links

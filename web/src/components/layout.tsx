@@ -5,7 +5,7 @@ import { Short } from './states.tsx';
 
 const pages = [
   ['/', 'Connect'], ['/datanets', 'Datanets'], ['/factory', 'ModelFactory'], ['/playground', 'Playground'],
-  ['/rewards', 'Rewards'], ['/governance', 'Governance'], ['/explorer', 'Explorer'],
+  ['/marketplace', 'Marketplace'], ['/rewards', 'Rewards'], ['/governance', 'Governance'], ['/explorer', 'Explorer'],
 ] as const;
 
 /** The frame of every page: navigation and who is connected. */
