@@ -10,7 +10,7 @@ import { routes } from '../api/contract/index.ts';
 import { callRoute, CliError, signingAccount } from './api-client.ts';
 import { startNode } from './node.ts';
 
-const OWNER = '1', CONTRIBUTORS = ['2', '3', '4'], BUILDER = '5', CONSUMER = '6';
+const OWNER = '1', CONTRIBUTORS = ['2', '3', '4'], BUILDER = '5', CONSUMER = '6', VALIDATOR = '7';
 
 /**
  * `openledger demo`: the whole lifecycle on a throw-away node (embedded chain, PGlite, local blobs):
@@ -101,9 +101,17 @@ export function demoCommand(program: Command, run: (argv: string[]) => Promise<n
 
         step('6. every contributor claims');
         for (const c of CONTRIBUTORS) await cli('claim', '--account', c);
+
+        step("7. the skill call: whom it paid, its payer's rating, a validator's re-run");
         await cli('skill', 'tree', callId);
         // the consumer rates the call it paid for (feedback needs the paid call's proof against the epoch's call root)
         await cli('skill', 'rate', callId, '90', '--account', CONSUMER);
+        await cli('skill', 'list', '--q', 'check-fact');
+        // a staked validator re-runs the call from what was recorded, at the agent owner's request
+        await cli('transfer', address(VALIDATOR), '10', '--account', '0');
+        await cli('validator', 'stake', '10', '--account', VALIDATOR);
+        await cli('skill', 'request-validation', callId, '--validator', address(VALIDATOR), '--account', OWNER);
+        await cli('skill', 'validate', callId, '--respond', '--account', VALIDATOR);
         await cli('skill', 'list', '--q', 'check-fact');
 
         step('who earned what, and why');

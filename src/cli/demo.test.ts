@@ -5,7 +5,7 @@ import { runCli } from './test-node.ts';
 test('openledger demo runs datanet → contributions → training → paid inference → epoch → claims and says who earned what, and why', { timeout: 300_000 }, async () => {
   const { code, out } = await runCli(['demo']);
   assert.equal(code, 0, out);
-  for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. the skills marketplace', '5. settlement', '6. every contributor claims', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
+  for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. the skills marketplace', '5. settlement', '6. every contributor claims', '7. the skill call', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
   assert.match(out, /model {7}#1 in the ModelRegistry/);
   assert.match(out, /epoch 1 posted: 5 receipts/, 'three answers, and the two the skill calls ran');
   assert.match(out, /epoch 1: 5 receipts, every signature, share and cumulative amount checks out/);
@@ -17,6 +17,9 @@ test('openledger demo runs datanet → contributions → training → paid infer
   assert.match(out, /settled in epoch 1/);
   assert.match(out, /rated call 0x[0-9a-f]{64} 90\/100 for agent 2/);
   assert.match(out, /check-fact .* 1 paid call \(0\.05 OPEN\)  rated 90\/100 by 1 payer/);
+  assert.match(out, /call 0x[0-9a-f]{64} re-runs exactly/);
+  assert.match(out, /answered 100\/100 in the ValidationRegistry/);
+  assert.match(out, /check-fact .* rated 90\/100 by 1 payer  agent validated 100\/100 by 1 re-run/);
   const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
   assert.equal(earnings.length, 3);
   for (const [, who, earned, claimed] of earnings) assert.equal(claimed, earned, `${who} claimed all it earned`);

@@ -3,14 +3,21 @@ import { join } from 'node:path';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import type { Command } from 'commander';
-import { formatEther, zeroHash, type Hex } from 'viem';
+import { tmpdir } from 'node:os';
+import { formatEther, getAddress, keccak256, stringToBytes, zeroHash, type Hex } from 'viem';
+import { createModelLoader } from '../attribution/model-loader.ts';
+import { createBackend } from '../model/create-backend.ts';
+import { createBuiltinEngine } from '../serve/builtin-engine.ts';
+import { rerunCall } from '../skills/rerun-call.ts';
+import { apiModelSource } from './attribution-commands.ts';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
+import { StakingRole } from '../chain/staking-role.ts';
 import { STAKERS_POOL } from '../settlement/call-tree-payouts.ts';
 import { EscrowSchemeClient } from '../settlement/x402-escrow.ts';
 import { readSkillFolder } from '../skills/skill-folder.ts';
 import { skillTermsHash } from '../skills/skill-listings.ts';
-import { feedbackTags } from '../skills/reputation.ts';
+import { feedbackTags, RERUN_TAG } from '../skills/reputation.ts';
 import { callRoute, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
 import { nodeOptions, openArg } from './options.ts';
 
@@ -46,7 +53,7 @@ function printTree(n: PayoutNode, skills: Map<string, string>, depth = 0): void 
   for (const c of n.children) printTree(c, skills, depth + 1);
 }
 
-/** `openledger agent create|list` and `openledger skill publish|list|call|rate|tree`. */
+/** `openledger agent create|list`, `openledger validator stake` and `openledger skill publish|list|call|rate|request-validation|validate|tree`. */
 export function skillCommands(program: Command, urlArg: (v: string) => string): void {
   const agent = program.command('agent').description('agents: ERC-8004 identities this node runs, each with an ERC-6551 account as its treasury');
 
@@ -68,6 +75,18 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
     if (agents.length === 0) return console.log('no agents yet: openledger agent create <name>');
     for (const a of agents) console.log(`${a.name.padEnd(24)} agent ${a.agentId.padEnd(6)} account ${a.account}  owner ${a.owner}${a.canSign ? '' : '  (session key not granted: the node cannot sign its calls)'}`);
   });
+
+  nodeOptions(program.command('validator').description('validators: staked accounts that re-run skill calls and answer in the ValidationRegistry').command('stake').description('bond OPEN as a validator (an on-chain transaction from your account)').argument('<amount>', 'OPEN', openArg), urlArg)
+    .action(async (amount: bigint, o: NodeOptions) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const wait = async (hash: Hex) => {
+        if ((await clients.publicClient.waitForTransactionReceipt({ hash })).status !== 'success') throw new CliError(`transaction ${hash} reverted`);
+      };
+      await wait(await contracts.openToken.write.approve([contracts.staking.address, amount]));
+      await wait(await contracts.staking.write.stake([StakingRole.Validator, 0n, amount]));
+      console.log(`${OPEN(amount)} bonded as a validator by ${account.address}`);
+    });
 
   const skill = program.command('skill').description('skills: Agent Skills folders sold per call, paying the data behind every answer');
 
@@ -101,7 +120,8 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
       const { skills } = await callRoute(o.api, routes.listSkills, { query: { ...(o.q ? { q: o.q } : {}), ...(o.agent ? { agent: o.agent } : {}) } });
       if (skills.length === 0) return console.log('no skills');
       for (const s of skills) {
-        const rated = s.reputation?.feedback ? `  rated ${s.reputation.score!.toFixed(0)}/100 by ${s.reputation.feedback} payer${s.reputation.feedback === 1 ? '' : 's'}` : '';
+        const rated = (s.reputation?.feedback ? `  rated ${s.reputation.score!.toFixed(0)}/100 by ${s.reputation.feedback} payer${s.reputation.feedback === 1 ? '' : 's'}` : '')
+          + (s.validations?.count ? `  agent validated ${s.validations.average}/100 by ${s.validations.count} re-run${s.validations.count === 1 ? '' : 's'}` : '');
         console.log(`${s.name.padEnd(28)} ${priceText(s).padEnd(28)} by ${s.agentName.padEnd(18)} ${s.calls.count} paid call${s.calls.count === 1 ? '' : 's'} (${OPEN(s.calls.paid)})${rated}${s.offer.datanets.length ? `  datanets ${s.offer.datanets.join(', ')}` : ''}${s.listing ? `  bond ${OPEN(s.listing.bond)}` : '  (not bonded)'}`);
         console.log(`${''.padEnd(28)} ${s.id}  ${s.description}`);
       }
@@ -143,6 +163,61 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
       const r = await clients.publicClient.waitForTransactionReceipt({ hash });
       if (r.status !== 'success') throw new CliError(`the feedback transaction ${hash} reverted`);
       console.log(`rated call ${callId} ${score}/100 for agent ${agentId} (weighted by the ${OPEN(p.leaf.price)} it paid)`);
+    });
+
+  nodeOptions(skill.command('request-validation').description("ask a staked validator to re-run a call of your agent and answer in the ValidationRegistry (the agent's owner)").argument('<call>', 'a call id'), urlArg)
+    .requiredOption('--validator <0x…>', "the validator's address")
+    .action(async (callId: string, o: NodeOptions & { validator: string }) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const t = await callRoute(o.api, routes.getSkillCall, { params: { id: callId } });
+      const agentId = await contracts.agentRegistry.read.agentOfWallet([t.root.call.agent]);
+      const hash = await contracts.validationRegistry.write.validationRequest([getAddress(o.validator), agentId, `${o.api}/skill-calls/${t.root.call.callId}`, t.root.call.callId]);
+      if ((await clients.publicClient.waitForTransactionReceipt({ hash })).status !== 'success') throw new CliError(`the request ${hash} reverted`);
+      console.log(`asked ${o.validator} to validate call ${t.root.call.callId} of agent ${agentId}`);
+    });
+
+  nodeOptions(skill.command('validate').description('re-run a call and every call under it from what was recorded, with your own copy of each model (a staked validator answers with --respond)').argument('<call>', 'a call id'), urlArg)
+    .option('--respond', 'answer the validation request in the ValidationRegistry: 100 when it re-runs exactly, 0 otherwise')
+    .option('--base-dir <dir>', "the base model's folder (default: the node's, when it is on this machine)")
+    .action(async (callId: string, o: NodeOptions & { respond?: boolean; baseDir?: string }) => {
+      const t = await callRoute(o.api, routes.getSkillCall, { params: { id: callId } });
+      const status = await callRoute(o.api, routes.getStatus, {});
+      const backend = createBackend();
+      try {
+        const models = createModelLoader({ source: apiModelSource(o.api, o.baseDir), backend, cacheDir: join(tmpdir(), 'openledger-validate') });
+        const engine = createBuiltinEngine({ loadBase: (b) => models.base(b.id) });
+        const problems = await rerunCall(t.root, {
+          operator: status.nodeAccount,
+          workflow: async (id) => {
+            const s = await callRoute(o.api, routes.getSkill, { params: { id } });
+            return { steps: s.steps.map((st) => (st.kind === 'prompt' ? { id: st.id, kind: 'prompt', model: st.model!, prompt: st.prompt!, maxTokens: st.maxTokens! } : { id: st.id, kind: 'call', skill: st.skill!, input: st.input!, maxPrice: BigInt(st.maxPrice!) })), output: s.output };
+          },
+          receipt: (id) => callRoute(o.api, routes.getReceipt, { params: { receiptId: id } }),
+          async generate(model, prompt, maxTokens) {
+            const m = await models.resolve(model);
+            try {
+              return (await engine.complete(m.served, { prompt, maxTokens, temperature: 0, topP: 1, seed: 0, stop: [] })).text;
+            } finally {
+              if (m.kind === 'published') m.loaded.release();
+            }
+          },
+        });
+        for (const p of problems) console.log(`  ${p}`);
+        const verdict = problems.length === 0 ? 100 : 0;
+        console.log(problems.length === 0 ? `call ${t.root.call.callId} re-runs exactly: every prompt, answer and child as its workflow makes them` : `call ${t.root.call.callId} does not re-run as recorded (${problems.length} problem${problems.length === 1 ? '' : 's'})`);
+        if (o.respond) {
+          const account = signingAccount(o);
+          const { clients, contracts } = await chainFor(o.api, account);
+          const evidence = JSON.stringify({ callId: t.root.call.callId, problems });
+          const hash = await contracts.validationRegistry.write.validationResponse([t.root.call.callId, verdict, `data:application/json,${encodeURIComponent(evidence)}`, keccak256(stringToBytes(evidence)), RERUN_TAG]);
+          if ((await clients.publicClient.waitForTransactionReceipt({ hash })).status !== 'success') throw new CliError(`the response ${hash} reverted`);
+          console.log(`answered ${verdict}/100 in the ValidationRegistry`);
+        }
+        if (problems.length > 0) process.exitCode = 1;
+      } finally {
+        await backend.dispose();
+      }
     });
 
   nodeOptions(skill.command('tree').description('a call drawn down to whom it paid: agents, models, datanets, contributors').argument('<call>', 'a call id'), urlArg).action(async (callId: string, o: NodeOptions) => {

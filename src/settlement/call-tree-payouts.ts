@@ -7,7 +7,7 @@ import { payeesOf, type SettlementNode } from './epoch.ts';
 import { callTreesOf, type EpochCall } from './epoch-tree.ts';
 import { ROOT_PARENT } from './skill-call.ts';
 import { callProof, callRoot, type CallLeaf } from './call-root.ts';
-import { callFeeOf, callTree, getSkillCall } from './skill-calls.ts';
+import { callFeeOf, callTexts, callTree, getSkillCall } from './skill-calls.ts';
 
 /** Where the stakers' share of a call tree's inference fees goes: the epoch's stakers' pool, divided by bonded stake. */
 export const STAKERS_POOL = '0x0000000000000000000000000000000000000001' as Address;
@@ -15,6 +15,9 @@ export const STAKERS_POOL = '0x0000000000000000000000000000000000000001' as Addr
 /** One call of a tree as shown to whoever follows the money: what it was, what it ran, whom it paid, and the calls it made. */
 export interface CallPayoutView {
   call: EpochCall['call'];
+  /** What the call was given and answered (its `inputHash` and `outputHash` sign them): what a validator re-runs it from. */
+  input: string;
+  output: string;
   /** The inferences it paid: each receipt's model, fee and the contributions credited, as Proof of Attribution found them. */
   inferences: Array<{ receiptId: Hex; model: string; fee: string; contributions: Array<{ contributionId: Hex; datanetId: number; sharePpm: number }> }>;
   /** What this call's price paid out besides its children's prices (the stakers' share to {@link STAKERS_POOL}). */
@@ -43,10 +46,14 @@ export async function callTreePayouts(node: Pick<SettlementNode, 'db' | 'contrac
   const byCall = new Map<string, SkillCredit[]>();
   for (const c of credits) byCall.set(c.callId.toLowerCase(), [...(byCall.get(c.callId.toLowerCase()) ?? []), c]);
   const calls = new Map(tree.calls.map((c) => [c.call.callId.toLowerCase(), c]));
+  const texts = await callTexts(node.db, tree.calls.map((c) => c.call.callId));
   const view = (id: Hex): CallPayoutView => {
     const c = calls.get(id.toLowerCase())!;
+    const t = texts.get(c.call.callId)!;
     return {
       call: c.call,
+      input: t.input,
+      output: t.output,
       inferences: c.call.inferenceReceipts.map((r) => {
         const b = bodies.get(r.toLowerCase())!;
         return { receiptId: r, model: b.model.name, fee: b.fee.amount, contributions: b.contributions.map((x) => ({ contributionId: x.contributionId, datanetId: x.datanetId, sharePpm: x.sharePpm })) };

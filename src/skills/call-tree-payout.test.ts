@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { bytesToHex, keccak256, parseEther, stringToBytes, zeroHash, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
-import { getReceipts } from '../attribution/receipts.ts';
+import { getReceipt, getReceipts } from '../attribution/receipts.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
 import { createFactoryWorker } from '../factory/factory-worker.ts';
 import { createTrainingJob } from '../factory/jobs.ts';
@@ -32,12 +32,13 @@ import { auditEpoch } from '../settlement/audit-epoch.ts';
 import { hostAgent, type Agent } from './agents.ts';
 import { feedbackTags, skillReputation } from './reputation.ts';
 import { callRoot } from '../settlement/call-root.ts';
-import { paidCallProof } from '../settlement/call-tree-payouts.ts';
+import { callTreePayouts, paidCallProof } from '../settlement/call-tree-payouts.ts';
 import { expectRevert } from '../chain/test-chain.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { callSkill, type SkillNode } from './run-skill.ts';
 import { readSkillFolder } from './skill-folder.ts';
-import { listSkill } from './skill-store.ts';
+import { getSkill, listSkill } from './skill-store.ts';
+import { rerunCall, type RerunDeps } from './rerun-call.ts';
 
 const NODE = 0, CONSUMER = 7, PRICE = parseEther('0.01'); // per 1,000 tokens
 let f: FactoryTestContext;
@@ -189,6 +190,26 @@ test('a three-level tree paid once: recorded, settled in one epoch with its rece
   await f.t.mined(consumer.reputationRegistry.write.giveFeedback([agentA, 80n, 0, tag1, tag2, '', '', zeroHash, paidCall]));
   await expectRevert(consumer.reputationRegistry.write.giveFeedback([agentA, 100n, 0, tag1, tag2, '', '', zeroHash, paidCall]), 'ReputationRegistryCallAlreadyRated');
   assert.deepEqual(await skillReputation(f.ctx.contracts, agentA, skills.a), { feedback: 1, score: 80, paid: parseEther('0.2') });
+});
+
+test('a validator re-runs the three-level call from what was recorded, with its own copy of the model; a receipt or a child that is not what the workflow makes is found', async () => {
+  const [row] = await f.db.query<{ call_id: Hex }>(`select call_id from skill_calls where parent_call_id = $1 and skill = $2`, [ROOT_PARENT, skills.a]);
+  const tree = (await callTreePayouts({ db: f.db, contracts: f.ctx.contracts }, row!.call_id))!;
+  const { models, engine } = node.inference;
+  const deps: RerunDeps = {
+    operator: f.addr(NODE),
+    workflow: async (id) => (await getSkill(f.db, id))!.skill.workflow,
+    receipt: async (id) => (await getReceipt(f.db, id))!,
+    generate: async (model, prompt, maxTokens) => (await engine.complete((await models.resolve(model)).served, { prompt, maxTokens, temperature: 0, topP: 1, seed: 0, stop: [] })).text,
+  };
+  assert.deepEqual(await rerunCall(tree.root, deps), [], 'the honest tree re-runs exactly');
+  // a receipt whose recorded answer is not what the model answers
+  const forgedOutput = await rerunCall(tree.root, { ...deps, receipt: async (id) => ({ ...(await getReceipt(f.db, id))!, output: 'a made-up answer' }) });
+  assert.ok(forgedOutput.some((p) => /answers .* here, the receipt says "a made-up answer"/.test(p)), forgedOutput.join('\n'));
+  // a child given something else than its parent's workflow fills in
+  const b = tree.root.children[0]!;
+  const forgedChild = await rerunCall({ ...tree.root, children: [{ ...b, input: 'another question' }] }, deps);
+  assert.ok(forgedChild.some((p) => /its input is not step b's input/.test(p)), forgedChild.join('\n'));
 });
 
 /** A call by agent C (payer = C itself, as a root here) recorded straight into the ledger, for the frauds below. */

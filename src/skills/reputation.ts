@@ -18,3 +18,18 @@ export async function skillReputation(contracts: Pick<ProtocolContracts, 'reputa
   const [count, value, decimals, paid] = await contracts.reputationRegistry.read.getSummary([agentId, [], tag1, tag2]);
   return { feedback: Number(count), score: count === 0n ? null : Number(value) / 10 ** decimals, paid };
 }
+
+/** The tag of a validation that re-ran a call (`openledger skill validate --respond`). */
+export const RERUN_TAG = 'openledger-rerun';
+
+/**
+ * An agent's validations in the ValidationRegistry: how many of its calls staked validators re-ran
+ * and answered, and their average answer (0–100; null when none).
+ *
+ * @example
+ * const v = await agentValidations(contracts, agentId); // { count: 2, average: 100 }
+ */
+export async function agentValidations(contracts: Pick<ProtocolContracts, 'validationRegistry'>, agentId: bigint): Promise<{ count: number; average: number | null }> {
+  const [count, average] = await contracts.validationRegistry.read.getSummary([agentId, [], RERUN_TAG]);
+  return { count: Number(count), average: count === 0n ? null : Number(average) };
+}

@@ -29,8 +29,17 @@ export const skill = z.object({
   calls: z.object({ count: z.number().int(), paid: wei }),
   /** Feedback in the ReputationRegistry, each from a paid call's payer, the score weighted by what the call paid (null: no agent id on chain). */
   reputation: z.object({ feedback: z.number().int(), score: z.number().nullable(), paid: wei }).nullable(),
+  /** Its agent's calls re-run by staked validators (ValidationRegistry, tag openledger-rerun): how many, and their average answer (0–100). */
+  validations: z.object({ count: z.number().int(), average: z.number().nullable() }).nullable(),
   tool: z.object({ inputSchema: jsonObject, outputSchema: jsonObject.optional() }).nullable(),
-  steps: z.array(z.object({ id: z.string(), kind: z.enum(['prompt', 'call']), model: z.string().optional(), skill: hex.optional() })),
+  /** What a call runs (workflow.json): each step's template, model and most tokens, or the skill it calls and the most it pays it. */
+  steps: z.array(z.object({
+    id: z.string(), kind: z.enum(['prompt', 'call']),
+    model: z.string().optional(), prompt: z.string().optional(), maxTokens: z.number().int().optional(),
+    skill: hex.optional(), input: z.string().optional(), maxPrice: wei.optional(),
+  })),
+  /** The template of a call's output. */
+  output: z.string(),
   createdAt: time,
 });
 
@@ -44,6 +53,7 @@ export const callAnswer = z.object({
 
 const payoutNode = z.object({
   call: z.object({ callId: hex, parentCallId: hex, skill: hex, agent: address, payer: address, price: wei, inputHash: hex, outputHash: hex, inferenceReceipts: z.array(hex), children: z.array(hex) }),
+  input: z.string(), output: z.string(),
   inferences: z.array(z.object({ receiptId: hex, model: z.string(), fee: wei, contributions: z.array(z.object({ contributionId: hex, datanetId: z.number().int(), sharePpm: z.number().int() })) })),
   payouts: z.array(z.object({ payee: address, role: z.string(), modelName: z.string(), datanetId: z.number().int(), amount: wei })),
   get children() { return z.array(payoutNode); },

@@ -17,7 +17,7 @@ import type { SkillCallResult, SkillNode } from '../../skills/run-skill.ts';
 import type { Meter } from '../../inference/meter.ts';
 import { getSkill, listSkill, listSkills, type ListedSkill } from '../../skills/skill-store.ts';
 import { bazaarEntries } from '../../skills/skill-listings.ts';
-import { skillReputation } from '../../skills/reputation.ts';
+import { agentValidations, skillReputation } from '../../skills/reputation.ts';
 import { CodedError } from '../../util/coded-error.ts';
 
 /** What the marketplace routes need of the node. */
@@ -72,14 +72,17 @@ export function skillRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: 
       const stat = stats.get(s.id);
       const agentId = agents.get(l.agent)?.agentId;
       const rep = agentId ? await skillReputation(ctx.contracts, BigInt(agentId), s.id).catch(() => null) : null;
+      const validations = agentId ? await agentValidations(ctx.contracts, BigInt(agentId)).catch(() => null) : null;
       return {
         id: s.id, name: s.name, description: s.description, license: s.license, agent: l.agent, agentName: agents.get(l.agent)?.name ?? '',
         offer: { ...s.offer, price: s.offer.price.toString(), derivedFrom: s.offer.derivedFrom.map((d) => ({ ...d, cap: d.cap.toString() })) },
         listing: onChain && onChain.listedAt > 0n ? { agentId: onChain.agentId.toString(), bond: onChain.bond.toString(), active: onChain.active, termsHash: onChain.termsHash } : null,
         calls: { count: stat?.count ?? 0, paid: (stat?.paid ?? 0n).toString() },
         reputation: rep && { feedback: rep.feedback, score: rep.score, paid: rep.paid.toString() },
+        validations,
         tool: s.tool,
-        steps: s.workflow.steps.map((st) => (st.kind === 'prompt' ? { id: st.id, kind: st.kind, model: st.model } : { id: st.id, kind: st.kind, skill: st.skill })),
+        steps: s.workflow.steps.map((st) => (st.kind === 'prompt' ? st : { ...st, maxPrice: st.maxPrice.toString() })),
+        output: s.workflow.output,
         createdAt: l.createdAt,
       };
     }));
