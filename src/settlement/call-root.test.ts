@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concat, encodeAbiParameters, encodePacked, keccak256, toBytes, zeroHash, type Address, type Hex } from 'viem';
-import { CALL_LEAF_TYPES, EMPTY_CALL_ROOT, callLeaf, callProof, callRoot, callTree, hashList, verifyCallProof } from './call-root.ts';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { CALL_LEAF_TYPES, EMPTY_CALL_ROOT, callLeaf, callLeafHash, callLeafValues, callProof, callRoot, callTree, hashList, verifyCallProof } from './call-root.ts';
 import type { EpochCall } from './epoch-tree.ts';
 
 const id = (s: string): Hex => keccak256(toBytes(s));
@@ -38,9 +39,10 @@ test('a leaf is the signed call with its lists hashed as abi.encodePacked(bytes3
   const encoded = encodeAbiParameters(CALL_LEAF_TYPES.map((type) => ({ type })), [
     leaf.callId, leaf.parentCallId, leaf.skill, leaf.agent, leaf.payer, leaf.price, leaf.inputHash, leaf.outputHash, leaf.receiptsHash, leaf.childrenHash,
   ]);
-  const tree = callTree(calls)!;
-  const [index] = [...tree.entries()].find(([, v]) => v[0] === parent.call.callId)!;
-  assert.equal(tree.leafHash(tree.at(index)!), keccak256(keccak256(encoded)));
+  assert.equal(callLeafHash(leaf), keccak256(keccak256(encoded)));
+  // the same tree as OpenZeppelin's StandardMerkleTree of the values (what MerkleProof checks on chain)
+  assert.equal(callRoot(calls), StandardMerkleTree.of(calls.map((c) => callLeafValues(callLeaf(c))), [...CALL_LEAF_TYPES]).root);
+  assert.equal(callTree(calls)!.leaves.size, calls.length);
 });
 
 test('every call has a proof that verifies against the root, and fails against another root or for an altered leaf', () => {
@@ -50,7 +52,7 @@ test('every call has a proof that verifies against the root, and fails against a
     assert.deepEqual(p.leaf, callLeaf(c));
     assert.deepEqual([p.inferenceReceipts, p.children], [c.call.inferenceReceipts, c.call.children]);
     assert.equal(verifyCallProof(root, p.leaf, p.proof), true);
-    assert.equal(callTree(calls)!.verify(p.values, p.proof), true);
+    assert.equal(StandardMerkleTree.verify(root, [...CALL_LEAF_TYPES], p.values, p.proof), true);
     assert.equal(verifyCallProof(callRoot([parent, child]), p.leaf, p.proof), false);
     assert.equal(verifyCallProof(root, { ...p.leaf, price: p.leaf.price + 1n }, p.proof), false);
   }

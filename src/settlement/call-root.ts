@@ -1,5 +1,5 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { concat, keccak256, zeroHash, type Address, type Hex } from 'viem';
+import { SimpleMerkleTree } from '@openzeppelin/merkle-tree';
+import { concat, encodeAbiParameters, keccak256, zeroHash, type Address, type Hex } from 'viem';
 import type { EpochCall } from './epoch-tree.ts';
 
 // An epoch's skill calls as one Merkle root, pure and browser-safe: what the operator posts to
@@ -72,20 +72,30 @@ export function callLeafValues(leaf: CallLeaf): CallLeafValues {
 }
 
 /**
- * The tree of an epoch's calls: OpenZeppelin standard leaves (double keccak256 of the ABI-encoded
- * values), sorted by hash as the library sorts them — so the root does not depend on the calls'
- * order, only on the set. Throws when a call id is listed twice (the epoch's split refuses that too).
- * Undefined for no calls: see {@link callRoot}.
+ * A call's leaf hash as OpenZeppelin's standard trees (and `MerkleProof` with SkillCallRoots'
+ * `callLeafHash`) hash it: keccak256(keccak256(abi.encode(values))).
  */
-export function callTree(calls: readonly EpochCall[]): StandardMerkleTree<CallLeafValues> | undefined {
+export function callLeafHash(leaf: CallLeaf): Hex {
+  return keccak256(keccak256(encodeAbiParameters(CALL_LEAF_TYPES.map((type) => ({ type })), callLeafValues(leaf).map((v, i) => (i === 5 ? BigInt(v) : v)))));
+}
+
+/**
+ * The tree of an epoch's calls: OpenZeppelin standard leaves ({@link callLeafHash}), sorted by hash
+ * as the library sorts them — so the root does not depend on the calls' order, only on the set.
+ * Hashed with viem and built as a `SimpleMerkleTree` of the leaf hashes: the same tree as a
+ * `StandardMerkleTree` of the values, twice as fast (its encoder builds an error for every value it
+ * checks). Throws when a call id is listed twice (the epoch's split refuses that too). Undefined for
+ * no calls: see {@link callRoot}.
+ */
+export function callTree(calls: readonly EpochCall[]): { tree: SimpleMerkleTree; leaves: Map<string, Hex> } | undefined {
   if (calls.length === 0) return undefined;
-  const seen = new Set<string>();
+  const leaves = new Map<string, Hex>();
   for (const c of calls) {
     const id = c.call.callId.toLowerCase();
-    if (seen.has(id)) throw new Error(`call ${c.call.callId} is listed twice`);
-    seen.add(id);
+    if (leaves.has(id)) throw new Error(`call ${c.call.callId} is listed twice`);
+    leaves.set(id, callLeafHash(callLeaf(c)));
   }
-  return StandardMerkleTree.of(calls.map((c) => callLeafValues(callLeaf(c))), [...CALL_LEAF_TYPES]);
+  return { tree: SimpleMerkleTree.of([...leaves.values()]), leaves };
 }
 
 /**
@@ -97,7 +107,7 @@ export function callTree(calls: readonly EpochCall[]): StandardMerkleTree<CallLe
  * if (root !== EMPTY_CALL_ROOT) await skillCallRoots.write.postCallRoot([BigInt(inputs.epoch), root]);
  */
 export function callRoot(calls: readonly EpochCall[]): Hex {
-  return (callTree(calls)?.root as Hex | undefined) ?? EMPTY_CALL_ROOT;
+  return (callTree(calls)?.tree.root as Hex | undefined) ?? EMPTY_CALL_ROOT;
 }
 
 /**
@@ -110,17 +120,11 @@ export function callRoot(calls: readonly EpochCall[]): Hex {
  * const paid = await skillCallRoots.read.isPaidCall([operator, epoch, leaf, proof]);
  */
 export function callProof(calls: readonly EpochCall[], callId: Hex): CallProof {
-  const tree = callTree(calls);
+  const t = callTree(calls);
   const i = calls.findIndex((c) => c.call.callId.toLowerCase() === callId.toLowerCase());
-  if (!tree || i < 0) throw new Error(`call ${callId} is not among the epoch's calls`);
+  if (!t || i < 0) throw new Error(`call ${callId} is not among the epoch's calls`);
   const leaf = callLeaf(calls[i]!);
-  const values = callLeafValues(leaf);
-  for (const [j, v] of tree.entries()) {
-    if (v[0].toLowerCase() === callId.toLowerCase()) {
-      return { leaf, values, inferenceReceipts: [...calls[i]!.call.inferenceReceipts], children: [...calls[i]!.call.children], proof: tree.getProof(j) as Hex[] };
-    }
-  }
-  throw new Error(`call ${callId} is not in its tree`); // unreachable: every call is a leaf
+  return { leaf, values: callLeafValues(leaf), inferenceReceipts: [...calls[i]!.call.inferenceReceipts], children: [...calls[i]!.call.children], proof: t.tree.getProof(t.leaves.get(callId.toLowerCase())!) as Hex[] };
 }
 
 /**
@@ -131,5 +135,5 @@ export function callProof(calls: readonly EpochCall[], callId: Hex): CallProof {
  */
 export function verifyCallProof(root: Hex, leaf: CallLeaf, proof: readonly Hex[]): boolean {
   if (root === EMPTY_CALL_ROOT) return false;
-  return StandardMerkleTree.verify(root, [...CALL_LEAF_TYPES], callLeafValues(leaf), [...proof]);
+  return SimpleMerkleTree.verify(root, callLeafHash(leaf), [...proof]);
 }
