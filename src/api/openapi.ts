@@ -5,9 +5,18 @@ import { SIGNATURE_HEADERS } from './request-signature.ts';
 
 type JsonSchema = Record<string, unknown>;
 
+/** Schemas that refer to themselves (a call tree), as their `$defs` name them: lifted into the document's components. */
+const components: Record<string, JsonSchema> = {};
+
+/**
+ * A zod schema as JSON Schema for the document. A recursive schema (given an id with `.meta({ id })`)
+ * comes with its definition under `$defs`: it moves to `components.schemas` and its references with it.
+ */
 const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
-  return rest;
+  const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const lifted = (x: JsonSchema) => JSON.parse(JSON.stringify(x).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) components[name] = lifted(def);
+  return lifted(rest);
 };
 
 /** Path parameters and query fields of a route as OpenAPI parameters (the request side of their schemas). */
@@ -75,7 +84,7 @@ export function openApiDocument(routes: readonly RouteDefinition[], o: { version
     ...(o.serverUrl ? { servers: [{ url: o.serverUrl }] } : {}),
     paths,
     components: {
-      schemas: { Error: schemaOf(errorBody, 'output') },
+      schemas: { Error: schemaOf(errorBody, 'output'), ...components },
       securitySchemes: {
         signedRequest: {
           type: 'apiKey', in: 'header', name: SIGNATURE_HEADERS.signature,

@@ -43,7 +43,7 @@ export const skill = z.object({
   createdAt: time,
 });
 
-const callNode = z.object({ callId: hex, skill: hex, agent: address, payer: address, price: wei, inferenceReceipts: z.array(hex), get children() { return z.array(callNode); } });
+const callNode = z.object({ callId: hex, skill: hex, agent: address, payer: address, price: wei, inferenceReceipts: z.array(hex), get children() { return z.array(callNode); } }).meta({ id: 'SkillCallNode' });
 
 export const callAnswer = z.object({
   callId: hex, output: z.string(), price: wei, payer: address,
@@ -57,7 +57,7 @@ const payoutNode = z.object({
   inferences: z.array(z.object({ receiptId: hex, model: z.string(), fee: wei, contributions: z.array(z.object({ contributionId: hex, datanetId: z.number().int(), sharePpm: z.number().int() })) })),
   payouts: z.array(z.object({ payee: address, role: z.string(), modelName: z.string(), datanetId: z.number().int(), amount: wei })),
   get children() { return z.array(payoutNode); },
-});
+}).meta({ id: 'SkillCallPayouts' });
 
 export const createAgent = defineRoute({
   id: 'createAgent', method: 'POST', path: '/agents', tag: 'skills', auth: 'signed', status: 201,
