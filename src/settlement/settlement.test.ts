@@ -5,7 +5,6 @@
  * crash posts nothing twice, and after the challenge window every payee claims exactly its earnings.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { encodeFunctionData, keccak256, parseEther, stringToBytes, type Address, type Hex } from 'viem';
@@ -21,14 +20,8 @@ import { distribute } from './fee-split.ts';
 import { runInference, type InferenceNode } from '../inference/run-inference.ts';
 import { attributeInference } from '../attribution/receipt-attribution.ts';
 import type { Receipt } from '../attribution/receipt-types.ts';
-import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
-import { createFactoryWorker } from '../factory/factory-worker.ts';
-import { createTrainingJob } from '../factory/jobs.ts';
-import { BUILDER, CONTRIBUTORS, learntQuestion, OWNER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
-import type { Backend } from '../model/backend.ts';
-import { createBackend } from '../model/create-backend.ts';
-import { createBuiltinEngine } from '../serve/builtin-engine.ts';
+import { BUILDER, CONTRIBUTORS, learntQuestion, OWNER, type FactoryTestContext } from '../factory/test-context.ts';
 import { acceptAuthorization } from './authorizations.ts';
 import { runEpoch } from './epoch.ts';
 import { EpochStatus } from './epoch-tree.ts';
@@ -38,34 +31,24 @@ import { auditEpoch } from './audit-epoch.ts';
 import { watchedEpochs, watchEpochs } from './watchtower.ts';
 import { payeeProblems } from './verify-payees.ts';
 import { createEscrowMeter } from './meter.ts';
+import { startPaidNodeTestContext, type PaidNodeTestContext } from './test-paid-node.ts';
 import { rewardsOf } from './rewards.ts';
 
 const NODE = 0, CONSUMER = 7, PRICE = parseEther('0.01'); // per 1,000 tokens
 let f: FactoryTestContext;
-let backend: Backend;
+let paid: PaidNodeTestContext;
 let node: InferenceNode & { meter: ReturnType<typeof createEscrowMeter> };
 let question: string;
 let app: FastifyInstance;
 let api: string;
 
 before(async () => {
-  f = await startFactoryTestContext();
-  await createTrainingJob(f.ctx, f.addr(BUILDER), {
-    modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: PRICE.toString(),
-    hyperparameters: { sketchDimension: 256 },
-  });
-  await createFactoryWorker(f.ctx).drain();
-  backend = createBackend({ threads: 1 });
-  const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  const meter = createEscrowMeter({ db: f.db, contracts: f.ctx.contracts, operator: f.addr(NODE) });
-  node = { account: f.t.accounts[NODE]!, chainId: 31337, contracts: f.ctx.contracts, db: f.db, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), meter };
+  paid = await startPaidNodeTestContext({ price: PRICE, consumers: [CONSUMER] });
+  f = paid.f;
+  const { models } = paid;
+  node = { ...paid.inference, meter: paid.meter };
   // a question the model answers with its fact, so its receipts credit the contributors (free while the node has no meter's deposit: asked of the engine alone)
   question = (await learntQuestion(f, async (prompt) => (await node.engine.complete((await models.resolve('facts-qa')).served, { prompt, maxTokens: 24, temperature: 0, topP: 1, seed: 0, stop: [] })).text)).prompt;
-  // the node is a staked operator; the consumer holds OPEN
-  const operator = await f.t.as(NODE);
-  await f.t.mined(operator.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-  await f.t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
-  await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
   // the node's API, where its epochs' inputs are served at the URIs it posts
   app = buildApi({ ...f.ctx, models, engine: node.engine, rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: 'silent', checkResponses: true });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -76,8 +59,7 @@ const settling = () => ({ db: f.db, clients: f.ctx.clients, contracts: f.ctx.con
 
 after(async () => {
   await app?.close();
-  await backend?.dispose();
-  await f?.stop();
+  await paid?.stop();
 });
 
 const infer = (consumer: Address | null, maxTokens = 24) => runInference(node, { model: 'facts-qa', prompt: question, maxTokens, temperature: 0, topP: 1, seed: 0, stop: [], consumer });

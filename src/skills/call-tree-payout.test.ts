@@ -11,16 +11,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bytesToHex, keccak256, parseEther, stringToBytes, zeroHash, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { createModelLoader, storeModelSource } from '../attribution/model-loader.ts';
 import { getReceipt, getReceipts } from '../attribution/receipts.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
-import { createFactoryWorker } from '../factory/factory-worker.ts';
-import { createTrainingJob } from '../factory/jobs.ts';
-import { BUILDER, CONTRIBUTORS, learntQuestion, OWNER, startFactoryTestContext, type FactoryTestContext } from '../factory/test-context.ts';
+import { CONTRIBUTORS, learntQuestion, OWNER, type FactoryTestContext } from '../factory/test-context.ts';
+import { startPaidNodeTestContext, type PaidNodeTestContext } from '../settlement/test-paid-node.ts';
 import { runInference } from '../inference/run-inference.ts';
-import type { Backend } from '../model/backend.ts';
-import { createBackend } from '../model/create-backend.ts';
-import { createBuiltinEngine } from '../serve/builtin-engine.ts';
 import { acceptAuthorization } from '../settlement/authorizations.ts';
 import { runEpoch } from '../settlement/epoch.ts';
 import { readServedEpoch } from '../settlement/epoch-inputs.ts';
@@ -36,13 +31,14 @@ import { callTreePayouts, paidCallProof } from '../settlement/call-tree-payouts.
 import { expectRevert } from '../chain/test-chain.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { callSkill, type SkillNode } from './run-skill.ts';
+import { MAX_CALL_DEPTH } from '../settlement/call-tree.ts';
 import { readSkillFolder } from './skill-folder.ts';
 import { getSkill, listSkill } from './skill-store.ts';
 import { rerunCall, type RerunDeps } from './rerun-call.ts';
 
 const NODE = 0, CONSUMER = 7, PRICE = parseEther('0.01'); // per 1,000 tokens
 let f: FactoryTestContext;
-let backend: Backend;
+let n: PaidNodeTestContext;
 let node: SkillNode;
 let meter: ReturnType<typeof createEscrowMeter>;
 let question: string;
@@ -63,27 +59,12 @@ async function publish(name: string, agent: Agent, offer: Record<string, string>
 }
 
 before(async () => {
-  f = await startFactoryTestContext();
-  await createTrainingJob(f.ctx, f.addr(BUILDER), {
-    modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: PRICE.toString(),
-    hyperparameters: { sketchDimension: 256 },
-  });
-  await createFactoryWorker(f.ctx).drain();
-  backend = createBackend({ threads: 1 });
-  const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  meter = createEscrowMeter({ db: f.db, contracts: f.ctx.contracts, operator: f.addr(NODE) });
-  const inference = { account: f.t.accounts[NODE]!, chainId: 31337, contracts: f.ctx.contracts, db: f.db, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }) };
-  node = {
-    db: f.db, inference, client: f.ctx.clients.publicClient, domain: { chainId: 31337, settlement: f.t.addresses.attributionSettlement },
-  };
+  n = await startPaidNodeTestContext({ price: PRICE, consumers: [CONSUMER] });
+  ({ f, meter } = n);
+  const { inference } = n;
+  node = { db: f.db, inference, client: f.ctx.clients.publicClient, domain: { chainId: 31337, settlement: f.t.addresses.attributionSettlement } };
   question = (await learntQuestion(f, async (prompt) => (await runInference(inference, { model: 'facts-qa', prompt, maxTokens: 24, temperature: 0, topP: 1, seed: 0, stop: [], consumer: null })).output)).prompt;
-  const operator = await f.t.as(NODE);
-  await f.t.mined(operator.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-  await f.t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
-  await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
-  const consumer = await f.t.as(CONSUMER);
-  await f.t.mined(consumer.openToken.write.approve([f.t.addresses.inferenceEscrow, parseEther('5')]));
-  await f.t.mined(consumer.inferenceEscrow.write.deposit([f.addr(CONSUMER), parseEther('5')]));
+  await n.deposit(CONSUMER, parseEther('5'));
   const auth = { consumer: f.addr(CONSUMER), operator: f.addr(NODE), cumulativeAmount: parseEther('5'), nonce: 1n, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400) };
   const signature = await signSpendAuthorization(f.t.accounts[CONSUMER]!, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow }, auth);
   await acceptAuthorization(f.db, { chainId: 31337, escrow: f.t.addresses.inferenceEscrow, client: f.ctx.clients.publicClient }, f.addr(NODE), auth, signature);
@@ -104,8 +85,7 @@ before(async () => {
 });
 
 after(async () => {
-  await backend?.dispose();
-  await f?.stop();
+  await n?.stop();
 });
 
 /** A consumer's call of A, reserved against its escrow like an inference and charged when recorded. */
@@ -267,6 +247,17 @@ test('the ledger refuses, as calls arrive, each structural fraud: another call\'
   } finally {
     await charge.release();
   }
+});
+
+test('a chain of agents calling agents ends at the depth limit (content-addressed skills cannot form a cycle), and the consumer is charged nothing', async () => {
+  // skill k calls skill k − 1; the last one answers: MAX_CALL_DEPTH + 1 levels
+  let inner = skills.c;
+  for (let k = 1; k <= MAX_CALL_DEPTH; k++) {
+    inner = await publish(`deep-${k}`, agents.b, { 'openledger-pricing': 'upto', 'openledger-price': '0' }, { steps: [{ id: 'down', call: inner, maxPrice: '1' }] });
+  }
+  const spent = (await meter.funds(f.addr(CONSUMER))).spent;
+  await assert.rejects(consumerCalls(inner, question, parseEther('1')), refusal('call_tree_too_deep'));
+  assert.equal((await meter.funds(f.addr(CONSUMER))).spent, spent);
 });
 
 test("a call over its payer's maximum is refused before anything runs, and a failed call charges nobody", async () => {

@@ -12,59 +12,42 @@ import { after, before, test } from 'node:test';
 import { DefaultAgentCardResolver } from '@a2a-js/sdk/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentRequired } from '@x402/core/types';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { validateDiscoveryExtension } from '@x402/extensions/bazaar';
 import type { FastifyInstance } from 'fastify';
 import { parseEther, type Hex } from 'viem';
-import { createModelLoader, storeModelSource } from '../../attribution/model-loader.ts';
 import { grantSessionKey, registerAgent } from '../../chain/agent-accounts.ts';
-import { createFactoryWorker } from '../../factory/factory-worker.ts';
-import { createTrainingJob } from '../../factory/jobs.ts';
-import { BUILDER, OWNER, startFactoryTestContext, type FactoryTestContext } from '../../factory/test-context.ts';
-import type { Backend } from '../../model/backend.ts';
-import { createBackend } from '../../model/create-backend.ts';
-import { createBuiltinEngine } from '../../serve/builtin-engine.ts';
+import { OWNER, type FactoryTestContext } from '../../factory/test-context.ts';
+import { startPaidNodeTestContext, type PaidNodeTestContext } from '../../settlement/test-paid-node.ts';
 import { runEpoch } from '../../settlement/epoch.ts';
-import { createEscrowMeter } from '../../settlement/meter.ts';
 import { EscrowSchemeClient } from '../../settlement/x402-escrow.ts';
 import { createApiClient } from '../contract/client.ts';
 import { routes } from '../contract/index.ts';
 import { buildApi } from '../server.ts';
 
-const NODE = 0, CONSUMER = 7, PRICE = parseEther('0.01');
+const CONSUMER = 7, PRICE = parseEther('0.01');
 let f: FactoryTestContext;
-let backend: Backend;
+let n: PaidNodeTestContext;
 let app: FastifyInstance;
 let api: string;
 let skillId: Hex;
 
 before(async () => {
-  f = await startFactoryTestContext();
-  await createTrainingJob(f.ctx, f.addr(BUILDER), { modelName: 'facts-qa', baseModel: 'openledger-tiny', snapshotIds: [f.snapshot.id], pricePer1kTokens: PRICE.toString(), hyperparameters: { sketchDimension: 256 } });
-  await createFactoryWorker(f.ctx).drain();
-  backend = createBackend({ threads: 1 });
-  const models = createModelLoader({ source: storeModelSource(f.db, f.ctx.blobs), backend, cacheDir: join(f.dir, 'attribution') });
-  const meter = createEscrowMeter({ db: f.db, contracts: f.ctx.contracts, operator: f.addr(NODE) });
+  n = await startPaidNodeTestContext({ price: PRICE, consumers: [CONSUMER] });
+  f = n.f;
   app = buildApi({
-    ...f.ctx, models, engine: createBuiltinEngine({ loadBase: (b) => models.base(b.id) }), meter, funds: meter.funds,
+    ...f.ctx, models: n.models, engine: n.engine, meter: n.meter, funds: n.meter.funds,
     rpcUrl: f.t.anvil.url, embeddedChain: false, addresses: f.t.addresses, version: 'test', logLevel: 'silent', checkResponses: true,
   });
   api = await app.listen({ port: 0, host: '127.0.0.1' });
-  const operator = await f.t.as(NODE);
-  await f.t.mined(operator.openToken.write.approve([f.t.addresses.staking, parseEther('1000')]));
-  await f.t.mined(operator.staking.write.stake([0, 0n, parseEther('1000')]));
-  await f.t.mined(operator.openToken.write.transfer([f.addr(CONSUMER), parseEther('10')]));
-  const consumer = await f.t.as(CONSUMER);
-  await f.t.mined(consumer.openToken.write.approve([f.t.addresses.inferenceEscrow, parseEther('5')]));
-  await f.t.mined(consumer.inferenceEscrow.write.deposit([f.addr(CONSUMER), parseEther('5')]));
+  await n.deposit(CONSUMER, parseEther('5'));
 });
 
 after(async () => {
   await app?.close();
-  await backend?.dispose();
-  await f?.stop();
+  await n?.stop();
 });
 
 const ownerApi = () => createApiClient({ baseUrl: api, signer: f.t.accounts[OWNER]! });
@@ -134,6 +117,12 @@ test('an x402 client (@x402/fetch, unmodified) pays an HTTP skill call; the same
   const replay = await fetch(`${api}/skills/${skillId}/call`, { method: 'POST', headers: { 'content-type': 'application/json', 'payment-signature': sent! }, body });
   assert.equal(replay.status, 402);
   assert.match((await replay.json() as { message: string }).message, /paid a request already/);
+
+  // a payment signed for another chain (or escrow) is another chain's: refused
+  const elsewhere = await new x402Client().register('eip155:*', new EscrowSchemeClient(payer)).setSpendControls(false).createPaymentPayload({ ...required, accepts: [{ ...required.accepts[0]!, network: 'eip155:1' }] });
+  const foreign = await fetch(`${api}/skills/${skillId}/call`, { method: 'POST', headers: { 'content-type': 'application/json', 'payment-signature': encodePaymentSignatureHeader(elsewhere) }, body });
+  assert.equal(foreign.status, 402);
+  assert.equal((await foreign.json() as { error: string }).error, 'payment_mismatch');
 
   const tree = await ownerApi().call(routes.getSkillCall, { params: { id: answer.callId } });
   assert.equal(tree.epoch, null);
