@@ -37,6 +37,7 @@ import { deploymentRecorder } from '../store/deployment-steps.ts';
 import { migrate } from '../store/migrate.ts';
 import { pruneRequestNonces } from '../store/request-nonces.ts';
 import { pruneAnsweredRequests } from '../inference/answered-requests.ts';
+import { pruneUnfinishedCalls } from '../settlement/skill-calls.ts';
 import { repeat } from '../util/repeat.ts';
 
 /** The project's version, from package.json. */
@@ -219,7 +220,7 @@ export async function startNode(config: Config, progress: (message: string) => v
       progress(`network: could not publish the operator record: ${(err as Error).message}`);
     }
     // used request nonces are kept until their signatures expire, answered requests' keys for a day; then deleted
-    const nonces = repeat(() => Promise.all([pruneRequestNonces(db), pruneAnsweredRequests(db)]), 600_000, (err) => progress(`api: pruning request nonces and keys failed: ${(err as Error).message}`));
+    const nonces = repeat(() => Promise.all([pruneRequestNonces(db), pruneAnsweredRequests(db), pruneUnfinishedCalls(db)]), 600_000, (err) => progress(`api: pruning request nonces, keys and unfinished calls failed: ${(err as Error).message}`));
     nonces.start();
     cleanup.push(() => nonces.stop());
     const settlement = startSettlementWorker(

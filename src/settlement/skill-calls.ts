@@ -275,3 +275,29 @@ export async function callTexts(db: Queryable, callIds: readonly Hex[]): Promise
   const rows = await db.query<{ call_id: Hex; input: string; output: string }>('select call_id, input, output from skill_calls where call_id = any($1)', [callIds]);
   return new Map(rows.map((r) => [r.call_id, { input: r.input, output: r.output }]));
 }
+
+/**
+ * Forgets what calls that never finished left behind (a call that failed, or a node that died
+ * mid-tree, records nothing above the failure and charges nobody): calls recorded under a parent
+ * that was never recorded, and inferences paid by a call that was never recorded, once older than
+ * `olderThanSeconds` (a day: no call runs that long). Their receipts stay, uncharged. Returns how
+ * many rows it removed.
+ *
+ * @example
+ * repeat(() => pruneUnfinishedCalls(db), 600_000, log).start();
+ */
+export async function pruneUnfinishedCalls(db: Queryable, olderThanSeconds = 86_400): Promise<number> {
+  let removed = 0;
+  // a removed call's children are orphans in turn: as many rounds as a tree is deep
+  for (let round = 0; round <= 16; round++) {
+    const rows = await db.query<{ call_id: string }>(
+      `delete from skill_calls c where c.parent_call_id <> $1 and c.created_at < now() - make_interval(secs => $2)
+         and not exists (select 1 from skill_calls p where p.call_id = c.parent_call_id) returning call_id`, [ROOT_PARENT, olderThanSeconds]);
+    removed += rows.length;
+    if (rows.length === 0) break;
+  }
+  const inferences = await db.query<{ receipt_id: string }>(
+    `delete from skill_call_inferences i where i.created_at < now() - make_interval(secs => $1)
+       and not exists (select 1 from skill_calls c where c.call_id = i.call_id) returning receipt_id`, [olderThanSeconds]);
+  return removed + inferences.length;
+}

@@ -22,7 +22,7 @@ import { readServedEpoch } from '../settlement/epoch-inputs.ts';
 import { createEscrowMeter } from '../settlement/meter.ts';
 import { rewardsOf } from '../settlement/rewards.ts';
 import { ROOT_PARENT, signSkillCall, type SkillCall } from '../settlement/skill-call.ts';
-import { callBudget, callTree, recordSkillCall } from '../settlement/skill-calls.ts';
+import { callBudget, callTree, pruneUnfinishedCalls, recordSkillCall } from '../settlement/skill-calls.ts';
 import { auditEpoch } from '../settlement/audit-epoch.ts';
 import { hostAgent, type Agent } from './agents.ts';
 import { feedbackTags, skillReputation } from './reputation.ts';
@@ -275,4 +275,17 @@ test("transferring an agent's token revokes the node's key: its calls no longer 
   assert.equal((await meter.funds(f.addr(CONSUMER))).spent, spent, 'nothing charged');
   const audit = await auditEpoch({ served: async (n) => (await readServedEpoch(f.db, n))!, contracts: f.ctx.contracts, publicClient: f.ctx.clients.publicClient, epoch: 1 });
   assert.deepEqual(audit.problems, [], 'the settled epoch still checks out: its calls verify at the blocks they were recorded at');
+  // what the failed call left (C's inferences, B's and C's unrecorded work) is forgotten once old enough; recorded trees stay whole
+  const count = async (sql: string) => (await f.db.query<{ n: number }>(`select count(*)::int as n from ${sql}`, []))[0]!.n;
+  const orphans = () => Promise.all([
+    count(`skill_calls c where c.parent_call_id <> '${ROOT_PARENT}' and not exists (select 1 from skill_calls p where p.call_id = c.parent_call_id)`),
+    count('skill_call_inferences i where not exists (select 1 from skill_calls c where c.call_id = i.call_id)'),
+  ]);
+  assert.ok((await orphans())[1] > 0, "the failed call's inferences were left");
+  assert.equal(await pruneUnfinishedCalls(f.db), 0, 'nothing younger than a day');
+  const settledCalls = await count('skill_calls');
+  assert.ok((await pruneUnfinishedCalls(f.db, 0)) > 0);
+  assert.deepEqual(await orphans(), [0, 0]);
+  assert.ok((await count('skill_calls')) <= settledCalls && (await count('skill_calls')) >= 3, 'the settled tree stays');
+  assert.equal(await auditEpoch({ served: async (n) => (await readServedEpoch(f.db, n))!, contracts: f.ctx.contracts, publicClient: f.ctx.clients.publicClient, epoch: 1 }).then((a) => a.problems.length), 0);
 });

@@ -29,7 +29,8 @@ create index skill_calls_parent on skill_calls (parent_call_id);  -- a tree is f
 create table skill_call_inferences (
   receipt_id  text primary key,
   call_id     text not null,
-  fee         numeric(78, 0) not null
+  fee         numeric(78, 0) not null,
+  created_at  timestamptz not null default now()
 );
 create index skill_call_inferences_call on skill_call_inferences (call_id);
 
