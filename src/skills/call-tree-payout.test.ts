@@ -249,6 +249,10 @@ test('the ledger refuses, as calls arrive, each structural fraud: another call\'
   }
 });
 
+test("a flat-priced skill whose calls could cost more than its price leaves is refused at listing", async () => {
+  await assert.rejects(publish('too-cheap', agents.a, { 'openledger-pricing': 'flat', 'openledger-price': '0.02' }, { steps: [{ id: 'c', call: skills.c, maxPrice: '0.02' }] }), refusal('over_budget'));
+});
+
 test('a chain of agents calling agents ends at the depth limit (content-addressed skills cannot form a cycle), and the consumer is charged nothing', async () => {
   // skill k calls skill k − 1; the last one answers: MAX_CALL_DEPTH + 1 levels
   let inner = skills.c;

@@ -1,4 +1,5 @@
-import { getAddress, isAddressEqual, type Address, type Hex } from 'viem';
+import { formatEther, getAddress, isAddressEqual, type Address, type Hex } from 'viem';
+import { MAX_CALL_FEE_BPS, protocolFeeOf } from '../settlement/skill-calls.ts';
 import type { Agent } from './agents.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';
@@ -20,7 +21,8 @@ export class SkillStoreError extends CodedError {
  * Lists a skill folder, given as its files, for an agent this node runs, asked by `signer`, who
  * must be the agent's owner: the folder is checked as {@link parseSkillFiles} checks it (the same id
  * a reader of the folder computes), and a skill id is listed once. Its declared models must be
- * served here (`known`), and the skills its workflow calls listed here.
+ * served here (`known`), the skills its workflow calls listed here, and — priced flat — its calls'
+ * `maxPrice`s within what its price leaves after the largest protocol fee.
  *
  * @example
  * const listed = await listSkill(db, { name: 'summarise', files, agent, signer, known });
@@ -30,6 +32,12 @@ export async function listSkill(db: Queryable, o: { name: string; files: readonl
   const skill = parseSkillFiles(o.name, o.files);
   for (const m of skill.offer.models) if (!(await o.known.model(m))) throw new SkillStoreError('unknown_model', `the skill uses model ${m}, which this node does not serve`);
   for (const s of skill.workflow.steps) if (s.kind === 'call' && !(await getSkill(db, s.skill))) throw new SkillStoreError('unknown_skill', `the skill calls ${s.skill}, which is not listed here`);
+  if (skill.offer.pricing === 'flat') {
+    // a flat price pays its calls out of what the largest protocol fee leaves of it
+    const free = skill.offer.price - protocolFeeOf(skill.offer.price, MAX_CALL_FEE_BPS);
+    const calls = skill.workflow.steps.reduce((n, s) => n + (s.kind === 'call' ? s.maxPrice : 0n), 0n);
+    if (calls > free) throw new SkillStoreError('over_budget', `the skill's calls may cost ${formatEther(calls)} OPEN; its price, ${formatEther(skill.offer.price)} OPEN, leaves ${formatEther(free)} OPEN after the largest protocol fee (${MAX_CALL_FEE_BPS / 100} %)`);
+  }
   const files = o.files.map((f) => ({ path: f.path, base64: Buffer.from(f.bytes).toString('base64') }));
   const [row] = await db.query<{ created_at: Date }>('insert into skills (skill_id, name, agent, files) values ($1, $2, $3, $4) on conflict (skill_id) do nothing returning created_at', [skill.id, skill.name, o.agent.account, JSON.stringify(files)]);
   if (!row) throw new SkillStoreError('skill_exists', `skill ${skill.id} (${skill.name}) is listed already`);
