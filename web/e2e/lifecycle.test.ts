@@ -211,11 +211,21 @@ async function marketplace(ui: { page: Page; go: (hash: string) => Promise<void>
   const { page, go, shot, connect } = ui;
   const mnemonic = readFileSync(join(dataDir, 'chain', 'mnemonic'), 'utf8').trim();
   const seller = mnemonicToAccount(mnemonic, { addressIndex: 4 });
-  // the treasury gives the seller the OPEN of its listing bond
-  const treasury = await chainFor(node!.apiUrl, mnemonicToAccount(mnemonic, { addressIndex: 0 }));
-  const mined = async (hash: Hex) => assert.equal((await treasury.clients.publicClient.waitForTransactionReceipt({ hash })).status, 'success');
-  await mined(await treasury.contracts.openToken.write.transfer([seller.address, parseEther('1')]));
+  // the treasury gives the seller the OPEN of its listing bond; the node and the browser send from
+  // the same account meanwhile, so a transfer that lost the race for a nonce is sent again
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const treasury = await chainFor(node!.apiUrl, mnemonicToAccount(mnemonic, { addressIndex: 0 }));
+      const hash = await treasury.contracts.openToken.write.transfer([seller.address, parseEther('1')]);
+      assert.equal((await treasury.clients.publicClient.waitForTransactionReceipt({ hash })).status, 'success');
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !/nonce/i.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const chain = await chainFor(node!.apiUrl, seller);
+  const mined = async (hash: Hex) => assert.equal((await chain.clients.publicClient.waitForTransactionReceipt({ hash })).status, 'success');
   const api = createApiClient({ baseUrl: node!.apiUrl, signer: seller });
   const { agentId, account } = await registerAgent(chain.clients, chain.contracts, `${node!.apiUrl}/agents/e2e-answerer/registration.json`);
   const hosted = await api.call(routes.createAgent, { body: { name: 'e2e-answerer', agentId: agentId.toString() } });
