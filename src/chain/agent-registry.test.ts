@@ -65,7 +65,7 @@ interface Limits {
 
 /** The limits the tests grant: 10 OPEN a call, 25 OPEN an hour, an hour's life, Alice's payee only. */
 async function limits(overrides: Partial<Limits> = {}): Promise<Limits> {
-  return { perCallCap: parseEther('10'), periodCap: parseEther('25'), periodSeconds: 3600n, expiry: (await now()) + 3600n, canSign: true, allowedTargets: [addr(PAYEE)], ...overrides };
+  return { perCallCap: parseEther('10'), periodCap: parseEther('25'), periodSeconds: 3600n, expiry: (await now()) + 7n * 86_400n, canSign: true, allowedTargets: [addr(PAYEE)], ...overrides };
 }
 
 async function grant(holder: number, key: number, overrides: Partial<Limits> = {}): Promise<void> {
