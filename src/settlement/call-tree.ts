@@ -54,7 +54,8 @@ export class CallTreeError extends CodedError {
 export const MAX_CALL_DEPTH = 8;
 
 const BPS = 10_000n;
-const protocolFeeOf = (price: bigint, bps: number) => (price * BigInt(bps)) / BPS;
+/** The protocol fee of a call's price (rounded down), as the split takes it. */
+export const protocolFeeOf = (price: bigint, bps: number): bigint => (price * BigInt(bps)) / BPS;
 const sameList = (a: readonly Hex[], b: readonly Hex[]) => a.length === b.length && a.every((x, i) => x.toLowerCase() === b[i]!.toLowerCase());
 
 /**

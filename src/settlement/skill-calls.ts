@@ -2,7 +2,7 @@ import { formatEther, getAddress, isAddressEqual, keccak256, stringToBytes, zero
 import type { Meter, Reservation } from '../inference/meter.ts';
 import type { ProtocolContracts } from '../chain/protocol.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { CallTreeError, checkCallTree, type CallNode, type SkillTerms } from './call-tree.ts';
+import { CallTreeError, checkCallTree, protocolFeeOf, type CallNode, type SkillTerms } from './call-tree.ts';
 import { recordCharge } from './charges.ts';
 import { skillCallOf, termsOf, type EpochCall } from './epoch-tree.ts';
 import { PaymentRequiredError } from './meter.ts';
@@ -39,8 +39,6 @@ export async function callFeeOf(node: { contracts: Pick<ProtocolContracts, 'skil
   return { protocolFeeBps: Number(await node.contracts.skillCallRoots.read.callFeeBps()), treasury: node.contracts.timelock.address };
 }
 
-/** The protocol fee of a call's price (rounded down), as the split takes it. */
-export const protocolFeeOf = (price: bigint, bps: number): bigint => (price * BigInt(bps)) / 10_000n;
 
 /** A call's budget while it runs: the inferences it runs (as its agent) and the children it pays come out of it. */
 export interface CallBudget {

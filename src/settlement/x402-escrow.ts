@@ -1,7 +1,7 @@
 import type { AssetAmount, Network, PaymentPayloadResult, PaymentRequirements, Price, SchemeNetworkClient, SchemeNetworkServer, SupportedKind } from '@x402/core/types';
 import { getAddress, type Address, type Hex, type LocalAccount } from 'viem';
 import { signSpendAuthorization, type SpendAuthorization } from '../chain/spend-authorization.ts';
-import type { FundsForAuthorization } from './next-authorization.ts';
+import { nextAuthorization, type FundsForAuthorization } from './next-authorization.ts';
 
 // An x402 v2 payment scheme bound to the InferenceEscrow: the payer signs a cumulative spend
 // authorisation to the node that covers what it spent so far plus the request's maximum
@@ -44,14 +44,11 @@ export const chainIdOf = (network: string): number => {
  * const auth = paymentAuthorization(funds, payer, 10n ** 16n);
  */
 export function paymentAuthorization(f: FundsForAuthorization, consumer: Address, amount: bigint, nowSeconds = Math.floor(Date.now() / 1000)): SpendAuthorization {
+  // the next authorisation's nonce and expiry, with a cap that covers the payment and no more
+  const next = nextAuthorization(f, getAddress(consumer), amount, 1, nowSeconds);
   const current = f.authorization ? BigInt(f.authorization.auth.cumulativeAmount) : 0n;
   const needed = BigInt(f.spent) + BigInt(f.reserved) + amount;
-  const held = f.authorization ? BigInt(f.authorization.auth.expiry) : 0n;
-  const wanted = BigInt(nowSeconds + 86_400);
-  return {
-    consumer: getAddress(consumer), operator: getAddress(f.operator), cumulativeAmount: needed > current ? needed : current,
-    nonce: (f.authorization ? BigInt(f.authorization.auth.nonce) : 0n) + 1n, expiry: wanted > held ? wanted : held,
-  };
+  return { ...next, operator: getAddress(next.operator), cumulativeAmount: needed > current ? needed : current };
 }
 
 /**

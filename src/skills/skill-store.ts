@@ -1,5 +1,6 @@
 import { formatEther, getAddress, isAddressEqual, type Address, type Hex } from 'viem';
-import { MAX_CALL_FEE_BPS, protocolFeeOf } from '../settlement/skill-calls.ts';
+import { protocolFeeOf } from '../settlement/call-tree.ts';
+import { MAX_CALL_FEE_BPS } from '../settlement/skill-calls.ts';
 import type { Agent } from './agents.ts';
 import type { Queryable } from '../store/database.ts';
 import { CodedError } from '../util/coded-error.ts';

@@ -9,7 +9,7 @@ import { bazaarEntries, mcpTool } from '../../skills/skill-listings.ts';
 import { listSkills, type ListedSkill } from '../../skills/skill-store.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import { maxPriceOf, payAndCall } from '../../skills/paid-call.ts';
-import { skillNode, type SkillRouteContext } from './skills.ts';
+import { originOf, skillNode, type SkillRouteContext } from './skills.ts';
 
 /** The `_meta` keys of x402's MCP transport: the payment a client sends with `tools/call`, and the settlement the result carries. */
 export const MCP_X402 = { payment: 'x402/payment', response: 'x402/payment-response' } as const;
@@ -31,7 +31,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: SkillRouteContext, x402: X4
   app.post<{ Params: { name: string } }>('/agents/:name/mcp', async (request, reply) => {
     const agent = await getAgent(ctx.db, request.params.name);
     if (!agent) throw new CodedError('unknown_agent', `this node runs no agent named ${request.params.name}`);
-    const origin = `${request.protocol}://${request.host}`;
+    const origin = originOf(request);
     const server = new Server({ name: agent.name, version: '1.0.0' }, { capabilities: { tools: {} } });
     const skills = async () => listSkills(ctx.db, { agent: agent.account });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (await skills()).map((l) => mcpTool(l.skill)) }));

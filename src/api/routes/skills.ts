@@ -52,7 +52,7 @@ const treeOf = (r: SkillCallResult): unknown => ({
 });
 
 /** The origin a caller reached the node at (where an x402 payer reads its funds). */
-const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+export const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
 /**
  * The marketplace over HTTP: agents the node runs (taken on by their owners' signed requests),
