@@ -7,6 +7,7 @@
  * Shapes are row-major; `T` is the number of token rows (batch × sequence), `B`/`S` the batch size
  * and sequence length, `nH`/`nKV`/`hd` the query heads, key-value heads and head width.
  */
+import type { Rotary } from './rotary.ts';
 import type { SampleParams } from './sample-token.ts';
 
 export interface Tensor {
@@ -57,10 +58,11 @@ export interface Backend {
   /** Backward of rmsnorm: `dx += …`; `dw += …` when `dw` is given. */
   rmsnormBackward(dx: Tensor, dw: Tensor | null, dOut: Tensor, x: Tensor, w: Tensor, rstd: Tensor, T: number, d: number): void;
   /**
-   * Rotary embeddings in place on x[B·S, nHeads·hd], position of row (b, s) = `positionOffset + s`,
-   * rotate-half pairing (i, i + hd/2) as in Hugging Face Llama. `inverse` rotates back (the backward pass).
+   * Rotary embeddings in place on x[B·S, nHeads·hd], position of row (b, s) = `positionOffset + s`:
+   * each head's pair (i, i + n/2) turned by position·`rotary.invFreq[i]`, n = 2·invFreq.length ≤ hd
+   * (rotate-half, as in Hugging Face; dimensions past n untouched). `inverse` rotates back (the backward pass).
    */
-  rope(x: Tensor, B: number, S: number, nHeads: number, hd: number, theta: number, positionOffset: number, inverse: boolean): void;
+  rope(x: Tensor, B: number, S: number, nHeads: number, hd: number, rotary: Rotary, positionOffset: number, inverse: boolean): void;
   /**
    * Causal self-attention with grouped-query heads: q[B·S, nH·hd], k and v [B·S, nKV·hd],
    * out[B·S, nH·hd], softmax probabilities kept in probs[B, nH, S, S] for the backward pass.
@@ -72,6 +74,10 @@ export interface Backend {
   swiglu(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
   /** Backward of swiglu over the first n elements: writes dGate and dUp. */
   swigluBackward(dGate: Tensor, dUp: Tensor, dOut: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** `out = gelu(gate) · up` over the first n elements, GELU's tanh approximation (GeGLU, Gemma). */
+  geglu(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** Backward of geglu over the first n elements: writes dGate and dUp. */
+  gegluBackward(dGate: Tensor, dUp: Tensor, dOut: Tensor, gate: Tensor, up: Tensor, n: number): void;
   /** `out[t, :] += bias` over T rows of width n. */
   addBias(out: Tensor, bias: Tensor, T: number, n: number): void;
   /** `dBias += Σ_t dOut[t, :]`. */
@@ -83,8 +89,8 @@ export interface Backend {
    */
   crossEntropy(losses: Tensor, dLogits: Tensor | null, logits: Tensor, targets: Tensor, T: number, V: number, gradScale: number): void;
   // ── Serving: rows of different sequences, each at its own position, with its own adapter ──
-  /** Rotary embeddings in place on x[rows, nHeads·hd], row i at position `positions[i]`. */
-  ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, theta: number): void;
+  /** Rotary embeddings in place on x[rows, nHeads·hd] (as `rope`), row i at position `positions[i]`. */
+  ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, rotary: Rotary): void;
   /**
    * Per-row LoRA (BGMV): `y[i] += scale[i] · B_i · (A_i · x[i])` for each row whose adapter is
    * given (A_i [r_i, in], B_i [out, r_i]); rows with `null` are left alone.

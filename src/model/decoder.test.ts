@@ -5,6 +5,7 @@ import { tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-uti
 import { Llama, type LoraAdapter } from './llama.ts';
 import { seededRandom } from './random.ts';
 import { tinyConfig } from './test-models.test-util.ts';
+import type { ModelConfig } from './config.ts';
 import { Decoder } from './decoder.ts';
 import { KvCacheFullError, PagedKvCache } from './kv-cache.ts';
 
@@ -22,7 +23,15 @@ function close(a: Float32Array, b: Float32Array, what: string) {
 }
 
 describe('Decoder (paged KV cache, one adapter per row)', () => {
-  for (const [label, overrides] of [['grouped-query, untied', {}], ['tied, q/k/v biases', { tieEmbeddings: true, attentionBias: true, numKvHeads: 4 }]] as const) {
+  const variants: Array<[string, Partial<ModelConfig>]> = [
+    ['grouped-query, untied', {}],
+    ['tied, q/k/v biases', { tieEmbeddings: true, attentionBias: true, numKvHeads: 4 }],
+    ['Qwen3 q/k norms, Llama 3 rope scaling', { architecture: 'qwen3', qkNorm: true, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8 } }],
+    ['Gemma 3 layout, a layer without rope, partial rotary', {
+      architecture: 'gemma3', activation: 'gelu_tanh', outputNorms: true, scaleEmbeddings: true, qkNorm: true, queryScale: 0.2, noRopeLayers: [0], rotaryDim: 4,
+    }],
+  ];
+  for (const [label, overrides] of variants) {
     it(`gives the logits of the full forward pass, prefill and decode mixed across adapters (${label})`, async () => {
       const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8, ...overrides });
       const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 3));

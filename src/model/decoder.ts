@@ -2,7 +2,7 @@ import type { Tensor } from './backend.ts';
 import type { PagedKvCache } from './kv-cache.ts';
 import type { Llama, LoraAdapter } from './llama.ts';
 import type { SampleParams } from './sample-token.ts';
-import { blockForward, outputHead, type BlockActivations, type PagedAttention, type RowLora } from './transformer-block.ts';
+import { blockForward, embedTokens, optionalActivations, outputHead, type BlockActivations, type PagedAttention, type RowLora } from './transformer-block.ts';
 
 /** One token to run: its sequence, its position in it, and the adapter of that sequence (or none). */
 export interface DecodeRow {
@@ -89,9 +89,10 @@ export class Decoder {
       const a: BlockActivations = {
         input: x, h1: h, rstd1: rstd, q: z(T * qd), k: z(T * kvd), v: z(T * kvd), att: z(T * qd),
         x2: z(T * d), h2: h, rstd2: rstd, gate: z(T * f), up: z(T * f), act: z(T * f), output: x,
+        ...optionalActivations(c, T, z),
       };
 
-      be.embed(x, ids, w.embed, T, d); // x [T, d]
+      embedTokens(be, c, w, x, ids, T); // x [T, d]
       for (let l = 0; l < c.numLayers; l++) blockForward(be, c, w.layers[l]!, l, a, T, attention, lora);
       // the output head only where a token is wanted (a prompt chunk's earlier rows need none)
       const n = outputs.length;

@@ -3,15 +3,16 @@
  * a ~300-token byte-level BPE tokenizer.json (GPT-2 byte alphabet, a few merges, a "▁" token,
  * special and non-special added tokens, unused ids left as holes).
  */
-import { projectionShape } from './config.ts';
+import { optionalLayerWeightNames, projectionShape } from './config.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraPair } from './lora-weights.ts';
 import { seededRandom } from './random.ts';
 import type { TensorMap } from './tensor-map.ts';
 
 /**
- * Random weights for `config`, every tensor a Llama checkpoint has (biases when `attentionBias`,
- * `lm_head.weight` unless tied), scaled so activations and logits stay of order one.
+ * Random weights for `config` under the engine's names, every tensor its architecture has (biases
+ * when `attentionBias`, q/k norms, output norms, `lm_head.weight` unless tied), scaled so
+ * activations and logits stay of order one.
  *
  * @example
  * const weights = tinyRandomWeights(config, 1);
@@ -26,7 +27,7 @@ export function tinyRandomWeights(config: ModelConfig, seed: number): TensorMap 
     weights.set(name, { shape, data });
   };
   const linear = (name: string, out: number, inDim: number) => add(name, [out, inDim], () => normal() / Math.sqrt(inDim));
-  const norm = (name: string) => add(name, [d], () => 1 + 0.1 * normal());
+  const norm = (name: string, width = d) => add(name, [width], () => 1 + 0.1 * normal());
   add('model.embed_tokens.weight', [V, d], normal);
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}.`;
@@ -44,6 +45,14 @@ export function tinyRandomWeights(config: ModelConfig, seed: number): TensorMap 
     linear(p + 'mlp.gate_proj.weight', f, d);
     linear(p + 'mlp.up_proj.weight', f, d);
     linear(p + 'mlp.down_proj.weight', d, f);
+    if (config.qkNorm) {
+      norm(p + optionalLayerWeightNames.qNorm, hd);
+      norm(p + optionalLayerWeightNames.kNorm, hd);
+    }
+    if (config.outputNorms) {
+      norm(p + optionalLayerWeightNames.attnOutputNorm);
+      norm(p + optionalLayerWeightNames.mlpOutputNorm);
+    }
   }
   norm('model.norm.weight');
   if (!config.tieEmbeddings) linear('lm_head.weight', V, d);

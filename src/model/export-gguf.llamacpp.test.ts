@@ -3,7 +3,7 @@
  * the same logits as the float64 reference forward pass, with and without a LoRA adapter.
  * Skips, saying why, where node-llama-cpp cannot be loaded.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,80 +17,10 @@ import { bfloat16ToFloat32, float32ToBfloat16 } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
 import { tinyByteLevelTokenizer, tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-util.ts';
 import { Tokenizer } from './tokenizer.ts';
+import { llamaCppLogits, loadLlama, maxAbs, maxAbsDiff, type Token } from './llama-cpp.test-util.ts';
 import { trainByteLevelBpe } from './train-bpe.ts';
 
-type NodeLlamaCpp = typeof import('node-llama-cpp');
-type Token = import('node-llama-cpp').Token;
-type ControlledEvaluateInputItem = import('node-llama-cpp').ControlledEvaluateInputItem;
-type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
-
-let loaded: Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> | undefined;
-/** node-llama-cpp's CPU prebuilt, loaded once, or why it cannot be. */
-function loadLlama(): Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> {
-  loaded ??= (async () => {
-    try {
-      const lib = await import('node-llama-cpp');
-      const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false });
-      return { lib, llama };
-    } catch (e) {
-      return `node-llama-cpp could not be loaded (${(e as Error).message.split('\n')[0]}); is its prebuilt CPU binary (@node-llama-cpp/${process.platform}-${process.arch}) installed?`;
-    }
-  })();
-  return loaded;
-}
-
-after(async () => {
-  const env = await loaded;
-  if (env && typeof env !== 'string') await env.llama.dispose();
-});
-
 const tokens = [5, 17, 260, 100, 42, 299, 3, 250, 71, 284];
-
-/**
- * llama.cpp's logits after each of `tokens`, full vocabulary, via controlledEvaluate. The KV cache
- * is F32 unless asked (llama.cpp's default F16 cache rounds keys and values).
- */
-async function llamaCppLogits(llama: Llama, modelPath: string, vocab: number, adapterPath?: string, kvCache: 'F32' | 'F16' = 'F32'): Promise<Float64Array[]> {
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  try {
-    const context = await model.createContext({
-      contextSize: 64,
-      batchSize: 64,
-      threads: 1,
-      flashAttention: false,
-      experimentalKvCacheKeyType: kvCache,
-      experimentalKvCacheValueType: kvCache,
-      ...(adapterPath ? { lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } } : {}),
-    });
-    try {
-      const sequence = context.getSequence();
-      const input: ControlledEvaluateInputItem[] = tokens.map((t) => [t as Token, { generateNext: { logits: true } }]);
-      const results = await sequence.controlledEvaluate(input);
-      return tokens.map((_, i) => {
-        const logits = results[i]?.next.logits;
-        assert.ok(logits, `no logits for position ${i}`);
-        assert.equal(logits.size, vocab);
-        const row = new Float64Array(vocab);
-        for (const [token, value] of logits) row[token] = value;
-        return row;
-      });
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-function maxAbsDiff(a: Float64Array[], b: Float64Array[]): number {
-  let max = 0;
-  a.forEach((row, t) => row.forEach((v, i) => (max = Math.max(max, Math.abs(v - b[t]![i]!)))));
-  return max;
-}
-
-function maxAbs(a: Float64Array[]): number {
-  return Math.max(...a.map((row) => Math.max(...row.map(Math.abs))));
-}
 
 /** The weights as llama.cpp sees them: matrices rounded to the stored type, vectors kept F32. */
 function rounded(weights: TensorMap, dtype: GgufExportDtype): TensorMap {
@@ -130,8 +60,8 @@ for (const { label, config } of variants) {
         const seen = rounded(weights, dtype);
         const expectedBase = referenceForward(config, seen, tokens);
         const expectedLora = referenceForward(config, seen, tokens, adapter);
-        const base = await llamaCppLogits(env.llama, path, config.vocabSize);
-        const lora = await llamaCppLogits(env.llama, path, config.vocabSize, adapterPath);
+        const base = await llamaCppLogits(env.llama, path, tokens, config.vocabSize);
+        const lora = await llamaCppLogits(env.llama, path, tokens, config.vocabSize, adapterPath);
         const scale = maxAbs(expectedBase);
         const dBase = maxAbsDiff(base, expectedBase);
         const dLora = maxAbsDiff(lora, expectedLora);
@@ -143,7 +73,7 @@ for (const { label, config } of variants) {
         assert.ok(dLora < tolerance, `${dtype} adapted logits differ by ${dLora}`);
         assert.ok(loraEffect > 0.5 * scale, 'the adapter must change the logits enough for the comparison to mean something');
         if (dtype === 'F32') {
-          const defaultCache = await llamaCppLogits(env.llama, path, config.vocabSize, adapterPath, 'F16');
+          const defaultCache = await llamaCppLogits(env.llama, path, tokens, config.vocabSize, adapterPath, 'F16');
           const d = maxAbsDiff(defaultCache, expectedLora);
           t.diagnostic(`F32 weights, llama.cpp's default F16 KV cache: max abs diff with adapter ${d.toExponential(2)}`);
           assert.ok(d < 5e-3 * scale, `F16 KV cache logits differ by ${d}`);

@@ -1,17 +1,21 @@
 /**
- * Exports a Hugging Face-layout Llama model and its LoRA adapters as GGUF files llama.cpp loads
- * (architecture `llama`).
+ * Exports a model (any architecture of `architectures.ts`) and its LoRA adapters as GGUF files
+ * llama.cpp loads, under llama.cpp's architecture for it ({@link ggufArchitecture}).
  *
  * What llama.cpp needs beyond a plain copy of the weights:
- * - its `llama` architecture applies RoPE to adjacent pairs (x[2i], x[2i+1]) while Hugging Face
- *   rotates halves (x[i], x[i + hd/2]); like llama.cpp's own converter, the rows of q_proj and
- *   k_proj (and their biases, and the B matrices of their LoRA adapters) are permuted within each
- *   head so both compute the same function ({@link permuteRopeRows});
+ * - its `llama` and `smollm3` architectures apply RoPE to adjacent pairs (x[2i], x[2i+1]) while
+ *   Hugging Face rotates halves (x[i], x[i + hd/2]); like llama.cpp's own converter, the rows of
+ *   q_proj and k_proj (and their biases, and the B matrices of their LoRA adapters) are permuted
+ *   within each head so both compute the same function ({@link permuteRopeRows}); `qwen3`,
+ *   `gemma3` and `phi3` rotate halves and take the rows as they are;
+ * - Phi-3's fused q/k/v and gate/up matrices, Gemma's norms under their own names (stored w + 1
+ *   in GGUF as in the engine), rotary scaling as metadata or per-frequency factor tensors;
  * - the tokenizer as `tokenizer.ggml.*` keys: model "gpt2" (byte-level BPE), a pre-tokenizer name
  *   llama.cpp knows, tokens, token types, merges, special token ids and add-BOS/EOS flags;
  * - tensors renamed (`token_embd`, `blk.N.attn_q` …), norms and biases kept F32.
  */
-import { layerWeightNames, loraTargets, projectionShape } from './config.ts';
+import { layerWeightNames, loraTargets, optionalLayerWeightNames, projectionShape } from './config.ts';
+import { rotaryOf } from './rotary.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
 import { GgufFormatError, gguf, writeGgufFile } from './gguf.ts';
 import type { GgufContent, GgufMetadata, GgufTensorInput } from './gguf.ts';
@@ -274,22 +278,66 @@ function expectShape(name: string, t: { shape: number[]; data: Float32Array } | 
   return t.data;
 }
 
-/** llama.* hyperparameter keys for a config. */
-function hyperparameters(config: ModelConfig): GgufMetadata {
+/**
+ * llama.cpp's architecture for a config: its name (the metadata keys' prefix) and whether its
+ * rotation pairs halves (x[i], x[i + n/2]) as Hugging Face does ("NEOX") or adjacent dimensions,
+ * which needs q and k permuted. Qwen2 and Mistral export as `llama`, which has optional q/k/v biases.
+ */
+export function ggufArchitecture(config: ModelConfig): { name: string; neox: boolean } {
+  switch (config.architecture ?? 'llama') {
+    case 'qwen3': return { name: 'qwen3', neox: true };
+    case 'gemma3': return { name: 'gemma3', neox: true };
+    case 'phi3': return { name: 'phi3', neox: true };
+    case 'smollm3': return { name: 'smollm3', neox: false };
+    default: return { name: 'llama', neox: false };
+  }
+}
+
+/** `<arch>.*` hyperparameter keys for a config, refusing what llama.cpp's architecture cannot express. */
+function hyperparameters(config: ModelConfig, arch: string): GgufMetadata {
   const m: GgufMetadata = new Map();
-  m.set('llama.context_length', gguf.u32(config.maxPositions));
-  m.set('llama.embedding_length', gguf.u32(config.hiddenSize));
-  m.set('llama.block_count', gguf.u32(config.numLayers));
-  m.set('llama.feed_forward_length', gguf.u32(config.intermediateSize));
-  m.set('llama.attention.head_count', gguf.u32(config.numHeads));
-  m.set('llama.attention.head_count_kv', gguf.u32(config.numKvHeads));
-  m.set('llama.attention.layer_norm_rms_epsilon', gguf.f32(config.rmsNormEps));
-  m.set('llama.rope.freq_base', gguf.f32(config.ropeTheta));
-  m.set('llama.rope.dimension_count', gguf.u32(config.headDim));
-  m.set('llama.vocab_size', gguf.u32(config.vocabSize));
-  if (config.headDim * config.numHeads !== config.hiddenSize) {
-    m.set('llama.attention.key_length', gguf.u32(config.headDim));
-    m.set('llama.attention.value_length', gguf.u32(config.headDim));
+  const L = config.numLayers;
+  m.set(`${arch}.context_length`, gguf.u32(config.maxPositions));
+  m.set(`${arch}.embedding_length`, gguf.u32(config.hiddenSize));
+  m.set(`${arch}.block_count`, gguf.u32(L));
+  m.set(`${arch}.feed_forward_length`, gguf.u32(config.intermediateSize));
+  m.set(`${arch}.attention.head_count`, gguf.u32(config.numHeads));
+  m.set(`${arch}.attention.head_count_kv`, gguf.u32(config.numKvHeads));
+  m.set(`${arch}.attention.layer_norm_rms_epsilon`, gguf.f32(config.rmsNormEps));
+  m.set(`${arch}.rope.freq_base`, gguf.f32(config.ropeTheta));
+  m.set(`${arch}.rope.dimension_count`, gguf.u32(config.rotaryDim ?? config.headDim));
+  m.set(`${arch}.vocab_size`, gguf.u32(config.vocabSize));
+  if (config.headDim * config.numHeads !== config.hiddenSize || arch === 'gemma3') {
+    m.set(`${arch}.attention.key_length`, gguf.u32(config.headDim));
+    m.set(`${arch}.attention.value_length`, gguf.u32(config.headDim));
+  }
+  const s = config.ropeScaling;
+  if (s?.type === 'linear') {
+    m.set(`${arch}.rope.scaling.type`, gguf.str('linear'));
+    m.set(`${arch}.rope.scaling.factor`, gguf.f32(s.factor));
+  }
+  if (s?.type === 'longrope') {
+    if (arch !== 'phi3') throw new ModelExportError(`longrope scaling exports only for phi3, not ${arch}`);
+    m.set(`${arch}.rope.scaling.attn_factor`, gguf.f32(s.attentionFactor));
+    m.set(`${arch}.rope.scaling.original_context_length`, gguf.u32(s.originalMaxPositions));
+  }
+  // what llama.cpp fixes per architecture, checked rather than silently changed
+  if (config.noRopeLayers) {
+    const everyFourth = Array.from({ length: L }, (_, l) => l).filter((l) => (l + 1) % 4 === 0);
+    if (arch !== 'smollm3' || config.noRopeLayers.join() !== everyFourth.join()) throw new ModelExportError('llama.cpp runs layers without rope only as SmolLM3 does (every fourth layer)');
+  }
+  if (config.layerAttention) {
+    if (arch === 'gemma3') {
+      const pattern = Array.from({ length: L }, (_, l) => ((l + 1) % 6 === 0 ? 'full' : 'sliding'));
+      if (config.layerAttention.join() !== pattern.join()) throw new ModelExportError("llama.cpp's gemma3 needs five sliding-window layers per global one");
+      m.set(`${arch}.rope.freq_base_swa`, gguf.f32(config.localRopeTheta ?? 10000));
+    } else if (config.layerAttention.some((t) => t === 'full') || arch === 'llama') {
+      throw new ModelExportError(`llama.cpp's ${arch} has no sliding-window layers`);
+    }
+    m.set(`${arch}.attention.sliding_window`, gguf.u32(config.slidingWindow!));
+  }
+  if (config.queryScale !== undefined && Math.abs(config.queryScale * Math.sqrt(config.headDim) - 1) > 1e-6) {
+    throw new ModelExportError('llama.cpp scales attention by 1/√head_dim; this model\'s query scale differs');
   }
   return m;
 }
@@ -304,13 +352,14 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
   const { config, tensors: hf } = options;
   const dtype = options.dtype ?? 'F16';
   const { hiddenSize: d, numHeads: nH, numKvHeads: nKV, headDim: hd, intermediateSize: f, vocabSize: V } = config;
+  const { name: arch, neox } = ggufArchitecture(config);
   const metadata: GgufMetadata = new Map([
-    ['general.architecture', gguf.str('llama')],
+    ['general.architecture', gguf.str(arch)],
     ['general.type', gguf.str('model')],
     ['general.name', gguf.str(options.name ?? 'openledger')],
     ['general.file_type', gguf.u32(dtype === 'F32' ? 0 : dtype === 'F16' ? 1 : 32)],
   ]);
-  for (const [k, v] of hyperparameters(config)) metadata.set(k, v);
+  for (const [k, v] of hyperparameters(config, arch)) metadata.set(k, v);
   const tokenizer = ggufTokenizerMetadata(options.tokenizerJson, {
     vocabSize: V,
     ...(config.bosTokenId !== undefined ? { bosTokenId: config.bosTokenId } : {}),
@@ -322,40 +371,86 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
 
   const used = new Set<string>();
   const tensors: GgufTensorInput[] = [];
-  const add = (hfName: string, ggufName: string, shape: number[], transform?: (data: Float32Array) => Float32Array): void => {
-    const data = expectShape(hfName, hf.get(hfName), shape);
+  const take = (hfName: string, shape: number[]): Float32Array => {
     used.add(hfName);
-    tensors.push({ name: ggufName, shape, type: shape.length === 1 ? 'F32' : dtype, data: transform ? transform(data) : data });
+    return expectShape(hfName, hf.get(hfName), shape);
   };
+  const put = (ggufName: string, shape: number[], data: Float32Array) => tensors.push({ name: ggufName, shape, type: shape.length === 1 ? 'F32' : dtype, data });
+  const add = (hfName: string, ggufName: string, shape: number[], transform?: (data: Float32Array) => Float32Array): void => {
+    const data = take(hfName, shape);
+    put(ggufName, shape, transform ? transform(data) : data);
+  };
+  // llama.cpp's adjacent-pairs rotation needs q and k rows permuted; NEOX architectures take them as they are
+  const rope = (heads: number, cols: number) => (w: Float32Array) => (neox ? w : permuteRopeRows(w, heads * hd, cols, heads));
   add('model.embed_tokens.weight', 'token_embd.weight', [V, d]);
+  const rotaryFactors = ropeFactorTensors(config);
+  for (const [name, data] of rotaryFactors) put(name, [data.length], data);
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}.`;
     const b = `blk.${i}.`;
     add(p + layerWeightNames.inputNorm, b + ggufLayerNames.inputNorm, [d]);
-    add(p + layerWeightNames.q, b + ggufLayerNames.q, [nH * hd, d], (w) => permuteRopeRows(w, nH * hd, d, nH));
-    add(p + layerWeightNames.k, b + ggufLayerNames.k, [nKV * hd, d], (w) => permuteRopeRows(w, nKV * hd, d, nKV));
-    add(p + layerWeightNames.v, b + ggufLayerNames.v, [nKV * hd, d]);
+    if (arch === 'phi3') {
+      // Phi-3 keeps q, k and v fused in one matrix, and gate and up in another (gate first)
+      put(b + 'attn_qkv.weight', [nH * hd + 2 * nKV * hd, d], concat(take(p + layerWeightNames.q, [nH * hd, d]), take(p + layerWeightNames.k, [nKV * hd, d]), take(p + layerWeightNames.v, [nKV * hd, d])));
+    } else {
+      add(p + layerWeightNames.q, b + ggufLayerNames.q, [nH * hd, d], rope(nH, d));
+      add(p + layerWeightNames.k, b + ggufLayerNames.k, [nKV * hd, d], rope(nKV, d));
+      add(p + layerWeightNames.v, b + ggufLayerNames.v, [nKV * hd, d]);
+    }
     if (config.attentionBias) {
-      add(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', [nH * hd], (w) => permuteRopeRows(w, nH * hd, 1, nH));
-      add(p + 'self_attn.k_proj.bias', b + 'attn_k.bias', [nKV * hd], (w) => permuteRopeRows(w, nKV * hd, 1, nKV));
+      add(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', [nH * hd], rope(nH, 1));
+      add(p + 'self_attn.k_proj.bias', b + 'attn_k.bias', [nKV * hd], rope(nKV, 1));
       add(p + 'self_attn.v_proj.bias', b + 'attn_v.bias', [nKV * hd]);
     }
+    if (config.qkNorm) {
+      add(p + optionalLayerWeightNames.qNorm, b + 'attn_q_norm.weight', [hd]);
+      add(p + optionalLayerWeightNames.kNorm, b + 'attn_k_norm.weight', [hd]);
+    }
     add(p + layerWeightNames.o, b + ggufLayerNames.o, [d, nH * hd]);
+    if (config.outputNorms) add(p + optionalLayerWeightNames.attnOutputNorm, b + 'post_attention_norm.weight', [d]);
     add(p + layerWeightNames.postNorm, b + ggufLayerNames.postNorm, [d]);
-    add(p + layerWeightNames.gate, b + ggufLayerNames.gate, [f, d]);
-    add(p + layerWeightNames.up, b + ggufLayerNames.up, [f, d]);
+    if (arch === 'phi3') {
+      put(b + ggufLayerNames.up, [2 * f, d], concat(take(p + layerWeightNames.gate, [f, d]), take(p + layerWeightNames.up, [f, d])));
+    } else {
+      add(p + layerWeightNames.gate, b + ggufLayerNames.gate, [f, d]);
+      add(p + layerWeightNames.up, b + ggufLayerNames.up, [f, d]);
+    }
     add(p + layerWeightNames.down, b + ggufLayerNames.down, [d, f]);
+    if (config.outputNorms) add(p + optionalLayerWeightNames.mlpOutputNorm, b + 'post_ffw_norm.weight', [d]);
   }
   add('model.norm.weight', 'output_norm.weight', [d]);
   if (!config.tieEmbeddings) add('lm_head.weight', 'output.weight', [V, d]);
   else if (hf.has('lm_head.weight')) used.add('lm_head.weight'); // a saved copy of the tied embedding
   const extra = [...hf.keys()].filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
-  if (extra.length > 0) throw new ModelExportError(`weights the llama architecture has no place for: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5})` : ''}`);
+  if (extra.length > 0) throw new ModelExportError(`weights the ${arch} architecture has no place for: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5})` : ''}`);
   return { metadata, tensors };
 }
 
 /**
- * Writes a base model as a llama.cpp-loadable GGUF file (architecture `llama`).
+ * llama.cpp's per-frequency divisors where scaling is not a single factor: Llama 3's
+ * `rope_freqs` (the unscaled speed over the scaled one), Phi's `rope_factors_short`/`_long`.
+ */
+function ropeFactorTensors(config: ModelConfig): Array<[string, Float32Array]> {
+  const s = config.ropeScaling;
+  if (s?.type === 'longrope') return [['rope_factors_short.weight', Float32Array.from(s.shortFactor)], ['rope_factors_long.weight', Float32Array.from(s.longFactor)]];
+  if (s?.type !== 'llama3') return [];
+  const scaled = rotaryOf(config, 0)!.invFreq;
+  const plain = rotaryOf({ ...config, ropeScaling: undefined }, 0)!.invFreq;
+  return [['rope_freqs.weight', Float32Array.from(plain, (f, i) => f / scaled[i]!)]];
+}
+
+function concat(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Writes a base model as a llama.cpp-loadable GGUF file (architecture {@link ggufArchitecture}).
  *
  * @example
  * await exportBaseGguf({ config, tensors: await readModelWeights(dir), tokenizerJson, path: 'model.gguf', dtype: 'F16' });
@@ -388,8 +483,9 @@ export function adapterGgufContent(options: AdapterGgufOptions): GgufContent {
   const { config, adapter } = options;
   peftTensors(adapter, config); // validates ranks, layers and shapes against the config
   const { r, alpha } = adapter.config;
+  const { name: arch, neox } = ggufArchitecture(config);
   const metadata: GgufMetadata = new Map([
-    ['general.architecture', gguf.str('llama')],
+    ['general.architecture', gguf.str(arch)],
     ['general.type', gguf.str('adapter')],
     ['general.name', gguf.str(options.name ?? 'openledger adapter')],
     ['adapter.type', gguf.str('lora')],
@@ -397,20 +493,52 @@ export function adapterGgufContent(options: AdapterGgufOptions): GgufContent {
   ]);
   const dtype = options.dtype ?? 'F32';
   const tensors: GgufTensorInput[] = [];
+  const put = (base: string, a: Float32Array, b: Float32Array, rank: number, inDim: number, out: number) => {
+    tensors.push({ name: `${base}.lora_a`, shape: [rank, inDim], type: dtype, data: a });
+    tensors.push({ name: `${base}.lora_b`, shape: [out, rank], type: dtype, data: b });
+  };
   adapter.layers.forEach((layer, i) => {
+    const fused = arch === 'phi3' ? [['attn_qkv', ['q_proj', 'k_proj', 'v_proj']], ['ffn_up', ['gate_proj', 'up_proj']]] as const : [];
+    for (const [name, parts] of fused) {
+      const f = fuseLora(config, layer, parts, r);
+      if (f) put(`blk.${i}.${name}.weight`, f.a, f.b, f.rank, f.inDim, f.out);
+    }
     for (const target of loraTargets) {
       const pair = layer[target];
-      if (!pair) continue;
+      if (!pair || fused.some(([, parts]) => (parts as readonly string[]).includes(target))) continue;
       const { in: inDim, out } = projectionShape(config, target);
-      const heads = target === 'q_proj' ? config.numHeads : target === 'k_proj' ? config.numKvHeads : 0;
-      const b = heads > 0 ? permuteRopeRows(pair.b, out, r, heads) : pair.b;
-      const base = ggufTargetName(i, target);
-      tensors.push({ name: `${base}.lora_a`, shape: [r, inDim], type: dtype, data: pair.a });
-      tensors.push({ name: `${base}.lora_b`, shape: [out, r], type: dtype, data: b });
+      const heads = neox ? 0 : target === 'q_proj' ? config.numHeads : target === 'k_proj' ? config.numKvHeads : 0;
+      put(ggufTargetName(i, target), pair.a, heads > 0 ? permuteRopeRows(pair.b, out, r, heads) : pair.b, r, inDim, out);
     }
   });
   if (tensors.length === 0) throw new GgufFormatError('the adapter has no LoRA weights');
   return { metadata, tensors };
+}
+
+/**
+ * One LoRA pair on a fused matrix (Phi-3's q/k/v or gate/up) that computes exactly what the
+ * adapter's pairs on its parts do: the A matrices stacked ([n·r, in]), the B matrices placed
+ * block-diagonally ([Σout, n·r]) and multiplied by n, since llama.cpp scales by alpha over the
+ * tensor's own rank (n·r). Parts the adapter does not adapt get zero rows; `null` when it adapts none.
+ */
+function fuseLora(config: ModelConfig, layer: LoraAdapterWeights['layers'][number], parts: readonly LoraTarget[], r: number): { a: Float32Array; b: Float32Array; rank: number; inDim: number; out: number } | null {
+  const present = parts.filter((t) => layer[t]);
+  if (present.length === 0) return null;
+  const n = present.length, rank = n * r, inDim = projectionShape(config, parts[0]!).in;
+  const out = parts.reduce((sum, t) => sum + projectionShape(config, t).out, 0);
+  const a = new Float32Array(rank * inDim), b = new Float32Array(out * rank);
+  let row = 0;
+  for (const target of parts) {
+    const rows = projectionShape(config, target).out;
+    const k = present.indexOf(target);
+    if (k >= 0) {
+      const pair = layer[target]!;
+      a.set(pair.a, k * r * inDim);
+      for (let o = 0; o < rows; o++) for (let j = 0; j < r; j++) b[(row + o) * rank + k * r + j] = n * pair.b[o * r + j]!;
+    }
+    row += rows;
+  }
+  return { a, b, rank, inDim, out };
 }
 
 /**

@@ -10,12 +10,12 @@
  * for pre-training, to every base weight. All compute goes through a {@link Backend}.
  */
 import type { Backend, Tensor } from './backend.ts';
-import { layerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
+import { layerWeightNames, optionalLayerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
 import { seededRandom } from './random.ts';
 import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
 import {
-  blockBackward, blockForward, outputHead, outputHeadBackward,
+  blockBackward, blockForward, embedTokens, embedTokensBackward, optionalActivations, outputHead, outputHeadBackward,
   type BlockActivations, type BlockGradients, type CausalAttention, type LayerWeights, type SingleLora,
 } from './transformer-block.ts';
 
@@ -130,6 +130,14 @@ export class Llama {
       shapes.set(p + layerWeightNames.gate, [f, d]);
       shapes.set(p + layerWeightNames.up, [f, d]);
       shapes.set(p + layerWeightNames.down, [d, f]);
+      if (config.qkNorm) {
+        shapes.set(p + optionalLayerWeightNames.qNorm, [headDim]);
+        shapes.set(p + optionalLayerWeightNames.kNorm, [headDim]);
+      }
+      if (config.outputNorms) {
+        shapes.set(p + optionalLayerWeightNames.attnOutputNorm, [d]);
+        shapes.set(p + optionalLayerWeightNames.mlpOutputNorm, [d]);
+      }
     }
     return shapes;
   }
@@ -196,6 +204,10 @@ export class Llama {
         gate: get(p + layerWeightNames.gate),
         up: get(p + layerWeightNames.up),
         down: get(p + layerWeightNames.down),
+        qNorm: config.qkNorm ? get(p + optionalLayerWeightNames.qNorm) : null,
+        kNorm: config.qkNorm ? get(p + optionalLayerWeightNames.kNorm) : null,
+        attnOutputNorm: config.outputNorms ? get(p + optionalLayerWeightNames.attnOutputNorm) : null,
+        mlpOutputNorm: config.outputNorms ? get(p + optionalLayerWeightNames.mlpOutputNorm) : null,
       });
     }
     const finalNorm = get('model.norm.weight');
@@ -222,6 +234,8 @@ export class Llama {
       if (w.qBias && w.kBias && w.vBias) {
         out.push([p + 'self_attn.q_proj.bias', w.qBias], [p + 'self_attn.k_proj.bias', w.kBias], [p + 'self_attn.v_proj.bias', w.vBias]);
       }
+      if (w.qNorm && w.kNorm) out.push([p + optionalLayerWeightNames.qNorm, w.qNorm], [p + optionalLayerWeightNames.kNorm, w.kNorm]);
+      if (w.attnOutputNorm && w.mlpOutputNorm) out.push([p + optionalLayerWeightNames.attnOutputNorm, w.attnOutputNorm], [p + optionalLayerWeightNames.mlpOutputNorm, w.mlpOutputNorm]);
     });
     out.push(['model.norm.weight', weights.finalNorm]);
     if (!this.config.tieEmbeddings) out.push(['lm_head.weight', weights.lmHead]);
@@ -262,6 +276,10 @@ export class Llama {
           gate: zerosLike(l.gate),
           up: zerosLike(l.up),
           down: zerosLike(l.down),
+          qNorm: l.qNorm && zerosLike(l.qNorm),
+          kNorm: l.kNorm && zerosLike(l.kNorm),
+          attnOutputNorm: l.attnOutputNorm && zerosLike(l.attnOutputNorm),
+          mlpOutputNorm: l.mlpOutputNorm && zerosLike(l.mlpOutputNorm),
         })),
         finalNorm: zerosLike(w.finalNorm),
         lmHead: this.config.tieEmbeddings ? embed : zerosLike(w.lmHead),
@@ -437,7 +455,7 @@ export class Llama {
     if (S > c.maxPositions) throw new RangeError(`sequence of ${S} tokens exceeds the model's ${c.maxPositions} positions`);
     const a = this.activations(T, B * c.numHeads * S * S, lora?.config.r ?? 0);
     be.write(a.ids, ids);
-    be.embed(a.layers[0]!.input, a.ids, w.embed, T, c.hiddenSize); // x [T, d]
+    embedTokens(be, c, w, a.layers[0]!.input, a.ids, T); // x [T, d]
     const attention = this.causal(a, B, S), adapter = this.single(a, lora);
     for (let l = 0; l < c.numLayers; l++) blockForward(be, c, w.layers[l]!, l, a.layers[l]!, T, attention, adapter);
     outputHead(be, c, w, a.last, a.hf, a.rstdf, a.logits, T); // logits [T, V]
@@ -452,7 +470,7 @@ export class Llama {
     outputHeadBackward(be, c, w, g, a.last, a.hf, a.rstdf, a.logits, a.scratch.dh, a.scratch.dres, T); // dres [T, d] = d(last)
     const attention = this.causal(a, B, S), adapter = this.single(a, lora);
     for (let l = c.numLayers - 1; l >= 0; l--) blockBackward(be, c, w.layers[l]!, l, a.layers[l]!, g?.layers[l] ?? null, a.scratch, T, attention, adapter);
-    if (g) be.embedBackward(g.embed, a.ids, a.scratch.dres, T, c.hiddenSize);
+    if (g) embedTokensBackward(be, c, g, a.ids, a.scratch.dres, T);
   }
 
   private causal(a: Activations, B: number, S: number): CausalAttention {
@@ -486,6 +504,7 @@ export class Llama {
       layers.push({
         input: residual[l]!, h1: z(T * d), rstd1: z(T), q: z(T * qd), k: z(T * kvd), v: z(T * kvd), att: z(T * qd),
         x2: z(T * d), h2: z(T * d), rstd2: z(T), gate: z(T * f), up: z(T * f), act: z(T * f), output: residual[l + 1]!,
+        ...optionalActivations(c, T, z),
       });
       probs.push(z(probsLength));
       loraU.push(new Map(loraRank > 0 ? loraTargets.map((target) => [target, z(T * loraRank)]) : []));

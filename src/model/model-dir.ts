@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { keccak256, stringToBytes, type Hex } from 'viem';
 import { hashBlob } from '../store/blobs.ts';
+import { fromHfTensors, toHfTensors } from './architectures.ts';
 import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
 import { readModelWeights, writeSafetensorsFile } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
@@ -13,6 +14,7 @@ import { Tokenizer } from './tokenizer.ts';
 export interface ModelFiles {
   config: ModelConfig;
   tokenizer: Tokenizer;
+  /** The weights under the engine's names (`architectures.ts`: Phi-3's fused projections split, Gemma's norms shifted). */
   tensors: TensorMap;
 }
 
@@ -33,7 +35,7 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 /**
- * Reads a model folder (SmolLM, Qwen2, Llama-style; single or sharded safetensors).
+ * Reads a model folder of any architecture `config.ts` lists (single or sharded safetensors).
  *
  * @example
  * const { config, tokenizer, tensors } = await readModelDir('models/openledger-tiny');
@@ -41,7 +43,7 @@ async function readJson(path: string): Promise<unknown> {
 export async function readModelDir(dir: string): Promise<ModelFiles> {
   const config = parseModelConfig(await readJson(join(dir, 'config.json')));
   const tokenizer = await Tokenizer.fromDir(dir);
-  const tensors = await readModelWeights(dir);
+  const tensors = fromHfTensors(config, await readModelWeights(dir));
   return { config, tokenizer, tensors };
 }
 
@@ -78,5 +80,5 @@ export async function writeModelDir(dir: string, files: ModelFiles): Promise<voi
   await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(toHfConfig(files.config), null, 2) + '\n');
   await writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer.toJson()));
   await writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizer.toConfig(), null, 2) + '\n');
-  await writeSafetensorsFile(join(dir, 'model.safetensors'), files.tensors);
+  await writeSafetensorsFile(join(dir, 'model.safetensors'), toHfTensors(files.config, files.tensors));
 }

@@ -1,8 +1,10 @@
 /**
  * One transformer block, forward and hand-written backward, read top to bottom (llm.c style):
- * pre-norm RMSNorm, q/k/v projections (optional biases), rotary embeddings, grouped-query
- * attention, output projection and residual; RMSNorm, SwiGLU MLP and residual; LoRA on any of the
- * seven projections. The full forward pass (`Llama`: training, loss, logits) and the serving
+ * pre-norm RMSNorm, q/k/v projections (optional biases), per-head q/k RMSNorm (Qwen3, Gemma 3),
+ * rotary embeddings (per layer: scaled, partial or none), grouped-query attention (full or a
+ * sliding window), output projection (RMS-normed before the residual in Gemma's sandwich), residual;
+ * RMSNorm, SwiGLU or GeGLU MLP (its output likewise), residual; LoRA on any of the seven
+ * projections. Each architecture's differences are fields of the config (`config.ts`). The full forward pass (`Llama`: training, loss, logits) and the serving
  * decoder (`Decoder`) both run every layer through {@link blockForward}, so an architecture
  * feature is written here once; {@link outputHead} is the shared step after the last block.
  *
@@ -20,6 +22,7 @@
  */
 import type { Backend, Tensor } from './backend.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
+import { rotaryOf } from './rotary.ts';
 import type { PagedKvCache } from './kv-cache.ts';
 import type { LlamaWeights, LoraAdapter } from './llama.ts';
 
@@ -37,6 +40,10 @@ export interface LayerWeights {
   gate: Tensor; // [f, d]
   up: Tensor; // [f, d]
   down: Tensor; // [d, f]
+  qNorm: Tensor | null; // [hd] (config.qkNorm)
+  kNorm: Tensor | null; // [hd]
+  attnOutputNorm: Tensor | null; // [d] (config.outputNorms)
+  mlpOutputNorm: Tensor | null; // [d]
 }
 
 /**
@@ -74,6 +81,31 @@ export interface BlockActivations {
   act: Tensor;
   /** [T, d] x2 + down_proj(act): the residual stream out of the block. */
   output: Tensor;
+  /** With config.qkNorm: [T, qd] and [T, kvd] the projections before their per-head norm, [T·nH] and [T·nKV] their 1/rms. */
+  qRaw?: Tensor;
+  kRaw?: Tensor;
+  rstdQ?: Tensor;
+  rstdK?: Tensor;
+  /** With config.outputNorms: [T, d] o_proj(att) and down_proj(act) before their norms, [T] their 1/rms. */
+  attnOut?: Tensor;
+  rstdAttnOut?: Tensor;
+  mlpOut?: Tensor;
+  rstdMlpOut?: Tensor;
+}
+
+/**
+ * The activations an architecture adds to {@link BlockActivations} for T rows, allocated with `z`
+ * (none for Llama).
+ *
+ * @example
+ * const a: BlockActivations = { ...base, ...optionalActivations(config, T, (n) => be.zeros(n)) };
+ */
+export function optionalActivations(c: ModelConfig, T: number, z: (n: number) => Tensor): Partial<BlockActivations> {
+  const qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
+  return {
+    ...(c.qkNorm ? { qRaw: z(T * qd), kRaw: z(T * kvd), rstdQ: z(T * c.numHeads), rstdK: z(T * c.numKvHeads) } : {}),
+    ...(c.outputNorms ? { attnOut: z(T * c.hiddenSize), rstdAttnOut: z(T), mlpOut: z(T * c.hiddenSize), rstdMlpOut: z(T) } : {}),
+  };
 }
 
 /** B sequences of S rows each (T = B·S), row (b, s) at position s, attending to rows 0…s of its sequence. */
@@ -131,20 +163,36 @@ export function blockForward(be: Backend, c: ModelConfig, w: LayerWeights, l: nu
   const linear = (y: Tensor, x: Tensor, W: Tensor, bias: Tensor | null, target: LoraTarget, inDim: number, outDim: number) =>
     projection(be, y, x, W, bias, T, inDim, outDim, lora, l, target);
 
-  // attention: x2 = input + o_proj(attention(rope(q), rope(k), v))
-  be.rmsnorm(a.h1, a.rstd1, a.input, w.inputNorm, T, d, c.rmsNormEps); // h1 [T, d]
-  linear(a.q, a.h1, w.q, w.qBias, 'q_proj', d, qd); // q [T, qd]
-  linear(a.k, a.h1, w.k, w.kBias, 'k_proj', d, kvd); // k [T, kvd]
+  const eps = c.rmsNormEps, hd = c.headDim;
+  // attention: x2 = input + [norm](o_proj(attention(rope([norm] q), rope([norm] k), v)))
+  be.rmsnorm(a.h1, a.rstd1, a.input, w.inputNorm, T, d, eps); // h1 [T, d]
+  linear(a.qRaw ?? a.q, a.h1, w.q, w.qBias, 'q_proj', d, qd); // q [T, qd]
+  linear(a.kRaw ?? a.k, a.h1, w.k, w.kBias, 'k_proj', d, kvd); // k [T, kvd]
   linear(a.v, a.h1, w.v, w.vBias, 'v_proj', d, kvd); // v [T, kvd]
+  if (c.qkNorm) {
+    be.rmsnorm(a.q, a.rstdQ!, a.qRaw!, w.qNorm!, T * c.numHeads, hd, eps); // each head's query [hd] normed
+    be.rmsnorm(a.k, a.rstdK!, a.kRaw!, w.kNorm!, T * c.numKvHeads, hd, eps);
+  }
   attend(be, c, l, a, T, attention); // att [T, qd]
-  linear(a.x2, a.att, w.o, null, 'o_proj', qd, d); // x2 [T, d]
+  if (c.outputNorms) {
+    linear(a.attnOut!, a.att, w.o, null, 'o_proj', qd, d); // attnOut [T, d]
+    be.rmsnorm(a.x2, a.rstdAttnOut!, a.attnOut!, w.attnOutputNorm!, T, d, eps); // x2 [T, d]
+  } else {
+    linear(a.x2, a.att, w.o, null, 'o_proj', qd, d); // x2 [T, d]
+  }
   be.axpy(a.x2, a.input, 1, T * d);
-  // MLP: output = x2 + down(silu(gate(h2)) · up(h2))
-  be.rmsnorm(a.h2, a.rstd2, a.x2, w.postNorm, T, d, c.rmsNormEps); // h2 [T, d]
+  // MLP: output = x2 + [norm](down(act(gate(h2)) · up(h2))), act = silu or gelu
+  be.rmsnorm(a.h2, a.rstd2, a.x2, w.postNorm, T, d, eps); // h2 [T, d]
   linear(a.gate, a.h2, w.gate, null, 'gate_proj', d, f); // gate [T, f]
   linear(a.up, a.h2, w.up, null, 'up_proj', d, f); // up [T, f]
-  be.swiglu(a.act, a.gate, a.up, T * f); // act [T, f]
-  linear(a.output, a.act, w.down, null, 'down_proj', f, d); // output [T, d]
+  if (c.activation === 'gelu_tanh') be.geglu(a.act, a.gate, a.up, T * f); // act [T, f]
+  else be.swiglu(a.act, a.gate, a.up, T * f);
+  if (c.outputNorms) {
+    linear(a.mlpOut!, a.act, w.down, null, 'down_proj', f, d); // mlpOut [T, d]
+    be.rmsnorm(a.output, a.rstdMlpOut!, a.mlpOut!, w.mlpOutputNorm!, T, d, eps); // output [T, d]
+  } else {
+    linear(a.output, a.act, w.down, null, 'down_proj', f, d); // output [T, d]
+  }
   be.axpy(a.output, a.x2, 1, T * d);
 }
 
@@ -167,18 +215,23 @@ function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor |
   }
 }
 
-/** Rotates q and k to their positions, then att [T, qd] = softmax(q·kᵀ/√hd)·v over each row's visible keys. */
+/** Rotates q and k to their positions (where the layer has a rotary), then att [T, qd] = softmax(q·kᵀ/√hd)·v over each row's visible keys. */
 function attend(be: Backend, c: ModelConfig, l: number, a: BlockActivations, T: number, attention: Attention): void {
-  const { numHeads: nH, numKvHeads: nKV, headDim: hd, ropeTheta: theta } = c;
+  const { numHeads: nH, numKvHeads: nKV, headDim: hd } = c;
+  const rotary = rotaryOf(c, l);
   if (attention.kind === 'causal') {
     const { B, S } = attention;
-    be.rope(a.q, B, S, nH, hd, theta, 0, false);
-    be.rope(a.k, B, S, nKV, hd, theta, 0, false);
+    if (rotary) {
+      be.rope(a.q, B, S, nH, hd, rotary, 0, false);
+      be.rope(a.k, B, S, nKV, hd, rotary, 0, false);
+    }
     be.attention(a.att, attention.probs[l]!, a.q, a.k, a.v, B, S, nH, nKV, hd); // probs [B, nH, S, S]
   } else {
     const { cache } = attention;
-    be.ropeRows(a.q, attention.positions, T, nH, hd, theta);
-    be.ropeRows(a.k, attention.positions, T, nKV, hd, theta);
+    if (rotary) {
+      be.ropeRows(a.q, attention.positions, T, nH, hd, rotary);
+      be.ropeRows(a.k, attention.positions, T, nKV, hd, rotary);
+    }
     be.kvWrite(cache.k[l]!, cache.v[l]!, a.k, a.v, attention.slots, T, nKV * hd); // this step's keys and values join the cache
     be.pagedAttention(a.att, a.q, cache.k[l]!, cache.v[l]!, attention.blockTables, attention.lengths, T, nH, nKV, hd, cache.blockSize, attention.maxBlocks);
   }
@@ -222,19 +275,43 @@ export function blockBackward(be: Backend, c: ModelConfig, w: LayerWeights, l: n
     projectionBackward(be, dx, accumulate, dy, x, W, dW, dBias, T, inDim, outDim, lora, l, target, s.dloraU);
 
   // s.dres holds d(output). MLP:
-  linear(s.dact, false, s.dres, a.act, w.down, g?.down, null, 'down_proj', f, d); // dact [T, f]
-  be.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, T * f); // dgate, dup [T, f]
+  let dDown = s.dres; // d(down_proj's output) [T, d]
+  if (c.outputNorms) {
+    be.fill(s.dh, 0);
+    be.rmsnormBackward(s.dh, g?.mlpOutputNorm ?? null, s.dres, a.mlpOut!, w.mlpOutputNorm!, a.rstdMlpOut!, T, d);
+    dDown = s.dh;
+  }
+  linear(s.dact, false, dDown, a.act, w.down, g?.down, null, 'down_proj', f, d); // dact [T, f]
+  if (c.activation === 'gelu_tanh') be.gegluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, T * f); // dgate, dup [T, f]
+  else be.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, T * f);
   linear(s.dh, false, s.dgate, a.h2, w.gate, g?.gate, null, 'gate_proj', d, f); // dh [T, d]
   linear(s.dh, true, s.dup, a.h2, w.up, g?.up, null, 'up_proj', d, f);
   be.rmsnormBackward(s.dres, g?.postNorm ?? null, s.dh, a.x2, w.postNorm, a.rstd2, T, d);
   // s.dres now holds d(x2): the residual's share plus the MLP's. Attention:
-  linear(s.datt, false, s.dres, a.att, w.o, g?.o, null, 'o_proj', qd, d); // datt [T, qd]
-  const { B, S } = attention, { numHeads: nH, numKvHeads: nKV, headDim: hd, ropeTheta: theta } = c;
+  let dO = s.dres; // d(o_proj's output) [T, d]
+  if (c.outputNorms) {
+    be.fill(s.dh, 0);
+    be.rmsnormBackward(s.dh, g?.attnOutputNorm ?? null, s.dres, a.attnOut!, w.attnOutputNorm!, a.rstdAttnOut!, T, d);
+    dO = s.dh;
+  }
+  linear(s.datt, false, dO, a.att, w.o, g?.o, null, 'o_proj', qd, d); // datt [T, qd]
+  const { B, S } = attention, { numHeads: nH, numKvHeads: nKV, headDim: hd } = c;
   be.attentionBackward(s.dq, s.dk, s.dv, s.datt, a.q, a.k, a.v, attention.probs[l]!, B, S, nH, nKV, hd); // dq [T, qd], dk, dv [T, kvd]
-  be.rope(s.dq, B, S, nH, hd, theta, 0, true); // the rotation's backward is the inverse rotation
-  be.rope(s.dk, B, S, nKV, hd, theta, 0, true);
-  linear(s.dh, false, s.dq, a.h1, w.q, g?.q, g?.qBias, 'q_proj', d, qd); // dh [T, d]
-  linear(s.dh, true, s.dk, a.h1, w.k, g?.k, g?.kBias, 'k_proj', d, kvd);
+  const rotary = rotaryOf(c, l);
+  if (rotary) {
+    be.rope(s.dq, B, S, nH, hd, rotary, 0, true); // the rotation's backward is the inverse rotation
+    be.rope(s.dk, B, S, nKV, hd, rotary, 0, true);
+  }
+  // through the per-head q/k norms (s.datt, free now, holds the gradient before each norm in turn)
+  const unnorm = (dNormed: Tensor, x: Tensor, weight: Tensor, dWeight: Tensor | null, rstd: Tensor, heads: number): Tensor => {
+    be.fill(s.datt, 0);
+    be.rmsnormBackward(s.datt, dWeight, dNormed, x, weight, rstd, T * heads, hd);
+    return s.datt;
+  };
+  const dq = c.qkNorm ? unnorm(s.dq, a.qRaw!, w.qNorm!, g?.qNorm ?? null, a.rstdQ!, nH) : s.dq;
+  linear(s.dh, false, dq, a.h1, w.q, g?.q, g?.qBias, 'q_proj', d, qd); // dh [T, d]
+  const dk = c.qkNorm ? unnorm(s.dk, a.kRaw!, w.kNorm!, g?.kNorm ?? null, a.rstdK!, nKV) : s.dk;
+  linear(s.dh, true, dk, a.h1, w.k, g?.k, g?.kBias, 'k_proj', d, kvd);
   linear(s.dh, true, s.dv, a.h1, w.v, g?.v, g?.vBias, 'v_proj', d, kvd);
   be.rmsnormBackward(s.dres, g?.inputNorm ?? null, s.dh, a.input, w.inputNorm, a.rstd1, T, d);
   // s.dres now holds d(input)
@@ -255,6 +332,24 @@ function projectionBackward(be: Backend, dx: Tensor, accumulate: boolean, dy: Te
   be.matmul(dU, dy, pair.b, T, outDim, r, 'nn', false, scale); // dU [T, r] = s·dy·B
   if (pair.gradA) be.matmul(pair.gradA, dU, x, r, T, inDim, 'tn', true); // dA [r, in] += dUᵀ·x
   be.matmul(dx, dU, pair.a, T, r, inDim, 'nn', true); // dx += dU·A
+}
+
+/**
+ * The step before the first block: x [T, d] = the embedding rows of `ids` (× √d where the
+ * architecture scales them: Gemma).
+ *
+ * @example
+ * embedTokens(be, config, weights, x, ids, T);
+ */
+export function embedTokens(be: Backend, c: ModelConfig, w: Pick<LlamaWeights, 'embed'>, x: Tensor, ids: Tensor, T: number): void {
+  be.embed(x, ids, w.embed, T, c.hiddenSize); // x [T, d]
+  if (c.scaleEmbeddings) be.scale(x, Math.sqrt(c.hiddenSize));
+}
+
+/** Backward of {@link embedTokens}: adds d(x) [T, d] (scaled in place where the forward scaled) to the embedding's gradient. */
+export function embedTokensBackward(be: Backend, c: ModelConfig, g: Pick<LlamaWeights, 'embed'>, ids: Tensor, dx: Tensor, T: number): void {
+  if (c.scaleEmbeddings) be.scale(dx, Math.sqrt(c.hiddenSize));
+  be.embedBackward(g.embed, ids, dx, T, c.hiddenSize);
 }
 
 /**

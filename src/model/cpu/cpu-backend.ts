@@ -2,6 +2,12 @@ import type { AdamwStep, Backend, MatmulLayout, Tensor } from '../backend.ts';
 import { sampleToken } from '../sample-token.ts';
 import { ropeTable } from './rope-table.ts';
 
+/**
+ * GELU's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
+ * x·sigmoid(GELU_K·(x + GELU_C·x³)) with GELU_K = 2·√(2/π) (the same function, no tanh overflow).
+ */
+const GELU_K = 2 * Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
+
 /** A CPU tensor: a typed array over shared memory, so worker threads can compute on it. */
 export class CpuTensor implements Tensor {
   readonly data: Float32Array | Int32Array;
@@ -176,10 +182,10 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
 
-    rope(xT, B, S, nHeads, hd, theta, positionOffset, inverse) {
+    rope(xT, B, S, nHeads, hd, rotary, positionOffset, inverse) {
       const x = f32(xT);
-      const half = hd / 2;
-      const { cos, sin } = ropeTable(positionOffset + S, hd, theta);
+      const half = rotary.invFreq.length;
+      const { cos, sin } = ropeTable(positionOffset + S, rotary);
       const sign = inverse ? -1 : 1;
       const width = nHeads * hd;
       for (let b = 0; b < B; b++) {
@@ -287,6 +293,22 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         dg[i] = dOut[i]! * u[i]! * sig * (1 + x * (1 - sig));
       }
     },
+    geglu(outT, gateT, upT, n) {
+      const out = f32(outT), g = f32(gateT), u = f32(upT);
+      for (let i = 0; i < n; i++) {
+        const x = g[i]!;
+        out[i] = (x / (1 + Math.exp(-GELU_K * (x + GELU_C * x * x * x)))) * u[i]!;
+      }
+    },
+    gegluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
+      const dg = f32(dGateT), du = f32(dUpT), dOut = f32(dOutT), g = f32(gateT), u = f32(upT);
+      for (let i = 0; i < n; i++) {
+        const x = g[i]!;
+        const sig = 1 / (1 + Math.exp(-GELU_K * (x + GELU_C * x * x * x)));
+        du[i] = dOut[i]! * x * sig;
+        dg[i] = dOut[i]! * u[i]! * (sig + x * sig * (1 - sig) * GELU_K * (1 + 3 * GELU_C * x * x));
+      }
+    },
     addBias(outT, biasT, T, n) {
       const out = f32(outT), bias = f32(biasT);
       for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) out[t * n + i]! += bias[i]!;
@@ -327,12 +349,12 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         losses[t] = Math.log(sum) + max - targetLogit;
       }
     },
-    ropeRows(xT, positionsT, rows, nHeads, hd, theta) {
+    ropeRows(xT, positionsT, rows, nHeads, hd, rotary) {
       const x = f32(xT), positions = i32(positionsT);
-      const half = hd / 2, width = nHeads * hd;
+      const half = rotary.invFreq.length, width = nHeads * hd;
       let maxPosition = 0;
       for (let i = 0; i < rows; i++) maxPosition = Math.max(maxPosition, positions[i]!);
-      const { cos, sin } = ropeTable(maxPosition + 1, hd, theta);
+      const { cos, sin } = ropeTable(maxPosition + 1, rotary);
       for (let i = 0; i < rows; i++) {
         const p = positions[i]! * half;
         for (let h = 0; h < nHeads; h++) {

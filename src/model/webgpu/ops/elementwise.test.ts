@@ -116,6 +116,16 @@ for (const n of [1, 64, 333, 2000]) {
   });
 }
 
+for (const n of [1, 333]) {
+  test(`geglu and gegluBackward match the CPU (n=${n})`, { skip }, async (t) => {
+    const gate = randomArray(n + 3, 40 + n, 8);
+    const up = randomArray(n + 3, 41, 2);
+    await check(t, { out: randomArray(n + 3, 42), gate, up }, (be, x) => be.geglu(x.out!, x.gate!, x.up!, n), ['out'], TRANSCENDENTAL);
+    const inputs = { dGate: randomArray(n + 3, 43), dUp: randomArray(n + 3, 44), dOut: randomArray(n + 3, 45), gate, up };
+    await check(t, inputs, (be, x) => be.gegluBackward(x.dGate!, x.dUp!, x.dOut!, x.gate!, x.up!, n), ['dGate', 'dUp'], TRANSCENDENTAL);
+  });
+}
+
 test('swiglu and swigluBackward match the CPU where exp saturates', { skip }, async (t) => {
   // exp(−x) underflows (x ≫ 0) or would overflow f32 (x ≪ 0: the argument is capped at 80)
   const gate = Float32Array.from([120, -120, 88, -88, 90, -90, 0, 1e-8, -1e-8, 30, -30]);

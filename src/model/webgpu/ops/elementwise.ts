@@ -127,6 +127,44 @@ ${MAIN} {
   dGate[i] = g * up[i] * sig * (1.0 + x * (1.0 - sig));
 }`;
 
+// gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·sigmoid(2√(2/π)(x + 0.044715x³))
+const GELU_Z = `fn geluZ(x: f32) -> f32 { return ${2 * Math.sqrt(2 / Math.PI)} * (x + 0.044715 * x * x * x); }`;
+
+const GEGLU = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> gate: array<f32>;
+@group(0) @binding(3) var<storage, read> up: array<f32>;
+${SIGMOID}
+${GELU_Z}
+${MAIN} {
+  let i = ${I};
+  if (i >= p.n) { return; }
+  let x = gate[i];
+  out[i] = x * sigmoid(geluZ(x)) * up[i];
+}`;
+
+const GEGLU_BACKWARD = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dGate: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dUp: array<f32>;
+@group(0) @binding(3) var<storage, read> dOut: array<f32>;
+@group(0) @binding(4) var<storage, read> gate: array<f32>;
+@group(0) @binding(5) var<storage, read> up: array<f32>;
+${SIGMOID}
+${GELU_Z}
+${MAIN} {
+  let i = ${I};
+  if (i >= p.n) { return; }
+  let x = gate[i];
+  let sig = sigmoid(geluZ(x));
+  let g = dOut[i];
+  dUp[i] = g * x * sig;
+  dGate[i] = g * up[i] * (sig + x * sig * (1.0 - sig) * ${2 * Math.sqrt(2 / Math.PI)} * (1.0 + 3.0 * 0.044715 * x * x));
+}`;
+
 // ids outside the table give a row of zeros (the GPU cannot throw as the CPU backend does)
 const EMBED = /* wgsl */ `
 struct Params { total: u32, d: u32, rows: u32 }
@@ -166,7 +204,7 @@ ${MAIN} {
  * element (per column for the reductions over rows, embedBackward and biasBackward, which sum the
  * rows in order and so never race on repeated token ids).
  */
-export function elementwiseOps(k: Kernels): Pick<Backend, 'fill' | 'copy' | 'axpy' | 'scale' | 'addBias' | 'biasBackward' | 'swiglu' | 'swigluBackward' | 'embed' | 'embedBackward'> {
+export function elementwiseOps(k: Kernels): Pick<Backend, 'fill' | 'copy' | 'axpy' | 'scale' | 'addBias' | 'biasBackward' | 'swiglu' | 'swigluBackward' | 'geglu' | 'gegluBackward' | 'embed' | 'embedBackward'> {
   const run = (wgsl: string, params: readonly Param[], buffers: readonly Tensor[], n: number) => {
     if (n > 0) k.dispatch(wgsl, params, buffers, groupsFor(n, WG));
   };
@@ -211,6 +249,12 @@ export function elementwiseOps(k: Kernels): Pick<Backend, 'fill' | 'copy' | 'axp
     },
     swigluBackward(dGate, dUp, dOut, gate, up, n) {
       run(SWIGLU_BACKWARD, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
+    },
+    geglu(out, gate, up, n) {
+      run(GEGLU, [{ u32: n }], [out, gate, up], n);
+    },
+    gegluBackward(dGate, dUp, dOut, gate, up, n) {
+      run(GEGLU_BACKWARD, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
     },
     embed(out, ids, table, T, d) {
       run(EMBED, [{ u32: T * d }, { u32: d }, { u32: Math.floor(table.length / d) }], [out, ids, table], T * d);

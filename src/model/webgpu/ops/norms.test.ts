@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Backend, Tensor } from '../../backend.ts';
 import { openTestGpu, maxRelativeError, onBoth, randomArray } from '../test-gpu.test-util.ts';
+import { rotaryOf } from '../../rotary.ts';
+import { tinyConfig } from '../../test-models.test-util.ts';
 
 const { gpu, skip } = await openTestGpu();
 
@@ -51,24 +53,29 @@ test('rmsnorm and crossEntropy over more than 65,535 rows (2-D grid of row workg
   await check(t, { losses: new Float32Array(T), logits: randomArray(T * V, 82, 4), targets }, (be, a) => be.crossEntropy(a.losses!, a.logits!, a.logits!, a.targets!, T, V, 0.5), ['losses', 'logits']);
 });
 
+// rotaries as the engine builds them: plain, Llama 3 scaled, partial (a third of each head passes)
+const llama3 = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 } as const;
+const rotary = (hd: number, theta: number, o: { rotaryDim?: number; scaled?: boolean } = {}) =>
+  rotaryOf(tinyConfig({ headDim: hd, ropeTheta: theta, ...(o.rotaryDim ? { rotaryDim: o.rotaryDim } : {}), ...(o.scaled ? { ropeScaling: llama3 } : {}) }), 0)!;
 const ropeShapes = [
-  { B: 1, S: 1, nHeads: 1, hd: 2, theta: 10_000, offset: 0 },
-  { B: 2, S: 5, nHeads: 3, hd: 8, theta: 10_000, offset: 0 },
-  { B: 2, S: 7, nHeads: 4, hd: 16, theta: 500_000, offset: 3_000 },
-  { B: 1, S: 33, nHeads: 2, hd: 64, theta: 10_000, offset: 30_000 },
+  { B: 1, S: 1, nHeads: 1, hd: 2, rotary: rotary(2, 10_000), offset: 0 },
+  { B: 2, S: 5, nHeads: 3, hd: 8, rotary: rotary(8, 10_000), offset: 0 },
+  { B: 2, S: 7, nHeads: 4, hd: 16, rotary: rotary(16, 500_000, { scaled: true }), offset: 3_000 },
+  { B: 1, S: 33, nHeads: 2, hd: 64, rotary: rotary(64, 10_000), offset: 30_000 },
+  { B: 2, S: 6, nHeads: 3, hd: 12, rotary: rotary(12, 10_000, { rotaryDim: 8 }), offset: 5 },
 ];
-for (const { B, S, nHeads, hd, theta, offset } of ropeShapes) {
-  test(`rope matches the CPU (B=${B} S=${S} nHeads=${nHeads} hd=${hd} θ=${theta} offset=${offset})`, { skip }, async (t) => {
+for (const { B, S, nHeads, hd, rotary, offset } of ropeShapes) {
+  test(`rope matches the CPU (B=${B} S=${S} nHeads=${nHeads} hd=${hd} rotary ${rotary.key} offset=${offset})`, { skip }, async (t) => {
     const x = randomArray(B * S * nHeads * hd, 10 + hd, 2);
-    await check(t, { x }, (be, a) => be.rope(a.x!, B, S, nHeads, hd, theta, offset, false), ['x']);
-    await check(t, { x }, (be, a) => be.rope(a.x!, B, S, nHeads, hd, theta, offset, true), ['x']);
+    await check(t, { x }, (be, a) => be.rope(a.x!, B, S, nHeads, hd, rotary, offset, false), ['x']);
+    await check(t, { x }, (be, a) => be.rope(a.x!, B, S, nHeads, hd, rotary, offset, true), ['x']);
   });
 }
 
-for (const [rows, nHeads, hd, theta] of [[1, 1, 2, 10_000], [5, 3, 8, 10_000], [9, 2, 64, 500_000]] as const) {
-  test(`ropeRows matches the CPU (rows=${rows} nHeads=${nHeads} hd=${hd} θ=${theta})`, { skip }, async (t) => {
-    const positions = Int32Array.from(randomArray(rows, 20 + rows), (r, i) => (i === 0 ? 0 : Math.floor(((r + 1) / 2) * 100_000)));
-    await check(t, { x: randomArray(rows * nHeads * hd, 21, 2), positions }, (be, a) => be.ropeRows(a.x!, a.positions!, rows, nHeads, hd, theta), ['x']);
+for (const [rows, nHeads, hd, r] of [[1, 1, 2, rotary(2, 10_000)], [5, 3, 8, rotary(8, 10_000)], [9, 2, 64, rotary(64, 500_000, { scaled: true })], [4, 2, 12, rotary(12, 10_000, { rotaryDim: 8 })]] as const) {
+  test(`ropeRows matches the CPU (rows=${rows} nHeads=${nHeads} hd=${hd} rotary ${r.key})`, { skip }, async (t) => {
+    const positions = Int32Array.from(randomArray(rows, 20 + rows), (v, i) => (i === 0 ? 0 : Math.floor(((v + 1) / 2) * 100_000)));
+    await check(t, { x: randomArray(rows * nHeads * hd, 21, 2), positions }, (be, a) => be.ropeRows(a.x!, a.positions!, rows, nHeads, hd, r), ['x']);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Backend, Tensor } from '../../backend.ts';
+import type { Rotary } from '../../rotary.ts';
 import { GpuTensor, groupsFor, linearIndex, workgroupSum, type Kernels } from '../kernels.ts';
 
 // Row kernels (rmsnorm, its backward, cross-entropy) run one 256-thread workgroup per row: each
@@ -164,7 +165,7 @@ fn rotate(pos: u32, i: u32, o: u32, half: u32, sign: f32) {
 }`;
 
 const ROPE = /* wgsl */ `
-struct Params { total: u32, S: u32, nHeads: u32, half: u32, offset: u32, sign: f32 }
+struct Params { total: u32, S: u32, nHeads: u32, half: u32, offset: u32, sign: f32, hd: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> turns: array<u32>;
@@ -176,11 +177,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = j % p.half;
   let rowHead = j / p.half;
   let row = rowHead / p.nHeads;
-  rotate(p.offset + row % p.S, i, rowHead * 2u * p.half + i, p.half, p.sign);
+  rotate(p.offset + row % p.S, i, rowHead * p.hd + i, p.half, p.sign);
 }`;
 
 const ROPE_ROWS = /* wgsl */ `
-struct Params { total: u32, nHeads: u32, half: u32 }
+struct Params { total: u32, nHeads: u32, half: u32, hd: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> turns: array<u32>;
@@ -193,15 +194,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = j % p.half;
   let rowHead = j / p.half;
   let row = rowHead / p.nHeads;
-  rotate(u32(max(positions[row], 0)), i, rowHead * 2u * p.half + i, p.half, 1.0);
+  rotate(u32(max(positions[row], 0)), i, rowHead * p.hd + i, p.half, 1.0);
 }`;
 
-/** Each rotary frequency θ^(−2i/hd)/2π as a 64-bit fixed-point fraction of a turn: [hi, lo] per i. */
-function rotaryTurns(hd: number, theta: number): Uint32Array {
-  const half = hd / 2;
+/** Each rotary frequency invFreq[i]/2π as a 64-bit fixed-point fraction of a turn: [hi, lo] per i. */
+function rotaryTurns(rotary: Rotary): Uint32Array {
+  const half = rotary.invFreq.length;
   const words = new Uint32Array(half * 2);
   for (let i = 0; i < half; i++) {
-    const f = 1 / theta ** ((2 * i) / hd) / (2 * Math.PI);
+    const f = rotary.invFreq[i]! / (2 * Math.PI);
     const hi = Math.floor(f * 2 ** 32);
     words[2 * i] = hi;
     words[2 * i + 1] = Math.min(2 ** 32 - 1, Math.floor((f * 2 ** 32 - hi) * 2 ** 32));
@@ -216,18 +217,17 @@ function rotaryTurns(hd: number, theta: number): Uint32Array {
  */
 export function normOps(k: Kernels): Pick<Backend, 'rmsnorm' | 'rmsnormBackward' | 'rope' | 'ropeRows' | 'crossEntropy'> {
   const rowGroups = (T: number) => groupsFor(T, 1);
-  // the rotary frequency tables, one small constant buffer per (hd, θ), kept for the device's life
+  // the rotary frequency tables, one small constant buffer per rotary, kept for the device's life
   const tables = new Map<string, Tensor>();
-  const turnsTable = (hd: number, theta: number): Tensor => {
-    const key = `${hd}/${theta}`;
-    let t = tables.get(key);
+  const turnsTable = (rotary: Rotary): Tensor => {
+    let t = tables.get(rotary.key);
     if (!t) {
-      const words = rotaryTurns(hd, theta);
+      const words = rotaryTurns(rotary);
       const buffer = k.device.createBuffer({ size: Math.max(16, Math.ceil((words.byteLength) / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
       // a fresh buffer no recorded work uses yet, so writing it ahead of the pending commands is safe
       k.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
       t = new GpuTensor(words.length, 'i32', buffer);
-      tables.set(key, t);
+      tables.set(rotary.key, t);
     }
     return t;
   };
@@ -241,16 +241,16 @@ export function normOps(k: Kernels): Pick<Backend, 'rmsnorm' | 'rmsnormBackward'
       k.dispatch(RMSNORM_BACKWARD_DX, [{ u32: T }, { u32: d }], [dx, dOut, x, w, rstd], rowGroups(T));
       if (dw) k.dispatch(RMSNORM_BACKWARD_DW, [{ u32: T }, { u32: d }], [dw, dOut, x, rstd], groupsFor(d, 64));
     },
-    rope(x, B, S, nHeads, hd, theta, positionOffset, inverse) {
-      const total = B * S * nHeads * (hd / 2);
+    rope(x, B, S, nHeads, hd, rotary, positionOffset, inverse) {
+      const half = rotary.invFreq.length, total = B * S * nHeads * half;
       if (total <= 0) return;
-      const params = [{ u32: total }, { u32: S }, { u32: nHeads }, { u32: hd / 2 }, { u32: positionOffset }, { f32: inverse ? -1 : 1 }];
-      k.dispatch(ROPE, params, [x, turnsTable(hd, theta)], groupsFor(total, 64));
+      const params = [{ u32: total }, { u32: S }, { u32: nHeads }, { u32: half }, { u32: positionOffset }, { f32: inverse ? -1 : 1 }, { u32: hd }];
+      k.dispatch(ROPE, params, [x, turnsTable(rotary)], groupsFor(total, 64));
     },
-    ropeRows(x, positions, rows, nHeads, hd, theta) {
-      const total = rows * nHeads * (hd / 2);
+    ropeRows(x, positions, rows, nHeads, hd, rotary) {
+      const half = rotary.invFreq.length, total = rows * nHeads * half;
       if (total <= 0) return;
-      k.dispatch(ROPE_ROWS, [{ u32: total }, { u32: nHeads }, { u32: hd / 2 }], [x, turnsTable(hd, theta), positions], groupsFor(total, 64));
+      k.dispatch(ROPE_ROWS, [{ u32: total }, { u32: nHeads }, { u32: half }, { u32: hd }], [x, turnsTable(rotary), positions], groupsFor(total, 64));
     },
     crossEntropy(losses, dLogits, logits, targets, T, V, gradScale) {
       if (T <= 0) return;
