@@ -148,7 +148,7 @@ export function factoryCommands(program: Command, urlArg: (v: string) => string)
     const { baseModels } = await callRoute(o.api, routes.listBaseModels, {});
     for (const b of baseModels) console.log(`${b.name}  ${b.id}  ${b.parameters.toLocaleString('en')} parameters  ${b.config.numLayers} layers × ${b.config.hiddenSize}  ${b.path}`);
   });
-  nodeOptions(base.command('add').description('add a Hugging Face model folder on the node’s disk (the node operator only)').argument('<dir>'), urlArg)
+  nodeOptions(base.command('add').description('add a Hugging Face model folder or a GGUF file on the node’s disk (the node operator only)').argument('<path>'), urlArg)
     .requiredOption('--name <name>', 'what builders call it')
     .action(async (dir: string, o: NodeOptions & { name: string }) => {
       const b = await callRoute(o.api, routes.addBaseModel, { body: { name: o.name, path: resolve(dir) } }, { signer: signingAccount(o) });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BaseError, ContractFunctionRevertedError } from 'viem';
 import type { NodeContext } from '../store/node-context.ts';
 import { getSnapshot } from '../datanet/snapshots.ts';
-import { Tokenizer } from '../model/tokenizer.ts';
+import { readModelTokenizer } from '../model/model-dir.ts';
 import { createBackoff } from '../util/backoff.ts';
 import { repeat, type Repeater } from '../util/repeat.ts';
 import { getBaseModel } from './base-models.ts';
@@ -64,7 +64,7 @@ export function createFactoryWorker(ctx: FactoryContext, onError: (err: unknown)
 
   const prepare = async (job: TrainingJob) => {
     const base = await getBaseModel(ctx.db, job.baseModelId);
-    const tokenizer = await Tokenizer.fromDir(base.path);
+    const tokenizer = await readModelTokenizer(base.path);
     const snapshots = await Promise.all(job.snapshotIds.map((id) => getSnapshot(ctx.db, id)));
     const hp = job.hyperparameters;
     const maxSequenceLength = Math.min(hp.maxSequenceLength, base.config.maxPositions);

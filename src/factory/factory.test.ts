@@ -7,6 +7,9 @@ import type { TestProtocol } from '../chain/test-chain.ts';
 import { addBaseModel } from './base-models.ts';
 import type { Snapshot } from '../datanet/datanet-types.ts';
 import { parsePeftAdapter } from '../model/peft.ts';
+import { exportBaseGguf } from '../model/export-gguf.ts';
+import { readModelDir } from '../model/model-dir.ts';
+import { writeTinyBaseModel } from '../model/tiny-base-model.test-util.ts';
 import type { Database } from '../store/database.ts';
 import type { BaseModel } from './factory-types.ts';
 import { BUILDER, OWNER, startFactoryTestContext } from './test-context.ts';
@@ -123,6 +126,26 @@ describe('ModelFactory', () => {
     assert.equal(done.attempts, 2);
     assert.equal(done.configHash, (await getTrainingJob(db, first)).configHash);
     assert.equal(done.adapterHash, (await getTrainingJob(db, first)).adapterHash, 'same data, seed and settings give the same adapter');
+  });
+
+  test('a GGUF file is a base model: a Qwen3-layout model exported to GGUF (F16) trains, evaluates and publishes', async () => {
+    // the same kind of tiny base, as Qwen3 (q/k norms), then as llama.cpp's file
+    const folder = join(dir, 'qwen3-base');
+    await writeTinyBaseModel(folder, { architecture: 'qwen3', qkNorm: true }, 2);
+    const files = await readModelDir(folder);
+    const path = join(dir, 'qwen3-base.F16.gguf');
+    await exportBaseGguf({ config: files.config, tensors: files.tensors, tokenizerJson: files.tokenizer.toJson(), path, dtype: 'F16' });
+    const gguf = await addBaseModel(db, 'tiny-qwen3-gguf', path);
+    assert.equal(gguf.config.architecture, 'qwen3');
+    assert.equal(gguf.config.qkNorm, true);
+    assert.equal(gguf.parameters, base.parameters + 2 * 2 * 8, 'the tiny base plus two q/k norms of head width 8 per layer');
+    const job = await createTrainingJob(ctx, addr(BUILDER), request('zorvania-qa-gguf', { baseModel: 'tiny-qwen3-gguf' }));
+    await createFactoryWorker(ctx).drain();
+    const done = await getTrainingJob(db, job.id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    assert.ok(done.evaluation!.tuned.loss < done.evaluation!.base.loss, `held-out loss: base ${done.evaluation!.base.loss}, tuned ${done.evaluation!.tuned.loss}`);
+    const version = await ctx.contracts.modelRegistry.read.getVersion([BigInt(done.modelId!), 1n]);
+    assert.equal(version.baseModelHash, gguf.id, 'the base is named on chain by the hash of its GGUF file');
   });
 
   test("a model may not take a base model's name, nor a base model a model's; a name squatted on chain while its job ran fails that job only, and the queue goes on", async () => {

@@ -18,7 +18,9 @@ import { createCpuBackend } from './cpu/cpu-backend.ts';
 import { naiveMatmul } from './cpu/naive-matmul.ts';
 import { exportAdapterGguf, exportBaseGguf } from './export-gguf.ts';
 import { tinyByteLevelTokenizer, tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-util.ts';
+import { readGgufModel } from './import-gguf.ts';
 import { Llama } from './llama.ts';
+import { Tokenizer } from './tokenizer.ts';
 import { llamaCppLogits, loadLlama, maxAbs, maxAbsDiff } from './llama-cpp.test-util.ts';
 import { allLoraTargets } from './reference-forward.test-util.ts';
 
@@ -106,16 +108,25 @@ for (const { label, hf, expect, compareWith } of architectures) {
     const ours = rows(await model.logits(ids, 1, tokens.length));
     const oursLora = rows(await model.logits(ids, 1, tokens.length, model.loadLora(adapterWeights)));
 
+    const dir = await mkdtemp(join(tmpdir(), 'architectures-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'base.gguf'), adapterPath = join(dir, 'adapter.gguf');
+    const tokenizerJson = tinyByteLevelTokenizer();
+    await exportBaseGguf({ config, tensors: weights, tokenizerJson, path, dtype: 'F32' });
+    await exportAdapterGguf({ config, adapter: adapterWeights, path: adapterPath });
+    // the exported file reads back (config, tokenizer, weights) as the same model
+    const imported = await readGgufModel(path);
+    const again = rows(await Llama.fromTensors(be, imported.config, imported.tensors).logits(ids, 1, tokens.length));
+    assert.ok(maxAbsDiff(ours, again) <= 1e-6 * maxAbs(ours), `the model read back from GGUF differs by ${maxAbsDiff(ours, again)}`);
+    const text = 'the cat sat on the mat';
+    assert.deepEqual(imported.tokenizer.encode(text, { addSpecialTokens: false }), Tokenizer.fromJson(tokenizerJson).encode(text, { addSpecialTokens: false }));
+
     const env = await loadLlama();
     if (typeof env === 'string') {
       t.skip(env);
       return;
     }
-    const dir = await mkdtemp(join(tmpdir(), 'architectures-'));
-    try {
-      const path = join(dir, 'base.gguf'), adapterPath = join(dir, 'adapter.gguf');
-      await exportBaseGguf({ config, tensors: weights, tokenizerJson: tinyByteLevelTokenizer(), path, dtype: 'F32' });
-      await exportAdapterGguf({ config, adapter: adapterWeights, path: adapterPath });
+    {
       const theirs = await llamaCppLogits(env.llama, path, tokens, config.vocabSize);
       const theirsLora = await llamaCppLogits(env.llama, path, tokens, config.vocabSize, adapterPath);
       const scale = maxAbs(ours), dBase = maxAbsDiff(ours, theirs), dLora = maxAbsDiff(oursLora, theirsLora);
@@ -124,8 +135,6 @@ for (const { label, hf, expect, compareWith } of architectures) {
       assert.ok(dBase < 1e-4 * scale, `base logits differ from llama.cpp by ${dBase}`);
       assert.ok(dLora < 1e-4 * scale, `adapted logits differ from llama.cpp by ${dLora}`);
       assert.ok(maxAbsDiff(ours, oursLora) > 0.01 * scale, 'the adapter changes the logits');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
   });
 }

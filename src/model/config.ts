@@ -22,7 +22,12 @@ export type RopeScaling =
    * `originalMaxPositions`, where Hugging Face and llama.cpp both use the short factors), and
    * attention logits scaled by `attentionFactor`².
    */
-  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number }
+  /**
+   * Frequency i divided by `factors[i]`: how a GGUF file carries Llama 3's scaling (its
+   * `rope_freqs` tensor, the parameters folded in); no config.json field holds it.
+   */
+  | { type: 'frequencyFactors'; factors: number[] };
 
 /** Which positions a layer's queries see: every earlier one, or the last `slidingWindow` only. */
 export type LayerAttention = 'full' | 'sliding';
@@ -305,6 +310,7 @@ export function toHfConfig(config: ModelConfig): Record<string, unknown> {
     out['rope_scaling'] = { rope_type: 'longrope', short_factor: s.shortFactor, long_factor: s.longFactor, attention_factor: s.attentionFactor };
     out['original_max_position_embeddings'] = s.originalMaxPositions;
   }
+  if (s?.type === 'frequencyFactors') throw new UnsupportedConfigError('rotary frequency factors (a GGUF Llama 3 file\'s rope_freqs) have no config.json field; keep such a model as GGUF');
   if (config.rotaryDim !== undefined) out['partial_rotary_factor'] = config.rotaryDim / config.headDim;
   if (config.noRopeLayers) out['no_rope_layers'] = Array.from({ length: config.numLayers }, (_, l) => (config.noRopeLayers!.includes(l) ? 0 : 1));
   if (config.layerAttention) {

@@ -433,6 +433,7 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
 function ropeFactorTensors(config: ModelConfig): Array<[string, Float32Array]> {
   const s = config.ropeScaling;
   if (s?.type === 'longrope') return [['rope_factors_short.weight', Float32Array.from(s.shortFactor)], ['rope_factors_long.weight', Float32Array.from(s.longFactor)]];
+  if (s?.type === 'frequencyFactors') return [['rope_freqs.weight', Float32Array.from(s.factors)]];
   if (s?.type !== 'llama3') return [];
   const scaled = rotaryOf(config, 0)!.invFreq;
   const plain = rotaryOf({ ...config, ropeScaling: undefined }, 0)!.invFreq;

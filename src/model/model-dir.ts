@@ -1,11 +1,13 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { keccak256, stringToBytes, type Hex } from 'viem';
 import { hashBlob } from '../store/blobs.ts';
 import { fromHfTensors, toHfTensors } from './architectures.ts';
 import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
+import { ggufModelConfig, readGgufModel } from './import-gguf.ts';
+import { parseGguf } from './gguf.ts';
 import { readModelWeights, writeSafetensorsFile } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -34,33 +36,53 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/** Whether a base model path is a GGUF file (else a Hugging Face folder). */
+export function isGgufModel(path: string): boolean {
+  return path.toLowerCase().endsWith('.gguf');
+}
+
 /**
- * Reads a model folder of any architecture `config.ts` lists (single or sharded safetensors).
+ * Reads a model folder of any architecture `config.ts` lists (single or sharded safetensors), or
+ * a GGUF model file (`import-gguf.ts`).
  *
  * @example
  * const { config, tokenizer, tensors } = await readModelDir('models/openledger-tiny');
  */
 export async function readModelDir(dir: string): Promise<ModelFiles> {
+  if (isGgufModel(dir)) return readGgufModel(dir);
   const config = parseModelConfig(await readJson(join(dir, 'config.json')));
   const tokenizer = await Tokenizer.fromDir(dir);
   const tensors = fromHfTensors(config, await readModelWeights(dir));
   return { config, tokenizer, tensors };
 }
 
-/** Reads only a model folder's config.json. */
+/** Reads only a model folder's config.json (or a GGUF file's metadata). */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  if (isGgufModel(dir)) {
+    const bytes = await readFile(dir).catch((err: NodeJS.ErrnoException) => {
+      throw new ModelDirError(err.code === 'ENOENT' ? `${dir} is missing` : `${dir}: ${err.message}`);
+    });
+    return ggufModelConfig(parseGguf(bytes), bytes);
+  }
   return parseModelConfig(await readJson(join(dir, 'config.json')));
+}
+
+/** Reads only a model's tokenizer (folder or GGUF file). */
+export async function readModelTokenizer(dir: string): Promise<Tokenizer> {
+  return isGgufModel(dir) ? (await readGgufModel(dir)).tokenizer : Tokenizer.fromDir(dir);
 }
 
 /**
  * The content hash of a model folder: keccak256 of the canonical JSON list of the keccak256 of
- * config.json, tokenizer.json, tokenizer_config.json (when present) and every safetensors file.
+ * config.json, tokenizer.json, tokenizer_config.json (when present) and every safetensors file
+ * (of a GGUF model: of its one file).
  * Two folders with the same files hash the same wherever they live.
  *
  * @example
  * const baseModelHash = await hashModelDir('models/openledger-tiny');
  */
 export async function hashModelDir(dir: string): Promise<Hex> {
+  if (isGgufModel(dir)) return keccak256(stringToBytes(canonicalize({ [basename(dir)]: await hashBlob(await readFile(dir)) })!));
   const names = (await readdir(dir)).filter((f) => f === 'config.json' || f === 'tokenizer.json' || f === 'tokenizer_config.json' || f.endsWith('.safetensors')).sort();
   if (!names.includes('config.json')) throw new ModelDirError(`${join(dir, 'config.json')} is missing`);
   const files: Record<string, string> = {};

@@ -74,5 +74,7 @@ function scaledFrequencies(n: number, theta: number, scaling: RopeScaling | unde
     }
     case 'longrope':
       return inv.map((f, i) => f / scaling.shortFactor[i]!);
+    case 'frequencyFactors':
+      return inv.map((f, i) => f / scaling.factors[i]!);
   }
 }

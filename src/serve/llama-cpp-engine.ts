@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportAdapterGguf, exportBaseGguf, type GgufExportDtype } from '../model/export-gguf.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -107,7 +107,7 @@ export function createLlamaCppEngine(o: LlamaCppEngineOptions): Engine {
         await mkdir(join(dir, 'adapters'), { recursive: true });
         const modelPath = join(dir, `model-${o.dtype ?? 'F16'}.gguf`);
         await once(modelPath, async (tmp) => exportBaseGguf({
-          config: files.config, tensors: files.tensors, tokenizerJson: JSON.parse(await readFile(join(b.dir, 'tokenizer.json'), 'utf8')), dtype: o.dtype ?? 'F16', path: tmp,
+          config: files.config, tensors: files.tensors, tokenizerJson: files.tokenizer.toJson(), dtype: o.dtype ?? 'F16', path: tmp,
         }));
         const model = await llama.loadModel({ modelPath, gpuLayers: o.gpu ? 'max' : 0 });
         const entry = { model, tokenizer: files.tokenizer, config: files.config };

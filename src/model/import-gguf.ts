@@ -1,0 +1,253 @@
+/**
+ * A GGUF file (llama.cpp's model format, the way most small models are shared) as a base model:
+ * the config from its `<arch>.*` metadata, the tokenizer from its `tokenizer.ggml.*` keys (as a
+ * Hugging Face tokenizer.json), the weights renamed to the engine's names — the inverse of
+ * `export-gguf.ts`, so a file this project exports reads back to the same model, and a file
+ * llama.cpp's converter wrote reads as the same function.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Architecture, ModelConfig } from './config.ts';
+import { layerWeightNames, optionalLayerWeightNames } from './config.ts';
+import { ggufArchitecture, permuteRopeRows } from './export-gguf.ts';
+import { GgufFormatError, ggufTensorData, ggufValue, parseGguf, type GgufFile } from './gguf.ts';
+import type { TensorMap } from './tensor-map.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+/** A GGUF file that is not a model this engine runs (an adapter, an unknown architecture, a missing key). */
+export class GgufModelError extends Error {
+  override name = 'GgufModelError';
+}
+
+/** llama.cpp architecture → the engine's (llama.cpp's `llama` also carries Mistral and biased Qwen2-style models). */
+const fromGgufArchitecture: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', smollm3: 'smollm3', gemma3: 'gemma3', phi3: 'phi3' };
+
+/** llama.cpp pre-tokenizer names → the tokenizer.json pre_tokenizer that splits text the same way. */
+const preTokenizers: Record<string, unknown> = {
+  'gpt-2': { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+  smollm: { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }] },
+  'llama-bpe': splitThenBytes("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+  qwen2: splitThenBytes("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+};
+
+function splitThenBytes(regex: string): unknown {
+  return {
+    type: 'Sequence',
+    pretokenizers: [
+      { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false },
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ],
+  };
+}
+
+/**
+ * Reads a GGUF model file into the engine's config, tokenizer and weights (decoded to f32).
+ *
+ * @example
+ * const { config, tokenizer, tensors } = await readGgufModel('SmolLM2-135M.F16.gguf');
+ */
+export async function readGgufModel(path: string): Promise<{ config: ModelConfig; tokenizer: Tokenizer; tensors: TensorMap }> {
+  const bytes = await readFile(path);
+  let file: GgufFile;
+  try {
+    file = parseGguf(bytes);
+  } catch (e) {
+    if (e instanceof GgufFormatError) e.message = `${path}: ${e.message}`;
+    throw e;
+  }
+  const config = ggufModelConfig(file, bytes);
+  return { config, tokenizer: ggufTokenizer(file), tensors: ggufModelTensors(file, bytes, config) };
+}
+
+/**
+ * The {@link ModelConfig} of a GGUF model from its metadata (and which optional tensors it has).
+ *
+ * @example
+ * const config = ggufModelConfig(parseGguf(bytes), bytes);
+ */
+export function ggufModelConfig(file: GgufFile, bytes: Uint8Array): ModelConfig {
+  const meta = (key: string) => ggufValue(file.metadata, key);
+  if (meta('general.type') === 'adapter') throw new GgufModelError('this GGUF file is a LoRA adapter, not a base model');
+  const name = String(meta('general.architecture'));
+  const architecture = fromGgufArchitecture[name];
+  if (!architecture) throw new GgufModelError(`GGUF architecture "${name}" is not one this engine runs (${Object.keys(fromGgufArchitecture).join(', ')})`);
+  const num = (key: string, fallback?: number): number => {
+    const v = meta(`${name}.${key}`);
+    if (typeof v === 'number') return v;
+    if (typeof v === 'bigint') return Number(v);
+    if (fallback !== undefined) return fallback;
+    throw new GgufModelError(`GGUF metadata ${name}.${key} is missing`);
+  };
+  const has = (tensor: string) => file.tensors.some((t) => t.name === tensor);
+  const tensor = (tensor: string) => file.tensors.find((t) => t.name === tensor);
+  const numHeads = num('attention.head_count'), hiddenSize = num('embedding_length');
+  const headDim = num('attention.key_length', hiddenSize / numHeads);
+  const numLayers = num('block_count');
+  const tokens = meta('tokenizer.ggml.tokens');
+  const bos = meta('tokenizer.ggml.bos_token_id'), eos = meta('tokenizer.ggml.eos_token_id');
+  const config: ModelConfig = {
+    vocabSize: num('vocab_size', Array.isArray(tokens) ? tokens.length : undefined),
+    hiddenSize,
+    intermediateSize: num('feed_forward_length'),
+    numLayers,
+    numHeads,
+    numKvHeads: num('attention.head_count_kv', numHeads),
+    headDim,
+    rmsNormEps: num('attention.layer_norm_rms_epsilon'),
+    ropeTheta: num('rope.freq_base', 10000),
+    maxPositions: num('context_length'),
+    tieEmbeddings: !has('output.weight'),
+    attentionBias: has('blk.0.attn_q.bias'),
+    ...(typeof bos === 'number' ? { bosTokenId: bos } : {}),
+    ...(typeof eos === 'number' ? { eosTokenId: eos } : {}),
+  };
+  if (architecture !== 'llama') config.architecture = architecture;
+  const rotaryDim = num('rope.dimension_count', headDim);
+  if (rotaryDim !== headDim) config.rotaryDim = rotaryDim;
+  const scalingType = meta(`${name}.rope.scaling.type`);
+  if (scalingType === 'linear') config.ropeScaling = { type: 'linear', factor: num('rope.scaling.factor') };
+  else if (scalingType !== undefined && scalingType !== 'none') throw new GgufModelError(`rope scaling "${String(scalingType)}" is not supported`);
+  if (has('rope_factors_short.weight')) {
+    config.ropeScaling = {
+      type: 'longrope',
+      shortFactor: [...ggufTensorData(bytes, tensor('rope_factors_short.weight')!)],
+      longFactor: [...ggufTensorData(bytes, tensor('rope_factors_long.weight') ?? tensor('rope_factors_short.weight')!)],
+      originalMaxPositions: num('rope.scaling.original_context_length', config.maxPositions),
+      attentionFactor: num('rope.scaling.attn_factor', 1),
+    };
+  } else if (has('rope_freqs.weight')) {
+    config.ropeScaling = { type: 'frequencyFactors', factors: [...ggufTensorData(bytes, tensor('rope_freqs.weight')!)] };
+  }
+  if (architecture === 'qwen3' || architecture === 'gemma3') config.qkNorm = true;
+  if (architecture === 'smollm3') config.noRopeLayers = Array.from({ length: numLayers }, (_, l) => l).filter((l) => (l + 1) % 4 === 0);
+  if (architecture === 'gemma3') {
+    config.activation = 'gelu_tanh';
+    config.scaleEmbeddings = true;
+    config.outputNorms = true;
+    config.localRopeTheta = num('rope.freq_base_swa', 10000);
+    config.slidingWindow = num('attention.sliding_window');
+    config.layerAttention = Array.from({ length: numLayers }, (_, l) => ((l + 1) % 6 === 0 ? 'full' : 'sliding'));
+  }
+  if (architecture === 'phi3' && meta(`${name}.attention.sliding_window`) !== undefined) {
+    config.slidingWindow = num('attention.sliding_window');
+    config.layerAttention = Array.from({ length: numLayers }, () => 'sliding');
+  }
+  return config;
+}
+
+/**
+ * The tensors of a GGUF model under the engine's names, decoded to f32: q and k rows permuted
+ * back where llama.cpp's architecture rotates adjacent pairs, Phi-3's fused matrices split.
+ *
+ * @example
+ * const tensors = ggufModelTensors(file, bytes, config);
+ */
+export function ggufModelTensors(file: GgufFile, bytes: Uint8Array, config: ModelConfig): TensorMap {
+  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const { neox } = ggufArchitecture(config);
+  const { numHeads: nH, numKvHeads: nKV, headDim: hd, intermediateSize: f, hiddenSize: d } = config;
+  const out: TensorMap = new Map();
+  const read = (name: string) => {
+    const info = byName.get(name);
+    if (!info) throw new GgufModelError(`GGUF tensor ${name} is missing`);
+    return { shape: info.shape, data: ggufTensorData(bytes, info) };
+  };
+  const put = (ours: string, gg: string, unpermute = 0) => {
+    const t = read(gg);
+    const cols = t.shape.length === 1 ? 1 : t.shape[1]!;
+    out.set(ours, unpermute && !neox ? { shape: t.shape, data: permuteRopeRows(t.data, unpermute * hd, cols, unpermute, 'fromGgml') } : t);
+  };
+  put('model.embed_tokens.weight', 'token_embd.weight');
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}.`, b = `blk.${i}.`;
+    put(p + layerWeightNames.inputNorm, b + 'attn_norm.weight');
+    if (byName.has(b + 'attn_qkv.weight')) {
+      const t = read(b + 'attn_qkv.weight');
+      const qd = nH * hd, kvd = nKV * hd;
+      out.set(p + layerWeightNames.q, { shape: [qd, d], data: t.data.slice(0, qd * d) });
+      out.set(p + layerWeightNames.k, { shape: [kvd, d], data: t.data.slice(qd * d, (qd + kvd) * d) });
+      out.set(p + layerWeightNames.v, { shape: [kvd, d], data: t.data.slice((qd + kvd) * d) });
+    } else {
+      put(p + layerWeightNames.q, b + 'attn_q.weight', nH);
+      put(p + layerWeightNames.k, b + 'attn_k.weight', nKV);
+      put(p + layerWeightNames.v, b + 'attn_v.weight');
+    }
+    if (config.attentionBias) {
+      put(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', nH);
+      put(p + 'self_attn.k_proj.bias', b + 'attn_k.bias', nKV);
+      put(p + 'self_attn.v_proj.bias', b + 'attn_v.bias');
+    }
+    if (config.qkNorm) {
+      put(p + optionalLayerWeightNames.qNorm, b + 'attn_q_norm.weight');
+      put(p + optionalLayerWeightNames.kNorm, b + 'attn_k_norm.weight');
+    }
+    put(p + layerWeightNames.o, b + 'attn_output.weight');
+    if (config.outputNorms) {
+      put(p + optionalLayerWeightNames.attnOutputNorm, b + 'post_attention_norm.weight');
+      put(p + optionalLayerWeightNames.mlpOutputNorm, b + 'post_ffw_norm.weight');
+    }
+    put(p + layerWeightNames.postNorm, b + 'ffn_norm.weight');
+    if (byName.has(b + 'ffn_gate.weight')) {
+      put(p + layerWeightNames.gate, b + 'ffn_gate.weight');
+      put(p + layerWeightNames.up, b + 'ffn_up.weight');
+    } else {
+      const t = read(b + 'ffn_up.weight'); // Phi-3: gate and up fused, gate first
+      out.set(p + layerWeightNames.gate, { shape: [f, d], data: t.data.slice(0, f * d) });
+      out.set(p + layerWeightNames.up, { shape: [f, d], data: t.data.slice(f * d) });
+    }
+    put(p + layerWeightNames.down, b + 'ffn_down.weight');
+  }
+  put('model.norm.weight', 'output_norm.weight');
+  if (!config.tieEmbeddings) put('lm_head.weight', 'output.weight');
+  return out;
+}
+
+/**
+ * The tokenizer of a GGUF model (`tokenizer.ggml.model` "gpt2": byte-level BPE) as a Hugging Face
+ * tokenizer: vocabulary and merges, control and user-defined tokens as added tokens, the
+ * pre-tokenizer llama.cpp names, BOS prepended where the file says so.
+ *
+ * @example
+ * const tokenizer = ggufTokenizer(parseGguf(await readFile('model.gguf')));
+ */
+export function ggufTokenizer(file: GgufFile): Tokenizer {
+  const meta = (key: string) => ggufValue(file.metadata, key);
+  const model = meta('tokenizer.ggml.model');
+  if (model !== 'gpt2') throw new GgufModelError(`GGUF tokenizer "${String(model)}" is not supported (byte-level BPE, "gpt2", only)`);
+  const tokens = meta('tokenizer.ggml.tokens') as string[] | undefined;
+  const merges = meta('tokenizer.ggml.merges') as string[] | undefined;
+  if (!tokens || !merges) throw new GgufModelError('GGUF tokenizer tokens or merges are missing');
+  const types = (meta('tokenizer.ggml.token_type') as number[] | undefined) ?? [];
+  const pre = String(meta('tokenizer.ggml.pre') ?? 'gpt-2');
+  const preTokenizer = preTokenizers[pre];
+  if (!preTokenizer) throw new GgufModelError(`GGUF pre-tokenizer "${pre}" is not one this engine knows (${Object.keys(preTokenizers).join(', ')})`);
+  const vocab: Record<string, number> = {};
+  const added: unknown[] = [];
+  tokens.forEach((text, id) => {
+    vocab[text] = id;
+    const type = types[id] ?? 1;
+    // control (3) and user-defined (4) tokens are matched whole, before the BPE
+    if (type === 3 || type === 4) added.push({ id, content: text, single_word: false, lstrip: false, rstrip: false, normalized: false, special: type === 3 });
+  });
+  const bos = meta('tokenizer.ggml.bos_token_id'), eos = meta('tokenizer.ggml.eos_token_id');
+  const name = (id: unknown) => (typeof id === 'number' ? tokens[id] ?? null : null);
+  const addBos = meta('tokenizer.ggml.add_bos_token') === true && typeof bos === 'number';
+  const json = {
+    version: '1.0',
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: preTokenizer,
+    post_processor: addBos
+      ? { type: 'TemplateProcessing', single: [{ SpecialToken: { id: tokens[bos as number], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [{ SpecialToken: { id: tokens[bos as number], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { [tokens[bos as number]!]: { id: tokens[bos as number], ids: [bos], tokens: [tokens[bos as number]] } } }
+      : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  };
+  const chatTemplate = meta('tokenizer.chat_template');
+  return Tokenizer.fromJson(json, {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: name(bos),
+    eos_token: name(eos),
+    pad_token: name(meta('tokenizer.ggml.padding_token_id')),
+    ...(typeof chatTemplate === 'string' ? { chat_template: chatTemplate } : {}),
+  });
+}
