@@ -3,7 +3,7 @@ import type { BaseModel, Evaluation, ProgressPoint, TrainingJob, TrainingProgres
 import { hyperparametersSchema } from '../../factory/hyperparameters.ts';
 import { jobRequestSchema } from '../../factory/job-request.ts';
 import type { PublishedModel } from '../../factory/published-models.ts';
-import { loraTargets, type ModelConfig } from '../../model/config.ts';
+import { architectures, loraTargets, type ModelConfig } from '../../model/config.ts';
 import type { Json } from '../../util/json-shape.ts';
 import { address, addressInput, agree, finite, hex, limitInput, time, wei, PG_INTEGER_MAX, type Agrees } from './common.ts';
 import { defineRoute } from './route.ts';
@@ -18,6 +18,11 @@ export const modelConfig = z.object({
   vocabSize: z.number().int(), hiddenSize: z.number().int(), intermediateSize: z.number().int(), numLayers: z.number().int(),
   numHeads: z.number().int(), numKvHeads: z.number().int(), headDim: z.number().int(), rmsNormEps: z.number(), ropeTheta: z.number(),
   maxPositions: z.number().int(), tieEmbeddings: z.boolean(), attentionBias: z.boolean(), bosTokenId: z.number().int().optional(), eosTokenId: z.number().int().optional(),
+  // the architecture's differences from Llama (config.ts); rope scaling is left out of the API
+  architecture: z.enum(architectures).optional(), rotaryDim: z.number().int().optional(), noRopeLayers: z.array(z.number().int()).optional(),
+  qkNorm: z.boolean().optional(), layerAttention: z.array(z.enum(['full', 'sliding'])).optional(), slidingWindow: z.number().int().optional(),
+  localRopeTheta: z.number().optional(), queryScale: z.number().optional(), activation: z.enum(['silu', 'gelu_tanh']).optional(),
+  scaleEmbeddings: z.boolean().optional(), outputNorms: z.boolean().optional(),
 });
 agree<Agrees<typeof modelConfig, ModelConfig>>();
 
