@@ -21,52 +21,67 @@ import type { BlockCodec } from './ggml-quants-32.ts';
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
+const sub = new Float64Array(32);
+
+/** Squared error of x ≈ scale·q − min over sub[0..n), q = clamp(round((x + min)/scale), 0, nmax). */
+function errorOf(n: number, nmax: number, scale: number, min: number): number {
+  const inv = scale > 0 ? 1 / scale : 0;
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    let q = Math.round((sub[i]! + min) * inv);
+    q = q < 0 ? 0 : q > nmax ? nmax : q;
+    const diff = scale * q - min - sub[i]!;
+    e += diff * diff;
+  }
+  return e;
+}
+
 /**
  * The (scale, min) with x ≈ scale·q − min, q = clamp(round((x + min)/scale), 0, nmax), min ≥ 0,
  * minimising the squared error over a few candidate scales (each refined once by least squares).
+ * Returns them in `out` [scale, min].
  */
-function fitScaleMin(x: Float32Array, xo: number, n: number, nmax: number): { scale: number; min: number } {
+function fitScaleMin(x: Float32Array, xo: number, n: number, nmax: number, out: Float64Array): void {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < n; i++) {
-    lo = Math.min(lo, x[xo + i]!);
-    hi = Math.max(hi, x[xo + i]!);
+    const v = x[xo + i]!;
+    sub[i] = v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
   }
   lo = Math.min(lo, 0);
-  if (hi <= lo) return { scale: 0, min: -lo };
-  let best = { scale: (hi - lo) / nmax, min: -lo }, bestErr = Infinity;
-  const err = (scale: number, min: number) => {
-    let e = 0;
-    for (let i = 0; i < n; i++) {
-      const q = scale > 0 ? clamp(Math.round((x[xo + i]! + min) / scale), 0, nmax) : 0;
-      const diff = scale * q - min - x[xo + i]!;
-      e += diff * diff;
+  out[0] = 0;
+  out[1] = -lo;
+  if (hi <= lo) return;
+  let bestErr = Infinity;
+  const min0 = -lo;
+  const consider = (s: number, m: number) => {
+    const e = errorOf(n, nmax, s, m);
+    if (e < bestErr) {
+      bestErr = e;
+      out[0] = s;
+      out[1] = m;
     }
-    return e;
   };
   for (let step = -4; step <= 8; step++) {
-    const scale = (hi - lo) / (nmax + step * 0.1);
-    const min0 = -lo;
-    // least squares for (scale, min) given these q: x ≈ scale·q − min
+    const scale = (hi - lo) / (nmax + step * 0.1), inv = 1 / scale;
+    consider(scale, min0);
+    // least squares for (s, m) given these q: x ≈ s·q − m
     let sq = 0, sqq = 0, sx = 0, sqx = 0;
     for (let i = 0; i < n; i++) {
-      const q = clamp(Math.round((x[xo + i]! + min0) / scale), 0, nmax);
-      sq += q; sqq += q * q; sx += x[xo + i]!; sqx += q * x[xo + i]!;
+      let q = Math.round((sub[i]! + min0) * inv);
+      q = q < 0 ? 0 : q > nmax ? nmax : q;
+      sq += q; sqq += q * q; sx += sub[i]!; sqx += q * sub[i]!;
     }
     const det = n * sqq - sq * sq;
-    const candidates: Array<[number, number]> = [[scale, min0]];
     if (det > 0) {
-      const s = (n * sqx - sq * sx) / det, m = (sq * sqx - sqq * sx) / det; // x ≈ s·q − m
-      if (s > 0) candidates.push(m >= 0 ? [s, m] : [sqx / sqq, 0]);
-    }
-    for (const [s, m] of candidates) {
-      const e = err(s, m);
-      if (e < bestErr) {
-        bestErr = e;
-        best = { scale: s, min: m };
+      const s = (n * sqx - sq * sx) / det, m = (sq * sqx - sqq * sx) / det;
+      if (s > 0) {
+        if (m >= 0) consider(s, m);
+        else consider(sqx / sqq, 0);
       }
     }
   }
-  return best;
 }
 
 /** The symmetric scale s with x ≈ s·q, q ∈ [−32, 31], minimising the squared error over a few candidates. */
@@ -96,6 +111,9 @@ function q4kScaleMin(bytes: Uint8Array, at: number, s: number): [number, number]
   return [(bytes[at + s + 4]! & 15) | ((bytes[at + s - 4]! >> 6) << 4), (bytes[at + s + 4]! >> 4) | ((bytes[at + s]! >> 6) << 4)];
 }
 
+const scales = new Float64Array(16), mins = new Float64Array(8), fit = new Float64Array(2);
+const ls = new Int32Array(8), lm = new Int32Array(8);
+
 /**
  * Q4_K (see the file comment).
  *
@@ -107,21 +125,19 @@ export const q4_K: BlockCodec = {
   count: 256,
   bytes: 144,
   encode(x, xo, out, oo) {
-    const scales = new Float64Array(8), mins = new Float64Array(8);
     let maxScale = 0, maxMin = 0;
     for (let s = 0; s < 8; s++) {
-      const fit = fitScaleMin(x, xo + 32 * s, 32, 15);
-      scales[s] = fit.scale;
-      mins[s] = fit.min;
-      maxScale = Math.max(maxScale, fit.scale);
-      maxMin = Math.max(maxMin, fit.min);
+      fitScaleMin(x, xo + 32 * s, 32, 15, fit);
+      scales[s] = fit[0]!;
+      mins[s] = fit[1]!;
+      maxScale = Math.max(maxScale, fit[0]!);
+      maxMin = Math.max(maxMin, fit[1]!);
     }
     const dBits = toHalf(maxScale / 63), dminBits = toHalf(maxMin / 63);
     writeHalf(out, oo, dBits);
     writeHalf(out, oo + 2, dminBits);
     const d = readHalf(out, oo), dmin = readHalf(out, oo + 2);
     out.fill(0, oo + 4, oo + 144);
-    const ls = new Int32Array(8), lm = new Int32Array(8);
     for (let s = 0; s < 8; s++) {
       ls[s] = d > 0 ? clamp(Math.round(scales[s]! / d), 0, 63) : 0;
       lm[s] = dmin > 0 ? clamp(Math.round(mins[s]! / dmin), 0, 63) : 0;
@@ -165,7 +181,6 @@ export const q6_K: BlockCodec = {
   count: 256,
   bytes: 210,
   encode(x, xo, out, oo) {
-    const scales = new Float64Array(16);
     let maxScale = 0;
     for (let s = 0; s < 16; s++) {
       scales[s] = fitSymmetric(x, xo + 16 * s, 16);
