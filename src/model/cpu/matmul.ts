@@ -6,14 +6,13 @@
  * `matmul-pool.ts` splits the same work across threads. `matmulQuantized` takes B as ggml blocks
  * (`ggml-quants.ts`) and computes on them (`matmul-quant.ts`).
  */
-import type { MatmulLayout } from '../backend.ts';
+import type { MatmulLayout, QuantizedMatrix } from '../backend.ts';
 import { sharedHeap } from './matmul-heap.ts';
 import type { SharedHeap } from './matmul-heap.ts';
 import { matmulRowsJs } from './matmul-js.ts';
 import { GemmEngine, LAYOUT_CODES, kernelModule, scratchBytes, wasmKernelsAvailable } from './matmul-wasm.ts';
 import { QUANT_CODES } from './matmul-quant.ts';
 import { QUANT_FORMATS, dequantize } from '../ggml-quants.ts';
-import type { QuantType } from '../ggml-quants.ts';
 
 export type { MatmulLayout } from '../backend.ts';
 
@@ -51,12 +50,7 @@ function checkAC(c: Float32Array, a: Float32Array, m: number, k: number, n: numb
 }
 
 /** A matrix of ggml blocks: `rows` rows of `cols` elements (whole blocks), row-major, as in a GGUF file. */
-export interface QuantOperand {
-  type: QuantType;
-  rows: number;
-  cols: number;
-  bytes: Uint8Array;
-}
+export type QuantOperand = QuantizedMatrix;
 
 /**
  * Checks a product with a quantised B (`nt`: W [n, k]; `nn`/`tn`: W [k, n]); throws {@link MatmulShapeError}.
