@@ -7,13 +7,28 @@
  * Shapes are row-major; `T` is the number of token rows (batch × sequence), `B`/`S` the batch size
  * and sequence length, `nH`/`nKV`/`hd` the query heads, key-value heads and head width.
  */
+import type { QuantType } from './ggml-quants.ts';
 import type { Rotary } from './rotary.ts';
 import type { SampleParams } from './sample-token.ts';
+
+export type { QuantType } from './ggml-quants.ts';
 
 export interface Tensor {
   /** Number of elements. */
   readonly length: number;
-  readonly dtype: 'f32' | 'i32';
+  /** A quantised type for a weight matrix kept as ggml blocks (`uploadQuantized`). */
+  readonly dtype: 'f32' | 'i32' | QuantType;
+}
+
+/**
+ * A weight matrix as ggml blocks (`ggml-quants.ts`): `rows` rows of `cols` elements (whole blocks),
+ * row-major — a GGUF tensor of ggml dims [cols, rows], e.g. a Linear weight [out, in] has rows = out.
+ */
+export interface QuantizedMatrix {
+  type: QuantType;
+  rows: number;
+  cols: number;
+  bytes: Uint8Array;
 }
 
 /** How `matmul` reads its operands: `nt` multiplies by B transposed (B stored as [n, k]). */
@@ -26,6 +41,13 @@ export interface Backend {
   zeros(length: number): Tensor;
   /** A new tensor holding a copy of `data`. */
   upload(data: Float32Array | Int32Array): Tensor;
+  /**
+   * A weight matrix holding a copy of `q`'s blocks (the CPU backend keeps them quantised; a backend
+   * may dequantise). Its only uses are as `matmul`'s B — `nt` (C = A·Wᵀ, forward) or `nn`/`tn`
+   * (C = A·W, the backward pass through a frozen weight) — `read` (dequantised) and `free`; any other
+   * operation on it throws.
+   */
+  uploadQuantized(q: QuantizedMatrix): Tensor;
   /** Overwrites `t` (from element `offset`) with `data`. */
   write(t: Tensor, data: Float32Array | Int32Array, offset?: number): void;
   /** The tensor's contents once every enqueued operation has run. */
@@ -46,7 +68,8 @@ export interface Backend {
 
   /**
    * `C[m×n] (+)= alpha · op(A) · op(B)`: `nn` A[m×k]·B[k×n]; `nt` A[m×k]·B[n×k]ᵀ; `tn` A[k×m]ᵀ·B[k×n].
-   * With `accumulate` the product is added to C.
+   * With `accumulate` the product is added to C. B may be a quantised weight (`uploadQuantized`),
+   * stored [n, k] for `nt` and [k, n] for `nn`/`tn`.
    */
   matmul(c: Tensor, a: Tensor, b: Tensor, m: number, k: number, n: number, layout: MatmulLayout, accumulate?: boolean, alpha?: number): void;
   /** `out[t, :] := table[ids[t], :]` for T rows of width d. */

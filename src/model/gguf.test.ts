@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GgufFormatError, gguf, ggufTensorData, ggufValue, parseGguf, readGgufFile, serializeGguf, writeGgufFile } from './gguf.ts';
+import { dequantize, quantize, quantizedByteLength } from './ggml-quants.ts';
+import type { QuantType } from './ggml-quants.ts';
+import { GgufFormatError, gguf, ggufTensorBytes, ggufTensorData, ggufValue, parseGguf, readGgufFile, serializeGguf, writeGgufFile } from './gguf.ts';
 import type { GgufContent, GgufMetadata } from './gguf.ts';
 import { ShapeMismatchError, UnsupportedDtypeError } from './safetensors.ts';
 
@@ -113,17 +115,17 @@ test('writeGgufFile writes the serialised bytes; readGgufFile decodes every tens
   }
 });
 
-test('quantised tensors are listed with their byte size but not decoded', () => {
+test('tensors of unknown or undecoded types are listed with their byte size but not decoded', () => {
   const bytes = serializeGguf({ metadata: new Map(), tensors: [{ name: 'q', shape: [2, 32], type: 'F16', data: new Float32Array(64) }] });
   const file = parseGguf(bytes);
   assert.equal(file.tensors[0]!.type, 'F16');
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   const typeAt = 24 + (8 + 1) + 4 + 2 * 8; // fixed header, name "q", n_dims, two dims
-  view.setUint32(typeAt, 8, true); // Q8_0
+  view.setUint32(typeAt, 3, true); // Q4_1: a size is known, no decoder
   const patched = parseGguf(bytes).tensors[0]!;
-  assert.equal(patched.type, 'Q8_0');
-  assert.equal(patched.byteLength, 2 * 34);
-  assert.throws(() => ggufTensorData(bytes, patched), (e) => e instanceof UnsupportedDtypeError && /"q" is Q8_0/.test(e.message));
+  assert.equal(patched.type, 'Q4_1');
+  assert.equal(patched.byteLength, 2 * 20);
+  assert.throws(() => ggufTensorData(bytes, patched), (e) => e instanceof UnsupportedDtypeError && /"q" is Q4_1/.test(e.message));
   view.setUint32(typeAt, 99, true);
   assert.equal(parseGguf(bytes).tensors[0]!.type, 'type99');
 });
@@ -133,7 +135,8 @@ test('bad content and bad bytes give typed errors', () => {
   assert.throws(() => one({ data: new Float32Array(3) }), (e) => e instanceof ShapeMismatchError && /3 values, but shape \[2\] has 2/.test(e.message));
   assert.throws(() => one({ name: 'x'.repeat(64) }), /longer than ggml's 63 bytes/);
   assert.throws(() => one({ shape: [1, 1, 1, 1, 2] }), /5 dims/);
-  assert.throws(() => one({ type: 'Q8_0' as 'F32' }), UnsupportedDtypeError);
+  assert.throws(() => one({ type: 'Q4_1' as 'F32' }), UnsupportedDtypeError);
+  assert.throws(() => one({ type: 'Q8_0', shape: [1, 2] }), (e) => e instanceof ShapeMismatchError && /whole 32-element blocks/.test(e.message));
   assert.throws(() => serializeGguf({ metadata: new Map([['k', gguf.u8(256)]]), tensors: [] }), (e) => e instanceof GgufFormatError && /"k": 256 is not a valid u8/.test(e.message));
   assert.throws(() => serializeGguf({ metadata: new Map([['k', gguf.i32s([1.5])]]), tensors: [] }), /"k\[0\]": 1\.5 is not a valid i32/);
   assert.throws(() => serializeGguf({ metadata: new Map([['k', gguf.u64(-1n)]]), tensors: [] }), /not a valid u64/);
@@ -153,4 +156,26 @@ test('bad content and bad bytes give typed errors', () => {
   const badType = good.slice();
   new DataView(badType.buffer).setUint32(24 + 8 + 20, 77, true); // first key's value type
   assert.throws(() => parseGguf(badType), /"general.architecture" has unknown value type 77/);
+});
+
+test('Q8_0, Q4_0, Q4_K and Q6_K tensors are written as ggml blocks and parse back', () => {
+  const types: QuantType[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+  const data = (n: number, seed: number) => new Float32Array(n).map((_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 7)));
+  const tensors = types.map((type, i) => ({ name: `blk.${i}.ffn_up.weight`, shape: [3, 512], type, data: data(3 * 512, i) }));
+  const bytes = serializeGguf({ metadata: new Map([['general.alignment', gguf.u32(64)]]), tensors: [...tensors, { name: 'norm', shape: [5], type: 'F32', data: new Float32Array(5).fill(1) }] });
+  const file = parseGguf(bytes);
+  for (const [i, t] of tensors.entries()) {
+    const info = file.tensors[i]!;
+    assert.equal(info.type, t.type);
+    assert.deepEqual(info.dims, [512, 3]);
+    assert.equal(info.byteLength, quantizedByteLength(t.type, 3 * 512));
+    assert.equal((info.offset - file.dataOffset) % 64, 0);
+    const expected = quantize(t.type, t.data);
+    assert.deepEqual(bytes.subarray(info.offset, info.offset + info.byteLength!), expected, `${t.type} blocks`);
+    assert.deepEqual(ggufTensorData(bytes, info), dequantize(t.type, expected, 3 * 512), `${t.type} decoded`);
+    const raw = ggufTensorBytes(bytes, info);
+    assert.deepEqual({ type: raw.type, rows: raw.rows, cols: raw.cols }, { type: t.type, rows: 3, cols: 512 });
+    assert.equal(raw.bytes.buffer, bytes.buffer, 'a view, not a copy');
+  }
+  assert.throws(() => ggufTensorBytes(bytes, file.tensors[4]!), UnsupportedDtypeError);
 });

@@ -4,10 +4,13 @@
  * ggml type, offset), then the tensor data, each tensor starting on `general.alignment` (default 32)
  * bytes from the start of the data section. All numbers little-endian.
  *
- * The writer stores F32, F16 or BF16 tensors from f32 host data; the reader lists every tensor and
- * decodes F32, F16, BF16 and F64 ones.
+ * The writer stores F32, F16, BF16 or quantised (Q8_0, Q4_0, Q4_K, Q6_K; `ggml-quants.ts`) tensors
+ * from f32 host data; the reader lists every tensor and decodes F32, F16, BF16, F64 and those
+ * quantised ones, or hands out a quantised tensor's raw blocks (`ggufTensorBytes`).
  */
 import { readFile } from 'node:fs/promises';
+import { dequantize, isQuantType, quantize, QUANT_FORMATS } from './ggml-quants.ts';
+import type { QuantType } from './ggml-quants.ts';
 import { ShapeMismatchError, UnsupportedDtypeError, decodeFloats, encodeFloats, writeChunksAtomically } from './safetensors.ts';
 import { elementCount } from './tensor-map.ts';
 import type { TensorMap } from './tensor-map.ts';
@@ -97,8 +100,8 @@ const ggmlTypes: Record<string, { id: number; block: number; bytes: number }> = 
 };
 const ggmlTypeNames = Object.fromEntries(Object.entries(ggmlTypes).map(([k, v]) => [v.id, k])) as Record<number, string>;
 
-/** Tensor types the writer stores. */
-export type GgufWriteType = 'F32' | 'F16' | 'BF16';
+/** Tensor types the writer stores (quantised ones need the last dim, a row, to be whole blocks). */
+export type GgufWriteType = 'F32' | 'F16' | 'BF16' | QuantType;
 
 /** A tensor to write: row-major `shape` (as in PyTorch), f32 host data, stored as `type`. */
 export interface GgufTensorInput {
@@ -255,7 +258,8 @@ function alignmentOf(metadata: GgufMetadata): number {
 }
 
 function tensorByteLength(t: GgufTensorInput): number {
-  return elementCount(t.shape) * ggmlTypes[t.type]!.bytes;
+  const spec = ggmlTypes[t.type]!;
+  return (elementCount(t.shape) / spec.block) * spec.bytes;
 }
 
 /** Encodes the header (through the padding before the data section) and each tensor's relative offset. */
@@ -278,10 +282,15 @@ function encodeHeader(content: GgufContent): { header: Uint8Array; alignment: nu
     if (names.has(t.name)) throw new GgufFormatError(`tensor "${t.name}" is listed twice`);
     names.add(t.name);
     if (new TextEncoder().encode(t.name).length > maxNameBytes) throw new GgufFormatError(`tensor name "${t.name}" is longer than ggml's ${maxNameBytes} bytes`);
-    if (!(t.type in ggmlTypes) || !['F32', 'F16', 'BF16'].includes(t.type)) throw new UnsupportedDtypeError(`tensor "${t.name}": the writer stores F32, F16 or BF16, not ${t.type}`);
+    if (!(t.type in ggmlTypes) || !(['F32', 'F16', 'BF16'].includes(t.type) || isQuantType(t.type))) {
+      throw new UnsupportedDtypeError(`tensor "${t.name}": the writer stores F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K, not ${t.type}`);
+    }
     if (t.shape.length > maxDims) throw new GgufFormatError(`tensor "${t.name}" has ${t.shape.length} dims; ggml has at most ${maxDims}`);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ShapeMismatchError(`tensor "${t.name}": shape [${t.shape.join(', ')}] is not a list of sizes`);
     if (t.data.length !== elementCount(t.shape)) throw new ShapeMismatchError(`tensor "${t.name}": ${t.data.length} values, but shape [${t.shape.join(', ')}] has ${elementCount(t.shape)}`);
+    if (isQuantType(t.type) && (t.shape.at(-1) ?? 1) % QUANT_FORMATS[t.type].block !== 0) {
+      throw new ShapeMismatchError(`tensor "${t.name}": ${t.type} needs rows of whole ${QUANT_FORMATS[t.type].block}-element blocks; shape [${t.shape.join(', ')}]`);
+    }
     const dims = t.shape.length === 0 ? [1] : [...t.shape].reverse();
     w.string(t.name);
     w.u32(dims.length);
@@ -299,7 +308,7 @@ function* contentChunks(content: GgufContent): Generator<Uint8Array> {
   const { header, alignment } = encodeHeader(content);
   yield header;
   for (const t of content.tensors) {
-    const bytes = encodeFloats(t.data, t.type);
+    const bytes = isQuantType(t.type) ? quantize(t.type, t.data) : encodeFloats(t.data, t.type);
     yield bytes;
     const pad = (alignment - (bytes.length % alignment)) % alignment;
     if (pad > 0) yield new Uint8Array(pad);
@@ -444,7 +453,7 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
     const type = ggmlTypeNames[typeId] ?? `type${typeId}`;
     const spec = ggmlTypes[type];
     const n = elementCount(dims);
-    if (spec && n % spec.block !== 0) throw new GgufFormatError(`gguf: tensor "${name}" has ${n} elements, not a whole number of ${type} blocks of ${spec.block}`);
+    if (spec && dims[0]! % spec.block !== 0) throw new GgufFormatError(`gguf: tensor "${name}" has rows of ${dims[0]} elements, not a whole number of ${type} blocks of ${spec.block}`);
     const byteLength = spec ? (n / spec.block) * spec.bytes : undefined;
     infos.push({ name, dims, shape: [...dims].reverse(), typeId, type, relative, byteLength });
   }
@@ -462,17 +471,31 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
 }
 
 /**
- * Decodes one tensor of a parsed GGUF file (F32, F16, BF16 or F64) to f32, row-major.
+ * Decodes one tensor of a parsed GGUF file (F32, F16, BF16, F64, Q8_0, Q4_0, Q4_K or Q6_K) to f32, row-major.
  *
  * @example
  * const info = file.tensors.find((t) => t.name === 'token_embd.weight')!;
  * const data = ggufTensorData(bytes, info); // info.shape = [vocab, hidden]
  */
 export function ggufTensorData(bytes: Uint8Array, info: GgufTensorInfo): Float32Array {
+  if (isQuantType(info.type)) return dequantize(info.type, bytes, elementCount(info.shape), info.offset);
   if (info.type !== 'F32' && info.type !== 'F16' && info.type !== 'BF16' && info.type !== 'F64') {
-    throw new UnsupportedDtypeError(`gguf: tensor "${info.name}" is ${info.type}; only F32, F16, BF16 and F64 are decoded`);
+    throw new UnsupportedDtypeError(`gguf: tensor "${info.name}" is ${info.type}; only F32, F16, BF16, F64, Q8_0, Q4_0, Q4_K and Q6_K are decoded`);
   }
   return decodeFloats(bytes, info.offset, elementCount(info.shape), info.type);
+}
+
+/**
+ * A quantised tensor of a parsed GGUF file as it is stored (a view of `bytes`, not a copy): its
+ * ggml blocks, row-major, ready for `Backend.uploadQuantized` without dequantising.
+ *
+ * @example
+ * const q = ggufTensorBytes(bytes, info); // { type: 'Q4_K', rows: 1536, cols: 576, bytes }
+ */
+export function ggufTensorBytes(bytes: Uint8Array, info: GgufTensorInfo): { type: QuantType; rows: number; cols: number; bytes: Uint8Array } {
+  if (!isQuantType(info.type)) throw new UnsupportedDtypeError(`gguf: tensor "${info.name}" is ${info.type}, not Q8_0, Q4_0, Q4_K or Q6_K`);
+  const cols = info.dims[0]!, rows = elementCount(info.dims) / cols;
+  return { type: info.type, rows, cols, bytes: bytes.subarray(info.offset, info.offset + info.byteLength!) };
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { AdamwStep, Backend, MatmulLayout, Tensor } from '../backend.ts';
+import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, Tensor } from '../backend.ts';
+import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
 import { ropeTable } from './rope-table.ts';
 
@@ -21,6 +22,27 @@ export class CpuTensor implements Tensor {
   }
 }
 
+/**
+ * A weight matrix kept as ggml blocks: `bytes` is a view of `storage` (from the backend's
+ * allocator, so on the kernels' heap), `rows` rows of `cols` elements.
+ */
+export class CpuQuantTensor implements Tensor {
+  readonly dtype: QuantType;
+  /** The blocks as the kernels take them (bytes on the heap). */
+  readonly matrix: QuantizedMatrix;
+  readonly storage: Float32Array;
+  constructor(q: QuantizedMatrix, storage: Float32Array) {
+    this.dtype = q.type;
+    this.storage = storage;
+    const bytes = new Uint8Array(storage.buffer, storage.byteOffset, q.bytes.length);
+    bytes.set(q.bytes);
+    this.matrix = { type: q.type, rows: q.rows, cols: q.cols, bytes };
+  }
+  get length(): number {
+    return this.matrix.rows * this.matrix.cols;
+  }
+}
+
 /** Copies columns [col, col + hd) of the S rows of sequence b (row width w) into dst [S, hd]. */
 function gather(dst: Float32Array, x: Float32Array, b: number, S: number, w: number, col: number, hd: number): void {
   for (let s = 0; s < S; s++) {
@@ -36,10 +58,18 @@ function scatter(x: Float32Array, src: Float32Array, b: number, S: number, w: nu
 
 /** The matrix product the CPU backend delegates to (single thread or a worker pool). */
 export type MatmulFn = (c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: MatmulLayout, accumulate: boolean, alpha: number) => void;
+/** The matrix product with a quantised B (`nt`: W [n, k]; `nn`/`tn`: W [k, n]). */
+export type MatmulQuantizedFn = (c: Float32Array, a: Float32Array, w: QuantizedMatrix, m: number, k: number, n: number, layout: MatmulLayout, accumulate: boolean, alpha: number) => void;
 
 /** A tensor of the wrong kind for an operation (an engine bug, not user input). */
 export class TensorTypeError extends Error {
   override name = 'TensorTypeError';
+}
+
+/** The typed array of an f32 or i32 tensor; a quantised one throws. */
+function plain(t: Tensor): Float32Array | Int32Array {
+  if (t instanceof CpuQuantTensor) throw new TensorTypeError(`a ${t.dtype} weight can only be matmul's B, read or freed`);
+  return (t as CpuTensor).data;
 }
 
 function f32(t: Tensor): Float32Array {
@@ -58,6 +88,8 @@ function i32(t: Tensor): Int32Array {
 export interface CpuBackendOptions {
   /** The matrix product; defaults to the single-threaded blocked kernel. */
   matmul: MatmulFn;
+  /** The product with a quantised B; by default B is dequantised (per call) and `matmul` multiplies. */
+  matmulQuantized?: MatmulQuantizedFn;
   /** Allocates the zero-filled data of new f32 tensors (e.g. on the kernels' shared heap). */
   allocate?: (length: number) => Float32Array;
   /** Gives back data from `allocate` when a tensor is freed. */
@@ -80,6 +112,9 @@ export interface CpuBackendOptions {
 export function createCpuBackend(options: CpuBackendOptions): Backend {
   const newF32 = options.allocate ?? ((length: number) => new Float32Array(length));
   const matmul = options.matmul;
+  const matmulQuantized: MatmulQuantizedFn = options.matmulQuantized ?? ((c, a, w, m, k, n, layout, accumulate, alpha) => {
+    matmul(c, a, dequantize(w.type, w.bytes, w.rows * w.cols), m, k, n, layout, accumulate, alpha);
+  });
   // scratch panels of the attention kernels, grown on demand and reused
   const panels = new Map<string, Float32Array>();
   const panel = (name: string, length: number): Float32Array => {
@@ -101,15 +136,26 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       t.set(data);
       return new CpuTensor(t);
     },
+    uploadQuantized(q) {
+      const format = isQuantType(q.type) ? QUANT_FORMATS[q.type] : undefined;
+      if (!format) throw new GgmlQuantError(`uploadQuantized: unknown quantised type ${String(q.type)}`);
+      if (!Number.isSafeInteger(q.rows) || !Number.isSafeInteger(q.cols) || q.rows < 1 || q.cols < 1 || q.cols % format.block !== 0) {
+        throw new GgmlQuantError(`uploadQuantized: ${q.rows}×${q.cols} ${q.type} is not rows of whole ${format.block}-element blocks`);
+      }
+      const bytes = (q.rows * q.cols / format.block) * format.bytes;
+      if (q.bytes.length !== bytes) throw new GgmlQuantError(`uploadQuantized: ${q.rows}×${q.cols} ${q.type} is ${bytes} bytes, got ${q.bytes.length}`);
+      return new CpuQuantTensor(q, newF32(Math.ceil(bytes / 4)));
+    },
     write(t, data, offset = 0) {
-      (t as CpuTensor).data.set(data, offset);
+      plain(t).set(data, offset);
     },
     async read(t) {
-      const data = (t as CpuTensor).data;
+      if (t instanceof CpuQuantTensor) return dequantize(t.dtype, t.matrix.bytes, t.length);
+      const data = plain(t);
       return data instanceof Float32Array ? data.slice() : Float32Array.from(data);
     },
     free(t) {
-      const data = (t as CpuTensor).data;
+      const data = t instanceof CpuQuantTensor ? t.storage : plain(t);
       if (data instanceof Float32Array && data.length > 0) options.release?.(data);
     },
     async dispose() {
@@ -119,7 +165,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     fill(t, value) {
-      (t as CpuTensor).data.fill(value);
+      plain(t).fill(value);
     },
     copy(dst, src, length = src.length, dstOffset = 0, srcOffset = 0) {
       f32(dst).set(f32(src).subarray(srcOffset, srcOffset + length), dstOffset);
@@ -134,7 +180,8 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     matmul(c, a, b, m, k, n, layout, accumulate = false, alpha = 1) {
-      matmul(f32(c), f32(a), f32(b), m, k, n, layout, accumulate, alpha);
+      if (b instanceof CpuQuantTensor) matmulQuantized(f32(c), f32(a), b.matrix, m, k, n, layout, accumulate, alpha);
+      else matmul(f32(c), f32(a), f32(b), m, k, n, layout, accumulate, alpha);
     },
 
     embed(outT, idsT, tableT, T, d) {

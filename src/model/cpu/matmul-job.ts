@@ -22,7 +22,7 @@ export const SHUTDOWN = 4;
 export const PROGRESS = 5;
 /** Set (the worker's thread number) by a worker's exit handler: that worker is gone. */
 export const DEAD = 6;
-const LAYOUT = 8, M = 9, K = 10, N = 11, C = 12, A = 13, B = 14, ACCUMULATE = 15, SPLIT_COLS = 16, CHUNK = 17, CHUNKS = 18;
+const LAYOUT = 8, M = 9, K = 10, N = 11, C = 12, A = 13, B = 14, ACCUMULATE = 15, SPLIT_COLS = 16, CHUNK = 17, CHUNKS = 18, QUANT = 19;
 /** Float64 slot of alpha (byte 160). */
 const ALPHA_F64 = 20;
 /** Error message area: a length then UTF-8 bytes. */
@@ -46,6 +46,8 @@ export interface Job {
   splitCols: boolean;
   chunk: number;
   chunks: number;
+  /** 0 for an f32 B, else B's quantised type (`QUANT_CODES` of `matmul-quant.ts`). */
+  quant: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function publishJob(ctl: Int32Array, job: Job, seq: number, wake: number)
   ctl[SPLIT_COLS] = job.splitCols ? 1 : 0;
   ctl[CHUNK] = job.chunk;
   ctl[CHUNKS] = job.chunks;
+  ctl[QUANT] = job.quant;
   new Float64Array(ctl.buffer, 0, CONTROL_BYTES / 8)[ALPHA_F64] = job.alpha;
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, CLAIM, seq << 16);
@@ -92,7 +95,7 @@ export function runChunks(ctl: Int32Array, engine: GemmEngine, seq: number, who:
   const u = new Uint32Array(ctl.buffer, 0, ctl.length);
   const layout = ctl[LAYOUT]! as LayoutCode, m = ctl[M]!, k = ctl[K]!, n = ctl[N]!;
   const c = u[C]!, a = u[A]!, b = u[B]!, accumulate = ctl[ACCUMULATE] === 1;
-  const splitCols = ctl[SPLIT_COLS] === 1, chunk = ctl[CHUNK]!, chunks = ctl[CHUNKS]!;
+  const splitCols = ctl[SPLIT_COLS] === 1, chunk = ctl[CHUNK]!, chunks = ctl[CHUNKS]!, quant = ctl[QUANT]!;
   const alpha = new Float64Array(ctl.buffer, 0, CONTROL_BYTES / 8)[ALPHA_F64]!;
   let ran = 0;
   for (;;) {
@@ -104,8 +107,8 @@ export function runChunks(ctl: Int32Array, engine: GemmEngine, seq: number, who:
     const start = index * chunk;
     let failed = false;
     try {
-      if (splitCols) engine.gemm(c, a, b, m, k, n, layout, accumulate, alpha, 0, m, start, Math.min(n, start + chunk));
-      else engine.gemm(c, a, b, m, k, n, layout, accumulate, alpha, start, Math.min(m, start + chunk), 0, n);
+      if (splitCols) engine.gemm(c, a, b, m, k, n, layout, accumulate, alpha, 0, m, start, Math.min(n, start + chunk), quant);
+      else engine.gemm(c, a, b, m, k, n, layout, accumulate, alpha, start, Math.min(m, start + chunk), 0, n, quant);
     } catch (err) {
       failed = true;
       reportFailure(ctl, who, err instanceof Error ? `${err.name}: ${err.message}` : String(err));

@@ -143,7 +143,7 @@ describe('job protocol', () => {
     const scratch = heap.allocBytes(scratchBytes());
     const engine = new GemmEngine(heap.memory, kernelModule(), scratch);
     // C at the very end of the 4 GiB address space: the kernel traps out of bounds.
-    publishJob(ctl, { layout: 0, m: 64, k: 8, n: 8, c: 0xffff_ff00, a: 64, b: 64, accumulate: false, alpha: 1, splitCols: false, chunk: 6, chunks: 11 }, 1, 0);
+    publishJob(ctl, { layout: 0, m: 64, k: 8, n: 8, c: 0xffff_ff00, a: 64, b: 64, accumulate: false, alpha: 1, splitCols: false, chunk: 6, chunks: 11, quant: 0 }, 1, 0);
     const ran = runChunks(ctl, engine, 1, 2);
     assert.equal(ran, 1);
     assert.equal(Atomics.load(ctl, DONE), 11);

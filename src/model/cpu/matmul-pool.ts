@@ -8,7 +8,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { MatmulLayout } from '../backend.ts';
-import { checkMatmul, mainEngine, matmulRows, onHeap } from './matmul.ts';
+import { checkMatmul, checkMatmulQuantized, mainEngine, matmulQuantizedRows, matmulRows, onHeap } from './matmul.ts';
+import type { QuantOperand } from './matmul.ts';
+import { DECODE_MAX_ROWS, QUANT_CODES } from './matmul-quant.ts';
 import { sharedHeap } from './matmul-heap.ts';
 import { DEAD, DONE, ERROR, JOB_SEQ, PROGRESS, SHUTDOWN, createControl, failureMessage, publishJob, runChunks } from './matmul-job.ts';
 import { LAYOUT_CODES, TILE, kernelModule, scratchBytes } from './matmul-wasm.ts';
@@ -135,13 +137,39 @@ export class MatmulPool {
       matmulRows(c, a, b, m, k, n, layout, accumulate, alpha, 0, m);
       return;
     }
+    this.run(c, a, b, m, k, n, layout, accumulate, alpha, plan, 0);
+  }
+
+  /**
+   * `C[m×n] (+)= alpha · op(A)·op(W)` with W quantised (see `matmulQuantized` in matmul.ts), split
+   * across the pool's threads when large enough. Products of a few rows (`nt`, m ≤ 16: decode) are
+   * split over n, so each thread streams its own rows of W.
+   *
+   * @example
+   * pool.matmulQuantized(y, x, { type: 'Q4_K', rows: 1536, cols: 576, bytes }, 1, 576, 1536, 'nt');
+   */
+  matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperand, m: number, k: number, n: number,
+    layout: MatmulLayout, accumulate = false, alpha = 1): void {
+    if (this.disposed) throw new PoolDisposedError('matmul pool used after dispose()');
+    checkMatmulQuantized(c, a, w, m, k, n, layout, 0, m);
+    this.throwIfBroken();
+    const plan = this.plan(m, k, n, layout === 'nt' && m <= DECODE_MAX_ROWS);
+    if (!plan) {
+      matmulQuantizedRows(c, a, w, m, k, n, layout, accumulate, alpha, 0, m);
+      return;
+    }
+    this.run(c, a, w.bytes, m, k, n, layout, accumulate, alpha, plan, QUANT_CODES[w.type]);
+  }
+
+  private run(c: Float32Array, a: Float32Array, b: Float32Array | Uint8Array, m: number, k: number, n: number, layout: MatmulLayout,
+    accumulate: boolean, alpha: number, plan: { splitCols: boolean; chunk: number; chunks: number }, quant: number): void {
     const heap = sharedHeap();
     const at = onHeap(heap, c, a, b, m, k, n, accumulate, 0, m);
     this.seq = this.seq >= 32767 ? 1 : this.seq + 1;
     const seq = this.seq;
     publishJob(this.ctl, {
       layout: LAYOUT_CODES[layout], m, k, n, c: at.c, a: at.a, b: at.b, accumulate, alpha,
-      splitCols: plan.splitCols, chunk: plan.chunk, chunks: plan.chunks,
+      splitCols: plan.splitCols, chunk: plan.chunk, chunks: plan.chunks, quant,
     }, seq, Math.min(this.workers.length, plan.chunks - 1));
     runChunks(this.ctl, mainEngine()!, seq, 0);
     this.wait(plan.chunks);
@@ -170,13 +198,13 @@ export class MatmulPool {
     this.scratch.length = 0;
   }
 
-  /** How to split a product, or undefined to run it on this thread alone. */
-  private plan(m: number, k: number, n: number): { splitCols: boolean; chunk: number; chunks: number } | undefined {
+  /** How to split a product (by columns when `byColumns`), or undefined to run it on this thread alone. */
+  private plan(m: number, k: number, n: number, byColumns = false): { splitCols: boolean; chunk: number; chunks: number } | undefined {
     if (this.workers.length === 0 || m === 0 || n === 0 || 2 * m * k * n < this.minFlops) return undefined;
     const { mr, nr } = TILE;
     const threads = this.threads;
     const rowTiles = Math.ceil(m / mr), colTiles = Math.ceil(n / nr);
-    const splitCols = rowTiles < 2 * threads && colTiles > rowTiles;
+    const splitCols = byColumns || (rowTiles < 2 * threads && colTiles > rowTiles);
     const tiles = splitCols ? colTiles : rowTiles;
     const wanted = Math.min(tiles, this.chunksPerThread * threads, 65535);
     const chunk = Math.ceil(tiles / wanted) * (splitCols ? nr : mr);

@@ -4,6 +4,7 @@
  * worker of the pool, each engine with its own scratch block for packed panels.
  */
 import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
+import { DECODE_MAX_ROWS, QuantMatmul, quantScratchFloats } from './matmul-quant.ts';
 import type { TileShape } from './matmul-wasm-kernels.ts';
 import { MAX_PAGES, WasmUnavailableError } from './matmul-heap.ts';
 import { wasmApi } from './wasm-api.ts';
@@ -26,12 +27,12 @@ export interface Blocking {
 /** The default blocking (measured on the 2-core EPYC VM: 32 KiB L1d, 1 MiB L2 per core). */
 export const BLOCKING: Blocking = { kc: 256, mc: 96, nc: 1024 };
 
-/** Bytes of scratch one engine needs for a blocking. */
+/** Bytes of scratch one engine needs for a blocking (packed panels, and the quantised paths' block). */
 export function scratchBytes(blocking: Blocking = BLOCKING): number {
   const { mr, nr } = TILE;
   const aFloats = Math.ceil(blocking.mc / mr) * mr * blocking.kc;
   const bFloats = Math.ceil(blocking.nc / nr) * nr * blocking.kc;
-  return (aFloats + bFloats + mr * nr + 64) * 4;
+  return (aFloats + bFloats + mr * nr + 64 + quantScratchFloats(blocking) + 16) * 4;
 }
 
 let compiled: WasmModule | undefined;
@@ -89,6 +90,7 @@ export class GemmEngine {
   private readonly aPack: number;
   private readonly bPack: number;
   private readonly tmp: number;
+  private readonly quant: QuantMatmul;
   /** Called after each block of work (the pool's progress counter). */
   onProgress: (() => void) | undefined;
 
@@ -108,17 +110,26 @@ export class GemmEngine {
     this.aPack = scratchStart;
     this.bPack = this.aPack + Math.ceil(blocking.mc / TILE.mr) * TILE.mr * blocking.kc * 4;
     this.tmp = this.bPack + Math.ceil(blocking.nc / TILE.nr) * TILE.nr * blocking.kc * 4;
+    this.quant = new QuantMatmul(exports, Math.ceil((this.tmp + TILE.mr * TILE.nr * 4) / 64) * 64);
   }
 
   /**
    * `C[r0..r1, c0..c1] (+)= alpha · op(A)·op(B)` for C[m×n] at byte `c`, A and B at bytes `a`, `b`
-   * (row-major; `nn` A[m×k]·B[k×n], `nt` A[m×k]·B[n×k]ᵀ, `tn` A[k×m]ᵀ·B[k×n]).
+   * (row-major; `nn` A[m×k]·B[k×n], `nt` A[m×k]·B[n×k]ᵀ, `tn` A[k×m]ᵀ·B[k×n]). With `quant` (a
+   * code of `QUANT_CODES`) B is stored as ggml blocks of that type, row-major as its layout says
+   * (`nt`: [n, k]; `nn`/`tn`: [k, n]), its rows whole blocks.
    */
   gemm(c: number, a: number, b: number, m: number, k: number, n: number, layout: LayoutCode,
-    accumulate: boolean, alpha: number, r0: number, r1: number, c0: number, c1: number): void {
+    accumulate: boolean, alpha: number, r0: number, r1: number, c0: number, c1: number, quant = 0): void {
     if (r1 <= r0 || c1 <= c0) return;
     if (k === 0 || alpha === 0) {
       if (!accumulate) this.zero(c, n, r0, r1, c0, c1);
+      return;
+    }
+    // decided on the whole product's m, not the range, so that results do not depend on how the pool splits it
+    if (quant !== 0 && layout === 1 && m <= DECODE_MAX_ROWS) {
+      this.quant.decode(c, a, b, quant, k, n, accumulate, alpha, r0, r1, c0, c1);
+      this.onProgress?.();
       return;
     }
     const { mr, nr } = TILE;
@@ -128,7 +139,7 @@ export class GemmEngine {
     const esA = layout === 2 ? 4 : 4 * k, psA = layout === 2 ? 4 * m : 4;
     const esB = layout === 1 ? 4 * k : 4, psB = layout === 1 ? 4 : 4 * n;
     const ldc = 4 * n;
-    const directB = layout !== 1 && r1 - r0 <= DIRECT_B_MAX_ROWS;
+    const directB = quant === 0 && layout !== 1 && r1 - r0 <= DIRECT_B_MAX_ROWS;
     for (let jc = c0; jc < c1; jc += NC) {
       const nc = Math.min(NC, c1 - jc);
       const directA = Math.ceil(nc / nr) <= DIRECT_A_MAX_PANELS;
@@ -138,7 +149,10 @@ export class GemmEngine {
         const beta = accumulate || pc > 0 ? 1 : 0;
         const bSrc = b + pc * psB + jc * esB;
         // Columns [jc + ncDirect, jc + nc) go through a packed block of B.
-        if (nc > ncDirect) K.packB(this.bPack, bSrc + ncDirect * esB, nc - ncDirect, kc, esB, psB);
+        if (nc > ncDirect) {
+          if (quant !== 0) this.quant.packB(K.packB, this.bPack, b, quant, layout === 1, k, n, jc, nc, pc, kc);
+          else K.packB(this.bPack, bSrc + ncDirect * esB, nc - ncDirect, kc, esB, psB);
+        }
         for (let ic = r0; ic < r1; ic += MC) {
           const mc = Math.min(MC, r1 - ic);
           const aSrc = a + ic * esA + pc * psA;

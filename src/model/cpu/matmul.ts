@@ -3,13 +3,16 @@
  * `nn` C[m×n] = A[m×k]·B[k×n]; `nt` C = A[m×k]·B[n×k]ᵀ (Linear forward, W stored [out, in]);
  * `tn` C = A[k×m]ᵀ·B[k×n] (weight gradients). They run the WebAssembly SIMD kernels in place on
  * arrays from `allocShared` (the shared heap); other arrays are copied onto the heap and back.
- * `matmul-pool.ts` splits the same work across threads.
+ * `matmul-pool.ts` splits the same work across threads. `matmulQuantized` takes B as ggml blocks
+ * (`ggml-quants.ts`) and computes on them (`matmul-quant.ts`).
  */
-import type { MatmulLayout } from '../backend.ts';
+import type { MatmulLayout, QuantizedMatrix } from '../backend.ts';
 import { sharedHeap } from './matmul-heap.ts';
 import type { SharedHeap } from './matmul-heap.ts';
 import { matmulRowsJs } from './matmul-js.ts';
 import { GemmEngine, LAYOUT_CODES, kernelModule, scratchBytes, wasmKernelsAvailable } from './matmul-wasm.ts';
+import { QUANT_CODES } from './matmul-quant.ts';
+import { QUANT_FORMATS, dequantize } from '../ggml-quants.ts';
 
 export type { MatmulLayout } from '../backend.ts';
 
@@ -26,16 +29,46 @@ export class MatmulShapeError extends Error {
  */
 export function checkMatmul(c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number,
   layout: MatmulLayout, rowStart: number, rowEnd: number): void {
+  checkShape(m, k, n, layout);
+  if (b.length < k * n) throw new MatmulShapeError(`matmul ${layout}: B has ${b.length} elements, needs ${layout === 'nt' ? `${n}×${k}` : `${k}×${n}`}`);
+  checkAC(c, a, m, k, n, layout, rowStart, rowEnd);
+}
+
+function checkShape(m: number, k: number, n: number, layout: MatmulLayout): void {
   for (const [name, v] of [['m', m], ['k', k], ['n', n]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new MatmulShapeError(`matmul: ${name} = ${v} is not a size`);
   }
   if (layout !== 'nn' && layout !== 'nt' && layout !== 'tn') throw new MatmulShapeError(`matmul: unknown layout '${String(layout)}'`);
+}
+
+function checkAC(c: Float32Array, a: Float32Array, m: number, k: number, n: number, layout: MatmulLayout, rowStart: number, rowEnd: number): void {
   if (a.length < m * k) throw new MatmulShapeError(`matmul ${layout}: A has ${a.length} elements, needs ${m}×${k}`);
-  if (b.length < k * n) throw new MatmulShapeError(`matmul ${layout}: B has ${b.length} elements, needs ${layout === 'nt' ? `${n}×${k}` : `${k}×${n}`}`);
   if (c.length < m * n) throw new MatmulShapeError(`matmul ${layout}: C has ${c.length} elements, needs ${m}×${n}`);
   if (!Number.isInteger(rowStart) || !Number.isInteger(rowEnd) || rowStart < 0 || rowEnd > m || rowStart > rowEnd) {
     throw new MatmulShapeError(`matmul: row range [${rowStart}, ${rowEnd}) outside [0, ${m})`);
   }
+}
+
+/** A matrix of ggml blocks: `rows` rows of `cols` elements (whole blocks), row-major, as in a GGUF file. */
+export type QuantOperand = QuantizedMatrix;
+
+/**
+ * Checks a product with a quantised B (`nt`: W [n, k]; `nn`/`tn`: W [k, n]); throws {@link MatmulShapeError}.
+ *
+ * @example
+ * checkMatmulQuantized(c, a, w, 1, 576, 1536, 'nt', 0, 1);
+ */
+export function checkMatmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperand, m: number, k: number, n: number,
+  layout: MatmulLayout, rowStart: number, rowEnd: number): void {
+  checkShape(m, k, n, layout);
+  const format = QUANT_FORMATS[w.type];
+  if (!format) throw new MatmulShapeError(`matmul: unknown quantised type ${String(w.type)}`);
+  const [rows, cols] = layout === 'nt' ? [n, k] : [k, n];
+  if (w.rows !== rows || w.cols !== cols) throw new MatmulShapeError(`matmul ${layout}: quantised B is ${w.rows}×${w.cols}, needs ${rows}×${cols}`);
+  if (cols % format.block !== 0) throw new MatmulShapeError(`matmul ${layout}: ${w.type} rows of ${cols} are not whole blocks of ${format.block}`);
+  const bytes = (rows * cols / format.block) * format.bytes;
+  if (w.bytes.length < bytes) throw new MatmulShapeError(`matmul ${layout}: quantised B has ${w.bytes.length} bytes, ${rows}×${cols} ${w.type} needs ${bytes}`);
+  checkAC(c, a, m, k, n, layout, rowStart, rowEnd);
 }
 
 let engine: GemmEngine | undefined;
@@ -64,19 +97,20 @@ export function mainEngine(): GemmEngine | undefined {
  * (C only when accumulating); `release` copies C back when it was copied, and frees the blocks.
  * Only the rows [rowStart, rowEnd) of C are copied.
  */
-export function onHeap(heap: SharedHeap, c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number,
+export function onHeap(heap: SharedHeap, c: Float32Array, a: Float32Array, b: Float32Array | Uint8Array, m: number, k: number, n: number,
   accumulate: boolean, rowStart: number, rowEnd: number): { c: number; a: number; b: number; release: () => void } {
   const temps: number[] = [];
-  const place = (x: Float32Array, length: number, copy: boolean): number => {
+  const place = (x: Float32Array | Uint8Array, bytes: number, copy: boolean): number => {
     if (heap.contains(x)) return x.byteOffset;
-    const offset = heap.allocBytes(length * 4);
+    const offset = heap.allocBytes(bytes);
     temps.push(offset);
-    if (copy) new Float32Array(heap.buffer(), offset, length).set(x.subarray(0, length));
+    if (copy) new Uint8Array(heap.buffer(), offset, bytes).set(new Uint8Array(x.buffer, x.byteOffset, bytes));
     return offset;
   };
-  const aOff = place(a, m * k, true), bOff = place(b, k * n, true);
+  // a quantised B (bytes) is copied whole
+  const aOff = place(a, 4 * m * k, true), bOff = place(b, b instanceof Uint8Array ? b.length : 4 * k * n, true);
   const cOnHeap = heap.contains(c);
-  const cOff = cOnHeap ? c.byteOffset : place(c, m * n, false);
+  const cOff = cOnHeap ? c.byteOffset : place(c, 4 * m * n, false);
   if (!cOnHeap && accumulate) {
     new Float32Array(heap.buffer(), cOff + rowStart * n * 4, (rowEnd - rowStart) * n).set(c.subarray(rowStart * n, rowEnd * n));
   }
@@ -126,4 +160,41 @@ export function matmulRows(c: Float32Array, a: Float32Array, b: Float32Array, m:
 export function matmul(c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number,
   layout: MatmulLayout, accumulate = false, alpha = 1): void {
   matmulRows(c, a, b, m, k, n, layout, accumulate, alpha, 0, m);
+}
+
+/**
+ * Rows `[rowStart, rowEnd)` of `C[m×n] (+)= alpha · op(A)·op(W)` on this thread, W quantised
+ * (`nt`: C = A[m×k]·Wᵀ, W [n, k], a GGUF [out, in] weight; `nn`: C = A[m×k]·W, W [k, n]; `tn`:
+ * C = A[k×m]ᵀ·W). W's bytes are used in place when they are on the heap (copied otherwise).
+ *
+ * @example
+ * matmulQuantizedRows(y, x, { type: 'Q4_K', rows: 1536, cols: 576, bytes }, 1, 576, 1536, 'nt', false, 1, 0, 1);
+ */
+export function matmulQuantizedRows(c: Float32Array, a: Float32Array, w: QuantOperand, m: number, k: number, n: number,
+  layout: MatmulLayout, accumulate: boolean, alpha: number, rowStart: number, rowEnd: number): void {
+  checkMatmulQuantized(c, a, w, m, k, n, layout, rowStart, rowEnd);
+  if (rowEnd === rowStart || n === 0) return;
+  const e = mainEngine();
+  if (!e) {
+    matmulRowsJs(c, a, dequantize(w.type, w.bytes, w.rows * w.cols), m, k, n, layout, accumulate, alpha, rowStart, rowEnd);
+    return;
+  }
+  const at = onHeap(sharedHeap(), c, a, w.bytes, m, k, n, accumulate, rowStart, rowEnd);
+  try {
+    e.gemm(at.c, at.a, at.b, m, k, n, LAYOUT_CODES[layout], accumulate, alpha, rowStart, rowEnd, 0, n, QUANT_CODES[w.type]);
+  } finally {
+    at.release();
+  }
+}
+
+/**
+ * `C[m×n] (+)= alpha · op(A)·op(W)` with W quantised, on this thread (see {@link matmulQuantizedRows}).
+ *
+ * @example
+ * const w = { type: 'Q8_0', rows: n, cols: k, bytes: quantize('Q8_0', weights) } as const;
+ * matmulQuantized(y, x, w, 1, k, n, 'nt'); // y = x·Wᵀ
+ */
+export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperand, m: number, k: number, n: number,
+  layout: MatmulLayout, accumulate = false, alpha = 1): void {
+  matmulQuantizedRows(c, a, w, m, k, n, layout, accumulate, alpha, 0, m);
 }

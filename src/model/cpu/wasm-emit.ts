@@ -1,7 +1,8 @@
 /**
  * A tiny WebAssembly binary emitter: just enough of the instruction set (i32, f32, 128-bit SIMD,
  * relaxed SIMD's fused multiply-add) and module layout (one imported memory, exported functions)
- * for the generated matmul kernels of `matmul-wasm.ts`. Instructions are plain byte arrays that
+ * for the generated matmul kernels of `matmul-wasm.ts` and the quantised-block kernels of
+ * `matmul-quant-kernels.ts`. Instructions are plain byte arrays that
  * the caller concatenates; structured control takes its body as a list of such arrays.
  */
 
@@ -70,6 +71,8 @@ export const i32Sub: Code = [0x6b];
 export const i32Mul: Code = [0x6c];
 export const i32Shl: Code = [0x74];
 export const i32And: Code = [0x71];
+export const i32Or: Code = [0x72];
+export const i32ShrU: Code = [0x76];
 export const i32Eqz: Code = [0x45];
 export const i32Eq: Code = [0x46];
 export const i32Ne: Code = [0x47];
@@ -84,6 +87,14 @@ export const drop: Code = [0x1a];
 // f32 scalar.
 export const f32Add: Code = [0x92];
 export const f32Mul: Code = [0x94];
+export const f32Neg: Code = [0x8c];
+export const f32ConvertI32S: Code = [0xb2];
+export const f32ReinterpretI32: Code = [0xbe];
+export const i32ReinterpretF32: Code = [0xbc];
+/** Loads of one byte (unsigned / signed) and of a little-endian u16, as i32. */
+export const i32Load8U = (offset = 0): Code => [0x2d, 0, ...uleb(offset)];
+export const i32Load8S = (offset = 0): Code => [0x2c, 0, ...uleb(offset)];
+export const i32Load16U = (offset = 0): Code => [0x2f, 1, ...uleb(offset)];
 export const f32Load = (offset = 0): Code => [0x2a, 2, ...uleb(offset)];
 export const f32Store = (offset = 0): Code => [0x38, 2, ...uleb(offset)];
 
@@ -95,6 +106,20 @@ export const v128Load32Splat = (offset = 0): Code => simd(0x09, 2, ...uleb(offse
 export const v128Store = (offset = 0): Code => simd(0x0b, 4, ...uleb(offset));
 export const v128Store64Lane = (offset: number, lane: number): Code => simd(0x5b, 3, ...uleb(offset), lane);
 export const f32x4Splat: Code = simd(0x13);
+export const i8x16Splat: Code = simd(0x0f);
+export const f32x4ExtractLane = (lane: number): Code => simd(0x1f, lane);
+export const v128And: Code = simd(0x4e);
+export const v128Or: Code = simd(0x50);
+/** i8x16 shifts: stack v128, i32 shift count. */
+export const i8x16Shl: Code = simd(0x6b);
+export const i8x16ShrU: Code = simd(0x6d);
+export const i8x16Sub: Code = simd(0x71);
+/** Sign-extend the low / high eight i8 lanes to i16, and the low / high four i16 lanes to i32. */
+export const i16x8ExtendLowI8x16S: Code = simd(0x87);
+export const i16x8ExtendHighI8x16S: Code = simd(0x88);
+export const i32x4ExtendLowI16x8S: Code = simd(0xa7);
+export const i32x4ExtendHighI16x8S: Code = simd(0xa8);
+export const f32x4ConvertI32x4S: Code = simd(0xfa);
 export const f32x4Add: Code = simd(0xe4);
 export const f32x4Mul: Code = simd(0xe6);
 /** Relaxed SIMD `a·b + c` (fused where the hardware has FMA). Stack: a, b, c. */

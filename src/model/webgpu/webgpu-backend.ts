@@ -1,4 +1,5 @@
-import type { Backend, Tensor } from '../backend.ts';
+import type { Backend, QuantizedMatrix, Tensor } from '../backend.ts';
+import { dequantize } from '../ggml-quants.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import { attentionOps } from './ops/attention.ts';
 import { elementwiseOps } from './ops/elementwise.ts';
@@ -134,6 +135,11 @@ export function createWebGpuBackend(device: GPUDevice, description = 'webgpu', o
       flush();
       device.queue.writeBuffer(t.buffer, t.offset, data.buffer, data.byteOffset, data.byteLength);
       return t;
+    },
+    // Quantised weights are dequantised to f32 on upload: no WGSL kernel computes on ggml blocks yet,
+    // so the GPU holds them at 4 bytes per weight (the CPU backend keeps the blocks).
+    uploadQuantized(q: QuantizedMatrix) {
+      return core.upload(dequantize(q.type, q.bytes, q.rows * q.cols));
     },
     write(t: Tensor, data: Float32Array | Int32Array, offset = 0) {
       if (offset + data.length > t.length) throw new RangeError(`writing ${data.length} values at ${offset} overruns a tensor of ${t.length}`);

@@ -1,0 +1,115 @@
+/**
+ * Matrix products with a quantised right operand W (ggml blocks, `ggml-quants.ts`), driving the
+ * kernels of `matmul-quant-kernels.ts` over byte offsets of the shared heap. Two paths:
+ *
+ * - **decode** (`nt`, few rows of A: C = A·Wᵀ, W stored [n, k] as a GGUF [out, in] weight): W is
+ *   streamed once per call — for each group of 4 rows of W and each chunk of `DECODE_KC` elements of
+ *   k, the blocks are dequantised into a small f32 scratch (L1) and dotted with every row of A.
+ *   Products of a few rows are memory-bound, so reading 4–8 bits per weight instead of 32 is the gain.
+ * - **panels** (everything else: prefill, training's `nn` backward dX = dY·W): each kc×nc block of
+ *   B = op(W) that the f32 GEMM would pack is dequantised into a scratch block and packed from there,
+ *   and the f32 micro-kernel runs unchanged (`GemmEngine.gemm`), so the dequantisation is amortised
+ *   over all rows of A.
+ */
+import { QUANT_FORMATS } from '../ggml-quants.ts';
+import type { QuantType } from '../ggml-quants.ts';
+import { DECODE_KC } from './matmul-quant-kernels.ts';
+
+/** Quantised types as numbers (for the pool's shared job descriptor); 0 is f32. */
+export const QUANT_CODES: Readonly<Record<QuantType, number>> = { Q8_0: 1, Q4_0: 2, Q4_K: 3, Q6_K: 4 };
+const TYPE_OF_CODE: readonly (QuantType | undefined)[] = [undefined, 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+
+/** Products (`nt` only) of at most this many rows of A take the decode path. */
+export const DECODE_MAX_ROWS = 16;
+
+/**
+ * Floats of scratch the quantised paths need for a GEMM blocking (kc, nc): a dequantised kc×nc
+ * block of B, widened by up to one super-block on each side when a column range starts or ends
+ * inside a block (`nn`/`tn` split by columns).
+ *
+ * @example
+ * quantScratchFloats({ kc: 256, nc: 1024 }); // 393216
+ */
+export function quantScratchFloats(blocking: { kc: number; nc: number }): number {
+  const widest = 256;
+  return Math.max(blocking.nc * blocking.kc, blocking.kc * (blocking.nc + 2 * widest), 4 * DECODE_KC);
+}
+
+type Dequant = (dst: number, dstStride: number, src: number, srcStride: number, rows: number, blocks: number) => void;
+type Dot = (a: number, lda: number, w: number, kc: number, m: number, c: number, ldc: number, alpha: number, beta: number, nValid: number) => void;
+/** The f32 B packer of the GEMM module (`pack8`). */
+export type PackB = (dst: number, src: number, count: number, kc: number, es: number, ps: number) => void;
+
+/** A quantised type code that is not one of {@link QUANT_CODES}. */
+export class QuantCodeError extends Error {
+  override name = 'QuantCodeError';
+}
+
+/**
+ * The quantised paths of one thread's engine: its exports of the kernel module and a scratch
+ * block of {@link quantScratchFloats} floats at byte `scratch`.
+ *
+ * @example
+ * const q = new QuantMatmul(instance.exports, scratchOffset);
+ * q.decode(c, a, w, QUANT_CODES.Q4_K, 1, 1536, 576, false, 1, 0, 1, 0, 576);
+ */
+export class QuantMatmul {
+  private readonly dequant: Dequant[];
+  private readonly dot: Dot;
+  private readonly scratch: number;
+
+  constructor(exports: Record<string, unknown>, scratch: number) {
+    this.dequant = TYPE_OF_CODE.map((t) => (t ? (exports[`dq${t}`] as Dequant) : (() => { throw new QuantCodeError('type code 0 is f32'); })));
+    this.dot = exports.dot4 as Dot;
+    this.scratch = scratch;
+  }
+
+  private format(code: number): { type: QuantType; block: number; bytes: number } {
+    const type = TYPE_OF_CODE[code];
+    if (!type) throw new QuantCodeError(`unknown quantised type code ${code}`);
+    return { type, ...QUANT_FORMATS[type] };
+  }
+
+  /**
+   * Rows [r0, r1) and columns [c0, c1) of `C[m×n] (+)= alpha · A[m×k] · Wᵀ`, W [n, k] quantised
+   * with type `code` at byte `w` (k a multiple of its block), streaming W's blocks once.
+   */
+  decode(c: number, a: number, w: number, code: number, k: number, n: number, accumulate: boolean, alpha: number,
+    r0: number, r1: number, c0: number, c1: number): void {
+    const { block, bytes } = this.format(code);
+    const rowBytes = (k / block) * bytes, lda = 4 * k, ldc = 4 * n;
+    const dq = this.dequant[code]!, s = this.scratch;
+    const aRows = a + r0 * lda, cRows = c + r0 * ldc, m = r1 - r0;
+    for (let j = c0; j < c1; j += 4) {
+      const rw = Math.min(4, c1 - j);
+      for (let pc = 0; pc < k; pc += DECODE_KC) {
+        const kc = Math.min(DECODE_KC, k - pc);
+        dq(s, 4 * DECODE_KC, w + j * rowBytes + (pc / block) * bytes, rowBytes, rw, kc / block);
+        this.dot(aRows + 4 * pc, lda, s, kc, m, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw);
+      }
+    }
+  }
+
+  /**
+   * Packs the kc×nc block at (pc, jc) of B = op(W) the way the GEMM's `pack8` packs an f32 B, into
+   * `dst`: for `nt` (B = Wᵀ, W [n, k]) or `nn`/`tn` (B = W, W [k, n]), W quantised with `code` at byte `w`.
+   */
+  packB(pack: PackB, dst: number, w: number, code: number, transposed: boolean, k: number, n: number,
+    jc: number, nc: number, pc: number, kc: number): void {
+    const { block, bytes } = this.format(code);
+    const dq = this.dequant[code]!, s = this.scratch;
+    // the dequantised range of W's rows: whole blocks covering [start, start + len)
+    const [start, len] = transposed ? [pc, kc] : [jc, nc];
+    const b0 = Math.floor(start / block), b1 = Math.ceil((start + len) / block);
+    const width = (b1 - b0) * block, skip = 4 * (start - b0 * block);
+    if (transposed) {
+      const rowBytes = (k / block) * bytes;
+      dq(s, 4 * width, w + jc * rowBytes + b0 * bytes, rowBytes, nc, b1 - b0);
+      pack(dst, s + skip, nc, kc, 4 * width, 4);
+    } else {
+      const rowBytes = (n / block) * bytes;
+      dq(s, 4 * width, w + pc * rowBytes + b0 * bytes, rowBytes, kc, b1 - b0);
+      pack(dst, s + skip, nc, kc, 4, 4 * width);
+    }
+  }
+}

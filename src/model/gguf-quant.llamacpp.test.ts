@@ -1,0 +1,109 @@
+/**
+ * GGUF files whose matrices this project quantised (Q8_0, Q4_0, Q4_K, Q6_K, `ggml-quants.ts`) load
+ * in llama.cpp (node-llama-cpp's prebuilt CPU binary), and its logits match the float64 reference
+ * forward pass on the weights as this project dequantises them. A wrong block layout (nibble order,
+ * scale packing, f16 placement) turns the logits into noise of the logits' own size; llama.cpp's
+ * own rounding (it quantises the activations to 8 bits for these dot products) stays a few percent.
+ * Skips, saying why, where node-llama-cpp cannot be loaded.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ModelConfig } from './config.ts';
+import { baseGgufContent } from './export-gguf.ts';
+import { tinyByteLevelTokenizer, tinyRandomWeights } from './export-fixtures.test-util.ts';
+import { dequantize, quantize } from './ggml-quants.ts';
+import type { QuantType } from './ggml-quants.ts';
+import { gguf, writeGgufFile } from './gguf.ts';
+import { referenceForward } from './reference-forward.test-util.ts';
+import type { TensorMap } from './tensor-map.ts';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+type Token = import('node-llama-cpp').Token;
+type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
+
+let loaded: Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> | undefined;
+function loadLlama(): Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> {
+  loaded ??= (async () => {
+    try {
+      const lib = await import('node-llama-cpp');
+      const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false });
+      return { lib, llama };
+    } catch (e) {
+      return `node-llama-cpp could not be loaded (${(e as Error).message.split('\n')[0]})`;
+    }
+  })();
+  return loaded;
+}
+
+after(async () => {
+  const env = await loaded;
+  if (env && typeof env !== 'string') await env.llama.dispose();
+});
+
+const tokens = [5, 17, 260, 100, 42, 299, 3, 250];
+// rows of 256 (hidden) and 512 (intermediate): whole Q4_K / Q6_K super-blocks
+const config: ModelConfig = {
+  vocabSize: 304, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 64,
+  rmsNormEps: 1e-5, ropeTheta: 10000, maxPositions: 64, tieEmbeddings: false, attentionBias: false, eosTokenId: 300,
+};
+/** llama.cpp's `general.file_type` for files whose matrices are all of one type. */
+const fileTypes: Record<QuantType, number> = { Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18 };
+
+async function llamaCppLogits(llama: Llama, modelPath: string): Promise<Float64Array[]> {
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({ contextSize: 64, batchSize: 64, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
+    try {
+      const results = await context.getSequence().controlledEvaluate(tokens.map((t) => [t as Token, { generateNext: { logits: true } }]));
+      return tokens.map((_, i) => {
+        const logits = results[i]?.next.logits;
+        assert.ok(logits, `no logits for position ${i}`);
+        const row = new Float64Array(config.vocabSize);
+        for (const [token, value] of logits) row[token] = value;
+        return row;
+      });
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((row, t) => Math.max(...row.map((v, i) => Math.abs(v - b[t]![i]!)))));
+const maxAbs = (a: Float64Array[]) => Math.max(...a.map((row) => Math.max(...row.map(Math.abs))));
+
+for (const type of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
+  test(`llama.cpp loads a GGUF with ${type} matrices and matches the reference on the dequantised weights`, async (t) => {
+    const env = await loadLlama();
+    if (typeof env === 'string') {
+      t.skip(env);
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'gguf-quant-'));
+    try {
+      const weights = tinyRandomWeights(config, 5);
+      const content = baseGgufContent({ config, tensors: weights, tokenizerJson: tinyByteLevelTokenizer(), dtype: 'F32' });
+      content.metadata.set('general.file_type', gguf.u32(fileTypes[type]));
+      for (const tensor of content.tensors) if (tensor.shape.length === 2) tensor.type = type;
+      const path = join(dir, `model-${type}.gguf`);
+      await writeGgufFile(path, content);
+      // quantising rows commutes with the exporter's row permutation of q and k, so the
+      // Hugging Face matrices dequantised are what llama.cpp holds
+      const seen: TensorMap = new Map([...weights].map(([name, w]) => [name, w.shape.length === 2 ? { shape: w.shape, data: dequantize(type, quantize(type, w.data), w.data.length) } : w]));
+      const expected = referenceForward(config, seen, tokens);
+      const unquantised = referenceForward(config, weights, tokens);
+      const got = await llamaCppLogits(env.llama, path);
+      const scale = maxAbs(expected), d = maxAbsDiff(got, expected), quantEffect = maxAbsDiff(expected, unquantised);
+      t.diagnostic(`${type}: max |logit| ${scale.toFixed(2)}; llama.cpp vs reference on dequantised weights ${d.toExponential(2)}; quantisation itself moves logits by ${quantEffect.toExponential(2)}`);
+      assert.ok(d < 0.05 * scale, `${type}: llama.cpp logits differ from the reference by ${d} (max |logit| ${scale})`);
+      // 4-bit rounding moves the logits far more than llama.cpp's 8-bit activations: it must have read our blocks
+      if (type === 'Q4_0' || type === 'Q4_K') assert.ok(d < quantEffect / 4, `${type}: llama.cpp is not much closer to the dequantised weights (${d}) than to the originals (${quantEffect})`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
