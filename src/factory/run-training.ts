@@ -71,7 +71,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   if (train.length === 0) throw new Error('the training set is empty');
   const hp = resolveHyperparameters(o.hyperparameters, train.length);
   const base = await readModelDir(o.baseModelDir);
-  const model = Llama.fromTensors(o.backend, base.config, base.tensors);
+  const model = Llama.fromTensors(o.backend, base.config, base.tensors, base.quantized);
   const lora = model.createLora({ r: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules, baseModel: o.baseModelId }, hp.seed);
   const stepsPerEpoch = Math.ceil(train.length / hp.batchSize);
   const totalSteps = stepsPerEpoch * hp.epochs;

@@ -18,7 +18,8 @@ import { layerWeightNames, loraTargets, optionalLayerWeightNames, projectionShap
 import { rotaryOf } from './rotary.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
 import { GgufFormatError, gguf, writeGgufFile } from './gguf.ts';
-import type { GgufContent, GgufMetadata, GgufTensorInput } from './gguf.ts';
+import type { GgufContent, GgufMetadata, GgufTensorInput, GgufWriteType } from './gguf.ts';
+import { QUANT_FORMATS, isQuantType, type QuantType } from './ggml-quants.ts';
 import type { LoraAdapterWeights } from './lora-weights.ts';
 import { peftTensors } from './peft.ts';
 import { ShapeMismatchError } from './safetensors.ts';
@@ -36,7 +37,20 @@ export class ModelExportError extends Error {
 }
 
 /** How the large matrices are stored; norms and biases are always F32. */
-export type GgufExportDtype = 'F32' | 'F16' | 'BF16';
+export type GgufExportDtype = 'F32' | 'F16' | 'BF16' | QuantType;
+
+/** llama.cpp's `general.file_type` (LLAMA_FTYPE_*) of each export type. */
+const fileTypes: Record<GgufExportDtype, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18, BF16: 32 };
+
+/**
+ * The stored type of a matrix of `cols` columns: the export type, except that a quantised type
+ * needs whole blocks per row — a row that is not falls back (as llama.cpp's converter does) to
+ * Q8_0 when it can, else F16.
+ */
+function matrixType(dtype: GgufExportDtype, cols: number): GgufWriteType {
+  if (!isQuantType(dtype) || cols % QUANT_FORMATS[dtype].block === 0) return dtype;
+  return cols % QUANT_FORMATS.Q8_0.block === 0 ? 'Q8_0' : 'F16';
+}
 
 /** llama.cpp token types (`tokenizer.ggml.token_type`). */
 export const ggmlTokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
@@ -357,7 +371,7 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
     ['general.architecture', gguf.str(arch)],
     ['general.type', gguf.str('model')],
     ['general.name', gguf.str(options.name ?? 'openledger')],
-    ['general.file_type', gguf.u32(dtype === 'F32' ? 0 : dtype === 'F16' ? 1 : 32)],
+    ['general.file_type', gguf.u32(fileTypes[dtype])],
   ]);
   for (const [k, v] of hyperparameters(config, arch)) metadata.set(k, v);
   const tokenizer = ggufTokenizerMetadata(options.tokenizerJson, {
@@ -375,7 +389,7 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
     used.add(hfName);
     return expectShape(hfName, hf.get(hfName), shape);
   };
-  const put = (ggufName: string, shape: number[], data: Float32Array) => tensors.push({ name: ggufName, shape, type: shape.length === 1 ? 'F32' : dtype, data });
+  const put = (ggufName: string, shape: number[], data: Float32Array) => tensors.push({ name: ggufName, shape, type: shape.length === 1 ? 'F32' : matrixType(dtype, shape[1]!), data });
   const add = (hfName: string, ggufName: string, shape: number[], transform?: (data: Float32Array) => Float32Array): void => {
     const data = take(hfName, shape);
     put(ggufName, shape, transform ? transform(data) : data);

@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import type { Architecture, ModelConfig } from './config.ts';
 import { layerWeightNames, optionalLayerWeightNames } from './config.ts';
 import { ggufArchitecture, permuteRopeRows } from './export-gguf.ts';
-import { GgufFormatError, ggufTensorData, ggufValue, parseGguf, type GgufFile } from './gguf.ts';
+import type { QuantizedMatrix } from './backend.ts';
+import { isQuantType } from './ggml-quants.ts';
+import { GgufFormatError, ggufTensorBytes, ggufTensorData, ggufValue, parseGguf, type GgufFile } from './gguf.ts';
 import type { TensorMap } from './tensor-map.ts';
 import { Tokenizer } from './tokenizer.ts';
 
@@ -40,12 +42,12 @@ function splitThenBytes(regex: string): unknown {
 }
 
 /**
- * Reads a GGUF model file into the engine's config, tokenizer and weights (decoded to f32).
+ * Reads a GGUF model file into the engine's config, tokenizer and weights (quantised matrices kept as blocks).
  *
  * @example
  * const { config, tokenizer, tensors } = await readGgufModel('SmolLM2-135M.F16.gguf');
  */
-export async function readGgufModel(path: string): Promise<{ config: ModelConfig; tokenizer: Tokenizer; tensors: TensorMap }> {
+export async function readGgufModel(path: string): Promise<{ config: ModelConfig; tokenizer: Tokenizer } & GgufModelWeights> {
   const bytes = await readFile(path);
   let file: GgufFile;
   try {
@@ -55,7 +57,7 @@ export async function readGgufModel(path: string): Promise<{ config: ModelConfig
     throw e;
   }
   const config = ggufModelConfig(file, bytes);
-  return { config, tokenizer: ggufTokenizer(file), tensors: ggufModelTensors(file, bytes, config) };
+  return { config, tokenizer: ggufTokenizer(file), ...ggufModelWeights(file, bytes, config) };
 }
 
 /**
@@ -134,46 +136,71 @@ export function ggufModelConfig(file: GgufFile, bytes: Uint8Array): ModelConfig 
   return config;
 }
 
+/** A GGUF model's weights under the engine's names: f32, and the matrices kept as ggml blocks. */
+export interface GgufModelWeights {
+  tensors: TensorMap;
+  /** Matrices stored quantised in the file (Q8_0, Q4_0, Q4_K, Q6_K), kept so (`Backend.uploadQuantized`). */
+  quantized: Map<string, QuantizedMatrix>;
+}
+
 /**
- * The tensors of a GGUF model under the engine's names, decoded to f32: q and k rows permuted
- * back where llama.cpp's architecture rotates adjacent pairs, Phi-3's fused matrices split.
+ * The weights of a GGUF model under the engine's names: F32/F16/BF16 decoded to f32, quantised
+ * matrices kept as their blocks; q and k rows permuted back where llama.cpp's architecture
+ * rotates adjacent pairs, Phi-3's fused matrices split (both on whole rows, so on blocks too).
  *
  * @example
- * const tensors = ggufModelTensors(file, bytes, config);
+ * const { tensors, quantized } = ggufModelWeights(file, bytes, config);
  */
-export function ggufModelTensors(file: GgufFile, bytes: Uint8Array, config: ModelConfig): TensorMap {
+export function ggufModelWeights(file: GgufFile, bytes: Uint8Array, config: ModelConfig): GgufModelWeights {
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const { neox } = ggufArchitecture(config);
-  const { numHeads: nH, numKvHeads: nKV, headDim: hd, intermediateSize: f, hiddenSize: d } = config;
-  const out: TensorMap = new Map();
-  const read = (name: string) => {
-    const info = byName.get(name);
-    if (!info) throw new GgufModelError(`GGUF tensor ${name} is missing`);
-    return { shape: info.shape, data: ggufTensorData(bytes, info) };
-  };
-  const put = (ours: string, gg: string, unpermute = 0) => {
-    const t = read(gg);
-    const cols = t.shape.length === 1 ? 1 : t.shape[1]!;
-    out.set(ours, unpermute && !neox ? { shape: t.shape, data: permuteRopeRows(t.data, unpermute * hd, cols, unpermute, 'fromGgml') } : t);
+  const { numHeads: nH, numKvHeads: nKV, headDim: hd, intermediateSize: f } = config;
+  const tensors: TensorMap = new Map();
+  const quantized = new Map<string, QuantizedMatrix>();
+  const info = (name: string) => byName.get(name) ?? missing(name);
+  /** Rows [from, to) of a GGUF matrix, in `order` (source row of each row) when given, under the engine's name `ours`. */
+  const put = (ours: string, gg: string, o: { from?: number; to?: number; ropeHeads?: number } = {}) => {
+    const t = info(gg);
+    // a vector (norm, bias) is rows of one element, so a bias permutes like its matrix's rows
+    const oneD = t.shape.length === 1, cols = oneD ? 1 : t.shape[1]!, allRows = t.shape[0]!;
+    const from = o.from ?? 0, to = o.to ?? allRows, rows = to - from;
+    const order = o.ropeHeads && !neox ? ropeRowSources(rows, o.ropeHeads) : null;
+    const shape = oneD ? [rows] : [rows, cols];
+    if (isQuantType(t.type)) {
+      const q = ggufTensorBytes(bytes, t), rowBytes = q.bytes.length / allRows;
+      const out = new Uint8Array(rows * rowBytes);
+      for (let r = 0; r < rows; r++) {
+        const src = from + (order ? order[r]! : r);
+        out.set(q.bytes.subarray(src * rowBytes, (src + 1) * rowBytes), r * rowBytes);
+      }
+      quantized.set(ours, { type: q.type, rows, cols, bytes: out });
+      return;
+    }
+    const all = ggufTensorData(bytes, t);
+    const data = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const src = from + (order ? order[r]! : r);
+      data.set(all.subarray(src * cols, (src + 1) * cols), r * cols);
+    }
+    tensors.set(ours, { shape, data });
   };
   put('model.embed_tokens.weight', 'token_embd.weight');
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}.`, b = `blk.${i}.`;
     put(p + layerWeightNames.inputNorm, b + 'attn_norm.weight');
     if (byName.has(b + 'attn_qkv.weight')) {
-      const t = read(b + 'attn_qkv.weight');
-      const qd = nH * hd, kvd = nKV * hd;
-      out.set(p + layerWeightNames.q, { shape: [qd, d], data: t.data.slice(0, qd * d) });
-      out.set(p + layerWeightNames.k, { shape: [kvd, d], data: t.data.slice(qd * d, (qd + kvd) * d) });
-      out.set(p + layerWeightNames.v, { shape: [kvd, d], data: t.data.slice((qd + kvd) * d) });
+      const qd = nH * hd, kvd = nKV * hd; // Phi-3: q, k and v fused, in that order
+      put(p + layerWeightNames.q, b + 'attn_qkv.weight', { from: 0, to: qd });
+      put(p + layerWeightNames.k, b + 'attn_qkv.weight', { from: qd, to: qd + kvd });
+      put(p + layerWeightNames.v, b + 'attn_qkv.weight', { from: qd + kvd, to: qd + 2 * kvd });
     } else {
-      put(p + layerWeightNames.q, b + 'attn_q.weight', nH);
-      put(p + layerWeightNames.k, b + 'attn_k.weight', nKV);
+      put(p + layerWeightNames.q, b + 'attn_q.weight', { ropeHeads: nH });
+      put(p + layerWeightNames.k, b + 'attn_k.weight', { ropeHeads: nKV });
       put(p + layerWeightNames.v, b + 'attn_v.weight');
     }
     if (config.attentionBias) {
-      put(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', nH);
-      put(p + 'self_attn.k_proj.bias', b + 'attn_k.bias', nKV);
+      put(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', { ropeHeads: nH });
+      put(p + 'self_attn.k_proj.bias', b + 'attn_k.bias', { ropeHeads: nKV });
       put(p + 'self_attn.v_proj.bias', b + 'attn_v.bias');
     }
     if (config.qkNorm) {
@@ -190,15 +217,27 @@ export function ggufModelTensors(file: GgufFile, bytes: Uint8Array, config: Mode
       put(p + layerWeightNames.gate, b + 'ffn_gate.weight');
       put(p + layerWeightNames.up, b + 'ffn_up.weight');
     } else {
-      const t = read(b + 'ffn_up.weight'); // Phi-3: gate and up fused, gate first
-      out.set(p + layerWeightNames.gate, { shape: [f, d], data: t.data.slice(0, f * d) });
-      out.set(p + layerWeightNames.up, { shape: [f, d], data: t.data.slice(f * d) });
+      put(p + layerWeightNames.gate, b + 'ffn_up.weight', { from: 0, to: f }); // Phi-3: gate and up fused, gate first
+      put(p + layerWeightNames.up, b + 'ffn_up.weight', { from: f, to: 2 * f });
     }
     put(p + layerWeightNames.down, b + 'ffn_down.weight');
   }
   put('model.norm.weight', 'output_norm.weight');
   if (!config.tieEmbeddings) put('lm_head.weight', 'output.weight');
-  return out;
+  return { tensors, quantized };
+}
+
+/**
+ * For each row of a q or k projection (or bias) in Hugging Face's rotate-half order, the row of
+ * llama.cpp's adjacent-pairs order it comes from (`permuteRopeRows(…, 'fromGgml')` as an index).
+ */
+function ropeRowSources(rows: number, nHeads: number): Int32Array {
+  const index = Float32Array.from({ length: rows }, (_, r) => r);
+  return Int32Array.from(permuteRopeRows(index, rows, 1, nHeads, 'fromGgml'));
+}
+
+function missing(name: string): never {
+  throw new GgufModelError(`GGUF tensor ${name} is missing`);
 }
 
 /**

@@ -9,7 +9,7 @@
  * out by hand (no autograd), layer by layer in reverse. Gradients flow to the LoRA matrices and,
  * for pre-training, to every base weight. All compute goes through a {@link Backend}.
  */
-import type { Backend, Tensor } from './backend.ts';
+import type { Backend, QuantizedMatrix, Tensor } from './backend.ts';
 import { layerWeightNames, optionalLayerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
 import { seededRandom } from './random.ts';
@@ -143,15 +143,23 @@ export class Llama {
   }
 
   /**
-   * Loads weights named as in a Hugging Face checkpoint, checking every shape.
+   * Loads weights named as in a Hugging Face checkpoint, checking every shape; matrices in
+   * `quantized` (a GGUF file's Q8_0/Q4_0/Q4_K/Q6_K, `ModelFiles.quantized`) stay ggml blocks on
+   * the backend: the model then trains adapters on a frozen quantised base (QLoRA-style).
    *
    * @example
    * const model = Llama.fromTensors(backend, parseModelConfig(configJson), readSafetensors(bytes));
    */
-  static fromTensors(backend: Backend, config: ModelConfig, tensors: TensorMap): Llama {
+  static fromTensors(backend: Backend, config: ModelConfig, tensors: TensorMap, quantized?: ReadonlyMap<string, QuantizedMatrix>): Llama {
     const shapes = Llama.weightShapes(config);
     const get = (name: string): Tensor => {
       const shape = shapes.get(name)!;
+      const q = quantized?.get(name);
+      if (q) {
+        // a matrix kept as ggml blocks: the products read it as it is, the embedding row by row
+        if (shape.length !== 2 || q.rows !== shape[0] || q.cols !== shape[1]) throw new WeightShapeError(`weight ${name} is ${q.rows}×${q.cols} ${q.type}, the config needs [${shape}]`);
+        return backend.uploadQuantized(q);
+      }
       const t = tensors.get(name);
       if (!t) throw new WeightShapeError(`weight ${name} is missing`);
       if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
@@ -257,6 +265,8 @@ export class Llama {
 
   /** Allocates a gradient for every base weight (pre-training); returns them as parameters. */
   enableFullGradients(): Parameter[] {
+    const frozen = this.namedWeights().find(([, t]) => t.dtype !== 'f32');
+    if (frozen) throw new WeightShapeError(`weight ${frozen[0]} is ${frozen[1].dtype}: a quantised base trains adapters only`);
     if (!this.grads) {
       const zerosLike = (t: Tensor) => this.backend.zeros(t.length);
       const w = this.weights;

@@ -5,6 +5,7 @@ import canonicalize from 'canonicalize';
 import { keccak256, stringToBytes, type Hex } from 'viem';
 import { hashBlob } from '../store/blobs.ts';
 import { fromHfTensors, toHfTensors } from './architectures.ts';
+import type { QuantizedMatrix } from './backend.ts';
 import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
 import { ggufModelConfig, readGgufModel } from './import-gguf.ts';
 import { parseGguf } from './gguf.ts';
@@ -18,6 +19,8 @@ export interface ModelFiles {
   tokenizer: Tokenizer;
   /** The weights under the engine's names (`architectures.ts`: Phi-3's fused projections split, Gemma's norms shifted). */
   tensors: TensorMap;
+  /** Matrices a GGUF file stores quantised, kept as blocks (they are not in `tensors`). */
+  quantized?: Map<string, QuantizedMatrix>;
 }
 
 /** A folder that is not a loadable model. */

@@ -37,7 +37,7 @@ export function createBaseLoader(o: { backend: Backend; dirOf(id: Hex): Promise<
       if (!b) {
         b = (async () => {
           const files = await readModelDir(await o.dirOf(id as Hex));
-          return { model: Llama.fromTensors(o.backend, files.config, files.tensors), tokenizer: files.tokenizer, exclusive: createLock() };
+          return { model: Llama.fromTensors(o.backend, files.config, files.tensors, files.quantized), tokenizer: files.tokenizer, exclusive: createLock() };
         })();
         b.catch(() => bases.delete(id));
         bases.set(id, b);

@@ -4,7 +4,7 @@ import { exportAdapterGguf, exportBaseGguf, type GgufExportDtype } from '../mode
 import type { ModelConfig } from '../model/config.ts';
 import { defaultThreadCount } from '../model/cpu/matmul-pool.ts';
 import type { FinishReason } from '../model/generate.ts';
-import { readModelDir } from '../model/model-dir.ts';
+import { isGgufModel, readModelDir } from '../model/model-dir.ts';
 import { parsePeftAdapter } from '../model/peft.ts';
 import { promptTokens } from '../model/prompt-tokens.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -105,10 +105,13 @@ export function createLlamaCppEngine(o: LlamaCppEngineOptions): Engine {
         const files = await readModelDir(b.dir);
         const dir = join(o.cacheDir, b.id);
         await mkdir(join(dir, 'adapters'), { recursive: true });
-        const modelPath = join(dir, `model-${o.dtype ?? 'F16'}.gguf`);
-        await once(modelPath, async (tmp) => exportBaseGguf({
-          config: files.config, tensors: files.tensors, tokenizerJson: files.tokenizer.toJson(), dtype: o.dtype ?? 'F16', path: tmp,
-        }));
+        // a GGUF base is llama.cpp's own file; a folder is exported once
+        const modelPath = isGgufModel(b.dir) ? b.dir : join(dir, `model-${o.dtype ?? 'F16'}.gguf`);
+        if (!isGgufModel(b.dir)) {
+          await once(modelPath, async (tmp) => exportBaseGguf({
+            config: files.config, tensors: files.tensors, tokenizerJson: files.tokenizer.toJson(), dtype: o.dtype ?? 'F16', path: tmp,
+          }));
+        }
         const model = await llama.loadModel({ modelPath, gpuLayers: o.gpu ? 'max' : 0 });
         const entry = { model, tokenizer: files.tokenizer, config: files.config };
         // contexts are made for a key when its first request (which set `pending`) arrives

@@ -1,5 +1,5 @@
 import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, Tensor } from '../backend.ts';
-import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType } from '../ggml-quants.ts';
+import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType, quantizedByteLength } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
 import { ropeTable } from './rope-table.ts';
 
@@ -185,12 +185,17 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     embed(outT, idsT, tableT, T, d) {
-      const out = f32(outT), ids = i32(idsT), table = f32(tableT);
-      const rows = table.length / d;
+      const out = f32(outT), ids = i32(idsT);
+      // a quantised table (a GGUF model's token_embd) gives each row dequantised
+      const quant = tableT instanceof CpuQuantTensor ? tableT.matrix : null;
+      const table = quant ? null : f32(tableT);
+      const rows = quant ? quant.rows : table!.length / d;
+      const rowBytes = quant ? quantizedByteLength(quant.type, d) : 0;
       for (let t = 0; t < T; t++) {
         const id = ids[t]!;
         if (id < 0 || id >= rows) throw new RangeError(`token id ${id} outside the vocabulary (0..${rows - 1})`);
-        out.set(table.subarray(id * d, id * d + d), t * d);
+        if (quant) dequantize(quant.type, quant.bytes, d, id * rowBytes, out.subarray(t * d, t * d + d));
+        else out.set(table!.subarray(id * d, id * d + d), t * d);
       }
     },
     embedBackward(dTableT, idsT, dOutT, T, d) {
