@@ -18,6 +18,13 @@ export interface ModelConfig {
   tieEmbeddings: boolean;
   /** Qwen2-style biases on the q, k and v projections. */
   attentionBias: boolean;
+  /** Scale of the attention scores; absent: 1/√headDim (Gemma 3 uses query_pre_attn_scalar^−½). */
+  attentionScale?: number;
+  /**
+   * Sliding-window attention on every layer: each position sees its last `slidingWindow`
+   * positions, itself included (Hugging Face semantics, `attention-window.ts`); absent or 0: full causal.
+   */
+  slidingWindow?: number;
   bosTokenId?: number;
   eosTokenId?: number;
 }

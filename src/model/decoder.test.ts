@@ -22,7 +22,7 @@ function close(a: Float32Array, b: Float32Array, what: string) {
 }
 
 describe('Decoder (paged KV cache, one adapter per row)', () => {
-  for (const [label, overrides] of [['grouped-query, untied', {}], ['tied, q/k/v biases', { tieEmbeddings: true, attentionBias: true, numKvHeads: 4 }]] as const) {
+  for (const [label, overrides] of [['grouped-query, untied', {}], ['tied, q/k/v biases', { tieEmbeddings: true, attentionBias: true, numKvHeads: 4 }], ['sliding window of 4, score scale 0.5', { slidingWindow: 4, attentionScale: 0.5 }]] as const) {
     it(`gives the logits of the full forward pass, prefill and decode mixed across adapters (${label})`, async () => {
       const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8, ...overrides });
       const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 3));

@@ -46,6 +46,7 @@ describe('Llama', () => {
     ['untied, grouped-query', {}],
     ['tied embeddings', { tieEmbeddings: true }],
     ['q/k/v biases, multi-head', { attentionBias: true, numKvHeads: 4 }],
+    ['sliding window of 3, score scale 0.7', { slidingWindow: 3, attentionScale: 0.7 }],
   ];
 
   for (const [label, overrides] of variants) {
