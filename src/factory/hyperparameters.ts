@@ -20,7 +20,7 @@ export const hyperparametersSchema = z.object({
   minLrRatio: z.number().min(0).max(1).default(0.1),
   weightDecay: z.number().min(0).max(1).default(0),
   maxGradNorm: z.number().min(0).default(1),
-  // attention keeps an S×S probability matrix per head and layer for the backward pass
+  // training memory is linear in the sequence length (flash attention, decision 0027); compute is not
   maxSequenceLength: z.number().int().min(8).max(2048).default(256),
   heldOutFraction: z.number().min(0).max(0.5).default(0.1),
   /**

@@ -57,11 +57,11 @@ const architectures: Array<{ label: string; hf: Record<string, unknown>; expect:
     expect: (c) => assert.deepEqual(c.noRopeLayers, [3]),
   },
   {
-    label: 'Gemma 3 270M (GeGLU, sandwich norms, √d embeddings, q/k norms, 5 local : 1 global layers)',
+    label: 'Gemma 3 270M (GeGLU, sandwich norms, √d embeddings, q/k norms, 5 local : 1 global layers; window shortened to 4 so it acts within 12 tokens)',
     hf: {
       model_type: 'gemma3_text', hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 6, num_attention_heads: 4, num_key_value_heads: 1,
       head_dim: 256, rms_norm_eps: 1e-6, rope_theta: 1000000, rope_local_base_freq: 10000, max_position_embeddings: 32768, query_pre_attn_scalar: 256,
-      sliding_window: 512, hidden_activation: 'gelu_pytorch_tanh', final_logit_softcapping: null, attn_logit_softcapping: null, rope_scaling: null,
+      sliding_window: 4, hidden_activation: 'gelu_pytorch_tanh', final_logit_softcapping: null, attn_logit_softcapping: null, rope_scaling: null,
       layer_types: ['sliding_attention', 'sliding_attention', 'sliding_attention', 'sliding_attention', 'sliding_attention', 'full_attention'],
     },
     expect: (c) => assert.deepEqual([c.activation, c.outputNorms, c.scaleEmbeddings, c.qkNorm, c.tieEmbeddings, c.layerAttention?.[5]], ['gelu_tanh', true, true, true, true, 'full']),

@@ -87,12 +87,19 @@ export interface Backend {
    */
   rope(x: Tensor, B: number, S: number, nHeads: number, hd: number, rotary: Rotary, positionOffset: number, inverse: boolean): void;
   /**
-   * Causal self-attention with grouped-query heads: q[B·S, nH·hd], k and v [B·S, nKV·hd],
-   * out[B·S, nH·hd], softmax probabilities kept in probs[B, nH, S, S] for the backward pass.
+   * Causal self-attention with grouped-query heads (query head h reads kv head h / (nH / nKV)):
+   * q[B·S, nH·hd], k and v [B·S, nKV·hd], out[B·S, nH·hd]; scores are `scale · q·k` (1/√hd for
+   * Llama; Gemma 3: query_pre_attn_scalar^−½). Row (b, s) attends to positions
+   * `firstVisiblePosition(s, window)` (attention-window.ts) … s of its sequence (`window` 0: all of 0 … s).
+   * Keeps only each row's log-sum-exp of its scores, lse[B, nH, S], for the backward pass
+   * (never the S×S probabilities: flash attention).
    */
-  attention(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, B: number, S: number, nH: number, nKV: number, hd: number): void;
-  /** Backward of attention: writes dq, dk, dv (overwritten, not accumulated). */
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, B: number, S: number, nH: number, nKV: number, hd: number): void;
+  attention(out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor, B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;
+  /**
+   * Backward of attention from its inputs, its output `out` and its `lse`, recomputing the
+   * probabilities a tile at a time: writes dq, dk, dv (overwritten, not accumulated).
+   */
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dOut: Tensor, out: Tensor, q: Tensor, k: Tensor, v: Tensor, lse: Tensor, B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;
   /** `out = silu(gate) · up` over the first n elements. */
   swiglu(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
   /** Backward of swiglu over the first n elements: writes dGate and dUp. */
@@ -123,9 +130,11 @@ export interface Backend {
   kvWrite(kCache: Tensor, vCache: Tensor, k: Tensor, v: Tensor, slots: Tensor, rows: number, kvd: number): void;
   /**
    * Attention of each query row over its sequence's cached keys and values (paged): row i attends
-   * to positions 0 … lengths[i]−1, position p in slot `blockTables[i·maxBlocks + ⌊p / blockSize⌋]·blockSize + p mod blockSize`.
+   * to positions `firstVisiblePosition(lengths[i]−1, window)` … lengths[i]−1 (its own position
+   * is the last), position p in slot `blockTables[i·maxBlocks + ⌊p / blockSize⌋]·blockSize + p mod blockSize`;
+   * scores scaled by `scale` as in {@link Backend.attention}.
    */
-  pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, blockTables: Tensor, lengths: Tensor, rows: number, nH: number, nKV: number, hd: number, blockSize: number, maxBlocks: number): void;
+  pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, blockTables: Tensor, lengths: Tensor, rows: number, nH: number, nKV: number, hd: number, blockSize: number, maxBlocks: number, scale: number, window: number): void;
 
   /**
    * Picks one token per row of logits[rows×V] into `ids` (i32, rows): the argmax where the row's

@@ -61,8 +61,12 @@ export interface ModelConfig {
   noRopeLayers?: number[];
   /** RMSNorm of each query and key head before the rotation (Qwen3, Gemma 3). */
   qkNorm?: boolean;
-  /** Per layer: full causal attention or a sliding window of `slidingWindow` positions (Gemma 3, Mistral). */
+  /** Per layer: full causal attention or a sliding window (Gemma 3, Mistral). */
   layerAttention?: LayerAttention[];
+  /**
+   * The sliding layers' window: each position sees its last `slidingWindow` positions, itself
+   * included (Hugging Face semantics, `attention-window.ts`).
+   */
   slidingWindow?: number;
   /** The rotary base of sliding-window layers (Gemma 3: 10,000 while global layers use `ropeTheta`). */
   localRopeTheta?: number;

@@ -30,6 +30,8 @@ describe('Decoder (paged KV cache, one adapter per row)', () => {
     ['Gemma 3 layout, a layer without rope, partial rotary', {
       architecture: 'gemma3', activation: 'gelu_tanh', outputNorms: true, scaleEmbeddings: true, qkNorm: true, queryScale: 0.2, noRopeLayers: [0], rotaryDim: 4,
     }],
+    ['sliding window of 4 on every layer, score scale 0.5', { slidingWindow: 4, layerAttention: ['sliding', 'sliding'], queryScale: 0.5 }],
+    ['Phi longrope attention factor, window 3 on the first layer', { architecture: 'phi3', rotaryDim: 4, ropeScaling: { type: 'longrope', shortFactor: [1.5, 2], longFactor: [3, 4], originalMaxPositions: 64, attentionFactor: 1.3 }, slidingWindow: 3, layerAttention: ['sliding', 'full'] }],
   ];
   for (const [label, overrides] of variants) {
     it(`gives the logits of the full forward pass, prefill and decode mixed across adapters (${label})`, async () => {

@@ -68,14 +68,13 @@ export interface PassOptions {
 
 interface Activations {
   rows: number;
-  probsLength: number;
   loraRank: number;
   ids: Tensor; // [T] i32
   targets: Tensor; // [T] i32
   /** One block's activations per layer; layer l's `output` is layer l+1's `input`, the last layer's is `last`. */
   layers: BlockActivations[];
-  /** Per layer [B, nH, S, S]: the attention probabilities. */
-  probs: Tensor[];
+  /** Per layer [B, nH, S]: each attention row's log-sum-exp. */
+  lse: Tensor[];
   /** Per layer, per projection, [T, r]: x·Aᵀ of the adapter (empty without one). */
   loraU: Array<Map<LoraTarget, Tensor>>;
   last: Tensor; // [T, d]
@@ -463,7 +462,7 @@ export class Llama {
     const T = B * S;
     if (ids.length !== T) throw new RangeError(`ids has ${ids.length} entries, expected B·S = ${T}`);
     if (S > c.maxPositions) throw new RangeError(`sequence of ${S} tokens exceeds the model's ${c.maxPositions} positions`);
-    const a = this.activations(T, B * c.numHeads * S * S, lora?.config.r ?? 0);
+    const a = this.activations(T, lora?.config.r ?? 0);
     be.write(a.ids, ids);
     embedTokens(be, c, w, a.layers[0]!.input, a.ids, T); // x [T, d]
     const attention = this.causal(a, B, S), adapter = this.single(a, lora);
@@ -484,7 +483,7 @@ export class Llama {
   }
 
   private causal(a: Activations, B: number, S: number): CausalAttention {
-    return { kind: 'causal', B, S, probs: a.probs };
+    return { kind: 'causal', B, S, lse: a.lse };
   }
 
   private single(a: Activations, lora: LoraAdapter | null): SingleLora | null {
@@ -495,20 +494,19 @@ export class Llama {
    * Activation buffers for at least T rows: kept while batches fit (every operation is given its
    * row count, so rows beyond T are never read), grown with headroom when one does not.
    */
-  private activations(needRows: number, needProbs: number, loraRank: number): Activations {
+  private activations(needRows: number, loraRank: number): Activations {
     const cur = this.acts;
     // a pass without an adapter leaves the adapter buffers alone, so any rank's serve it
-    if (cur && cur.rows >= needRows && cur.probsLength >= needProbs && (cur.loraRank === loraRank || loraRank === 0)) return cur;
+    if (cur && cur.rows >= needRows && (cur.loraRank === loraRank || loraRank === 0)) return cur;
     if (cur) this.freeActivations(cur);
-    // grow geometrically only when more rows (or probabilities) are needed, not when the rank changes
+    // grow geometrically only when more rows are needed, not when the rank changes
     const T = cur && cur.rows >= needRows ? cur.rows : Math.max(needRows, Math.ceil((cur?.rows ?? 0) * 1.25), 64);
-    const probsLength = cur && cur.probsLength >= needProbs ? cur.probsLength : Math.max(needProbs, Math.ceil((cur?.probsLength ?? 0) * 1.5));
     const be = this.backend, c = this.config;
     const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
     const z = (n: number) => be.zeros(n);
     const residual = Array.from({ length: c.numLayers + 1 }, () => z(T * d)); // [T, d] into each layer, then `last`
     const layers: BlockActivations[] = [];
-    const probs: Tensor[] = [];
+    const lse: Tensor[] = [];
     const loraU: Array<Map<LoraTarget, Tensor>> = [];
     for (let l = 0; l < c.numLayers; l++) {
       layers.push({
@@ -516,13 +514,13 @@ export class Llama {
         x2: z(T * d), h2: z(T * d), rstd2: z(T), gate: z(T * f), up: z(T * f), act: z(T * f), output: residual[l + 1]!,
         ...optionalActivations(c, T, z),
       });
-      probs.push(z(probsLength));
+      lse.push(z(T * c.numHeads)); // [B, nH, S] for any B·S ≤ T
       loraU.push(new Map(loraRank > 0 ? loraTargets.map((target) => [target, z(T * loraRank)]) : []));
     }
     this.acts = {
-      rows: T, probsLength, loraRank,
+      rows: T, loraRank,
       ids: be.upload(new Int32Array(T)), targets: be.upload(new Int32Array(T)),
-      layers, probs, loraU, last: residual[c.numLayers]!, hf: z(T * d), rstdf: z(T), logits: z(T * c.vocabSize), losses: z(T),
+      layers, lse, loraU, last: residual[c.numLayers]!, hf: z(T * d), rstdf: z(T), logits: z(T * c.vocabSize), losses: z(T),
       scratch: {
         dres: z(T * d), dh: z(T * d), dq: z(T * qd), dk: z(T * kvd), dv: z(T * kvd), datt: z(T * qd),
         dgate: z(T * f), dup: z(T * f), dact: z(T * f), dloraU: z(T * Math.max(loraRank, 1)),
@@ -535,7 +533,7 @@ export class Llama {
     const free = (t: Tensor) => this.backend.free(t);
     // each layer frees its input but not its output (the next layer's input, or `last`)
     for (const la of a.layers) for (const [key, t] of Object.entries(la)) if (key !== 'output') free(t);
-    for (const t of a.probs) free(t);
+    for (const t of a.lse) free(t);
     for (const m of a.loraU) for (const t of m.values()) free(t);
     for (const t of Object.values(a.scratch)) free(t);
     for (const t of [a.ids, a.targets, a.last, a.hf, a.rstdf, a.logits, a.losses]) free(t);

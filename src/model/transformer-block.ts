@@ -10,7 +10,7 @@
  *
  * What differs between the two callers is passed as data:
  * - the attention: {@link CausalAttention} (B sequences of S rows at positions 0…S−1, each row
- *   over the rows before it; probabilities kept for the backward pass) or {@link PagedAttention}
+ *   over the rows before it; each row's log-sum-exp kept for the backward pass) or {@link PagedAttention}
  *   (rows of many sequences, each at its own position; keys and values go to the paged KV cache
  *   and each row attends over its own sequence's cached positions);
  * - the LoRA: none, {@link SingleLora} (one adapter for every row, through the matrix products;
@@ -22,7 +22,7 @@
  */
 import type { Backend, Tensor } from './backend.ts';
 import type { LoraTarget, ModelConfig } from './config.ts';
-import { rotaryOf } from './rotary.ts';
+import { attentionScale, rotaryOf } from './rotary.ts';
 import type { PagedKvCache } from './kv-cache.ts';
 import type { LlamaWeights, LoraAdapter } from './llama.ts';
 
@@ -113,8 +113,8 @@ export interface CausalAttention {
   kind: 'causal';
   B: number;
   S: number;
-  /** Per layer [B, nH, S, S]: the softmax probabilities, kept for the backward pass. */
-  probs: readonly Tensor[];
+  /** Per layer [B, nH, S]: each row's log-sum-exp of its scores, kept for the backward pass (flash attention). */
+  lse: readonly Tensor[];
 }
 
 /** Rows of many sequences, each at its own position; keys and values live in a paged KV cache. */
@@ -156,7 +156,7 @@ export type BlockLora = SingleLora | RowLora | null;
  * Layer `l` over T rows: reads `a.input`, writes every other activation, `a.output` last.
  *
  * @example
- * blockForward(be, config, weights.layers[l], l, acts[l], B * S, { kind: 'causal', B, S, probs }, null);
+ * blockForward(be, config, weights.layers[l], l, acts[l], B * S, { kind: 'causal', B, S, lse }, null);
  */
 export function blockForward(be: Backend, c: ModelConfig, w: LayerWeights, l: number, a: BlockActivations, T: number, attention: Attention, lora: BlockLora): void {
   const d = c.hiddenSize, f = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKvHeads * c.headDim;
@@ -215,17 +215,25 @@ function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor |
   }
 }
 
-/** Rotates q and k to their positions (where the layer has a rotary), then att [T, qd] = softmax(q·kᵀ/√hd)·v over each row's visible keys. */
+/**
+ * Layer `l`'s attention score scale (`attentionScale`: 1/√hd, or the architecture's) and sliding
+ * window (0: full causal; `slidingWindow` on the layers `layerAttention` marks sliding).
+ */
+function attentionParams(c: ModelConfig, l: number): { scale: number; window: number } {
+  return { scale: attentionScale(c), window: c.layerAttention?.[l] === 'sliding' ? (c.slidingWindow ?? 0) : 0 };
+}
+
+/** Rotates q and k to their positions (where the layer has a rotary), then att [T, qd] = softmax(scale·q·kᵀ)·v over each row's visible keys. */
 function attend(be: Backend, c: ModelConfig, l: number, a: BlockActivations, T: number, attention: Attention): void {
   const { numHeads: nH, numKvHeads: nKV, headDim: hd } = c;
-  const rotary = rotaryOf(c, l);
+  const rotary = rotaryOf(c, l), { scale, window } = attentionParams(c, l);
   if (attention.kind === 'causal') {
     const { B, S } = attention;
     if (rotary) {
       be.rope(a.q, B, S, nH, hd, rotary, 0, false);
       be.rope(a.k, B, S, nKV, hd, rotary, 0, false);
     }
-    be.attention(a.att, attention.probs[l]!, a.q, a.k, a.v, B, S, nH, nKV, hd); // probs [B, nH, S, S]
+    be.attention(a.att, attention.lse[l]!, a.q, a.k, a.v, B, S, nH, nKV, hd, scale, window); // lse [B, nH, S]
   } else {
     const { cache } = attention;
     if (rotary) {
@@ -233,7 +241,7 @@ function attend(be: Backend, c: ModelConfig, l: number, a: BlockActivations, T: 
       be.ropeRows(a.k, attention.positions, T, nKV, hd, rotary);
     }
     be.kvWrite(cache.k[l]!, cache.v[l]!, a.k, a.v, attention.slots, T, nKV * hd); // this step's keys and values join the cache
-    be.pagedAttention(a.att, a.q, cache.k[l]!, cache.v[l]!, attention.blockTables, attention.lengths, T, nH, nKV, hd, cache.blockSize, attention.maxBlocks);
+    be.pagedAttention(a.att, a.q, cache.k[l]!, cache.v[l]!, attention.blockTables, attention.lengths, T, nH, nKV, hd, cache.blockSize, attention.maxBlocks, scale, window);
   }
 }
 
@@ -295,8 +303,8 @@ export function blockBackward(be: Backend, c: ModelConfig, w: LayerWeights, l: n
     dO = s.dh;
   }
   linear(s.datt, false, dO, a.att, w.o, g?.o, null, 'o_proj', qd, d); // datt [T, qd]
-  const { B, S } = attention, { numHeads: nH, numKvHeads: nKV, headDim: hd } = c;
-  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, a.q, a.k, a.v, attention.probs[l]!, B, S, nH, nKV, hd); // dq [T, qd], dk, dv [T, kvd]
+  const { B, S } = attention, { numHeads: nH, numKvHeads: nKV, headDim: hd } = c, { scale, window } = attentionParams(c, l);
+  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, a.att, a.q, a.k, a.v, attention.lse[l]!, B, S, nH, nKV, hd, scale, window); // dq [T, qd], dk, dv [T, kvd]
   const rotary = rotaryOf(c, l);
   if (rotary) {
     be.rope(s.dq, B, S, nH, hd, rotary, 0, true); // the rotation's backward is the inverse rotation

@@ -1,6 +1,8 @@
 import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, Tensor } from '../backend.ts';
+import { checkWindow, firstVisiblePosition } from '../attention-window.ts';
 import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType, quantizedByteLength } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
+import { flashAttention, flashAttentionBackward } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
 
 /**
@@ -41,19 +43,6 @@ export class CpuQuantTensor implements Tensor {
   get length(): number {
     return this.matrix.rows * this.matrix.cols;
   }
-}
-
-/** Copies columns [col, col + hd) of the S rows of sequence b (row width w) into dst [S, hd]. */
-function gather(dst: Float32Array, x: Float32Array, b: number, S: number, w: number, col: number, hd: number): void {
-  for (let s = 0; s < S; s++) {
-    const o = (b * S + s) * w + col;
-    dst.set(x.subarray(o, o + hd), s * hd);
-  }
-}
-
-/** The inverse of {@link gather}: writes src [S, hd] into columns [col, col + hd) of sequence b's rows. */
-function scatter(x: Float32Array, src: Float32Array, b: number, S: number, w: number, col: number, hd: number): void {
-  for (let s = 0; s < S; s++) x.set(src.subarray(s * hd, s * hd + hd), (b * S + s) * w + col);
 }
 
 /** The matrix product the CPU backend delegates to (single thread or a worker pool). */
@@ -257,76 +246,14 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
 
-    // Attention runs per (sequence, head) on contiguous panels gathered from the [T, heads·hd]
-    // activations, so its four products go through the matrix kernels; softmax and its backward
-    // stay in plain loops (O(S²) per head against the products' O(S²·hd)).
-    attention(outT, probsT, qT, kT, vT, B, S, nH, nKV, hd) {
-      const out = f32(outT), probs = f32(probsT), q = f32(qT), k = f32(kT), v = f32(vT);
-      const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
-      const Qh = panel('q', S * hd), Kg = panel('k', S * hd), Vg = panel('v', S * hd), Oh = panel('o', S * hd);
-      for (let b = 0; b < B; b++) {
-        for (let g = 0; g < nKV; g++) {
-          gather(Kg, k, b, S, kw, g * hd, hd);
-          gather(Vg, v, b, S, kw, g * hd, hd);
-          for (let h = g * group; h < (g + 1) * group; h++) {
-            gather(Qh, q, b, S, qw, h * hd, hd);
-            const P = probs.subarray((b * nH + h) * S * S, (b * nH + h + 1) * S * S);
-            matmul(P, Qh, Kg, S, hd, S, 'nt', false, scale);
-            for (let s = 0; s < S; s++) {
-              const row = s * S;
-              let max = -Infinity;
-              for (let t = 0; t <= s; t++) if (P[row + t]! > max) max = P[row + t]!;
-              let sum = 0;
-              for (let t = 0; t <= s; t++) {
-                const e = Math.exp(P[row + t]! - max);
-                P[row + t] = e;
-                sum += e;
-              }
-              const inv = 1 / sum;
-              for (let t = 0; t <= s; t++) P[row + t]! *= inv;
-              P.fill(0, row + s + 1, row + S);
-            }
-            matmul(Oh, P, Vg, S, S, hd, 'nn', false, 1);
-            scatter(out, Oh, b, S, qw, h * hd, hd);
-          }
-        }
-      }
+    // flash attention (flash-attention.ts): tiles through the matrix kernels, never S×S
+    attention(outT, lseT, qT, kT, vT, B, S, nH, nKV, hd, scale, window) {
+      checkWindow(window);
+      flashAttention(matmul, panel, f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), { B, S, nH, nKV, hd, scale, window });
     },
-    attentionBackward(dqT, dkT, dvT, dOutT, qT, kT, vT, probsT, B, S, nH, nKV, hd) {
-      const dq = f32(dqT), dk = f32(dkT), dv = f32(dvT), dOut = f32(dOutT);
-      const q = f32(qT), k = f32(kT), v = f32(vT), probs = f32(probsT);
-      const group = nH / nKV, qw = nH * hd, kw = nKV * hd, scale = 1 / Math.sqrt(hd);
-      const Qh = panel('q', S * hd), Kg = panel('k', S * hd), Vg = panel('v', S * hd), dOh = panel('o', S * hd);
-      const dQh = panel('dq', S * hd), dKg = panel('dk', S * hd), dVg = panel('dv', S * hd), dP = panel('dp', S * S);
-      for (let b = 0; b < B; b++) {
-        for (let g = 0; g < nKV; g++) {
-          gather(Kg, k, b, S, kw, g * hd, hd);
-          gather(Vg, v, b, S, kw, g * hd, hd);
-          dKg.fill(0, 0, S * hd);
-          dVg.fill(0, 0, S * hd);
-          for (let h = g * group; h < (g + 1) * group; h++) {
-            gather(Qh, q, b, S, qw, h * hd, hd);
-            gather(dOh, dOut, b, S, qw, h * hd, hd);
-            const P = probs.subarray((b * nH + h) * S * S, (b * nH + h + 1) * S * S);
-            // dP = dO·Vᵀ; dV += Pᵀ·dO; dScores = P ⊙ (dP − rowsum(P ⊙ dP)) · scale
-            matmul(dP, dOh, Vg, S, hd, S, 'nt', false, 1);
-            matmul(dVg, P, dOh, S, S, hd, 'tn', true, 1);
-            for (let s = 0; s < S; s++) {
-              const row = s * S;
-              let pdp = 0;
-              for (let t = 0; t <= s; t++) pdp += P[row + t]! * dP[row + t]!;
-              for (let t = 0; t <= s; t++) dP[row + t] = P[row + t]! * (dP[row + t]! - pdp) * scale;
-              dP.fill(0, row + s + 1, row + S);
-            }
-            // dQ = dScores·K; dK += dScoresᵀ·Q
-            matmul(dQh, dP, Kg, S, S, hd, 'nn', false, 1);
-            scatter(dq, dQh, b, S, qw, h * hd, hd);
-            matmul(dKg, dP, Qh, S, S, hd, 'tn', true, 1);
-          }
-          scatter(dk, dKg, b, S, kw, g * hd, hd);
-          scatter(dv, dVg, b, S, kw, g * hd, hd);
-        }
-      }
+    attentionBackward(dqT, dkT, dvT, dOutT, outT, qT, kT, vT, lseT, B, S, nH, nKV, hd, scale, window) {
+      checkWindow(window);
+      flashAttentionBackward(matmul, panel, f32(dqT), f32(dkT), f32(dvT), f32(dOutT), f32(outT), f32(qT), f32(kT), f32(vT), f32(lseT), { B, S, nH, nKV, hd, scale, window });
     },
 
     swiglu(outT, gateT, upT, n) {
@@ -451,19 +378,21 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         vc.set(v.subarray(i * kvd, (i + 1) * kvd), slot * kvd);
       }
     },
-    pagedAttention(outT, qT, kCacheT, vCacheT, tablesT, lengthsT, rows, nH, nKV, hd, blockSize, maxBlocks) {
+    pagedAttention(outT, qT, kCacheT, vCacheT, tablesT, lengthsT, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window) {
+      checkWindow(window);
       const out = f32(outT), q = f32(qT), kc = f32(kCacheT), vc = f32(vCacheT), tables = i32(tablesT), lengths = i32(lengthsT);
-      const group = nH / nKV, qw = nH * hd, kvd = nKV * hd, scale = 1 / Math.sqrt(hd);
+      const group = nH / nKV, qw = nH * hd, kvd = nKV * hd;
       let scores = new Float64Array(0);
       for (let i = 0; i < rows; i++) {
         const n = lengths[i]!;
         if (n > maxBlocks * blockSize) throw new RangeError(`sequence of ${n} tokens exceeds its block table`);
         if (scores.length < n) scores = new Float64Array(Math.max(n, scores.length * 2));
         const slotOf = (p: number) => tables[i * maxBlocks + Math.floor(p / blockSize)]! * blockSize + (p % blockSize);
+        const first = firstVisiblePosition(n - 1, window); // the row is at position n − 1
         for (let h = 0; h < nH; h++) {
           const qo = i * qw + h * hd, ko = Math.floor(h / group) * hd;
           let max = -Infinity;
-          for (let p = 0; p < n; p++) {
+          for (let p = first; p < n; p++) {
             const so = slotOf(p) * kvd + ko;
             let dot = 0;
             for (let j = 0; j < hd; j++) dot += q[qo + j]! * kc[so + j]!;
@@ -471,12 +400,12 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
             if (scores[p]! > max) max = scores[p]!;
           }
           let sum = 0;
-          for (let p = 0; p < n; p++) {
+          for (let p = first; p < n; p++) {
             scores[p] = Math.exp(scores[p]! - max);
             sum += scores[p]!;
           }
           out.fill(0, qo, qo + hd);
-          for (let p = 0; p < n; p++) {
+          for (let p = first; p < n; p++) {
             const w = scores[p]! / sum, so = slotOf(p) * kvd + ko;
             for (let j = 0; j < hd; j++) out[qo + j]! += w * vc[so + j]!;
           }

@@ -91,8 +91,8 @@ function shuffledTables(rows: number, maxBlocks: number, cacheBlocks: number, se
   return Int32Array.from({ length: rows * maxBlocks }, (_, i) => order[i]!);
 }
 
-async function checkPaged(o: { lengths: number[]; nH: number; nKV: number; hd: number; blockSize: number; maxBlocks: number; seed: number }): Promise<number> {
-  const { lengths, nH, nKV, hd, blockSize, maxBlocks, seed } = o;
+async function checkPaged(o: { lengths: number[]; nH: number; nKV: number; hd: number; blockSize: number; maxBlocks: number; seed: number; scale?: number; window?: number }): Promise<number> {
+  const { lengths, nH, nKV, hd, blockSize, maxBlocks, seed } = o, scale = o.scale ?? 1 / Math.sqrt(hd), window = o.window ?? 0;
   const rows = lengths.length, kvd = nKV * hd, cacheBlocks = rows * maxBlocks + 3;
   const inputs = {
     out: randomArray(rows * nH * hd, seed), // overwritten
@@ -100,7 +100,7 @@ async function checkPaged(o: { lengths: number[]; nH: number; nKV: number; hd: n
     kc: randomArray(cacheBlocks * blockSize * kvd, seed + 2, 2), vc: randomArray(cacheBlocks * blockSize * kvd, seed + 3),
     tables: shuffledTables(rows, maxBlocks, cacheBlocks, seed + 4), lengths: Int32Array.from(lengths),
   };
-  const [g, c] = await onBoth(backend(), inputs, (be, t) => be.pagedAttention(t.out!, t.q!, t.kc!, t.vc!, t.tables!, t.lengths!, rows, nH, nKV, hd, blockSize, maxBlocks), ['out']);
+  const [g, c] = await onBoth(backend(), inputs, (be, t) => be.pagedAttention(t.out!, t.q!, t.kc!, t.vc!, t.tables!, t.lengths!, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window), ['out']);
   const err = maxRelativeError(g.out!, c.out!);
   assert.ok(err < TOLERANCE, `paged attention ${JSON.stringify(o)}: max relative error ${err}`);
   return err;
@@ -114,6 +114,8 @@ test('pagedAttention matches the CPU reference over a shuffled block table', { s
   await checkPaged({ lengths: [5, 131, 33], nH: 3, nKV: 1, hd: 90, blockSize: 5, maxBlocks: 27, seed: 51 });
   // one kv head per query head
   await checkPaged({ lengths: [12, 3], nH: 2, nKV: 2, hd: 16, blockSize: 4, maxBlocks: 3, seed: 61 });
+  // sliding windows (1, shorter and longer than a 64-position tile, past the longest row) and another scale
+  for (const window of [1, 5, 70, 200]) await checkPaged({ lengths: [1, 7, 8, 70, 0, 80], nH: 4, nKV: 2, hd: 8, blockSize: 8, maxBlocks: 10, seed: 71, scale: 0.3, window });
 });
 
 // ── Batched LoRA through the adapter pool: one shrink and one expand dispatch per pool ──

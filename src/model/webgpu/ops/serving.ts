@@ -1,4 +1,5 @@
 import type { Backend, Tensor } from '../../backend.ts';
+import { checkWindow } from '../../attention-window.ts';
 import type { AdapterPool } from '../adapter-pool.ts';
 import { GpuTensor, groupsFor, linearIndex, scratchHolding, workgroupSum, type Kernels } from '../kernels.ts';
 
@@ -107,11 +108,12 @@ const PA_MAX_HD = 4 * PA_THREADS;
  * score (q kept in workgroup memory); then every thread walks the tile's 64 scores in order,
  * keeping the running max, the running sum of exponentials and — for the output dims
  * d ≡ t (mod 64) it owns — the running weighted sum of V (online softmax, rescaled when the max
- * grows). All threads thus compute the same max and sum in the same order. Lengths are clamped to
+ * grows). All threads thus compute the same max and sum in the same order. With a sliding window w
+ * the row (at position n − 1) starts at position n − w. Lengths are clamped to
  * the block table (maxBlocks·blockSize); positions whose slot lies outside the cache are skipped.
  */
 const PAGED_ATTENTION = /* wgsl */ `
-struct Params { rows: u32, nH: u32, group: u32, hd: u32, kvd: u32, blockSize: u32, maxBlocks: u32, cacheSlots: u32, scale: f32 }
+struct Params { rows: u32, nH: u32, group: u32, hd: u32, kvd: u32, blockSize: u32, maxBlocks: u32, cacheSlots: u32, scale: f32, window: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
@@ -141,7 +143,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var runMax = -3.4e38;
   var runSum = 0.0;
   var acc: array<f32, 4>;
-  for (var base = 0u; base < n; base += ${PA_THREADS}u) {
+  var first = 0u; // the row is at position n − 1: with a window w it sees n − w … n − 1 (attention-window.ts)
+  if (p.window > 0u && n > p.window) { first = n - p.window; }
+  for (var base = first; base < n; base += ${PA_THREADS}u) {
     let pos = base + lid;
     var slot = NONE;
     var sc = 0.0;
@@ -255,13 +259,14 @@ export function servingOps(k: Kernels, pool: AdapterPool): Pick<Backend, 'loraRo
       const cacheSlots = Math.floor(Math.min(kCache.length, vCache.length) / kvd);
       k.dispatch(KV_WRITE, [{ u32: rows }, { u32: kvd }, { u32: cacheSlots }], [kCache, vCache, kT, vT, slots], groupsFor(rows * kvd));
     },
-    pagedAttention(out, q, kCache, vCache, blockTables, lengths, rows, nH, nKV, hd, blockSize, maxBlocks) {
+    pagedAttention(out, q, kCache, vCache, blockTables, lengths, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window) {
       if (hd > PA_MAX_HD) throw new RangeError(`pagedAttention on WebGPU supports head widths up to ${PA_MAX_HD}, not ${hd}`);
+      checkWindow(window);
       if (rows === 0 || nH === 0) return;
       const kvd = nKV * hd;
       const cacheSlots = Math.floor(Math.min(kCache.length, vCache.length) / kvd);
       const params = [
-        { u32: rows }, { u32: nH }, { u32: nH / nKV }, { u32: hd }, { u32: kvd }, { u32: blockSize }, { u32: maxBlocks }, { u32: cacheSlots }, { f32: 1 / Math.sqrt(hd) },
+        { u32: rows }, { u32: nH }, { u32: nH / nKV }, { u32: hd }, { u32: kvd }, { u32: blockSize }, { u32: maxBlocks }, { u32: cacheSlots }, { f32: scale }, { u32: window },
       ];
       k.dispatch(PAGED_ATTENTION, params, [out, q, kCache, vCache, blockTables, lengths], groupsFor(rows * nH, 1));
     },
