@@ -349,25 +349,35 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
     loraRows(yT, xT, adapters, inDim, outDim) {
       const y = f32(yT), x = f32(xT);
-      let u = new Float64Array(0);
+      // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
+      // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
+      const groups = new Map<Tensor, { a: Tensor; b: Tensor; r: number; scale: number; rows: number[] }>();
       adapters.forEach((ad, i) => {
         if (!ad) return;
-        const A = f32(ad.a), B = f32(ad.b), r = ad.r;
-        if (u.length < r) u = new Float64Array(r);
-        const xo = i * inDim, yo = i * outDim;
-        for (let k = 0; k < r; k++) {
-          let s = 0;
-          const ao = k * inDim;
-          for (let j = 0; j < inDim; j++) s += A[ao + j]! * x[xo + j]!;
-          u[k] = s * ad.scale;
-        }
-        for (let o = 0; o < outDim; o++) {
-          let s = 0;
-          const bo = o * r;
-          for (let k = 0; k < r; k++) s += B[bo + k]! * u[k]!;
-          y[yo + o]! += s;
-        }
+        let g = groups.get(ad.a);
+        if (!g) groups.set(ad.a, (g = { ...ad, rows: [] }));
+        g.rows.push(i);
       });
+      for (const { a, b, r, scale, rows } of groups.values()) {
+        const n = rows.length, first = rows[0]!, adjacent = rows[n - 1]! - first === n - 1;
+        let xs = x.subarray(first * inDim, (first + n) * inDim);
+        if (!adjacent) {
+          xs = panel('loraX', n * inDim).subarray(0, n * inDim);
+          rows.forEach((row, i) => xs.set(x.subarray(row * inDim, (row + 1) * inDim), i * inDim));
+        }
+        const u = panel('loraU', n * r).subarray(0, n * r);
+        matmul(u, xs, f32(a), n, inDim, r, 'nt', false, scale); // u [n, r]
+        if (adjacent) {
+          matmul(y.subarray(first * outDim, (first + n) * outDim), u, f32(b), n, r, outDim, 'nt', true, 1);
+        } else {
+          const ys = panel('loraY', n * outDim).subarray(0, n * outDim);
+          matmul(ys, u, f32(b), n, r, outDim, 'nt', false, 1); // ys [n, out]
+          rows.forEach((row, i) => {
+            const yo = row * outDim, so = i * outDim;
+            for (let o = 0; o < outDim; o++) y[yo + o]! += ys[so + o]!;
+          });
+        }
+      }
     },
     kvWrite(kCacheT, vCacheT, kT, vT, slotsT, rows, kvd) {
       const kc = f32(kCacheT), vc = f32(vCacheT), k = f32(kT), v = f32(vT), slots = i32(slotsT);

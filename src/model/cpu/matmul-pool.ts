@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { MatmulLayout } from '../backend.ts';
 import { checkMatmul, checkMatmulQuantized, mainEngine, matmulQuantizedRows, matmulRows, onHeap } from './matmul.ts';
 import type { QuantOperand } from './matmul.ts';
-import { DECODE_MAX_ROWS, QUANT_CODES } from './matmul-quant.ts';
+import { DECODE_MAX_ROWS, F32_DECODE_MAX_ROWS, QUANT_CODES } from './matmul-quant.ts';
 import { sharedHeap } from './matmul-heap.ts';
 import { DEAD, DONE, ERROR, JOB_SEQ, PROGRESS, SHUTDOWN, createControl, failureMessage, publishJob, runChunks } from './matmul-job.ts';
 import { LAYOUT_CODES, TILE, kernelModule, scratchBytes } from './matmul-wasm.ts';
@@ -132,7 +132,8 @@ export class MatmulPool {
     if (this.disposed) throw new PoolDisposedError('matmul pool used after dispose()');
     checkMatmul(c, a, b, m, k, n, layout, 0, m);
     this.throwIfBroken();
-    const plan = this.plan(m, k, n);
+    // products of few rows stream W (the decode path): split its rows (C's columns) between threads
+    const plan = this.plan(m, k, n, layout === 'nt' && m <= F32_DECODE_MAX_ROWS);
     if (!plan) {
       matmulRows(c, a, b, m, k, n, layout, accumulate, alpha, 0, m);
       return;

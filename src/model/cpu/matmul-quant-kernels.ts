@@ -7,9 +7,10 @@
  *   rows `dstStride` bytes apart at `dst`. Each block's bytes are turned into f32x4 vectors in
  *   registers (nibbles split with `v128.and` / `i8x16.shr_u`, sign-extended twice, converted,
  *   scaled, with Q4_K's min added by a fused multiply-add) and stored with vector stores.
- * - `dot4(a, lda, w, kc, m, c, ldc, alpha, beta, nValid)`: C[i, r] = alpha · A[i, 0..kc)·W[r, 0..kc)
- *   (+ C when beta) for m rows of A and the 4 f32 rows of W at `w`, `DECODE_KC` floats apart (only
- *   the first `nValid` columns of C are written). Two rows of A at a time: per 4 elements, 2 loads of
+ * - `dot4(a, lda, w, kc, m, c, ldc, alpha, beta, nValid, ldw)`: C[i, r] = alpha · A[i, 0..kc)·W[r, 0..kc)
+ *   (+ C when beta) for m rows of A and the 4 f32 rows of W at `w`, `ldw` bytes apart (the
+ *   dequantised scratch's `DECODE_KC` floats, or an f32 weight's own rows; only the first `nValid`
+ *   columns of C are written). Two rows of A at a time: per 4 elements, 2 loads of
  *   A, 4 of W and 8 multiply-adds into 8 f32x4 accumulators.
  *
  * The f16 block scales are converted with integer arithmetic (no f16 instructions in WebAssembly):
@@ -167,15 +168,16 @@ function dequantKernel(type: QuantType, fma: boolean): WasmFunction {
   return { name: `dq${type}`, fn: f, body };
 }
 
-/** `dot4(a, lda, w, kc, m, c, ldc, alpha, beta, nValid)` (see the file comment). */
+/** `dot4(a, lda, w, kc, m, c, ldc, alpha, beta, nValid, ldw)` (see the file comment). */
 function dotKernel(fma: boolean): WasmFunction {
   const f = new FunctionBuilder();
   const a = f.param('a', I32), lda = f.param('lda', I32), w = f.param('w', I32), kc = f.param('kc', I32), m = f.param('m', I32);
   const c = f.param('c', I32), ldc = f.param('ldc', I32), alpha = f.param('alpha', F32), beta = f.param('beta', I32), nValid = f.param('nValid', I32);
+  const ldw = f.param('ldw', I32);
   const acc = [0, 1].map((i) => [0, 1, 2, 3].map((r) => f.local(`acc${i}_${r}`, V128)));
   const av = [f.local('a0', V128), f.local('a1', V128)], wv = f.local('wv', V128);
-  const pa = [f.local('pa0', I32), f.local('pa1', I32)], pw = f.local('pw', I32), p = f.local('p', I32), i = f.local('i', I32), crow = f.local('crow', I32);
-  const ldw = 4 * DECODE_KC;
+  const pa = [f.local('pa0', I32), f.local('pa1', I32)], p = f.local('p', I32), i = f.local('i', I32), crow = f.local('crow', I32);
+  const pw = [0, 1, 2, 3].map((r) => f.local(`pw${r}`, I32));
 
   const madd = (x: number, y: number, z: number) => (fma ? seq(get(x), get(y), get(z), f32x4RelaxedMadd) : seq(get(x), get(y), f32x4Mul, get(z), f32x4Add));
   const hsum = (v: number) => seq(get(v), f32x4ExtractLane(0), get(v), f32x4ExtractLane(1), f32Add, get(v), f32x4ExtractLane(2), f32Add, get(v), f32x4ExtractLane(3), f32Add);
@@ -189,15 +191,16 @@ function dotKernel(fma: boolean): WasmFunction {
     const step: Code[] = [];
     for (let t = 0; t < rowsNow; t++) step.push(get(pa[t]!), v128Load(), set(av[t]!));
     for (let r = 0; r < 4; r++) {
-      step.push(get(pw), v128Load(r * ldw), set(wv));
+      step.push(get(pw[r]!), v128Load(), set(wv));
       for (let t = 0; t < rowsNow; t++) step.push(madd(av[t]!, wv, acc[t]![r]!), set(acc[t]![r]!));
     }
     return seq(
       ...acc.slice(0, rowsNow).flat().map((v) => seq(v128Zero, set(v))),
       get(a), get(i), get(lda), i32Mul, i32Add, set(pa[0]!),
       ...(rowsNow > 1 ? [seq(get(pa[0]!), get(lda), i32Add, set(pa[1]!))] : []),
-      get(w), set(pw), get(kc), i32c(2), i32ShrU, set(p),
-      loop(...step, ...pa.slice(0, rowsNow).map((x) => incC(x, 16)), incC(pw, 16), dec(p), get(p), brIf(0)),
+      ...pw.map((x, r) => seq(get(w), get(ldw), i32c(r), i32Mul, i32Add, set(x))),
+      get(kc), i32c(2), i32ShrU, set(p),
+      loop(...step, ...pa.slice(0, rowsNow).map((x) => incC(x, 16)), ...pw.map((x) => incC(x, 16)), dec(p), get(p), brIf(0)),
       get(c), get(i), get(ldc), i32Mul, i32Add, set(crow),
       storeRow(acc[0]!),
       ...(rowsNow > 1 ? [seq(inc(crow, get(ldc)), storeRow(acc[1]!))] : []),

@@ -22,6 +22,13 @@ const TYPE_OF_CODE: readonly (QuantType | undefined)[] = [undefined, 'Q8_0', 'Q4
 /** Products (`nt` only) of at most this many rows of A take the decode path. */
 export const DECODE_MAX_ROWS = 16;
 
+/** f32 products (`nt`) of at most this many rows of A, with k up to {@link F32_DECODE_MAX_K}, take the f32 decode path (measured: docs/decisions/0026). */
+export const F32_DECODE_MAX_ROWS = 32;
+/** The narrowest k the f32 decode path takes: below it (a LoRA B, k = rank) a call's few steps cost less than its per-4-rows loop, so the GEMM does them. */
+export const F32_DECODE_MIN_K = 64;
+/** The widest k the f32 decode path takes (its tail of < 4 rows of W fits the scratch). */
+export const F32_DECODE_MAX_K = 16384;
+
 /**
  * Floats of scratch the quantised paths need for a GEMM blocking (kc, nc): a dequantised kc×nc
  * block of B, widened by up to one super-block on each side when a column range starts or ends
@@ -32,11 +39,11 @@ export const DECODE_MAX_ROWS = 16;
  */
 export function quantScratchFloats(blocking: { kc: number; nc: number }): number {
   const widest = 256;
-  return Math.max(blocking.nc * blocking.kc, blocking.kc * (blocking.nc + 2 * widest), 4 * DECODE_KC);
+  return Math.max(blocking.nc * blocking.kc, blocking.kc * (blocking.nc + 2 * widest), 4 * DECODE_KC, 4 * F32_DECODE_MAX_K);
 }
 
 type Dequant = (dst: number, dstStride: number, src: number, srcStride: number, rows: number, blocks: number) => void;
-type Dot = (a: number, lda: number, w: number, kc: number, m: number, c: number, ldc: number, alpha: number, beta: number, nValid: number) => void;
+type Dot = (a: number, lda: number, w: number, kc: number, m: number, c: number, ldc: number, alpha: number, beta: number, nValid: number, ldw: number) => void;
 /** The f32 B packer of the GEMM module (`pack8`). */
 export type PackB = (dst: number, src: number, count: number, kc: number, es: number, ps: number) => void;
 
@@ -85,8 +92,27 @@ export class QuantMatmul {
       for (let pc = 0; pc < k; pc += DECODE_KC) {
         const kc = Math.min(DECODE_KC, k - pc);
         dq(s, 4 * DECODE_KC, w + j * rowBytes + (pc / block) * bytes, rowBytes, rw, kc / block);
-        this.dot(aRows + 4 * pc, lda, s, kc, m, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw);
+        this.dot(aRows + 4 * pc, lda, s, kc, m, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw, 4 * DECODE_KC);
       }
+    }
+  }
+
+  /**
+   * The same decode for an f32 W [n, k] at byte `w`: its rows are dotted where they lie (no
+   * packing: W is read once, which is all a product of a few rows costs), the last group of fewer
+   * than 4 rows copied to the scratch first so no row past W is read.
+   */
+  decodeF32(c: number, a: number, w: number, k: number, n: number, accumulate: boolean, alpha: number,
+    r0: number, r1: number, c0: number, c1: number, heap: Float32Array): void {
+    const lda = 4 * k, ldc = 4 * n, ldw = 4 * k;
+    const aRows = a + r0 * lda, cRows = c + r0 * ldc, m = r1 - r0, beta = accumulate ? 1 : 0;
+    let j = c0;
+    for (; j + 4 <= c1; j += 4) this.dot(aRows, lda, w + j * ldw, k, m, cRows + 4 * j, ldc, alpha, beta, 4, ldw);
+    if (j < c1) {
+      const rw = c1 - j, s = this.scratch;
+      heap.copyWithin(s / 4, (w + j * ldw) / 4, (w + c1 * ldw) / 4);
+      heap.fill(0, s / 4 + rw * k, s / 4 + 4 * k);
+      this.dot(aRows, lda, s, k, m, cRows + 4 * j, ldc, alpha, beta, rw, ldw);
     }
   }
 

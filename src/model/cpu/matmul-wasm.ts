@@ -4,7 +4,7 @@
  * worker of the pool, each engine with its own scratch block for packed panels.
  */
 import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
-import { DECODE_MAX_ROWS, QuantMatmul, quantScratchFloats } from './matmul-quant.ts';
+import { DECODE_MAX_ROWS, F32_DECODE_MAX_K, F32_DECODE_MIN_K, F32_DECODE_MAX_ROWS, QuantMatmul, quantScratchFloats } from './matmul-quant.ts';
 import type { TileShape } from './matmul-wasm-kernels.ts';
 import { MAX_PAGES, WasmUnavailableError } from './matmul-heap.ts';
 import { wasmApi } from './wasm-api.ts';
@@ -129,6 +129,11 @@ export class GemmEngine {
     // decided on the whole product's m, not the range, so that results do not depend on how the pool splits it
     if (quant !== 0 && layout === 1 && m <= DECODE_MAX_ROWS) {
       this.quant.decode(c, a, b, quant, k, n, accumulate, alpha, r0, r1, c0, c1);
+      this.onProgress?.();
+      return;
+    }
+    if (quant === 0 && layout === 1 && m <= F32_DECODE_MAX_ROWS && k % 4 === 0 && k >= F32_DECODE_MIN_K && k <= F32_DECODE_MAX_K) {
+      this.quant.decodeF32(c, a, b, k, n, accumulate, alpha, r0, r1, c0, c1, new Float32Array(this.memory.buffer));
       this.onProgress?.();
       return;
     }

@@ -96,6 +96,13 @@ describe('matmul (WebAssembly SIMD kernels)', () => {
     }
   });
 
+  it('matches on decode shapes (nt, up to 32 rows, k ≥ 64: W streamed row by row), n not a multiple of 4, heap or not', () => {
+    for (const [m, k, n] of [[1, 64, 1], [1, 576, 1539], [2, 68, 6], [3, 1000, 7], [16, 96, 33], [32, 576, 130], [33, 96, 9], [5, 60, 11]] as const) {
+      for (const shared of [true, false]) check(wasmKernel, m, k, n, 'nt', true, 0.5, shared, m * k + n);
+      check(wasmKernel, m, k, n, 'nt', false, 1, true, m + n);
+    }
+  });
+
   it('matches on LoRA-like shapes with a tiny dimension (rank 8)', () => {
     for (const [layout, m, k, n] of [['nt', 200, 96, 8], ['nt', 200, 8, 96], ['nn', 200, 96, 8], ['nn', 200, 8, 96], ['tn', 96, 200, 8], ['tn', 8, 200, 96]] as const) {
       for (const shared of [true, false]) check(wasmKernel, m, k, n, layout, false, 1, shared, 7);
