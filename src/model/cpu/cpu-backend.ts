@@ -2,6 +2,7 @@ import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, Tens
 import { checkWindow, firstVisiblePosition } from '../attention-window.ts';
 import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType, quantizedByteLength } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
+import { expNonPositive } from './fast-exp.ts';
 import { flashAttention, flashAttentionBackward } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
 
@@ -351,14 +352,15 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       const y = f32(yT), x = f32(xT);
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
-      const groups = new Map<Tensor, { a: Tensor; b: Tensor; r: number; scale: number; rows: number[] }>();
+      // one group per (A, B, scale): adapters may share a factor (a serving pool's A with another B)
+      const groups: Array<{ a: Tensor; b: Tensor; r: number; scale: number; rows: number[] }> = [];
       adapters.forEach((ad, i) => {
         if (!ad) return;
-        let g = groups.get(ad.a);
-        if (!g) groups.set(ad.a, (g = { ...ad, rows: [] }));
+        let g = groups.find((x) => x.a === ad.a && x.b === ad.b && x.scale === ad.scale);
+        if (!g) groups.push((g = { ...ad, rows: [] }));
         g.rows.push(i);
       });
-      for (const { a, b, r, scale, rows } of groups.values()) {
+      for (const { a, b, r, scale, rows } of groups) {
         const n = rows.length, first = rows[0]!, adjacent = rows[n - 1]! - first === n - 1;
         let xs = x.subarray(first * inDim, (first + n) * inDim);
         if (!adjacent) {
@@ -392,33 +394,41 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       checkWindow(window);
       const out = f32(outT), q = f32(qT), kc = f32(kCacheT), vc = f32(vCacheT), tables = i32(tablesT), lengths = i32(lengthsT);
       const group = nH / nKV, qw = nH * hd, kvd = nKV * hd;
-      let scores = new Float64Array(0);
+      let slots = new Int32Array(0);
       for (let i = 0; i < rows; i++) {
         const n = lengths[i]!;
         if (n > maxBlocks * blockSize) throw new RangeError(`sequence of ${n} tokens exceeds its block table`);
-        if (scores.length < n) scores = new Float64Array(Math.max(n, scores.length * 2));
-        const slotOf = (p: number) => tables[i * maxBlocks + Math.floor(p / blockSize)]! * blockSize + (p % blockSize);
         const first = firstVisiblePosition(n - 1, window); // the row is at position n − 1
-        for (let h = 0; h < nH; h++) {
-          const qo = i * qw + h * hd, ko = Math.floor(h / group) * hd;
-          let max = -Infinity;
-          for (let p = first; p < n; p++) {
-            const so = slotOf(p) * kvd + ko;
-            let dot = 0;
-            for (let j = 0; j < hd; j++) dot += q[qo + j]! * kc[so + j]!;
-            scores[p] = dot * scale;
-            if (scores[p]! > max) max = scores[p]!;
+        const visible = n - first;
+        if (slots.length < visible) slots = new Int32Array(Math.max(visible, slots.length * 2));
+        // each visible position's cache row, once per row (not per head)
+        for (let p = first; p < n; p++) slots[p - first] = (tables[i * maxBlocks + Math.floor(p / blockSize)]! * blockSize + (p % blockSize)) * kvd;
+        // per key-value head: its visible keys and values gathered into panels, then the query
+        // heads sharing it as two matrix products (scores [group, visible], out [group, hd])
+        const kp = panel('pagedK', visible * hd).subarray(0, visible * hd), vp = panel('pagedV', visible * hd).subarray(0, visible * hd);
+        const sc = panel('pagedScores', group * visible).subarray(0, group * visible);
+        for (let g = 0; g < nKV; g++) {
+          const ko = g * hd, q0 = i * qw + g * group * hd;
+          for (let p = 0; p < visible; p++) {
+            const o = slots[p]! + ko;
+            kp.set(kc.subarray(o, o + hd), p * hd);
+            vp.set(vc.subarray(o, o + hd), p * hd);
           }
-          let sum = 0;
-          for (let p = first; p < n; p++) {
-            scores[p] = Math.exp(scores[p]! - max);
-            sum += scores[p]!;
+          matmul(sc, q.subarray(q0, q0 + group * hd), kp, group, hd, visible, 'nt', false, scale); // scores [group, visible]
+          for (let t = 0; t < group; t++) {
+            const so = t * visible;
+            let max = -Infinity;
+            for (let p = 0; p < visible; p++) if (sc[so + p]! > max) max = sc[so + p]!;
+            let sum = 0;
+            for (let p = 0; p < visible; p++) {
+              const e = expNonPositive(sc[so + p]! - max);
+              sc[so + p] = e;
+              sum += e;
+            }
+            const inv = 1 / sum;
+            for (let p = 0; p < visible; p++) sc[so + p]! *= inv;
           }
-          out.fill(0, qo, qo + hd);
-          for (let p = first; p < n; p++) {
-            const w = scores[p]! / sum, so = slotOf(p) * kvd + ko;
-            for (let j = 0; j < hd; j++) out[qo + j]! += w * vc[so + j]!;
-          }
+          matmul(out.subarray(q0, q0 + group * hd), sc, vp, group, visible, hd, 'nn', false, 1); // out [group, hd]
         }
       }
     },
