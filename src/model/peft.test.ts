@@ -8,6 +8,10 @@ import type { LoraAdapterWeights } from './lora-weights.ts';
 import { PeftFormatError, UnsupportedAdapterError, loadPeftAdapter, parsePeftAdapter, peftAdapterFiles, peftTensorName, savePeftAdapter } from './peft.ts';
 import { parseSafetensors, serializeSafetensors } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
+import { fromHfTensors, toHfTensors } from './architectures.ts';
+import { tinyRandomWeights } from './export-fixtures.test-util.ts';
+import { Llama } from './llama.ts';
+import { referenceBackend } from './test-models.test-util.ts';
 
 const config: ModelConfig = {
   vocabSize: 50, hiddenSize: 8, intermediateSize: 12, numLayers: 2, numHeads: 2, numKvHeads: 1, headDim: 4,
@@ -145,4 +149,43 @@ test('bad adapters give typed errors naming the problem', () => {
   bad.config.targetModules = ['q_proj'];
   assert.throws(() => peftAdapterFiles(bad), /v_proj, which is not in the adapter's targetModules/);
   assert.throws(() => peftAdapterFiles({ ...sampleAdapter(), layers: [{ q_proj: { a: new Float32Array(16), b: new Float32Array(6) } }] }, { config }), /layer 0 q_proj: A has 16 values and B 6/);
+});
+
+test("a Phi-3 adapter on the fused qkv_proj and gate_up_proj reads as exact pairs on their parts: the model with it equals the model with B·A merged into the fused weights", async () => {
+  const phi: ModelConfig = { ...config, architecture: 'phi3', numHeads: 2, numKvHeads: 1, headDim: 4, tieEmbeddings: false };
+  const d = phi.hiddenSize, qkv = (phi.numHeads + 2 * phi.numKvHeads) * phi.headDim, f = phi.intermediateSize, r = 2, alpha = 6;
+  const tensors: TensorMap = new Map();
+  for (let l = 0; l < phi.numLayers; l++) {
+    const p = `base_model.model.model.layers.${l}.`;
+    tensors.set(`${p}self_attn.qkv_proj.lora_A.weight`, { shape: [r, d], data: ramp(r * d, 20 + l) });
+    tensors.set(`${p}self_attn.qkv_proj.lora_B.weight`, { shape: [qkv, r], data: ramp(qkv * r, 30 + l) });
+    tensors.set(`${p}mlp.gate_up_proj.lora_A.weight`, { shape: [r, d], data: ramp(r * d, 40 + l) });
+    tensors.set(`${p}mlp.gate_up_proj.lora_B.weight`, { shape: [2 * f, r], data: ramp(2 * f * r, 50 + l) });
+  }
+  const files = {
+    'adapter_config.json': JSON.stringify({ peft_type: 'LORA', r, lora_alpha: alpha, target_modules: ['qkv_proj', 'gate_up_proj'] }),
+    'adapter_model.safetensors': serializeSafetensors(tensors),
+  };
+  assert.throws(() => parsePeftAdapter(files, { config }), /needs the Phi-3 base model's config/);
+  const adapter = parsePeftAdapter(files, { config: phi });
+  assert.deepEqual(adapter.config.targetModules, ['q_proj', 'k_proj', 'v_proj', 'gate_proj', 'up_proj']);
+
+  // the reference: the checkpoint's own fused weights plus (alpha/r)·B·A, split by the architecture's loader
+  const weights = tinyRandomWeights(phi, 4);
+  const hf = toHfTensors(phi, weights);
+  for (let l = 0; l < phi.numLayers; l++) {
+    for (const [module, name] of [['self_attn.qkv_proj', `model.layers.${l}.self_attn.qkv_proj.weight`], ['mlp.gate_up_proj', `model.layers.${l}.mlp.gate_up_proj.weight`]] as const) {
+      const A = tensors.get(`base_model.model.model.layers.${l}.${module}.lora_A.weight`)!, B = tensors.get(`base_model.model.model.layers.${l}.${module}.lora_B.weight`)!;
+      const W = hf.get(name)!, out = W.shape[0]!, merged = W.data.slice();
+      for (let o = 0; o < out; o++) for (let c = 0; c < d; c++) for (let k = 0; k < r; k++) merged[o * d + c]! += (alpha / r) * B.data[o * r + k]! * A.data[k * d + c]!;
+      hf.set(name, { shape: W.shape, data: merged });
+    }
+  }
+  const be = referenceBackend();
+  const ids = Int32Array.from([1, 7, 3, 9, 4]);
+  const base = Llama.fromTensors(be, phi, weights);
+  const withAdapter = await base.logits(ids, 1, ids.length, base.loadLora(adapter));
+  const expected = await Llama.fromTensors(be, phi, fromHfTensors(phi, hf)).logits(ids, 1, ids.length);
+  const diff = Math.max(...withAdapter.map((v, i) => Math.abs(v - expected[i]!)));
+  assert.ok(diff < 1e-4, `logits differ by ${diff}`);
 });

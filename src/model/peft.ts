@@ -55,6 +55,9 @@ export function peftTensorName(layer: number, target: LoraTarget, matrix: 'A' | 
   return `base_model.model.model.layers.${layer}.${targetModulePath(target)}.lora_${matrix}.weight`;
 }
 
+/** Phi-3's fused projections (module path → the parts, in their row order). */
+const fusedModules: Record<string, readonly LoraTarget[]> = { 'self_attn.qkv_proj': ['q_proj', 'k_proj', 'v_proj'], 'mlp.gate_up_proj': ['gate_proj', 'up_proj'] };
+
 /** Accepts `[base_model.model.]model.layers.{i}.{self_attn|mlp}.{target}.lora_{A|B}[.default].weight`. */
 const tensorNamePattern = /^(?:base_model\.model\.)?(?:model\.)?layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_(A|B)(?:\.[A-Za-z0-9_-]+)?\.weight$/;
 
@@ -225,7 +228,9 @@ function parseConfig(bytes: Uint8Array | string): { r: number; alpha: number; ba
 /**
  * Parses a PEFT adapter from its two files' bytes. Accepts what Python PEFT writes: names with or
  * without the `base_model.model.` prefix, with or without an adapter name (`lora_A.default.weight`),
- * any float dtype. With a `config`, every shape and layer index is checked against the base model.
+ * any float dtype. With a `config`, every shape and layer index is checked against the base model;
+ * a Phi-3 adapter's pairs on the fused `qkv_proj` / `gate_up_proj` become exact pairs on their parts
+ * (the same A, B's rows of each part).
  *
  * @example
  * const adapter = parsePeftAdapter(files, { config });
@@ -236,6 +241,7 @@ export function parsePeftAdapter(files: { 'adapter_config.json': Uint8Array | st
   const { tensors } = parseSafetensors(files['adapter_model.safetensors'], {}, 'adapter_model.safetensors');
   const config = options.config;
   const found = new Map<string, { layer: number; target: LoraTarget; a?: { shape: number[]; data: Float32Array }; b?: { shape: number[]; data: Float32Array } }>();
+  const fusedFound = new Map<string, { layer: number; parts: readonly LoraTarget[]; a?: { shape: number[]; data: Float32Array }; b?: { shape: number[]; data: Float32Array } }>();
   for (const [name, t] of tensors) {
     const m = tensorNamePattern.exec(name);
     if (!m) {
@@ -244,6 +250,18 @@ export function parsePeftAdapter(files: { 'adapter_config.json': Uint8Array | st
     }
     const layer = Number(m[1]);
     const target = m[3] as LoraTarget;
+    const fused = fusedModules[`${m[2]}.${m[3]}`];
+    if (fused) {
+      // Phi-3's fused projections: kept whole here, split into their parts below
+      if (config?.architecture !== 'phi3') throw new PeftFormatError(`adapter_model.safetensors: tensor "${name}" adapts Phi-3's fused ${m[3]}; reading it needs the Phi-3 base model's config`);
+      const key = `${layer}.${m[3]}`;
+      const entry = fusedFound.get(key) ?? { layer, parts: fused };
+      const slot = m[4] === 'A' ? 'a' : 'b';
+      if (entry[slot]) throw new PeftFormatError(`adapter_model.safetensors: layer ${layer} ${m[3]} has two lora_${m[4]} tensors`);
+      entry[slot] = t;
+      fusedFound.set(key, entry);
+      continue;
+    }
     if (!(loraTargets as readonly string[]).includes(target) || targetModulePath(target) !== `${m[2]}.${target}`) {
       throw new PeftFormatError(`adapter_model.safetensors: tensor "${name}": ${m[2]}.${m[3]} is not an adaptable projection (${loraTargets.join(', ')})`);
     }
@@ -254,6 +272,18 @@ export function parsePeftAdapter(files: { 'adapter_config.json': Uint8Array | st
     if (entry[slot]) throw new PeftFormatError(`adapter_model.safetensors: layer ${layer} ${target} has two lora_${m[4]} tensors`);
     entry[slot] = t;
     found.set(key, entry);
+  }
+  // a LoRA pair on a fused matrix is exactly one pair per part: the same A, B's rows of that part
+  for (const { layer, parts, a, b } of fusedFound.values()) {
+    if (!a || !b) throw new PeftFormatError(`adapter_model.safetensors: layer ${layer} ${parts.join('+')} has lora_${a ? 'A' : 'B'} but no lora_${a ? 'B' : 'A'}`);
+    const outs = parts.map((part) => projectionShape(config!, part).out);
+    if (b.shape[0] !== outs.reduce((x, y) => x + y, 0)) throw new PeftFormatError(`adapter_model.safetensors: layer ${layer} fused ${parts.join('+')}: lora_B has ${b.shape[0]} rows, the parts ${outs.join(' + ')}`);
+    let row = 0;
+    parts.forEach((part, i) => {
+      if (found.has(`${layer}.${part}`)) throw new PeftFormatError(`adapter_model.safetensors: layer ${layer} adapts ${part} both alone and fused`);
+      found.set(`${layer}.${part}`, { layer, target: part, a: { shape: a.shape, data: a.data.slice() }, b: { shape: [outs[i]!, r], data: b.data.slice(row * r, (row + outs[i]!) * r) } });
+      row += outs[i]!;
+    });
   }
   const numLayers = config?.numLayers ?? Math.max(0, ...[...found.values()].map((e) => e.layer + 1));
   const layers: LoraAdapterWeights['layers'] = Array.from({ length: numLayers }, () => ({}));
