@@ -17,7 +17,7 @@
  * - the weights' memory in the engine against the GGUF file's size, per weight type.
  *
  * Run: `npm run bench -- real-shapes` (options: --shapes=smollm2-135m,qwen2.5-0.5b --types=F32,Q8_0,Q4_0
- * --tokens=32 --threads=1 --steps=3 --skip=train,llama.cpp)
+ * --tokens=16 --threads=1 --steps=3 --skip=train,llama.cpp)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -41,7 +41,7 @@ import { generator } from './_random.ts';
 
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const THREADS = Number(arg('threads', '1')), NEW = Number(arg('tokens', '32')), STEPS = Number(arg('steps', '3'));
+const THREADS = Number(arg('threads', '1')), NEW = Number(arg('tokens', '16')), STEPS = Number(arg('steps', '3'));
 const skip = new Set(arg('skip', '').split(',').filter(Boolean));
 const weightTypes = arg('types', 'F32,Q8_0,Q4_0').split(',') as GgufExportDtype[];
 const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
