@@ -20,7 +20,7 @@
 import {
   F32, FunctionBuilder, I32, V128, block, br, brIf, f32Add, f32ConvertI32S, f32Load, f32Mul, f32Neg, f32ReinterpretI32,
   f32Store, f32c, f32x4Add, f32x4ConvertI32x4S, f32x4ExtractLane, f32x4Mul, f32x4RelaxedMadd, f32x4Splat, get, i16x8ExtendHighI8x16S,
-  i16x8ExtendLowI8x16S, i32Add, i32And, i32Load16U, i32Load8S, i32Load8U, i32LtS, i32Mul, i32Or, i32ReinterpretF32, i32Shl, i32ShrU,
+  i16x8ExtendLowI8x16S, i32Add, i32And, i32GeS, i32Load16U, i32Load8S, i32Load8U, i32LtS, i32Mul, i32Or, i32ReinterpretF32, i32Shl, i32ShrU,
   i32Sub, i32c, i32x4ExtendHighI16x8S, i32x4ExtendLowI16x8S, i8x16Shl, i8x16ShrU, i8x16Splat, i8x16Sub, ifThen, loop, ret, select,
   seq, set, v128And, v128Load, v128Or, v128Store, v128Zero,
 } from './wasm-emit.ts';
@@ -219,11 +219,49 @@ function dotKernel(fma: boolean): WasmFunction {
 }
 
 /**
+ * `dot8(a, lda, w, kc, m, c, ldc, alpha, beta, nValid, ldw)`: as `dot4` for 8 rows of W, one row
+ * of A at a time — eight memory streams, for products of one row, which only stream W.
+ */
+function dot8Kernel(fma: boolean): WasmFunction {
+  const f = new FunctionBuilder();
+  const a = f.param('a', I32), lda = f.param('lda', I32), w = f.param('w', I32), kc = f.param('kc', I32), m = f.param('m', I32);
+  const c = f.param('c', I32), ldc = f.param('ldc', I32), alpha = f.param('alpha', F32), beta = f.param('beta', I32), nValid = f.param('nValid', I32);
+  const ldw = f.param('ldw', I32);
+  const acc = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => f.local(`acc${r}`, V128));
+  const av = f.local('a0', V128), wv = f.local('wv', V128);
+  const pa = f.local('pa', I32), p = f.local('p', I32), i = f.local('i', I32), crow = f.local('crow', I32);
+  const pw = acc.map((_, r) => f.local(`pw${r}`, I32));
+  const madd = (x: number, y: number, z: number) => (fma ? seq(get(x), get(y), get(z), f32x4RelaxedMadd) : seq(get(x), get(y), f32x4Mul, get(z), f32x4Add));
+  const hsum = (v: number) => seq(get(v), f32x4ExtractLane(0), get(v), f32x4ExtractLane(1), f32Add, get(v), f32x4ExtractLane(2), f32Add, get(v), f32x4ExtractLane(3), f32Add);
+  const storeRow = seq(...acc.map((v, r) => {
+    const one = seq(get(crow), hsum(v), get(alpha), f32Mul, get(crow), f32Load(4 * r), f32c(0), get(beta), select, f32Add, f32Store(4 * r));
+    return r === 0 ? one : seq(i32c(r), get(nValid), i32LtS, ifThen([one]));
+  }));
+  const step: Code[] = [get(pa), v128Load(), set(av)];
+  for (let r = 0; r < 8; r++) step.push(get(pw[r]!), v128Load(), set(wv), madd(av, wv, acc[r]!), set(acc[r]!));
+  const body = seq(
+    i32c(0), set(i),
+    block(loop(
+      get(i), get(m), i32GeS, brIf(1),
+      ...acc.map((v) => seq(v128Zero, set(v))),
+      get(a), get(i), get(lda), i32Mul, i32Add, set(pa),
+      ...pw.map((x, r) => seq(get(w), get(ldw), i32c(r), i32Mul, i32Add, set(x))),
+      get(kc), i32c(2), i32ShrU, set(p),
+      loop(...step, incC(pa, 16), ...pw.map((x) => incC(x, 16)), dec(p), get(p), brIf(0)),
+      get(c), get(i), get(ldc), i32Mul, i32Add, set(crow),
+      storeRow,
+      incC(i, 1), br(0),
+    )),
+  );
+  return { name: 'dot8', fn: f, body };
+}
+
+/**
  * The quantised-block kernels for the matmul module.
  *
  * @example
  * const functions = [...f32Kernels, ...quantKernels({ fma: true })];
  */
 export function quantKernels(options: { fma: boolean }): WasmFunction[] {
-  return [...(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const).map((t) => dequantKernel(t, options.fma)), dotKernel(options.fma)];
+  return [...(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const).map((t) => dequantKernel(t, options.fma)), dotKernel(options.fma), dot8Kernel(options.fma)];
 }

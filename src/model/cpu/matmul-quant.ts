@@ -24,6 +24,8 @@ export const DECODE_MAX_ROWS = 16;
 
 /** f32 products (`nt`) of at most this many rows of A, with k up to {@link F32_DECODE_MAX_K}, take the f32 decode path (measured: docs/decisions/0026). */
 export const F32_DECODE_MAX_ROWS = 32;
+/** f32 decode products of this many rows of A take W eight rows at a time (`dot8`; with two rows `dot4` measured faster). */
+export const F32_DECODE_STREAM_ROWS = 1;
 /** The narrowest k the f32 decode path takes: below it (a LoRA B, k = rank) a call's few steps cost less than its per-4-rows loop, so the GEMM does them. */
 export const F32_DECODE_MIN_K = 64;
 /** The widest k the f32 decode path takes (its tail of < 4 rows of W fits the scratch). */
@@ -63,11 +65,13 @@ export class QuantCodeError extends Error {
 export class QuantMatmul {
   private readonly dequant: Dequant[];
   private readonly dot: Dot;
+  private readonly dot8: Dot;
   private readonly scratch: number;
 
   constructor(exports: Record<string, unknown>, scratch: number) {
     this.dequant = TYPE_OF_CODE.map((t) => (t ? (exports[`dq${t}`] as Dequant) : (() => { throw new QuantCodeError('type code 0 is f32'); })));
     this.dot = exports.dot4 as Dot;
+    this.dot8 = exports.dot8 as Dot;
     this.scratch = scratch;
   }
 
@@ -107,6 +111,8 @@ export class QuantMatmul {
     const lda = 4 * k, ldc = 4 * n, ldw = 4 * k;
     const aRows = a + r0 * lda, cRows = c + r0 * ldc, m = r1 - r0, beta = accumulate ? 1 : 0;
     let j = c0;
+    // one row of A only streams W: eight rows of W at a time keep more loads in flight
+    if (m <= F32_DECODE_STREAM_ROWS) for (; j + 8 <= c1; j += 8) this.dot8(aRows, lda, w + j * ldw, k, m, cRows + 4 * j, ldc, alpha, beta, 8, ldw);
     for (; j + 4 <= c1; j += 4) this.dot(aRows, lda, w + j * ldw, k, m, cRows + 4 * j, ldc, alpha, beta, 4, ldw);
     if (j < c1) {
       const rw = c1 - j, s = this.scratch;
