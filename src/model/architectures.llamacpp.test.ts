@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHfTensors, toHfTensors } from './architectures.ts';
@@ -18,7 +18,8 @@ import { createCpuBackend } from './cpu/cpu-backend.ts';
 import { naiveMatmul } from './cpu/naive-matmul.ts';
 import { exportAdapterGguf, exportBaseGguf } from './export-gguf.ts';
 import { tinyByteLevelTokenizer, tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-util.ts';
-import { readGgufModel } from './import-gguf.ts';
+import { ggufLoraAdapter, readGgufModel } from './import-gguf.ts';
+import { parseGguf } from './gguf.ts';
 import { Llama } from './llama.ts';
 import { Tokenizer } from './tokenizer.ts';
 import { llamaCppLogits, loadLlama, maxAbs, maxAbsDiff } from './llama-cpp.test-util.ts';
@@ -118,6 +119,12 @@ for (const { label, hf, expect, compareWith } of architectures) {
     const imported = await readGgufModel(path);
     const again = rows(await Llama.fromTensors(be, imported.config, imported.tensors).logits(ids, 1, tokens.length));
     assert.ok(maxAbsDiff(ours, again) <= 1e-6 * maxAbs(ours), `the model read back from GGUF differs by ${maxAbsDiff(ours, again)}`);
+    // and the exported adapter reads back as the same adapter (Phi-3's fused pairs split again)
+    const adapterBytes = await readFile(adapterPath);
+    const adapterBack = ggufLoraAdapter(parseGguf(adapterBytes), adapterBytes, imported.config);
+    const againLora = rows(await model.logits(ids, 1, tokens.length, model.loadLora(adapterBack)));
+    assert.ok(maxAbsDiff(oursLora, againLora) <= 1e-5 * maxAbs(oursLora), `the adapter read back from GGUF differs by ${maxAbsDiff(oursLora, againLora)}`);
+    assert.equal(adapterBack.config.r, 4);
     const text = 'the cat sat on the mat';
     assert.deepEqual(imported.tokenizer.encode(text, { addSpecialTokens: false }), Tokenizer.fromJson(tokenizerJson).encode(text, { addSpecialTokens: false }));
 

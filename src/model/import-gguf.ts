@@ -6,8 +6,9 @@
  * llama.cpp's converter wrote reads as the same function.
  */
 import { readFile } from 'node:fs/promises';
-import type { Architecture, ModelConfig } from './config.ts';
-import { layerWeightNames, optionalLayerWeightNames } from './config.ts';
+import type { Architecture, LoraTarget, ModelConfig } from './config.ts';
+import { layerWeightNames, loraTargets, optionalLayerWeightNames, projectionShape } from './config.ts';
+import type { LoraAdapterWeights } from './lora-weights.ts';
 import { ggufArchitecture, permuteRopeRows } from './export-gguf.ts';
 import type { QuantizedMatrix } from './backend.ts';
 import { isQuantType } from './ggml-quants.ts';
@@ -289,4 +290,92 @@ export function ggufTokenizer(file: GgufFile): Tokenizer {
     pad_token: name(meta('tokenizer.ggml.padding_token_id')),
     ...(typeof chatTemplate === 'string' ? { chat_template: chatTemplate } : {}),
   });
+}
+
+/** llama.cpp's tensor names of the LoRA targets (`blk.N.<name>.weight.lora_a`). */
+const ggufTargets: Record<string, LoraTarget> = {
+  attn_q: 'q_proj', attn_k: 'k_proj', attn_v: 'v_proj', attn_output: 'o_proj', ffn_gate: 'gate_proj', ffn_up: 'up_proj', ffn_down: 'down_proj',
+};
+
+/**
+ * A GGUF LoRA adapter (llama.cpp's `general.type` "adapter") for a base of `config`, as the
+ * engine's adapter — the inverse of `adapterGgufContent`: B rows of q and k permuted back where
+ * llama.cpp's architecture rotates adjacent pairs, Phi-3's pairs on the fused `attn_qkv` and
+ * `ffn_up` split into exact pairs on their parts (each part's rows of B; the block-diagonal parts
+ * this project writes are taken back to rank r), alpha from `adapter.lora.alpha`.
+ *
+ * @example
+ * const adapter = ggufLoraAdapter(parseGguf(bytes), bytes, config);
+ */
+export function ggufLoraAdapter(file: GgufFile, bytes: Uint8Array, config: ModelConfig): LoraAdapterWeights {
+  const meta = (key: string) => ggufValue(file.metadata, key);
+  if (meta('general.type') !== 'adapter' || meta('adapter.type') !== 'lora') throw new GgufModelError('this GGUF file is not a LoRA adapter (general.type "adapter", adapter.type "lora")');
+  const { name: arch, neox } = ggufArchitecture(config);
+  if (meta('general.architecture') !== arch) throw new GgufModelError(`the adapter is for "${String(meta('general.architecture'))}", the base model is "${arch}"`);
+  const pairs = new Map<string, { a?: GgufFile['tensors'][number]; b?: GgufFile['tensors'][number] }>();
+  for (const t of file.tensors) {
+    const m = /^blk\.(\d+)\.([a-z_]+)\.weight\.lora_(a|b)$/.exec(t.name);
+    if (!m) throw new GgufModelError(`GGUF adapter tensor "${t.name}" is not a LoRA matrix of a layer's projection`);
+    const entry = pairs.get(`${m[1]}.${m[2]}`) ?? {};
+    entry[m[3] as 'a' | 'b'] = t;
+    pairs.set(`${m[1]}.${m[2]}`, entry);
+  }
+  const layers: LoraAdapterWeights['layers'] = Array.from({ length: config.numLayers }, () => ({}));
+  let rank = 0;
+  const targets = new Set<LoraTarget>();
+  const place = (layer: number, target: LoraTarget, a: Float32Array, b: Float32Array, r: number) => {
+    if (rank !== 0 && r !== rank) throw new GgufModelError(`GGUF adapter: layer ${layer} ${target} has rank ${r}, others ${rank}`);
+    rank = r;
+    targets.add(target);
+    layers[layer]![target] = { a, b };
+  };
+  for (const [key, { a, b }] of pairs) {
+    const [layerText, name] = key.split('.') as [string, string];
+    const layer = Number(layerText);
+    if (!a || !b) throw new GgufModelError(`GGUF adapter: layer ${layer} ${name} lacks lora_${a ? 'b' : 'a'}`);
+    if (layer >= config.numLayers) throw new GgufModelError(`GGUF adapter: layer ${layer}; the model has ${config.numLayers}`);
+    const A = ggufTensorData(bytes, a), B = ggufTensorData(bytes, b);
+    const r = a.shape[0]!;
+    const fused = arch === 'phi3' ? ({ attn_qkv: ['q_proj', 'k_proj', 'v_proj'], ffn_up: ['gate_proj', 'up_proj'] } as const)[name as 'attn_qkv' | 'ffn_up'] : undefined;
+    if (fused) {
+      // this project's fused pairs are block-diagonal (part k uses A's rows k·r' … and B × n); others share one A
+      const outs = fused.map((t) => projectionShape(config, t).out);
+      const blockDiagonal = r % fused.length === 0 && isBlockDiagonal(B, outs, r, fused.length);
+      const partRank = blockDiagonal ? r / fused.length : r;
+      let row = 0;
+      fused.forEach((target, k) => {
+        const out = outs[k]!, inDim = projectionShape(config, target).in;
+        const aPart = blockDiagonal ? A.slice(k * partRank * inDim, (k + 1) * partRank * inDim) : A.slice();
+        const bPart = new Float32Array(out * partRank);
+        for (let o = 0; o < out; o++) for (let j = 0; j < partRank; j++) bPart[o * partRank + j] = B[(row + o) * r + (blockDiagonal ? k * partRank : 0) + j]! / (blockDiagonal ? fused.length : 1);
+        place(layer, target, aPart, bPart, partRank);
+        row += out;
+      });
+      continue;
+    }
+    const target = ggufTargets[name];
+    if (!target) throw new GgufModelError(`GGUF adapter: "${name}" is not a projection LoRA adapts`);
+    const { out } = projectionShape(config, target);
+    const heads = neox ? 0 : target === 'q_proj' ? config.numHeads : target === 'k_proj' ? config.numKvHeads : 0;
+    place(layer, target, A, heads > 0 ? permuteRopeRows(B, out, r, heads, 'fromGgml') : B, r);
+  }
+  if (rank === 0) throw new GgufModelError('the GGUF adapter has no LoRA matrices');
+  const alpha = meta('adapter.lora.alpha');
+  return {
+    config: { r: rank, alpha: typeof alpha === 'number' && alpha !== 0 ? alpha : rank, targetModules: loraTargets.filter((t) => targets.has(t)), baseModel: String(meta('general.name') ?? '') },
+    layers,
+  };
+}
+
+/** Whether B [Σouts, n·r'] has non-zero entries only in part k's rows × columns k·r' … (k+1)·r'. */
+function isBlockDiagonal(B: Float32Array, outs: number[], r: number, n: number): boolean {
+  const partRank = r / n;
+  let row = 0;
+  for (let k = 0; k < n; k++) {
+    for (let o = 0; o < outs[k]!; o++) {
+      for (let j = 0; j < r; j++) if (Math.floor(j / partRank) !== k && B[(row + o) * r + j] !== 0) return false;
+    }
+    row += outs[k]!;
+  }
+  return true;
 }
