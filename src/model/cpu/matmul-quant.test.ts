@@ -7,6 +7,7 @@ import type { QuantType } from '../ggml-quants.ts';
 import { MatmulShapeError, matmulQuantized } from './matmul.ts';
 import type { QuantOperand } from './matmul.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
+import { ACT_BLOCK, INT8_TYPES } from './matmul-int8-kernels.ts';
 import { DECODE_MAX_ROWS } from './matmul-quant.ts';
 
 const types: QuantType[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
@@ -30,24 +31,38 @@ function quantized(type: QuantType, rows: number, cols: number, seed: number): {
   return { w: { type, rows, cols, bytes: heapBytes }, values: dequantize(type, bytes, rows * cols) };
 }
 
+/** Whether a product takes the integer decode path, which rounds A to 8-bit blocks (matmul-quant.ts). */
+const roundsA = (type: QuantType, layout: MatmulLayout, m: number) => layout === 'nt' && m <= DECODE_MAX_ROWS && (INT8_TYPES as readonly string[]).includes(type);
+
 /**
  * Checks C against the float64 product of A and the dequantised W: each element within
- * 2⁻¹⁸ · Σ|a·w| (f32 accumulation over k, in a different order), after C's initial value when accumulating.
+ * 2⁻¹⁸ · Σ|a·w| (f32 accumulation over k, in a different order), after C's initial value when accumulating;
+ * with `roundedA` (the integer decode path) also within the rounding bound of A,
+ * |alpha|·Σ|w|·d/2 with d = max|a|/127 over each block of 32 (matmul-int8.test.ts checks it tightly).
  */
 function checkProduct(c: Float32Array, c0: Float32Array, a: Float32Array, w: Float32Array, m: number, k: number, n: number,
-  layout: MatmulLayout, accumulate: boolean, alpha: number, label: string): void {
+  layout: MatmulLayout, accumulate: boolean, alpha: number, label: string, roundedA = false): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      let sum = 0, mag = 0;
+      let sum = 0, mag = 0, rounding = 0;
       for (let p = 0; p < k; p++) {
         const av = layout === 'tn' ? a[p * m + i]! : a[i * k + p]!;
         const wv = layout === 'nt' ? w[j * k + p]! : w[p * n + j]!;
         sum += av * wv;
         mag += Math.abs(av * wv);
+        if (roundedA && p % ACT_BLOCK === 0) {
+          let amax = 0, wsum = 0;
+          for (let q = p; q < p + ACT_BLOCK; q++) {
+            amax = Math.max(amax, Math.abs(a[i * k + q]!));
+            wsum += Math.abs(w[j * k + q]!);
+          }
+          rounding += wsum * amax / 127 / 2 * (1 + 2 ** -10);
+        }
       }
       const expected = alpha * sum + (accumulate ? c0[i * n + j]! : 0);
       const got = c[i * n + j]!;
-      assert.ok(Math.abs(got - expected) <= 2 ** -18 * (Math.abs(alpha) * mag + Math.abs(c0[i * n + j]!)) + 1e-30, `${label}: C[${i}, ${j}] = ${got}, expected ${expected}`);
+      const tolerance = 2 ** -18 * (Math.abs(alpha) * mag + Math.abs(c0[i * n + j]!)) + Math.abs(alpha) * rounding + 1e-30;
+      assert.ok(Math.abs(got - expected) <= tolerance, `${label}: C[${i}, ${j}] = ${got}, expected ${expected}`);
     }
   }
 }
@@ -62,7 +77,7 @@ function run(multiply: typeof matmulQuantized, type: QuantType, layout: MatmulLa
   const { w, values } = quantized(type, rows, cols, seed);
   const a = random(m * k, seed + 1), c = random(m * nn, seed + 2), c0 = c.slice();
   multiply(c, a, w, m, k, nn, layout, accumulate, alpha);
-  checkProduct(c, c0, a, values, m, k, nn, layout, accumulate, alpha, `${type} ${layout} ${m}×${k}×${nn}${accumulate ? ' +=' : ''} α=${alpha}`);
+  checkProduct(c, c0, a, values, m, k, nn, layout, accumulate, alpha, `${type} ${layout} ${m}×${k}×${nn}${accumulate ? ' +=' : ''} α=${alpha}`, roundsA(type, layout, m));
   freeShared(a);
   freeShared(c);
 }
@@ -103,7 +118,7 @@ describe('quantised matmul, one thread', () => {
     const bytes = quantize('Q8_0', random(n * k, 1, false));
     const a = random(2 * k, 2, false), c = new Float32Array(2 * n);
     matmulQuantized(c, a, { type: 'Q8_0', rows: n, cols: k, bytes }, 2, k, n, 'nt');
-    checkProduct(c, c, a, dequantize('Q8_0', bytes, n * k), 2, k, n, 'nt', false, 1, 'plain arrays');
+    checkProduct(c, c, a, dequantize('Q8_0', bytes, n * k), 2, k, n, 'nt', false, 1, 'plain arrays', true);
     assert.throws(() => matmulQuantized(c, a, { type: 'Q8_0', rows: k, cols: n, bytes }, 2, k, n, 'nt'), MatmulShapeError);
     assert.throws(() => matmulQuantized(c, a, { type: 'Q8_0', rows: n, cols: k, bytes: bytes.subarray(1) }, 2, k, n, 'nt'), MatmulShapeError);
     assert.throws(() => matmulQuantized(new Float32Array(3 * 32), new Float32Array(3 * 33), { type: 'Q8_0', rows: 33, cols: 3 * 32, bytes }, 3, 33, 3 * 32, 'nn'), MatmulShapeError);

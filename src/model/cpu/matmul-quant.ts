@@ -3,9 +3,23 @@
  * kernels of `matmul-quant-kernels.ts` over byte offsets of the shared heap. Two paths:
  *
  * - **decode** (`nt`, few rows of A: C = A·Wᵀ, W stored [n, k] as a GGUF [out, in] weight): W is
- *   streamed once per call — for each group of 4 rows of W and each chunk of `DECODE_KC` elements of
- *   k, the blocks are dequantised into a small f32 scratch (L1) and dotted with every row of A.
- *   Products of a few rows are memory-bound, so reading 4–8 bits per weight instead of 32 is the gain.
+ *   streamed once per call. Q8_0 and Q4_0 take the integer path (`matmul-int8-kernels.ts`, as
+ *   llama.cpp does): the rows of A are quantised to 8-bit blocks of 32 into the scratch, then
+ *   each weight block is an integer dot product with each activation block, scaled once per block.
+ *   Q4_K and Q6_K (and Q8_0/Q4_0 when the quantised rows of A do not fit the scratch): for each
+ *   group of 4 rows of W and each chunk of `DECODE_KC` elements of k, the blocks are dequantised
+ *   into a small f32 scratch (L1) and dotted with every row of A in f32.
+ *
+ *   **Numerics of the integer path.** Each activation x is replaced by d·q, d = max|x|/127 over its
+ *   block of 32 and q = round(x/d), so |x − d·q| ≤ d/2 (up to a few f32 ulps of d·127 from
+ *   computing x·(127/max)); the weights and the integer sums are exact; so each output differs from
+ *   the product of A with the dequantised W by at most |alpha|·Σ_j |w_j|·d_(block of j)/2, plus f32
+ *   rounding of the per-block accumulation. Relative to the output's scale Σ|a·w| this is about
+ *   1/254 of the ratio max|x|/|x| within a block, at worst; llama.cpp makes the same rounding.
+ *   (Exception, see `matmul-int8-kernels.ts`: with relaxed SIMD a Q8_0 weight of −128, which
+ *   ggml's quantiser never writes, counts as 127 against a negative activation.)
+ *   Non-finite activations give a non-finite scale, hence non-finite outputs (NaN may be lost by
+ *   the maximum, as the pseudo-maximum keeps its first operand).
  * - **panels** (everything else: prefill, training's `nn` backward dX = dY·W): each kc×nc block of
  *   B = op(W) that the f32 GEMM would pack is dequantised into a scratch block and packed from there,
  *   and the f32 micro-kernel runs unchanged (`GemmEngine.gemm`), so the dequantisation is amortised
@@ -14,6 +28,8 @@
 import { QUANT_FORMATS } from '../ggml-quants.ts';
 import type { QuantType } from '../ggml-quants.ts';
 import { DECODE_KC } from './matmul-quant-kernels.ts';
+import { ACT_BLOCK, ACT_RECORD_BYTES, INT8_SUM_SCALE, INT8_TYPES } from './matmul-int8-kernels.ts';
+import type { Int8Type } from './matmul-int8-kernels.ts';
 
 /** Quantised types as numbers (for the pool's shared job descriptor); 0 is f32. */
 export const QUANT_CODES: Readonly<Record<QuantType, number>> = { Q8_0: 1, Q4_0: 2, Q4_K: 3, Q6_K: 4 };
@@ -44,6 +60,13 @@ export function quantScratchFloats(blocking: { kc: number; nc: number }): number
   return Math.max(blocking.nc * blocking.kc, blocking.kc * (blocking.nc + 2 * widest), 4 * DECODE_KC, 4 * F32_DECODE_MAX_K);
 }
 
+/** Bytes the integer decode path needs for m rows of A of k elements (int8 values, then 8-byte block records at a 64-byte boundary). */
+export function int8ScratchBytes(m: number, k: number): number {
+  return Math.ceil((m * k) / 64) * 64 + (m * k / ACT_BLOCK) * ACT_RECORD_BYTES;
+}
+
+type Quantize = (src: number, lda: number, rows: number, k: number, q: number, d: number, sumScale: number) => void;
+type IntDot = (qa: number, da: number, k: number, m: number, w: number, ldw: number, rows: number, c: number, ldc: number, alpha: number, beta: number) => void;
 type Dequant = (dst: number, dstStride: number, src: number, srcStride: number, rows: number, blocks: number) => void;
 type Dot = (a: number, lda: number, w: number, kc: number, m: number, c: number, ldc: number, alpha: number, beta: number, nValid: number, ldw: number) => void;
 /** The f32 B packer of the GEMM module (`pack8`). */
@@ -56,23 +79,34 @@ export class QuantCodeError extends Error {
 
 /**
  * The quantised paths of one thread's engine: its exports of the kernel module and a scratch
- * block of {@link quantScratchFloats} floats at byte `scratch`.
+ * block of `scratchBytes` (at least {@link quantScratchFloats} floats) at byte `scratch`.
  *
  * @example
- * const q = new QuantMatmul(instance.exports, scratchOffset);
+ * const q = new QuantMatmul(instance.exports, scratchOffset, 4 * quantScratchFloats(BLOCKING));
  * q.decode(c, a, w, QUANT_CODES.Q4_K, 1, 1536, 576, false, 1, 0, 1, 0, 576);
  */
 export class QuantMatmul {
   private readonly dequant: Dequant[];
   private readonly dot: Dot;
   private readonly dot8: Dot;
+  private readonly quantize: Quantize;
+  private readonly intDot: (IntDot | undefined)[];
   private readonly scratch: number;
+  private readonly scratchBytes: number;
 
-  constructor(exports: Record<string, unknown>, scratch: number) {
+  constructor(exports: Record<string, unknown>, scratch: number, scratchBytes: number) {
     this.dequant = TYPE_OF_CODE.map((t) => (t ? (exports[`dq${t}`] as Dequant) : (() => { throw new QuantCodeError('type code 0 is f32'); })));
     this.dot = exports.dot4 as Dot;
     this.dot8 = exports.dot8 as Dot;
+    this.quantize = exports.qa8 as Quantize;
+    this.intDot = TYPE_OF_CODE.map((t) => (t && (INT8_TYPES as readonly string[]).includes(t) ? (exports[`idot${t}`] as IntDot) : undefined));
     this.scratch = scratch;
+    this.scratchBytes = scratchBytes;
+  }
+
+  /** Whether a decode product of m rows takes the integer path (decided on the whole m, so not on how the pool splits it). */
+  usesIntegerPath(code: number, m: number, k: number): boolean {
+    return this.intDot[code] !== undefined && k % ACT_BLOCK === 0 && int8ScratchBytes(m, k) <= this.scratchBytes;
   }
 
   private format(code: number): { type: QuantType; block: number; bytes: number } {
@@ -83,20 +117,28 @@ export class QuantMatmul {
 
   /**
    * Rows [r0, r1) and columns [c0, c1) of `C[m×n] (+)= alpha · A[m×k] · Wᵀ`, W [n, k] quantised
-   * with type `code` at byte `w` (k a multiple of its block), streaming W's blocks once.
+   * with type `code` at byte `w` (k a multiple of its block), streaming W's blocks once: the
+   * integer path where {@link usesIntegerPath} (rows of A rounded to 8 bits: see the file comment),
+   * else dequantised chunks dotted in f32.
    */
-  decode(c: number, a: number, w: number, code: number, k: number, n: number, accumulate: boolean, alpha: number,
+  decode(c: number, a: number, w: number, code: number, m: number, k: number, n: number, accumulate: boolean, alpha: number,
     r0: number, r1: number, c0: number, c1: number): void {
     const { block, bytes } = this.format(code);
     const rowBytes = (k / block) * bytes, lda = 4 * k, ldc = 4 * n;
+    if (this.usesIntegerPath(code, m, k)) {
+      const rows = r1 - r0, qa = this.scratch, da = qa + Math.ceil((rows * k) / 64) * 64;
+      this.quantize(a + r0 * lda, lda, rows, k, qa, da, INT8_SUM_SCALE[TYPE_OF_CODE[code] as Int8Type]);
+      this.intDot[code]!(qa, da, k, rows, w + c0 * rowBytes, rowBytes, c1 - c0, c + r0 * ldc + 4 * c0, ldc, alpha, accumulate ? 1 : 0);
+      return;
+    }
     const dq = this.dequant[code]!, s = this.scratch;
-    const aRows = a + r0 * lda, cRows = c + r0 * ldc, m = r1 - r0;
+    const aRows = a + r0 * lda, cRows = c + r0 * ldc, rows = r1 - r0;
     for (let j = c0; j < c1; j += 4) {
       const rw = Math.min(4, c1 - j);
       for (let pc = 0; pc < k; pc += DECODE_KC) {
         const kc = Math.min(DECODE_KC, k - pc);
         dq(s, 4 * DECODE_KC, w + j * rowBytes + (pc / block) * bytes, rowBytes, rw, kc / block);
-        this.dot(aRows + 4 * pc, lda, s, kc, m, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw, 4 * DECODE_KC);
+        this.dot(aRows + 4 * pc, lda, s, kc, rows, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw, 4 * DECODE_KC);
       }
     }
   }

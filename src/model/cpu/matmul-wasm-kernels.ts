@@ -11,6 +11,7 @@ import {
   loop, select, seq, set, v128Load, v128Load32Splat, v128Load64Zero, v128Store, v128Store64Lane, v128Zero, wasmModule,
 } from './wasm-emit.ts';
 import type { Code, WasmFunction } from './wasm-emit.ts';
+import { int8Kernels } from './matmul-int8-kernels.ts';
 import { quantKernels } from './matmul-quant-kernels.ts';
 
 /** Register tile: `mr` rows × `nr` columns of C (nr a multiple of 4). */
@@ -23,6 +24,8 @@ export interface TileShape {
 export interface KernelOptions {
   /** Relaxed SIMD fused multiply-add (`f32x4.relaxed_madd`) instead of a multiply and an add. */
   fma: boolean;
+  /** Relaxed SIMD's integer dot product (`i32x4.relaxed_dot_i8x16_i7x16_add_s`) in the Q4_0 decode kernel. */
+  relaxedDot?: boolean;
 }
 
 const inc = (local: number, by: Code): Code => seq(get(local), by, i32Add, set(local));
@@ -220,8 +223,8 @@ function packKernel(width: number): WasmFunction {
 
 /**
  * The kernel module's bytes for a register tile: exports `macroPacked`, `macroStrided`,
- * `pack{mr}` and (when nr ≠ mr) `pack{nr}`, and the quantised-block kernels of
- * `matmul-quant-kernels.ts`; imports `env.memory` (shared, at most `maxPages`).
+ * `pack{mr}` and (when nr ≠ mr) `pack{nr}`, the quantised-block kernels of
+ * `matmul-quant-kernels.ts` and the integer-dot decode kernels of `matmul-int8-kernels.ts`; imports `env.memory` (shared, at most `maxPages`).
  *
  * @example
  * const bytes = kernelModuleBytes({ mr: 6, nr: 8 }, 65536, { fma: true });
@@ -231,6 +234,6 @@ export function kernelModuleBytes(shape: TileShape, maxPages: number, options: K
   if (shape.nr % 4 !== 0 || shape.mr < 1) throw new RangeError(`bad tile ${shape.mr}×${shape.nr}`);
   const functions = [macroKernel(shape, true, options), macroKernel(shape, false, options), packKernel(shape.mr)];
   if (shape.nr !== shape.mr) functions.push(packKernel(shape.nr));
-  functions.push(...quantKernels(options));
+  functions.push(...quantKernels(options), ...int8Kernels({ fma: options.fma, relaxedDot: options.relaxedDot ?? false }));
   return wasmModule({ minPages: 1, maxPages, shared: true }, functions);
 }

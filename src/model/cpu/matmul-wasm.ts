@@ -39,7 +39,7 @@ let compiled: WasmModule | undefined;
 
 /**
  * Whether the kernels can run here: WebAssembly with SIMD and shared memory. Relaxed SIMD's fused
- * multiply-add is used where it validates, plain SIMD otherwise.
+ * multiply-add and integer dot product are used where they validate, plain SIMD otherwise.
  *
  * @example
  * if (!wasmKernelsAvailable()) console.warn('using the JavaScript matmul');
@@ -58,7 +58,8 @@ export function kernelModule(): WasmModule {
   if (compiled) return compiled;
   if (!wasmApi || !wasmKernelsAvailable()) throw new WasmUnavailableError('WebAssembly SIMD with shared memory is not available');
   const fma = wasmApi.validate(kernelModuleBytes(TILE, MAX_PAGES, { fma: true }));
-  compiled = new wasmApi.Module(kernelModuleBytes(TILE, MAX_PAGES, { fma }));
+  const relaxedDot = wasmApi.validate(kernelModuleBytes(TILE, MAX_PAGES, { fma, relaxedDot: true }));
+  compiled = new wasmApi.Module(kernelModuleBytes(TILE, MAX_PAGES, { fma, relaxedDot }));
   return compiled;
 }
 
@@ -110,7 +111,7 @@ export class GemmEngine {
     this.aPack = scratchStart;
     this.bPack = this.aPack + Math.ceil(blocking.mc / TILE.mr) * TILE.mr * blocking.kc * 4;
     this.tmp = this.bPack + Math.ceil(blocking.nc / TILE.nr) * TILE.nr * blocking.kc * 4;
-    this.quant = new QuantMatmul(exports, Math.ceil((this.tmp + TILE.mr * TILE.nr * 4) / 64) * 64);
+    this.quant = new QuantMatmul(exports, Math.ceil((this.tmp + TILE.mr * TILE.nr * 4) / 64) * 64, 4 * quantScratchFloats(blocking));
   }
 
   /**
@@ -128,7 +129,7 @@ export class GemmEngine {
     }
     // decided on the whole product's m, not the range, so that results do not depend on how the pool splits it
     if (quant !== 0 && layout === 1 && m <= DECODE_MAX_ROWS) {
-      this.quant.decode(c, a, b, quant, k, n, accumulate, alpha, r0, r1, c0, c1);
+      this.quant.decode(c, a, b, quant, m, k, n, accumulate, alpha, r0, r1, c0, c1);
       this.onProgress?.();
       return;
     }

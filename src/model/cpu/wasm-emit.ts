@@ -1,6 +1,6 @@
 /**
  * A tiny WebAssembly binary emitter: just enough of the instruction set (i32, f32, 128-bit SIMD,
- * relaxed SIMD's fused multiply-add) and module layout (one imported memory, exported functions)
+ * relaxed SIMD's fused multiply-add and integer dot product) and module layout (one imported memory, exported functions)
  * for the generated matmul kernels of `matmul-wasm.ts` and the quantised-block kernels of
  * `matmul-quant-kernels.ts`. Instructions are plain byte arrays that
  * the caller concatenates; structured control takes its body as a list of such arrays.
@@ -88,6 +88,8 @@ export const drop: Code = [0x1a];
 export const f32Add: Code = [0x92];
 export const f32Mul: Code = [0x94];
 export const f32Neg: Code = [0x8c];
+export const f32Div: Code = [0x95];
+export const f32Gt: Code = [0x5e];
 export const f32ConvertI32S: Code = [0xb2];
 export const f32ReinterpretI32: Code = [0xbe];
 export const i32ReinterpretF32: Code = [0xbc];
@@ -97,23 +99,61 @@ export const i32Load8S = (offset = 0): Code => [0x2c, 0, ...uleb(offset)];
 export const i32Load16U = (offset = 0): Code => [0x2f, 1, ...uleb(offset)];
 export const f32Load = (offset = 0): Code => [0x2a, 2, ...uleb(offset)];
 export const f32Store = (offset = 0): Code => [0x38, 2, ...uleb(offset)];
+export const i32Store = (offset = 0): Code => [0x36, 2, ...uleb(offset)];
 
 // 128-bit SIMD (prefix 0xfd).
 const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
 export const v128Load = (offset = 0): Code => simd(0x00, 4, ...uleb(offset));
 export const v128Load64Zero = (offset = 0): Code => simd(0x5d, 3, ...uleb(offset));
+/** Loads 32 bits into lane 0, zeroing the others. */
+export const v128Load32Zero = (offset = 0): Code => simd(0x5c, 2, ...uleb(offset));
+/** Loads 8 signed bytes, each sign-extended to an i16 lane. */
+export const v128Load8x8S = (offset = 0): Code => simd(0x01, 3, ...uleb(offset));
+/** Replaces i16 lane `lane` of the vector on the stack with 16 bits from memory. Stack: address, v128. */
+export const v128Load16Lane = (offset: number, lane: number): Code => simd(0x55, 1, ...uleb(offset), lane);
 export const v128Load32Splat = (offset = 0): Code => simd(0x09, 2, ...uleb(offset));
 export const v128Store = (offset = 0): Code => simd(0x0b, 4, ...uleb(offset));
 export const v128Store64Lane = (offset: number, lane: number): Code => simd(0x5b, 3, ...uleb(offset), lane);
 export const f32x4Splat: Code = simd(0x13);
 export const i8x16Splat: Code = simd(0x0f);
 export const f32x4ExtractLane = (lane: number): Code => simd(0x1f, lane);
+export const i32x4ExtractLane = (lane: number): Code => simd(0x1b, lane);
+/** Picks 16 bytes from the concatenation of two vectors (indices 0–31). */
+export const i8x16Shuffle = (lanes: readonly number[]): Code => {
+  if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError('i8x16.shuffle takes 16 lane indices below 32');
+  return simd(0x0d, ...lanes);
+};
+/** i8x16.shuffle picking 32-bit lanes (0–3 of the first vector, 4–7 of the second). */
+export const shuffle32 = (lanes: readonly [number, number, number, number]): Code => i8x16Shuffle(lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+export const i32x4Splat: Code = simd(0x11);
+export const i8x16Abs: Code = simd(0x60);
+/** Lane-wise a < b (signed) as all-ones / zero bytes. */
+export const i8x16LtS: Code = simd(0x25);
+/** Signed saturating subtraction. */
+export const i8x16SubSatS: Code = simd(0x72);
+export const v128Xor: Code = simd(0x51);
 export const v128And: Code = simd(0x4e);
 export const v128Or: Code = simd(0x50);
 /** i8x16 shifts: stack v128, i32 shift count. */
 export const i8x16Shl: Code = simd(0x6b);
 export const i8x16ShrU: Code = simd(0x6d);
 export const i8x16Sub: Code = simd(0x71);
+/** Saturating narrowings: two i16x8 to i8x16, two i32x4 to i16x8 (signed). */
+export const i8x16NarrowI16x8S: Code = simd(0x65);
+export const i16x8NarrowI32x4S: Code = simd(0x85);
+export const i16x8Add: Code = simd(0x8e);
+/** Sums adjacent pairs of i16 lanes into i32 lanes (signed). */
+export const i32x4ExtaddPairwiseI16x8S: Code = simd(0x7e);
+export const i32x4ShrS: Code = simd(0xac);
+export const i32x4Add: Code = simd(0xae);
+/** Multiplies i16 lanes pairwise and adds adjacent products into i32 lanes. */
+export const i32x4DotI16x8S: Code = simd(0xba);
+export const i32x4TruncSatF32x4S: Code = simd(0xf8);
+export const f32x4Abs: Code = simd(0xe0);
+/** Pseudo-maximum `a < b ? b : a` (one instruction on x64). */
+export const f32x4Pmax: Code = simd(0xeb);
+/** Round to nearest, ties to even. */
+export const f32x4Nearest: Code = simd(0x6a);
 /** Sign-extend the low / high eight i8 lanes to i16, and the low / high four i16 lanes to i32. */
 export const i16x8ExtendLowI8x16S: Code = simd(0x87);
 export const i16x8ExtendHighI8x16S: Code = simd(0x88);
@@ -124,6 +164,11 @@ export const f32x4Add: Code = simd(0xe4);
 export const f32x4Mul: Code = simd(0xe6);
 /** Relaxed SIMD `a·b + c` (fused where the hardware has FMA). Stack: a, b, c. */
 export const f32x4RelaxedMadd: Code = simd(0x105);
+/**
+ * Relaxed SIMD integer dot product: i8 lanes of a times lanes of b (in 0–127: values of b ≥ 128
+ * are implementation-defined), adjacent four products summed into i32 lanes, plus c. Stack: a, b, c.
+ */
+export const i32x4RelaxedDotI8x16I7x16AddS: Code = simd(0x113);
 export const v128Zero: Code = simd(0x0c, ...new Array<number>(16).fill(0));
 
 // Control.
