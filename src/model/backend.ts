@@ -123,9 +123,16 @@ export interface Backend {
   ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, rotary: Rotary): void;
   /**
    * Per-row LoRA (BGMV): `y[i] += scale[i] · B_i · (A_i · x[i])` for each row whose adapter is
-   * given (A_i [r_i, in], B_i [out, r_i]); rows with `null` are left alone.
+   * given (A_i [r_i, in], B_i [out, r_i], and where {@link loraTransposedB} asks, Bᵀ_i [r_i, out]);
+   * rows with `null` are left alone.
    */
-  loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number } | null>, inDim: number, outDim: number): void;
+  loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number; bt?: Tensor | null } | null>, inDim: number, outDim: number): void;
+  /**
+   * Whether `loraRows` wants each frozen adapter's B also transposed (`bt`, Bᵀ [r, out]): then the
+   * update of a row is two plain products with no transpose per call (the CPU backend). Absent:
+   * `bt` is not used.
+   */
+  readonly loraTransposedB?: boolean;
   /** Writes row i of k and v ([rows, kvd]) into cache slot `slots[i]` of kCache and vCache ([slots, kvd]). */
   kvWrite(kCache: Tensor, vCache: Tensor, k: Tensor, v: Tensor, slots: Tensor, rows: number, kvd: number): void;
   /**

@@ -42,7 +42,7 @@ export interface LoraAdapter {
   config: LoraConfig;
   /** `alpha / r`. */
   scale: number;
-  layers: Array<Partial<Record<LoraTarget, { a: Tensor; b: Tensor; gradA: Tensor | null; gradB: Tensor | null }>>>;
+  layers: Array<Partial<Record<LoraTarget, { a: Tensor; b: Tensor; gradA: Tensor | null; gradB: Tensor | null; bt?: Tensor | null }>>>;
 }
 
 /** Weights that do not fit the config: a missing tensor or a wrong shape. */
@@ -350,6 +350,8 @@ export class Llama {
           b: this.backend.upload(pair.b),
           gradA: trainable ? this.backend.zeros(pair.a.length) : null,
           gradB: trainable ? this.backend.zeros(pair.b.length) : null,
+          // a frozen adapter's Bᵀ for backends whose per-row LoRA reads it (a trained one changes, so has none)
+          bt: !trainable && this.backend.loraTransposedB ? this.backend.upload(transpose(pair.b, shape.out, r)) : null,
         };
       }
       return out;
@@ -397,7 +399,7 @@ export class Llama {
     for (const layer of lora.layers) {
       for (const t of Object.values(layer)) {
         if (!t) continue;
-        for (const x of [t.a, t.b, t.gradA, t.gradB]) if (x) this.backend.free(x);
+        for (const x of [t.a, t.b, t.gradA, t.gradB, t.bt]) if (x) this.backend.free(x);
       }
     }
   }
@@ -544,6 +546,13 @@ export class Llama {
     if (this.acts) this.freeActivations(this.acts);
     this.acts = null;
   }
+}
+
+/** The transpose of a row-major [rows, cols] matrix. */
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
+  return out;
 }
 
 function sumPrefix(x: Float32Array, n: number): number {

@@ -209,7 +209,7 @@ function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor |
   } else if (lora?.kind === 'rows') {
     const adapters = lora.adapters.map((adapter) => {
       const pair = adapter?.layers[l]?.[target];
-      return pair && adapter ? { a: pair.a, b: pair.b, r: adapter.config.r, scale: adapter.scale } : null;
+      return pair && adapter ? { a: pair.a, b: pair.b, bt: pair.bt ?? null, r: adapter.config.r, scale: adapter.scale } : null;
     });
     if (adapters.some((p) => p)) be.loraRows(y, x, adapters, inDim, outDim); // y[i] += s_i·B_i·(A_i·x[i])
   }

@@ -26,6 +26,7 @@ export interface AdapterCacheStats {
   hostBytes: number;
 }
 
+const bBytesOf = (w: LoraAdapterWeights) => w.layers.reduce((n, l) => n + Object.values(l).reduce((m, p) => m + (p ? p.b.length * 4 : 0), 0), 0);
 const bytesOf = (w: LoraAdapterWeights) => w.layers.reduce((n, l) => n + Object.values(l).reduce((m, p) => m + (p ? (p.a.length + p.b.length) * 4 : 0), 0), 0);
 
 /**
@@ -93,7 +94,8 @@ export class AdapterCache {
       again.pins++;
       return again.adapter;
     }
-    const bytes = bytesOf(weights);
+    // on the engine an adapter also holds Bᵀ where the backend reads it (the CPU backend)
+    const bytes = bytesOf(weights) + (this.model.backend.loraTransposedB ? bBytesOf(weights) : 0);
     this.makeRoom(this.engine, this.options.engineBytes, bytes, (e) => e.pins === 0, (key, e) => {
       this.model.freeLora(e.adapter);
       this.counters.engineEvictions++;

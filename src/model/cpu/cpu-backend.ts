@@ -119,6 +119,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
 
   return {
     name: options.name ?? 'cpu',
+    loraTransposedB: true,
 
     zeros: (length) => new CpuTensor(newF32(length)),
     upload(data) {
@@ -353,14 +354,17 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
       // one group per (A, B, scale): adapters may share a factor (a serving pool's A with another B)
-      const groups: Array<{ a: Tensor; b: Tensor; r: number; scale: number; rows: number[] }> = [];
+      const groups: Array<{ a: Tensor; b: Tensor; bt?: Tensor | null; r: number; scale: number; rows: number[] }> = [];
       adapters.forEach((ad, i) => {
         if (!ad) return;
         let g = groups.find((x) => x.a === ad.a && x.b === ad.b && x.scale === ad.scale);
         if (!g) groups.push((g = { ...ad, rows: [] }));
         g.rows.push(i);
       });
-      for (const { a, b, r, scale, rows } of groups) {
+      // Y += u·Bᵀ: from Bᵀ [r, out] as it lies when the adapter has it ('nn', nothing packed), else from B ('nt')
+      const update = (y: Float32Array, u: Float32Array, b: Tensor, bt: Tensor | null | undefined, n: number, r: number, accumulate: boolean) =>
+        (bt ? matmul(y, u, f32(bt), n, r, outDim, 'nn', accumulate, 1) : matmul(y, u, f32(b), n, r, outDim, 'nt', accumulate, 1));
+      for (const { a, b, bt, r, scale, rows } of groups) {
         const n = rows.length, first = rows[0]!, adjacent = rows[n - 1]! - first === n - 1;
         let xs = x.subarray(first * inDim, (first + n) * inDim);
         if (!adjacent) {
@@ -370,10 +374,10 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         const u = panel('loraU', n * r).subarray(0, n * r);
         matmul(u, xs, f32(a), n, inDim, r, 'nt', false, scale); // u [n, r]
         if (adjacent) {
-          matmul(y.subarray(first * outDim, (first + n) * outDim), u, f32(b), n, r, outDim, 'nt', true, 1);
+          update(y.subarray(first * outDim, (first + n) * outDim), u, b, bt, n, r, true);
         } else {
           const ys = panel('loraY', n * outDim).subarray(0, n * outDim);
-          matmul(ys, u, f32(b), n, r, outDim, 'nt', false, 1); // ys [n, out]
+          update(ys, u, b, bt, n, r, false); // ys [n, out]
           rows.forEach((row, i) => {
             const yo = row * outDim, so = i * outDim;
             for (let o = 0; o < outDim; o++) y[yo + o]! += ys[so + o]!;

@@ -1,7 +1,8 @@
 /**
  * The CPU backend's per-row LoRA (SGMV: each adapter's rows through the matrix products together)
  * against a float64 row-by-row reference: rows of one adapter adjacent or scattered, rows without
- * an adapter, two adapters sharing an A with different Bs and scales, ranks that differ.
+ * an adapter, two adapters sharing an A with different Bs and scales, ranks that differ, adapters
+ * given with and without their transposed B.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -21,7 +22,9 @@ test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignme
     const ranks = [4, 8, 1, 4];
     const As = ranks.map((r) => rand(r * inDim)), Bs = [...ranks, 4].map((r) => rand(outDim * r));
     const specs = [0, 1, 2, 3, 4].map((j) => ({ a: As[j === 4 ? 0 : j]!, b: Bs[j]!, r: ranks[j === 4 ? 0 : j]!, scale: j === 4 ? -0.5 : 0.25 * (j + 1) }));
-    const tensors = specs.map((s) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale }));
+    // adapters 1 and 3 also carry Bᵀ [r, out] (a frozen adapter's, which the CPU backend reads as it lies)
+    const transposed = (b: Float32Array, r: number) => Float32Array.from({ length: b.length }, (_, i) => b[(i % outDim) * r + Math.floor(i / outDim)]!);
+    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, bt: j === 1 || j === 3 ? be.upload(transposed(s.b, s.r)) : null }));
     const shared = { ...tensors[4]!, a: tensors[0]!.a };
     const x = rand(rows * inDim), y0 = rand(rows * outDim);
     const yT = be.upload(y0), xT = be.upload(x);
@@ -43,7 +46,7 @@ test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignme
           assert.ok(Math.abs(got[i * outDim + o]! - want) <= 1e-4 * (1 + Math.abs(want)), `row ${i} (adapter ${j}) column ${o}: ${got[i * outDim + o]} vs ${want}`);
         }
       }
-      for (const t of [yT, xT, ...tensors.flatMap((t) => [t.a, t.b])]) be.free(t);
+      for (const t of [yT, xT, ...tensors.flatMap((t) => [t.a, t.b, ...(t.bt ? [t.bt] : [])])]) be.free(t);
     }
   }), { numRuns: 60 });
 });
