@@ -6,7 +6,7 @@
  * own rounding (it quantises the activations to 8 bits for these dot products) stays a few percent.
  * Skips, saying why, where node-llama-cpp cannot be loaded.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,31 +17,9 @@ import { tinyByteLevelTokenizer, tinyRandomWeights } from './export-fixtures.tes
 import { dequantize, quantize } from './ggml-quants.ts';
 import type { QuantType } from './ggml-quants.ts';
 import { gguf, writeGgufFile } from './gguf.ts';
+import { llamaCppLogits, loadLlama, maxAbs, maxAbsDiff } from './llama-cpp.test-util.ts';
 import { referenceForward } from './reference-forward.test-util.ts';
 import type { TensorMap } from './tensor-map.ts';
-
-type NodeLlamaCpp = typeof import('node-llama-cpp');
-type Token = import('node-llama-cpp').Token;
-type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
-
-let loaded: Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> | undefined;
-function loadLlama(): Promise<{ lib: NodeLlamaCpp; llama: Llama } | string> {
-  loaded ??= (async () => {
-    try {
-      const lib = await import('node-llama-cpp');
-      const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false });
-      return { lib, llama };
-    } catch (e) {
-      return `node-llama-cpp could not be loaded (${(e as Error).message.split('\n')[0]})`;
-    }
-  })();
-  return loaded;
-}
-
-after(async () => {
-  const env = await loaded;
-  if (env && typeof env !== 'string') await env.llama.dispose();
-});
 
 const tokens = [5, 17, 260, 100, 42, 299, 3, 250];
 // rows of 256 (hidden) and 512 (intermediate): whole Q4_K / Q6_K super-blocks
@@ -51,30 +29,6 @@ const config: ModelConfig = {
 };
 /** llama.cpp's `general.file_type` for files whose matrices are all of one type. */
 const fileTypes: Record<QuantType, number> = { Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18 };
-
-async function llamaCppLogits(llama: Llama, modelPath: string): Promise<Float64Array[]> {
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  try {
-    const context = await model.createContext({ contextSize: 64, batchSize: 64, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
-    try {
-      const results = await context.getSequence().controlledEvaluate(tokens.map((t) => [t as Token, { generateNext: { logits: true } }]));
-      return tokens.map((_, i) => {
-        const logits = results[i]?.next.logits;
-        assert.ok(logits, `no logits for position ${i}`);
-        const row = new Float64Array(config.vocabSize);
-        for (const [token, value] of logits) row[token] = value;
-        return row;
-      });
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((row, t) => Math.max(...row.map((v, i) => Math.abs(v - b[t]![i]!)))));
-const maxAbs = (a: Float64Array[]) => Math.max(...a.map((row) => Math.max(...row.map(Math.abs))));
 
 for (const type of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
   test(`llama.cpp loads a GGUF with ${type} matrices and matches the reference on the dequantised weights`, async (t) => {
@@ -96,7 +50,7 @@ for (const type of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
       const seen: TensorMap = new Map([...weights].map(([name, w]) => [name, w.shape.length === 2 ? { shape: w.shape, data: dequantize(type, quantize(type, w.data), w.data.length) } : w]));
       const expected = referenceForward(config, seen, tokens);
       const unquantised = referenceForward(config, weights, tokens);
-      const got = await llamaCppLogits(env.llama, path);
+      const got = await llamaCppLogits(env.llama, path, tokens, config.vocabSize);
       const scale = maxAbs(expected), d = maxAbsDiff(got, expected), quantEffect = maxAbsDiff(expected, unquantised);
       t.diagnostic(`${type}: max |logit| ${scale.toFixed(2)}; llama.cpp vs reference on dequantised weights ${d.toExponential(2)}; quantisation itself moves logits by ${quantEffect.toExponential(2)}`);
       assert.ok(d < 0.05 * scale, `${type}: llama.cpp logits differ from the reference by ${d} (max |logit| ${scale})`);

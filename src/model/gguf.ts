@@ -499,20 +499,29 @@ export function ggufTensorBytes(bytes: Uint8Array, info: GgufTensorInfo): { type
 }
 
 /**
+ * A GGUF file's bytes and parsed header (errors name the file).
+ *
+ * @example
+ * const { bytes, file } = await readGgufHeader('model.gguf');
+ */
+export async function readGgufHeader(path: string): Promise<{ bytes: Uint8Array; file: GgufFile }> {
+  const bytes = await readFile(path);
+  try {
+    return { bytes, file: parseGguf(bytes) };
+  } catch (e) {
+    if (e instanceof GgufFormatError) e.message = `${path}: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
  * Reads a GGUF file: its header and every tensor decoded to f32 (GGUF tensor names, row-major shapes).
  *
  * @example
  * const { file, tensors } = await readGgufFile('adapter.gguf');
  */
 export async function readGgufFile(path: string): Promise<{ file: GgufFile; tensors: TensorMap }> {
-  const bytes = await readFile(path);
-  let file: GgufFile;
-  try {
-    file = parseGguf(bytes);
-  } catch (e) {
-    if (e instanceof GgufFormatError) e.message = `${path}: ${e.message}`;
-    throw e;
-  }
+  const { bytes, file } = await readGgufHeader(path);
   const tensors: TensorMap = new Map();
   for (const info of file.tensors) tensors.set(info.name, { shape: info.shape, data: ggufTensorData(bytes, info) });
   return { file, tensors };

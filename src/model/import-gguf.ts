@@ -5,14 +5,13 @@
  * `export-gguf.ts`, so a file this project exports reads back to the same model, and a file
  * llama.cpp's converter wrote reads as the same function.
  */
-import { readFile } from 'node:fs/promises';
 import type { Architecture, LoraTarget, ModelConfig } from './config.ts';
 import { layerWeightNames, loraTargets, optionalLayerWeightNames, projectionShape } from './config.ts';
 import type { LoraAdapterWeights } from './lora-weights.ts';
 import { ggufArchitecture, permuteRopeRows } from './export-gguf.ts';
 import type { QuantizedMatrix } from './backend.ts';
 import { isQuantType } from './ggml-quants.ts';
-import { GgufFormatError, ggufTensorBytes, ggufTensorData, ggufValue, parseGguf, type GgufFile } from './gguf.ts';
+import { ggufTensorBytes, ggufTensorData, ggufValue, readGgufHeader, type GgufFile } from './gguf.ts';
 import type { TensorMap } from './tensor-map.ts';
 import { Tokenizer } from './tokenizer.ts';
 
@@ -49,14 +48,7 @@ function splitThenBytes(regex: string): unknown {
  * const { config, tokenizer, tensors } = await readGgufModel('SmolLM2-135M.F16.gguf');
  */
 export async function readGgufModel(path: string): Promise<{ config: ModelConfig; tokenizer: Tokenizer } & GgufModelWeights> {
-  const bytes = await readFile(path);
-  let file: GgufFile;
-  try {
-    file = parseGguf(bytes);
-  } catch (e) {
-    if (e instanceof GgufFormatError) e.message = `${path}: ${e.message}`;
-    throw e;
-  }
+  const { bytes, file } = await readGgufHeader(path);
   const config = ggufModelConfig(file, bytes);
   return { config, tokenizer: ggufTokenizer(file), ...ggufModelWeights(file, bytes, config) };
 }

@@ -8,7 +8,7 @@ import { fromHfTensors, toHfTensors } from './architectures.ts';
 import type { QuantizedMatrix } from './backend.ts';
 import { parseModelConfig, toHfConfig, type ModelConfig } from './config.ts';
 import { ggufModelConfig, readGgufModel } from './import-gguf.ts';
-import { parseGguf } from './gguf.ts';
+import { readGgufHeader } from './gguf.ts';
 import { readModelWeights, writeSafetensorsFile } from './safetensors.ts';
 import type { TensorMap } from './tensor-map.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -62,10 +62,10 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
 /** Reads only a model folder's config.json (or a GGUF file's metadata). */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
   if (isGgufModel(dir)) {
-    const bytes = await readFile(dir).catch((err: NodeJS.ErrnoException) => {
-      throw new ModelDirError(err.code === 'ENOENT' ? `${dir} is missing` : `${dir}: ${err.message}`);
+    const { bytes, file } = await readGgufHeader(dir).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new ModelDirError(`${dir} is missing`) : err;
     });
-    return ggufModelConfig(parseGguf(bytes), bytes);
+    return ggufModelConfig(file, bytes);
   }
   return parseModelConfig(await readJson(join(dir, 'config.json')));
 }
