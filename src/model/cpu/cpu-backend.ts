@@ -12,6 +12,29 @@ import { ropeTable } from './rope-table.ts';
  */
 const GELU_K = 2 * Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
 
+/**
+ * The gated MLP's activation, out = act(gate)·up over the first n elements, for act(x) =
+ * x·sigmoid(k·(x + c·x³)): SiLU with (k, c) = (1, 0), tanh-GELU with (GELU_K, GELU_C).
+ */
+function gated(outT: Tensor, gateT: Tensor, upT: Tensor, n: number, k: number, c: number): void {
+  const out = f32(outT), g = f32(gateT), u = f32(upT);
+  for (let i = 0; i < n; i++) {
+    const x = g[i]!;
+    out[i] = (x / (1 + Math.exp(-k * (x + c * x * x * x)))) * u[i]!;
+  }
+}
+
+/** Backward of {@link gated}: act′(x) = s + x·s·(1 − s)·k·(1 + 3c·x²), s = sigmoid(k·(x + c·x³)). */
+function gatedBackward(dGateT: Tensor, dUpT: Tensor, dOutT: Tensor, gateT: Tensor, upT: Tensor, n: number, k: number, c: number): void {
+  const dg = f32(dGateT), du = f32(dUpT), dOut = f32(dOutT), g = f32(gateT), u = f32(upT);
+  for (let i = 0; i < n; i++) {
+    const x = g[i]!;
+    const s = 1 / (1 + Math.exp(-k * (x + c * x * x * x)));
+    du[i] = dOut[i]! * x * s;
+    dg[i] = dOut[i]! * u[i]! * (s + x * s * (1 - s) * k * (1 + 3 * c * x * x));
+  }
+}
+
 /** A CPU tensor: a typed array over shared memory, so worker threads can compute on it. */
 export class CpuTensor implements Tensor {
   readonly data: Float32Array | Int32Array;
@@ -259,36 +282,16 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     swiglu(outT, gateT, upT, n) {
-      const out = f32(outT), g = f32(gateT), u = f32(upT);
-      for (let i = 0; i < n; i++) {
-        const x = g[i]!;
-        out[i] = (x / (1 + Math.exp(-x))) * u[i]!;
-      }
+      gated(outT, gateT, upT, n, 1, 0);
     },
     swigluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      const dg = f32(dGateT), du = f32(dUpT), dOut = f32(dOutT), g = f32(gateT), u = f32(upT);
-      for (let i = 0; i < n; i++) {
-        const x = g[i]!;
-        const sig = 1 / (1 + Math.exp(-x));
-        du[i] = dOut[i]! * x * sig;
-        dg[i] = dOut[i]! * u[i]! * sig * (1 + x * (1 - sig));
-      }
+      gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, 1, 0);
     },
     geglu(outT, gateT, upT, n) {
-      const out = f32(outT), g = f32(gateT), u = f32(upT);
-      for (let i = 0; i < n; i++) {
-        const x = g[i]!;
-        out[i] = (x / (1 + Math.exp(-GELU_K * (x + GELU_C * x * x * x)))) * u[i]!;
-      }
+      gated(outT, gateT, upT, n, GELU_K, GELU_C);
     },
     gegluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      const dg = f32(dGateT), du = f32(dUpT), dOut = f32(dOutT), g = f32(gateT), u = f32(upT);
-      for (let i = 0; i < n; i++) {
-        const x = g[i]!;
-        const sig = 1 / (1 + Math.exp(-GELU_K * (x + GELU_C * x * x * x)));
-        du[i] = dOut[i]! * x * sig;
-        dg[i] = dOut[i]! * u[i]! * (sig + x * sig * (1 - sig) * GELU_K * (1 + 3 * GELU_C * x * x));
-      }
+      gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, GELU_K, GELU_C);
     },
     addBias(outT, biasT, T, n) {
       const out = f32(outT), bias = f32(biasT);

@@ -91,24 +91,33 @@ ${MAIN} {
   dBias[i] = acc;
 }`;
 
-// silu(x) = x·sigmoid(x); exp's argument is capped so it never overflows to infinity
+// exp's argument is capped so it never overflows to infinity
 const SIGMOID = `fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(min(-x, 80.0))); }`;
 
-const SWIGLU = /* wgsl */ `
+/**
+ * The gated MLP's activation, out = act(gate)·up, and its backward, for an act(x) = x·sigmoid(z(x)):
+ * SiLU (z = x) and tanh-GELU (z = 2√(2/π)(x + 0.044715x³), the same function as
+ * 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))). act′ = s + x·s·(1 − s)·z′ with s = sigmoid(z).
+ */
+function gatedSources(z: string, dz: string): { forward: string; backward: string } {
+  const fns = `${SIGMOID}
+fn z(x: f32) -> f32 { return ${z}; }
+fn dz(x: f32) -> f32 { return ${dz}; }`;
+  return {
+    forward: /* wgsl */ `
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> gate: array<f32>;
 @group(0) @binding(3) var<storage, read> up: array<f32>;
-${SIGMOID}
+${fns}
 ${MAIN} {
   let i = ${I};
   if (i >= p.n) { return; }
   let x = gate[i];
-  out[i] = x * sigmoid(x) * up[i];
-}`;
-
-const SWIGLU_BACKWARD = /* wgsl */ `
+  out[i] = x * sigmoid(z(x)) * up[i];
+}`,
+    backward: /* wgsl */ `
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> dGate: array<f32>;
@@ -116,54 +125,22 @@ struct Params { n: u32 }
 @group(0) @binding(3) var<storage, read> dOut: array<f32>;
 @group(0) @binding(4) var<storage, read> gate: array<f32>;
 @group(0) @binding(5) var<storage, read> up: array<f32>;
-${SIGMOID}
+${fns}
 ${MAIN} {
   let i = ${I};
   if (i >= p.n) { return; }
   let x = gate[i];
-  let sig = sigmoid(x);
+  let s = sigmoid(z(x));
   let g = dOut[i];
-  dUp[i] = g * x * sig;
-  dGate[i] = g * up[i] * sig * (1.0 + x * (1.0 - sig));
-}`;
+  dUp[i] = g * x * s;
+  dGate[i] = g * up[i] * (s + x * s * (1.0 - s) * dz(x));
+}`,
+  };
+}
 
-// gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·sigmoid(2√(2/π)(x + 0.044715x³))
-const GELU_Z = `fn geluZ(x: f32) -> f32 { return ${2 * Math.sqrt(2 / Math.PI)} * (x + 0.044715 * x * x * x); }`;
-
-const GEGLU = /* wgsl */ `
-struct Params { n: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> gate: array<f32>;
-@group(0) @binding(3) var<storage, read> up: array<f32>;
-${SIGMOID}
-${GELU_Z}
-${MAIN} {
-  let i = ${I};
-  if (i >= p.n) { return; }
-  let x = gate[i];
-  out[i] = x * sigmoid(geluZ(x)) * up[i];
-}`;
-
-const GEGLU_BACKWARD = /* wgsl */ `
-struct Params { n: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> dGate: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dUp: array<f32>;
-@group(0) @binding(3) var<storage, read> dOut: array<f32>;
-@group(0) @binding(4) var<storage, read> gate: array<f32>;
-@group(0) @binding(5) var<storage, read> up: array<f32>;
-${SIGMOID}
-${GELU_Z}
-${MAIN} {
-  let i = ${I};
-  if (i >= p.n) { return; }
-  let x = gate[i];
-  let sig = sigmoid(geluZ(x));
-  let g = dOut[i];
-  dUp[i] = g * x * sig;
-  dGate[i] = g * up[i] * (sig + x * sig * (1.0 - sig) * ${2 * Math.sqrt(2 / Math.PI)} * (1.0 + 3.0 * 0.044715 * x * x));
-}`;
+const GELU_K = 2 * Math.sqrt(2 / Math.PI);
+const SWIGLU = gatedSources('x', '1.0');
+const GEGLU = gatedSources(`${GELU_K} * (x + 0.044715 * x * x * x)`, `${GELU_K} * (1.0 + 3.0 * 0.044715 * x * x)`);
 
 // ids outside the table give a row of zeros (the GPU cannot throw as the CPU backend does)
 const EMBED = /* wgsl */ `
@@ -245,16 +222,16 @@ export function elementwiseOps(k: Kernels): Pick<Backend, 'fill' | 'copy' | 'axp
       run(BIAS_BACKWARD, [{ u32: T }, { u32: n }], [dBias, dOut], T > 0 ? n : 0);
     },
     swiglu(out, gate, up, n) {
-      run(SWIGLU, [{ u32: n }], [out, gate, up], n);
+      run(SWIGLU.forward, [{ u32: n }], [out, gate, up], n);
     },
     swigluBackward(dGate, dUp, dOut, gate, up, n) {
-      run(SWIGLU_BACKWARD, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
+      run(SWIGLU.backward, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
     },
     geglu(out, gate, up, n) {
-      run(GEGLU, [{ u32: n }], [out, gate, up], n);
+      run(GEGLU.forward, [{ u32: n }], [out, gate, up], n);
     },
     gegluBackward(dGate, dUp, dOut, gate, up, n) {
-      run(GEGLU_BACKWARD, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
+      run(GEGLU.backward, [{ u32: n }], [dGate, dUp, dOut, gate, up], n);
     },
     embed(out, ids, table, T, d) {
       run(EMBED, [{ u32: T * d }, { u32: d }, { u32: Math.floor(table.length / d) }], [out, ids, table], T * d);
