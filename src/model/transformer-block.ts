@@ -282,13 +282,14 @@ export function blockBackward(be: Backend, c: ModelConfig, w: LayerWeights, l: n
   const linear = (dx: Tensor, accumulate: boolean, dy: Tensor, x: Tensor, W: Tensor, dW: Tensor | undefined, dBias: Tensor | null | undefined, target: LoraTarget, inDim: number, outDim: number) =>
     projectionBackward(be, dx, accumulate, dy, x, W, dW, dBias, T, inDim, outDim, lora, l, target, s.dloraU);
 
-  // s.dres holds d(output). MLP:
-  let dDown = s.dres; // d(down_proj's output) [T, d]
-  if (c.outputNorms) {
+  // through an output norm (Gemma's sandwich): s.dh [T, d] := d(the norm's input) from s.dres
+  const throughOutputNorm = (x: Tensor, weight: Tensor, dWeight: Tensor | null, rstd: Tensor): Tensor => {
     be.fill(s.dh, 0);
-    be.rmsnormBackward(s.dh, g?.mlpOutputNorm ?? null, s.dres, a.mlpOut!, w.mlpOutputNorm!, a.rstdMlpOut!, T, d);
-    dDown = s.dh;
-  }
+    be.rmsnormBackward(s.dh, dWeight, s.dres, x, weight, rstd, T, d);
+    return s.dh;
+  };
+  // s.dres holds d(output). MLP:
+  const dDown = c.outputNorms ? throughOutputNorm(a.mlpOut!, w.mlpOutputNorm!, g?.mlpOutputNorm ?? null, a.rstdMlpOut!) : s.dres; // d(down_proj's output) [T, d]
   linear(s.dact, false, dDown, a.act, w.down, g?.down, null, 'down_proj', f, d); // dact [T, f]
   if (c.activation === 'gelu_tanh') be.gegluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, T * f); // dgate, dup [T, f]
   else be.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, T * f);
@@ -296,12 +297,7 @@ export function blockBackward(be: Backend, c: ModelConfig, w: LayerWeights, l: n
   linear(s.dh, true, s.dup, a.h2, w.up, g?.up, null, 'up_proj', d, f);
   be.rmsnormBackward(s.dres, g?.postNorm ?? null, s.dh, a.x2, w.postNorm, a.rstd2, T, d);
   // s.dres now holds d(x2): the residual's share plus the MLP's. Attention:
-  let dO = s.dres; // d(o_proj's output) [T, d]
-  if (c.outputNorms) {
-    be.fill(s.dh, 0);
-    be.rmsnormBackward(s.dh, g?.attnOutputNorm ?? null, s.dres, a.attnOut!, w.attnOutputNorm!, a.rstdAttnOut!, T, d);
-    dO = s.dh;
-  }
+  const dO = c.outputNorms ? throughOutputNorm(a.attnOut!, w.attnOutputNorm!, g?.attnOutputNorm ?? null, a.rstdAttnOut!) : s.dres; // d(o_proj's output) [T, d]
   linear(s.datt, false, dO, a.att, w.o, g?.o, null, 'o_proj', qd, d); // datt [T, qd]
   const { B, S } = attention, { numHeads: nH, numKvHeads: nKV, headDim: hd } = c, { scale, window } = attentionParams(c, l);
   be.attentionBackward(s.dq, s.dk, s.dv, s.datt, a.att, a.q, a.k, a.v, attention.lse[l]!, B, S, nH, nKV, hd, scale, window); // dq [T, qd], dk, dv [T, kvd]

@@ -11,16 +11,9 @@ import { DECODE_MAX_ROWS, QUANT_CODES, QuantMatmul, int8ScratchBytes } from './m
 import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
 import { TILE } from './matmul-wasm.ts';
 import { wasmApi } from './wasm-api.ts';
+import { randomArray } from './random-array.test-util.ts';
 
-function random(length: number, seed: number, shared = true): Float32Array {
-  const x = shared ? allocShared(length) : new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
+const random = randomArray;
 
 /** Rows of A with the awkward blocks: an all-zero block, a block with one outlier, a block of tiny values. */
 function activations(m: number, k: number, seed: number): Float32Array {

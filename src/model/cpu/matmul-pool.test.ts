@@ -10,16 +10,9 @@ import { sharedHeap } from './matmul-heap.ts';
 import { DONE, ERROR, PROGRESS, createControl, failureMessage, publishJob, runChunks } from './matmul-job.ts';
 import { MatmulPool, MatmulWorkerError, PoolDisposedError, allocShared, defaultThreadCount, freeShared } from './matmul-pool.ts';
 import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
+import { randomArray } from './random-array.test-util.ts';
 
-function random(length: number, seed: number, shared = true): Float32Array {
-  const x = shared ? allocShared(length) : new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
+const random = randomArray;
 
 /** Waits until the pool's workers are running (they start asynchronously; the pool works meanwhile). */
 async function settle(): Promise<void> {

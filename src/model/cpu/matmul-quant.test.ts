@@ -9,18 +9,11 @@ import type { QuantOperand } from './matmul.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
 import { ACT_BLOCK, INT8_TYPES } from './matmul-int8-kernels.ts';
 import { DECODE_MAX_ROWS } from './matmul-quant.ts';
+import { randomArray } from './random-array.test-util.ts';
 
 const types: QuantType[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
 
-function random(length: number, seed: number, shared = true): Float32Array {
-  const x = shared ? allocShared(length) : new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
+const random = randomArray;
 
 /** W as ggml blocks on the heap (`nt`: [n, k]; `nn`/`tn`: [k, n]) and its dequantised f32 values. */
 function quantized(type: QuantType, rows: number, cols: number, seed: number): { w: QuantOperand; values: Float32Array } {
