@@ -4,9 +4,10 @@
  * rotary embeddings (per layer: scaled, partial or none), grouped-query attention (full or a
  * sliding window), output projection (RMS-normed before the residual in Gemma's sandwich), residual;
  * RMSNorm, SwiGLU or GeGLU MLP (its output likewise), residual; LoRA on any of the seven
- * projections. Each architecture's differences are fields of the config (`config.ts`). The full forward pass (`Llama`: training, loss, logits) and the serving
- * decoder (`Decoder`) both run every layer through {@link blockForward}, so an architecture
- * feature is written here once; {@link outputHead} is the shared step after the last block.
+ * projections. Each architecture's differences are fields of the config (`config.ts`). The full
+ * forward pass (`Llama`: training, loss, logits) and the serving decoder (`Decoder`) both run
+ * every layer through {@link blockForward}, so an architecture feature is written here once;
+ * {@link outputHead} is the shared step after the last block.
  *
  * What differs between the two callers is passed as data:
  * - the attention: {@link CausalAttention} (B sequences of S rows at positions 0…S−1, each row
