@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { matmul, matmulQuantized } from './cpu/matmul.ts';
+import { loraRow, matmul, matmulQuantized } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -24,6 +24,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
     name: `cpu (${pool ? pool.threads : 1} thread${(pool?.threads ?? 1) > 1 ? 's' : ''})`,
     matmul: pool ? (c, a, b, m, k, n, layout, accumulate, alpha) => pool.matmul(c, a, b, m, k, n, layout, accumulate, alpha) : matmul,
     matmulQuantized: pool ? (c, a, w, m, k, n, layout, accumulate, alpha) => pool.matmulQuantized(c, a, w, m, k, n, layout, accumulate, alpha) : matmulQuantized,
+    loraRow,
     allocate: allocShared,
     release: freeShared,
     onDispose: async () => pool?.dispose(),

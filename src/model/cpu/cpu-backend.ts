@@ -105,6 +105,8 @@ export interface CpuBackendOptions {
   matmulQuantized?: MatmulQuantizedFn;
   /** Allocates the zero-filled data of new f32 tensors (e.g. on the kernels' shared heap). */
   allocate?: (length: number) => Float32Array;
+  /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
+  loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
   /** Gives back data from `allocate` when a tensor is freed. */
   release?: (data: Float32Array) => void;
   /** Called by dispose (e.g. to stop the worker pool). */
@@ -369,6 +371,8 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         (bt ? matmul(y, u, f32(bt), n, r, outDim, 'nn', accumulate, 1) : matmul(y, u, f32(b), n, r, outDim, 'nt', accumulate, 1));
       for (const { a, b, bt, r, scale, rows } of groups) {
         const n = rows.length, first = rows[0]!, adjacent = rows[n - 1]! - first === n - 1;
+        // a row alone with its adapter (many adapters, one sequence each): one kernel call, no products' set-up
+        if (n === 1 && bt && options.loraRow?.(y.subarray(first * outDim, (first + 1) * outDim), x.subarray(first * inDim, (first + 1) * inDim), f32(a), f32(bt), inDim, outDim, r, scale, panel('loraU', r).subarray(0, r))) continue;
         let xs = x.subarray(first * inDim, (first + n) * inDim);
         if (!adjacent) {
           xs = panel('loraX', n * inDim).subarray(0, n * inDim);

@@ -257,11 +257,46 @@ function dot8Kernel(fma: boolean): WasmFunction {
 }
 
 /**
+ * `loraAxpy(y, u, bt, r, out)`: y[0..out) += Σ_k u[k]·Bᵀ[k, 0..out) — a LoRA update of one row from
+ * its adapter's Bᵀ [r, out] (out a multiple of 4), four columns at a time, the r terms in registers.
+ */
+function loraAxpyKernel(fma: boolean): WasmFunction {
+  const f = new FunctionBuilder();
+  const y = f.param('y', I32), u = f.param('u', I32), bt = f.param('bt', I32), r = f.param('r', I32), out = f.param('out', I32);
+  const j = f.local('j', I32), end = f.local('end', I32), ob = f.local('ob', I32), pk = f.local('pk', I32), pb = f.local('pb', I32), pu = f.local('pu', I32);
+  const i32Scratch = f.local('left', I32);
+  const acc = f.local('acc', V128), us = f.local('us', V128), bv = f.local('bv', V128);
+  const madd = fma ? seq(get(us), get(bv), get(acc), f32x4RelaxedMadd) : seq(get(us), get(bv), f32x4Mul, get(acc), f32x4Add);
+  const body = seq(
+    get(out), i32c(2), i32Shl, set(ob),
+    get(y), get(ob), i32Add, set(end),
+    get(y), set(j),
+    get(bt), set(pb),
+    block(loop(
+      get(j), get(end), i32GeS, brIf(1),
+      get(j), v128Load(), set(acc),
+      get(pb), set(pk), // pb: this block of four columns in row 0 of Bᵀ; pk walks down its rows
+      get(u), set(pu),
+      get(r), set(i32Scratch),
+      loop(
+        get(pu), f32Load(), f32x4Splat, set(us),
+        get(pk), v128Load(), set(bv),
+        madd, set(acc),
+        inc(pk, get(ob)), incC(pu, 4), dec(i32Scratch), get(i32Scratch), brIf(0),
+      ),
+      get(j), get(acc), v128Store(),
+      incC(j, 16), incC(pb, 16), br(0),
+    )),
+  );
+  return { name: 'loraAxpy', fn: f, body };
+}
+
+/**
  * The quantised-block kernels for the matmul module.
  *
  * @example
  * const functions = [...f32Kernels, ...quantKernels({ fma: true })];
  */
 export function quantKernels(options: { fma: boolean }): WasmFunction[] {
-  return [...(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const).map((t) => dequantKernel(t, options.fma)), dotKernel(options.fma), dot8Kernel(options.fma)];
+  return [...(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const).map((t) => dequantKernel(t, options.fma)), dotKernel(options.fma), dot8Kernel(options.fma), loraAxpyKernel(options.fma)];
 }

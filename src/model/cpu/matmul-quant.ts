@@ -89,6 +89,7 @@ export class QuantMatmul {
   private readonly dequant: Dequant[];
   private readonly dot: Dot;
   private readonly dot8: Dot;
+  private readonly loraAxpy: (y: number, u: number, bt: number, r: number, out: number) => void;
   private readonly quantize: Quantize;
   private readonly intDot: (IntDot | undefined)[];
   private readonly scratch: number;
@@ -98,6 +99,7 @@ export class QuantMatmul {
     this.dequant = TYPE_OF_CODE.map((t) => (t ? (exports[`dq${t}`] as Dequant) : (() => { throw new QuantCodeError('type code 0 is f32'); })));
     this.dot = exports.dot4 as Dot;
     this.dot8 = exports.dot8 as Dot;
+    this.loraAxpy = exports.loraAxpy as QuantMatmul['loraAxpy'];
     this.quantize = exports.qa8 as Quantize;
     this.intDot = TYPE_OF_CODE.map((t) => (t && (INT8_TYPES as readonly string[]).includes(t) ? (exports[`idot${t}`] as IntDot) : undefined));
     this.scratch = scratch;
@@ -141,6 +143,16 @@ export class QuantMatmul {
         this.dot(aRows + 4 * pc, lda, s, kc, rows, cRows + 4 * j, ldc, alpha, accumulate || pc > 0 ? 1 : 0, rw, 4 * DECODE_KC);
       }
     }
+  }
+
+  /**
+   * One row's LoRA update, y[0..out) += scale·Bᵀᵀ·(A·x) with A [r, in] and Bᵀ [r, out] at bytes
+   * `a`, `bt` (x [in] at `x`, y at `y`, r floats of scratch at `u`): A streamed through the dot
+   * kernel, then Bᵀ's rows added four columns at a time. `inDim` and `outDim` multiples of 4.
+   */
+  loraRow(y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number, u: number, heap: Float32Array): void {
+    this.decodeF32(u, x, a, inDim, r, false, scale, 0, 1, 0, r, heap);
+    this.loraAxpy(y, u, bt, r, outDim);
   }
 
   /**

@@ -183,6 +183,11 @@ export class GemmEngine {
     }
   }
 
+  /** One row's LoRA update from its adapter's A and Bᵀ, all at byte offsets of the heap (`QuantMatmul.loraRow`). */
+  loraRow(y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number, u: number): void {
+    this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
+  }
+
   private zero(c: number, n: number, r0: number, r1: number, c0: number, c1: number): void {
     const heap = new Float32Array(this.memory.buffer);
     const base = c / 4;

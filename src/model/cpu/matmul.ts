@@ -198,3 +198,20 @@ export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperan
   layout: MatmulLayout, accumulate = false, alpha = 1): void {
   matmulQuantizedRows(c, a, w, m, k, n, layout, accumulate, alpha, 0, m);
 }
+
+/**
+ * One row's LoRA update on this thread's kernels, y[0..out) += scale·B·(A·x), from A [r, in] and
+ * the adapter's Bᵀ [r, out] (`u`: r floats of scratch). Returns false, doing nothing, where the
+ * kernels cannot take it (no WebAssembly, an operand off the heap, widths not multiples of 4):
+ * the caller then uses the matrix products.
+ *
+ * @example
+ * if (!loraRow(y, x, a, bt, 576, 1536, 8, 2, u)) matmul(…);
+ */
+export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array): boolean {
+  const e = mainEngine(), heap = sharedHeap();
+  if (!e || inDim % 4 !== 0 || outDim % 4 !== 0 || r < 1 || ![y, x, a, bt, u].every((t) => heap.contains(t))) return false;
+  if (y.length < outDim || x.length < inDim || a.length < r * inDim || bt.length < r * outDim || u.length < r) throw new MatmulShapeError(`loraRow: operands too short for r=${r}, ${inDim} → ${outDim}`);
+  e.loraRow(y.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
+  return true;
+}
