@@ -109,6 +109,8 @@ export function ggufModelConfig(file: GgufFile, bytes: Uint8Array): ModelConfig 
       originalMaxPositions: num('rope.scaling.original_context_length', config.maxPositions),
       attentionFactor: num('rope.scaling.attn_factor', 1),
     };
+    // as from config.json: the short factors hold up to the original context, and the engine serves that far
+    config.maxPositions = Math.min(config.maxPositions, config.ropeScaling.originalMaxPositions);
   } else if (has('rope_freqs.weight')) {
     config.ropeScaling = { type: 'frequencyFactors', factors: [...ggufTensorData(bytes, tensor('rope_freqs.weight')!)] };
   }
