@@ -5,7 +5,7 @@
  * read back (`readGgufModel`: matrices stay ggml blocks), then greedy `Decoder.step`s of one row.
  * Prints tokens/s, median of `--runs` runs of `--tokens` steps after an 8-token prompt (not timed).
  *
- * Run: `node bench/decode-quant.ts` (options: --types=Q8_0,Q4_0 --tokens=32 --runs=5 --threads=1)
+ * Run: `node bench/decode-quant.ts` (options: --types=Q8_0,Q4_0 --tokens=32 --runs=5 --threads=1 --hidden=576 --mlp=1536 --layers=30)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,8 +28,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const types = arg('types', 'Q8_0,Q4_0').split(',') as GgufExportDtype[];
 const NEW = Number(arg('tokens', '32')), RUNS = Number(arg('runs', '5')), THREADS = Number(arg('threads', '1'));
 
+const HIDDEN = Number(arg('hidden', '576')), MLP = Number(arg('mlp', '1536')), LAYERS = Number(arg('layers', '30'));
+if (HIDDEN % 192 !== 0) throw new RangeError(`--hidden=${HIDDEN}: must be a multiple of 192 (heads of 64, three per KV head)`);
+
+/** SmolLM2-135M's shape by default; `--hidden` (a multiple of 192), `--mlp` and `--layers` change it (Q4_K/Q6_K need widths of whole 256 blocks: e.g. 768 and 2048). */
 const config: ModelConfig = {
-  vocabSize: 1024, hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, headDim: 64,
+  vocabSize: 1024, hiddenSize: HIDDEN, intermediateSize: MLP, numLayers: LAYERS, numHeads: HIDDEN / 64, numKvHeads: HIDDEN / 192, headDim: 64,
   rmsNormEps: 1e-5, ropeTheta: 100000, maxPositions: 8192, tieEmbeddings: true, attentionBias: false,
 };
 
@@ -68,7 +72,7 @@ const dir = await mkdtemp(join(tmpdir(), 'decode-quant-'));
 try {
   const tokenizerJson = (await Tokenizer.fromDir(SHIPPED_BASE_MODEL.path)).toJson();
   const weights = randomWeights(1);
-  console.log(`SmolLM2-135M shape, random weights; ${THREADS} thread(s); ${NEW} greedy tokens of one sequence, median of ${RUNS} runs`);
+  console.log(`hidden ${HIDDEN}, MLP ${MLP}, ${LAYERS} layers (SmolLM2-135M's heads of 64), random weights; ${THREADS} thread(s); ${NEW} greedy tokens of one sequence, median of ${RUNS} runs`);
   for (const dtype of types) {
     const path = join(dir, `model-${dtype}.gguf`);
     await exportBaseGguf({ config, tensors: weights, tokenizerJson, path, dtype });

@@ -2,8 +2,8 @@
  * A quantised GGUF file as a base model: exported as Q8_0, Q4_0, Q4_K and Q6_K, read back with its
  * matrices kept as ggml blocks (about the file's size in memory), it computes what the same model
  * with the blocks dequantised to f32 computes (logits, and the LoRA gradients of QLoRA-style
- * training on the frozen quantised base) — exactly for Q4_K/Q6_K, within the rounding of the
- * activations to 8 bits for Q8_0/Q4_0 on products of ≤ 16 rows (as llama.cpp rounds them) — and
+ * training on the frozen quantised base) — within the rounding of the activations to 8-bit blocks
+ * of 32 on products of ≤ 16 rows (the integer decode path of every type, as llama.cpp rounds them) — and
  * what llama.cpp computes from the same file.
  */
 import { test } from 'node:test';
@@ -58,10 +58,9 @@ for (const dtype of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
     const ours = rows(await quantised.logits(ids, 1, tokens.length));
     const reference = rows(await plain.logits(ids, 1, tokens.length));
     const scale = maxAbs(reference);
-    // Q8_0/Q4_0 products of ≤ 16 rows (these 10 tokens) round the activations to 8-bit blocks as llama.cpp does
-    // (matmul-quant.ts): measured 1.2 % of the largest logit; the other types compute in f32 from the blocks
-    const roundsActivations = dtype === 'Q8_0' || dtype === 'Q4_0';
-    const tolerance = roundsActivations ? 3e-2 : 1e-4;
+    // products of ≤ 16 rows (these 10 tokens) round the activations to 8-bit blocks as llama.cpp does
+    // (matmul-quant.ts): measured 1.2 % of the largest logit for Q8_0/Q4_0 (see docs/decisions/0026 for Q4_K/Q6_K)
+    const tolerance = 3e-2;
     t.diagnostic(`${dtype}: max |Δ| vs the dequantised weights in f32 ${maxAbsDiff(ours, reference).toExponential(2)} of ${scale.toFixed(2)}`);
     assert.ok(maxAbsDiff(ours, reference) < tolerance * scale, `on the blocks vs dequantised: ${maxAbsDiff(ours, reference)} of ${scale}`);
 
@@ -78,7 +77,7 @@ for (const dtype of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
     const gScale = Math.max(...gf.map((g) => Math.max(...g.map(Math.abs))));
     const gDiff = Math.max(...gq.map((g, i) => Math.max(...g.map((v, j) => Math.abs(v - gf[i]![j]!)))));
     t.diagnostic(`${dtype}: LoRA gradients differ by ${gDiff.toExponential(2)} of ${gScale.toExponential(2)}`);
-    assert.ok(gScale > 0 && gDiff < (roundsActivations ? 5e-2 : 1e-3) * gScale, `LoRA gradients differ by ${gDiff} of ${gScale}`);
+    assert.ok(gScale > 0 && gDiff < 5e-2 * gScale, `LoRA gradients differ by ${gDiff} of ${gScale}`);
     assert.throws(() => quantised.enableFullGradients(), /quantised base trains adapters only/);
 
     const env = await loadLlama();

@@ -47,11 +47,14 @@ export const ACT_BLOCK = 32;
 /** Bytes of an activation block's record (f32 scale, i32 scaled sum). */
 export const ACT_RECORD_BYTES = 8;
 
-/** The weight types with integer-dot kernels. */
-export type Int8Type = 'Q8_0' | 'Q4_0';
-export const INT8_TYPES: readonly Int8Type[] = ['Q8_0', 'Q4_0'];
-/** What `qa8`'s `sumScale` must be for each type's kernel. */
-export const INT8_SUM_SCALE: Readonly<Record<Int8Type, number>> = { Q8_0: 0, Q4_0: -8 };
+/** The weight types with integer-dot kernels (Q4_K and Q6_K in `matmul-int8-k-kernels.ts`). */
+export type Int8Type = 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
+export const INT8_TYPES: readonly Int8Type[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+/** The block-of-32 types, whose kernels this file generates. */
+type Block32Type = 'Q8_0' | 'Q4_0';
+const BLOCK32_TYPES: readonly Block32Type[] = ['Q8_0', 'Q4_0'];
+/** What `qa8`'s `sumScale` must be for each type's kernel (Q4_K needs Σq for its mins; Q6_K does without). */
+export const INT8_SUM_SCALE: Readonly<Record<Int8Type, number>> = { Q8_0: 0, Q4_0: -8, Q4_K: 1, Q6_K: 0 };
 
 /** Options of the generated code. */
 export interface Int8KernelOptions {
@@ -106,10 +109,10 @@ function quantizeKernel(): WasmFunction {
   return { name: 'qa8', fn: f, body };
 }
 
-const BLOCK_BYTES: Record<Int8Type, number> = { Q8_0: 34, Q4_0: 18 };
+const BLOCK_BYTES: Record<Block32Type, number> = { Q8_0: 34, Q4_0: 18 };
 
 /** `idot{type}(qa, da, k, m, w, ldw, rows, c, ldc, alpha, beta)` (see the file comment). */
-function intDotKernel(type: Int8Type, o: Int8KernelOptions): WasmFunction {
+function intDotKernel(type: Block32Type, o: Int8KernelOptions): WasmFunction {
   const perSweep = o.rowsPerSweep ?? 2;
   const nibbleDot = type === 'Q4_0' && o.relaxedDot, signDot = type === 'Q8_0' && o.relaxedDot;
   const f = new FunctionBuilder();
@@ -224,11 +227,11 @@ function intDotKernel(type: Int8Type, o: Int8KernelOptions): WasmFunction {
 }
 
 /**
- * The integer-dot decode kernels for the matmul module.
+ * `qa8` and the integer-dot decode kernels of Q8_0 and Q4_0 for the matmul module.
  *
  * @example
  * const functions = [...f32Kernels, ...int8Kernels({ fma: true, relaxedDot: true })];
  */
 export function int8Kernels(options: Int8KernelOptions): WasmFunction[] {
-  return [quantizeKernel(), ...INT8_TYPES.map((t) => intDotKernel(t, options))];
+  return [quantizeKernel(), ...BLOCK32_TYPES.map((t) => intDotKernel(t, options))];
 }

@@ -102,21 +102,27 @@ function check(multiply: typeof matmulQuantized, { type, m, k, n, accumulate, al
   return worst;
 }
 
-const cases: Case[] = INT8_TYPES.flatMap((type) => [
-  { type, m: 1, k: 32, n: 1, accumulate: false, alpha: 1 },
-  { type, m: 1, k: 1280, n: 37, accumulate: false, alpha: 1 },
-  { type, m: 2, k: 96, n: 5, accumulate: true, alpha: -2 },
-  { type, m: 3, k: 576, n: 13, accumulate: false, alpha: 0.5 },
-  { type, m: DECODE_MAX_ROWS, k: 160, n: 7, accumulate: true, alpha: 1 },
-  { type, m: 5, k: 4864, n: 6, accumulate: false, alpha: 1 },
-]);
+/** Odd shapes per type: k in whole blocks (32 for Q8_0/Q4_0, super-blocks of 256 for Q4_K/Q6_K), n not a multiple of 4, m = 1, 2, 3, 5, 16. */
+const cases: Case[] = INT8_TYPES.flatMap((type) => {
+  const kb = type === 'Q4_K' || type === 'Q6_K' ? 256 : 32;
+  return [
+    { type, m: 1, k: kb, n: 1, accumulate: false, alpha: 1 },
+    { type, m: 1, k: 5 * 256, n: 37, accumulate: false, alpha: 1 },
+    { type, m: 2, k: 3 * kb, n: 5, accumulate: true, alpha: -2 },
+    { type, m: 3, k: 3 * 256, n: 13, accumulate: false, alpha: 0.5 },
+    { type, m: DECODE_MAX_ROWS, k: 5 * kb, n: 7, accumulate: true, alpha: 1 },
+    { type, m: 5, k: 4864, n: 6, accumulate: false, alpha: 1 },
+  ];
+});
 
-describe('integer-dot decode (Q8_0, Q4_0 weights, activations rounded to 8 bits)', () => {
+describe('integer-dot decode (Q8_0, Q4_0, Q4_K, Q6_K weights, activations rounded to 8 bits)', () => {
   it('computes the product of the rounded A exactly up to f32 accumulation, within the rounding bound of the f32 product', () => {
-    let worst = 0;
-    for (const [i, x] of cases.entries()) worst = Math.max(worst, check(matmulQuantized, x, 10 * i + 1));
-    // the activations were rounded (the path is the integer one), and the bound is not loose by orders of magnitude
-    assert.ok(worst > 0.01, `largest error ${worst} of the bound`);
+    for (const type of INT8_TYPES) {
+      let worst = 0;
+      for (const [i, x] of cases.entries()) if (x.type === type) worst = Math.max(worst, check(matmulQuantized, x, 10 * i + 1));
+      // the activations were rounded (the path is the integer one), and the bound is not loose by orders of magnitude
+      assert.ok(worst > 0.01, `${type}: largest error ${worst} of the bound`);
+    }
   });
 
   it('rounds a block of ±max to ±127 exactly: the outlier block gives its exact product', () => {

@@ -3,10 +3,10 @@
  * kernels of `matmul-quant-kernels.ts` over byte offsets of the shared heap. Two paths:
  *
  * - **decode** (`nt`, few rows of A: C = A·Wᵀ, W stored [n, k] as a GGUF [out, in] weight): W is
- *   streamed once per call. Q8_0 and Q4_0 take the integer path (`matmul-int8-kernels.ts`, as
- *   llama.cpp does): the rows of A are quantised to 8-bit blocks of 32 into the scratch, then
- *   each weight block is an integer dot product with each activation block, scaled once per block.
- *   Q4_K and Q6_K (and Q8_0/Q4_0 when the quantised rows of A do not fit the scratch): for each
+ *   streamed once per call. Every type takes the integer path (`matmul-int8-kernels.ts`, and
+ *   `matmul-int8-k-kernels.ts` for Q4_K/Q6_K, as llama.cpp does): the rows of A are quantised to
+ *   8-bit blocks of 32 into the scratch, then each weight (sub-)block is an integer dot product with
+ *   each activation block, scaled once per block. When the quantised rows of A do not fit the scratch: for each
  *   group of 4 rows of W and each chunk of `DECODE_KC` elements of k, the blocks are dequantised
  *   into a small f32 scratch (L1) and dotted with every row of A in f32.
  *

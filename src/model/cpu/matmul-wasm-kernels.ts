@@ -12,6 +12,7 @@ import {
 } from './wasm-emit.ts';
 import type { Code, WasmFunction } from './wasm-emit.ts';
 import { int8Kernels } from './matmul-int8-kernels.ts';
+import { superBlockInt8Kernels } from './matmul-int8-k-kernels.ts';
 import { quantKernels } from './matmul-quant-kernels.ts';
 
 /** Register tile: `mr` rows × `nr` columns of C (nr a multiple of 4). */
@@ -224,7 +225,7 @@ function packKernel(width: number): WasmFunction {
 /**
  * The kernel module's bytes for a register tile: exports `macroPacked`, `macroStrided`,
  * `pack{mr}` and (when nr ≠ mr) `pack{nr}`, the quantised-block kernels of
- * `matmul-quant-kernels.ts` and the integer-dot decode kernels of `matmul-int8-kernels.ts`; imports `env.memory` (shared, at most `maxPages`).
+ * `matmul-quant-kernels.ts` and the integer-dot decode kernels of `matmul-int8-kernels.ts` and `matmul-int8-k-kernels.ts`; imports `env.memory` (shared, at most `maxPages`).
  *
  * @example
  * const bytes = kernelModuleBytes({ mr: 6, nr: 8 }, 65536, { fma: true });
@@ -234,6 +235,7 @@ export function kernelModuleBytes(shape: TileShape, maxPages: number, options: K
   if (shape.nr % 4 !== 0 || shape.mr < 1) throw new RangeError(`bad tile ${shape.mr}×${shape.nr}`);
   const functions = [macroKernel(shape, true, options), macroKernel(shape, false, options), packKernel(shape.mr)];
   if (shape.nr !== shape.mr) functions.push(packKernel(shape.nr));
-  functions.push(...quantKernels(options), ...int8Kernels({ fma: options.fma, relaxedDot: options.relaxedDot ?? false }));
+  const int8Options = { fma: options.fma, relaxedDot: options.relaxedDot ?? false };
+  functions.push(...quantKernels(options), ...int8Kernels(int8Options), ...superBlockInt8Kernels(int8Options));
   return wasmModule({ minPages: 1, maxPages, shared: true }, functions);
 }

@@ -86,6 +86,7 @@ export const drop: Code = [0x1a];
 
 // f32 scalar.
 export const f32Add: Code = [0x92];
+export const f32Sub: Code = [0x93];
 export const f32Mul: Code = [0x94];
 export const f32Neg: Code = [0x8c];
 export const f32Div: Code = [0x95];
@@ -100,6 +101,7 @@ export const i32Load16U = (offset = 0): Code => [0x2f, 1, ...uleb(offset)];
 export const f32Load = (offset = 0): Code => [0x2a, 2, ...uleb(offset)];
 export const f32Store = (offset = 0): Code => [0x38, 2, ...uleb(offset)];
 export const i32Store = (offset = 0): Code => [0x36, 2, ...uleb(offset)];
+export const i32Load = (offset = 0): Code => [0x28, 2, ...uleb(offset)];
 
 // 128-bit SIMD (prefix 0xfd).
 const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
@@ -170,6 +172,14 @@ export const f32x4RelaxedMadd: Code = simd(0x105);
  */
 export const i32x4RelaxedDotI8x16I7x16AddS: Code = simd(0x113);
 export const v128Zero: Code = simd(0x0c, ...new Array<number>(16).fill(0));
+/** A 16-byte constant (bytes 0–255, lane 0 first). */
+export const v128Const = (bytes: readonly number[]): Code => {
+  if (bytes.length !== 16 || bytes.some((b) => b < 0 || b > 255)) throw new RangeError('v128.const takes 16 bytes');
+  return simd(0x0c, ...bytes);
+};
+/** Bits of the first vector where the third (mask) has ones, of the second elsewhere. Stack: a, b, mask. */
+export const v128Bitselect: Code = simd(0x52);
+export const i32x4Neg: Code = simd(0xa1);
 
 // Control.
 const EMPTY = 0x40;
