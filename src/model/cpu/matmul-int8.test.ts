@@ -7,7 +7,7 @@ import { sharedHeap, MAX_PAGES } from './matmul-heap.ts';
 import { ACT_BLOCK, INT8_TYPES } from './matmul-int8-kernels.ts';
 import type { Int8Type } from './matmul-int8-kernels.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
-import { DECODE_MAX_ROWS, QUANT_CODES, QuantMatmul, int8ScratchBytes } from './matmul-quant.ts';
+import { DECODE_MAX_ROWS, Q6_K_INTEGER_MAX_ROWS, QUANT_CODES, QuantMatmul, int8ScratchBytes } from './matmul-quant.ts';
 import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
 import { TILE } from './matmul-wasm.ts';
 import { wasmApi } from './wasm-api.ts';
@@ -102,7 +102,7 @@ function check(multiply: typeof matmulQuantized, { type, m, k, n, accumulate, al
   return worst;
 }
 
-/** Odd shapes per type: k in whole blocks (32 for Q8_0/Q4_0, super-blocks of 256 for Q4_K/Q6_K), n not a multiple of 4, m = 1, 2, 3, 5, 16. */
+/** Odd shapes per type: k in whole blocks (32 for Q8_0/Q4_0, super-blocks of 256 for Q4_K/Q6_K), n not a multiple of 4, m = 1, 2, 3, 5, 16 (Q6_K: up to 5). */
 const cases: Case[] = INT8_TYPES.flatMap((type) => {
   const kb = type === 'Q4_K' || type === 'Q6_K' ? 256 : 32;
   return [
@@ -110,7 +110,8 @@ const cases: Case[] = INT8_TYPES.flatMap((type) => {
     { type, m: 1, k: 5 * 256, n: 37, accumulate: false, alpha: 1 },
     { type, m: 2, k: 3 * kb, n: 5, accumulate: true, alpha: -2 },
     { type, m: 3, k: 3 * 256, n: 13, accumulate: false, alpha: 0.5 },
-    { type, m: DECODE_MAX_ROWS, k: 5 * kb, n: 7, accumulate: true, alpha: 1 },
+    // the most rows the integer path takes for this type (Q6_K hands more to the dequantising path)
+    { type, m: type === 'Q6_K' ? Q6_K_INTEGER_MAX_ROWS : DECODE_MAX_ROWS, k: 5 * kb, n: 7, accumulate: true, alpha: 1 },
     { type, m: 5, k: 4864, n: 6, accumulate: false, alpha: 1 },
   ];
 });
