@@ -26,14 +26,14 @@
  * first). Integer sums are exact (< 2²⁴); only the f32 scaling and accumulation round.
  */
 import {
-  F32, FunctionBuilder, I32, V128, block, br, f32Add, f32ConvertI32S, f32Load, f32Mul, f32Store, f32Sub, f32c, f32x4Add, f32x4ConvertI32x4S,
+  F32, FunctionBuilder, I32, V128, f32Add, f32ConvertI32S, f32Load, f32Mul, f32Store, f32Sub, f32c, f32x4Add, f32x4ConvertI32x4S,
   f32x4ExtractLane, f32x4Mul, f32x4RelaxedMadd, f32x4Splat, get, i16x8ExtendHighI8x16S, i16x8ExtendLowI8x16S, i32Add, i32Load, i32LtS,
   i32Mul, i32Or, i32ShrU, i32Sub, i32c, i32x4DotI16x8S, i32x4Neg, i32x4RelaxedDotI8x16I7x16AddS, i32x4ShrS, i32x4Splat,
   i32x4Add, i8x16Shl, i8x16ShrU, i8x16Shuffle, i8x16Splat, i8x16Sub, ifThen, loop, brIf, ret, select, seq, set, shuffle32, v128And,
   v128Bitselect, v128Const, v128Load, v128Load16Lane, v128Load32Splat, v128Load8x8S, v128Or, v128Zero,
 } from './wasm-emit.ts';
 import type { Code, WasmFunction } from './wasm-emit.ts';
-import { ACT_BLOCK, ACT_RECORD_BYTES } from './matmul-int8-kernels.ts';
+import { ACT_BLOCK, ACT_RECORD_BYTES, rowGroupLoop } from './matmul-int8-kernels.ts';
 import type { Int8KernelOptions } from './matmul-int8-kernels.ts';
 
 /** The super-block types with integer-dot kernels. */
@@ -108,7 +108,7 @@ function dot16(ctx: Ctx, pa: number, off: number, w: number, addend: Code, signe
 function q4kSuperBlock(ctx: Ctx, rowsNow: number): Code {
   const { f, qw, pa, pd, acc } = ctx;
   const loc = (name: string) => f.local(name, V128);
-  const v = [0, 1, 2, 3].map((r) => loc(`k4v${r}_${rowsNow}`)), tmp = [0, 1, 2, 3].map((r) => loc(`k4t${r}_${rowsNow}`));
+  const v = [0, 1, 2, 3].map((r) => loc(`k4v${r}_${rowsNow}`));
   const sc = Array.from({ length: 8 }, (_, s) => loc(`k4sc${s}_${rowsNow}`)), mn = Array.from({ length: 8 }, (_, s) => loc(`k4m${s}_${rowsNow}`));
   const dv = loc(`k4d_${rowsNow}`), dmv = loc(`k4dm_${rowsNow}`), a = loc(`k4a_${rowsNow}`), b = loc(`k4b_${rowsNow}`);
   const nib = [0, 1, 2, 3].map((u) => loc(`k4n${u}_${rowsNow}`));
@@ -252,25 +252,10 @@ function superBlockDotKernel(type: KInt8Type, o: Int8KernelOptions): WasmFunctio
     storeRow(0),
     ...(rowsNow > 1 ? [seq(inc(crow, get(ldc)), storeRow(1))] : []),
   );
-  const lastRow = seq(get(nValid), i32c(1), i32Sub);
   const body = seq(
     get(m), i32c(1), i32LtS, get(k), i32c(SUPER_BLOCK), i32LtS, i32Or, ifThen([ret]),
     i32c(0x8fffe000 | 0), i32x4Splat, set(maskV), f32c(2 ** 112), f32x4Splat, set(powV),
-    i32c(0), set(j),
-    block(loop(
-      get(rows), get(j), i32Sub, set(nValid),
-      get(nValid), i32c(1), i32LtS, brIf(1),
-      get(nValid), i32c(4), get(nValid), i32c(4), i32LtS, select, set(nValid),
-      ...pw.map((p, r) => seq(get(w), get(ldw), i32c(r), lastRow, i32c(r), get(nValid), i32LtS, select, i32Mul, i32Add, set(p))),
-      i32c(0), set(i),
-      block(loop(
-        get(m), get(i), i32Sub, i32c(perSweep), i32LtS, brIf(1),
-        sweep(perSweep), incC(i, perSweep), br(0),
-      )),
-      get(i), get(m), i32LtS, ifThen([sweep(1)]),
-      get(w), get(ldw), i32c(4), i32Mul, i32Add, set(w),
-      incC(c, 16), incC(j, 4), br(0),
-    )),
+    rowGroupLoop({ rows, j, nValid, w, ldw, pw, i, m, c }, perSweep, sweep),
   );
   return { name: `idot${type}`, fn: f, body };
 }

@@ -209,28 +209,54 @@ function intDotKernel(type: Block32Type, o: Int8KernelOptions): WasmFunction {
       ...(rowsNow > 1 ? [seq(inc(crow, get(ldc)), storeRow(acc[1]!))] : []),
     );
   };
-  const lastRow = seq(get(nValid), i32c(1), i32Sub);
   const body = seq(
     get(m), i32c(1), i32LtS, get(k), i32c(ACT_BLOCK), i32LtS, i32Or, ifThen([ret]),
     i32c(0x8fffe000 | 0), i32x4Splat, set(maskV), f32c(2 ** 112), f32x4Splat, set(powV), v128Zero, set(sw),
-    i32c(0), set(j),
-    block(loop(
-      get(rows), get(j), i32Sub, set(nValid),
-      get(nValid), i32c(1), i32LtS, brIf(1),
-      get(nValid), i32c(4), get(nValid), i32c(4), i32LtS, select, set(nValid),
-      // rows past the last alias it (computed, never stored)
-      ...pw.map((p, r) => seq(get(w), get(ldw), i32c(r), lastRow, i32c(r), get(nValid), i32LtS, select, i32Mul, i32Add, set(p))),
-      i32c(0), set(i),
-      block(loop(
-        get(m), get(i), i32Sub, i32c(perSweep), i32LtS, brIf(1),
-        sweep(perSweep), incC(i, perSweep), br(0),
-      )),
-      ...(perSweep > 1 ? [seq(get(i), get(m), i32LtS, ifThen([sweep(1)]))] : []),
-      get(w), get(ldw), i32c(4), i32Mul, i32Add, set(w),
-      incC(c, 16), incC(j, 4), br(0),
-    )),
+    rowGroupLoop({ rows, j, nValid, w, ldw, pw, i, m, c }, perSweep, sweep),
   );
   return { name: `idot${type}`, fn: f, body };
+}
+
+/** The locals {@link rowGroupLoop} walks (indices of the kernel's params and locals). */
+export interface RowGroupLocals {
+  /** W's rows in this call, the next group's first row, and how many of the group's four are real. */
+  rows: number;
+  j: number;
+  nValid: number;
+  /** W's first row (advanced by each group) and its row stride in bytes; the group's four row pointers. */
+  w: number;
+  ldw: number;
+  pw: readonly number[];
+  /** A's next row and its rows; C's first column (advanced by each group). */
+  i: number;
+  m: number;
+  c: number;
+}
+
+/**
+ * The loop every integer-dot kernel runs: W's rows in groups of four (the pointers of rows past
+ * the last alias it: computed, never stored), each group swept over A's rows `perSweep` at a time
+ * and then one at a time, then `w` and `c` moved on by four rows and columns.
+ */
+export function rowGroupLoop(l: RowGroupLocals, perSweep: number, sweep: (rowsNow: number) => Code): Code {
+  const lastRow = seq(get(l.nValid), i32c(1), i32Sub);
+  return seq(
+    i32c(0), set(l.j),
+    block(loop(
+      get(l.rows), get(l.j), i32Sub, set(l.nValid),
+      get(l.nValid), i32c(1), i32LtS, brIf(1),
+      get(l.nValid), i32c(4), get(l.nValid), i32c(4), i32LtS, select, set(l.nValid),
+      ...l.pw.map((p, r) => seq(get(l.w), get(l.ldw), i32c(r), lastRow, i32c(r), get(l.nValid), i32LtS, select, i32Mul, i32Add, set(p))),
+      i32c(0), set(l.i),
+      block(loop(
+        get(l.m), get(l.i), i32Sub, i32c(perSweep), i32LtS, brIf(1),
+        sweep(perSweep), incC(l.i, perSweep), br(0),
+      )),
+      ...(perSweep > 1 ? [seq(get(l.i), get(l.m), i32LtS, ifThen([sweep(1)]))] : []),
+      get(l.w), get(l.ldw), i32c(4), i32Mul, i32Add, set(l.w),
+      incC(l.c, 16), incC(l.j, 4), br(0),
+    )),
+  );
 }
 
 /**
