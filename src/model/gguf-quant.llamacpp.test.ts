@@ -15,8 +15,7 @@ import type { ModelConfig } from './config.ts';
 import { baseGgufContent } from './export-gguf.ts';
 import { tinyByteLevelTokenizer, tinyRandomWeights } from './export-fixtures.test-util.ts';
 import { dequantize, quantize } from './ggml-quants.ts';
-import type { QuantType } from './ggml-quants.ts';
-import { gguf, writeGgufFile } from './gguf.ts';
+import { writeGgufFile } from './gguf.ts';
 import { llamaCppLogits, loadLlama, maxAbs, maxAbsDiff } from './llama-cpp.test-util.ts';
 import { referenceForward } from './reference-forward.test-util.ts';
 import type { TensorMap } from './tensor-map.ts';
@@ -27,8 +26,6 @@ const config: ModelConfig = {
   vocabSize: 304, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 64,
   rmsNormEps: 1e-5, ropeTheta: 10000, maxPositions: 64, tieEmbeddings: false, attentionBias: false, eosTokenId: 300,
 };
-/** llama.cpp's `general.file_type` for files whose matrices are all of one type. */
-const fileTypes: Record<QuantType, number> = { Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18 };
 
 for (const type of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
   test(`llama.cpp loads a GGUF with ${type} matrices and matches the reference on the dequantised weights`, async (t) => {
@@ -40,10 +37,10 @@ for (const type of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
     const dir = await mkdtemp(join(tmpdir(), 'gguf-quant-'));
     try {
       const weights = tinyRandomWeights(config, 5);
-      const content = baseGgufContent({ config, tensors: weights, tokenizerJson: tinyByteLevelTokenizer(), dtype: 'F32' });
-      content.metadata.set('general.file_type', gguf.u32(fileTypes[type]));
-      for (const tensor of content.tensors) if (tensor.shape.length === 2) tensor.type = type;
+      // every matrix is whole blocks of every type here, so the exporter stores each as `type`
       const path = join(dir, `model-${type}.gguf`);
+      const content = baseGgufContent({ config, tensors: weights, tokenizerJson: tinyByteLevelTokenizer(), dtype: type });
+      assert.ok(content.tensors.every((t) => t.shape.length === 1 || t.type === type));
       await writeGgufFile(path, content);
       // quantising rows commutes with the exporter's row permutation of q and k, so the
       // Hugging Face matrices dequantised are what llama.cpp holds
