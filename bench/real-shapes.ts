@@ -25,18 +25,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHIPPED_BASE_MODEL } from '../src/factory/shipped-base-model.ts';
-import type { ModelConfig } from '../src/model/config.ts';
+import { projectionShape, type ModelConfig } from '../src/model/config.ts';
 import { createBackend } from '../src/model/create-backend.ts';
-import { Decoder, type DecodeRow } from '../src/model/decoder.ts';
 import { exportAdapterGguf, exportBaseGguf, type GgufExportDtype } from '../src/model/export-gguf.ts';
 import { quantizedByteLength } from '../src/model/ggml-quants.ts';
 import { readGgufModel } from '../src/model/import-gguf.ts';
-import { PagedKvCache } from '../src/model/kv-cache.ts';
-import { Llama, type LoraAdapter } from '../src/model/llama.ts';
+import { Llama } from '../src/model/llama.ts';
 import type { LoraAdapterWeights } from '../src/model/lora-weights.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
 import { Trainer } from '../src/model/trainer.ts';
-import type { TensorMap } from '../src/model/tensor-map.ts';
+import { decodeTokensPerSecond, randomModelWeights } from './_decode.ts';
 import { generator } from './_random.ts';
 
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -59,54 +57,13 @@ const shapes: Record<string, ModelConfig> = {
   },
 };
 
-/** Random weights of `config` (normal / √fan-in; norms near one), the same every run. */
-function randomWeights(config: ModelConfig, seed: number): TensorMap {
-  const rand = generator(seed);
-  const normal = () => {
-    const u = Math.max(rand(), 1e-12), v = rand();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
-  const out: TensorMap = new Map();
-  for (const [name, shape] of Llama.weightShapes(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const fanIn = shape.length === 2 ? shape[1]! : 1;
-    const data = new Float32Array(n);
-    if (name.endsWith('norm.weight')) data.fill(1);
-    else for (let i = 0; i < n; i++) data[i] = normal() / Math.sqrt(fanIn) * (name.endsWith('.bias') ? 0.1 : 1);
-    out.set(name, { shape, data });
-  }
-  return out;
-}
-
 function randomAdapter(config: ModelConfig, seed: number): LoraAdapterWeights {
   const rand = generator(seed);
   const layers = Array.from({ length: config.numLayers }, () => Object.fromEntries(targets.map((t) => {
-    const d = config.hiddenSize, qd = config.numHeads * config.headDim, kvd = config.numKvHeads * config.headDim, f = config.intermediateSize;
-    const [inDim, out] = { q_proj: [d, qd], k_proj: [d, kvd], v_proj: [d, kvd], o_proj: [qd, d], gate_proj: [d, f], up_proj: [d, f], down_proj: [f, d] }[t] as [number, number];
+    const { in: inDim, out } = projectionShape(config, t);
     return [t, { a: Float32Array.from({ length: RANK * inDim }, () => (rand() - 0.5) * 0.1), b: Float32Array.from({ length: out * RANK }, () => (rand() - 0.5) * 0.02) }];
   })));
   return { config: { r: RANK, alpha: 2 * RANK, targetModules: [...targets], baseModel: 'bench' }, layers };
-}
-
-/** The built-in engine: tokens/s of `NEW` greedy steps for each of `adapters.length` sequences (8-token prompts, prefilled first, not timed). */
-async function decodeOurs(model: Llama, adapters: Array<LoraAdapter | null>): Promise<number> {
-  const n = adapters.length;
-  const cache = new PagedKvCache(model.backend, model.config, { numBlocks: n * Math.ceil((8 + NEW + 16) / 16) + 4, blockSize: 16 });
-  try {
-    const decoder = new Decoder(model, cache);
-    const rand = generator(n);
-    const sample = { temperature: 0, topP: 1, uniform: 0 };
-    const prompts = adapters.map((_, i) => Array.from({ length: 8 }, () => Math.floor(rand() * model.config.vocabSize)).map((token, position) => ({ sequence: `s${i}`, token, position, adapter: adapters[i]! })));
-    let next = await decoder.step(prompts.flatMap((p) => p.map((r, j) => (j === p.length - 1 ? { ...r, sample } : r))));
-    const t0 = performance.now();
-    for (let step = 0; step < NEW; step++) {
-      const rows: DecodeRow[] = adapters.map((adapter, i) => ({ sequence: `s${i}`, token: next[i]!, position: 8 + step, adapter, sample }));
-      next = await decoder.step(rows);
-    }
-    return (n * NEW) / ((performance.now() - t0) / 1000);
-  } finally {
-    cache.dispose();
-  }
 }
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -144,7 +101,7 @@ async function decodeLlamaCpp(llama: LlamaCpp, modelPath: string, sequences: num
 /** One LoRA training measurement in this process (a child): tokens/s over `STEPS` steps after one warm-up, and peak RSS. */
 async function trainOurs(config: ModelConfig): Promise<{ tokensPerSecond: number; maxRssMiB: number }> {
   const backend = createBackend({ threads: THREADS });
-  const model = Llama.fromTensors(backend, config, randomWeights(config, 1));
+  const model = Llama.fromTensors(backend, config, randomModelWeights(config, 1));
   const lora = model.createLora({ r: RANK, alpha: 2 * RANK, targetModules: [...targets], baseModel: 'bench' }, 2);
   const trainer = new Trainer(model, lora, { lr: 1e-4, totalSteps: 1000, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1 });
   const rand = generator(3);
@@ -210,7 +167,7 @@ try {
     if (!config) throw new Error(`unknown shape ${name} (${Object.keys(shapes).join(', ')})`);
     console.log(`\n${name}: ${config.numLayers} layers, hidden ${config.hiddenSize}, intermediate ${config.intermediateSize}, ${config.numHeads}/${config.numKvHeads} heads of ${config.headDim}`);
     row('', 'built-in', 'baseline (same run)', 'ratio');
-    const weights = randomWeights(config, 1);
+    const weights = randomModelWeights(config, 1);
     const adapterWeights = Array.from({ length: 16 }, (_, i) => randomAdapter(config, 10 + i));
     const adapterPath = join(dir, `${name}-adapter.gguf`);
     await exportAdapterGguf({ config, adapter: adapterWeights[0]!, path: adapterPath });
@@ -224,10 +181,10 @@ try {
       const model = Llama.fromTensors(backend, config, files.tensors, files.quantized);
       const engineMiB = model.namedWeights().reduce((n, [, t]) => n + (t.dtype === 'f32' || t.dtype === 'i32' ? 4 * t.length : quantizedByteLength(t.dtype, t.length)), 0) / 2 ** 20;
       const adapters = adapterWeights.map((w) => model.loadLora(w));
-      await decodeOurs(model, [null]); // warm-up
-      const one = median([await decodeOurs(model, [adapters[0]!]), await decodeOurs(model, [adapters[0]!]), await decodeOurs(model, [adapters[0]!])]);
-      const sixteen = median([await decodeOurs(model, Array(16).fill(adapters[0]!)), await decodeOurs(model, Array(16).fill(adapters[0]!))]);
-      const mixed = dtype === 'F32' ? median([await decodeOurs(model, adapters), await decodeOurs(model, adapters)]) : 0;
+      await decodeTokensPerSecond(model, [null], NEW); // warm-up
+      const one = median([await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW)]);
+      const sixteen = median([await decodeTokensPerSecond(model, Array(16).fill(adapters[0]!), NEW), await decodeTokensPerSecond(model, Array(16).fill(adapters[0]!), NEW)]);
+      const mixed = dtype === 'F32' ? median([await decodeTokensPerSecond(model, adapters, NEW), await decodeTokensPerSecond(model, adapters, NEW)]) : 0;
       if (typeof llamaCpp !== 'string') {
         const theirsOne = median([await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath)]);
         const theirsSixteen = median([await decodeLlamaCpp(llamaCpp.llama, path, 16, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 16, adapterPath)]);
