@@ -15,6 +15,7 @@ export interface Rotary {
 }
 
 const cache = new Map<string, Rotary>();
+const perConfig = new WeakMap<ModelConfig, Array<Rotary | null>>();
 
 /**
  * The rotary of layer `layer`, or `null` where the layer has none (SmolLM3's no-rope layers).
@@ -24,6 +25,15 @@ const cache = new Map<string, Rotary>();
  * const rotary = rotaryOf(config, 0); // rotary.invFreq[0] === 1
  */
 export function rotaryOf(config: ModelConfig, layer: number): Rotary | null {
+  // asked for every layer of every pass: worked out once per config and layer
+  let layers = perConfig.get(config);
+  if (!layers) perConfig.set(config, (layers = []));
+  const known = layers[layer];
+  if (known !== undefined) return known;
+  return (layers[layer] = rotaryOfLayer(config, layer));
+}
+
+function rotaryOfLayer(config: ModelConfig, layer: number): Rotary | null {
   if (config.noRopeLayers?.includes(layer)) return null;
   const local = config.localRopeTheta !== undefined && config.layerAttention?.[layer] === 'sliding';
   const theta = local ? config.localRopeTheta! : config.ropeTheta;
