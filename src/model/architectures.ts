@@ -74,8 +74,8 @@ export function fromHfTensors(config: ModelConfig, hf: TensorMap): TensorMap {
       if (name.startsWith('vision_tower.') || name.startsWith('multi_modal_projector.') || name.startsWith('model.vision_tower.') || name.startsWith('model.multi_modal_projector.')) continue;
       name = name.replace(/^(model\.)?language_model\.(model\.)?/, 'model.');
       const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-      const norm = m && gemmaLayerNorms[m[2]!];
-      if (norm) {
+      const norm = m && Object.hasOwn(gemmaLayerNorms, m[2]!) ? gemmaLayerNorms[m[2]!] : undefined;
+      if (m && norm) {
         out.set(`model.layers.${m[1]}.${norm}`, plusOne(t, 1));
         continue;
       }
@@ -115,8 +115,8 @@ export function toHfTensors(config: ModelConfig, tensors: TensorMap): TensorMap 
   for (const [name, t] of tensors) {
     if (config.architecture === 'gemma3') {
       const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-      const norm = m && gemmaLayerNormsBack[m[2]!];
-      if (norm) {
+      const norm = m && Object.hasOwn(gemmaLayerNormsBack, m[2]!) ? gemmaLayerNormsBack[m[2]!] : undefined;
+      if (m && norm) {
         out.set(`model.layers.${m[1]}.${norm}`, plusOne(t, -1));
         continue;
       }

@@ -36,6 +36,7 @@ describe('parseModelConfig', () => {
 
   it('refuses what the engine cannot run, naming the field', () => {
     assert.throws(() => parseModelConfig({ ...smollm2, model_type: 'gpt2' }), /model_type "gpt2"/);
+    assert.throws(() => parseModelConfig({ ...smollm2, model_type: 'constructor' }), /model_type "constructor"/);
     assert.throws(() => parseModelConfig({ ...smollm2, hidden_act: 'gelu' }), /hidden_act/);
     assert.throws(() => parseModelConfig({ ...smollm2, rope_scaling: { rope_type: 'yarn', factor: 4 } }), /rope_scaling type "yarn"/);
     assert.throws(() => parseModelConfig({ ...smollm2, rope_scaling: { rope_type: 'llama3', factor: 4 } }), /low_freq_factor/);

@@ -160,7 +160,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   const fail = (message: string): never => {
     throw new UnsupportedConfigError(`config.json: ${message}`);
   };
-  const architecture = c.model_type === undefined ? 'llama' : modelTypes[c.model_type] ?? fail(`model_type "${c.model_type}" is not an architecture this engine runs (supported: ${supportedModelTypes.join(', ')})`);
+  const architecture = c.model_type === undefined ? 'llama' : (Object.hasOwn(modelTypes, c.model_type) ? modelTypes[c.model_type] : undefined) ?? fail(`model_type "${c.model_type}" is not an architecture this engine runs (supported: ${supportedModelTypes.join(', ')})`);
   const gemma = architecture === 'gemma3';
   // Gemma names its activation hidden_activation; every other family hidden_act
   const act = gemma ? (c.hidden_activation ?? c.hidden_act ?? 'gelu_pytorch_tanh') : (c.hidden_act ?? 'silu');

@@ -82,7 +82,8 @@ export function permuteRopeRows(data: Float32Array, rows: number, cols: number, 
   return out;
 }
 
-const ggufLayerNames: Record<keyof typeof layerWeightNames, string> = {
+/** llama.cpp's names of a layer's tensors (under `blk.N.`), by the engine's. */
+export const ggufLayerNames: Record<keyof typeof layerWeightNames, string> = {
   inputNorm: 'attn_norm.weight',
   q: 'attn_q.weight',
   k: 'attn_k.weight',
@@ -94,9 +95,21 @@ const ggufLayerNames: Record<keyof typeof layerWeightNames, string> = {
   down: 'ffn_down.weight',
 };
 
-const targetGgufNames: Record<LoraTarget, string> = {
+/** llama.cpp's names of the layer tensors only some architectures have, by the engine's. */
+export const ggufOptionalLayerNames: Record<keyof typeof optionalLayerWeightNames, string> = {
+  qNorm: 'attn_q_norm.weight',
+  kNorm: 'attn_k_norm.weight',
+  attnOutputNorm: 'post_attention_norm.weight',
+  mlpOutputNorm: 'post_ffw_norm.weight',
+};
+
+/** llama.cpp's name of each LoRA target's base weight (`blk.N.<name>.weight`). */
+export const targetGgufNames: Record<LoraTarget, string> = {
   q_proj: 'attn_q', k_proj: 'attn_k', v_proj: 'attn_v', o_proj: 'attn_output', gate_proj: 'ffn_gate', up_proj: 'ffn_up', down_proj: 'ffn_down',
 };
+
+/** Phi-3's fused matrices in llama.cpp (`blk.N.<name>.weight`): the parts, in their row order. */
+export const ggufFusedTargets: Readonly<Record<string, readonly LoraTarget[]>> = { attn_qkv: ['q_proj', 'k_proj', 'v_proj'], ffn_up: ['gate_proj', 'up_proj'] };
 
 /**
  * The GGUF (llama.cpp) name of a LoRA target's base weight in layer `i`.
@@ -405,7 +418,7 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
     add(p + layerWeightNames.inputNorm, b + ggufLayerNames.inputNorm, [d]);
     if (arch === 'phi3') {
       // Phi-3 keeps q, k and v fused in one matrix, and gate and up in another (gate first)
-      put(b + 'attn_qkv.weight', [nH * hd + 2 * nKV * hd, d], concat(take(p + layerWeightNames.q, [nH * hd, d]), take(p + layerWeightNames.k, [nKV * hd, d]), take(p + layerWeightNames.v, [nKV * hd, d])));
+      put(`${b}attn_qkv.weight`, [nH * hd + 2 * nKV * hd, d], concat(take(p + layerWeightNames.q, [nH * hd, d]), take(p + layerWeightNames.k, [nKV * hd, d]), take(p + layerWeightNames.v, [nKV * hd, d])));
     } else {
       add(p + layerWeightNames.q, b + ggufLayerNames.q, [nH * hd, d], rope(nH, d));
       add(p + layerWeightNames.k, b + ggufLayerNames.k, [nKV * hd, d], rope(nKV, d));
@@ -417,11 +430,11 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
       add(p + 'self_attn.v_proj.bias', b + 'attn_v.bias', [nKV * hd]);
     }
     if (config.qkNorm) {
-      add(p + optionalLayerWeightNames.qNorm, b + 'attn_q_norm.weight', [hd]);
-      add(p + optionalLayerWeightNames.kNorm, b + 'attn_k_norm.weight', [hd]);
+      add(p + optionalLayerWeightNames.qNorm, b + ggufOptionalLayerNames.qNorm, [hd]);
+      add(p + optionalLayerWeightNames.kNorm, b + ggufOptionalLayerNames.kNorm, [hd]);
     }
     add(p + layerWeightNames.o, b + ggufLayerNames.o, [d, nH * hd]);
-    if (config.outputNorms) add(p + optionalLayerWeightNames.attnOutputNorm, b + 'post_attention_norm.weight', [d]);
+    if (config.outputNorms) add(p + optionalLayerWeightNames.attnOutputNorm, b + ggufOptionalLayerNames.attnOutputNorm, [d]);
     add(p + layerWeightNames.postNorm, b + ggufLayerNames.postNorm, [d]);
     if (arch === 'phi3') {
       put(b + ggufLayerNames.up, [2 * f, d], concat(take(p + layerWeightNames.gate, [f, d]), take(p + layerWeightNames.up, [f, d])));
@@ -430,7 +443,7 @@ export function baseGgufContent(options: BaseGgufOptions): GgufContent {
       add(p + layerWeightNames.up, b + ggufLayerNames.up, [f, d]);
     }
     add(p + layerWeightNames.down, b + ggufLayerNames.down, [d, f]);
-    if (config.outputNorms) add(p + optionalLayerWeightNames.mlpOutputNorm, b + 'post_ffw_norm.weight', [d]);
+    if (config.outputNorms) add(p + optionalLayerWeightNames.mlpOutputNorm, b + ggufOptionalLayerNames.mlpOutputNorm, [d]);
   }
   add('model.norm.weight', 'output_norm.weight', [d]);
   if (!config.tieEmbeddings) add('lm_head.weight', 'output.weight', [V, d]);
@@ -513,14 +526,14 @@ export function adapterGgufContent(options: AdapterGgufOptions): GgufContent {
     tensors.push({ name: `${base}.lora_b`, shape: [out, rank], type: dtype, data: b });
   };
   adapter.layers.forEach((layer, i) => {
-    const fused = arch === 'phi3' ? [['attn_qkv', ['q_proj', 'k_proj', 'v_proj']], ['ffn_up', ['gate_proj', 'up_proj']]] as const : [];
+    const fused = arch === 'phi3' ? Object.entries(ggufFusedTargets) : [];
     for (const [name, parts] of fused) {
       const f = fuseLora(config, layer, parts, r);
       if (f) put(`blk.${i}.${name}.weight`, f.a, f.b, f.rank, f.inDim, f.out);
     }
     for (const target of loraTargets) {
       const pair = layer[target];
-      if (!pair || fused.some(([, parts]) => (parts as readonly string[]).includes(target))) continue;
+      if (!pair || fused.some(([, parts]) => parts.includes(target))) continue;
       const { in: inDim, out } = projectionShape(config, target);
       const heads = neox ? 0 : target === 'q_proj' ? config.numHeads : target === 'k_proj' ? config.numKvHeads : 0;
       put(ggufTargetName(i, target), pair.a, heads > 0 ? permuteRopeRows(pair.b, out, r, heads) : pair.b, r, inDim, out);

@@ -39,6 +39,9 @@ test("a Phi-3 GGUF adapter with one A per fused matrix reads as the same adapter
 
   const llama = serializeGguf({ metadata: new Map([...metadata, ['general.architecture', gguf.str('llama')]]), tensors: ggufTensors.slice(0, 2) });
   assert.throws(() => ggufLoraAdapter(parseGguf(llama), llama, phi), (e: Error) => e instanceof GgufModelError && /for "llama", the base model is "phi3"/.test(e.message));
+  // a tensor named after an object property is a name like any other: refused by name
+  const odd = serializeGguf({ metadata, tensors: [{ name: 'blk.0.constructor.weight.lora_a', shape: [2, 8], type: 'F32', data: ramp(16, 1) }, { name: 'blk.0.constructor.weight.lora_b', shape: [8, 2], type: 'F32', data: ramp(16, 2) }] });
+  assert.throws(() => ggufLoraAdapter(parseGguf(odd), odd, phi), (e: Error) => e instanceof GgufModelError && /"constructor" is not a projection/.test(e.message));
   const base = serializeGguf({ metadata: new Map([['general.architecture', gguf.str('phi3')], ['general.type', gguf.str('model')]]), tensors: [] });
   assert.throws(() => ggufLoraAdapter(parseGguf(base), base, phi), /not a LoRA adapter/);
 });

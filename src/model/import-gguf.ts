@@ -8,7 +8,7 @@
 import type { Architecture, LoraTarget, ModelConfig } from './config.ts';
 import { layerWeightNames, loraTargets, optionalLayerWeightNames, projectionShape } from './config.ts';
 import type { LoraAdapterWeights } from './lora-weights.ts';
-import { ggufArchitecture, permuteRopeRows } from './export-gguf.ts';
+import { ggufArchitecture, ggufFusedTargets, ggufLayerNames, ggufOptionalLayerNames, permuteRopeRows, targetGgufNames } from './export-gguf.ts';
 import type { QuantizedMatrix } from './backend.ts';
 import { isQuantType } from './ggml-quants.ts';
 import { ggufTensorBytes, ggufTensorData, ggufValue, readGgufHeader, type GgufFile } from './gguf.ts';
@@ -63,7 +63,7 @@ export function ggufModelConfig(file: GgufFile, bytes: Uint8Array): ModelConfig 
   const meta = (key: string) => ggufValue(file.metadata, key);
   if (meta('general.type') === 'adapter') throw new GgufModelError('this GGUF file is a LoRA adapter, not a base model');
   const name = String(meta('general.architecture'));
-  const architecture = fromGgufArchitecture[name];
+  const architecture = Object.hasOwn(fromGgufArchitecture, name) ? fromGgufArchitecture[name] : undefined;
   if (!architecture) throw new GgufModelError(`GGUF architecture "${name}" is not one this engine runs (${Object.keys(fromGgufArchitecture).join(', ')})`);
   const num = (key: string, fallback?: number): number => {
     const v = meta(`${name}.${key}`);
@@ -182,16 +182,17 @@ export function ggufModelWeights(file: GgufFile, bytes: Uint8Array, config: Mode
   put('model.embed_tokens.weight', 'token_embd.weight');
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}.`, b = `blk.${i}.`;
-    put(p + layerWeightNames.inputNorm, b + 'attn_norm.weight');
-    if (byName.has(b + 'attn_qkv.weight')) {
+    put(p + layerWeightNames.inputNorm, b + ggufLayerNames.inputNorm);
+    const qkv = `${b}attn_qkv.weight`;
+    if (byName.has(qkv)) {
       const qd = nH * hd, kvd = nKV * hd; // Phi-3: q, k and v fused, in that order
-      put(p + layerWeightNames.q, b + 'attn_qkv.weight', { from: 0, to: qd });
-      put(p + layerWeightNames.k, b + 'attn_qkv.weight', { from: qd, to: qd + kvd });
-      put(p + layerWeightNames.v, b + 'attn_qkv.weight', { from: qd + kvd, to: qd + 2 * kvd });
+      put(p + layerWeightNames.q, qkv, { from: 0, to: qd });
+      put(p + layerWeightNames.k, qkv, { from: qd, to: qd + kvd });
+      put(p + layerWeightNames.v, qkv, { from: qd + kvd, to: qd + 2 * kvd });
     } else {
-      put(p + layerWeightNames.q, b + 'attn_q.weight', { ropeHeads: nH });
-      put(p + layerWeightNames.k, b + 'attn_k.weight', { ropeHeads: nKV });
-      put(p + layerWeightNames.v, b + 'attn_v.weight');
+      put(p + layerWeightNames.q, b + ggufLayerNames.q, { ropeHeads: nH });
+      put(p + layerWeightNames.k, b + ggufLayerNames.k, { ropeHeads: nKV });
+      put(p + layerWeightNames.v, b + ggufLayerNames.v);
     }
     if (config.attentionBias) {
       put(p + 'self_attn.q_proj.bias', b + 'attn_q.bias', { ropeHeads: nH });
@@ -199,23 +200,23 @@ export function ggufModelWeights(file: GgufFile, bytes: Uint8Array, config: Mode
       put(p + 'self_attn.v_proj.bias', b + 'attn_v.bias');
     }
     if (config.qkNorm) {
-      put(p + optionalLayerWeightNames.qNorm, b + 'attn_q_norm.weight');
-      put(p + optionalLayerWeightNames.kNorm, b + 'attn_k_norm.weight');
+      put(p + optionalLayerWeightNames.qNorm, b + ggufOptionalLayerNames.qNorm);
+      put(p + optionalLayerWeightNames.kNorm, b + ggufOptionalLayerNames.kNorm);
     }
-    put(p + layerWeightNames.o, b + 'attn_output.weight');
+    put(p + layerWeightNames.o, b + ggufLayerNames.o);
     if (config.outputNorms) {
-      put(p + optionalLayerWeightNames.attnOutputNorm, b + 'post_attention_norm.weight');
-      put(p + optionalLayerWeightNames.mlpOutputNorm, b + 'post_ffw_norm.weight');
+      put(p + optionalLayerWeightNames.attnOutputNorm, b + ggufOptionalLayerNames.attnOutputNorm);
+      put(p + optionalLayerWeightNames.mlpOutputNorm, b + ggufOptionalLayerNames.mlpOutputNorm);
     }
-    put(p + layerWeightNames.postNorm, b + 'ffn_norm.weight');
-    if (byName.has(b + 'ffn_gate.weight')) {
-      put(p + layerWeightNames.gate, b + 'ffn_gate.weight');
-      put(p + layerWeightNames.up, b + 'ffn_up.weight');
+    put(p + layerWeightNames.postNorm, b + ggufLayerNames.postNorm);
+    if (byName.has(b + ggufLayerNames.gate)) {
+      put(p + layerWeightNames.gate, b + ggufLayerNames.gate);
+      put(p + layerWeightNames.up, b + ggufLayerNames.up);
     } else {
-      put(p + layerWeightNames.gate, b + 'ffn_up.weight', { from: 0, to: f }); // Phi-3: gate and up fused, gate first
-      put(p + layerWeightNames.up, b + 'ffn_up.weight', { from: f, to: 2 * f });
+      put(p + layerWeightNames.gate, b + ggufLayerNames.up, { from: 0, to: f }); // Phi-3: gate and up fused in ffn_up, gate first
+      put(p + layerWeightNames.up, b + ggufLayerNames.up, { from: f, to: 2 * f });
     }
-    put(p + layerWeightNames.down, b + 'ffn_down.weight');
+    put(p + layerWeightNames.down, b + ggufLayerNames.down);
   }
   put('model.norm.weight', 'output_norm.weight');
   if (!config.tieEmbeddings) put('lm_head.weight', 'output.weight');
@@ -252,7 +253,7 @@ export function ggufTokenizer(file: GgufFile): Tokenizer {
   if (!tokens || !merges) throw new GgufModelError('GGUF tokenizer tokens or merges are missing');
   const types = (meta('tokenizer.ggml.token_type') as number[] | undefined) ?? [];
   const pre = String(meta('tokenizer.ggml.pre') ?? 'gpt-2');
-  const preTokenizer = preTokenizers[pre];
+  const preTokenizer = Object.hasOwn(preTokenizers, pre) ? preTokenizers[pre] : undefined;
   if (!preTokenizer) throw new GgufModelError(`GGUF pre-tokenizer "${pre}" is not one this engine knows (${Object.keys(preTokenizers).join(', ')})`);
   const vocab: Record<string, number> = {};
   const added: unknown[] = [];
@@ -286,10 +287,8 @@ export function ggufTokenizer(file: GgufFile): Tokenizer {
   });
 }
 
-/** llama.cpp's tensor names of the LoRA targets (`blk.N.<name>.weight.lora_a`). */
-const ggufTargets: Record<string, LoraTarget> = {
-  attn_q: 'q_proj', attn_k: 'k_proj', attn_v: 'v_proj', attn_output: 'o_proj', ffn_gate: 'gate_proj', ffn_up: 'up_proj', ffn_down: 'down_proj',
-};
+/** The LoRA target of each llama.cpp base-weight name (`blk.N.<name>.weight.lora_a`). */
+const ggufTargets = new Map(Object.entries(targetGgufNames).map(([target, name]) => [name, target as LoraTarget]));
 
 /**
  * A GGUF LoRA adapter (llama.cpp's `general.type` "adapter") for a base of `config`, as the
@@ -330,7 +329,7 @@ export function ggufLoraAdapter(file: GgufFile, bytes: Uint8Array, config: Model
     if (layer >= config.numLayers) throw new GgufModelError(`GGUF adapter: layer ${layer}; the model has ${config.numLayers}`);
     const A = ggufTensorData(bytes, a), B = ggufTensorData(bytes, b);
     const r = a.shape[0]!;
-    const fused = arch === 'phi3' ? ({ attn_qkv: ['q_proj', 'k_proj', 'v_proj'], ffn_up: ['gate_proj', 'up_proj'] } as const)[name as 'attn_qkv' | 'ffn_up'] : undefined;
+    const fused = arch === 'phi3' && Object.hasOwn(ggufFusedTargets, name) ? ggufFusedTargets[name] : undefined;
     if (fused) {
       // this project's fused pairs are block-diagonal (part k uses A's rows k·r' … and B × n); others share one A
       const outs = fused.map((t) => projectionShape(config, t).out);
@@ -347,7 +346,7 @@ export function ggufLoraAdapter(file: GgufFile, bytes: Uint8Array, config: Model
       });
       continue;
     }
-    const target = ggufTargets[name];
+    const target = ggufTargets.get(name);
     if (!target) throw new GgufModelError(`GGUF adapter: "${name}" is not a projection LoRA adapts`);
     const { out } = projectionShape(config, target);
     const heads = neox ? 0 : target === 'q_proj' ? config.numHeads : target === 'k_proj' ? config.numKvHeads : 0;

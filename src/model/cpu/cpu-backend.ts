@@ -158,7 +158,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       if (!Number.isSafeInteger(q.rows) || !Number.isSafeInteger(q.cols) || q.rows < 1 || q.cols < 1 || q.cols % format.block !== 0) {
         throw new GgmlQuantError(`uploadQuantized: ${q.rows}×${q.cols} ${q.type} is not rows of whole ${format.block}-element blocks`);
       }
-      const bytes = (q.rows * q.cols / format.block) * format.bytes;
+      const bytes = quantizedByteLength(q.type, q.rows * q.cols);
       if (q.bytes.length !== bytes) throw new GgmlQuantError(`uploadQuantized: ${q.rows}×${q.cols} ${q.type} is ${bytes} bytes, got ${q.bytes.length}`);
       return new CpuQuantTensor(q, newF32(Math.ceil(bytes / 4)));
     },
