@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {OpenPayments} from "./OpenPayments.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
@@ -27,7 +28,7 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///         payee was left out: those frauds are for the bonded dispute. An operator's claims can
 ///         never exceed what it drew from the escrow.
 /// @dev Leaves are OpenZeppelin merkle-tree "standard" leaves of (address payee, uint256 cumulative).
-contract AttributionSettlement is AccessControl, ReentrancyGuard {
+contract AttributionSettlement is AccessControl, ReentrancyGuard, OpenPayments {
     using SafeERC20 for IERC20;
 
     /// @notice Role that decides bonded disputes.
@@ -318,14 +319,14 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         return _tryFinalize(operator, _ledgers[operator]);
     }
 
-    /// @notice Dispute `operator`'s pending epoch during its window, bonding `disputeBond` OPEN. The
+    /// @notice Dispute `operator`'s pending epoch during its window, bonding `disputeBond` OPEN (native with the call, or the token: {OpenPayments}). The
     ///         operator's stake is frozen until the dispute ends. The operator cannot dispute its own
     ///         epoch (it would hold up its payees for free).
     /// @param operator The operator whose epoch is disputed.
     /// @param epoch Its pending epoch.
     /// @param evidenceHash Hash of the evidence (e.g. a receipt whose recomputation differs).
     /// @param evidenceURI Where the evidence can be fetched.
-    function dispute(address operator, uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external nonReentrant {
+    function dispute(address operator, uint256 epoch, bytes32 evidenceHash, string calldata evidenceURI) external payable nonReentrant {
         if (msg.sender == operator) revert AttributionSettlementSelfDispute(operator);
         Epoch storage e = _epochs[operator][epoch];
         if (e.status != EpochStatus.Pending) revert AttributionSettlementNotPending(epoch);
@@ -336,7 +337,7 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
         _disputeBonds[operator][epoch] = bond;
         emit EpochDisputed(epoch, operator, msg.sender, evidenceHash, evidenceURI);
         staking.freeze(operator);
-        if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        _collect(bond);
     }
 
     /// @notice Decide a bonded dispute (arbiter only). Upheld: the root is reverted, the operator
@@ -583,5 +584,10 @@ contract AttributionSettlement is AccessControl, ReentrancyGuard {
 
     function _leaf(address payee, uint256 amount) private pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(payee, amount))));
+    }
+
+    /// @inheritdoc OpenPayments
+    function _openToken() internal view override returns (IERC20) {
+        return token;
     }
 }

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {OpenPayments} from "./OpenPayments.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -18,7 +19,7 @@ import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
 ///         authorization's cumulative amount and what was drawn before, so an operator can never
 ///         take more than the consumer signed. Withdrawals wait `withdrawalDelay` so an operator
 ///         can draw what it already served (governance keeps it longer than an epoch).
-contract InferenceEscrow is IInferenceEscrow, AccessControl, EIP712, ReentrancyGuard {
+contract InferenceEscrow is IInferenceEscrow, AccessControl, EIP712, ReentrancyGuard, OpenPayments {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the settlement contract, the only caller of `draw`.
@@ -103,16 +104,17 @@ contract InferenceEscrow is IInferenceEscrow, AccessControl, EIP712, ReentrancyG
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
-    /// @notice Deposit `amount` OPEN for `consumer` (the caller must have approved this contract).
+    /// @notice Deposit `amount` OPEN for `consumer`: sent with the call as native OPEN, or as the
+    ///         token after an approval ({OpenPayments}).
     /// @param consumer Whose balance is credited.
     /// @param amount OPEN in wei.
-    function deposit(address consumer, uint256 amount) public nonReentrant {
+    function deposit(address consumer, uint256 amount) public payable nonReentrant {
         if (amount == 0) revert InferenceEscrowZeroAmount();
         if (consumer == address(0)) revert InferenceEscrowInvalidConsumer(consumer);
         balanceOf[consumer] += amount;
         totalDeposits += amount;
         emit Deposited(consumer, msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _collect(amount);
     }
 
     /// @notice Deposit for the caller with an EIP-2612 permit instead of a prior approval.
@@ -233,5 +235,10 @@ contract InferenceEscrow is IInferenceEscrow, AccessControl, EIP712, ReentrancyG
                 )
             )
         );
+    }
+
+    /// @inheritdoc OpenPayments
+    function _openToken() internal view override returns (IERC20) {
+        return token;
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {OpenPayments} from "./OpenPayments.sol";
 import {IAgentRegistry} from "./interfaces/IAgentRegistry.sol";
 
 /// @title Skills agents sell, each listed with a bond
@@ -15,7 +16,7 @@ import {IAgentRegistry} from "./interfaces/IAgentRegistry.sol";
 ///         by one agent, for good. Delisting starts the unbonding: the bond stays slashable for
 ///         `unbondingDelay` seconds, then whoever then owns the agent token withdraws it. Parameters
 ///         belong to DEFAULT_ADMIN_ROLE (the governance timelock).
-contract SkillRegistry is AccessControl {
+contract SkillRegistry is AccessControl, OpenPayments {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to slash listing bonds.
@@ -127,7 +128,7 @@ contract SkillRegistry is AccessControl {
     /// @param termsHash Hash of its terms.
     /// @param uri Where its listing is published (at most MAX_URI_LENGTH bytes).
     /// @param bond OPEN (wei) to bond, at least `minimumListingBond`.
-    function list(uint256 agentId, bytes32 skillId, bytes32 termsHash, string calldata uri, uint256 bond) external {
+    function list(uint256 agentId, bytes32 skillId, bytes32 termsHash, string calldata uri, uint256 bond) external payable {
         _requireAgentOwner(agentId);
         if (skillId == bytes32(0) || termsHash == bytes32(0)) revert SkillRegistryInvalidSkill(skillId, termsHash);
         if (bytes(uri).length > MAX_URI_LENGTH) revert SkillRegistryInvalidURI(uri);
@@ -142,7 +143,7 @@ contract SkillRegistry is AccessControl {
         s.active = true;
         totalBonded += bond;
         emit Listed(skillId, agentId, termsHash, uri, bond);
-        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        _collect(bond);
     }
 
     /// @notice Change a listed skill's terms and URI (the agent's owner, approved address or wallet).
@@ -240,5 +241,10 @@ contract SkillRegistry is AccessControl {
         if (!agentRegistry.isAuthorizedOrOwner(msg.sender, agentId) && agentRegistry.getAgentWallet(agentId) != msg.sender) {
             revert SkillRegistryNotAgentOwner(agentId, msg.sender);
         }
+    }
+
+    /// @inheritdoc OpenPayments
+    function _openToken() internal view override returns (IERC20) {
+        return token;
     }
 }

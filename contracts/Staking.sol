@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {OpenPayments} from "./OpenPayments.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
@@ -23,7 +24,7 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///         Governance keeps the operators' unbonding delay longer than the settlement's challenge
 ///         window plus a governance decision. Parameters belong to DEFAULT_ADMIN_ROLE (the
 ///         governance timelock).
-contract Staking is IStaking, AccessControl, ReentrancyGuard {
+contract Staking is IStaking, AccessControl, ReentrancyGuard, OpenPayments {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to slash and freeze Operator and Validator stakes.
@@ -127,14 +128,15 @@ contract Staking is IStaking, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ stakes
 
-    /// @notice Bond `amount` OPEN under (`role`, `scope`) (the caller must have approved this contract).
+    /// @notice Bond `amount` OPEN under (`role`, `scope`): sent with the call as native OPEN, or as
+    ///         the token after an approval ({OpenPayments}).
     /// @dev For a Contributor stake, `scope` must be a datanet of the registry, and the position's
     ///      per-slash cap becomes the datanet's contribution stake now: bonding again agrees to the
     ///      stake in force.
     /// @param role Operator, Validator or Contributor.
     /// @param scope 0 for Operator and Validator; the datanet for Contributor.
     /// @param amount OPEN in wei.
-    function stake(Role role, uint256 scope, uint256 amount) external nonReentrant {
+    function stake(Role role, uint256 scope, uint256 amount) external payable nonReentrant {
         if (amount == 0) revert StakingZeroAmount();
         uint96 perSlash;
         if (role == Role.Contributor) {
@@ -149,7 +151,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuard {
         if (role == Role.Contributor) p.perSlash = perSlash;
         totalStaked[role] += amount;
         emit Staked(msg.sender, role, scope, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _collect(amount);
     }
 
     /// @notice Move `amount` from bonded to unbonding; it stays slashable and can be withdrawn after
@@ -307,5 +309,10 @@ contract Staking is IStaking, AccessControl, ReentrancyGuard {
     function _setUnbondingDelay(Role role, uint64 delay) private {
         unbondingDelay[role] = delay;
         emit UnbondingDelaySet(role, delay);
+    }
+
+    /// @inheritdoc OpenPayments
+    function _openToken() internal view override returns (IERC20) {
+        return token;
     }
 }

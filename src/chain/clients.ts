@@ -1,6 +1,7 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Account, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem';
+import { createPublicClient, createWalletClient, http, type Account, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { ChainError } from './errors.ts';
 import { callJsonRpc } from './json-rpc.ts';
+import { viemChain } from './profiles.ts';
 
 /** A public and a wallet client on one chain, signing as one account. */
 export interface ChainClients {
@@ -21,12 +22,7 @@ export interface ChainClients {
  */
 export async function connectChain(rpcUrl: string, account: Account, options: { pollingInterval?: number; readOnly?: boolean } = {}): Promise<ChainClients> {
   const chainId = Number(await callJsonRpc<string>(rpcUrl, 'eth_chainId'));
-  const chain = defineChain({
-    id: chainId,
-    name: `openledger-${chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
+  const chain = viemChain(chainId, rpcUrl);
   const transport = http(rpcUrl, { batch: false, retryCount: 0 });
   const pollingInterval = options.pollingInterval ?? 250;
   return {

@@ -7,6 +7,8 @@ import { connectChain } from './clients.ts';
 import { defaultProtocolParams, deployProtocol, developmentProtocolParams, governanceSeconds, memoryRecorder } from './deploy.ts';
 import { protocolContracts } from './protocol.ts';
 import { TEST_MNEMONIC } from './test-chain.ts';
+import { installPredeploys } from './predeploys.ts';
+import { WRAPPED_OPEN_ADDRESS } from './profiles.ts';
 
 /** A new anvil for one test (stopped after it) and clients signing as the deployer. */
 async function freshChain(t: TestContext) {
@@ -124,4 +126,17 @@ test('deadlines are consistent with governance: a dispute outlasts a vote and it
   const never = { publicClient: {}, walletClient: {}, account } as never;
   await assert.rejects(deployProtocol(never, { ...network, disputeTimeout: 7n * 86_400n }, memoryRecorder()), /disputeTimeout \(604800 s\) must exceed a governance decision \(1382400 s/);
   await assert.rejects(deployProtocol(never, { ...network, unbondingDelay: 7n * 86_400n }, memoryRecorder()), /unbondingDelay \(604800 s\) must exceed challengeWindow plus a governance decision/);
+});
+
+test('native OPEN: chosen where the chain has the WOPEN predeploy, refused by name where it has not, and a rerun adopts it', async (t) => {
+  const { account, clients } = await freshChain(t);
+  const params = defaultProtocolParams(account.address);
+  // a bare anvil on the development id has no predeploys: asked for native OPEN, the deployment says why it cannot
+  await assert.rejects(deployProtocol(clients, { ...params, nativeOpen: true }, memoryRecorder()), /chain 31337 has no WOPEN predeploy at 0x4200000000000000000000000000000000000006/);
+  await installPredeploys(clients.chain.rpcUrls.default.http[0]!, clients.chain.id);
+  const recorder = memoryRecorder();
+  const addresses = await deployProtocol(clients, params, recorder);
+  assert.equal(addresses.openToken, WRAPPED_OPEN_ADDRESS, 'the development profile makes OPEN native once the chain has WOPEN');
+  assert.notEqual(addresses.governanceToken, addresses.openToken);
+  assert.deepEqual(await deployProtocol(clients, params, recorder), addresses);
 });

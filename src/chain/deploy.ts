@@ -20,6 +20,8 @@ import {
   openGovernorBytecode,
   openTimelockAbi,
   openTimelockBytecode,
+  governanceOpenAbi,
+  governanceOpenBytecode,
   openTokenAbi,
   openTokenBytecode,
   operatorRegistryAbi,
@@ -34,14 +36,27 @@ import {
   stakingBytecode,
   validationRegistryAbi,
   validationRegistryBytecode,
+  wrappedOpenBytecode,
 } from './generated/index.ts';
+import { chainProfileOf, WRAPPED_OPEN_ADDRESS } from './profiles.ts';
 import type { ProtocolAddresses } from './protocol.ts';
 
 /** Parameters of a deployment; {@link defaultProtocolParams} gives production-like values. */
 export interface ProtocolParams {
-  /** Receives the genesis supply and slashed stakes. */
+  /** Receives the genesis supply (where OPEN is an ERC-20) and slashed stakes. */
   treasury: Address;
+  /** OPEN minted to the treasury where OPEN is an ERC-20; where it is the native coin, the chain's
+   *  genesis (or its bridge) creates the supply and this is unused. */
   genesisSupply: bigint;
+  /**
+   * Whether OPEN is the chain's native coin: the contracts then hold it as WOPEN (the predeploy at
+   * {@link WRAPPED_OPEN_ADDRESS}, which the chain must have) and take native OPEN sent with a call,
+   * and governance votes with GOPEN on a timestamp clock. Otherwise OPEN is an ERC-20 (with votes)
+   * deployed here. Default: native on a chain whose profile says so (OpenLedger's chains, the
+   * development chain) and that has the WOPEN predeploy (a bare anvil on the development id has
+   * not: OPEN is an ERC-20 there, as on any other chain).
+   */
+  nativeOpen?: boolean;
   /** Seconds; operators' and validators' unbonding. Must exceed `challengeWindow` plus a governance
    *  decision ({@link governanceSeconds}), or an operator could withdraw before a slash lands. */
   unbondingDelay: bigint;
@@ -61,9 +76,9 @@ export interface ProtocolParams {
   minimumOperatorStake: bigint;
   /** Seconds between queueing and executing a proposal. */
   timelockDelay: bigint;
-  /** Blocks. */
+  /** Blocks (turned into seconds where governance votes with GOPEN, whose clock is the timestamp). */
   votingDelay: number;
-  /** Blocks. */
+  /** Blocks (likewise). */
   votingPeriod: number;
   /** The chain's seconds per block, to turn the governor's block counts into time. */
   blockSeconds: number;
@@ -216,15 +231,23 @@ export async function deployProtocol(
   const { publicClient, walletClient, account, chain } = clients;
   const chainId = chain.id;
   let steps = await recorder.load(chainId);
-  const token = steps.openToken;
-  if (token?.status === 'done' && token.address && !(await publicClient.getCode({ address: token.address }))) {
-    await recorder.reset(chainId);
-    steps = {};
+  // a fresh chain with the recorded id: the first contracts are gone, so start again
+  for (const probe of [steps.openToken, steps.timelock]) {
+    if (probe?.status === 'done' && probe.address && !(await publicClient.getCode({ address: probe.address }))) {
+      await recorder.reset(chainId);
+      steps = {};
+      break;
+    }
+  }
+  const hasWrappedOpen = Boolean(await publicClient.getCode({ address: WRAPPED_OPEN_ADDRESS }));
+  const native = params.nativeOpen ?? (hasWrappedOpen && (chainProfileOf(chainId)?.nativeOpen ?? false));
+  if (native && !hasWrappedOpen) {
+    throw new DeploymentError(`chain ${chainId} has no WOPEN predeploy at ${WRAPPED_OPEN_ADDRESS}, so OPEN is not its native coin here: deploy with nativeOpen: false (OPEN as an ERC-20), or start the chain with its predeploys`);
   }
 
   // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
   // openledger whose contracts differ would fail half-way through the steps below, so say so first.
-  const code = keccak256(concat([openTokenBytecode, openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode, skillCallRootsBytecode, reputationRegistryBytecode, validationRegistryBytecode]));
+  const code = keccak256(concat([native ? wrappedOpenBytecode : openTokenBytecode, native ? governanceOpenBytecode : '0x', openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode, skillCallRootsBytecode, reputationRegistryBytecode, validationRegistryBytecode]));
   if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
     throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
   }
@@ -274,10 +297,14 @@ export async function deployProtocol(
 
   const me = account.address;
   const p = params;
-  const openToken = await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
+  // OPEN: the chain's own coin held as WOPEN, voted with GOPEN (whose clock counts seconds); or an
+  // ERC-20 with votes, minted once to the treasury
+  const openToken = native ? WRAPPED_OPEN_ADDRESS : await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
+  const governanceToken = native ? await deploy('governanceToken', governanceOpenAbi, governanceOpenBytecode, []) : openToken;
+  const clockSeconds = native ? p.blockSeconds : 1;
   const timelock = await deploy('timelock', openTimelockAbi, openTimelockBytecode, [p.timelockDelay, [], [zeroAddress], me]);
   const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [
-    openToken, timelock, p.votingDelay, p.votingPeriod, p.proposalThreshold, p.quorumPercent,
+    governanceToken, timelock, p.votingDelay * clockSeconds, p.votingPeriod * clockSeconds, p.proposalThreshold, p.quorumPercent,
   ]);
   const staking = await deploy('staking', stakingAbi, stakingBytecode, [openToken, me, p.unbondingDelay, p.contributorUnbondingDelay, p.treasury]);
   const datanetRegistry = await deploy('datanetRegistry', datanetRegistryAbi, datanetRegistryBytecode, [staking]);
@@ -338,7 +365,7 @@ export async function deployProtocol(
   }
 
   return {
-    openToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,
+    openToken, governanceToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,
     agentRegistry, skillRegistry, erc6551Registry, agentAccountImplementation, skillCallRoots, reputationRegistry, validationRegistry,
   };
 }

@@ -6,6 +6,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { DEFAULT_ALLOWED_HOSTS, isAllowedHost } from '../util/allowed-host.ts';
 import { fsyncDir } from '../util/fsync-dir.ts';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
+import { installPredeploys } from './predeploys.ts';
 import { JournalReplayError } from './errors.ts';
 import { openJournal, type Journal, type JournalEntry } from './journal.ts';
 import { callJsonRpc, postJsonRpc, type JsonRpcRequest, type JsonRpcResponse } from './json-rpc.ts';
@@ -54,6 +55,12 @@ export interface EmbeddedChainOptions {
   allowedHosts?: readonly string[];
   /** Called with progress messages (replay, snapshots). */
   log?: (message: string) => void;
+  /**
+   * OPEN is the chain's native coin: the chain has the predeploys of OpenLedger's L2 (WOPEN) from
+   * its genesis. Recorded when the data directory is created; a later start keeps what was recorded
+   * (the replayed blocks were mined on that state), whatever this says.
+   */
+  nativeOpen?: boolean;
 }
 
 /** A running embedded chain. */
@@ -65,6 +72,8 @@ export interface EmbeddedChain {
   mnemonic: string;
   /** Entries replayed at start-up from the journal. */
   replayed: number;
+  /** Whether OPEN is the chain's native coin (as recorded in its data directory). */
+  nativeOpen: boolean;
   /** Writes a snapshot now and empties the journal. */
   snapshot(): Promise<void>;
   /** Snapshots, then stops the endpoint and the EVM. */
@@ -108,10 +117,14 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   const chainId = options.chainId ?? 31337;
   const mnemonic = loadOrCreateMnemonic(join(dir, 'mnemonic'));
   const genesisTimestamp = loadOrCreateGenesisTimestamp(join(dir, 'genesis-timestamp'));
+  const nativeOpen = loadOrCreateNativeOpen(join(dir, 'native-open'), options.nativeOpen ?? false, log);
   stopOrphan(join(dir, 'anvil.pid'));
 
   const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp });
   writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
+  // the chain's genesis code (WOPEN where OPEN is the native coin), the same at every start, so the
+  // replayed blocks below see the state they were first mined on
+  if (nativeOpen) await installPredeploys(anvil.url, chainId, { force: true });
   const snapshotPath = join(dir, 'snapshot.json');
   const journal = openJournal(join(dir, 'journal.jsonl'));
   let seq = 0;
@@ -234,6 +247,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     chainId,
     mnemonic,
     replayed,
+    nativeOpen,
     snapshot: () => serialize(writeSnapshot),
     async stop() {
       if (stopped) return;
@@ -281,6 +295,24 @@ function loadOrCreateGenesisTimestamp(path: string): number {
   const ts = Math.floor(Date.now() / 1000);
   writeFileSync(path, `${ts}\n`);
   return ts;
+}
+
+/**
+ * Whether OPEN is the chain's native coin: what the data directory recorded, or for a new one (no
+ * record, no state yet) what was asked, recorded now. A chain's genesis cannot change afterwards.
+ */
+function loadOrCreateNativeOpen(path: string, asked: boolean, log: (message: string) => void): boolean {
+  if (existsSync(path)) {
+    const recorded = readFileSync(path, 'utf8').trim() === 'true';
+    if (recorded !== asked) log(`chain: OPEN ${recorded ? 'is' : 'is not'} this chain's native coin, as recorded when it was created (${path}); use a new data directory to change it`);
+    return recorded;
+  }
+  const dir = dirname(path);
+  const existing = existsSync(join(dir, 'snapshot.json')) || existsSync(join(dir, 'journal.jsonl'));
+  const chosen = existing ? false : asked;
+  if (existing && asked) log('chain: this chain was created before OPEN could be its native coin: it stays an ERC-20 here; use a new data directory for native OPEN');
+  writeFileSync(path, `${chosen}\n`);
+  return chosen;
 }
 
 function loadOrCreateMnemonic(path: string): string {

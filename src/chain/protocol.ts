@@ -10,6 +10,7 @@ import {
   modelRegistryAbi,
   openGovernorAbi,
   openTimelockAbi,
+  governanceOpenAbi,
   openTokenAbi,
   operatorRegistryAbi,
   reputationRegistryAbi,
@@ -21,7 +22,10 @@ import {
 
 /** Addresses of one deployment of the protocol. */
 export interface ProtocolAddresses {
+  /** OPEN as the ERC-20 the contracts hold: the OPEN token, or WOPEN where OPEN is the native coin. */
   openToken: Address;
+  /** What governance votes with: the OPEN token itself, or GOPEN where OPEN is the native coin. */
+  governanceToken: Address;
   timelock: Address;
   governor: Address;
   staking: Address;
@@ -66,6 +70,8 @@ function withErrorsOf<A extends Abi>(abi: A, ...callees: Abi[]): A {
 /** The ABI of each protocol contract, by its name in {@link ProtocolAddresses}, with the errors of its callees. */
 export const protocolAbis = {
   openToken: openTokenAbi,
+  /** GOPEN's ABI: on a chain where OPEN is an ERC-20, the token itself answers all but deposit and withdraw. */
+  governanceToken: withErrorsOf(governanceOpenAbi, openTokenAbi),
   timelock: openTimelockAbi,
   governor: withErrorsOf(openGovernorAbi, openTimelockAbi),
   staking: withErrorsOf(stakingAbi, datanetRegistryAbi, openTokenAbi),
@@ -92,8 +98,11 @@ export type ProtocolContractName = keyof typeof protocolAbis;
  * @example
  * const indexer = createIndexer({ client, chainId, contracts: indexedContracts(addresses), sink });
  */
-export function indexedContracts(addresses: ProtocolAddresses): Record<ProtocolContractName, { address: Address; abi: Abi }> {
-  return Object.fromEntries((Object.keys(protocolAbis) as ProtocolContractName[]).map((n) => [n, { address: addresses[n], abi: protocolAbis[n] as Abi }])) as Record<ProtocolContractName, { address: Address; abi: Abi }>;
+export function indexedContracts(addresses: ProtocolAddresses): Partial<Record<ProtocolContractName, { address: Address; abi: Abi }>> {
+  // one name per address: where OPEN is an ERC-20, the governance token is the OPEN token
+  const seen = new Set<string>();
+  const named = (Object.keys(protocolAbis) as ProtocolContractName[]).filter((n) => !seen.has(addresses[n].toLowerCase()) && seen.add(addresses[n].toLowerCase()));
+  return Object.fromEntries(named.map((n) => [n, { address: addresses[n], abi: protocolAbis[n] as Abi }])) as Partial<Record<ProtocolContractName, { address: Address; abi: Abi }>>;
 }
 
 /**
@@ -108,6 +117,7 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
   const client = { public: clients.publicClient, wallet: clients.walletClient };
   return {
     openToken: getContract({ address: addresses.openToken, abi: openTokenAbi, client }),
+    governanceToken: getContract({ address: addresses.governanceToken, abi: protocolAbis.governanceToken, client }),
     timelock: getContract({ address: addresses.timelock, abi: openTimelockAbi, client }),
     governor: getContract({ address: addresses.governor, abi: protocolAbis.governor, client }),
     staking: getContract({ address: addresses.staking, abi: protocolAbis.staking, client }),

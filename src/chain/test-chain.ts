@@ -16,6 +16,7 @@ import { formatAbiItem } from 'viem/utils';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
 import { connectChain, type ChainClients } from './clients.ts';
 import { callJsonRpc } from './json-rpc.ts';
+import { installPredeploys } from './predeploys.ts';
 import { defaultProtocolParams, deployProtocol, memoryRecorder, type ProtocolParams } from './deploy.ts';
 import { protocolAbis, protocolContracts, type ProtocolAddresses, type ProtocolContracts } from './protocol.ts';
 
@@ -26,6 +27,8 @@ export const TEST_MNEMONIC = 'test test test test test test test test test test 
 export function testProtocolParams(treasury: Address): ProtocolParams {
   return {
     ...defaultProtocolParams(treasury),
+    // OPEN as an ERC-20 (the path any EVM chain takes); `nativeOpen: true` tests the L2's native OPEN
+    nativeOpen: false,
     unbondingDelay: 300n,
     contributorUnbondingDelay: 100n,
     withdrawalDelay: 200n,
@@ -80,8 +83,8 @@ export interface TestProtocol {
  * const alice = await t.as(1);
  * await t.stop();
  */
-export async function startTestProtocol(overrides: Partial<ProtocolParams> = {}): Promise<TestProtocol> {
-  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC });
+export async function startTestProtocol(overrides: Partial<ProtocolParams> = {}, options: { chainId?: number } = {}): Promise<TestProtocol> {
+  const anvil = await startAnvil({ mnemonic: TEST_MNEMONIC, chainId: options.chainId });
   try {
     const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(TEST_MNEMONIC, { addressIndex: i }));
     const deployer = accounts[0]!;
@@ -98,6 +101,7 @@ export async function startTestProtocol(overrides: Partial<ProtocolParams> = {})
       return c;
     };
     const admin = await clients(0);
+    if (params.nativeOpen) await installPredeploys(anvil.url, admin.chain.id, { force: true });
     const addresses = await deployProtocol(admin, params, memoryRecorder());
     return {
       anvil,

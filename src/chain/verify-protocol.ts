@@ -19,6 +19,8 @@ import {
   openGovernorImmutableRanges,
   openTimelockDeployedBytecode,
   openTimelockImmutableRanges,
+  governanceOpenDeployedBytecode,
+  governanceOpenImmutableRanges,
   openTokenDeployedBytecode,
   openTokenImmutableRanges,
   operatorRegistryDeployedBytecode,
@@ -33,12 +35,25 @@ import {
   stakingImmutableRanges,
   validationRegistryDeployedBytecode,
   validationRegistryImmutableRanges,
+  wrappedOpenDeployedBytecode,
+  wrappedOpenImmutableRanges,
 } from './generated/index.ts';
 import { protocolAbis, type ProtocolAddresses } from './protocol.ts';
+import { WRAPPED_OPEN_ADDRESS } from './profiles.ts';
 
-/** This version's runtime code of each protocol contract, with the byte ranges its immutables fill. */
-const RUNTIME: Record<keyof ProtocolAddresses, { code: Hex; immutables: readonly (readonly [number, number])[] }> = {
-  openToken: { code: openTokenDeployedBytecode, immutables: openTokenImmutableRanges },
+interface Runtime {
+  code: Hex;
+  immutables: readonly (readonly [number, number])[];
+}
+
+/**
+ * This version's runtime code of each protocol contract, with the byte ranges its immutables fill;
+ * OPEN and the governance token have two forms: the OPEN token (an ERC-20 with votes), or WOPEN and
+ * GOPEN where OPEN is the native coin.
+ */
+const RUNTIME: Record<keyof ProtocolAddresses, Runtime | readonly Runtime[]> = {
+  openToken: [{ code: openTokenDeployedBytecode, immutables: openTokenImmutableRanges }, { code: wrappedOpenDeployedBytecode, immutables: wrappedOpenImmutableRanges }],
+  governanceToken: [{ code: openTokenDeployedBytecode, immutables: openTokenImmutableRanges }, { code: governanceOpenDeployedBytecode, immutables: governanceOpenImmutableRanges }],
   timelock: { code: openTimelockDeployedBytecode, immutables: openTimelockImmutableRanges },
   governor: { code: openGovernorDeployedBytecode, immutables: openGovernorImmutableRanges },
   staking: { code: stakingDeployedBytecode, immutables: stakingImmutableRanges },
@@ -85,14 +100,23 @@ const ADMIN = `0x${'00'.repeat(32)}` as Hex;
  * await verifyProtocol(publicClient, (await fetch(`${peer}/status`).then((r) => r.json())).contracts);
  */
 export async function verifyProtocol(client: PublicClient, addresses: ProtocolAddresses): Promise<void> {
-  for (const [name, expected] of Object.entries(RUNTIME) as [keyof ProtocolAddresses, (typeof RUNTIME)[keyof ProtocolAddresses]][]) {
+  for (const [name, runtimes] of Object.entries(RUNTIME) as [keyof ProtocolAddresses, (typeof RUNTIME)[keyof ProtocolAddresses]][]) {
     const address = addresses[name];
     const code = await client.getCode({ address });
     if (!code || code === '0x') throw new DeploymentError(`${name} ${address}: no contract at this address on chain ${client.chain?.id}`);
-    const [onChain, compiled] = [masked(code, expected.immutables), masked(expected.code, expected.immutables)];
-    if (onChain.length !== compiled.length || onChain.some((b, i) => b !== compiled[i])) {
+    const matches = (expected: Runtime) => {
+      const [onChain, compiled] = [masked(code, expected.immutables), masked(expected.code, expected.immutables)];
+      return onChain.length === compiled.length && onChain.every((b, i) => b === compiled[i]);
+    };
+    if (!(Array.isArray(runtimes) ? runtimes : [runtimes as Runtime]).some(matches)) {
       throw new DeploymentError(`${name} ${address}: its code is not this version of openledger's ${name} (another version, or another contract)`);
     }
+  }
+  // OPEN's two forms are not mixed: WOPEN at the predeploy with GOPEN, or the OPEN token voting itself
+  if (isAddressEqual(addresses.openToken, WRAPPED_OPEN_ADDRESS)) {
+    if (isAddressEqual(addresses.governanceToken, addresses.openToken)) throw new DeploymentError('governanceToken is WOPEN, which has no votes: the addresses are not one deployment');
+  } else if (!isAddressEqual(addresses.governanceToken, addresses.openToken)) {
+    throw new DeploymentError(`governanceToken is ${addresses.governanceToken}, not the OPEN token ${addresses.openToken}: the addresses are not one deployment`);
   }
   const c = <N extends keyof ProtocolAddresses>(name: N) => getContract({ address: addresses[name], abi: protocolAbis[name], client });
   const same = (what: string, actual: Address, expected: Address) => {
@@ -108,7 +132,7 @@ export async function verifyProtocol(client: PublicClient, addresses: ProtocolAd
   same('DatanetRegistry.staking', await datanets.read.staking(), addresses.staking);
   same('ModelRegistry.datanets', await models.read.datanets(), addresses.datanetRegistry);
   same('OperatorRegistry.staking', await operators.read.staking(), addresses.staking);
-  same('OpenGovernor.token', await governor.read.token(), addresses.openToken);
+  same('OpenGovernor.token', await governor.read.token(), addresses.governanceToken);
   same('OpenGovernor.timelock', await governor.read.timelock(), addresses.timelock);
   const [agents, skills, accountCode] = [c('agentRegistry'), c('skillRegistry'), c('agentAccountImplementation')];
   same('AgentRegistry.erc6551Registry', await agents.read.erc6551Registry(), addresses.erc6551Registry);

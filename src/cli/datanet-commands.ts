@@ -1,9 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatEther, isAddress } from 'viem';
+import { formatEther, isAddress, type Hex } from 'viem';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
 import { callRoute, chainFor, CliError, consentTarget, signingAccount, uploadFile, type NodeOptions } from './api-client.ts';
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 import { StakingRole } from '../chain/staking-role.ts';
+import { openBalanceOf, payOpen, sendOpen } from '../chain/open-payment.ts';
 import { signConsent } from '../datanet/consent.ts';
 import { contentHashOf } from '../datanet/contribution-id.ts';
 import type { ContributionRecord, DatanetRules } from '../datanet/datanet-types.ts';
@@ -27,7 +28,7 @@ function contributionArg(value: string): string {
 async function spendingOpen(o: NodeOptions, amount: bigint) {
   const account = signingAccount(o);
   const { clients, contracts: p } = await chainFor(o.api, account);
-  const balance = await p.openToken.read.balanceOf([account.address]);
+  const balance = await openBalanceOf({ contracts: p, publicClient: clients.publicClient }, account.address);
   if (balance < amount) throw new CliError(`${account.address} has ${formatEther(balance)} OPEN, less than ${formatEther(amount)}`);
   return { account, clients, p };
 }
@@ -106,8 +107,8 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .action(async (id: number, amount: bigint, o: NodeOptions) => {
       const { account, clients, p } = await spendingOpen(o, amount);
       // a contributor stake is a Staking position: role Contributor, scope the datanet
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.approve([p.staking.address, amount]) });
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.staking.write.stake([StakingRole.Contributor, BigInt(id), amount]) });
+      const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
+      await wait(await p.staking.write.stake([StakingRole.Contributor, BigInt(id), amount], await payOpen(p, p.staking.address, amount, wait)));
       const s = await p.staking.read.positionOf([account.address, StakingRole.Contributor, BigInt(id)]);
       console.log(`${account.address} has ${formatEther(s.bonded)} OPEN bonded in datanet ${id}`);
     });
@@ -118,7 +119,7 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .action(async (to: string, amount: bigint, o: NodeOptions) => {
       if (!isAddress(to)) throw new CliError(`${to} is not an address`);
       const { clients, p } = await spendingOpen(o, amount);
-      await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([to, amount]) });
+      await clients.publicClient.waitForTransactionReceipt({ hash: await sendOpen({ contracts: p, walletClient: clients.walletClient }, to, amount) });
       console.log(`sent ${formatEther(amount)} OPEN to ${to}`);
     });
 

@@ -26,3 +26,14 @@ test('openledger demo runs datanet → contributions → training → paid infer
   assert.ok(earnings.some(([, , earned]) => Number(earned) > 0));
   assert.match(out, /% of an answer by zorvania-qa \(receipt 0x[0-9a-f]{8}…\)/);
 });
+
+test('the same lifecycle where OPEN is the chain\'s native coin (--native-open): gas, stakes, deposits and bonds in native OPEN, claims paid as WOPEN', { timeout: 300_000 }, async () => {
+  const { code, out } = await runCli(['demo'], { OPENLEDGER_NATIVE_OPEN: 'true' });
+  assert.equal(code, 0, out);
+  assert.match(out, /chain: OPEN is the native coin/);
+  assert.match(out, /epoch 1: 5 receipts, every signature, share and cumulative amount checks out/);
+  const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
+  assert.equal(earnings.length, 3);
+  for (const [, who, earned, claimed] of earnings) assert.equal(claimed, earned, `${who} claimed all it earned`);
+  assert.ok(earnings.some(([, , earned]) => Number(earned) > 0));
+});

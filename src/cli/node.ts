@@ -95,9 +95,11 @@ export async function startNode(config: Config, progress: (message: string) => v
         port: config.rpcPort,
         chainId: config.chainId,
         development: config.development,
+        nativeOpen: config.nativeOpen,
         allowedHosts: config.allowedHosts,
         log: progress,
       });
+      if (chain.nativeOpen) progress('chain: OPEN is the native coin (gas, stakes, deposits and bonds in OPEN; the contracts hold it as WOPEN)');
       if (config.development) progress('chain: development mode (the chain\'s accounts for the web app on this machine, mining and time travel)');
       cleanup.push(() => chain!.stop());
       rpcUrl = chain.url;

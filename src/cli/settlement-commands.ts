@@ -8,6 +8,7 @@ import { auditEpoch, disputeEpoch } from '../settlement/audit-epoch.ts';
 import { recomputeAttributionWith } from '../settlement/recompute-attribution.ts';
 import { apiModelSource } from './attribution-commands.ts';
 import { signSpendAuthorization } from '../chain/spend-authorization.ts';
+import { payOpen } from '../chain/open-payment.ts';
 import { nextAuthorization } from '../settlement/next-authorization.ts';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
 import { callRoute, chainFor, CliError, signingAccount, type NodeOptions } from './api-client.ts';
@@ -44,8 +45,7 @@ export function settlementCommands(program: Command, urlArg: (v: string) => stri
       const account = signingAccount(o);
       const { clients, contracts } = await chainFor(o.api, account);
       const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
-      await wait(await contracts.openToken.write.approve([contracts.inferenceEscrow.address, amount]));
-      await wait(await contracts.inferenceEscrow.write.deposit([account.address, amount]));
+      await wait(await contracts.inferenceEscrow.write.deposit([account.address, amount], await payOpen(contracts, contracts.inferenceEscrow.address, amount, wait)));
       console.log(`deposited ${OPEN(amount)} into the escrow for ${account.address}`);
       if (o.authorize) printFunds(await authorize(o, account, amount, o.days));
     });

@@ -13,6 +13,7 @@ import { apiModelSource } from './attribution-commands.ts';
 import { routes, type RouteOutput } from '../api/contract/index.ts';
 import { grantSessionKey, registerAgent } from '../chain/agent-accounts.ts';
 import { StakingRole } from '../chain/staking-role.ts';
+import { payOpen } from '../chain/open-payment.ts';
 import { STAKERS_POOL } from '../settlement/call-tree-payouts.ts';
 import { EscrowSchemeClient } from '../settlement/x402-escrow.ts';
 import { readSkillFolder } from '../skills/skill-folder.ts';
@@ -83,8 +84,7 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
       const wait = async (hash: Hex) => {
         if ((await clients.publicClient.waitForTransactionReceipt({ hash })).status !== 'success') throw new CliError(`transaction ${hash} reverted`);
       };
-      await wait(await contracts.openToken.write.approve([contracts.staking.address, amount]));
-      await wait(await contracts.staking.write.stake([StakingRole.Validator, 0n, amount]));
+      await wait(await contracts.staking.write.stake([StakingRole.Validator, 0n, amount], await payOpen(contracts, contracts.staking.address, amount, wait)));
       console.log(`${OPEN(amount)} bonded as a validator by ${account.address}`);
     });
 
@@ -108,8 +108,7 @@ export function skillCommands(program: Command, urlArg: (v: string) => string): 
         const r = await clients.publicClient.waitForTransactionReceipt({ hash });
         if (r.status !== 'success') throw new CliError(`transaction ${hash} reverted`);
       };
-      if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.skillRegistry.address, bond]));
-      await wait(await contracts.skillRegistry.write.list([BigInt(a.agentId), read.id, skillTermsHash(read), `${o.api}/skills/${read.id}`, bond]));
+      await wait(await contracts.skillRegistry.write.list([BigInt(a.agentId), read.id, skillTermsHash(read), `${o.api}/skills/${read.id}`, bond], await payOpen(contracts, contracts.skillRegistry.address, bond, wait)));
       console.log(`bonded ${OPEN(bond)} in the SkillRegistry (terms ${skillTermsHash(read)})`);
     });
 

@@ -1,5 +1,6 @@
 import { keccak256, stringToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import type { ProtocolContracts } from '../chain/protocol.ts';
+import { payOpen } from '../chain/open-payment.ts';
 import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
 import { callRootProblems } from './verify-call-root.ts';
@@ -55,8 +56,8 @@ export async function disputeEpoch(chain: { contracts: ProtocolContracts; public
   const { contracts, publicClient } = chain;
   const bond = await contracts.attributionSettlement.read.disputeBond();
   const wait = (hash: Hex) => publicClient.waitForTransactionReceipt({ hash });
-  if (bond > 0n) await wait(await contracts.openToken.write.approve([contracts.attributionSettlement.address, bond]));
+  const payment = await payOpen(contracts, contracts.attributionSettlement.address, bond, wait);
   const evidenceJson = JSON.stringify({ epoch: audit.epoch, recomputedRoot: audit.recomputedRoot, problems: audit.problems });
-  await wait(await contracts.attributionSettlement.write.dispute([audit.evidence.chain.operator, BigInt(audit.epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`]));
+  await wait(await contracts.attributionSettlement.write.dispute([audit.evidence.chain.operator, BigInt(audit.epoch), keccak256(stringToBytes(evidenceJson)), `data:application/json,${encodeURIComponent(evidenceJson)}`], payment));
   return bond;
 }
