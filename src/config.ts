@@ -45,8 +45,8 @@ const schema = z
     engineGpu: z.enum(['false', 'cuda', 'vulkan', 'auto']),
     /** Development powers (the embedded chain's accounts for the web app, mining and time travel, anvil's own methods): only when asked for. */
     development: z.enum(['true', 'false']).transform((v) => v === 'true'),
-    /** The embedded chain has OPEN as its native coin (OpenLedger's L2 shape: WOPEN predeploy, GOPEN votes), fixed when its data directory is created. */
-    nativeOpen: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    /** OPEN on a new embedded chain: its native coin (OpenLedger's L2: gas in OPEN, the WOPEN predeploy, GOPEN votes) or an ERC-20; fixed when the chain's data directory is created. */
+    open: z.enum(['native', 'erc20']),
     /** Host names the API and the embedded chain answer to, besides IP literals ('*': any). */
     allowedHosts: z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
     /** Fastify's trustProxy: 'false', 'true', a hop count, or addresses/CIDRs of trusted proxies (comma-separated). */
@@ -126,7 +126,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     engineRemoteAdapterDir: pick('engineRemoteAdapterDir', 'OPENLEDGER_ENGINE_REMOTE_ADAPTER_DIR') || undefined,
     engineGpu: pick('engineGpu', 'OPENLEDGER_ENGINE_GPU', 'false'),
     development: String(pick('development', 'OPENLEDGER_DEVELOPMENT', 'false')),
-    nativeOpen: String(pick('nativeOpen', 'OPENLEDGER_NATIVE_OPEN', 'false')),
+    open: String(pick('open', 'OPENLEDGER_OPEN', 'native')),
     allowedHosts: pick('allowedHosts', 'OPENLEDGER_ALLOWED_HOSTS', 'localhost'),
     trustProxy: String(pick('trustProxy', 'OPENLEDGER_TRUST_PROXY', 'false')),
     checkResponses: String(pick('checkResponses', 'OPENLEDGER_CHECK_RESPONSES', 'false')),

@@ -5,6 +5,7 @@ import { runCli } from './test-node.ts';
 test('openledger demo runs datanet → contributions → training → paid inference → epoch → claims and says who earned what, and why', { timeout: 300_000 }, async () => {
   const { code, out } = await runCli(['demo']);
   assert.equal(code, 0, out);
+  assert.match(out, /chain: OPEN is the native coin/, 'the embedded chain has native OPEN by default');
   for (const stage of ['1. a datanet', '2. ModelFactory', '3. paid, attributed answers', '4. the skills marketplace', '5. settlement', '6. every contributor claims', '7. the skill call', 'who earned what, and why']) assert.ok(out.includes(stage), `missing stage "${stage}"`);
   assert.match(out, /model {7}#1 in the ModelRegistry/);
   assert.match(out, /epoch 1 posted: 5 receipts/, 'three answers, and the two the skill calls ran');
@@ -27,10 +28,10 @@ test('openledger demo runs datanet → contributions → training → paid infer
   assert.match(out, /% of an answer by zorvania-qa \(receipt 0x[0-9a-f]{8}…\)/);
 });
 
-test('the same lifecycle where OPEN is the chain\'s native coin (--native-open): gas, stakes, deposits and bonds in native OPEN, claims paid as WOPEN', { timeout: 300_000 }, async () => {
-  const { code, out } = await runCli(['demo'], { OPENLEDGER_NATIVE_OPEN: 'true' });
+test('the same lifecycle where OPEN is an ERC-20 on the chain (OPENLEDGER_OPEN=erc20): approvals before stakes, deposits and bonds; gas in ETH', { timeout: 300_000 }, async () => {
+  const { code, out } = await runCli(['demo'], { OPENLEDGER_OPEN: 'erc20' });
   assert.equal(code, 0, out);
-  assert.match(out, /chain: OPEN is the native coin/);
+  assert.doesNotMatch(out, /chain: OPEN is the native coin/);
   assert.match(out, /epoch 1: 5 receipts, every signature, share and cumulative amount checks out/);
   const earnings = [...out.matchAll(/contributor (0x[0-9a-fA-F]{40}) \(account \d\): earned ([\d.]+) OPEN, claimed ([\d.]+) OPEN/g)];
   assert.equal(earnings.length, 3);

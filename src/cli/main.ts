@@ -51,7 +51,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--database-url <url>', 'use this Postgres server instead of the embedded PGlite').env('DATABASE_URL'))
     .addOption(new Option('--log-level <level>', 'HTTP log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('OPENLEDGER_LOG_LEVEL'))
     .addOption(new Option('--development', 'development powers on the embedded chain, for this machine only: its accounts for the web app, mining and time travel, anvil\'s own methods').env('OPENLEDGER_DEVELOPMENT'))
-    .addOption(new Option('--native-open', 'the embedded chain has OPEN as its native coin, as OpenLedger\'s L2 (gas in OPEN, the WOPEN predeploy, GOPEN votes); chosen when its data directory is created').env('OPENLEDGER_NATIVE_OPEN'))
+    .addOption(new Option('--open <form>', 'OPEN on a new embedded chain: native (its coin, as on OpenLedger\'s L2: gas in OPEN, the WOPEN predeploy, GOPEN votes) or erc20 (a token; gas in ETH); fixed when its data directory is created').choices(['native', 'erc20']).env('OPENLEDGER_OPEN'))
     .addOption(new Option('--allowed-hosts <names>', 'host names the API and the chain answer to besides IP literals, comma-separated (\'*\': any)').env('OPENLEDGER_ALLOWED_HOSTS'))
     .addOption(new Option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or the proxies\' addresses/CIDRs (comma-separated)').env('OPENLEDGER_TRUST_PROXY'))
     .addOption(new Option('--watch <mode>', 'watchtower over the other operators\' epochs: dispute a wrong one with a bond, only report it, or off').choices(['dispute', 'report', 'off']).env('OPENLEDGER_WATCH'))

@@ -95,7 +95,7 @@ export async function startNode(config: Config, progress: (message: string) => v
         port: config.rpcPort,
         chainId: config.chainId,
         development: config.development,
-        nativeOpen: config.nativeOpen,
+        nativeOpen: config.open === 'native',
         allowedHosts: config.allowedHosts,
         log: progress,
       });

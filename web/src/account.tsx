@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { createPublicClient, createWalletClient, custom, defineChain, http, type Address, type Chain, type EIP1193Provider, type LocalAccount, type PublicClient, type WalletClient } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { call, routes, type RouteOutput } from './api.ts';
+import { isNativeOpen } from '../../src/chain/open-payment.ts';
 
 /** Whoever signs requests and transactions: a development account of the embedded chain, or an injected wallet. */
 export interface Signer {
@@ -13,7 +14,7 @@ export interface Signer {
 /** `GET /status`, as the API's contract says. */
 export type NodeStatus = RouteOutput<typeof routes.getStatus>;
 
-interface AccountState {
+export interface AccountState {
   status: NodeStatus | undefined;
   chain: Chain | undefined;
   publicClient: PublicClient | undefined;
@@ -40,7 +41,7 @@ export function AccountProvider({ children }: { children: ReactNode }) {
   const status = useQuery({ queryKey: ['status'], queryFn: () => call(routes.getStatus, {}), staleTime: 60_000 });
   const dev = useQuery({ queryKey: ['dev-accounts'], queryFn: () => call(routes.devAccounts, {}), staleTime: Infinity, enabled: status.data?.chain.development === true });
   // the chain is reached through the node (`POST /chain/rpc`): one origin, whatever the chain's CORS policy
-  const chain = useMemo(() => status.data && defineChain({ id: status.data.chain.id, name: `openledger-${status.data.chain.id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [`${location.origin}/chain/rpc`] } } }), [status.data]);
+  const chain = useMemo(() => status.data && defineChain({ id: status.data.chain.id, name: `openledger-${status.data.chain.id}`, nativeCurrency: isNativeOpen({ openToken: { address: status.data.contracts.openToken } }) ? { name: 'OPEN', symbol: 'OPEN', decimals: 18 } : { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [`${location.origin}/chain/rpc`] } } }), [status.data]);
   const publicClient = useMemo(() => (chain ? (createPublicClient({ chain, transport: http(chain.rpcUrls.default.http[0]) }) as PublicClient) : undefined), [chain]);
   const devAccounts = useMemo(() => (dev.data?.mnemonic ? Array.from({ length: 10 }, (_, i) => mnemonicToAccount(dev.data!.mnemonic!, { addressIndex: i })) : []), [dev.data]);
   const [choice, setChoice] = useState<{ kind: 'dev'; index: number } | { kind: 'injected'; address: Address } | null>(() => {
@@ -89,7 +90,7 @@ export function useAccount(): AccountState {
 }
 
 /** Sends a contract transaction as the connected account and waits for it to be mined. */
-export async function sendTx(state: AccountState, tx: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] }): Promise<void> {
+export async function sendTx(state: AccountState, tx: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; value?: bigint }): Promise<void> {
   if (!state.walletClient || !state.publicClient || !state.signer) throw new Error('connect an account first');
   const hash = await state.walletClient.writeContract({ ...tx, account: state.walletClient.account ?? state.signer.address, chain: state.chain } as never);
   const receipt = await state.publicClient.waitForTransactionReceipt({ hash });

@@ -4,6 +4,7 @@ import { open } from '../../api.ts';
 import { useAccount } from '../../account.tsx';
 import { Card, ErrorBox, Query } from '../../components/states.tsx';
 import { useBalances } from './balances.ts';
+import { nativeOpen } from '../../open-coin.ts';
 
 /** The connected account: its address, OPEN, escrow deposit and gas balances, and a disconnect button. */
 export function AccountCard() {
@@ -43,11 +44,19 @@ export function AccountCard() {
                 </small>
               )}
             </div>
-            <div className="stat">
-              <span>ETH for gas</span>
-              <b data-testid="balance-eth">{Number(formatEther(b.eth)).toLocaleString('en', { maximumFractionDigits: 6 })} ETH</b>
-              {b.eth === 0n && <small className="error">without ETH this account cannot send transactions</small>}
-            </div>
+            {status && nativeOpen(status) ? (
+              <div className="stat">
+                <span>gas</span>
+                <b data-testid="balance-eth">paid in OPEN</b>
+                {b.eth === 0n && <small className="error">without OPEN this account cannot send transactions</small>}
+              </div>
+            ) : (
+              <div className="stat">
+                <span>ETH for gas</span>
+                <b data-testid="balance-eth">{Number(formatEther(b.eth)).toLocaleString('en', { maximumFractionDigits: 6 })} ETH</b>
+                {b.eth === 0n && <small className="error">without ETH this account cannot send transactions</small>}
+              </div>
+            )}
           </div>
         )}
       </Query>

@@ -1,9 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import type { Address } from 'viem';
-import { inferenceEscrowAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { inferenceEscrowAbi } from '../../../../src/chain/generated/index.ts';
+import { readOpenBalance } from '../../open-coin.ts';
 import { useAccount } from '../../account.tsx';
 
-/** What an account holds: OPEN in its wallet, its escrow deposit (and a pending withdrawal), ETH for gas. */
+/** What an account holds: OPEN in its wallet, its escrow deposit (and a pending withdrawal), the native coin for gas (OPEN itself where OPEN is native). */
 export interface Balances {
   open: bigint;
   escrow: bigint;
@@ -24,7 +25,7 @@ export function useBalances(address: Address | undefined) {
     queryFn: async (): Promise<Balances> => {
       const c = status!.contracts, pc = publicClient!, account = address!;
       const [open, escrow, withdrawal, eth] = await Promise.all([
-        pc.readContract({ address: c.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [account] }),
+        readOpenBalance(pc, status!, account),
         pc.readContract({ address: c.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'balanceOf', args: [account] }),
         pc.readContract({ address: c.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'withdrawalOf', args: [account] }),
         pc.getBalance({ address: account }),
@@ -41,6 +42,6 @@ export function useOpenBalances(addresses: Address[]) {
     queryKey: ['balances', 'open', addresses, status?.chain.id],
     enabled: !!publicClient && !!status && addresses.length > 0,
     refetchInterval: 10_000,
-    queryFn: () => Promise.all(addresses.map((a) => publicClient!.readContract({ address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [a] }))),
+    queryFn: () => Promise.all(addresses.map((a) => readOpenBalance(publicClient!, status!, a))),
   });
 }

@@ -3,14 +3,15 @@ import type { Address } from 'viem';
 import { sendTx, useAccount } from '../../account.tsx';
 import { open } from '../../api.ts';
 import { ErrorBox, Loading } from '../../components/states.tsx';
-import { datanetRegistryAbi, openTokenAbi, stakingAbi } from '../../../../src/chain/generated/index.ts';
+import { datanetRegistryAbi, stakingAbi } from '../../../../src/chain/generated/index.ts';
+import { nativeOpen, payInto, readOpenBalance } from '../../open-coin.ts';
 import { StakingRole } from '../../../../src/chain/staking-role.ts';
 import type { Datanet } from './types.ts';
 
 /**
  * The connected account's contributor stake in a datanet that asks for one (its Staking position,
  * role Contributor, scope the datanet): what is bonded on chain, whether it may contribute, and a
- * button bonding what is missing (approve + stake, two transactions from the account). Nothing for
+ * button bonding what is missing (one stake transaction carrying native OPEN, or approve + stake where OPEN is an ERC-20). Nothing for
  * a datanet without a stake.
  */
 export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
@@ -26,7 +27,7 @@ export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
       const [position, may, balance] = await Promise.all([
         publicClient!.readContract({ address: status!.contracts.staking, abi: stakingAbi, functionName: 'positionOf', args: [who as Address, StakingRole.Contributor, BigInt(datanet.id)] }),
         publicClient!.readContract({ ...registry, functionName: 'canContribute', args: [BigInt(datanet.id), who as Address] }),
-        publicClient!.readContract({ address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [who as Address] }),
+        readOpenBalance(publicClient!, status!, who as Address),
       ]);
       return { amount: position.bonded, unbonding: position.unbonding, canContribute: may, balance };
     },
@@ -34,8 +35,8 @@ export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
   const bond = useMutation({
     mutationFn: async (amount: bigint) => {
       const staking = status!.contracts.staking;
-      await sendTx(account, { address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [staking, amount] });
-      await sendTx(account, { address: staking, abi: stakingAbi, functionName: 'stake', args: [StakingRole.Contributor, BigInt(datanet.id), amount] });
+      const payment = await payInto(account, staking, amount);
+      await sendTx(account, { address: staking, abi: stakingAbi, functionName: 'stake', args: [StakingRole.Contributor, BigInt(datanet.id), amount], ...payment });
     },
     onSuccess: () => void stake.refetch(),
   });
@@ -56,7 +57,7 @@ export function StakePanel({ datanet }: { datanet: Datanet & { id: number } }) {
       {!s.canContribute && (
         <div className="row">
           <button type="button" data-testid="stake-bond" disabled={bond.isPending || s.balance < (missing || required)} onClick={() => bond.mutate(missing || required)}>
-            {bond.isPending ? 'Bonding (approve, then stake)…' : `Bond ${open(missing || required)}`}
+            {bond.isPending ? (nativeOpen(status!) ? 'Bonding…' : 'Bonding (approve, then stake)…') : `Bond ${open(missing || required)}`}
           </button>
           <small className="empty">your balance: {open(s.balance)}</small>
         </div>

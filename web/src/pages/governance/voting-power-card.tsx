@@ -1,7 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { isAddressEqual, zeroAddress } from 'viem';
-import { openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { useState } from 'react';
+import { isAddressEqual, parseEther, zeroAddress } from 'viem';
+import { governanceOpenAbi } from '../../../../src/chain/generated/index.ts';
+import { nativeOpen } from '../../open-coin.ts';
 import { sendTx, useAccount } from '../../account.tsx';
 import { open } from '../../api.ts';
 import { Card, Empty, ErrorBox, Query, Short } from '../../components/states.tsx';
@@ -9,19 +11,22 @@ import { plainTxError } from './chain.ts';
 
 /**
  * The connected account's OPEN, its current votes and delegate, and a button to delegate its votes
- * to itself (ERC-5805: OPEN counts as votes only once delegated).
+ * to itself (ERC-5805: OPEN counts as votes only once delegated). Where OPEN is the chain's native
+ * coin, votes are GOPEN: native OPEN locked in the governance token, with a form to lock more.
  */
 export function VotingPowerCard() {
   const account = useAccount();
   const { publicClient, status, signer } = account;
   const qc = useQueryClient();
   const me = signer?.address;
-  const token = status?.contracts.openToken;
+  const token = status?.contracts.governanceToken;
+  const native = !!status && nativeOpen(status);
+  const [lockAmount, setLockAmount] = useState('');
   const power = useQuery({
     queryKey: ['gov-votes', token, me],
     enabled: !!publicClient && !!token && !!me,
     queryFn: async () => {
-      const t = { address: token!, abi: openTokenAbi } as const;
+      const t = { address: token!, abi: governanceOpenAbi } as const;
       const [balance, votes, delegate] = await Promise.all([
         publicClient!.readContract({ ...t, functionName: 'balanceOf', args: [me!] }),
         publicClient!.readContract({ ...t, functionName: 'getVotes', args: [me!] }),
@@ -33,13 +38,24 @@ export function VotingPowerCard() {
   const delegate = useMutation({
     mutationFn: async () => {
       try {
-        await sendTx(account, { address: token!, abi: openTokenAbi, functionName: 'delegate', args: [me!] });
+        await sendTx(account, { address: token!, abi: governanceOpenAbi, functionName: 'delegate', args: [me!] });
       } catch (e) {
         throw plainTxError(e);
       }
     },
     onSuccess: () => qc.invalidateQueries({ queryKey: ['gov-votes'] }),
   });
+  const lock = useMutation({
+    mutationFn: async (amount: bigint) => {
+      try {
+        await sendTx(account, { address: token!, abi: governanceOpenAbi, functionName: 'deposit', args: [], value: amount });
+      } catch (e) {
+        throw plainTxError(e);
+      }
+    },
+    onSuccess: () => { setLockAmount(''); void qc.invalidateQueries({ queryKey: ['gov-votes'] }); void qc.invalidateQueries({ queryKey: ['balances'] }); },
+  });
+  const lockWei = /^\d+(\.\d{1,18})?$/.test(lockAmount.trim()) ? parseEther(lockAmount.trim()) : 0n;
 
   if (!me) {
     return (
@@ -56,7 +72,7 @@ export function VotingPowerCard() {
           return (
             <>
               <div className="grid">
-                <div className="stat"><small>OPEN balance</small><b>{open(p.balance)}</b></div>
+                <div className="stat"><small>{native ? 'OPEN locked for votes (GOPEN)' : 'OPEN balance'}</small><b data-testid="gov-balance">{open(p.balance)}</b></div>
                 <div className="stat"><small>Current votes</small><b data-testid="gov-votes" data-wei={p.votes.toString()}>{open(p.votes)}</b></div>
                 <div className="stat">
                   <small>Votes delegated to</small>
@@ -64,8 +80,17 @@ export function VotingPowerCard() {
                 </div>
               </div>
               <p>
-                OPEN counts as votes only once delegated; votes on a proposal are those held when its voting starts.
+                {native ? 'Native OPEN votes once locked as GOPEN (withdraw it back at any time) and delegated' : 'OPEN counts as votes only once delegated'}; votes on a proposal are those held when its voting starts.
               </p>
+              {native && (
+                <div className="row">
+                  <input data-testid="gov-lock-amount" placeholder="OPEN to lock, e.g. 100" value={lockAmount} onChange={(e) => setLockAmount(e.target.value)} />
+                  <button type="button" data-testid="gov-lock" disabled={lockWei === 0n || lock.isPending} onClick={() => lock.mutate(lockWei)}>
+                    {lock.isPending ? 'Locking…' : 'Lock as GOPEN'}
+                  </button>
+                  <ErrorBox error={lock.error} />
+                </div>
+              )}
               <div className="row">
                 <button type="button" data-testid="gov-delegate" disabled={self || delegate.isPending} onClick={() => delegate.mutate()}>
                   {delegate.isPending ? 'Delegating…' : self ? 'Delegated to yourself' : 'Delegate my votes to myself'}

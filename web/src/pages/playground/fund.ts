@@ -1,6 +1,7 @@
 import { call, routes } from '../../api.ts';
 import { sendTx, useAccount } from '../../account.tsx';
-import { inferenceEscrowAbi, openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { inferenceEscrowAbi } from '../../../../src/chain/generated/index.ts';
+import { nativeOpen, payInto } from '../../open-coin.ts';
 import { signSpendAuthorization } from '../../../../src/chain/spend-authorization.ts';
 import { nextAuthorization } from '../../../../src/settlement/next-authorization.ts';
 import type { Funds } from './types.ts';
@@ -11,7 +12,7 @@ type Account = ReturnType<typeof useAccount>;
 export const fetchFunds = (address: string) => call(routes.getFunds, { params: { address } });
 
 /**
- * Funds paid inference as `openledger deposit` does: (optionally) approves and deposits `amount` OPEN
+ * Funds paid inference as `openledger deposit` does: (optionally) deposits `amount` OPEN (sent with the call where OPEN is native, else after an approval)
  * into the InferenceEscrow for the connected account, then raises this node's spend authorisation
  * by `amount` over what was spent (or the current cap, if higher), signed with EIP-712 and handed to
  * the node (`POST /settlement/authorizations`). `step` reports progress; resolves with the new funds.
@@ -20,10 +21,10 @@ export async function depositAndAuthorize(state: Account, amount: bigint, o: { d
   const { signer, status } = state;
   if (!signer || !status) throw new Error('connect an account first');
   if (o.deposit) {
-    o.step('approving the escrow to take your OPEN');
-    await sendTx(state, { address: status.contracts.openToken, abi: openTokenAbi, functionName: 'approve', args: [status.contracts.inferenceEscrow, amount] });
+    if (!nativeOpen(status)) o.step('approving the escrow to take your OPEN');
+    const payment = await payInto(state, status.contracts.inferenceEscrow, amount);
     o.step('depositing into the escrow');
-    await sendTx(state, { address: status.contracts.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'deposit', args: [signer.address, amount] });
+    await sendTx(state, { address: status.contracts.inferenceEscrow, abi: inferenceEscrowAbi, functionName: 'deposit', args: [signer.address, amount], ...payment });
   }
   o.step('signing the spend authorisation');
   const f = await fetchFunds(signer.address);

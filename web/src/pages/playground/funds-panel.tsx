@@ -4,7 +4,7 @@ import { parseEther } from 'viem';
 import { ApiError, open } from '../../api.ts';
 import { useAccount } from '../../account.tsx';
 import { ErrorBox, Field, Loading } from '../../components/states.tsx';
-import { openTokenAbi } from '../../../../src/chain/generated/index.ts';
+import { readOpenBalance } from '../../open-coin.ts';
 import { depositAndAuthorize, fetchFunds } from './fund.ts';
 
 /**
@@ -44,7 +44,7 @@ function FundForm({ onFunded }: { onFunded: () => void }) {
   const { signer, status, publicClient } = account;
   const balance = useQuery({
     queryKey: ['open-balance', signer?.address],
-    queryFn: () => publicClient!.readContract({ address: status!.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [signer!.address] }),
+    queryFn: () => readOpenBalance(publicClient!, status!, signer!.address),
     enabled: !!signer && !!status && !!publicClient,
   });
   const [amount, setAmount] = useState('');
