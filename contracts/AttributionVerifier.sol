@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IAttributionVerifier} from "./interfaces/IAttributionVerifier.sol";
 
 /// @title Proof of Attribution checks on chain: signed receipts and epoch earnings leaves
 /// @notice A stateless verifier installed at a fixed predeploy address (decision 0030), so that
@@ -30,7 +31,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 ///         the epoch's receipts say (the split of every receipt of the epoch, off chain).
 /// @dev No storage, no constructor, no immutables: its runtime code is set directly at the
 ///      predeploy address (anvil_setCode on a development chain, the genesis on a network).
-contract AttributionVerifier {
+contract AttributionVerifier is IAttributionVerifier {
     /// @notice A receipt as the node serves it: its body's canonical JSON bytes and the node's signature.
     struct SignedReceipt {
         bytes body;
@@ -71,12 +72,8 @@ contract AttributionVerifier {
         return MessageHashUtils.toEthSignedMessageHash(keccak256(body));
     }
 
-    /// @notice The node and chain a receipt body names.
-    /// @param body The body's bytes (canonical JSON).
-    /// @return readable False when either field is not where canonical JSON puts it.
-    /// @return node The `node` field.
-    /// @return chainId The `chainId` field.
-    function receiptOrigin(bytes calldata body) public pure returns (bool readable, address node, uint256 chainId) {
+    /// @inheritdoc IAttributionVerifier
+    function receiptOrigin(bytes calldata body) public pure override returns (bool readable, address node, uint256 chainId) {
         bool hasChain;
         bool hasNode;
         (hasChain, chainId) = _chainIdOf(body);
