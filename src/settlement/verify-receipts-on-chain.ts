@@ -8,7 +8,8 @@ import type { Receipt } from '../attribution/receipt-types.ts';
 export const RECEIPTS_PER_CALL = 128;
 /**
  * Body bytes per `eth_call`, at most (one receipt more if that one alone is bigger): calldata costs
- * 40 gas a byte under EIP-7623's floor, so 256 KiB stays near 10.5M gas, well inside a call's gas cap.
+ * 40 gas a byte under EIP-7623's floor, so 256 KiB stays near 10.5M gas, well inside a call's gas
+ * cap, and its hex (~520 KiB) inside the node relay's 1 MiB request limit (the web app's path).
  */
 export const RECEIPT_BYTES_PER_CALL = 256 * 1024;
 
