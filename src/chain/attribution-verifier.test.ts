@@ -113,6 +113,11 @@ describe('the attribution verifier predeploy', () => {
     assert.match(problems[1]!, new RegExp(`${elsewhere.id}.*on chain 10\\)`));
     assert.match(problems[2]!, /hashes its body to/);
     assert.deepEqual(await onChainReceiptProblems(clients.publicClient, node.address, [good]), []);
+    // more receipts than one call takes (150 small ones: 128 to a call; then 150 of 3.2 KiB: 256 KiB to a call): every one is checked, in order
+    const many = await Promise.all(Array.from({ length: 300 }, (_, i) => signReceipt(node, bodyOf({ contributions: i < 150 ? 0 : 8, amount: String(i) }))));
+    const last = await signReceipt(other, bodyOf({ node: other.address, contributions: 8 }));
+    const found = await onChainReceiptProblems(clients.publicClient, node.address, [foreign, ...many, last]);
+    assert.deepEqual(found.map((p) => p.split(':')[0]), [`receipt ${foreign.id}`, `receipt ${last.id}`]);
   });
 
   it('proves earnings leaves in an epoch root as @openzeppelin/merkle-tree builds it, one by one and in batches', async () => {
