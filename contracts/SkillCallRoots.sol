@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IAttributionSettlement} from "./interfaces/IAttributionSettlement.sol";
+import {ATTRIBUTION_VERIFIER} from "./interfaces/IAttributionVerifier.sol";
 import {ISkillCallRoots} from "./interfaces/ISkillCallRoots.sol";
 
 /// @title Skill calls provable on chain: each epoch's call root, and fraud proofs against it
@@ -26,11 +27,12 @@ import {ISkillCallRoots} from "./interfaces/ISkillCallRoots.sol";
 ///
 ///         The proofs: an inference counted by two calls; a call whose children and protocol fee cost
 ///         more than its price; a child that names a parent which did not list it or did not pay it;
-///         a call counted in two epochs (or twice, differently, in one). Inference fees are not on
-///         chain, so a call over budget by its inferences' fees is left to a recomputation dispute
-///         decided by the arbiters. The protocol fee on calls, `callFeeBps`, belongs to governance
-///         (DEFAULT_ADMIN_ROLE, the timelock); each call root records the fee in force when it was
-///         posted, and the over-budget proof uses that one.
+///         a call counted in two epochs (or twice, differently, in one); an inference another node
+///         served, listed by a call (its receipt read by the attribution verifier predeploy).
+///         Inference fees are not on chain, so a call over budget by its inferences' fees is left to
+///         a recomputation dispute decided by the arbiters. The protocol fee on calls, `callFeeBps`,
+///         belongs to governance (DEFAULT_ADMIN_ROLE, the timelock); each call root records the fee
+///         in force when it was posted, and the over-budget proof uses that one.
 /// @dev Leaves are OpenZeppelin merkle-tree "standard" leaves of the ten fields of
 ///      {ISkillCallRoots.CallLeaf}, in order: (bytes32 callId, bytes32 parentCallId, bytes32 skill,
 ///      address agent, address payer, uint256 price, bytes32 inputHash, bytes32 outputHash,
@@ -55,7 +57,8 @@ contract SkillCallRoots is AccessControl, ISkillCallRoots {
         InferenceCountedTwice,
         OverBudget,
         ForgedChild,
-        CallCountedTwice
+        CallCountedTwice,
+        ForeignInference
     }
 
     /// @notice One epoch's call root and the protocol fee in force when it was posted.
@@ -126,6 +129,10 @@ contract SkillCallRoots is AccessControl, ISkillCallRoots {
     error SkillCallRootsDifferentCalls(bytes32 callIdA, bytes32 callIdB);
     /// @notice The two leaves are the same leaf of epoch `epoch`.
     error SkillCallRootsSameLeaf(uint256 epoch);
+    /// @notice The attribution verifier cannot read the node of receipt `receiptId`'s body.
+    error SkillCallRootsUnreadableReceipt(bytes32 receiptId);
+    /// @notice Receipt `receiptId` names the operator `node` itself: no foreign inference.
+    error SkillCallRootsReceiptNotForeign(bytes32 receiptId, address node);
 
     /// @param settlement_ The settlement (this contract needs its ARBITER_ROLE for the fraud proofs).
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the timelock, or the deployer while wiring).
@@ -283,6 +290,27 @@ contract SkillCallRoots is AccessControl, ISkillCallRoots {
         if (a.leaf.callId != b.leaf.callId) revert SkillCallRootsDifferentCalls(a.leaf.callId, b.leaf.callId);
         if (epochA == epochB && _leafHash(a.leaf) == _leafHash(b.leaf)) revert SkillCallRootsSameLeaf(epochA);
         _uphold(operator, disputed, Fraud.CallCountedTwice, a.leaf.callId);
+    }
+
+    /// @notice Prove that a call of `operator`'s disputed epoch `epoch` lists an inference another
+    ///         node served: the body of a receipt the call lists (its canonical JSON, which hashes to
+    ///         the listed id) names a node other than the operator. An honest operator settles its own
+    ///         receipts only (its epoch's inputs name them, and a call's inferences are among them),
+    ///         so such an epoch is wrong whatever else it holds. The body is read by the attribution
+    ///         verifier at its predeploy address (decision 0030). Resolves the dispute as upheld.
+    /// @param operator The operator.
+    /// @param epoch Its disputed epoch.
+    /// @param c The call, its lists and proof.
+    /// @param receipt The listed receipt's body: its canonical JSON bytes.
+    function proveForeignInference(address operator, uint256 epoch, ProvenCall calldata c, bytes calldata receipt) external {
+        _requireDisputed(operator, epoch);
+        _verify(operator, epoch, c);
+        bytes32 receiptId = keccak256(receipt);
+        if (!_contains(c.inferenceReceipts, receiptId)) revert SkillCallRootsReceiptNotListed(c.leaf.callId, receiptId);
+        (bool readable, address node, ) = ATTRIBUTION_VERIFIER.receiptOrigin(receipt);
+        if (!readable) revert SkillCallRootsUnreadableReceipt(receiptId);
+        if (node == operator) revert SkillCallRootsReceiptNotForeign(receiptId, node);
+        _uphold(operator, epoch, Fraud.ForeignInference, c.leaf.callId);
     }
 
     // -------------------------------------------------------------- governance

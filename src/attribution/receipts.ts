@@ -14,7 +14,18 @@ export const textHash = (text: string): Hex => keccak256(stringToBytes(text));
 
 /** A receipt's id: keccak256 of its body's canonical JSON (RFC 8785). */
 export function receiptId(body: ReceiptBody): Hex {
-  return keccak256(stringToBytes(canonicalize(body)!));
+  return keccak256(receiptBytes(body));
+}
+
+/**
+ * A receipt body's canonical JSON (RFC 8785) as UTF-8 bytes: what its id hashes, and what the
+ * chain's attribution verifier takes (it hashes them itself).
+ *
+ * @example
+ * const body = receiptBytes(receipt.body); // keccak256(body) === receipt.id
+ */
+export function receiptBytes(body: ReceiptBody): Uint8Array {
+  return stringToBytes(canonicalize(body)!);
 }
 
 /**

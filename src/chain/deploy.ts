@@ -1,6 +1,7 @@
 import { concat, encodeFunctionData, getAddress, getContractAddress, keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from 'viem';
 import type { ChainClients } from './clients.ts';
 import { ChainError } from './errors.ts';
+import { installAttributionVerifier } from './attribution-verifier.ts';
 import {
   agentAccountAbi,
   agentAccountBytecode,
@@ -363,6 +364,9 @@ export async function deployProtocol(
     }
     await call('timelock.renounceAdmin', timelock, openTimelockAbi, 'renounceRole', [DEFAULT_ADMIN_ROLE, me]);
   }
+
+  // the Proof of Attribution verifier at its predeploy address: set on a development chain, in genesis on a network (decision 0030)
+  await installAttributionVerifier(publicClient);
 
   return {
     openToken, governanceToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import { keccak256, parseEther, parseEventLogs, toBytes, zeroHash, type Address, type Hex, type TransactionReceipt } from 'viem';
+import { keccak256, parseEther, parseEventLogs, toBytes, toHex, zeroHash, type Address, type Hex, type TransactionReceipt } from 'viem';
 import { callLeafHash, callProof, callRoot } from '../settlement/call-root.ts';
 import type { EpochCall } from '../settlement/epoch-tree.ts';
 import { skillCallRootsAbi } from './generated/index.ts';
 import { expectRevert, startTestProtocol, type TestProtocol } from './test-chain.ts';
 import { verifyProtocol } from './verify-protocol.ts';
+import { receiptBytes, receiptId, textHash } from '../attribution/receipts.ts';
+import type { ReceiptBody } from '../attribution/receipt-types.ts';
+import { ATTRIBUTION_VERIFIER_ADDRESS } from './attribution-verifier.ts';
+import { callJsonRpc } from './json-rpc.ts';
 
 // Each operator epoch's skill calls as a Merkle root, and fraud proofs against it that resolve the
 // epoch's dispute as upheld. Accounts: 0 deployer/treasury/admin, 1 the operator, 2 a second
@@ -20,7 +24,7 @@ const SLASH = parseEther('500');
 const MIN_STAKE = parseEther('1000');
 const OPERATOR_ROLE = 0;
 const Status = { None: 0, Pending: 1, Disputed: 2, Finalized: 3, Reverted: 4 } as const;
-const Fraud = { InferenceCountedTwice: 0, OverBudget: 1, ForgedChild: 2, CallCountedTwice: 3 } as const;
+const Fraud = { InferenceCountedTwice: 0, OverBudget: 1, ForgedChild: 2, CallCountedTwice: 3, ForeignInference: 4 } as const;
 
 const CONSUMER = '0x00000000000000000000000000000000000000c1' as Address;
 const AGENT_A = '0x00000000000000000000000000000000000000a1' as Address;
@@ -342,4 +346,42 @@ test('the fraud proofs decide disputes only while SkillCallRoots is an arbiter, 
   await openDispute(epoch);
   const op = addr(OPERATOR);
   await expectRevert((await t.as(CHALLENGER)).skillCallRoots.write.proveInferenceCountedTwice([op, epoch, proven(calls, 'x'), epoch, proven(calls, 'y'), id('r')]), 'AccessControlUnauthorizedAccount', [t.addresses.skillCallRoots, ARBITER_ROLE]);
+});
+
+/** A receipt body naming `node` (what the verifier reads of it: its node, on chain 31337). */
+function receiptBody(node: Address, name: string): ReceiptBody {
+  return {
+    version: 2, node, chainId: 31337,
+    model: { id: '1', name, version: 1, baseModel: id('base'), adapter: id('adapter'), trace: id('trace') },
+    input: { hash: textHash('q'), tokens: 3 }, output: { hash: textHash('a'), tokens: 4 },
+    fee: { pricePer1kTokens: '1000', amount: '7', split: { modelOwnerBps: 3000, datanetOwnersBps: 1000, contributorsBps: 5000, stakersBps: 1000 } },
+    parameters: { spanWeightBps: 5000, thresholdPpm: 10000, evidenceThresholdPpm: 400_000, groupThreshold: 0.6, influence: 'relatif', damping: 1, nullZ: 3 },
+    contributions: [], pools: [], evidence: { coverage: 0, influenceMargin: 0, adapterGain: 0, scorePpm: 0, abstained: true },
+    createdAt: '2026-12-07T00:00:00.000Z', call: id('x'),
+  };
+}
+
+test('foreign inference: a call listing a receipt another node served reverts the epoch, read by the verifier predeploy; the operator\'s own receipt, an unlisted or unreadable body are refused', async () => {
+  const op = addr(OPERATOR);
+  const own = receiptBody(op, 'own'), foreign = receiptBody(addr(2), 'foreign');
+  const garbage = toBytes('not a receipt');
+  const calls = [call('x', { inferenceReceipts: [receiptId(own), receiptId(foreign), keccak256(garbage)] })];
+  const epoch = await postEpoch(calls);
+  const c = (await t.as(CHALLENGER)).skillCallRoots;
+  const x = proven(calls, 'x');
+  const bytesOf = (b: ReceiptBody) => toHex(receiptBytes(b));
+  await expectRevert(c.write.proveForeignInference([op, epoch, x, bytesOf(foreign)]), 'SkillCallRootsNoOpenDispute', [op, epoch]);
+  await openDispute(epoch);
+  await expectRevert(c.write.proveForeignInference([op, epoch, x, bytesOf(own)]), 'SkillCallRootsReceiptNotForeign', [receiptId(own), op]);
+  const unlisted = receiptBody(addr(2), 'unlisted');
+  await expectRevert(c.write.proveForeignInference([op, epoch, x, bytesOf(unlisted)]), 'SkillCallRootsReceiptNotListed', [id('x'), receiptId(unlisted)]);
+  await expectRevert(c.write.proveForeignInference([op, epoch, x, toHex(garbage)]), 'SkillCallRootsUnreadableReceipt', [keccak256(garbage)]);
+  // the proof is decided by the predeploy: without its code there, nothing is decided
+  await callJsonRpc(t.anvil.url, 'anvil_setCode', [ATTRIBUTION_VERIFIER_ADDRESS, '0x']);
+  await assert.rejects(c.write.proveForeignInference([op, epoch, x, bytesOf(foreign)]));
+  assert.equal((await epochOf(epoch)).status, Status.Disputed);
+  await restore(); // the predeploy back, the epoch not yet posted
+  assert.equal(await postEpoch(calls), epoch);
+  await openDispute(epoch);
+  await proveUpheldOpen(epoch, Fraud.ForeignInference, () => c.write.proveForeignInference([op, epoch, x, bytesOf(foreign)]));
 });

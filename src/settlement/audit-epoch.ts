@@ -4,6 +4,8 @@ import { payOpen } from '../chain/open-payment.ts';
 import { epochEvidence, verifyEpoch, type EpochEvidence, type ServedEpoch } from './verify-epoch.ts';
 import { payeeProblems } from './verify-payees.ts';
 import { callRootProblems } from './verify-call-root.ts';
+import { onChainReceiptProblems } from './verify-receipts-on-chain.ts';
+import { hasAttributionVerifier } from '../chain/attribution-verifier.ts';
 
 /** What an audit of one posted epoch found. */
 export interface EpochAudit {
@@ -18,7 +20,9 @@ export interface EpochAudit {
  * Audits an operator's posted epoch, as a watchtower does: recomputes it from the inputs the node
  * serves ({@link verifyEpoch}: inputs hash, receipt signatures, fee splits, cumulative tree, root),
  * checks the payee map against the chain ({@link payeeProblems}: owners and stakers at the block
- * before posting) and the posted call root against the epoch's skill calls ({@link callRootProblems}) and, given `attribution` (the CLI's: recompute-attribution.ts, which loads each
+ * before posting) and the posted call root against the epoch's skill calls ({@link callRootProblems}),
+ * has the chain's attribution verifier check the receipts too where the chain has it
+ * ({@link onChainReceiptProblems}: the very check a fraud proof makes) and, given `attribution` (the CLI's: recompute-attribution.ts, which loads each
  * model), recomputes every receipt's attribution too. Browser-safe: the CLI's `settlement verify`
  * and the web app's epoch list share it.
  *
@@ -29,7 +33,7 @@ export interface EpochAudit {
 export async function auditEpoch(o: {
   served: (epoch: number) => Promise<ServedEpoch>;
   contracts: ProtocolContracts;
-  publicClient: Pick<PublicClient, 'getContractEvents' | 'getChainId' | 'readContract' | 'getBlock'>;
+  publicClient: Pick<PublicClient, 'getContractEvents' | 'getChainId' | 'readContract' | 'getBlock' | 'getCode'>;
   epoch: number;
   /** Whose epoch (default: the operator the served inputs name); a watchtower says which one it expects. */
   operator?: Address;
@@ -40,6 +44,7 @@ export async function auditEpoch(o: {
   const evidence = await epochEvidence(o.served, o.contracts, o.epoch, o.operator, where);
   const verdict = await verifyEpoch(evidence);
   const problems = [...verdict.problems, ...(await payeeProblems({ contracts: o.contracts, publicClient: o.publicClient }, evidence.inputs)), ...(await callRootProblems(o.contracts, evidence.inputs))];
+  if (await hasAttributionVerifier(o.publicClient)) problems.push(...(await onChainReceiptProblems(o.publicClient, evidence.chain.operator, evidence.receipts)));
   if (o.attribution) for (const r of evidence.served.receipts) problems.push(...(await o.attribution(r)));
   return { epoch: o.epoch, evidence, problems, recomputedRoot: verdict.recomputedRoot };
 }

@@ -4,6 +4,7 @@ import type { ProtocolContracts } from '../chain/protocol.ts';
 import { listChainEvents } from '../store/chain-events.ts';
 import type { Database } from '../store/database.ts';
 import { auditEpoch, disputeEpoch } from './audit-epoch.ts';
+import { proveForeignInference } from './prove-foreign-inference.ts';
 import { EpochStatus } from './epoch-tree.ts';
 import type { ServedEpoch } from './verify-epoch.ts';
 import { errorReason } from '../util/error-reason.ts';
@@ -53,7 +54,8 @@ const httpServed: ServedFetcher = async (uri) => {
  * signatures, fee splits, the cumulative tree, the root; payees against the chain). Anything the
  * chain does not confirm counts against it (inputs a moved operator no longer serves at the posted
  * URI are read from its listed endpoint instead: they are checked the same). A wrong epoch is disputed with the bond when
- * `dispute` (and the node holds it); each verdict is kept (`watched_epochs`). An operator whose
+ * `dispute` (and the node holds it), and proven wrong on chain at once where the chain can decide it
+ * (a call listing another node's inference: `proveForeignInference`); each verdict is kept (`watched_epochs`). An operator whose
  * inputs cannot be read now is tried again on the next watch. Returns the new verdicts.
  *
  * @example
@@ -107,6 +109,10 @@ export async function watchEpochs(node: WatchNode, o: { dispute?: boolean; serve
           bond = await disputeEpoch({ contracts: node.contracts, publicClient: node.clients.publicClient }, audit);
           verdict = 'disputed';
           log(`watchtower: disputed ${e.operator}'s epoch ${e.epoch} (bond ${bond} wei)`);
+          // a fraud the chain can decide by itself is proven at once instead of waiting for an arbiter
+          const proven = await proveForeignInference({ contracts: node.contracts, publicClient: node.clients.publicClient }, e.operator, e.epoch, audit.evidence.inputs.calls ?? [], audit.evidence.receipts)
+            .catch((err: unknown) => log(`watchtower: could not prove ${e.operator}'s epoch ${e.epoch} on chain: ${errorReason(err)}`));
+          if (proven) log(`watchtower: proved on chain that ${e.operator}'s epoch ${e.epoch} settles receipt ${proven.receiptId} of node ${proven.node}: the dispute is upheld`);
         } catch (err) {
           log(`watchtower: could not dispute ${e.operator}'s epoch ${e.epoch}: ${(err as Error).message}`);
         }
