@@ -63,3 +63,15 @@ export class DaServerError extends DaError {
 export class DaPayloadError extends DaError {
   override name = 'DaPayloadError';
 }
+
+/** Data too large for the backend (L1 blobs: more blobs than one transaction may carry). */
+export class DaTooLargeError extends DaError {
+  override name = 'DaTooLargeError';
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number, unit: string) {
+    super(`${size} ${unit} is more than the ${limit} ${unit} one put may take`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
