@@ -53,15 +53,19 @@ test('Alt-DA HTTP client against the node: POST /put answers the commitment as r
   assert.equal(commitment, keccakCommitment(bytes('another payload')));
   assert.deepEqual(await da.get(commitment), bytes('another payload'));
   // OP's client posts to /put/ (trailing slash) when the server makes the commitment.
-  const slash = await fetch(`${url}/put/`, { method: 'POST', body: data });
+  const slash = await fetch(`${url}/put/`, { method: 'POST', body: data, headers: { 'content-type': 'application/octet-stream' } });
   assert.equal(bytesToHex(new Uint8Array(await slash.arrayBuffer())), keccakCommitment(data));
 });
 
 test('the node refuses a body that does not hash to the commitment, generic commitments and malformed ones', async () => {
-  const wrong = await fetch(`${url}/put/${keccakCommitment(bytes('x'))}`, { method: 'POST', body: bytes('y') });
+  const octets = { 'content-type': 'application/octet-stream' };
+  const wrong = await fetch(`${url}/put/${keccakCommitment(bytes('x'))}`, { method: 'POST', body: bytes('y'), headers: octets });
   assert.equal(wrong.status, 400);
   assert.equal(await blobs.has(keccak256(bytes('y'))), false, 'nothing stored');
-  assert.equal((await fetch(`${url}/put/${genericCommitment(0, '0x00cafe')}`, { method: 'POST', body: bytes('y') })).status, 400);
+  assert.equal((await fetch(`${url}/put/${genericCommitment(0, '0x00cafe')}`, { method: 'POST', body: bytes('y'), headers: octets })).status, 400);
+  const json = await fetch(`${url}/put`, { method: 'POST', body: JSON.stringify({ data: 'y' }), headers: { 'content-type': 'application/json' } });
+  assert.equal(json.status, 415);
+  assert.deepEqual(Object.keys((await json.json()) as object), ['error', 'message']);
   assert.equal((await fetch(`${url}/get/0x02abcd`)).status, 400);
   assert.equal((await fetch(`${url}/get/${genericCommitment(0, '0x00cafe')}`)).status, 400);
   await assert.rejects(altDaHttpBackend(url).get(keccakCommitment(bytes('never put'))), DaNotFoundError);
