@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { hexToBytes, keccak256, sliceHex, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, hexToBytes, http, keccak256, sliceHex, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilProcess } from '../../chain/anvil.ts';
-import { connectChain, type ChainClients } from '../../chain/clients.ts';
+import type { ChainClients } from '../../chain/clients.ts';
 import { TEST_MNEMONIC } from '../../chain/test-chain.ts';
 import { EIP4844_DA_LAYER, decodeCommitment, genericCommitment, keccakCommitment } from './commitment.ts';
 import { DaCommitmentMismatchError, DaNotFoundError, DaTooLargeError, DaUnsupportedCommitmentError } from './errors.ts';
@@ -15,7 +15,11 @@ before(async () => {
   // An L1 (not the OP chain type: an OP Stack chain refuses blob transactions) at Prague, whose blob
   // transactions carry blob proofs (Osaka's PeerDAS wants cell proofs).
   l1 = await startAnvil({ mnemonic: TEST_MNEMONIC, optimism: false, hardfork: 'prague' });
-  clients = await connectChain(l1.url, mnemonicToAccount(TEST_MNEMONIC), { pollingInterval: 20 });
+  // anvil took more than viem's default 10 s to answer a blob transaction on a loaded machine: allow more.
+  const chain = defineChain({ id: 31337, name: 'l1', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [l1.url] } } });
+  const transport = http(l1.url, { timeout: 120_000, retryCount: 0 });
+  const account = mnemonicToAccount(TEST_MNEMONIC);
+  clients = { chain, account, publicClient: createPublicClient({ chain, transport, pollingInterval: 50 }), walletClient: createWalletClient({ account, chain, transport, pollingInterval: 50 }) };
 });
 after(() => l1.stop());
 
