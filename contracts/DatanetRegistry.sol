@@ -41,6 +41,16 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
         string uri;
     }
 
+    /// @notice What makes an anchored batch's data available: the keccak256 of its DA payload (the
+    ///         Alt-DA keccak commitment is `0x00 ‖ dataHash`), the account that anchored it (whose
+    ///         DataAvailabilityChallenge bond answers for the data) and the block it was anchored in
+    ///         (a challenge window counts from it).
+    struct BatchData {
+        bytes32 dataHash;
+        address submitter;
+        uint64 anchoredBlock;
+    }
+
     /// @notice EIP-712 type a contributor signs for the contributions it sends.
     bytes32 public constant CONTRIBUTIONS_TYPEHASH = keccak256("Contributions(uint256 datanetId,bytes32 root)");
 
@@ -54,6 +64,7 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
     mapping(uint256 => mapping(uint256 => MerkleRecord)) private _batches;
     mapping(uint256 => mapping(uint256 => MerkleRecord)) private _snapshots;
     mapping(uint256 => mapping(bytes32 => bool)) private _anchoredRoots;
+    mapping(uint256 => mapping(uint256 => BatchData)) private _batchData;
     mapping(uint256 => mapping(bytes32 => bool)) private _slashedContributions;
     /// @notice Whether `datanetId` recorded `root` as a snapshot. Roots are namespaced per datanet:
     ///         recording a root under one datanet never stops another datanet recording it (a root
@@ -70,8 +81,9 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
     event DatanetOwnershipTransferred(uint256 indexed datanetId, address indexed previousOwner, address indexed newOwner);
     /// @notice `curator` was added to (`enabled`) or removed from the datanet's curators.
     event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
-    /// @notice A batch of `count` accepted contributions was anchored as `root`.
-    event BatchAnchored(uint256 indexed datanetId, uint256 indexed batchIndex, bytes32 root, uint64 count, string uri);
+    /// @notice A batch of `count` accepted contributions was anchored as `root`; its DA payload
+    ///         hashes to `dataHash` and can be fetched at `uri`.
+    event BatchAnchored(uint256 indexed datanetId, uint256 indexed batchIndex, bytes32 root, uint64 count, string uri, bytes32 dataHash);
     /// @notice A snapshot of `count` contribution ids was recorded as `root`.
     event SnapshotRecorded(uint256 indexed datanetId, uint256 indexed snapshotIndex, bytes32 root, uint64 count, string uri);
     /// @notice `curator` slashed `amount` of `contributor`'s stake for contribution `contributionId`
@@ -92,6 +104,8 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
     error DatanetRegistryNotCurator(uint256 datanetId, address caller);
     /// @notice A batch or snapshot of datanet `datanetId` with a zero root.
     error DatanetRegistryEmptyRoot(uint256 datanetId);
+    /// @notice A batch `root` of datanet `datanetId` anchored without a DA commitment (a zero data hash).
+    error DatanetRegistryEmptyDataHash(uint256 datanetId, bytes32 root);
     /// @notice A batch or snapshot `root` of datanet `datanetId` counting no contribution.
     error DatanetRegistryEmptyBatch(uint256 datanetId, bytes32 root);
     /// @notice `root` is anchored in datanet `datanetId` already.
@@ -196,20 +210,25 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
     /// @param datanetId The datanet.
     /// @param root Merkle root of the batch's contribution ids.
     /// @param count Number of contributions in the batch.
-    /// @param uri Where the batch's list of ids can be fetched.
+    /// @param uri Where the batch's DA payload can be fetched (a DA backend's locator).
+    /// @param dataHash keccak256 of the batch's DA payload, the records the root is built from: the
+    ///        batch's data availability commitment (Alt-DA keccak commitment `0x00 ‖ dataHash`), which
+    ///        anyone may challenge in DataAvailabilityChallenge; the caller is the batch's submitter.
     /// @return batchIndex Index of the batch in this datanet, from 0.
-    function anchorBatch(uint256 datanetId, bytes32 root, uint64 count, string calldata uri)
+    function anchorBatch(uint256 datanetId, bytes32 root, uint64 count, string calldata uri, bytes32 dataHash)
         external
         onlyOwnerOrCurator(datanetId)
         returns (uint256 batchIndex)
     {
         if (root == bytes32(0)) revert DatanetRegistryEmptyRoot(datanetId);
         if (count == 0) revert DatanetRegistryEmptyBatch(datanetId, root);
+        if (dataHash == bytes32(0)) revert DatanetRegistryEmptyDataHash(datanetId, root);
         if (_anchoredRoots[datanetId][root]) revert DatanetRegistryRootAlreadyAnchored(datanetId, root);
         _anchoredRoots[datanetId][root] = true;
         batchIndex = _datanets[datanetId].batchCount++;
         _batches[datanetId][batchIndex] = MerkleRecord(root, count, uint64(block.timestamp), uri);
-        emit BatchAnchored(datanetId, batchIndex, root, count, uri);
+        _batchData[datanetId][batchIndex] = BatchData(dataHash, msg.sender, uint64(block.number));
+        emit BatchAnchored(datanetId, batchIndex, root, count, uri, dataHash);
     }
 
     /// @notice Freeze a set of contribution ids into an immutable snapshot (owner or curator).
@@ -339,6 +358,16 @@ contract DatanetRegistry is IDatanetRegistry, EIP712 {
     /// @return The batch's record (zero root if none).
     function getBatch(uint256 datanetId, uint256 batchIndex) external view returns (MerkleRecord memory) {
         return _batches[datanetId][batchIndex];
+    }
+
+    /// @inheritdoc IDatanetRegistry
+    function batchDataOf(uint256 datanetId, uint256 batchIndex)
+        external
+        view
+        returns (bytes32 dataHash, address submitter, uint64 anchoredBlock)
+    {
+        BatchData storage d = _batchData[datanetId][batchIndex];
+        return (d.dataHash, d.submitter, d.anchoredBlock);
     }
 
     /// @notice A recorded snapshot.

@@ -23,6 +23,8 @@ import { mcpRoutes } from './routes/mcp.ts';
 import { webRoutes } from './routes/web.ts';
 import { chainRpcRoutes } from './routes/chain-rpc.ts';
 import { datanetStatsRoutes } from './routes/datanet-stats.ts';
+import { altDaRoutes } from './routes/alt-da.ts';
+import { nodeStoreBackend } from '../datanet/da/node-store-backend.ts';
 import type { Meter } from '../inference/meter.ts';
 import type { ConsumerFunds } from '../settlement/meter.ts';
 import type { Address } from 'viem';
@@ -144,6 +146,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   mcpRoutes(app, ctx, x402);
   chainRpcRoutes(app, ctx);
   webRoutes(app, ctx);
+  altDaRoutes(app, { backend: nodeStoreBackend(ctx.blobs) }); // the node's blob store as an Alt-DA DA server at /altda
 
   let openApi: ReturnType<typeof openApiDocument> | undefined; // built when first asked for, not at every start
   serveRoute(app, routes.openApiDocument, async () => (openApi ??= openApiDocument(Object.values(routes), { version: ctx.version })));

@@ -30,6 +30,8 @@ const CURATOR = 2;
 const OUTSIDER = 3;
 const CONTRIBUTOR = 4;
 const STAKE = 100n;
+/** keccak256 of a batch's DA payload, as anchored (its content does not matter to the registry). */
+const DATA_HASH = keccak256(toHex('a batch DA payload'));
 
 async function blockTime(receipt: TransactionReceipt): Promise<bigint> {
   const { publicClient } = await t.clients(0);
@@ -156,7 +158,7 @@ describe('DatanetRegistry: datanets', () => {
       await expectRevert(r.write.updateDatanet([bad, 'm', 'l', 0n]), 'DatanetRegistryUnknownDatanet', [bad]);
       await expectRevert(r.write.setCurator([bad, addr(CURATOR), true]), 'DatanetRegistryUnknownDatanet', [bad]);
       await expectRevert(r.write.transferDatanetOwnership([bad, addr(CURATOR)]), 'DatanetRegistryUnknownDatanet', [bad]);
-      await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '']), 'DatanetRegistryUnknownDatanet', [bad]);
+      await expectRevert(r.write.anchorBatch([bad, hashOf('root'), 1n, '', DATA_HASH]), 'DatanetRegistryUnknownDatanet', [bad]);
       await expectRevert(r.write.recordSnapshot([bad, hashOf('root'), 1n, '']), 'DatanetRegistryUnknownDatanet', [bad]);
       await expectRevert(r.write.slashContributor([bad, addr(CONTRIBUTOR), hashOf('x'), hashOf('root'), [], '0x']), 'DatanetRegistryUnknownDatanet', [bad]);
       await expectRevert((await stk(CONTRIBUTOR)).write.stake([CONTRIBUTOR_ROLE, bad, 1n]), 'DatanetRegistryUnknownDatanet', [bad]);
@@ -190,7 +192,7 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal(await owner.read.isCurator([id, addr(OUTSIDER)]), true);
     await t.mined(owner.write.setCurator([id, addr(CURATOR), false]));
     assert.equal(await owner.read.isCurator([id, addr(CURATOR)]), false);
-    await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '']), 'DatanetRegistryNotCurator', [id, addr(CURATOR)]);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 1n, '', DATA_HASH]), 'DatanetRegistryNotCurator', [id, addr(CURATOR)]);
 
     await expectRevert(owner.write.transferDatanetOwnership([id, zeroAddress]), 'DatanetRegistryInvalidOwner', [zeroAddress]);
     const moved = await t.mined(owner.write.transferDatanetOwnership([id, addr(5)]));
@@ -198,11 +200,11 @@ describe('DatanetRegistry: datanets', () => {
     assert.equal((await owner.read.getDatanet([id])).owner, addr(5));
     // The previous owner lost every owner right, including anchoring; the new owner has them.
     await expectRevert(owner.write.updateDatanet([id, 'm', 'l', 1n]), 'DatanetRegistryNotOwner', [id, addr(OWNER)]);
-    await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '']), 'DatanetRegistryNotCurator', [id, addr(OWNER)]);
+    await expectRevert(owner.write.anchorBatch([id, hashOf('b'), 1n, '', DATA_HASH]), 'DatanetRegistryNotCurator', [id, addr(OWNER)]);
     await t.mined((await reg(5)).write.setCurator([id, addr(6), true]));
-    await t.mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '']));
+    await t.mined((await reg(5)).write.anchorBatch([id, hashOf('b'), 1n, '', DATA_HASH]));
     // Curators survive the transfer.
-    await t.mined((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('c'), 1n, '']));
+    await t.mined((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('c'), 1n, '', DATA_HASH]));
   });
 });
 
@@ -211,12 +213,12 @@ describe('DatanetRegistry: batches', () => {
     await fresh();
     const id = await createDatanet();
     const other = await createDatanet(0n, []);
-    await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u']), 'DatanetRegistryNotCurator', [id, addr(OUTSIDER)]);
-    await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u']), 'DatanetRegistryNotCurator', [other, addr(CURATOR)]);
+    await expectRevert((await reg(OUTSIDER)).write.anchorBatch([id, hashOf('a'), 3n, 'u', DATA_HASH]), 'DatanetRegistryNotCurator', [id, addr(OUTSIDER)]);
+    await expectRevert((await reg(CURATOR)).write.anchorBatch([other, hashOf('a'), 3n, 'u', DATA_HASH]), 'DatanetRegistryNotCurator', [other, addr(CURATOR)]);
 
-    const byOwner = await t.mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a']));
-    assert.deepEqual(events(byOwner, 'BatchAnchored')[0]?.args, { datanetId: id, batchIndex: 0n, root: hashOf('a'), count: 3n, uri: 'blob://a' });
-    const byCurator = await t.mined((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 5n, 'blob://b']));
+    const byOwner = await t.mined((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 3n, 'blob://a', DATA_HASH]));
+    assert.deepEqual(events(byOwner, 'BatchAnchored')[0]?.args, { datanetId: id, batchIndex: 0n, root: hashOf('a'), count: 3n, uri: 'blob://a', dataHash: DATA_HASH });
+    const byCurator = await t.mined((await reg(CURATOR)).write.anchorBatch([id, hashOf('b'), 5n, 'blob://b', DATA_HASH]));
     assert.equal(events(byCurator, 'BatchAnchored')[0]?.args.batchIndex, 1n);
 
     const r = await reg(OUTSIDER);
@@ -224,21 +226,26 @@ describe('DatanetRegistry: batches', () => {
     assert.deepEqual(await r.read.getBatch([id, 1n]), { root: hashOf('b'), count: 5n, recordedAt: await blockTime(byCurator), uri: 'blob://b' });
     assert.deepEqual(await r.read.getBatch([id, 2n]), { root: zeroHash, count: 0n, recordedAt: 0n, uri: '' });
     assert.equal((await r.read.getDatanet([id])).batchCount, 2);
+    // The DA commitment, its submitter (the account that anchored) and the block it counts from.
+    assert.deepEqual(await r.read.batchDataOf([id, 0n]), [DATA_HASH, addr(OWNER), byOwner.blockNumber]);
+    assert.deepEqual(await r.read.batchDataOf([id, 1n]), [DATA_HASH, addr(CURATOR), byCurator.blockNumber]);
+    assert.deepEqual(await r.read.batchDataOf([id, 2n]), [zeroHash, zeroAddress, 0n]);
 
     // The same root in another datanet is a different anchoring.
-    const elsewhere = await t.mined((await reg(OWNER)).write.anchorBatch([other, hashOf('a'), 3n, '']));
+    const elsewhere = await t.mined((await reg(OWNER)).write.anchorBatch([other, hashOf('a'), 3n, '', DATA_HASH]));
     assert.equal(events(elsewhere, 'BatchAnchored')[0]?.args.batchIndex, 0n);
   });
 
-  test('DatanetRegistryEmptyRoot, DatanetRegistryEmptyBatch and DatanetRegistryRootAlreadyAnchored', async () => {
+  test('DatanetRegistryEmptyRoot, DatanetRegistryEmptyBatch, DatanetRegistryEmptyDataHash and DatanetRegistryRootAlreadyAnchored', async () => {
     await fresh();
     const id = await createDatanet();
     const r = await reg(CURATOR);
-    await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '']), 'DatanetRegistryEmptyRoot', [id]);
-    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '']), 'DatanetRegistryEmptyBatch', [id, hashOf('a')]);
-    await t.mined(r.write.anchorBatch([id, hashOf('a'), 1n, '']));
-    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other']), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
-    await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '']), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
+    await expectRevert(r.write.anchorBatch([id, zeroHash, 1n, '', DATA_HASH]), 'DatanetRegistryEmptyRoot', [id]);
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 0n, '', DATA_HASH]), 'DatanetRegistryEmptyBatch', [id, hashOf('a')]);
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 1n, '', zeroHash]), 'DatanetRegistryEmptyDataHash', [id, hashOf('a')]);
+    await t.mined(r.write.anchorBatch([id, hashOf('a'), 1n, '', DATA_HASH]));
+    await expectRevert(r.write.anchorBatch([id, hashOf('a'), 2n, 'other', DATA_HASH]), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
+    await expectRevert((await reg(OWNER)).write.anchorBatch([id, hashOf('a'), 1n, '', DATA_HASH]), 'DatanetRegistryRootAlreadyAnchored', [id, hashOf('a')]);
     assert.equal((await r.read.getDatanet([id])).batchCount, 1);
   });
 
@@ -248,9 +255,9 @@ describe('DatanetRegistry: batches', () => {
     const ids = Array.from({ length: 7 }, (_, i) => idOf(hashOf(`record ${i}`), addr(CONTRIBUTOR + (i % 3))));
     const tree = treeOf(ids);
     const r = await reg(CURATOR);
-    await t.mined(r.write.anchorBatch([id, tree.root as Hex, BigInt(ids.length), 'blob://batch0']));
+    await t.mined(r.write.anchorBatch([id, tree.root as Hex, BigInt(ids.length), 'blob://batch0', DATA_HASH]));
     const single = treeOf([ids[0]!]);
-    await t.mined(r.write.anchorBatch([id, single.root as Hex, 1n, 'blob://batch1']));
+    await t.mined(r.write.anchorBatch([id, single.root as Hex, 1n, 'blob://batch1', DATA_HASH]));
 
     for (let i = 0; i < ids.length; i++) {
       assert.equal(await r.read.verifyContribution([id, 0n, ids[i]!, proofOf(tree, i)]), true, `id ${i}`);
@@ -315,7 +322,7 @@ describe('DatanetRegistry: snapshots', () => {
     assert.equal(events(second, 'SnapshotRecorded')[0]?.args.snapshotIndex, 1n);
     assert.equal(await r.read.verifySnapshotMember([id, 1n, ids[0]!, proofOf(next, 0)]), true);
     // An anchored batch root may also become a snapshot root (separate namespaces).
-    await t.mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '']));
+    await t.mined(r.write.anchorBatch([other, hashOf('batch'), 1n, '', DATA_HASH]));
     await t.mined(r.write.recordSnapshot([other, hashOf('batch'), 1n, '']));
     assert.equal(await r.read.isSnapshotOf([other, hashOf('batch')]), true);
   });

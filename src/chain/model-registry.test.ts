@@ -161,7 +161,7 @@ describe('ModelRegistry: registration', () => {
     // An anchored batch root is not a snapshot.
     const datanets = (await t.as(DATANET_OWNER)).datanetRegistry;
     const batchRoot = hashOf('a batch, not a snapshot');
-    await t.mined(datanets.write.anchorBatch([1n, batchRoot, 1n, '']));
+    await t.mined(datanets.write.anchorBatch([1n, batchRoot, 1n, '', hashOf('its DA payload')]));
     await expectRevert(reg('m', BASE, ADAPTER, CONFIG, [batchRoot]), 'ModelRegistryUnknownSnapshot', [batchRoot]);
 
     // Failed registrations left nothing behind: the name is still free and ids did not move.

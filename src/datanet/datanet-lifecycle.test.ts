@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseEther, type Address, type Hex } from 'viem';
+import { keccak256, parseEther, type Address, type Hex } from 'viem';
 import type { TestProtocol } from '../chain/test-chain.ts';
 import type { Database } from '../store/database.ts';
 import { contributionProof } from './anchor-batches.ts';
@@ -20,6 +20,8 @@ import { createSnapshot } from './snapshots.ts';
 import { createDatanetWorker } from './worker.ts';
 import { startDatanetTestContext } from './test-context.ts';
 import { StakingRole } from '../chain/staking-role.ts';
+import { fetchBatchData } from './da/fetch-batch-data.ts';
+import { nodeStoreBackend } from './da/node-store-backend.ts';
 
 // Accounts: 0 the node (deployer, treasury), 1 datanet owner, 2 curator, 3 and 4 contributors, 5 stranger.
 const OWNER = 1;
@@ -138,6 +140,12 @@ describe('a datanet curated automatically', () => {
       assert.equal(proof.root, batch.root);
       assert.equal(await ctx.contracts.datanetRegistry.read.verifyContribution([1n, BigInt(proof.batchIndex), c.id, proof.proof]), true);
     }
+    // The batch carries its DA commitment: its records, published in the node's blob store, rebuild the anchored root.
+    const data = await fetchBatchData(ctx.contracts.datanetRegistry, nodeStoreBackend(ctx.blobs), 1n, 0n);
+    assert.deepEqual(data.records.map((r) => r.id).sort(), contributions.map((c) => c.id).sort());
+    assert.deepEqual(data.records.map((r) => keccak256(r.content)).sort(), contributions.map((c) => c.contentHash).sort());
+    assert.deepEqual(data.records.map((r) => r.contributor.toLowerCase()).sort(), contributions.map((c) => c.contributor.toLowerCase()).sort());
+    assert.equal(batch.uri, `altda:${data.commitment}`);
     assert.equal((await worker.runOnce()).batches, 0, 'nothing left to anchor');
   });
 

@@ -23,6 +23,8 @@ import { uploadFile } from '../../cli/api-client.ts';
 import { signConsent } from '../../datanet/consent.ts';
 import { contentHashOf } from '../../datanet/contribution-id.ts';
 import { StakingRole } from '../../chain/staking-role.ts';
+import { altDaHttpBackend } from '../../datanet/da/alt-da-http.ts';
+import { fetchBatchData } from '../../datanet/da/fetch-batch-data.ts';
 
 // The real API over real HTTP: buildApi on a fresh chain (anvil) and an in-memory store, listening on
 // an ephemeral port, called with fetch and EIP-712 signed headers.
@@ -392,6 +394,9 @@ describe('a datanet curated automatically, through HTTP', () => {
     assert.equal(batch!.count, accepted.length);
     const onChain = await ctx.contracts.datanetRegistry.read.getBatch([BigInt(datanet.id!), BigInt(batch!.batchIndex!)]);
     assert.equal(onChain.root, batch!.root);
+    // Anyone reads the batch's records through the node's Alt-DA API (/altda), checked against the chain.
+    const data = await fetchBatchData(ctx.contracts.datanetRegistry, altDaHttpBackend(`${api}/altda`), BigInt(datanet.id!), BigInt(batch!.batchIndex!));
+    assert.deepEqual(data.records.map((r) => r.id).sort(), accepted.map((id) => id.toLowerCase()).sort());
 
     for (const id of accepted) {
       const proof = await get<ContributionProof>(`/contributions/${id}/proof`);
