@@ -7,7 +7,7 @@ import { connectChain } from './clients.ts';
 import { defaultProtocolParams, deployProtocol, developmentProtocolParams, governanceSeconds, memoryRecorder } from './deploy.ts';
 import { protocolContracts } from './protocol.ts';
 import { TEST_MNEMONIC } from './test-chain.ts';
-import { installPredeploys } from './predeploys.ts';
+import { genesisPredeploys, installPredeploys } from './predeploys.ts';
 import { WRAPPED_OPEN_ADDRESS } from './profiles.ts';
 
 /** A new anvil for one test (stopped after it) and clients signing as the deployer. */
@@ -133,7 +133,7 @@ test('native OPEN: chosen where the chain has the WOPEN predeploy, refused by na
   const params = defaultProtocolParams(account.address);
   // a bare anvil on the development id has no predeploys: asked for native OPEN, the deployment says why it cannot
   await assert.rejects(deployProtocol(clients, { ...params, nativeOpen: true }, memoryRecorder()), /chain 31337 has no WOPEN predeploy at 0x4200000000000000000000000000000000000006/);
-  await installPredeploys(clients.chain.rpcUrls.default.http[0]!, clients.chain.id);
+  await installPredeploys(clients.chain.rpcUrls.default.http[0]!, genesisPredeploys(true));
   const recorder = memoryRecorder();
   const addresses = await deployProtocol(clients, params, recorder);
   assert.equal(addresses.openToken, WRAPPED_OPEN_ADDRESS, 'the development profile makes OPEN native once the chain has WOPEN');

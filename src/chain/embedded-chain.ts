@@ -6,8 +6,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { DEFAULT_ALLOWED_HOSTS, isAllowedHost } from '../util/allowed-host.ts';
 import { fsyncDir } from '../util/fsync-dir.ts';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
-import { installPredeploys } from './predeploys.ts';
-import { JournalReplayError } from './errors.ts';
+import { genesisPredeploys, installPredeploys, PREDEPLOYS, type PredeployName } from './predeploys.ts';
+import { ChainStartError, JournalReplayError } from './errors.ts';
 import { openJournal, type Journal, type JournalEntry } from './journal.ts';
 import { callJsonRpc, postJsonRpc, type JsonRpcRequest, type JsonRpcResponse } from './json-rpc.ts';
 
@@ -117,14 +117,15 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   const chainId = options.chainId ?? 31337;
   const mnemonic = loadOrCreateMnemonic(join(dir, 'mnemonic'));
   const genesisTimestamp = loadOrCreateGenesisTimestamp(join(dir, 'genesis-timestamp'));
-  const nativeOpen = loadOrCreateNativeOpen(join(dir, 'native-open'), options.nativeOpen ?? false, log);
+  const predeploys = loadOrCreateGenesisPredeploys(join(dir, 'genesis-predeploys.json'), options.nativeOpen ?? false, log);
+  const nativeOpen = predeploys.includes('WOPEN');
   stopOrphan(join(dir, 'anvil.pid'));
 
   const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp });
   writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
-  // the chain's genesis code (WOPEN where OPEN is the native coin), the same at every start, so the
-  // replayed blocks below see the state they were first mined on
-  if (nativeOpen) await installPredeploys(anvil.url, chainId, { force: true });
+  // the chain's genesis code (the verifier; WOPEN where OPEN is the native coin), the same at every
+  // start, so the replayed blocks below see the state they were first mined on
+  await installPredeploys(anvil.url, predeploys);
   const snapshotPath = join(dir, 'snapshot.json');
   const journal = openJournal(join(dir, 'journal.jsonl'));
   let seq = 0;
@@ -298,21 +299,24 @@ function loadOrCreateGenesisTimestamp(path: string): number {
 }
 
 /**
- * Whether OPEN is the chain's native coin: what the data directory recorded, or for a new one (no
- * record, no state yet) what was asked, recorded now. A chain's genesis cannot change afterwards.
+ * The chain's genesis predeploys: what its data directory recorded, or for a new one (no record, no
+ * state yet) those of {@link genesisPredeploys}, recorded now. A chain created before predeploys
+ * has none (its blocks were mined without them). A genesis cannot change afterwards.
  */
-function loadOrCreateNativeOpen(path: string, asked: boolean, log: (message: string) => void): boolean {
+function loadOrCreateGenesisPredeploys(path: string, nativeOpen: boolean, log: (message: string) => void): PredeployName[] {
   if (existsSync(path)) {
-    const recorded = readFileSync(path, 'utf8').trim() === 'true';
-    if (recorded !== asked) log(`chain: OPEN ${recorded ? 'is' : 'is not'} this chain's native coin, as recorded when it was created (${path}); use a new data directory to change it`);
-    return recorded;
+    const recorded = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (!Array.isArray(recorded) || !recorded.every((n) => typeof n === 'string' && Object.hasOwn(PREDEPLOYS, n))) throw new ChainStartError(`${path}: not a list of predeploys (${Object.keys(PREDEPLOYS).join(', ')})`);
+    const names = recorded as PredeployName[];
+    if (names.includes('WOPEN') !== nativeOpen) log(`chain: OPEN ${names.includes('WOPEN') ? 'is' : 'is not'} this chain's native coin, as recorded when it was created (${path}); use a new data directory to change it`);
+    return names;
   }
   const dir = dirname(path);
   const existing = existsSync(join(dir, 'snapshot.json')) || existsSync(join(dir, 'journal.jsonl'));
-  const chosen = existing ? false : asked;
-  if (existing && asked) log('chain: this chain was created before OPEN could be its native coin: it stays an ERC-20 here; use a new data directory for native OPEN');
-  writeFileSync(path, `${chosen}\n`);
-  return chosen;
+  if (existing && nativeOpen) log('chain: this chain was created before OPEN could be its native coin: it stays an ERC-20 here; use a new data directory for native OPEN');
+  const names = existing ? [] : genesisPredeploys(nativeOpen);
+  writeFileSync(path, `${JSON.stringify(names)}\n`);
+  return names;
 }
 
 function loadOrCreateMnemonic(path: string): string {

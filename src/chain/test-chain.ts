@@ -16,7 +16,7 @@ import { formatAbiItem } from 'viem/utils';
 import { startAnvil, type AnvilProcess } from './anvil.ts';
 import { connectChain, type ChainClients } from './clients.ts';
 import { callJsonRpc } from './json-rpc.ts';
-import { installPredeploys } from './predeploys.ts';
+import { genesisPredeploys, installPredeploys } from './predeploys.ts';
 import { defaultProtocolParams, deployProtocol, memoryRecorder, type ProtocolParams } from './deploy.ts';
 import { protocolAbis, protocolContracts, type ProtocolAddresses, type ProtocolContracts } from './protocol.ts';
 
@@ -101,7 +101,7 @@ export async function startTestProtocol(overrides: Partial<ProtocolParams> = {},
       return c;
     };
     const admin = await clients(0);
-    if (params.nativeOpen) await installPredeploys(anvil.url, admin.chain.id, { force: true });
+    await installPredeploys(anvil.url, genesisPredeploys(params.nativeOpen ?? false));
     const addresses = await deployProtocol(admin, params, memoryRecorder());
     return {
       anvil,
