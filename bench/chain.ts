@@ -12,7 +12,12 @@
  * 2. gas: a consumer's escrow deposit, an operator's stake, an epoch drawing one authorisation, a
  *    payee's claim (and, native, the unwrap of WOPEN into OPEN), and the total per settled
  *    inference for a consumer who deposits once per `--per-deposit` inferences, an epoch of
- *    `--per-epoch` inferences, and payees who claim once per epoch.
+ *    `--per-epoch` inferences, and payees who claim once per epoch;
+ * 3. data availability of an anchored batch of `--records` contributions of `--record-bytes` each,
+ *    per contribution: the bytes its payload adds, the L2 gas of `anchorBatch` (which carries the
+ *    payload's hash), and where the payload lives — the node's blob store (nothing more on chain), or
+ *    L1 blobs (an EIP-4844 transaction on an L1 anvil at Prague: its gas and blob gas); skipped,
+ *    saying why, where the optional KZG binding is not installed.
  *
  * Usage: node bench/chain.ts [--txs=300] [--inflight=8] [--runs=3] [--per-deposit=100] [--per-epoch=100]
  */
@@ -21,7 +26,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { getContract, parseEther, zeroHash, type Hash, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, getContract, http, keccak256, parseEther, toBytes, zeroHash, type Hash, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from '../src/chain/anvil.ts';
 import { startEmbeddedChain } from '../src/chain/embedded-chain.ts';
@@ -32,6 +37,10 @@ import { WRAPPED_OPEN_ADDRESS } from '../src/chain/profiles.ts';
 import { signSpendAuthorization } from '../src/chain/spend-authorization.ts';
 import { StakingRole } from '../src/chain/staking-role.ts';
 import { startTestProtocol, TEST_MNEMONIC } from '../src/chain/test-chain.ts';
+import { kzgUnavailable } from '../src/chain/kzg.ts';
+import { keccakCommitment } from '../src/datanet/da/commitment.ts';
+import { l1BlobBackend } from '../src/datanet/da/l1-blob-backend.ts';
+import { encodeBatchPayload, type BatchRecord } from '../src/datanet/da/payload.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,6 +49,8 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '3' },
     'per-deposit': { type: 'string', default: '100' },
     'per-epoch': { type: 'string', default: '100' },
+    records: { type: 'string', default: '1000' },
+    'record-bytes': { type: 'string', default: '100' },
   },
   allowPositionals: true,
 });
@@ -48,6 +59,8 @@ const INFLIGHT = Number(opt.inflight);
 const RUNS = Number(opt.runs);
 const PER_DEPOSIT = Number(opt['per-deposit']);
 const PER_EPOCH = Number(opt['per-epoch']);
+const RECORDS = Number(opt.records);
+const RECORD_BYTES = Number(opt['record-bytes']);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number | bigint) => Number(n).toLocaleString('en-US', { maximumFractionDigits: 1 });
@@ -189,6 +202,58 @@ async function benchGas(): Promise<void> {
   console.log(`   per settled inference (a deposit per ${PER_DEPOSIT}, an epoch and a claim per ${PER_EPOCH}): erc20 ${fmt(e)}, native ${fmt(n)} gas (${(n / e).toFixed(2)}×)`);
 }
 
+// ------------------------------------------------------------------ 3. data availability
+
+async function benchDataAvailability(): Promise<void> {
+  const records: BatchRecord[] = Array.from({ length: RECORDS }, (_, i) => ({
+    contributor: mnemonicToAccount(TEST_MNEMONIC, { addressIndex: i % 10 }).address,
+    content: Uint8Array.from({ length: RECORD_BYTES }, (_, k) => (i * 131 + k * 7) % 256),
+  }));
+  const payload = encodeBatchPayload(records);
+  console.log(`\n3. data availability of one anchored batch: ${fmt(RECORDS)} contributions of ${RECORD_BYTES} bytes, payload ${fmt(payload.length)} bytes (${fmt(payload.length / RECORDS)} per contribution)`);
+  // the anchor on the L2, the same whatever the backend: root, count, uri and the payload's hash
+  const t = await startTestProtocol();
+  let anchorGas: bigint;
+  try {
+    const owner = await t.as(1);
+    await t.mined(owner.datanetRegistry.write.createDatanet(['blob://meta', 'CC-BY-4.0', 0n, []]));
+    const receipt = await t.mined(owner.datanetRegistry.write.anchorBatch([1n, keccak256(toBytes('root')), BigInt(RECORDS), `altda:${keccakCommitment(payload)}`, keccak256(payload)]));
+    anchorGas = receipt.gasUsed;
+  } finally {
+    await t.stop();
+  }
+  console.log('   backend          L2 gas / contribution   L1 gas / contribution   L1 blob gas / contribution   bytes kept off chain / contribution');
+  console.log(`   node blob store  ${fmt(Number(anchorGas) / RECORDS).padStart(21)} ${'0'.padStart(23)} ${'0'.padStart(28)} ${fmt(payload.length / RECORDS).padStart(37)}`);
+  const why = kzgUnavailable();
+  if (why) {
+    console.log(`   L1 blobs         skipped: ${why}`);
+    return;
+  }
+  const l1 = await startAnvil({ mnemonic: TEST_MNEMONIC, optimism: false, hardfork: 'prague' });
+  try {
+    const account = mnemonicToAccount(TEST_MNEMONIC);
+    const chain = defineChain({ id: 31337, name: 'l1', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [l1.url] } } });
+    const transport = http(l1.url, { timeout: 120_000, retryCount: 0 });
+    const clients = { chain, account, publicClient: createPublicClient({ chain, transport, pollingInterval: 50 }), walletClient: createWalletClient({ account, chain, transport, pollingInterval: 50 }) };
+    const before = (await clients.publicClient.getBlock()).number;
+    const commitment = await l1BlobBackend({ clients }).put(payload);
+    let gas = 0n, blobGas = 0n;
+    const latest = (await clients.publicClient.getBlock()).number;
+    for (let b = before + 1n; b <= latest; b++) {
+      const block = await clients.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions) {
+        const r = await clients.publicClient.getTransactionReceipt({ hash: tx.hash });
+        gas += r.gasUsed;
+        blobGas += r.blobGasUsed ?? 0n;
+      }
+    }
+    console.log(`   L1 blobs         ${fmt(Number(anchorGas) / RECORDS).padStart(21)} ${fmt(Number(gas) / RECORDS).padStart(23)} ${fmt(Number(blobGas) / RECORDS).padStart(28)} ${'0'.padStart(37)}   (commitment ${commitment.slice(0, 12)}…)`);
+  } finally {
+    await l1.stop();
+  }
+}
+
 console.log(`bench chain: node ${process.version}, ${availableParallelism()} cores`);
 await benchThroughput();
 await benchGas();
+await benchDataAvailability();

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
+import {OpenPayments} from "./OpenPayments.sol";
 
 /// @title Data availability challenges of anchored contribution batches
 /// @notice Modelled on the OP Stack's Alt-DA `DataAvailabilityChallenge`. Every batch anchored in the
@@ -21,7 +22,7 @@ import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
 ///      submitter keeps a slashable bond whose withdrawal waits `challengeWindow + resolveWindow`
 ///      blocks; the part of a resolved challenge's bond that OP burns goes to `slashDestination` (OPEN
 ///      has no burn). Windows and bond sizes are fixed at deployment (OP fixes the windows too).
-contract DataAvailabilityChallenge {
+contract DataAvailabilityChallenge is OpenPayments {
     using SafeERC20 for IERC20;
 
     /// @notice The state of a challenge. `Expired` is read from the block number: an active challenge
@@ -180,13 +181,14 @@ contract DataAvailabilityChallenge {
 
     // ------------------------------------------------------------ balances
 
-    /// @notice Add `amount` OPEN (approved to this contract) to the caller's unlocked balance, to bond challenges with.
+    /// @notice Add `amount` OPEN to the caller's unlocked balance, to bond challenges with: sent with
+    ///         the call as native OPEN, or as the token after an approval ({OpenPayments}).
     /// @param amount OPEN in wei.
-    function deposit(uint256 amount) external {
+    function deposit(uint256 amount) external payable {
         if (amount == 0) revert DataAvailabilityChallengeInvalidAmount(amount, 0);
         uint256 balance = balances[msg.sender] += amount;
         emit BalanceChanged(msg.sender, balance);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _collect(amount);
     }
 
     /// @notice Withdraw the caller's whole unlocked balance.
@@ -197,13 +199,14 @@ contract DataAvailabilityChallenge {
         if (amount > 0) token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Bond `amount` OPEN (approved to this contract) as the caller's submitter bond.
+    /// @notice Bond `amount` OPEN as the caller's submitter bond: sent with the call as native OPEN,
+    ///         or as the token after an approval ({OpenPayments}).
     /// @param amount OPEN in wei.
-    function bond(uint256 amount) external {
+    function bond(uint256 amount) external payable {
         if (amount == 0) revert DataAvailabilityChallengeInvalidAmount(amount, 0);
         _submitterBonds[msg.sender].bonded += amount;
         emit SubmitterBonded(msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _collect(amount);
     }
 
     /// @notice Ask `amount` of the caller's submitter bond back. It stays slashable for
@@ -383,5 +386,10 @@ contract DataAvailabilityChallenge {
     function _credit(address account, uint256 amount) private {
         uint256 balance = balances[account] += amount;
         emit BalanceChanged(account, balance);
+    }
+
+    /// @inheritdoc OpenPayments
+    function _openToken() internal view override returns (IERC20) {
+        return token;
     }
 }

@@ -9,6 +9,8 @@ import {
   agentRegistryBytecode,
   attributionSettlementAbi,
   attributionSettlementBytecode,
+  dataAvailabilityChallengeAbi,
+  dataAvailabilityChallengeBytecode,
   datanetRegistryAbi,
   datanetRegistryBytecode,
   eRC6551RegistryAbi as erc6551RegistryAbi,
@@ -96,6 +98,15 @@ export interface ProtocolParams {
   callFeeBps: number;
   /** Accounts, besides the timelock, allowed to decide bonded disputes. */
   arbiters: Address[];
+  /** DataAvailabilityChallenge (decision 0029): windows in blocks, amounts in OPEN wei, shares in percent. */
+  dataAvailability: {
+    challengeWindow: bigint;
+    resolveWindow: bigint;
+    bondSize: bigint;
+    submitterSlash: bigint;
+    resolverRefundPercentage: bigint;
+    challengerRewardPercentage: bigint;
+  };
   /** Hand every admin role to the timelock and drop the deployer's (default true). */
   handOverToTimelock: boolean;
 }
@@ -136,6 +147,16 @@ export function defaultProtocolParams(treasury: Address): ProtocolParams {
     listingUnbondingDelay: 21n * DAY,
     callFeeBps: 100,
     arbiters: [],
+    // about a day to challenge an anchored batch and half a day to answer, on 2-second blocks; a
+    // challenge bonds 100 OPEN, an unanswered one slashes the submitter 1,000 (half to the challenger)
+    dataAvailability: {
+      challengeWindow: 43_200n,
+      resolveWindow: 21_600n,
+      bondSize: parseEther('100'),
+      submitterSlash: parseEther('1000'),
+      resolverRefundPercentage: 100n,
+      challengerRewardPercentage: 50n,
+    },
     handOverToTimelock: true,
   };
 }
@@ -160,6 +181,7 @@ export function developmentProtocolParams(treasury: Address): ProtocolParams {
     quorumPercent: 4n,
     minimumListingBond: parseEther('1'),
     listingUnbondingDelay: 60n,
+    dataAvailability: { ...defaultProtocolParams(treasury).dataAvailability, challengeWindow: 300n, resolveWindow: 150n, bondSize: parseEther('1'), submitterSlash: parseEther('10') },
   };
 }
 
@@ -248,7 +270,7 @@ export async function deployProtocol(
 
   // The protocol's code, stamped on the chain's first deployment: a chain deployed by a version of
   // openledger whose contracts differ would fail half-way through the steps below, so say so first.
-  const code = keccak256(concat([native ? wrappedOpenBytecode : openTokenBytecode, native ? governanceOpenBytecode : '0x', openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode, skillCallRootsBytecode, reputationRegistryBytecode, validationRegistryBytecode]));
+  const code = keccak256(concat([native ? wrappedOpenBytecode : openTokenBytecode, native ? governanceOpenBytecode : '0x', openTimelockBytecode, openGovernorBytecode, stakingBytecode, datanetRegistryBytecode, modelRegistryBytecode, dataAvailabilityChallengeBytecode, inferenceEscrowBytecode, attributionSettlementBytecode, operatorRegistryBytecode, erc6551RegistryBytecode, agentAccountBytecode, agentRegistryBytecode, skillRegistryBytecode, skillCallRootsBytecode, reputationRegistryBytecode, validationRegistryBytecode]));
   if (steps.openToken?.status === 'done' && steps.protocol?.txHash !== code) {
     throw new DeploymentError(`the protocol on chain ${chainId} was deployed by another version of openledger (its contracts differ from these): use a new chain — for the embedded one, a fresh --data-dir`);
   }
@@ -310,6 +332,10 @@ export async function deployProtocol(
   const staking = await deploy('staking', stakingAbi, stakingBytecode, [openToken, me, p.unbondingDelay, p.contributorUnbondingDelay, p.treasury]);
   const datanetRegistry = await deploy('datanetRegistry', datanetRegistryAbi, datanetRegistryBytecode, [staking]);
   const modelRegistry = await deploy('modelRegistry', modelRegistryAbi, modelRegistryBytecode, [datanetRegistry]);
+  const da = p.dataAvailability;
+  const dataAvailabilityChallenge = await deploy('dataAvailabilityChallenge', dataAvailabilityChallengeAbi, dataAvailabilityChallengeBytecode, [
+    openToken, datanetRegistry, da.challengeWindow, da.resolveWindow, da.bondSize, da.submitterSlash, da.resolverRefundPercentage, da.challengerRewardPercentage, p.treasury,
+  ]);
   const inferenceEscrow = await deploy('inferenceEscrow', inferenceEscrowAbi, inferenceEscrowBytecode, [openToken, me, p.withdrawalDelay]);
   const attributionSettlement = await deploy('attributionSettlement', attributionSettlementAbi, attributionSettlementBytecode, [
     openToken, inferenceEscrow, staking, me, p.challengeWindow, p.feeSplit, p.attributionThresholdPpm,
@@ -369,7 +395,7 @@ export async function deployProtocol(
   await installAttributionVerifier(publicClient);
 
   return {
-    openToken, governanceToken, timelock, governor, staking, datanetRegistry, modelRegistry, inferenceEscrow, attributionSettlement, operatorRegistry,
+    openToken, governanceToken, timelock, governor, staking, datanetRegistry, modelRegistry, dataAvailabilityChallenge, inferenceEscrow, attributionSettlement, operatorRegistry,
     agentRegistry, skillRegistry, erc6551Registry, agentAccountImplementation, skillCallRoots, reputationRegistry, validationRegistry,
   };
 }

@@ -4,6 +4,7 @@ import {
   agentAccountAbi,
   agentRegistryAbi,
   attributionSettlementAbi,
+  dataAvailabilityChallengeAbi,
   datanetRegistryAbi,
   eRC6551RegistryAbi as erc6551RegistryAbi,
   inferenceEscrowAbi,
@@ -31,6 +32,8 @@ export interface ProtocolAddresses {
   staking: Address;
   datanetRegistry: Address;
   modelRegistry: Address;
+  /** Bonded challenges of anchored batches' data availability (decision 0029). */
+  dataAvailabilityChallenge: Address;
   inferenceEscrow: Address;
   attributionSettlement: Address;
   operatorRegistry: Address;
@@ -77,6 +80,7 @@ export const protocolAbis = {
   staking: withErrorsOf(stakingAbi, datanetRegistryAbi, openTokenAbi),
   datanetRegistry: withErrorsOf(datanetRegistryAbi, stakingAbi, openTokenAbi),
   modelRegistry: modelRegistryAbi,
+  dataAvailabilityChallenge: withErrorsOf(dataAvailabilityChallengeAbi, datanetRegistryAbi, openTokenAbi),
   inferenceEscrow: withErrorsOf(inferenceEscrowAbi, openTokenAbi),
   attributionSettlement: withErrorsOf(attributionSettlementAbi, inferenceEscrowAbi, stakingAbi, openTokenAbi),
   operatorRegistry: operatorRegistryAbi,
@@ -123,6 +127,7 @@ export function protocolContracts(clients: Pick<ChainClients, 'publicClient' | '
     staking: getContract({ address: addresses.staking, abi: protocolAbis.staking, client }),
     datanetRegistry: getContract({ address: addresses.datanetRegistry, abi: protocolAbis.datanetRegistry, client }),
     modelRegistry: getContract({ address: addresses.modelRegistry, abi: modelRegistryAbi, client }),
+    dataAvailabilityChallenge: getContract({ address: addresses.dataAvailabilityChallenge, abi: protocolAbis.dataAvailabilityChallenge, client }),
     inferenceEscrow: getContract({ address: addresses.inferenceEscrow, abi: protocolAbis.inferenceEscrow, client }),
     attributionSettlement: getContract({ address: addresses.attributionSettlement, abi: protocolAbis.attributionSettlement, client }),
     operatorRegistry: getContract({ address: addresses.operatorRegistry, abi: operatorRegistryAbi, client }),

@@ -45,6 +45,7 @@ export function testProtocolParams(treasury: Address): ProtocolParams {
     quorumPercent: 4n,
     minimumListingBond: parseEther('10'),
     listingUnbondingDelay: 200n,
+    dataAvailability: { challengeWindow: 20n, resolveWindow: 10n, bondSize: parseEther('10'), submitterSlash: parseEther('100'), resolverRefundPercentage: 100n, challengerRewardPercentage: 50n },
     handOverToTimelock: false,
   };
 }

@@ -7,6 +7,8 @@ import {
   agentRegistryImmutableRanges,
   attributionSettlementDeployedBytecode,
   attributionSettlementImmutableRanges,
+  dataAvailabilityChallengeDeployedBytecode,
+  dataAvailabilityChallengeImmutableRanges,
   datanetRegistryDeployedBytecode,
   datanetRegistryImmutableRanges,
   eRC6551RegistryDeployedBytecode as erc6551RegistryDeployedBytecode,
@@ -59,6 +61,7 @@ const RUNTIME: Record<keyof ProtocolAddresses, Runtime | readonly Runtime[]> = {
   staking: { code: stakingDeployedBytecode, immutables: stakingImmutableRanges },
   datanetRegistry: { code: datanetRegistryDeployedBytecode, immutables: datanetRegistryImmutableRanges },
   modelRegistry: { code: modelRegistryDeployedBytecode, immutables: modelRegistryImmutableRanges },
+  dataAvailabilityChallenge: { code: dataAvailabilityChallengeDeployedBytecode, immutables: dataAvailabilityChallengeImmutableRanges },
   inferenceEscrow: { code: inferenceEscrowDeployedBytecode, immutables: inferenceEscrowImmutableRanges },
   attributionSettlement: { code: attributionSettlementDeployedBytecode, immutables: attributionSettlementImmutableRanges },
   operatorRegistry: { code: operatorRegistryDeployedBytecode, immutables: operatorRegistryImmutableRanges },
@@ -131,6 +134,9 @@ export async function verifyProtocol(client: PublicClient, addresses: ProtocolAd
   same('Staking.datanetRegistry', await staking.read.datanetRegistry(), addresses.datanetRegistry);
   same('DatanetRegistry.staking', await datanets.read.staking(), addresses.staking);
   same('ModelRegistry.datanets', await models.read.datanets(), addresses.datanetRegistry);
+  const dac = c('dataAvailabilityChallenge');
+  same('DataAvailabilityChallenge.token', await dac.read.token(), addresses.openToken);
+  same('DataAvailabilityChallenge.registry', await dac.read.registry(), addresses.datanetRegistry);
   same('OperatorRegistry.staking', await operators.read.staking(), addresses.staking);
   same('OpenGovernor.token', await governor.read.token(), addresses.governanceToken);
   same('OpenGovernor.timelock', await governor.read.timelock(), addresses.timelock);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { joinSource } from './join-source.ts';
 
 const A = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
-const contracts = { openToken: A(1), governanceToken: A(17), timelock: A(2), governor: A(3), staking: A(4), datanetRegistry: A(5), modelRegistry: A(6), inferenceEscrow: A(7), attributionSettlement: A(8), operatorRegistry: A(9), agentRegistry: A(10), skillRegistry: A(11), erc6551Registry: A(12), agentAccountImplementation: A(13), skillCallRoots: A(14), reputationRegistry: A(15), validationRegistry: A(16) };
+const contracts = { openToken: A(1), governanceToken: A(17), dataAvailabilityChallenge: A(18), timelock: A(2), governor: A(3), staking: A(4), datanetRegistry: A(5), modelRegistry: A(6), inferenceEscrow: A(7), attributionSettlement: A(8), operatorRegistry: A(9), agentRegistry: A(10), skillRegistry: A(11), erc6551Registry: A(12), agentAccountImplementation: A(13), skillCallRoots: A(14), reputationRegistry: A(15), validationRegistry: A(16) };
 
 test('--join reads the addresses from a saved /status or a file of addresses, and says what is wrong with anything else', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openledger-join-'));

@@ -7,7 +7,7 @@ import { defineRoute } from './route.ts';
 // development accounts, and this API's own description.
 
 export const protocolAddresses = z.object({
-  openToken: address, governanceToken: address, timelock: address, governor: address, staking: address, datanetRegistry: address, modelRegistry: address, inferenceEscrow: address, attributionSettlement: address, operatorRegistry: address,
+  openToken: address, governanceToken: address, timelock: address, governor: address, staking: address, datanetRegistry: address, modelRegistry: address, dataAvailabilityChallenge: address, inferenceEscrow: address, attributionSettlement: address, operatorRegistry: address,
   agentRegistry: address, skillRegistry: address, erc6551Registry: address, agentAccountImplementation: address,
   skillCallRoots: address, reputationRegistry: address, validationRegistry: address,
 });
