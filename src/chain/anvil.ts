@@ -19,8 +19,10 @@ export interface AnvilOptions {
   balance?: number;
   /** Timestamp (seconds) of the genesis block; default: now. */
   genesisTimestamp?: number;
-  /** Run with the OP Stack chain type (default true). */
+  /** Run with the OP Stack chain type (default true); an L1 runs without it. */
   optimism?: boolean;
+  /** EVM hardfork by anvil's name (`prague`, `cancun`, …); default: anvil's latest. */
+  hardfork?: string;
 }
 
 /** A running anvil process. */
@@ -70,6 +72,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProce
   if (options.mnemonic) args.push('--mnemonic', options.mnemonic);
   if (options.genesisTimestamp !== undefined) args.push('--timestamp', String(options.genesisTimestamp));
   if (options.optimism ?? true) args.push('--optimism');
+  if (options.hardfork) args.push('--hardfork', options.hardfork);
   // Keep recent states in memory only: by default anvil writes every block's state under
   // ~/.foundry/anvil/tmp (gigabytes for a few thousand blocks) and runs slower as it grows.
   args.push('--prune-history', '256');

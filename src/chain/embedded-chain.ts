@@ -30,6 +30,16 @@ function isDevelopmentOnly(method: string): boolean {
   return JOURNALED.has(method) && method !== 'eth_sendRawTransaction';
 }
 
+/**
+ * A raw OP Stack deposit transaction (EIP-2718 type 0x7e): anvil's OP chain type takes one through
+ * `eth_sendRawTransaction` without a signature and mints its `mint` to its `from`, so only the L1
+ * bridge's relay may send one (development mode).
+ */
+function isDepositTransaction(req: JsonRpcRequest): boolean {
+  const raw = req.method === 'eth_sendRawTransaction' ? req.params?.[0] : undefined;
+  return typeof raw === 'string' && raw.slice(0, 4).toLowerCase() === '0x7e';
+}
+
 function isReadOnly(method: string): boolean {
   return READ_METHODS.has(method) || (READ_PREFIXES.some((p) => method.startsWith(p)) && !JOURNALED.has(method) && method !== 'eth_subscribe');
 }
@@ -61,6 +71,10 @@ export interface EmbeddedChainOptions {
    * (the replayed blocks were mined on that state), whatever this says.
    */
   nativeOpen?: boolean;
+  /** Run the EVM with the OP Stack chain type (default true: an L2); false for an L1 (see `hardfork`). */
+  optimism?: boolean;
+  /** EVM hardfork by anvil's name, e.g. `prague` for a development L1; default: anvil's latest. */
+  hardfork?: string;
 }
 
 /** A running embedded chain. */
@@ -120,7 +134,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   const nativeOpen = loadOrCreateNativeOpen(join(dir, 'native-open'), options.nativeOpen ?? false, log);
   stopOrphan(join(dir, 'anvil.pid'));
 
-  const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp });
+  const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp, optimism: options.optimism ?? true, hardfork: options.hardfork });
   writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
   // the chain's genesis code (WOPEN where OPEN is the native coin), the same at every start, so the
   // replayed blocks below see the state they were first mined on
@@ -208,6 +222,9 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     }
     if (isDevelopmentOnly(req.method) && !options.development) {
       return { jsonrpc: '2.0', id: req.id ?? null, error: { code: -32601, message: `${req.method} is only available in development mode (openledger up --development)` } };
+    }
+    if (isDepositTransaction(req) && !options.development) {
+      return { jsonrpc: '2.0', id: req.id ?? null, error: { code: -32601, message: 'deposit transactions (type 0x7e: unsigned, they mint the native coin) come only from the L1 bridge\'s relay, in development mode (openledger devnet)' } };
     }
     if (JOURNALED.has(req.method)) return handleWrite(req);
     if (isReadOnly(req.method)) return postJsonRpc(anvil.url, req);
