@@ -38,3 +38,19 @@ export function fileCursor(path: string): RelayCursor {
 export function isAfter(a: LogPosition, b: LogPosition | undefined): boolean {
   return !b || a.blockNumber > b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex > b.logIndex);
 }
+
+/**
+ * A cursor in memory (tests; a relay that may start again from the portal's deployment).
+ *
+ * @example
+ * const cursor = memoryCursor();
+ */
+export function memoryCursor(): RelayCursor {
+  let position: LogPosition | undefined;
+  return {
+    load: () => position,
+    async save(p) {
+      position = p;
+    },
+  };
+}
