@@ -89,7 +89,7 @@ export function devnetL1Params(account: Address, l2Start: Pick<L1Params, 'l2Star
  * @example
  * const l1 = await deployL1(l1Clients, devnetL1Params(me, start), memoryRecorder());
  */
-export async function deployL1(clients: ChainClients, params: L1Params, recorder: DeploymentRecorder): Promise<L1Addresses> {
+export async function deployL1(clients: ChainClients, params: L1Params, recorder: DeploymentRecorder, onStep: (name: string) => void = () => {}): Promise<L1Addresses> {
   const { publicClient, walletClient, account, chain } = clients;
   const chainId = chain.id;
   let steps = await recorder.load(chainId);
@@ -112,6 +112,7 @@ export async function deployL1(clients: ChainClients, params: L1Params, recorder
     }
     const nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
     await save({ name, status: 'pending', address: getContractAddress({ from: account.address, nonce: BigInt(nonce) }) });
+    onStep(name);
     const hash = await walletClient.deployContract({ abi, bytecode, args, nonce } as never);
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new DeploymentError(`deploying ${name} on L1 failed (tx ${hash})`);
@@ -121,7 +122,9 @@ export async function deployL1(clients: ChainClients, params: L1Params, recorder
   }
 
   async function call(name: string, to: Address, abi: Abi, functionName: string, args: readonly unknown[], done: () => Promise<boolean>): Promise<void> {
-    if (steps[name]?.status === 'done' || (await done())) return save({ name, status: 'done' });
+    if (steps[name]?.status === 'done') return;
+    if (await done()) return save({ name, status: 'done' });
+    onStep(name);
     const hash = await walletClient.sendTransaction({ to, data: encodeFunctionData({ abi, functionName, args }) });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success') throw new DeploymentError(`${name} on L1 failed (tx ${hash})`);

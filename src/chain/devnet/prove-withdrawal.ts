@@ -42,8 +42,8 @@ export async function withdrawalStatus(clients: ChainClients, l1: L1, withdrawal
 }
 
 /**
- * Proves `withdrawal` (initiated in L2 block `l2BlockNumber`) on L1: against the first output root
- * at or after its block, with that output's preimage and the storage proof of
+ * Proves `withdrawal` (initiated in L2 block `l2BlockNumber`) on L1: against the latest output root
+ * (which must cover its block), with that output's preimage and the storage proof of
  * `sentMessages[withdrawalHash]` in L2ToL1MessagePasser (`eth_getProof` at the output's block), via
  * `OptimismPortal.proveWithdrawalTransaction`.
  *
@@ -54,9 +54,13 @@ export async function proveWithdrawal(clients: ChainClients, l1: L1, l2Url: stri
   const { publicClient, walletClient } = clients;
   const latest = (await publicClient.readContract({ address: l1.l2OutputOracle, abi: oracleAbi(), functionName: 'latestBlockNumber' })) as bigint;
   if (latest < l2BlockNumber) throw new WithdrawalNotProvableError(`no output root covers L2 block ${l2BlockNumber} yet (the latest is for block ${latest})`);
-  const index = (await publicClient.readContract({ address: l1.l2OutputOracle, abi: oracleAbi(), functionName: 'getL2OutputIndexAfter', args: [l2BlockNumber] })) as bigint;
+  // the latest output: it holds every withdrawal before it, and its L2 state is the likeliest to be
+  // at hand (an L2 keeps recent states only)
+  const index = (await publicClient.readContract({ address: l1.l2OutputOracle, abi: oracleAbi(), functionName: 'latestOutputIndex' })) as bigint;
   const proposal = (await publicClient.readContract({ address: l1.l2OutputOracle, abi: oracleAbi(), functionName: 'getL2Output', args: [index] })) as { outputRoot: Hex; l2BlockNumber: bigint };
-  const output = await outputAt(l2Url, proposal.l2BlockNumber);
+  const output = await outputAt(l2Url, proposal.l2BlockNumber).catch((err: unknown) => {
+    throw new WithdrawalNotProvableError(`the L2 no longer has the state of block ${proposal.l2BlockNumber} (output ${index}): prove against a later output`, { cause: err });
+  });
   if (output.outputRoot !== proposal.outputRoot) {
     throw new WithdrawalNotProvableError(`the L2's block ${proposal.l2BlockNumber} gives output root ${output.outputRoot}, but ${proposal.outputRoot} was proposed (output ${index})`);
   }

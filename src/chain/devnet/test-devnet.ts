@@ -4,6 +4,7 @@ import { connectChain, type ChainClients } from '../clients.ts';
 import { memoryRecorder } from '../deploy.ts';
 import { installPredeploys } from '../predeploys.ts';
 import { TEST_MNEMONIC } from '../test-chain.ts';
+import { DEVNET_L1_CHAIN_ID } from './devnet.ts';
 import { deployL1, devnetL1Params, oracleStart, type L1Addresses, type L1Params } from './deploy-l1.ts';
 
 /** Two throw-away anvils wired as an L1 + L2 development network, for tests. */
@@ -21,8 +22,6 @@ export interface TestDevnet {
   stop(): Promise<void>;
 }
 
-/** The development L1's chain id (distinct from the L2's 31337). */
-export const DEVNET_L1_CHAIN_ID = 900;
 
 /**
  * Starts an L1 anvil (Prague, chain 900) with the OP Stack L1 contracts deployed (OPEN as the L2's
