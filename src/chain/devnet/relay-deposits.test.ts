@@ -91,4 +91,16 @@ describe('deposits from L1 to L2 (OptimismPortal → relay → deposit transacti
     assert.equal(await l2.getBalance({ address: recipient }), 18n);
     assert.deepEqual(await run(), []);
   });
+
+  it('a deposit whose call reverts on L2 still mints: the OPEN stays with the depositor, as on the OP Stack', async () => {
+    const l1 = await d.l1Clients(1);
+    const l2 = (await d.l2Clients(0)).publicClient;
+    const before = await l2.getBalance({ address: l1.account.address });
+    // L1Block has no fallback: a call with unknown data reverts
+    await depositOpen(l1, d.l1Addresses, { to: L1_BLOCK_ADDRESS, amount: 13n, data: '0xdeadbeef' });
+    const [relayed] = await run();
+    assert.equal((await l2.getTransactionReceipt({ hash: relayed!.hash })).status, 'reverted');
+    assert.equal(await l2.getBalance({ address: l1.account.address }), before + 13n);
+    assert.equal(await l2.getBalance({ address: L1_BLOCK_ADDRESS }), 0n);
+  });
 });
