@@ -18,7 +18,7 @@ export function devnetCommand(program: Command): void {
     .command('devnet')
     .description('start an L1 + L2 development network: OPEN on an L1 bridged to the L2 where it pays gas, with deposits, output roots and withdrawals (openledger up alone is faster: one chain)')
     .option('--data-dir <dir>', 'where both chains and the bridge keep their state', join('.openledger', 'devnet'))
-    .option('--l1-port <port>', 'port of the L1 JSON-RPC endpoint (0 picks one)', portArg, 8545)
+    .option('--l1-port <port>', 'port of the L1 JSON-RPC endpoint (0 picks one)', portArg, 8546)
     .option('--l2-port <port>', 'port of the L2 JSON-RPC endpoint (0 picks one)', portArg, 9545)
     .option('--host <host>', 'interface of both endpoints', '127.0.0.1')
     .action(async (o: { dataDir: string; l1Port: number; l2Port: number; host: string }) => {
