@@ -41,7 +41,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   }
 }
 
-test('openledger devnet: deposit, withdraw, kill -9 of both chains and the bridge, state and balances intact, nothing relayed twice', { timeout: 240_000 }, async () => {
+test('openledger devnet: deposit, withdraw, batches as blobs, kill -9 of both chains and the bridge, state and balances intact, nothing relayed twice', { timeout: 240_000 }, async () => {
   let d = await devnet();
   assert.match(d.output(), /l1 deploy: OptimismPortal\b/);
   const treasury = mnemonicToAccount(readFileSync(join(dataDir, 'l1', 'mnemonic'), 'utf8').trim());
@@ -57,11 +57,13 @@ test('openledger devnet: deposit, withdraw, kill -9 of both chains and the bridg
   await until('the deposit on L2', l2Balance, (b) => b === parseEther('5'));
   const first = await withdrawOpen(l2, { target, amount: parseEther('2') });
   await until('the withdrawal paid on L1', () => l1Open(target), (b) => b === parseEther('2'));
+  await until('a batch posted to L1', async () => d.output(), (o) => /batcher: L2 blocks 1–\d+ posted to L1 in 1 blob/.test(o), 60_000);
   // a second withdrawal, started just before the crash: proven and paid after the restart
   const second = await withdrawOpen(l2, { target, amount: parseEther('1') });
   const fees = [first, second].reduce((s, w) => s + w.receipt.gasUsed * w.receipt.effectiveGasPrice, 0n);
   assert.equal(await l2Balance(), parseEther('2') - fees);
 
+  const postedAtKill = BigInt((JSON.parse(readFileSync(join(dataDir, 'batches.cursor.json'), 'utf8')) as { l2BlockNumber: string }).l2BlockNumber);
   await d.kill('SIGKILL');
   d = await devnet();
   assert.doesNotMatch(d.output(), /l1 deploy:/, 'a restart does not redeploy');
@@ -76,5 +78,9 @@ test('openledger devnet: deposit, withdraw, kill -9 of both chains and the bridg
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(await l2Balance(), parseEther('2.5') - fees);
   assert.equal(await locked(), parseEther('2.5'));
+  // the batcher goes on after the last block it recorded as posted (a batch sent as the process
+  // was killed, not yet recorded, is posted again), not from the start
+  const next = await until('a batch posted after the restart', async () => /batcher: L2 blocks (\d+)–/.exec(d.output())?.[1], (v) => v !== undefined, 60_000);
+  assert.ok(BigInt(next!) > 1n && BigInt(next!) <= postedAtKill + 1n, `the first batch after the restart starts at ${next}; ${postedAtKill} was recorded before the crash`);
   assert.equal(await d.kill('SIGTERM'), 0);
 });

@@ -7,7 +7,9 @@ import { startEmbeddedChain, type EmbeddedChain } from '../embedded-chain.ts';
 import { bridgeTick, type BridgeContext, type BridgeTickReport } from './bridge-service.ts';
 import { deployL1, devnetL1Params, oracleStart, type L1Addresses } from './deploy-l1.ts';
 import { fileRecorder } from './file-recorder.ts';
+import { fileBatchCursor, postBatches, type PostedBatch } from './post-batches.ts';
 import { fileCursor } from './relay-cursor.ts';
+import { opArtifact } from './op-artifacts.ts';
 
 /** The development L1's chain id; the L2 is the development profile's 31337. */
 export const DEVNET_L1_CHAIN_ID = 900;
@@ -23,6 +25,8 @@ export interface DevnetOptions {
   host?: string;
   /** Milliseconds between two rounds of the bridge service (default 500); 0: no rounds (call `tick`). */
   pollMs?: number;
+  /** Milliseconds between two batches of L2 blocks posted to L1 as blobs (default 10 000); 0: none (call `postBatch`). */
+  batchEveryMs?: number;
   log?: (message: string) => void;
 }
 
@@ -36,6 +40,8 @@ export interface Devnet {
   l2Clients: ChainClients;
   /** Runs one round of the bridge service now (after any round in progress). */
   tick(): Promise<BridgeTickReport>;
+  /** Posts the L2 blocks not posted yet to L1 as blobs now (after any batch in progress). */
+  postBatch(): Promise<PostedBatch | undefined>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +49,8 @@ export interface Devnet {
  * Starts the L1 + L2 development network: an L1 (anvil, Prague, chain 900) and the L2 (anvil with
  * the OP chain type, chain 31337, OPEN as its native coin), each the embedded chain (journaled, so
  * both survive `kill -9`); the OP Stack L1 contracts with OPEN (an ERC-20 on L1) as the L2's gas
- * token, deployed once; and the bridge service ({@link bridgeTick}) every `pollMs`. Writes
+ * token, deployed once; the bridge service ({@link bridgeTick}) every `pollMs`; and the batcher
+ * ({@link postBatches}, L1's account 1) every `batchEveryMs`. Writes
  * `devnet.json` (URLs, chain ids, L1 addresses) into the data directory.
  *
  * @example
@@ -60,9 +67,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   try {
     l2 = await startEmbeddedChain({ dataDir: join(options.dataDir, 'l2'), chainId: DEVNET_L2_CHAIN_ID, nativeOpen: true, development: true, port: options.l2Port ?? 0, host, log: (m) => log(`l2 ${m}`) });
     const l1Clients = await connectChain(l1.url, mnemonicToAccount(l1.mnemonic), { pollingInterval: 50 });
+    // the batcher signs with its own account (its own nonces: its loop runs beside the bridge's)
+    const batcherClients = await connectChain(l1.url, mnemonicToAccount(l1.mnemonic, { addressIndex: 1 }), { pollingInterval: 50 });
     const l2Clients = await connectChain(l2.url, mnemonicToAccount(l2.mnemonic), { pollingInterval: 50 });
     const head = await l2Clients.publicClient.getBlock();
-    const l1Addresses = await deployL1(l1Clients, devnetL1Params(l1Clients.account.address, oracleStart(head)), fileRecorder(join(options.dataDir, 'l1-deployment.json')), (step) => log(`l1 deploy: ${step}`));
+    const l1Addresses = await deployL1(l1Clients, { ...devnetL1Params(l1Clients.account.address, oracleStart(head)), batcher: batcherClients.account.address }, fileRecorder(join(options.dataDir, 'l1-deployment.json')), (step) => log(`l1 deploy: ${step}`));
     await writeFileAtomic(join(options.dataDir, 'devnet.json'), JSON.stringify({ l1: { url: l1.url, chainId: l1.chainId }, l2: { url: l2.url, chainId: l2.chainId }, l1Addresses }, null, 1));
     const ctx: BridgeContext = { l1: l1Clients, l2: l2Clients, l2Url: l2.url, l1Addresses, depositCursor: fileCursor(join(options.dataDir, 'deposits.cursor.json')) };
 
@@ -82,13 +91,29 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       });
     };
     if (pollMs > 0) loop();
+
+    const batcher = { l1: batcherClients, l2Url: l2.url, batchInbox: await batchInboxOf(l1Clients, l1Addresses), cursor: fileBatchCursor(join(options.dataDir, 'batches.cursor.json')) };
+    let batching: Promise<PostedBatch | undefined> = Promise.resolve(undefined);
+    const postBatch = () => (batching = batching.catch(() => undefined).then(() => postBatches(batcher)));
+    const batchEveryMs = options.batchEveryMs ?? 10_000;
+    let batchTimer: NodeJS.Timeout | undefined;
+    const batchLoop = () => {
+      postBatch().then(
+        (p) => p && log(`batcher: L2 blocks ${p.fromBlock}–${p.toBlock} posted to L1 in ${p.blobVersionedHashes.length} blob(s)`),
+        (err: unknown) => log(`batcher: ${(err as Error).message} (retrying)`),
+      ).finally(() => {
+        if (!stopped) batchTimer = setTimeout(batchLoop, batchEveryMs);
+      });
+    };
+    if (batchEveryMs > 0) batchTimer = setTimeout(batchLoop, batchEveryMs);
     const [l1Chain, l2Chain] = [l1, l2];
     return {
-      l1: l1Chain, l2: l2Chain, l1Addresses, l1Clients, l2Clients, tick,
+      l1: l1Chain, l2: l2Chain, l1Addresses, l1Clients, l2Clients, tick, postBatch,
       async stop() {
         stopped = true;
         clearTimeout(timer);
-        await running.catch(() => undefined);
+        clearTimeout(batchTimer);
+        await Promise.all([running.catch(() => undefined), batching.catch(() => undefined)]);
         await l2Chain.stop();
         await l1Chain.stop();
       },
@@ -98,4 +123,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await l1.stop();
     throw err;
   }
+}
+
+/** The batch inbox SystemConfig names (where the batcher posts). */
+async function batchInboxOf(l1: ChainClients, addresses: L1Addresses): Promise<`0x${string}`> {
+  return (await l1.publicClient.readContract({ address: addresses.systemConfig, abi: opArtifact('SystemConfig').abi, functionName: 'batchInbox' })) as `0x${string}`;
 }
