@@ -35,7 +35,7 @@ export interface Devnet {
   l1: EmbeddedChain;
   l2: EmbeddedChain;
   l1Addresses: L1Addresses;
-  /** The service's accounts: account 0 of each chain's mnemonic. */
+  /** The service's accounts: the L1's account 0 (deployer, proposer), the L2's account 1 (it calls `burn()`). */
   l1Clients: ChainClients;
   l2Clients: ChainClients;
   /** Runs one round of the bridge service now (after any round in progress). */
@@ -69,7 +69,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const l1Clients = await connectChain(l1.url, mnemonicToAccount(l1.mnemonic), { pollingInterval: 50 });
     // the batcher signs with its own account (its own nonces: its loop runs beside the bridge's)
     const batcherClients = await connectChain(l1.url, mnemonicToAccount(l1.mnemonic, { addressIndex: 1 }), { pollingInterval: 50 });
-    const l2Clients = await connectChain(l2.url, mnemonicToAccount(l2.mnemonic), { pollingInterval: 50 });
+    // account 1 on L2: account 0 is the one a node on this L2 deploys and operates with
+    const l2Clients = await connectChain(l2.url, mnemonicToAccount(l2.mnemonic, { addressIndex: 1 }), { pollingInterval: 50 });
     const head = await l2Clients.publicClient.getBlock();
     const l1Addresses = await deployL1(l1Clients, { ...devnetL1Params(l1Clients.account.address, oracleStart(head)), batcher: batcherClients.account.address }, fileRecorder(join(options.dataDir, 'l1-deployment.json')), (step) => log(`l1 deploy: ${step}`));
     await writeFileAtomic(join(options.dataDir, 'devnet.json'), JSON.stringify({ l1: { url: l1.url, chainId: l1.chainId }, l2: { url: l2.url, chainId: l2.chainId }, l1Addresses }, null, 1));
