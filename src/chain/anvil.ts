@@ -19,7 +19,7 @@ export interface AnvilOptions {
   balance?: number;
   /** Timestamp (seconds) of the genesis block; default: now. */
   genesisTimestamp?: number;
-  /** Run with the OP Stack chain type (default true). */
+  /** Run with the OP Stack chain type (default true); an L1 runs without it. */
   optimism?: boolean;
   /** EVM hardfork by name (`prague`, `cancun`, …); default: anvil's latest. An L1 that takes EIP-4844 blob transactions with blob proofs (not PeerDAS cell proofs) needs `prague` and `optimism: false`. */
   hardfork?: string;

@@ -30,6 +30,16 @@ function isDevelopmentOnly(method: string): boolean {
   return JOURNALED.has(method) && method !== 'eth_sendRawTransaction';
 }
 
+/**
+ * A raw OP Stack deposit transaction (EIP-2718 type 0x7e): anvil's OP chain type takes one through
+ * `eth_sendRawTransaction` without a signature and mints its `mint` to its `from`, so only the L1
+ * bridge's relay may send one (development mode).
+ */
+function isDepositTransaction(req: JsonRpcRequest): boolean {
+  const raw = req.method === 'eth_sendRawTransaction' ? req.params?.[0] : undefined;
+  return typeof raw === 'string' && raw.slice(0, 4).toLowerCase() === '0x7e';
+}
+
 function isReadOnly(method: string): boolean {
   return READ_METHODS.has(method) || (READ_PREFIXES.some((p) => method.startsWith(p)) && !JOURNALED.has(method) && method !== 'eth_subscribe');
 }
@@ -61,6 +71,10 @@ export interface EmbeddedChainOptions {
    * (the replayed blocks were mined on that state), whatever this says.
    */
   nativeOpen?: boolean;
+  /** Run the EVM with the OP Stack chain type (default true: an L2); false for an L1 (see `hardfork`). */
+  optimism?: boolean;
+  /** EVM hardfork by anvil's name, e.g. `prague` for a development L1; default: anvil's latest. */
+  hardfork?: string;
 }
 
 /** A running embedded chain. */
@@ -117,11 +131,12 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   const chainId = options.chainId ?? 31337;
   const mnemonic = loadOrCreateMnemonic(join(dir, 'mnemonic'));
   const genesisTimestamp = loadOrCreateGenesisTimestamp(join(dir, 'genesis-timestamp'));
-  const predeploys = loadOrCreateGenesisPredeploys(join(dir, 'genesis-predeploys.json'), options.nativeOpen ?? false, log);
+  // an L1 (no OP chain type) has none of the L2's predeploys
+  const predeploys = loadOrCreateGenesisPredeploys(join(dir, 'genesis-predeploys.json'), options.nativeOpen ?? false, options.optimism ?? true, log);
   const nativeOpen = predeploys.includes('WOPEN');
   stopOrphan(join(dir, 'anvil.pid'));
 
-  const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp });
+  const anvil = await startAnvil({ chainId, mnemonic, genesisTimestamp, optimism: options.optimism ?? true, hardfork: options.hardfork });
   writeFileSync(join(dir, 'anvil.pid'), String(anvil.process.pid));
   // the chain's genesis code (the verifier; WOPEN where OPEN is the native coin), the same at every
   // start, so the replayed blocks below see the state they were first mined on
@@ -209,6 +224,9 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
     }
     if (isDevelopmentOnly(req.method) && !options.development) {
       return { jsonrpc: '2.0', id: req.id ?? null, error: { code: -32601, message: `${req.method} is only available in development mode (openledger up --development)` } };
+    }
+    if (isDepositTransaction(req) && !options.development) {
+      return { jsonrpc: '2.0', id: req.id ?? null, error: { code: -32601, message: 'deposit transactions (type 0x7e: unsigned, they mint the native coin) come only from the L1 bridge\'s relay, in development mode (openledger devnet)' } };
     }
     if (JOURNALED.has(req.method)) return handleWrite(req);
     if (isReadOnly(req.method)) return postJsonRpc(anvil.url, req);
@@ -303,7 +321,7 @@ function loadOrCreateGenesisTimestamp(path: string): number {
  * state yet) those of {@link genesisPredeploys}, recorded now. A chain created before predeploys
  * has none (its blocks were mined without them). A genesis cannot change afterwards.
  */
-function loadOrCreateGenesisPredeploys(path: string, nativeOpen: boolean, log: (message: string) => void): PredeployName[] {
+function loadOrCreateGenesisPredeploys(path: string, nativeOpen: boolean, l2: boolean, log: (message: string) => void): PredeployName[] {
   if (existsSync(path)) {
     const recorded = JSON.parse(readFileSync(path, 'utf8')) as unknown;
     if (!Array.isArray(recorded) || !recorded.every((n) => typeof n === 'string' && Object.hasOwn(PREDEPLOYS, n))) throw new ChainStartError(`${path}: not a list of predeploys (${Object.keys(PREDEPLOYS).join(', ')})`);
@@ -314,7 +332,7 @@ function loadOrCreateGenesisPredeploys(path: string, nativeOpen: boolean, log: (
   const dir = dirname(path);
   const existing = existsSync(join(dir, 'snapshot.json')) || existsSync(join(dir, 'journal.jsonl'));
   if (existing && nativeOpen) log('chain: this chain was created before OPEN could be its native coin: it stays an ERC-20 here; use a new data directory for native OPEN');
-  const names = existing ? [] : genesisPredeploys(nativeOpen);
+  const names = existing || !l2 ? [] : genesisPredeploys(nativeOpen);
   writeFileSync(path, `${JSON.stringify(names)}\n`);
   return names;
 }

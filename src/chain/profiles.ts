@@ -24,6 +24,12 @@ export interface ChainProfile {
 /** OP Stack's WETH predeploy: WOPEN's address on every OpenLedger L2. */
 export const WRAPPED_OPEN_ADDRESS: Address = '0x4200000000000000000000000000000000000006';
 
+/** OP Stack's L1Block predeploy: the L1's attributes and the gas paying token (OPEN's L1 address). */
+export const L1_BLOCK_ADDRESS: Address = '0x4200000000000000000000000000000000000015';
+
+/** OP Stack's L2ToL1MessagePasser predeploy: a withdrawal to L1 starts with `initiateWithdrawal`. */
+export const L2_TO_L1_MESSAGE_PASSER_ADDRESS: Address = '0x4200000000000000000000000000000000000016';
+
 /**
  * The chains with a profile: OpenLedger's mainnet (1612) and testnet (161201), OP Stack L2s whose
  * gas token is OPEN, and the local development chain (31337, anvil's id: distinct from both), run

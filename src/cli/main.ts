@@ -12,6 +12,7 @@ import { apiKeyCommands } from './api-key-commands.ts';
 import { skillCommands } from './skill-commands.ts';
 import { settlementCommands } from './settlement-commands.ts';
 import { demoCommand } from './demo-command.ts';
+import { devnetCommand } from './devnet-command.ts';
 import { attributionCommands } from './attribution-commands.ts';
 import { apiOption } from './options.ts';
 import { startNode, VERSION } from './node.ts';
@@ -109,6 +110,7 @@ export function buildProgram(): Command {
   settlementCommands(program, urlArg);
   skillCommands(program, urlArg);
   demoCommand(program, runCli);
+  devnetCommand(program);
   return program;
 }
 
