@@ -171,7 +171,7 @@ describe('attribute', () => {
       } finally {
         await padTrace.spans.close();
       }
-    }), { numRuns: 6 });
+    }), { numRuns: 12 });
   });
 
   it('gives the same shares whatever order the trace lists its examples in (property)', async () => {

@@ -19,8 +19,8 @@ export function contentTokens(baseSurprisal: Float32Array): Uint8Array | undefin
 /**
  * The influence signal of an output: every training example's influence (`method`, e.g. `relatif`)
  * on the loss of the output's content tokens — those the base model could not predict; template
- * tokens carry no evidence — kept only above the null baseline (median + `nullZ` robust standard
- * deviations of all examples' scores), a group scoring as its best member's excess. Also the
+ * tokens carry no evidence — a group scoring as its best member, kept only above the null baseline
+ * (median + `nullZ` robust standard deviations of the groups' scores: copies, one group, weigh once). Also the
  * margin of the strongest score over the null, and the adapter gain (what of the output's
  * information the fine-tuning supplied), for the evidence.
  *
@@ -39,17 +39,21 @@ export async function influenceSignal(
   if (output.length === 0) return { scores, margin: 0, gain: 0 };
   const r = await influenceScores(m, await m.influence(p.influence, p.damping), prompt, output, contentTokens(baseSurprisal));
   const rep = (d: number) => groups.representative[d]!;
-  const live = m.trace.examples.flatMap((e, i) => (e.heldOut || rep(i) < 0 ? [] : [i]));
-  const base = nullBaseline(live.map((i) => r.scores[i]!));
+  // one score per group, its best member's: the null is taken over groups, not examples, so copies
+  // of a record (one group) cannot move the bar every other group is measured against
+  const groupScore = new Map<number, number>();
+  m.trace.examples.forEach((e, i) => {
+    if (e.heldOut || rep(i) < 0) return;
+    const g = rep(i);
+    if (!groupScore.has(g) || r.scores[i]! > groupScore.get(g)!) groupScore.set(g, r.scores[i]!);
+  });
+  const base = nullBaseline([...groupScore.values()]);
   const bar = base.median + p.nullZ * base.scale;
-  const best = new Map<number, number>();
   let margin = 0;
-  for (const i of live) {
-    const excess = r.scores[i]! - bar;
-    if (excess > 0 && excess > (best.get(rep(i)) ?? 0)) best.set(rep(i), excess);
-    if (base.scale > 0) margin = Math.max(margin, (r.scores[i]! - base.median) / base.scale);
+  for (const [g, score] of groupScore) {
+    if (score > bar) scores.set(m.trace.examples[g]!.contributionId, score - bar);
+    if (base.scale > 0) margin = Math.max(margin, (score - base.median) / base.scale);
   }
-  for (const [g, v] of best) scores.set(m.trace.examples[g]!.contributionId, v);
   return { scores, margin, gain: adapterGain(baseSurprisal, r.surprisal) };
 }
 

@@ -1,35 +1,17 @@
 import { getAddress, getContract, type Address } from 'viem';
 import type { ChainClients } from './clients.ts';
-import { DeploymentError } from './deploy.ts';
+import { defaultProtocolParams, DeploymentError, type ProtocolParams } from './deploy.ts';
 import { dataAvailabilityChallengeAbi, dataAvailabilityChallengeBytecode, openTokenAbi } from './generated/index.ts';
 
 /** The challenge contract's ABI with OPEN's errors, so a token revert raised through it decodes by name. */
 export const dataAvailabilityChallengeAbiWithErrors = [...dataAvailabilityChallengeAbi, ...openTokenAbi.filter((item) => item.type === 'error')] as unknown as typeof dataAvailabilityChallengeAbi;
 
-/** Constructor arguments of DataAvailabilityChallenge (windows in blocks, amounts in OPEN wei). */
-export interface DataAvailabilityChallengeParams {
-  openToken: Address;
-  datanetRegistry: Address;
-  challengeWindow: bigint;
-  resolveWindow: bigint;
-  bondSize: bigint;
-  submitterSlash: bigint;
-  resolverRefundPercentage: bigint;
-  challengerRewardPercentage: bigint;
-  slashDestination: Address;
-}
+/** Constructor arguments of DataAvailabilityChallenge: the protocol's `dataAvailability` parameters (windows in blocks, amounts in OPEN wei), its token, registry and slash destination. */
+export type DataAvailabilityChallengeParams = ProtocolParams['dataAvailability'] & { openToken: Address; datanetRegistry: Address; slashDestination: Address };
 
-/** Numbers of a production-like deployment next to a protocol (2-second L2 blocks): about a day to challenge, half a day to resolve. */
+/** The network's numbers ({@link defaultProtocolParams}): about a day to challenge on 2-second blocks, half a day to resolve. */
 export function defaultDataAvailabilityChallengeParams(p: Pick<DataAvailabilityChallengeParams, 'openToken' | 'datanetRegistry' | 'slashDestination'>): DataAvailabilityChallengeParams {
-  return {
-    ...p,
-    challengeWindow: 43_200n,
-    resolveWindow: 21_600n,
-    bondSize: 10n ** 18n * 100n,
-    submitterSlash: 10n ** 18n * 1000n,
-    resolverRefundPercentage: 100n,
-    challengerRewardPercentage: 50n,
-  };
+  return { ...p, ...defaultProtocolParams(p.slashDestination).dataAvailability };
 }
 
 /**

@@ -5,6 +5,8 @@ import { callRoute, chainFor, CliError, consentTarget, signingAccount, uploadFil
 import { apiOption, nodeOptions, openArg, readJson } from './options.ts';
 import { StakingRole } from '../chain/staking-role.ts';
 import { openBalanceOf, payOpen, sendOpen } from '../chain/open-payment.ts';
+import { altDaHttpBackend } from '../datanet/da/alt-da-http.ts';
+import { challengeIfUnavailable, checkBatchAvailability, isBatchVoided } from '../datanet/da/challenger.ts';
 import { signConsent } from '../datanet/consent.ts';
 import { contentHashOf } from '../datanet/contribution-id.ts';
 import type { ContributionRecord, DatanetRules } from '../datanet/datanet-types.ts';
@@ -100,6 +102,35 @@ export function datanetCommands(program: Command, urlArg: (v: string) => string)
     .argument('<id>', 'datanet id', idArg)
     .addOption(apiOption(urlArg))
     .action(async (id: number, o: { api: string }) => printDatanet(await callRoute(o.api, routes.getDatanet, { params: { id } })));
+
+  nodeOptions(datanet.command('availability').description("fetch every anchored batch of a datanet through a DA server (Alt-DA API: the node's /altda by default) and check it against the chain; --challenge bonds a DA challenge of each batch that cannot be had"), urlArg)
+    .argument('<id>', 'datanet id', idArg)
+    .option('--da <url>', "Alt-DA server to fetch from (default: the node's own, <api>/altda; an EigenDA proxy or op-alt-da server works)")
+    .option('--challenge', 'bond a challenge (DataAvailabilityChallenge) of each unavailable batch, from your account')
+    .action(async (id: number, o: NodeOptions & { da?: string; challenge?: boolean }) => {
+      const account = signingAccount(o);
+      const { clients, contracts } = await chainFor(o.api, account);
+      const da = altDaHttpBackend(o.da ?? `${o.api.replace(/\/+$/, '')}/altda`);
+      const deps = { registry: contracts.datanetRegistry, challenges: contracts.dataAvailabilityChallenge, publicClient: clients.publicClient };
+      const { batchCount } = await contracts.datanetRegistry.read.getDatanet([BigInt(id)]);
+      const wait = (hash: Hex) => clients.publicClient.waitForTransactionReceipt({ hash });
+      let unavailable = 0;
+      for (let b = 0n; b < BigInt(batchCount); b++) {
+        const voided = await isBatchVoided(contracts.dataAvailabilityChallenge, BigInt(id), b);
+        const a = await checkBatchAvailability(contracts.datanetRegistry, da, BigInt(id), b);
+        const status = voided ? 'voided (a DA challenge went unanswered: its root no longer counts)' : a.status === 'available' ? `available: ${a.batch.records.length} records` : `${a.status}: ${a.error.message}`;
+        console.log(`batch ${b}: ${status}`);
+        if (a.status !== 'unavailable' || voided) continue;
+        unavailable++;
+        if (!o.challenge) continue;
+        const bond = await contracts.dataAvailabilityChallenge.read.bondSize();
+        const held = await contracts.dataAvailabilityChallenge.read.balances([account.address]);
+        if (held < bond) await wait(await contracts.dataAvailabilityChallenge.write.deposit([bond - held], await payOpen(contracts, contracts.dataAvailabilityChallenge.address, bond - held, wait)));
+        const r = await challengeIfUnavailable(deps, da, BigInt(id), b);
+        console.log(r.challengeTx ? `  challenged (tx ${r.challengeTx}), bonding ${formatEther(bond)} OPEN: the submitter must publish it within the resolve window` : '  already challenged');
+      }
+      if (unavailable > 0 && !o.challenge) console.log(`${unavailable} batch(es) unavailable: --challenge bonds a DA challenge of each`);
+    });
 
   nodeOptions(datanet.command('stake').description("bond OPEN as a contributor of a datanet (an on-chain transaction from your account)"), urlArg)
     .argument('<id>', 'datanet id', idArg)

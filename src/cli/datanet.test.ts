@@ -57,6 +57,13 @@ test('from a file on disk to accepted, anchored, provable contributions in a sna
   assert.equal(proof.batchIndex, 0);
 
   assert.match(await cli('snapshot', '1', '--account', '1'), /snapshot 1: 3 contributions, root 0x[0-9a-f]{64}, index 0 on chain/);
+  // Anyone fetches the anchored batch through the node's Alt-DA server and checks it against the
+  // chain; a DA server without it makes the batch unavailable, and --challenge bonds a challenge
+  assert.match(await cli('datanet', 'availability', '1', '--account', '3'), /batch 0: available: 3 records/);
+  const nowhere = ['--da', 'http://127.0.0.1:9/altda'];
+  assert.match(await cli('datanet', 'availability', '1', '--account', '3', ...nowhere), /batch 0: unavailable: [^\n]+\n1 batch\(es\) unavailable: --challenge/);
+  assert.match(await cli('datanet', 'availability', '1', '--account', '3', ...nowhere, '--challenge'), /challenged \(tx 0x[0-9a-f]{64}\), bonding 1 OPEN/);
+  assert.match(await cli('datanet', 'availability', '1', '--account', '3', ...nowhere, '--challenge'), /already challenged/);
   // Not the owner or a curator: refused with the server's message, non-zero exit.
   const refused = await runCli(['snapshot', '1', '--account', '3', '--api', node.apiUrl, '--data-dir', dataDir]);
   assert.notEqual(refused.code, 0);

@@ -1,7 +1,7 @@
 /**
  * Measures the development network's deposit latency (decision 0031): from an L1 deposit's receipt to
  * the OPEN on L2, with the bridge service polling every 500 ms and every 100 ms, and the time one
- * round of the service takes with one deposit waiting. Usage: `node scripts/devnet-latency.ts`.
+ * round of the service takes with one deposit waiting. Runs with `npm run bench -- chain` (after bench/chain.ts), or `node bench/chain-deposits.ts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
