@@ -31,7 +31,8 @@ import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { runCli, runDemo, up, type DemoData, type Up } from './test-node.ts';
 
 const MODEL = 'zorvania-qa';
-const CONTRIBUTORS = [2, 3, 4], CONSUMER = 6, NODE2 = 8, NODE3 = 9, ACCOMPLICE = 12;
+// nodes 2 and 3 sign with accounts the chain's genesis did not fund (OPEN is its native coin: dev accounts 0–9 hold some)
+const CONTRIBUTORS = [2, 3, 4], CONSUMER = 6, NODE2 = 10, NODE3 = 11, ACCOMPLICE = 12;
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -275,7 +276,9 @@ test('three nodes, one chain: join, serve the same answers, settle each, claim f
 
     // governance (the arbiter of last resort) upholds the dispute: a proposal, a vote, the timelock
     const gov = await chainAs(0);
-    await mined(0, gov.contracts.openToken.write.delegate([account(0).address]));
+    // votes are GOPEN: native OPEN locked in the governance token, then delegated
+    await mined(0, gov.contracts.governanceToken.write.deposit({ value: parseEther('100') }));
+    await mined(0, gov.contracts.governanceToken.write.delegate([account(0).address]));
     const calldatas = [encodeFunctionData({ abi: attributionSettlementAbi, functionName: 'resolveDispute', args: [operator3, 2n, true] })];
     const targets = [addresses.attributionSettlement], values = [0n], description = 'Uphold the dispute of operator 3\'s epoch 2';
     await mined(0, gov.contracts.governor.write.propose([targets, values, calldatas, description]));
