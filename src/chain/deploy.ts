@@ -322,8 +322,13 @@ export async function deployProtocol(
   const p = params;
   // OPEN: the chain's own coin held as WOPEN, voted with GOPEN (whose clock counts seconds); or an
   // ERC-20 with votes, minted once to the treasury
-  const openToken = native ? WRAPPED_OPEN_ADDRESS : await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
-  const governanceToken = native ? await deploy('governanceToken', governanceOpenAbi, governanceOpenBytecode, []) : openToken;
+  /** Records a contract this deployment uses but does not deploy, so a store's record names every address. */
+  async function adopt(name: string, address: Address): Promise<Address> {
+    if (steps[name]?.status !== 'done' || steps[name]?.address !== address) await recorder.save(chainId, (steps[name] = { name, status: 'done', address }));
+    return address;
+  }
+  const openToken = native ? await adopt('openToken', WRAPPED_OPEN_ADDRESS) : await deploy('openToken', openTokenAbi, openTokenBytecode, [p.treasury, p.genesisSupply]);
+  const governanceToken = native ? await deploy('governanceToken', governanceOpenAbi, governanceOpenBytecode, []) : await adopt('governanceToken', openToken);
   const clockSeconds = native ? p.blockSeconds : 1;
   const timelock = await deploy('timelock', openTimelockAbi, openTimelockBytecode, [p.timelockDelay, [], [zeroAddress], me]);
   const governor = await deploy('governor', openGovernorAbi, openGovernorBytecode, [

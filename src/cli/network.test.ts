@@ -283,9 +283,10 @@ test('three nodes, one chain: join, serve the same answers, settle each, claim f
     const targets = [addresses.attributionSettlement], values = [0n], description = 'Uphold the dispute of operator 3\'s epoch 2';
     await mined(0, gov.contracts.governor.write.propose([targets, values, calldatas, description]));
     const id = await gov.contracts.governor.read.hashProposal([targets, values, calldatas, keccak256(stringToBytes(description))]);
-    await callJsonRpc(node1.rpcUrl, 'anvil_mine', ['0x2']);
+    // a second between blocks: GOPEN's clock is the timestamp, so voting delay and period pass in seconds
+    await callJsonRpc(node1.rpcUrl, 'anvil_mine', ['0x2', '0x1']);
     await mined(0, gov.contracts.governor.write.castVote([id, 1]));
-    await callJsonRpc(node1.rpcUrl, 'anvil_mine', [toHex(301)]);
+    await callJsonRpc(node1.rpcUrl, 'anvil_mine', [toHex(301), '0x1']);
     await mined(0, gov.contracts.governor.write.queue([targets, values, calldatas, keccak256(stringToBytes(description))]));
     await callJsonRpc(node1.rpcUrl, 'evm_increaseTime', [301]);
     await callJsonRpc(node1.rpcUrl, 'evm_mine', []);
