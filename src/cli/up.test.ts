@@ -26,6 +26,8 @@ test('openledger up: deploys once, keeps state across kill -9 and a clean stop',
   let clients = await connectChain(node.rpcUrl, account);
   let p = protocolContracts(clients, first.contracts);
   const friend: Address = '0x000000000000000000000000000000000000f00d';
+  // OPEN is the chain's native coin: wrap 42 (a plain transfer to WOPEN) and send the WOPEN, a token transfer the indexer sees
+  await clients.publicClient.waitForTransactionReceipt({ hash: await clients.walletClient.sendTransaction({ to: p.openToken.address, value: parseEther('42') }) });
   await clients.publicClient.waitForTransactionReceipt({ hash: await p.openToken.write.transfer([friend, parseEther('42')]) });
 
   // kill -9: nothing acknowledged may be lost.
