@@ -25,6 +25,7 @@ import { up, type Up } from '../../src/cli/test-node.ts';
 import { generatePlantedFacts } from '../../src/model/corpus/planted-facts.ts';
 import { readSkillFolder } from '../../src/skills/skill-folder.ts';
 import { skillTermsHash } from '../../src/skills/skill-listings.ts';
+import { payOpen, sendOpen } from '../../src/chain/open-payment.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const WEB_BUILT = existsSync(join(import.meta.dirname, '../dist/index.html'));
@@ -216,7 +217,7 @@ async function marketplace(ui: { page: Page; go: (hash: string) => Promise<void>
   for (let attempt = 1; ; attempt++) {
     try {
       const treasury = await chainFor(node!.apiUrl, mnemonicToAccount(mnemonic, { addressIndex: 0 }));
-      const hash = await treasury.contracts.openToken.write.transfer([seller.address, parseEther('1')]);
+      const hash = await sendOpen({ contracts: treasury.contracts, walletClient: treasury.clients.walletClient }, seller.address, parseEther('1'));
       assert.equal((await treasury.clients.publicClient.waitForTransactionReceipt({ hash })).status, 'success');
       break;
     } catch (err) {
@@ -238,8 +239,8 @@ async function marketplace(ui: { page: Page; go: (hash: string) => Promise<void>
   const files = folder.files.map((f) => ({ path: f.path, base64: readFileSync(join(dir, f.path)).toString('base64') }));
   const listed = await api.call(routes.listSkill, { body: { agent: 'e2e-answerer', name: folder.name, files } });
   const bond = await chain.contracts.skillRegistry.read.minimumListingBond();
-  await mined(await chain.contracts.openToken.write.approve([chain.contracts.skillRegistry.address, bond]));
-  await mined(await chain.contracts.skillRegistry.write.list([agentId, folder.id, skillTermsHash(folder), `${node!.apiUrl}/skills/${folder.id}`, bond]));
+  const payment = await payOpen(chain.contracts, chain.contracts.skillRegistry.address, bond, mined);
+  await mined(await chain.contracts.skillRegistry.write.list([agentId, folder.id, skillTermsHash(folder), `${node!.apiUrl}/skills/${folder.id}`, bond], payment));
 
   // an account without a deposit is told by the node what to do, with the fund form
   await connect(4);
