@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { keccak256, stringToBytes, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createRoutingClient, FailoverDivergedError, RoutingError } from './routing-client.ts';
+import { protocolAbis } from '../chain/protocol.ts';
 
 const CHAIN = 31337;
 const consumer = privateKeyToAccount(keccak256(stringToBytes('consumer')));
@@ -22,7 +23,7 @@ after(() => servers.forEach((s) => s.close()));
 async function operator(name: string, stream: (res: ServerResponse) => void, answersAs = accountOf(name), probeDelayMs = 0): Promise<{ operator: Address; endpoint: string; stake: bigint; metadataURI: string }> {
   const server = createServer((req, res) => {
     const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.url === '/status') return json({ version: '0', chain: { id: CHAIN, rpcUrl: 'x', embedded: false, development: false, blockNumber: '1' }, store: { kind: 'pglite' }, indexer: { blockNumber: null }, nodeAccount: answersAs, contracts: Object.fromEntries(['openToken', 'timelock', 'governor', 'staking', 'datanetRegistry', 'modelRegistry', 'inferenceEscrow', 'attributionSettlement', 'operatorRegistry', 'agentRegistry', 'skillRegistry', 'erc6551Registry', 'agentAccountImplementation', 'skillCallRoots', 'reputationRegistry', 'validationRegistry'].map((k) => [k, answersAs])) });
+    if (req.url === '/status') return json({ version: '0', chain: { id: CHAIN, rpcUrl: 'x', embedded: false, development: false, blockNumber: '1' }, store: { kind: 'pglite' }, indexer: { blockNumber: null }, nodeAccount: answersAs, contracts: Object.fromEntries(Object.keys(protocolAbis).map((k) => [k, answersAs])) });
     if (req.url === '/v1/models') return void setTimeout(() => json({ object: 'list', data: [{ id: 'm', object: 'model', created: 0, owned_by: 'x', openledger: { modelId: null, baseModel: `0x${'1'.repeat(64)}`, adapter: null, pricePer1kTokens: '0' } }] }), probeDelayMs);
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     stream(res);
