@@ -42,7 +42,7 @@ export async function payOpen(
  * @example
  * const balance = await openBalanceOf({ contracts, publicClient }, me);
  */
-export async function openBalanceOf(chain: { contracts: { openToken: OpenTokenHandle }; publicClient: Pick<PublicClient, 'getBalance'> }, account: Address): Promise<bigint> {
+export async function openBalanceOf(chain: { contracts: { openToken: Pick<OpenTokenHandle, 'address' | 'read'> }; publicClient: Pick<PublicClient, 'getBalance'> }, account: Address): Promise<bigint> {
   return isNativeOpen(chain.contracts) ? chain.publicClient.getBalance({ address: account }) : chain.contracts.openToken.read.balanceOf([account]);
 }
 

@@ -76,11 +76,12 @@ export async function onChainReceiptProblems(
   receipts: ReadonlyArray<Pick<Receipt, 'id' | 'body' | 'signature'>>,
 ): Promise<string[]> {
   const problems: string[] = [];
-  for (const v of await onChainReceiptVerdicts(client, operator, receipts)) {
+  // the verdicts come in the receipts' order
+  for (const [i, v] of (await onChainReceiptVerdicts(client, operator, receipts)).entries()) {
     if (v.computedId.toLowerCase() !== v.id.toLowerCase()) {
       problems.push(`receipt ${v.id}: the chain's attribution verifier hashes its body to ${v.computedId}`);
     } else if (!v.signed) {
-      const body = receipts.find((r) => r.id === v.id)!.body;
+      const body = receipts[i]!.body;
       problems.push(`receipt ${v.id}: the chain's attribution verifier refuses it as ${operator}'s on this chain (its body names node ${body.node} on chain ${body.chainId})`);
     }
   }

@@ -1,6 +1,6 @@
-import type { Address, PublicClient } from 'viem';
+import { getContract, type Address, type PublicClient } from 'viem';
 import { openTokenAbi } from '../../src/chain/generated/index.ts';
-import { isNativeOpen } from '../../src/chain/open-payment.ts';
+import { isNativeOpen, openBalanceOf } from '../../src/chain/open-payment.ts';
 import { sendTx, type AccountState, type NodeStatus } from './account.tsx';
 
 // OPEN in the browser, in either of its forms: the chain's native coin (OpenLedger's L2: the node's
@@ -11,11 +11,10 @@ export function nativeOpen(status: NodeStatus): boolean {
   return isNativeOpen({ openToken: { address: status.contracts.openToken } });
 }
 
-/** The OPEN `account` can pay with: its native balance, or its token balance. */
+/** The OPEN `account` can pay with: its native balance, or its token balance ({@link openBalanceOf}). */
 export function readOpenBalance(publicClient: PublicClient, status: NodeStatus, account: Address): Promise<bigint> {
-  return nativeOpen(status)
-    ? publicClient.getBalance({ address: account })
-    : publicClient.readContract({ address: status.contracts.openToken, abi: openTokenAbi, functionName: 'balanceOf', args: [account] });
+  const openToken = getContract({ address: status.contracts.openToken, abi: openTokenAbi, client: publicClient });
+  return openBalanceOf({ contracts: { openToken }, publicClient }, account);
 }
 
 /**
