@@ -17,7 +17,7 @@
  * - the weights' memory in the engine against the GGUF file's size, per weight type.
  *
  * Run: `npm run bench -- real-shapes` (options: --shapes=smollm2-135m,qwen2.5-0.5b --types=F32,Q8_0,Q4_0
- * --tokens=16 --threads=1 --steps=3 --skip=train,llama.cpp)
+ * --tokens=16 --threads=1 --steps=3 --skip=decode,train,llama.cpp)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -31,6 +31,7 @@ import { exportAdapterGguf, exportBaseGguf, type GgufExportDtype } from '../src/
 import { quantizedByteLength } from '../src/model/ggml-quants.ts';
 import { readGgufModel } from '../src/model/import-gguf.ts';
 import { Llama } from '../src/model/llama.ts';
+import { mainEngine } from '../src/model/cpu/matmul.ts';
 import type { LoraAdapterWeights } from '../src/model/lora-weights.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
 import { Trainer } from '../src/model/trainer.ts';
@@ -160,7 +161,7 @@ if (!skip.has('llama.cpp')) {
     llamaCpp = `node-llama-cpp could not be loaded: ${(e as Error).message.split('\n')[0]}`;
   }
 }
-console.log(`real shapes, random weights, vocabulary 1,024; ${THREADS} thread(s) for every engine; decode: ${NEW} greedy tokens per sequence after an 8-token prompt; training: ${TRAIN_B} × ${TRAIN_S} tokens, rank ${RANK} on all seven projections, AdamW, median of ${STEPS} steps`);
+console.log(`real shapes, random weights, vocabulary 1,024; ${THREADS} thread(s) for every engine; built-in engine's kernels: ${mainEngine()?.kernels ?? 'JavaScript'} (OPENLEDGER_KERNELS=wasm for the WebAssembly ones); decode: ${NEW} greedy tokens per sequence after an 8-token prompt; training: ${TRAIN_B} × ${TRAIN_S} tokens, rank ${RANK} on all seven projections, AdamW, median of ${STEPS} steps`);
 try {
   for (const name of arg('shapes', Object.keys(shapes).join(',')).split(',')) {
     const config = shapes[name];
@@ -171,7 +172,7 @@ try {
     const adapterWeights = Array.from({ length: 16 }, (_, i) => randomAdapter(config, 10 + i));
     const adapterPath = join(dir, `${name}-adapter.gguf`);
     await exportAdapterGguf({ config, adapter: adapterWeights[0]!, path: adapterPath });
-    for (const dtype of weightTypes) {
+    for (const dtype of skip.has('decode') ? [] : weightTypes) {
       // the same weights stored as `dtype`: the engine reads the file (quantised matrices stay blocks), llama.cpp loads it
       const path = join(dir, `${name}-${dtype}.gguf`);
       await exportBaseGguf({ config, tensors: weights, tokenizerJson, path, dtype });

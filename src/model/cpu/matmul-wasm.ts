@@ -4,10 +4,12 @@
  * worker of the pool, each engine with its own scratch block for packed panels.
  */
 import { kernelModuleBytes } from './matmul-wasm-kernels.ts';
-import { DECODE_MAX_ROWS, F32_DECODE_MAX_K, F32_DECODE_MIN_K, F32_DECODE_MAX_ROWS, QuantMatmul, quantScratchFloats } from './matmul-quant.ts';
+import { DECODE_MAX_ROWS, F32_DECODE_MAX_K, F32_DECODE_MIN_K, F32_DECODE_MAX_ROWS, QUANT_CODES, QuantMatmul, quantScratchFloats } from './matmul-quant.ts';
 import type { TileShape } from './matmul-wasm-kernels.ts';
 import { MAX_PAGES, WasmUnavailableError } from './matmul-heap.ts';
 import { wasmApi } from './wasm-api.ts';
+import { nativeKernels } from './matmul-native.ts';
+import type { NativeKernels } from './matmul-native.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 /** Layouts as numbers (for the pool's shared job descriptor). */
@@ -92,10 +94,14 @@ export class GemmEngine {
   private readonly bPack: number;
   private readonly tmp: number;
   private readonly quant: QuantMatmul;
+  /** The native kernels where built (they take every f32 product, and Q8_0/Q4_0 decode products). */
+  private readonly native: NativeKernels | null;
+  private heapView: Uint8Array | undefined;
   /** Called after each block of work (the pool's progress counter). */
   onProgress: (() => void) | undefined;
 
-  constructor(memory: WasmMemory, module: WasmModule, scratch: number, blocking: Blocking = BLOCKING) {
+  constructor(memory: WasmMemory, module: WasmModule, scratch: number, blocking: Blocking = BLOCKING,
+    native: NativeKernels | null = nativeKernels() ?? null) {
     if (blocking.mc % TILE.mr !== 0 || blocking.nc % TILE.nr !== 0) throw new RangeError('mc and nc must be multiples of the tile');
     if (!wasmApi) throw new WasmUnavailableError('this runtime has no WebAssembly');
     this.memory = memory;
@@ -107,6 +113,7 @@ export class GemmEngine {
       packB: exports[`pack${TILE.nr}`] as KernelExports['packB'],
     };
     this.blocking = blocking;
+    this.native = native;
     const scratchStart = Math.ceil(scratch / 64) * 64;
     this.aPack = scratchStart;
     this.bPack = this.aPack + Math.ceil(blocking.mc / TILE.mr) * TILE.mr * blocking.kc * 4;
@@ -127,7 +134,18 @@ export class GemmEngine {
       if (!accumulate) this.zero(c, n, r0, r1, c0, c1);
       return;
     }
+    const native = this.native;
+    if (native && quant === 0) {
+      native.gemm(this.heap(), c, a, b, m, k, n, layout, accumulate ? 1 : 0, alpha, r0, r1, c0, c1);
+      this.onProgress?.();
+      return;
+    }
     // decided on the whole product's m, not the range, so that results do not depend on how the pool splits it
+    if (native && (quant === QUANT_CODES.Q8_0 || quant === QUANT_CODES.Q4_0) && layout === 1 && m <= DECODE_MAX_ROWS && k % 32 === 0) {
+      native.decodeQuant(this.heap(), c, a, b, quant, m, k, n, accumulate ? 1 : 0, alpha, r0, r1, c0, c1);
+      this.onProgress?.();
+      return;
+    }
     if (quant !== 0 && layout === 1 && m <= DECODE_MAX_ROWS) {
       this.quant.decode(c, a, b, quant, m, k, n, accumulate, alpha, r0, r1, c0, c1);
       this.onProgress?.();
@@ -185,7 +203,23 @@ export class GemmEngine {
 
   /** One row's LoRA update from its adapter's A and Bᵀ, all at byte offsets of the heap (`QuantMatmul.loraRow`). */
   loraRow(y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number, u: number): void {
+    if (this.native) {
+      this.native.loraRow(this.heap(), y, x, a, bt, inDim, outDim, r, scale);
+      return;
+    }
     this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
+  }
+
+  /** Which kernels this engine runs: `native (avx2 fma f16c)`, or `wasm`. */
+  get kernels(): string {
+    return this.native ? `native (${this.native.features()})` : 'wasm';
+  }
+
+  /** A view of the whole heap for the native kernels (renewed when the memory grew). */
+  private heap(): Uint8Array {
+    const buffer = this.memory.buffer;
+    if (this.heapView?.buffer !== buffer) this.heapView = new Uint8Array(buffer);
+    return this.heapView;
   }
 
   private zero(c: number, n: number, r0: number, r1: number, c0: number, c1: number): void {

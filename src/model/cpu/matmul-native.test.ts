@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { dequantize, quantize } from '../ggml-quants.ts';
+import type { QuantType } from '../ggml-quants.ts';
+import { sharedHeap } from './matmul-heap.ts';
+import { NATIVE_KERNELS_PATH, NativeKernelsUnavailableError, nativeKernels } from './matmul-native.ts';
+import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
+import { QUANT_CODES } from './matmul-quant.ts';
+import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
+import { randomArray } from './random-array.test-util.ts';
+
+const built = existsSync(NATIVE_KERNELS_PATH);
+const skip = built ? false : `the native kernels are not built here (${NATIVE_KERNELS_PATH}: npm run build:kernels needs a C compiler)`;
+const LAYOUTS = ['nn', 'nt', 'tn'] as const;
+
+/** The native engine and the WebAssembly engine over the same heap. */
+function engines(): { native: GemmEngine; wasm: GemmEngine } {
+  const heap = sharedHeap();
+  return {
+    native: new GemmEngine(heap.memory, kernelModule(), heap.allocBytes(scratchBytes()), undefined, nativeKernels({ OPENLEDGER_KERNELS: 'native' })),
+    wasm: new GemmEngine(heap.memory, kernelModule(), heap.allocBytes(scratchBytes()), undefined, null),
+  };
+}
+
+/** op(A)·op(B) in float64 with |op(A)|·|op(B)| for error bounds. */
+function exact(a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: number): { value: Float64Array; abs: Float64Array } {
+  const value = new Float64Array(m * n), abs = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0, t = 0;
+      for (let p = 0; p < k; p++) {
+        const x = (layout === 2 ? a[p * m + i]! : a[i * k + p]!) * (layout === 1 ? b[j * k + p]! : b[p * n + j]!);
+        s += x;
+        t += Math.abs(x);
+      }
+      value[i * n + j] = s;
+      abs[i * n + j] = t;
+    }
+  }
+  return { value, abs };
+}
+
+describe('native kernels', { skip }, () => {
+  it('say what they were built for, and OPENLEDGER_KERNELS chooses them', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    assert.match(native.features(), /^(avx2 fma f16c|portable)$/);
+    assert.equal(nativeKernels({ OPENLEDGER_KERNELS: 'wasm' }), undefined);
+    assert.equal(nativeKernels({}), native);
+    assert.throws(() => nativeKernels({ OPENLEDGER_KERNELS: 'gpu' }), NativeKernelsUnavailableError);
+    assert.equal(engines().native.kernels, `native (${native.features()})`);
+    assert.equal(engines().wasm.kernels, 'wasm');
+  });
+
+  it('gemm: every layout, row and column range, accumulate and alpha, against float64 and the WebAssembly engine', () => {
+    const { native, wasm } = engines();
+    fc.assert(fc.property(
+      fc.record({
+        // m across the decode (≤ 32 rows, nt) and packed paths; k and n across the tile and block edges
+        m: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 140, max: 160 })),
+        k: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 250, max: 270 })),
+        n: fc.integer({ min: 1, max: 70 }),
+        layout: fc.integer({ min: 0, max: 2 }),
+        accumulate: fc.boolean(),
+        alpha: fc.constantFrom(1, -0.5, 3),
+        cut: fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
+        seed: fc.integer({ min: 1, max: 1e6 }),
+      }),
+      ({ m, k, n, layout, accumulate, alpha, cut, seed }) => {
+        const [ra, rb] = [Math.floor(cut[0] * m), Math.floor(cut[1] * m)].sort((x, y) => x - y) as [number, number];
+        const [ca, cb] = [Math.floor(cut[2] * n), Math.floor(cut[3] * n)].sort((x, y) => x - y) as [number, number];
+        const r0 = ra, r1 = Math.max(rb, ra + 1), c0 = ca, c1 = Math.max(cb, ca + 1);
+        const a = randomArray(m * k, seed), b = randomArray(k * n, seed + 1), c = randomArray(m * n, seed + 2), cw = allocShared(m * n);
+        cw.set(c);
+        const before = c.slice();
+        const { value, abs } = exact(a, b, m, k, n, layout);
+        native.gemm(c.byteOffset, a.byteOffset, b.byteOffset, m, k, n, layout as 0 | 1 | 2, accumulate, alpha, r0, r1, c0, c1);
+        wasm.gemm(cw.byteOffset, a.byteOffset, b.byteOffset, m, k, n, layout as 0 | 1 | 2, accumulate, alpha, r0, r1, c0, c1);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            const q = i * n + j;
+            if (i < r0 || i >= r1 || j < c0 || j >= c1) {
+              assert.equal(c[q], before[q], `C[${i},${j}] outside the range changed`);
+              continue;
+            }
+            const prior = accumulate ? before[q]! : 0, want = prior + alpha * value[q]!;
+            const bound = (k + 2) * 2 * 2 ** -24 * (Math.abs(alpha) * abs[q]! + Math.abs(prior)) + 1e-30;
+            assert.ok(Math.abs(c[q]! - want) <= bound, `${LAYOUTS[layout]} m=${m} k=${k} n=${n}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
+            assert.ok(Math.abs(c[q]! - cw[q]!) <= 2 * bound, `native and WebAssembly differ at C[${i},${j}]`);
+          }
+        }
+        for (const x of [a, b, c, cw]) freeShared(x);
+      }), { numRuns: 60, seed: 20261207 });
+  });
+
+  it('gemm: C is written, never read, without accumulate (NaN in C does not leak)', () => {
+    const { native } = engines();
+    for (const [m, layout] of [[1, 1], [20, 1], [50, 0], [50, 2]] as const) {
+      const k = 37, n = 29, a = randomArray(m * k, 3), b = randomArray(k * n, 4), c = allocShared(m * n).fill(Number.NaN);
+      native.gemm(c.byteOffset, a.byteOffset, b.byteOffset, m, k, n, layout, false, 1, 0, m, 0, n);
+      assert.ok(c.every(Number.isFinite), `m=${m} layout=${layout}`);
+      for (const x of [a, b, c]) freeShared(x);
+    }
+  });
+
+  for (const type of ['Q8_0', 'Q4_0'] as const satisfies readonly QuantType[]) {
+    it(`decode against ${type} blocks equals the 8-bit rounding model, and the WebAssembly integer path`, () => {
+      const { native, wasm } = engines();
+      for (const [m, k, n] of [[1, 64, 40], [2, 96, 9], [5, 576, 33], [16, 256, 17]] as const) {
+        const bytes = quantize(type, randomArray(n * k, 7, false));
+        const wBlock = allocShared(Math.ceil(bytes.length / 4));
+        new Uint8Array(wBlock.buffer, wBlock.byteOffset, bytes.length).set(bytes);
+        const w = dequantize(type, bytes, n * k);
+        const a = randomArray(m * k, 11);
+        a[k - 1] = 30; // an outlier: its block's other values round coarsely
+        const c = randomArray(m * n, 12), cw = allocShared(m * n);
+        cw.set(c);
+        const before = c.slice();
+        native.gemm(c.byteOffset, a.byteOffset, wBlock.byteOffset, m, k, n, 1, true, 0.5, 0, m, 0, n, QUANT_CODES[type]);
+        wasm.gemm(cw.byteOffset, a.byteOffset, wBlock.byteOffset, m, k, n, 1, true, 0.5, 0, m, 0, n, QUANT_CODES[type]);
+        // the model: each activation block as d·q, d = max|x|/127, q = round-half-even(x·127/max)
+        const rounded = new Float64Array(m * k);
+        for (let b0 = 0; b0 < m * k; b0 += 32) {
+          let amax = 0;
+          for (let p = b0; p < b0 + 32; p++) amax = Math.max(amax, Math.abs(a[p]!));
+          const d = Math.fround(amax / 127), id = amax > 0 ? Math.fround(127 / amax) : 0;
+          for (let p = b0; p < b0 + 32; p++) {
+            const v = Math.fround(a[p]! * id), q = Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
+            rounded[p] = d * Math.max(-127, Math.min(127, q));
+          }
+        }
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0, t = 0;
+            for (let p = 0; p < k; p++) {
+              s += rounded[i * k + p]! * w[j * k + p]!;
+              t += Math.abs(rounded[i * k + p]! * w[j * k + p]!);
+            }
+            const q = i * n + j, want = before[q]! + 0.5 * s, bound = (k / 32 + 4) * 2 ** -23 * (t + Math.abs(before[q]!)) + 1e-30;
+            assert.ok(Math.abs(c[q]! - want) <= bound, `${type} m=${m} k=${k}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
+            assert.ok(Math.abs(c[q]! - cw[q]!) <= 2 * bound, `${type}: native ${c[q]} and WebAssembly ${cw[q]} differ at C[${i},${j}]`);
+          }
+        }
+        for (const x of [wBlock, a, c, cw]) freeShared(x);
+      }
+    });
+  }
+
+  it('loraRow: y += scale·B·(A·x), as the WebAssembly engine computes it', () => {
+    const { native, wasm } = engines();
+    const inDim = 96, outDim = 40, r = 8, scale = 2;
+    const x = randomArray(inDim, 1), a = randomArray(r * inDim, 2), bt = randomArray(r * outDim, 3), y = randomArray(outDim, 4);
+    const yw = allocShared(outDim), u = allocShared(r);
+    yw.set(y);
+    const want = Float64Array.from(y);
+    for (let t = 0; t < r; t++) {
+      let ut = 0;
+      for (let p = 0; p < inDim; p++) ut += a[t * inDim + p]! * x[p]!;
+      for (let o = 0; o < outDim; o++) want[o]! += scale * ut * bt[t * outDim + o]!;
+    }
+    native.loraRow(y.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
+    wasm.loraRow(yw.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
+    for (let o = 0; o < outDim; o++) {
+      assert.ok(Math.abs(y[o]! - want[o]!) < 1e-4, `y[${o}] = ${y[o]}, want ${want[o]}`);
+      assert.ok(Math.abs(y[o]! - yw[o]!) < 1e-4);
+    }
+    for (const v of [x, a, bt, y, yw, u]) freeShared(v);
+  });
+
+  it('refuse operands outside the heap, bad ranges and bad arguments, and write nothing then', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const heap = sharedHeap(), bytes = new Uint8Array(heap.memory.buffer);
+    const c = randomArray(16, 5), before = c.slice(), a = randomArray(16, 6);
+    const end = bytes.length;
+    const refused = (f: () => void, code: string) => assert.throws(f, (err: NodeJS.ErrnoException) => err.code === code);
+    // C, A or B reaching past the heap's end; a misaligned C
+    refused(() => native.gemm(bytes, end - 32, a.byteOffset, a.byteOffset, 4, 4, 4, 0, 0, 1, 0, 4, 0, 4), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gemm(bytes, c.byteOffset, end - 8, a.byteOffset, 4, 4, 4, 0, 0, 1, 0, 4, 0, 4), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, 2 ** 40, 4, 4, 4, 0, 0, 1, 0, 4, 0, 4), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gemm(bytes, c.byteOffset + 1, a.byteOffset, a.byteOffset, 2, 2, 2, 0, 0, 1, 0, 2, 0, 2), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gemm(bytes, -4, a.byteOffset, a.byteOffset, 2, 2, 2, 0, 0, 1, 0, 2, 0, 2), 'ERR_NATIVE_KERNEL_BOUNDS');
+    // a view that starts inside the heap cannot reach before its start
+    refused(() => native.gemm(bytes.subarray(end - 64), 0, 0, 0, 5, 5, 5, 0, 0, 1, 0, 5, 0, 5), 'ERR_NATIVE_KERNEL_BOUNDS');
+    // ranges outside C, unknown layouts, sizes that are not sizes
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 4, 0, 0, 1, 0, 5, 0, 4), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 4, 0, 0, 1, 3, 2, 0, 4), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 4, 3, 0, 1, 0, 4, 0, 4), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, Number.NaN, 4, 4, 0, 0, 1, 0, 4, 0, 4), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 2.5, 4, 4, 0, 0, 1, 0, 2, 0, 4), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 3, 1, 32, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 1, 1, 48, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, end - 16, 1, 1, 32, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, end - 4, 4, 4, 2, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
+    // not a Uint8Array, not numbers, too few arguments
+    const call = native.gemm as unknown as (...args: unknown[]) => void;
+    refused(() => call(new Float32Array(heap.memory.buffer), 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_ARGS');
+    refused(() => call({}, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_ARGS');
+    refused(() => call(bytes, '0', 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_ARGS');
+    refused(() => call(bytes, 0, 0, 0), 'ERR_NATIVE_KERNEL_ARGS');
+    assert.deepEqual(c, before);
+    for (const x of [a, c]) freeShared(x);
+  });
+
+  it('run on the pool’s worker threads (each loads the addon), with the same results as one thread', async () => {
+    const pool = new MatmulPool({ threads: 2, minFlops: 0 });
+    try {
+      for (const [m, k, n, layout] of [[200, 96, 130, 'nn'], [8, 576, 300, 'nt'], [64, 150, 90, 'tn']] as const) {
+        const a = randomArray(m * k, 21), b = randomArray(k * n, 22), c1 = allocShared(m * n), c2 = allocShared(m * n);
+        engines().native.gemm(c1.byteOffset, a.byteOffset, b.byteOffset, m, k, n, { nn: 0, nt: 1, tn: 2 }[layout] as 0 | 1 | 2, false, 1, 0, m, 0, n);
+        pool.matmul(c2, a, b, m, k, n, layout);
+        assert.deepEqual(c2, c1, `${layout} ${m}×${k}×${n}`);
+        for (const x of [a, b, c1, c2]) freeShared(x);
+      }
+    } finally {
+      await pool.dispose();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The optional native kernels (`native/kernels.c`, a Node-API addon built for this machine's CPU
+ * by `npm run build:kernels`, which `npm start` and `npm test` run first). They take the same byte
+ * offsets of the shared heap as the WebAssembly kernels and compute the same products (the f32
+ * GEMM in every layout, the decode products against f32, Q8_0 and Q4_0 weights, a row's LoRA
+ * update) with the CPU's own vector width. Where the addon was not built (no C compiler) or
+ * `OPENLEDGER_KERNELS=wasm`, the engine runs the WebAssembly kernels alone.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Where `scripts/build-kernels.ts` writes the addon. */
+export const NATIVE_KERNELS_PATH = fileURLToPath(new URL('../../../build/kernels/openledger-kernels.node', import.meta.url));
+
+/** The addon's functions; every offset is a byte offset into `heap` (checked there: a RangeError names what lies outside). */
+export interface NativeKernels {
+  /** `C[m×n] (+)= alpha·op(A)·op(B)`, f32, rows [r0, r1) and columns [c0, c1) (layout 0 nn, 1 nt, 2 tn). */
+  gemm(heap: Uint8Array, c: number, a: number, b: number, m: number, k: number, n: number, layout: number,
+    accumulate: number, alpha: number, r0: number, r1: number, c0: number, c1: number): void;
+  /** `C (+)= alpha·A·Wᵀ`, W [n, k] in ggml blocks of `type` (1 Q8_0, 2 Q4_0), A's rows rounded to 8 bits. */
+  decodeQuant(heap: Uint8Array, c: number, a: number, w: number, type: number, m: number, k: number, n: number,
+    accumulate: number, alpha: number, r0: number, r1: number, c0: number, c1: number): void;
+  /** `y[out] += scale·Bᵀᵀ·(A·x)`, A [r, in], Bᵀ [r, out]. */
+  loraRow(heap: Uint8Array, y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number): void;
+  /** What the addon was built for: `avx2 fma f16c` or `portable`. */
+  features(): string;
+}
+
+/** `OPENLEDGER_KERNELS=native` was asked for and the addon cannot be loaded. */
+export class NativeKernelsUnavailableError extends Error {
+  override name = 'NativeKernelsUnavailableError';
+}
+
+let loaded: NativeKernels | null | undefined;
+let loadFailure = '';
+
+/**
+ * This thread's native kernels, or undefined where they are not built or not wanted
+ * (`OPENLEDGER_KERNELS`: `auto`, the default, uses them when built; `wasm` never; `native` always,
+ * throwing {@link NativeKernelsUnavailableError} when they cannot be loaded).
+ *
+ * @example
+ * const native = nativeKernels();
+ * console.log(native ? `native kernels (${native.features()})` : 'WebAssembly kernels');
+ */
+export function nativeKernels(env: NodeJS.ProcessEnv = process.env): NativeKernels | undefined {
+  const wanted = env.OPENLEDGER_KERNELS ?? 'auto';
+  if (wanted !== 'auto' && wanted !== 'wasm' && wanted !== 'native') {
+    throw new NativeKernelsUnavailableError(`OPENLEDGER_KERNELS must be auto, wasm or native, not '${wanted}'`);
+  }
+  if (wanted === 'wasm') return undefined;
+  if (loaded === undefined) {
+    loaded = null;
+    if (!existsSync(NATIVE_KERNELS_PATH)) loadFailure = `${NATIVE_KERNELS_PATH} is not built (npm run build:kernels)`;
+    else {
+      try {
+        loaded = createRequire(import.meta.url)(NATIVE_KERNELS_PATH) as NativeKernels;
+      } catch (err) {
+        loadFailure = err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+  if (loaded) return loaded;
+  if (wanted === 'native') throw new NativeKernelsUnavailableError(`the native kernels cannot be loaded: ${loadFailure}`);
+  return undefined;
+}

@@ -1,0 +1,630 @@
+/*
+ * The engine's native CPU kernels (an optional Node-API addon, built at install by
+ * `scripts/build-kernels.ts` with the host's compiler for the host's CPU). They compute exactly
+ * what the WebAssembly kernels compute, on the same heap (the engine's shared WebAssembly memory:
+ * every operand is a byte offset into it, bounds-checked here), with the vector width and integer
+ * dot products the CPU has (AVX2 + FMA: 8-wide f32 FMAs, 32-byte int8 dot products; any other CPU:
+ * portable C the compiler vectorises).
+ *
+ *   gemm     C[m×n] (+)= alpha·op(A)·op(B), f32, rows [r0, r1) and columns [c0, c1) of C:
+ *            nn A[m×k]·B[k×n]; nt A[m×k]·B[n×k]ᵀ; tn A[k×m]ᵀ·B[k×n]. Packed panels of A
+ *            (MR rows) and B (NR columns) in cache blocks (MC × KC, KC × NC), a 6×16 register
+ *            tile (12 accumulators of 8). An nt product of at most DECODE_MAX_ROWS_F32 rows
+ *            (decode) streams W's rows where they lie instead (nothing to amortise packing over).
+ *   decodeQ  C (+)= alpha·A·Wᵀ, W [n, k] in Q8_0 or Q4_0 blocks (ggml layout), A rows rounded to
+ *            8-bit blocks of 32 (d = max|x|/127, q = round-half-even(x·127/max), as llama.cpp
+ *            and the WebAssembly kernels do), each weight block an exact integer dot product.
+ *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter.
+ *
+ * Shapes are written beside the loops; "f32x8" is one AVX2 register of 8 floats.
+ */
+#include <node_api.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define OL_AVX2 1
+#else
+#define OL_AVX2 0
+#endif
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 144
+#define NC 2048
+/* An nt product of at most this many rows of A takes the streaming decode path (the engine's F32_DECODE_MAX_ROWS). */
+#define DECODE_MAX_ROWS_F32 32
+#define QBLOCK 32
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* ---------- per-thread scratch: packed panels, rounded activations ---------- */
+
+typedef struct {
+  float *apack;   /* MC × KC, MR-row panels */
+  float *bpack;   /* KC × NC, NR-column panels */
+  int8_t *qa;     /* rounded activations */
+  float *da;      /* their block scales */
+  size_t qcap;    /* elements qa holds */
+} Scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p) {
+  Scratch *s = p;
+  free(s->apack);
+  free(s->bpack);
+  free(s->qa);
+  free(s->da);
+  free(s);
+}
+
+static void scratch_key_create(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+static Scratch *scratch(void) {
+  pthread_once(&scratch_once, scratch_key_create);
+  Scratch *s = pthread_getspecific(scratch_key);
+  if (s) return s;
+  s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->apack = aligned_alloc(64, sizeof(float) * MC * KC);
+  s->bpack = aligned_alloc(64, sizeof(float) * NC * KC);
+  if (!s->apack || !s->bpack) { scratch_free(s); return NULL; }
+  pthread_setspecific(scratch_key, s);
+  return s;
+}
+
+static int scratch_quant(Scratch *s, size_t elements) {
+  if (s->qcap >= elements) return 1;
+  free(s->qa);
+  free(s->da);
+  s->qa = aligned_alloc(64, (elements + 63) / 64 * 64);
+  s->da = malloc(sizeof(float) * (elements / QBLOCK + 1));
+  s->qcap = s->qa && s->da ? elements : 0;
+  return s->qcap != 0;
+}
+
+/* ---------- f32 GEMM ---------- */
+
+/* A(i, p) = A[i·esA + p·psA]; packs rows [0, mc) × steps [0, kc) into MR-row panels: dst[panel][p][MR]. */
+static void pack_a(float *restrict dst, const float *restrict A, long esA, long psA, int mc, int kc) {
+  for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    int rows = imin(MR, mc - i0);
+    const float *a = A + i0 * esA;
+    if (psA == 1) {
+      for (int i = 0; i < rows; i++)
+        for (int p = 0; p < kc; p++) dst[p * MR + i] = a[i * esA + p];
+    } else {
+      for (int p = 0; p < kc; p++)
+        for (int i = 0; i < rows; i++) dst[p * MR + i] = a[i * esA + p * psA];
+    }
+    for (int i = rows; i < MR; i++)
+      for (int p = 0; p < kc; p++) dst[p * MR + i] = 0;
+  }
+}
+
+/* B(p, j) = B[p·psB + j·esB]; packs steps [0, kc) × columns [0, nc) into NR-column panels: dst[panel][p][NR]. */
+static void pack_b(float *restrict dst, const float *restrict B, long esB, long psB, int kc, int nc) {
+  for (int j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    int cols = imin(NR, nc - j0);
+    const float *b = B + j0 * esB;
+    if (esB == 1) {
+      for (int p = 0; p < kc; p++) {
+        memcpy(dst + p * NR, b + p * psB, sizeof(float) * cols);
+        for (int j = cols; j < NR; j++) dst[p * NR + j] = 0;
+      }
+    } else {
+      for (int j = 0; j < cols; j++)
+        for (int p = 0; p < kc; p++) dst[p * NR + j] = b[j * esB + p * psB];
+      for (int j = cols; j < NR; j++)
+        for (int p = 0; p < kc; p++) dst[p * NR + j] = 0;
+    }
+  }
+}
+
+/* C[mr×nr] at C (row stride ldc) = alpha·Ap·Bp (+ C when beta): Ap [kc][MR], Bp [kc][NR]. */
+static void micro_tile(int kc, const float *restrict Ap, const float *restrict Bp, float *restrict C, long ldc,
+                       float alpha, int beta, int mr, int nr) {
+#if OL_AVX2
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
+  for (int p = 0; p < kc; p++, Ap += MR, Bp += NR) {
+    __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8), a;
+    a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(Ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(Ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+  }
+  __m256 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 }, { c40, c41 }, { c50, c51 } };
+  __m256 va = _mm256_set1_ps(alpha);
+  if (mr == MR && nr == NR) {
+    for (int i = 0; i < MR; i++) {
+      float *c = C + i * ldc;
+      for (int h = 0; h < 2; h++) {
+        __m256 v = beta ? _mm256_fmadd_ps(va, acc[i][h], _mm256_loadu_ps(c + 8 * h)) : _mm256_mul_ps(va, acc[i][h]);
+        _mm256_storeu_ps(c + 8 * h, v);
+      }
+    }
+    return;
+  }
+  float tile[MR * NR] __attribute__((aligned(32)));
+  for (int i = 0; i < MR; i++) { _mm256_store_ps(tile + i * NR, acc[i][0]); _mm256_store_ps(tile + i * NR + 8, acc[i][1]); }
+#else
+  float tile[MR * NR] = { 0 };
+  for (int p = 0; p < kc; p++, Ap += MR, Bp += NR)
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) tile[i * NR + j] += Ap[i] * Bp[j];
+#endif
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) {
+      float v = alpha * tile[i * NR + j];
+      C[i * ldc + j] = beta ? v + C[i * ldc + j] : v;
+    }
+}
+
+/* rows [r0, r1), columns [c0, c1) of C += products of the blocked panels (see the file comment). */
+static void gemm_packed(Scratch *s, float *C, const float *A, const float *B, int m, int k, int n, int layout,
+                        int accumulate, float alpha, int r0, int r1, int c0, int c1) {
+  /* element strides: A's row i / step p; B's column j / step p */
+  long esA = layout == 2 ? 1 : k, psA = layout == 2 ? m : 1;
+  long esB = layout == 1 ? k : 1, psB = layout == 1 ? 1 : n;
+  for (int jc = c0; jc < c1; jc += NC) {
+    int nc = imin(NC, c1 - jc);
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = imin(KC, k - pc);
+      int beta = accumulate || pc > 0;
+      pack_b(s->bpack, B + pc * psB + jc * esB, esB, psB, kc, nc);         /* [nc/NR][kc][NR] */
+      for (int ic = r0; ic < r1; ic += MC) {
+        int mc = imin(MC, r1 - ic);
+        pack_a(s->apack, A + ic * esA + pc * psA, esA, psA, mc, kc);       /* [mc/MR][kc][MR] */
+        for (int jr = 0; jr < nc; jr += NR)
+          for (int ir = 0; ir < mc; ir += MR)
+            micro_tile(kc, s->apack + ir * kc, s->bpack + jr * kc, C + (long)(ic + ir) * n + jc + jr, n, alpha, beta,
+                       imin(MR, mc - ir), imin(NR, nc - jr));
+      }
+    }
+  }
+}
+
+/* ---------- f32 decode: C[i][j] (+)= alpha·Σ_p A[i][p]·W[j][p], W's rows read where they lie ---------- */
+
+#if OL_AVX2
+static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+#endif
+
+static inline void store_out(float *c, float sum, float alpha, int beta) { *c = beta ? alpha * sum + *c : alpha * sum; }
+
+/* A tile of MA rows of A (stride lda) × MW rows of W (stride ldw), k steps; C's rows stride ldc. */
+#define DEFINE_DOT_TILE(MA, MW)                                                                               \
+  static void dot_tile_##MA##x##MW(const float *restrict A, long lda, const float *restrict W, long ldw, int k,  \
+                                   float *C, long ldc, float alpha, int beta) {                               \
+    float sums[MA][MW];                                                                                      \
+    int p = 0;                                                                                               \
+    DOT_TILE_VECTOR(MA, MW)                                                                                  \
+    for (int i = 0; i < MA; i++)                                                                             \
+      for (int j = 0; j < MW; j++) {                                                                         \
+        float s = sums[i][j];                                                                                \
+        for (int q = p; q < k; q++) s += A[i * lda + q] * W[j * ldw + q];                                    \
+        store_out(C + i * ldc + j, s, alpha, beta);                                                          \
+      }                                                                                                      \
+  }
+#if OL_AVX2
+#define DOT_TILE_VECTOR(MA, MW)                                                                               \
+  __m256 acc[MA][MW];                                                                                        \
+  for (int i = 0; i < MA; i++)                                                                               \
+    for (int j = 0; j < MW; j++) acc[i][j] = _mm256_setzero_ps();                                            \
+  for (; p + 8 <= k; p += 8) {                                                                               \
+    __m256 a[MA];                                                                                            \
+    for (int i = 0; i < MA; i++) a[i] = _mm256_loadu_ps(A + i * lda + p);                                    \
+    for (int j = 0; j < MW; j++) {                                                                           \
+      __m256 w = _mm256_loadu_ps(W + j * ldw + p);                                                           \
+      for (int i = 0; i < MA; i++) acc[i][j] = _mm256_fmadd_ps(a[i], w, acc[i][j]);                          \
+    }                                                                                                        \
+  }                                                                                                          \
+  for (int i = 0; i < MA; i++)                                                                               \
+    for (int j = 0; j < MW; j++) sums[i][j] = hsum8(acc[i][j]);
+#else
+#define DOT_TILE_VECTOR(MA, MW)                                                                               \
+  for (int i = 0; i < MA; i++)                                                                               \
+    for (int j = 0; j < MW; j++) sums[i][j] = 0;
+#endif
+DEFINE_DOT_TILE(1, 8)
+DEFINE_DOT_TILE(1, 4)
+DEFINE_DOT_TILE(1, 1)
+DEFINE_DOT_TILE(3, 4)
+DEFINE_DOT_TILE(3, 1)
+DEFINE_DOT_TILE(2, 4)
+DEFINE_DOT_TILE(2, 1)
+
+static void decode_f32(float *C, const float *A, const float *W, int k, int n, int r0, int r1, int c0, int c1,
+                       float alpha, int beta) {
+  long lda = k, ldw = k, ldc = n;
+  int j = c0;
+  if (r1 - r0 == 1) {
+    const float *a = A + (long)r0 * lda;
+    float *c = C + (long)r0 * ldc;
+    for (; j + 8 <= c1; j += 8) dot_tile_1x8(a, lda, W + j * ldw, ldw, k, c + j, ldc, alpha, beta);
+    for (; j + 4 <= c1; j += 4) dot_tile_1x4(a, lda, W + j * ldw, ldw, k, c + j, ldc, alpha, beta);
+    for (; j < c1; j++) dot_tile_1x1(a, lda, W + j * ldw, ldw, k, c + j, ldc, alpha, beta);
+    return;
+  }
+  /* W's rows four at a time (they stay in L1 while every row of A meets them) */
+  for (; j < c1; j += 4) {
+    int mw = imin(4, c1 - j);
+    const float *w = W + j * ldw;
+    int i = r0;
+    for (; i + 3 <= r1; i += 3) {
+      const float *a = A + (long)i * lda;
+      float *c = C + (long)i * ldc + j;
+      if (mw == 4) dot_tile_3x4(a, lda, w, ldw, k, c, ldc, alpha, beta);
+      else for (int t = 0; t < mw; t++) dot_tile_3x1(a, lda, w + t * ldw, ldw, k, c + t, ldc, alpha, beta);
+    }
+    for (; i < r1; i += 2) {
+      const float *a = A + (long)i * lda;
+      float *c = C + (long)i * ldc + j;
+      if (i + 2 <= r1) {
+        if (mw == 4) dot_tile_2x4(a, lda, w, ldw, k, c, ldc, alpha, beta);
+        else for (int t = 0; t < mw; t++) dot_tile_2x1(a, lda, w + t * ldw, ldw, k, c + t, ldc, alpha, beta);
+      } else {
+        if (mw == 4) dot_tile_1x4(a, lda, w, ldw, k, c, ldc, alpha, beta);
+        else for (int t = 0; t < mw; t++) dot_tile_1x1(a, lda, w + t * ldw, ldw, k, c + t, ldc, alpha, beta);
+      }
+    }
+  }
+}
+
+/* ---------- 8-bit decode against Q8_0 / Q4_0 weights ---------- */
+
+enum { Q8_0 = 1, Q4_0 = 2 };
+static const int QBYTES[3] = { 0, 34, 18 }; /* a block of 32: f16 scale + 32 int8 / 16 bytes of nibbles */
+
+static inline float f16_to_f32(uint16_t h) {
+#if OL_AVX2
+  return _cvtsh_ss(h);
+#else
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) bits = sign;
+    else { /* subnormal */
+      float f = ldexpf((float)man, -24);
+      return sign ? -f : f;
+    }
+  } else if (exp == 31) bits = sign | 0x7f800000 | (man << 13);
+  else bits = sign | ((exp + 112) << 23) | (man << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+#endif
+}
+
+/* rows × k f32 (row stride lda) → int8 q [rows][k] and scales d [rows][k/32]: d = max|x|/127, q = rne(x·127/max) */
+static void quantize_rows(const float *A, long lda, int rows, int k, int8_t *q, float *d) {
+#if OL_AVX2
+  const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int i = 0; i < rows; i++)
+    for (int b = 0; b < k / QBLOCK; b++) {
+      const float *xb = A + i * lda + b * QBLOCK;
+      __m256 x[4], m = _mm256_setzero_ps();
+      for (int t = 0; t < 4; t++) {
+        x[t] = _mm256_loadu_ps(xb + 8 * t);
+        m = _mm256_max_ps(m, _mm256_and_ps(x[t], absMask));
+      }
+      __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+      h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_max_ss(h, _mm_movehdup_ps(h));
+      float amax = _mm_cvtss_f32(h);
+      __m256 id = _mm256_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+      d[(long)i * (k / QBLOCK) + b] = amax / 127.0f;
+      __m256i v[4];
+      for (int t = 0; t < 4; t++) /* round half to even, then clamp to ±127 (x·127/max can round past 127 by an ulp) */
+        v[t] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x[t], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      __m256i p01 = _mm256_packs_epi32(v[0], v[1]), p23 = _mm256_packs_epi32(v[2], v[3]);
+      __m256i bytes = _mm256_packs_epi16(p01, p23); /* lanes interleaved: 0 4 1 5 2 6 3 7 (groups of 4) */
+      bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      bytes = _mm256_max_epi8(bytes, _mm256_set1_epi8(-127));
+      bytes = _mm256_min_epi8(bytes, _mm256_set1_epi8(127));
+      _mm256_storeu_si256((__m256i *)(q + (long)i * k + b * QBLOCK), bytes);
+    }
+  return;
+#endif
+  for (int i = 0; i < rows; i++) {
+    const float *x = A + i * lda;
+    for (int b = 0; b < k / QBLOCK; b++) {
+      const float *xb = x + b * QBLOCK;
+      float amax = 0;
+      for (int p = 0; p < QBLOCK; p++) amax = fmaxf(amax, fabsf(xb[p]));
+      float id = amax > 0 ? 127.0f / amax : 0.0f;
+      d[(long)i * (k / QBLOCK) + b] = amax / 127.0f;
+      int8_t *qb = q + (long)i * k + b * QBLOCK;
+      for (int p = 0; p < QBLOCK; p++) {
+        float v = nearbyintf(xb[p] * id); /* round half to even in the default rounding mode */
+        qb[p] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+      }
+    }
+  }
+}
+
+#if OL_AVX2
+/* 32 int8 weights w · 32 int8 activations a → 8 int32 partial sums (|w·a| pairs fit int16: 128·127·2 < 2^15) */
+static inline __m256i dot32(__m256i w, __m256i a) {
+  __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+static inline __m256i load_weights(const uint8_t *block, int type) {
+  if (type == Q8_0) return _mm256_loadu_si256((const __m256i *)(block + 2));
+  __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+  __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f)), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+  return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8)); /* elements 0..15 low nibbles, 16..31 high */
+}
+#endif
+
+static inline int weight_value(const uint8_t *block, int type, int p) {
+  if (type == Q8_0) return (int8_t)block[2 + p];
+  uint8_t byte = block[2 + (p & 15)];
+  return (p < 16 ? byte & 0x0f : byte >> 4) - 8;
+}
+
+/* MA rows of rounded A (q [MA][ldq], d [MA][ldd]) against MW rows of W (rowBytes apart, nb blocks each):
+ * sums[i][j] = Σ_b dw_jb·d_ib·(w_jb·q_ib), the integer dot exact, one f32 FMA per block */
+#define DEFINE_QDOT(MA, MW)                                                                                    \
+  static inline __attribute__((always_inline)) void qdot_##MA##x##MW(const int8_t *q, const float *d, long ldq, \
+      long ldd, const uint8_t *w, long rowBytes, int nb, const int type, float sums[MA][MW]) {                  \
+    QDOT_BODY(MA, MW)                                                                                           \
+  }
+#if OL_AVX2
+#define QDOT_BODY(MA, MW)                                                                                      \
+  __m256 acc[MA][MW];                                                                                          \
+  for (int i = 0; i < MA; i++)                                                                                 \
+    for (int j = 0; j < MW; j++) acc[i][j] = _mm256_setzero_ps();                                              \
+  const int bytes = QBYTES[type];                                                                              \
+  for (int b = 0; b < nb; b++) {                                                                               \
+    __m256i wv[MW];                                                                                            \
+    float dw[MW];                                                                                              \
+    for (int j = 0; j < MW; j++) {                                                                             \
+      const uint8_t *blk = w + j * rowBytes + (long)b * bytes;                                                 \
+      wv[j] = load_weights(blk, type);                                                                         \
+      dw[j] = f16_to_f32((uint16_t)(blk[0] | blk[1] << 8));                                                    \
+    }                                                                                                          \
+    for (int i = 0; i < MA; i++) {                                                                             \
+      __m256i av = _mm256_loadu_si256((const __m256i *)(q + i * ldq + b * QBLOCK));                            \
+      float da = d[i * ldd + b];                                                                               \
+      for (int j = 0; j < MW; j++)                                                                             \
+        acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(dw[j] * da), _mm256_cvtepi32_ps(dot32(wv[j], av)), acc[i][j]); \
+    }                                                                                                          \
+  }                                                                                                            \
+  for (int i = 0; i < MA; i++)                                                                                 \
+    for (int j = 0; j < MW; j++) sums[i][j] = hsum8(acc[i][j]);
+#else
+#define QDOT_BODY(MA, MW)                                                                                      \
+  const int bytes = QBYTES[type];                                                                              \
+  for (int i = 0; i < MA; i++)                                                                                 \
+    for (int j = 0; j < MW; j++) {                                                                             \
+      float s = 0;                                                                                             \
+      for (int b = 0; b < nb; b++) {                                                                           \
+        const uint8_t *blk = w + j * rowBytes + (long)b * bytes;                                               \
+        int32_t t = 0;                                                                                         \
+        for (int p = 0; p < QBLOCK; p++) t += weight_value(blk, type, p) * q[i * ldq + b * QBLOCK + p];        \
+        s += f16_to_f32((uint16_t)(blk[0] | blk[1] << 8)) * d[i * ldd + b] * (float)t;                         \
+      }                                                                                                        \
+      sums[i][j] = s;                                                                                          \
+    }
+#endif
+DEFINE_QDOT(1, 4)
+DEFINE_QDOT(1, 2)
+DEFINE_QDOT(1, 1)
+DEFINE_QDOT(2, 2)
+DEFINE_QDOT(4, 2)
+DEFINE_QDOT(4, 1)
+
+static inline __attribute__((always_inline)) void decode_quant_typed(const int8_t *qa, const float *da, float *C,
+    const uint8_t *W, const int type, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
+  int rows = r1 - r0, nb = k / QBLOCK;
+  long rowBytes = (long)nb * QBYTES[type];
+  float *Cr = C + (long)r0 * n;
+#define QTILE(MA, MW, I, J)                                                                                     \
+  do {                                                                                                          \
+    float sums[MA][MW];                                                                                         \
+    qdot_##MA##x##MW(qa + (long)(I) * k, da + (long)(I) * nb, k, nb, W + (J) * rowBytes, rowBytes, nb, type, sums); \
+    for (int t = 0; t < MA; t++)                                                                                \
+      for (int u = 0; u < MW; u++) store_out(Cr + (long)((I) + t) * n + (J) + u, sums[t][u], alpha, beta);      \
+  } while (0)
+  if (rows == 1) {
+    /* one row streams W: four of its rows at a time keep more loads in flight */
+    int j = c0;
+    for (; j + 4 <= c1; j += 4) QTILE(1, 4, 0, j);
+    for (; j < c1; j++) QTILE(1, 1, 0, j);
+    return;
+  }
+  /* W's rows two at a time (they stay in L1) against every row of A, four rows of A per tile */
+  for (int j = c0; j < c1; j += 2) {
+    int i = 0;
+    if (j + 2 <= c1) {
+      for (; i + 4 <= rows; i += 4) QTILE(4, 2, i, j);
+      for (; i + 2 <= rows; i += 2) QTILE(2, 2, i, j);
+      for (; i < rows; i++) QTILE(1, 2, i, j);
+    } else {
+      for (; i + 4 <= rows; i += 4) QTILE(4, 1, i, j);
+      for (; i < rows; i++) QTILE(1, 1, i, j);
+    }
+  }
+#undef QTILE
+}
+
+static void decode_q8_0(const int8_t *qa, const float *da, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
+  decode_quant_typed(qa, da, C, W, Q8_0, k, n, r0, r1, c0, c1, alpha, beta);
+}
+
+static void decode_q4_0(const int8_t *qa, const float *da, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
+  decode_quant_typed(qa, da, C, W, Q4_0, k, n, r0, r1, c0, c1, alpha, beta);
+}
+
+static void decode_quant(Scratch *s, float *C, const float *A, const uint8_t *W, int type, int k, int n, int r0, int r1,
+                         int c0, int c1, float alpha, int beta) {
+  quantize_rows(A + (long)r0 * k, k, r1 - r0, k, s->qa, s->da);             /* q [rows][k], d [rows][k/32] */
+  (type == Q8_0 ? decode_q8_0 : decode_q4_0)(s->qa, s->da, C, W, k, n, r0, r1, c0, c1, alpha, beta);
+}
+
+/* ---------- Node-API ---------- */
+
+#define MAX_ARGS 16
+
+typedef struct {
+  uint8_t *heap;
+  size_t bytes;
+  double v[MAX_ARGS];
+} Args;
+
+static napi_value fail(napi_env env, const char *code, const char *message) {
+  napi_throw_range_error(env, code, message);
+  return NULL;
+}
+
+/* args[0] a typed array over the heap, then `count` numbers */
+static int read_args(napi_env env, napi_callback_info info, int count, Args *out) {
+  size_t argc = MAX_ARGS + 1;
+  napi_value argv[MAX_ARGS + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != (size_t)count + 1) {
+    fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: wrong number of arguments");
+    return 0;
+  }
+  bool is_typed;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  if (!is_typed) { fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: the heap must be a typed array"); return 0; }
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, &offset) != napi_ok || type != napi_uint8_array) {
+    fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: the heap must be a Uint8Array");
+    return 0;
+  }
+  out->heap = data;
+  out->bytes = length;
+  for (int i = 0; i < count; i++) {
+    if (napi_get_value_double(env, argv[i + 1], &out->v[i]) != napi_ok) {
+      fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: arguments after the heap must be numbers");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* a non-negative integer argument below 2^31 */
+static int size_arg(double v) { return v >= 0 && v < 2147483648.0 && v == (double)(long)v; }
+
+/* [offset, offset + bytes) inside the heap, offset 4-byte aligned where `aligned` */
+static int in_heap(const Args *a, double offset, double bytes, int aligned) {
+  if (!(offset >= 0 && offset == (double)(uint64_t)offset && bytes >= 0)) return 0;
+  if (aligned && ((uint64_t)offset & 3) != 0) return 0;
+  return offset + bytes <= (double)a->bytes;
+}
+
+/* gemm(heap, c, a, b, m, k, n, layout, accumulate, alpha, r0, r1, c0, c1) */
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  Args g;
+  if (!read_args(env, info, 13, &g)) return NULL;
+  double *v = g.v;
+  for (int i = 3; i <= 6; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gemm: m, k, n and layout must be sizes");
+  for (int i = 9; i <= 12; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gemm: bad row or column range");
+  int m = v[3], k = v[4], n = v[5], layout = v[6], r0 = v[9], r1 = v[10], c0 = v[11], c1 = v[12];
+  if (layout > 2) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gemm: unknown layout");
+  if (r0 > r1 || r1 > m || c0 > c1 || c1 > n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gemm: row or column range outside C");
+  double mk = 4.0 * m * k, kn = 4.0 * k * n, mn = 4.0 * m * n;
+  if (!in_heap(&g, v[0], mn, 1) || !in_heap(&g, v[1], mk, 1) || !in_heap(&g, v[2], kn, 1))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gemm: an operand lies outside the heap");
+  if (r1 == r0 || c1 == c0 || k == 0) return NULL;
+  float *C = (float *)(g.heap + (uint64_t)v[0]);
+  const float *A = (const float *)(g.heap + (uint64_t)v[1]), *B = (const float *)(g.heap + (uint64_t)v[2]);
+  float alpha = (float)v[8];
+  int beta = v[7] != 0;
+  if (layout == 1 && m <= DECODE_MAX_ROWS_F32) {
+    decode_f32(C, A, B, k, n, r0, r1, c0, c1, alpha, beta);
+    return NULL;
+  }
+  Scratch *s = scratch();
+  if (!s) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "gemm: out of memory for packed panels");
+  gemm_packed(s, C, A, B, m, k, n, layout, beta, alpha, r0, r1, c0, c1);
+  return NULL;
+}
+
+/* decodeQuant(heap, c, a, w, type, m, k, n, accumulate, alpha, r0, r1, c0, c1): nt, W [n, k] in blocks */
+static napi_value js_decode_quant(napi_env env, napi_callback_info info) {
+  Args g;
+  if (!read_args(env, info, 13, &g)) return NULL;
+  double *v = g.v;
+  for (int i = 3; i <= 6; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: type, m, k, n must be sizes");
+  for (int i = 9; i <= 12; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: bad row or column range");
+  int type = v[3], m = v[4], k = v[5], n = v[6], r0 = v[9], r1 = v[10], c0 = v[11], c1 = v[12];
+  if (type != Q8_0 && type != Q4_0) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: only Q8_0 and Q4_0 weights");
+  if (k % QBLOCK != 0) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: k must be whole blocks of 32");
+  if (r0 > r1 || r1 > m || c0 > c1 || c1 > n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: row or column range outside C");
+  if (!in_heap(&g, v[0], 4.0 * m * n, 1) || !in_heap(&g, v[1], 4.0 * m * k, 1) || !in_heap(&g, v[2], (double)n * (k / QBLOCK) * QBYTES[type], 0))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "decodeQuant: an operand lies outside the heap");
+  if (r1 == r0 || c1 == c0 || k == 0) return NULL;
+  Scratch *s = scratch();
+  if (!s || !scratch_quant(s, (size_t)(r1 - r0) * k)) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "decodeQuant: out of memory for rounded activations");
+  decode_quant(s, (float *)(g.heap + (uint64_t)v[0]), (const float *)(g.heap + (uint64_t)v[1]), g.heap + (uint64_t)v[2], type, k, n,
+               r0, r1, c0, c1, (float)v[8], v[7] != 0);
+  return NULL;
+}
+
+/* loraRow(heap, y, x, a, bt, inDim, outDim, r, scale): y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t] */
+static napi_value js_lora_row(napi_env env, napi_callback_info info) {
+  Args g;
+  if (!read_args(env, info, 8, &g)) return NULL;
+  double *v = g.v;
+  for (int i = 4; i <= 6; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: inDim, outDim, r must be sizes");
+  int in = v[4], out = v[5], r = v[6];
+  if (r < 1 || r > 4096) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: rank must be 1…4096");
+  if (!in_heap(&g, v[0], 4.0 * out, 1) || !in_heap(&g, v[1], 4.0 * in, 1) || !in_heap(&g, v[2], 4.0 * r * in, 1) || !in_heap(&g, v[3], 4.0 * r * out, 1))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRow: an operand lies outside the heap");
+  float *y = (float *)(g.heap + (uint64_t)v[0]);
+  const float *x = (const float *)(g.heap + (uint64_t)v[1]), *A = (const float *)(g.heap + (uint64_t)v[2]);
+  const float *Bt = (const float *)(g.heap + (uint64_t)v[3]);
+  float u[4096];
+  decode_f32(u, x, A, in, r, 0, 1, 0, r, (float)v[7], 0);                     /* u [r] = scale·A·x */
+  for (int t = 0; t < r; t++) {
+    const float *b = Bt + (long)t * out;
+    float ut = u[t];
+    for (int o = 0; o < out; o++) y[o] += ut * b[o];                           /* y [out] += u[t]·Bᵀ[t] */
+  }
+  return NULL;
+}
+
+static napi_value js_features(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  napi_create_string_utf8(env, OL_AVX2 ? "avx2 fma f16c" : "portable", NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+NAPI_MODULE_INIT() {
+#if OL_AVX2
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    napi_throw_error(env, "ERR_NATIVE_KERNEL_CPU", "these kernels were built for a CPU with AVX2 and FMA; this one lacks them (rebuild: npm run build:kernels)");
+    return NULL;
+  }
+#endif
+  napi_property_descriptor props[] = {
+    { "gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL },
+    { "decodeQuant", NULL, js_decode_quant, NULL, NULL, NULL, napi_default, NULL },
+    { "loraRow", NULL, js_lora_row, NULL, NULL, NULL, napi_default, NULL },
+    { "features", NULL, js_features, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
