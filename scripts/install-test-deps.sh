@@ -3,6 +3,8 @@
 #   postgresql         — the store's migrations are also tested against a real Postgres server;
 #   chromium           — the web app's end-to-end tests drive it through playwright-core;
 #   strace             — the embedded chain's crash-safety test watches its file-system calls' order;
+#   libopenblas0-pthread — the native kernels hand products of many rows to OpenBLAS where it is
+#                        installed, so both of their GEMMs (OpenBLAS and their own) are tested;
 #   mesa-vulkan-drivers ≥ 25 (bookworm-backports) — lavapipe, a CPU Vulkan driver, so the WebGPU
 #                        backend's kernels are tested without a GPU (Debian 12's own Mesa 22 is
 #                        refused by Dawn; see ../shared/GPU.md).
@@ -12,6 +14,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0' || missing+=(libopenblas0-pthread)
 mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
 need_mesa=0
 [ "${mesa%%.*}" -ge 25 ] 2>/dev/null || need_mesa=1

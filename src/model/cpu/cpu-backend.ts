@@ -114,6 +114,10 @@ export interface CpuBackendOptions {
   allocate?: (length: number) => Float32Array;
   /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
+  /** The gated MLP's activation on the kernels (`matmul.ts` `gated`); false where they cannot take it. */
+  gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
+  /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
+  gatedBackward?: (dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Gives back data from `allocate` when a tensor is freed. */
   release?: (data: Float32Array) => void;
   /** Called by dispose (e.g. to stop the worker pool). */
@@ -291,16 +295,16 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     swiglu(outT, gateT, upT, n) {
-      gated(outT, gateT, upT, n, 1, 0);
+      if (!options.gated?.(f32(outT), f32(gateT), f32(upT), n, 1, 0)) gated(outT, gateT, upT, n, 1, 0);
     },
     swigluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, 1, 0);
+      if (!options.gatedBackward?.(f32(dGateT), f32(dUpT), f32(dOutT), f32(gateT), f32(upT), n, 1, 0)) gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, 1, 0);
     },
     geglu(outT, gateT, upT, n) {
-      gated(outT, gateT, upT, n, GELU_K, GELU_C);
+      if (!options.gated?.(f32(outT), f32(gateT), f32(upT), n, GELU_K, GELU_C)) gated(outT, gateT, upT, n, GELU_K, GELU_C);
     },
     gegluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, GELU_K, GELU_C);
+      if (!options.gatedBackward?.(f32(dGateT), f32(dUpT), f32(dOutT), f32(gateT), f32(upT), n, GELU_K, GELU_C)) gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, GELU_K, GELU_C);
     },
     addBias(outT, biasT, T, n) {
       const out = f32(outT), bias = f32(biasT);

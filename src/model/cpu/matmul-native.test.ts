@@ -8,6 +8,7 @@ import { sharedHeap } from './matmul-heap.ts';
 import { NATIVE_KERNELS_PATH, NativeKernelsUnavailableError, nativeKernels } from './matmul-native.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
 import { QUANT_CODES } from './matmul-quant.ts';
+import { gated, gatedBackward } from './matmul.ts';
 import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
 import { randomArray } from './random-array.test-util.ts';
 
@@ -45,7 +46,7 @@ function exact(a: Float32Array, b: Float32Array, m: number, k: number, n: number
 describe('native kernels', { skip }, () => {
   it('say what they were built for, and OPENLEDGER_KERNELS chooses them', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
-    assert.match(native.features(), /^(avx2 fma f16c|portable)$/);
+    assert.match(native.features(), /^(avx2 fma f16c|portable)(, GEMM by OpenBLAS .+)?$/);
     assert.equal(nativeKernels({ OPENLEDGER_KERNELS: 'wasm' }), undefined);
     assert.equal(nativeKernels({}), native);
     assert.throws(() => nativeKernels({ OPENLEDGER_KERNELS: 'gpu' }), NativeKernelsUnavailableError);
@@ -53,7 +54,21 @@ describe('native kernels', { skip }, () => {
     assert.equal(engines().wasm.kernels, 'wasm');
   });
 
-  it('gemm: every layout, row and column range, accumulate and alpha, against float64 and the WebAssembly engine', () => {
+  /** Runs `check` on the addon's own GEMM, then on OpenBLAS's where the addon found it. */
+  function eachGemm(check: (gemm: string) => void): void {
+    const kernels = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const withBlas = kernels.useBlas(true);
+    try {
+      for (const blas of withBlas ? [false, true] : [false]) {
+        kernels.useBlas(blas);
+        check(blas ? 'OpenBLAS' : 'own');
+      }
+    } finally {
+      kernels.useBlas(withBlas);
+    }
+  }
+
+  it('gemm (own and OpenBLAS): every layout, row and column range, accumulate and alpha, against float64 and the WebAssembly engine', () => eachGemm((gemm) => {
     const { native, wasm } = engines();
     fc.assert(fc.property(
       fc.record({
@@ -87,23 +102,23 @@ describe('native kernels', { skip }, () => {
             }
             const prior = accumulate ? before[q]! : 0, want = prior + alpha * value[q]!;
             const bound = (k + 2) * 2 * 2 ** -24 * (Math.abs(alpha) * abs[q]! + Math.abs(prior)) + 1e-30;
-            assert.ok(Math.abs(c[q]! - want) <= bound, `${LAYOUTS[layout]} m=${m} k=${k} n=${n}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
+            assert.ok(Math.abs(c[q]! - want) <= bound, `${gemm} ${LAYOUTS[layout]} m=${m} k=${k} n=${n}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
             assert.ok(Math.abs(c[q]! - cw[q]!) <= 2 * bound, `native and WebAssembly differ at C[${i},${j}]`);
           }
         }
         for (const x of [a, b, c, cw]) freeShared(x);
       }), { numRuns: 60, seed: 20261207 });
-  });
+  }));
 
-  it('gemm: C is written, never read, without accumulate (NaN in C does not leak)', () => {
+  it('gemm (own and OpenBLAS): C is written, never read, without accumulate (NaN in C does not leak)', () => eachGemm((gemm) => {
     const { native } = engines();
     for (const [m, layout] of [[1, 1], [20, 1], [50, 0], [50, 2]] as const) {
       const k = 37, n = 29, a = randomArray(m * k, 3), b = randomArray(k * n, 4), c = allocShared(m * n).fill(Number.NaN);
       native.gemm(c.byteOffset, a.byteOffset, b.byteOffset, m, k, n, layout, false, 1, 0, m, 0, n);
-      assert.ok(c.every(Number.isFinite), `m=${m} layout=${layout}`);
+      assert.ok(c.every(Number.isFinite), `${gemm} m=${m} layout=${layout}`);
       for (const x of [a, b, c]) freeShared(x);
     }
-  });
+  }));
 
   for (const type of ['Q8_0', 'Q4_0'] as const satisfies readonly QuantType[]) {
     it(`decode against ${type} blocks equals the 8-bit rounding model, and the WebAssembly integer path`, () => {
@@ -169,6 +184,31 @@ describe('native kernels', { skip }, () => {
     for (const v of [x, a, bt, y, yw, u]) freeShared(v);
   });
 
+  it('the gated activation and its backward (SiLU and tanh-GELU) equal float64 to f32 rounding, far into both tails', () => {
+    const n = 1003; // not a multiple of 8: the tail runs the scalar code
+    const gate = allocShared(n), up = randomArray(n, 31), dOut = randomArray(n, 32);
+    const xs = [0, -0, 1e-30, -1e-30, 88, -88, 100, -100, 1e4, -1e4, 1e30, -1e30];
+    for (let i = 0; i < n; i++) gate[i] = i < xs.length ? xs[i]! : (i - n / 2) / 40;
+    const out = allocShared(n), dGate = allocShared(n), dUp = allocShared(n);
+    for (const [name, k, c] of [['SiLU', 1, 0], ['tanh-GELU', 2 * Math.sqrt(2 / Math.PI), 0.044715]] as const) {
+      assert.ok(gated(out, gate, up, n, k, c) && gatedBackward(dGate, dUp, dOut, gate, up, n, k, c), 'the native kernels took them');
+      for (let i = 0; i < n; i++) {
+        const x = gate[i]!, z = k * (x + c * x * x * x), s = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+        const act = x * s, tail = x * s * (1 - s) * k * (1 + 3 * c * x * x), slope = s + tail;
+        // relative to the terms' magnitudes (the slope's two terms cancel near its zero), plus z's own
+        // f32 rounding carried through e^z (|z|·2⁻²⁴ relative; the JavaScript path computes z in float64)
+        const rel = 4e-6 + 4 * Math.min(Math.abs(z), 1e4) * 2 ** -24;
+        const close = (got: number, want: number, magnitude: number, what: string) => {
+          assert.ok(Math.abs(got - want) <= rel * magnitude + 1e-30, `${name} ${what}(${x}) = ${got}, want ${want}`);
+        };
+        close(out[i]!, act * up[i]!, Math.abs(act * up[i]!), 'out');
+        close(dUp[i]!, dOut[i]! * act, Math.abs(dOut[i]! * act), 'dUp');
+        close(dGate[i]!, dOut[i]! * up[i]! * slope, Math.abs(dOut[i]! * up[i]!) * (Math.abs(s) + Math.abs(tail)), 'dGate');
+      }
+    }
+    for (const x of [gate, up, dOut, out, dGate, dUp]) freeShared(x);
+  });
+
   it('refuse operands outside the heap, bad ranges and bad arguments, and write nothing then', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
     const heap = sharedHeap(), bytes = new Uint8Array(heap.memory.buffer);
@@ -194,6 +234,9 @@ describe('native kernels', { skip }, () => {
     refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, end - 16, 1, 1, 32, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
     refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, end - 4, 4, 4, 2, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gated(bytes, c.byteOffset, a.byteOffset, end - 8, 4, 1, 0), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gatedBackward(bytes, c.byteOffset, c.byteOffset, a.byteOffset, a.byteOffset, end - 8, 4, 1, 0), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => native.gated(bytes, c.byteOffset, a.byteOffset, a.byteOffset, -1, 1, 0), 'ERR_NATIVE_KERNEL_SHAPE');
     // not a Uint8Array, not numbers, too few arguments
     const call = native.gemm as unknown as (...args: unknown[]) => void;
     refused(() => call(new Float32Array(heap.memory.buffer), 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_ARGS');
@@ -204,10 +247,11 @@ describe('native kernels', { skip }, () => {
     for (const x of [a, c]) freeShared(x);
   });
 
-  it('run on the pool’s worker threads (each loads the addon), with the same results as one thread', async () => {
+  it('run on the pool’s worker threads (each loads the addon), with the same bits as one thread (own GEMM; OpenBLAS: matmul-pool.test.ts)', async () => {
+    const kernels = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!, blas = kernels.useBlas(false);
     const pool = new MatmulPool({ threads: 2, minFlops: 0 });
     try {
-      for (const [m, k, n, layout] of [[200, 96, 130, 'nn'], [8, 576, 300, 'nt'], [64, 150, 90, 'tn']] as const) {
+      for (const [m, k, n, layout] of [[200, 96, 130, 'nn'], [8, 576, 300, 'nt'], [64, 150, 90, 'tn'], [300, 256, 300, 'nt'], [4, 64, 1000, 'nt']] as const) {
         const a = randomArray(m * k, 21), b = randomArray(k * n, 22), c1 = allocShared(m * n), c2 = allocShared(m * n);
         engines().native.gemm(c1.byteOffset, a.byteOffset, b.byteOffset, m, k, n, { nn: 0, nt: 1, tn: 2 }[layout] as 0 | 1 | 2, false, 1, 0, m, 0, n);
         pool.matmul(c2, a, b, m, k, n, layout);
@@ -215,6 +259,7 @@ describe('native kernels', { skip }, () => {
         for (const x of [a, b, c1, c2]) freeShared(x);
       }
     } finally {
+      kernels.useBlas(blas);
       await pool.dispose();
     }
   });

@@ -3,7 +3,7 @@
  * by `npm run build:kernels`, which `npm start` and `npm test` run first). They take the same byte
  * offsets of the shared heap as the WebAssembly kernels and compute the same products (the f32
  * GEMM in every layout, the decode products against f32, Q8_0 and Q4_0 weights, a row's LoRA
- * update) with the CPU's own vector width. Where the addon was not built (no C compiler) or
+ * update, the gated MLP's activation) with the CPU's own vector width. Where the addon was not built (no C compiler) or
  * `OPENLEDGER_KERNELS=wasm`, the engine runs the WebAssembly kernels alone.
  */
 import { createRequire } from 'node:module';
@@ -23,7 +23,17 @@ export interface NativeKernels {
     accumulate: number, alpha: number, r0: number, r1: number, c0: number, c1: number): void;
   /** `y[out] += scale·Bᵀᵀ·(A·x)`, A [r, in], Bᵀ [r, out]. */
   loraRow(heap: Uint8Array, y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number): void;
-  /** What the addon was built for: `avx2 fma f16c` or `portable`. */
+  /** `out[0..n) = act(gate)·up`, act(x) = x·sigmoid(k·(x + c·x³)) (SiLU: k = 1, c = 0; tanh-GELU). */
+  gated(heap: Uint8Array, out: number, gate: number, up: number, n: number, k: number, c: number): void;
+  /** The backward of {@link gated}: dUp = dOut·act(gate), dGate = dOut·up·act′(gate). */
+  gatedBackward(heap: Uint8Array, dGate: number, dUp: number, dOut: number, gate: number, up: number, n: number, k: number, c: number): void;
+  /**
+   * Whether products of many rows go to OpenBLAS's sgemm (where the addon found `libopenblas.so.0`,
+   * Debian's libopenblas0-pthread; on by default unless `OPENLEDGER_BLAS=off`) or to the addon's
+   * own GEMM; returns whether OpenBLAS is now used. Process-wide.
+   */
+  useBlas(enabled: boolean): boolean;
+  /** What the addon was built for and uses: `avx2 fma f16c` or `portable`, then `, GEMM by OpenBLAS …` where it does. */
   features(): string;
 }
 

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import type { MatmulLayout } from '../backend.ts';
 import { matmul } from './matmul.ts';
+import { nativeKernels } from './matmul-native.ts';
 import { sharedHeap } from './matmul-heap.ts';
 import { DONE, ERROR, PROGRESS, createControl, failureMessage, publishJob, runChunks } from './matmul-job.ts';
 import { MatmulPool, MatmulWorkerError, PoolDisposedError, allocShared, defaultThreadCount, freeShared } from './matmul-pool.ts';
@@ -19,10 +20,19 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
 
+/** Whether the native kernels found OpenBLAS (read before any test switches it). */
+const blasFound = nativeKernels()?.features().includes('OpenBLAS') ?? false;
+
 describe('MatmulPool', () => {
   // minFlops 0 and many chunks, so that even small products are split across the threads.
   const pool = new MatmulPool({ threads: 3, minFlops: 0, chunksPerThread: 4 });
-  after(() => pool.dispose());
+  // The same bits whatever the split is a property of the engine's own kernels: OpenBLAS (where the
+  // native kernels use it) picks its kernels by the shape it is given, so it is checked apart, below.
+  const blas = nativeKernels()?.useBlas(false) ?? false;
+  after(() => {
+    nativeKernels()?.useBlas(blas);
+    return pool.dispose();
+  });
 
   it('gives the same bits as the single-threaded kernel, whatever the split (rows or columns)', async () => {
     await settle();
@@ -73,6 +83,28 @@ describe('MatmulPool', () => {
     }
     assert.ok(workerProgress() > progress, 'the workers took part');
     for (const x of [a, b, c1, c2, c3, big]) freeShared(x);
+  });
+});
+
+describe('MatmulPool with OpenBLAS', { skip: blasFound ? false : 'the native kernels did not find OpenBLAS (libopenblas0-pthread) here' }, () => {
+  it('splits products across threads calling OpenBLAS at once, equal to one thread within rounding', async () => {
+    nativeKernels()!.useBlas(true);
+    const pool = new MatmulPool({ threads: 2, minFlops: 0, chunksPerThread: 4 });
+    try {
+      for (const [layout, m, k, n] of [['nt', 512, 256, 300], ['tn', 8, 700, 768], ['nn', 1000, 8, 768], ['nn', 300, 300, 300]] as const) {
+        const a = random(m * k, 1), b = random(k * n, 2), c1 = allocShared(m * n), c2 = allocShared(m * n);
+        matmul(c2, a, b, m, k, n, layout, false, 1);
+        for (let i = 0; i < 3; i++) {
+          pool.matmul(c1, a, b, m, k, n, layout, false, 1);
+          // |a|, |b| < 0.5: each product term under 0.25, so k·0.25 bounds Σ|a·b|
+          const bound = (k + 2) * 2 * 2 ** -24 * k * 0.25;
+          for (let q = 0; q < m * n; q++) if (!(Math.abs(c1[q]! - c2[q]!) <= bound)) assert.fail(`${layout} ${m}×${k}×${n}: C[${q}] ${c1[q]} vs ${c2[q]}`);
+        }
+        for (const x of [a, b, c1, c2]) freeShared(x);
+      }
+    } finally {
+      await pool.dispose();
+    }
   });
 });
 

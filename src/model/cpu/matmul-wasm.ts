@@ -210,6 +210,23 @@ export class GemmEngine {
     this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
   }
 
+  /**
+   * The gated MLP's activation on the native kernels, `out = act(gate)·up` over n floats at byte
+   * offsets of the heap (`NativeKernels.gated`); false, doing nothing, without them.
+   */
+  gated(out: number, gate: number, up: number, n: number, k: number, c: number): boolean {
+    if (!this.native) return false;
+    this.native.gated(this.heap(), out, gate, up, n, k, c);
+    return true;
+  }
+
+  /** The backward of {@link gated} on the native kernels; false, doing nothing, without them. */
+  gatedBackward(dGate: number, dUp: number, dOut: number, gate: number, up: number, n: number, k: number, c: number): boolean {
+    if (!this.native) return false;
+    this.native.gatedBackward(this.heap(), dGate, dUp, dOut, gate, up, n, k, c);
+    return true;
+  }
+
   /** Which kernels this engine runs: `native (avx2 fma f16c)`, or `wasm`. */
   get kernels(): string {
     return this.native ? `native (${this.native.features()})` : 'wasm';

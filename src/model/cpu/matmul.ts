@@ -215,3 +215,36 @@ export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: F
   e.loraRow(y.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
   return true;
 }
+
+/**
+ * The gated MLP's activation on this thread's native kernels, out[0..n) = act(gate)·up with
+ * act(x) = x·sigmoid(k·(x + c·x³)). Returns false, doing nothing, where they cannot take it (not
+ * built, or an operand off the heap): the caller computes it itself.
+ *
+ * @example
+ * if (!gated(out, gate, up, n, 1, 0)) for (let i = 0; i < n; i++) out[i] = silu(gate[i]) * up[i];
+ */
+export function gated(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number): boolean {
+  const e = mainEngine();
+  if (!e || out.length < n || gate.length < n || up.length < n) return false;
+  const heap = sharedHeap();
+  if (![out, gate, up].every((t) => heap.contains(t))) return false;
+  return e.gated(out.byteOffset, gate.byteOffset, up.byteOffset, n, k, c);
+}
+
+/**
+ * The backward of {@link gated} on the native kernels: dUp = dOut·act(gate), dGate = dOut·up·act′(gate).
+ * Returns false, doing nothing, where they cannot take it.
+ *
+ * @example
+ * if (!gatedBackward(dGate, dUp, dOut, gate, up, n, 1, 0)) computeInJs();
+ */
+export function gatedBackward(dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array,
+  n: number, k: number, c: number): boolean {
+  const e = mainEngine();
+  const all = [dGate, dUp, dOut, gate, up];
+  if (!e || all.some((t) => t.length < n)) return false;
+  const heap = sharedHeap();
+  if (!all.every((t) => heap.contains(t))) return false;
+  return e.gatedBackward(dGate.byteOffset, dUp.byteOffset, dOut.byteOffset, gate.byteOffset, up.byteOffset, n, k, c);
+}
