@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { gated, gatedBackward, loraRow, matmul, matmulQuantized } from './cpu/matmul.ts';
+import { gated, gatedBackward, loraRow, mainEngine, matmul, matmulQuantized } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -21,7 +21,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
   const threads = options.threads ?? defaultThreadCount();
   const pool = threads > 1 ? new MatmulPool({ threads }) : null;
   return createCpuBackend({
-    name: `cpu (${pool ? pool.threads : 1} thread${(pool?.threads ?? 1) > 1 ? 's' : ''})`,
+    name: `cpu (${pool ? pool.threads : 1} thread${(pool?.threads ?? 1) > 1 ? 's' : ''}, ${mainEngine()?.kernels ?? 'JavaScript'} kernels)`,
     matmul: pool ? (c, a, b, m, k, n, layout, accumulate, alpha) => pool.matmul(c, a, b, m, k, n, layout, accumulate, alpha) : matmul,
     matmulQuantized: pool ? (c, a, w, m, k, n, layout, accumulate, alpha) => pool.matmulQuantized(c, a, w, m, k, n, layout, accumulate, alpha) : matmulQuantized,
     loraRow,
