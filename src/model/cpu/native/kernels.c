@@ -64,6 +64,7 @@ typedef struct {
   float *bpack;   /* KC × NC, NR-column panels */
   int8_t *qa;     /* rounded activations */
   float *da;      /* their block scales */
+  float *sa;      /* their block sums Σq (Q4_0's offset of 8) */
   size_t qcap;    /* elements qa holds */
 } Scratch;
 
@@ -76,6 +77,7 @@ static void scratch_free(void *p) {
   free(s->bpack);
   free(s->qa);
   free(s->da);
+  free(s->sa);
   free(s);
 }
 
@@ -98,9 +100,11 @@ static int scratch_quant(Scratch *s, size_t elements) {
   if (s->qcap >= elements) return 1;
   free(s->qa);
   free(s->da);
+  free(s->sa);
   s->qa = aligned_alloc(64, (elements + 63) / 64 * 64);
   s->da = malloc(sizeof(float) * (elements / QBLOCK + 1));
-  s->qcap = s->qa && s->da ? elements : 0;
+  s->sa = malloc(sizeof(float) * (elements / QBLOCK + 1));
+  s->qcap = s->qa && s->da && s->sa ? elements : 0;
   return s->qcap != 0;
 }
 
@@ -325,8 +329,9 @@ static inline float f16_to_f32(uint16_t h) {
 #endif
 }
 
-/* rows × k f32 (row stride lda) → int8 q [rows][k] and scales d [rows][k/32]: d = max|x|/127, q = rne(x·127/max) */
-static void quantize_rows(const float *A, long lda, int rows, int k, int8_t *q, float *d) {
+/* rows × k f32 (row stride lda) → int8 q [rows][k], scales d [rows][k/32] and sums Σq [rows][k/32]:
+ * d = max|x|/127, q = rne(x·127/max) */
+static void quantize_rows(const float *A, long lda, int rows, int k, int8_t *q, float *d, float *sums) {
 #if OL_AVX2
   const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int i = 0; i < rows; i++)
@@ -352,6 +357,11 @@ static void quantize_rows(const float *A, long lda, int rows, int k, int8_t *q, 
       bytes = _mm256_max_epi8(bytes, _mm256_set1_epi8(-127));
       bytes = _mm256_min_epi8(bytes, _mm256_set1_epi8(127));
       _mm256_storeu_si256((__m256i *)(q + (long)i * k + b * QBLOCK), bytes);
+      __m256i pairs = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), bytes), _mm256_set1_epi16(1));
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+      sums[(long)i * (k / QBLOCK) + b] = (float)_mm_cvtsi128_si32(s4);
     }
   return;
 #endif
@@ -364,26 +374,26 @@ static void quantize_rows(const float *A, long lda, int rows, int k, int8_t *q, 
       float id = amax > 0 ? 127.0f / amax : 0.0f;
       d[(long)i * (k / QBLOCK) + b] = amax / 127.0f;
       int8_t *qb = q + (long)i * k + b * QBLOCK;
+      int total = 0;
       for (int p = 0; p < QBLOCK; p++) {
         float v = nearbyintf(xb[p] * id); /* round half to even in the default rounding mode */
         qb[p] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        total += qb[p];
       }
+      sums[(long)i * (k / QBLOCK) + b] = (float)total;
     }
   }
 }
 
 #if OL_AVX2
-/* 32 int8 weights w · 32 int8 activations a → 8 int32 partial sums (|w·a| pairs fit int16: 128·127·2 < 2^15) */
-static inline __m256i dot32(__m256i w, __m256i a) {
-  __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-}
 
+/* Q8_0: the 32 signed weights; Q4_0: the 32 nibbles unsigned, 0…15 (the weight + 8): elements 0…15
+ * the low nibbles, 16…31 the high ones */
 static inline __m256i load_weights(const uint8_t *block, int type) {
   if (type == Q8_0) return _mm256_loadu_si256((const __m256i *)(block + 2));
   __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
   __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f)), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
-  return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8)); /* elements 0..15 low nibbles, 16..31 high */
+  return _mm256_set_m128i(hi, lo);
 }
 #endif
 
@@ -396,40 +406,52 @@ static inline int weight_value(const uint8_t *block, int type, int p) {
 /* MA rows of rounded A (q [MA][ldq], d [MA][ldd]) against MW rows of W (rowBytes apart, nb blocks each):
  * sums[i][j] = Σ_b dw_jb·d_ib·(w_jb·q_ib), the integer dot exact, one f32 FMA per block */
 #define DEFINE_QDOT(MA, MW)                                                                                    \
-  static inline __attribute__((always_inline)) void qdot_##MA##x##MW(const int8_t *q, const float *d, long ldq, \
-      long ldd, const uint8_t *w, long rowBytes, int nb, const int type, float sums[MA][MW]) {                  \
+  static inline __attribute__((always_inline)) void qdot_##MA##x##MW(const int8_t *q, const float *d,          \
+      const float *sa, long ldq, long ldd, const uint8_t *w, long rowBytes, int nb, const int type,            \
+      float sums[MA][MW]) {                                                                                     \
     QDOT_BODY(MA, MW)                                                                                           \
   }
 #if OL_AVX2
+/* per block and row pair (i, j): Q8_0 |w|·(a·sign w) in int16 pairs (128·127·2 < 2^15), Q4_0 (w + 8)·a
+ * (15·127·2), both summed to 8 int32 lanes; Q4_0 takes Σq off every lane (8·Σq in all: the offset);
+ * then one FMA with the block's scale dw·da */
 #define QDOT_BODY(MA, MW)                                                                                      \
   __m256 acc[MA][MW];                                                                                          \
   for (int i = 0; i < MA; i++)                                                                                 \
     for (int j = 0; j < MW; j++) acc[i][j] = _mm256_setzero_ps();                                              \
   const int bytes = QBYTES[type];                                                                              \
-  /* the next tile's rows, prefetched as fast as this tile's are read (a row is only a few lines: too short \
+  const __m256i ones = _mm256_set1_epi16(1);                                                                   \
+  /* the next tiles' rows, prefetched as fast as this tile's are read (a row is only a few lines: too short \
    * for the hardware prefetcher to ramp up before it ends) */                                                 \
-  const char *ahead = (const char *)w + PREFETCH_TILES * MW * rowBytes;                                              \
+  const char *ahead = (const char *)w + PREFETCH_TILES * MW * rowBytes;                                        \
   const long aheadStep = (MW * rowBytes + nb - 1) / nb;                                                        \
   for (int b = 0; b < nb; b++) {                                                                               \
     for (long t = 0; t < aheadStep; t += 64) _mm_prefetch(ahead + b * aheadStep + t, _MM_HINT_T0);            \
-    __m256i wv[MW];                                                                                            \
-    float dw[MW];                                                                                              \
+    __m256i wv[MW], wabs[MW];                                                                                  \
+    __m256 dw[MW];                                                                                             \
     for (int j = 0; j < MW; j++) {                                                                             \
       const uint8_t *blk = w + j * rowBytes + (long)b * bytes;                                                 \
       wv[j] = load_weights(blk, type);                                                                         \
-      dw[j] = f16_to_f32((uint16_t)(blk[0] | blk[1] << 8));                                                    \
+      wabs[j] = type == Q8_0 ? _mm256_sign_epi8(wv[j], wv[j]) : wv[j];                                         \
+      dw[j] = _mm256_set1_ps(f16_to_f32((uint16_t)(blk[0] | blk[1] << 8)));                                    \
     }                                                                                                          \
     for (int i = 0; i < MA; i++) {                                                                             \
       __m256i av = _mm256_loadu_si256((const __m256i *)(q + i * ldq + b * QBLOCK));                            \
-      float da = d[i * ldd + b];                                                                               \
-      for (int j = 0; j < MW; j++)                                                                             \
-        acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(dw[j] * da), _mm256_cvtepi32_ps(dot32(wv[j], av)), acc[i][j]); \
+      __m256 da = _mm256_broadcast_ss(d + i * ldd + b);                                                        \
+      __m256 offset = type == Q4_0 ? _mm256_broadcast_ss(sa + i * ldd + b) : _mm256_setzero_ps();              \
+      for (int j = 0; j < MW; j++) {                                                                           \
+        __m256i pairs = _mm256_maddubs_epi16(wabs[j], type == Q8_0 ? _mm256_sign_epi8(av, wv[j]) : av);        \
+        __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));                                       \
+        if (type == Q4_0) dot = _mm256_sub_ps(dot, offset);                                                    \
+        acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(dw[j], da), dot, acc[i][j]);                                 \
+      }                                                                                                        \
     }                                                                                                          \
   }                                                                                                            \
   for (int i = 0; i < MA; i++)                                                                                 \
     for (int j = 0; j < MW; j++) sums[i][j] = hsum8(acc[i][j]);
 #else
 #define QDOT_BODY(MA, MW)                                                                                      \
+  (void)sa; /* Q4_0's offset is in weight_value */                                                    \
   const int bytes = QBYTES[type];                                                                              \
   for (int i = 0; i < MA; i++)                                                                                 \
     for (int j = 0; j < MW; j++) {                                                                             \
@@ -450,7 +472,7 @@ DEFINE_QDOT(2, 2)
 DEFINE_QDOT(4, 2)
 DEFINE_QDOT(4, 1)
 
-static inline __attribute__((always_inline)) void decode_quant_typed(const int8_t *qa, const float *da, float *C,
+static inline __attribute__((always_inline)) void decode_quant_typed(const int8_t *qa, const float *da, const float *sa, float *C,
     const uint8_t *W, const int type, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
   int rows = r1 - r0, nb = k / QBLOCK;
   long rowBytes = (long)nb * QBYTES[type];
@@ -458,7 +480,8 @@ static inline __attribute__((always_inline)) void decode_quant_typed(const int8_
 #define QTILE(MA, MW, I, J)                                                                                     \
   do {                                                                                                          \
     float sums[MA][MW];                                                                                         \
-    qdot_##MA##x##MW(qa + (long)(I) * k, da + (long)(I) * nb, k, nb, W + (J) * rowBytes, rowBytes, nb, type, sums); \
+    qdot_##MA##x##MW(qa + (long)(I) * k, da + (long)(I) * nb, sa + (long)(I) * nb, k, nb, W + (J) * rowBytes,    \
+                     rowBytes, nb, type, sums);                                                                 \
     for (int t = 0; t < MA; t++)                                                                                \
       for (int u = 0; u < MW; u++) store_out(Cr + (long)((I) + t) * n + (J) + u, sums[t][u], alpha, beta);      \
   } while (0)
@@ -484,18 +507,18 @@ static inline __attribute__((always_inline)) void decode_quant_typed(const int8_
 #undef QTILE
 }
 
-static void decode_q8_0(const int8_t *qa, const float *da, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
-  decode_quant_typed(qa, da, C, W, Q8_0, k, n, r0, r1, c0, c1, alpha, beta);
+static void decode_q8_0(const int8_t *qa, const float *da, const float *sa, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
+  decode_quant_typed(qa, da, sa, C, W, Q8_0, k, n, r0, r1, c0, c1, alpha, beta);
 }
 
-static void decode_q4_0(const int8_t *qa, const float *da, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
-  decode_quant_typed(qa, da, C, W, Q4_0, k, n, r0, r1, c0, c1, alpha, beta);
+static void decode_q4_0(const int8_t *qa, const float *da, const float *sa, float *C, const uint8_t *W, int k, int n, int r0, int r1, int c0, int c1, float alpha, int beta) {
+  decode_quant_typed(qa, da, sa, C, W, Q4_0, k, n, r0, r1, c0, c1, alpha, beta);
 }
 
 static void decode_quant(Scratch *s, float *C, const float *A, const uint8_t *W, int type, int k, int n, int r0, int r1,
                          int c0, int c1, float alpha, int beta) {
-  quantize_rows(A + (long)r0 * k, k, r1 - r0, k, s->qa, s->da);             /* q [rows][k], d [rows][k/32] */
-  (type == Q8_0 ? decode_q8_0 : decode_q4_0)(s->qa, s->da, C, W, k, n, r0, r1, c0, c1, alpha, beta);
+  quantize_rows(A + (long)r0 * k, k, r1 - r0, k, s->qa, s->da, s->sa);     /* q [rows][k], d and Σq [rows][k/32] */
+  (type == Q8_0 ? decode_q8_0 : decode_q4_0)(s->qa, s->da, s->sa, C, W, k, n, r0, r1, c0, c1, alpha, beta);
 }
 
 /* ---------- the gated MLP's activation: out = x·sigmoid(k·(x + c·x³))·up (SiLU: k = 1, c = 0; tanh-GELU) ---------- */
