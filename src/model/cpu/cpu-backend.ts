@@ -137,6 +137,13 @@ export interface CpuBackendOptions {
  */
 export function createCpuBackend(options: CpuBackendOptions): Backend {
   const newF32 = options.allocate ?? ((length: number) => new Float32Array(length));
+  /** The gated MLP's activation (and backward) on the kernels where they take it, else here. */
+  const activation = (outT: Tensor, gateT: Tensor, upT: Tensor, n: number, k: number, c: number): void => {
+    if (!options.gated?.(f32(outT), f32(gateT), f32(upT), n, k, c)) gated(outT, gateT, upT, n, k, c);
+  };
+  const activationBackward = (dGateT: Tensor, dUpT: Tensor, dOutT: Tensor, gateT: Tensor, upT: Tensor, n: number, k: number, c: number): void => {
+    if (!options.gatedBackward?.(f32(dGateT), f32(dUpT), f32(dOutT), f32(gateT), f32(upT), n, k, c)) gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, k, c);
+  };
   const matmul = options.matmul;
   const matmulQuantized: MatmulQuantizedFn = options.matmulQuantized ?? ((c, a, w, m, k, n, layout, accumulate, alpha) => {
     matmul(c, a, dequantize(w.type, w.bytes, w.rows * w.cols), m, k, n, layout, accumulate, alpha);
@@ -295,16 +302,16 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
 
     swiglu(outT, gateT, upT, n) {
-      if (!options.gated?.(f32(outT), f32(gateT), f32(upT), n, 1, 0)) gated(outT, gateT, upT, n, 1, 0);
+      activation(outT, gateT, upT, n, 1, 0);
     },
     swigluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      if (!options.gatedBackward?.(f32(dGateT), f32(dUpT), f32(dOutT), f32(gateT), f32(upT), n, 1, 0)) gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, 1, 0);
+      activationBackward(dGateT, dUpT, dOutT, gateT, upT, n, 1, 0);
     },
     geglu(outT, gateT, upT, n) {
-      if (!options.gated?.(f32(outT), f32(gateT), f32(upT), n, GELU_K, GELU_C)) gated(outT, gateT, upT, n, GELU_K, GELU_C);
+      activation(outT, gateT, upT, n, GELU_K, GELU_C);
     },
     gegluBackward(dGateT, dUpT, dOutT, gateT, upT, n) {
-      if (!options.gatedBackward?.(f32(dGateT), f32(dUpT), f32(dOutT), f32(gateT), f32(upT), n, GELU_K, GELU_C)) gatedBackward(dGateT, dUpT, dOutT, gateT, upT, n, GELU_K, GELU_C);
+      activationBackward(dGateT, dUpT, dOutT, gateT, upT, n, GELU_K, GELU_C);
     },
     addBias(outT, biasT, T, n) {
       const out = f32(outT), bias = f32(biasT);

@@ -120,6 +120,19 @@ describe('native kernels', { skip }, () => {
     }
   }));
 
+  it('an empty sum (k = 0) sets C to zero, or leaves it when accumulating, as the WebAssembly engine does', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const c = randomArray(12, 41), a = randomArray(4, 42), before = c.slice();
+    const bytes = new Uint8Array(sharedHeap().memory.buffer);
+    native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 3, 0, 4, 0, 1, 1, 0, 3, 0, 4);
+    native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 1, 3, 0, 4, 1, 1, 0, 3, 0, 4);
+    assert.deepEqual(c, before);
+    native.gemm(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 3, 0, 4, 1, 0, 1, 1, 2, 0, 4);
+    native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 2, 3, 0, 4, 0, 1, 2, 3, 1, 3);
+    assert.deepEqual([...c], [...before.slice(0, 4), 0, 0, 0, 0, before[8], 0, 0, before[11]]);
+    for (const x of [a, c]) freeShared(x);
+  });
+
   for (const type of ['Q8_0', 'Q4_0'] as const satisfies readonly QuantType[]) {
     it(`decode against ${type} blocks equals the 8-bit rounding model, and the WebAssembly integer path`, () => {
       const { native, wasm } = engines();

@@ -683,6 +683,10 @@ static int read_args(napi_env env, napi_callback_info info, int count, Args *out
   return 1;
 }
 
+static void zero_range(float *C, int n, int r0, int r1, int c0, int c1) {
+  for (int i = r0; i < r1; i++) memset(C + (long)i * n + c0, 0, sizeof(float) * (c1 - c0));
+}
+
 /* a non-negative integer argument below 2^31 */
 static int size_arg(double v) { return v >= 0 && v < 2147483648.0 && v == (double)(long)v; }
 
@@ -706,11 +710,15 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   double mk = 4.0 * m * k, kn = 4.0 * k * n, mn = 4.0 * m * n;
   if (!in_heap(&g, v[0], mn, 1) || !in_heap(&g, v[1], mk, 1) || !in_heap(&g, v[2], kn, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gemm: an operand lies outside the heap");
-  if (r1 == r0 || c1 == c0 || k == 0) return NULL;
+  if (r1 == r0 || c1 == c0) return NULL;
   float *C = (float *)(g.heap + (uint64_t)v[0]);
   const float *A = (const float *)(g.heap + (uint64_t)v[1]), *B = (const float *)(g.heap + (uint64_t)v[2]);
   float alpha = (float)v[8];
   int beta = v[7] != 0;
+  if (k == 0) { /* an empty sum: C = 0, or unchanged when accumulating */
+    if (!beta) zero_range(C, n, r0, r1, c0, c1);
+    return NULL;
+  }
   /* decided on the whole product's m, so that results do not depend on how the pool splits it */
   if (layout == 1 && m <= (blas_enabled ? DECODE_MAX_ROWS_F32_BLAS : DECODE_MAX_ROWS_F32)) {
     decode_f32(C, A, B, k, n, r0, r1, c0, c1, alpha, beta);
@@ -739,7 +747,11 @@ static napi_value js_decode_quant(napi_env env, napi_callback_info info) {
   if (r0 > r1 || r1 > m || c0 > c1 || c1 > n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "decodeQuant: row or column range outside C");
   if (!in_heap(&g, v[0], 4.0 * m * n, 1) || !in_heap(&g, v[1], 4.0 * m * k, 1) || !in_heap(&g, v[2], (double)n * (k / QBLOCK) * QBYTES[type], 0))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "decodeQuant: an operand lies outside the heap");
-  if (r1 == r0 || c1 == c0 || k == 0) return NULL;
+  if (r1 == r0 || c1 == c0) return NULL;
+  if (k == 0) {
+    if (v[7] == 0) zero_range((float *)(g.heap + (uint64_t)v[0]), n, r0, r1, c0, c1);
+    return NULL;
+  }
   Scratch *s = scratch();
   if (!s || !scratch_quant(s, (size_t)(r1 - r0) * k)) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "decodeQuant: out of memory for rounded activations");
   decode_quant(s, (float *)(g.heap + (uint64_t)v[0]), (const float *)(g.heap + (uint64_t)v[1]), g.heap + (uint64_t)v[2], type, k, n,
