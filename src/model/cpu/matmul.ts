@@ -199,6 +199,12 @@ export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperan
   matmulQuantizedRows(c, a, w, m, k, n, layout, accumulate, alpha, 0, m);
 }
 
+/** This thread's engine where every array lies on the heap (the kernels take them in place), else undefined. */
+function engineInPlace(arrays: readonly Float32Array[]): GemmEngine | undefined {
+  const e = mainEngine(), heap = sharedHeap();
+  return e && arrays.every((t) => heap.contains(t)) ? e : undefined;
+}
+
 /**
  * One row's LoRA update on this thread's kernels, y[0..out) += scale·B·(A·x), from A [r, in] and
  * the adapter's Bᵀ [r, out] (`u`: r floats of scratch). Returns false, doing nothing, where the
@@ -209,8 +215,8 @@ export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperan
  * if (!loraRow(y, x, a, bt, 576, 1536, 8, 2, u)) matmul(…);
  */
 export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array): boolean {
-  const e = mainEngine(), heap = sharedHeap();
-  if (!e || inDim % 4 !== 0 || outDim % 4 !== 0 || r < 1 || ![y, x, a, bt, u].every((t) => heap.contains(t))) return false;
+  const e = engineInPlace([y, x, a, bt, u]);
+  if (!e || inDim % 4 !== 0 || outDim % 4 !== 0 || r < 1) return false;
   if (y.length < outDim || x.length < inDim || a.length < r * inDim || bt.length < r * outDim || u.length < r) throw new MatmulShapeError(`loraRow: operands too short for r=${r}, ${inDim} → ${outDim}`);
   e.loraRow(y.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
   return true;
@@ -225,10 +231,8 @@ export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: F
  * if (!gated(out, gate, up, n, 1, 0)) for (let i = 0; i < n; i++) out[i] = silu(gate[i]) * up[i];
  */
 export function gated(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number): boolean {
-  const e = mainEngine();
-  if (!e || out.length < n || gate.length < n || up.length < n) return false;
-  const heap = sharedHeap();
-  if (![out, gate, up].every((t) => heap.contains(t))) return false;
+  const e = engineInPlace([out, gate, up]);
+  if (!e || [out, gate, up].some((t) => t.length < n)) return false;
   return e.gated(out.byteOffset, gate.byteOffset, up.byteOffset, n, k, c);
 }
 
@@ -241,10 +245,7 @@ export function gated(out: Float32Array, gate: Float32Array, up: Float32Array, n
  */
 export function gatedBackward(dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array,
   n: number, k: number, c: number): boolean {
-  const e = mainEngine();
-  const all = [dGate, dUp, dOut, gate, up];
+  const all = [dGate, dUp, dOut, gate, up], e = engineInPlace(all);
   if (!e || all.some((t) => t.length < n)) return false;
-  const heap = sharedHeap();
-  if (!all.every((t) => heap.contains(t))) return false;
   return e.gatedBackward(dGate.byteOffset, dUp.byteOffset, dOut.byteOffset, gate.byteOffset, up.byteOffset, n, k, c);
 }

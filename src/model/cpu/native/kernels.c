@@ -782,14 +782,19 @@ static napi_value js_lora_row(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* the first `count` offset arguments each name `bytes` inside the heap, 4-byte aligned */
+static int operands_in_heap(const Args *g, int count, double bytes) {
+  for (int i = 0; i < count; i++) if (!in_heap(g, g->v[i], bytes, 1)) return 0;
+  return 1;
+}
+
 /* gated(heap, out, gate, up, n, k, c) */
 static napi_value js_gated(napi_env env, napi_callback_info info) {
   Args g;
   if (!read_args(env, info, 6, &g)) return NULL;
   double *v = g.v;
   if (!size_arg(v[3])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gated: n must be a size");
-  double bytes = 4.0 * v[3];
-  for (int i = 0; i < 3; i++) if (!in_heap(&g, v[i], bytes, 1)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gated: an operand lies outside the heap");
+  if (!operands_in_heap(&g, 3, 4.0 * v[3])) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gated: an operand lies outside the heap");
   gated_forward((float *)(g.heap + (uint64_t)v[0]), (const float *)(g.heap + (uint64_t)v[1]), (const float *)(g.heap + (uint64_t)v[2]),
                 (long)v[3], (float)v[4], (float)v[5]);
   return NULL;
@@ -801,8 +806,7 @@ static napi_value js_gated_backward(napi_env env, napi_callback_info info) {
   if (!read_args(env, info, 8, &g)) return NULL;
   double *v = g.v;
   if (!size_arg(v[5])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "gatedBackward: n must be a size");
-  double bytes = 4.0 * v[5];
-  for (int i = 0; i < 5; i++) if (!in_heap(&g, v[i], bytes, 1)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gatedBackward: an operand lies outside the heap");
+  if (!operands_in_heap(&g, 5, 4.0 * v[5])) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "gatedBackward: an operand lies outside the heap");
   gated_backward((float *)(g.heap + (uint64_t)v[0]), (float *)(g.heap + (uint64_t)v[1]), (const float *)(g.heap + (uint64_t)v[2]),
                  (const float *)(g.heap + (uint64_t)v[3]), (const float *)(g.heap + (uint64_t)v[4]), (long)v[5], (float)v[6], (float)v[7]);
   return NULL;
