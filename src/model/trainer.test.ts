@@ -76,4 +76,30 @@ describe('Trainer', () => {
     for (let i = 3; i < 6; i++) await resumed.step(data);
     assert.deepEqual(await resumed.saveState(), await straight.saveState());
   });
+
+  it('steps in passes of several padded examples as it would one example at a time', async () => {
+    const be = referenceBackend();
+    const config = tinyConfig({ tieEmbeddings: true });
+    // lengths 4…9: some passes pad their shorter members, some examples go alone
+    const data = examples(7, config.vocabSize, 12);
+    for (const lora of [true, false]) {
+      const run = async (passTokens: number) => {
+        const model = Llama.random(be, config, 13);
+        const adapter = lora ? model.createLora({ r: 2, alpha: 4, targetModules: ['q_proj', 'v_proj', 'down_proj'], baseModel: 'test' }, 14) : null;
+        const trainer = new Trainer(model, adapter, { ...defaultOptimizerOptions, lr: 1e-2, totalSteps: 3 }, { passTokens });
+        const results = [];
+        for (let i = 0; i < 3; i++) results.push(await trainer.step(data));
+        return { results, state: await trainer.saveState() };
+      };
+      const alone = await run(1), together = await run(64);
+      for (const [i, r] of together.results.entries()) {
+        assert.ok(Math.abs(r.loss - alone.results[i]!.loss) < 1e-5, `loss ${r.loss} vs ${alone.results[i]!.loss}`);
+        assert.ok(Math.abs(r.gradNorm - alone.results[i]!.gradNorm) < 1e-5 * Math.max(1, r.gradNorm), `grad norm ${r.gradNorm} vs ${alone.results[i]!.gradNorm}`);
+      }
+      for (const [name, t] of alone.state) {
+        const other = together.state.get(name)!.data as Float32Array;
+        (t.data as Float32Array).forEach((v, j) => assert.ok(Math.abs(v - other[j]!) < 1e-5 * Math.max(1, Math.abs(v)), `${name}[${j}]: ${v} vs ${other[j]}`));
+      }
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { Backend, Tensor } from './backend.ts';
 import type { Llama, LoraAdapter, Parameter } from './llama.ts';
 import type { TensorMap } from './tensor-map.ts';
+import { PASS_TOKENS, planPasses } from './training-passes.ts';
 
 /** One training sequence: input ids and the next-token targets (−1 where no loss is taken, e.g. the prompt). */
 export interface TrainingExample {
@@ -65,7 +66,8 @@ export interface StepResult {
 /**
  * AdamW with a cosine schedule and global-norm clipping over a model's trainable parameters
  * (a LoRA adapter's, or every base weight for pre-training). Each step runs forward and backward
- * one example at a time and accumulates, so sequences of any length train without padding.
+ * in passes of several examples of similar length at once (training-passes.ts: right-padded, at
+ * most `passTokens` padded tokens a pass) and accumulates, so sequences of any length train.
  *
  * @example
  * const lora = model.createLora(loraConfig, seed);
@@ -79,13 +81,16 @@ export class Trainer {
   readonly options: OptimizerOptions;
   /** Steps taken so far. */
   stepsDone = 0;
+  /** Padded tokens per forward/backward pass (training-passes.ts). */
+  readonly passTokens: number;
   private readonly m: Tensor[];
   private readonly v: Tensor[];
 
-  constructor(model: Llama, lora: LoraAdapter | null, options: OptimizerOptions) {
+  constructor(model: Llama, lora: LoraAdapter | null, options: OptimizerOptions, passes: { passTokens?: number } = {}) {
     this.model = model;
     this.lora = lora;
     this.options = options;
+    this.passTokens = passes.passTokens ?? PASS_TOKENS;
     this.params = lora ? model.loraParameters(lora) : model.enableFullGradients();
     const be = model.backend;
     this.m = this.params.map((p) => be.zeros(p.value.length));
@@ -109,11 +114,19 @@ export class Trainer {
     const lr = cosineLearningRate(this.stepsDone, this.options);
     for (const p of this.params) be.fill(p.grad, 0);
 
-    let lossSum = 0;
-    for (let i = 0; i < examples.length; i++) {
-      const e = examples[i]!;
+    examples.forEach((e, i) => {
       if (e.ids.length !== e.targets.length || e.ids.length === 0) throw new RangeError(`example ${i}: ids and targets must be non-empty and of equal length`);
-      const r = await this.model.lossAndGradients(e.ids, e.targets, 1, e.ids.length, { lora: this.lora, gradScale });
+    });
+    let lossSum = 0;
+    for (const { examples: members, length: S } of planPasses(examples.map((e) => e.ids.length), this.passTokens)) {
+      const B = members.length;
+      // [B, S], each example right-padded (token 0, no target)
+      const ids = new Int32Array(B * S), targets = new Int32Array(B * S).fill(-1);
+      members.forEach((i, b) => {
+        ids.set(examples[i]!.ids, b * S);
+        targets.set(examples[i]!.targets, b * S);
+      });
+      const r = await this.model.lossAndGradients(ids, targets, B, S, { lora: this.lora, gradScale });
       lossSum += r.lossSum;
     }
 
