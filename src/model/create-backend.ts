@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { gated, gatedBackward, loraRow, mainEngine, matmul, matmulQuantized } from './cpu/matmul.ts';
+import { attention, attentionBackward, gated, gatedBackward, loraRow, mainEngine, matmul, matmulQuantized } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -27,6 +27,8 @@ export function createBackend(options: BackendOptions = {}): Backend {
     loraRow,
     gated,
     gatedBackward,
+    attention,
+    attentionBackward,
     allocate: allocShared,
     release: freeShared,
     onDispose: async () => pool?.dispose(),

@@ -3,7 +3,7 @@ import { checkWindow, firstVisiblePosition } from '../attention-window.ts';
 import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType, quantizedByteLength } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
 import { expNonPositive } from './fast-exp.ts';
-import { flashAttention, flashAttentionBackward } from './flash-attention.ts';
+import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
 
 /**
@@ -118,6 +118,10 @@ export interface CpuBackendOptions {
   gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
   gatedBackward?: (dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
+  /** Flash attention on the kernels (`matmul.ts` `attention`); false where they cannot take it. */
+  attention?: (out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape) => boolean;
+  /** Its backward on the kernels (`matmul.ts` `attentionBackward`); false where they cannot take it. */
+  attentionBackward?: (dq: Float32Array, dk: Float32Array, dv: Float32Array, dOut: Float32Array, out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, lse: Float32Array, shape: AttentionShape) => boolean;
   /** Gives back data from `allocate` when a tensor is freed. */
   release?: (data: Float32Array) => void;
   /** Called by dispose (e.g. to stop the worker pool). */
@@ -291,14 +295,17 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
 
-    // flash attention (flash-attention.ts): tiles through the matrix kernels, never S×S
+    // flash attention (flash-attention.ts, or the native kernels' copy of it): tiles through the matrix kernels, never S×S
     attention(outT, lseT, qT, kT, vT, B, S, nH, nKV, hd, scale, window) {
       checkWindow(window);
-      flashAttention(matmul, panel, f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), { B, S, nH, nKV, hd, scale, window });
+      const shape = { B, S, nH, nKV, hd, scale, window };
+      if (!options.attention?.(f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), shape)) flashAttention(matmul, panel, f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), shape);
     },
     attentionBackward(dqT, dkT, dvT, dOutT, outT, qT, kT, vT, lseT, B, S, nH, nKV, hd, scale, window) {
       checkWindow(window);
-      flashAttentionBackward(matmul, panel, f32(dqT), f32(dkT), f32(dvT), f32(dOutT), f32(outT), f32(qT), f32(kT), f32(vT), f32(lseT), { B, S, nH, nKV, hd, scale, window });
+      const shape = { B, S, nH, nKV, hd, scale, window };
+      const args = [f32(dqT), f32(dkT), f32(dvT), f32(dOutT), f32(outT), f32(qT), f32(kT), f32(vT), f32(lseT), shape] as const;
+      if (!options.attentionBackward?.(...args)) flashAttentionBackward(matmul, panel, ...args);
     },
 
     swiglu(outT, gateT, upT, n) {

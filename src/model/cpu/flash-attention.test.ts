@@ -46,7 +46,7 @@ const label = (c: AttentionShape) => `B=${c.B} S=${c.S} nH=${c.nH} nKV=${c.nKV} 
 
 describe('CPU flash attention', () => {
   let be: Backend;
-  it('opens the engine backend (WebAssembly kernels, one thread)', () => {
+  it('opens the engine backend (its kernels: native where built, else WebAssembly; one thread)', () => {
     be = createBackend({ threads: 1 });
   });
 

@@ -8,7 +8,9 @@ import { sharedHeap } from './matmul-heap.ts';
 import { NATIVE_KERNELS_PATH, NativeKernelsUnavailableError, nativeKernels } from './matmul-native.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
 import { QUANT_CODES } from './matmul-quant.ts';
-import { gated, gatedBackward } from './matmul.ts';
+import { MatmulShapeError, attention, attentionBackward, gated, gatedBackward } from './matmul.ts';
+import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
+import { naiveMatmul } from './naive-matmul.ts';
 import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
 import { randomArray } from './random-array.test-util.ts';
 
@@ -220,6 +222,60 @@ describe('native kernels', { skip }, () => {
       }
     }
     for (const x of [gate, up, dOut, out, dGate, dUp]) freeShared(x);
+  });
+
+  it('attention and its backward equal flash-attention.ts to f32 rounding: any shape, window, group and head width', () => {
+    const panels = new Map<string, Float32Array>();
+    const panel = (name: string, n: number) => {
+      if ((panels.get(name)?.length ?? -1) < n) panels.set(name, new Float32Array(n));
+      return panels.get(name)!;
+    };
+    fc.assert(fc.property(
+      fc.record({ B: fc.integer({ min: 0, max: 2 }), S: fc.integer({ min: 1, max: 260 }), nKV: fc.integer({ min: 1, max: 2 }), group: fc.integer({ min: 1, max: 3 }),
+        hd: fc.integer({ min: 1, max: 40 }), scale: fc.double({ min: 0.05, max: 1, noNaN: true }), window: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })), seed: fc.nat() }),
+      ({ B, S, nKV, group, hd, scale, window, seed }) => {
+        const s: AttentionShape = { B, S, nH: nKV * group, nKV, hd, scale, window };
+        const qn = B * S * s.nH * hd, kn = B * S * nKV * hd, ln = B * s.nH * S;
+        const q = randomArray(qn, seed), k = randomArray(kn, seed + 1), v = randomArray(kn, seed + 2), dOut = randomArray(qn, seed + 3);
+        const got = [allocShared(qn), allocShared(ln), allocShared(qn), allocShared(kn), allocShared(kn)]; // out lse dq dk dv
+        for (const t of got) t.fill(Number.NaN); // every output must be written
+        const want = [new Float32Array(qn), new Float32Array(ln), new Float32Array(qn), new Float32Array(kn), new Float32Array(kn)];
+        assert.ok(attention(got[0]!, got[1]!, q, k, v, s) && attentionBackward(got[2]!, got[3]!, got[4]!, dOut, got[0]!, q, k, v, got[1]!, s), 'the native kernels took them');
+        flashAttention(naiveMatmul, panel, want[0]!, want[1]!, q, k, v, s);
+        flashAttentionBackward(naiveMatmul, panel, want[2]!, want[3]!, want[4]!, dOut, want[0]!, q, k, v, want[1]!, s);
+        ['out', 'lse', 'dq', 'dk', 'dv'].forEach((name, i) => {
+          const top = want[i]!.reduce((m, x) => Math.max(m, Math.abs(x)), 1);
+          want[i]!.forEach((x, j) => assert.ok(Math.abs(got[i]![j]! - x) <= 2e-5 * top, `${name}[${j}] = ${got[i]![j]}, flash-attention.ts ${x} (${JSON.stringify(s)})`));
+        });
+        for (const t of [q, k, v, dOut, ...got]) freeShared(t);
+      }), { numRuns: 40 });
+  });
+
+  it('attention refuses operands outside the heap or too short for the shape, and impossible shapes, writing nothing', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
+    const s: AttentionShape = { B: 1, S: 4, nH: 2, nKV: 1, hd: 8, scale: 0.5, window: 0 };
+    const q = randomArray(64, 1), kv = randomArray(32, 2), out = randomArray(64, 3), lse = randomArray(8, 4), before = out.slice();
+    const refused = (f: () => void, code: string) => assert.throws(f, (err: NodeJS.ErrnoException) => err.code === code);
+    const forward = (o: number, shape: Partial<AttentionShape> = {}) => {
+      const t = { ...s, ...shape };
+      native.attention(bytes, o, lse.byteOffset, q.byteOffset, kv.byteOffset, kv.byteOffset, t.B, t.S, t.nH, t.nKV, t.hd, t.scale, t.window);
+    };
+    refused(() => forward(end - 16), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => forward(out.byteOffset + 2), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => forward(out.byteOffset, { B: 2 ** 20 }), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(() => forward(out.byteOffset, { nH: 3, nKV: 2 }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => forward(out.byteOffset, { S: 0 }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => forward(out.byteOffset, { nKV: 0 }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => forward(out.byteOffset, { scale: Number.NaN }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => forward(out.byteOffset, { window: -1 }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => forward(out.byteOffset, { hd: 1.5 }), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(() => native.attentionBackward(bytes, out.byteOffset, kv.byteOffset, kv.byteOffset, q.byteOffset, q.byteOffset, q.byteOffset, kv.byteOffset, kv.byteOffset, end - 4, 1, 4, 2, 1, 8, 0.5, 0), 'ERR_NATIVE_KERNEL_BOUNDS');
+    // the heap holds more than the tensor: matmul.ts checks each operand's own length
+    assert.throws(() => attention(out, lse, q, kv.subarray(0, 31), kv, s), MatmulShapeError);
+    assert.throws(() => attentionBackward(out, kv, kv, q, q, q, kv, kv, lse.subarray(0, 7), s), MatmulShapeError);
+    assert.deepEqual(out, before);
+    for (const t of [q, kv, out, lse]) freeShared(t);
   });
 
   it('refuse operands outside the heap, bad ranges and bad arguments, and write nothing then', () => {

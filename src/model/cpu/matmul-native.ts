@@ -27,6 +27,12 @@ export interface NativeKernels {
   gated(heap: Uint8Array, out: number, gate: number, up: number, n: number, k: number, c: number): void;
   /** The backward of {@link gated}: dUp = dOut·act(gate), dGate = dOut·up·act′(gate). */
   gatedBackward(heap: Uint8Array, dGate: number, dUp: number, dOut: number, gate: number, up: number, n: number, k: number, c: number): void;
+  /** Flash attention (flash-attention.ts's `flashAttention`): out, lse from q, k, v of B sequences of S rows. */
+  attention(heap: Uint8Array, out: number, lse: number, q: number, k: number, v: number,
+    B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;
+  /** Its backward (`flashAttentionBackward`): dq, dk, dv overwritten. */
+  attentionBackward(heap: Uint8Array, dq: number, dk: number, dv: number, dOut: number, out: number, q: number, k: number, v: number, lse: number,
+    B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;
   /**
    * Whether products of many rows go to OpenBLAS's sgemm (where the addon found `libopenblas.so.0`,
    * Debian's libopenblas0-pthread; on by default unless `OPENLEDGER_BLAS=off`) or to the addon's

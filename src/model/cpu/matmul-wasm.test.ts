@@ -9,7 +9,7 @@ import { NATIVE_KERNELS_PATH } from './matmul-native.ts';
  * Where the native kernels are built, the engine's own tests run on them; these run the kernel
  * suites again on the WebAssembly kernels (what a machine without a C compiler runs).
  */
-const suites = ['matmul.test.ts', 'matmul-quant.test.ts', 'matmul-int8.test.ts', 'lora-rows.test.ts', 'cpu-backend-quant.test.ts'];
+const suites = ['matmul.test.ts', 'matmul-quant.test.ts', 'matmul-int8.test.ts', 'lora-rows.test.ts', 'cpu-backend-quant.test.ts', 'flash-attention.test.ts'];
 
 describe('the WebAssembly kernels', { skip: existsSync(NATIVE_KERNELS_PATH) ? false : 'the native kernels are not built, so the kernel suites already run on WebAssembly' }, () => {
   it('pass the kernel suites with OPENLEDGER_KERNELS=wasm', () => {

@@ -10,6 +10,7 @@ import { MAX_PAGES, WasmUnavailableError } from './matmul-heap.ts';
 import { wasmApi } from './wasm-api.ts';
 import { nativeKernels } from './matmul-native.ts';
 import type { NativeKernels } from './matmul-native.ts';
+import type { AttentionShape } from './flash-attention.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 /** Layouts as numbers (for the pool's shared job descriptor). */
@@ -224,6 +225,23 @@ export class GemmEngine {
   gatedBackward(dGate: number, dUp: number, dOut: number, gate: number, up: number, n: number, k: number, c: number): boolean {
     if (!this.native) return false;
     this.native.gatedBackward(this.heap(), dGate, dUp, dOut, gate, up, n, k, c);
+    return true;
+  }
+
+  /**
+   * Flash attention on the native kernels (`NativeKernels.attention`), every tensor at a byte
+   * offset of the heap; false, doing nothing, without them.
+   */
+  attention(out: number, lse: number, q: number, k: number, v: number, s: AttentionShape): boolean {
+    if (!this.native) return false;
+    this.native.attention(this.heap(), out, lse, q, k, v, s.B, s.S, s.nH, s.nKV, s.hd, s.scale, s.window);
+    return true;
+  }
+
+  /** The backward of {@link attention} on the native kernels; false, doing nothing, without them. */
+  attentionBackward(dq: number, dk: number, dv: number, dOut: number, out: number, q: number, k: number, v: number, lse: number, s: AttentionShape): boolean {
+    if (!this.native) return false;
+    this.native.attentionBackward(this.heap(), dq, dk, dv, dOut, out, q, k, v, lse, s.B, s.S, s.nH, s.nKV, s.hd, s.scale, s.window);
     return true;
   }
 

@@ -13,6 +13,7 @@ import { matmulRowsJs } from './matmul-js.ts';
 import { GemmEngine, LAYOUT_CODES, kernelModule, scratchBytes, wasmKernelsAvailable } from './matmul-wasm.ts';
 import { QUANT_CODES } from './matmul-quant.ts';
 import { QUANT_FORMATS, dequantize } from '../ggml-quants.ts';
+import type { AttentionShape } from './flash-attention.ts';
 
 export type { MatmulLayout } from '../backend.ts';
 
@@ -248,4 +249,43 @@ export function gatedBackward(dGate: Float32Array, dUp: Float32Array, dOut: Floa
   const all = [dGate, dUp, dOut, gate, up], e = engineInPlace(all);
   if (!e || all.some((t) => t.length < n)) return false;
   return e.gatedBackward(dGate.byteOffset, dUp.byteOffset, dOut.byteOffset, gate.byteOffset, up.byteOffset, n, k, c);
+}
+
+/** Throws where an attention operand is shorter than its shape needs (the kernels would reach past it on the heap). */
+function checkAttentionOperands(s: AttentionShape, operands: ReadonlyArray<[Float32Array, number, string]>): void {
+  for (const [t, width, name] of operands) {
+    if (t.length < s.B * s.S * width) throw new MatmulShapeError(`attention: ${name} has ${t.length} floats, the shape needs ${s.B * s.S * width}`);
+  }
+}
+
+/**
+ * Flash attention on this thread's native kernels: flash-attention.ts's `flashAttention`, the same
+ * tiles, products and order in C. Returns false, doing nothing, where they cannot take it (not
+ * built, or an operand off the heap): the caller runs flash-attention.ts.
+ *
+ * @example
+ * if (!attention(out, lse, q, k, v, shape)) flashAttention(matmul, panel, out, lse, q, k, v, shape);
+ */
+export function attention(out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape): boolean {
+  const e = engineInPlace([out, lse, q, k, v]);
+  if (!e) return false;
+  const qw = s.nH * s.hd, kw = s.nKV * s.hd;
+  checkAttentionOperands(s, [[out, qw, 'out'], [lse, s.nH, 'lse'], [q, qw, 'q'], [k, kw, 'k'], [v, kw, 'v']]);
+  return e.attention(out.byteOffset, lse.byteOffset, q.byteOffset, k.byteOffset, v.byteOffset, s);
+}
+
+/**
+ * The backward of {@link attention} on the native kernels (`flashAttentionBackward`'s): dq, dk, dv
+ * overwritten. Returns false, doing nothing, where they cannot take it.
+ *
+ * @example
+ * if (!attentionBackward(dq, dk, dv, dOut, out, q, k, v, lse, shape)) flashAttentionBackward(matmul, panel, dq, dk, dv, dOut, out, q, k, v, lse, shape);
+ */
+export function attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dOut: Float32Array, out: Float32Array,
+  q: Float32Array, k: Float32Array, v: Float32Array, lse: Float32Array, s: AttentionShape): boolean {
+  const e = engineInPlace([dq, dk, dv, dOut, out, q, k, v, lse]);
+  if (!e) return false;
+  const qw = s.nH * s.hd, kw = s.nKV * s.hd;
+  checkAttentionOperands(s, [[dq, qw, 'dq'], [dk, kw, 'dk'], [dv, kw, 'dv'], [dOut, qw, 'dOut'], [out, qw, 'out'], [q, qw, 'q'], [k, kw, 'k'], [v, kw, 'v'], [lse, s.nH, 'lse']]);
+  return e.attentionBackward(dq.byteOffset, dk.byteOffset, dv.byteOffset, dOut.byteOffset, out.byteOffset, q.byteOffset, k.byteOffset, v.byteOffset, lse.byteOffset, s);
 }

@@ -19,6 +19,9 @@
  *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter.
  *   gated    the gated MLP's activation act(gate)·up and its backward, act(x) = x·sigmoid(k·(x + c·x³))
  *            (SiLU, tanh-GELU), e^x by a polynomial accurate to f32's rounding.
+ *   attention causal (optionally sliding-window) grouped-query flash attention and its backward:
+ *            flash-attention.ts's tiles, products (through the same gemm paths) and order, with
+ *            the softmax rows 8 wide; never S×S.
  *
  * Shapes are written beside the loops; "f32x8" is one AVX2 register of 8 floats.
  */
@@ -639,6 +642,208 @@ static void gemm_blas(float *C, const float *A, const float *B, int m, int k, in
              C + (long)r0 * n + c0, n);
 }
 
+/* ---------- one product through the path the gemm entry point picks ---------- */
+
+/* rows [r0, r1), columns [c0, c1) of C (+)= alpha·op(A)·op(B), by the kernel `gemm` would use (decided on
+ * the whole product's m); 0 when the packed path's scratch cannot be had */
+static int gemm_range(float *C, const float *A, const float *B, int m, int k, int n, int layout, int accumulate, float alpha,
+                      int r0, int r1, int c0, int c1) {
+  if (layout == 1 && m <= (blas_enabled ? DECODE_MAX_ROWS_F32_BLAS : DECODE_MAX_ROWS_F32)) {
+    decode_f32(C, A, B, k, n, r0, r1, c0, c1, alpha, accumulate);
+    return 1;
+  }
+  if (blas_enabled) {
+    gemm_blas(C, A, B, m, k, n, layout, accumulate, alpha, r0, r1, c0, c1);
+    return 1;
+  }
+  Scratch *s = scratch();
+  if (!s) return 0;
+  gemm_packed(s, C, A, B, m, k, n, layout, accumulate, alpha, r0, r1, c0, c1);
+  return 1;
+}
+
+static inline int gemm_whole(float *C, const float *A, const float *B, int m, int k, int n, int layout, int accumulate, float alpha) {
+  return gemm_range(C, A, B, m, k, n, layout, accumulate, alpha, 0, m, 0, n);
+}
+
+/* ---------- flash attention: flash-attention.ts in C, the same tiles, products and order ---------- */
+
+#define FLASH_QUERY_BLOCK 96
+#define FLASH_KEY_TILE 128
+enum { NN = 0, NT = 1, TN = 2 };
+
+static inline int first_visible(int s, int window) { return window > 0 && s - window + 1 > 0 ? s - window + 1 : 0; }
+
+/* dst [S, hd] := columns [col, col + hd) of the S rows (width w) from x, and back */
+static void gather_rows(float *dst, const float *x, int S, long w, long col, int hd) {
+  for (int s = 0; s < S; s++) memcpy(dst + (long)s * hd, x + s * w + col, sizeof(float) * hd);
+}
+static void scatter_rows(float *x, const float *src, int S, long w, long col, int hd) {
+  for (int s = 0; s < S; s++) memcpy(x + s * w + col, src + (long)s * hd, sizeof(float) * hd);
+}
+
+/* p[0..n) := e^(p − sub) (arguments ≤ 0 but for rounding); returns their sum */
+static double exp_row(float *p, int n, float sub) {
+  int i = 0;
+  double sum = 0;
+#if OL_AVX2
+  __m256 acc = _mm256_setzero_ps(), vs = _mm256_set1_ps(sub);
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(p + i), vs));
+    _mm256_storeu_ps(p + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  sum = hsum8(acc);
+#endif
+  for (; i < n; i++) sum += (p[i] = expf(p[i] - sub));
+  return sum;
+}
+
+/* over n columns: p := e^(scores − lse) (the probabilities), dp := p ∘ (dp − delta) (dS) */
+static void score_grad_row(float *p, float *dp, int n, float lse, float delta) {
+  int i = 0;
+#if OL_AVX2
+  __m256 vl = _mm256_set1_ps(lse), vd = _mm256_set1_ps(delta);
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(p + i), vl));
+    _mm256_storeu_ps(p + i, e);
+    _mm256_storeu_ps(dp + i, _mm256_mul_ps(e, _mm256_sub_ps(_mm256_loadu_ps(dp + i), vd)));
+  }
+#endif
+  for (; i < n; i++) {
+    float e = expf(p[i] - lse);
+    p[i] = e;
+    dp[i] = e * (dp[i] - delta);
+  }
+}
+
+static void scale_row(float *x, int n, float f) {
+  for (int i = 0; i < n; i++) x[i] *= f;
+}
+
+/* The shape of one call: B sequences of S rows; nH query heads over nKV kv heads of width hd. */
+typedef struct { int B, S, nH, nKV, hd, window; float scale; } Attn;
+
+/* out [B·S, nH·hd], lse [B, nH, S] from q [B·S, nH·hd], k, v [B·S, nKV·hd]; 0 when out of memory */
+static int flash_forward(const Attn *a, float *out, float *lse, const float *q, const float *k, const float *v) {
+  const int S = a->S, hd = a->hd, group = a->nH / a->nKV;
+  const long qw = (long)a->nH * hd, kw = (long)a->nKV * hd, panel = (long)S * hd;
+  float *buf = malloc(sizeof(float) * (4 * panel + FLASH_QUERY_BLOCK * FLASH_KEY_TILE));
+  if (!buf) return 0;
+  float *Qh = buf, *Kg = Qh + panel, *Vg = Kg + panel, *Oh = Vg + panel, *P = Oh + panel;  /* [S, hd] ×4, [QB, KT] */
+  double m[FLASH_QUERY_BLOCK], l[FLASH_QUERY_BLOCK];
+  int ok = 1;
+  for (int b = 0; b < a->B && ok; b++) {
+    const long base = (long)b * S;
+    for (int g = 0; g < a->nKV && ok; g++) {
+      gather_rows(Kg, k + base * kw, S, kw, (long)g * hd, hd);
+      gather_rows(Vg, v + base * kw, S, kw, (long)g * hd, hd);
+      for (int h = g * group; h < (g + 1) * group && ok; h++) {
+        gather_rows(Qh, q + base * qw, S, qw, (long)h * hd, hd);
+        float *lseRow = lse + ((long)b * a->nH + h) * S;
+        for (int i0 = 0; i0 < S; i0 += FLASH_QUERY_BLOCK) {
+          const int i1 = imin(S, i0 + FLASH_QUERY_BLOCK), br = i1 - i0;
+          float *Oi = Oh + (long)i0 * hd;                                                    /* [br, hd] */
+          memset(Oi, 0, sizeof(float) * br * hd);
+          for (int r = 0; r < br; r++) { m[r] = -INFINITY; l[r] = 0; }
+          const int jFirst = first_visible(i0, a->window) / FLASH_KEY_TILE, jLast = (i1 - 1) / FLASH_KEY_TILE;
+          for (int j = jFirst; j <= jLast; j++) {
+            const int j0 = j * FLASH_KEY_TILE, j1 = imin(S, j0 + FLASH_KEY_TILE), bc = j1 - j0;
+            ok &= gemm_whole(P, Qh + (long)i0 * hd, Kg + (long)j0 * hd, br, hd, bc, NT, 0, a->scale); /* P [br, bc] = scores */
+            for (int r = 0; r < br; r++) {
+              const int s = i0 + r, lo = first_visible(s, a->window) > j0 ? first_visible(s, a->window) : j0, hi = imin(j1 - 1, s);
+              float *row = P + (long)r * bc;
+              if (lo > hi) { memset(row, 0, sizeof(float) * bc); continue; }
+              float max = (float)m[r];
+              for (int t = lo; t <= hi; t++) if (row[t - j0] > max) max = row[t - j0];
+              const double correction = exp(m[r] - max);                                      /* 0 on the row's first tile */
+              memset(row, 0, sizeof(float) * (lo - j0));
+              const double sum = exp_row(row + lo - j0, hi - lo + 1, max);
+              memset(row + hi - j0 + 1, 0, sizeof(float) * (j1 - 1 - hi));
+              if (correction != 1) scale_row(Oi + (long)r * hd, hd, (float)correction);
+              l[r] = l[r] * correction + sum;
+              m[r] = max;
+            }
+            ok &= gemm_whole(Oi, P, Vg + (long)j0 * hd, br, bc, hd, NN, 1, 1);                 /* O_i += P·V_j */
+          }
+          for (int r = 0; r < br; r++) {
+            scale_row(Oi + (long)r * hd, hd, (float)(1 / l[r]));
+            lseRow[i0 + r] = (float)(m[r] + log(l[r]));
+          }
+        }
+        scatter_rows(out + base * qw, Oh, S, qw, (long)h * hd, hd);
+      }
+    }
+  }
+  free(buf);
+  return ok;
+}
+
+/* dq [B·S, nH·hd], dk, dv [B·S, nKV·hd] (overwritten) from dOut, the forward's out and lse, and its inputs */
+static int flash_backward(const Attn *a, float *dq, float *dk, float *dv, const float *dOut, const float *out, const float *q,
+                          const float *k, const float *v, const float *lse) {
+  const int S = a->S, hd = a->hd, group = a->nH / a->nKV;
+  const long qw = (long)a->nH * hd, kw = (long)a->nKV * hd, panel = (long)S * hd;
+  float *buf = malloc(sizeof(float) * (8 * panel + S + 2 * FLASH_QUERY_BLOCK * FLASH_KEY_TILE));
+  if (!buf) return 0;
+  float *Qh = buf, *Kg = Qh + panel, *Vg = Kg + panel, *Oh = Vg + panel, *dOh = Oh + panel;   /* [S, hd] each */
+  float *dQh = dOh + panel, *dKg = dQh + panel, *dVg = dKg + panel, *D = dVg + panel;        /* …, D [S] */
+  float *P = D + S, *dP = P + FLASH_QUERY_BLOCK * FLASH_KEY_TILE;                           /* [QB, KT] each */
+  int ok = 1;
+  for (int b = 0; b < a->B && ok; b++) {
+    const long base = (long)b * S;
+    for (int g = 0; g < a->nKV && ok; g++) {
+      gather_rows(Kg, k + base * kw, S, kw, (long)g * hd, hd);
+      gather_rows(Vg, v + base * kw, S, kw, (long)g * hd, hd);
+      memset(dKg, 0, sizeof(float) * panel);
+      memset(dVg, 0, sizeof(float) * panel);
+      for (int h = g * group; h < (g + 1) * group && ok; h++) {
+        gather_rows(Qh, q + base * qw, S, qw, (long)h * hd, hd);
+        gather_rows(Oh, out + base * qw, S, qw, (long)h * hd, hd);
+        gather_rows(dOh, dOut + base * qw, S, qw, (long)h * hd, hd);
+        memset(dQh, 0, sizeof(float) * panel);
+        for (int s = 0; s < S; s++) {                                                       /* D [S] = rowsum(dO ∘ O) */
+          double dot = 0;
+          for (int d = 0; d < hd; d++) dot += (double)dOh[(long)s * hd + d] * Oh[(long)s * hd + d];
+          D[s] = (float)dot;
+        }
+        const float *lseRow = lse + ((long)b * a->nH + h) * S;
+        for (int i0 = 0; i0 < S; i0 += FLASH_QUERY_BLOCK) {
+          const int i1 = imin(S, i0 + FLASH_QUERY_BLOCK), br = i1 - i0;
+          const float *Qi = Qh + (long)i0 * hd, *dOi = dOh + (long)i0 * hd;
+          float *dQi = dQh + (long)i0 * hd;
+          const int jFirst = first_visible(i0, a->window) / FLASH_KEY_TILE, jLast = (i1 - 1) / FLASH_KEY_TILE;
+          for (int j = jFirst; j <= jLast; j++) {
+            const int j0 = j * FLASH_KEY_TILE, j1 = imin(S, j0 + FLASH_KEY_TILE), bc = j1 - j0;
+            const float *Kj = Kg + (long)j0 * hd, *Vj = Vg + (long)j0 * hd;
+            ok &= gemm_whole(P, Qi, Kj, br, hd, bc, NT, 0, a->scale);                          /* scores [br, bc] */
+            ok &= gemm_whole(dP, dOi, Vj, br, hd, bc, NT, 0, 1);                               /* dP [br, bc] = dO_i·V_jᵀ */
+            for (int r = 0; r < br; r++) {
+              const int s = i0 + r, lo = first_visible(s, a->window) > j0 ? first_visible(s, a->window) : j0, hi = imin(j1 - 1, s);
+              float *row = P + (long)r * bc, *drow = dP + (long)r * bc;
+              const int from = imin(bc, lo - j0), to = hi - j0 >= -1 ? hi - j0 : -1;           /* visible [from, to], maybe none */
+              memset(row, 0, sizeof(float) * from);
+              memset(drow, 0, sizeof(float) * from);
+              if (to >= from) score_grad_row(row + from, drow + from, to - from + 1, lseRow[s], D[s]);
+              const int after = to + 1 > from ? to + 1 : from;
+              memset(row + after, 0, sizeof(float) * (bc - after));
+              memset(drow + after, 0, sizeof(float) * (bc - after));
+            }
+            ok &= gemm_whole(dVg + (long)j0 * hd, P, dOi, bc, br, hd, TN, 1, 1);               /* dV_j += Pᵀ·dO_i */
+            ok &= gemm_whole(dQi, dP, Kj, br, bc, hd, NN, 1, a->scale);                        /* dQ_i += scale·dS·K_j */
+            ok &= gemm_whole(dKg + (long)j0 * hd, dP, Qi, bc, br, hd, TN, 1, a->scale);        /* dK_j += scale·dSᵀ·Q_i */
+          }
+        }
+        scatter_rows(dq + base * qw, dQh, S, qw, (long)h * hd, hd);
+      }
+      scatter_rows(dk + base * kw, dKg, S, kw, (long)g * hd, hd);
+      scatter_rows(dv + base * kw, dVg, S, kw, (long)g * hd, hd);
+    }
+  }
+  free(buf);
+  return ok;
+}
+
 /* ---------- Node-API ---------- */
 
 #define MAX_ARGS 16
@@ -719,18 +924,8 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
     if (!beta) zero_range(C, n, r0, r1, c0, c1);
     return NULL;
   }
-  /* decided on the whole product's m, so that results do not depend on how the pool splits it */
-  if (layout == 1 && m <= (blas_enabled ? DECODE_MAX_ROWS_F32_BLAS : DECODE_MAX_ROWS_F32)) {
-    decode_f32(C, A, B, k, n, r0, r1, c0, c1, alpha, beta);
-    return NULL;
-  }
-  if (blas_enabled) {
-    gemm_blas(C, A, B, m, k, n, layout, beta, alpha, r0, r1, c0, c1);
-    return NULL;
-  }
-  Scratch *s = scratch();
-  if (!s) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "gemm: out of memory for packed panels");
-  gemm_packed(s, C, A, B, m, k, n, layout, beta, alpha, r0, r1, c0, c1);
+  /* the kernel is decided on the whole product's m, so that results do not depend on how the pool splits it */
+  if (!gemm_range(C, A, B, m, k, n, layout, beta, alpha, r0, r1, c0, c1)) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "gemm: out of memory for packed panels");
   return NULL;
 }
 
@@ -779,6 +974,55 @@ static napi_value js_lora_row(napi_env env, napi_callback_info info) {
     float ut = u[t];
     for (int o = 0; o < out; o++) y[o] += ut * b[o];                           /* y [out] += u[t]·Bᵀ[t] */
   }
+  return NULL;
+}
+
+/* the attention shape from arguments [i, i + 7): B, S, nH, nKV, hd, scale, window; NULL with the reason */
+static const char *read_attn(const Args *g, int i, Attn *a) {
+  const double *v = g->v + i;
+  for (int t = 0; t < 5; t++) if (!size_arg(v[t])) return "B, S, nH, nKV and hd must be sizes";
+  if (!size_arg(v[6])) return "the window must be a whole number ≥ 0";
+  a->B = v[0], a->S = v[1], a->nH = v[2], a->nKV = v[3], a->hd = v[4], a->scale = (float)v[5], a->window = v[6];
+  if (a->S < 1 || a->hd < 1 || a->nKV < 1 || a->nH % a->nKV != 0) return "S, hd and nKV must be ≥ 1, nH a multiple of nKV";
+  if (!isfinite(v[5])) return "the scale must be finite";
+  return NULL;
+}
+
+/* attention(heap, out, lse, q, k, v, B, S, nH, nKV, hd, scale, window) */
+static napi_value js_attention(napi_env env, napi_callback_info info) {
+  Args g;
+  if (!read_args(env, info, 12, &g)) return NULL;
+  Attn a;
+  const char *bad = read_attn(&g, 5, &a);
+  if (bad) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", bad);
+  double rows = (double)a.B * a.S, qBytes = 4.0 * rows * a.nH * a.hd, kvBytes = 4.0 * rows * a.nKV * a.hd;
+  const double *v = g.v;
+  if (!in_heap(&g, v[0], qBytes, 1) || !in_heap(&g, v[1], 4.0 * rows * a.nH, 1) || !in_heap(&g, v[2], qBytes, 1) ||
+      !in_heap(&g, v[3], kvBytes, 1) || !in_heap(&g, v[4], kvBytes, 1))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attention: an operand lies outside the heap");
+  if (a.B == 0) return NULL;
+  float *f[5];
+  for (int i = 0; i < 5; i++) f[i] = (float *)(g.heap + (uint64_t)v[i]);
+  if (!flash_forward(&a, f[0], f[1], f[2], f[3], f[4])) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "attention: out of memory for its panels");
+  return NULL;
+}
+
+/* attentionBackward(heap, dq, dk, dv, dOut, out, q, k, v, lse, B, S, nH, nKV, hd, scale, window) */
+static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
+  Args g;
+  if (!read_args(env, info, 16, &g)) return NULL;
+  Attn a;
+  const char *bad = read_attn(&g, 9, &a);
+  if (bad) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", bad);
+  double rows = (double)a.B * a.S, qBytes = 4.0 * rows * a.nH * a.hd, kvBytes = 4.0 * rows * a.nKV * a.hd;
+  const double bytes[9] = { qBytes, kvBytes, kvBytes, qBytes, qBytes, qBytes, kvBytes, kvBytes, 4.0 * rows * a.nH }; /* dq dk dv dOut out q k v lse */
+  for (int i = 0; i < 9; i++)
+    if (!in_heap(&g, g.v[i], bytes[i], 1)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attentionBackward: an operand lies outside the heap");
+  if (a.B == 0) return NULL;
+  float *f[9];
+  for (int i = 0; i < 9; i++) f[i] = (float *)(g.heap + (uint64_t)g.v[i]);
+  if (!flash_backward(&a, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]))
+    return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "attentionBackward: out of memory for its panels");
   return NULL;
 }
 
@@ -849,6 +1093,8 @@ NAPI_MODULE_INIT() {
     { "loraRow", NULL, js_lora_row, NULL, NULL, NULL, napi_default, NULL },
     { "gated", NULL, js_gated, NULL, NULL, NULL, napi_default, NULL },
     { "gatedBackward", NULL, js_gated_backward, NULL, NULL, NULL, napi_default, NULL },
+    { "attention", NULL, js_attention, NULL, NULL, NULL, napi_default, NULL },
+    { "attentionBackward", NULL, js_attention_backward, NULL, NULL, NULL, napi_default, NULL },
     { "useBlas", NULL, js_use_blas, NULL, NULL, NULL, napi_default, NULL },
     { "features", NULL, js_features, NULL, NULL, NULL, napi_default, NULL },
   };
