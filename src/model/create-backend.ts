@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { attention, attentionBackward, gated, gatedBackward, loraRow, mainEngine, matmul, matmulQuantized } from './cpu/matmul.ts';
+import { attention, attentionBackward, gated, gatedBackward, loraRow, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -29,6 +29,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
     gatedBackward,
     attention,
     attentionBackward,
+    pagedAttention,
     allocate: allocShared,
     release: freeShared,
     onDispose: async () => pool?.dispose(),

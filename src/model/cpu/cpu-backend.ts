@@ -122,6 +122,9 @@ export interface CpuBackendOptions {
   attention?: (out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape) => boolean;
   /** Its backward on the kernels (`matmul.ts` `attentionBackward`); false where they cannot take it. */
   attentionBackward?: (dq: Float32Array, dk: Float32Array, dv: Float32Array, dOut: Float32Array, out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, lse: Float32Array, shape: AttentionShape) => boolean;
+  /** Decode's paged attention on the kernels (`matmul.ts` `pagedAttention`); false where they cannot take it. */
+  pagedAttention?: (out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, tables: Int32Array, lengths: Int32Array,
+    shape: { rows: number; nH: number; nKV: number; hd: number; blockSize: number; maxBlocks: number; scale: number; window: number }) => boolean;
   /** Gives back data from `allocate` when a tensor is freed. */
   release?: (data: Float32Array) => void;
   /** Called by dispose (e.g. to stop the worker pool). */
@@ -429,6 +432,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     pagedAttention(outT, qT, kCacheT, vCacheT, tablesT, lengthsT, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window) {
       checkWindow(window);
       const out = f32(outT), q = f32(qT), kc = f32(kCacheT), vc = f32(vCacheT), tables = i32(tablesT), lengths = i32(lengthsT);
+      if (options.pagedAttention?.(out, q, kc, vc, tables, lengths, { rows, nH, nKV, hd, blockSize, maxBlocks, scale, window })) return;
       const group = nH / nKV, qw = nH * hd, kvd = nKV * hd;
       let slots = new Int32Array(0);
       for (let i = 0; i < rows; i++) {

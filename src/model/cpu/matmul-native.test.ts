@@ -8,7 +8,7 @@ import { sharedHeap } from './matmul-heap.ts';
 import { NATIVE_KERNELS_PATH, NativeKernelsUnavailableError, nativeKernels } from './matmul-native.ts';
 import { MatmulPool, allocShared, freeShared } from './matmul-pool.ts';
 import { QUANT_CODES } from './matmul-quant.ts';
-import { MatmulShapeError, attention, attentionBackward, gated, gatedBackward } from './matmul.ts';
+import { MatmulShapeError, attention, attentionBackward, gated, gatedBackward, pagedAttention } from './matmul.ts';
 import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { naiveMatmul } from './naive-matmul.ts';
 import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
@@ -276,6 +276,67 @@ describe('native kernels', { skip }, () => {
     assert.throws(() => attentionBackward(out, kv, kv, q, q, q, kv, kv, lse.subarray(0, 7), s), MatmulShapeError);
     assert.deepEqual(out, before);
     for (const t of [q, kv, out, lse]) freeShared(t);
+  });
+
+  it('pagedAttention equals float64 attention over each row\'s visible positions, wherever its blocks lie', () => {
+    fc.assert(fc.property(
+      fc.record({ rows: fc.integer({ min: 1, max: 5 }), nKV: fc.integer({ min: 1, max: 2 }), group: fc.integer({ min: 1, max: 6 }), hd: fc.integer({ min: 1, max: 72 }),
+        blockSize: fc.integer({ min: 1, max: 8 }), window: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })), seed: fc.nat() }),
+      ({ rows, nKV, group, hd, blockSize, window, seed }) => {
+        const nH = nKV * group, kvd = nKV * hd, maxBlocks = 4, blocks = rows * maxBlocks, scale = 0.3;
+        const rand = randomArray(rows + blocks, seed + 9, false);
+        // every row its own shuffled blocks; lengths 0 … the whole table
+        const order = Array.from({ length: blocks }, (_, i) => i).sort((x, y) => rand[rows + x]! - rand[rows + y]!);
+        const tables = Int32Array.from(order), lengths = Int32Array.from({ length: rows }, (_, i) => Math.floor(Math.abs(rand[i]!) * 1e6) % (maxBlocks * blockSize + 1));
+        const q = randomArray(rows * nH * hd, seed), kc = randomArray(blocks * blockSize * kvd, seed + 1), vc = randomArray(blocks * blockSize * kvd, seed + 2);
+        const out = allocShared(rows * nH * hd).fill(Number.NaN);
+        assert.ok(pagedAttention(out, q, kc, vc, tables, lengths, { rows, nH, nKV, hd, blockSize, maxBlocks, scale, window }));
+        for (let i = 0; i < rows; i++) {
+          const n = lengths[i]!, first = window > 0 ? Math.max(0, n - window) : 0;
+          const slot = (p: number) => (tables[i * maxBlocks + Math.floor(p / blockSize)]! * blockSize + (p % blockSize)) * kvd;
+          for (let h = 0; h < nH; h++) {
+            const g = Math.floor(h / group), qo = (i * nH + h) * hd;
+            const scores = Array.from({ length: n - first }, (_, t) => {
+              let dot = 0;
+              for (let d = 0; d < hd; d++) dot += q[qo + d]! * kc[slot(first + t) + g * hd + d]!;
+              return scale * dot;
+            });
+            const max = Math.max(...scores), weights = scores.map((x) => Math.exp(x - max)), sum = weights.reduce((a, b) => a + b, 0);
+            for (let d = 0; d < hd; d++) {
+              let want = 0;
+              weights.forEach((w, t) => { want += (w / sum) * vc[slot(first + t) + g * hd + d]!; });
+              assert.ok(Math.abs(out[qo + d]! - want) <= 1e-5, `row ${i} head ${h} [${d}]: ${out[qo + d]}, want ${want} (length ${n})`);
+            }
+          }
+        }
+        for (const t of [q, kc, vc, out]) freeShared(t);
+      }), { numRuns: 60 });
+  });
+
+  it('pagedAttention refuses block tables that leave the cache, lengths past their table, and bad arguments, writing nothing', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const bytes = new Uint8Array(sharedHeap().memory.buffer);
+    const rows = 2, nH = 2, nKV = 1, hd = 8, blockSize = 4, maxBlocks = 2, kvd = nKV * hd, cacheFloats = 4 * blockSize * kvd; // 4 blocks
+    const q = randomArray(rows * nH * hd, 1), kc = randomArray(cacheFloats, 2), vc = randomArray(cacheFloats, 3), out = randomArray(rows * nH * hd, 4), before = out.slice();
+    const refused = (tables: unknown, lengths: unknown, code: string, extra: Partial<{ cacheFloats: number; rows: number }> = {}) => assert.throws(() =>
+      (native.pagedAttention as unknown as (...a: unknown[]) => void)(bytes, out.byteOffset, q.byteOffset, kc.byteOffset, vc.byteOffset, extra.rows ?? rows, nH, nKV, hd, blockSize, maxBlocks, 0.5, 0,
+        extra.cacheFloats ?? cacheFloats, tables, lengths), (err: NodeJS.ErrnoException) => err.code === code);
+    refused(Int32Array.of(0, 1, 2, 4), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_BOUNDS'); // block 4 of 4
+    refused(Int32Array.of(0, 1, -1, 3), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(Int32Array.of(0, 1, 2, 3), Int32Array.of(3, 9), 'ERR_NATIVE_KERNEL_BOUNDS'); // 9 tokens, 8 in the table
+    refused(Int32Array.of(0, 1, 2, 3), Int32Array.of(3, -1), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(Int32Array.of(0, 1, 2, 3), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_BOUNDS', { cacheFloats: 3 * blockSize * kvd }); // block 3 past a smaller cache
+    refused(Int32Array.of(0, 1, 2, 3), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_BOUNDS', { cacheFloats: 2 ** 30 }); // a cache past the heap
+    refused(Int32Array.of(0, 1, 2), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_SHAPE'); // a table short
+    refused(Int32Array.of(0, 1, 2, 3), Int32Array.of(3), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(Float32Array.of(0, 1, 2, 3), Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_ARGS');
+    refused([0, 1, 2, 3], Int32Array.of(3, 8), 'ERR_NATIVE_KERNEL_ARGS');
+    assert.deepEqual(out, before);
+    // the tables are read where they lie: a block inside the cache is used as it is
+    native.pagedAttention(bytes, out.byteOffset, q.byteOffset, kc.byteOffset, vc.byteOffset, rows, nH, nKV, hd, blockSize, maxBlocks, 0.5, 0, cacheFloats, Int32Array.of(3, 2, 1, 0), Int32Array.of(3, 8));
+    assert.ok(out.every(Number.isFinite));
+    assert.throws(() => pagedAttention(out.subarray(0, 8), q, kc, vc, Int32Array.of(0, 1, 2, 3), Int32Array.of(3, 8), { rows, nH, nKV, hd, blockSize, maxBlocks, scale: 0.5, window: 0 }), MatmulShapeError);
+    for (const t of [q, kc, vc, out]) freeShared(t);
   });
 
   it('refuse operands outside the heap, bad ranges and bad arguments, and write nothing then', () => {

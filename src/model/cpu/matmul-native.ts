@@ -30,6 +30,12 @@ export interface NativeKernels {
   /** Flash attention (flash-attention.ts's `flashAttention`): out, lse from q, k, v of B sequences of S rows. */
   attention(heap: Uint8Array, out: number, lse: number, q: number, k: number, v: number,
     B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;
+  /**
+   * Decode's attention against the paged KV cache (the CPU backend's `pagedAttention`): `cacheFloats`
+   * the size of each cache, every visible position's block checked against it before anything runs.
+   */
+  pagedAttention(heap: Uint8Array, out: number, q: number, kCache: number, vCache: number, rows: number, nH: number, nKV: number,
+    hd: number, blockSize: number, maxBlocks: number, scale: number, window: number, cacheFloats: number, tables: Int32Array, lengths: Int32Array): void;
   /** Its backward (`flashAttentionBackward`): dq, dk, dv overwritten. */
   attentionBackward(heap: Uint8Array, dq: number, dk: number, dv: number, dOut: number, out: number, q: number, k: number, v: number, lse: number,
     B: number, S: number, nH: number, nKV: number, hd: number, scale: number, window: number): void;

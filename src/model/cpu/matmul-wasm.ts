@@ -11,6 +11,7 @@ import { wasmApi } from './wasm-api.ts';
 import { nativeKernels } from './matmul-native.ts';
 import type { NativeKernels } from './matmul-native.ts';
 import type { AttentionShape } from './flash-attention.ts';
+import type { PagedShape } from './matmul.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 /** Layouts as numbers (for the pool's shared job descriptor). */
@@ -242,6 +243,13 @@ export class GemmEngine {
   attentionBackward(dq: number, dk: number, dv: number, dOut: number, out: number, q: number, k: number, v: number, lse: number, s: AttentionShape): boolean {
     if (!this.native) return false;
     this.native.attentionBackward(this.heap(), dq, dk, dv, dOut, out, q, k, v, lse, s.B, s.S, s.nH, s.nKV, s.hd, s.scale, s.window);
+    return true;
+  }
+
+  /** Decode's paged attention on the native kernels (`NativeKernels.pagedAttention`); false, doing nothing, without them. */
+  pagedAttention(out: number, q: number, kCache: number, vCache: number, cacheFloats: number, tables: Int32Array, lengths: Int32Array, s: PagedShape): boolean {
+    if (!this.native) return false;
+    this.native.pagedAttention(this.heap(), out, q, kCache, vCache, s.rows, s.nH, s.nKV, s.hd, s.blockSize, s.maxBlocks, s.scale, s.window, cacheFloats, tables, lengths);
     return true;
   }
 

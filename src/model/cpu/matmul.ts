@@ -289,3 +289,32 @@ export function attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float3
   checkAttentionOperands(s, [[dq, qw, 'dq'], [dk, kw, 'dk'], [dv, kw, 'dv'], [dOut, qw, 'dOut'], [out, qw, 'out'], [q, qw, 'q'], [k, kw, 'k'], [v, kw, 'v'], [lse, s.nH, 'lse']]);
   return e.attentionBackward(dq.byteOffset, dk.byteOffset, dv.byteOffset, dOut.byteOffset, out.byteOffset, q.byteOffset, k.byteOffset, v.byteOffset, lse.byteOffset, s);
 }
+
+/** A paged attention call's shape: one query row per sequence over its cache blocks (see `Backend.pagedAttention`). */
+export interface PagedShape {
+  rows: number;
+  nH: number;
+  nKV: number;
+  hd: number;
+  blockSize: number;
+  maxBlocks: number;
+  scale: number;
+  window: number;
+}
+
+/**
+ * Decode's attention against the paged KV cache on this thread's native kernels (the CPU backend's
+ * `pagedAttention`: each row's query heads over its sequence's visible positions, keys and values
+ * read where the block tables put them). Returns false, doing nothing, where they cannot take it;
+ * a block table naming a block outside the cache, or a length past its table, throws and writes nothing.
+ *
+ * @example
+ * if (!pagedAttention(out, q, kCache, vCache, tables, lengths, shape)) computeInJs();
+ */
+export function pagedAttention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, tables: Int32Array, lengths: Int32Array, s: PagedShape): boolean {
+  const e = engineInPlace([out, q, kCache, vCache]);
+  if (!e) return false;
+  const width = s.rows * s.nH * s.hd;
+  if (out.length < width || q.length < width) throw new MatmulShapeError(`pagedAttention: out and q need ${width} floats`);
+  return e.pagedAttention(out.byteOffset, q.byteOffset, kCache.byteOffset, vCache.byteOffset, Math.min(kCache.length, vCache.length), tables, lengths, s);
+}

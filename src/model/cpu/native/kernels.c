@@ -10,7 +10,9 @@
  *            nn A[m×k]·B[k×n]; nt A[m×k]·B[n×k]ᵀ; tn A[k×m]ᵀ·B[k×n]. Packed panels of A
  *            (MR rows) and B (NR columns) in cache blocks (MC × KC, KC × NC), a 6×16 register
  *            tile (12 accumulators of 8). An nt product of a few rows (decode: DECODE_MAX_ROWS_F32)
- *            streams W's rows where they lie instead (nothing to amortise packing over).
+ *            streams W's rows where they lie instead (nothing to amortise packing over): up to 7
+ *            rows as dot products, 8…32 rows as Cᵀ = W·Aᵀ, six rows of W broadcast against Aᵀ packed
+ *            in 16-column panels (decode_f32_wide).
  *            Where the machine has OpenBLAS (Debian's libopenblas0-pthread), the other products go to
  *            its cblas_sgemm, one thread per call (OPENLEDGER_BLAS=off: never).
  *   decodeQ  C (+)= alpha·A·Wᵀ, W [n, k] in Q8_0 or Q4_0 blocks (ggml layout), A rows rounded to
@@ -21,7 +23,8 @@
  *            (SiLU, tanh-GELU), e^x by a polynomial accurate to f32's rounding.
  *   attention causal (optionally sliding-window) grouped-query flash attention and its backward:
  *            flash-attention.ts's tiles, products (through the same gemm paths) and order, with
- *            the softmax rows 8 wide; never S×S.
+ *            the softmax rows 8 wide; never S×S. pagedAttention: decode's rows against the paged
+ *            KV cache, keys and values read where the block tables put them (every block checked first).
  *
  * Shapes are written beside the loops; "f32x8" is one AVX2 register of 8 floats.
  */
@@ -46,10 +49,14 @@
 #define MC 144
 #define NC 2048
 /* An nt product of at most this many rows of A takes the streaming decode path (the engine's
- * F32_DECODE_MAX_ROWS); with OpenBLAS, fewer: from 8 rows on its sgemm is faster (1536×576, one
- * thread: m = 4 25.3 vs 17.9 GFLOP/s, m = 16 24.1 vs 39.5, m = 32 23.6 vs 50.8). */
+ * F32_DECODE_MAX_ROWS). Up to DECODE_MAX_ROWS_F32_DOT rows it is dot products; beyond, with AVX2,
+ * decode_f32_wide, which beats OpenBLAS's sgemm there (one thread, GFLOP/s, OpenBLAS → wide:
+ * m = 16 on 1536×576 39 → 51, on Qwen2.5-0.5B's 4864×896 from memory 21 → 35, m = 32 32 → 42,
+ * m = 8 15 → 19). Without AVX2, dot products run to DECODE_MAX_ROWS_F32_BLAS rows where OpenBLAS
+ * is there (from 8 rows on its sgemm was faster than the dot products: m = 16 24.1 vs 39.5). */
 #define DECODE_MAX_ROWS_F32 32
 #define DECODE_MAX_ROWS_F32_BLAS 7
+#define DECODE_MAX_ROWS_F32_DOT 7
 #define QBLOCK 32
 /* The 8-bit decode kernels prefetch the rows of W this many tiles ahead: a quantised row of a small
  * model is only a few cache lines, too short for the hardware prefetcher to ramp up (Q8_0 decode of
@@ -69,6 +76,8 @@ typedef struct {
   float *da;      /* their block scales */
   float *sa;      /* their block sums Σq (Q4_0's offset of 8) */
   size_t qcap;    /* elements qa holds */
+  float *at;      /* Aᵀ in 16-column panels (decode_f32_wide) */
+  size_t atcap;   /* floats `at` holds */
 } Scratch;
 
 static pthread_key_t scratch_key;
@@ -81,6 +90,7 @@ static void scratch_free(void *p) {
   free(s->qa);
   free(s->da);
   free(s->sa);
+  free(s->at);
   free(s);
 }
 
@@ -97,6 +107,15 @@ static Scratch *scratch(void) {
   if (!s->apack || !s->bpack) { scratch_free(s); return NULL; }
   pthread_setspecific(scratch_key, s);
   return s;
+}
+
+/* room for `floats` of transposed A */
+static __attribute__((unused)) int scratch_at(Scratch *s, size_t floats) {
+  if (s->atcap >= floats) return 1;
+  free(s->at);
+  s->at = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+  s->atcap = s->at ? floats : 0;
+  return s->atcap != 0;
 }
 
 static int scratch_quant(Scratch *s, size_t elements) {
@@ -307,6 +326,75 @@ static void decode_f32(float *C, const float *A, const float *W, int k, int n, i
     }
   }
 }
+
+#if OL_AVX2
+/* ---------- f32 products of a few rows (8…32): Cᵀ = W·Aᵀ, W's rows read where they lie ---------- */
+
+/* A's rows [r0, r1) transposed into panels of 16 columns: panel t holds Aᵀ[p][16t…16t+16) for every p
+ * (k × 16 floats, 64 bytes a step), rows past r1 zero */
+static void pack_at(float *restrict dst, const float *restrict A, int k, int r0, int r1) {
+  for (int t = 0; r0 + 16 * t < r1; t++) {
+    float *panel = dst + (long)t * 16 * k;
+    const int rows = imin(16, r1 - r0 - 16 * t);
+    for (int p = 0; p < k; p++) {
+      for (int i = 0; i < rows; i++) panel[(long)p * 16 + i] = A[(long)(r0 + 16 * t + i) * k + p];
+      for (int i = rows; i < 16; i++) panel[(long)p * 16 + i] = 0;
+    }
+  }
+}
+
+/* MW rows of W (stride k) × one 16-column panel of Aᵀ: acc[r] = the 16 sums of W row r, two f32x8 each */
+#define WIDE_ROW(R)                                                                                            \
+  {                                                                                                            \
+    const __m256 w = _mm256_broadcast_ss(W + (R) * ldw + p);                                                   \
+    lo##R = _mm256_fmadd_ps(w, b0, lo##R);                                                                     \
+    hi##R = _mm256_fmadd_ps(w, b1, hi##R);                                                                     \
+  }
+static inline __attribute__((always_inline)) void wide_tile(const float *restrict W, long ldw, const float *restrict At, int k,
+                                                            int mw, float out[6][16]) {
+  __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0;
+  __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
+  if (mw == 6) {
+    for (int p = 0; p < k; p++) {
+      const __m256 b0 = _mm256_load_ps(At + (long)p * 16), b1 = _mm256_load_ps(At + (long)p * 16 + 8);
+      WIDE_ROW(0) WIDE_ROW(1) WIDE_ROW(2) WIDE_ROW(3) WIDE_ROW(4) WIDE_ROW(5)
+    }
+  } else {
+    for (int p = 0; p < k; p++) {
+      const __m256 b0 = _mm256_load_ps(At + (long)p * 16), b1 = _mm256_load_ps(At + (long)p * 16 + 8);
+      WIDE_ROW(0)
+      if (mw > 1) WIDE_ROW(1)
+      if (mw > 2) WIDE_ROW(2)
+      if (mw > 3) WIDE_ROW(3)
+      if (mw > 4) WIDE_ROW(4)
+    }
+  }
+  _mm256_storeu_ps(out[0], lo0), _mm256_storeu_ps(out[0] + 8, hi0);
+  _mm256_storeu_ps(out[1], lo1), _mm256_storeu_ps(out[1] + 8, hi1);
+  _mm256_storeu_ps(out[2], lo2), _mm256_storeu_ps(out[2] + 8, hi2);
+  _mm256_storeu_ps(out[3], lo3), _mm256_storeu_ps(out[3] + 8, hi3);
+  _mm256_storeu_ps(out[4], lo4), _mm256_storeu_ps(out[4] + 8, hi4);
+  _mm256_storeu_ps(out[5], lo5), _mm256_storeu_ps(out[5] + 8, hi5);
+}
+#undef WIDE_ROW
+
+/* rows [r0, r1) (at most 32), columns [c0, c1) of C (+)= alpha·A·Wᵀ: every element the sum over p in
+ * order, whatever the range (the pool's same-bits property); `at` holds ceil(rows/16)·16·k floats */
+static void decode_f32_wide(float *at, float *C, const float *A, const float *W, int k, int n, int r0, int r1, int c0, int c1,
+                            float alpha, int beta) {
+  pack_at(at, A, k, r0, r1);
+  float out[6][16];
+  for (int j = c0; j < c1; j += 6) {
+    const int mw = imin(6, c1 - j);
+    for (int t = 0; r0 + 16 * t < r1; t++) {
+      wide_tile(W + (long)j * k, k, at + (long)t * 16 * k, k, mw, out);
+      const int rows = imin(16, r1 - r0 - 16 * t);
+      for (int i = 0; i < rows; i++)
+        for (int u = 0; u < mw; u++) store_out(C + (long)(r0 + 16 * t + i) * n + j + u, out[u][i], alpha, beta);
+    }
+  }
+}
+#endif
 
 /* ---------- 8-bit decode against Q8_0 / Q4_0 weights ---------- */
 
@@ -648,7 +736,17 @@ static void gemm_blas(float *C, const float *A, const float *B, int m, int k, in
  * the whole product's m); 0 when the packed path's scratch cannot be had */
 static int gemm_range(float *C, const float *A, const float *B, int m, int k, int n, int layout, int accumulate, float alpha,
                       int r0, int r1, int c0, int c1) {
+#if OL_AVX2
+  if (layout == 1 && m > DECODE_MAX_ROWS_F32_DOT && m <= DECODE_MAX_ROWS_F32) {
+    Scratch *s = scratch();
+    if (!s || !scratch_at(s, (size_t)(r1 - r0 + 15) / 16 * 16 * k)) return 0;
+    decode_f32_wide(s->at, C, A, B, k, n, r0, r1, c0, c1, alpha, accumulate);
+    return 1;
+  }
+  if (layout == 1 && m <= DECODE_MAX_ROWS_F32_DOT) {
+#else
   if (layout == 1 && m <= (blas_enabled ? DECODE_MAX_ROWS_F32_BLAS : DECODE_MAX_ROWS_F32)) {
+#endif
     decode_f32(C, A, B, k, n, r0, r1, c0, c1, alpha, accumulate);
     return 1;
   }
@@ -844,6 +942,139 @@ static int flash_backward(const Attn *a, float *dq, float *dk, float *dv, const 
   return ok;
 }
 
+/* ---------- paged attention: one new row per sequence against its cached keys and values ---------- */
+
+/* Σ a[i]·b[i], 8 lanes then the tail (the order decode_f32's dot tiles use) */
+static inline float dot_f32(const float *a, const float *b, int n) {
+  int i = 0;
+  float s = 0;
+#if OL_AVX2
+  __m256 acc = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  s = hsum8(acc);
+#endif
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* y[0..n) += a·x */
+static inline void axpy_f32(float *y, float a, const float *x, int n) {
+  int i = 0;
+#if OL_AVX2
+  const __m256 va = _mm256_set1_ps(a);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+#endif
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* sc[t·stride] = scale·(q_t · key) for the group's t < group query heads (q_t hd floats apart): four
+ * heads at a time, so that their sums run side by side instead of one dependent chain */
+static inline void group_scores(float *sc, long stride, const float *q, const float *key, int hd, int group, float scale) {
+  int t = 0;
+#if OL_AVX2
+  for (; t + 4 <= group; t += 4) {
+    const float *q0 = q + (long)t * hd, *q1 = q0 + hd, *q2 = q1 + hd, *q3 = q2 + hd;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int d = 0;
+    for (; d + 8 <= hd; d += 8) {
+      const __m256 k = _mm256_loadu_ps(key + d);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q0 + d), k, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + d), k, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q2 + d), k, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q3 + d), k, a3);
+    }
+    float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3);
+    for (; d < hd; d++) s0 += q0[d] * key[d], s1 += q1[d] * key[d], s2 += q2[d] * key[d], s3 += q3[d] * key[d];
+    sc[t * stride] = scale * s0, sc[(t + 1) * stride] = scale * s1, sc[(t + 2) * stride] = scale * s2, sc[(t + 3) * stride] = scale * s3;
+  }
+#endif
+  for (; t < group; t++) sc[t * stride] = scale * dot_f32(q + (long)t * hd, key, hd);
+}
+
+/* o[0..hd) = Σ_p w[p]·v_p, v_p = vc + slots[p] + off: 32 columns at a time held in registers over all p */
+static inline void weighted_rows(float *o, const float *w, int visible, const float *vc, const long *slots, long off, int hd) {
+  int d = 0;
+#if OL_AVX2
+  for (; d + 32 <= hd; d += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int p = 0; p < visible; p++) {
+      const float *v = vc + slots[p] + off + d;
+      const __m256 wp = _mm256_set1_ps(w[p]);
+      a0 = _mm256_fmadd_ps(wp, _mm256_loadu_ps(v), a0);
+      a1 = _mm256_fmadd_ps(wp, _mm256_loadu_ps(v + 8), a1);
+      a2 = _mm256_fmadd_ps(wp, _mm256_loadu_ps(v + 16), a2);
+      a3 = _mm256_fmadd_ps(wp, _mm256_loadu_ps(v + 24), a3);
+    }
+    _mm256_storeu_ps(o + d, a0), _mm256_storeu_ps(o + d + 8, a1), _mm256_storeu_ps(o + d + 16, a2), _mm256_storeu_ps(o + d + 24, a3);
+  }
+#endif
+  if (d == hd) return;
+  memset(o + d, 0, sizeof(float) * (hd - d));
+  for (int p = 0; p < visible; p++) axpy_f32(o + d, w[p], vc + slots[p] + off + d, hd - d);
+}
+
+/* The cache's layout: blocks of `blockSize` positions, each position a row of nKV·hd floats. */
+typedef struct { int rows, nH, nKV, hd, blockSize, maxBlocks, window; float scale; long cacheFloats; } Paged;
+
+/* NULL, or why the block tables or lengths cannot be used: every visible position's block must hold a
+ * whole cache row inside the cache */
+static const char *paged_check(const Paged *a, const int32_t *tables, const int32_t *lengths) {
+  const long kvd = (long)a->nKV * a->hd, blocks = a->cacheFloats / kvd / a->blockSize;
+  for (int i = 0; i < a->rows; i++) {
+    const int n = lengths[i];
+    if (n < 0 || (long)n > (long)a->maxBlocks * a->blockSize) return "a sequence's length exceeds its block table";
+    for (int b = first_visible(n - 1, a->window) / a->blockSize; b * a->blockSize < n; b++) {
+      const int32_t block = tables[(long)i * a->maxBlocks + b];
+      if (block < 0 || block >= blocks) return "a block table names a block outside the cache";
+    }
+  }
+  return NULL;
+}
+
+/* out [rows, nH·hd]: row i's query heads against the keys and values of its sequence's visible
+ * positions (the last `window`, or all), read from the cache where they lie; 0 when out of memory */
+static int paged_attention(const Paged *a, float *out, const float *q, const float *kc, const float *vc, const int32_t *tables,
+                           const int32_t *lengths) {
+  const int group = a->nH / a->nKV, hd = a->hd;
+  const long qw = (long)a->nH * hd;
+  int most = 0;
+  for (int i = 0; i < a->rows; i++) most = lengths[i] > most ? lengths[i] : most;
+  const size_t cap = most > 0 ? most : 1;
+  float *sc = malloc(sizeof(float) * group * cap);                                              /* scores [group, visible] */
+  long *slots = malloc(sizeof(long) * cap);                                                    /* each visible position's cache row */
+  if (!sc || !slots) { free(sc); free(slots); return 0; }
+  const long kvd = (long)a->nKV * hd;
+  for (int i = 0; i < a->rows; i++) {
+    const int n = lengths[i], first = first_visible(n - 1, a->window), visible = n > 0 ? n - first : 0;
+    const int32_t *table = tables + (long)i * a->maxBlocks;
+    for (int p = 0, b = first / a->blockSize, o = first % a->blockSize; p < visible; p++) {
+      slots[p] = ((long)table[b] * a->blockSize + o) * kvd;
+      if (++o == a->blockSize) o = 0, b++;
+    }
+    for (int g = 0; g < a->nKV; g++) {
+      const float *qg = q + i * qw + (long)g * group * hd;
+      float *og = out + i * qw + (long)g * group * hd;
+      for (int p = 0; p < visible; p++) {
+        const float *key = kc + slots[p] + (long)g * hd;
+        group_scores(sc + p, visible, qg, key, hd, group, a->scale);
+      }
+      for (int t = 0; t < group; t++) {
+        float *row = sc + (long)t * visible, *o = og + (long)t * hd;
+        if (visible > 0) {
+          float max = row[0];
+          for (int p = 1; p < visible; p++) max = row[p] > max ? row[p] : max;
+          const float inv = (float)(1 / exp_row(row, visible, max));
+          for (int p = 0; p < visible; p++) row[p] *= inv;                                     /* the probabilities */
+        }
+        weighted_rows(o, row, visible, vc, slots, (long)g * hd, hd);                           /* o = Σ_p P[p]·v_p */
+      }
+    }
+  }
+  free(sc);
+  free(slots);
+  return 1;
+}
+
 /* ---------- Node-API ---------- */
 
 #define MAX_ARGS 16
@@ -859,11 +1090,11 @@ static napi_value fail(napi_env env, const char *code, const char *message) {
   return NULL;
 }
 
-/* args[0] a typed array over the heap, then `count` numbers */
-static int read_args(napi_env env, napi_callback_info info, int count, Args *out) {
+/* args[0] a typed array over the heap, then `count` numbers, then `tail` values left to the caller (into `rest`) */
+static int read_args_tail(napi_env env, napi_callback_info info, int count, int tail, Args *out, napi_value *rest) {
   size_t argc = MAX_ARGS + 1;
   napi_value argv[MAX_ARGS + 1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != (size_t)count + 1) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != (size_t)(count + tail) + 1) {
     fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: wrong number of arguments");
     return 0;
   }
@@ -885,7 +1116,13 @@ static int read_args(napi_env env, napi_callback_info info, int count, Args *out
       return 0;
     }
   }
+  for (int i = 0; i < tail; i++) rest[i] = argv[count + 1 + i];
   return 1;
+}
+
+/* args[0] a typed array over the heap, then `count` numbers */
+static int read_args(napi_env env, napi_callback_info info, int count, Args *out) {
+  return read_args_tail(env, info, count, 0, out, NULL);
 }
 
 static void zero_range(float *C, int n, int r0, int r1, int c0, int c1) {
@@ -1026,6 +1263,45 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* an Int32Array argument: its data and length */
+static int int32_arg(napi_env env, napi_value v, const int32_t **data, size_t *length) {
+  bool is_typed;
+  napi_typedarray_type type;
+  void *p;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, length, &p, NULL, NULL) != napi_ok || type != napi_int32_array) return 0;
+  *data = p;
+  return 1;
+}
+
+/* pagedAttention(heap, out, q, kCache, vCache, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window, cacheFloats, tables, lengths) */
+static napi_value js_paged_attention(napi_env env, napi_callback_info info) {
+  Args g;
+  napi_value tail[2];
+  if (!read_args_tail(env, info, 13, 2, &g, tail)) return NULL;
+  const double *v = g.v;
+  for (int i = 4; i <= 9; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: rows, nH, nKV, hd, blockSize and maxBlocks must be sizes");
+  if (!size_arg(v[11]) || !size_arg(v[12])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: the window and the cache's size must be whole numbers ≥ 0");
+  Paged a = { .rows = v[4], .nH = v[5], .nKV = v[6], .hd = v[7], .blockSize = v[8], .maxBlocks = v[9], .window = v[11], .scale = (float)v[10], .cacheFloats = (long)v[12] };
+  if (a.nKV < 1 || a.hd < 1 || a.blockSize < 1 || a.nH % a.nKV != 0) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: nKV, hd and blockSize must be ≥ 1, nH a multiple of nKV");
+  if (!isfinite(v[10])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: the scale must be finite");
+  const int32_t *tables, *lengths;
+  size_t tablesLength, lengthsLength;
+  if (!int32_arg(env, tail[0], &tables, &tablesLength) || !int32_arg(env, tail[1], &lengths, &lengthsLength))
+    return fail(env, "ERR_NATIVE_KERNEL_ARGS", "pagedAttention: the block tables and lengths must be Int32Arrays");
+  if (tablesLength < (size_t)a.rows * a.maxBlocks || lengthsLength < (size_t)a.rows)
+    return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: fewer block tables or lengths than rows");
+  const double qBytes = 4.0 * a.rows * a.nH * a.hd, cacheBytes = 4.0 * a.cacheFloats;
+  if (!in_heap(&g, v[0], qBytes, 1) || !in_heap(&g, v[1], qBytes, 1) || !in_heap(&g, v[2], cacheBytes, 1) || !in_heap(&g, v[3], cacheBytes, 1))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "pagedAttention: an operand lies outside the heap");
+  const char *bad = paged_check(&a, tables, lengths);
+  if (bad) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", bad);
+  float *f[4];
+  for (int i = 0; i < 4; i++) f[i] = (float *)(g.heap + (uint64_t)v[i]);
+  if (!paged_attention(&a, f[0], f[1], f[2], f[3], tables, lengths)) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "pagedAttention: out of memory for its scores");
+  return NULL;
+}
+
 /* the first `count` offset arguments each name `bytes` inside the heap, 4-byte aligned */
 static int operands_in_heap(const Args *g, int count, double bytes) {
   for (int i = 0; i < count; i++) if (!in_heap(g, g->v[i], bytes, 1)) return 0;
@@ -1095,6 +1371,7 @@ NAPI_MODULE_INIT() {
     { "gatedBackward", NULL, js_gated_backward, NULL, NULL, NULL, napi_default, NULL },
     { "attention", NULL, js_attention, NULL, NULL, NULL, napi_default, NULL },
     { "attentionBackward", NULL, js_attention_backward, NULL, NULL, NULL, napi_default, NULL },
+    { "pagedAttention", NULL, js_paged_attention, NULL, NULL, NULL, napi_default, NULL },
     { "useBlas", NULL, js_use_blas, NULL, NULL, NULL, napi_default, NULL },
     { "features", NULL, js_features, NULL, NULL, NULL, napi_default, NULL },
   };
