@@ -114,6 +114,8 @@ export interface CpuBackendOptions {
   allocate?: (length: number) => Float32Array;
   /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
+  /** Every row's LoRA update in one call on the kernels (`matmul.ts` `loraRows`); false where they cannot take it. */
+  loraRows?: (y: Float32Array, x: Float32Array, rows: ReadonlyArray<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null>, inDim: number, outDim: number) => boolean;
   /** The gated MLP's activation on the kernels (`matmul.ts` `gated`); false where they cannot take it. */
   gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
@@ -384,6 +386,11 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     },
     loraRows(yT, xT, adapters, inDim, outDim) {
       const y = f32(yT), x = f32(xT);
+      // frozen adapters (Bᵀ at hand): every row in one kernel call, each on its own
+      if (options.loraRows && adapters.every((ad) => !ad || ad.bt)) {
+        const rows = adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null));
+        if (options.loraRows(y, x, rows, inDim, outDim)) return;
+      }
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
       // one group per (A, B, scale): adapters may share a factor (a serving pool's A with another B)

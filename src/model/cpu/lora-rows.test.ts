@@ -2,7 +2,7 @@
  * The CPU backend's per-row LoRA (SGMV: each adapter's rows through the matrix products together)
  * against a float64 row-by-row reference: rows of one adapter adjacent or scattered, rows without
  * an adapter, two adapters sharing an A with different Bs and scales, ranks that differ, adapters
- * given with and without their transposed B.
+ * given with and without their transposed B (all with it: the native kernels' one-call loraRows).
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -14,7 +14,7 @@ const be = createBackend({ threads: 1 });
 after(() => be.dispose());
 
 test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignment of rows to adapters', async () => {
-  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 1, maxLength: 24 }), fc.integer(), async (outDim, assignment, seed) => {
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 1, maxLength: 24 }), fc.integer(), fc.boolean(), async (outDim, assignment, seed, allFrozen) => {
     const rng = seededRandom(seed >>> 0);
     const inDim = 72, rows = assignment.length; // a multiple of 4: rows alone with a frozen adapter take the one-call kernel when outDim is one too
     const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
@@ -22,9 +22,10 @@ test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignme
     const ranks = [4, 8, 1, 4];
     const As = ranks.map((r) => rand(r * inDim)), Bs = [...ranks, 4].map((r) => rand(outDim * r));
     const specs = [0, 1, 2, 3, 4].map((j) => ({ a: As[j === 4 ? 0 : j]!, b: Bs[j]!, r: ranks[j === 4 ? 0 : j]!, scale: j === 4 ? -0.5 : 0.25 * (j + 1) }));
-    // adapters 1 and 3 also carry Bᵀ [r, out] (a frozen adapter's, which the CPU backend reads as it lies)
+    // adapters 1 and 3 (or, allFrozen, all: then the native kernels take every row in one call) also
+    // carry Bᵀ [r, out] (a frozen adapter's, which the CPU backend reads as it lies)
     const transposed = (b: Float32Array, r: number) => Float32Array.from({ length: b.length }, (_, i) => b[(i % outDim) * r + Math.floor(i / outDim)]!);
-    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, bt: j === 1 || j === 3 ? be.upload(transposed(s.b, s.r)) : null }));
+    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, bt: allFrozen || j === 1 || j === 3 ? be.upload(transposed(s.b, s.r)) : null }));
     const shared = { ...tensors[4]!, a: tensors[0]!.a };
     const x = rand(rows * inDim), y0 = rand(rows * outDim);
     const yT = be.upload(y0), xT = be.upload(x);

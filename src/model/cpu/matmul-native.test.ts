@@ -199,6 +199,43 @@ describe('native kernels', { skip }, () => {
     for (const v of [x, a, bt, y, yw, u]) freeShared(v);
   });
 
+  it('loraRows: every row its adapter or none in one call (shared adapters through the products), and every row checked before any is written', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
+    const inDim = 40, outDim = 24, n = 5, ranks = [8, 2];
+    const As = ranks.map((r, j) => randomArray(r * inDim, 40 + j)), Bts = ranks.map((r, j) => randomArray(r * outDim, 50 + j));
+    const x = randomArray(n * inDim, 60), y = randomArray(n * outDim, 61), before = y.slice();
+    const assignment = [0, 0, -1, 1, 0]; // two adjacent rows share adapter 0, one has none
+    const table = Float64Array.from(assignment.flatMap((j) => (j < 0 ? [-1, -1, 0, 0] : [As[j]!.byteOffset, Bts[j]!.byteOffset, ranks[j]!, 0.5 + j])));
+    native.loraRows(bytes, y.byteOffset, x.byteOffset, n, inDim, outDim, table);
+    assignment.forEach((j, i) => {
+      for (let o = 0; o < outDim; o++) {
+        let want = before[i * outDim + o]!;
+        if (j >= 0) for (let t = 0; t < ranks[j]!; t++) {
+          let u = 0;
+          for (let p = 0; p < inDim; p++) u += As[j]![t * inDim + p]! * x[i * inDim + p]!;
+          want += (0.5 + j) * u * Bts[j]![t * outDim + o]!;
+        }
+        assert.ok(Math.abs(y[i * outDim + o]! - want) < 1e-4, `row ${i} [${o}]: ${y[i * outDim + o]}, want ${want}`);
+      }
+    });
+    const refused = (t: Float64Array | number[], code: string, rows = n) => {
+      const kept = y.slice();
+      assert.throws(() => (native.loraRows as unknown as (...a: unknown[]) => void)(bytes, y.byteOffset, x.byteOffset, rows, inDim, outDim, t), (err: NodeJS.ErrnoException) => err.code === code);
+      assert.deepEqual(y, kept, 'a refused call wrote');
+    };
+    const bad = (row: number, entry: number[]) => { const t = table.slice(); t.set(entry, 4 * row); return t; };
+    refused(bad(4, [end - 8, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS'); // the last row's A past the heap: nothing written, not even rows 0–3
+    refused(bad(1, [As[0]!.byteOffset + 2, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 0, 1]), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 8, Number.NaN]), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(table.subarray(0, 4 * n - 1), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(Array.from(table), 'ERR_NATIVE_KERNEL_ARGS');
+    refused(table, 'ERR_NATIVE_KERNEL_SHAPE', n + 1); // more rows than the table holds
+    assert.throws(() => native.loraRows(bytes, end - 8, x.byteOffset, n, inDim, outDim, table), (err: NodeJS.ErrnoException) => err.code === 'ERR_NATIVE_KERNEL_BOUNDS');
+    for (const t of [...As, ...Bts, x, y]) freeShared(t);
+  });
+
   it('the gated activation and its backward (SiLU and tanh-GELU) equal float64 to f32 rounding, far into both tails', () => {
     const n = 1003; // not a multiple of 8: the tail runs the scalar code
     const gate = allocShared(n), up = randomArray(n, 31), dOut = randomArray(n, 32);

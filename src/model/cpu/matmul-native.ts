@@ -23,6 +23,11 @@ export interface NativeKernels {
     accumulate: number, alpha: number, r0: number, r1: number, c0: number, c1: number): void;
   /** `y[out] += scale·Bᵀᵀ·(A·x)`, A [r, in], Bᵀ [r, out]. */
   loraRow(heap: Uint8Array, y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number): void;
+  /**
+   * Each of n rows its own adapter in one call: `table` holds [A's offset, Bᵀ's offset, rank, scale]
+   * per row (A = −1: none); every row is checked before any is written.
+   */
+  loraRows(heap: Uint8Array, y: number, x: number, n: number, inDim: number, outDim: number, table: Float64Array): void;
   /** `out[0..n) = act(gate)·up`, act(x) = x·sigmoid(k·(x + c·x³)) (SiLU: k = 1, c = 0; tanh-GELU). */
   gated(heap: Uint8Array, out: number, gate: number, up: number, n: number, k: number, c: number): void;
   /** The backward of {@link gated}: dUp = dOut·act(gate), dGate = dOut·up·act′(gate). */

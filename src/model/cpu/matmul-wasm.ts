@@ -212,6 +212,13 @@ export class GemmEngine {
     this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
   }
 
+  /** n rows' LoRA updates in one call on the native kernels (`NativeKernels.loraRows`); false, doing nothing, without them. */
+  loraRows(y: number, x: number, n: number, inDim: number, outDim: number, table: Float64Array): boolean {
+    if (!this.native) return false;
+    this.native.loraRows(this.heap(), y, x, n, inDim, outDim, table);
+    return true;
+  }
+
   /**
    * The gated MLP's activation on the native kernels, `out = act(gate)·up` over n floats at byte
    * offsets of the heap (`NativeKernels.gated`); false, doing nothing, without them.

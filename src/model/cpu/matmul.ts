@@ -223,6 +223,37 @@ export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: F
   return true;
 }
 
+/** A row's adapter factors for {@link loraRows}: A [r, in] and Bᵀ [r, out] on the heap. */
+export interface LoraRowFactors {
+  a: Float32Array;
+  bt: Float32Array;
+  r: number;
+  scale: number;
+}
+
+let loraTable = new Float64Array(64);
+
+/**
+ * Every row's LoRA update in one call to this thread's native kernels, y[i] += s_i·B_i·(A_i·x[i])
+ * (null: the row has no adapter), each row on its own whichever rows share its adapter. Returns
+ * false, doing nothing, where they cannot take it (not built, or an operand off the heap).
+ *
+ * @example
+ * if (!loraRows(y, x, [{ a, bt, r: 8, scale: 2 }, null], 576, 1536)) groupedProducts();
+ */
+export function loraRows(y: Float32Array, x: Float32Array, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): boolean {
+  const n = rows.length;
+  const e = engineInPlace([y, x, ...rows.flatMap((f) => (f ? [f.a, f.bt] : []))]);
+  if (!e) return false;
+  if (y.length < n * outDim || x.length < n * inDim) throw new MatmulShapeError(`loraRows: y and x need ${n} rows of ${outDim} and ${inDim}`);
+  if (loraTable.length < 4 * n) loraTable = new Float64Array(4 * n);
+  rows.forEach((f, i) => {
+    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`loraRows: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
+    loraTable.set(f ? [f.a.byteOffset, f.bt.byteOffset, f.r, f.scale] : [-1, -1, 0, 0], 4 * i);
+  });
+  return e.loraRows(y.byteOffset, x.byteOffset, n, inDim, outDim, loraTable);
+}
+
 /**
  * The gated MLP's activation on this thread's native kernels, out[0..n) = act(gate)·up with
  * act(x) = x·sigmoid(k·(x + c·x³)). Returns false, doing nothing, where they cannot take it (not

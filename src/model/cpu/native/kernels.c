@@ -18,7 +18,8 @@
  *   decodeQ  C (+)= alpha·A·Wᵀ, W [n, k] in Q8_0 or Q4_0 blocks (ggml layout), A rows rounded to
  *            8-bit blocks of 32 (d = max|x|/127, q = round-half-even(x·127/max), as llama.cpp
  *            and the WebAssembly kernels do), each weight block an exact integer dot product.
- *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter.
+ *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter
+ *            (loraRows: a batch's rows in one call, each with its adapter or none).
  *   gated    the gated MLP's activation act(gate)·up and its backward, act(x) = x·sigmoid(k·(x + c·x³))
  *            (SiLU, tanh-GELU), e^x by a polynomial accurate to f32's rounding.
  *   attention causal (optionally sliding-window) grouped-query flash attention and its backward:
@@ -1191,6 +1192,19 @@ static napi_value js_decode_quant(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#define LORA_MAX_RANK 4096
+
+/* y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t]: one row's update from its adapter's A [r, in] and Bᵀ [r, out] */
+static void lora_row(float *y, const float *x, const float *A, const float *Bt, int in, int out, int r, float scale) {
+  float u[LORA_MAX_RANK];
+  decode_f32(u, x, A, in, r, 0, 1, 0, r, scale, 0);                          /* u [r] = scale·A·x */
+  for (int t = 0; t < r; t++) {
+    const float *b = Bt + (long)t * out;
+    float ut = u[t];
+    for (int o = 0; o < out; o++) y[o] += ut * b[o];                           /* y [out] += u[t]·Bᵀ[t] */
+  }
+}
+
 /* loraRow(heap, y, x, a, bt, inDim, outDim, r, scale): y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t] */
 static napi_value js_lora_row(napi_env env, napi_callback_info info) {
   Args g;
@@ -1198,18 +1212,61 @@ static napi_value js_lora_row(napi_env env, napi_callback_info info) {
   double *v = g.v;
   for (int i = 4; i <= 6; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: inDim, outDim, r must be sizes");
   int in = v[4], out = v[5], r = v[6];
-  if (r < 1 || r > 4096) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: rank must be 1…4096");
+  if (r < 1 || r > LORA_MAX_RANK) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: rank must be 1…4096");
   if (!in_heap(&g, v[0], 4.0 * out, 1) || !in_heap(&g, v[1], 4.0 * in, 1) || !in_heap(&g, v[2], 4.0 * r * in, 1) || !in_heap(&g, v[3], 4.0 * r * out, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRow: an operand lies outside the heap");
+  lora_row((float *)(g.heap + (uint64_t)v[0]), (const float *)(g.heap + (uint64_t)v[1]), (const float *)(g.heap + (uint64_t)v[2]),
+           (const float *)(g.heap + (uint64_t)v[3]), in, out, r, (float)v[7]);
+  return NULL;
+}
+
+/* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter, table a Float64Array of
+ * [A's offset, Bᵀ's offset, rank, scale] per row (A = −1: no adapter); every row checked before any runs.
+ * Adjacent rows with the same entry go through the products together (SGMV), a row alone through lora_row. */
+static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
+  Args g;
+  napi_value tail[1];
+  if (!read_args_tail(env, info, 5, 1, &g, tail)) return NULL;
+  const double *v = g.v;
+  for (int i = 2; i <= 4; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: n, inDim, outDim must be sizes");
+  const int n = v[2], in = v[3], out = v[4];
+  bool is_typed;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_is_typedarray(env, tail[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, tail[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
+    return fail(env, "ERR_NATIVE_KERNEL_ARGS", "loraRows: the table must be a Float64Array");
+  if (length < 4 * (size_t)n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: the table has fewer than four numbers a row");
+  if (!in_heap(&g, v[0], 4.0 * n * out, 1) || !in_heap(&g, v[1], 4.0 * n * in, 1))
+    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: y or x lies outside the heap");
+  const double *table = data;
+  for (int i = 0; i < n; i++) {
+    const double *row = table + 4 * i;
+    if (row[0] == -1) continue;
+    if (!size_arg(row[2]) || row[2] < 1 || row[2] > LORA_MAX_RANK || !isfinite(row[3]))
+      return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: a row's rank must be 1…4096 and its scale finite");
+    if (!in_heap(&g, row[0], 4.0 * row[2] * in, 1) || !in_heap(&g, row[1], 4.0 * row[2] * out, 1))
+      return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: a row's adapter lies outside the heap");
+  }
   float *y = (float *)(g.heap + (uint64_t)v[0]);
-  const float *x = (const float *)(g.heap + (uint64_t)v[1]), *A = (const float *)(g.heap + (uint64_t)v[2]);
-  const float *Bt = (const float *)(g.heap + (uint64_t)v[3]);
-  float u[4096];
-  decode_f32(u, x, A, in, r, 0, 1, 0, r, (float)v[7], 0);                     /* u [r] = scale·A·x */
-  for (int t = 0; t < r; t++) {
-    const float *b = Bt + (long)t * out;
-    float ut = u[t];
-    for (int o = 0; o < out; o++) y[o] += ut * b[o];                           /* y [out] += u[t]·Bᵀ[t] */
+  const float *x = (const float *)(g.heap + (uint64_t)v[1]);
+  for (int i = 0, next; i < n; i = next) {
+    const double *row = table + 4 * i;
+    for (next = i + 1; next < n && memcmp(table + 4 * next, row, 4 * sizeof(double)) == 0; next++) {}
+    if (row[0] == -1) continue;
+    const float *A = (const float *)(g.heap + (uint64_t)row[0]), *Bt = (const float *)(g.heap + (uint64_t)row[1]);
+    const int r = row[2], rows = next - i;
+    float *u = rows > 1 ? malloc(sizeof(float) * rows * r) : NULL;
+    if (!u) {                                                                   /* one row (or no memory for a panel): row by row */
+      for (int t = i; t < next; t++) lora_row(y + (long)t * out, x + (long)t * in, A, Bt, in, out, r, (float)row[3]);
+      continue;
+    }
+    /* rows that share the adapter (adjacent): u [rows, r] = scale·X·Aᵀ, Y += u·Bᵀ as two products */
+    int ok = gemm_whole(u, x + (long)i * in, A, rows, in, r, NT, 0, (float)row[3]) &&
+             gemm_whole(y + (long)i * out, u, Bt, rows, r, out, NN, 1, 1);
+    free(u);
+    if (!ok) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "loraRows: out of memory for packed panels");
   }
   return NULL;
 }
@@ -1367,6 +1424,7 @@ NAPI_MODULE_INIT() {
     { "gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL },
     { "decodeQuant", NULL, js_decode_quant, NULL, NULL, NULL, napi_default, NULL },
     { "loraRow", NULL, js_lora_row, NULL, NULL, NULL, napi_default, NULL },
+    { "loraRows", NULL, js_lora_rows, NULL, NULL, NULL, napi_default, NULL },
     { "gated", NULL, js_gated, NULL, NULL, NULL, napi_default, NULL },
     { "gatedBackward", NULL, js_gated_backward, NULL, NULL, NULL, napi_default, NULL },
     { "attention", NULL, js_attention, NULL, NULL, NULL, napi_default, NULL },
