@@ -1282,40 +1282,52 @@ static const char *read_attn(const Args *g, int i, Attn *a) {
   return NULL;
 }
 
+/* an attention entry's arguments: `offsets` byte offsets, then the shape (read_attn); the byte sizes of a
+ * [B·S, nH·hd] tensor, a [B·S, nKV·hd] one and lse [B, nH, S]; 0 after throwing */
+static int attention_args(napi_env env, napi_callback_info info, int offsets, Args *g, Attn *a, double *q, double *kv, double *lse) {
+  if (!read_args(env, info, offsets + 7, g)) return 0;
+  const char *bad = read_attn(g, offsets, a);
+  if (bad) {
+    fail(env, "ERR_NATIVE_KERNEL_SHAPE", bad);
+    return 0;
+  }
+  const double rows = (double)a->B * a->S;
+  *q = 4.0 * rows * a->nH * a->hd, *kv = 4.0 * rows * a->nKV * a->hd, *lse = 4.0 * rows * a->nH;
+  return 1;
+}
+
+/* the first `count` offset arguments each name bytes[i] inside the heap (4-byte aligned): their pointers into f */
+static int attention_operands(const Args *g, int count, const double *bytes, float **f) {
+  for (int i = 0; i < count; i++) {
+    if (!in_heap(g, g->v[i], bytes[i], 1)) return 0;
+    f[i] = (float *)(g->heap + (uint64_t)g->v[i]);
+  }
+  return 1;
+}
+
 /* attention(heap, out, lse, q, k, v, B, S, nH, nKV, hd, scale, window) */
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   Args g;
-  if (!read_args(env, info, 12, &g)) return NULL;
   Attn a;
-  const char *bad = read_attn(&g, 5, &a);
-  if (bad) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", bad);
-  double rows = (double)a.B * a.S, qBytes = 4.0 * rows * a.nH * a.hd, kvBytes = 4.0 * rows * a.nKV * a.hd;
-  const double *v = g.v;
-  if (!in_heap(&g, v[0], qBytes, 1) || !in_heap(&g, v[1], 4.0 * rows * a.nH, 1) || !in_heap(&g, v[2], qBytes, 1) ||
-      !in_heap(&g, v[3], kvBytes, 1) || !in_heap(&g, v[4], kvBytes, 1))
-    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attention: an operand lies outside the heap");
-  if (a.B == 0) return NULL;
+  double q, kv, lse;
+  if (!attention_args(env, info, 5, &g, &a, &q, &kv, &lse)) return NULL;
+  const double bytes[5] = { q, lse, q, kv, kv }; /* out lse q k v */
   float *f[5];
-  for (int i = 0; i < 5; i++) f[i] = (float *)(g.heap + (uint64_t)v[i]);
-  if (!flash_forward(&a, f[0], f[1], f[2], f[3], f[4])) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "attention: out of memory for its panels");
+  if (!attention_operands(&g, 5, bytes, f)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attention: an operand lies outside the heap");
+  if (a.B > 0 && !flash_forward(&a, f[0], f[1], f[2], f[3], f[4])) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "attention: out of memory for its panels");
   return NULL;
 }
 
 /* attentionBackward(heap, dq, dk, dv, dOut, out, q, k, v, lse, B, S, nH, nKV, hd, scale, window) */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args g;
-  if (!read_args(env, info, 16, &g)) return NULL;
   Attn a;
-  const char *bad = read_attn(&g, 9, &a);
-  if (bad) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", bad);
-  double rows = (double)a.B * a.S, qBytes = 4.0 * rows * a.nH * a.hd, kvBytes = 4.0 * rows * a.nKV * a.hd;
-  const double bytes[9] = { qBytes, kvBytes, kvBytes, qBytes, qBytes, qBytes, kvBytes, kvBytes, 4.0 * rows * a.nH }; /* dq dk dv dOut out q k v lse */
-  for (int i = 0; i < 9; i++)
-    if (!in_heap(&g, g.v[i], bytes[i], 1)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attentionBackward: an operand lies outside the heap");
-  if (a.B == 0) return NULL;
+  double q, kv, lse;
+  if (!attention_args(env, info, 9, &g, &a, &q, &kv, &lse)) return NULL;
+  const double bytes[9] = { q, kv, kv, q, q, q, kv, kv, lse }; /* dq dk dv dOut out q k v lse */
   float *f[9];
-  for (int i = 0; i < 9; i++) f[i] = (float *)(g.heap + (uint64_t)g.v[i]);
-  if (!flash_backward(&a, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]))
+  if (!attention_operands(&g, 9, bytes, f)) return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "attentionBackward: an operand lies outside the heap");
+  if (a.B > 0 && !flash_backward(&a, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]))
     return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "attentionBackward: out of memory for its panels");
   return NULL;
 }
