@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -374,6 +375,22 @@ describe('native kernels', { skip }, () => {
     assert.ok(out.every(Number.isFinite));
     assert.throws(() => pagedAttention(out.subarray(0, 8), q, kc, vc, Int32Array.of(0, 1, 2, 3), Int32Array.of(3, 8), { rows, nH, nKV, hd, blockSize, maxBlocks, scale: 0.5, window: 0 }), MatmulShapeError);
     for (const t of [q, kc, vc, out]) freeShared(t);
+  });
+
+  it('leave a worker thread that used them free to exit: its scratch is freed by its environment, not at thread exit', () => {
+    // the worker loads the addon, runs products that take per-thread scratch (the wide f32 decode,
+    // an 8-bit decode), and exits; a thread-exit destructor would run after the addon is unloaded
+    const worker = `const k = require(${JSON.stringify(NATIVE_KERNELS_PATH)});
+      const heap = new Uint8Array(1 << 20);
+      k.gemm(heap, 0, 65536, 131072, 16, 64, 32, 1, 0, 1, 0, 16, 0, 32);
+      k.decodeQuant(heap, 0, 65536, 131072, 1, 4, 64, 8, 0, 1, 0, 4, 0, 8);`;
+    const main = `const { Worker } = require('node:worker_threads');
+      let left = 3;
+      const next = () => { if (left-- > 0) new Worker(${JSON.stringify(worker)}, { eval: true }).on('exit', next).on('error', (e) => { console.error(e); process.exit(2); }); };
+      next();`;
+    const run = spawnSync(process.execPath, ['-e', main], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.signal, null, `the process died of ${run.signal}: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
   });
 
   it('refuse operands outside the heap, bad ranges and bad arguments, and write nothing then', () => {

@@ -235,8 +235,9 @@ let loraTable = new Float64Array(64);
 
 /**
  * Every row's LoRA update in one call to this thread's native kernels, y[i] += s_i·B_i·(A_i·x[i])
- * (null: the row has no adapter), each row on its own whichever rows share its adapter. Returns
- * false, doing nothing, where they cannot take it (not built, or an operand off the heap).
+ * (null: the row has no adapter): adjacent rows that share an adapter go through two products
+ * together (SGMV), a row alone through the one-row kernel. Returns false, doing nothing, where they
+ * cannot take it (not built, or an operand off the heap); a factor too short for its rank throws.
  *
  * @example
  * if (!loraRows(y, x, [{ a, bt, r: 8, scale: 2 }, null], 576, 1536)) groupedProducts();

@@ -95,7 +95,21 @@ static void scratch_free(void *p) {
   free(s);
 }
 
-static void scratch_key_create(void) { pthread_key_create(&scratch_key, scratch_free); }
+/* No destructor on the key: a thread-exit destructor would run after Node has unloaded the addon
+ * from a worker that is going away (its code unmapped: a crash). Each thread's scratch is freed by
+ * its environment's cleanup hook instead (scratch_release, registered at load on that thread). */
+static void scratch_key_create(void) { pthread_key_create(&scratch_key, NULL); }
+
+/* frees this thread's scratch, if it has one: the cleanup hook of the Node environment (main thread
+ * or worker) that loaded the addon, run on that thread when the environment is torn down */
+static void scratch_release(void *unused) {
+  (void)unused;
+  pthread_once(&scratch_once, scratch_key_create);
+  Scratch *s = pthread_getspecific(scratch_key);
+  if (!s) return;
+  pthread_setspecific(scratch_key, NULL);
+  scratch_free(s);
+}
 
 static Scratch *scratch(void) {
   pthread_once(&scratch_once, scratch_key_create);
@@ -1432,6 +1446,10 @@ NAPI_MODULE_INIT() {
 #endif
   const char *blas = getenv("OPENLEDGER_BLAS");
   if (!blas || strcmp(blas, "off") != 0) pthread_once(&blas_once, blas_load);
+  if (napi_add_env_cleanup_hook(env, scratch_release, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_NATIVE_KERNEL_ARGS", "native kernels: could not register the scratch's cleanup");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
     { "gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL },
     { "decodeQuant", NULL, js_decode_quant, NULL, NULL, NULL, napi_default, NULL },
