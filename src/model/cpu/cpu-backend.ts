@@ -303,13 +303,12 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     // flash attention (flash-attention.ts, or the native kernels' copy of it): tiles through the matrix kernels, never S×S
     attention(outT, lseT, qT, kT, vT, B, S, nH, nKV, hd, scale, window) {
       checkWindow(window);
-      const shape = { B, S, nH, nKV, hd, scale, window };
-      if (!options.attention?.(f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), shape)) flashAttention(matmul, panel, f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), shape);
+      const args = [f32(outT), f32(lseT), f32(qT), f32(kT), f32(vT), { B, S, nH, nKV, hd, scale, window }] as const;
+      if (!options.attention?.(...args)) flashAttention(matmul, panel, ...args);
     },
     attentionBackward(dqT, dkT, dvT, dOutT, outT, qT, kT, vT, lseT, B, S, nH, nKV, hd, scale, window) {
       checkWindow(window);
-      const shape = { B, S, nH, nKV, hd, scale, window };
-      const args = [f32(dqT), f32(dkT), f32(dvT), f32(dOutT), f32(outT), f32(qT), f32(kT), f32(vT), f32(lseT), shape] as const;
+      const args = [f32(dqT), f32(dkT), f32(dvT), f32(dOutT), f32(outT), f32(qT), f32(kT), f32(vT), f32(lseT), { B, S, nH, nKV, hd, scale, window }] as const;
       if (!options.attentionBackward?.(...args)) flashAttentionBackward(matmul, panel, ...args);
     },
 

@@ -1105,6 +1105,14 @@ static napi_value fail(napi_env env, const char *code, const char *message) {
   return NULL;
 }
 
+/* a typed array argument of `want` type: its data and length; 0 if it is anything else */
+static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  bool is_typed;
+  napi_typedarray_type type;
+  return napi_is_typedarray(env, v, &is_typed) == napi_ok && is_typed &&
+         napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok && type == want;
+}
+
 /* args[0] a typed array over the heap, then `count` numbers, then `tail` values left to the caller (into `rest`) */
 static int read_args_tail(napi_env env, napi_callback_info info, int count, int tail, Args *out, napi_value *rest) {
   size_t argc = MAX_ARGS + 1;
@@ -1113,13 +1121,9 @@ static int read_args_tail(napi_env env, napi_callback_info info, int count, int 
     fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: wrong number of arguments");
     return 0;
   }
-  bool is_typed;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed) { fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: the heap must be a typed array"); return 0; }
-  napi_typedarray_type type;
-  size_t length, offset;
+  size_t length;
   void *data;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, &offset) != napi_ok || type != napi_uint8_array) {
+  if (!typed_arg(env, argv[0], napi_uint8_array, &data, &length)) {
     fail(env, "ERR_NATIVE_KERNEL_ARGS", "native kernel: the heap must be a Uint8Array");
     return 0;
   }
@@ -1244,13 +1248,9 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   const double *v = g.v;
   for (int i = 2; i <= 4; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: n, inDim, outDim must be sizes");
   const int n = v[2], in = v[3], out = v[4];
-  bool is_typed;
-  napi_typedarray_type type;
   size_t length;
   void *data;
-  if (napi_is_typedarray(env, tail[0], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, tail[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
-    return fail(env, "ERR_NATIVE_KERNEL_ARGS", "loraRows: the table must be a Float64Array");
+  if (!typed_arg(env, tail[0], napi_float64_array, &data, &length)) return fail(env, "ERR_NATIVE_KERNEL_ARGS", "loraRows: the table must be a Float64Array");
   if (length < 4 * (size_t)n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: the table has fewer than four numbers a row");
   if (!in_heap(&g, v[0], 4.0 * n * out, 1) || !in_heap(&g, v[1], 4.0 * n * in, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: y or x lies outside the heap");
@@ -1346,17 +1346,6 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* an Int32Array argument: its data and length */
-static int int32_arg(napi_env env, napi_value v, const int32_t **data, size_t *length) {
-  bool is_typed;
-  napi_typedarray_type type;
-  void *p;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, v, &type, length, &p, NULL, NULL) != napi_ok || type != napi_int32_array) return 0;
-  *data = p;
-  return 1;
-}
-
 /* pagedAttention(heap, out, q, kCache, vCache, rows, nH, nKV, hd, blockSize, maxBlocks, scale, window, cacheFloats, tables, lengths) */
 static napi_value js_paged_attention(napi_env env, napi_callback_info info) {
   Args g;
@@ -1368,10 +1357,11 @@ static napi_value js_paged_attention(napi_env env, napi_callback_info info) {
   Paged a = { .rows = v[4], .nH = v[5], .nKV = v[6], .hd = v[7], .blockSize = v[8], .maxBlocks = v[9], .window = v[11], .scale = (float)v[10], .cacheFloats = (long)v[12] };
   if (a.nKV < 1 || a.hd < 1 || a.blockSize < 1 || a.nH % a.nKV != 0) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: nKV, hd and blockSize must be ≥ 1, nH a multiple of nKV");
   if (!isfinite(v[10])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: the scale must be finite");
-  const int32_t *tables, *lengths;
+  void *tablesData, *lengthsData;
   size_t tablesLength, lengthsLength;
-  if (!int32_arg(env, tail[0], &tables, &tablesLength) || !int32_arg(env, tail[1], &lengths, &lengthsLength))
+  if (!typed_arg(env, tail[0], napi_int32_array, &tablesData, &tablesLength) || !typed_arg(env, tail[1], napi_int32_array, &lengthsData, &lengthsLength))
     return fail(env, "ERR_NATIVE_KERNEL_ARGS", "pagedAttention: the block tables and lengths must be Int32Arrays");
+  const int32_t *tables = tablesData, *lengths = lengthsData;
   if (tablesLength < (size_t)a.rows * a.maxBlocks || lengthsLength < (size_t)a.rows)
     return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "pagedAttention: fewer block tables or lengths than rows");
   const double qBytes = 4.0 * a.rows * a.nH * a.hd, cacheBytes = 4.0 * a.cacheFloats;
