@@ -133,6 +133,11 @@ export interface Backend {
    * `bt` is not used.
    */
   readonly loraTransposedB?: boolean;
+  /**
+   * A hint that `loraRows` with these adapters follows the next products: a backend may start
+   * reading their factors while it computes them. Changes no result; absent: nothing to do.
+   */
+  loraPrefetch?(adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number; bt?: Tensor | null } | null>, inDim: number, outDim: number): void;
   /** Writes row i of k and v ([rows, kvd]) into cache slot `slots[i]` of kCache and vCache ([slots, kvd]). */
   kvWrite(kCache: Tensor, vCache: Tensor, k: Tensor, v: Tensor, slots: Tensor, rows: number, kvd: number): void;
   /**

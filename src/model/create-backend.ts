@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { attention, attentionBackward, gated, gatedBackward, loraRow, loraRows, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
+import { attention, attentionBackward, gated, gatedBackward, loraPrefetch, loraRow, loraRows, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -26,6 +26,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
     matmulQuantized: pool ? (c, a, w, m, k, n, layout, accumulate, alpha) => pool.matmulQuantized(c, a, w, m, k, n, layout, accumulate, alpha) : matmulQuantized,
     loraRow,
     loraRows,
+    loraPrefetch,
     gated,
     gatedBackward,
     attention,

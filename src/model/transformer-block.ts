@@ -199,6 +199,12 @@ export function blockForward(be: Backend, c: ModelConfig, w: LayerWeights, l: nu
 
 /** y[T, out] = x[T, in]·Wᵀ (+ bias) (+ the adapter's low-rank update s·(x·Aᵀ)·Bᵀ, per row or for all). */
 function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor | null, T: number, inDim: number, outDim: number, lora: BlockLora, l: number, target: LoraTarget): void {
+  const adapters = lora?.kind === 'rows' ? lora.adapters.map((adapter) => {
+    const pair = adapter?.layers[l]?.[target];
+    return pair && adapter ? { a: pair.a, b: pair.b, bt: pair.bt ?? null, r: adapter.config.r, scale: adapter.scale } : null;
+  }) : null;
+  const rowsLora = adapters?.some((p) => p) ? adapters : null;
+  if (rowsLora) be.loraPrefetch?.(rowsLora, inDim, outDim); // the factors read while the base product computes
   be.matmul(y, x, W, T, inDim, outDim, 'nt');
   if (bias) be.addBias(y, bias, T, outDim);
   if (lora?.kind === 'single') {
@@ -207,12 +213,8 @@ function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor |
     const r = lora.adapter.config.r, u = lora.u[l]!.get(target)!; // u [T, r]
     be.matmul(u, x, pair.a, T, inDim, r, 'nt'); // u = x·Aᵀ
     be.matmul(y, u, pair.b, T, r, outDim, 'nt', true, lora.adapter.scale); // y += s·u·Bᵀ
-  } else if (lora?.kind === 'rows') {
-    const adapters = lora.adapters.map((adapter) => {
-      const pair = adapter?.layers[l]?.[target];
-      return pair && adapter ? { a: pair.a, b: pair.b, bt: pair.bt ?? null, r: adapter.config.r, scale: adapter.scale } : null;
-    });
-    if (adapters.some((p) => p)) be.loraRows(y, x, adapters, inDim, outDim); // y[i] += s_i·B_i·(A_i·x[i])
+  } else if (rowsLora) {
+    be.loraRows(y, x, rowsLora, inDim, outDim); // y[i] += s_i·B_i·(A_i·x[i])
   }
 }
 

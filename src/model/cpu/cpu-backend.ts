@@ -116,6 +116,8 @@ export interface CpuBackendOptions {
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
   /** Every row's LoRA update in one call on the kernels (`matmul.ts` `loraRows`); false where they cannot take it. */
   loraRows?: (y: Float32Array, x: Float32Array, rows: ReadonlyArray<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null>, inDim: number, outDim: number) => boolean;
+  /** A hint that `loraRows` with these rows follows the next products (`matmul.ts` `loraPrefetch`). */
+  loraPrefetch?: (rows: ReadonlyArray<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null>, inDim: number, outDim: number) => boolean;
   /** The gated MLP's activation on the kernels (`matmul.ts` `gated`); false where they cannot take it. */
   gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
@@ -381,6 +383,11 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
             x[o + j + half] = x2 * c + x1 * sn;
           }
         }
+      }
+    },
+    loraPrefetch(adapters, inDim, outDim) {
+      if (options.loraPrefetch && adapters.every((ad) => !ad || ad.bt)) {
+        options.loraPrefetch(adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null)), inDim, outDim);
       }
     },
     loraRows(yT, xT, adapters, inDim, outDim) {

@@ -237,6 +237,40 @@ describe('native kernels', { skip }, () => {
     for (const t of [...As, ...Bts, x, y]) freeShared(t);
   });
 
+  it('loraPrefetch: a hint that changes no bits of the 16-row product it rides on nor of loraRows after it, its table checked as loraRows checks it', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
+    const inDim = 96, outDim = 72, n = 16, ranks = [8, 4, 8];
+    const As = ranks.map((r, j) => randomArray(r * inDim, 70 + j)), Bts = ranks.map((r, j) => randomArray(r * outDim, 80 + j));
+    const x = randomArray(n * inDim, 90), w = randomArray(outDim * inDim, 91);
+    const assignment = [0, 1, 2, 2, -1, 0, 1, 2, 0, 0, 0, 1, -1, 2, 1, 0]; // shared, alone and none
+    const table = Float64Array.from(assignment.flatMap((j) => (j < 0 ? [-1, -1, 0, 0] : [As[j]!.byteOffset, Bts[j]!.byteOffset, ranks[j]!, 0.5 + j])));
+    // y = x·Wᵀ through the 16-row decode kernel (the one that reads the plan), then every row's update
+    const step = (y: Float32Array, prefetch: boolean) => {
+      if (prefetch) native.loraPrefetch(bytes, n, inDim, outDim, table);
+      native.gemm(bytes, y.byteOffset, x.byteOffset, w.byteOffset, n, inDim, outDim, 1, 0, 1, 0, n, 0, outDim);
+      native.loraRows(bytes, y.byteOffset, x.byteOffset, n, inDim, outDim, table);
+    };
+    const plain = allocShared(n * outDim), hinted = allocShared(n * outDim), product = allocShared(n * outDim);
+    step(plain, false);
+    step(hinted, true);
+    assert.deepEqual(hinted, plain);
+    // a plan no loraRows ended (still this thread's) changes no later product either
+    native.loraPrefetch(bytes, n, inDim, outDim, table);
+    native.gemm(bytes, product.byteOffset, x.byteOffset, w.byteOffset, n, inDim, outDim, 1, 0, 1, 0, n, 0, outDim);
+    native.gemm(bytes, hinted.byteOffset, x.byteOffset, w.byteOffset, n, inDim, outDim, 1, 0, 1, 0, n, 0, outDim);
+    assert.deepEqual(hinted, product);
+    const refused = (t: Float64Array | number[], code: string, rows = n) =>
+      assert.throws(() => (native.loraPrefetch as unknown as (...a: unknown[]) => void)(bytes, rows, inDim, outDim, t), (err: NodeJS.ErrnoException) => err.code === code);
+    const bad = (row: number, entry: number[]) => { const t = table.slice(); t.set(entry, 4 * row); return t; };
+    refused(bad(15, [end - 8, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS'); // a factor past the heap is never prefetched
+    refused(bad(1, [As[0]!.byteOffset, end - 4, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 0, 1]), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(table.subarray(0, 4 * n - 1), 'ERR_NATIVE_KERNEL_SHAPE');
+    refused(Array.from(table), 'ERR_NATIVE_KERNEL_ARGS');
+    for (const t of [...As, ...Bts, x, w, plain, hinted, product]) freeShared(t);
+  });
+
   it('the gated activation and its backward (SiLU and tanh-GELU) equal float64 to f32 rounding, far into both tails', () => {
     const n = 1003; // not a multiple of 8: the tail runs the scalar code
     const gate = allocShared(n), up = randomArray(n, 31), dOut = randomArray(n, 32);

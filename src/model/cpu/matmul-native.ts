@@ -28,6 +28,12 @@ export interface NativeKernels {
    * per row (A = −1: none); every row is checked before any is written.
    */
   loraRows(heap: Uint8Array, y: number, x: number, n: number, inDim: number, outDim: number, table: Float64Array): void;
+  /**
+   * A hint: the factors of a coming `loraRows` with this table (checked as it checks it) become this
+   * thread's prefetch plan, pulled into cache by the decode kernels while they compute; `loraRows`
+   * ends the plan. Changes no result.
+   */
+  loraPrefetch(heap: Uint8Array, n: number, inDim: number, outDim: number, table: Float64Array): void;
   /** `out[0..n) = act(gate)·up`, act(x) = x·sigmoid(k·(x + c·x³)) (SiLU: k = 1, c = 0; tanh-GELU). */
   gated(heap: Uint8Array, out: number, gate: number, up: number, n: number, k: number, c: number): void;
   /** The backward of {@link gated}: dUp = dOut·act(gate), dGate = dOut·up·act′(gate). */

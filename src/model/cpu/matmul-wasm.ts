@@ -219,6 +219,13 @@ export class GemmEngine {
     return true;
   }
 
+  /** The factors of a coming {@link loraRows} prefetched during the next products (`NativeKernels.loraPrefetch`); false without the native kernels. */
+  loraPrefetch(n: number, inDim: number, outDim: number, table: Float64Array): boolean {
+    if (!this.native) return false;
+    this.native.loraPrefetch(this.heap(), n, inDim, outDim, table);
+    return true;
+  }
+
   /**
    * The gated MLP's activation on the native kernels, `out = act(gate)·up` over n floats at byte
    * offsets of the heap (`NativeKernels.gated`); false, doing nothing, without them.

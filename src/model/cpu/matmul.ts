@@ -247,12 +247,33 @@ export function loraRows(y: Float32Array, x: Float32Array, rows: ReadonlyArray<L
   const e = engineInPlace([y, x, ...rows.flatMap((f) => (f ? [f.a, f.bt] : []))]);
   if (!e) return false;
   if (y.length < n * outDim || x.length < n * inDim) throw new MatmulShapeError(`loraRows: y and x need ${n} rows of ${outDim} and ${inDim}`);
-  if (loraTable.length < 4 * n) loraTable = new Float64Array(4 * n);
+  return e.loraRows(y.byteOffset, x.byteOffset, n, inDim, outDim, fillLoraTable('loraRows', rows, inDim, outDim));
+}
+
+/**
+ * A hint that {@link loraRows} with these rows follows the next products on this thread: the native
+ * decode kernels pull the factors into cache while they compute (the base product is bound by
+ * arithmetic, the factors' reads by memory). Changes no result; false, doing nothing, where the
+ * kernels cannot take it.
+ *
+ * @example
+ * loraPrefetch(rows, 576, 1536);
+ * matmul(y, x, w, 16, 576, 1536, 'nt');
+ * loraRows(y, x, rows, 576, 1536);
+ */
+export function loraPrefetch(rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): boolean {
+  const e = engineInPlace(rows.flatMap((f) => (f ? [f.a, f.bt] : [])));
+  return !!e && e.loraPrefetch(rows.length, inDim, outDim, fillLoraTable('loraPrefetch', rows, inDim, outDim));
+}
+
+/** The kernels' table of `rows`, [A's offset, Bᵀ's offset, rank, scale] each ([−1, −1, 0, 0]: none); a factor too short for its rank throws. */
+function fillLoraTable(who: string, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): Float64Array {
+  if (loraTable.length < 4 * rows.length) loraTable = new Float64Array(4 * rows.length);
   rows.forEach((f, i) => {
-    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`loraRows: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
+    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`${who}: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
     loraTable.set(f ? [f.a.byteOffset, f.bt.byteOffset, f.r, f.scale] : [-1, -1, 0, 0], 4 * i);
   });
-  return e.loraRows(y.byteOffset, x.byteOffset, n, inDim, outDim, loraTable);
+  return loraTable;
 }
 
 /**

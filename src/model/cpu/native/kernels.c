@@ -68,6 +68,49 @@
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
+/* ---------- LoRA factors pulled into cache while the base product computes (loraPrefetch) ---------- */
+
+/* The byte ranges of the factors the coming loraRows will read. The decode kernels touch them one
+ * cache line at a time between their steps: the base product is bound by arithmetic and the factors'
+ * reads by memory, so the reads overlap the arithmetic instead of following it (16 sequences over 16
+ * adapters: a step reads every adapter's factors, 157 MB on SmolLM2's shapes). A hint only: no result
+ * depends on it, and a prefetch never faults, whatever the address. */
+#define AHEAD_SPANS 64
+typedef struct {
+  const char *from[AHEAD_SPANS], *to[AHEAD_SPANS];
+  int count, next;        /* spans, and the next one to start */
+  const char *line, *end; /* the current span's next line and its end */
+} Ahead;
+
+/* the plan's lines not yet prefetched */
+static long ahead_lines(const Ahead *a) {
+  long lines = a->line < a->end ? (a->end - a->line + 63) / 64 : 0;
+  for (int i = a->next; i < a->count; i++) lines += (a->to[i] - a->from[i] + 63) / 64;
+  return lines;
+}
+
+/* how many steps of a kernel with `steps` in all go between two touches, so that the plan's lines
+ * spread over the whole kernel: at least one every 16 steps, at most one every 6 (a step: 12 FMAs of
+ * the wide f32 kernel). Faster, the touches slowed the base product
+ * as much as they saved (SmolLM2's shapes, 16 sequences over 16 adapters, one thread: touching a
+ * line every 2 steps took loraRows 18.5 → 9.6 ms a step but the products 78.0 → 85.7; every 6:
+ * loraRows 24.1 → 11.3, products 97.6 → 94.4, on a slower stretch of the machine) */
+static int ahead_every(const Ahead *a, double steps) {
+  const long lines = ahead_lines(a);
+  const double every = lines > 0 ? steps / lines : 16;
+  return every < 6 ? 6 : every > 16 ? 16 : (int)every;
+}
+
+/* prefetches the plan's next cache line, if any is left */
+static inline void ahead_touch(Ahead *a) {
+  if (a->line >= a->end) {
+    if (a->next >= a->count) return;
+    a->line = a->from[a->next], a->end = a->to[a->next++];
+  }
+  __builtin_prefetch(a->line, 0, 3);
+  a->line += 64;
+}
+
 /* ---------- per-thread scratch: packed panels, rounded activations ---------- */
 
 typedef struct {
@@ -79,6 +122,7 @@ typedef struct {
   size_t qcap;    /* elements qa holds */
   float *at;      /* Aᵀ in 16-column panels (decode_f32_wide) */
   size_t atcap;   /* floats `at` holds */
+  Ahead ahead;    /* the factors a coming loraRows reads (loraPrefetch) */
 } Scratch;
 
 static pthread_key_t scratch_key;
@@ -366,13 +410,16 @@ static void pack_at(float *restrict dst, const float *restrict A, int k, int r0,
     hi##R = _mm256_fmadd_ps(w, b1, hi##R);                                                                     \
   }
 static inline __attribute__((always_inline)) void wide_tile(const float *restrict W, long ldw, const float *restrict At, int k,
-                                                            int mw, float out[6][16]) {
+                                                            int mw, Ahead *ah, int every, float out[6][16]) {
   __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0;
   __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
   if (mw == 6) {
-    for (int p = 0; p < k; p++) {
-      const __m256 b0 = _mm256_load_ps(At + (long)p * 16), b1 = _mm256_load_ps(At + (long)p * 16 + 8);
-      WIDE_ROW(0) WIDE_ROW(1) WIDE_ROW(2) WIDE_ROW(3) WIDE_ROW(4) WIDE_ROW(5)
+    for (int p0 = 0; p0 < k; p0 += every) {
+      ahead_touch(ah); /* a line of the coming LoRA factors every `every` steps (12 FMAs each) */
+      for (int p = p0, pe = imin(p0 + every, k); p < pe; p++) {
+        const __m256 b0 = _mm256_load_ps(At + (long)p * 16), b1 = _mm256_load_ps(At + (long)p * 16 + 8);
+        WIDE_ROW(0) WIDE_ROW(1) WIDE_ROW(2) WIDE_ROW(3) WIDE_ROW(4) WIDE_ROW(5)
+      }
     }
   } else {
     for (int p = 0; p < k; p++) {
@@ -395,14 +442,15 @@ static inline __attribute__((always_inline)) void wide_tile(const float *restric
 
 /* rows [r0, r1) (at most 32), columns [c0, c1) of C (+)= alpha·A·Wᵀ: every element the sum over p in
  * order, whatever the range (the pool's same-bits property); `at` holds ceil(rows/16)·16·k floats */
-static void decode_f32_wide(float *at, float *C, const float *A, const float *W, int k, int n, int r0, int r1, int c0, int c1,
+static void decode_f32_wide(float *at, Ahead *ah, float *C, const float *A, const float *W, int k, int n, int r0, int r1, int c0, int c1,
                             float alpha, int beta) {
   pack_at(at, A, k, r0, r1);
+  const int every = ahead_every(ah, (double)(c1 - c0) / 6 * ((r1 - r0 + 15) / 16) * k);
   float out[6][16];
   for (int j = c0; j < c1; j += 6) {
     const int mw = imin(6, c1 - j);
     for (int t = 0; r0 + 16 * t < r1; t++) {
-      wide_tile(W + (long)j * k, k, at + (long)t * 16 * k, k, mw, out);
+      wide_tile(W + (long)j * k, k, at + (long)t * 16 * k, k, mw, ah, every, out);
       const int rows = imin(16, r1 - r0 - 16 * t);
       for (int i = 0; i < rows; i++)
         for (int u = 0; u < mw; u++) store_out(C + (long)(r0 + 16 * t + i) * n + j + u, out[u][i], alpha, beta);
@@ -755,7 +803,7 @@ static int gemm_range(float *C, const float *A, const float *B, int m, int k, in
   if (layout == 1 && m > DECODE_MAX_ROWS_F32_DOT && m <= DECODE_MAX_ROWS_F32) {
     Scratch *s = scratch();
     if (!s || !scratch_at(s, (size_t)(r1 - r0 + 15) / 16 * 16 * k)) return 0;
-    decode_f32_wide(s->at, C, A, B, k, n, r0, r1, c0, c1, alpha, accumulate);
+    decode_f32_wide(s->at, &s->ahead, C, A, B, k, n, r0, r1, c0, c1, alpha, accumulate);
     return 1;
   }
   if (layout == 1 && m <= DECODE_MAX_ROWS_F32_DOT) {
@@ -1216,10 +1264,24 @@ static napi_value js_decode_quant(napi_env env, napi_callback_info info) {
 static void lora_row(float *y, const float *x, const float *A, const float *Bt, int in, int out, int r, float scale) {
   float u[LORA_MAX_RANK];
   decode_f32(u, x, A, in, r, 0, 1, 0, r, scale, 0);                          /* u [r] = scale·A·x */
-  for (int t = 0; t < r; t++) {
-    const float *b = Bt + (long)t * out;
-    float ut = u[t];
-    for (int o = 0; o < out; o++) y[o] += ut * b[o];                           /* y [out] += u[t]·Bᵀ[t] */
+  int o = 0;
+#if OL_AVX2
+  /* y [out] += Σ_t u[t]·Bᵀ[t], 32 columns of y held in registers across every t (one pass over y) */
+  for (; o + 32 <= out; o += 32) {
+    __m256 y0 = _mm256_loadu_ps(y + o), y1 = _mm256_loadu_ps(y + o + 8), y2 = _mm256_loadu_ps(y + o + 16), y3 = _mm256_loadu_ps(y + o + 24);
+    for (int t = 0; t < r; t++) {
+      const float *b = Bt + (long)t * out + o;
+      const __m256 ut = _mm256_broadcast_ss(u + t);
+      y0 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b), y0), y1 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 8), y1);
+      y2 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 16), y2), y3 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 24), y3);
+    }
+    _mm256_storeu_ps(y + o, y0), _mm256_storeu_ps(y + o + 8, y1), _mm256_storeu_ps(y + o + 16, y2), _mm256_storeu_ps(y + o + 24, y3);
+  }
+#endif
+  for (; o < out; o++) {                                                       /* the same sums, one column at a time */
+    float acc = y[o];
+    for (int t = 0; t < r; t++) acc = fmaf(u[t], Bt[(long)t * out + o], acc);
+    y[o] = acc;
   }
 }
 
@@ -1238,9 +1300,43 @@ static napi_value js_lora_row(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter, table a Float64Array of
- * [A's offset, Bᵀ's offset, rank, scale] per row (A = −1: no adapter); every row checked before any runs.
- * Adjacent rows with the same entry go through the products together (SGMV), a row alone through lora_row. */
+/* loraRows' table for `who`: a Float64Array of [A's offset, Bᵀ's offset, rank, scale] per row of n (A = −1:
+ * no adapter), every row's rank 1…4096, scale finite and factors inside the heap; NULL after throwing */
+static const double *lora_table(napi_env env, const Args *g, napi_value arg, int n, int in, int out, const char *who) {
+  char message[128];
+  size_t length;
+  void *data;
+  if (!typed_arg(env, arg, napi_float64_array, &data, &length)) {
+    snprintf(message, sizeof message, "%s: the table must be a Float64Array", who);
+    fail(env, "ERR_NATIVE_KERNEL_ARGS", message);
+    return NULL;
+  }
+  if (length < 4 * (size_t)n) {
+    snprintf(message, sizeof message, "%s: the table has fewer than four numbers a row", who);
+    fail(env, "ERR_NATIVE_KERNEL_SHAPE", message);
+    return NULL;
+  }
+  const double *table = data;
+  for (int i = 0; i < n; i++) {
+    const double *row = table + 4 * i;
+    if (row[0] == -1) continue;
+    if (!size_arg(row[2]) || row[2] < 1 || row[2] > LORA_MAX_RANK || !isfinite(row[3])) {
+      snprintf(message, sizeof message, "%s: a row's rank must be 1…4096 and its scale finite", who);
+      fail(env, "ERR_NATIVE_KERNEL_SHAPE", message);
+      return NULL;
+    }
+    if (!in_heap(g, row[0], 4.0 * row[2] * in, 1) || !in_heap(g, row[1], 4.0 * row[2] * out, 1)) {
+      snprintf(message, sizeof message, "%s: a row's adapter lies outside the heap", who);
+      fail(env, "ERR_NATIVE_KERNEL_BOUNDS", message);
+      return NULL;
+    }
+  }
+  return table;
+}
+
+/* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter (lora_table); every row
+ * checked before any runs. Adjacent rows with the same entry go through the products together (SGMV), a
+ * row alone through lora_row. Ends this thread's prefetch plan (loraPrefetch): its factors are read now. */
 static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   Args g;
   napi_value tail[1];
@@ -1248,21 +1344,12 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   const double *v = g.v;
   for (int i = 2; i <= 4; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: n, inDim, outDim must be sizes");
   const int n = v[2], in = v[3], out = v[4];
-  size_t length;
-  void *data;
-  if (!typed_arg(env, tail[0], napi_float64_array, &data, &length)) return fail(env, "ERR_NATIVE_KERNEL_ARGS", "loraRows: the table must be a Float64Array");
-  if (length < 4 * (size_t)n) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: the table has fewer than four numbers a row");
+  const double *table = lora_table(env, &g, tail[0], n, in, out, "loraRows");
+  if (!table) return NULL;
   if (!in_heap(&g, v[0], 4.0 * n * out, 1) || !in_heap(&g, v[1], 4.0 * n * in, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: y or x lies outside the heap");
-  const double *table = data;
-  for (int i = 0; i < n; i++) {
-    const double *row = table + 4 * i;
-    if (row[0] == -1) continue;
-    if (!size_arg(row[2]) || row[2] < 1 || row[2] > LORA_MAX_RANK || !isfinite(row[3]))
-      return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: a row's rank must be 1…4096 and its scale finite");
-    if (!in_heap(&g, row[0], 4.0 * row[2] * in, 1) || !in_heap(&g, row[1], 4.0 * row[2] * out, 1))
-      return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: a row's adapter lies outside the heap");
-  }
+  Scratch *s = scratch();
+  if (s) s->ahead.count = s->ahead.next = 0, s->ahead.line = s->ahead.end = NULL;
   float *y = (float *)(g.heap + (uint64_t)v[0]);
   const float *x = (const float *)(g.heap + (uint64_t)v[1]);
   for (int i = 0, next; i < n; i = next) {
@@ -1281,6 +1368,35 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
              gemm_whole(y + (long)i * out, u, Bt, rows, r, out, NN, 1, 1);
     free(u);
     if (!ok) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "loraRows: out of memory for packed panels");
+  }
+  return NULL;
+}
+
+/* loraPrefetch(heap, n, inDim, outDim, table): the factors of loraRows' table (checked as loraRows checks
+ * it) become this thread's prefetch plan, which the decode kernels pull into cache while they compute
+ * the projection's base product; each adapter once however many rows share it. Changes no result. */
+static napi_value js_lora_prefetch(napi_env env, napi_callback_info info) {
+  Args g;
+  napi_value tail[1];
+  if (!read_args_tail(env, info, 3, 1, &g, tail)) return NULL;
+  const double *v = g.v;
+  for (int i = 0; i <= 2; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraPrefetch: n, inDim, outDim must be sizes");
+  const int n = v[0], in = v[1], out = v[2];
+  const double *table = lora_table(env, &g, tail[0], n, in, out, "loraPrefetch");
+  if (!table) return NULL;
+  Scratch *s = scratch();
+  if (!s) return NULL; /* no plan: nothing is prefetched */
+  Ahead *a = &s->ahead;
+  a->count = a->next = 0, a->line = a->end = NULL;
+  for (int i = 0; i < n && a->count + 2 <= AHEAD_SPANS; i++) {
+    const double *row = table + 4 * i;
+    if (row[0] == -1 || (i > 0 && memcmp(table + 4 * (i - 1), row, 4 * sizeof(double)) == 0)) continue;
+    const double bytes[2] = { 4.0 * row[2] * in, 4.0 * row[2] * out };
+    for (int f = 0; f < 2; f++) {
+      const char *from = (const char *)g.heap + (uint64_t)row[f];
+      a->from[a->count] = (const char *)((uintptr_t)from & ~(uintptr_t)63); /* whole lines */
+      a->to[a->count++] = from + (uint64_t)bytes[f];
+    }
   }
   return NULL;
 }
@@ -1445,6 +1561,7 @@ NAPI_MODULE_INIT() {
     { "decodeQuant", NULL, js_decode_quant, NULL, NULL, NULL, napi_default, NULL },
     { "loraRow", NULL, js_lora_row, NULL, NULL, NULL, napi_default, NULL },
     { "loraRows", NULL, js_lora_rows, NULL, NULL, NULL, napi_default, NULL },
+    { "loraPrefetch", NULL, js_lora_prefetch, NULL, NULL, NULL, napi_default, NULL },
     { "gated", NULL, js_gated, NULL, NULL, NULL, napi_default, NULL },
     { "gatedBackward", NULL, js_gated_backward, NULL, NULL, NULL, napi_default, NULL },
     { "attention", NULL, js_attention, NULL, NULL, NULL, napi_default, NULL },
