@@ -46,6 +46,36 @@ function exact(a: Float32Array, b: Float32Array, m: number, k: number, n: number
   return { value, abs };
 }
 
+/**
+ * The 8-bit decode's model: each activation block as d·q (d = max|x|/127, q = round-half-even(x·127/max)),
+ * C = before + alpha·Σ rounded·w in float64; `check(i, j, want, bound)` for every element, the bound
+ * f32's rounding of the sums.
+ */
+function eightBitModel(a: Float32Array, w: Float32Array, before: Float32Array, alpha: number, m: number, k: number, n: number,
+  check: (i: number, j: number, want: number, bound: number) => void): void {
+  const rounded = new Float64Array(m * k);
+  for (let b0 = 0; b0 < m * k; b0 += 32) {
+    let amax = 0;
+    for (let p = b0; p < b0 + 32; p++) amax = Math.max(amax, Math.abs(a[p]!));
+    const d = Math.fround(amax / 127), id = amax > 0 ? Math.fround(127 / amax) : 0;
+    for (let p = b0; p < b0 + 32; p++) {
+      const v = Math.fround(a[p]! * id), q = Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
+      rounded[p] = d * Math.max(-127, Math.min(127, q));
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0, t = 0;
+      for (let p = 0; p < k; p++) {
+        s += rounded[i * k + p]! * w[j * k + p]!;
+        t += Math.abs(rounded[i * k + p]! * w[j * k + p]!);
+      }
+      const q = i * n + j;
+      check(i, j, before[q]! + alpha * s, (k / 32 + 4) * 2 ** -23 * (alpha * t + Math.abs(before[q]!)) + 1e-30);
+    }
+  }
+}
+
 describe('native kernels', { skip }, () => {
   it('say what they were built for, and OPENLEDGER_KERNELS chooses them', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
@@ -139,6 +169,7 @@ describe('native kernels', { skip }, () => {
   for (const type of ['Q8_0', 'Q4_0'] as const satisfies readonly QuantType[]) {
     it(`decode against ${type} blocks equals the 8-bit rounding model, and the WebAssembly integer path`, () => {
       const { native, wasm } = engines();
+      // one row (the pair kernel), 2–16 rows (eight rows of W side by side), columns not multiples of 8
       for (const [m, k, n] of [[1, 64, 40], [2, 96, 9], [5, 576, 33], [16, 256, 17]] as const) {
         const bytes = quantize(type, randomArray(n * k, 7, false));
         const wBlock = allocShared(Math.ceil(bytes.length / 4));
@@ -151,33 +182,33 @@ describe('native kernels', { skip }, () => {
         const before = c.slice();
         native.gemm(c.byteOffset, a.byteOffset, wBlock.byteOffset, m, k, n, 1, true, 0.5, 0, m, 0, n, QUANT_CODES[type]);
         wasm.gemm(cw.byteOffset, a.byteOffset, wBlock.byteOffset, m, k, n, 1, true, 0.5, 0, m, 0, n, QUANT_CODES[type]);
-        // the model: each activation block as d·q, d = max|x|/127, q = round-half-even(x·127/max)
-        const rounded = new Float64Array(m * k);
-        for (let b0 = 0; b0 < m * k; b0 += 32) {
-          let amax = 0;
-          for (let p = b0; p < b0 + 32; p++) amax = Math.max(amax, Math.abs(a[p]!));
-          const d = Math.fround(amax / 127), id = amax > 0 ? Math.fround(127 / amax) : 0;
-          for (let p = b0; p < b0 + 32; p++) {
-            const v = Math.fround(a[p]! * id), q = Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
-            rounded[p] = d * Math.max(-127, Math.min(127, q));
-          }
-        }
-        for (let i = 0; i < m; i++) {
-          for (let j = 0; j < n; j++) {
-            let s = 0, t = 0;
-            for (let p = 0; p < k; p++) {
-              s += rounded[i * k + p]! * w[j * k + p]!;
-              t += Math.abs(rounded[i * k + p]! * w[j * k + p]!);
-            }
-            const q = i * n + j, want = before[q]! + 0.5 * s, bound = (k / 32 + 4) * 2 ** -23 * (t + Math.abs(before[q]!)) + 1e-30;
-            assert.ok(Math.abs(c[q]! - want) <= bound, `${type} m=${m} k=${k}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
-            assert.ok(Math.abs(c[q]! - cw[q]!) <= 2 * bound, `${type}: native ${c[q]} and WebAssembly ${cw[q]} differ at C[${i},${j}]`);
-          }
-        }
+        eightBitModel(a, w, before, 0.5, m, k, n, (i, j, want, bound) => {
+          const q = i * n + j;
+          assert.ok(Math.abs(c[q]! - want) <= bound, `${type} m=${m} k=${k}: C[${i},${j}] = ${c[q]}, want ${want} ± ${bound}`);
+          assert.ok(Math.abs(c[q]! - cw[q]!) <= 2 * bound, `${type}: native ${c[q]} and WebAssembly ${cw[q]} differ at C[${i},${j}]`);
+        });
         for (const x of [wBlock, a, c, cw]) freeShared(x);
       }
     });
   }
+
+  it('decodeQuant past 16 rows (two passes of the eight-rows kernel), and Q8_0 weights of −128 (never written by ggml\'s quantiser; legal in a file): the 8-bit rounding model', () => {
+    const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
+    const heap = new Uint8Array(sharedHeap().memory.buffer);
+    for (const type of ['Q8_0', 'Q4_0'] as const) {
+      for (const [m, k, n] of [[20, 64, 12], [3, 96, 8], [1, 64, 5]] as const) {
+        const bytes = quantize(type, randomArray(n * k, 8, false));
+        if (type === 'Q8_0') for (let blk = 0; blk < (n * k) / 32; blk++) bytes[blk * 34 + 2 + (blk % 32)] = 0x80;
+        const wBlock = allocShared(Math.ceil(bytes.length / 4));
+        new Uint8Array(wBlock.buffer, wBlock.byteOffset, bytes.length).set(bytes);
+        const a = randomArray(m * k, 13), c = allocShared(m * n);
+        native.decodeQuant(heap, c.byteOffset, a.byteOffset, wBlock.byteOffset, QUANT_CODES[type], m, k, n, 0, 1, 0, m, 0, n);
+        eightBitModel(a, dequantize(type, bytes, n * k), new Float32Array(m * n), 1, m, k, n, (i, j, want, bound) =>
+          assert.ok(Math.abs(c[i * n + j]! - want) <= bound, `${type} m=${m}: C[${i},${j}] = ${c[i * n + j]}, want ${want} ± ${bound}`));
+        for (const x of [wBlock, a, c]) freeShared(x);
+      }
+    }
+  });
 
   it('loraRow: y += scale·B·(A·x), as the WebAssembly engine computes it', () => {
     const { native, wasm } = engines();
