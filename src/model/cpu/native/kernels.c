@@ -17,7 +17,11 @@
  *            its cblas_sgemm, one thread per call (OPENLEDGER_BLAS=off: never).
  *   decodeQ  C (+)= alpha·A·Wᵀ, W [n, k] in Q8_0 or Q4_0 blocks (ggml layout), A rows rounded to
  *            8-bit blocks of 32 (d = max|x|/127, q = round-half-even(x·127/max), as llama.cpp
- *            and the WebAssembly kernels do), each weight block an exact integer dot product.
+ *            and the WebAssembly kernels do), each weight block an exact integer dot product:
+ *            one row against W's rows in pairs (qdot), 2–16 rows against eight of W's rows side by
+ *            side, each block transposed (qrows_x8).
+ *   loraPrefetch  a hint: the factors a coming loraRows reads, pulled into cache by the wide f32
+ *            decode kernel while it computes the projection's base product.
  *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter
  *            (loraRows: a batch's rows in one call, each with its adapter or none).
  *   gated    the gated MLP's activation act(gate)·up and its backward, act(x) = x·sigmoid(k·(x + c·x³))
