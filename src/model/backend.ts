@@ -31,6 +31,15 @@ export interface QuantizedMatrix {
   bytes: Uint8Array;
 }
 
+/** One row's adapter factors for `loraRows`: A [r, in], B [out, r] (and Bᵀ [r, out] where the backend asks), its rank and scale. */
+export interface RowAdapter {
+  a: Tensor;
+  b: Tensor;
+  r: number;
+  scale: number;
+  bt?: Tensor | null;
+}
+
 /** How `matmul` reads its operands: `nt` multiplies by B transposed (B stored as [n, k]). */
 export type MatmulLayout = 'nn' | 'nt' | 'tn';
 
@@ -126,7 +135,7 @@ export interface Backend {
    * given (A_i [r_i, in], B_i [out, r_i], and where {@link loraTransposedB} asks, Bᵀ_i [r_i, out]);
    * rows with `null` are left alone.
    */
-  loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number; bt?: Tensor | null } | null>, inDim: number, outDim: number): void;
+  loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): void;
   /**
    * Whether `loraRows` wants each frozen adapter's B also transposed (`bt`, Bᵀ [r, out]): then the
    * update of a row is two plain products with no transpose per call (the CPU backend). Absent:
@@ -137,7 +146,7 @@ export interface Backend {
    * A hint that `loraRows` with these adapters follows the next products: a backend may start
    * reading their factors while it computes them. Changes no result; absent: nothing to do.
    */
-  loraPrefetch?(adapters: ReadonlyArray<{ a: Tensor; b: Tensor; r: number; scale: number; bt?: Tensor | null } | null>, inDim: number, outDim: number): void;
+  loraPrefetch?(adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): void;
   /** Writes row i of k and v ([rows, kvd]) into cache slot `slots[i]` of kCache and vCache ([slots, kvd]). */
   kvWrite(kCache: Tensor, vCache: Tensor, k: Tensor, v: Tensor, slots: Tensor, rows: number, kvd: number): void;
   /**

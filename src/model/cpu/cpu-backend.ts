@@ -1,4 +1,4 @@
-import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, Tensor } from '../backend.ts';
+import type { AdamwStep, Backend, MatmulLayout, QuantizedMatrix, QuantType, RowAdapter, Tensor } from '../backend.ts';
 import { checkWindow, firstVisiblePosition } from '../attention-window.ts';
 import { GgmlQuantError, QUANT_FORMATS, dequantize, isQuantType, quantizedByteLength } from '../ggml-quants.ts';
 import { sampleToken } from '../sample-token.ts';
@@ -96,6 +96,11 @@ function f32(t: Tensor): Float32Array {
   const data = (t as CpuTensor).data;
   if (!(data instanceof Float32Array)) throw new TensorTypeError('expected an f32 CPU tensor');
   return data;
+}
+
+/** Frozen row adapters (Bᵀ at hand) as the kernels' rows: A and Bᵀ as arrays, rank, scale. */
+function kernelRows(adapters: ReadonlyArray<RowAdapter | null>): Array<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null> {
+  return adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null));
 }
 
 function i32(t: Tensor): Int32Array {
@@ -386,16 +391,13 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
     loraPrefetch(adapters, inDim, outDim) {
-      if (options.loraPrefetch && adapters.every((ad) => !ad || ad.bt)) {
-        options.loraPrefetch(adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null)), inDim, outDim);
-      }
+      if (options.loraPrefetch && adapters.every((ad) => !ad || ad.bt)) options.loraPrefetch(kernelRows(adapters), inDim, outDim);
     },
     loraRows(yT, xT, adapters, inDim, outDim) {
       const y = f32(yT), x = f32(xT);
       // frozen adapters (Bᵀ at hand): every row in one kernel call, each on its own
       if (options.loraRows && adapters.every((ad) => !ad || ad.bt)) {
-        const rows = adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null));
-        if (options.loraRows(y, x, rows, inDim, outDim)) return;
+        if (options.loraRows(y, x, kernelRows(adapters), inDim, outDim)) return;
       }
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after

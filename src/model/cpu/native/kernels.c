@@ -1455,17 +1455,31 @@ static const double *lora_table(napi_env env, const Args *g, napi_value arg, int
   return table;
 }
 
+/* the arguments of loraRows and loraPrefetch: the heap, `offsets` byte offsets, n, inDim, outDim, then
+ * the table (lora_table); NULL after throwing */
+static const double *lora_args(napi_env env, napi_callback_info info, int offsets, Args *g, int *n, int *in, int *out, const char *who) {
+  napi_value tail[1];
+  if (!read_args_tail(env, info, offsets + 3, 1, g, tail)) return NULL;
+  const double *v = g->v + offsets;
+  for (int i = 0; i < 3; i++) {
+    if (!size_arg(v[i])) {
+      char message[96];
+      snprintf(message, sizeof message, "%s: n, inDim, outDim must be sizes", who);
+      fail(env, "ERR_NATIVE_KERNEL_SHAPE", message);
+      return NULL;
+    }
+  }
+  *n = v[0], *in = v[1], *out = v[2];
+  return lora_table(env, g, tail[0], *n, *in, *out, who);
+}
+
 /* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter (lora_table); every row
  * checked before any runs. Adjacent rows with the same entry go through the products together (SGMV), a
  * row alone through lora_row. Ends this thread's prefetch plan (loraPrefetch): its factors are read now. */
 static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   Args g;
-  napi_value tail[1];
-  if (!read_args_tail(env, info, 5, 1, &g, tail)) return NULL;
-  const double *v = g.v;
-  for (int i = 2; i <= 4; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRows: n, inDim, outDim must be sizes");
-  const int n = v[2], in = v[3], out = v[4];
-  const double *table = lora_table(env, &g, tail[0], n, in, out, "loraRows");
+  int n, in, out;
+  const double *table = lora_args(env, info, 2, &g, &n, &in, &out, "loraRows"), *v = g.v;
   if (!table) return NULL;
   if (!in_heap(&g, v[0], 4.0 * n * out, 1) || !in_heap(&g, v[1], 4.0 * n * in, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: y or x lies outside the heap");
@@ -1498,12 +1512,8 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
  * the projection's base product; each adapter once however many rows share it. Changes no result. */
 static napi_value js_lora_prefetch(napi_env env, napi_callback_info info) {
   Args g;
-  napi_value tail[1];
-  if (!read_args_tail(env, info, 3, 1, &g, tail)) return NULL;
-  const double *v = g.v;
-  for (int i = 0; i <= 2; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraPrefetch: n, inDim, outDim must be sizes");
-  const int n = v[0], in = v[1], out = v[2];
-  const double *table = lora_table(env, &g, tail[0], n, in, out, "loraPrefetch");
+  int n, in, out;
+  const double *table = lora_args(env, info, 0, &g, &n, &in, &out, "loraPrefetch");
   if (!table) return NULL;
   Scratch *s = scratch();
   if (!s) return NULL; /* no plan: nothing is prefetched */
