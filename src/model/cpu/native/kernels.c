@@ -74,8 +74,8 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* ---------- LoRA factors pulled into cache while the base product computes (loraPrefetch) ---------- */
 
-/* The byte ranges of the factors the coming loraRows will read. The decode kernels touch them one
- * cache line at a time between their steps: the base product is bound by arithmetic and the factors'
+/* The byte ranges of the factors the coming loraRows will read. The wide f32 decode kernel touches them
+ * one cache line at a time between its steps: the base product is bound by arithmetic and the factors'
  * reads by memory, so the reads overlap the arithmetic instead of following it (16 sequences over 16
  * adapters: a step reads every adapter's factors, 157 MB on SmolLM2's shapes). A hint only: no result
  * depends on it, and a prefetch never faults, whatever the address. */
@@ -95,10 +95,10 @@ static long ahead_lines(const Ahead *a) {
 
 /* how many steps of a kernel with `steps` in all go between two touches, so that the plan's lines
  * spread over the whole kernel: at least one every 16 steps, at most one every 6 (a step: 12 FMAs of
- * the wide f32 kernel). Faster, the touches slowed the base product
- * as much as they saved (SmolLM2's shapes, 16 sequences over 16 adapters, one thread: touching a
- * line every 2 steps took loraRows 18.5 → 9.6 ms a step but the products 78.0 → 85.7; every 6:
- * loraRows 24.1 → 11.3, products 97.6 → 94.4, on a slower stretch of the machine) */
+ * the wide f32 kernel). Faster, the touches slowed the base product as much as they saved (SmolLM2's
+ * shapes, 16 sequences over 16 adapters, one thread: a line every 2 steps took loraRows 18.5 → 9.6 ms
+ * a step but the products 78.0 → 85.7; every 6: loraRows 24.1 → 11.3, products 97.6 → 94.4, on a
+ * slower stretch of the machine) */
 static int ahead_every(const Ahead *a, double steps) {
   const long lines = ahead_lines(a);
   const double every = lines > 0 ? steps / lines : 16;
