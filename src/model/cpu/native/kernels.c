@@ -98,11 +98,17 @@ static long ahead_lines(const Ahead *a) {
  * the wide f32 kernel). Faster, the touches slowed the base product as much as they saved (SmolLM2's
  * shapes, 16 sequences over 16 adapters, one thread: a line every 2 steps took loraRows 18.5 → 9.6 ms
  * a step but the products 78.0 → 85.7; every 6: loraRows 24.1 → 11.3, products 97.6 → 94.4, on a
- * slower stretch of the machine) */
-static int ahead_every(const Ahead *a, double steps) {
+ * slower stretch of the machine; unused without AVX2, which has no wide kernel) */
+static __attribute__((unused)) int ahead_every(const Ahead *a, double steps) {
   const long lines = ahead_lines(a);
   const double every = lines > 0 ? steps / lines : 16;
   return every < 6 ? 6 : every > 16 ? 16 : (int)every;
+}
+
+/* no plan: nothing left to prefetch */
+static void ahead_clear(Ahead *a) {
+  a->count = a->next = 0;
+  a->line = a->end = NULL;
 }
 
 /* prefetches the plan's next cache line, if any is left */
@@ -148,20 +154,24 @@ static void scratch_free(void *p) {
  * its environment's cleanup hook instead (scratch_release, registered at load on that thread). */
 static void scratch_key_create(void) { pthread_key_create(&scratch_key, NULL); }
 
+/* this thread's scratch if it has made one, else NULL (nothing allocated) */
+static Scratch *scratch_if_any(void) {
+  pthread_once(&scratch_once, scratch_key_create);
+  return pthread_getspecific(scratch_key);
+}
+
 /* frees this thread's scratch, if it has one: the cleanup hook of the Node environment (main thread
  * or worker) that loaded the addon, run on that thread when the environment is torn down */
 static void scratch_release(void *unused) {
   (void)unused;
-  pthread_once(&scratch_once, scratch_key_create);
-  Scratch *s = pthread_getspecific(scratch_key);
+  Scratch *s = scratch_if_any();
   if (!s) return;
   pthread_setspecific(scratch_key, NULL);
   scratch_free(s);
 }
 
 static Scratch *scratch(void) {
-  pthread_once(&scratch_once, scratch_key_create);
-  Scratch *s = pthread_getspecific(scratch_key);
+  Scratch *s = scratch_if_any();
   if (s) return s;
   s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -650,7 +660,8 @@ static inline __attribute__((always_inline)) void decode_quant_typed(const int8_
     for (; j < c1; j++) QTILE(1, 1, 0, j);
     return;
   }
-  /* W's rows two at a time (they stay in L1) against every row of A, four rows of A per tile */
+  /* W's rows two at a time (they stay in L1) against every row of A, four rows of A per tile (the
+   * portable build: with AVX2, products of QROWS_MIN rows and more go to qrows_x8) */
   for (int j = c0; j < c1; j += 2) {
     int i = 0;
     if (j + 2 <= c1) {
@@ -677,12 +688,9 @@ static void decode_q4_0(const int8_t *qa, const float *da, const float *sa, floa
 /* ---------- 8-bit blocks against several rows of A: eight rows of W side by side ---------- */
 
 #define QROWS 16 /* rows of A a pass over a group of W's rows serves (their sums held in acc) */
-#ifndef Q8_ROWS_MIN
-#define Q8_ROWS_MIN 2
-#endif
-/* from how many rows of A (the whole product's) the eight-rows kernel runs, by type: below, the pair
- * kernel (one row: the eight-rows kernel was 20 against 25 GFLOP/s; Q4_0 two rows even, three 1.4×) */
-static const int QROWS_MIN[3] = { 0, Q8_ROWS_MIN, 2 };
+/* from how many rows of A (the whole product's) the eight-rows kernel runs, Q8_0 and Q4_0 alike: below,
+ * the pair kernel (one row: the eight-rows kernel was 20 against 25 GFLOP/s; two rows even, three 1.4×) */
+#define QROWS_MIN 2
 
 /* the 8×8 transpose of 32-bit lanes: t[g] lane j = r[j] lane g */
 static inline void transpose8_epi32(__m256i r[8], __m256i t[8]) {
@@ -786,7 +794,7 @@ static void decode_quant(Scratch *s, float *C, const float *A, const uint8_t *W,
                          int c0, int c1, float alpha, int beta) {
   quantize_rows(A + (long)r0 * k, k, r1 - r0, k, s->qa, s->da, s->sa);     /* q [rows][k], d and Σq [rows][k/32] */
 #if OL_AVX2
-  if (m >= QROWS_MIN[type]) {
+  if (m >= QROWS_MIN) {
     (type == Q8_0 ? decode_q8_0_rows : decode_q4_0_rows)(s->qa, s->da, s->sa, C, W, k, n, r0, r1, c0, c1, alpha, beta);
     return;
   }
@@ -1483,8 +1491,8 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   if (!table) return NULL;
   if (!in_heap(&g, v[0], 4.0 * n * out, 1) || !in_heap(&g, v[1], 4.0 * n * in, 1))
     return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRows: y or x lies outside the heap");
-  Scratch *s = scratch();
-  if (s) s->ahead.count = s->ahead.next = 0, s->ahead.line = s->ahead.end = NULL;
+  Scratch *s = scratch_if_any();                                               /* (a thread with no scratch has no plan) */
+  if (s) ahead_clear(&s->ahead);
   float *y = (float *)(g.heap + (uint64_t)v[0]);
   const float *x = (const float *)(g.heap + (uint64_t)v[1]);
   for (int i = 0, next; i < n; i = next) {
@@ -1518,7 +1526,7 @@ static napi_value js_lora_prefetch(napi_env env, napi_callback_info info) {
   Scratch *s = scratch();
   if (!s) return NULL; /* no plan: nothing is prefetched */
   Ahead *a = &s->ahead;
-  a->count = a->next = 0, a->line = a->end = NULL;
+  ahead_clear(a);
   for (int i = 0; i < n && a->count + 2 <= AHEAD_SPANS; i++) {
     const double *row = table + 4 * i;
     if (row[0] == -1 || (i > 0 && memcmp(table + 4 * (i - 1), row, 4 * sizeof(double)) == 0)) continue;
