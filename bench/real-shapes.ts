@@ -180,16 +180,18 @@ try {
       const files = dtype === 'F32' ? { tensors: weights, quantized: undefined } : await readGgufModel(path);
       const backend = createBackend({ threads: THREADS });
       const model = Llama.fromTensors(backend, config, files.tensors, files.quantized);
-      const engineMiB = model.namedWeights().reduce((n, [, t]) => n + (t.dtype === 'f32' || t.dtype === 'i32' ? 4 * t.length : quantizedByteLength(t.dtype, t.length)), 0) / 2 ** 20;
-      const adapters = adapterWeights.map((w) => model.loadLora(w));
+      const engineMiB = model.namedWeights().reduce((n, [, t]) => n + (t.dtype === 'f32' || t.dtype === 'i32' ? 4 * t.length : t.dtype === 'f16' ? 2 * t.length : quantizedByteLength(t.dtype, t.length)), 0) / 2 ** 20;
+      const adapters = adapterWeights.map((w) => model.loadLora(w, 'serving'));
       await decodeTokensPerSecond(model, [null], NEW); // warm-up
       const one = median([await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW)]);
       // one adapter and sixteen alternate, and the ratio is the median of each pair's: on a shared
-      // machine the rate drifts between runs, and a pair sees the same drift
-      const pairs = Array.from({ length: 3 }, () => ({ sixteen: 0, mixed: 0 }));
-      for (const p of pairs) {
+      // machine the rate drifts between runs, and a pair sees the same drift; every other pair
+      // runs sixteen first, so that neither side always follows the other
+      const pairs = Array.from({ length: 5 }, () => ({ sixteen: 0, mixed: 0 }));
+      for (const [i, p] of pairs.entries()) {
+        if (dtype === 'F32' && i % 2 === 1) p.mixed = await decodeTokensPerSecond(model, adapters, NEW);
         p.sixteen = await decodeTokensPerSecond(model, Array(16).fill(adapters[0]!), NEW);
-        if (dtype === 'F32') p.mixed = await decodeTokensPerSecond(model, adapters, NEW);
+        if (dtype === 'F32' && i % 2 === 0) p.mixed = await decodeTokensPerSecond(model, adapters, NEW);
       }
       const sixteen = median(pairs.map((p) => p.sixteen));
       const mixed = dtype === 'F32' ? median(pairs.map((p) => p.mixed)) : 0, mixedRatio = median(pairs.map((p) => p.mixed / p.sixteen));

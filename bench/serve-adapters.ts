@@ -71,7 +71,7 @@ const peft = peftAdapterFiles(await model.readLora(adapters[0]!));
 const loads: number[] = [];
 for (let i = 0; i < 20; i++) {
   const t = performance.now();
-  const a = model.loadLora(parsePeftAdapter(peft, { config: files.config }));
+  const a = model.loadLora(parsePeftAdapter(peft, { config: files.config }), 'serving');
   loads.push(performance.now() - t);
   model.freeLora(a);
 }

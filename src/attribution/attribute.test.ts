@@ -64,7 +64,7 @@ before(async () => {
   const run = await runTraining({ baseModelDir: SHIPPED_BASE_MODEL.path, jobDir: dir, hyperparameters: hyperparametersSchema.parse({ heldOutFraction: 0, sketchDimension: 256 }), baseModelId: 'test', backend });
   output = run.outputDir!;
   model = Llama.fromTensors(backend, base.config, base.tensors);
-  const lora = model.loadLora(await loadPeftAdapter(output, { config: base.config }), true);
+  const lora = model.loadLora(await loadPeftAdapter(output, { config: base.config }), 'trainable');
   m = await prepareAttributionModel({ model, lora, tokenizer: base.tokenizer, trace: await readTrace(output), cacheDir: join(dir, 'derived') });
 });
 

@@ -142,7 +142,7 @@ export function createModelLoader(o: { source: ModelSource; backend: Backend; ca
     const { model, tokenizer, exclusive } = await base(published.baseModelId);
     const served = await servedModel(published);
     // attribution's own copy, with gradients (engines keep their serving copies)
-    const lora = model.loadLora(parsePeftAdapter(await served.adapter!.files(), { config: model.config }), true);
+    const lora = model.loadLora(parsePeftAdapter(await served.adapter!.files(), { config: model.config }), 'trainable');
     const dir = join(o.cacheDir, published.traceBlob);
     await mkdir(dir, { recursive: true });
     for (const [name, data] of Object.entries(await traceFilesOf(o.source, published.traceBlob))) await writeFile(join(dir, name), data);

@@ -17,7 +17,7 @@ export interface Tensor {
   /** Number of elements. */
   readonly length: number;
   /** A quantised type for a weight matrix kept as ggml blocks (`uploadQuantized`). */
-  readonly dtype: 'f32' | 'i32' | QuantType;
+  readonly dtype: 'f32' | 'i32' | 'f16' | QuantType;
 }
 
 /**
@@ -31,13 +31,16 @@ export interface QuantizedMatrix {
   bytes: Uint8Array;
 }
 
-/** One row's adapter factors for `loraRows`: A [r, in], B [out, r] (and Bᵀ [r, out] where the backend asks), its rank and scale. */
+/**
+ * One row's adapter factors for `loraRows`: A [r, in], B [out, r], its rank and scale, and for a
+ * frozen adapter the factors as this backend's `loraRows` reads them ({@link Backend.loraServingFactors}).
+ */
 export interface RowAdapter {
   a: Tensor;
   b: Tensor;
   r: number;
   scale: number;
-  bt?: Tensor | null;
+  serving?: Tensor | null;
 }
 
 /** How `matmul` reads its operands: `nt` multiplies by B transposed (B stored as [n, k]). */
@@ -132,16 +135,21 @@ export interface Backend {
   ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, rotary: Rotary): void;
   /**
    * Per-row LoRA (BGMV): `y[i] += scale[i] · B_i · (A_i · x[i])` for each row whose adapter is
-   * given (A_i [r_i, in], B_i [out, r_i], and where {@link loraTransposedB} asks, Bᵀ_i [r_i, out]);
+   * given (A_i [r_i, in], B_i [out, r_i], and a frozen adapter's {@link loraServingFactors});
    * rows with `null` are left alone.
    */
   loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): void;
   /**
-   * Whether `loraRows` wants each frozen adapter's B also transposed (`bt`, Bᵀ [r, out]): then the
-   * update of a row is two plain products with no transpose per call (the CPU backend). Absent:
-   * `bt` is not used.
+   * A frozen adapter's factors (A [r, in], B [out, r]) in the form this backend's `loraRows` reads
+   * them, kept beside A and B (the CPU backend: A and Bᵀ in half precision for the native kernels,
+   * else Bᵀ). Absent: `loraRows` reads A and B.
+   *
+   * @example
+   * const serving = backend.loraServingFactors?.(a, b, 8, 576, 1536) ?? null;
    */
-  readonly loraTransposedB?: boolean;
+  loraServingFactors?(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number): Tensor;
+  /** The bytes {@link loraServingFactors} keeps for one pair of factors of rank r (0 where absent). */
+  loraServingBytes?(r: number, inDim: number, outDim: number): number;
   /**
    * A hint that `loraRows` with these adapters follows the next products: a backend may start
    * reading their factors while it computes them. Changes no result; absent: nothing to do.

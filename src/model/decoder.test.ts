@@ -4,7 +4,8 @@ import { createBackend } from './create-backend.ts';
 import { tinyRandomAdapter, tinyRandomWeights } from './export-fixtures.test-util.ts';
 import { Llama, type LoraAdapter } from './llama.ts';
 import { seededRandom } from './random.ts';
-import { tinyConfig } from './test-models.test-util.ts';
+import { referenceBackend, tinyConfig } from './test-models.test-util.ts';
+import { HalfMatrixError } from './half-matrix.ts';
 import type { ModelConfig } from './config.ts';
 import { Decoder } from './decoder.ts';
 import { KvCacheFullError, PagedKvCache } from './kv-cache.ts';
@@ -38,8 +39,8 @@ describe('Decoder (paged KV cache, one adapter per row)', () => {
       const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8, ...overrides });
       const model = Llama.fromTensors(backend, config, tinyRandomWeights(config, 3));
       const adapters: Array<LoraAdapter | null> = [
-        model.loadLora(tinyRandomAdapter(config, { r: 4, alpha: 8, targets: [...all], seed: 1 })),
-        model.loadLora(tinyRandomAdapter(config, { r: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'], seed: 2 })),
+        model.loadLora(tinyRandomAdapter(config, { r: 4, alpha: 8, targets: [...all], seed: 1 }), 'serving'),
+        model.loadLora(tinyRandomAdapter(config, { r: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'], seed: 2 }), 'serving'),
         null,
       ];
       const cache = new PagedKvCache(backend, config, { numBlocks: 16, blockSize: 4 });
@@ -66,6 +67,36 @@ describe('Decoder (paged KV cache, one adapter per row)', () => {
       assert.equal(cache.freeBlocks, 16 - cache.blockTable('s1').length - cache.blockTable('s2').length);
     });
   }
+
+  it('serves an adapter in half precision: the same on the native kernels as on a backend without them, within half rounding of the adapter as given', async () => {
+    const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8 });
+    const weights = tinyRandomWeights(config, 5);
+    const native = Llama.fromTensors(backend, config, weights), plain = Llama.fromTensors(referenceBackend(), config, weights);
+    const given = [1, 2].map((seed) => tinyRandomAdapter(config, { r: 4, alpha: 8, targets: [...all], seed }));
+    // factors past half's range (65504) and far below its normal range: each factor's own scale keeps them
+    for (const pair of Object.values(given[1]!.layers[0]!)) {
+      pair!.a.forEach((v, i, a) => (a[i] = v * 1e6));
+      pair!.b.forEach((v, i, b) => (b[i] = v * 1e-7));
+    }
+    const prompts = [[5, 9, 2, 44], [7, 1, 8], [3]];
+    const decode = async (model: Llama, adapters: Array<LoraAdapter | null>) => {
+      const rows = prompts.flatMap((p, i) => p.map((token, position) => ({ sequence: `p${i}`, token, position, adapter: adapters[i]! })));
+      return new Decoder(model, new PagedKvCache(model.backend, config, { numBlocks: 8, blockSize: 4 })).logits(rows);
+    };
+    const served = await decode(native, [...given.map((w) => native.loadLora(w, 'serving')), null]);
+    assert.ok(served.every(Number.isFinite));
+    close(served, await decode(plain, [...given.map((w) => plain.loadLora(w, 'serving')), null]), 'native kernels vs a backend without them');
+    // against the adapter as given, the logits move by a small part of what the adapter moves them
+    // (its factors carry half's relative rounding, 2^-11)
+    const exact = await decode(plain, [...given.map((w) => plain.loadLora(w)), null]), base = await decode(plain, [null, null, null]);
+    const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
+    const rounding = maxDiff(served, exact), moved = maxDiff(exact, base);
+    assert.ok(rounding > 0 && rounding <= 2 ** -8 * moved, `served vs given ${rounding}, the adapter moves the logits by ${moved}`);
+    // a factor half precision cannot hold under any scale is refused when loaded for serving
+    const broken = tinyRandomAdapter(config, { r: 4, alpha: 8, targets: ['q_proj'], seed: 3 });
+    broken.layers[1]!.q_proj!.b[5] = Number.NaN;
+    assert.throws(() => native.loadLora(broken, 'serving'), HalfMatrixError);
+  });
 
   it('samples on the backend only the rows that ask: greedy ids are the argmax of their logits', async () => {
     const config = tinyConfig({ vocabSize: 300, hiddenSize: 32, intermediateSize: 64, headDim: 8 });

@@ -12,6 +12,7 @@
 import type { Backend, QuantizedMatrix, Tensor } from './backend.ts';
 import { layerWeightNames, optionalLayerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
+import { roundToHalfMatrix } from './half-matrix.ts';
 import { seededRandom } from './random.ts';
 import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
 import {
@@ -37,12 +38,20 @@ export interface Parameter {
   decay: boolean;
 }
 
+/**
+ * What an adapter on the backend is for: `frozen` (read as given: evaluation, attribution),
+ * `trainable` (with gradients), `serving` (the serving engine's: rounded to half precision, and
+ * kept in the backend's serving form too).
+ */
+export type LoraUse = 'frozen' | 'trainable' | 'serving';
+
 /** A LoRA adapter living on a backend, with gradients when it is being trained. */
 export interface LoraAdapter {
   config: LoraConfig;
   /** `alpha / r`. */
   scale: number;
-  layers: Array<Partial<Record<LoraTarget, { a: Tensor; b: Tensor; gradA: Tensor | null; gradB: Tensor | null; bt?: Tensor | null }>>>;
+  /** Each layer's factors; `serving`: a frozen adapter's in the backend's serving form ({@link Backend.loraServingFactors}). */
+  layers: Array<Partial<Record<LoraTarget, { a: Tensor; b: Tensor; gradA: Tensor | null; gradB: Tensor | null; serving?: Tensor | null }>>>;
 }
 
 /** Weights that do not fit the config: a missing tensor or a wrong shape. */
@@ -324,16 +333,20 @@ export class Llama {
       }
       layers.push(layer);
     }
-    return this.loadLora({ config, layers }, true);
+    return this.loadLora({ config, layers }, 'trainable');
   }
 
   /**
-   * Puts an adapter's weights on the backend, checking shapes; `trainable` allocates gradients.
+   * Puts an adapter's weights on the backend, checking shapes, for a {@link LoraUse}: `trainable`
+   * allocates gradients; `serving` rounds the factors to half precision, each under a power-of-two
+   * scale of its own ({@link roundToHalfMatrix}, decision 0034), so that every serving path and
+   * backend computes with the same values, and keeps the backend's serving form of them beside.
    *
    * @example
-   * const lora = model.loadLora(await loadPeftAdapter(dir, model.config));
+   * const lora = model.loadLora(await loadPeftAdapter(dir, model.config), 'serving');
    */
-  loadLora(weights: LoraAdapterWeights, trainable = false): LoraAdapter {
+  loadLora(weights: LoraAdapterWeights, use: LoraUse = 'frozen'): LoraAdapter {
+    const trainable = use === 'trainable', serving = use === 'serving';
     const { r, alpha } = weights.config;
     if (weights.layers.length !== this.config.numLayers) {
       throw new WeightShapeError(`adapter has ${weights.layers.length} layers, the model ${this.config.numLayers}`);
@@ -345,18 +358,38 @@ export class Llama {
         if (pair.a.length !== r * shape.in || pair.b.length !== shape.out * r) {
           throw new WeightShapeError(`adapter layer ${l} ${target}: A must be [${r}, ${shape.in}] and B [${shape.out}, ${r}]`);
         }
+        const a = serving ? roundToHalfMatrix(pair.a) : pair.a, b = serving ? roundToHalfMatrix(pair.b) : pair.b;
         out[target] = {
-          a: this.backend.upload(pair.a),
-          b: this.backend.upload(pair.b),
-          gradA: trainable ? this.backend.zeros(pair.a.length) : null,
-          gradB: trainable ? this.backend.zeros(pair.b.length) : null,
-          // a frozen adapter's Bᵀ for backends whose per-row LoRA reads it (a trained one changes, so has none)
-          bt: !trainable && this.backend.loraTransposedB ? this.backend.upload(transpose(pair.b, shape.out, r)) : null,
+          a: this.backend.upload(a),
+          b: this.backend.upload(b),
+          gradA: trainable ? this.backend.zeros(a.length) : null,
+          gradB: trainable ? this.backend.zeros(b.length) : null,
+          // a served adapter's factors as the backend's per-row LoRA reads them
+          serving: serving ? (this.backend.loraServingFactors?.(a, b, r, shape.in, shape.out) ?? null) : null,
         };
       }
       return out;
     });
     return { config: weights.config, scale: alpha / r, layers };
+  }
+
+  /**
+   * The bytes a `serving` adapter of these weights holds on this model's backend: A and B as f32,
+   * and the backend's serving form of them.
+   *
+   * @example
+   * cache.makeRoom(model.loraBytes(weights));
+   */
+  loraBytes(weights: LoraAdapterWeights): number {
+    let bytes = 0;
+    for (const layer of weights.layers) {
+      for (const [target, pair] of Object.entries(layer) as Array<[LoraTarget, LoraPair | undefined]>) {
+        if (!pair) continue;
+        const shape = projectionShape(this.config, target);
+        bytes += 4 * (pair.a.length + pair.b.length) + (this.backend.loraServingBytes?.(weights.config.r, shape.in, shape.out) ?? 0);
+      }
+    }
+    return bytes;
   }
 
   /** The adapter's trainable tensors as optimizer parameters (PEFT names), layer by layer in the order q, k, v, o, gate, up, down. */
@@ -367,7 +400,7 @@ export class Llama {
       for (const target of loraTargets) {
         const t = layer[target];
         if (!t) continue;
-        if (!t.gradA || !t.gradB) throw new WeightShapeError('adapter was loaded without gradients (trainable = false)');
+        if (!t.gradA || !t.gradB) throw new WeightShapeError("adapter was loaded without gradients (not 'trainable')");
         const p = `base_model.model.model.layers.${l}.${targetModulePath(target)}`;
         params.push({ name: `${p}.lora_A.weight`, value: t.a, grad: t.gradA, decay: true });
         params.push({ name: `${p}.lora_B.weight`, value: t.b, grad: t.gradB, decay: true });
@@ -399,7 +432,7 @@ export class Llama {
     for (const layer of lora.layers) {
       for (const t of Object.values(layer)) {
         if (!t) continue;
-        for (const x of [t.a, t.b, t.gradA, t.gradB, t.bt]) if (x) this.backend.free(x);
+        for (const x of [t.a, t.b, t.gradA, t.gradB, t.serving]) if (x) this.backend.free(x);
       }
     }
   }
@@ -546,13 +579,6 @@ export class Llama {
     if (this.acts) this.freeActivations(this.acts);
     this.acts = null;
   }
-}
-
-/** The transpose of a row-major [rows, cols] matrix. */
-function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
-  return out;
 }
 
 function sumPrefix(x: Float32Array, n: number): number {

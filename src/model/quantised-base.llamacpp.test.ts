@@ -68,7 +68,7 @@ for (const dtype of ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const) {
     const adapter = tinyRandomAdapter(config, { r: 4, alpha: 8, targets: allLoraTargets, seed: 5 });
     const targets = Int32Array.from(tokens.slice(1).concat([7]));
     const gradients = async (model: Llama) => {
-      const lora = model.loadLora(adapter, true);
+      const lora = model.loadLora(adapter, 'trainable');
       await model.lossAndGradients(ids, targets, 1, tokens.length, { lora });
       const params = model.loraParameters(lora);
       return Promise.all(params.map((p) => be.read(p.grad)));

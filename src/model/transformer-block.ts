@@ -201,7 +201,7 @@ export function blockForward(be: Backend, c: ModelConfig, w: LayerWeights, l: nu
 function projection(be: Backend, y: Tensor, x: Tensor, W: Tensor, bias: Tensor | null, T: number, inDim: number, outDim: number, lora: BlockLora, l: number, target: LoraTarget): void {
   const adapters = lora?.kind === 'rows' ? lora.adapters.map((adapter) => {
     const pair = adapter?.layers[l]?.[target];
-    return pair && adapter ? { a: pair.a, b: pair.b, bt: pair.bt ?? null, r: adapter.config.r, scale: adapter.scale } : null;
+    return pair && adapter ? { a: pair.a, b: pair.b, serving: pair.serving ?? null, r: adapter.config.r, scale: adapter.scale } : null;
   }) : null;
   const rowsLora = adapters?.some((p) => p) ? adapters : null;
   if (rowsLora) be.loraPrefetch?.(rowsLora, inDim, outDim); // the factors read while the base product computes

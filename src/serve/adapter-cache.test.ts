@@ -9,8 +9,8 @@ const config = tinyConfig();
 const model = Llama.fromTensors(referenceBackend(), config, tinyRandomWeights(config, 1));
 const weights = (key: string) => tinyRandomAdapter(config, { r: 2, alpha: 4, targets: ['q_proj', 'v_proj'], seed: key.charCodeAt(0) });
 const size = weights('a').layers.reduce((n, l) => n + (l.q_proj!.a.length + l.q_proj!.b.length + l.v_proj!.a.length + l.v_proj!.b.length) * 4, 0);
-// on the engine an adapter also holds Bᵀ where the backend reads it (the CPU backends do)
-const engineSize = size + (model.backend.loraTransposedB ? weights('a').layers.reduce((n, l) => n + (l.q_proj!.b.length + l.v_proj!.b.length) * 4, 0) : 0);
+// on the engine an adapter also holds its factors in the backend's serving form
+const engineSize = model.loraBytes(weights('a'));
 
 function cache(engineAdapters: number, hostAdapters: number) {
   const loads: string[] = [];
@@ -64,6 +64,6 @@ describe('AdapterCache', () => {
     assert.deepEqual(loads, ['p', 'q']);
     assert.equal(c.stats.hostHits, 1);
     const ids = Int32Array.from([1, 2, 3, 4]);
-    assert.deepEqual(await model.logits(ids, 1, 4, x), await model.logits(ids, 1, 4, model.loadLora(weights('p'))));
+    assert.deepEqual(await model.logits(ids, 1, 4, x), await model.logits(ids, 1, 4, model.loadLora(weights('p'), 'serving')));
   });
 });

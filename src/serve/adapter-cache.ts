@@ -26,7 +26,6 @@ export interface AdapterCacheStats {
   hostBytes: number;
 }
 
-const bBytesOf = (w: LoraAdapterWeights) => w.layers.reduce((n, l) => n + Object.values(l).reduce((m, p) => m + (p ? p.b.length * 4 : 0), 0), 0);
 const bytesOf = (w: LoraAdapterWeights) => w.layers.reduce((n, l) => n + Object.values(l).reduce((m, p) => m + (p ? (p.a.length + p.b.length) * 4 : 0), 0), 0);
 
 /**
@@ -94,13 +93,13 @@ export class AdapterCache {
       again.pins++;
       return again.adapter;
     }
-    // on the engine an adapter also holds Bᵀ where the backend reads it (the CPU backend)
-    const bytes = bytesOf(weights) + (this.model.backend.loraTransposedB ? bBytesOf(weights) : 0);
+    // on the engine an adapter also holds the backend's serving form of its factors
+    const bytes = this.model.loraBytes(weights);
     this.makeRoom(this.engine, this.options.engineBytes, bytes, (e) => e.pins === 0, (key, e) => {
       this.model.freeLora(e.adapter);
       this.counters.engineEvictions++;
     });
-    const entry = { adapter: this.model.loadLora(weights), bytes, pins: 1 };
+    const entry = { adapter: this.model.loadLora(weights, 'serving'), bytes, pins: 1 };
     this.engine.set(key, entry);
     return entry.adapter;
   }

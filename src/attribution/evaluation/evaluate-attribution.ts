@@ -146,7 +146,7 @@ export async function evaluateAttribution(o: EvaluationOptions): Promise<Record<
   let t0 = performance.now();
   const fullDir = await fineTune(o, tok, join(o.workDir, 'full'), bench.records, bench.records.length);
   const model = Llama.fromTensors(o.backend, base.config, base.tensors, base.quantized);
-  const lora = model.loadLora(await loadPeftAdapter(fullDir, { config: base.config }), true);
+  const lora = model.loadLora(await loadPeftAdapter(fullDir, { config: base.config }), 'trainable');
   const m = await prepareAttributionModel({ model, lora, tokenizer: tok, trace: await readTrace(fullDir), cacheDir: join(o.workDir, 'full', 'derived') });
   o.log(`fine-tuned on ${bench.records.length} contributions (${bench.facts.length} facts in ${o.clusters} clusters, ${new Set(bench.records.map((r) => r.contributor)).size} contributors) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 

@@ -5,6 +5,8 @@ import { sampleToken } from '../sample-token.ts';
 import { expNonPositive } from './fast-exp.ts';
 import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
+import { toHalfMatrix } from '../half-matrix.ts';
+import type { LoraRowFactors } from './matmul.ts';
 
 /**
  * GELU's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
@@ -76,6 +78,36 @@ export class CpuQuantTensor implements Tensor {
   }
 }
 
+/**
+ * A frozen adapter's factors as the native `loraRows` reads them: A [r, in] then Bᵀ [r, out], each a
+ * {@link HalfMatrix} (half precision under a power-of-two scale), in one block of `storage` (from
+ * the backend's allocator, so on the kernels' heap); `shift` is the two scales' exponents summed.
+ */
+export class CpuHalfFactors implements Tensor {
+  readonly dtype = 'f16';
+  readonly storage: Float32Array;
+  readonly a: Uint16Array;
+  readonly bt: Uint16Array;
+  readonly shift: number;
+  constructor(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number, storage: Float32Array) {
+    this.storage = storage;
+    const halves = new Uint16Array(storage.buffer, storage.byteOffset, r * (inDim + outDim));
+    this.a = halves.subarray(0, r * inDim);
+    this.bt = halves.subarray(r * inDim);
+    this.shift = toHalfMatrix(a, this.a).shift + toHalfMatrix(transpose(b, outDim, r), this.bt).shift;
+  }
+  get length(): number {
+    return this.a.length + this.bt.length;
+  }
+}
+
+/** x [rows, cols] transposed: [cols, rows]. */
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(x.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j]!;
+  return t;
+}
+
 /** The matrix product the CPU backend delegates to (single thread or a worker pool). */
 export type MatmulFn = (c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, layout: MatmulLayout, accumulate: boolean, alpha: number) => void;
 /** The matrix product with a quantised B (`nt`: W [n, k]; `nn`/`tn`: W [k, n]). */
@@ -89,6 +121,7 @@ export class TensorTypeError extends Error {
 /** The typed array of an f32 or i32 tensor; a quantised one throws. */
 function plain(t: Tensor): Float32Array | Int32Array {
   if (t instanceof CpuQuantTensor) throw new TensorTypeError(`a ${t.dtype} weight can only be matmul's B, read or freed`);
+  if (t instanceof CpuHalfFactors) throw new TensorTypeError("an adapter's half-precision factors can only be loraRows' or freed");
   return (t as CpuTensor).data;
 }
 
@@ -98,9 +131,13 @@ function f32(t: Tensor): Float32Array {
   return data;
 }
 
-/** Frozen row adapters (Bᵀ at hand) as the kernels' rows: A and Bᵀ as arrays, rank, scale. */
-function kernelRows(adapters: ReadonlyArray<RowAdapter | null>): Array<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null> {
-  return adapters.map((ad) => (ad ? { a: f32(ad.a), bt: f32(ad.bt!), r: ad.r, scale: ad.scale } : null));
+/** Row adapters as the kernels' rows where every one is frozen on them (half-precision factors at hand), else null. */
+function kernelRows(adapters: ReadonlyArray<RowAdapter | null>): Array<LoraRowFactors | null> | null {
+  if (!adapters.every((ad) => !ad || ad.serving instanceof CpuHalfFactors)) return null;
+  return adapters.map((ad) => {
+    const h = ad?.serving as CpuHalfFactors | undefined;
+    return ad && h ? { a: h.a, bt: h.bt, r: ad.r, scale: ad.scale * 2 ** -h.shift } : null;
+  });
 }
 
 function i32(t: Tensor): Int32Array {
@@ -119,10 +156,14 @@ export interface CpuBackendOptions {
   allocate?: (length: number) => Float32Array;
   /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
-  /** Every row's LoRA update in one call on the kernels (`matmul.ts` `loraRows`); false where they cannot take it. */
-  loraRows?: (y: Float32Array, x: Float32Array, rows: ReadonlyArray<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null>, inDim: number, outDim: number) => boolean;
+  /**
+   * Every row's LoRA update in one call on the kernels, from half-precision factors (`matmul.ts`
+   * `loraRows`); false where they cannot take it. Given: frozen adapters keep their factors for it
+   * ({@link CpuHalfFactors}); absent: they keep Bᵀ, for `loraRow`.
+   */
+  loraRows?: (y: Float32Array, x: Float32Array, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => boolean;
   /** A hint that `loraRows` with these rows follows the next products (`matmul.ts` `loraPrefetch`). */
-  loraPrefetch?: (rows: ReadonlyArray<{ a: Float32Array; bt: Float32Array; r: number; scale: number } | null>, inDim: number, outDim: number) => boolean;
+  loraPrefetch?: (rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => boolean;
   /** The gated MLP's activation on the kernels (`matmul.ts` `gated`); false where they cannot take it. */
   gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
@@ -178,7 +219,13 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
 
   return {
     name: options.name ?? 'cpu',
-    loraTransposedB: true,
+    loraServingFactors(a, b, r, inDim, outDim) {
+      if (options.loraRows) return new CpuHalfFactors(a, b, r, inDim, outDim, newF32(Math.ceil((r * (inDim + outDim)) / 2)));
+      const bt = newF32(r * outDim);
+      bt.set(transpose(b, outDim, r));
+      return new CpuTensor(bt);
+    },
+    loraServingBytes: (r, inDim, outDim) => (options.loraRows ? 4 * Math.ceil((r * (inDim + outDim)) / 2) : 4 * r * outDim),
 
     zeros: (length) => new CpuTensor(newF32(length)),
     upload(data) {
@@ -205,7 +252,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       return data instanceof Float32Array ? data.slice() : Float32Array.from(data);
     },
     free(t) {
-      const data = t instanceof CpuQuantTensor ? t.storage : plain(t);
+      const data = t instanceof CpuQuantTensor || t instanceof CpuHalfFactors ? t.storage : plain(t);
       if (data instanceof Float32Array && data.length > 0) options.release?.(data);
     },
     async dispose() {
@@ -391,26 +438,27 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
     loraPrefetch(adapters, inDim, outDim) {
-      if (options.loraPrefetch && adapters.every((ad) => !ad || ad.bt)) options.loraPrefetch(kernelRows(adapters), inDim, outDim);
+      const rows = options.loraPrefetch && kernelRows(adapters);
+      if (rows) options.loraPrefetch!(rows, inDim, outDim);
     },
     loraRows(yT, xT, adapters, inDim, outDim) {
       const y = f32(yT), x = f32(xT);
-      // frozen adapters (Bᵀ at hand): every row in one kernel call, each on its own
-      if (options.loraRows && adapters.every((ad) => !ad || ad.bt)) {
-        if (options.loraRows(y, x, kernelRows(adapters), inDim, outDim)) return;
-      }
+      // frozen adapters (half-precision factors at hand): every row in one kernel call, each on its own
+      const rows = options.loraRows && kernelRows(adapters);
+      if (rows && options.loraRows!(y, x, rows, inDim, outDim)) return;
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
       // one group per (A, B, scale): adapters may share a factor (a serving pool's A with another B)
-      const groups: Array<{ a: Tensor; b: Tensor; bt?: Tensor | null; r: number; scale: number; rows: number[] }> = [];
+      // (a frozen adapter's Bᵀ where it keeps one, for the one-row kernel and 'nn' products)
+      const groups: Array<{ a: Tensor; b: Tensor; bt: Tensor | null; r: number; scale: number; rows: number[] }> = [];
       adapters.forEach((ad, i) => {
         if (!ad) return;
         let g = groups.find((x) => x.a === ad.a && x.b === ad.b && x.scale === ad.scale);
-        if (!g) groups.push((g = { ...ad, rows: [] }));
+        if (!g) groups.push((g = { a: ad.a, b: ad.b, bt: ad.serving instanceof CpuTensor ? ad.serving : null, r: ad.r, scale: ad.scale, rows: [] }));
         g.rows.push(i);
       });
       // Y += u·Bᵀ: from Bᵀ [r, out] as it lies when the adapter has it ('nn', nothing packed), else from B ('nt')
-      const update = (y: Float32Array, u: Float32Array, b: Tensor, bt: Tensor | null | undefined, n: number, r: number, accumulate: boolean) =>
+      const update = (y: Float32Array, u: Float32Array, b: Tensor, bt: Tensor | null, n: number, r: number, accumulate: boolean) =>
         (bt ? matmul(y, u, f32(bt), n, r, outDim, 'nn', accumulate, 1) : matmul(y, u, f32(b), n, r, outDim, 'nt', accumulate, 1));
       for (const { a, b, bt, r, scale, rows } of groups) {
         const n = rows.length, first = rows[0]!, adjacent = rows[n - 1]! - first === n - 1;

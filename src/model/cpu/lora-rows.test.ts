@@ -2,12 +2,14 @@
  * The CPU backend's per-row LoRA (SGMV: each adapter's rows through the matrix products together)
  * against a float64 row-by-row reference: rows of one adapter adjacent or scattered, rows without
  * an adapter, two adapters sharing an A with different Bs and scales, ranks that differ, adapters
- * given with and without their transposed B (all with it: the native kernels' one-call loraRows).
+ * frozen (their factors rounded to half precision, as `Llama.loadLora` rounds them, and given in the
+ * backend's serving form: all frozen, the native kernels' one-call loraRows) and not.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { createBackend } from '../create-backend.ts';
+import { roundToHalfMatrix } from '../half-matrix.ts';
 import { seededRandom } from '../random.ts';
 
 const be = createBackend({ threads: 1 });
@@ -19,13 +21,14 @@ test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignme
     const inDim = 72, rows = assignment.length; // a multiple of 4: rows alone with a frozen adapter take the one-call kernel when outDim is one too
     const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
     // adapters 0–3 have their own factors; adapter 4 shares adapter 0's A with a B and scale of its own
+    // adapters 1 and 3 (or, allFrozen, all: then the native kernels take every row in one call) are
+    // frozen: factors in half precision, and their serving form beside them
     const ranks = [4, 8, 1, 4];
-    const As = ranks.map((r) => rand(r * inDim)), Bs = [...ranks, 4].map((r) => rand(outDim * r));
+    const frozen = (j: number) => allFrozen || j === 1 || j === 3;
+    const factor = (n: number, j: number) => (frozen(j) ? roundToHalfMatrix(rand(n)) : rand(n));
+    const As = ranks.map((r, j) => factor(r * inDim, j)), Bs = [...ranks, 4].map((r, j) => factor(outDim * r, j));
     const specs = [0, 1, 2, 3, 4].map((j) => ({ a: As[j === 4 ? 0 : j]!, b: Bs[j]!, r: ranks[j === 4 ? 0 : j]!, scale: j === 4 ? -0.5 : 0.25 * (j + 1) }));
-    // adapters 1 and 3 (or, allFrozen, all: then the native kernels take every row in one call) also
-    // carry Bᵀ [r, out] (a frozen adapter's, which the CPU backend reads as it lies)
-    const transposed = (b: Float32Array, r: number) => Float32Array.from({ length: b.length }, (_, i) => b[(i % outDim) * r + Math.floor(i / outDim)]!);
-    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, bt: allFrozen || j === 1 || j === 3 ? be.upload(transposed(s.b, s.r)) : null }));
+    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, serving: frozen(j) ? be.loraServingFactors!(s.a, s.b, s.r, inDim, outDim) : null }));
     const shared = { ...tensors[4]!, a: tensors[0]!.a };
     const x = rand(rows * inDim), y0 = rand(rows * outDim);
     const yT = be.upload(y0), xT = be.upload(x);
@@ -47,7 +50,7 @@ test('loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignme
           assert.ok(Math.abs(got[i * outDim + o]! - want) <= 1e-4 * (1 + Math.abs(want)), `row ${i} (adapter ${j}) column ${o}: ${got[i * outDim + o]} vs ${want}`);
         }
       }
-      for (const t of [yT, xT, ...tensors.flatMap((t) => [t.a, t.b, ...(t.bt ? [t.bt] : [])])]) be.free(t);
+      for (const t of [yT, xT, ...tensors.flatMap((t) => [t.a, t.b, ...(t.serving ? [t.serving] : [])])]) be.free(t);
     }
   }), { numRuns: 60 });
 });

@@ -14,6 +14,16 @@ import { flashAttention, flashAttentionBackward, type AttentionShape } from './f
 import { naiveMatmul } from './naive-matmul.ts';
 import { GemmEngine, kernelModule, scratchBytes } from './matmul-wasm.ts';
 import { randomArray } from './random-array.test-util.ts';
+import { float32ToHalf, halfToFloat32 } from '../safetensors.ts';
+
+/** n random values as halves on the heap (loraRows' factors; free `storage`), and the values they hold. */
+function randomHalves(n: number, seed: number): { bits: Uint16Array; values: Float32Array; storage: Float32Array } {
+  const values = randomArray(n, seed), storage = allocShared(Math.ceil(n / 2));
+  const bits = float32ToHalf(values, new Uint16Array(storage.buffer, storage.byteOffset, n));
+  freeShared(values);
+  return { bits, values: halfToFloat32(bits), storage };
+}
+
 
 const built = existsSync(NATIVE_KERNELS_PATH);
 const skip = built ? false : `the native kernels are not built here (${NATIVE_KERNELS_PATH}: npm run build:kernels needs a C compiler)`;
@@ -231,11 +241,12 @@ describe('native kernels', { skip }, () => {
     for (const v of [x, a, bt, y, yw, u]) freeShared(v);
   });
 
-  it('loraRows: every row its adapter or none in one call (shared adapters through the products), and every row checked before any is written', () => {
+  it('loraRows: every row its adapter or none in one call (shared adapters through the products), factors in half precision, and every row checked before any is written', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
     const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
-    const inDim = 40, outDim = 24, n = 5, ranks = [8, 2];
-    const As = ranks.map((r, j) => randomArray(r * inDim, 40 + j)), Bts = ranks.map((r, j) => randomArray(r * outDim, 50 + j));
+    const inDim = 44, outDim = 40, n = 5, ranks = [11, 2]; // a rank past one group of eight; widths past whole vectors
+    const Ah = ranks.map((r, j) => randomHalves(r * inDim, 40 + j)), Bth = ranks.map((r, j) => randomHalves(r * outDim, 50 + j));
+    const As = Ah.map((h) => h.bits), Bts = Bth.map((h) => h.bits), Av = Ah.map((h) => h.values), Btv = Bth.map((h) => h.values);
     const x = randomArray(n * inDim, 60), y = randomArray(n * outDim, 61), before = y.slice();
     const assignment = [0, 0, -1, 1, 0]; // two adjacent rows share adapter 0, one has none
     const table = Float64Array.from(assignment.flatMap((j) => (j < 0 ? [-1, -1, 0, 0] : [As[j]!.byteOffset, Bts[j]!.byteOffset, ranks[j]!, 0.5 + j])));
@@ -245,8 +256,8 @@ describe('native kernels', { skip }, () => {
         let want = before[i * outDim + o]!;
         if (j >= 0) for (let t = 0; t < ranks[j]!; t++) {
           let u = 0;
-          for (let p = 0; p < inDim; p++) u += As[j]![t * inDim + p]! * x[i * inDim + p]!;
-          want += (0.5 + j) * u * Bts[j]![t * outDim + o]!;
+          for (let p = 0; p < inDim; p++) u += Av[j]![t * inDim + p]! * x[i * inDim + p]!;
+          want += (0.5 + j) * u * Btv[j]![t * outDim + o]!;
         }
         assert.ok(Math.abs(y[i * outDim + o]! - want) < 1e-4, `row ${i} [${o}]: ${y[i * outDim + o]}, want ${want}`);
       }
@@ -258,21 +269,24 @@ describe('native kernels', { skip }, () => {
     };
     const bad = (row: number, entry: number[]) => { const t = table.slice(); t.set(entry, 4 * row); return t; };
     refused(bad(4, [end - 8, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS'); // the last row's A past the heap: nothing written, not even rows 0–3
-    refused(bad(1, [As[0]!.byteOffset + 2, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS');
+    refused(bad(1, [As[0]!.byteOffset + 1, Bts[0]!.byteOffset, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS'); // halves at an odd byte
+    refused(bad(1, [As[0]!.byteOffset, end - 2 * 8 * outDim + 2, 8, 1]), 'ERR_NATIVE_KERNEL_BOUNDS'); // Bᵀ's last half past the heap
     refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 0, 1]), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 8, Number.NaN]), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(table.subarray(0, 4 * n - 1), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(Array.from(table), 'ERR_NATIVE_KERNEL_ARGS');
     refused(table, 'ERR_NATIVE_KERNEL_SHAPE', n + 1); // more rows than the table holds
     assert.throws(() => native.loraRows(bytes, end - 8, x.byteOffset, n, inDim, outDim, table), (err: NodeJS.ErrnoException) => err.code === 'ERR_NATIVE_KERNEL_BOUNDS');
-    for (const t of [...As, ...Bts, x, y]) freeShared(t);
+    for (const t of [...Ah, ...Bth]) freeShared(t.storage);
+    for (const t of [x, y]) freeShared(t);
   });
 
   it('loraPrefetch: a hint that changes no bits of the 16-row product it rides on nor of loraRows after it, its table checked as loraRows checks it', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
     const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
     const inDim = 96, outDim = 72, n = 16, ranks = [8, 4, 8];
-    const As = ranks.map((r, j) => randomArray(r * inDim, 70 + j)), Bts = ranks.map((r, j) => randomArray(r * outDim, 80 + j));
+    const Ah = ranks.map((r, j) => randomHalves(r * inDim, 70 + j)), Bth = ranks.map((r, j) => randomHalves(r * outDim, 80 + j));
+    const As = Ah.map((h) => h.bits), Bts = Bth.map((h) => h.bits);
     const x = randomArray(n * inDim, 90), w = randomArray(outDim * inDim, 91);
     const assignment = [0, 1, 2, 2, -1, 0, 1, 2, 0, 0, 0, 1, -1, 2, 1, 0]; // shared, alone and none
     const table = Float64Array.from(assignment.flatMap((j) => (j < 0 ? [-1, -1, 0, 0] : [As[j]!.byteOffset, Bts[j]!.byteOffset, ranks[j]!, 0.5 + j])));
@@ -299,7 +313,8 @@ describe('native kernels', { skip }, () => {
     refused(bad(1, [As[0]!.byteOffset, Bts[0]!.byteOffset, 0, 1]), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(table.subarray(0, 4 * n - 1), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(Array.from(table), 'ERR_NATIVE_KERNEL_ARGS');
-    for (const t of [...As, ...Bts, x, w, plain, hinted, product]) freeShared(t);
+    for (const t of [...Ah, ...Bth]) freeShared(t.storage);
+    for (const t of [x, w, plain, hinted, product]) freeShared(t);
   });
 
   it('the gated activation and its backward (SiLU and tanh-GELU) equal float64 to f32 rounding, far into both tails', () => {

@@ -25,7 +25,8 @@ export interface NativeKernels {
   loraRow(heap: Uint8Array, y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number): void;
   /**
    * Each of n rows its own adapter in one call: `table` holds [A's offset, Bᵀ's offset, rank, scale]
-   * per row (A = −1: none); every row is checked before any is written.
+   * per row (A = −1: none), A [r, in] and Bᵀ [r, out] in half precision; every row is checked before
+   * any is written.
    */
   loraRows(heap: Uint8Array, y: number, x: number, n: number, inDim: number, outDim: number, table: Float64Array): void;
   /**

@@ -212,6 +212,11 @@ export class GemmEngine {
     this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
   }
 
+  /** Whether {@link loraRows} runs here (the native kernels are built). */
+  get loraRowsAvailable(): boolean {
+    return this.native !== null;
+  }
+
   /** n rows' LoRA updates in one call on the native kernels (`NativeKernels.loraRows`); false, doing nothing, without them. */
   loraRows(y: number, x: number, n: number, inDim: number, outDim: number, table: Float64Array): boolean {
     if (!this.native) return false;

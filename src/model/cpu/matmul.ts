@@ -201,7 +201,7 @@ export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperan
 }
 
 /** This thread's engine where every array lies on the heap (the kernels take them in place), else undefined. */
-function engineInPlace(arrays: readonly Float32Array[]): GemmEngine | undefined {
+function engineInPlace(arrays: readonly ArrayBufferView[]): GemmEngine | undefined {
   const e = mainEngine(), heap = sharedHeap();
   return e && arrays.every((t) => heap.contains(t)) ? e : undefined;
 }
@@ -223,24 +223,38 @@ export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: F
   return true;
 }
 
-/** A row's adapter factors for {@link loraRows}: A [r, in] and Bᵀ [r, out] on the heap. */
+/**
+ * A row's adapter factors for {@link loraRows}: A [r, in] and Bᵀ [r, out] in half precision on the
+ * heap (IEEE binary16 bits), its rank and scale (the factors' power-of-two scales folded in).
+ */
 export interface LoraRowFactors {
-  a: Float32Array;
-  bt: Float32Array;
+  a: Uint16Array;
+  bt: Uint16Array;
   r: number;
   scale: number;
+}
+
+/**
+ * Whether this thread's kernels take {@link loraRows} and {@link loraPrefetch} (the native kernels
+ * are built).
+ *
+ * @example
+ * if (loraRowsAvailable()) factors = halfFactors(a, b);
+ */
+export function loraRowsAvailable(): boolean {
+  return mainEngine()?.loraRowsAvailable ?? false;
 }
 
 let loraTable = new Float64Array(64);
 
 /**
  * Every row's LoRA update in one call to this thread's native kernels, y[i] += s_i·B_i·(A_i·x[i])
- * (null: the row has no adapter): adjacent rows that share an adapter go through two products
- * together (SGMV), a row alone through the one-row kernel. Returns false, doing nothing, where they
+ * (null: the row has no adapter), from factors in half precision: adjacent rows that share an
+ * adapter go through two products together (SGMV), a row alone through the one-row kernel. Returns false, doing nothing, where they
  * cannot take it (not built, or an operand off the heap); a factor too short for its rank throws.
  *
  * @example
- * if (!loraRows(y, x, [{ a, bt, r: 8, scale: 2 }, null], 576, 1536)) groupedProducts();
+ * if (!loraRows(y, x, [{ a: aHalves, bt: btHalves, r: 8, scale: 2 }, null], 576, 1536)) groupedProducts();
  */
 export function loraRows(y: Float32Array, x: Float32Array, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): boolean {
   const n = rows.length;

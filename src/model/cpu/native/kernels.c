@@ -22,8 +22,9 @@
  *            side, each block transposed (qrows_x8).
  *   loraPrefetch  a hint: the factors a coming loraRows reads, pulled into cache by the wide f32
  *            decode kernel while it computes the projection's base product.
- *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter
- *            (loraRows: a batch's rows in one call, each with its adapter or none).
+ *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter.
+ *   loraRows a batch's rows in one call, each with its adapter or none, the factors in half precision
+ *            (the serving engine's frozen adapters: half the bytes a step reads).
  *   gated    the gated MLP's activation act(gate)·up and its backward, act(x) = x·sigmoid(k·(x + c·x³))
  *            (SiLU, tanh-GELU), e^x by a polynomial accurate to f32's rounding.
  *   attention causal (optionally sliding-window) grouped-query flash attention and its backward:
@@ -1335,6 +1336,11 @@ static int in_heap(const Args *a, double offset, double bytes, int aligned) {
   return offset + bytes <= (double)a->bytes;
 }
 
+/* n halves (2 bytes each, 2-aligned) at offset lie inside the heap */
+static int halves_in_heap(const Args *a, double offset, double n) {
+  return in_heap(a, offset, 2 * n, 0) && ((uint64_t)offset & 1) == 0;
+}
+
 /* gemm(heap, c, a, b, m, k, n, layout, accumulate, alpha, r0, r1, c0, c1) */
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
   Args g;
@@ -1414,6 +1420,72 @@ static void lora_row(float *y, const float *x, const float *A, const float *Bt, 
   }
 }
 
+/* out [n] = the n halves at h as floats (exact: every half is a float) */
+static void halves_to_f32(float *out, const uint16_t *h, long n) {
+  long i = 0;
+#if OL_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+#endif
+  for (; i < n; i++) out[i] = f16_to_f32(h[i]);
+}
+
+/* u[t] = scale·(A[t]·x) for t in [0, r), A [r, in] in halves: eight rows of A at a time against x,
+ * eight lanes each; every dot the same sum in the same order, whichever group its row falls in */
+static void lora_shrink_half(float *u, const float *x, const uint16_t *A, int in, int r, float scale) {
+  int t = 0;
+#if OL_AVX2
+  for (; t < r; t += 8) {
+    const int rows = imin(8, r - t);
+    __m256 acc[8];
+    for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+    int p = 0;
+    for (; p + 8 <= in; p += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + p);
+      for (int i = 0; i < 8; i++) /* a short last group repeats its last row; those sums are dropped */
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(A + (long)(t + imin(i, rows - 1)) * in + p))), xv, acc[i]);
+    }
+    for (int i = 0; i < rows; i++) {
+      float lanes[8];
+      _mm256_storeu_ps(lanes, acc[i]);
+      float s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+      for (int q = p; q < in; q++) s = fmaf(f16_to_f32(A[(long)(t + i) * in + q]), x[q], s);
+      u[t + i] = scale * s;
+    }
+  }
+#endif
+  for (; t < r; t++) {
+    float s = 0;
+    for (int q = 0; q < in; q++) s = fmaf(f16_to_f32(A[(long)t * in + q]), x[q], s);
+    u[t] = scale * s;
+  }
+}
+
+/* y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t] from an adapter's factors in half precision, A [r, in] and
+ * Bᵀ [r, out] (loraRows' factors: half the bytes of f32, the reads this update is bound by) */
+static void lora_row_half(float *y, const float *x, const uint16_t *A, const uint16_t *Bt, int in, int out, int r, float scale) {
+  float u[LORA_MAX_RANK];
+  lora_shrink_half(u, x, A, in, r, scale);                                     /* u [r] = scale·A·x */
+  int o = 0;
+#if OL_AVX2
+  /* y [out] += Σ_t u[t]·Bᵀ[t], 32 columns of y held in registers across every t (one pass over y) */
+  for (; o + 32 <= out; o += 32) {
+    __m256 y0 = _mm256_loadu_ps(y + o), y1 = _mm256_loadu_ps(y + o + 8), y2 = _mm256_loadu_ps(y + o + 16), y3 = _mm256_loadu_ps(y + o + 24);
+    for (int t = 0; t < r; t++) {
+      const __m128i *b = (const __m128i *)(Bt + (long)t * out + o);
+      const __m256 ut = _mm256_broadcast_ss(u + t);
+      y0 = _mm256_fmadd_ps(ut, _mm256_cvtph_ps(_mm_loadu_si128(b)), y0), y1 = _mm256_fmadd_ps(ut, _mm256_cvtph_ps(_mm_loadu_si128(b + 1)), y1);
+      y2 = _mm256_fmadd_ps(ut, _mm256_cvtph_ps(_mm_loadu_si128(b + 2)), y2), y3 = _mm256_fmadd_ps(ut, _mm256_cvtph_ps(_mm_loadu_si128(b + 3)), y3);
+    }
+    _mm256_storeu_ps(y + o, y0), _mm256_storeu_ps(y + o + 8, y1), _mm256_storeu_ps(y + o + 16, y2), _mm256_storeu_ps(y + o + 24, y3);
+  }
+#endif
+  for (; o < out; o++) {                                                       /* the same sums, one column at a time */
+    float acc = y[o];
+    for (int t = 0; t < r; t++) acc = fmaf(u[t], f16_to_f32(Bt[(long)t * out + o]), acc);
+    y[o] = acc;
+  }
+}
+
 /* loraRow(heap, y, x, a, bt, inDim, outDim, r, scale): y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t] */
 static napi_value js_lora_row(napi_env env, napi_callback_info info) {
   Args g;
@@ -1430,7 +1502,8 @@ static napi_value js_lora_row(napi_env env, napi_callback_info info) {
 }
 
 /* loraRows' table for `who`: a Float64Array of [A's offset, Bᵀ's offset, rank, scale] per row of n (A = −1:
- * no adapter), every row's rank 1…4096, scale finite and factors inside the heap; NULL after throwing */
+ * no adapter; A [r, in] and Bᵀ [r, out] in half precision), every row's rank 1…4096, scale finite and
+ * factors inside the heap; NULL after throwing */
 static const double *lora_table(napi_env env, const Args *g, napi_value arg, int n, int in, int out, const char *who) {
   char message[128];
   size_t length;
@@ -1454,7 +1527,7 @@ static const double *lora_table(napi_env env, const Args *g, napi_value arg, int
       fail(env, "ERR_NATIVE_KERNEL_SHAPE", message);
       return NULL;
     }
-    if (!in_heap(g, row[0], 4.0 * row[2] * in, 1) || !in_heap(g, row[1], 4.0 * row[2] * out, 1)) {
+    if (!halves_in_heap(g, row[0], row[2] * in) || !halves_in_heap(g, row[1], row[2] * out)) {
       snprintf(message, sizeof message, "%s: a row's adapter lies outside the heap", who);
       fail(env, "ERR_NATIVE_KERNEL_BOUNDS", message);
       return NULL;
@@ -1481,9 +1554,10 @@ static const double *lora_args(napi_env env, napi_callback_info info, int offset
   return lora_table(env, g, tail[0], *n, *in, *out, who);
 }
 
-/* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter (lora_table); every row
- * checked before any runs. Adjacent rows with the same entry go through the products together (SGMV), a
- * row alone through lora_row. Ends this thread's prefetch plan (loraPrefetch): its factors are read now. */
+/* loraRows(heap, y, x, n, inDim, outDim, table): each of n rows its own adapter (lora_table, factors in
+ * half precision); every row checked before any runs. Adjacent rows with the same entry go through the
+ * products together (SGMV, on the factors widened to f32), a row alone through lora_row_half. Ends this
+ * thread's prefetch plan (loraPrefetch): its factors are read now. */
 static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
   Args g;
   int n, in, out;
@@ -1499,16 +1573,19 @@ static napi_value js_lora_rows(napi_env env, napi_callback_info info) {
     const double *row = table + 4 * i;
     for (next = i + 1; next < n && memcmp(table + 4 * next, row, 4 * sizeof(double)) == 0; next++) {}
     if (row[0] == -1) continue;
-    const float *A = (const float *)(g.heap + (uint64_t)row[0]), *Bt = (const float *)(g.heap + (uint64_t)row[1]);
+    const uint16_t *A = (const uint16_t *)(g.heap + (uint64_t)row[0]), *Bt = (const uint16_t *)(g.heap + (uint64_t)row[1]);
     const int r = row[2], rows = next - i;
-    float *u = rows > 1 ? malloc(sizeof(float) * rows * r) : NULL;
+    float *u = rows > 1 ? malloc(sizeof(float) * ((long)rows * r + (long)r * in + (long)r * out)) : NULL;
     if (!u) {                                                                   /* one row (or no memory for a panel): row by row */
-      for (int t = i; t < next; t++) lora_row(y + (long)t * out, x + (long)t * in, A, Bt, in, out, r, (float)row[3]);
+      for (int t = i; t < next; t++) lora_row_half(y + (long)t * out, x + (long)t * in, A, Bt, in, out, r, (float)row[3]);
       continue;
     }
-    /* rows that share the adapter (adjacent): u [rows, r] = scale·X·Aᵀ, Y += u·Bᵀ as two products */
-    int ok = gemm_whole(u, x + (long)i * in, A, rows, in, r, NT, 0, (float)row[3]) &&
-             gemm_whole(y + (long)i * out, u, Bt, rows, r, out, NN, 1, 1);
+    /* rows that share the adapter (adjacent): its factors as f32 (a [r, in], bt [r, out]), then
+     * u [rows, r] = scale·X·Aᵀ, Y += u·Bᵀ as two products */
+    float *a = u + (long)rows * r, *bt = a + (long)r * in;
+    halves_to_f32(a, A, (long)r * in), halves_to_f32(bt, Bt, (long)r * out);
+    int ok = gemm_whole(u, x + (long)i * in, a, rows, in, r, NT, 0, (float)row[3]) &&
+             gemm_whole(y + (long)i * out, u, bt, rows, r, out, NN, 1, 1);
     free(u);
     if (!ok) return fail(env, "ERR_NATIVE_KERNEL_MEMORY", "loraRows: out of memory for packed panels");
   }
@@ -1530,7 +1607,7 @@ static napi_value js_lora_prefetch(napi_env env, napi_callback_info info) {
   for (int i = 0; i < n && a->count + 2 <= AHEAD_SPANS; i++) {
     const double *row = table + 4 * i;
     if (row[0] == -1 || (i > 0 && memcmp(table + 4 * (i - 1), row, 4 * sizeof(double)) == 0)) continue;
-    const double bytes[2] = { 4.0 * row[2] * in, 4.0 * row[2] * out };
+    const double bytes[2] = { 2.0 * row[2] * in, 2.0 * row[2] * out };
     for (int f = 0; f < 2; f++) {
       const char *from = (const char *)g.heap + (uint64_t)row[f];
       a->from[a->count] = (const char *)((uintptr_t)from & ~(uintptr_t)63); /* whole lines */
