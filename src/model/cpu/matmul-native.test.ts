@@ -220,27 +220,6 @@ describe('native kernels', { skip }, () => {
     }
   });
 
-  it('loraRow: y += scale·B·(A·x), as the WebAssembly engine computes it', () => {
-    const { native, wasm } = engines();
-    const inDim = 96, outDim = 40, r = 8, scale = 2;
-    const x = randomArray(inDim, 1), a = randomArray(r * inDim, 2), bt = randomArray(r * outDim, 3), y = randomArray(outDim, 4);
-    const yw = allocShared(outDim), u = allocShared(r);
-    yw.set(y);
-    const want = Float64Array.from(y);
-    for (let t = 0; t < r; t++) {
-      let ut = 0;
-      for (let p = 0; p < inDim; p++) ut += a[t * inDim + p]! * x[p]!;
-      for (let o = 0; o < outDim; o++) want[o]! += scale * ut * bt[t * outDim + o]!;
-    }
-    native.loraRow(y.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
-    wasm.loraRow(yw.byteOffset, x.byteOffset, a.byteOffset, bt.byteOffset, inDim, outDim, r, scale, u.byteOffset);
-    for (let o = 0; o < outDim; o++) {
-      assert.ok(Math.abs(y[o]! - want[o]!) < 1e-4, `y[${o}] = ${y[o]}, want ${want[o]}`);
-      assert.ok(Math.abs(y[o]! - yw[o]!) < 1e-4);
-    }
-    for (const v of [x, a, bt, y, yw, u]) freeShared(v);
-  });
-
   it('loraRows: every row its adapter or none in one call (shared adapters through the products), factors in half precision, and every row checked before any is written', () => {
     const native = nativeKernels({ OPENLEDGER_KERNELS: 'native' })!;
     const bytes = new Uint8Array(sharedHeap().memory.buffer), end = bytes.length;
@@ -496,8 +475,6 @@ describe('native kernels', { skip }, () => {
     refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 3, 1, 32, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, a.byteOffset, 1, 1, 48, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
     refused(() => native.decodeQuant(bytes, c.byteOffset, a.byteOffset, end - 16, 1, 1, 32, 1, 0, 1, 0, 1, 0, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
-    refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, a.byteOffset, 4, 4, 0, 1), 'ERR_NATIVE_KERNEL_SHAPE');
-    refused(() => native.loraRow(bytes, c.byteOffset, a.byteOffset, a.byteOffset, end - 4, 4, 4, 2, 1), 'ERR_NATIVE_KERNEL_BOUNDS');
     refused(() => native.gated(bytes, c.byteOffset, a.byteOffset, end - 8, 4, 1, 0), 'ERR_NATIVE_KERNEL_BOUNDS');
     refused(() => native.gatedBackward(bytes, c.byteOffset, c.byteOffset, a.byteOffset, a.byteOffset, end - 8, 4, 1, 0), 'ERR_NATIVE_KERNEL_BOUNDS');
     refused(() => native.gated(bytes, c.byteOffset, a.byteOffset, a.byteOffset, -1, 1, 0), 'ERR_NATIVE_KERNEL_SHAPE');

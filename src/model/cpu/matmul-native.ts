@@ -21,8 +21,6 @@ export interface NativeKernels {
   /** `C (+)= alpha·A·Wᵀ`, W [n, k] in ggml blocks of `type` (1 Q8_0, 2 Q4_0), A's rows rounded to 8 bits. */
   decodeQuant(heap: Uint8Array, c: number, a: number, w: number, type: number, m: number, k: number, n: number,
     accumulate: number, alpha: number, r0: number, r1: number, c0: number, c1: number): void;
-  /** `y[out] += scale·Bᵀᵀ·(A·x)`, A [r, in], Bᵀ [r, out]. */
-  loraRow(heap: Uint8Array, y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number): void;
   /**
    * Each of n rows its own adapter in one call: `table` holds [A's offset, Bᵀ's offset, rank, scale]
    * per row (A = −1: none), A [r, in] and Bᵀ [r, out] in half precision; every row is checked before

@@ -203,12 +203,11 @@ export class GemmEngine {
     }
   }
 
-  /** One row's LoRA update from its adapter's A and Bᵀ, all at byte offsets of the heap (`QuantMatmul.loraRow`). */
+  /**
+   * One row's LoRA update from its adapter's A and Bᵀ (f32), all at byte offsets of the heap, on the
+   * WebAssembly kernels (`QuantMatmul.loraRow`; the native kernels serve rows with {@link loraRows}).
+   */
   loraRow(y: number, x: number, a: number, bt: number, inDim: number, outDim: number, r: number, scale: number, u: number): void {
-    if (this.native) {
-      this.native.loraRow(this.heap(), y, x, a, bt, inDim, outDim, r, scale);
-      return;
-    }
     this.quant.loraRow(y, x, a, bt, inDim, outDim, r, scale, u, new Float32Array(this.memory.buffer));
   }
 

@@ -22,9 +22,9 @@
  *            side, each block transposed (qrows_x8).
  *   loraPrefetch  a hint: the factors a coming loraRows reads, pulled into cache by the wide f32
  *            decode kernel while it computes the projection's base product.
- *   loraRow  y[out] += scale·Bᵀᵀ·(A·x), A [r, in], Bᵀ [r, out]: one row with its own adapter.
- *   loraRows a batch's rows in one call, each with its adapter or none, the factors in half precision
- *            (the serving engine's frozen adapters: half the bytes a step reads).
+ *   loraRows y[i] += scale_i·Bᵀᵀ_i·(A_i·x[i]), A_i [r, in], Bᵀ_i [r, out]: a batch's rows in one
+ *            call, each with its adapter or none, the factors in half precision (served adapters:
+ *            half the bytes a step reads).
  *   gated    the gated MLP's activation act(gate)·up and its backward, act(x) = x·sigmoid(k·(x + c·x³))
  *            (SiLU, tanh-GELU), e^x by a polynomial accurate to f32's rounding.
  *   attention causal (optionally sliding-window) grouped-query flash attention and its backward:
@@ -1395,31 +1395,6 @@ static napi_value js_decode_quant(napi_env env, napi_callback_info info) {
 
 #define LORA_MAX_RANK 4096
 
-/* y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t]: one row's update from its adapter's A [r, in] and Bᵀ [r, out] */
-static void lora_row(float *y, const float *x, const float *A, const float *Bt, int in, int out, int r, float scale) {
-  float u[LORA_MAX_RANK];
-  decode_f32(u, x, A, in, r, 0, 1, 0, r, scale, 0);                          /* u [r] = scale·A·x */
-  int o = 0;
-#if OL_AVX2
-  /* y [out] += Σ_t u[t]·Bᵀ[t], 32 columns of y held in registers across every t (one pass over y) */
-  for (; o + 32 <= out; o += 32) {
-    __m256 y0 = _mm256_loadu_ps(y + o), y1 = _mm256_loadu_ps(y + o + 8), y2 = _mm256_loadu_ps(y + o + 16), y3 = _mm256_loadu_ps(y + o + 24);
-    for (int t = 0; t < r; t++) {
-      const float *b = Bt + (long)t * out + o;
-      const __m256 ut = _mm256_broadcast_ss(u + t);
-      y0 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b), y0), y1 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 8), y1);
-      y2 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 16), y2), y3 = _mm256_fmadd_ps(ut, _mm256_loadu_ps(b + 24), y3);
-    }
-    _mm256_storeu_ps(y + o, y0), _mm256_storeu_ps(y + o + 8, y1), _mm256_storeu_ps(y + o + 16, y2), _mm256_storeu_ps(y + o + 24, y3);
-  }
-#endif
-  for (; o < out; o++) {                                                       /* the same sums, one column at a time */
-    float acc = y[o];
-    for (int t = 0; t < r; t++) acc = fmaf(u[t], Bt[(long)t * out + o], acc);
-    y[o] = acc;
-  }
-}
-
 /* out [n] = the n halves at h as floats (exact: every half is a float) */
 static void halves_to_f32(float *out, const uint16_t *h, long n) {
   long i = 0;
@@ -1484,21 +1459,6 @@ static void lora_row_half(float *y, const float *x, const uint16_t *A, const uin
     for (int t = 0; t < r; t++) acc = fmaf(u[t], f16_to_f32(Bt[(long)t * out + o]), acc);
     y[o] = acc;
   }
-}
-
-/* loraRow(heap, y, x, a, bt, inDim, outDim, r, scale): y[out] += scale·Σ_t (A[t]·x)·Bᵀ[t] */
-static napi_value js_lora_row(napi_env env, napi_callback_info info) {
-  Args g;
-  if (!read_args(env, info, 8, &g)) return NULL;
-  double *v = g.v;
-  for (int i = 4; i <= 6; i++) if (!size_arg(v[i])) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: inDim, outDim, r must be sizes");
-  int in = v[4], out = v[5], r = v[6];
-  if (r < 1 || r > LORA_MAX_RANK) return fail(env, "ERR_NATIVE_KERNEL_SHAPE", "loraRow: rank must be 1…4096");
-  if (!in_heap(&g, v[0], 4.0 * out, 1) || !in_heap(&g, v[1], 4.0 * in, 1) || !in_heap(&g, v[2], 4.0 * r * in, 1) || !in_heap(&g, v[3], 4.0 * r * out, 1))
-    return fail(env, "ERR_NATIVE_KERNEL_BOUNDS", "loraRow: an operand lies outside the heap");
-  lora_row((float *)(g.heap + (uint64_t)v[0]), (const float *)(g.heap + (uint64_t)v[1]), (const float *)(g.heap + (uint64_t)v[2]),
-           (const float *)(g.heap + (uint64_t)v[3]), in, out, r, (float)v[7]);
-  return NULL;
 }
 
 /* loraRows' table for `who`: a Float64Array of [A's offset, Bᵀ's offset, rank, scale] per row of n (A = −1:
@@ -1775,7 +1735,6 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     { "gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL },
     { "decodeQuant", NULL, js_decode_quant, NULL, NULL, NULL, napi_default, NULL },
-    { "loraRow", NULL, js_lora_row, NULL, NULL, NULL, napi_default, NULL },
     { "loraRows", NULL, js_lora_rows, NULL, NULL, NULL, napi_default, NULL },
     { "loraPrefetch", NULL, js_lora_prefetch, NULL, NULL, NULL, napi_default, NULL },
     { "gated", NULL, js_gated, NULL, NULL, NULL, napi_default, NULL },
