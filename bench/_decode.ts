@@ -34,6 +34,52 @@ export function randomModelWeights(config: ModelConfig, seed: number): TensorMap
 }
 
 /**
+ * A batch of greedy sequences, one per entry of `adapters` (its adapter, or null), each after an
+ * 8-token prompt prefilled on start (not timed); `step()` decodes one token of every sequence and
+ * says how long it took. Room for `tokens` steps.
+ */
+class DecodeRun {
+  private next: Int32Array = new Int32Array(0);
+  private steps = 0;
+  private readonly decoder: Decoder;
+  private readonly sample = { temperature: 0, topP: 1, uniform: 0 };
+  private readonly adapters: ReadonlyArray<LoraAdapter | null>;
+  private readonly cache: PagedKvCache;
+  private constructor(adapters: ReadonlyArray<LoraAdapter | null>, cache: PagedKvCache, model: Llama) {
+    this.adapters = adapters;
+    this.cache = cache;
+    this.decoder = new Decoder(model, cache);
+  }
+
+  static async start(model: Llama, adapters: ReadonlyArray<LoraAdapter | null>, tokens: number): Promise<DecodeRun> {
+    const n = adapters.length;
+    const run = new DecodeRun(adapters, new PagedKvCache(model.backend, model.config, { numBlocks: n * Math.ceil((8 + tokens + 16) / 16) + 4, blockSize: 16 }), model);
+    try {
+      const rand = generator(n);
+      const prompts = adapters.map((adapter, i) => Array.from({ length: 8 }, () => Math.floor(rand() * model.config.vocabSize)).map((token, position) => ({ sequence: `s${i}`, token, position, adapter })));
+      run.next = await run.decoder.step(prompts.flatMap((p) => p.map((r, j) => (j === p.length - 1 ? { ...r, sample: run.sample } : r))));
+      return run;
+    } catch (e) {
+      run.dispose();
+      throw e;
+    }
+  }
+
+  /** One token of every sequence; its milliseconds. */
+  async step(): Promise<number> {
+    const t0 = performance.now();
+    const rows: DecodeRow[] = this.adapters.map((adapter, i) => ({ sequence: `s${i}`, token: this.next[i]!, position: 8 + this.steps, adapter, sample: this.sample }));
+    this.next = await this.decoder.step(rows);
+    this.steps++;
+    return performance.now() - t0;
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+  }
+}
+
+/**
  * Tokens/s of `tokens` greedy decode steps of one sequence per entry of `adapters` (its adapter,
  * or null), after an 8-token prompt each, prefilled first and not timed.
  *
@@ -41,21 +87,46 @@ export function randomModelWeights(config: ModelConfig, seed: number): TensorMap
  * const rate = await decodeTokensPerSecond(model, [null], 32);
  */
 export async function decodeTokensPerSecond(model: Llama, adapters: ReadonlyArray<LoraAdapter | null>, tokens: number): Promise<number> {
-  const n = adapters.length;
-  const cache = new PagedKvCache(model.backend, model.config, { numBlocks: n * Math.ceil((8 + tokens + 16) / 16) + 4, blockSize: 16 });
+  const run = await DecodeRun.start(model, adapters, tokens);
   try {
-    const decoder = new Decoder(model, cache);
-    const rand = generator(n);
-    const sample = { temperature: 0, topP: 1, uniform: 0 };
-    const prompts = adapters.map((adapter, i) => Array.from({ length: 8 }, () => Math.floor(rand() * model.config.vocabSize)).map((token, position) => ({ sequence: `s${i}`, token, position, adapter })));
-    let next = await decoder.step(prompts.flatMap((p) => p.map((r, j) => (j === p.length - 1 ? { ...r, sample } : r))));
-    const t0 = performance.now();
-    for (let step = 0; step < tokens; step++) {
-      const rows: DecodeRow[] = adapters.map((adapter, i) => ({ sequence: `s${i}`, token: next[i]!, position: 8 + step, adapter, sample }));
-      next = await decoder.step(rows);
-    }
-    return (n * tokens) / ((performance.now() - t0) / 1000);
+    let ms = 0;
+    for (let step = 0; step < tokens; step++) ms += await run.step();
+    return (adapters.length * tokens) / (ms / 1000);
   } finally {
-    cache.dispose();
+    run.dispose();
+  }
+}
+
+/**
+ * Two batches decoded in alternation, a step of one then a step of the other (which goes first
+ * flips every pair), `tokens` steps each: on a shared machine whose speed drifts, the two steps of
+ * a pair see the same drift. Returns each batch's tokens/s (its steps' total time) and the median of
+ * the pairs' ratios of b's rate to a's.
+ *
+ * @example
+ * const { a, b, ratio } = await decodePaired(model, Array(16).fill(one), sixteen, 64);
+ */
+export async function decodePaired(model: Llama, a: ReadonlyArray<LoraAdapter | null>, b: ReadonlyArray<LoraAdapter | null>, tokens: number): Promise<{ a: number; b: number; ratio: number }> {
+  const runA = await DecodeRun.start(model, a, tokens);
+  try {
+    const runB = await DecodeRun.start(model, b, tokens);
+    try {
+      let msA = 0, msB = 0;
+      const ratios: number[] = [];
+      for (let step = 0; step < tokens; step++) {
+        let ta: number, tb: number;
+        if (step % 2 === 0) ta = await runA.step(), tb = await runB.step();
+        else tb = await runB.step(), ta = await runA.step();
+        msA += ta, msB += tb;
+        ratios.push((b.length / tb) / (a.length / ta));
+      }
+      ratios.sort((x, y) => x - y);
+      const mid = ratios.length >> 1, ratio = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+      return { a: (a.length * tokens) / (msA / 1000), b: (b.length * tokens) / (msB / 1000), ratio };
+    } finally {
+      runB.dispose();
+    }
+  } finally {
+    runA.dispose();
   }
 }

@@ -30,17 +30,19 @@ import { createBackend } from '../src/model/create-backend.ts';
 import { exportAdapterGguf, exportBaseGguf, type GgufExportDtype } from '../src/model/export-gguf.ts';
 import { quantizedByteLength } from '../src/model/ggml-quants.ts';
 import { readGgufModel } from '../src/model/import-gguf.ts';
-import { Llama } from '../src/model/llama.ts';
+import { Llama, type LoraAdapter } from '../src/model/llama.ts';
 import { mainEngine } from '../src/model/cpu/matmul.ts';
 import type { LoraAdapterWeights } from '../src/model/lora-weights.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
 import { Trainer } from '../src/model/trainer.ts';
-import { decodeTokensPerSecond, randomModelWeights } from './_decode.ts';
+import { decodePaired, decodeTokensPerSecond, randomModelWeights } from './_decode.ts';
 import { generator } from './_random.ts';
 
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const THREADS = Number(arg('threads', '1')), NEW = Number(arg('tokens', '16')), STEPS = Number(arg('steps', '3'));
+/** Steps of each side when sixteen sequences on one adapter and over sixteen alternate (decodePaired). */
+const PAIRED_STEPS = 4 * NEW;
 const skip = new Set(arg('skip', '').split(',').filter(Boolean));
 const weightTypes = arg('types', 'F32,Q8_0,Q4_0').split(',') as GgufExportDtype[];
 const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -161,7 +163,7 @@ if (!skip.has('llama.cpp')) {
     llamaCpp = `node-llama-cpp could not be loaded: ${(e as Error).message.split('\n')[0]}`;
   }
 }
-console.log(`real shapes, random weights, vocabulary 1,024; ${THREADS} thread(s) for every engine; built-in engine's kernels: ${mainEngine()?.kernels ?? 'JavaScript'} (OPENLEDGER_KERNELS=wasm for the WebAssembly ones); decode: ${NEW} greedy tokens per sequence after an 8-token prompt; training: ${TRAIN_B} × ${TRAIN_S} tokens, rank ${RANK} on all seven projections, AdamW, median of ${STEPS} steps`);
+console.log(`real shapes, random weights, vocabulary 1,024; ${THREADS} thread(s) for every engine; built-in engine's kernels: ${mainEngine()?.kernels ?? 'JavaScript'} (OPENLEDGER_KERNELS=wasm for the WebAssembly ones); decode: ${NEW} greedy tokens per sequence after an 8-token prompt (sixteen sequences on one adapter and over sixteen: ${PAIRED_STEPS} steps each, alternating); training: ${TRAIN_B} × ${TRAIN_S} tokens, rank ${RANK} on all seven projections, AdamW, median of ${STEPS} steps`);
 try {
   for (const name of arg('shapes', Object.keys(shapes).join(',')).split(',')) {
     const config = shapes[name];
@@ -183,18 +185,13 @@ try {
       const engineMiB = model.namedWeights().reduce((n, [, t]) => n + (t.dtype === 'f32' || t.dtype === 'i32' ? 4 * t.length : t.dtype === 'f16' ? 2 * t.length : quantizedByteLength(t.dtype, t.length)), 0) / 2 ** 20;
       const adapters = adapterWeights.map((w) => model.loadLora(w, 'serving'));
       await decodeTokensPerSecond(model, [null], NEW); // warm-up
-      const one = median([await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW), await decodeTokensPerSecond(model, [adapters[0]!], NEW)]);
-      // one adapter and sixteen alternate, and the ratio is the median of each pair's: on a shared
-      // machine the rate drifts between runs, and a pair sees the same drift; every other pair
-      // runs sixteen first, so that neither side always follows the other
-      const pairs = Array.from({ length: 5 }, () => ({ sixteen: 0, mixed: 0 }));
-      for (const [i, p] of pairs.entries()) {
-        if (dtype === 'F32' && i % 2 === 1) p.mixed = await decodeTokensPerSecond(model, adapters, NEW);
-        p.sixteen = await decodeTokensPerSecond(model, Array(16).fill(adapters[0]!), NEW);
-        if (dtype === 'F32' && i % 2 === 0) p.mixed = await decodeTokensPerSecond(model, adapters, NEW);
-      }
-      const sixteen = median(pairs.map((p) => p.sixteen));
-      const mixed = dtype === 'F32' ? median(pairs.map((p) => p.mixed)) : 0, mixedRatio = median(pairs.map((p) => p.mixed / p.sixteen));
+      const medianRate = async (batch: Array<LoraAdapter | null>) => median([await decodeTokensPerSecond(model, batch, NEW), await decodeTokensPerSecond(model, batch, NEW), await decodeTokensPerSecond(model, batch, NEW)]);
+      const one = await medianRate([adapters[0]!]), sixteenOnOne = Array<LoraAdapter>(16).fill(adapters[0]!);
+      // sixteen sequences on one adapter, and (F32) over sixteen adapters, decoded step by step in
+      // alternation: the ratio is the median of the step pairs' (decodePaired)
+      const paired = dtype === 'F32' ? await decodePaired(model, sixteenOnOne, adapters, PAIRED_STEPS) : null;
+      const sixteen = paired ? paired.a : await medianRate(sixteenOnOne);
+      const mixed = paired ? paired.b : 0, mixedRatio = paired ? paired.ratio : 0;
       if (typeof llamaCpp !== 'string') {
         const theirsOne = median([await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 1, adapterPath)]);
         const theirsSixteen = median([await decodeLlamaCpp(llamaCpp.llama, path, 16, adapterPath), await decodeLlamaCpp(llamaCpp.llama, path, 16, adapterPath)]);

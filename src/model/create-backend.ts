@@ -1,6 +1,6 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { attention, attentionBackward, gated, gatedBackward, loraPrefetch, loraRow, loraRows, loraRowsAvailable, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
+import { attention, attentionBackward, gated, gatedBackward, loraPrefetch, loraRow, loraRows, loraRowsAvailable, loraTable, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
 import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
@@ -25,8 +25,8 @@ export function createBackend(options: BackendOptions = {}): Backend {
     matmul: pool ? (c, a, b, m, k, n, layout, accumulate, alpha) => pool.matmul(c, a, b, m, k, n, layout, accumulate, alpha) : matmul,
     matmulQuantized: pool ? (c, a, w, m, k, n, layout, accumulate, alpha) => pool.matmulQuantized(c, a, w, m, k, n, layout, accumulate, alpha) : matmulQuantized,
     loraRow,
-    // the native kernels' per-row LoRA (frozen adapters then keep half-precision factors for it)
-    ...(loraRowsAvailable() ? { loraRows, loraPrefetch } : {}),
+    // the native kernels' per-row LoRA (served adapters then keep half-precision factors for it)
+    ...(loraRowsAvailable() ? { loraKernels: { table: loraTable, rows: loraRows, prefetch: loraPrefetch } } : {}),
     gated,
     gatedBackward,
     attention,

@@ -6,7 +6,7 @@ import { expNonPositive } from './fast-exp.ts';
 import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
 import { toHalfMatrix } from '../half-matrix.ts';
-import type { LoraRowFactors } from './matmul.ts';
+import type { LoraRowFactors, LoraTable } from './matmul.ts';
 
 /**
  * GELU's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
@@ -131,7 +131,7 @@ function f32(t: Tensor): Float32Array {
   return data;
 }
 
-/** Row adapters as the kernels' rows where every one is frozen on them (half-precision factors at hand), else null. */
+/** Row adapters as the kernels' rows where every one is served on them (half-precision factors at hand), else null. */
 function kernelRows(adapters: ReadonlyArray<RowAdapter | null>): Array<LoraRowFactors | null> | null {
   if (!adapters.every((ad) => !ad || ad.serving instanceof CpuHalfFactors)) return null;
   return adapters.map((ad) => {
@@ -157,13 +157,17 @@ export interface CpuBackendOptions {
   /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
   /**
-   * Every row's LoRA update in one call on the kernels, from half-precision factors (`matmul.ts`
-   * `loraRows`); false where they cannot take it. Given: frozen adapters keep their factors for it
-   * ({@link CpuHalfFactors}); absent: they keep Bᵀ, for `loraRow`.
+   * The native kernels' per-row LoRA on half-precision factors (`matmul.ts`): `table` lays out a
+   * projection's rows once (null where the kernels cannot take them), `rows` computes every row's
+   * update in one call (false where it cannot), `prefetch` hints that it follows the next products.
+   * Given: served adapters keep their factors for them ({@link CpuHalfFactors}); absent: they keep
+   * Bᵀ, for `loraRow`.
    */
-  loraRows?: (y: Float32Array, x: Float32Array, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => boolean;
-  /** A hint that `loraRows` with these rows follows the next products (`matmul.ts` `loraPrefetch`). */
-  loraPrefetch?: (rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => boolean;
+  loraKernels?: {
+    table: (rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => LoraTable | null;
+    rows: (y: Float32Array, x: Float32Array, table: LoraTable) => boolean;
+    prefetch: (table: LoraTable) => void;
+  };
   /** The gated MLP's activation on the kernels (`matmul.ts` `gated`); false where they cannot take it. */
   gated?: (out: Float32Array, gate: Float32Array, up: Float32Array, n: number, k: number, c: number) => boolean;
   /** Its backward on the kernels (`matmul.ts` `gatedBackward`); false where they cannot take it. */
@@ -205,6 +209,17 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
   const matmulQuantized: MatmulQuantizedFn = options.matmulQuantized ?? ((c, a, w, m, k, n, layout, accumulate, alpha) => {
     matmul(c, a, dequantize(w.type, w.bytes, w.rows * w.cols), m, k, n, layout, accumulate, alpha);
   });
+  // the native kernels' table of the last row adapters given: a projection's loraPrefetch and
+  // loraRows get the same list (the same adapter objects), and it is laid out once for both
+  let lastTable: { adapters: ReadonlyArray<RowAdapter | null>; inDim: number; outDim: number; table: LoraTable | null } | null = null;
+  const loraTableOf = (adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): LoraTable | null => {
+    if (!options.loraKernels) return null;
+    const last = lastTable;
+    if (last && last.inDim === inDim && last.outDim === outDim && last.adapters.length === adapters.length && last.adapters.every((ad, i) => ad === adapters[i])) return last.table;
+    const rows = kernelRows(adapters), table = rows && options.loraKernels.table(rows, inDim, outDim);
+    lastTable = { adapters, inDim, outDim, table };
+    return table;
+  };
   // scratch panels of the attention kernels, grown on demand and reused
   const panels = new Map<string, Float32Array>();
   const panel = (name: string, length: number): Float32Array => {
@@ -220,12 +235,12 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
   return {
     name: options.name ?? 'cpu',
     loraServingFactors(a, b, r, inDim, outDim) {
-      if (options.loraRows) return new CpuHalfFactors(a, b, r, inDim, outDim, newF32(Math.ceil((r * (inDim + outDim)) / 2)));
+      if (options.loraKernels) return new CpuHalfFactors(a, b, r, inDim, outDim, newF32(Math.ceil((r * (inDim + outDim)) / 2)));
       const bt = newF32(r * outDim);
       bt.set(transpose(b, outDim, r));
       return new CpuTensor(bt);
     },
-    loraServingBytes: (r, inDim, outDim) => (options.loraRows ? 4 * Math.ceil((r * (inDim + outDim)) / 2) : 4 * r * outDim),
+    loraServingBytes: (r, inDim, outDim) => (options.loraKernels ? 4 * Math.ceil((r * (inDim + outDim)) / 2) : 4 * r * outDim),
 
     zeros: (length) => new CpuTensor(newF32(length)),
     upload(data) {
@@ -438,14 +453,14 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
       }
     },
     loraPrefetch(adapters, inDim, outDim) {
-      const rows = options.loraPrefetch && kernelRows(adapters);
-      if (rows) options.loraPrefetch!(rows, inDim, outDim);
+      const table = loraTableOf(adapters, inDim, outDim);
+      if (table) options.loraKernels!.prefetch(table);
     },
     loraRows(yT, xT, adapters, inDim, outDim) {
       const y = f32(yT), x = f32(xT);
       // frozen adapters (half-precision factors at hand): every row in one kernel call, each on its own
-      const rows = options.loraRows && kernelRows(adapters);
-      if (rows && options.loraRows!(y, x, rows, inDim, outDim)) return;
+      const table = loraTableOf(adapters, inDim, outDim);
+      if (table && options.loraKernels!.rows(y, x, table)) return;
       // SGMV: the rows of each adapter go through the matrix products together (u = s·X·Aᵀ,
       // Y += u·Bᵀ), gathered into a panel when they are not adjacent and scattered back after
       // one group per (A, B, scale): adapters may share a factor (a serving pool's A with another B)

@@ -245,49 +245,62 @@ export function loraRowsAvailable(): boolean {
   return mainEngine()?.loraRowsAvailable ?? false;
 }
 
-let loraTable = new Float64Array(64);
+/** Rows' adapter factors checked and laid out for the native kernels ({@link loraTable}): n rows of [A's offset, Bᵀ's offset, rank, scale]. */
+export interface LoraTable {
+  readonly n: number;
+  readonly inDim: number;
+  readonly outDim: number;
+  readonly entries: Float64Array;
+}
+
+/**
+ * The native kernels' table of `rows` for products of `inDim` → `outDim` (null: the row has no
+ * adapter), built once for a projection's {@link loraPrefetch} and {@link loraRows}; null where the
+ * kernels cannot take them (not built, or a factor off the heap). A factor too short for its rank throws.
+ *
+ * @example
+ * const table = loraTable([{ a: aHalves, bt: btHalves, r: 8, scale: 2 }, null], 576, 1536);
+ */
+export function loraTable(rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): LoraTable | null {
+  const e = engineInPlace(rows.flatMap((f) => (f ? [f.a, f.bt] : [])));
+  if (!e?.loraRowsAvailable) return null;
+  const entries = new Float64Array(4 * rows.length);
+  rows.forEach((f, i) => {
+    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`loraTable: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
+    entries.set(f ? [f.a.byteOffset, f.bt.byteOffset, f.r, f.scale] : [-1, -1, 0, 0], 4 * i);
+  });
+  return { n: rows.length, inDim, outDim, entries };
+}
 
 /**
  * Every row's LoRA update in one call to this thread's native kernels, y[i] += s_i·B_i·(A_i·x[i])
- * (null: the row has no adapter), from factors in half precision: adjacent rows that share an
- * adapter go through two products together (SGMV), a row alone through the one-row kernel. Returns false, doing nothing, where they
- * cannot take it (not built, or an operand off the heap); a factor too short for its rank throws.
+ * for the rows of `table`, from factors in half precision: adjacent rows that share an adapter go
+ * through two products together (SGMV), a row alone through the one-row kernel. Returns false,
+ * doing nothing, where they cannot take it (y or x off the heap).
  *
  * @example
- * if (!loraRows(y, x, [{ a: aHalves, bt: btHalves, r: 8, scale: 2 }, null], 576, 1536)) groupedProducts();
+ * if (!loraRows(y, x, table)) groupedProducts();
  */
-export function loraRows(y: Float32Array, x: Float32Array, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): boolean {
-  const n = rows.length;
-  const e = engineInPlace([y, x, ...rows.flatMap((f) => (f ? [f.a, f.bt] : []))]);
+export function loraRows(y: Float32Array, x: Float32Array, table: LoraTable): boolean {
+  const { n, inDim, outDim } = table;
+  const e = engineInPlace([y, x]);
   if (!e) return false;
   if (y.length < n * outDim || x.length < n * inDim) throw new MatmulShapeError(`loraRows: y and x need ${n} rows of ${outDim} and ${inDim}`);
-  return e.loraRows(y.byteOffset, x.byteOffset, n, inDim, outDim, fillLoraTable('loraRows', rows, inDim, outDim));
+  return e.loraRows(y.byteOffset, x.byteOffset, n, inDim, outDim, table.entries);
 }
 
 /**
- * A hint that {@link loraRows} with these rows follows the next products on this thread: the native
- * decode kernels pull the factors into cache while they compute (the base product is bound by
- * arithmetic, the factors' reads by memory). Changes no result; false, doing nothing, where the
- * kernels cannot take it.
+ * A hint that {@link loraRows} with this table follows the next products on this thread: the
+ * native decode kernels pull the factors into cache while they compute (the base product is bound
+ * by arithmetic, the factors' reads by memory). Changes no result.
  *
  * @example
- * loraPrefetch(rows, 576, 1536);
+ * loraPrefetch(table);
  * matmul(y, x, w, 16, 576, 1536, 'nt');
- * loraRows(y, x, rows, 576, 1536);
+ * loraRows(y, x, table);
  */
-export function loraPrefetch(rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): boolean {
-  const e = engineInPlace(rows.flatMap((f) => (f ? [f.a, f.bt] : [])));
-  return !!e && e.loraPrefetch(rows.length, inDim, outDim, fillLoraTable('loraPrefetch', rows, inDim, outDim));
-}
-
-/** The kernels' table of `rows`, [A's offset, Bᵀ's offset, rank, scale] each ([−1, −1, 0, 0]: none); a factor too short for its rank throws. */
-function fillLoraTable(who: string, rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): Float64Array {
-  if (loraTable.length < 4 * rows.length) loraTable = new Float64Array(4 * rows.length);
-  rows.forEach((f, i) => {
-    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`${who}: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
-    loraTable.set(f ? [f.a.byteOffset, f.bt.byteOffset, f.r, f.scale] : [-1, -1, 0, 0], 4 * i);
-  });
-  return loraTable;
+export function loraPrefetch(table: LoraTable): void {
+  mainEngine()?.loraPrefetch(table.n, table.inDim, table.outDim, table.entries);
 }
 
 /**
