@@ -1,7 +1,7 @@
 import type { Backend } from './backend.ts';
 import { createCpuBackend } from './cpu/cpu-backend.ts';
-import { attention, attentionBackward, gated, gatedBackward, loraPrefetch, loraRow, loraRows, loraRowsAvailable, loraTable, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
-import { allocShared, defaultThreadCount, freeShared, MatmulPool } from './cpu/matmul-pool.ts';
+import { attention, attentionBackward, gated, gatedBackward, loraPrefetch, loraRow, loraRows, loraRowsAvailable, mainEngine, matmul, matmulQuantized, pagedAttention } from './cpu/matmul.ts';
+import { allocShared, defaultThreadCount, freeShared, isShared, MatmulPool } from './cpu/matmul-pool.ts';
 
 export interface BackendOptions {
   /** Compute threads, the caller's included (default: `OPENLEDGER_THREADS` or every core). */
@@ -26,7 +26,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
     matmulQuantized: pool ? (c, a, w, m, k, n, layout, accumulate, alpha) => pool.matmulQuantized(c, a, w, m, k, n, layout, accumulate, alpha) : matmulQuantized,
     loraRow,
     // the native kernels' per-row LoRA (served adapters then keep half-precision factors for it)
-    ...(loraRowsAvailable() ? { loraKernels: { table: loraTable, rows: loraRows, prefetch: loraPrefetch } } : {}),
+    ...(loraRowsAvailable() ? { loraKernels: { onHeap: isShared, rows: loraRows, prefetch: loraPrefetch } } : {}),
     gated,
     gatedBackward,
     attention,

@@ -6,7 +6,7 @@ import { expNonPositive } from './fast-exp.ts';
 import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
 import { toHalfMatrix } from '../half-matrix.ts';
-import type { LoraRowFactors, LoraTable } from './matmul.ts';
+import type { LoraTable } from './matmul.ts';
 
 /**
  * GELU's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as
@@ -79,25 +79,32 @@ export class CpuQuantTensor implements Tensor {
 }
 
 /**
- * A frozen adapter's factors as the native `loraRows` reads them: A [r, in] then Bᵀ [r, out], each a
- * {@link HalfMatrix} (half precision under a power-of-two scale), in one block of `storage` (from
- * the backend's allocator, so on the kernels' heap); `shift` is the two scales' exponents summed.
+ * A served adapter's factors as the native `loraRows` reads them: A [r, in] then Bᵀ [r, out], each
+ * a {@link HalfMatrix} (half precision under a power-of-two scale), in one block of `storage` (from
+ * the backend's allocator, so on the kernels' heap). What the kernels' table needs is kept as plain
+ * numbers: a decode step reads it for every row's adapter, cold in cache after the base product.
  */
 export class CpuHalfFactors implements Tensor {
   readonly dtype = 'f16';
   readonly storage: Float32Array;
-  readonly a: Uint16Array;
-  readonly bt: Uint16Array;
-  readonly shift: number;
-  constructor(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number, storage: Float32Array) {
+  readonly r: number;
+  readonly inDim: number;
+  readonly outDim: number;
+  /** The heap byte offsets of A's and Bᵀ's halves (−1: `storage` is not on the kernels' heap). */
+  readonly aOffset: number;
+  readonly btOffset: number;
+  /** 2^-(the two scales' exponents): what the row's scale is multiplied by. */
+  readonly unscale: number;
+  constructor(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number, storage: Float32Array, onHeap: boolean) {
     this.storage = storage;
+    this.r = r, this.inDim = inDim, this.outDim = outDim;
     const halves = new Uint16Array(storage.buffer, storage.byteOffset, r * (inDim + outDim));
-    this.a = halves.subarray(0, r * inDim);
-    this.bt = halves.subarray(r * inDim);
-    this.shift = toHalfMatrix(a, this.a).shift + toHalfMatrix(transpose(b, outDim, r), this.bt).shift;
+    this.unscale = 2 ** -(toHalfMatrix(a, halves.subarray(0, r * inDim)).shift + toHalfMatrix(transpose(b, outDim, r), halves.subarray(r * inDim)).shift);
+    this.aOffset = onHeap ? storage.byteOffset : -1;
+    this.btOffset = onHeap ? storage.byteOffset + 2 * r * inDim : -1;
   }
   get length(): number {
-    return this.a.length + this.bt.length;
+    return this.r * (this.inDim + this.outDim);
   }
 }
 
@@ -131,13 +138,22 @@ function f32(t: Tensor): Float32Array {
   return data;
 }
 
-/** Row adapters as the kernels' rows where every one is served on them (half-precision factors at hand), else null. */
-function kernelRows(adapters: ReadonlyArray<RowAdapter | null>): Array<LoraRowFactors | null> | null {
-  if (!adapters.every((ad) => !ad || ad.serving instanceof CpuHalfFactors)) return null;
-  return adapters.map((ad) => {
-    const h = ad?.serving as CpuHalfFactors | undefined;
-    return ad && h ? { a: h.a, bt: h.bt, r: ad.r, scale: ad.scale * 2 ** -h.shift } : null;
-  });
+/**
+ * The native kernels' table of row adapters for products of `inDim` → `outDim`, where every one is
+ * served on them (its half-precision factors on the heap, of this shape), else null.
+ */
+function kernelTable(adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): LoraTable | null {
+  const entries = new Float64Array(4 * adapters.length);
+  for (let i = 0; i < adapters.length; i++) {
+    const ad = adapters[i], h = ad?.serving;
+    if (!ad) {
+      entries[4 * i] = entries[4 * i + 1] = -1;
+      continue;
+    }
+    if (!(h instanceof CpuHalfFactors) || h.aOffset < 0 || h.r !== ad.r || h.inDim !== inDim || h.outDim !== outDim) return null;
+    entries[4 * i] = h.aOffset, entries[4 * i + 1] = h.btOffset, entries[4 * i + 2] = ad.r, entries[4 * i + 3] = ad.scale * h.unscale;
+  }
+  return { n: adapters.length, inDim, outDim, entries };
 }
 
 function i32(t: Tensor): Int32Array {
@@ -157,14 +173,14 @@ export interface CpuBackendOptions {
   /** One row's LoRA update from A and Bᵀ on the kernels (`matmul.ts` `loraRow`); false where it cannot. */
   loraRow?: (y: Float32Array, x: Float32Array, a: Float32Array, bt: Float32Array, inDim: number, outDim: number, r: number, scale: number, u: Float32Array) => boolean;
   /**
-   * The native kernels' per-row LoRA on half-precision factors (`matmul.ts`): `table` lays out a
-   * projection's rows once (null where the kernels cannot take them), `rows` computes every row's
-   * update in one call (false where it cannot), `prefetch` hints that it follows the next products.
+   * The native kernels' per-row LoRA on half-precision factors (`matmul.ts`): `rows` computes
+   * every row's update of a {@link LoraTable} in one call (false where it cannot), `prefetch` hints
+   * that it follows the next products; `onHeap` says whether an array lies on their heap.
    * Given: served adapters keep their factors for them ({@link CpuHalfFactors}); absent: they keep
    * Bᵀ, for `loraRow`.
    */
   loraKernels?: {
-    table: (rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number) => LoraTable | null;
+    onHeap: (array: Float32Array) => boolean;
     rows: (y: Float32Array, x: Float32Array, table: LoraTable) => boolean;
     prefetch: (table: LoraTable) => void;
   };
@@ -216,7 +232,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
     if (!options.loraKernels) return null;
     const last = lastTable;
     if (last && last.inDim === inDim && last.outDim === outDim && last.adapters.length === adapters.length && last.adapters.every((ad, i) => ad === adapters[i])) return last.table;
-    const rows = kernelRows(adapters), table = rows && options.loraKernels.table(rows, inDim, outDim);
+    const table = kernelTable(adapters, inDim, outDim);
     lastTable = { adapters, inDim, outDim, table };
     return table;
   };
@@ -235,7 +251,10 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
   return {
     name: options.name ?? 'cpu',
     loraServingFactors(a, b, r, inDim, outDim) {
-      if (options.loraKernels) return new CpuHalfFactors(a, b, r, inDim, outDim, newF32(Math.ceil((r * (inDim + outDim)) / 2)));
+      if (options.loraKernels) {
+        const storage = newF32(Math.ceil((r * (inDim + outDim)) / 2));
+        return new CpuHalfFactors(a, b, r, inDim, outDim, storage, options.loraKernels.onHeap(storage));
+      }
       const bt = newF32(r * outDim);
       bt.set(transpose(b, outDim, r));
       return new CpuTensor(bt);

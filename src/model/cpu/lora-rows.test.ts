@@ -10,18 +10,20 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { createBackend } from '../create-backend.ts';
 import { createCpuBackend } from './cpu-backend.ts';
-import { loraRow, matmul } from './matmul.ts';
+import { loraPrefetch, loraRow, loraRows, matmul } from './matmul.ts';
 import { allocShared, freeShared } from './matmul-pool.ts';
 import { roundToHalfMatrix } from '../half-matrix.ts';
 import { seededRandom } from '../random.ts';
 
-// the engine's backend (the native kernels' loraRows on half-precision factors, where built), and one
-// with only the WebAssembly per-row kernel (served adapters keep Bᵀ in f32 for it)
+// the engine's backend (the native kernels' loraRows on half-precision factors, where built); one
+// with only the WebAssembly per-row kernel (served adapters keep Bᵀ in f32 for it); and one whose
+// served factors the native kernels cannot reach (off their heap: the products on A and B)
 const engine = createBackend({ threads: 1 });
 const wasmRows = createCpuBackend({ name: 'cpu (WebAssembly per-row LoRA)', matmul, loraRow, allocate: allocShared, release: freeShared });
-after(() => Promise.all([engine.dispose(), wasmRows.dispose()]));
+const offHeap = createCpuBackend({ name: 'cpu (halves off the heap)', matmul, loraKernels: { onHeap: () => false, rows: loraRows, prefetch: loraPrefetch } });
+after(() => Promise.all([engine.dispose(), wasmRows.dispose(), offHeap.dispose()]));
 
-for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel', wasmRows]] as const) test(`loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignment of rows to adapters (${label})`, async () => {
+for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel', wasmRows], ['halves off the heap', offHeap]] as const) test(`loraRows equals y[i] += s_i·B_i·(A_i·x[i]) row by row, for any assignment of rows to adapters (${label})`, async () => {
   await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 1, maxLength: 24 }), fc.integer(), fc.boolean(), async (outDim, assignment, seed, allFrozen) => {
     const rng = seededRandom(seed >>> 0);
     const inDim = 72, rows = assignment.length; // a multiple of 4: rows alone with a frozen adapter take the one-call kernel when outDim is one too

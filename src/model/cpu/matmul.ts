@@ -201,7 +201,7 @@ export function matmulQuantized(c: Float32Array, a: Float32Array, w: QuantOperan
 }
 
 /** This thread's engine where every array lies on the heap (the kernels take them in place), else undefined. */
-function engineInPlace(arrays: readonly ArrayBufferView[]): GemmEngine | undefined {
+function engineInPlace(arrays: readonly Float32Array[]): GemmEngine | undefined {
   const e = mainEngine(), heap = sharedHeap();
   return e && arrays.every((t) => heap.contains(t)) ? e : undefined;
 }
@@ -224,52 +224,27 @@ export function loraRow(y: Float32Array, x: Float32Array, a: Float32Array, bt: F
 }
 
 /**
- * A row's adapter factors for {@link loraRows}: A [r, in] and Bᵀ [r, out] in half precision on the
- * heap (IEEE binary16 bits), its rank and scale (the factors' power-of-two scales folded in).
- */
-export interface LoraRowFactors {
-  a: Uint16Array;
-  bt: Uint16Array;
-  r: number;
-  scale: number;
-}
-
-/**
  * Whether this thread's kernels take {@link loraRows} and {@link loraPrefetch} (the native kernels
  * are built).
  *
  * @example
- * if (loraRowsAvailable()) factors = halfFactors(a, b);
+ * const backend = createCpuBackend({ matmul, ...(loraRowsAvailable() ? { loraKernels: { onHeap: isShared, rows: loraRows, prefetch: loraPrefetch } } : {}) });
  */
 export function loraRowsAvailable(): boolean {
   return mainEngine()?.loraRowsAvailable ?? false;
 }
 
-/** Rows' adapter factors checked and laid out for the native kernels ({@link loraTable}): n rows of [A's offset, Bᵀ's offset, rank, scale]. */
+/**
+ * A projection's rows laid out for the native kernels' {@link loraRows} and {@link loraPrefetch}:
+ * `entries` holds n rows of [A's offset, Bᵀ's offset, rank, scale] ([−1, −1, 0, 0]: no adapter),
+ * A [r, in] and Bᵀ [r, out] in half precision on the heap (the kernels check every row's bounds; the
+ * CPU backend lays it out from its served adapters).
+ */
 export interface LoraTable {
   readonly n: number;
   readonly inDim: number;
   readonly outDim: number;
   readonly entries: Float64Array;
-}
-
-/**
- * The native kernels' table of `rows` for products of `inDim` → `outDim` (null: the row has no
- * adapter), built once for a projection's {@link loraPrefetch} and {@link loraRows}; null where the
- * kernels cannot take them (not built, or a factor off the heap). A factor too short for its rank throws.
- *
- * @example
- * const table = loraTable([{ a: aHalves, bt: btHalves, r: 8, scale: 2 }, null], 576, 1536);
- */
-export function loraTable(rows: ReadonlyArray<LoraRowFactors | null>, inDim: number, outDim: number): LoraTable | null {
-  const e = engineInPlace(rows.flatMap((f) => (f ? [f.a, f.bt] : [])));
-  if (!e?.loraRowsAvailable) return null;
-  const entries = new Float64Array(4 * rows.length);
-  rows.forEach((f, i) => {
-    if (f && (f.a.length < f.r * inDim || f.bt.length < f.r * outDim)) throw new MatmulShapeError(`loraTable: row ${i}'s factors are too short for r=${f.r}, ${inDim} → ${outDim}`);
-    entries.set(f ? [f.a.byteOffset, f.bt.byteOffset, f.r, f.scale] : [-1, -1, 0, 0], 4 * i);
-  });
-  return { n: rows.length, inDim, outDim, entries };
 }
 
 /**
