@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { createBackend } from '../create-backend.ts';
-import { createCpuBackend } from './cpu-backend.ts';
+import { CpuHalfFactors, CpuTensor, createCpuBackend } from './cpu-backend.ts';
 import { loraPrefetch, loraRow, loraRows, matmul } from './matmul.ts';
 import { allocShared, freeShared } from './matmul-pool.ts';
 import { roundToHalfMatrix } from '../half-matrix.ts';
@@ -61,4 +61,13 @@ for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel'
       for (const t of [yT, xT, ...tensors.flatMap((t) => [t.a, t.b, ...(t.serving ? [t.serving] : [])])]) be.free(t);
     }
   }), { numRuns: 60 });
+});
+
+for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel', wasmRows]] as const) test(`loraServingBytes says what loraServingFactors keeps (${label})`, () => {
+  for (const [r, inDim, outDim] of [[8, 576, 1536], [3, 7, 5], [1, 1, 1]] as const) {
+    const t = be.loraServingFactors!(new Float32Array(r * inDim).fill(0.5), new Float32Array(outDim * r).fill(-0.25), r, inDim, outDim);
+    const kept = t instanceof CpuHalfFactors ? t.storage.byteLength : (t as CpuTensor).data.byteLength;
+    assert.equal(be.loraServingBytes!(r, inDim, outDim), kept);
+    be.free(t);
+  }
 });
