@@ -10,6 +10,7 @@
 import type { QuantType } from './ggml-quants.ts';
 import type { Rotary } from './rotary.ts';
 import type { SampleParams } from './sample-token.ts';
+import type { HalfMatrix } from './half-matrix.ts';
 
 export type { QuantType } from './ggml-quants.ts';
 
@@ -33,7 +34,7 @@ export interface QuantizedMatrix {
 
 /**
  * One row's adapter factors for `loraRows`: A [r, in], B [out, r], its rank and scale, and for a
- * frozen adapter the factors as this backend's `loraRows` reads them ({@link Backend.loraServingFactors}).
+ * served adapter the factors as this backend's `loraRows` reads them ({@link Backend.loraServingFactors}).
  */
 export interface RowAdapter {
   a: Tensor;
@@ -135,19 +136,19 @@ export interface Backend {
   ropeRows(x: Tensor, positions: Tensor, rows: number, nHeads: number, hd: number, rotary: Rotary): void;
   /**
    * Per-row LoRA (BGMV): `y[i] += scale[i] · B_i · (A_i · x[i])` for each row whose adapter is
-   * given (A_i [r_i, in], B_i [out, r_i], and a frozen adapter's {@link loraServingFactors});
+   * given (A_i [r_i, in], B_i [out, r_i], and a served adapter's {@link loraServingFactors});
    * rows with `null` are left alone.
    */
   loraRows(y: Tensor, x: Tensor, adapters: ReadonlyArray<RowAdapter | null>, inDim: number, outDim: number): void;
   /**
-   * A frozen adapter's factors (A [r, in], B [out, r]) in the form this backend's `loraRows` reads
-   * them, kept beside A and B (the CPU backend: A and Bᵀ in half precision for the native kernels,
-   * else Bᵀ). Absent: `loraRows` reads A and B.
+   * A served adapter's factors (A [r, in], B [out, r], each a {@link HalfMatrix}) in the form this
+   * backend's `loraRows` reads them, kept beside A and B (the CPU backend: A and Bᵀ as the halves
+   * for the native kernels, else Bᵀ in f32). Absent: `loraRows` reads A and B.
    *
    * @example
-   * const serving = backend.loraServingFactors?.(a, b, 8, 576, 1536) ?? null;
+   * const serving = backend.loraServingFactors?.(toHalfMatrix(a), toHalfMatrix(b), 8, 576, 1536) ?? null;
    */
-  loraServingFactors?(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number): Tensor;
+  loraServingFactors?(a: HalfMatrix, b: HalfMatrix, r: number, inDim: number, outDim: number): Tensor;
   /** The bytes {@link loraServingFactors} keeps for one pair of factors of rank r (0 where absent). */
   loraServingBytes?(r: number, inDim: number, outDim: number): number;
   /**

@@ -62,14 +62,3 @@ export function halfMatrixValues(h: HalfMatrix): Float32Array {
   for (let i = 0; i < out.length; i++) out[i]! *= scale;
   return out;
 }
-
-/**
- * `values` rounded to what a {@link HalfMatrix} of them holds: the values the serving engine
- * computes with, on every path and backend.
- *
- * @example
- * roundToHalfMatrix(new Float32Array([1 / 3, 1e-3])); // [0.333251953125, 0.0009999275207519531]
- */
-export function roundToHalfMatrix(values: Float32Array): Float32Array {
-  return halfMatrixValues(toHalfMatrix(values));
-}

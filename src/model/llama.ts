@@ -12,7 +12,7 @@
 import type { Backend, QuantizedMatrix, Tensor } from './backend.ts';
 import { layerWeightNames, optionalLayerWeightNames, loraTargets, projectionShape, targetModulePath, type LoraTarget, type ModelConfig } from './config.ts';
 import type { LoraAdapterWeights, LoraConfig, LoraPair } from './lora-weights.ts';
-import { roundToHalfMatrix } from './half-matrix.ts';
+import { halfMatrixValues, toHalfMatrix } from './half-matrix.ts';
 import { seededRandom } from './random.ts';
 import { elementCount, type HostTensor, type TensorMap } from './tensor-map.ts';
 import {
@@ -339,7 +339,7 @@ export class Llama {
   /**
    * Puts an adapter's weights on the backend, checking shapes, for a {@link LoraUse}: `trainable`
    * allocates gradients; `serving` rounds the factors to half precision, each under a power-of-two
-   * scale of its own ({@link roundToHalfMatrix}, decision 0034), so that every serving path and
+   * scale of its own ({@link toHalfMatrix}, decision 0034), so that every serving path and
    * backend computes with the same values, and keeps the backend's serving form of them beside.
    *
    * @example
@@ -358,14 +358,16 @@ export class Llama {
         if (pair.a.length !== r * shape.in || pair.b.length !== shape.out * r) {
           throw new WeightShapeError(`adapter layer ${l} ${target}: A must be [${r}, ${shape.in}] and B [${shape.out}, ${r}]`);
         }
-        const a = serving ? roundToHalfMatrix(pair.a) : pair.a, b = serving ? roundToHalfMatrix(pair.b) : pair.b;
+        // served: rounded once to half precision; A and B hold exactly the values the halves hold
+        const half = serving ? { a: toHalfMatrix(pair.a), b: toHalfMatrix(pair.b) } : null;
+        const a = half ? halfMatrixValues(half.a) : pair.a, b = half ? halfMatrixValues(half.b) : pair.b;
         out[target] = {
           a: this.backend.upload(a),
           b: this.backend.upload(b),
           gradA: trainable ? this.backend.zeros(a.length) : null,
           gradB: trainable ? this.backend.zeros(b.length) : null,
           // a served adapter's factors as the backend's per-row LoRA reads them
-          serving: serving ? (this.backend.loraServingFactors?.(a, b, r, shape.in, shape.out) ?? null) : null,
+          serving: half ? (this.backend.loraServingFactors?.(half.a, half.b, r, shape.in, shape.out) ?? null) : null,
         };
       }
       return out;

@@ -5,7 +5,7 @@ import { sampleToken } from '../sample-token.ts';
 import { expNonPositive } from './fast-exp.ts';
 import { flashAttention, flashAttentionBackward, type AttentionShape } from './flash-attention.ts';
 import { ropeTable } from './rope-table.ts';
-import { toHalfMatrix } from '../half-matrix.ts';
+import { halfMatrixValues, type HalfMatrix } from '../half-matrix.ts';
 import type { LoraTable } from './matmul.ts';
 
 /**
@@ -95,11 +95,13 @@ export class CpuHalfFactors implements Tensor {
   readonly btOffset: number;
   /** 2^-(the two scales' exponents): what the row's scale is multiplied by. */
   readonly unscale: number;
-  constructor(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number, storage: Float32Array, onHeap: boolean) {
+  constructor(a: HalfMatrix, b: HalfMatrix, r: number, inDim: number, outDim: number, storage: Float32Array, onHeap: boolean) {
     this.storage = storage;
     this.r = r, this.inDim = inDim, this.outDim = outDim;
     const halves = new Uint16Array(storage.buffer, storage.byteOffset, r * (inDim + outDim));
-    this.unscale = 2 ** -(toHalfMatrix(a, halves.subarray(0, r * inDim)).shift + toHalfMatrix(transpose(b, outDim, r), halves.subarray(r * inDim)).shift);
+    halves.set(a.bits);
+    transpose(b.bits, outDim, r, halves.subarray(r * inDim));
+    this.unscale = 2 ** -(a.shift + b.shift);
     this.aOffset = onHeap ? storage.byteOffset : -1;
     this.btOffset = onHeap ? storage.byteOffset + 2 * r * inDim : -1;
   }
@@ -108,11 +110,10 @@ export class CpuHalfFactors implements Tensor {
   }
 }
 
-/** x [rows, cols] transposed: [cols, rows]. */
-function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(x.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j]!;
-  return t;
+/** x [rows, cols] transposed into `out` [cols, rows]. */
+function transpose<T extends Float32Array | Uint16Array>(x: T, rows: number, cols: number, out: T): T {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
+  return out;
 }
 
 /** The matrix product the CPU backend delegates to (single thread or a worker pool). */
@@ -255,9 +256,7 @@ export function createCpuBackend(options: CpuBackendOptions): Backend {
         const storage = newF32(Math.ceil((r * (inDim + outDim)) / 2));
         return new CpuHalfFactors(a, b, r, inDim, outDim, storage, options.loraKernels.onHeap(storage));
       }
-      const bt = newF32(r * outDim);
-      bt.set(transpose(b, outDim, r));
-      return new CpuTensor(bt);
+      return new CpuTensor(transpose(halfMatrixValues(b), outDim, r, newF32(r * outDim)));
     },
     loraServingBytes: (r, inDim, outDim) => (options.loraKernels ? 4 * Math.ceil((r * (inDim + outDim)) / 2) : 4 * r * outDim),
 

@@ -12,7 +12,7 @@ import { createBackend } from '../create-backend.ts';
 import { CpuHalfFactors, CpuTensor, createCpuBackend } from './cpu-backend.ts';
 import { loraPrefetch, loraRow, loraRows, matmul } from './matmul.ts';
 import { allocShared, freeShared } from './matmul-pool.ts';
-import { roundToHalfMatrix } from '../half-matrix.ts';
+import { halfMatrixValues, toHalfMatrix } from '../half-matrix.ts';
 import { seededRandom } from '../random.ts';
 
 // the engine's backend (the native kernels' loraRows on half-precision factors, where built); one
@@ -33,10 +33,10 @@ for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel'
     // frozen: factors in half precision, and their serving form beside them
     const ranks = [4, 8, 1, 4];
     const frozen = (j: number) => allFrozen || j === 1 || j === 3;
-    const factor = (n: number, j: number) => (frozen(j) ? roundToHalfMatrix(rand(n)) : rand(n));
+    const factor = (n: number, j: number) => (frozen(j) ? halfMatrixValues(toHalfMatrix(rand(n))) : rand(n));
     const As = ranks.map((r, j) => factor(r * inDim, j)), Bs = [...ranks, 4].map((r, j) => factor(outDim * r, j));
     const specs = [0, 1, 2, 3, 4].map((j) => ({ a: As[j === 4 ? 0 : j]!, b: Bs[j]!, r: ranks[j === 4 ? 0 : j]!, scale: j === 4 ? -0.5 : 0.25 * (j + 1) }));
-    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, serving: frozen(j) ? be.loraServingFactors!(s.a, s.b, s.r, inDim, outDim) : null }));
+    const tensors = specs.map((s, j) => ({ a: be.upload(s.a), b: be.upload(s.b), r: s.r, scale: s.scale, serving: frozen(j) ? be.loraServingFactors!(toHalfMatrix(s.a), toHalfMatrix(s.b), s.r, inDim, outDim) : null }));
     const shared = { ...tensors[4]!, a: tensors[0]!.a };
     const x = rand(rows * inDim), y0 = rand(rows * outDim);
     const yT = be.upload(y0), xT = be.upload(x);
@@ -65,7 +65,7 @@ for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel'
 
 for (const [label, be] of [['the engine', engine], ['WebAssembly per-row kernel', wasmRows]] as const) test(`loraServingBytes says what loraServingFactors keeps (${label})`, () => {
   for (const [r, inDim, outDim] of [[8, 576, 1536], [3, 7, 5], [1, 1, 1]] as const) {
-    const t = be.loraServingFactors!(new Float32Array(r * inDim).fill(0.5), new Float32Array(outDim * r).fill(-0.25), r, inDim, outDim);
+    const t = be.loraServingFactors!(toHalfMatrix(new Float32Array(r * inDim).fill(0.5)), toHalfMatrix(new Float32Array(outDim * r).fill(-0.25)), r, inDim, outDim);
     const kept = t instanceof CpuHalfFactors ? t.storage.byteLength : (t as CpuTensor).data.byteLength;
     assert.equal(be.loraServingBytes!(r, inDim, outDim), kept);
     be.free(t);
