@@ -7,6 +7,7 @@ import { Decoder, type DecodeRow } from '../src/model/decoder.ts';
 import { PagedKvCache } from '../src/model/kv-cache.ts';
 import { Llama, type LoraAdapter } from '../src/model/llama.ts';
 import type { TensorMap } from '../src/model/tensor-map.ts';
+import { median } from '../src/attribution/evaluation/metrics.ts';
 import { generator } from './_random.ts';
 
 /**
@@ -120,9 +121,7 @@ export async function decodePaired(model: Llama, a: ReadonlyArray<LoraAdapter | 
         msA += ta, msB += tb;
         ratios.push((b.length / tb) / (a.length / ta));
       }
-      ratios.sort((x, y) => x - y);
-      const mid = ratios.length >> 1, ratio = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-      return { a: (a.length * tokens) / (msA / 1000), b: (b.length * tokens) / (msB / 1000), ratio };
+      return { a: (a.length * tokens) / (msA / 1000), b: (b.length * tokens) / (msB / 1000), ratio: median(ratios) };
     } finally {
       runB.dispose();
     }
